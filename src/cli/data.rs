@@ -1,0 +1,323 @@
+//! import, demo, info, export.
+
+use super::{print_json, Ctx, OutFormat, OK};
+use crate::error::{exit, Error, Result};
+use crate::export::{self, Format};
+use crate::ingest::{self, demo, ImportOptions, Kind};
+use crate::jobs::Ctl;
+use crate::store::{self, Mode};
+use clap::{Args, ValueEnum};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ImportKind {
+    Customers,
+    Orders,
+    Feedback,
+    Events,
+}
+
+impl From<ImportKind> for Kind {
+    fn from(k: ImportKind) -> Kind {
+        match k {
+            ImportKind::Customers => Kind::Customers,
+            ImportKind::Orders => Kind::Orders,
+            ImportKind::Feedback => Kind::Feedback,
+            ImportKind::Events => Kind::Events,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// What the file holds
+    pub kind: ImportKind,
+    /// The CSV file (header row required)
+    pub file: PathBuf,
+    /// Where rejected rows go [default: FILE with .rejects.csv]
+    #[arg(long, value_name = "PATH")]
+    pub reject_file: Option<PathBuf>,
+    /// Validate and count, write nothing (the reject file is still written)
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Field delimiter: a single character, or `tab`
+    #[arg(long, default_value = ",", value_parser = parse_delimiter)]
+    pub delimiter: u8,
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_delimiter(s: &str) -> std::result::Result<u8, String> {
+    match s {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
+        _ => Err(format!("'{s}' is not a single ASCII character (or `tab`)")),
+    }
+}
+
+pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
+    let opts = ImportOptions {
+        kind: a.kind.into(),
+        file: a.file.clone(),
+        reject_file: a.reject_file.clone(),
+        dry_run: a.dry_run,
+        delimiter: a.delimiter,
+        agent: ctx.agent.clone(),
+    };
+    // Check the file before creating a database for it.
+    if let Err(e) = std::fs::File::open(&a.file) {
+        return Err(Error::File {
+            path: a.file,
+            message: e.to_string(),
+        });
+    }
+    let mut store = ctx.open_for_write("import")?;
+    let job = store::jobs::start(&store.conn, "import", &ctx.agent)?;
+    let cancel = crate::signals::cancel_flag();
+    let printer = super::progress_printer();
+    let result = ingest::import(&mut store.conn, &opts, Ctl::new(&printer, cancel));
+    printer(crate::jobs::Progress {
+        phase: "end".into(),
+        done: 1,
+        total: 1,
+    });
+    super::progress_done();
+    let (status, msg) = match &result {
+        Ok(_) => ("done", None),
+        Err(Error::Cancelled) => ("cancelled", None),
+        Err(e) => ("failed", Some(e.to_string())),
+    };
+    let _ = store::jobs::finish(&store.conn, job, status, msg.as_deref());
+    let s = result?;
+    if a.json {
+        print_json(&s)?;
+    } else {
+        println!(
+            "{}: read {}, inserted {}, updated {}, unchanged {}, rejected {}{}",
+            s.file,
+            s.read,
+            s.inserted,
+            s.updated,
+            s.unchanged,
+            s.rejected,
+            if s.dry_run {
+                " (dry run: nothing written)"
+            } else {
+                ""
+            }
+        );
+        if s.customers_created > 0 {
+            println!("customers created for unknown ids: {}", s.customers_created);
+        }
+        if !s.attribute_columns.is_empty() {
+            println!(
+                "kept as customer attributes: {}",
+                s.attribute_columns.join(", ")
+            );
+        }
+        if !s.ignored_columns.is_empty() {
+            println!(
+                "columns not used by a {} import: {}",
+                s.kind,
+                s.ignored_columns.join(", ")
+            );
+        }
+        if s.blank_lines > 0 {
+            println!("blank lines skipped: {}", s.blank_lines);
+        }
+        if let Some(r) = &s.reject_file {
+            println!("rejected rows (line, field, reason) written to {r}");
+        }
+    }
+    Ok(if s.rejected > 0 {
+        exit::ROWS_REJECTED
+    } else {
+        OK
+    })
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Number of customers
+    #[arg(long, default_value_t = 5000)]
+    pub customers: usize,
+    /// Random seed (same seed, same company)
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Data runs for two years up to this day [default: today]
+    #[arg(long, value_name = "DATE", value_parser = parse_date_arg)]
+    pub as_of: Option<chrono::NaiveDate>,
+    /// Replace the database file even if it holds non-demo data
+    #[arg(long)]
+    pub force: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn parse_date_arg(s: &str) -> std::result::Result<chrono::NaiveDate, String> {
+    crate::timeutil::parse_timestamp(s)
+        .map(crate::timeutil::ts_to_date)
+        .ok_or_else(|| format!("'{s}' is not a date (YYYY-MM-DD, YYYYMMDD or RFC 3339)"))
+}
+
+/// Remove a database file and its WAL and shared-memory files.
+fn remove_db_files(path: &Path) -> Result<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let p = PathBuf::from(format!("{}{suffix}", path.display()));
+        match std::fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(Error::File {
+                    path: p,
+                    message: e.to_string(),
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Make room for a demo database at `path`: an existing demo database is
+/// replaced; a database with other data only with `force`.
+pub fn prepare_demo_path(path: &Path, force: bool) -> Result<()> {
+    if !path.exists() {
+        return Ok(());
+    }
+    if !force {
+        let s =
+            store::open(path, Mode::ReadOnly).or_else(|_| store::open(path, Mode::ReadWrite))?;
+        let is_demo = store::meta_get(&s.conn, "demo")?.is_some();
+        let n: i64 = s
+            .conn
+            .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))?;
+        drop(s);
+        if n > 0 && !is_demo {
+            return Err(Error::bad(format!(
+                "{} holds data that is not demo data; choose another --db or pass --force to replace it",
+                path.display()
+            )));
+        }
+    }
+    remove_db_files(path)
+}
+
+pub fn demo(ctx: &Ctx, a: DemoArgs) -> Result<i32> {
+    if ctx.global.read_only {
+        return Err(Error::ReadOnly("demo".into()));
+    }
+    let path = ctx.db_path();
+    prepare_demo_path(&path, a.force)?;
+    let mut store = store::open(&path, Mode::ReadWrite)?;
+    let opts = demo::DemoOptions {
+        customers: a.customers,
+        seed: a.seed,
+        as_of: a.as_of.unwrap_or_else(crate::timeutil::today),
+    };
+    let printer = super::progress_printer();
+    let result = demo::generate(
+        &mut store.conn,
+        &opts,
+        &ctx.agent,
+        Ctl::new(&printer, crate::signals::cancel_flag()),
+    );
+    printer(crate::jobs::Progress {
+        phase: "end".into(),
+        done: 1,
+        total: 1,
+    });
+    super::progress_done();
+    let s = result?;
+    if a.json {
+        print_json(&s)?;
+    } else {
+        println!(
+            "{}: demo company with {} customers, {} orders, {} events, {} feedback items (seed {}, as of {}) in {:.1} s",
+            path.display(),
+            s.customers,
+            s.orders,
+            s.events,
+            s.feedback,
+            s.seed,
+            s.as_of,
+            s.duration_ms as f64 / 1000.0
+        );
+    }
+    Ok(OK)
+}
+
+pub fn info(ctx: &Ctx, json: bool) -> Result<i32> {
+    let store = ctx.open_for_read()?;
+    let i = store::customers::info(&store.conn, &store.path)?;
+    if json {
+        print_json(&i)?;
+        return Ok(OK);
+    }
+    println!("database        {}", i.path);
+    println!("schema version  {}", i.schema_version);
+    println!(
+        "customers       {} ({} with orders)",
+        i.customers, i.customers_with_orders
+    );
+    if !i.attributes.is_empty() {
+        println!("attributes      {}", i.attributes.join(", "));
+    }
+    println!("orders          {}", i.orders);
+    println!("events          {}", i.events);
+    println!("feedback        {} ({} open)", i.feedback, i.feedback_open);
+    match (&i.first_order, &i.last_order) {
+        (Some(a), Some(b)) => println!("orders from     {a} to {b}"),
+        _ => println!("orders from     (no orders)"),
+    }
+    println!(
+        "churn models    {}{}",
+        i.churn_models,
+        i.active_model
+            .map(|m| format!(" (active: v{m})"))
+            .unwrap_or_default()
+    );
+    println!("CLV fits        {}", i.clv_fits);
+    println!("audit entries   {}", i.audit_entries);
+    println!(
+        "file size       {:.1} MB (WAL {:.1} MB)",
+        i.file_bytes as f64 / 1e6,
+        i.wal_bytes as f64 / 1e6
+    );
+    Ok(OK)
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportWhat {
+    Customers,
+    Orders,
+    Feedback,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    pub what: ExportWhat,
+    /// csv, or json (JSON Lines: one object per line)
+    #[arg(long, value_enum, default_value_t = OutFormat::Csv)]
+    pub format: OutFormat,
+}
+
+pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
+    let store = ctx.open_for_read()?;
+    let format = match a.format {
+        OutFormat::Csv => Format::Csv,
+        OutFormat::Json => Format::Json,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let result = match a.what {
+        ExportWhat::Customers => export::customers(&store.conn, format, ctx.mask_pii(), &mut out),
+        ExportWhat::Orders => export::orders(&store.conn, format, &mut out),
+        ExportWhat::Feedback => export::feedback(&store.conn, format, &mut out),
+    };
+    match result {
+        Ok(_) => Ok(OK),
+        // A closed pipe (`| head`) is not an error.
+        Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(OK),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,202 @@
+//! The command line: clap types and one function per subcommand.
+//! Every command prints a human summary, or JSON with `--json`.
+
+mod data;
+
+use crate::config::Config;
+use crate::error::{exit, Error, Result};
+use crate::store::{self, Mode, Store};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "crmtop",
+    version,
+    about = "A keyboard-driven terminal dashboard for customer retention: churn, CLV and feedback triage on one SQLite file.",
+    long_about = None,
+    after_help = "Run without a command to open the terminal UI. Exit codes: 0 ok, 1 failure, 2 bad input or refused, 3 rows rejected, 4 conflict with another agent, 5 queue empty, 130 cancelled."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Global {
+    /// Database file [default: $CRMTOP_DB, else ./crmtop.db]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Who is acting (audit log, queue) [default: $CRMTOP_AGENT, else the OS user]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub agent: Option<String>,
+    /// Open the database read-only (at the SQLite level); every write is refused
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// Mask names, e-mails and phone numbers on screen and in exports
+    #[arg(long, global = true)]
+    pub mask_pii: bool,
+    /// Config file [default: $CRMTOP_CONFIG, else ~/.config/crmtop/config.toml]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Open the UI on a demo database (created at the demo path if missing)
+    #[arg(long)]
+    pub demo: bool,
+    /// No colours (NO_COLOR is respected too)
+    #[arg(long)]
+    pub no_color: bool,
+    /// Enable mouse support in the UI
+    #[arg(long)]
+    pub mouse: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import a CSV file of customers, orders, feedback or events
+    Import(data::ImportArgs),
+    /// Generate a demo company (deterministic for a seed)
+    Demo(data::DemoArgs),
+    /// Schema version, counts and date range
+    Info(JsonFlag),
+    /// Write records to stdout as CSV or JSON Lines
+    Export(data::ExportArgs),
+}
+
+#[derive(Debug, Args, Clone, Copy)]
+pub struct JsonFlag {
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum OutFormat {
+    Csv,
+    Json,
+}
+
+/// Everything a command needs besides its own arguments.
+pub struct Ctx {
+    pub global: Global,
+    pub config: Config,
+    pub agent: String,
+}
+
+impl Ctx {
+    pub fn new(global: Global) -> Result<Ctx> {
+        let config = Config::load(global.config.as_deref())?;
+        let agent = crate::agent::resolve(global.agent.as_deref());
+        Ok(Ctx {
+            global,
+            config,
+            agent,
+        })
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.global
+            .db
+            .clone()
+            .unwrap_or_else(store::default_db_path)
+    }
+
+    pub fn mask_pii(&self) -> bool {
+        self.global.mask_pii || self.config.mask_pii
+    }
+
+    /// Open the database for reading (read-only when asked for).
+    pub fn open_for_read(&self) -> Result<Store> {
+        let path = self.db_path();
+        if !self.global.read_only && !path.exists() {
+            return Err(Error::File {
+                path,
+                message: "no such database; create one with `crmtop demo` or `crmtop import`"
+                    .into(),
+            });
+        }
+        let mode = if self.global.read_only {
+            Mode::ReadOnly
+        } else {
+            Mode::ReadWrite
+        };
+        store::open(&path, mode)
+    }
+
+    /// Open the database for a write, refusing in read-only mode.
+    pub fn open_for_write(&self, what: &str) -> Result<Store> {
+        if self.global.read_only {
+            return Err(Error::ReadOnly(what.to_string()));
+        }
+        store::open(&self.db_path(), Mode::ReadWrite)
+    }
+}
+
+/// Print a value as pretty JSON on stdout.
+pub fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
+    let s = serde_json::to_string_pretty(v)?;
+    println!("{s}");
+    Ok(())
+}
+
+/// Run a subcommand; returns the process exit code.
+pub fn run(command: Command, ctx: &Ctx) -> Result<i32> {
+    match command {
+        Command::Import(a) => data::import(ctx, a),
+        Command::Demo(a) => data::demo(ctx, a),
+        Command::Info(j) => data::info(ctx, j.json),
+        Command::Export(a) => data::export(ctx, a),
+    }
+}
+
+pub const OK: i32 = exit::OK;
+
+/// A progress reporter for long commands: on a terminal, one updating line
+/// on stderr; with `CRMTOP_PROGRESS=1`, one line per phase with its duration
+/// (for logs and benchmarks); otherwise silent.
+pub fn progress_printer() -> impl Fn(crate::jobs::Progress) + Sync {
+    use std::io::{IsTerminal, Write};
+    use std::sync::Mutex;
+    use std::time::Instant;
+    let lines = std::env::var("CRMTOP_PROGRESS").is_ok_and(|v| v == "1");
+    let tty = std::io::stderr().is_terminal();
+    let state = Mutex::new((String::new(), Instant::now(), Instant::now(), 0u16));
+    let start = Instant::now();
+    move |p: crate::jobs::Progress| {
+        let Ok(mut st) = state.lock() else { return };
+        if lines {
+            if st.0 != p.phase {
+                if !st.0.is_empty() {
+                    eprintln!(
+                        "[{:7.2} s] {} done in {:.2} s",
+                        start.elapsed().as_secs_f64(),
+                        st.0,
+                        st.1.elapsed().as_secs_f64()
+                    );
+                }
+                st.0 = p.phase.clone();
+                st.1 = Instant::now();
+            }
+        } else if tty {
+            let pct = p.percent();
+            if st.0 != p.phase || (pct != st.3 && st.2.elapsed().as_millis() > 100) {
+                let mut e = std::io::stderr();
+                let _ = write!(e, "\r\x1b[2K{} {pct}%", p.phase);
+                let _ = e.flush();
+                st.0 = p.phase.clone();
+                st.2 = Instant::now();
+                st.3 = pct;
+            }
+        }
+    }
+}
+
+/// Clear the progress line (on a terminal) before printing a result.
+pub fn progress_done() {
+    use std::io::IsTerminal;
+    if std::io::stderr().is_terminal() && !std::env::var("CRMTOP_PROGRESS").is_ok_and(|v| v == "1")
+    {
+        eprint!("\r\x1b[2K");
+    }
+}

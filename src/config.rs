@@ -1,0 +1,181 @@
+//! The config file (`$CRMTOP_CONFIG`, else `$XDG_CONFIG_HOME/crmtop/config.toml`,
+//! else `~/.config/crmtop/config.toml`). Every setting has a default; a missing
+//! file is not an error, a malformed one is (with the line and the field).
+
+use crate::analytics::priority::SlaConfig;
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Key remapping: action name -> list of keys (see `crmtop keys` / `?` help).
+    pub keys: BTreeMap<String, Vec<String>>,
+    /// Risk bands of churn probability.
+    pub thresholds: Thresholds,
+    /// Seconds between background refreshes (other agents' changes).
+    pub refresh_secs: u64,
+    /// `default` (16-colour palette on the terminal's background) or `mono`.
+    pub theme: String,
+    /// Service levels per feedback kind.
+    pub sla: SlaConfig,
+    /// Mask names, e-mails and phone numbers on screen and in exports.
+    pub mask_pii: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Thresholds {
+    /// Churn probability at or above which a customer is high risk.
+    pub high: f64,
+    /// Churn probability at or above which a customer is medium risk.
+    pub medium: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            high: 0.6,
+            medium: 0.3,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            keys: BTreeMap::new(),
+            thresholds: Thresholds::default(),
+            refresh_secs: 3,
+            theme: "default".into(),
+            sla: SlaConfig::default(),
+            mask_pii: false,
+        }
+    }
+}
+
+/// Where the config file is looked for.
+pub fn default_path() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("CRMTOP_CONFIG").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    if let Some(x) = std::env::var_os("XDG_CONFIG_HOME").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(x).join("crmtop").join("config.toml"));
+    }
+    std::env::var_os("HOME").filter(|p| !p.is_empty()).map(|h| {
+        PathBuf::from(h)
+            .join(".config")
+            .join("crmtop")
+            .join("config.toml")
+    })
+}
+
+impl Config {
+    /// Load from `path` (or the default location). A missing file gives defaults.
+    pub fn load(path: Option<&Path>) -> Result<Config> {
+        let path = match path.map(Path::to_path_buf).or_else(default_path) {
+            Some(p) => p,
+            None => return Ok(Config::default()),
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Config::parse(&text).map_err(|m| Error::File {
+                path: path.clone(),
+                message: m,
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(e) => Err(Error::File {
+                path,
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    pub fn parse(text: &str) -> std::result::Result<Config, String> {
+        let cfg: Config = toml::from_str(text).map_err(|e| {
+            // For an unknown key the parser points at its table; find the key itself.
+            let key_line = e
+                .message()
+                .split('`')
+                .nth(1)
+                .filter(|_| e.message().starts_with("unknown field"))
+                .and_then(|key| {
+                    text.lines().position(|l| {
+                        l.trim_start()
+                            .strip_prefix(key)
+                            .is_some_and(|rest| rest.trim_start().starts_with('='))
+                    })
+                })
+                .map(|i| i + 1);
+            let line = key_line.or_else(|| {
+                e.span()
+                    .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
+            });
+            match line {
+                Some(l) => format!("line {l}: {}", e.message()),
+                None => e.message().to_string(),
+            }
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> std::result::Result<(), String> {
+        let t = self.thresholds;
+        if !(0.0..=1.0).contains(&t.medium) || !(0.0..=1.0).contains(&t.high) || t.medium > t.high {
+            return Err(format!(
+                "thresholds: need 0 <= medium <= high <= 1 (got medium {}, high {})",
+                t.medium, t.high
+            ));
+        }
+        if self.refresh_secs == 0 || self.refresh_secs > 3600 {
+            return Err("refresh_secs must be between 1 and 3600".into());
+        }
+        if !["default", "mono"].contains(&self.theme.as_str()) {
+            return Err(format!(
+                "theme '{}' is not one of default, mono",
+                self.theme
+            ));
+        }
+        for k in crate::analytics::priority::KINDS {
+            let s = self.sla.for_kind(k);
+            if !(s.first_response_hours > 0.0 && s.resolution_hours > 0.0) {
+                return Err(format!("sla.{k}: hours must be positive"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_overrides() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(c.sla.complaint.first_response_hours, 24.0);
+        assert_eq!(c.sla.other.resolution_hours, 72.0);
+        let c = Config::parse(
+            "refresh_secs = 2\nmask_pii = true\n[thresholds]\nhigh = 0.7\n[sla.complaint]\nfirst_response_hours = 4\n[keys]\nquit = [\"x\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.refresh_secs, 2);
+        assert!(c.mask_pii);
+        assert_eq!(c.thresholds.high, 0.7);
+        assert_eq!(c.thresholds.medium, 0.3);
+        assert_eq!(c.sla.complaint.first_response_hours, 4.0);
+        assert_eq!(c.sla.complaint.resolution_hours, 72.0);
+        assert_eq!(c.keys["quit"], vec!["x".to_string()]);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let e = Config::parse("refresh_secs = 2\nbogus = 1\n").unwrap_err();
+        assert!(e.starts_with("line 2"), "{e}");
+        let e = Config::parse("[thresholds]\nhigh = 0.1\nmedium = 0.5\n").unwrap_err();
+        assert!(e.contains("medium <= high"), "{e}");
+    }
+}

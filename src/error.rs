@@ -1,0 +1,90 @@
+//! Errors of the domain, each mapped to a documented process exit code.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Exit codes (documented in the README).
+pub mod exit {
+    /// Success.
+    pub const OK: i32 = 0;
+    /// Unexpected failure (I/O, database).
+    pub const FAILURE: i32 = 1;
+    /// Bad input or a refused request: unreadable file, invalid arguments, a
+    /// refused workflow transition, not enough data to train.
+    pub const BAD_INPUT: i32 = 2;
+    /// An import finished but rejected some rows (see the reject file).
+    pub const ROWS_REJECTED: i32 = 3;
+    /// Another agent holds the item or changed it first.
+    pub const CONFLICT: i32 = 4;
+    /// The feedback queue has nothing left to take.
+    pub const QUEUE_EMPTY: i32 = 5;
+    /// The operation was cancelled (Ctrl-C, SIGTERM, SIGHUP); nothing was written.
+    pub const CANCELLED: i32 = 130;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    BadInput(String),
+
+    #[error("cannot read {path}: {message}")]
+    File { path: PathBuf, message: String },
+
+    #[error("{0}")]
+    Conflict(String),
+
+    #[error("the queue has nothing left to take")]
+    QueueEmpty,
+
+    #[error("cancelled; the database is unchanged")]
+    Cancelled,
+
+    #[error("read-only mode: {0} is disabled (started with --read-only)")]
+    ReadOnly(String),
+
+    #[error("{0}")]
+    Schema(String),
+
+    #[error("database error: {0}")]
+    Db(#[from] rusqlite::Error),
+
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Error {
+    pub fn bad(msg: impl Into<String>) -> Self {
+        Error::BadInput(msg.into())
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::BadInput(_) | Error::File { .. } | Error::ReadOnly(_) | Error::Schema(_) => {
+                exit::BAD_INPUT
+            }
+            Error::Conflict(_) => exit::CONFLICT,
+            Error::QueueEmpty => exit::QUEUE_EMPTY,
+            Error::Cancelled => exit::CANCELLED,
+            Error::Db(e) if is_readonly_error(e) => exit::BAD_INPUT,
+            Error::Db(_) | Error::Io(_) | Error::Other(_) => exit::FAILURE,
+        }
+    }
+}
+
+fn is_readonly_error(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ReadOnly)
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        if e.is_io() {
+            Error::Io(e.into())
+        } else {
+            Error::Other(format!("JSON error: {e}"))
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! `crmtop export`: one row per record to any writer, as CSV or JSON Lines.
+
+use crate::error::{Error, Result};
+use crate::pii;
+use crate::timeutil;
+use rusqlite::Connection;
+use serde_json::{Map, Value};
+use std::io::Write;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    /// JSON Lines: one object per line.
+    Json,
+}
+
+/// Writes records with a fixed set of columns in either format.
+pub struct Sink<'w> {
+    format: Format,
+    columns: Vec<String>,
+    csv: Option<csv::Writer<&'w mut dyn Write>>,
+    out: Option<&'w mut dyn Write>,
+}
+
+impl<'w> Sink<'w> {
+    pub fn new(format: Format, columns: Vec<String>, out: &'w mut dyn Write) -> Result<Self> {
+        Ok(match format {
+            Format::Csv => {
+                let mut w = csv::Writer::from_writer(out);
+                w.write_record(&columns).map_err(csv_error)?;
+                Sink {
+                    format,
+                    columns,
+                    csv: Some(w),
+                    out: None,
+                }
+            }
+            Format::Json => Sink {
+                format,
+                columns,
+                csv: None,
+                out: Some(out),
+            },
+        })
+    }
+
+    pub fn write(&mut self, values: Vec<Value>) -> Result<()> {
+        match self.format {
+            Format::Csv => {
+                let cells: Vec<String> = values
+                    .iter()
+                    .map(|v| match v {
+                        Value::Null => String::new(),
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                    .collect();
+                if let Some(w) = self.csv.as_mut() {
+                    w.write_record(&cells).map_err(csv_error)?;
+                }
+            }
+            Format::Json => {
+                let mut obj = Map::new();
+                for (c, v) in self.columns.iter().zip(values) {
+                    obj.insert(c.clone(), v);
+                }
+                if let Some(out) = self.out.as_mut() {
+                    serde_json::to_writer(&mut **out, &Value::Object(obj))?;
+                    out.write_all(b"\n").map_err(pipe_error)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Result<()> {
+        if let Some(mut w) = self.csv.take() {
+            w.flush().map_err(pipe_error)?;
+        }
+        if let Some(out) = self.out.as_mut() {
+            out.flush().map_err(pipe_error)?;
+        }
+        Ok(())
+    }
+}
+
+fn csv_error(e: csv::Error) -> Error {
+    match e.kind() {
+        csv::ErrorKind::Io(io) => pipe_error(std::io::Error::new(io.kind(), io.to_string())),
+        _ => Error::Other(format!("writing CSV: {e}")),
+    }
+}
+
+fn pipe_error(e: std::io::Error) -> Error {
+    Error::Io(e)
+}
+
+fn opt<T: Into<Value>>(v: Option<T>) -> Value {
+    v.map(Into::into).unwrap_or(Value::Null)
+}
+
+/// A number as JSON; whole numbers without a fractional part (42000, not 42000.0).
+pub fn num(x: f64) -> Value {
+    if x.is_finite() && x.fract() == 0.0 && x.abs() < 9e15 {
+        Value::from(x as i64)
+    } else {
+        serde_json::Number::from_f64(x)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)
+    }
+}
+
+/// Every customer with the import columns and one column per attribute.
+pub fn customers(
+    conn: &Connection,
+    format: Format,
+    mask: bool,
+    out: &mut dyn Write,
+) -> Result<u64> {
+    let mut st = conn.prepare("SELECT DISTINCT name FROM customer_attributes ORDER BY name")?;
+    let attr_names: Vec<String> = st
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut columns: Vec<String> = [
+        "id",
+        "name",
+        "email",
+        "phone",
+        "signup_date",
+        "birth_date",
+        "age",
+        "income",
+        "region",
+        "plan",
+        "segment",
+        "churned",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    columns.extend(attr_names.iter().cloned());
+    let mut sink = Sink::new(format, columns, out)?;
+    let mut cust = conn.prepare(
+        "SELECT cid, id, name, email, phone, signup_date, birth_date, age, income, region, plan, segment, churned
+         FROM customers ORDER BY cid",
+    )?;
+    let mut attrs =
+        conn.prepare("SELECT cid, name, num, txt FROM customer_attributes ORDER BY cid, name")?;
+    let mut arows = attrs.query([])?;
+    let next_attr = |arows: &mut rusqlite::Rows| -> Result<Option<(i64, String, Value)>> {
+        Ok(match arows.next()? {
+            Some(r) => {
+                let n: Option<f64> = r.get(2)?;
+                let txt: Option<String> = r.get(3)?;
+                let v = match (n, txt) {
+                    (Some(n), _) => num(n),
+                    (None, Some(t)) => Value::String(t),
+                    _ => Value::Null,
+                };
+                Some((r.get(0)?, r.get(1)?, v))
+            }
+            None => None,
+        })
+    };
+    let mut pending = next_attr(&mut arows)?;
+    let mut rows = cust.query([])?;
+    let mut n = 0;
+    while let Some(r) = rows.next()? {
+        let cid: i64 = r.get(0)?;
+        let name: Option<String> = r.get(2)?;
+        let email: Option<String> = r.get(3)?;
+        let phone: Option<String> = r.get(4)?;
+        let churned: Option<i64> = r.get(12)?;
+        let mut values = vec![
+            Value::String(r.get(1)?),
+            opt(pii::maybe(mask, name.as_deref(), pii::name)),
+            opt(pii::maybe(mask, email.as_deref(), pii::email)),
+            opt(pii::maybe(mask, phone.as_deref(), pii::phone)),
+            opt(r.get::<_, Option<String>>(5)?),
+            opt(r.get::<_, Option<String>>(6)?),
+            opt(r.get::<_, Option<i64>>(7)?),
+            r.get::<_, Option<f64>>(8)?.map(num).unwrap_or(Value::Null),
+            opt(r.get::<_, Option<String>>(9)?),
+            opt(r.get::<_, Option<String>>(10)?),
+            opt(r.get::<_, Option<String>>(11)?),
+            opt(churned.map(|c| c == 1)),
+        ];
+        let mut mine: Vec<(String, Value)> = Vec::new();
+        while let Some((acid, _, _)) = &pending {
+            if *acid < cid {
+                pending = next_attr(&mut arows)?;
+            } else if *acid == cid {
+                if let Some((_, name, v)) = pending.take() {
+                    mine.push((name, v));
+                }
+                pending = next_attr(&mut arows)?;
+            } else {
+                break;
+            }
+        }
+        for a in &attr_names {
+            values.push(
+                mine.iter()
+                    .find(|(n, _)| n == a)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or(Value::Null),
+            );
+        }
+        sink.write(values)?;
+        n += 1;
+    }
+    sink.finish()?;
+    Ok(n)
+}
+
+/// Every order, oldest first.
+pub fn orders(conn: &Connection, format: Format, out: &mut dyn Write) -> Result<u64> {
+    let columns = [
+        "id",
+        "customer_id",
+        "timestamp",
+        "amount",
+        "quantity",
+        "product",
+        "category",
+    ];
+    let mut sink = Sink::new(format, columns.iter().map(|s| s.to_string()).collect(), out)?;
+    let mut st = conn.prepare(
+        "SELECT o.order_key, c.id, o.ts, o.amount, o.quantity, o.product, o.category
+         FROM orders o JOIN customers c ON c.cid = o.cid ORDER BY o.oid",
+    )?;
+    let mut rows = st.query([])?;
+    let mut n = 0;
+    while let Some(r) = rows.next()? {
+        let ts: i64 = r.get(2)?;
+        sink.write(vec![
+            Value::String(r.get(0)?),
+            Value::String(r.get(1)?),
+            Value::String(timeutil::ts_to_rfc3339(ts)),
+            num(r.get::<_, f64>(3)?),
+            r.get::<_, i64>(4)?.into(),
+            opt(r.get::<_, Option<String>>(5)?),
+            opt(r.get::<_, Option<String>>(6)?),
+        ])?;
+        n += 1;
+    }
+    sink.finish()?;
+    Ok(n)
+}
+
+/// Every feedback item with its workflow state.
+pub fn feedback(conn: &Connection, format: Format, out: &mut dyn Write) -> Result<u64> {
+    let columns = [
+        "id",
+        "customer_id",
+        "created_at",
+        "channel",
+        "kind",
+        "score",
+        "text",
+        "sentiment",
+        "status",
+        "assignee",
+        "version",
+        "resolution_note",
+        "resolved_at",
+        "escalation_reason",
+    ];
+    let mut sink = Sink::new(format, columns.iter().map(|s| s.to_string()).collect(), out)?;
+    let mut st = conn.prepare(
+        "SELECT f.id, c.id, f.created_at, f.channel, f.kind, f.score, f.text, f.sentiment, f.status, f.assignee,
+                f.version, f.resolution_note, f.resolved_at, f.escalation_reason
+         FROM feedback f JOIN customers c ON c.cid = f.cid ORDER BY f.fid",
+    )?;
+    let mut rows = st.query([])?;
+    let mut n = 0;
+    while let Some(r) = rows.next()? {
+        sink.write(vec![
+            Value::String(r.get(0)?),
+            Value::String(r.get(1)?),
+            Value::String(timeutil::ts_to_rfc3339(r.get(2)?)),
+            opt(r.get::<_, Option<String>>(3)?),
+            Value::String(r.get(4)?),
+            r.get::<_, Option<f64>>(5)?.map(num).unwrap_or(Value::Null),
+            opt(r.get::<_, Option<String>>(6)?),
+            opt(r
+                .get::<_, Option<f64>>(7)?
+                .map(|s| (s * 1000.0).round() / 1000.0)),
+            Value::String(r.get(8)?),
+            opt(r.get::<_, Option<String>>(9)?),
+            r.get::<_, i64>(10)?.into(),
+            opt(r.get::<_, Option<String>>(11)?),
+            opt(r.get::<_, Option<i64>>(12)?.map(timeutil::ts_to_rfc3339)),
+            opt(r.get::<_, Option<String>>(13)?),
+        ])?;
+        n += 1;
+    }
+    sink.finish()?;
+    Ok(n)
+}

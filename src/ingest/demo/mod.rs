@@ -1,0 +1,320 @@
+//! `crmtop demo`: a realistic company in one command, deterministic for a seed.
+
+mod text;
+mod world;
+
+use crate::analytics::{priority, sentiment};
+use crate::error::{Error, Result};
+use crate::jobs::Ctl;
+use crate::timeutil;
+use chrono::NaiveDate;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use rusqlite::{params, Connection, TransactionBehavior};
+use std::collections::HashMap;
+use std::time::Instant;
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub customers: usize,
+    pub seed: u64,
+    /// Data runs for two years up to the start of this day.
+    pub as_of: NaiveDate,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DemoSummary {
+    pub customers: u64,
+    pub orders: u64,
+    pub events: u64,
+    pub feedback: u64,
+    pub as_of: String,
+    pub seed: u64,
+    pub duration_ms: u64,
+}
+
+const CHUNK: usize = 10_000;
+
+use crate::store::BatchInsert;
+use rusqlite::types::Value as V;
+
+fn txt(s: &str) -> V {
+    V::Text(s.to_string())
+}
+
+/// A per-customer random stream: the same customer gets the same life for a
+/// seed, whatever the chunking or the number of threads.
+fn rng_for(seed: u64, index: usize) -> ChaCha8Rng {
+    let mut z = seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    ChaCha8Rng::seed_from_u64(z ^ (z >> 31))
+}
+
+struct Chunk {
+    customers: Vec<world::Customer>,
+    /// Per customer, per feedback item: (sentiment, static priority).
+    scores: Vec<Vec<(Option<f64>, f64)>>,
+}
+
+fn generate_chunk(opts: &DemoOptions, from: usize, to: usize, start: i64, end: i64) -> Chunk {
+    let width = opts.customers.to_string().len().max(6);
+    let customers: Vec<world::Customer> = (from..to)
+        .into_par_iter()
+        .map(|i| world::simulate(&mut rng_for(opts.seed, i), i, width, start, end))
+        .collect();
+    let scores = customers
+        .par_iter()
+        .map_init(HashMap::<String, f64>::new, |memo, c| {
+            c.feedback
+                .iter()
+                .map(|f| {
+                    let s = f
+                        .text
+                        .as_ref()
+                        .map(|t| *memo.entry(t.clone()).or_insert_with(|| sentiment::score(t)));
+                    // No churn score or CLV exists yet: value at risk is unknown.
+                    let p = priority::static_priority(&priority::Inputs {
+                        churn_prob: None,
+                        clv: None,
+                        sentiment: s,
+                        kind: f.kind,
+                        score: f.score,
+                    });
+                    (s, p)
+                })
+                .collect()
+        })
+        .collect();
+    Chunk { customers, scores }
+}
+
+/// Fill an empty database with a demo company.
+pub fn generate(
+    conn: &mut Connection,
+    opts: &DemoOptions,
+    agent: &str,
+    ctl: Ctl,
+) -> Result<DemoSummary> {
+    let started = Instant::now();
+    if opts.customers == 0 || opts.customers > 20_000_000 {
+        return Err(Error::bad("--customers must be between 1 and 20,000,000"));
+    }
+    let existing: i64 = conn.query_row("SELECT count(*) FROM customers", [], |r| r.get(0))?;
+    if existing > 0 {
+        return Err(Error::bad(
+            "the database already has customers; demo data goes into a new file (use --force to replace a demo database)",
+        ));
+    }
+    let end = timeutil::date_to_ts(opts.as_of);
+    let start = end - 730 * timeutil::DAY;
+    let mut summary = DemoSummary {
+        customers: 0,
+        orders: 0,
+        events: 0,
+        feedback: 0,
+        as_of: opts.as_of.format("%Y-%m-%d").to_string(),
+        seed: opts.seed,
+        duration_ms: 0,
+    };
+    // A fresh file: load with a rollback journal (pages are written once, not
+    // to the WAL and again at checkpoint), then return to WAL. A kill leaves
+    // the empty database, restored from the journal.
+    conn.execute_batch("PRAGMA cache_size = -262144; PRAGMA threads = 2;")?;
+    let _: String = conn.query_row("PRAGMA journal_mode = TRUNCATE", [], |r| r.get(0))?;
+    let result = load(conn, opts, agent, ctl, start, end, &mut summary);
+    let _ = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0));
+    let _ = conn.execute_batch("PRAGMA cache_size = -16384");
+    result?;
+    summary.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(summary)
+}
+
+fn load(
+    conn: &mut Connection,
+    opts: &DemoOptions,
+    agent: &str,
+    ctl: Ctl,
+    start: i64,
+    end: i64,
+    summary: &mut DemoSummary,
+) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Bulk load into a fresh file: secondary indexes are dropped and built
+    // again afterwards (sorting once is far cheaper than a million random
+    // B-tree inserts). DDL is transactional, so a cancel restores them.
+    let indexes = crate::store::drop_indexes(
+        &tx,
+        &[
+            "customers",
+            "customer_attributes",
+            "orders",
+            "events",
+            "feedback",
+        ],
+        true,
+    )?;
+    {
+        let mut ins_c = tx.prepare(
+            "INSERT INTO customers(cid, id, name, email, phone, signup_date, birth_date, age, income, region, plan, segment,
+                                   n_orders, revenue, first_order, last_order)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        )?;
+        let mut ins_a =
+            BatchInsert::new(&tx, "INSERT INTO customer_attributes(cid, name, txt)", 3)?;
+        let mut ins_o = BatchInsert::new(
+            &tx,
+            "INSERT INTO orders(order_key, cid, ts, amount, quantity, product, category)",
+            7,
+        )?;
+        let mut ins_e = BatchInsert::new(
+            &tx,
+            "INSERT INTO events(event_key, cid, ts, kind, value)",
+            5,
+        )?;
+        let mut ins_f = tx.prepare(
+            "INSERT INTO feedback(id, cid, created_at, channel, kind, score, text, sentiment, status, assignee,
+                                  resolution_note, resolved_at, escalation_reason, first_response_at, updated_at, updated_by,
+                                  prio_static)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?10, ?16)",
+        )?;
+        let n = opts.customers;
+        let chunks: Vec<(usize, usize)> = (0..n)
+            .step_by(CHUNK)
+            .map(|a| (a, (a + CHUNK).min(n)))
+            .collect();
+        let (send, recv) = std::sync::mpsc::sync_channel::<Chunk>(2);
+        let result: Result<()> = std::thread::scope(|s| {
+            let chunks = &chunks;
+            let producer = s.spawn(move || {
+                for &(a, b) in chunks {
+                    if ctl.is_cancelled()
+                        || send.send(generate_chunk(opts, a, b, start, end)).is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+            let mut months: std::collections::BTreeMap<String, (f64, i64)> = Default::default();
+            let mut order_no: u64 = 0;
+            let mut event_no: u64 = 0;
+            let mut fb_no: u64 = 0;
+            for chunk in recv.iter() {
+                ctl.check()?;
+                for (c, scores) in chunk.customers.iter().zip(&chunk.scores) {
+                    summary.customers += 1;
+                    let cid = summary.customers as i64;
+                    let revenue: f64 = c.orders.iter().map(|o| o.amount).sum();
+                    for o in &c.orders {
+                        let e = months
+                            .entry(timeutil::ts_to_month_string(o.ts))
+                            .or_default();
+                        e.0 += o.amount;
+                        e.1 += 1;
+                    }
+                    ins_c.execute(params![
+                        cid,
+                        c.id,
+                        c.name,
+                        c.email,
+                        c.phone,
+                        timeutil::ts_to_day_string(c.signup),
+                        c.birth_date,
+                        c.age,
+                        c.income,
+                        c.region,
+                        c.plan,
+                        c.segment,
+                        c.orders.len() as i64,
+                        revenue,
+                        c.orders.first().map(|o| o.ts),
+                        c.orders.last().map(|o| o.ts)
+                    ])?;
+                    ins_a.push([V::Integer(cid), txt("newsletter"), txt(c.newsletter)])?;
+                    ins_a.push([V::Integer(cid), txt("referral_source"), txt(c.referral)])?;
+                    for o in &c.orders {
+                        order_no += 1;
+                        ins_o.push([
+                            V::Text(format!("O{order_no:08}")),
+                            V::Integer(cid),
+                            V::Integer(o.ts),
+                            V::Real(o.amount),
+                            V::Integer(o.quantity),
+                            txt(o.product),
+                            txt(o.category),
+                        ])?;
+                    }
+                    for e in &c.events {
+                        event_no += 1;
+                        ins_e.push([
+                            V::Text(format!("E{event_no:010}")),
+                            V::Integer(cid),
+                            V::Integer(e.ts),
+                            txt(e.kind),
+                            V::Real(e.value),
+                        ])?;
+                    }
+                    for (f, (s, prio)) in c.feedback.iter().zip(scores) {
+                        fb_no += 1;
+                        let updated = f.resolved_at.or(f.first_response_at).unwrap_or(f.ts);
+                        ins_f.execute(params![
+                            format!("F{fb_no:07}"),
+                            cid,
+                            f.ts,
+                            f.channel,
+                            f.kind,
+                            f.score,
+                            f.text,
+                            s,
+                            f.status,
+                            f.assignee,
+                            f.note,
+                            f.resolved_at,
+                            f.escalation,
+                            f.first_response_at,
+                            updated,
+                            prio
+                        ])?;
+                    }
+                }
+                summary.orders = order_no;
+                summary.events = event_no;
+                summary.feedback = fb_no;
+                ctl.report("generating customers", summary.customers, n as u64);
+            }
+            drop(recv);
+            producer
+                .join()
+                .map_err(|_| Error::Other("the demo generator thread panicked".into()))?;
+            ctl.check()?;
+            ins_a.finish()?;
+            ins_o.finish()?;
+            ins_e.finish()?;
+            crate::store::customers::apply_month_deltas(&tx, &months)?;
+            Ok(())
+        });
+        result?;
+    }
+    crate::store::rebuild_indexes(&tx, &indexes, ctl)?;
+    ctl.report("committing", 0, 1);
+    crate::store::meta_set(&tx, "demo", "1")?;
+    crate::store::meta_set(&tx, "demo_as_of", &summary.as_of)?;
+    crate::store::audit::append(
+        &tx,
+        agent,
+        "demo",
+        "database",
+        "demo",
+        None,
+        None,
+        Some(&format!(
+            "generated {} customers, seed {}, as of {}",
+            summary.customers, opts.seed, summary.as_of
+        )),
+    )?;
+    ctl.check()?;
+    tx.commit()?;
+    Ok(())
+}

@@ -1,0 +1,481 @@
+//! Validation of one CSV row into a typed row: pure (no database), so it runs
+//! on the reader thread, and is fuzzed.
+
+use super::fields::{self, Field, MAX_ID_LEN, MAX_SHORT_LEN, MAX_TEXT_LEN};
+use super::import::{Column, Layout};
+use super::Kind;
+use crate::analytics::{sentiment, workflow::Status};
+use crate::timeutil;
+use rustc_hash::FxHashMap;
+use xxhash_rust::xxh3::Xxh3;
+
+/// Why a row is rejected: the field (column name, or empty) and the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject {
+    pub field: String,
+    pub reason: String,
+}
+
+impl Reject {
+    pub fn new(field: &str, reason: impl Into<String>) -> Self {
+        Reject {
+            field: field.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+type R<T> = Result<T, Reject>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerRow {
+    pub id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub signup: Option<String>,
+    pub birth: Option<String>,
+    pub age: Option<i64>,
+    pub income: Option<f64>,
+    pub region: Option<String>,
+    pub plan: Option<String>,
+    pub segment: Option<String>,
+    pub churned: Option<i64>,
+    /// (attribute name, number, text): exactly one of number/text is set.
+    pub attributes: Vec<(String, Option<f64>, Option<String>)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderRow {
+    /// Set by the `Resolver`: the customer's key, and whether this row creates it.
+    pub cid: i64,
+    pub new_customer: bool,
+    pub key: String,
+    pub customer: String,
+    pub ts: i64,
+    pub amount: f64,
+    pub quantity: i64,
+    pub product: Option<String>,
+    pub category: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedbackRow {
+    /// Set by the `Resolver`: the customer's key, and whether this row creates it.
+    pub cid: i64,
+    pub new_customer: bool,
+    pub id: String,
+    pub customer: String,
+    pub created: i64,
+    pub channel: Option<String>,
+    pub kind: &'static str,
+    pub score: Option<f64>,
+    pub text: Option<String>,
+    pub sentiment: Option<f64>,
+    pub status: &'static str,
+    pub assignee: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRow {
+    /// Set by the `Resolver`: the customer's key, and whether this row creates it.
+    pub cid: i64,
+    pub new_customer: bool,
+    pub key: String,
+    pub customer: String,
+    pub ts: i64,
+    pub kind: String,
+    pub value: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Parsed {
+    Customer(Box<CustomerRow>),
+    Order(OrderRow),
+    Feedback(Box<FeedbackRow>),
+    Event(EventRow),
+}
+
+impl Parsed {
+    /// The customer a row refers to, with where to put its key.
+    pub fn customer_ref(&mut self) -> Option<(&str, &mut i64, &mut bool)> {
+        match self {
+            Parsed::Customer(_) => None,
+            Parsed::Order(o) => Some((&o.customer, &mut o.cid, &mut o.new_customer)),
+            Parsed::Feedback(f) => Some((&f.customer, &mut f.cid, &mut f.new_customer)),
+            Parsed::Event(e) => Some((&e.customer, &mut e.cid, &mut e.new_customer)),
+        }
+    }
+}
+
+/// Turns CSV records of one file into typed rows.
+pub struct Parser {
+    kind: Kind,
+    index: FxHashMap<Field, usize>,
+    attributes: Vec<(usize, String)>,
+    has_id: bool,
+    occurrences: FxHashMap<u128, u32>,
+    sentiment_memo: FxHashMap<String, f64>,
+}
+
+impl Parser {
+    pub(crate) fn new(kind: Kind, layout: &Layout) -> Self {
+        Parser {
+            kind,
+            index: layout.index.iter().map(|(k, v)| (*k, *v)).collect(),
+            attributes: layout
+                .columns
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| match c {
+                    Column::Attribute(a) => Some((i, a.clone())),
+                    _ => None,
+                })
+                .collect(),
+            has_id: layout.index.contains_key(&Field::Id),
+            occurrences: FxHashMap::default(),
+            sentiment_memo: FxHashMap::default(),
+        }
+    }
+
+    pub fn parse(&mut self, rec: &csv::ByteRecord) -> R<Parsed> {
+        match self.kind {
+            Kind::Customers => self.customer(rec).map(|c| Parsed::Customer(Box::new(c))),
+            Kind::Orders => self.order(rec).map(Parsed::Order),
+            Kind::Feedback => self.feedback(rec).map(|f| Parsed::Feedback(Box::new(f))),
+            Kind::Events => self.event(rec).map(Parsed::Event),
+        }
+    }
+
+    fn name(&self, f: Field) -> &'static str {
+        f.name(self.kind)
+    }
+
+    /// The trimmed text of a field, `None` when the column is absent or the cell empty.
+    fn text<'r>(&self, rec: &'r csv::ByteRecord, f: Field) -> R<Option<&'r str>> {
+        match self.index.get(&f) {
+            Some(&i) => cell(rec, i, self.name(f)),
+            None => Ok(None),
+        }
+    }
+
+    fn required<'r>(&self, rec: &'r csv::ByteRecord, f: Field) -> R<&'r str> {
+        self.text(rec, f)?
+            .ok_or_else(|| Reject::new(self.name(f), "missing (required)"))
+    }
+
+    fn short(&self, rec: &csv::ByteRecord, f: Field) -> R<Option<String>> {
+        match self.text(rec, f)? {
+            Some(s) => {
+                fields::check_len(s, MAX_SHORT_LEN).map_err(|e| Reject::new(self.name(f), e))?;
+                Ok(Some(s.to_string()))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn id(&self, rec: &csv::ByteRecord, f: Field) -> R<String> {
+        let v = self.required(rec, f)?;
+        fields::check_len(v, MAX_ID_LEN).map_err(|e| Reject::new(self.name(f), e))?;
+        Ok(v.to_string())
+    }
+
+    fn parsed<T>(
+        &self,
+        rec: &csv::ByteRecord,
+        f: Field,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> R<Option<T>> {
+        match self.text(rec, f)? {
+            None => Ok(None),
+            Some(s) => parse(s).map(Some).map_err(|e| Reject::new(self.name(f), e)),
+        }
+    }
+
+    fn timestamp(&self, rec: &csv::ByteRecord, f: Field) -> R<Option<i64>> {
+        self.parsed(rec, f, parse_time)
+    }
+
+    fn required_timestamp(&self, rec: &csv::ByteRecord, f: Field) -> R<i64> {
+        self.timestamp(rec, f)?
+            .ok_or_else(|| Reject::new(self.name(f), "missing (required)"))
+    }
+
+    /// The dedup key of a row: its own id, or a digest of its content plus its
+    /// occurrence number in this file (two identical rows are two records).
+    fn row_key(&mut self, rec: &csv::ByteRecord, content: &[&[u8]]) -> R<String> {
+        if self.has_id {
+            return self.id(rec, Field::Id);
+        }
+        let mut h = Xxh3::new();
+        for part in content {
+            h.update(&(part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
+        let digest = h.digest128();
+        let n = self.occurrences.entry(digest).or_insert(0);
+        *n += 1;
+        Ok(if *n == 1 {
+            format!("~{digest:032x}")
+        } else {
+            format!("~{digest:032x}.{n}")
+        })
+    }
+
+    fn customer(&mut self, rec: &csv::ByteRecord) -> R<CustomerRow> {
+        let id = self.id(rec, Field::Id)?;
+        let name = self.short(rec, Field::Name)?;
+        let email = self.short(rec, Field::Email)?;
+        if let Some(e) = &email {
+            if !e.contains('@') || e.chars().any(char::is_whitespace) {
+                return Err(Reject::new(
+                    "email",
+                    format!("'{}' is not an e-mail address", fields::clip(e)),
+                ));
+            }
+        }
+        let phone = self.short(rec, Field::Phone)?;
+        let signup = self
+            .timestamp(rec, Field::SignupDate)?
+            .map(timeutil::ts_to_day_string);
+        let birth = self
+            .timestamp(rec, Field::BirthDate)?
+            .map(timeutil::ts_to_day_string);
+        let age = self.parsed(rec, Field::Age, fields::parse_age)?;
+        let income = self.parsed(rec, Field::Income, |s| {
+            let v = fields::parse_amount(s)?;
+            if v < 0.0 {
+                Err(format!("negative income {v}"))
+            } else {
+                Ok(v)
+            }
+        })?;
+        let region = self.short(rec, Field::Region)?;
+        let plan = self.short(rec, Field::Plan)?;
+        let segment = self.short(rec, Field::Segment)?;
+        let churned = self
+            .parsed(rec, Field::Churned, fields::parse_bool)?
+            .map(i64::from);
+        let mut attributes = Vec::with_capacity(self.attributes.len());
+        for (i, name) in &self.attributes {
+            if let Some(v) = cell(rec, *i, name)? {
+                fields::check_len(v, MAX_SHORT_LEN).map_err(|e| Reject::new(name, e))?;
+                match v.parse::<f64>() {
+                    Ok(x) if x.is_finite() => attributes.push((name.clone(), Some(x), None)),
+                    _ => attributes.push((name.clone(), None, Some(v.to_string()))),
+                }
+            }
+        }
+        Ok(CustomerRow {
+            id,
+            name,
+            email,
+            phone,
+            signup,
+            birth,
+            age,
+            income,
+            region,
+            plan,
+            segment,
+            churned,
+            attributes,
+        })
+    }
+
+    fn order(&mut self, rec: &csv::ByteRecord) -> R<OrderRow> {
+        let customer = self.id(rec, Field::CustomerId)?;
+        let ts = self.required_timestamp(rec, Field::Timestamp)?;
+        let amount = self
+            .parsed(rec, Field::Amount, fields::parse_amount)?
+            .ok_or_else(|| Reject::new("amount", "missing (required)"))?;
+        let quantity = self
+            .parsed(rec, Field::Quantity, fields::parse_quantity)?
+            .unwrap_or(1);
+        let product = self.short(rec, Field::Product)?;
+        let category = self.short(rec, Field::Category)?;
+        let key = self.row_key(
+            rec,
+            &[
+                customer.as_bytes(),
+                &ts.to_le_bytes(),
+                &amount.to_bits().to_le_bytes(),
+                &quantity.to_le_bytes(),
+                product.as_deref().unwrap_or("").as_bytes(),
+                category.as_deref().unwrap_or("").as_bytes(),
+            ],
+        )?;
+        Ok(OrderRow {
+            cid: 0,
+            new_customer: false,
+            key,
+            customer,
+            ts,
+            amount,
+            quantity,
+            product,
+            category,
+        })
+    }
+
+    fn feedback(&mut self, rec: &csv::ByteRecord) -> R<FeedbackRow> {
+        let customer = self.id(rec, Field::CustomerId)?;
+        let created = self.required_timestamp(rec, Field::Timestamp)?;
+        let channel = self.short(rec, Field::Channel)?.map(|c| c.to_lowercase());
+        let kind_raw = self.required(rec, Field::FeedbackKind)?;
+        let kind = normalise_feedback_kind(kind_raw).ok_or_else(|| {
+            Reject::new(
+                "kind",
+                format!(
+                    "'{}' is not one of complaint, question, praise, nps, csat, other",
+                    fields::clip(kind_raw)
+                ),
+            )
+        })?;
+        let score = self.parsed(rec, Field::Score, |s| {
+            let v = fields::parse_amount(s)?;
+            let (lo, hi) = match kind {
+                "csat" => (1.0, 5.0),
+                _ => (0.0, 10.0),
+            };
+            if v < lo || v > hi {
+                Err(format!("{v} is outside {lo}..{hi} for kind {kind}"))
+            } else {
+                Ok(v)
+            }
+        })?;
+        let text = self.text(rec, Field::Text)?;
+        if let Some(t) = text {
+            fields::check_len(t, MAX_TEXT_LEN).map_err(|e| Reject::new("text", e))?;
+        }
+        let status = match self.text(rec, Field::Status)? {
+            None => "new",
+            Some(s) => Status::parse(s)
+                .ok_or_else(|| {
+                    Reject::new(
+                        "status",
+                        format!(
+                            "'{}' is not one of new, open, pending, escalated, resolved, closed",
+                            fields::clip(s)
+                        ),
+                    )
+                })?
+                .as_str(),
+        };
+        let assignee = self.short(rec, Field::Assignee)?;
+        let id = if self.has_id {
+            self.id(rec, Field::Id)?
+        } else {
+            let k = self.row_key(
+                rec,
+                &[
+                    customer.as_bytes(),
+                    &created.to_le_bytes(),
+                    channel.as_deref().unwrap_or("").as_bytes(),
+                    kind.as_bytes(),
+                    &score.unwrap_or(f64::NAN).to_bits().to_le_bytes(),
+                    text.unwrap_or("").as_bytes(),
+                ],
+            )?;
+            // "~<32 hex>[.n]" -> an id people can type: "fb-<12 hex>[.n]"
+            format!("fb-{}{}", &k[1..13], k.get(33..).unwrap_or(""))
+        };
+        let sentiment = text.map(|t| match self.sentiment_memo.get(t) {
+            Some(s) => *s,
+            None => {
+                let s = sentiment::score(t);
+                if self.sentiment_memo.len() < 100_000 {
+                    self.sentiment_memo.insert(t.to_string(), s);
+                }
+                s
+            }
+        });
+        Ok(FeedbackRow {
+            cid: 0,
+            new_customer: false,
+            id,
+            customer,
+            created,
+            channel,
+            kind,
+            score,
+            text: text.map(str::to_string),
+            sentiment,
+            status,
+            assignee,
+        })
+    }
+
+    fn event(&mut self, rec: &csv::ByteRecord) -> R<EventRow> {
+        let customer = self.id(rec, Field::CustomerId)?;
+        let ts = self.required_timestamp(rec, Field::Timestamp)?;
+        let kind_raw = self.required(rec, Field::EventKind)?;
+        fields::check_len(kind_raw, 64).map_err(|e| Reject::new("kind", e))?;
+        let kind = normalise_event_kind(kind_raw);
+        let value = self
+            .parsed(rec, Field::Value, fields::parse_amount)?
+            .unwrap_or(1.0);
+        let key = self.row_key(
+            rec,
+            &[
+                customer.as_bytes(),
+                &ts.to_le_bytes(),
+                kind.as_bytes(),
+                &value.to_bits().to_le_bytes(),
+            ],
+        )?;
+        Ok(EventRow {
+            cid: 0,
+            new_customer: false,
+            key,
+            customer,
+            ts,
+            kind,
+            value,
+        })
+    }
+}
+
+fn parse_time(s: &str) -> Result<i64, String> {
+    timeutil::parse_timestamp(s).ok_or_else(|| {
+        format!(
+            "'{}' is not a date (expected YYYY-MM-DD, YYYYMMDD or RFC 3339)",
+            fields::clip(s)
+        )
+    })
+}
+
+/// The trimmed UTF-8 text of cell `i`, `None` when empty.
+fn cell<'r>(rec: &'r csv::ByteRecord, i: usize, name: &str) -> R<Option<&'r str>> {
+    let raw = rec.get(i).unwrap_or(b"");
+    let s = std::str::from_utf8(raw).map_err(|e| {
+        Reject::new(
+            name,
+            format!("not valid UTF-8 (byte {} of the cell)", e.valid_up_to() + 1),
+        )
+    })?;
+    let s = s.trim();
+    Ok(if s.is_empty() { None } else { Some(s) })
+}
+
+/// Map a feedback kind (and a few common synonyms) to the stored kind.
+pub fn normalise_feedback_kind(s: &str) -> Option<&'static str> {
+    Some(match s.trim().to_ascii_lowercase().as_str() {
+        "complaint" | "complaints" | "issue" | "problem" => "complaint",
+        "question" | "inquiry" | "enquiry" | "request" => "question",
+        "praise" | "compliment" | "thanks" => "praise",
+        "nps" => "nps",
+        "csat" => "csat",
+        "other" | "suggestion" | "feedback" => "other",
+        _ => return None,
+    })
+}
+
+/// Event kinds are stored lower case with underscores ("Support Contact" -> "support_contact").
+pub fn normalise_event_kind(s: &str) -> String {
+    s.trim()
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { '_' })
+        .collect()
+}

@@ -1,0 +1,160 @@
+//! Customers: derived aggregates, counts, and the rows the screens and exports page through.
+
+use crate::error::Result;
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// Recompute order count, revenue and first/last order of the customers listed
+/// in `temp.touched`.
+pub fn refresh_order_aggregates(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "UPDATE customers SET (n_orders, revenue, first_order, last_order) =
+           (SELECT count(*), COALESCE(sum(amount), 0), min(ts), max(ts)
+              FROM orders o WHERE o.cid = customers.cid)
+         WHERE cid IN (SELECT cid FROM temp.touched)",
+    )?;
+    Ok(())
+}
+
+/// Recompute order count, revenue and first/last order of every customer.
+pub fn refresh_all_order_aggregates(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS agg(cid INTEGER PRIMARY KEY, n INTEGER, rev REAL, f INTEGER, l INTEGER);
+         DELETE FROM temp.agg;
+         INSERT INTO temp.agg SELECT cid, count(*), sum(amount), min(ts), max(ts) FROM orders GROUP BY cid;
+         UPDATE customers SET (n_orders, revenue, first_order, last_order) =
+           (SELECT n, rev, f, l FROM temp.agg a WHERE a.cid = customers.cid)
+         WHERE cid IN (SELECT cid FROM temp.agg);
+         DROP TABLE temp.agg;",
+    )?;
+    Ok(())
+}
+
+/// Add order-count, revenue and first/last-order deltas to one customer.
+#[derive(Debug, Clone, Default)]
+pub struct AggregateDelta {
+    pub orders: i64,
+    pub revenue: f64,
+    pub first: i64,
+    pub last: i64,
+}
+
+/// Apply per-customer deltas of newly inserted orders.
+pub fn apply_order_deltas<'a>(
+    conn: &Connection,
+    deltas: impl IntoIterator<Item = (i64, &'a AggregateDelta)>,
+) -> Result<()> {
+    let mut st = conn.prepare_cached(
+        "UPDATE customers SET n_orders = n_orders + ?2, revenue = revenue + ?3,
+           first_order = CASE WHEN first_order IS NULL OR ?4 < first_order THEN ?4 ELSE first_order END,
+           last_order = CASE WHEN last_order IS NULL OR ?5 > last_order THEN ?5 ELSE last_order END
+         WHERE cid = ?1",
+    )?;
+    for (cid, d) in deltas {
+        st.execute(params![cid, d.orders, d.revenue, d.first, d.last])?;
+    }
+    Ok(())
+}
+
+/// Add revenue and order-count deltas to months ('YYYY-MM').
+pub fn apply_month_deltas<'a>(
+    conn: &Connection,
+    deltas: impl IntoIterator<Item = (&'a String, &'a (f64, i64))>,
+) -> Result<()> {
+    let mut st = conn.prepare_cached(
+        "INSERT INTO monthly_revenue(month, revenue, orders) VALUES (?1, ?2, ?3)
+         ON CONFLICT(month) DO UPDATE SET revenue = revenue + excluded.revenue,
+                                          orders = orders + excluded.orders",
+    )?;
+    for (m, (rev, n)) in deltas {
+        st.execute(params![m, rev, n])?;
+    }
+    conn.execute("DELETE FROM monthly_revenue WHERE orders <= 0", [])?;
+    Ok(())
+}
+
+/// Recompute `monthly_revenue` from the orders (doctor, tests).
+pub fn rebuild_monthly_revenue(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "DELETE FROM monthly_revenue;
+         INSERT INTO monthly_revenue(month, revenue, orders)
+         SELECT strftime('%Y-%m', ts, 'unixepoch'), sum(amount), count(*) FROM orders GROUP BY 1;",
+    )?;
+    Ok(())
+}
+
+/// Counts and date range for `crmtop info`.
+#[derive(Debug, Clone, serde::Serialize, Default)]
+pub struct Info {
+    pub path: String,
+    pub schema_version: i64,
+    pub customers: i64,
+    pub customers_with_orders: i64,
+    pub attributes: Vec<String>,
+    pub orders: i64,
+    pub events: i64,
+    pub feedback: i64,
+    pub feedback_open: i64,
+    pub first_order: Option<String>,
+    pub last_order: Option<String>,
+    pub churn_models: i64,
+    pub active_model: Option<i64>,
+    pub clv_fits: i64,
+    pub audit_entries: i64,
+    pub file_bytes: u64,
+    pub wal_bytes: u64,
+}
+
+fn count(conn: &Connection, sql: &str) -> Result<i64> {
+    Ok(conn.query_row(sql, [], |r| r.get(0))?)
+}
+
+pub fn info(conn: &Connection, path: &std::path::Path) -> Result<Info> {
+    let (first, last): (Option<i64>, Option<i64>) = conn.query_row(
+        "SELECT min(first_order), max(last_order) FROM customers",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let mut st = conn.prepare("SELECT DISTINCT name FROM customer_attributes ORDER BY name")?;
+    let attributes = st
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    let wal = path.with_file_name(format!(
+        "{}-wal",
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+    ));
+    Ok(Info {
+        path: path.display().to_string(),
+        schema_version: super::user_version(conn)?,
+        customers: count(conn, "SELECT count(*) FROM customers")?,
+        customers_with_orders: count(conn, "SELECT count(*) FROM customers WHERE n_orders > 0")?,
+        attributes,
+        orders: count(conn, "SELECT count(*) FROM orders")?,
+        events: count(conn, "SELECT count(*) FROM events")?,
+        feedback: count(conn, "SELECT count(*) FROM feedback")?,
+        feedback_open: count(
+            conn,
+            "SELECT count(*) FROM feedback WHERE status NOT IN ('resolved','closed')",
+        )?,
+        first_order: first.map(crate::timeutil::ts_to_day_string),
+        last_order: last.map(crate::timeutil::ts_to_day_string),
+        churn_models: count(conn, "SELECT count(*) FROM models")?,
+        active_model: conn
+            .query_row("SELECT id FROM models WHERE active = 1", [], |r| r.get(0))
+            .optional()?,
+        clv_fits: count(conn, "SELECT count(*) FROM clv_fits")?,
+        audit_entries: count(conn, "SELECT count(*) FROM audit_log")?,
+        file_bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+        wal_bytes: std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0),
+    })
+}
+
+/// The internal key of a customer id.
+pub fn cid_of(conn: &Connection, id: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row("SELECT cid FROM customers WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}

@@ -1,0 +1,91 @@
+//! Shared helpers of the integration tests.
+#![allow(dead_code)]
+
+use crmtop::ingest::{self, ImportOptions, ImportSummary, Kind};
+use crmtop::jobs::Ctl;
+use crmtop::store::{self, Mode, Store};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// A fresh database file in a temporary directory (kept alive by the guard).
+pub struct TempDb {
+    pub dir: tempfile::TempDir,
+    pub path: PathBuf,
+}
+
+impl TempDb {
+    pub fn new() -> TempDb {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("test.db");
+        TempDb { dir, path }
+    }
+
+    pub fn open(&self) -> Store {
+        store::open(&self.path, Mode::ReadWrite).expect("open db")
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn import(&self, kind: Kind, file: &Path) -> crmtop::Result<ImportSummary> {
+        let mut s = self.open();
+        let mut opts = ImportOptions::new(kind, file);
+        opts.reject_file = Some(self.file("rejects.csv"));
+        opts.agent = "tester".into();
+        ingest::import(&mut s.conn, &opts, Ctl::silent())
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.open()
+            .conn
+            .query_row(sql, [], |r| r.get(0))
+            .expect(sql)
+    }
+
+    /// Run the crmtop binary against this database.
+    pub fn run(&self, args: &[&str]) -> Output {
+        crmtop_cmd()
+            .arg("--db")
+            .arg(&self.path)
+            .args(args)
+            .output()
+            .expect("run crmtop")
+    }
+}
+
+pub fn crmtop_cmd() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_crmtop"));
+    c.env("CRMTOP_AGENT", "tester")
+        .env("CRMTOP_CONFIG", "/nonexistent/crmtop-test-config.toml")
+        .env_remove("CRMTOP_DB")
+        .env_remove("CRMTOP_PROGRESS");
+    c
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A small deterministic demo database.
+pub fn demo_db(customers: usize, seed: u64) -> TempDb {
+    let db = TempDb::new();
+    let mut s = db.open();
+    let opts = ingest::demo::DemoOptions {
+        customers,
+        seed,
+        as_of: chrono::NaiveDate::from_ymd_opt(2025, 6, 30).expect("date"),
+    };
+    ingest::demo::generate(&mut s.conn, &opts, "tester", Ctl::silent()).expect("demo");
+    db
+}

@@ -1,0 +1,423 @@
+//! CSV import: attributes, customer creation, every reject kind, idempotence.
+
+mod common;
+use common::{fixture, TempDb};
+use crmtop::ingest::Kind;
+
+/// The reject file's rows. It keeps the original bytes of each rejected row
+/// (even invalid UTF-8), so it is read as bytes.
+fn rejects(db: &TempDb) -> Vec<Vec<String>> {
+    let mut r = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(db.file("rejects.csv"))
+        .expect("reject file exists");
+    r.byte_records()
+        .map(|x| {
+            x.expect("record")
+                .iter()
+                .map(|f| String::from_utf8_lossy(f).into_owned())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn extra_customer_columns_become_attributes() {
+    let db = TempDb::new();
+    let s = db
+        .import(Kind::Customers, &fixture("customers_extra.csv"))
+        .unwrap();
+    assert_eq!((s.read, s.inserted, s.rejected), (4, 4, 0));
+    assert_eq!(s.attribute_columns, vec!["loyalty_tier", "devices"]);
+    let conn = db.open().conn;
+    let tier: String = conn
+        .query_row(
+            "SELECT a.txt FROM customer_attributes a JOIN customers c USING (cid) WHERE c.id = 'C1' AND a.name = 'loyalty_tier'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tier, "gold");
+    let devices: f64 = conn
+        .query_row(
+            "SELECT a.num FROM customer_attributes a JOIN customers c USING (cid) WHERE c.id = 'C3' AND a.name = 'devices'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(devices, 2.0);
+    // Empty cells are not stored; the churn label is read in its three spellings.
+    assert_eq!(
+        db.count("SELECT count(*) FROM customer_attributes WHERE name = 'devices'"),
+        3
+    );
+    assert_eq!(db.count("SELECT sum(churned) FROM customers"), 2);
+    // Dates in all three accepted forms end up as calendar dates.
+    let signup: String = conn
+        .query_row(
+            "SELECT signup_date FROM customers WHERE id = 'C3'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(signup, "2024-03-05");
+    let name: String = conn
+        .query_row("SELECT name FROM customers WHERE id = 'C4'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(name, "王芳");
+}
+
+#[test]
+fn an_orders_only_file_creates_its_customers_and_keeps_identical_rows() {
+    let db = TempDb::new();
+    let s = db
+        .import(Kind::Orders, &fixture("orders_only.csv"))
+        .unwrap();
+    assert_eq!(
+        (s.read, s.inserted, s.rejected, s.customers_created),
+        (5, 5, 0, 3)
+    );
+    assert_eq!(db.count("SELECT count(*) FROM customers"), 3);
+    // Two identical lines are two purchases (the same mug bought twice that day).
+    assert_eq!(
+        db.count("SELECT count(*) FROM orders o JOIN customers c USING (cid) WHERE c.id = 'X100'"),
+        3
+    );
+    assert_eq!(
+        db.count("SELECT n_orders FROM customers WHERE id = 'X100'"),
+        3
+    );
+    let revenue: f64 = db
+        .open()
+        .conn
+        .query_row("SELECT revenue FROM customers WHERE id = 'X100'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!((revenue - 44.98).abs() < 1e-9);
+    let months: f64 = db
+        .open()
+        .conn
+        .query_row("SELECT sum(revenue) FROM monthly_revenue", [], |r| r.get(0))
+        .unwrap();
+    assert!((months - (19.99 * 2.0 + 5.0 + 120.5 + 42.0)).abs() < 1e-9);
+}
+
+#[test]
+fn bad_rows_are_rejected_with_line_field_and_reason_and_good_rows_kept() {
+    let db = TempDb::new();
+    let s = db.import(Kind::Orders, &fixture("orders_bad.csv")).unwrap();
+    assert_eq!(s.read, 9);
+    assert_eq!(s.inserted, 2, "{s:?}");
+    assert_eq!(s.rejected, 7);
+    let r = rejects(&db);
+    let got: Vec<(String, String)> = r
+        .iter()
+        .map(|x| (x[0].to_string(), x[1].to_string()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("3".into(), "customer_id".into()),
+            ("4".into(), "timestamp".into()),
+            ("5".into(), "amount".into()),
+            ("6".into(), "quantity".into()),
+            ("7".into(), "".into()),
+            ("8".into(), "product".into()),
+            ("9".into(), "id".into()),
+        ]
+    );
+    let reasons: Vec<&str> = r.iter().map(|x| x[2].as_str()).collect();
+    assert!(reasons[0].contains("missing"));
+    assert!(reasons[1].contains("not a date"));
+    assert!(reasons[2].contains("not a decimal number"));
+    assert!(reasons[3].contains("negative quantity"));
+    assert!(reasons[4].contains("expected 6 columns, found 4"));
+    assert!(reasons[5].contains("UTF-8"));
+    assert!(reasons[6].contains("duplicate id"));
+    // The rejected rows' original cells follow the reason.
+    assert_eq!(&r[1][3], "O3");
+    // Even the row with invalid UTF-8 is kept byte for byte.
+    let raw = std::fs::read(db.file("rejects.csv")).unwrap();
+    assert!(raw.windows(4).any(|w| w == b"T\xe9a\n" || w == b"T\xe9a\r"));
+    assert_eq!(db.count("SELECT count(*) FROM orders"), 2);
+}
+
+#[test]
+fn re_import_changes_nothing() {
+    let db = TempDb::new();
+    for (kind, file) in [
+        (Kind::Customers, "customers_extra.csv"),
+        (Kind::Orders, "orders_only.csv"),
+        (Kind::Orders, "orders_bad.csv"),
+        (Kind::Feedback, "feedback.csv"),
+        (Kind::Events, "events.csv"),
+    ] {
+        let first = db.import(kind, &fixture(file)).unwrap();
+        let snapshot = dump(&db);
+        let again = db.import(kind, &fixture(file)).unwrap();
+        assert_eq!(again.inserted, 0, "{file}: {again:?}");
+        assert_eq!(again.updated, 0, "{file}: {again:?}");
+        assert_eq!(
+            again.unchanged,
+            first.inserted + first.updated + first.unchanged,
+            "{file}"
+        );
+        assert_eq!(again.rejected, first.rejected, "{file}");
+        assert_eq!(
+            dump(&db),
+            snapshot,
+            "{file}: a re-import changed the database"
+        );
+    }
+}
+
+/// Every table's rows, for before/after comparisons.
+fn dump(db: &TempDb) -> String {
+    let conn = db.open().conn;
+    let mut out = String::new();
+    for sql in [
+        "SELECT * FROM customers ORDER BY cid",
+        "SELECT * FROM customer_attributes ORDER BY cid, name",
+        "SELECT * FROM orders ORDER BY oid",
+        "SELECT * FROM events ORDER BY eid",
+        "SELECT fid, id, cid, created_at, channel, kind, score, text, sentiment, status, assignee, version FROM feedback ORDER BY fid",
+        "SELECT * FROM monthly_revenue ORDER BY month",
+        "SELECT count(*) FROM audit_log",
+    ] {
+        let mut st = conn.prepare(sql).unwrap();
+        let n = st.column_count();
+        let rows = st
+            .query_map([], |r| {
+                let mut line = String::new();
+                for i in 0..n {
+                    let v: rusqlite::types::Value = r.get(i)?;
+                    line.push_str(&format!("{v:?}|"));
+                }
+                Ok(line)
+            })
+            .unwrap();
+        for row in rows {
+            out.push_str(&row.unwrap());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn changed_rows_are_updated_and_empty_cells_keep_stored_values() {
+    let db = TempDb::new();
+    db.import(Kind::Customers, &fixture("customers_extra.csv"))
+        .unwrap();
+    let f = db.file("update.csv");
+    std::fs::write(&f, "id,name,email,plan,loyalty_tier\nC1,Ada King,,basic,gold\nC2,Alan Turing,,,\nC9,New Person,new@example.com,basic,\n").unwrap();
+    let s = db.import(Kind::Customers, &f).unwrap();
+    assert_eq!((s.inserted, s.updated, s.unchanged), (1, 1, 1), "{s:?}");
+    let conn = db.open().conn;
+    let (name, email, plan): (String, String, String) = conn
+        .query_row(
+            "SELECT name, email, plan FROM customers WHERE id = 'C1'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (name.as_str(), email.as_str(), plan.as_str()),
+        ("Ada King", "ada@example.com", "basic")
+    );
+}
+
+#[test]
+fn feedback_and_events_import_with_sentiment_and_normalised_kinds() {
+    let db = TempDb::new();
+    let s = db.import(Kind::Feedback, &fixture("feedback.csv")).unwrap();
+    assert_eq!((s.inserted, s.rejected, s.customers_created), (5, 0, 4));
+    let conn = db.open().conn;
+    let sent: f64 = conn
+        .query_row("SELECT sentiment FROM feedback WHERE id = 'F1'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(sent < -0.5, "{sent}");
+    let sent: f64 = conn
+        .query_row("SELECT sentiment FROM feedback WHERE id = 'F3'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(sent > 0.3, "{sent}");
+    assert_eq!(
+        db.count("SELECT count(*) FROM feedback WHERE status = 'new'"),
+        5
+    );
+    // The complaint at risk ranks above the praise.
+    let top: String = conn
+        .query_row(
+            "SELECT id FROM feedback ORDER BY prio_static DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(top, "F1");
+
+    let s = db.import(Kind::Events, &fixture("events.csv")).unwrap();
+    assert_eq!((s.inserted, s.rejected), (4, 0));
+    assert_eq!(
+        db.count("SELECT count(*) FROM events WHERE kind = 'support_contact'"),
+        1
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM events WHERE kind = 'login'"),
+        2
+    );
+    assert_eq!(
+        db.count("SELECT CAST(sum(value) AS INTEGER) FROM events WHERE kind = 'social_like'"),
+        1
+    );
+}
+
+#[test]
+fn files_that_cannot_be_read_at_all_write_nothing() {
+    let db = TempDb::new();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty.csv", vec![], "empty"),
+        (
+            "no_id.csv",
+            b"name,email\nAda,ada@example.com\n".to_vec(),
+            "missing required column(s) id",
+        ),
+        (
+            "semicolon.csv",
+            b"customer_id;timestamp;amount\nC1;2024-01-01;3\n".to_vec(),
+            "--delimiter ;",
+        ),
+        (
+            "dup.csv",
+            b"id,name,name\nC1,a,b\n".to_vec(),
+            "duplicate column 'name'",
+        ),
+        (
+            "alias.csv",
+            b"id,customer_id,order_id,timestamp,amount\n".to_vec(),
+            "both mean 'id'",
+        ),
+        (
+            "binary.csv",
+            vec![0xff, 0xfe, 0x00, 0x41, b'\n'],
+            "not valid UTF-8",
+        ),
+    ];
+    for (name, bytes, want) in cases {
+        let f = db.file(name);
+        std::fs::write(&f, bytes).unwrap();
+        let kind = if name == "no_id.csv" || name == "dup.csv" {
+            Kind::Customers
+        } else {
+            Kind::Orders
+        };
+        let err = db
+            .import(kind, &f)
+            .err()
+            .unwrap_or_else(|| panic!("{name} should fail"));
+        assert!(err.to_string().contains(want), "{name}: {err}");
+        assert_eq!(err.exit_code(), 2, "{name}");
+    }
+    let err = db
+        .import(Kind::Orders, &db.file("missing.csv"))
+        .err()
+        .unwrap();
+    assert_eq!(err.exit_code(), 2);
+    assert_eq!(db.count("SELECT count(*) FROM customers"), 0);
+    assert_eq!(db.count("SELECT count(*) FROM audit_log"), 0);
+}
+
+#[test]
+fn customers_file_rejects_each_kind_of_bad_value() {
+    let db = TempDb::new();
+    let long = "x".repeat(10_000);
+    let text = format!(
+        "id,name,email,signup_date,age,income,churned\n\
+         ,Nobody,a@b.c,2024-01-01,30,1,0\n\
+         K1,Bad Mail,not-an-email,2024-01-01,30,1,0\n\
+         K2,Bad Date,a@b.c,01/02/2024,30,1,0\n\
+         K3,Bad Age,a@b.c,2024-01-01,300,1,0\n\
+         K4,Bad Income,a@b.c,2024-01-01,30,-5,0\n\
+         K5,Bad Label,a@b.c,2024-01-01,30,1,maybe\n\
+         K6,{long},a@b.c,2024-01-01,30,1,0\n\
+         K7,\"Quoted, with comma\nand newline\",a@b.c,2024-01-01,30,1,yes\n"
+    );
+    let f = db.file("bad_customers.csv");
+    std::fs::write(&f, text).unwrap();
+    let s = db.import(Kind::Customers, &f).unwrap();
+    assert_eq!((s.inserted, s.rejected), (1, 7), "{s:?}");
+    let fields: Vec<String> = rejects(&db).iter().map(|r| r[1].to_string()).collect();
+    assert_eq!(
+        fields,
+        vec![
+            "id",
+            "email",
+            "signup_date",
+            "age",
+            "income",
+            "churned",
+            "name"
+        ]
+    );
+    let name: String = db
+        .open()
+        .conn
+        .query_row("SELECT name FROM customers WHERE id = 'K7'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(name, "Quoted, with comma\nand newline");
+}
+
+#[test]
+fn bom_crlf_and_blank_lines_are_handled() {
+    let db = TempDb::new();
+    let f = db.file("bom.csv");
+    std::fs::write(
+        &f,
+        b"\xef\xbb\xbfid,name\r\nB1,Bom One\r\n\r\nB2,Bom Two\r\n",
+    )
+    .unwrap();
+    let s = db.import(Kind::Customers, &f).unwrap();
+    assert_eq!((s.read, s.inserted, s.rejected), (2, 2, 0), "{s:?}");
+    assert_eq!(
+        db.count("SELECT count(*) FROM customers WHERE name LIKE 'Bom%'"),
+        2
+    );
+}
+
+#[test]
+fn dry_run_counts_but_writes_nothing() {
+    let db = TempDb::new();
+    let mut s = db.open();
+    let mut opts = crmtop::ingest::ImportOptions::new(Kind::Orders, fixture("orders_bad.csv"));
+    opts.dry_run = true;
+    opts.reject_file = Some(db.file("rejects.csv"));
+    let sum = crmtop::ingest::import(&mut s.conn, &opts, crmtop::jobs::Ctl::silent()).unwrap();
+    assert_eq!((sum.inserted, sum.rejected), (2, 7));
+    assert_eq!(db.count("SELECT count(*) FROM orders"), 0);
+    assert_eq!(db.count("SELECT count(*) FROM customers"), 0);
+    assert_eq!(rejects(&db).len(), 7);
+}
+
+#[test]
+fn a_cancelled_import_leaves_the_database_unchanged() {
+    use std::sync::atomic::AtomicBool;
+    let db = TempDb::new();
+    db.import(Kind::Orders, &fixture("orders_only.csv"))
+        .unwrap();
+    let before = db.count("SELECT count(*) FROM orders");
+    let cancel = AtomicBool::new(true);
+    let mut s = db.open();
+    let opts = crmtop::ingest::ImportOptions::new(Kind::Orders, fixture("orders_bad.csv"));
+    let err = crmtop::ingest::import(&mut s.conn, &opts, crmtop::jobs::Ctl::new(&|_| {}, &cancel))
+        .unwrap_err();
+    assert!(matches!(err, crmtop::Error::Cancelled));
+    assert_eq!(db.count("SELECT count(*) FROM orders"), before);
+}
