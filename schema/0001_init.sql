@@ -28,6 +28,8 @@ CREATE TABLE customers (
     revenue      REAL NOT NULL DEFAULT 0,
     first_order  INTEGER,
     last_order   INTEGER,
+    -- Start of the relationship: the signup date, else the first order.
+    since        INTEGER,
     churn_prob   REAL,
     clv          REAL,
     rfm_segment  TEXT
@@ -37,7 +39,7 @@ CREATE INDEX customers_name        ON customers(name COLLATE NOCASE, cid);
 CREATE INDEX customers_email       ON customers(email COLLATE NOCASE);
 CREATE INDEX customers_segment     ON customers(segment, cid);
 CREATE INDEX customers_plan        ON customers(plan, cid);
-CREATE INDEX customers_signup      ON customers(signup_date, cid);
+CREATE INDEX customers_since       ON customers(since, cid);
 CREATE INDEX customers_last_order  ON customers(last_order, cid);
 CREATE INDEX customers_n_orders    ON customers(n_orders, cid);
 CREATE INDEX customers_revenue     ON customers(revenue, cid);

@@ -202,6 +202,25 @@ pub fn prepare_demo_path(path: &Path, force: bool) -> Result<()> {
     remove_db_files(path)
 }
 
+/// Create a demo database at `path` (for `--demo`).
+pub fn build_demo(ctx: &Ctx, path: &Path, customers: usize, seed: u64) -> Result<()> {
+    let mut store = store::open(path, Mode::ReadWrite)?;
+    let opts = demo::DemoOptions {
+        customers,
+        seed,
+        as_of: crate::timeutil::today(),
+    };
+    let printer = super::progress_printer();
+    let result = demo::generate(
+        &mut store.conn,
+        &opts,
+        &ctx.agent,
+        Ctl::new(&printer, crate::signals::cancel_flag()),
+    );
+    super::progress_done();
+    result.map(|_| ())
+}
+
 pub fn demo(ctx: &Ctx, a: DemoArgs) -> Result<i32> {
     if ctx.global.read_only {
         return Err(Error::ReadOnly("demo".into()));

@@ -3,6 +3,8 @@
 
 mod data;
 
+pub use data::build_demo;
+
 use crate::config::Config;
 use crate::error::{exit, Error, Result};
 use crate::store::{self, Mode, Store};

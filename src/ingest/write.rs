@@ -115,8 +115,8 @@ impl<'c> RowWriter<'c> {
         let (table, ins, sel, upd) = match kind {
             Kind::Customers => (
                 "customers",
-                "INSERT INTO customers(id, name, email, phone, signup_date, birth_date, age, income, region, plan, segment, churned)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT(id) DO NOTHING",
+                "INSERT INTO customers(id, name, email, phone, signup_date, birth_date, age, income, region, plan, segment, churned, since)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, unixepoch(?5)) ON CONFLICT(id) DO NOTHING",
                 "SELECT cid, name, email, phone, signup_date, birth_date, age, income, region, plan, segment, churned
                  FROM customers WHERE id = ?1",
                 "UPDATE customers SET name = COALESCE(?2, name), email = COALESCE(?3, email),
@@ -124,7 +124,8 @@ impl<'c> RowWriter<'c> {
                    birth_date = COALESCE(?6, birth_date), age = COALESCE(?7, age),
                    income = COALESCE(?8, income), region = COALESCE(?9, region),
                    plan = COALESCE(?10, plan), segment = COALESCE(?11, segment),
-                   churned = COALESCE(?12, churned)
+                   churned = COALESCE(?12, churned),
+                   since = COALESCE(unixepoch(COALESCE(?5, signup_date)), first_order)
                  WHERE cid = ?1",
             ),
             Kind::Orders => (

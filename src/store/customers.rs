@@ -10,7 +10,9 @@ pub fn refresh_order_aggregates(conn: &Connection) -> Result<()> {
         "UPDATE customers SET (n_orders, revenue, first_order, last_order) =
            (SELECT count(*), COALESCE(sum(amount), 0), min(ts), max(ts)
               FROM orders o WHERE o.cid = customers.cid)
-         WHERE cid IN (SELECT cid FROM temp.touched)",
+         WHERE cid IN (SELECT cid FROM temp.touched);
+         UPDATE customers SET since = COALESCE(unixepoch(signup_date), first_order)
+         WHERE cid IN (SELECT cid FROM temp.touched);",
     )?;
     Ok(())
 }
@@ -24,6 +26,7 @@ pub fn refresh_all_order_aggregates(conn: &Connection) -> Result<()> {
          UPDATE customers SET (n_orders, revenue, first_order, last_order) =
            (SELECT n, rev, f, l FROM temp.agg a WHERE a.cid = customers.cid)
          WHERE cid IN (SELECT cid FROM temp.agg);
+         UPDATE customers SET since = COALESCE(unixepoch(signup_date), first_order);
          DROP TABLE temp.agg;",
     )?;
     Ok(())
@@ -46,7 +49,8 @@ pub fn apply_order_deltas<'a>(
     let mut st = conn.prepare_cached(
         "UPDATE customers SET n_orders = n_orders + ?2, revenue = revenue + ?3,
            first_order = CASE WHEN first_order IS NULL OR ?4 < first_order THEN ?4 ELSE first_order END,
-           last_order = CASE WHEN last_order IS NULL OR ?5 > last_order THEN ?5 ELSE last_order END
+           last_order = CASE WHEN last_order IS NULL OR ?5 > last_order THEN ?5 ELSE last_order END,
+           since = COALESCE(unixepoch(signup_date), CASE WHEN first_order IS NULL OR ?4 < first_order THEN ?4 ELSE first_order END)
          WHERE cid = ?1",
     )?;
     for (cid, d) in deltas {

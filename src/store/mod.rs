@@ -5,6 +5,7 @@ pub mod audit;
 pub mod customers;
 pub mod feedback;
 pub mod jobs;
+pub mod list;
 
 use crate::error::{Error, Result};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};

@@ -1,4 +1,276 @@
-//! TEMPORARY during development
-pub fn run(_ctx: &crate::cli::Ctx) -> crate::Result<i32> {
-    Err(crate::Error::Other("tui not built yet".into()))
+//! The terminal UI: terminal setup and restore (also on panic and signals),
+//! and the main loop of the Elm shape: events -> `update` -> effects to the
+//! worker; redraw only after an event.
+
+pub mod action;
+pub mod app;
+pub mod event;
+pub mod harness;
+pub mod keymap;
+pub mod theme;
+pub mod update;
+pub mod views;
+pub mod worker;
+
+use crate::cli::Ctx;
+use crate::error::{Error, Result};
+use action::Action;
+use app::{AppState, Mode};
+use crossterm::event::{Event as CtEvent, KeyEventKind, MouseEventKind};
+use crossterm::terminal::{self, EnterAlternateScreen, LeaveAlternateScreen};
+use event::Event;
+use keymap::{Key, Keymap};
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use update::Effect;
+
+static MOUSE: AtomicBool = AtomicBool::new(false);
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Put the terminal back as it was: raw mode off, main screen, cursor shown,
+/// mouse capture off. Safe to call more than once.
+pub fn restore_terminal() {
+    if !ACTIVE.swap(false, Ordering::SeqCst) {
+        return;
+    }
+    let mut out = std::io::stdout();
+    if MOUSE.load(Ordering::SeqCst) {
+        let _ = crossterm::execute!(out, crossterm::event::DisableMouseCapture);
+    }
+    let _ = crossterm::execute!(out, LeaveAlternateScreen, crossterm::cursor::Show);
+    let _ = terminal::disable_raw_mode();
+    let _ = out.flush();
+}
+
+fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        // The worker catches its own panics and reports them on screen;
+        // printing here would scribble over the UI.
+        let name = std::thread::current().name().map(str::to_string);
+        if ACTIVE.load(Ordering::SeqCst) && name.as_deref() != Some("main") {
+            return;
+        }
+        restore_terminal();
+        default(info);
+    }));
+}
+
+/// Where `--demo` keeps its database: `$XDG_DATA_HOME/crmtop/demo.db`, else
+/// `~/.local/share/crmtop/demo.db`.
+pub fn demo_path() -> PathBuf {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("crmtop").join("demo.db")
+}
+
+/// Create the demo database on first use.
+fn ensure_demo(ctx: &Ctx) -> Result<PathBuf> {
+    let path = ctx.global.db.clone().unwrap_or_else(demo_path);
+    if path.exists() {
+        return Ok(path);
+    }
+    if ctx.global.read_only {
+        return Err(Error::ReadOnly("creating the demo database".into()));
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::File {
+            path: dir.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    }
+    eprintln!(
+        "crmtop: creating a demo database at {} (first run only)…",
+        path.display()
+    );
+    crate::cli::build_demo(ctx, &path, 5_000, 42)?;
+    Ok(path)
+}
+
+/// Colours unless NO_COLOR (non-empty), --no-color or theme = "mono".
+pub fn use_color(ctx: &Ctx) -> bool {
+    let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    !ctx.global.no_color && !no_color_env && ctx.config.theme != "mono"
+}
+
+pub fn run(ctx: &Ctx) -> Result<i32> {
+    let path = if ctx.global.demo {
+        ensure_demo(ctx)?
+    } else {
+        ctx.db_path()
+    };
+    if !path.exists() {
+        return Err(Error::File {
+            path,
+            message: "no such database; try `crmtop --demo`, or create one with `crmtop demo` or `crmtop import`"
+                .into(),
+        });
+    }
+    // Open once here so that errors (newer schema, not a database) print
+    // before the screen is taken over.
+    let mode = if ctx.global.read_only {
+        crate::store::Mode::ReadOnly
+    } else {
+        crate::store::Mode::ReadWrite
+    };
+    drop(crate::store::open(&path, mode)?);
+    let keymap = Keymap::with_overrides(&ctx.config.keys).map_err(Error::BadInput)?;
+    let label = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    let mut state = AppState::new(
+        label,
+        ctx.agent.clone(),
+        ctx.global.read_only,
+        ctx.mask_pii(),
+        use_color(ctx),
+        keymap,
+        ctx.config.clone(),
+    );
+
+    let (tx, rx) = mpsc::channel::<Event>();
+    let (requests, _worker) = worker::spawn(path, ctx.global.read_only, tx.clone())?;
+    let signals = event::spawn_signals(tx.clone())?;
+
+    install_panic_hook();
+    terminal::enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::SeqCst);
+    let mut out = std::io::stdout();
+    crossterm::execute!(out, EnterAlternateScreen, crossterm::cursor::Hide)?;
+    if ctx.global.mouse {
+        MOUSE.store(true, Ordering::SeqCst);
+        crossterm::execute!(out, crossterm::event::EnableMouseCapture)?;
+    }
+    let result = (|| -> Result<i32> {
+        let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
+        terminal.clear()?;
+        event::spawn_input(tx.clone());
+        main_loop(&mut terminal, &mut state, &rx, &requests)
+    })();
+    let _ = requests.send(worker::Request::Shutdown);
+    signals.close();
+    restore_terminal();
+    result
+}
+
+fn send_all(requests: &mpsc::Sender<worker::Request>, fx: Vec<Effect>) {
+    for e in fx {
+        match e {
+            Effect::Request(r) => {
+                let _ = requests.send(r);
+            }
+        }
+    }
+}
+
+/// Key events to actions, by mode.
+fn translate(state: &AppState, ev: CtEvent) -> Vec<Action> {
+    match ev {
+        CtEvent::Key(k) if k.kind == KeyEventKind::Press => match &state.mode {
+            Mode::Filter | Mode::Command(_) | Mode::Prompt(_) => keymap::input_key(&k)
+                .map(Action::Input)
+                .into_iter()
+                .collect(),
+            Mode::Confirm(_) => match k.code {
+                crossterm::event::KeyCode::Char(c) => {
+                    vec![Action::Input(action::InputKey::Char(c))]
+                }
+                _ => vec![Action::Input(action::InputKey::Cancel)],
+            },
+            _ => Key::from_event(&k)
+                .and_then(|key| state.keymap.lookup(state.screen, &key))
+                .into_iter()
+                .collect(),
+        },
+        CtEvent::Resize(w, h) => vec![Action::Resize(w, h)],
+        CtEvent::Mouse(m) => match m.kind {
+            MouseEventKind::ScrollDown => vec![Action::Down],
+            MouseEventKind::ScrollUp => vec![Action::Up],
+            _ => vec![],
+        },
+        _ => vec![],
+    }
+}
+
+/// OSC 52: ask the terminal (even over SSH) to put text on the clipboard.
+fn copy_osc52(text: &str) {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+    let mut out = std::io::stdout();
+    let _ = write!(out, "\x1b]52;c;{b64}\x07");
+    let _ = out.flush();
+}
+
+fn main_loop<B: ratatui::backend::Backend>(
+    terminal: &mut Terminal<B>,
+    state: &mut AppState,
+    rx: &mpsc::Receiver<Event>,
+    requests: &mpsc::Sender<worker::Request>,
+) -> Result<i32> {
+    let size = terminal.size()?;
+    update::update(state, Action::Resize(size.width, size.height));
+    let fx = update::init(state);
+    send_all(requests, fx);
+    let refresh_every = Duration::from_secs(state.config.refresh_secs);
+    let mut next_refresh = Instant::now() + refresh_every;
+    let mut dirty = true;
+    loop {
+        if dirty {
+            state.now = crate::timeutil::now();
+            terminal.draw(|f| views::render(state, f))?;
+            dirty = false;
+        }
+        if let Some(text) = state.clipboard.take() {
+            copy_osc52(&text);
+        }
+        if state.quit {
+            return Ok(0);
+        }
+        // Animate only while something is in flight; otherwise sleep until
+        // the next refresh or event.
+        let busy = state.job.is_some() || state.customers.loading;
+        let timeout = if busy {
+            Duration::from_millis(200)
+        } else {
+            next_refresh.saturating_duration_since(Instant::now())
+        };
+        match rx.recv_timeout(timeout) {
+            Ok(Event::Input(ev)) => {
+                for a in translate(state, ev) {
+                    let fx = update::update(state, a);
+                    send_all(requests, fx);
+                }
+                dirty = true;
+            }
+            Ok(Event::Worker(resp)) => {
+                let fx = update::on_response(state, resp);
+                send_all(requests, fx);
+                dirty = true;
+            }
+            Ok(Event::Signal(_)) => {
+                // SIGHUP (SSH gone), SIGTERM, SIGINT: stop now, cleanly.
+                state.quit = true;
+            }
+            Ok(Event::InputGone(_)) => state.quit = true,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                update::update(state, Action::Tick);
+                if Instant::now() >= next_refresh {
+                    let fx = update::refresh(state);
+                    send_all(requests, fx);
+                    next_refresh = Instant::now() + refresh_every;
+                }
+                dirty = true;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(0),
+        }
+    }
 }

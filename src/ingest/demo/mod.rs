@@ -159,8 +159,8 @@ fn load(
     {
         let mut ins_c = tx.prepare(
             "INSERT INTO customers(cid, id, name, email, phone, signup_date, birth_date, age, income, region, plan, segment,
-                                   n_orders, revenue, first_order, last_order)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                                   n_orders, revenue, first_order, last_order, since)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, unixepoch(?6))",
         )?;
         let mut ins_a =
             BatchInsert::new(&tx, "INSERT INTO customer_attributes(cid, name, txt)", 3)?;

@@ -1,0 +1,106 @@
+//! What a key means (`Action`) and what the update asks the outside world to
+//! do (`Effect`). `keymap.rs` is the only place where keys become actions.
+
+use super::app::Screen;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Quit,
+    GoScreen(Screen),
+    NextScreen,
+    PrevScreen,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    HalfPageUp,
+    HalfPageDown,
+    Top,
+    Bottom,
+    Open,
+    Back,
+    SortNext,
+    SortReverse,
+    StartFilter,
+    StartCommand,
+    Help,
+    Yank,
+    Retrain,
+    CancelJob,
+    Activate,
+    Compare,
+    CycleBand,
+    CycleSegment,
+    Mark,
+    FeedbackNext,
+    Claim,
+    Assign,
+    Pending,
+    Resolve,
+    Escalate,
+    Reopen,
+    CycleQueueFilter,
+    Refresh,
+    /// Text typed into the filter, command line or a prompt.
+    Input(InputKey),
+    Resize(u16, u16),
+    Tick,
+}
+
+/// Keys while a line of text is being edited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputKey {
+    Char(char),
+    Backspace,
+    Clear,
+    Submit,
+    Cancel,
+    Complete,
+}
+
+impl Action {
+    /// The name used in the config file's `[keys]` table and in the help.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Quit => "quit",
+            Action::GoScreen(s) => s.key_name(),
+            Action::NextScreen => "next_screen",
+            Action::PrevScreen => "prev_screen",
+            Action::Up => "up",
+            Action::Down => "down",
+            Action::PageUp => "page_up",
+            Action::PageDown => "page_down",
+            Action::HalfPageUp => "half_page_up",
+            Action::HalfPageDown => "half_page_down",
+            Action::Top => "top",
+            Action::Bottom => "bottom",
+            Action::Open => "open",
+            Action::Back => "back",
+            Action::SortNext => "sort_next",
+            Action::SortReverse => "sort_reverse",
+            Action::StartFilter => "filter",
+            Action::StartCommand => "command",
+            Action::Help => "help",
+            Action::Yank => "yank",
+            Action::Retrain => "retrain",
+            Action::CancelJob => "cancel_job",
+            Action::Activate => "activate",
+            Action::Compare => "compare",
+            Action::CycleBand => "risk_band",
+            Action::CycleSegment => "segment_filter",
+            Action::Mark => "mark",
+            Action::FeedbackNext => "next_item",
+            Action::Claim => "claim",
+            Action::Assign => "assign",
+            Action::Pending => "pending",
+            Action::Resolve => "resolve",
+            Action::Escalate => "escalate",
+            Action::Reopen => "reopen",
+            Action::CycleQueueFilter => "queue_filter",
+            Action::Refresh => "refresh",
+            Action::Input(_) => "input",
+            Action::Resize(..) => "resize",
+            Action::Tick => "tick",
+        }
+    }
+}

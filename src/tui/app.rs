@@ -1,0 +1,257 @@
+//! `AppState`: everything the screens show, as plain data.
+
+use super::keymap::Keymap;
+use crate::config::Config;
+use crate::jobs::Progress;
+use crate::store::list::{CustomerRow, ListQuery, SortColumn};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Screen {
+    Dashboard,
+    Customers,
+    Churn,
+    Clv,
+    Feedback,
+    Models,
+}
+
+impl Screen {
+    pub const ALL: [Screen; 6] = [
+        Screen::Dashboard,
+        Screen::Customers,
+        Screen::Churn,
+        Screen::Clv,
+        Screen::Feedback,
+        Screen::Models,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Screen::Dashboard => "Dashboard",
+            Screen::Customers => "Customers",
+            Screen::Churn => "Churn",
+            Screen::Clv => "CLV",
+            Screen::Feedback => "Feedback",
+            Screen::Models => "Models",
+        }
+    }
+
+    pub fn key_name(self) -> &'static str {
+        match self {
+            Screen::Dashboard => "screen_dashboard",
+            Screen::Customers => "screen_customers",
+            Screen::Churn => "screen_churn",
+            Screen::Clv => "screen_clv",
+            Screen::Feedback => "screen_feedback",
+            Screen::Models => "screen_models",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        Screen::ALL.iter().position(|s| *s == self).unwrap_or(0)
+    }
+}
+
+/// What the keyboard is doing right now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mode {
+    Normal,
+    /// Typing a live filter for the current list.
+    Filter,
+    /// Typing a `:` command.
+    Command(String),
+    /// The help overlay, scrolled by this many lines.
+    Help(u16),
+    /// A yes/no question; `y` runs the action.
+    Confirm(Confirm),
+    /// Asking for a line of text (a note, a reason, an agent).
+    Prompt(Prompt),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirm {
+    pub question: String,
+    pub on_yes: ConfirmAction,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfirmAction {
+    Quit,
+    CancelJob,
+    ActivateModel(i64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prompt {
+    pub label: String,
+    pub text: String,
+    pub purpose: PromptPurpose,
+    /// Completion candidates (Tab cycles).
+    pub choices: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PromptPurpose {
+    Resolve,
+    Escalate,
+    Assign,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Info,
+    Success,
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusMsg {
+    pub text: String,
+    pub severity: Severity,
+    pub at_tick: u64,
+}
+
+/// A long job running on the worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobState {
+    pub label: String,
+    pub progress: Option<Progress>,
+    pub cancelling: bool,
+}
+
+/// A customer list paged from SQL: a window of loaded rows around the view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListState {
+    pub query: ListQuery,
+    /// Loaded rows, contiguous in display order.
+    pub rows: Vec<CustomerRow>,
+    /// Absolute position of `rows[0]` when known.
+    pub base: Option<i64>,
+    /// Selected row, as an index into `rows`.
+    pub cursor: usize,
+    /// First visible row, as an index into `rows`.
+    pub offset: usize,
+    pub reached_start: bool,
+    pub reached_end: bool,
+    pub total: Option<i64>,
+    /// Bumped when the query changes; replies for older generations are dropped.
+    pub gen: u64,
+    /// A page request is on its way (none other is sent meanwhile).
+    pub loading: bool,
+    /// Rows to move once more rows arrive (keys pressed faster than pages load).
+    pub pending_move: i64,
+    pub visible_rows: usize,
+}
+
+/// Rows fetched per page.
+pub const PAGE: usize = 200;
+/// Most rows kept in a window; older ones are dropped as it slides.
+pub const WINDOW: usize = 1_000;
+
+impl ListState {
+    pub fn new(sort: SortColumn, descending: bool) -> Self {
+        let mut query = ListQuery::new(sort, descending);
+        query.limit = PAGE;
+        ListState {
+            query,
+            rows: Vec::new(),
+            base: None,
+            cursor: 0,
+            offset: 0,
+            reached_start: false,
+            reached_end: false,
+            total: None,
+            gen: 0,
+            loading: false,
+            pending_move: 0,
+            visible_rows: 20,
+        }
+    }
+
+    pub fn selected(&self) -> Option<&CustomerRow> {
+        self.rows.get(self.cursor)
+    }
+
+    /// Absolute position of the cursor, when known.
+    pub fn position(&self) -> Option<i64> {
+        self.base.map(|b| b + self.cursor as i64)
+    }
+}
+
+/// Everything the screens show.
+pub struct AppState {
+    pub screen: Screen,
+    pub mode: Mode,
+    pub width: u16,
+    pub height: u16,
+    pub customers: ListState,
+    pub status: Option<StatusMsg>,
+    pub job: Option<JobState>,
+    pub db_label: String,
+    pub agent: String,
+    pub read_only: bool,
+    pub mask_pii: bool,
+    pub color: bool,
+    pub keymap: Keymap,
+    pub config: Config,
+    pub tick: u64,
+    /// The time the screens are drawn for (set by the main loop; fixed in tests).
+    pub now: i64,
+    pub quit: bool,
+    /// The database has no customers yet: screens say how to add some.
+    pub empty_db: Option<bool>,
+    /// Text waiting to be copied to the clipboard (OSC 52) by the main loop.
+    pub clipboard: Option<String>,
+}
+
+impl AppState {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        db_label: String,
+        agent: String,
+        read_only: bool,
+        mask_pii: bool,
+        color: bool,
+        keymap: Keymap,
+        config: Config,
+    ) -> AppState {
+        AppState {
+            screen: Screen::Customers,
+            mode: Mode::Normal,
+            width: 80,
+            height: 24,
+            customers: ListState::new(SortColumn::Id, false),
+            status: None,
+            job: None,
+            db_label,
+            agent,
+            read_only,
+            mask_pii,
+            color,
+            keymap,
+            config,
+            tick: 0,
+            now: 0,
+            quit: false,
+            empty_db: None,
+            clipboard: None,
+        }
+    }
+
+    pub fn say(&mut self, severity: Severity, text: impl Into<String>) {
+        self.status = Some(StatusMsg {
+            text: text.into(),
+            severity,
+            at_tick: self.tick,
+        });
+    }
+
+    /// The smallest terminal the layout works in.
+    pub const MIN_WIDTH: u16 = 80;
+    pub const MIN_HEIGHT: u16 = 24;
+
+    pub fn too_small(&self) -> bool {
+        self.width < Self::MIN_WIDTH || self.height < Self::MIN_HEIGHT
+    }
+}

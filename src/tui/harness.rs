@@ -1,0 +1,120 @@
+//! Drive the real app without a terminal: actions in, the worker's requests
+//! answered synchronously until nothing is left, the screen drawn on
+//! ratatui's `TestBackend`. (The shape of csvlens' `step_and_draw`.)
+
+use super::action::Action;
+use super::app::AppState;
+use super::keymap::Keymap;
+use super::update::{self, Effect};
+use super::worker::{Executor, Request};
+use crate::config::Config;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::Terminal;
+use std::collections::VecDeque;
+use std::path::Path;
+
+pub struct Harness {
+    pub state: AppState,
+    pub exec: Executor,
+    queue: VecDeque<Request>,
+}
+
+impl Harness {
+    /// The app on a database, drawn for the time `now`, at `w` x `h`.
+    pub fn new(db: &Path, now: i64, w: u16, h: u16) -> crate::Result<Harness> {
+        let exec = Executor::open(db, false)?;
+        let mut state = AppState::new(
+            "test.db".into(),
+            "tester".into(),
+            false,
+            false,
+            true,
+            Keymap::defaults(),
+            Config::default(),
+        );
+        state.now = now;
+        let mut h_ = Harness {
+            state,
+            exec,
+            queue: VecDeque::new(),
+        };
+        h_.step(Action::Resize(w, h));
+        let fx = update::init(&mut h_.state);
+        h_.run(fx);
+        Ok(h_)
+    }
+
+    fn run(&mut self, fx: Vec<Effect>) {
+        for e in fx {
+            match e {
+                Effect::Request(r) => self.queue.push_back(r),
+            }
+        }
+        // Answer everything, including what the answers ask for.
+        while let Some(req) = self.queue.pop_front() {
+            if let Some(resp) = self.exec.answer(req) {
+                let fx = update::on_response(&mut self.state, resp);
+                for e in fx {
+                    match e {
+                        Effect::Request(r) => self.queue.push_back(r),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Apply an action and settle.
+    pub fn step(&mut self, a: Action) {
+        let fx = update::update(&mut self.state, a);
+        self.run(fx);
+    }
+
+    /// Apply an action without answering the requests it makes (to see
+    /// loading states); returns them.
+    pub fn step_pending(&mut self, a: Action) -> Vec<Request> {
+        update::update(&mut self.state, a)
+            .into_iter()
+            .map(|e| match e {
+                Effect::Request(r) => r,
+            })
+            .collect()
+    }
+
+    pub fn draw(&self) -> Buffer {
+        let (w, h) = (self.state.width, self.state.height);
+        let mut t = match Terminal::new(TestBackend::new(w, h)) {
+            Ok(t) => t,
+            Err(e) => panic!("test terminal: {e}"),
+        };
+        if let Err(e) = t.draw(|f| super::views::render(&self.state, f)) {
+            panic!("draw: {e}");
+        }
+        t.backend().buffer().clone()
+    }
+
+    /// The screen as text, one line per row (trailing spaces trimmed).
+    pub fn screen(&self) -> String {
+        buffer_text(&self.draw())
+    }
+}
+
+pub fn buffer_text(b: &Buffer) -> String {
+    let mut out = String::new();
+    for y in 0..b.area.height {
+        let mut line = String::new();
+        let mut skip = 0;
+        for x in 0..b.area.width {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let sym = b[(x, y)].symbol();
+            line.push_str(sym);
+            skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}

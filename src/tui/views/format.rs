@@ -1,0 +1,119 @@
+//! Formatting of numbers, dates and text for cells, by display width.
+
+use crate::timeutil;
+use unicode_width::UnicodeWidthStr;
+
+/// Display width of a text in terminal cells (CJK and emoji count 2).
+pub fn width(s: &str) -> usize {
+    UnicodeWidthStr::width(s)
+}
+
+/// Cut a text to at most `max` cells, with an ellipsis when cut.
+pub fn fit(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    let mut w = 0;
+    for ch in s.chars() {
+        let cw = unicode_width::UnicodeWidthChar::width(ch).unwrap_or(0);
+        if w + cw + 1 > max {
+            break;
+        }
+        out.push(ch);
+        w += cw;
+    }
+    out.push('…');
+    out
+}
+
+/// Money with thousands separators and 2 decimals.
+pub fn money(x: f64) -> String {
+    crate::analytics::priority::money(x)
+}
+
+/// Compact money for narrow cells: 1,234.50 / 12.3k / 4.5M.
+pub fn money_short(x: f64) -> String {
+    if !x.is_finite() {
+        return "n/a".into();
+    }
+    let a = x.abs();
+    if a >= 1e9 {
+        format!("{:.1}B", x / 1e9)
+    } else if a >= 1e6 {
+        format!("{:.1}M", x / 1e6)
+    } else if a >= 1e4 {
+        format!("{:.1}k", x / 1e3)
+    } else {
+        money(x)
+    }
+}
+
+pub fn percent(p: f64) -> String {
+    if p.is_finite() {
+        format!("{:.1}%", p * 100.0)
+    } else {
+        "n/a".into()
+    }
+}
+
+pub fn day(ts: i64) -> String {
+    timeutil::ts_to_day_string(ts)
+}
+
+/// A duration in days as "2y 3m", "5m", "12d".
+pub fn tenure(days: f64) -> String {
+    if !days.is_finite() || days < 0.0 {
+        return "-".into();
+    }
+    let d = days as i64;
+    if d >= 365 && (d % 365) / 30 == 0 {
+        format!("{}y", d / 365)
+    } else if d >= 365 {
+        format!("{}y {}m", d / 365, (d % 365) / 30)
+    } else if d >= 30 {
+        format!("{}m", d / 30)
+    } else {
+        format!("{d}d")
+    }
+}
+
+/// Thousands separators for counts.
+pub fn count(n: i64) -> String {
+    let s = n.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fits_by_display_width() {
+        assert_eq!(fit("王芳王芳王芳", 5), "王芳…");
+        assert_eq!(width(&fit("王芳王芳王芳", 5)), 5);
+        assert_eq!(fit("short", 10), "short");
+        assert_eq!(fit("abcdef", 4), "abc…");
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(count(1234567), "1,234,567");
+        assert_eq!(money_short(1234.5), "1,234.50");
+        assert_eq!(money_short(15_619.9), "15.6k");
+        assert_eq!(money_short(2_500_000.0), "2.5M");
+        assert_eq!(percent(0.1234), "12.3%");
+        assert_eq!(tenure(800.0), "2y 2m");
+    }
+}

@@ -1,0 +1,182 @@
+//! Pure views: `render(&AppState, &mut Frame)`. No I/O, no sorting of big data.
+
+mod customers;
+pub mod format;
+mod help;
+
+use super::app::{AppState, Mode, Severity};
+use super::theme::Theme;
+use super::update::screens;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
+use ratatui::Frame;
+
+pub fn render(state: &AppState, f: &mut Frame) {
+    let area = f.area();
+    let theme = Theme { color: state.color };
+    if area.width < AppState::MIN_WIDTH || area.height < AppState::MIN_HEIGHT {
+        let msg = format!(
+            "crmtop needs at least {}x{} (now {}x{})",
+            AppState::MIN_WIDTH,
+            AppState::MIN_HEIGHT,
+            area.width,
+            area.height
+        );
+        f.render_widget(Paragraph::new(msg), area);
+        return;
+    }
+    let [tabs, body, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    render_tabs(state, f, tabs, &theme);
+    match state.screen {
+        super::app::Screen::Customers => customers::render(state, f, body, &theme),
+        _ => customers::render(state, f, body, &theme),
+    }
+    render_status(state, f, status, &theme);
+    match &state.mode {
+        Mode::Help(scroll) => help::render(state, f, area, *scroll, &theme),
+        Mode::Confirm(c) => render_dialog(f, area, &c.question, &theme),
+        _ => {}
+    }
+}
+
+fn render_tabs(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
+    let mut spans = vec![Span::styled(" crmtop ", theme.title())];
+    for s in screens() {
+        let label = format!(" {} {} ", s.index() + 1, s.title());
+        let style = if *s == state.screen {
+            theme.tab_active()
+        } else {
+            theme.dim()
+        };
+        spans.push(Span::styled(label, style));
+    }
+    spans.push(Span::styled("  ? help", theme.dim()));
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn render_status(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
+    // Input lines take the status bar while typing.
+    match &state.mode {
+        Mode::Filter => {
+            let text = state.customers.query.filter.clone().unwrap_or_default();
+            let line = Line::from(vec![
+                Span::styled("/", theme.key()),
+                Span::raw(text),
+                Span::styled("▏", theme.key()),
+                Span::styled("   Enter keep · Esc clear", theme.dim()),
+            ]);
+            f.render_widget(Paragraph::new(line), area);
+            return;
+        }
+        Mode::Command(text) => {
+            let line = Line::from(vec![
+                Span::styled(":", theme.key()),
+                Span::raw(text.clone()),
+                Span::styled("▏", theme.key()),
+            ]);
+            f.render_widget(Paragraph::new(line), area);
+            return;
+        }
+        Mode::Prompt(p) => {
+            let line = Line::from(vec![
+                Span::styled(format!("{}: ", p.label), theme.key()),
+                Span::raw(p.text.clone()),
+                Span::styled("▏", theme.key()),
+                Span::styled("   Enter ok · Esc cancel", theme.dim()),
+            ]);
+            f.render_widget(Paragraph::new(line), area);
+            return;
+        }
+        _ => {}
+    }
+    let right = format!(
+        " {} · {}{}{} ",
+        state.db_label,
+        state.agent,
+        if state.read_only { " · READ-ONLY" } else { "" },
+        if state.mask_pii { " · PII masked" } else { "" }
+    );
+    let right_w = format::width(&right) as u16;
+    let [left, gauge_area, right_area] = Layout::horizontal([
+        Constraint::Min(10),
+        Constraint::Length(if state.job.is_some() { 30 } else { 0 }),
+        Constraint::Length(right_w.min(area.width / 2)),
+    ])
+    .areas(area);
+    if let Some(job) = &state.job {
+        let (label, ratio) = match &job.progress {
+            Some(p) => (
+                format!("{} {} {}%", job.label, p.phase, p.percent()),
+                f64::from(p.percent()) / 100.0,
+            ),
+            None => (format!("{} starting", job.label), 0.0),
+        };
+        let label = if job.cancelling {
+            "cancelling…".to_string()
+        } else {
+            label
+        };
+        let g = Gauge::default()
+            .gauge_style(
+                ratatui::style::Style::default()
+                    .fg(theme.bar())
+                    .add_modifier(Modifier::BOLD),
+            )
+            .ratio(ratio.clamp(0.0, 1.0))
+            .label(label);
+        f.render_widget(g, gauge_area);
+    }
+    let msg = match &state.status {
+        Some(s) => {
+            let style = match s.severity {
+                Severity::Info => theme.base(),
+                Severity::Success => theme.good(),
+                Severity::Warning => theme.warn(),
+                Severity::Error => theme.bad(),
+            };
+            let mark = match s.severity {
+                Severity::Error => "error: ",
+                Severity::Warning => "warning: ",
+                _ => "",
+            };
+            Span::styled(format!(" {mark}{}", s.text), style)
+        }
+        None => Span::styled(" ? help · : command · / filter · q quit", theme.dim()),
+    };
+    f.render_widget(Paragraph::new(Line::from(msg)), left);
+    f.render_widget(Paragraph::new(Span::styled(right, theme.dim())), right_area);
+}
+
+fn render_dialog(f: &mut Frame, area: Rect, text: &str, theme: &Theme) {
+    let w = (format::width(text) as u16 + 6)
+        .min(area.width.saturating_sub(4))
+        .max(20);
+    let rect = centered(area, w, 5);
+    f.render_widget(Clear, rect);
+    let p = Paragraph::new(text.to_string())
+        .wrap(Wrap { trim: true })
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(Span::styled(" confirm ", theme.title())),
+        );
+    f.render_widget(p, rect);
+}
+
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
