@@ -118,7 +118,7 @@ CREATE TABLE feedback (
 );
 CREATE UNIQUE INDEX feedback_id ON feedback(id);
 CREATE INDEX feedback_cid ON feedback(cid, created_at);
-CREATE INDEX feedback_queue ON feedback(status, kind, created_at, prio_static);
+CREATE INDEX feedback_queue ON feedback(status, kind, created_at);
 CREATE INDEX feedback_assignee ON feedback(assignee, status);
 
 CREATE TABLE audit_log (

@@ -298,3 +298,38 @@ pub fn feedback(conn: &Connection, format: Format, out: &mut dyn Write) -> Resul
     sink.finish()?;
     Ok(n)
 }
+
+/// The active model's scores, riskiest first: customer, probability, drivers in words.
+pub fn churn(conn: &Connection, format: Format, out: &mut dyn Write) -> Result<u64> {
+    let active = crate::store::models::active(conn)?
+        .ok_or_else(|| Error::bad("no active churn model; train one with `crmtop train`"))?;
+    let params: crate::analytics::churn::Params = serde_json::from_str(&active.params)
+        .map_err(|e| Error::Other(format!("model v{} cannot be read back: {e}", active.id)))?;
+    let columns = ["customer_id", "probability", "drivers", "model_id"];
+    let mut sink = Sink::new(format, columns.iter().map(|s| s.to_string()).collect(), out)?;
+    let mut st = conn.prepare(
+        "SELECT c.id, s.prob, s.drivers FROM churn_scores s JOIN customers c ON c.cid = s.cid
+         WHERE s.model_id = ?1 ORDER BY s.prob DESC, c.id",
+    )?;
+    let mut rows = st.query([active.id])?;
+    let mut n = 0;
+    while let Some(r) = rows.next()? {
+        let drivers: String = r.get(2)?;
+        let words: Vec<String> = crate::analytics::churn::describe_drivers(&params, &drivers)
+            .into_iter()
+            .map(|(s, c)| format!("{s} ({c:+.2})"))
+            .collect();
+        let p: f64 = r.get(1)?;
+        sink.write(vec![
+            Value::String(r.get(0)?),
+            serde_json::Number::from_f64((p * 1e6).round() / 1e6)
+                .map(Value::Number)
+                .unwrap_or(Value::Null),
+            Value::String(words.join("; ")),
+            Value::from(active.id),
+        ])?;
+        n += 1;
+    }
+    sink.finish()?;
+    Ok(n)
+}

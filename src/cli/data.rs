@@ -82,12 +82,7 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
         total: 1,
     });
     super::progress_done();
-    let (status, msg) = match &result {
-        Ok(_) => ("done", None),
-        Err(Error::Cancelled) => ("cancelled", None),
-        Err(e) => ("failed", Some(e.to_string())),
-    };
-    let _ = store::jobs::finish(&store.conn, job, status, msg.as_deref());
+    super::finish_job(&store.conn, job, &result);
     let s = result?;
     if a.json {
         print_json(&s)?;
@@ -310,6 +305,8 @@ pub enum ExportWhat {
     Customers,
     Orders,
     Feedback,
+    /// Churn scores of the active model: customer, probability, drivers, model id
+    Churn,
 }
 
 #[derive(Debug, Args)]
@@ -332,6 +329,7 @@ pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
         ExportWhat::Customers => export::customers(&store.conn, format, ctx.mask_pii(), &mut out),
         ExportWhat::Orders => export::orders(&store.conn, format, &mut out),
         ExportWhat::Feedback => export::feedback(&store.conn, format, &mut out),
+        ExportWhat::Churn => export::churn(&store.conn, format, &mut out),
     };
     match result {
         Ok(_) => Ok(OK),

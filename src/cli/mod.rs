@@ -1,6 +1,7 @@
 //! The command line: clap types and one function per subcommand.
 //! Every command prints a human summary, or JSON with `--json`.
 
+mod churn;
 mod data;
 
 pub use data::build_demo;
@@ -64,6 +65,13 @@ pub enum Command {
     Info(JsonFlag),
     /// Write records to stdout as CSV or JSON Lines
     Export(data::ExportArgs),
+    /// Train a churn model version (and score every customer)
+    Train(churn::TrainArgs),
+    /// List, show and activate churn model versions
+    #[command(subcommand)]
+    Model(churn::ModelCmd),
+    /// Re-score every customer with the active churn model
+    Score(churn::ScoreArgs),
 }
 
 #[derive(Debug, Args, Clone, Copy)]
@@ -149,7 +157,20 @@ pub fn run(command: Command, ctx: &Ctx) -> Result<i32> {
         Command::Demo(a) => data::demo(ctx, a),
         Command::Info(j) => data::info(ctx, j.json),
         Command::Export(a) => data::export(ctx, a),
+        Command::Train(a) => churn::train(ctx, a),
+        Command::Model(c) => churn::model(ctx, c),
+        Command::Score(a) => churn::score(ctx, a),
     }
+}
+
+/// Record how a job ended in the jobs table.
+pub fn finish_job<T>(conn: &rusqlite::Connection, job: i64, result: &Result<T>) {
+    let (status, msg) = match result {
+        Ok(_) => ("done", None),
+        Err(Error::Cancelled) => ("cancelled", None),
+        Err(e) => ("failed", Some(e.to_string())),
+    };
+    let _ = store::jobs::finish(conn, job, status, msg.as_deref());
 }
 
 pub const OK: i32 = exit::OK;

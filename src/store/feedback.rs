@@ -3,51 +3,54 @@
 
 use crate::analytics::priority::{self, Inputs};
 use crate::error::Result;
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
+
+/// Register `crmtop_prio(kind, score, sentiment, churn_prob, clv)`: the
+/// time-independent priority of `analytics::priority`, for set-based updates.
+pub fn register_functions(conn: &Connection) -> Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "crmtop_prio",
+        5,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let kind: String = ctx.get(0)?;
+            let inputs = Inputs {
+                kind: &kind,
+                score: ctx.get(1)?,
+                sentiment: ctx.get(2)?,
+                churn_prob: ctx.get(3)?,
+                clv: ctx.get(4)?,
+            };
+            Ok(priority::static_priority(&inputs))
+        },
+    )?;
+    Ok(())
+}
 
 /// Recompute the stored, time-independent priority of the given items, or of
 /// every item still in the queue when `fids` is None (after a model or CLV change).
 pub fn refresh_static_priority(conn: &Connection, fids: Option<&[i64]>) -> Result<usize> {
-    let mut upd = conn.prepare_cached("UPDATE feedback SET prio_static = ?2 WHERE fid = ?1")?;
-    let mut n = 0;
-    let mut apply = |r: &rusqlite::Row| -> rusqlite::Result<()> {
-        let fid: i64 = r.get(0)?;
-        let kind: String = r.get(1)?;
-        let inputs = Inputs {
-            kind: &kind,
-            score: r.get(2)?,
-            sentiment: r.get(3)?,
-            churn_prob: r.get(4)?,
-            clv: r.get(5)?,
-        };
-        upd.execute(params![fid, priority::static_priority(&inputs)])?;
-        n += 1;
-        Ok(())
-    };
+    register_functions(conn)?;
     match fids {
         Some(fids) => {
             let mut st = conn.prepare_cached(
-                "SELECT f.fid, f.kind, f.score, f.sentiment, c.churn_prob, c.clv
-                 FROM feedback f JOIN customers c ON c.cid = f.cid WHERE f.fid = ?1",
+                "UPDATE feedback SET prio_static =
+                   crmtop_prio(feedback.kind, feedback.score, feedback.sentiment, c.churn_prob, c.clv)
+                 FROM customers c WHERE c.cid = feedback.cid AND feedback.fid = ?1",
             )?;
+            let mut n = 0;
             for fid in fids {
-                let mut rows = st.query([fid])?;
-                if let Some(r) = rows.next()? {
-                    apply(r)?;
-                }
+                n += st.execute([fid])?;
             }
+            Ok(n)
         }
-        None => {
-            let mut st = conn.prepare(
-                "SELECT f.fid, f.kind, f.score, f.sentiment, c.churn_prob, c.clv
-                 FROM feedback f JOIN customers c ON c.cid = f.cid
-                 WHERE f.status NOT IN ('resolved','closed')",
-            )?;
-            let mut rows = st.query([])?;
-            while let Some(r) = rows.next()? {
-                apply(r)?;
-            }
-        }
+        None => Ok(conn.execute(
+            "UPDATE feedback SET prio_static =
+               crmtop_prio(feedback.kind, feedback.score, feedback.sentiment, c.churn_prob, c.clv)
+             FROM customers c
+             WHERE c.cid = feedback.cid AND feedback.status IN ('new', 'open', 'pending', 'escalated')",
+            [],
+        )?),
     }
-    Ok(n)
 }

@@ -6,6 +6,7 @@ pub mod customers;
 pub mod feedback;
 pub mod jobs;
 pub mod list;
+pub mod models;
 
 use crate::error::{Error, Result};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};

@@ -1,0 +1,369 @@
+//! train, model, score.
+
+use super::{print_json, Ctx, OK};
+use crate::analytics::churn::{self, Coef, ModelKind, TrainOptions, TrainReport};
+use crate::error::{Error, Result};
+use crate::jobs::Ctl;
+use crate::store;
+use clap::{Args, Subcommand, ValueEnum};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum KindArg {
+    Logistic,
+    #[value(alias = "random-forest")]
+    RandomForest,
+    #[value(alias = "naive-bayes")]
+    NaiveBayes,
+}
+
+impl From<KindArg> for ModelKind {
+    fn from(k: KindArg) -> ModelKind {
+        match k {
+            KindArg::Logistic => ModelKind::Logistic,
+            KindArg::RandomForest => ModelKind::RandomForest,
+            KindArg::NaiveBayes => ModelKind::NaiveBayes,
+        }
+    }
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct TrainArgs {
+    /// Model kind
+    #[arg(long, value_enum, default_value_t = KindArg::Logistic)]
+    pub model: KindArg,
+    /// As-of date [default: the day of the latest order]
+    #[arg(long, value_name = "DATE", value_parser = super::data::parse_date_arg)]
+    pub as_of: Option<chrono::NaiveDate>,
+    /// Churn window in days (labels: no order in this many days after T0 = as-of minus the window)
+    #[arg(long, default_value_t = 90)]
+    pub window_days: i64,
+    /// Fraction held out for the metrics (0: fit on every row, no holdout metrics)
+    #[arg(long, default_value_t = 0.2)]
+    pub holdout: f64,
+    /// Also run K-fold cross-validation
+    #[arg(long, value_name = "K")]
+    pub cv: Option<usize>,
+    /// L2 penalty λ of the logistic model: minimises -loglik + λ/2·Σβ² (intercept unpenalised; λ = 1/C of scikit-learn)
+    #[arg(long, default_value_t = 1.0)]
+    pub l2: f64,
+    /// Seed of the split, folds and forest
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Make this version active whatever its AUC
+    #[arg(long)]
+    pub activate: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl TrainArgs {
+    pub fn options(&self, agent: &str) -> TrainOptions {
+        TrainOptions {
+            kind: self.model.into(),
+            as_of: self.as_of,
+            window_days: self.window_days,
+            holdout: self.holdout,
+            cv: self.cv,
+            l2: self.l2,
+            seed: self.seed,
+            activate: self.activate,
+            agent: agent.to_string(),
+        }
+    }
+}
+
+pub fn train(ctx: &Ctx, a: TrainArgs) -> Result<i32> {
+    let mut store = ctx.open_for_write("train")?;
+    let opts = a.options(&ctx.agent);
+    let job = store::jobs::start(&store.conn, "train", &ctx.agent)?;
+    let printer = super::progress_printer();
+    let result = churn::train(
+        &mut store.conn,
+        &opts,
+        Ctl::new(&printer, crate::signals::cancel_flag()),
+    );
+    printer(crate::jobs::Progress {
+        phase: "end".into(),
+        done: 1,
+        total: 1,
+    });
+    super::progress_done();
+    super::finish_job(&store.conn, job, &result);
+    let r = result?;
+    if a.json {
+        print_json(&r)?;
+    } else {
+        print_report(&r);
+    }
+    Ok(OK)
+}
+
+fn f3(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:.3}")
+    } else {
+        "n/a".into()
+    }
+}
+
+pub fn print_report(r: &TrainReport) {
+    println!(
+        "model v{} ({}) trained on {} customers, {} held out; as of {}, {}-day window",
+        r.model_id, r.kind, r.n_train, r.n_test, r.as_of, r.window_days
+    );
+    println!(
+        "labels: {} (churn rate {:.1}%)",
+        r.label_source,
+        r.positive_rate * 100.0
+    );
+    if let Some(m) = &r.metrics {
+        println!(
+            "holdout: AUC {}  PR AUC {}  accuracy {}  precision {}  recall {}  F1 {}  log loss {}  Brier {}",
+            f3(m.auc),
+            f3(m.pr_auc),
+            f3(m.accuracy),
+            f3(m.precision),
+            f3(m.recall),
+            f3(m.f1),
+            f3(m.log_loss),
+            f3(m.brier)
+        );
+        println!(
+            "         at threshold {} (base rate {:.3}): tp {}  fp {}  tn {}  fn {}",
+            m.threshold,
+            m.base_rate,
+            m.confusion.tp,
+            m.confusion.fp,
+            m.confusion.tn,
+            m.confusion.fn_
+        );
+    }
+    if let Some(cv) = &r.cv {
+        println!(
+            "{}-fold CV: AUC {} ± {}, log loss {}",
+            cv.folds,
+            f3(cv.auc_mean),
+            f3(cv.auc_std),
+            f3(cv.log_loss_mean)
+        );
+    }
+    println!("{}", r.activation);
+    if !r.dropped_features.is_empty() {
+        let d: Vec<String> = r
+            .dropped_features
+            .iter()
+            .map(|d| format!("{} ({})", d.feature, d.reason))
+            .collect();
+        println!("dropped features: {}", d.join(", "));
+    }
+    for n in &r.notes {
+        println!("note: {n}");
+    }
+    if let Some(c) = &r.coefficients {
+        println!(
+            "\ncoefficients, standardised units (per standard deviation; L2 {}):",
+            r.l2
+        );
+        print_coefs(c);
+    }
+    if let Some(c) = &r.coefficients_raw {
+        println!("\ncoefficients, the features' own units:");
+        print_coefs(c);
+    }
+    println!(
+        "\nscored {} customers in {:.1} s total",
+        r.scored,
+        r.duration_ms as f64 / 1000.0
+    );
+}
+
+fn stars(p: f64) -> &'static str {
+    if p < 0.001 {
+        "***"
+    } else if p < 0.01 {
+        "**"
+    } else if p < 0.05 {
+        "*"
+    } else if p < 0.1 {
+        "."
+    } else {
+        ""
+    }
+}
+
+pub fn print_coefs(c: &[Coef]) {
+    let w = c
+        .iter()
+        .map(|c| c.feature.chars().count())
+        .max()
+        .unwrap_or(10)
+        .clamp(12, 40);
+    println!(
+        "{:<w$} {:>10} {:>9} {:>8} {:>7} {:>10} {:>10} {:>9}",
+        "", "coef", "std err", "z", "P>|z|", "[0.025", "0.975]", "odds"
+    );
+    for k in c {
+        let name: String = k.feature.chars().take(w).collect();
+        println!(
+            "{:<w$} {:>10.4} {:>9.4} {:>8.3} {:>7.3} {:>10.4} {:>10.4} {:>9.4} {}",
+            name,
+            k.coef,
+            k.std_err,
+            k.z,
+            k.p_value,
+            k.ci_low,
+            k.ci_high,
+            k.odds_ratio,
+            stars(k.p_value)
+        );
+    }
+    println!("(significance: *** p<0.001, ** p<0.01, * p<0.05, . p<0.1)");
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCmd {
+    /// Every model version, newest first
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// One version's full report [default: the active one]
+    Show {
+        id: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a version the active one (re-scored first if its scores were pruned)
+    Activate { id: i64 },
+}
+
+pub fn model(ctx: &Ctx, cmd: ModelCmd) -> Result<i32> {
+    match cmd {
+        ModelCmd::List { json } => {
+            let s = ctx.open_for_read()?;
+            let rows = store::models::list(&s.conn)?;
+            if json {
+                let v: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|m| {
+                        serde_json::json!({
+                            "id": m.id,
+                            "kind": m.kind,
+                            "active": m.active,
+                            "created_at": crate::timeutil::ts_to_rfc3339(m.created_at),
+                            "agent": m.agent,
+                            "as_of": m.as_of,
+                            "window_days": m.window_days,
+                            "n_train": m.n_train,
+                            "n_test": m.n_test,
+                            "metrics": m.report.get("metrics").cloned().unwrap_or(serde_json::Value::Null),
+                            "cv": m.report.get("cv").cloned().unwrap_or(serde_json::Value::Null),
+                            "has_scores": m.has_scores,
+                        })
+                    })
+                    .collect();
+                print_json(&v)?;
+                return Ok(OK);
+            }
+            if rows.is_empty() {
+                println!("no models yet: train one with `crmtop train` (or press R in the UI)");
+                return Ok(OK);
+            }
+            println!(
+                "{:>4} {:<14} {:<16} {:<10} {:<10} {:>6} {:>8} {:>6} {:>8} active",
+                "id", "kind", "trained at", "by", "as of", "AUC", "log loss", "Brier", "n"
+            );
+            for m in rows {
+                let met = |k: &str| {
+                    m.report
+                        .get("metrics")
+                        .and_then(|x| x.get(k))
+                        .and_then(|x| x.as_f64())
+                        .map(f3)
+                        .unwrap_or_else(|| "-".into())
+                };
+                println!(
+                    "{:>4} {:<14} {:<16} {:<10} {:<10} {:>6} {:>8} {:>6} {:>8} {}",
+                    format!("v{}", m.id),
+                    m.kind,
+                    crate::timeutil::ts_to_minute_string(m.created_at),
+                    m.agent.chars().take(10).collect::<String>(),
+                    m.as_of,
+                    met("auc"),
+                    met("log_loss"),
+                    met("brier"),
+                    m.n_train + m.n_test,
+                    if m.active { "*" } else { "" }
+                );
+            }
+            Ok(OK)
+        }
+        ModelCmd::Show { id, json } => {
+            let s = ctx.open_for_read()?;
+            let row = match id {
+                Some(id) => store::models::get(&s.conn, id)?
+                    .ok_or_else(|| Error::bad(format!("no model v{id}")))?,
+                None => store::models::active(&s.conn)?
+                    .ok_or_else(|| Error::bad("no active model; train one with `crmtop train`"))?,
+            };
+            let report: TrainReport = serde_json::from_value(row.report.clone()).map_err(|e| {
+                Error::Other(format!("model v{} has an unreadable report: {e}", row.id))
+            })?;
+            if json {
+                let mut v = serde_json::to_value(&report)?;
+                v["active"] = serde_json::Value::Bool(row.active);
+                print_json(&v)?;
+            } else {
+                let mut r = report;
+                r.active = row.active;
+                print_report(&r);
+                println!("status: {}", if row.active { "active" } else { "inactive" });
+            }
+            Ok(OK)
+        }
+        ModelCmd::Activate { id } => {
+            let mut s = ctx.open_for_write("activating a model")?;
+            churn::activate(
+                &mut s.conn,
+                id,
+                &ctx.agent,
+                Ctl::new(&|_| {}, crate::signals::cancel_flag()),
+            )?;
+            println!("model v{id} is now active");
+            Ok(OK)
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// Score as of this date [default: the day of the latest order]
+    #[arg(long, value_name = "DATE", value_parser = super::data::parse_date_arg)]
+    pub as_of: Option<chrono::NaiveDate>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn score(ctx: &Ctx, a: ScoreArgs) -> Result<i32> {
+    let mut s = ctx.open_for_write("score")?;
+    let active = store::models::active(&s.conn)?
+        .ok_or_else(|| Error::bad("no active model; train one with `crmtop train`"))?;
+    let printer = super::progress_printer();
+    let n = churn::rescore(
+        &mut s.conn,
+        active.id,
+        a.as_of,
+        false,
+        &ctx.agent,
+        Ctl::new(&printer, crate::signals::cancel_flag()),
+    );
+    super::progress_done();
+    let n = n?;
+    if a.json {
+        print_json(&serde_json::json!({"model_id": active.id, "scored": n}))?;
+    } else {
+        println!("scored {n} customers with model v{}", active.id);
+    }
+    Ok(OK)
+}

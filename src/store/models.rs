@@ -1,0 +1,222 @@
+//! Churn model versions and their scores. A version becomes active inside
+//! the transaction that writes it; until then the previous active model and
+//! its scores are untouched.
+
+use crate::error::{Error, Result};
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// Versions kept; older inactive ones are deleted.
+pub const KEEP_VERSIONS: i64 = 20;
+/// Versions whose per-customer scores are kept (the active one always):
+/// scores are one row per customer, so twenty sets would dwarf the data.
+/// A version without scores is re-scored when activated.
+pub const KEEP_SCORES: i64 = 5;
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ModelRow {
+    pub id: i64,
+    pub kind: String,
+    pub created_at: i64,
+    pub agent: String,
+    pub as_of: String,
+    pub window_days: i64,
+    pub label_source: String,
+    pub n_train: i64,
+    pub n_test: i64,
+    pub positive_rate: f64,
+    pub duration_ms: i64,
+    pub active: bool,
+    pub report: serde_json::Value,
+    #[serde(skip)]
+    pub params: String,
+    pub has_scores: bool,
+}
+
+pub struct NewModel<'a> {
+    pub kind: &'a str,
+    pub agent: &'a str,
+    pub as_of: &'a str,
+    pub window_days: i64,
+    pub label_source: &'a str,
+    pub n_train: i64,
+    pub n_test: i64,
+    pub positive_rate: f64,
+    pub duration_ms: i64,
+    pub report: &'a serde_json::Value,
+    pub params: &'a str,
+}
+
+pub fn insert(conn: &Connection, m: &NewModel) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO models(kind, created_at, agent, as_of, window_days, label_source, n_train, n_test,
+                            positive_rate, duration_ms, active, report, params)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, ?11, ?12)",
+        params![
+            m.kind,
+            crate::timeutil::now(),
+            m.agent,
+            m.as_of,
+            m.window_days,
+            m.label_source,
+            m.n_train,
+            m.n_test,
+            m.positive_rate,
+            m.duration_ms,
+            serde_json::to_string(m.report)?,
+            m.params
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Replace the report of a model (its final duration is known after the write).
+pub fn update_report(
+    conn: &Connection,
+    id: i64,
+    report: &serde_json::Value,
+    duration_ms: i64,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE models SET report = ?2, duration_ms = ?3 WHERE id = ?1",
+        params![id, serde_json::to_string(report)?, duration_ms],
+    )?;
+    Ok(())
+}
+
+fn row(r: &rusqlite::Row) -> rusqlite::Result<ModelRow> {
+    let report: String = r.get(11)?;
+    Ok(ModelRow {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        created_at: r.get(2)?,
+        agent: r.get(3)?,
+        as_of: r.get(4)?,
+        window_days: r.get(5)?,
+        label_source: r.get(6)?,
+        n_train: r.get(7)?,
+        n_test: r.get(8)?,
+        positive_rate: r.get(9)?,
+        duration_ms: r.get(10)?,
+        report: serde_json::from_str(&report).unwrap_or(serde_json::Value::Null),
+        active: r.get::<_, i64>(12)? == 1,
+        params: r.get(13)?,
+        has_scores: r.get::<_, i64>(14)? == 1,
+    })
+}
+
+const SELECT: &str =
+    "SELECT id, kind, created_at, agent, as_of, window_days, label_source, n_train, n_test,
+    positive_rate, duration_ms, report, active, params,
+    EXISTS (SELECT 1 FROM churn_scores s WHERE s.model_id = models.id)
+    FROM models";
+
+/// Every version, newest first.
+pub fn list(conn: &Connection) -> Result<Vec<ModelRow>> {
+    // sql-format-ok: a constant column list.
+    let mut st = conn.prepare(&format!("{SELECT} ORDER BY id DESC"))?;
+    let rows = st.query_map([], row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn get(conn: &Connection, id: i64) -> Result<Option<ModelRow>> {
+    // sql-format-ok: a constant column list.
+    let mut st = conn.prepare(&format!("{SELECT} WHERE id = ?1"))?;
+    Ok(st.query_row([id], row).optional()?)
+}
+
+pub fn active(conn: &Connection) -> Result<Option<ModelRow>> {
+    // sql-format-ok: a constant column list.
+    let mut st = conn.prepare(&format!("{SELECT} WHERE active = 1"))?;
+    Ok(st.query_row([], row).optional()?)
+}
+
+/// Write one version's scores (replacing any it had).
+pub fn write_scores<'a>(
+    conn: &Connection,
+    model_id: i64,
+    scores: impl IntoIterator<Item = (i64, f64, &'a str)>,
+) -> Result<u64> {
+    conn.execute("DELETE FROM churn_scores WHERE model_id = ?1", [model_id])?;
+    let mut ins = super::BatchInsert::new(
+        conn,
+        "INSERT INTO churn_scores(model_id, cid, prob, drivers)",
+        4,
+    )?;
+    let mut n = 0;
+    use rusqlite::types::Value as V;
+    for (cid, p, d) in scores {
+        ins.push([
+            V::Integer(model_id),
+            V::Integer(cid),
+            V::Real(p),
+            V::Text(d.to_string()),
+        ])?;
+        n += 1;
+    }
+    ins.finish()?;
+    Ok(n)
+}
+
+/// Make `id` the active version: the customers' churn column follows its
+/// scores, and the queue's priorities follow the customers. Call inside a
+/// transaction.
+pub fn activate(conn: &Connection, id: i64, ctl: crate::jobs::Ctl) -> Result<()> {
+    let has: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM churn_scores WHERE model_id = ?1)",
+        [id],
+        |r| r.get(0),
+    )?;
+    if !has {
+        return Err(Error::Other(format!(
+            "model v{id} has no scores to activate"
+        )));
+    }
+    conn.execute(
+        "UPDATE models SET active = 0 WHERE active = 1 AND id <> ?1",
+        [id],
+    )?;
+    conn.execute("UPDATE models SET active = 1 WHERE id = ?1", [id])?;
+    ctl.report("updating customers", 0, 1);
+    // A million index updates cost more than building the index once.
+    let idx =
+        super::drop_indexes_where(conn, &["customers"], false, |n| n == "customers_churn_prob")?;
+    conn.execute(
+        "UPDATE customers SET churn_prob = (SELECT prob FROM churn_scores s WHERE s.model_id = ?1 AND s.cid = customers.cid)",
+        [id],
+    )?;
+    super::rebuild_indexes(conn, &idx, ctl)?;
+    ctl.report("updating queue priorities", 0, 1);
+    super::feedback::refresh_static_priority(conn, None)?;
+    Ok(())
+}
+
+/// Delete versions beyond the newest `KEEP_VERSIONS` (never the active one),
+/// and the scores of all but the newest `KEEP_SCORES` and the active one.
+pub fn prune(conn: &Connection) -> Result<()> {
+    conn.execute(
+        "DELETE FROM churn_scores WHERE model_id IN (
+            SELECT id FROM models WHERE active = 0 AND id NOT IN (SELECT id FROM models ORDER BY id DESC LIMIT ?1))",
+        [KEEP_VERSIONS],
+    )?;
+    conn.execute(
+        "DELETE FROM models WHERE active = 0 AND id NOT IN (SELECT id FROM models ORDER BY id DESC LIMIT ?1)",
+        [KEEP_VERSIONS],
+    )?;
+    conn.execute(
+        "DELETE FROM churn_scores WHERE model_id IN (
+            SELECT id FROM models WHERE active = 0 AND id NOT IN (SELECT id FROM models ORDER BY id DESC LIMIT ?1))",
+        [KEEP_SCORES],
+    )?;
+    Ok(())
+}
+
+/// One customer's score under a version, with its drivers JSON.
+pub fn score_of(conn: &Connection, model_id: i64, cid: i64) -> Result<Option<(f64, String)>> {
+    Ok(conn
+        .query_row(
+            "SELECT prob, drivers FROM churn_scores WHERE model_id = ?1 AND cid = ?2",
+            [model_id, cid],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}
