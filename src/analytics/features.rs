@@ -369,13 +369,15 @@ fn scan_events(
     let nc = cutoffs.len();
     let max_cut = cutoffs.iter().copied().max().unwrap_or(i64::MAX);
     let from = min_cut - 90 * DAY;
-    // The most frequent kinds in the window that matters.
+    // The most frequent kinds in the 90 days before the earliest cutoff (the
+    // training cutoff): which kinds become features is itself decided
+    // without looking past it.
     let kinds: Vec<String> = {
         let mut st = conn.prepare(
             "SELECT kind FROM events WHERE ts >= ?1 AND ts < ?2 GROUP BY kind ORDER BY count(*) DESC, kind LIMIT ?3",
         )?;
         let rows = st.query_map(
-            rusqlite::params![from, max_cut, MAX_EVENT_KINDS as i64],
+            rusqlite::params![from, min_cut, MAX_EVENT_KINDS as i64],
             |r| r.get(0),
         )?;
         rows.collect::<rusqlite::Result<_>>()?

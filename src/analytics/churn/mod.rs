@@ -718,6 +718,8 @@ pub fn train(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<Tra
     )?;
     ctl.check()?;
     ctl.report("committing", 0, 1);
+    // The last moment a cancel can still keep everything as it was.
+    ctl.check()?;
     tx.commit()?;
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
