@@ -110,16 +110,22 @@ CREATE TABLE feedback (
     escalation_reason TEXT,
     first_response_at INTEGER,
     updated_at        INTEGER,
-    updated_by        TEXT,
-    -- The time-independent part of the priority (value at risk, sentiment, kind,
-    -- NPS detractor); the age-against-SLA part is added at query time.
-    -- See src/analytics/priority.rs.
-    prio_static       REAL NOT NULL DEFAULT 0
+    updated_by        TEXT
 );
 CREATE UNIQUE INDEX feedback_id ON feedback(id);
 CREATE INDEX feedback_cid ON feedback(cid, created_at);
 CREATE INDEX feedback_queue ON feedback(status, kind, created_at);
 CREATE INDEX feedback_assignee ON feedback(assignee, status);
+
+-- The time-independent part of each item's priority (value at risk,
+-- sentiment, kind, NPS detractor); the age-against-SLA part is added at query
+-- time (src/analytics/priority.rs). A narrow table of its own: a new churn
+-- model or CLV fit rewrites every open item's priority, and rewriting wide
+-- feedback rows scattered through the file cost ten times more.
+CREATE TABLE feedback_prio (
+    fid         INTEGER PRIMARY KEY REFERENCES feedback(fid) ON DELETE CASCADE,
+    prio_static REAL NOT NULL
+);
 
 CREATE TABLE audit_log (
     aid        INTEGER PRIMARY KEY,
@@ -190,7 +196,7 @@ CREATE TABLE clv_values (
     p_alive     REAL,
     exp_txn     REAL,
     exp_spend   REAL,
-    clv         REAL NOT NULL,
+    clv         REAL,
     method      TEXT NOT NULL,
     r_score     INTEGER,
     f_score     INTEGER,
@@ -198,7 +204,6 @@ CREATE TABLE clv_values (
     segment     TEXT,
     PRIMARY KEY (fit_id, cid)
 ) WITHOUT ROWID;
-CREATE INDEX clv_values_rank ON clv_values(fit_id, clv);
 
 -- Long-running work, so that `crmtop doctor` can find jobs that died.
 CREATE TABLE jobs (

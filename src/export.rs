@@ -333,3 +333,59 @@ pub fn churn(conn: &Connection, format: Format, out: &mut dyn Write) -> Result<u
     sink.finish()?;
     Ok(n)
 }
+
+/// The active CLV fit's values, highest CLV first.
+pub fn clv(conn: &Connection, format: Format, out: &mut dyn Write) -> Result<u64> {
+    let active: Option<i64> = {
+        use rusqlite::OptionalExtension;
+        conn.query_row("SELECT id FROM clv_fits WHERE active = 1", [], |r| r.get(0))
+            .optional()?
+    };
+    let fit = active.ok_or_else(|| Error::bad("no CLV fit yet; run `crmtop clv`"))?;
+    let columns = [
+        "customer_id",
+        "p_alive",
+        "expected_transactions",
+        "expected_spend",
+        "clv",
+        "method",
+        "rfm",
+        "segment",
+    ];
+    let mut sink = Sink::new(format, columns.iter().map(|s| s.to_string()).collect(), out)?;
+    let mut st = conn.prepare(
+        "SELECT c.id, v.p_alive, v.exp_txn, v.exp_spend, v.clv, v.method, v.r_score, v.f_score, v.m_score, v.segment
+         FROM clv_values v JOIN customers c ON c.cid = v.cid
+         WHERE v.fit_id = ?1 ORDER BY v.clv IS NULL, v.clv DESC, c.id",
+    )?;
+    let mut rows = st.query([fit])?;
+    let round = |v: Option<f64>, k: f64| {
+        v.map(|x| (x * k).round() / k)
+            .map(num)
+            .unwrap_or(Value::Null)
+    };
+    let mut n = 0;
+    while let Some(r) = rows.next()? {
+        let rfm = match (
+            r.get::<_, Option<i64>>(6)?,
+            r.get::<_, Option<i64>>(7)?,
+            r.get::<_, Option<i64>>(8)?,
+        ) {
+            (Some(a), Some(b), Some(c)) => Value::String(format!("{a}{b}{c}")),
+            _ => Value::Null,
+        };
+        sink.write(vec![
+            Value::String(r.get(0)?),
+            round(r.get(1)?, 1e6),
+            round(r.get(2)?, 1e6),
+            round(r.get(3)?, 100.0),
+            round(r.get(4)?, 100.0),
+            Value::String(r.get(5)?),
+            rfm,
+            opt(r.get::<_, Option<String>>(9)?),
+        ])?;
+        n += 1;
+    }
+    sink.finish()?;
+    Ok(n)
+}

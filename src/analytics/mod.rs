@@ -1,9 +1,11 @@
 //! Analytics: features, churn models, metrics, CLV, RFM, sentiment, queue priority.
 
 pub mod churn;
+pub mod clv;
 pub mod features;
 pub mod logistic;
 pub mod metrics;
 pub mod priority;
+pub mod rfm;
 pub mod sentiment;
 pub mod workflow;

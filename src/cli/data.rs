@@ -307,6 +307,8 @@ pub enum ExportWhat {
     Feedback,
     /// Churn scores of the active model: customer, probability, drivers, model id
     Churn,
+    /// CLV of the active fit, highest first
+    Clv,
 }
 
 #[derive(Debug, Args)]
@@ -330,6 +332,7 @@ pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
         ExportWhat::Orders => export::orders(&store.conn, format, &mut out),
         ExportWhat::Feedback => export::feedback(&store.conn, format, &mut out),
         ExportWhat::Churn => export::churn(&store.conn, format, &mut out),
+        ExportWhat::Clv => export::clv(&store.conn, format, &mut out),
     };
     match result {
         Ok(_) => Ok(OK),

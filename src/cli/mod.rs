@@ -2,6 +2,7 @@
 //! Every command prints a human summary, or JSON with `--json`.
 
 mod churn;
+mod clv;
 mod data;
 
 pub use data::build_demo;
@@ -72,6 +73,10 @@ pub enum Command {
     Model(churn::ModelCmd),
     /// Re-score every customer with the active churn model
     Score(churn::ScoreArgs),
+    /// Fit BG/NBD + Gamma-Gamma and value every customer (CLV, P(alive), RFM)
+    Clv(clv::ClvArgs),
+    /// RFM segments and the age x income matrix
+    Segments(clv::SegmentsArgs),
 }
 
 #[derive(Debug, Args, Clone, Copy)]
@@ -160,6 +165,8 @@ pub fn run(command: Command, ctx: &Ctx) -> Result<i32> {
         Command::Train(a) => churn::train(ctx, a),
         Command::Model(c) => churn::model(ctx, c),
         Command::Score(a) => churn::score(ctx, a),
+        Command::Clv(a) => clv::clv(ctx, a),
+        Command::Segments(a) => clv::segments(ctx, a),
     }
 }
 

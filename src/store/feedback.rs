@@ -35,9 +35,10 @@ pub fn refresh_static_priority(conn: &Connection, fids: Option<&[i64]>) -> Resul
     match fids {
         Some(fids) => {
             let mut st = conn.prepare_cached(
-                "UPDATE feedback SET prio_static =
-                   crmtop_prio(feedback.kind, feedback.score, feedback.sentiment, c.churn_prob, c.clv)
-                 FROM customers c WHERE c.cid = feedback.cid AND feedback.fid = ?1",
+                "INSERT INTO feedback_prio(fid, prio_static)
+                 SELECT f.fid, crmtop_prio(f.kind, f.score, f.sentiment, c.churn_prob, c.clv)
+                 FROM feedback f JOIN customers c ON c.cid = f.cid WHERE f.fid = ?1
+                 ON CONFLICT(fid) DO UPDATE SET prio_static = excluded.prio_static",
             )?;
             let mut n = 0;
             for fid in fids {
@@ -46,10 +47,11 @@ pub fn refresh_static_priority(conn: &Connection, fids: Option<&[i64]>) -> Resul
             Ok(n)
         }
         None => Ok(conn.execute(
-            "UPDATE feedback SET prio_static =
-               crmtop_prio(feedback.kind, feedback.score, feedback.sentiment, c.churn_prob, c.clv)
-             FROM customers c
-             WHERE c.cid = feedback.cid AND feedback.status IN ('new', 'open', 'pending', 'escalated')",
+            "INSERT INTO feedback_prio(fid, prio_static)
+             SELECT f.fid, crmtop_prio(f.kind, f.score, f.sentiment, c.churn_prob, c.clv)
+             FROM feedback f JOIN customers c ON c.cid = f.cid
+             WHERE f.status IN ('new', 'open', 'pending', 'escalated')
+             ON CONFLICT(fid) DO UPDATE SET prio_static = excluded.prio_static",
             [],
         )?),
     }

@@ -452,6 +452,10 @@ fn mean_std(xs: &[f64]) -> (f64, f64) {
 
 /// Train, evaluate, score and store a model version.
 pub fn train(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<TrainReport> {
+    store::with_big_cache(conn, |c| train_inner(c, opts, ctl))
+}
+
+fn train_inner(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<TrainReport> {
     let started = Instant::now();
     if !(0.0..0.9).contains(&opts.holdout) {
         return Err(Error::bad("--holdout must be in [0, 0.9)"));
@@ -729,6 +733,19 @@ pub fn train(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<Tra
 /// or the latest order day) and, when it is active, the customers' churn
 /// column. Returns how many customers were scored.
 pub fn rescore(
+    conn: &mut Connection,
+    model_id: i64,
+    as_of: Option<NaiveDate>,
+    activate: bool,
+    agent: &str,
+    ctl: Ctl,
+) -> Result<u64> {
+    store::with_big_cache(conn, |c| {
+        rescore_inner(c, model_id, as_of, activate, agent, ctl)
+    })
+}
+
+fn rescore_inner(
     conn: &mut Connection,
     model_id: i64,
     as_of: Option<NaiveDate>,

@@ -174,11 +174,11 @@ fn load(
             "INSERT INTO events(event_key, cid, ts, kind, value)",
             5,
         )?;
+        let mut ins_p = BatchInsert::new(&tx, "INSERT INTO feedback_prio(fid, prio_static)", 2)?;
         let mut ins_f = tx.prepare(
-            "INSERT INTO feedback(id, cid, created_at, channel, kind, score, text, sentiment, status, assignee,
-                                  resolution_note, resolved_at, escalation_reason, first_response_at, updated_at, updated_by,
-                                  prio_static)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?10, ?16)",
+            "INSERT INTO feedback(fid, id, cid, created_at, channel, kind, score, text, sentiment, status, assignee,
+                                  resolution_note, resolved_at, escalation_reason, first_response_at, updated_at, updated_by)
+             VALUES (?16, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?10)",
         )?;
         let n = opts.customers;
         let chunks: Vec<(usize, usize)> = (0..n)
@@ -275,8 +275,11 @@ fn load(
                             f.escalation,
                             f.first_response_at,
                             updated,
-                            prio
+                            fb_no as i64
                         ])?;
+                        if !matches!(f.status, "resolved" | "closed") {
+                            ins_p.push([V::Integer(fb_no as i64), V::Real(*prio)])?;
+                        }
                     }
                 }
                 summary.orders = order_no;
@@ -292,6 +295,7 @@ fn load(
             ins_a.finish()?;
             ins_o.finish()?;
             ins_e.finish()?;
+            ins_p.finish()?;
             crate::store::customers::apply_month_deltas(&tx, &months)?;
             Ok(())
         });

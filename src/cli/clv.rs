@@ -1,0 +1,238 @@
+//! clv, segments.
+
+use super::{print_json, Ctx, OK};
+use crate::analytics::clv::{self, ClvOptions, ClvReport, Method, TimeUnit};
+use crate::error::Result;
+use crate::jobs::Ctl;
+use crate::store;
+use clap::{Args, ValueEnum};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum UnitArg {
+    Day,
+    Week,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum MethodArg {
+    Auto,
+    Bgnbd,
+    Retention,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ClvArgs {
+    /// As-of date: orders after it are ignored [default: the day of the latest order]
+    #[arg(long, value_name = "DATE", value_parser = super::data::parse_date_arg)]
+    pub as_of: Option<chrono::NaiveDate>,
+    /// Time unit the models are fitted in (week = 7 days)
+    #[arg(long, value_enum, default_value_t = UnitArg::Week)]
+    pub time_unit: UnitArg,
+    /// CLV horizon in months (of 30.4375 days)
+    #[arg(long, default_value_t = 12)]
+    pub horizon_months: u32,
+    /// Monthly discount rate
+    #[arg(long, default_value_t = 0.01)]
+    pub discount: f64,
+    /// Profit margin applied to spend
+    #[arg(long, default_value_t = 1.0)]
+    pub margin: f64,
+    /// L2 penalty on the model parameters (lifetimes' penalizer_coef)
+    #[arg(long, default_value_t = 0.0)]
+    pub penalizer: f64,
+    /// auto: BG/NBD where a customer has orders, retention otherwise
+    #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
+    pub method: MethodArg,
+    /// Numeric customer attribute with monthly revenue, for retention CLV (e.g. MonthlyCharges)
+    #[arg(long, value_name = "NAME")]
+    pub revenue_attr: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl ClvArgs {
+    pub fn options(&self, agent: &str) -> ClvOptions {
+        ClvOptions {
+            as_of: self.as_of,
+            time_unit: match self.time_unit {
+                UnitArg::Day => TimeUnit::Day,
+                UnitArg::Week => TimeUnit::Week,
+            },
+            horizon_months: self.horizon_months,
+            discount: self.discount,
+            margin: self.margin,
+            penalizer: self.penalizer,
+            method: match self.method {
+                MethodArg::Auto => Method::Auto,
+                MethodArg::Bgnbd => Method::Bgnbd,
+                MethodArg::Retention => Method::Retention,
+            },
+            revenue_attr: self.revenue_attr.clone(),
+            agent: agent.to_string(),
+        }
+    }
+}
+
+pub fn clv(ctx: &Ctx, a: ClvArgs) -> Result<i32> {
+    let mut s = ctx.open_for_write("clv")?;
+    let job = store::jobs::start(&s.conn, "clv", &ctx.agent)?;
+    let printer = super::progress_printer();
+    let result = clv::fit(
+        &mut s.conn,
+        &a.options(&ctx.agent),
+        Ctl::new(&printer, crate::signals::cancel_flag()),
+    );
+    printer(crate::jobs::Progress {
+        phase: "end".into(),
+        done: 1,
+        total: 1,
+    });
+    super::progress_done();
+    super::finish_job(&s.conn, job, &result);
+    let r = result?;
+    if a.json {
+        print_json(&r)?;
+    } else {
+        print_report(&r);
+    }
+    Ok(OK)
+}
+
+fn se(x: Option<f64>) -> String {
+    match x {
+        Some(v) if v.is_finite() => format!("{v:.4}"),
+        _ => "n/a".into(),
+    }
+}
+
+pub fn print_report(r: &ClvReport) {
+    println!(
+        "CLV fit #{} as of {} (time unit: {}); {} customers valued, {} with repeat purchases",
+        r.fit_id, r.as_of, r.time_unit, r.customers, r.repeat_customers
+    );
+    if let Some(b) = &r.bgnbd {
+        println!(
+            "BG/NBD:       r = {:.4} ({}), alpha = {:.4} ({}), a = {:.4} ({}), b = {:.4} ({})   log-likelihood {:.2}",
+            b.r,
+            se(b.std_err.map(|s| s.r)),
+            b.alpha,
+            se(b.std_err.map(|s| s.alpha)),
+            b.a,
+            se(b.std_err.map(|s| s.a)),
+            b.b,
+            se(b.std_err.map(|s| s.b)),
+            b.log_likelihood
+        );
+        println!("              ({} customers in {} distinct (x, t_x, T) rows; standard errors in brackets)", b.customers, b.distinct_rows);
+    }
+    if let Some(g) = &r.gamma_gamma {
+        println!(
+            "Gamma-Gamma:  p = {:.4} ({}), q = {:.4} ({}), gamma = {:.4} ({})   log-likelihood {:.2}   on {} customers",
+            g.p,
+            se(g.std_err.map(|s| s[0])),
+            g.q,
+            se(g.std_err.map(|s| s[1])),
+            g.gamma,
+            se(g.std_err.map(|s| s[2])),
+            g.log_likelihood,
+            g.customers
+        );
+        match g.population_mean {
+            Some(m) => println!(
+                "              mean spend per transaction in the population: {}",
+                crate::analytics::priority::money(m)
+            ),
+            None => println!(
+                "              mean spend per transaction in the population: infinite (q <= 1)"
+            ),
+        }
+    }
+    println!(
+        "              left out of Gamma-Gamma: {} without a repeat purchase, {} with zero or negative spend",
+        r.excluded_no_repeat, r.excluded_non_positive_spend
+    );
+    if let Some(n) = &r.gamma_gamma_note {
+        println!("note: {n}");
+    }
+    let mut methods: Vec<String> = r
+        .by_method
+        .iter()
+        .map(|(m, n)| format!("{m} {n}"))
+        .collect();
+    methods.sort();
+    println!(
+        "CLV over {} months, monthly discount {}, margin {}: total {}, mean {} ({})",
+        r.horizon_months,
+        r.discount_rate,
+        r.margin,
+        crate::analytics::priority::money(r.total_clv),
+        crate::analytics::priority::money(r.mean_clv),
+        methods.join(", ")
+    );
+    for n in &r.notes {
+        println!("note: {n}");
+    }
+    println!("done in {:.1} s", r.duration_ms as f64 / 1000.0);
+}
+
+#[derive(Debug, Args)]
+pub struct SegmentsArgs {
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn segments(ctx: &Ctx, a: SegmentsArgs) -> Result<i32> {
+    let s = ctx.open_for_read()?;
+    let seg = store::segments::rfm_summary(&s.conn)?;
+    let matrix = store::segments::age_income_matrix(&s.conn)?;
+    if a.json {
+        print_json(&serde_json::json!({"rfm": seg, "age_income": matrix}))?;
+        return Ok(OK);
+    }
+    if seg.is_empty() {
+        println!("no RFM segments yet: run `crmtop clv` first");
+    } else {
+        println!(
+            "{:<20} {:>9} {:>7} {:>9} {:>10} {:>12} {:>14} {:>8}",
+            "segment",
+            "customers",
+            "share",
+            "recency",
+            "frequency",
+            "monetary",
+            "total CLV",
+            "churn"
+        );
+        for r in &seg {
+            println!(
+                "{:<20} {:>9} {:>6.1}% {:>8.0}d {:>10.1} {:>12} {:>14} {:>8}",
+                r.segment,
+                r.customers,
+                r.share * 100.0,
+                r.mean_recency_days,
+                r.mean_transactions,
+                crate::analytics::priority::money(r.mean_spend),
+                crate::analytics::priority::money(r.total_clv),
+                r.mean_churn
+                    .map(|c| format!("{:.1}%", c * 100.0))
+                    .unwrap_or_else(|| "-".into())
+            );
+        }
+    }
+    println!("\nage x income: customers, churn rate (mean churn probability), mean CLV");
+    for c in &matrix {
+        println!(
+            "{:<8} {:<10} {:>8} {:>8} {:>12}",
+            c.age_group,
+            c.income_group,
+            c.customers,
+            c.churn_rate
+                .map(|v| format!("{:.1}%", v * 100.0))
+                .unwrap_or_else(|| "-".into()),
+            c.mean_clv
+                .map(crate::analytics::priority::money)
+                .unwrap_or_else(|| "-".into())
+        );
+    }
+    Ok(OK)
+}

@@ -1,0 +1,131 @@
+//! CLV fits and per-customer values. A fit becomes active in the transaction
+//! that writes it; the previous one stays until then.
+
+use crate::analytics::clv::ClvReport;
+use crate::error::Result;
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// Fits kept (with their per-customer values).
+pub const KEEP_FITS: i64 = 3;
+
+pub fn insert_fit(conn: &Connection, r: &ClvReport, agent: &str) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO clv_fits(created_at, agent, as_of, time_unit, customers, total_clv, duration_ms, active, report)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8)",
+        params![
+            crate::timeutil::now(),
+            agent,
+            r.as_of,
+            r.time_unit,
+            r.customers as i64,
+            r.total_clv,
+            r.duration_ms as i64,
+            serde_json::to_string(r)?
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn update_report(conn: &Connection, id: i64, r: &ClvReport) -> Result<()> {
+    conn.execute(
+        "UPDATE clv_fits SET report = ?2, duration_ms = ?3 WHERE id = ?1",
+        params![id, serde_json::to_string(r)?, r.duration_ms as i64],
+    )?;
+    Ok(())
+}
+
+/// Make a fit active: the customers' CLV and RFM segment follow it, and the
+/// queue's priorities follow the customers. Call inside a transaction.
+pub fn activate(conn: &Connection, id: i64, ctl: crate::jobs::Ctl) -> Result<()> {
+    conn.execute(
+        "UPDATE clv_fits SET active = 0 WHERE active = 1 AND id <> ?1",
+        [id],
+    )?;
+    conn.execute("UPDATE clv_fits SET active = 1 WHERE id = ?1", [id])?;
+    ctl.report("updating customers", 0, 1);
+    let idx = super::drop_indexes_where(conn, &["customers"], false, |n| {
+        n == "customers_clv" || n == "customers_rfm_segment"
+    })?;
+    conn.execute(
+        "UPDATE customers SET (clv, rfm_segment) =
+           (SELECT v.clv, v.segment FROM clv_values v WHERE v.fit_id = ?1 AND v.cid = customers.cid)",
+        [id],
+    )?;
+    super::rebuild_indexes(conn, &idx, ctl)?;
+    ctl.report("updating queue priorities", 0, 1);
+    super::feedback::refresh_static_priority(conn, None)?;
+    Ok(())
+}
+
+/// Keep the newest fits and the active one.
+pub fn prune(conn: &Connection) -> Result<()> {
+    conn.execute(
+        "DELETE FROM clv_values WHERE fit_id IN (
+           SELECT id FROM clv_fits WHERE active = 0 AND id NOT IN (SELECT id FROM clv_fits ORDER BY id DESC LIMIT ?1))",
+        [KEEP_FITS],
+    )?;
+    conn.execute(
+        "DELETE FROM clv_fits WHERE active = 0 AND id NOT IN (SELECT id FROM clv_fits ORDER BY id DESC LIMIT ?1)",
+        [KEEP_FITS],
+    )?;
+    Ok(())
+}
+
+/// The active fit's report.
+pub fn active_report(conn: &Connection) -> Result<Option<(i64, ClvReport)>> {
+    let row: Option<(i64, String)> = conn
+        .query_row(
+            "SELECT id, report FROM clv_fits WHERE active = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    Ok(row.and_then(|(id, rep)| serde_json::from_str(&rep).ok().map(|r| (id, r))))
+}
+
+/// One customer's values under the active fit.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CustomerValue {
+    pub p_alive: Option<f64>,
+    pub exp_txn: Option<f64>,
+    pub exp_spend: Option<f64>,
+    pub clv: Option<f64>,
+    pub method: String,
+    pub frequency: Option<f64>,
+    pub recency: Option<f64>,
+    pub t: Option<f64>,
+    pub monetary: Option<f64>,
+    pub rfm: Option<(i64, i64, i64)>,
+    pub segment: Option<String>,
+}
+
+pub fn customer_value(conn: &Connection, cid: i64) -> Result<Option<CustomerValue>> {
+    Ok(conn
+        .query_row(
+            "SELECT v.p_alive, v.exp_txn, v.exp_spend, v.clv, v.method, v.frequency, v.recency, v.t, v.monetary,
+                    v.r_score, v.f_score, v.m_score, v.segment
+             FROM clv_values v JOIN clv_fits f ON f.id = v.fit_id
+             WHERE f.active = 1 AND v.cid = ?1",
+            [cid],
+            |r| {
+                let rfm = match (r.get::<_, Option<i64>>(9)?, r.get::<_, Option<i64>>(10)?, r.get::<_, Option<i64>>(11)?) {
+                    (Some(a), Some(b), Some(c)) => Some((a, b, c)),
+                    _ => None,
+                };
+                Ok(CustomerValue {
+                    p_alive: r.get(0)?,
+                    exp_txn: r.get(1)?,
+                    exp_spend: r.get(2)?,
+                    clv: r.get(3)?,
+                    method: r.get(4)?,
+                    frequency: r.get(5)?,
+                    recency: r.get(6)?,
+                    t: r.get(7)?,
+                    monetary: r.get(8)?,
+                    rfm,
+                    segment: r.get(12)?,
+                })
+            },
+        )
+        .optional()?)
+}

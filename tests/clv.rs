@@ -1,0 +1,377 @@
+//! CLV: the published CDNOW results, recovery on simulated data, conventions.
+
+mod common;
+use common::{fixture, TempDb};
+use crmtop::analytics::clv::{self, bgnbd, gamma_gamma, optim, ClvOptions, TimeUnit};
+use crmtop::ingest::Kind;
+use crmtop::jobs::Ctl;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Beta, Distribution, Exp, Gamma};
+
+fn cdnow() -> TempDb {
+    let db = TempDb::new();
+    db.import(Kind::Orders, &fixture("cdnow_sample.csv"))
+        .unwrap();
+    db
+}
+
+fn run(db: &TempDb, o: &ClvOptions) -> crmtop::Result<clv::ClvReport> {
+    let mut s = db.open();
+    clv::fit(&mut s.conn, o, Ctl::silent())
+}
+
+fn cdnow_opts() -> ClvOptions {
+    ClvOptions {
+        as_of: chrono::NaiveDate::from_ymd_opt(1997, 9, 30),
+        time_unit: TimeUnit::Week,
+        agent: "tester".into(),
+        ..Default::default()
+    }
+}
+
+fn close(got: f64, want: f64, rel: f64, what: &str) {
+    assert!(
+        (got - want).abs() <= rel * want.abs(),
+        "{what}: {got} vs {want}"
+    );
+}
+
+#[test]
+fn cdnow_matches_the_published_estimates() {
+    let db = cdnow();
+    let r = run(&db, &cdnow_opts()).unwrap();
+    assert_eq!(r.customers, 2357);
+    assert_eq!(r.repeat_customers, 946);
+    let b = r.bgnbd.unwrap();
+    // Fader, Hardie & Lee (2005): 0.243, 4.414, 0.793, 2.426, LL -9582.4
+    close(b.r, 0.2426, 1e-3, "r");
+    close(b.alpha, 4.4136, 1e-3, "alpha");
+    close(b.a, 0.7929, 1e-3, "a");
+    close(b.b, 2.4259, 1e-3, "b");
+    close(b.log_likelihood, -9582.43, 1e-3, "log-likelihood");
+    let g = r.gamma_gamma.unwrap();
+    // Fader & Hardie's Gamma-Gamma note: 6.25, 3.74, 15.44
+    close(g.p, 6.2496, 1e-3, "p");
+    close(g.q, 3.7442, 1e-3, "q");
+    close(g.gamma, 15.4435, 1e-3, "gamma");
+    // FHL 2005: E[X(39) | x=2, t_x=30.43, T=38.86] = 1.226
+    let p = bgnbd::Params {
+        r: b.r,
+        alpha: b.alpha,
+        a: b.a,
+        b: b.b,
+    };
+    let e = p.expected_transactions(2.0, 30.43, 38.86, 39.0).unwrap();
+    assert!((e - 1.226).abs() < 0.0015, "{e}");
+    // The same in days gives the same rates, scaled.
+    let d = run(
+        &db,
+        &ClvOptions {
+            time_unit: TimeUnit::Day,
+            ..cdnow_opts()
+        },
+    )
+    .unwrap()
+    .bgnbd
+    .unwrap();
+    close(d.alpha / 7.0, b.alpha, 2e-3, "alpha in days / 7");
+    close(d.r, b.r, 2e-3, "r in days");
+}
+
+/// Customers drawn from a BG/NBD with known parameters, observed for 20-40 weeks.
+fn simulate(n: usize, p: bgnbd::Params, seed: u64) -> Vec<(f64, f64, f64)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let lam = Gamma::new(p.r, 1.0 / p.alpha).unwrap();
+    let drop = Beta::new(p.a, p.b).unwrap();
+    (0..n)
+        .map(|_| {
+            let big_t = rng.gen_range(20.0..40.0);
+            let l = lam.sample(&mut rng);
+            let q = drop.sample(&mut rng);
+            let (mut t, mut x, mut tx) = (0.0, 0.0, 0.0);
+            loop {
+                t += Exp::new(l)
+                    .map(|e| e.sample(&mut rng))
+                    .unwrap_or(f64::INFINITY);
+                if t > big_t {
+                    break;
+                }
+                x += 1.0;
+                tx = t;
+                if rng.gen::<f64>() < q {
+                    break;
+                }
+            }
+            (x, tx, big_t)
+        })
+        .collect()
+}
+
+#[test]
+fn bgnbd_recovers_known_parameters_within_sampling_error() {
+    let truth = bgnbd::Params {
+        r: 0.25,
+        alpha: 4.0,
+        a: 0.8,
+        b: 2.5,
+    };
+    let data = bgnbd::Data::new(simulate(100_000, truth, 11), 0.0);
+    let opt = optim::minimise(&data, &[1.0, 1.0, 1.0, 1.0], 500).unwrap();
+    let se = optim::std_errors(&data, &opt.params).unwrap();
+    for (k, want) in [truth.r, truth.alpha, truth.a, truth.b].iter().enumerate() {
+        let z = (opt.params[k] - want) / se[k];
+        assert!(
+            z.abs() < 4.0,
+            "param {k}: {} vs {want} (se {})",
+            opt.params[k],
+            se[k]
+        );
+    }
+}
+
+#[test]
+fn gamma_gamma_recovers_known_parameters_and_refuses_an_infinite_mean() {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let draw = |rng: &mut ChaCha8Rng, p: f64, q: f64, g: f64, n: usize| -> Vec<(f64, f64)> {
+        (0..n)
+            .map(|_| {
+                let nu = Gamma::new(q, 1.0 / g).unwrap().sample(rng);
+                let x = rng.gen_range(1..6);
+                let z = Gamma::new(p, 1.0 / nu).unwrap();
+                let m = (0..x).map(|_| z.sample(rng)).sum::<f64>() / f64::from(x);
+                (f64::from(x), m)
+            })
+            .collect()
+    };
+    let data = gamma_gamma::Data::new(draw(&mut rng, 6.0, 4.0, 15.0, 20_000), 0.0);
+    let opt = optim::minimise(&data, &[1.0, 1.0, 1.0], 500).unwrap();
+    let se = optim::std_errors(&data, &opt.params).unwrap();
+    for (k, want) in [6.0, 4.0, 15.0].iter().enumerate() {
+        let z = (opt.params[k] - want) / se[k];
+        assert!(
+            z.abs() < 4.0,
+            "param {k}: {} vs {want} (se {})",
+            opt.params[k],
+            se[k]
+        );
+    }
+    // A spend distribution with an infinite mean (q = 0.7): the fit says so.
+    let heavy = gamma_gamma::Data::new(draw(&mut rng, 3.0, 0.7, 10.0, 5_000), 0.0);
+    let opt = optim::minimise(&heavy, &[1.0, 1.0, 1.0], 500).unwrap();
+    let p = gamma_gamma::Params {
+        p: opt.params[0],
+        q: opt.params[1],
+        gamma: opt.params[2],
+    };
+    assert!(p.q <= 1.0, "q = {}", p.q);
+    assert_eq!(p.population_mean(), None);
+}
+
+#[test]
+fn q_at_most_one_gives_no_money_figures_and_says_why() {
+    // Repeat buyers whose spend levels are Pareto-like with an infinite mean.
+    let db = TempDb::new();
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let mut csv = String::from("customer_id,date,amount\n");
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+    for i in 0..400 {
+        let level = 5.0 / rng.gen::<f64>().powf(1.6);
+        let rate = rng.gen_range(0.01..0.08); // purchases per day
+        let mut day = rng.gen_range(0..60) as f64;
+        for _ in 0..rng.gen_range(2..6) {
+            let amount = level * rng.gen_range(0.8..1.2);
+            let d = start + chrono::Duration::days(day as i64);
+            csv.push_str(&format!("H{i},{},{amount:.2}\n", d.format("%Y-%m-%d")));
+            day += Exp::new(rate).unwrap().sample(&mut rng) + 1.0;
+        }
+    }
+    let f = db.file("heavy.csv");
+    std::fs::write(&f, csv).unwrap();
+    db.import(Kind::Orders, &f).unwrap();
+    let r = run(
+        &db,
+        &ClvOptions {
+            as_of: chrono::NaiveDate::from_ymd_opt(2024, 12, 31),
+            agent: "t".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let g = r.gamma_gamma.unwrap();
+    assert!(g.q <= 1.0, "q = {}", g.q);
+    assert!(r.gamma_gamma_note.unwrap().contains("infinite"));
+    assert_eq!(r.customers, 0);
+    assert_eq!(
+        db.count("SELECT count(*) FROM customers WHERE clv IS NOT NULL"),
+        0
+    );
+    // P(alive) and expected transactions are still there.
+    assert_eq!(
+        db.count(
+            "SELECT count(*) FROM clv_values WHERE p_alive IS NOT NULL AND exp_txn IS NOT NULL"
+        ),
+        400
+    );
+}
+
+#[test]
+fn zero_and_negative_repeat_spend_is_left_out_of_gamma_gamma() {
+    let db = cdnow();
+    let f = db.file("odd.csv");
+    std::fs::write(
+        &f,
+        "customer_id,date,amount\nZ1,1997-01-05,10\nZ1,1997-02-05,0\nZ1,1997-03-05,0\nN1,1997-01-05,10\nN1,1997-02-05,-5\n",
+    )
+    .unwrap();
+    db.import(Kind::Orders, &f).unwrap();
+    let r = run(&db, &cdnow_opts()).unwrap();
+    assert_eq!(r.excluded_non_positive_spend, 2);
+    assert_eq!(r.repeat_customers, 948);
+    assert_eq!(r.gamma_gamma.as_ref().unwrap().customers, 946);
+    // They still get a CLV, from the population's mean spend.
+    assert_eq!(
+        db.count("SELECT count(*) FROM customers WHERE id IN ('Z1', 'N1') AND clv > 0"),
+        2
+    );
+}
+
+#[test]
+fn a_cancelled_fit_leaves_the_database_unchanged() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let db = cdnow();
+    let first = run(&db, &cdnow_opts()).unwrap();
+    let before = common::stdout(&db.run(&["export", "clv"]));
+    for phase in [
+        "fitting BG/NBD",
+        "computing CLV",
+        "writing values",
+        "updating customers",
+        "committing",
+    ] {
+        let cancel = AtomicBool::new(false);
+        let cb = |p: crmtop::jobs::Progress| {
+            if p.phase == phase {
+                cancel.store(true, Ordering::SeqCst);
+            }
+        };
+        let mut s = db.open();
+        let r = clv::fit(
+            &mut s.conn,
+            &ClvOptions {
+                horizon_months: 24,
+                ..cdnow_opts()
+            },
+            Ctl::new(&cb, &cancel),
+        );
+        assert!(matches!(r, Err(crmtop::Error::Cancelled)), "{phase}");
+        assert_eq!(db.count("SELECT count(*) FROM clv_fits"), 1);
+        assert_eq!(
+            db.count("SELECT id FROM clv_fits WHERE active = 1"),
+            first.fit_id
+        );
+        assert_eq!(
+            common::stdout(&db.run(&["export", "clv"])),
+            before,
+            "{phase}"
+        );
+    }
+}
+
+#[test]
+fn clv_json_has_every_documented_key_and_export_ranks() {
+    let db = cdnow();
+    let out = db.run(&["clv", "--as-of", "1997-09-30", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for k in [
+        "as_of",
+        "time_unit",
+        "customers",
+        "repeat_customers",
+        "bgnbd",
+        "gamma_gamma",
+        "horizon_months",
+        "discount_rate",
+        "margin",
+        "total_clv",
+        "duration_ms",
+    ] {
+        assert!(v.get(k).is_some(), "missing {k}");
+    }
+    for k in ["r", "alpha", "a", "b", "log_likelihood"] {
+        assert!(v["bgnbd"][k].is_number(), "bgnbd.{k}");
+        assert!(
+            v["bgnbd"]["std_err"][k].is_number() || k == "log_likelihood",
+            "bgnbd.std_err.{k}"
+        );
+    }
+    for k in ["p", "q", "gamma", "log_likelihood"] {
+        assert!(v["gamma_gamma"][k].is_number(), "gamma_gamma.{k}");
+    }
+    let csv = common::stdout(&db.run(&["export", "clv"]));
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("customer_id,p_alive,expected_transactions,expected_spend,clv,method,rfm,segment")
+    );
+    let clvs: Vec<f64> = lines
+        .map(|l| l.split(',').nth(4).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(clvs.len(), 2357);
+    assert!(clvs.windows(2).all(|w| w[0] >= w[1]));
+    let seg = db.run(&["segments", "--json"]);
+    let s: serde_json::Value = serde_json::from_slice(&seg.stdout).unwrap();
+    assert!(s["rfm"].as_array().unwrap().len() >= 5);
+}
+
+#[test]
+fn retention_clv_for_subscription_customers() {
+    let db = TempDb::new();
+    db.import(Kind::Customers, &fixture("telco_numeric.csv"))
+        .unwrap();
+    // No churn model yet: retention cannot run, and says why.
+    let e = run(
+        &db,
+        &ClvOptions {
+            method: clv::Method::Retention,
+            revenue_attr: Some("MonthlyCharges".into()),
+            agent: "t".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("churn model"), "{e}");
+    let mut s = db.open();
+    crmtop::analytics::churn::train(
+        &mut s.conn,
+        &crmtop::analytics::churn::TrainOptions {
+            agent: "t".into(),
+            ..Default::default()
+        },
+        Ctl::silent(),
+    )
+    .unwrap();
+    let r = run(
+        &db,
+        &ClvOptions {
+            revenue_attr: Some("MonthlyCharges".into()),
+            agent: "t".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(r.by_method.get("retention"), Some(&7043));
+    assert!(r.bgnbd.is_none());
+    // A customer paying more per month with the same churn risk is worth more.
+    let (lo, hi): (f64, f64) = db
+        .open()
+        .conn
+        .query_row(
+            "SELECT min(clv / a.num), max(clv / a.num) FROM customers c JOIN customer_attributes a ON a.cid = c.cid AND a.name = 'MonthlyCharges'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(lo > 0.0 && hi <= 12.0, "{lo} {hi}");
+}
