@@ -117,14 +117,21 @@ CREATE INDEX feedback_cid ON feedback(cid, created_at);
 CREATE INDEX feedback_queue ON feedback(status, kind, created_at);
 CREATE INDEX feedback_assignee ON feedback(assignee, status);
 
--- The time-independent part of each item's priority (value at risk,
--- sentiment, kind, NPS detractor); the age-against-SLA part is added at query
--- time (src/analytics/priority.rs). A narrow table of its own: a new churn
--- model or CLV fit rewrites every open item's priority, and rewriting wide
--- feedback rows scattered through the file cost ten times more.
-CREATE TABLE feedback_prio (
+-- The queue: one narrow row per open item (new, open, pending, escalated),
+-- kept in step with `feedback` in the same transactions. A page of the queue
+-- is ordered by priority now = prio_static + the age-against-SLA term, which
+-- no index can serve; SQLite answers ORDER BY ... LIMIT with one pass and a
+-- bounded sorter, so the scan is kept to these few columns.
+-- prio_static is the time-independent part (value at risk, sentiment, kind,
+-- NPS detractor): see src/analytics/priority.rs.
+CREATE TABLE queue (
     fid         INTEGER PRIMARY KEY REFERENCES feedback(fid) ON DELETE CASCADE,
-    prio_static REAL NOT NULL
+    status      TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    channel     TEXT,
+    created_at  INTEGER NOT NULL,
+    assignee    TEXT,
+    prio_static REAL NOT NULL DEFAULT 0
 );
 
 CREATE TABLE audit_log (

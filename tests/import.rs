@@ -255,7 +255,7 @@ fn feedback_and_events_import_with_sentiment_and_normalised_kinds() {
     // The complaint at risk ranks above the praise.
     let top: String = conn
         .query_row(
-            "SELECT f.id FROM feedback f JOIN feedback_prio p USING (fid) ORDER BY p.prio_static DESC LIMIT 1",
+            "SELECT f.id FROM feedback f JOIN queue q USING (fid) ORDER BY q.prio_static DESC LIMIT 1",
             [],
             |r| r.get(0),
         )

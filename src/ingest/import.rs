@@ -464,6 +464,9 @@ fn write_all(
     match outcome {
         Ok(()) if !opts.dry_run => {
             ctl.report("committing", 0, 1);
+            if summary.inserted + summary.updated > 0 {
+                crate::store::dashboard::bump_version(&tx)?;
+            }
             tx.commit()?;
             ctl.report("checkpoint", 0, 1);
             conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)")?;

@@ -84,7 +84,7 @@ pub fn active_report(conn: &Connection) -> Result<Option<(i64, ClvReport)>> {
 }
 
 /// One customer's values under the active fit.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CustomerValue {
     pub p_alive: Option<f64>,
     pub exp_txn: Option<f64>,

@@ -4,6 +4,8 @@
 pub mod audit;
 pub mod clv;
 pub mod customers;
+pub mod dashboard;
+pub mod detail;
 pub mod feedback;
 pub mod jobs;
 pub mod list;

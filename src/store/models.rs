@@ -12,7 +12,7 @@ pub const KEEP_VERSIONS: i64 = 20;
 /// A version without scores is re-scored when activated.
 pub const KEEP_SCORES: i64 = 5;
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ModelRow {
     pub id: i64,
     pub kind: String,

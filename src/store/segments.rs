@@ -56,7 +56,7 @@ pub fn rfm_summary(conn: &Connection) -> Result<Vec<SegmentRow>> {
         .collect())
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Cell {
     pub age_group: String,
     pub income_group: String,

@@ -1,9 +1,14 @@
 //! `AppState`: everything the screens show, as plain data.
 
 use super::keymap::Keymap;
+use super::worker::{DetailView, Extra};
 use crate::config::Config;
 use crate::jobs::Progress;
+use crate::store::dashboard::Dashboard;
+use crate::store::feedback::{QueueFilter, QueueItem};
 use crate::store::list::{CustomerRow, ListQuery, SortColumn};
+use crate::store::models::ModelRow;
+use std::collections::BTreeSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Screen {
@@ -81,6 +86,101 @@ pub enum ConfirmAction {
     ActivateModel(i64),
 }
 
+/// The churn screen's risk band.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Band {
+    #[default]
+    All,
+    High,
+    Medium,
+    Low,
+}
+
+impl Band {
+    pub fn next(self) -> Band {
+        match self {
+            Band::All => Band::High,
+            Band::High => Band::Medium,
+            Band::Medium => Band::Low,
+            Band::Low => Band::All,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Band::All => "all",
+            Band::High => "high",
+            Band::Medium => "medium",
+            Band::Low => "low",
+        }
+    }
+
+    /// [lo, hi) of churn probability for the thresholds.
+    pub fn range(self, medium: f64, high: f64) -> Option<(f64, f64)> {
+        match self {
+            Band::All => None,
+            Band::High => Some((high, 2.0)),
+            Band::Medium => Some((medium, high)),
+            Band::Low => Some((-1.0, medium)),
+        }
+    }
+}
+
+/// The feedback queue screen.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct QueueState {
+    pub filter: QueueFilter,
+    pub items: Vec<QueueItem>,
+    /// Position of items[0] in the whole queue.
+    pub offset: i64,
+    pub cursor: usize,
+    pub total: Option<i64>,
+    pub gen: u64,
+    pub loading: bool,
+    pub marked: BTreeSet<i64>,
+    pub kinds: Vec<String>,
+    pub channels: Vec<String>,
+    /// The item opened with Enter or `n` (its fid).
+    pub open: Option<i64>,
+    pub visible_rows: usize,
+}
+
+impl QueueState {
+    pub fn selected(&self) -> Option<&QueueItem> {
+        self.items.get(self.cursor)
+    }
+}
+
+/// The model versions screen.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ModelsState {
+    pub rows: Vec<ModelRow>,
+    pub cursor: usize,
+    pub gen: u64,
+    pub loading: bool,
+    /// The first version picked for a side-by-side comparison.
+    pub compare: Option<i64>,
+    /// Showing the comparison of `compare` with the selected version.
+    pub comparing: bool,
+    /// Lines the coefficient table is scrolled by.
+    pub scroll: u16,
+}
+
+impl ModelsState {
+    pub fn selected(&self) -> Option<&ModelRow> {
+        self.rows.get(self.cursor)
+    }
+}
+
+/// The customer drill-down.
+#[derive(Debug, Clone)]
+pub struct DetailState {
+    pub cid: i64,
+    pub gen: u64,
+    pub view: Option<Box<DetailView>>,
+    pub loading: bool,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prompt {
     pub label: String,
@@ -142,6 +242,8 @@ pub struct ListState {
     /// Rows to move once more rows arrive (keys pressed faster than pages load).
     pub pending_move: i64,
     pub visible_rows: usize,
+    /// Per row: drivers (churn screen) or value shares (CLV screen).
+    pub extra: Vec<Extra>,
 }
 
 /// Rows fetched per page.
@@ -166,7 +268,12 @@ impl ListState {
             loading: false,
             pending_move: 0,
             visible_rows: 20,
+            extra: Vec::new(),
         }
+    }
+
+    pub fn extra(&self, i: usize) -> &Extra {
+        self.extra.get(i).unwrap_or(&Extra::None)
     }
 
     pub fn selected(&self) -> Option<&CustomerRow> {
@@ -186,6 +293,18 @@ pub struct AppState {
     pub width: u16,
     pub height: u16,
     pub customers: ListState,
+    pub churn: ListState,
+    pub band: Band,
+    pub clv: ListState,
+    /// RFM segment filter of the CLV screen (index into `rfm::SEGMENTS`).
+    pub segment_filter: Option<usize>,
+    pub dashboard: Option<Dashboard>,
+    pub dashboard_gen: u64,
+    pub dashboard_loading: bool,
+    pub detail: Option<DetailState>,
+    pub detail_gen: u64,
+    pub queue: QueueState,
+    pub models: ModelsState,
     pub status: Option<StatusMsg>,
     pub job: Option<JobState>,
     pub db_label: String,
@@ -217,11 +336,22 @@ impl AppState {
         config: Config,
     ) -> AppState {
         AppState {
-            screen: Screen::Customers,
+            screen: Screen::Dashboard,
             mode: Mode::Normal,
             width: 80,
             height: 24,
             customers: ListState::new(SortColumn::Id, false),
+            churn: ListState::new(SortColumn::Churn, true),
+            band: Band::All,
+            clv: ListState::new(SortColumn::Clv, true),
+            segment_filter: None,
+            dashboard: None,
+            dashboard_gen: 0,
+            dashboard_loading: false,
+            detail: None,
+            detail_gen: 0,
+            queue: QueueState::default(),
+            models: ModelsState::default(),
             status: None,
             job: None,
             db_label,

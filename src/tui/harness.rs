@@ -34,6 +34,8 @@ impl Harness {
             Config::default(),
         );
         state.now = now;
+        // Tests see the screens without colour codes; colour is checked separately.
+        state.color = false;
         let mut h_ = Harness {
             state,
             exec,
@@ -68,6 +70,28 @@ impl Harness {
     pub fn step(&mut self, a: Action) {
         let fx = update::update(&mut self.state, a);
         self.run(fx);
+    }
+
+    /// Apply several actions.
+    pub fn steps(&mut self, actions: impl IntoIterator<Item = Action>) {
+        for a in actions {
+            self.step(a);
+        }
+    }
+
+    /// Feed a worker response (as if it had just arrived) and settle.
+    pub fn respond(&mut self, r: super::worker::Response) {
+        let fx = update::on_response(&mut self.state, r);
+        self.run(fx);
+    }
+
+    /// Type a line into the command line and run it.
+    pub fn command(&mut self, line: &str) {
+        self.step(Action::StartCommand);
+        for c in line.chars() {
+            self.step(Action::Input(super::action::InputKey::Char(c)));
+        }
+        self.step(Action::Input(super::action::InputKey::Submit));
     }
 
     /// Apply an action without answering the requests it makes (to see

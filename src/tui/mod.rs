@@ -7,6 +7,8 @@ pub mod app;
 pub mod event;
 pub mod harness;
 pub mod keymap;
+pub mod layout;
+pub mod queue_update;
 pub mod theme;
 pub mod update;
 pub mod views;
@@ -218,16 +220,28 @@ fn main_loop<B: ratatui::backend::Backend>(
 ) -> Result<i32> {
     let size = terminal.size()?;
     update::update(state, Action::Resize(size.width, size.height));
+    state.now = crate::timeutil::now();
     let fx = update::init(state);
     send_all(requests, fx);
     let refresh_every = Duration::from_secs(state.config.refresh_secs);
     let mut next_refresh = Instant::now() + refresh_every;
     let mut dirty = true;
+    // Test hook for the reliability tests: CRMTOP_TEST_PANIC=main panics in
+    // this loop after the first frame, =worker on the worker thread.
+    let test_panic = std::env::var("CRMTOP_TEST_PANIC").unwrap_or_default();
+    if test_panic == "worker" {
+        let _ = requests.send(worker::Request::Panic);
+    }
+    let mut frames = 0u64;
     loop {
         if dirty {
             state.now = crate::timeutil::now();
             terminal.draw(|f| views::render(state, f))?;
             dirty = false;
+            frames += 1;
+            if frames == 2 && test_panic == "main" {
+                panic!("a panic requested for testing (CRMTOP_TEST_PANIC=main)");
+            }
         }
         if let Some(text) = state.clipboard.take() {
             copy_osc52(&text);
@@ -237,7 +251,13 @@ fn main_loop<B: ratatui::backend::Backend>(
         }
         // Animate only while something is in flight; otherwise sleep until
         // the next refresh or event.
-        let busy = state.job.is_some() || state.customers.loading;
+        let busy = state.job.is_some()
+            || state.customers.loading
+            || state.churn.loading
+            || state.clv.loading
+            || state.dashboard_loading
+            || state.queue.loading
+            || state.detail.as_ref().is_some_and(|d| d.loading);
         let timeout = if busy {
             Duration::from_millis(200)
         } else {

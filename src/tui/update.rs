@@ -1,37 +1,72 @@
 //! The pure update: `(state, action) -> effects`. Never touches SQLite, the
-//! terminal or the clock; the worker and the main loop carry out the effects.
+//! terminal or the clock (the main loop sets `state.now`); the worker and the
+//! main loop carry out the effects.
 
 use super::action::{Action, InputKey};
-use super::app::{AppState, ConfirmAction, ListState, Mode, Screen, Severity, PAGE, WINDOW};
-use super::worker::{PageKind, Request, Response, Slot};
-use crate::store::list::{Seek, SortColumn};
+use super::app::{
+    AppState, Confirm, ConfirmAction, DetailState, JobState, ListState, Mode, Screen, Severity,
+    PAGE, WINDOW,
+};
+use super::worker::{ExportWhat, Extra, JobSpec, PageKind, Request, Response, Slot};
+use crate::analytics::churn::{ModelKind, TrainOptions};
+use crate::analytics::clv::{ClvOptions, TimeUnit};
+use crate::analytics::rfm;
+use crate::store::list::{CustomerRow, Seek, SortColumn};
 
 #[derive(Debug, Clone)]
 pub enum Effect {
     Request(Request),
 }
 
-/// Screens that exist in this build, in tab order.
+/// Screens in tab order.
 pub fn screens() -> &'static [Screen] {
-    &[Screen::Customers]
+    &Screen::ALL
 }
 
-/// Lines of chrome around a list on a screen of `height` rows: tab bar,
-/// table border and header, footer, status bar.
-pub fn list_rows(height: u16) -> usize {
-    height.saturating_sub(6).max(1) as usize
-}
+/// Rows a queue page holds.
+pub const QUEUE_PAGE: i64 = 200;
 
 /// What the program asks for at start.
 pub fn init(state: &mut AppState) -> Vec<Effect> {
     let mut fx = vec![Effect::Request(Request::Probe)];
-    fx.extend(reset_list(&mut state.customers, Slot::Customers));
+    fx.extend(enter_screen(state));
     fx
+}
+
+fn slot_of(screen: Screen) -> Option<Slot> {
+    match screen {
+        Screen::Customers => Some(Slot::Customers),
+        Screen::Churn => Some(Slot::Churn),
+        Screen::Clv => Some(Slot::Clv),
+        _ => None,
+    }
+}
+
+fn list_mut(state: &mut AppState, slot: Slot) -> &mut ListState {
+    match slot {
+        Slot::Customers => &mut state.customers,
+        Slot::Churn => &mut state.churn,
+        Slot::Clv => &mut state.clv,
+    }
+}
+
+/// The list shown now (None on screens without one, or under a detail view).
+fn current_list(state: &mut AppState) -> Option<(&mut ListState, Slot)> {
+    if state.detail.is_some() {
+        return None;
+    }
+    let slot = slot_of(state.screen)?;
+    Some((list_mut(state, slot), slot))
+}
+
+fn request(r: Request) -> Effect {
+    Effect::Request(r)
 }
 
 fn reset_list(list: &mut ListState, slot: Slot) -> Vec<Effect> {
     list.gen += 1;
     list.rows.clear();
+    list.extra.clear();
     list.cursor = 0;
     list.offset = 0;
     list.base = None;
@@ -44,13 +79,13 @@ fn reset_list(list: &mut ListState, slot: Slot) -> Vec<Effect> {
     q.seek = Seek::First;
     q.limit = PAGE;
     vec![
-        Effect::Request(Request::Page {
+        request(Request::Page {
             slot,
             gen: list.gen,
             kind: PageKind::Reset,
             query: q.clone(),
         }),
-        Effect::Request(Request::Count {
+        request(Request::Count {
             slot,
             gen: list.gen,
             query: q,
@@ -67,6 +102,7 @@ fn jump_to_end(list: &mut ListState, slot: Slot) -> Vec<Effect> {
     list.gen += 1;
     let total = list.total;
     list.rows.clear();
+    list.extra.clear();
     list.cursor = 0;
     list.offset = 0;
     list.base = None;
@@ -78,12 +114,20 @@ fn jump_to_end(list: &mut ListState, slot: Slot) -> Vec<Effect> {
     let mut q = list.query.clone();
     q.seek = Seek::Last;
     q.limit = PAGE;
-    vec![Effect::Request(Request::Page {
+    let mut fx = vec![request(Request::Page {
         slot,
         gen: list.gen,
         kind: PageKind::Reset,
-        query: q,
-    })]
+        query: q.clone(),
+    })];
+    if total.is_none() {
+        fx.push(request(Request::Count {
+            slot,
+            gen: list.gen,
+            query: q,
+        }));
+    }
+    fx
 }
 
 fn keep_visible(list: &mut ListState) {
@@ -93,7 +137,6 @@ fn keep_visible(list: &mut ListState) {
     } else if list.cursor >= list.offset + h {
         list.offset = list.cursor + 1 - h;
     }
-    // Fill the view when near the end of the loaded rows.
     let max_offset = list.rows.len().saturating_sub(h);
     if list.offset > max_offset && list.reached_end {
         list.offset = max_offset;
@@ -112,7 +155,7 @@ fn prefetch(list: &mut ListState, slot: Slot) -> Vec<Effect> {
         if let Some(last) = list.rows.last() {
             q.seek = Seek::After(last.key.clone());
             list.loading = true;
-            return vec![Effect::Request(Request::Page {
+            return vec![request(Request::Page {
                 slot,
                 gen: list.gen,
                 kind: PageKind::Append,
@@ -124,7 +167,7 @@ fn prefetch(list: &mut ListState, slot: Slot) -> Vec<Effect> {
         if let Some(first) = list.rows.first() {
             q.seek = Seek::Before(first.key.clone());
             list.loading = true;
-            return vec![Effect::Request(Request::Page {
+            return vec![request(Request::Page {
                 slot,
                 gen: list.gen,
                 kind: PageKind::Prepend,
@@ -159,7 +202,6 @@ fn move_by(list: &mut ListState, slot: Slot, delta: i64) -> Vec<Effect> {
         list.cursor = target as usize;
         list.pending_move = 0;
     }
-    // A page key moves the view with the cursor, as pagers do.
     keep_visible(list);
     prefetch(list, slot)
 }
@@ -178,7 +220,8 @@ fn apply_page(
     list: &mut ListState,
     slot: Slot,
     kind: PageKind,
-    rows: Vec<crate::store::list::CustomerRow>,
+    rows: Vec<CustomerRow>,
+    extra: Vec<Extra>,
 ) -> Vec<Effect> {
     list.loading = false;
     let full = rows.len() >= PAGE;
@@ -188,7 +231,7 @@ fn apply_page(
             let selected = list.selected().map(|r| r.cid);
             list.reached_end = rows.len() < asked;
             list.rows = rows;
-            // Stay on the same customer if it is still there.
+            list.extra = extra;
             if let Some(i) = selected.and_then(|cid| list.rows.iter().position(|r| r.cid == cid)) {
                 list.cursor = i;
             }
@@ -200,6 +243,7 @@ fn apply_page(
                 && list.rows.is_empty()
                 && !list.reached_start;
             list.rows = rows;
+            list.extra = extra;
             if from_end {
                 list.reached_start = !full;
                 list.reached_end = true;
@@ -221,12 +265,16 @@ fn apply_page(
             if !full {
                 list.reached_end = true;
             }
+            // Cumulative shares continue from the window's last row.
+            let carried = list.extra.last().cloned();
             list.rows.extend(rows);
+            list.extra.extend(continue_shares(carried, extra));
             if list.rows.len() > WINDOW {
                 let drop =
                     (list.rows.len() - WINDOW).min(list.cursor.saturating_sub(list.visible_rows));
                 if drop > 0 {
                     list.rows.drain(..drop);
+                    list.extra.drain(..drop.min(list.extra.len()));
                     list.cursor -= drop;
                     list.offset = list.offset.saturating_sub(drop);
                     list.base = list.base.map(|b| b + drop as i64);
@@ -242,6 +290,9 @@ fn apply_page(
             let mut merged = rows;
             merged.append(&mut list.rows);
             list.rows = merged;
+            let mut ex = extra;
+            ex.append(&mut list.extra);
+            list.extra = ex;
             list.cursor += n;
             list.offset += n;
             list.base = if list.reached_start {
@@ -253,6 +304,7 @@ fn apply_page(
                 let keep = WINDOW.max(list.cursor + list.visible_rows + 1);
                 if keep < list.rows.len() {
                     list.rows.truncate(keep);
+                    list.extra.truncate(keep);
                     list.reached_end = false;
                 }
             }
@@ -276,7 +328,14 @@ fn apply_page(
     fx
 }
 
-fn sort_next(list: &mut ListState, slot: Slot, columns: &[SortColumn]) -> Vec<Effect> {
+/// Appended CLV shares were computed from the page's own start: the worker
+/// already includes the value above the first row, so they need no change.
+fn continue_shares(_carried: Option<Extra>, extra: Vec<Extra>) -> Vec<Extra> {
+    extra
+}
+
+fn sort_next(list: &mut ListState, slot: Slot) -> Vec<Effect> {
+    let columns = &SortColumn::ALL;
     let i = columns
         .iter()
         .position(|c| *c == list.query.sort)
@@ -294,11 +353,233 @@ fn sort_next(list: &mut ListState, slot: Slot, columns: &[SortColumn]) -> Vec<Ef
     reset_list(list, slot)
 }
 
-fn current_list(state: &mut AppState) -> Option<(&mut ListState, Slot)> {
+/// Load what a screen shows, if it is not loaded yet.
+fn enter_screen(state: &mut AppState) -> Vec<Effect> {
     match state.screen {
-        Screen::Customers => Some((&mut state.customers, Slot::Customers)),
-        _ => None,
+        Screen::Dashboard => {
+            if state.dashboard.is_none() && !state.dashboard_loading {
+                return load_dashboard(state);
+            }
+            vec![]
+        }
+        Screen::Customers | Screen::Churn | Screen::Clv => {
+            let Some(slot) = slot_of(state.screen) else {
+                return vec![];
+            };
+            let list = list_mut(state, slot);
+            if list.rows.is_empty() && !list.loading {
+                return reset_list(list, slot);
+            }
+            vec![]
+        }
+        Screen::Feedback => {
+            if state.queue.items.is_empty() && !state.queue.loading {
+                return load_queue(state, 0);
+            }
+            vec![]
+        }
+        Screen::Models => {
+            if state.models.rows.is_empty() && !state.models.loading {
+                return load_models(state);
+            }
+            vec![]
+        }
     }
+}
+
+fn load_dashboard(state: &mut AppState) -> Vec<Effect> {
+    state.dashboard_gen += 1;
+    state.dashboard_loading = true;
+    vec![request(Request::Dashboard {
+        gen: state.dashboard_gen,
+        high: state.config.thresholds.high,
+        medium: state.config.thresholds.medium,
+        sla: state.config.sla.clone(),
+        now: state.now,
+    })]
+}
+
+pub fn load_queue(state: &mut AppState, offset: i64) -> Vec<Effect> {
+    let q = &mut state.queue;
+    q.gen += 1;
+    q.loading = true;
+    vec![request(Request::Queue {
+        gen: q.gen,
+        filter: q.filter.clone(),
+        agent: state.agent.clone(),
+        sla: state.config.sla.clone(),
+        now: state.now,
+        offset: offset.max(0),
+        limit: QUEUE_PAGE,
+    })]
+}
+
+fn load_models(state: &mut AppState) -> Vec<Effect> {
+    state.models.gen += 1;
+    state.models.loading = true;
+    vec![request(Request::Models {
+        gen: state.models.gen,
+    })]
+}
+
+fn open_detail(state: &mut AppState, cid: i64) -> Vec<Effect> {
+    state.detail_gen += 1;
+    state.detail = Some(DetailState {
+        cid,
+        gen: state.detail_gen,
+        view: None,
+        loading: true,
+    });
+    vec![request(Request::Detail {
+        gen: state.detail_gen,
+        cid,
+    })]
+}
+
+/// Reload what the current screen shows (other agents' changes).
+pub fn refresh(state: &mut AppState) -> Vec<Effect> {
+    let mut fx = vec![request(Request::Probe)];
+    if let Some(d) = &state.detail {
+        let cid = d.cid;
+        state.detail_gen += 1;
+        let gen = state.detail_gen;
+        if let Some(d) = state.detail.as_mut() {
+            d.gen = gen;
+        }
+        fx.push(request(Request::Detail { gen, cid }));
+        return fx;
+    }
+    match state.screen {
+        Screen::Dashboard => fx.extend(load_dashboard(state)),
+        Screen::Feedback => {
+            let off = state.queue.offset;
+            fx.extend(load_queue(state, off));
+        }
+        Screen::Models => fx.extend(load_models(state)),
+        _ => {
+            if let Some((list, slot)) = current_list(state) {
+                if list.loading {
+                    return fx;
+                }
+                let mut q = list.query.clone();
+                q.limit = list.rows.len().clamp(PAGE, WINDOW);
+                q.seek = match list.rows.first() {
+                    Some(first) => Seek::From(first.key.clone()),
+                    None => Seek::First,
+                };
+                list.loading = true;
+                fx.push(request(Request::Page {
+                    slot,
+                    gen: list.gen,
+                    kind: PageKind::Reload,
+                    query: q.clone(),
+                }));
+                fx.push(request(Request::Count {
+                    slot,
+                    gen: list.gen,
+                    query: q,
+                }));
+            }
+        }
+    }
+    fx
+}
+
+/// After a job changed the data: everything is reloaded when next shown.
+fn invalidate(state: &mut AppState) -> Vec<Effect> {
+    state.dashboard = None;
+    state.dashboard_loading = false;
+    for slot in [Slot::Customers, Slot::Churn, Slot::Clv] {
+        let l = list_mut(state, slot);
+        l.rows.clear();
+        l.extra.clear();
+        l.loading = false;
+        l.gen += 1;
+    }
+    state.queue.items.clear();
+    state.queue.loading = false;
+    state.models.rows.clear();
+    state.models.loading = false;
+    let mut fx = enter_screen(state);
+    if state.detail.is_some() {
+        fx.extend(refresh(state));
+    }
+    fx
+}
+
+fn start_job(state: &mut AppState, spec: JobSpec) -> Vec<Effect> {
+    if state.read_only {
+        state.say(
+            Severity::Warning,
+            format!(
+                "read-only mode: {} is disabled (started with --read-only)",
+                spec.label()
+            ),
+        );
+        return vec![];
+    }
+    if state.job.is_some() {
+        state.say(
+            Severity::Warning,
+            "a job is running; wait for it, or Esc to cancel it",
+        );
+        return vec![];
+    }
+    state.job = Some(JobState {
+        label: spec.label(),
+        progress: None,
+        cancelling: false,
+    });
+    state.say(Severity::Info, format!("{}… (Esc cancels)", spec.label()));
+    vec![request(Request::StartJob(spec))]
+}
+
+fn train_spec(state: &AppState, kind: ModelKind) -> JobSpec {
+    JobSpec::Train(TrainOptions {
+        kind,
+        agent: state.agent.clone(),
+        ..Default::default()
+    })
+}
+
+fn clv_spec(state: &AppState) -> JobSpec {
+    JobSpec::Clv(ClvOptions {
+        agent: state.agent.clone(),
+        ..Default::default()
+    })
+}
+
+fn queue_move(state: &mut AppState, delta: i64) -> Vec<Effect> {
+    let q = &mut state.queue;
+    if q.items.is_empty() {
+        return vec![];
+    }
+    let pos = q.offset + q.cursor as i64 + delta;
+    let total = q.total.unwrap_or(q.offset + q.items.len() as i64);
+    let pos = pos.clamp(0, (total - 1).max(0));
+    let local = pos - q.offset;
+    if local >= 0 && (local as usize) < q.items.len() {
+        q.cursor = local as usize;
+        return vec![];
+    }
+    // Outside the loaded page: load the page around it.
+    let start = (pos - q.visible_rows as i64).max(0);
+    q.cursor = (pos - start) as usize;
+    load_queue(state, start)
+}
+
+fn cycle_queue_filter(state: &mut AppState) -> Vec<Effect> {
+    use crate::store::feedback::QueueFilter as F;
+    let q = &state.queue;
+    let mut all = vec![F::All, F::Mine, F::Unassigned, F::Overdue, F::Escalated];
+    all.extend(q.kinds.iter().map(|k| F::Kind(k.clone())));
+    all.extend(q.channels.iter().map(|c| F::Channel(c.clone())));
+    let i = all.iter().position(|f| *f == q.filter).unwrap_or(0);
+    let next = all[(i + 1) % all.len()].clone();
+    state.queue.filter = next;
+    state.queue.cursor = 0;
+    state.queue.items.clear();
+    load_queue(state, 0)
 }
 
 /// Handle one action.
@@ -307,8 +588,8 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::Tick => {
             state.tick += 1;
             if let Some(s) = &state.status {
-                // Messages fade after about 8 seconds (4 ticks of 2 s).
-                if state.tick.saturating_sub(s.at_tick) > 4 && state.job.is_none() {
+                // Messages fade after about 8 seconds.
+                if state.tick.saturating_sub(s.at_tick) > 40 && state.job.is_none() {
                     state.status = None;
                 }
             }
@@ -317,8 +598,17 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::Resize(w, h) => {
             state.width = w;
             state.height = h;
-            state.customers.visible_rows = list_rows(h);
-            keep_visible(&mut state.customers);
+            for (slot, screen) in [
+                (Slot::Customers, Screen::Customers),
+                (Slot::Churn, Screen::Churn),
+                (Slot::Clv, Screen::Clv),
+            ] {
+                let rows = super::layout::visible_rows(screen, w, h);
+                let l = list_mut(state, slot);
+                l.visible_rows = rows;
+                keep_visible(l);
+            }
+            state.queue.visible_rows = super::layout::visible_rows(Screen::Feedback, w, h);
             return vec![];
         }
         _ => {}
@@ -342,15 +632,16 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             if let Action::Input(InputKey::Char('y' | 'Y')) = action {
                 return confirmed(state, c.on_yes);
             }
-            state.say(Severity::Info, "cancelled");
+            state.say(Severity::Info, "nothing done");
             return vec![];
         }
-        Mode::Prompt(_) | Mode::Normal => {}
+        Mode::Prompt(_) => return super::queue_update::prompt_input(state, action),
+        Mode::Normal => {}
     }
     match action {
         Action::Quit => {
             if state.job.is_some() {
-                state.mode = Mode::Confirm(super::app::Confirm {
+                state.mode = Mode::Confirm(Confirm {
                     question: "A job is running. Quit and cancel it? (y/n)".into(),
                     on_yes: ConfirmAction::Quit,
                 });
@@ -361,10 +652,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::CancelJob => {
             if state.job.is_some() {
-                state.mode = Mode::Confirm(super::app::Confirm {
-                    question: "Cancel the running job? Nothing it did is kept. (y/n)".into(),
-                    on_yes: ConfirmAction::CancelJob,
-                });
+                ask_cancel(state);
             } else {
                 state.quit = true;
             }
@@ -375,10 +663,9 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::GoScreen(s) => {
-            if screens().contains(&s) {
-                state.screen = s;
-            }
-            vec![]
+            state.detail = None;
+            state.screen = s;
+            enter_screen(state)
         }
         Action::NextScreen | Action::PrevScreen => {
             let all = screens();
@@ -389,12 +676,18 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             } else {
                 (i + n - 1) % n
             };
+            state.detail = None;
             state.screen = all[j];
-            vec![]
+            enter_screen(state)
         }
         Action::StartFilter => {
             if current_list(state).is_some() {
                 state.mode = Mode::Filter;
+            } else {
+                state.say(
+                    Severity::Info,
+                    "this screen has no filter (try f on the queue or the CLV screen)",
+                );
             }
             vec![]
         }
@@ -403,6 +696,23 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::Back => {
+            if state.detail.is_some() {
+                state.detail = None;
+                return vec![];
+            }
+            if state.job.is_some() {
+                ask_cancel(state);
+                return vec![];
+            }
+            if state.screen == Screen::Models && state.models.comparing {
+                state.models.comparing = false;
+                state.models.compare = None;
+                return vec![];
+            }
+            if state.screen == Screen::Feedback && state.queue.open.is_some() {
+                state.queue.open = None;
+                return vec![];
+            }
             if let Some((list, slot)) = current_list(state) {
                 if list.query.filter.is_some() {
                     list.query.filter = None;
@@ -416,7 +726,223 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         | Action::PageUp
         | Action::PageDown
         | Action::HalfPageUp
-        | Action::HalfPageDown => {
+        | Action::HalfPageDown => navigate(state, action),
+        Action::Top => match current_list(state) {
+            Some((list, slot)) if list.reached_start => {
+                list.cursor = 0;
+                list.offset = 0;
+                prefetch(list, slot)
+            }
+            Some((list, slot)) => reset_list(list, slot),
+            None => match state.screen {
+                Screen::Feedback => queue_move(state, i64::MIN / 4),
+                Screen::Models => {
+                    state.models.cursor = 0;
+                    vec![]
+                }
+                _ => vec![],
+            },
+        },
+        Action::Bottom => match current_list(state) {
+            Some((list, slot)) => jump_to_end(list, slot),
+            None => match state.screen {
+                Screen::Feedback => queue_move(state, i64::MAX / 4),
+                Screen::Models => {
+                    state.models.cursor = state.models.rows.len().saturating_sub(1);
+                    vec![]
+                }
+                _ => vec![],
+            },
+        },
+        Action::SortNext => match current_list(state) {
+            Some((list, slot)) => sort_next(list, slot),
+            None => vec![],
+        },
+        Action::SortReverse => match current_list(state) {
+            Some((list, slot)) => {
+                list.query.descending = !list.query.descending;
+                reset_list(list, slot)
+            }
+            None => vec![],
+        },
+        Action::Open => open(state),
+        Action::Yank => {
+            let id = match state.screen {
+                _ if state.detail.is_some() => state
+                    .detail
+                    .as_ref()
+                    .and_then(|d| d.view.as_ref().map(|v| v.detail.profile.id.clone())),
+                Screen::Feedback => state.queue.selected().map(|i| i.id.clone()),
+                Screen::Models => state.models.selected().map(|m| format!("v{}", m.id)),
+                Screen::Dashboard => state
+                    .dashboard
+                    .as_ref()
+                    .and_then(|d| d.agg.top_at_risk.first().map(|t| t.id.clone())),
+                _ => current_list(state).and_then(|(l, _)| l.selected().map(|r| r.id.clone())),
+            };
+            match id {
+                Some(id) => {
+                    state.say(
+                        Severity::Success,
+                        format!("copied {id} to the clipboard (OSC 52)"),
+                    );
+                    state.clipboard = Some(id);
+                }
+                None => state.say(Severity::Warning, "nothing selected to copy"),
+            }
+            vec![]
+        }
+        Action::Retrain => {
+            let spec = if state.screen == Screen::Clv {
+                clv_spec(state)
+            } else {
+                train_spec(state, ModelKind::Logistic)
+            };
+            start_job(state, spec)
+        }
+        Action::CycleBand => {
+            if state.screen != Screen::Churn {
+                return vec![];
+            }
+            state.band = state.band.next();
+            let (m, h) = (state.config.thresholds.medium, state.config.thresholds.high);
+            state.churn.query.churn_band = state.band.range(m, h);
+            reset_list(&mut state.churn, Slot::Churn)
+        }
+        Action::CycleSegment => {
+            if state.screen != Screen::Clv {
+                return vec![];
+            }
+            state.segment_filter = match state.segment_filter {
+                None => Some(0),
+                Some(i) if i + 1 < rfm::SEGMENTS.len() => Some(i + 1),
+                Some(_) => None,
+            };
+            state.clv.query.rfm_segment =
+                state.segment_filter.map(|i| rfm::SEGMENTS[i].to_string());
+            reset_list(&mut state.clv, Slot::Clv)
+        }
+        Action::Activate => {
+            if state.screen != Screen::Models {
+                return vec![];
+            }
+            if state.read_only {
+                state.say(
+                    Severity::Warning,
+                    "read-only mode: activating a model is disabled (started with --read-only)",
+                );
+                return vec![];
+            }
+            match state.models.selected() {
+                Some(m) if m.active => {
+                    state.say(Severity::Info, format!("v{} is already active", m.id));
+                    vec![]
+                }
+                Some(m) => {
+                    let id = m.id;
+                    state.mode = Mode::Confirm(Confirm {
+                        question: format!("Activate model v{id}? Every customer's churn score changes to its scores. (y/n)"),
+                        on_yes: ConfirmAction::ActivateModel(id),
+                    });
+                    vec![]
+                }
+                None => vec![],
+            }
+        }
+        Action::Compare => {
+            if state.screen != Screen::Models {
+                return vec![];
+            }
+            let Some(sel) = state.models.selected().map(|m| m.id) else {
+                return vec![];
+            };
+            match state.models.compare {
+                None => {
+                    state.models.compare = Some(sel);
+                    state.models.comparing = false;
+                    state.say(
+                        Severity::Info,
+                        format!("comparing v{sel} with…: select another version and press c"),
+                    );
+                }
+                Some(first) if first == sel => {
+                    state.models.compare = None;
+                    state.say(Severity::Info, "comparison cleared");
+                }
+                Some(_) => state.models.comparing = true,
+            }
+            vec![]
+        }
+        Action::CycleQueueFilter => {
+            if state.screen == Screen::Feedback {
+                return cycle_queue_filter(state);
+            }
+            vec![]
+        }
+        Action::Mark
+        | Action::FeedbackNext
+        | Action::Claim
+        | Action::Assign
+        | Action::Pending
+        | Action::Resolve
+        | Action::Escalate
+        | Action::Reopen => super::queue_update::queue_action(state, action),
+        Action::Refresh => refresh(state),
+        _ => vec![],
+    }
+}
+
+fn ask_cancel(state: &mut AppState) {
+    state.mode = Mode::Confirm(Confirm {
+        question: "Cancel the running job? Nothing it did is kept. (y/n)".into(),
+        on_yes: ConfirmAction::CancelJob,
+    });
+}
+
+fn navigate(state: &mut AppState, action: Action) -> Vec<Effect> {
+    if state.detail.is_some() {
+        return vec![];
+    }
+    match state.screen {
+        Screen::Feedback => {
+            let h = state.queue.visible_rows.max(1) as i64;
+            let d = match action {
+                Action::Up => -1,
+                Action::Down => 1,
+                Action::PageUp => -h,
+                Action::PageDown => h,
+                Action::HalfPageUp => -(h / 2).max(1),
+                _ => (h / 2).max(1),
+            };
+            queue_move(state, d)
+        }
+        Screen::Models => {
+            let m = &mut state.models;
+            if m.comparing || m.rows.is_empty() {
+                // Up and down scroll the coefficient table when nothing else moves.
+                m.scroll = match action {
+                    Action::Down | Action::PageDown | Action::HalfPageDown if m.comparing => {
+                        m.scroll.saturating_add(1)
+                    }
+                    Action::Up | Action::PageUp | Action::HalfPageUp if m.comparing => {
+                        m.scroll.saturating_sub(1)
+                    }
+                    _ => m.scroll,
+                };
+                return vec![];
+            }
+            let last = m.rows.len() - 1;
+            m.cursor = match action {
+                Action::Up => m.cursor.saturating_sub(1),
+                Action::Down => (m.cursor + 1).min(last),
+                Action::PageUp | Action::HalfPageUp => m.cursor.saturating_sub(5),
+                _ => (m.cursor + 5).min(last),
+            };
+            m.scroll = 0;
+            vec![]
+        }
+        Screen::Dashboard => vec![],
+        _ => {
             let Some((list, slot)) = current_list(state) else {
                 return vec![];
             };
@@ -430,86 +956,50 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
                 _ => page_move(list, slot, (h / 2).max(1)),
             }
         }
-        Action::Top => match current_list(state) {
-            Some((list, slot)) if list.reached_start => {
-                list.cursor = 0;
-                list.offset = 0;
-                prefetch(list, slot)
-            }
-            Some((list, slot)) => reset_list(list, slot),
-            None => vec![],
-        },
-        Action::Bottom => match current_list(state) {
-            Some((list, slot)) => jump_to_end(list, slot),
-            None => vec![],
-        },
-        Action::SortNext => match current_list(state) {
-            Some((list, slot)) => sort_next(list, slot, &SortColumn::ALL),
-            None => vec![],
-        },
-        Action::SortReverse => match current_list(state) {
-            Some((list, slot)) => {
-                list.query.descending = !list.query.descending;
-                reset_list(list, slot)
-            }
-            None => vec![],
-        },
-        Action::Yank => {
-            let id = current_list(state).and_then(|(l, _)| l.selected().map(|r| r.id.clone()));
-            match id {
-                Some(id) => {
-                    state.say(
-                        Severity::Success,
-                        format!("copied {id} to the clipboard (OSC 52)"),
-                    );
-                    state.clipboard = Some(id);
-                }
-                None => state.say(Severity::Warning, "nothing selected to copy"),
-            }
-            vec![]
-        }
-        Action::Refresh => refresh(state),
-        _ => vec![],
     }
 }
 
-/// Reload what the current screen shows (other agents' changes).
-pub fn refresh(state: &mut AppState) -> Vec<Effect> {
-    let mut fx = vec![Effect::Request(Request::Probe)];
-    if let Some((list, slot)) = current_list(state) {
-        if list.loading {
-            return fx;
+fn open(state: &mut AppState) -> Vec<Effect> {
+    match state.screen {
+        Screen::Dashboard => {
+            let top = state
+                .dashboard
+                .as_ref()
+                .and_then(|d| d.agg.top_at_risk.first().map(|t| t.cid));
+            match top {
+                Some(cid) => open_detail(state, cid),
+                None => vec![],
+            }
         }
-        // Reload the window from its first row, keeping the cursor where it is.
-        let mut q = list.query.clone();
-        q.limit = list.rows.len().clamp(PAGE, WINDOW);
-        q.seek = match list.rows.first() {
-            Some(first) => Seek::From(first.key.clone()),
-            None => Seek::First,
-        };
-        list.loading = true;
-        fx.push(Effect::Request(Request::Page {
-            slot,
-            gen: list.gen,
-            kind: PageKind::Reload,
-            query: q.clone(),
-        }));
-        fx.push(Effect::Request(Request::Count {
-            slot,
-            gen: list.gen,
-            query: q,
-        }));
+        Screen::Feedback => {
+            state.queue.open = state.queue.selected().map(|i| i.fid);
+            vec![]
+        }
+        Screen::Models => vec![],
+        _ => {
+            let cid = current_list(state).and_then(|(l, _)| l.selected().map(|r| r.cid));
+            match cid {
+                Some(cid) => open_detail(state, cid),
+                None => vec![],
+            }
+        }
     }
-    fx
 }
 
 fn confirmed(state: &mut AppState, what: ConfirmAction) -> Vec<Effect> {
     match what {
         ConfirmAction::Quit => {
             state.quit = true;
-            vec![]
+            vec![request(Request::CancelJob)]
         }
-        ConfirmAction::CancelJob | ConfirmAction::ActivateModel(_) => vec![],
+        ConfirmAction::CancelJob => {
+            if let Some(j) = state.job.as_mut() {
+                j.cancelling = true;
+            }
+            state.say(Severity::Info, "cancelling…");
+            vec![request(Request::CancelJob)]
+        }
+        ConfirmAction::ActivateModel(id) => start_job(state, JobSpec::ActivateModel(id)),
     }
 }
 
@@ -564,22 +1054,157 @@ fn command_input(state: &mut AppState, action: Action, mut text: String) -> Vec<
     vec![]
 }
 
+/// `--flag value` pairs of a command line.
+fn flags<'a>(words: &[&'a str]) -> Result<Vec<(&'a str, &'a str)>, String> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i];
+        let Some(name) = w.strip_prefix("--") else {
+            return Err(format!("unexpected '{w}'"));
+        };
+        let v = words
+            .get(i + 1)
+            .ok_or_else(|| format!("--{name} needs a value"))?;
+        out.push((name, *v));
+        i += 2;
+    }
+    Ok(out)
+}
+
+fn parse<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, String> {
+    v.parse::<T>()
+        .map_err(|_| format!("--{name}: '{v}' is not a valid value"))
+}
+
 /// `:` commands.
 pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
-    let mut words = line.split_whitespace();
-    let Some(cmd) = words.next() else {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let Some((&cmd, rest)) = words.split_first() else {
         return vec![];
     };
-    let rest: Vec<&str> = words.collect();
-    match cmd {
-        "q" | "quit" => update(state, Action::Quit),
+    let result: Result<Vec<Effect>, String> = (|| match cmd {
+        "q" | "quit" => Ok(update(state, Action::Quit)),
         "help" | "h" => {
             state.mode = Mode::Help(0);
-            vec![]
+            Ok(vec![])
+        }
+        "train" => {
+            let (kind, rest) = match rest.first().and_then(|k| ModelKind::parse(k)) {
+                Some(k) => (k, &rest[1..]),
+                None if rest.first().is_some_and(|w| !w.starts_with("--")) => {
+                    return Err(format!(
+                        "unknown model '{}': logistic, random_forest or naive_bayes",
+                        rest[0]
+                    ));
+                }
+                None => (ModelKind::Logistic, rest),
+            };
+            let mut o = TrainOptions {
+                kind,
+                agent: state.agent.clone(),
+                ..Default::default()
+            };
+            for (k, v) in flags(rest)? {
+                match k {
+                    "as-of" => {
+                        o.as_of = Some(
+                            crate::timeutil::parse_timestamp(v)
+                                .map(crate::timeutil::ts_to_date)
+                                .ok_or_else(|| format!("--as-of: '{v}' is not a date"))?,
+                        )
+                    }
+                    "window-days" => o.window_days = parse(k, v)?,
+                    "holdout" => o.holdout = parse(k, v)?,
+                    "cv" => o.cv = Some(parse(k, v)?),
+                    "l2" => o.l2 = parse(k, v)?,
+                    "seed" => o.seed = parse(k, v)?,
+                    "activate" => o.activate = parse(k, v)?,
+                    _ => return Err(format!("--{k} is not an option of :train")),
+                }
+            }
+            Ok(start_job(state, JobSpec::Train(o)))
+        }
+        "clv" => {
+            let mut o = ClvOptions {
+                agent: state.agent.clone(),
+                ..Default::default()
+            };
+            for (k, v) in flags(rest)? {
+                match k {
+                    "horizon-months" => o.horizon_months = parse(k, v)?,
+                    "discount" => o.discount = parse(k, v)?,
+                    "margin" => o.margin = parse(k, v)?,
+                    "penalizer" => o.penalizer = parse(k, v)?,
+                    "revenue-attr" => o.revenue_attr = Some(v.to_string()),
+                    "time-unit" => {
+                        o.time_unit = match v {
+                            "day" => TimeUnit::Day,
+                            "week" => TimeUnit::Week,
+                            _ => return Err("--time-unit: day or week".into()),
+                        }
+                    }
+                    "as-of" => {
+                        o.as_of = Some(
+                            crate::timeutil::parse_timestamp(v)
+                                .map(crate::timeutil::ts_to_date)
+                                .ok_or_else(|| format!("--as-of: '{v}' is not a date"))?,
+                        )
+                    }
+                    _ => return Err(format!("--{k} is not an option of :clv")),
+                }
+            }
+            Ok(start_job(state, JobSpec::Clv(o)))
+        }
+        "export" => {
+            let (Some(what), Some(path)) = (rest.first(), rest.get(1)) else {
+                return Err(
+                    "usage: :export customers|orders|feedback|churn|clv PATH [csv|json]".into(),
+                );
+            };
+            let what = match *what {
+                "customers" => ExportWhat::Customers,
+                "orders" => ExportWhat::Orders,
+                "feedback" => ExportWhat::Feedback,
+                "churn" => ExportWhat::Churn,
+                "clv" => ExportWhat::Clv,
+                other => {
+                    return Err(format!(
+                        "cannot export '{other}': customers, orders, feedback, churn or clv"
+                    ))
+                }
+            };
+            let csv = match rest.get(2).copied() {
+                None | Some("csv") => true,
+                Some("json") => false,
+                Some(other) => return Err(format!("format '{other}': csv or json")),
+            };
+            let spec = JobSpec::Export {
+                what,
+                path: std::path::PathBuf::from(path),
+                csv,
+                mask: state.mask_pii,
+            };
+            // Writing a file does not touch the database: allowed when read-only.
+            if state.job.is_some() {
+                return Err("a job is running; wait for it".into());
+            }
+            state.job = Some(JobState {
+                label: spec.label(),
+                progress: None,
+                cancelling: false,
+            });
+            Ok(vec![request(Request::StartJob(spec))])
+        }
+        "goto" => {
+            let Some(id) = rest.first() else {
+                return Err("usage: :goto CUSTOMER_ID".into());
+            };
+            Ok(vec![request(Request::Find { id: id.to_string() })])
         }
         "sort" => {
             let Some((list, slot)) = current_list(state) else {
-                return vec![];
+                return Err("this screen has no sortable list".into());
             };
             let want = rest.join(" ");
             match SortColumn::ALL
@@ -588,31 +1213,28 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
             {
                 Some(c) => {
                     list.query.sort = *c;
-                    reset_list(list, slot)
+                    Ok(reset_list(list, slot))
                 }
                 None => {
                     let names: Vec<&str> = SortColumn::ALL.iter().map(|c| c.title()).collect();
-                    state.say(
-                        Severity::Warning,
-                        format!("sort by one of: {}", names.join(", ")),
-                    );
-                    vec![]
+                    Err(format!("sort by one of: {}", names.join(", ")))
                 }
             }
         }
         "filter" => {
             let Some((list, slot)) = current_list(state) else {
-                return vec![];
+                return Err("this screen has no filter".into());
             };
             let text = rest.join(" ");
             list.query.filter = if text.is_empty() { None } else { Some(text) };
-            reset_list(list, slot)
+            Ok(reset_list(list, slot))
         }
-        other => {
-            state.say(
-                Severity::Warning,
-                format!("unknown command :{other} (try :help)"),
-            );
+        other => Err(format!("unknown command :{other} (try :help)")),
+    })();
+    match result {
+        Ok(fx) => fx,
+        Err(e) => {
+            state.say(Severity::Warning, e);
             vec![]
         }
     }
@@ -630,19 +1252,16 @@ pub fn on_response(state: &mut AppState, resp: Response) -> Vec<Effect> {
             gen,
             kind,
             rows,
+            extra,
         } => {
-            let list = match slot {
-                Slot::Customers => &mut state.customers,
-            };
+            let list = list_mut(state, slot);
             if gen != list.gen {
                 return vec![];
             }
-            apply_page(list, slot, kind, rows)
+            apply_page(list, slot, kind, rows, extra)
         }
         Response::Count { slot, gen, total } => {
-            let list = match slot {
-                Slot::Customers => &mut state.customers,
-            };
+            let list = list_mut(state, slot);
             if gen == list.gen {
                 list.total = Some(total);
                 if list.base.is_none() && list.reached_end {
@@ -651,8 +1270,89 @@ pub fn on_response(state: &mut AppState, resp: Response) -> Vec<Effect> {
             }
             vec![]
         }
+        Response::Dashboard { gen, data } => {
+            if gen == state.dashboard_gen {
+                state.dashboard = Some(*data);
+                state.dashboard_loading = false;
+            }
+            vec![]
+        }
+        Response::Detail { gen, view } => {
+            if let Some(d) = state.detail.as_mut() {
+                if d.gen == gen {
+                    d.loading = false;
+                    if view.is_none() {
+                        state.detail = None;
+                        state.say(Severity::Warning, "that customer no longer exists");
+                    } else {
+                        d.view = view;
+                    }
+                }
+            }
+            vec![]
+        }
+        Response::Found { id, cid } => match cid {
+            Some(cid) => open_detail(state, cid),
+            None => {
+                state.say(Severity::Warning, format!("no customer with id {id}"));
+                vec![]
+            }
+        },
+        Response::Queue {
+            gen,
+            items,
+            total,
+            kinds,
+            channels,
+        } => super::queue_update::on_queue(state, gen, items, total, kinds, channels),
+        Response::Models { gen, rows } => {
+            if gen == state.models.gen {
+                state.models.loading = false;
+                state.models.rows = rows;
+                state.models.cursor = state
+                    .models
+                    .cursor
+                    .min(state.models.rows.len().saturating_sub(1));
+            }
+            vec![]
+        }
+        Response::Progress(p) => {
+            if let Some(j) = state.job.as_mut() {
+                j.progress = Some(p);
+            }
+            vec![]
+        }
+        Response::JobDone {
+            label,
+            result,
+            cancelled,
+        } => {
+            state.job = None;
+            match (cancelled, result) {
+                (true, _) => state.say(
+                    Severity::Info,
+                    format!("{label} cancelled; the database is unchanged"),
+                ),
+                (false, Ok(msg)) => state.say(Severity::Success, msg),
+                (false, Err(e)) => state.say(Severity::Error, format!("{label} failed: {e}")),
+            }
+            invalidate(state)
+        }
+        Response::JobRefused(why) => {
+            state.job = None;
+            state.say(Severity::Warning, why);
+            vec![]
+        }
         Response::Failed { what, message } => {
-            state.customers.loading = false;
+            for slot in [Slot::Customers, Slot::Churn, Slot::Clv] {
+                list_mut(state, slot).loading = false;
+            }
+            state.dashboard_loading = false;
+            state.queue.loading = false;
+            state.models.loading = false;
+            if let Some(d) = state.detail.as_mut() {
+                d.loading = false;
+            }
             state.say(Severity::Error, format!("{what}: {message}"));
             vec![]
         }

@@ -1,18 +1,32 @@
 //! The worker thread: owns its own SQLite connection, answers requests in
 //! order, drops requests already superseded by newer ones, and turns a panic
-//! into an error message instead of taking the UI down.
+//! into an error message instead of taking the UI down. Long jobs (training,
+//! CLV fits, exports) run on a job thread with a connection of their own, so
+//! the screens keep answering while they run.
 
 use super::event::Event;
-use crate::store::list::{self, CustomerRow, ListQuery};
+use crate::analytics::churn::{self, Params as ModelParams};
+use crate::analytics::priority::SlaConfig;
+use crate::jobs::{Ctl, Progress};
+use crate::store::dashboard::{self, Dashboard};
+use crate::store::detail::{self, Detail};
+use crate::store::feedback::{self, QueueFilter, QueueItem};
+use crate::store::list::{self, CustomerRow, ListQuery, SortColumn};
+use crate::store::models::{self, ModelRow};
 use crate::store::{self, Mode};
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
+use std::sync::Arc;
 
 /// Which list a page belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Slot {
     Customers,
+    Churn,
+    Clv,
 }
 
 /// How a page joins the loaded window.
@@ -26,6 +40,40 @@ pub enum PageKind {
     Prepend,
     /// The window again from its first row (a refresh): the cursor stays.
     Reload,
+}
+
+/// Long work, run on the job thread.
+#[derive(Debug, Clone)]
+pub enum JobSpec {
+    Train(churn::TrainOptions),
+    Clv(crate::analytics::clv::ClvOptions),
+    ActivateModel(i64),
+    Export {
+        what: ExportWhat,
+        path: PathBuf,
+        csv: bool,
+        mask: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportWhat {
+    Customers,
+    Orders,
+    Feedback,
+    Churn,
+    Clv,
+}
+
+impl JobSpec {
+    pub fn label(&self) -> String {
+        match self {
+            JobSpec::Train(o) => format!("training {}", o.kind.as_str()),
+            JobSpec::Clv(_) => "fitting CLV".into(),
+            JobSpec::ActivateModel(id) => format!("activating v{id}"),
+            JobSpec::Export { path, .. } => format!("exporting to {}", path.display()),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -43,7 +91,45 @@ pub enum Request {
         gen: u64,
         query: ListQuery,
     },
+    Dashboard {
+        gen: u64,
+        high: f64,
+        medium: f64,
+        sla: SlaConfig,
+        now: i64,
+    },
+    Detail {
+        gen: u64,
+        cid: i64,
+    },
+    /// A customer by its id (`:goto`).
+    Find {
+        id: String,
+    },
+    Queue {
+        gen: u64,
+        filter: QueueFilter,
+        agent: String,
+        sla: SlaConfig,
+        now: i64,
+        offset: i64,
+        limit: i64,
+    },
+    Models {
+        gen: u64,
+    },
+    StartJob(JobSpec),
+    CancelJob,
+    /// Make a panic on the worker (the reliability tests use it).
+    Panic,
     Shutdown,
+}
+
+/// The customer detail, with drivers already in words.
+#[derive(Debug, Clone)]
+pub struct DetailView {
+    pub detail: Detail,
+    pub drivers: Vec<(String, f64)>,
 }
 
 #[derive(Debug, Clone)]
@@ -56,22 +142,61 @@ pub enum Response {
         gen: u64,
         kind: PageKind,
         rows: Vec<CustomerRow>,
+        /// Per row: the churn drivers in words (Churn), or the CLV share and
+        /// cumulative share of total value (Clv).
+        extra: Vec<Extra>,
     },
     Count {
         slot: Slot,
         gen: u64,
         total: i64,
     },
+    Dashboard {
+        gen: u64,
+        data: Box<Dashboard>,
+    },
+    Detail {
+        gen: u64,
+        view: Option<Box<DetailView>>,
+    },
+    Found {
+        id: String,
+        cid: Option<i64>,
+    },
+    Queue {
+        gen: u64,
+        items: Vec<QueueItem>,
+        total: i64,
+        kinds: Vec<String>,
+        channels: Vec<String>,
+    },
+    Models {
+        gen: u64,
+        rows: Vec<ModelRow>,
+    },
+    Progress(Progress),
+    JobDone {
+        label: String,
+        result: Result<String, String>,
+        cancelled: bool,
+    },
+    JobRefused(String),
     Failed {
         what: String,
         message: String,
     },
 }
 
+#[derive(Debug, Clone, PartialEq)]
+pub enum Extra {
+    None,
+    Drivers(String),
+    Share { share: f64, cumulative: f64 },
+}
+
 /// Keep only the requests that still matter: for each list, the newest
 /// generation's requests (a reset makes older pages and counts pointless).
 fn coalesce(batch: Vec<Request>) -> Vec<Request> {
-    use std::collections::HashMap;
     let mut newest: HashMap<Slot, u64> = HashMap::new();
     for r in &batch {
         if let Request::Page { slot, gen, .. } | Request::Count { slot, gen, .. } = r {
@@ -88,7 +213,6 @@ fn coalesce(batch: Vec<Request>) -> Vec<Request> {
                 if newest.get(slot) != Some(gen) {
                     continue;
                 }
-                // Of several resets of one generation only the last matters.
                 if *kind == PageKind::Reset {
                     out.retain(|o| !matches!(o, Request::Page { slot: s, kind: PageKind::Reset, .. } if s == slot));
                 }
@@ -100,16 +224,35 @@ fn coalesce(batch: Vec<Request>) -> Vec<Request> {
                     out.push(r);
                 }
             }
+            // Only the newest of each of these matters.
+            Request::Dashboard { .. } => {
+                out.retain(|o| !matches!(o, Request::Dashboard { .. }));
+                out.push(r);
+            }
+            Request::Queue { .. } => {
+                out.retain(|o| !matches!(o, Request::Queue { .. }));
+                out.push(r);
+            }
+            Request::Detail { .. } => {
+                out.retain(|o| !matches!(o, Request::Detail { .. }));
+                out.push(r);
+            }
             _ => out.push(r),
         }
     }
     out
 }
 
-/// Answers requests on its own connection (on the worker thread, or directly
-/// in tests).
+/// Answers requests on its own connection (on the worker thread, or directly in tests).
 pub struct Executor {
     pub conn: rusqlite::Connection,
+    path: PathBuf,
+    read_only: bool,
+    /// Parsed parameters of the last model seen (to put drivers in words).
+    params: Option<(i64, ModelParams)>,
+    /// Where job progress and results go (None: jobs run inline, in tests).
+    out: Option<Sender<Event>>,
+    job: Option<(Arc<AtomicBool>, std::thread::JoinHandle<()>)>,
 }
 
 impl Executor {
@@ -121,10 +264,94 @@ impl Executor {
         };
         Ok(Executor {
             conn: store::open(path, mode)?.conn,
+            path: path.to_path_buf(),
+            read_only,
+            params: None,
+            out: None,
+            job: None,
         })
     }
 
-    /// Answer one request (None for Shutdown).
+    fn model_params(&mut self, id: i64) -> Option<&ModelParams> {
+        if self.params.as_ref().map(|(i, _)| *i) != Some(id) {
+            let row = models::get(&self.conn, id).ok().flatten()?;
+            let p: ModelParams = serde_json::from_str(&row.params).ok()?;
+            self.params = Some((id, p));
+        }
+        self.params.as_ref().map(|(_, p)| p)
+    }
+
+    fn extras(
+        &mut self,
+        slot: Slot,
+        query: &ListQuery,
+        rows: &[CustomerRow],
+    ) -> crate::Result<Vec<Extra>> {
+        match slot {
+            Slot::Customers => Ok(vec![Extra::None; rows.len()]),
+            Slot::Churn => {
+                let active = self
+                    .conn
+                    .query_row("SELECT id FROM models WHERE active = 1", [], |r| {
+                        r.get::<_, i64>(0)
+                    })
+                    .ok();
+                let Some(id) = active else {
+                    return Ok(vec![Extra::None; rows.len()]);
+                };
+                let mut out = Vec::with_capacity(rows.len());
+                for r in rows {
+                    let d = models::score_of(&self.conn, id, r.cid)?;
+                    let words = match (d, self.model_params(id)) {
+                        (Some((_, json)), Some(p)) => churn::describe_drivers(p, &json)
+                            .into_iter()
+                            .map(|(s, c)| format!("{s} ({c:+.2})"))
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                        _ => String::new(),
+                    };
+                    out.push(Extra::Drivers(words));
+                }
+                Ok(out)
+            }
+            Slot::Clv => {
+                let total: f64 =
+                    self.conn
+                        .query_row("SELECT total(clv) FROM customers", [], |r| r.get(0))?;
+                let Some(first) = rows.first() else {
+                    return Ok(vec![]);
+                };
+                // Value above the first row, in the ranking's order (CLV, highest first).
+                let above: f64 = if query.sort == SortColumn::Clv && query.descending {
+                    self.conn.query_row(
+                        "SELECT total(clv) FROM customers WHERE (clv, cid) > (?1, ?2)",
+                        rusqlite::params![first.clv, first.cid],
+                        |r| r.get(0),
+                    )?
+                } else {
+                    0.0
+                };
+                let mut cum = above;
+                Ok(rows
+                    .iter()
+                    .map(|r| {
+                        let v = r.clv.unwrap_or(0.0);
+                        cum += v;
+                        if total > 0.0 {
+                            Extra::Share {
+                                share: v / total,
+                                cumulative: cum / total,
+                            }
+                        } else {
+                            Extra::None
+                        }
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    /// Answer one request (None for Shutdown and for job starts, which answer later).
     pub fn handle(&mut self, req: Request) -> crate::Result<Option<Response>> {
         Ok(Some(match req {
             Request::Probe => Response::Probe {
@@ -139,19 +366,167 @@ impl Executor {
                 gen,
                 kind,
                 query,
-            } => Response::Page {
-                slot,
-                gen,
-                kind,
-                rows: list::page(&self.conn, &query)?,
-            },
+            } => {
+                let rows = list::page(&self.conn, &query)?;
+                let extra = self.extras(slot, &query, &rows)?;
+                Response::Page {
+                    slot,
+                    gen,
+                    kind,
+                    rows,
+                    extra,
+                }
+            }
             Request::Count { slot, gen, query } => Response::Count {
                 slot,
                 gen,
                 total: list::count(&self.conn, &query)?,
             },
+            Request::Dashboard {
+                gen,
+                high,
+                medium,
+                sla,
+                now,
+            } => Response::Dashboard {
+                gen,
+                data: Box::new(dashboard::load(
+                    &self.conn,
+                    !self.read_only,
+                    high,
+                    medium,
+                    &sla,
+                    now,
+                )?),
+            },
+            Request::Detail { gen, cid } => {
+                let d = detail::load(&self.conn, cid)?;
+                let view = match d {
+                    None => None,
+                    Some(detail) => {
+                        let drivers = match &detail.churn {
+                            Some((id, _, json)) => self
+                                .model_params(*id)
+                                .map(|p| churn::describe_drivers(p, json))
+                                .unwrap_or_default(),
+                            None => vec![],
+                        };
+                        Some(Box::new(DetailView { detail, drivers }))
+                    }
+                };
+                Response::Detail { gen, view }
+            }
+            Request::Find { id } => Response::Found {
+                cid: store::customers::cid_of(&self.conn, &id)?,
+                id,
+            },
+            Request::Queue {
+                gen,
+                filter,
+                agent,
+                sla,
+                now,
+                offset,
+                limit,
+            } => {
+                let items =
+                    feedback::queue_page(&self.conn, &filter, &agent, &sla, now, offset, limit)?;
+                let total = feedback::queue_count(&self.conn, &filter, &agent, &sla, now)?;
+                let (kinds, channels) = feedback::queue_facets(&self.conn)?;
+                Response::Queue {
+                    gen,
+                    items,
+                    total,
+                    kinds,
+                    channels,
+                }
+            }
+            Request::Models { gen } => Response::Models {
+                gen,
+                rows: models::list(&self.conn)?,
+            },
+            Request::StartJob(spec) => return self.start_job(spec),
+            Request::CancelJob => {
+                if let Some((flag, _)) = &self.job {
+                    flag.store(true, Ordering::SeqCst);
+                }
+                return Ok(None);
+            }
+            Request::Panic => panic!("a panic requested for testing (CRMTOP_TEST_PANIC=worker)"),
             Request::Shutdown => return Ok(None),
         }))
+    }
+
+    fn job_running(&mut self) -> bool {
+        match &self.job {
+            Some((_, h)) if !h.is_finished() => true,
+            Some(_) => {
+                if let Some((_, h)) = self.job.take() {
+                    let _ = h.join();
+                }
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn start_job(&mut self, spec: JobSpec) -> crate::Result<Option<Response>> {
+        if self.job_running() {
+            return Ok(Some(Response::JobRefused(
+                "a job is already running; wait for it or cancel it (Esc)".into(),
+            )));
+        }
+        if self.read_only {
+            return Ok(Some(Response::JobRefused(format!(
+                "read-only mode: {} is disabled (started with --read-only)",
+                spec.label()
+            ))));
+        }
+        let cancel = Arc::new(AtomicBool::new(false));
+        let path = self.path.clone();
+        let label = spec.label();
+        match self.out.clone() {
+            Some(out) => {
+                let flag = Arc::clone(&cancel);
+                let h = std::thread::Builder::new()
+                    .name("crmtop-job".into())
+                    .spawn(move || {
+                        let progress_out = out.clone();
+                        let progress = move |p: Progress| {
+                            let _ = progress_out.send(Event::Worker(Response::Progress(p)));
+                        };
+                        let result = catch_unwind(AssertUnwindSafe(|| {
+                            run_job(&path, spec, Ctl::new(&progress, &flag))
+                        }));
+                        let msg = match result {
+                            Ok(r) => r,
+                            Err(p) => Err(crate::Error::Other(format!(
+                                "internal error: {}",
+                                panic_text(&p)
+                            ))),
+                        };
+                        let cancelled = matches!(msg, Err(crate::Error::Cancelled));
+                        let _ = out.send(Event::Worker(Response::JobDone {
+                            label,
+                            result: msg.map_err(|e| e.to_string()),
+                            cancelled,
+                        }));
+                    })
+                    .map_err(crate::Error::Io)?;
+                self.job = Some((cancel, h));
+                Ok(None)
+            }
+            // No event channel (tests): run the job here and answer at once.
+            None => {
+                let r = run_job(&path, spec, Ctl::new(&|_| {}, &cancel));
+                let cancelled = matches!(r, Err(crate::Error::Cancelled));
+                Ok(Some(Response::JobDone {
+                    label,
+                    result: r.map_err(|e| e.to_string()),
+                    cancelled,
+                }))
+            }
+        }
     }
 
     /// Answer a request, turning errors and panics into `Failed`.
@@ -171,11 +546,96 @@ impl Executor {
     }
 }
 
+/// Run a job on its own connection; the message says what changed.
+pub fn run_job(path: &std::path::Path, spec: JobSpec, ctl: Ctl) -> crate::Result<String> {
+    let mut s = store::open(path, Mode::ReadWrite)?;
+    match spec {
+        JobSpec::Train(opts) => {
+            let prev = models::active(&s.conn)?;
+            let prev_auc = prev.as_ref().and_then(|p| {
+                p.report
+                    .get("metrics")
+                    .and_then(|m| m.get("auc"))
+                    .and_then(|a| a.as_f64())
+            });
+            let job = store::jobs::start(&s.conn, "train", &opts.agent)?;
+            let r = churn::train(&mut s.conn, &opts, ctl);
+            crate::cli::finish_job(&s.conn, job, &r);
+            let r = r?;
+            let auc = r.metrics.as_ref().map(|m| m.auc);
+            let mut msg = format!("model v{}", r.model_id);
+            if let Some(a) = auc {
+                msg.push_str(&format!(": AUC {a:.2}"));
+                if let Some(b) = prev_auc {
+                    msg.push_str(&format!(" ({:+.2})", a - b));
+                }
+            }
+            msg.push_str(if r.active {
+                ", activated"
+            } else {
+                ", kept inactive (AUC below the active model's)"
+            });
+            Ok(msg)
+        }
+        JobSpec::Clv(opts) => {
+            let job = store::jobs::start(&s.conn, "clv", &opts.agent)?;
+            let r = crate::analytics::clv::fit(&mut s.conn, &opts, ctl);
+            crate::cli::finish_job(&s.conn, job, &r);
+            let r = r?;
+            let mut msg = format!(
+                "CLV fit #{}: {} customers, total {}",
+                r.fit_id,
+                r.customers,
+                crate::analytics::priority::money(r.total_clv)
+            );
+            if let Some(n) = r.gamma_gamma_note {
+                msg.push_str(&format!(" ({n})"));
+            }
+            Ok(msg)
+        }
+        JobSpec::ActivateModel(id) => {
+            let agent = crate::agent::resolve(None);
+            churn::activate(&mut s.conn, id, &agent, ctl)?;
+            Ok(format!("model v{id} is now active"))
+        }
+        JobSpec::Export {
+            what,
+            path: out,
+            csv,
+            mask,
+        } => {
+            use crate::export::{self as ex, Format};
+            let f = std::fs::File::create(&out).map_err(|e| crate::Error::File {
+                path: out.clone(),
+                message: e.to_string(),
+            })?;
+            let mut w = std::io::BufWriter::new(f);
+            let format = if csv { Format::Csv } else { Format::Json };
+            let n = match what {
+                ExportWhat::Customers => ex::customers(&s.conn, format, mask, &mut w)?,
+                ExportWhat::Orders => ex::orders(&s.conn, format, &mut w)?,
+                ExportWhat::Feedback => ex::feedback(&s.conn, format, &mut w)?,
+                ExportWhat::Churn => ex::churn(&s.conn, format, &mut w)?,
+                ExportWhat::Clv => ex::clv(&s.conn, format, &mut w)?,
+            };
+            Ok(format!("exported {n} rows to {}", out.display()))
+        }
+    }
+}
+
 fn describe(req: &Request) -> &'static str {
     match req {
         Request::Probe => "checking the database",
         Request::Page { .. } => "loading rows",
         Request::Count { .. } => "counting rows",
+        Request::Dashboard { .. } => "loading the dashboard",
+        Request::Detail { .. } => "loading the customer",
+        Request::Find { .. } => "finding the customer",
+        Request::Queue { .. } => "loading the queue",
+        Request::Models { .. } => "loading the models",
+        Request::StartJob(_) => "starting the job",
+        Request::CancelJob => "cancelling the job",
+        Request::Panic => "a test panic",
         Request::Shutdown => "stopping",
     }
 }
@@ -186,7 +646,8 @@ pub fn spawn(
     read_only: bool,
     out: Sender<Event>,
 ) -> crate::Result<(Sender<Request>, std::thread::JoinHandle<()>)> {
-    let exec = Executor::open(&path, read_only)?;
+    let mut exec = Executor::open(&path, read_only)?;
+    exec.out = Some(out.clone());
     let (tx, rx) = std::sync::mpsc::channel::<Request>();
     let handle = std::thread::Builder::new()
         .name("crmtop-worker".into())
@@ -200,11 +661,18 @@ fn run(mut exec: Executor, rx: Receiver<Request>, out: Sender<Event>) {
         let mut batch = vec![first];
         batch.extend(rx.try_iter());
         for req in coalesce(batch) {
-            let Some(reply) = exec.answer(req) else {
+            if matches!(req, Request::Shutdown) {
+                if let Some((flag, h)) = exec.job.take() {
+                    // Cancel a running job and let it roll back before leaving.
+                    flag.store(true, Ordering::SeqCst);
+                    let _ = h.join();
+                }
                 return;
-            };
-            if out.send(Event::Worker(reply)).is_err() {
-                return;
+            }
+            if let Some(reply) = exec.answer(req) {
+                if out.send(Event::Worker(reply)).is_err() {
+                    return;
+                }
             }
         }
     }
@@ -220,7 +688,6 @@ pub fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::list::SortColumn;
 
     fn page(gen: u64, kind: PageKind) -> Request {
         Request::Page {

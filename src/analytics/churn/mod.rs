@@ -724,6 +724,7 @@ fn train_inner(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<T
     ctl.report("committing", 0, 1);
     // The last moment a cancel can still keep everything as it was.
     ctl.check()?;
+    store::dashboard::bump_version(&tx)?;
     tx.commit()?;
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
@@ -789,6 +790,7 @@ fn rescore_inner(
         Some(&format!("scored {n} customers as of {as_of}")),
     )?;
     ctl.check()?;
+    store::dashboard::bump_version(&tx)?;
     tx.commit()?;
     Ok(n)
 }
@@ -813,6 +815,7 @@ pub fn activate(conn: &mut Connection, model_id: i64, agent: &str, ctl: Ctl) -> 
         Some("active"),
         None,
     )?;
+    store::dashboard::bump_version(&tx)?;
     tx.commit()?;
     Ok(())
 }

@@ -575,6 +575,7 @@ fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> Result<ClvRe
     )?;
     ctl.report("committing", 0, 1);
     ctl.check()?;
+    crate::store::dashboard::bump_version(&tx)?;
     tx.commit()?;
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)

@@ -174,7 +174,11 @@ fn load(
             "INSERT INTO events(event_key, cid, ts, kind, value)",
             5,
         )?;
-        let mut ins_p = BatchInsert::new(&tx, "INSERT INTO feedback_prio(fid, prio_static)", 2)?;
+        let mut ins_p = BatchInsert::new(
+            &tx,
+            "INSERT INTO queue(fid, status, kind, channel, created_at, assignee, prio_static)",
+            7,
+        )?;
         let mut ins_f = tx.prepare(
             "INSERT INTO feedback(fid, id, cid, created_at, channel, kind, score, text, sentiment, status, assignee,
                                   resolution_note, resolved_at, escalation_reason, first_response_at, updated_at, updated_by)
@@ -278,7 +282,15 @@ fn load(
                             fb_no as i64
                         ])?;
                         if !matches!(f.status, "resolved" | "closed") {
-                            ins_p.push([V::Integer(fb_no as i64), V::Real(*prio)])?;
+                            ins_p.push([
+                                V::Integer(fb_no as i64),
+                                txt(f.status),
+                                txt(f.kind),
+                                txt(f.channel),
+                                V::Integer(f.ts),
+                                f.assignee.map(txt).unwrap_or(V::Null),
+                                V::Real(*prio),
+                            ])?;
                         }
                     }
                 }
@@ -319,6 +331,7 @@ fn load(
         )),
     )?;
     ctl.check()?;
+    crate::store::dashboard::bump_version(&tx)?;
     tx.commit()?;
     Ok(())
 }

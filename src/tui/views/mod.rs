@@ -1,13 +1,20 @@
 //! Pure views: `render(&AppState, &mut Frame)`. No I/O, no sorting of big data.
 
+mod churn;
+mod clv;
 mod customers;
+mod dashboard;
+mod detail;
+mod feedback;
 pub mod format;
 mod help;
+mod models;
 
 use super::app::{AppState, Mode, Severity};
 use super::theme::Theme;
 use super::update::screens;
 use ratatui::layout::{Constraint, Layout, Rect};
+
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
@@ -27,16 +34,17 @@ pub fn render(state: &AppState, f: &mut Frame) {
         f.render_widget(Paragraph::new(msg), area);
         return;
     }
-    let [tabs, body, status] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let (tabs, body, status) = super::layout::frame(area);
     render_tabs(state, f, tabs, &theme);
-    match state.screen {
-        super::app::Screen::Customers => customers::render(state, f, body, &theme),
-        _ => customers::render(state, f, body, &theme),
+    use super::app::Screen;
+    match (&state.detail, state.screen) {
+        (Some(d), _) => detail::render(state, d, f, body, &theme),
+        (None, Screen::Dashboard) => dashboard::render(state, f, body, &theme),
+        (None, Screen::Customers) => customers::render(state, f, body, &theme),
+        (None, Screen::Churn) => churn::render(state, f, body, &theme),
+        (None, Screen::Clv) => clv::render(state, f, body, &theme),
+        (None, Screen::Feedback) => feedback::render(state, f, body, &theme),
+        (None, Screen::Models) => models::render(state, f, body, &theme),
     }
     render_status(state, f, status, &theme);
     match &state.mode {
@@ -65,7 +73,12 @@ fn render_status(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
     // Input lines take the status bar while typing.
     match &state.mode {
         Mode::Filter => {
-            let text = state.customers.query.filter.clone().unwrap_or_default();
+            let list = match state.screen {
+                super::app::Screen::Churn => &state.churn,
+                super::app::Screen::Clv => &state.clv,
+                _ => &state.customers,
+            };
+            let text = list.query.filter.clone().unwrap_or_default();
             let line = Line::from(vec![
                 Span::styled("/", theme.key()),
                 Span::raw(text),

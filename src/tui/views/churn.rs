@@ -1,0 +1,184 @@
+//! Customers by churn risk with their top drivers; risk-band filter; score
+//! distribution; the active model in the header.
+
+use super::format::{self, fit};
+use crate::pii;
+use crate::tui::app::AppState;
+use crate::tui::layout;
+use crate::tui::theme::Theme;
+use crate::tui::worker::Extra;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{
+    Bar, BarChart, BarGroup, Block, Borders, Cell, Paragraph, Row, Table, Wrap,
+};
+use ratatui::Frame;
+
+pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
+    let l = layout::list_screen(crate::tui::app::Screen::Churn, area);
+    let list = &state.churn;
+    let model = state.dashboard.as_ref().and_then(|d| d.agg.model.clone());
+    let header = match &model {
+        Some(m) => Line::from(vec![
+            Span::styled(format!(" model v{} ", m.id), theme.title()),
+            Span::raw(format!(
+                "{} AUC {} · ",
+                m.kind,
+                m.auc
+                    .map(|a| format!("{a:.3}"))
+                    .unwrap_or_else(|| "-".into()),
+            )),
+            Span::styled(
+                format!(
+                    "band {} (high >= {:.0}%, medium >= {:.0}%)",
+                    state.band.label(),
+                    state.config.thresholds.high * 100.0,
+                    state.config.thresholds.medium * 100.0
+                ),
+                theme.accent(),
+            ),
+            Span::raw(format!(
+                " · trained {} by {} · {}-day window",
+                crate::timeutil::ts_to_minute_string(m.created_at),
+                fit(&m.agent, 10),
+                m.window_days,
+            )),
+        ]),
+        None => Line::from(Span::styled(" no active churn model", theme.warn())),
+    };
+    f.render_widget(Paragraph::new(header), l.header);
+    let no_model = state
+        .dashboard
+        .as_ref()
+        .is_some_and(|d| d.agg.model.is_none() && d.agg.scored == 0);
+    if no_model
+        || (list.rows.is_empty()
+            && !list.loading
+            && list.query.churn_band.is_none()
+            && list.query.filter.is_none())
+    {
+        let msg = if state.empty_db == Some(true) {
+            super::customers::empty_hint(state, list).unwrap_or_default()
+        } else {
+            "No churn model yet.\n\nPress R to train one (logistic regression on orders, events, feedback and attributes),\n\
+             or run `crmtop train` in a shell. `:train random_forest` trains a comparison model."
+                .to_string()
+        };
+        f.render_widget(
+            Paragraph::new(msg).wrap(Wrap { trim: false }).block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(Span::styled(" Churn risk ", theme.title())),
+            ),
+            l.table,
+        );
+    } else {
+        let (medium, high) = (state.config.thresholds.medium, state.config.thresholds.high);
+        let header = Row::new(["id", "name", "churn", "CLV", "top drivers"]).style(theme.header());
+        let rows: Vec<Row> = list
+            .rows
+            .iter()
+            .enumerate()
+            .skip(list.offset)
+            .take(list.visible_rows)
+            .map(|(i, r)| {
+                let name = r.name.clone().unwrap_or_default();
+                let name = if state.mask_pii && !name.is_empty() {
+                    pii::name(&name)
+                } else {
+                    name
+                };
+                let drivers = match list.extra(i) {
+                    Extra::Drivers(d) => d.clone(),
+                    _ => String::new(),
+                };
+                let p = r.churn_prob;
+                let row = Row::new(vec![
+                    Cell::from(r.id.clone()),
+                    Cell::from(fit(&name, 16)),
+                    Cell::from(Span::styled(
+                        format!(
+                            "{:>6}",
+                            p.map(format::percent).unwrap_or_else(|| "-".into())
+                        ),
+                        p.map(|p| theme.risk(p, medium, high)).unwrap_or_default(),
+                    )),
+                    Cell::from(format!(
+                        "{:>8}",
+                        r.clv.map(format::money_short).unwrap_or_else(|| "-".into())
+                    )),
+                    Cell::from(drivers),
+                ]);
+                if i == list.cursor {
+                    row.style(theme.selected())
+                } else {
+                    row
+                }
+            })
+            .collect();
+        let t = Table::new(
+            rows,
+            [
+                Constraint::Length(9),
+                Constraint::Length(16),
+                Constraint::Length(6),
+                Constraint::Length(8),
+                Constraint::Min(10),
+            ],
+        )
+        .header(header)
+        .column_spacing(1)
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(Span::styled(" Churn risk (riskiest first) ", theme.title())),
+        );
+        f.render_widget(t, l.table);
+    }
+    if let Some(panel) = l.panel {
+        render_histogram(state, f, panel, theme);
+    }
+    f.render_widget(
+        Paragraph::new(super::customers::footer(state, list, theme)),
+        l.footer,
+    );
+}
+
+/// The score distribution.
+pub fn render_histogram(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(" Score distribution (%) ", theme.title()));
+    let Some(d) = state.dashboard.as_ref().filter(|d| d.agg.scored > 0) else {
+        f.render_widget(Paragraph::new("no scores").block(block), area);
+        return;
+    };
+    let bars: Vec<Bar> = d
+        .agg
+        .histogram
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| {
+            Bar::default()
+                .value(n.max(0) as u64)
+                .label(Line::from(format!("{}", i * 10)))
+                .style(theme.risk(
+                    i as f64 / 10.0 + 0.05,
+                    state.config.thresholds.medium,
+                    state.config.thresholds.high,
+                ))
+                .text_value(String::new())
+        })
+        .collect();
+    let w = (area.width.saturating_sub(2) / 10)
+        .saturating_sub(1)
+        .clamp(1, 5);
+    f.render_widget(
+        BarChart::default()
+            .block(block)
+            .data(BarGroup::default().bars(&bars))
+            .bar_width(w)
+            .bar_gap(1),
+        area,
+    );
+}

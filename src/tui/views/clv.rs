@@ -1,0 +1,206 @@
+//! The CLV ranking: rank, CLV, share and cumulative share of total value,
+//! the Pareto curve, a segment filter, and the fit in the header.
+
+use super::format::{self, fit};
+use crate::analytics::rfm;
+use crate::pii;
+use crate::tui::app::AppState;
+use crate::tui::layout;
+use crate::tui::theme::Theme;
+use crate::tui::worker::Extra;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Color, Style};
+use ratatui::symbols;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{
+    Axis, Block, Borders, Cell, Chart, Dataset, GraphType, Paragraph, Row, Table, Wrap,
+};
+use ratatui::Frame;
+
+pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
+    let l = layout::list_screen(crate::tui::app::Screen::Clv, area);
+    let list = &state.clv;
+    let fit_ = state.dashboard.as_ref().and_then(|d| d.agg.fit.clone());
+    let seg = state
+        .segment_filter
+        .map(|i| rfm::SEGMENTS[i])
+        .unwrap_or("all segments");
+    let header: Vec<Line> = match &fit_ {
+        Some(fb) => vec![
+            Line::from(vec![
+                Span::styled(format!(" CLV fit #{} ", fb.id), theme.title()),
+                Span::raw(format!(
+                    "as of {} · {} months · total {} · unit {} · segment: ",
+                    fb.as_of,
+                    fb.horizon_months,
+                    format::money_short(fb.total_clv),
+                    fb.time_unit
+                )),
+                Span::styled(seg, theme.accent()),
+            ]),
+            Line::from(Span::styled(
+                format!(
+                    " BG/NBD r {} α {} a {} b {} · Gamma-Gamma p {} q {} γ {}{}",
+                    p4(fb.r),
+                    p4(fb.alpha),
+                    p4(fb.a),
+                    p4(fb.b),
+                    p4(fb.p),
+                    p4(fb.q),
+                    p4(fb.gamma),
+                    fb.note
+                        .as_ref()
+                        .map(|n| format!(" · {}", fit(n, 60)))
+                        .unwrap_or_default()
+                ),
+                theme.dim(),
+            )),
+        ],
+        None => vec![Line::from(Span::styled(" no CLV fit yet", theme.warn()))],
+    };
+    f.render_widget(Paragraph::new(header), l.header);
+    if fit_.is_none() && !list.loading && list.rows.iter().all(|r| r.clv.is_none()) {
+        let msg = if state.empty_db == Some(true) {
+            super::customers::empty_hint(state, list).unwrap_or_default()
+        } else {
+            "No CLV yet.\n\nPress R here to fit BG/NBD + Gamma-Gamma on the order history (or run `crmtop clv`);\n\
+             `:clv --horizon-months 24` sets the horizon."
+                .to_string()
+        };
+        f.render_widget(
+            Paragraph::new(msg).wrap(Wrap { trim: false }).block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(Span::styled(" CLV ranking ", theme.title())),
+            ),
+            l.table,
+        );
+    } else {
+        let header = Row::new(["rank", "id", "name", "segment", "CLV", "share", "cumul."])
+            .style(theme.header());
+        let rows: Vec<Row> = list
+            .rows
+            .iter()
+            .enumerate()
+            .skip(list.offset)
+            .take(list.visible_rows)
+            .map(|(i, r)| {
+                let name = r.name.clone().unwrap_or_default();
+                let name = if state.mask_pii && !name.is_empty() {
+                    pii::name(&name)
+                } else {
+                    name
+                };
+                let (share, cum) = match list.extra(i) {
+                    Extra::Share { share, cumulative } => (
+                        format!("{:.2}%", share * 100.0),
+                        format!("{:.1}%", cumulative * 100.0),
+                    ),
+                    _ => ("-".into(), "-".into()),
+                };
+                let rank = list
+                    .base
+                    .map(|b| format::count(b + i as i64 + 1))
+                    .unwrap_or_else(|| "?".into());
+                let row = Row::new(vec![
+                    Cell::from(format!("{rank:>7}")),
+                    Cell::from(r.id.clone()),
+                    Cell::from(fit(&name, 16)),
+                    Cell::from(fit(r.rfm_segment.as_deref().unwrap_or("-"), 16)),
+                    Cell::from(Span::styled(
+                        format!(
+                            "{:>9}",
+                            r.clv.map(format::money_short).unwrap_or_else(|| "-".into())
+                        ),
+                        theme.good(),
+                    )),
+                    Cell::from(format!("{share:>6}")),
+                    Cell::from(format!("{cum:>6}")),
+                ]);
+                if i == list.cursor {
+                    row.style(theme.selected())
+                } else {
+                    row
+                }
+            })
+            .collect();
+        let t = Table::new(
+            rows,
+            [
+                Constraint::Length(7),
+                Constraint::Length(9),
+                Constraint::Min(8),
+                Constraint::Length(16),
+                Constraint::Length(9),
+                Constraint::Length(6),
+                Constraint::Length(6),
+            ],
+        )
+        .header(header)
+        .column_spacing(1)
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(Span::styled(" CLV ranking ", theme.title())),
+        );
+        f.render_widget(t, l.table);
+    }
+    if let Some(panel) = l.panel {
+        render_pareto(state, f, panel, theme);
+    }
+    f.render_widget(
+        Paragraph::new(super::customers::footer(state, list, theme)),
+        l.footer,
+    );
+}
+
+fn p4(x: Option<f64>) -> String {
+    x.map(|v| format!("{v:.3}")).unwrap_or_else(|| "-".into())
+}
+
+/// Share of total value against share of customers, highest CLV first.
+fn render_pareto(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(" Pareto: share of value ", theme.title()));
+    let Some(d) = state.dashboard.as_ref().filter(|d| d.agg.pareto.len() > 2) else {
+        f.render_widget(Paragraph::new("no CLV").block(block), area);
+        return;
+    };
+    let pts: Vec<(f64, f64)> = d
+        .agg
+        .pareto
+        .iter()
+        .map(|(x, y)| (x * 100.0, y * 100.0))
+        .collect();
+    let top20 = d
+        .agg
+        .pareto
+        .iter()
+        .find(|(x, _)| *x >= 0.2)
+        .map(|(_, y)| *y)
+        .unwrap_or(0.0);
+    let ds = Dataset::default()
+        .name(format!("top 20% hold {:.0}%", top20 * 100.0))
+        .marker(symbols::Marker::Braille)
+        .graph_type(GraphType::Line)
+        .style(Style::default().fg(if theme.color {
+            Color::Green
+        } else {
+            Color::Reset
+        }))
+        .data(&pts);
+    let chart = Chart::new(vec![ds])
+        .block(block)
+        .x_axis(Axis::default().bounds([0.0, 100.0]).labels(vec![
+            Span::raw("0"),
+            Span::raw("customers %"),
+            Span::raw("100"),
+        ]))
+        .y_axis(
+            Axis::default()
+                .bounds([0.0, 100.0])
+                .labels(vec![Span::raw("0"), Span::raw("100")]),
+        );
+    f.render_widget(chart, area);
+}

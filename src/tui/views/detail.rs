@@ -1,0 +1,328 @@
+//! A customer's detail: profile and attributes, orders, churn with its
+//! drivers as bars, CLV breakdown, feedback history, audit trail.
+
+use super::format::{self, fit};
+use crate::pii;
+use crate::tui::app::{AppState, DetailState};
+use crate::tui::theme::Theme;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Borders, Paragraph, Wrap};
+use ratatui::Frame;
+
+fn block<'a>(title: String, theme: &Theme) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(format!(" {title} "), theme.title()))
+}
+
+fn kv(k: &str, v: String, theme: &Theme) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!("{k:<13}"), theme.dim()),
+        Span::raw(v),
+    ])
+}
+
+pub fn render(state: &AppState, d: &DetailState, f: &mut Frame, area: Rect, theme: &Theme) {
+    let Some(v) = &d.view else {
+        f.render_widget(
+            Paragraph::new("loading…").block(block("Customer".into(), theme)),
+            area,
+        );
+        return;
+    };
+    let p = &v.detail.profile;
+    let mask = state.mask_pii;
+    let name = p.name.clone().unwrap_or_default();
+    let name = if mask && !name.is_empty() {
+        pii::name(&name)
+    } else {
+        name
+    };
+    let [top, bottom] =
+        Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
+    let [prof, risk] =
+        Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(top);
+    let [orders, hist] =
+        Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(bottom);
+
+    // Profile and attributes.
+    let opt = |x: &Option<String>| x.clone().unwrap_or_else(|| "-".into());
+    let mut lines = vec![
+        kv("name", name.clone(), theme),
+        kv(
+            "e-mail",
+            p.email
+                .as_deref()
+                .map(|e| if mask { pii::email(e) } else { e.to_string() })
+                .unwrap_or_else(|| "-".into()),
+            theme,
+        ),
+        kv(
+            "phone",
+            p.phone
+                .as_deref()
+                .map(|e| if mask { pii::phone(e) } else { e.to_string() })
+                .unwrap_or_else(|| "-".into()),
+            theme,
+        ),
+        kv("signup", opt(&p.signup_date), theme),
+        kv(
+            "age / income",
+            format!(
+                "{} / {}",
+                p.age.map(|a| a.to_string()).unwrap_or_else(|| "-".into()),
+                p.income.map(format::money).unwrap_or_else(|| "-".into())
+            ),
+            theme,
+        ),
+        kv(
+            "plan",
+            format!(
+                "{} · {} · {}",
+                opt(&p.plan),
+                opt(&p.segment),
+                opt(&p.region)
+            ),
+            theme,
+        ),
+        kv(
+            "orders",
+            format!(
+                "{} for {}, last {}",
+                p.n_orders,
+                format::money(p.revenue),
+                p.last_order.map(format::day).unwrap_or_else(|| "-".into())
+            ),
+            theme,
+        ),
+    ];
+    if let Some(c) = p.churned {
+        lines.push(kv(
+            "label",
+            if c { "churned".into() } else { "stayed".into() },
+            theme,
+        ));
+    }
+    for (k, val) in &v.detail.attributes {
+        lines.push(kv(&fit(k, 12), val.clone(), theme));
+    }
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(block(format!("{} · {}", p.id, fit(&name, 30)), theme)),
+        prof,
+    );
+
+    // Churn with drivers, and CLV.
+    let mut rl: Vec<Line> = Vec::new();
+    let (medium, high) = (state.config.thresholds.medium, state.config.thresholds.high);
+    match &v.detail.churn {
+        Some((model, prob, _)) => {
+            let band = if *prob >= high {
+                "high risk"
+            } else if *prob >= medium {
+                "medium risk"
+            } else {
+                "low risk"
+            };
+            rl.push(Line::from(vec![
+                Span::styled("churn ", theme.dim()),
+                Span::styled(
+                    format!("{} ({band})", format::percent(*prob)),
+                    theme.risk(*prob, medium, high).add_modifier(Modifier::BOLD),
+                ),
+                Span::styled(format!("  model v{model}"), theme.dim()),
+            ]));
+            let w = risk.width.saturating_sub(4) as usize;
+            let max = v
+                .drivers
+                .iter()
+                .map(|(_, c)| c.abs())
+                .fold(0.0, f64::max)
+                .max(1e-9);
+            for (text, c) in &v.drivers {
+                let bar_w = ((c.abs() / max) * 12.0).round().max(1.0) as usize;
+                let style = if *c > 0.0 { theme.bad() } else { theme.good() };
+                let bar = if *c > 0.0 {
+                    "█".repeat(bar_w)
+                } else {
+                    "░".repeat(bar_w)
+                };
+                rl.push(Line::from(vec![
+                    Span::styled(format!("{bar:<12} "), style),
+                    Span::raw(fit(&format!("{text} ({c:+.2})"), w.saturating_sub(13))),
+                ]));
+            }
+            if v.drivers.is_empty() {
+                rl.push(Line::from(Span::styled(
+                    "(this model kind gives no per-customer drivers)",
+                    theme.dim(),
+                )));
+            }
+        }
+        None => rl.push(Line::from(Span::styled(
+            "no churn score: press R to train a model",
+            theme.dim(),
+        ))),
+    }
+    rl.push(Line::raw(""));
+    match &v.detail.clv {
+        Some(c) => {
+            rl.push(Line::from(vec![
+                Span::styled("CLV ", theme.dim()),
+                Span::styled(
+                    c.clv.map(format::money).unwrap_or_else(|| "n/a".into()),
+                    theme.good().add_modifier(Modifier::BOLD),
+                ),
+                Span::styled(
+                    format!(
+                        "  ({}{})",
+                        c.method,
+                        c.segment
+                            .as_ref()
+                            .map(|s| format!(", {s}"))
+                            .unwrap_or_default()
+                    ),
+                    theme.dim(),
+                ),
+            ]));
+            rl.push(Line::from(format!(
+                "P(alive) {} · expected transactions {} · spend/txn {}",
+                c.p_alive.map(format::percent).unwrap_or_else(|| "-".into()),
+                c.exp_txn
+                    .map(|x| format!("{x:.2}"))
+                    .unwrap_or_else(|| "-".into()),
+                c.exp_spend.map(format::money).unwrap_or_else(|| "-".into())
+            )));
+            if let Some((r, fq, m)) = c.rfm {
+                rl.push(Line::from(Span::styled(
+                    format!("RFM {r}{fq}{m}"),
+                    theme.dim(),
+                )));
+            }
+        }
+        None => rl.push(Line::from(Span::styled(
+            "no CLV: press R on the CLV screen (4)",
+            theme.dim(),
+        ))),
+    }
+    f.render_widget(
+        Paragraph::new(rl).block(block("Churn and value".into(), theme)),
+        risk,
+    );
+
+    // Orders: monthly spend bars and the latest orders.
+    let [chart, latest] =
+        Layout::vertical([Constraint::Length(7), Constraint::Min(2)]).areas(orders);
+    if v.detail.monthly.is_empty() {
+        f.render_widget(
+            Paragraph::new("no orders").block(block("Orders".into(), theme)),
+            orders,
+        );
+    } else {
+        let bars: Vec<Bar> = v
+            .detail
+            .monthly
+            .iter()
+            .map(|(m, rev)| {
+                Bar::default()
+                    .value(rev.max(0.0).round() as u64)
+                    .label(Line::from(m.get(5..7).unwrap_or("").to_string()))
+                    .text_value(String::new())
+            })
+            .collect();
+        let bc = BarChart::default()
+            .block(block("Spend per month".into(), theme))
+            .data(BarGroup::default().bars(&bars))
+            .bar_width(2)
+            .bar_gap(1)
+            .bar_style(ratatui::style::Style::default().fg(theme.bar()));
+        f.render_widget(bc, chart);
+        let lines: Vec<Line> = v
+            .detail
+            .latest_orders
+            .iter()
+            .map(|o| {
+                Line::from(format!(
+                    "{}  {:>10}  {}x {}",
+                    format::day(o.ts),
+                    format::money(o.amount),
+                    o.quantity,
+                    o.product.clone().unwrap_or_default()
+                ))
+            })
+            .collect();
+        f.render_widget(
+            Paragraph::new(lines).block(block("Latest orders".into(), theme)),
+            latest,
+        );
+    }
+
+    // Feedback and audit.
+    let mut fl: Vec<Line> = Vec::new();
+    for fb in &v.detail.feedback {
+        let s = fb.sentiment.unwrap_or(0.0);
+        let st = if s < -0.05 {
+            theme.bad()
+        } else if s > 0.05 {
+            theme.good()
+        } else {
+            theme.base()
+        };
+        fl.push(Line::from(vec![
+            Span::styled(
+                format!(
+                    "{} {:<9} {:<9}",
+                    format::day(fb.created_at),
+                    fb.kind,
+                    fb.status
+                ),
+                theme.dim(),
+            ),
+            Span::styled(
+                format!(
+                    " {}",
+                    fit(
+                        &fb.text.clone().unwrap_or_else(|| fb
+                            .score
+                            .map(|x| format!("score {x}"))
+                            .unwrap_or_default()),
+                        60
+                    )
+                ),
+                st,
+            ),
+        ]));
+    }
+    if fl.is_empty() {
+        fl.push(Line::from(Span::styled("no feedback", theme.dim())));
+    }
+    fl.push(Line::raw(""));
+    fl.push(Line::from(Span::styled("audit trail", theme.header())));
+    for a in &v.detail.audit {
+        fl.push(Line::from(Span::styled(
+            format!(
+                "{} {} {} {} {}",
+                crate::timeutil::ts_to_minute_string(a.at),
+                a.agent,
+                a.action,
+                a.entity_id,
+                match (&a.old_value, &a.new_value) {
+                    (Some(o), Some(n)) => format!("{o} -> {n}"),
+                    (None, Some(n)) => n.clone(),
+                    _ => String::new(),
+                }
+            ),
+            theme.dim(),
+        )));
+    }
+    if v.detail.audit.is_empty() {
+        fl.push(Line::from(Span::styled("(nothing recorded)", theme.dim())));
+    }
+    f.render_widget(
+        Paragraph::new(fl).block(block("Feedback history".into(), theme)),
+        hist,
+    );
+}

@@ -1,0 +1,319 @@
+//! Every screen on ratatui's TestBackend at 80x24 and 120x40, and the flows
+//! a user goes through, driven action by action on a small demo company
+//! with a churn model and a CLV fit.
+
+mod common;
+use crmtop::jobs::Ctl;
+use crmtop::tui::action::{Action, InputKey};
+use crmtop::tui::app::{Mode, Screen};
+use crmtop::tui::harness::Harness;
+use crmtop::tui::worker::{Request, Response};
+
+/// The demo's as-of date, 2025-06-30, as the screens' "now".
+const NOW: i64 = 1_751_241_600;
+
+/// 300 customers, a logistic model and a CLV fit, timestamps pinned.
+fn company() -> common::TempDb {
+    let db = common::demo_db(300, 1);
+    let mut s = db.open();
+    crmtop::analytics::churn::train(
+        &mut s.conn,
+        &crmtop::analytics::churn::TrainOptions {
+            agent: "tester".into(),
+            ..Default::default()
+        },
+        Ctl::silent(),
+    )
+    .expect("train");
+    crmtop::analytics::clv::fit(
+        &mut s.conn,
+        &crmtop::analytics::clv::ClvOptions {
+            agent: "tester".into(),
+            ..Default::default()
+        },
+        Ctl::silent(),
+    )
+    .expect("clv");
+    s.conn
+        .execute("UPDATE models SET created_at = ?1", [NOW - 3600])
+        .unwrap();
+    s.conn
+        .execute("DELETE FROM meta WHERE key = 'dashboard_cache'", [])
+        .unwrap();
+    db
+}
+
+fn at(db: &common::TempDb, w: u16, h: u16) -> Harness {
+    Harness::new(&db.path, NOW, w, h).expect("harness")
+}
+
+#[test]
+fn every_screen_at_80x24_and_120x40() {
+    let db = company();
+    for (w, h) in [(80u16, 24u16), (120, 40)] {
+        let mut hs = at(&db, w, h);
+        for s in Screen::ALL {
+            hs.step(Action::GoScreen(s));
+            let name = format!("{}_{w}x{h}", s.title().to_lowercase());
+            insta::assert_snapshot!(name, hs.screen());
+        }
+        // The customer detail and the help overlay.
+        hs.step(Action::GoScreen(Screen::Customers));
+        hs.step(Action::Open);
+        insta::assert_snapshot!(format!("detail_{w}x{h}"), hs.screen());
+        hs.step(Action::Back);
+        hs.step(Action::Help);
+        insta::assert_snapshot!(format!("help_{w}x{h}"), hs.screen());
+    }
+}
+
+#[test]
+fn an_empty_database_says_what_to_do_on_every_screen() {
+    let db = common::TempDb::new();
+    drop(db.open());
+    let mut h = at(&db, 100, 30);
+    for s in Screen::ALL {
+        h.step(Action::GoScreen(s));
+        let text = h.screen();
+        assert!(
+            text.contains("crmtop demo")
+                || text.contains("crmtop import")
+                || text.contains("press R")
+                || text.contains("Press R"),
+            "{s:?}:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn the_churn_screen_filters_by_risk_band_and_drills_down() {
+    let db = company();
+    let mut h = at(&db, 120, 40);
+    h.step(Action::GoScreen(Screen::Churn));
+    let probs: Vec<f64> = h
+        .state
+        .churn
+        .rows
+        .iter()
+        .filter_map(|r| r.churn_prob)
+        .collect();
+    assert!(probs.windows(2).all(|w| w[0] >= w[1]), "riskiest first");
+    assert!(
+        h.screen().contains("days since last order"),
+        "drivers shown:\n{}",
+        h.screen()
+    );
+    h.step(Action::CycleBand); // high
+    let high = h.state.config.thresholds.high;
+    assert!(h
+        .state
+        .churn
+        .rows
+        .iter()
+        .all(|r| r.churn_prob.unwrap_or(0.0) >= high));
+    h.steps([Action::CycleBand, Action::CycleBand]); // medium, low
+    let medium = h.state.config.thresholds.medium;
+    assert!(h
+        .state
+        .churn
+        .rows
+        .iter()
+        .all(|r| r.churn_prob.unwrap_or(1.0) < medium));
+    assert!(h.screen().contains("band low"));
+    // Drill down into the first one, and back.
+    let id = h.state.churn.rows[0].id.clone();
+    h.step(Action::Open);
+    assert!(h.screen().contains(&id));
+    assert!(h.screen().contains("Churn and value"));
+    h.step(Action::Back);
+    assert!(h.state.detail.is_none());
+}
+
+#[test]
+fn the_clv_screen_ranks_with_shares_and_filters_segments() {
+    let db = company();
+    let mut h = at(&db, 120, 40);
+    h.step(Action::GoScreen(Screen::Clv));
+    let clvs: Vec<f64> = h.state.clv.rows.iter().filter_map(|r| r.clv).collect();
+    assert!(clvs.windows(2).all(|w| w[0] >= w[1]));
+    // The last row's cumulative share is 100% once the list is paged to its end.
+    h.step(Action::Bottom);
+    match h
+        .state
+        .clv
+        .extra
+        .iter()
+        .rev()
+        .find(|e| matches!(e, crmtop::tui::worker::Extra::Share { .. }))
+    {
+        Some(crmtop::tui::worker::Extra::Share { cumulative, .. }) => {
+            assert!((cumulative - 1.0).abs() < 1e-9, "{cumulative}")
+        }
+        other => panic!("{other:?}"),
+    }
+    h.step(Action::CycleSegment);
+    let seg = h.state.clv.query.rfm_segment.clone().unwrap();
+    assert!(h
+        .state
+        .clv
+        .rows
+        .iter()
+        .all(|r| r.rfm_segment.as_deref() == Some(seg.as_str())));
+    assert!(h.screen().contains(&seg));
+}
+
+#[test]
+fn retrain_from_a_key_reports_what_changed_and_refreshes() {
+    let db = company();
+    let mut h = at(&db, 100, 30);
+    h.step(Action::GoScreen(Screen::Churn));
+    h.step(Action::Retrain);
+    assert!(h.state.job.is_none(), "the job finished");
+    let msg = h
+        .state
+        .status
+        .as_ref()
+        .map(|s| s.text.clone())
+        .unwrap_or_default();
+    assert!(msg.starts_with("model v2: AUC 0."), "{msg}");
+    assert!(msg.contains("activated"), "{msg}");
+    assert_eq!(db.count("SELECT count(*) FROM models"), 2);
+    assert!(h.screen().contains("model v2"), "{}", h.screen());
+    // On the CLV screen, R refits CLV.
+    h.step(Action::GoScreen(Screen::Clv));
+    h.step(Action::Retrain);
+    assert_eq!(db.count("SELECT count(*) FROM clv_fits"), 2);
+    assert!(h
+        .state
+        .status
+        .as_ref()
+        .unwrap()
+        .text
+        .starts_with("CLV fit #2"));
+    // :train with a kind and options, and :clv with options.
+    h.command("train naive_bayes --holdout 0.3");
+    assert_eq!(
+        db.count("SELECT count(*) FROM models WHERE kind = 'naive_bayes'"),
+        1
+    );
+    h.command("clv --horizon-months 24");
+    let horizon: i64 = db
+        .open()
+        .conn
+        .query_row(
+            "SELECT json_extract(report, '$.horizon_months') FROM clv_fits WHERE active = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(horizon, 24);
+}
+
+#[test]
+fn a_second_retrain_while_one_runs_is_refused_and_cancel_asks_first() {
+    let db = company();
+    let mut h = at(&db, 100, 30);
+    // The first R's job is sent but not answered: it is "running".
+    let reqs = h.step_pending(Action::Retrain);
+    assert!(matches!(reqs.as_slice(), [Request::StartJob(_)]));
+    assert!(h.state.job.is_some());
+    assert!(h.screen().contains("training logistic"));
+    h.step(Action::Retrain);
+    assert!(h
+        .state
+        .status
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("a job is running"));
+    // Esc asks before cancelling; y confirms and sends the cancel.
+    h.step(Action::Back);
+    assert!(matches!(h.state.mode, Mode::Confirm(_)));
+    assert!(h.screen().contains("Cancel the running job?"));
+    let reqs = h.step_pending(Action::Input(InputKey::Char('y')));
+    assert!(matches!(reqs.as_slice(), [Request::CancelJob]));
+    assert!(h.state.job.as_ref().unwrap().cancelling);
+    h.respond(Response::JobDone {
+        label: "training logistic".into(),
+        result: Err("cancelled".into()),
+        cancelled: true,
+    });
+    assert!(h.state.job.is_none());
+    assert!(h
+        .state
+        .status
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("cancelled; the database is unchanged"));
+    assert_eq!(db.count("SELECT count(*) FROM models"), 1);
+    // q while a job runs asks too.
+    h.step_pending(Action::Retrain);
+    h.step(Action::Quit);
+    assert!(matches!(h.state.mode, Mode::Confirm(_)));
+    assert!(!h.state.quit);
+}
+
+#[test]
+fn models_screen_activates_after_confirmation_and_compares() {
+    let db = company();
+    let mut h = at(&db, 120, 40);
+    h.command("train naive_bayes --activate false");
+    h.step(Action::GoScreen(Screen::Models));
+    assert_eq!(h.state.models.rows.len(), 2);
+    // The newest (v2, naive Bayes) is first and inactive.
+    assert!(!h.state.models.rows[0].active);
+    h.step(Action::Activate);
+    assert!(h.screen().contains("Activate model v2?"));
+    h.step(Action::Input(InputKey::Char('n')));
+    assert_eq!(db.count("SELECT id FROM models WHERE active = 1"), 1);
+    h.step(Action::Activate);
+    h.step(Action::Input(InputKey::Char('y')));
+    assert_eq!(db.count("SELECT id FROM models WHERE active = 1"), 2);
+    // Compare v2 with v1 side by side.
+    h.step(Action::Compare);
+    h.step(Action::Down);
+    h.step(Action::Compare);
+    assert!(h.state.models.comparing);
+    let s = h.screen();
+    assert!(s.contains("v2 against v1"), "{s}");
+    assert!(s.contains("naive_bayes") && s.contains("logistic"));
+    insta::assert_snapshot!("models_compare_120x40", s);
+}
+
+#[test]
+fn goto_and_export_from_the_command_line() {
+    let db = company();
+    let mut h = at(&db, 100, 30);
+    h.command("goto C000042");
+    assert_eq!(
+        h.state
+            .detail
+            .as_ref()
+            .and_then(|d| d.view.as_ref())
+            .map(|v| v.detail.profile.id.clone()),
+        Some("C000042".into())
+    );
+    h.step(Action::Back);
+    h.command("goto NOPE");
+    assert!(h
+        .state
+        .status
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("no customer with id NOPE"));
+    let out = db.file("churn.csv");
+    h.command(&format!("export churn {}", out.display()));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("customer_id,probability,drivers,model_id"));
+    assert_eq!(text.lines().count(), 301);
+    h.command("frobnicate");
+    assert!(h
+        .state
+        .status
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("unknown command :frobnicate"));
+}
