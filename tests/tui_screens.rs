@@ -259,7 +259,13 @@ fn models_screen_activates_after_confirmation_and_compares() {
     let db = company();
     let mut h = at(&db, 120, 40);
     h.command("train naive_bayes --activate false");
-    db.open().conn.execute("UPDATE models SET created_at = ?1 WHERE id = 2", [NOW - 1800]).unwrap();
+    db.open()
+        .conn
+        .execute(
+            "UPDATE models SET created_at = ?1 WHERE id = 2",
+            [NOW - 1800],
+        )
+        .unwrap();
     h.step(Action::GoScreen(Screen::Models));
     assert_eq!(h.state.models.rows.len(), 2);
     // The newest (v2, naive Bayes) is first and inactive.

@@ -10,6 +10,7 @@ pub mod feedback;
 pub mod jobs;
 pub mod list;
 pub mod models;
+pub mod search;
 pub mod segments;
 
 use crate::error::{Error, Result};
@@ -85,6 +86,7 @@ pub fn open(path: &Path, mode: Mode) -> Result<Store> {
     };
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    search::register_functions(&conn)?;
     let store = Store {
         conn,
         path: path.to_path_buf(),

@@ -73,38 +73,108 @@ pub const INCOME_GROUPS: [&str; 7] = [
     "<25k", "25-50k", "50-75k", "75-100k", "100-150k", "150k+", "unknown",
 ];
 
+/// The age group (index into `AGE_GROUPS`) of an age in years.
+pub fn age_group(years: Option<i64>) -> usize {
+    match years {
+        None => 6,
+        Some(y) if y < 25 => 0,
+        Some(y) if y < 35 => 1,
+        Some(y) if y < 45 => 2,
+        Some(y) if y < 55 => 3,
+        Some(y) if y < 65 => 4,
+        Some(_) => 5,
+    }
+}
+
+/// The income group (index into `INCOME_GROUPS`).
+pub fn income_group(income: Option<f64>) -> usize {
+    match income {
+        None => 6,
+        Some(i) if i < 25_000.0 => 0,
+        Some(i) if i < 50_000.0 => 1,
+        Some(i) if i < 75_000.0 => 2,
+        Some(i) if i < 100_000.0 => 3,
+        Some(i) if i < 150_000.0 => 4,
+        Some(_) => 5,
+    }
+}
+
+/// Whole years from a `YYYY-MM-DD` birth date to `today` (days / 365.25).
+pub fn years_since(birth: &str, today: chrono::NaiveDate) -> Option<i64> {
+    let d = chrono::NaiveDate::parse_from_str(birth.get(..10)?, "%Y-%m-%d").ok()?;
+    Some(((today - d).num_days() as f64 / 365.25).floor() as i64)
+}
+
+/// One cell's running sums: customers, scored, sum of churn, valued, sum of CLV.
+type CellSums = (i64, i64, f64, i64, f64);
+
+/// Accumulates the age-group x income-group matrix in one pass.
+#[derive(Debug, Clone, Default)]
+pub struct MatrixAcc {
+    cells: [[CellSums; 7]; 7],
+}
+
+impl MatrixAcc {
+    pub fn add(
+        &mut self,
+        years: Option<i64>,
+        income: Option<f64>,
+        churn: Option<f64>,
+        clv: Option<f64>,
+    ) {
+        let c = &mut self.cells[age_group(years)][income_group(income)];
+        c.0 += 1;
+        if let Some(p) = churn {
+            c.1 += 1;
+            c.2 += p;
+        }
+        if let Some(v) = clv {
+            c.3 += 1;
+            c.4 += v;
+        }
+    }
+
+    /// The cells that hold customers, by age group then income group.
+    pub fn cells(&self) -> Vec<Cell> {
+        let mut out = Vec::new();
+        for (a, row) in self.cells.iter().enumerate() {
+            for (i, c) in row.iter().enumerate() {
+                if c.0 == 0 {
+                    continue;
+                }
+                out.push(Cell {
+                    age_group: AGE_GROUPS[a].to_string(),
+                    income_group: INCOME_GROUPS[i].to_string(),
+                    customers: c.0,
+                    churn_rate: (c.1 > 0).then(|| c.2 / c.1 as f64),
+                    mean_clv: (c.3 > 0).then(|| c.4 / c.3 as f64),
+                });
+            }
+        }
+        out
+    }
+}
+
+/// A customer's age in years: the age column, else from the birth date.
+pub fn years_of(age: Option<f64>, birth: Option<&str>, today: chrono::NaiveDate) -> Option<i64> {
+    age.map(|a| a.floor() as i64)
+        .or_else(|| birth.and_then(|b| years_since(b, today)))
+}
+
 /// Customers, churn rate and mean CLV per age group x income group.
 pub fn age_income_matrix(conn: &Connection) -> Result<Vec<Cell>> {
-    let mut st = conn.prepare(
-        "WITH a AS (
-           SELECT COALESCE(age, CAST((julianday('now') - julianday(birth_date)) / 365.25 AS INTEGER)) AS years,
-                  income, churn_prob, clv FROM customers)
-         SELECT CASE WHEN years IS NULL THEN 'unknown' WHEN years < 25 THEN '18-24' WHEN years < 35 THEN '25-34'
-                     WHEN years < 45 THEN '35-44' WHEN years < 55 THEN '45-54' WHEN years < 65 THEN '55-64'
-                     ELSE '65+' END,
-                CASE WHEN income IS NULL THEN 'unknown' WHEN income < 25000 THEN '<25k'
-                     WHEN income < 50000 THEN '25-50k' WHEN income < 75000 THEN '50-75k'
-                     WHEN income < 100000 THEN '75-100k' WHEN income < 150000 THEN '100-150k' ELSE '150k+' END,
-                count(*), avg(churn_prob), avg(clv)
-         FROM a GROUP BY 1, 2",
-    )?;
-    let mut cells: Vec<Cell> = st
-        .query_map([], |r| {
-            Ok(Cell {
-                age_group: r.get(0)?,
-                income_group: r.get(1)?,
-                customers: r.get(2)?,
-                churn_rate: r.get(3)?,
-                mean_clv: r.get(4)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    let pos = |list: &[&str], v: &str| list.iter().position(|x| *x == v).unwrap_or(99);
-    cells.sort_by_key(|c| {
-        (
-            pos(&AGE_GROUPS, &c.age_group),
-            pos(&INCOME_GROUPS, &c.income_group),
-        )
-    });
-    Ok(cells)
+    let today = chrono::Utc::now().date_naive();
+    let mut acc = MatrixAcc::default();
+    let mut st = conn.prepare("SELECT age, birth_date, income, churn_prob, clv FROM customers")?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        let birth = r.get_ref(1)?.as_str_or_null().ok().flatten();
+        acc.add(
+            years_of(r.get(0).ok().flatten(), birth, today),
+            r.get(2).ok().flatten(),
+            r.get(3)?,
+            r.get(4)?,
+        );
+    }
+    Ok(acc.cells())
 }

@@ -137,6 +137,8 @@ pub struct QueueState {
     pub total: Option<i64>,
     pub gen: u64,
     pub loading: bool,
+    /// The request on its way is a background reload (not announced).
+    pub quiet: bool,
     pub marked: BTreeSet<i64>,
     pub kinds: Vec<String>,
     pub channels: Vec<String>,
@@ -239,6 +241,8 @@ pub struct ListState {
     pub gen: u64,
     /// A page request is on its way (none other is sent meanwhile).
     pub loading: bool,
+    /// ... and it is a background reload, which the screen does not announce.
+    pub quiet: bool,
     /// Rows to move once more rows arrive (keys pressed faster than pages load).
     pub pending_move: i64,
     pub visible_rows: usize,
@@ -266,6 +270,7 @@ impl ListState {
             total: None,
             gen: 0,
             loading: false,
+            quiet: false,
             pending_move: 0,
             visible_rows: 20,
             extra: Vec::new(),

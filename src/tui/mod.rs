@@ -9,6 +9,7 @@ pub mod harness;
 pub mod keymap;
 pub mod layout;
 pub mod queue_update;
+pub mod scroll;
 pub mod theme;
 pub mod update;
 pub mod views;
@@ -153,7 +154,9 @@ pub fn run(ctx: &Ctx) -> Result<i32> {
         crossterm::execute!(out, crossterm::event::EnableMouseCapture)?;
     }
     let result = (|| -> Result<i32> {
-        let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
+        let mut terminal = Terminal::new(scroll::ScrollingBackend::new(CrosstermBackend::new(
+            std::io::stdout(),
+        ))?)?;
         terminal.clear()?;
         event::spawn_input(tx.clone());
         main_loop(&mut terminal, &mut state, &rx, &requests)

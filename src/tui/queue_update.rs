@@ -20,6 +20,7 @@ pub fn on_queue(
         return vec![];
     }
     q.loading = false;
+    q.quiet = false;
     let selected = q.selected().map(|i| i.fid);
     let offset_changed = items.first().map(|_| ()).is_some();
     let _ = offset_changed;

@@ -75,6 +75,7 @@ fn reset_list(list: &mut ListState, slot: Slot) -> Vec<Effect> {
     list.reached_end = false;
     list.pending_move = 0;
     list.loading = true;
+    list.quiet = false;
     let mut q = list.query.clone();
     q.seek = Seek::First;
     q.limit = PAGE;
@@ -111,6 +112,7 @@ fn jump_to_end(list: &mut ListState, slot: Slot) -> Vec<Effect> {
     list.reached_end = true;
     list.pending_move = 0;
     list.loading = true;
+    list.quiet = false;
     let mut q = list.query.clone();
     q.seek = Seek::Last;
     q.limit = PAGE;
@@ -155,6 +157,7 @@ fn prefetch(list: &mut ListState, slot: Slot) -> Vec<Effect> {
         if let Some(last) = list.rows.last() {
             q.seek = Seek::After(last.key.clone());
             list.loading = true;
+            list.quiet = false;
             return vec![request(Request::Page {
                 slot,
                 gen: list.gen,
@@ -167,6 +170,7 @@ fn prefetch(list: &mut ListState, slot: Slot) -> Vec<Effect> {
         if let Some(first) = list.rows.first() {
             q.seek = Seek::Before(first.key.clone());
             list.loading = true;
+            list.quiet = false;
             return vec![request(Request::Page {
                 slot,
                 gen: list.gen,
@@ -224,6 +228,7 @@ fn apply_page(
     extra: Vec<Extra>,
 ) -> Vec<Effect> {
     list.loading = false;
+    list.quiet = false;
     let full = rows.len() >= PAGE;
     match kind {
         PageKind::Reload => {
@@ -265,10 +270,8 @@ fn apply_page(
             if !full {
                 list.reached_end = true;
             }
-            // Cumulative shares continue from the window's last row.
-            let carried = list.extra.last().cloned();
             list.rows.extend(rows);
-            list.extra.extend(continue_shares(carried, extra));
+            list.extra.extend(extra);
             if list.rows.len() > WINDOW {
                 let drop =
                     (list.rows.len() - WINDOW).min(list.cursor.saturating_sub(list.visible_rows));
@@ -330,10 +333,6 @@ fn apply_page(
 
 /// Appended CLV shares were computed from the page's own start: the worker
 /// already includes the value above the first row, so they need no change.
-fn continue_shares(_carried: Option<Extra>, extra: Vec<Extra>) -> Vec<Extra> {
-    extra
-}
-
 fn sort_next(list: &mut ListState, slot: Slot) -> Vec<Effect> {
     let columns = &SortColumn::ALL;
     let i = columns
@@ -403,6 +402,7 @@ pub fn load_queue(state: &mut AppState, offset: i64) -> Vec<Effect> {
     let q = &mut state.queue;
     q.gen += 1;
     q.loading = true;
+    q.quiet = false;
     vec![request(Request::Queue {
         gen: q.gen,
         filter: q.filter.clone(),
@@ -454,6 +454,7 @@ pub fn refresh(state: &mut AppState) -> Vec<Effect> {
         Screen::Feedback => {
             let off = state.queue.offset;
             fx.extend(load_queue(state, off));
+            state.queue.quiet = true;
         }
         Screen::Models => fx.extend(load_models(state)),
         _ => {
@@ -467,7 +468,9 @@ pub fn refresh(state: &mut AppState) -> Vec<Effect> {
                     Some(first) => Seek::From(first.key.clone()),
                     None => Seek::First,
                 };
+                // A background reload: the screen does not say "loading".
                 list.loading = true;
+                list.quiet = true;
                 fx.push(request(Request::Page {
                     slot,
                     gen: list.gen,

@@ -13,6 +13,7 @@ use crate::store::detail::{self, Detail};
 use crate::store::feedback::{self, QueueFilter, QueueItem};
 use crate::store::list::{self, CustomerRow, ListQuery, SortColumn};
 use crate::store::models::{self, ModelRow};
+use crate::store::search::{Hits, SearchIndex};
 use crate::store::{self, Mode};
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -243,6 +244,80 @@ fn coalesce(batch: Vec<Request>) -> Vec<Request> {
     out
 }
 
+/// A search's text, the index it ran on, and its matches.
+type LastSearch = (String, Arc<SearchIndex>, Arc<Hits>);
+
+/// The live filter's search index, shared by the worker's threads and
+/// rebuilt in the background when the data version moves on.
+#[derive(Default)]
+pub struct SearchCache {
+    index: std::sync::Mutex<Option<Arc<SearchIndex>>>,
+    /// Held while building, so two threads never build at once.
+    build: std::sync::Mutex<()>,
+    rebuilding: AtomicBool,
+    /// The last search: its text, the index it ran on, its matches. Held
+    /// while searching, so the page and the count of one keystroke share it.
+    last: std::sync::Mutex<Option<LastSearch>>,
+}
+
+impl SearchCache {
+    fn current(&self) -> Option<Arc<SearchIndex>> {
+        self.index.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn build_with(&self, conn: &rusqlite::Connection) -> crate::Result<Arc<SearchIndex>> {
+        let _g = self.build.lock().unwrap_or_else(|e| e.into_inner());
+        let version = dashboard::data_version(conn)?;
+        if let Some(i) = self.current().filter(|i| i.version == version) {
+            return Ok(i);
+        }
+        let idx = Arc::new(SearchIndex::build(conn)?);
+        *self.index.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&idx));
+        Ok(idx)
+    }
+
+    /// Build (or rebuild) on a thread of its own; the current index, if any,
+    /// keeps answering meanwhile.
+    pub fn build_in_background(self: &Arc<Self>, path: PathBuf) {
+        if self.rebuilding.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let me = Arc::clone(self);
+        let spawned = std::thread::Builder::new()
+            .name("crmtop-search".into())
+            .spawn(move || {
+                let _ = catch_unwind(AssertUnwindSafe(|| {
+                    if let Ok(s) = store::open(&path, Mode::ReadOnly) {
+                        let _ = me.build_with(&s.conn);
+                    }
+                }));
+                me.rebuilding.store(false, Ordering::SeqCst);
+            });
+        if spawned.is_err() {
+            self.rebuilding.store(false, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Sums of CLV above a position in the ranking, so that each page's share
+/// and cumulative share cost no scan of the customers before it.
+#[derive(Default)]
+struct ClvSums {
+    version: i64,
+    total: f64,
+    /// CLV of all customers ranked above the one with this key.
+    above: HashMap<(u64, i64), f64>,
+}
+
+fn key_of(k: &list::Key) -> (u64, i64) {
+    let v = match &k.value {
+        rusqlite::types::Value::Real(f) => f.to_bits(),
+        rusqlite::types::Value::Integer(i) => (*i as f64).to_bits(),
+        _ => u64::MAX,
+    };
+    (v, k.cid)
+}
+
 /// Answers requests on its own connection (on the worker thread, or directly in tests).
 pub struct Executor {
     pub conn: rusqlite::Connection,
@@ -253,6 +328,9 @@ pub struct Executor {
     /// Where job progress and results go (None: jobs run inline, in tests).
     out: Option<Sender<Event>>,
     job: Option<(Arc<AtomicBool>, std::thread::JoinHandle<()>)>,
+    search: Arc<SearchCache>,
+    search_started: bool,
+    clv: ClvSums,
 }
 
 impl Executor {
@@ -269,7 +347,36 @@ impl Executor {
             params: None,
             out: None,
             job: None,
+            search: Arc::default(),
+            search_started: false,
+            clv: ClvSums::default(),
         })
+    }
+
+    /// The customers matching the query's text filter (None without one).
+    fn hits(&mut self, q: &ListQuery) -> crate::Result<Option<Arc<Hits>>> {
+        let Some(text) = q.filter.as_deref().filter(|f| !f.is_empty()) else {
+            return Ok(None);
+        };
+        let version = dashboard::data_version(&self.conn)?;
+        let idx = match self.search.current() {
+            Some(i) if i.version == version => i,
+            // Stale: answer from it while a fresh one is built.
+            Some(i) if self.out.is_some() => {
+                self.search.build_in_background(self.path.clone());
+                i
+            }
+            _ => self.search.build_with(&self.conn)?,
+        };
+        let mut last = self.search.last.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((t, i, h)) = last.as_ref() {
+            if t == text && Arc::ptr_eq(i, &idx) {
+                return Ok(Some(Arc::clone(h)));
+            }
+        }
+        let h = Arc::new(idx.search(text));
+        *last = Some((text.to_string(), idx, Arc::clone(&h)));
+        Ok(Some(h))
     }
 
     fn model_params(&mut self, id: i64) -> Option<&ModelParams> {
@@ -315,38 +422,77 @@ impl Executor {
                 Ok(out)
             }
             Slot::Clv => {
-                let total: f64 =
-                    self.conn
-                        .query_row("SELECT total(clv) FROM customers", [], |r| r.get(0))?;
+                let version = dashboard::data_version(&self.conn)?;
+                if self.clv.version != version || self.clv.above.len() > 200_000 {
+                    // The active fit's report holds the total (only fits
+                    // write CLV); summing a million values takes 40 ms.
+                    let total = match store::clv::active_report(&self.conn)? {
+                        Some((_, r)) => r.total_clv,
+                        None => {
+                            self.conn
+                                .query_row("SELECT total(clv) FROM customers", [], |r| r.get(0))?
+                        }
+                    };
+                    self.clv = ClvSums {
+                        version,
+                        total,
+                        above: HashMap::new(),
+                    };
+                }
+                let total = self.clv.total;
                 let Some(first) = rows.first() else {
                     return Ok(vec![]);
                 };
+                let ranking = query.sort == SortColumn::Clv && query.descending;
+                let unfiltered = query.filter.as_deref().is_none_or(str::is_empty)
+                    && query.rfm_segment.is_none()
+                    && query.churn_band.is_none();
+                let page_sum: f64 = rows.iter().map(|r| r.clv.unwrap_or(0.0)).sum();
+                let clv_of = |k: &list::Key| match &k.value {
+                    rusqlite::types::Value::Real(f) => *f,
+                    rusqlite::types::Value::Integer(i) => *i as f64,
+                    _ => 0.0,
+                };
+                let known = |k: &list::Key| self.clv.above.get(&key_of(k)).copied();
                 // Value above the first row, in the ranking's order (CLV, highest first).
-                let above: f64 = if query.sort == SortColumn::Clv && query.descending {
-                    self.conn.query_row(
+                let cached = if ranking && unfiltered {
+                    match &query.seek {
+                        list::Seek::First => Some(0.0),
+                        list::Seek::Last => Some(total - page_sum),
+                        list::Seek::After(k) => known(k).map(|a| a + clv_of(k)),
+                        list::Seek::Before(k) => known(k).map(|a| a - page_sum),
+                        list::Seek::From(k) => known(k),
+                    }
+                } else {
+                    None
+                };
+                let above: f64 = match cached {
+                    Some(a) => a,
+                    None if ranking => self.conn.query_row(
                         "SELECT total(clv) FROM customers WHERE (clv, cid) > (?1, ?2)",
                         rusqlite::params![first.clv, first.cid],
                         |r| r.get(0),
-                    )?
-                } else {
-                    0.0
+                    )?,
+                    None => 0.0,
                 };
                 let mut cum = above;
-                Ok(rows
-                    .iter()
-                    .map(|r| {
-                        let v = r.clv.unwrap_or(0.0);
-                        cum += v;
-                        if total > 0.0 {
-                            Extra::Share {
-                                share: v / total,
-                                cumulative: cum / total,
-                            }
-                        } else {
-                            Extra::None
+                let mut out = Vec::with_capacity(rows.len());
+                for r in rows {
+                    if ranking && unfiltered {
+                        self.clv.above.insert(key_of(&r.key), cum);
+                    }
+                    let v = r.clv.unwrap_or(0.0);
+                    cum += v;
+                    out.push(if total > 0.0 {
+                        Extra::Share {
+                            share: v / total,
+                            cumulative: (cum / total).clamp(0.0, 1.0),
                         }
-                    })
-                    .collect())
+                    } else {
+                        Extra::None
+                    });
+                }
+                Ok(out)
             }
         }
     }
@@ -367,7 +513,12 @@ impl Executor {
                 kind,
                 query,
             } => {
-                let rows = list::page(&self.conn, &query)?;
+                if !self.search_started && self.out.is_some() {
+                    self.search_started = true;
+                    self.search.build_in_background(self.path.clone());
+                }
+                let hits = self.hits(&query)?;
+                let rows = list::page_with(&self.conn, &query, hits.as_deref())?;
                 let extra = self.extras(slot, &query, &rows)?;
                 Response::Page {
                     slot,
@@ -377,11 +528,14 @@ impl Executor {
                     extra,
                 }
             }
-            Request::Count { slot, gen, query } => Response::Count {
-                slot,
-                gen,
-                total: list::count(&self.conn, &query)?,
-            },
+            Request::Count { slot, gen, query } => {
+                let hits = self.hits(&query)?;
+                Response::Count {
+                    slot,
+                    gen,
+                    total: list::count_with(&self.conn, &query, hits.as_deref())?,
+                }
+            }
             Request::Dashboard {
                 gen,
                 high,
@@ -532,6 +686,7 @@ impl Executor {
     /// Answer a request, turning errors and panics into `Failed`.
     pub fn answer(&mut self, req: Request) -> Option<Response> {
         let what = describe(&req);
+        let _trace = Trace::new(&req);
         match catch_unwind(AssertUnwindSafe(|| self.handle(req))) {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => Some(Response::Failed {
@@ -623,6 +778,48 @@ pub fn run_job(path: &std::path::Path, spec: JobSpec, ctl: Ctl) -> crate::Result
     }
 }
 
+/// With `CRMTOP_TRACE=FILE`, each request's time is appended to FILE (for
+/// finding what makes a screen slow; the screen itself is never written to).
+struct Trace {
+    start: std::time::Instant,
+    what: Option<String>,
+}
+
+impl Trace {
+    fn new(req: &Request) -> Trace {
+        let what = std::env::var_os("CRMTOP_TRACE").map(|_| {
+            let mut s = format!("{req:?}");
+            s.truncate(160);
+            s
+        });
+        Trace {
+            start: std::time::Instant::now(),
+            what,
+        }
+    }
+}
+
+impl Drop for Trace {
+    fn drop(&mut self) {
+        use std::io::Write as _;
+        let (Some(what), Some(path)) = (&self.what, std::env::var_os("CRMTOP_TRACE")) else {
+            return;
+        };
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(
+                f,
+                "{:?} {:>9.2} ms  {what}",
+                std::thread::current().name().unwrap_or("?"),
+                self.start.elapsed().as_secs_f64() * 1e3
+            );
+        }
+    }
+}
+
 fn describe(req: &Request) -> &'static str {
     match req {
         Request::Probe => "checking the database",
@@ -640,7 +837,11 @@ fn describe(req: &Request) -> &'static str {
     }
 }
 
-/// Start the worker on its own thread with its own connection.
+/// Start the worker: a thread for pages, details and jobs, and a second one,
+/// with a connection of its own, for counts and the dashboard, so that a slow
+/// aggregate never holds up a page. The search index is built in the
+/// background once a list is first shown, so the first keystroke of a filter
+/// finds it (and a cold dashboard does not compete with it at start).
 pub fn spawn(
     path: PathBuf,
     read_only: bool,
@@ -648,15 +849,34 @@ pub fn spawn(
 ) -> crate::Result<(Sender<Request>, std::thread::JoinHandle<()>)> {
     let mut exec = Executor::open(&path, read_only)?;
     exec.out = Some(out.clone());
+    let mut counter = Executor::open(&path, read_only)?;
+    counter.out = Some(out.clone());
+    counter.search = Arc::clone(&exec.search);
+    let (ctx, crx) = std::sync::mpsc::channel::<Request>();
+    let out2 = out.clone();
+    std::thread::Builder::new()
+        .name("crmtop-counter".into())
+        .spawn(move || run(counter, crx, out2, None))
+        .map_err(crate::Error::Io)?;
     let (tx, rx) = std::sync::mpsc::channel::<Request>();
     let handle = std::thread::Builder::new()
         .name("crmtop-worker".into())
-        .spawn(move || run(exec, rx, out))
+        .spawn(move || run(exec, rx, out, Some(ctx)))
         .map_err(crate::Error::Io)?;
     Ok((tx, handle))
 }
 
-fn run(mut exec: Executor, rx: Receiver<Request>, out: Sender<Event>) {
+/// Whether a request goes to the second thread.
+fn is_slow(req: &Request) -> bool {
+    matches!(req, Request::Count { .. } | Request::Dashboard { .. })
+}
+
+fn run(
+    mut exec: Executor,
+    rx: Receiver<Request>,
+    out: Sender<Event>,
+    slow: Option<Sender<Request>>,
+) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         batch.extend(rx.try_iter());
@@ -668,6 +888,12 @@ fn run(mut exec: Executor, rx: Receiver<Request>, out: Sender<Event>) {
                     let _ = h.join();
                 }
                 return;
+            }
+            if let Some(s) = slow.as_ref().filter(|_| is_slow(&req)) {
+                if s.send(req).is_err() {
+                    return;
+                }
+                continue;
             }
             if let Some(reply) = exec.answer(req) {
                 if out.send(Event::Worker(reply)).is_err() {

@@ -235,7 +235,7 @@ pub fn footer(state: &AppState, list: &ListState, theme: &Theme) -> Line<'static
     if let Some(f) = &list.query.filter {
         spans.push(Span::styled(format!(" · filter: {f}"), theme.accent()));
     }
-    if list.loading {
+    if list.loading && !list.quiet {
         const SPIN: [&str; 4] = ["|", "/", "-", "\\"];
         spans.push(Span::styled(
             format!(" · loading {}", SPIN[(state.tick % 4) as usize]),

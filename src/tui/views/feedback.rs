@@ -154,7 +154,7 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             theme.accent(),
         ));
     }
-    if q.loading {
+    if q.loading && !q.quiet {
         spans.push(Span::styled(" · loading", theme.warn()));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), footer);
