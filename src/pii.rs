@@ -36,6 +36,92 @@ pub fn phone(s: &str) -> String {
     format!("***-{tail}")
 }
 
+/// Free text (a feedback message) with the e-mail addresses and phone
+/// numbers in it masked: "call me on +44 20 7946 0958 or ada@x.org" ->
+/// "call me on ***-0958 or a***@x***.org".
+pub fn text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for (i, word) in s.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        // Keep punctuation around a word: "(ada@x.org)," -> "(" + masked + "),".
+        let core_start = word
+            .find(|c: char| c.is_alphanumeric() || c == '+')
+            .unwrap_or(word.len());
+        let core_end = word
+            .rfind(|c: char| c.is_alphanumeric())
+            .map_or(core_start, |e| {
+                e + word[e..].chars().next().map_or(1, char::len_utf8)
+            });
+        let (pre, core, post) = if core_start < core_end {
+            (
+                &word[..core_start],
+                &word[core_start..core_end],
+                &word[core_end..],
+            )
+        } else {
+            (word, "", "")
+        };
+        out.push_str(pre);
+        if core.contains('@') && core.contains('.') {
+            out.push_str(&email(core));
+        } else {
+            out.push_str(core);
+        }
+        out.push_str(post);
+    }
+    mask_phone_numbers(&out)
+}
+
+/// Runs of 7 or more digits (spaces, dashes, dots, brackets and a leading
+/// plus allowed between them) become "***-" and their last four digits.
+fn mask_phone_numbers(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let starts = chars[i].is_ascii_digit()
+            || (chars[i] == '+' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
+            || (chars[i] == '(' && chars.get(i + 1).is_some_and(char::is_ascii_digit));
+        if starts {
+            let mut j = i;
+            let mut digits = 0;
+            let mut last_digit = i;
+            while j < chars.len() {
+                let c = chars[j];
+                if c.is_ascii_digit() {
+                    digits += 1;
+                    last_digit = j;
+                } else if !(matches!(c, ' ' | '-' | '.' | '(' | ')') || (c == '+' && j == i)) {
+                    break;
+                }
+                j += 1;
+            }
+            let run: String = chars[i..=last_digit].iter().collect();
+            // A date (2026-03-01) is not a phone number.
+            let is_date = run.len() == 10
+                && run.char_indices().all(|(k, c)| {
+                    if k == 4 || k == 7 {
+                        c == '-'
+                    } else {
+                        c.is_ascii_digit()
+                    }
+                });
+            if digits >= 7 && !is_date {
+                out.push_str(&phone(&run));
+            } else {
+                out.push_str(&run);
+            }
+            i = last_digit + 1;
+            continue;
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
 /// Apply a masker when masking is on.
 pub fn maybe(on: bool, v: Option<&str>, f: fn(&str) -> String) -> Option<String> {
     v.map(|s| if on { f(s) } else { s.to_string() })
@@ -53,5 +139,20 @@ mod tests {
         assert_eq!(email("nonsense"), "***");
         assert_eq!(phone("+1-555-123-4567"), "***-4567");
         assert_eq!(phone("12"), "***-12");
+    }
+
+    #[test]
+    fn free_text_loses_addresses_and_numbers_but_keeps_the_rest() {
+        assert_eq!(
+            text("call me on +44 20 7946 0958 or (ada@x.org), thanks"),
+            "call me on ***-0958 or (a***@x***.org), thanks"
+        );
+        // Short numbers (order counts, amounts, dates) stay.
+        assert_eq!(
+            text("3 orders, 49.90 on 2026-03-01"),
+            "3 orders, 49.90 on 2026-03-01"
+        );
+        assert_eq!(text("order 12345678 is late"), "order ***-5678 is late");
+        assert_eq!(text(""), "");
     }
 }

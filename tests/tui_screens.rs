@@ -324,3 +324,174 @@ fn goto_and_export_from_the_command_line() {
         .text
         .contains("unknown command :frobnicate"));
 }
+
+fn typed(h: &mut Harness, text: &str) {
+    for c in text.chars() {
+        h.step(Action::Input(InputKey::Char(c)));
+    }
+}
+
+/// The review flow an agent goes through: take the next item (opened with
+/// its customer), resolve it with a note, mark several and claim them while
+/// another agent takes one of them, assign with completion, escalate.
+#[test]
+fn the_feedback_review_flow() {
+    use crmtop::store::workflow::{self, Target};
+    let db = company();
+    for (w, hgt) in [(80u16, 24u16), (120, 40)] {
+        let mut h = at(&db, w, hgt);
+        h.step(Action::GoScreen(Screen::Feedback));
+        let top = h.state.queue.items[0].id.clone();
+        let unclaimed_top = h
+            .state
+            .queue
+            .items
+            .iter()
+            .find(|i| i.assignee.is_none())
+            .map(|i| i.id.clone())
+            .unwrap();
+        // n: the highest-priority unclaimed item, claimed and opened.
+        h.step(Action::FeedbackNext);
+        let opened = h.state.queue.opened.as_ref().expect("opened");
+        let item = opened.item.as_ref().expect("item loaded");
+        assert_eq!(item.id, unclaimed_top, "top of the queue was {top}");
+        assert_eq!(item.assignee.as_deref(), Some("tester"));
+        assert_eq!(item.status, "open");
+        assert!(opened.customer.is_some(), "customer context loaded");
+        let text = h.screen();
+        assert!(text.contains("held by tester"), "{text}");
+        assert!(text.contains("churn "), "{text}");
+        insta::assert_snapshot!(format!("feedback_opened_{w}x{hgt}"), text);
+        // x asks for a note; an empty one is not accepted.
+        h.step(Action::Resolve);
+        assert!(matches!(h.state.mode, Mode::Prompt(_)));
+        h.step(Action::Input(InputKey::Submit));
+        assert!(matches!(&h.state.mode, Mode::Prompt(p) if p.label.contains("required")));
+        typed(&mut h, "refund sent");
+        h.step(Action::Input(InputKey::Submit));
+        assert_eq!(h.state.mode, Mode::Normal);
+        let item = h
+            .state
+            .queue
+            .opened
+            .as_ref()
+            .unwrap()
+            .item
+            .as_ref()
+            .unwrap();
+        assert_eq!(item.status, "resolved");
+        assert_eq!(item.resolution_note.as_deref(), Some("refund sent"));
+        let last = h.state.queue.opened.as_ref().unwrap().history[0].clone();
+        assert_eq!(
+            (last.action.as_str(), last.agent.as_str()),
+            ("resolve", "tester")
+        );
+        assert_eq!(last.details.as_deref(), Some("refund sent"));
+        assert!(
+            h.screen().contains("resolution refund sent"),
+            "{}",
+            h.screen()
+        );
+        // o reopens it; Esc goes back to the queue.
+        h.step(Action::Reopen);
+        assert_eq!(
+            h.state
+                .queue
+                .opened
+                .as_ref()
+                .unwrap()
+                .item
+                .as_ref()
+                .unwrap()
+                .status,
+            "open"
+        );
+        h.step(Action::Back);
+        assert!(h.state.queue.opened.is_none());
+        if w == 80 {
+            continue;
+        }
+        // Bulk: three unclaimed items marked; bob takes the middle one first.
+        h.step(Action::CycleQueueFilter); // mine
+        h.step(Action::CycleQueueFilter); // unassigned
+        assert!(h.screen().contains("unassigned"));
+        let ids: Vec<(i64, String)> = h.state.queue.items[..3]
+            .iter()
+            .map(|i| (i.fid, i.id.clone()))
+            .collect();
+        h.steps([Action::Mark, Action::Mark, Action::Mark]);
+        assert_eq!(h.state.queue.marked.len(), 3);
+        assert!(h.screen().contains("3 marked"));
+        let mut s = db.open();
+        let o = workflow::act(
+            &mut s.conn,
+            &[Target {
+                fid: ids[1].0,
+                version: None,
+            }],
+            &crmtop::analytics::workflow::Act::Claim,
+            "bob",
+            NOW,
+        )
+        .unwrap();
+        assert!(o[0].is_done());
+        h.step(Action::Claim);
+        let msg = h.state.status.as_ref().unwrap().text.clone();
+        assert!(msg.contains("claim: 2 of 3 done"), "{msg}");
+        assert!(
+            msg.contains(&format!("{} was changed by bob", ids[1].1)),
+            "{msg}"
+        );
+        assert!(h.state.queue.marked.is_empty());
+        let holder = |id: &str| -> Option<String> {
+            db.open()
+                .conn
+                .query_row("SELECT assignee FROM feedback WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .unwrap()
+        };
+        assert_eq!(holder(&ids[0].1).as_deref(), Some("tester"));
+        assert_eq!(holder(&ids[1].1).as_deref(), Some("bob"));
+        assert_eq!(holder(&ids[2].1).as_deref(), Some("tester"));
+        // The reloaded page no longer shows them as unassigned.
+        assert!(h
+            .state
+            .queue
+            .items
+            .iter()
+            .all(|i| !ids.iter().any(|(f, _)| *f == i.fid)));
+        // a: assign, with completion of known agents.
+        h.step(Action::Assign);
+        match &h.state.mode {
+            Mode::Prompt(p) => assert!(p.choices.contains(&"bob".to_string()), "{:?}", p.choices),
+            m => panic!("expected a prompt, got {m:?}"),
+        }
+        let target = h.state.queue.selected().unwrap().id.clone();
+        typed(&mut h, "bo");
+        h.step(Action::Input(InputKey::Complete));
+        assert!(matches!(&h.state.mode, Mode::Prompt(p) if p.text == "bob"));
+        insta::assert_snapshot!("feedback_assign_prompt_120x40", h.screen());
+        h.step(Action::Input(InputKey::Submit));
+        assert_eq!(holder(&target).as_deref(), Some("bob"));
+        // e: escalate needs a reason; on bob's item it is refused, naming bob.
+        h.step(Action::CycleQueueFilter); // overdue
+        h.step(Action::CycleQueueFilter); // escalated
+        h.step(Action::Back);
+        h.state.queue.filter = crmtop::store::feedback::QueueFilter::All;
+        h.step(Action::Refresh);
+        let bobs = h
+            .state
+            .queue
+            .items
+            .iter()
+            .position(|i| i.assignee.as_deref() == Some("bob"))
+            .unwrap();
+        h.state.queue.cursor = bobs;
+        h.step(Action::Escalate);
+        typed(&mut h, "legal");
+        h.step(Action::Input(InputKey::Submit));
+        let msg = h.state.status.as_ref().unwrap().text.clone();
+        assert!(msg.contains("held by bob"), "{msg}");
+    }
+}

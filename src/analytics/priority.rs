@@ -11,8 +11,9 @@
 //!   first-response SLA while the item is `new`, the resolution SLA afterwards.
 //!
 //! The first four terms do not change with time and are stored with the item
-//! (`prio_static`); the age term is added at query time with the agent's SLA
-//! settings (`AGE_SQL`), so the queue is ordered correctly at every moment.
+//! (`prio_static`); the age term is added when the queue is read, with the
+//! agent's SLA settings, so the queue is ordered correctly at every moment
+//! (`store::queue` finds the top without sorting every item).
 
 use serde::{Deserialize, Serialize};
 
@@ -73,31 +74,7 @@ impl SlaConfig {
             _ => self.other,
         }
     }
-
-    /// Parameters ?2..?13 of `AGE_SQL`: first-response then resolution hours,
-    /// for the kinds in `KINDS` order. Values <= 0 are treated as 1 hour.
-    pub fn sql_params(&self) -> [f64; 12] {
-        let mut out = [1.0; 12];
-        for (i, k) in KINDS.iter().enumerate() {
-            let s = self.for_kind(k);
-            out[i] = s.first_response_hours.max(1.0 / 60.0);
-            out[6 + i] = s.resolution_hours.max(1.0 / 60.0);
-        }
-        out
-    }
 }
-
-/// The age term in SQL over a `feedback` row; `?1` is now (unix seconds) and
-/// `?2..?13` come from `SlaConfig::sql_params`. Mirrors `age_term`.
-pub const AGE_SQL: &str = "(CASE WHEN status IN ('resolved','closed') THEN 0.0 ELSE
-  10.0 * MIN(3.0, MAX(0.0, (?1 - created_at) / 3600.0 /
-    CASE WHEN status = 'new' THEN
-      CASE kind WHEN 'complaint' THEN ?2 WHEN 'question' THEN ?3 WHEN 'praise' THEN ?4
-                WHEN 'nps' THEN ?5 WHEN 'csat' THEN ?6 ELSE ?7 END
-    ELSE
-      CASE kind WHEN 'complaint' THEN ?8 WHEN 'question' THEN ?9 WHEN 'praise' THEN ?10
-                WHEN 'nps' THEN ?11 WHEN 'csat' THEN ?12 ELSE ?13 END
-    END)) END)";
 
 /// What the time-independent part depends on.
 #[derive(Debug, Clone, Default)]
@@ -156,7 +133,7 @@ pub fn sla_hours(sla: &SlaConfig, kind: &str, status: &str) -> f64 {
     .max(1.0 / 60.0)
 }
 
-/// The age term (mirrors `AGE_SQL`).
+/// The age term.
 pub fn age_term(sla: &SlaConfig, kind: &str, status: &str, created_at: i64, now: i64) -> f64 {
     if status == "resolved" || status == "closed" {
         return 0.0;
@@ -176,7 +153,8 @@ pub fn sla_left(
     if status == "resolved" || status == "closed" {
         return None;
     }
-    let limit = (sla_hours(sla, kind, status) * 3600.0) as i64;
+    let limit = (sla_hours(sla, kind, status) * 3600.0).round() as i64;
+    // Overdue when this is <= 0 (`store::queue::is_overdue`).
     Some(created_at + limit - now)
 }
 
@@ -228,7 +206,7 @@ pub fn explain(
             "resolution"
         };
         let h = left.abs() / 3600;
-        if left < 0 {
+        if left <= 0 {
             parts.push(format!("{h} h past {phase} SLA"));
         } else {
             parts.push(format!("{h} h left on {phase} SLA"));

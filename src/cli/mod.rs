@@ -4,6 +4,7 @@
 mod churn;
 mod clv;
 mod data;
+mod feedback;
 
 pub use data::build_demo;
 
@@ -77,6 +78,9 @@ pub enum Command {
     Clv(clv::ClvArgs),
     /// RFM segments and the age x income matrix
     Segments(clv::SegmentsArgs),
+    /// The feedback queue: list, next, claim, assign, pending, resolve, escalate, reopen, show
+    #[command(subcommand)]
+    Feedback(feedback::FeedbackCmd),
 }
 
 #[derive(Debug, Args, Clone, Copy)]
@@ -167,6 +171,7 @@ pub fn run(command: Command, ctx: &Ctx) -> Result<i32> {
         Command::Score(a) => churn::score(ctx, a),
         Command::Clv(a) => clv::clv(ctx, a),
         Command::Segments(a) => clv::segments(ctx, a),
+        Command::Feedback(c) => feedback::run(ctx, c),
     }
 }
 

@@ -4,10 +4,10 @@
 //! such commit bumps. Queue counts are always fresh.
 
 use super::{meta_get, meta_set};
-use crate::analytics::priority::{SlaConfig, AGE_SQL};
+use crate::analytics::priority::SlaConfig;
 use crate::error::Result;
 use crate::store::segments::{years_of, Cell, MatrixAcc};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
 /// Bump the data version (call inside every transaction that changes
@@ -304,17 +304,7 @@ pub fn load(
         }
     };
     let open: i64 = conn.query_row("SELECT count(*) FROM queue", [], |r| r.get(0))?;
-    let p = sla.sql_params();
-    // sql-format-ok: AGE_SQL is a constant.
-    let overdue_sql = format!("SELECT count(*) FROM queue WHERE {AGE_SQL} >= 10.0");
-    let overdue: i64 = conn
-        .query_row(
-            &overdue_sql,
-            params![now, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11]],
-            |r| r.get(0),
-        )
-        .optional()?
-        .unwrap_or(0);
+    let overdue = super::queue::overdue_count(conn, sla, now)?;
     Ok(Dashboard {
         agg,
         open_feedback: open,

@@ -79,6 +79,10 @@ pub enum QueueFilter {
     Escalated,
     Kind(String),
     Channel(String),
+    /// Items in one status (new, open, pending, escalated).
+    Status(String),
+    /// Every one of these at once.
+    Every(Vec<QueueFilter>),
 }
 
 impl QueueFilter {
@@ -91,6 +95,12 @@ impl QueueFilter {
             QueueFilter::Escalated => "escalated".into(),
             QueueFilter::Kind(k) => format!("kind {k}"),
             QueueFilter::Channel(c) => format!("channel {c}"),
+            QueueFilter::Status(s) => format!("status {s}"),
+            QueueFilter::Every(parts) => parts
+                .iter()
+                .map(QueueFilter::label)
+                .collect::<Vec<_>>()
+                .join(", "),
         }
     }
 }
@@ -100,6 +110,8 @@ impl QueueFilter {
 pub struct QueueItem {
     pub fid: i64,
     pub id: String,
+    /// The customer's key.
+    pub cid: i64,
     pub customer_id: String,
     pub customer_name: Option<String>,
     pub status: String,
@@ -117,45 +129,83 @@ pub struct QueueItem {
     pub first_response_at: Option<i64>,
     pub updated_at: Option<i64>,
     pub updated_by: Option<String>,
+    pub resolution_note: Option<String>,
+    pub resolved_at: Option<i64>,
+    pub escalation_reason: Option<String>,
 }
 
-/// `?1` now, `?2..?13` SLA hours (see `SlaConfig::sql_params`), `?14` mine
-/// (agent), `?15` unassigned (0/1), `?16` overdue (0/1), `?17` status, `?18`
-/// kind, `?19` channel, `?20` limit, `?21` offset.
-fn queue_where() -> String {
-    // sql-format-ok: AGE_SQL is a constant.
-    format!(
-        "(?14 IS NULL OR q.assignee = ?14) AND (?15 = 0 OR q.assignee IS NULL)
-         AND (?16 = 0 OR {age} >= 10.0) AND (?17 IS NULL OR q.status = ?17)
-         AND (?18 IS NULL OR q.kind = ?18) AND (?19 IS NULL OR q.channel = ?19)",
-        age = priority::AGE_SQL
-    )
+const ITEM_SQL: &str =
+    "SELECT f.fid, f.id, c.id, c.name, f.status, f.kind, f.channel, f.created_at, f.assignee,
+        f.sentiment, f.text, f.score, c.churn_prob, c.clv, f.version,
+        f.first_response_at, f.updated_at, f.updated_by, f.resolution_note, f.resolved_at,
+        f.escalation_reason, c.cid
+ FROM feedback f JOIN customers c ON c.cid = f.cid";
+
+fn read_item(r: &rusqlite::Row, priority: f64) -> rusqlite::Result<QueueItem> {
+    Ok(QueueItem {
+        priority,
+        fid: r.get(0)?,
+        id: r.get(1)?,
+        customer_id: r.get(2)?,
+        customer_name: r.get(3)?,
+        status: r.get(4)?,
+        kind: r.get(5)?,
+        channel: r.get(6)?,
+        created_at: r.get(7)?,
+        assignee: r.get(8)?,
+        sentiment: r.get(9)?,
+        text: r.get(10)?,
+        score: r.get(11)?,
+        churn_prob: r.get(12)?,
+        clv: r.get(13)?,
+        version: r.get(14)?,
+        first_response_at: r.get(15)?,
+        updated_at: r.get(16)?,
+        updated_by: r.get(17)?,
+        resolution_note: r.get(18)?,
+        resolved_at: r.get(19)?,
+        escalation_reason: r.get(20)?,
+        cid: r.get(21)?,
+    })
 }
 
-type QueueParams = (
-    Option<String>,
-    i64,
-    i64,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-
-fn filter_params(filter: &QueueFilter, agent: &str) -> QueueParams {
-    let mut p: QueueParams = (None, 0, 0, None, None, None);
-    match filter {
-        QueueFilter::All => {}
-        QueueFilter::Mine => p.0 = Some(agent.to_string()),
-        QueueFilter::Unassigned => p.1 = 1,
-        QueueFilter::Overdue => p.2 = 1,
-        QueueFilter::Escalated => p.3 = Some("escalated".into()),
-        QueueFilter::Kind(k) => p.4 = Some(k.clone()),
-        QueueFilter::Channel(c) => p.5 = Some(c.clone()),
-    }
-    p
+/// One item by its key, open or not; its priority is the current one while
+/// it is open, else 0.
+pub fn item(
+    conn: &Connection,
+    fid: i64,
+    sla: &priority::SlaConfig,
+    now: i64,
+) -> Result<Option<QueueItem>> {
+    use rusqlite::OptionalExtension;
+    // sql-format-ok: a constant.
+    let mut st = conn.prepare_cached(&format!("{ITEM_SQL} WHERE f.fid = ?1"))?;
+    let it = st.query_row([fid], |r| read_item(r, 0.0)).optional()?;
+    let prio: Option<f64> = conn
+        .query_row("SELECT prio_static FROM queue WHERE fid = ?1", [fid], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(it.map(|mut it| {
+        if let Some(p) = prio {
+            it.priority = p + priority::age_term(sla, &it.kind, &it.status, it.created_at, now);
+        }
+        it
+    }))
 }
 
-/// A page of the queue, highest priority first.
+/// The key of an item from its id (`F1234`), or from the key itself.
+pub fn fid_of(conn: &Connection, id: &str) -> Result<Option<i64>> {
+    use rusqlite::OptionalExtension;
+    let by_id: Option<i64> = conn
+        .query_row("SELECT fid FROM feedback WHERE id = ?1", [id.trim()], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(by_id)
+}
+
+/// A page of the queue, highest priority first (see `store::queue`).
 pub fn queue_page(
     conn: &Connection,
     filter: &QueueFilter,
@@ -165,49 +215,54 @@ pub fn queue_page(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<QueueItem>> {
-    // sql-format-ok: constant text (AGE_SQL, the WHERE clause) only.
-    let sql = format!(
-        "SELECT t.prio, f.fid, f.id, c.id, c.name, f.status, f.kind, f.channel, f.created_at, f.assignee,
-                f.sentiment, substr(f.text, 1, 500), f.score, c.churn_prob, c.clv, f.version,
-                f.first_response_at, f.updated_at, f.updated_by
-         FROM (SELECT q.fid, q.prio_static + {age} AS prio FROM queue q WHERE {w}
-               ORDER BY prio DESC, q.fid LIMIT ?20 OFFSET ?21) t
-         JOIN feedback f ON f.fid = t.fid JOIN customers c ON c.cid = f.cid
-         ORDER BY t.prio DESC, f.fid",
-        age = priority::AGE_SQL,
-        w = queue_where()
-    );
-    let s = sla.sql_params();
-    let f = filter_params(filter, agent);
-    let mut st = conn.prepare_cached(&sql)?;
+    let top = super::queue::top(
+        conn,
+        filter,
+        agent,
+        sla,
+        now,
+        (offset.max(0) + limit.max(0)) as usize,
+    )?;
+    // sql-format-ok: a constant.
+    let mut st = conn.prepare_cached(&format!("{ITEM_SQL} WHERE f.fid = ?1"))?;
+    let mut out = Vec::with_capacity(limit.max(0) as usize);
+    for (prio, row) in top.into_iter().skip(offset.max(0) as usize) {
+        let mut it = st.query_row([row.fid], |r| read_item(r, prio))?;
+        // Long texts are cut for the list; `item` gives the whole text.
+        if let Some(t) = it.text.as_mut() {
+            if t.len() > 500 {
+                let mut end = 500;
+                while !t.is_char_boundary(end) {
+                    end -= 1;
+                }
+                t.truncate(end);
+            }
+        }
+        out.push(it);
+    }
+    Ok(out)
+}
+
+/// Resolved or closed items, newest key first, optionally only one agent's,
+/// one kind or one channel.
+pub fn closed_page(
+    conn: &Connection,
+    status: &str,
+    assignee: Option<&str>,
+    kind: Option<&str>,
+    channel: Option<&str>,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<QueueItem>> {
+    // sql-format-ok: a constant.
+    let mut st = conn.prepare_cached(&format!(
+        "{ITEM_SQL} WHERE f.status = ?1 AND (?2 IS NULL OR f.assignee = ?2)
+           AND (?3 IS NULL OR f.kind = ?3) AND (?4 IS NULL OR f.channel = ?4)
+         ORDER BY f.fid DESC LIMIT ?5 OFFSET ?6"
+    ))?;
     let rows = st.query_map(
-        rusqlite::params![
-            now, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], f.0,
-            f.1, f.2, f.3, f.4, f.5, limit, offset
-        ],
-        |r| {
-            Ok(QueueItem {
-                priority: r.get(0)?,
-                fid: r.get(1)?,
-                id: r.get(2)?,
-                customer_id: r.get(3)?,
-                customer_name: r.get(4)?,
-                status: r.get(5)?,
-                kind: r.get(6)?,
-                channel: r.get(7)?,
-                created_at: r.get(8)?,
-                assignee: r.get(9)?,
-                sentiment: r.get(10)?,
-                text: r.get(11)?,
-                score: r.get(12)?,
-                churn_prob: r.get(13)?,
-                clv: r.get(14)?,
-                version: r.get(15)?,
-                first_response_at: r.get(16)?,
-                updated_at: r.get(17)?,
-                updated_by: r.get(18)?,
-            })
-        },
+        rusqlite::params![status, assignee, kind, channel, limit, offset],
+        |r| read_item(r, 0.0),
     )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -220,18 +275,7 @@ pub fn queue_count(
     sla: &priority::SlaConfig,
     now: i64,
 ) -> Result<i64> {
-    // sql-format-ok: constant text only.
-    let sql = format!("SELECT count(*) FROM queue q WHERE {}", queue_where());
-    let s = sla.sql_params();
-    let f = filter_params(filter, agent);
-    let mut st = conn.prepare_cached(&sql)?;
-    Ok(st.query_row(
-        rusqlite::params![
-            now, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], f.0,
-            f.1, f.2, f.3, f.4, f.5
-        ],
-        |r| r.get(0),
-    )?)
+    super::queue::count(conn, filter, agent, sla, now)
 }
 
 /// Kinds and channels present in the queue (for the filter cycle).

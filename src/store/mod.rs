@@ -10,8 +10,10 @@ pub mod feedback;
 pub mod jobs;
 pub mod list;
 pub mod models;
+pub mod queue;
 pub mod search;
 pub mod segments;
+pub mod workflow;
 
 use crate::error::{Error, Result};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
@@ -20,8 +22,13 @@ use std::time::Duration;
 
 /// Numbered migrations, embedded at build time and applied in order.
 /// `PRAGMA user_version` records how many have been applied.
-pub const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_init.sql", include_str!("../../schema/0001_init.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init.sql", include_str!("../../schema/0001_init.sql")),
+    (
+        "0002_queue_order.sql",
+        include_str!("../../schema/0002_queue_order.sql"),
+    ),
+];
 
 /// The schema version this build writes.
 pub fn latest_version() -> i64 {

@@ -8,7 +8,7 @@ use crate::store::dashboard::Dashboard;
 use crate::store::feedback::{QueueFilter, QueueItem};
 use crate::store::list::{CustomerRow, ListQuery, SortColumn};
 use crate::store::models::ModelRow;
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Screen {
@@ -127,7 +127,7 @@ impl Band {
 }
 
 /// The feedback queue screen.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct QueueState {
     pub filter: QueueFilter,
     pub items: Vec<QueueItem>,
@@ -139,12 +139,30 @@ pub struct QueueState {
     pub loading: bool,
     /// The request on its way is a background reload (not announced).
     pub quiet: bool,
-    pub marked: BTreeSet<i64>,
+    /// Marked items and the version each had when marked (optimistic locking).
+    pub marked: BTreeMap<i64, i64>,
     pub kinds: Vec<String>,
     pub channels: Vec<String>,
-    /// The item opened with Enter or `n` (its fid).
-    pub open: Option<i64>,
+    /// The item opened with Enter or `n`, with its customer's context.
+    pub opened: Option<OpenedItem>,
     pub visible_rows: usize,
+    /// Agent names for the assign prompt's completion.
+    pub agents: Vec<String>,
+    /// A workflow change is on its way.
+    pub acting: bool,
+    /// Generation of the opened item's request.
+    pub gen_item: u64,
+}
+
+/// An opened feedback item.
+#[derive(Debug, Clone)]
+pub struct OpenedItem {
+    pub fid: i64,
+    pub gen: u64,
+    pub item: Option<Box<QueueItem>>,
+    pub history: Vec<crate::store::audit::Entry>,
+    pub customer: Option<Box<DetailView>>,
+    pub loading: bool,
 }
 
 impl QueueState {

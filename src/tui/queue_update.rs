@@ -1,10 +1,20 @@
-//! The feedback screen's part of the update: queue pages, marks, prompts and
-//! the review actions.
+//! The feedback screen's part of the update: queue pages, the opened item,
+//! marks, prompts and the review actions (claim, assign, pending, resolve,
+//! escalate, reopen), on the marked items in one transaction, else on the
+//! opened item, else on the selected one.
 
 use super::action::{Action, InputKey};
-use super::app::{AppState, Mode, Severity};
+use super::app::{AppState, Mode, OpenedItem, Prompt, PromptPurpose, Screen, Severity};
 use super::update::Effect;
+use super::worker::{DetailView, Request};
+use crate::analytics::workflow::Act;
+use crate::store::audit::Entry;
 use crate::store::feedback::QueueItem;
+use crate::store::workflow::{Outcome, Target};
+
+fn request(r: Request) -> Effect {
+    Effect::Request(r)
+}
 
 /// A page of the queue arrived.
 pub fn on_queue(
@@ -22,8 +32,6 @@ pub fn on_queue(
     q.loading = false;
     q.quiet = false;
     let selected = q.selected().map(|i| i.fid);
-    let offset_changed = items.first().map(|_| ()).is_some();
-    let _ = offset_changed;
     q.items = items;
     q.total = Some(total);
     q.kinds = kinds;
@@ -33,35 +41,269 @@ pub fn on_queue(
         q.cursor = i;
     }
     q.cursor = q.cursor.min(q.items.len().saturating_sub(1));
-    // Marks of items that left the queue are dropped.
-    let present: std::collections::BTreeSet<i64> = q.items.iter().map(|i| i.fid).collect();
+    // Marks of items that left the queue are dropped (once the whole queue is in view).
     if q.offset == 0 && (q.items.len() as i64) == total {
-        q.marked.retain(|f| present.contains(f));
+        let present: std::collections::BTreeSet<i64> = q.items.iter().map(|i| i.fid).collect();
+        q.marked.retain(|f, _| present.contains(f));
+    }
+    vec![]
+}
+
+/// An opened item (and its customer) arrived.
+pub fn on_item(
+    state: &mut AppState,
+    gen: u64,
+    item: Option<Box<QueueItem>>,
+    history: Vec<Entry>,
+    customer: Option<Box<DetailView>>,
+) -> Vec<Effect> {
+    let Some(o) = state.queue.opened.as_mut().filter(|o| o.gen == gen) else {
+        return vec![];
+    };
+    o.loading = false;
+    if item.is_none() {
+        state.queue.opened = None;
+        state.say(Severity::Warning, "that item no longer exists");
+        return vec![];
+    }
+    o.item = item;
+    o.history = history;
+    o.customer = customer;
+    vec![]
+}
+
+/// Open an item: its text, history and customer beside it.
+pub fn open_item(state: &mut AppState, fid: i64) -> Vec<Effect> {
+    state.queue.gen_item += 1;
+    let gen = state.queue.gen_item;
+    // Keep what is shown while the same item reloads.
+    match state.queue.opened.as_mut().filter(|o| o.fid == fid) {
+        Some(o) => {
+            o.gen = gen;
+            o.loading = true;
+        }
+        None => {
+            state.queue.opened = Some(OpenedItem {
+                fid,
+                gen,
+                item: None,
+                history: vec![],
+                customer: None,
+                loading: true,
+            })
+        }
+    }
+    vec![request(Request::QueueItem {
+        gen,
+        fid,
+        sla: state.config.sla.clone(),
+        now: state.now,
+    })]
+}
+
+/// Reload the open item and the page (after a change, or a refresh).
+pub fn reload(state: &mut AppState) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    if let Some(fid) = state.queue.opened.as_ref().map(|o| o.fid) {
+        fx.extend(open_item(state, fid));
+    }
+    let off = state.queue.offset;
+    fx.extend(super::update::load_queue(state, off));
+    fx
+}
+
+/// The items an action applies to, with the versions the agent saw: the
+/// marked ones, else the opened one, else the selected one.
+fn targets(state: &AppState) -> Vec<Target> {
+    let q = &state.queue;
+    if !q.marked.is_empty() {
+        return q
+            .marked
+            .iter()
+            .map(|(&fid, &version)| Target {
+                fid,
+                version: Some(version),
+            })
+            .collect();
+    }
+    if let Some(o) = &q.opened {
+        return match &o.item {
+            Some(it) => vec![Target {
+                fid: it.fid,
+                version: Some(it.version),
+            }],
+            None => vec![],
+        };
+    }
+    q.selected()
+        .map(|it| Target {
+            fid: it.fid,
+            version: Some(it.version),
+        })
+        .into_iter()
+        .collect()
+}
+
+fn send_act(state: &mut AppState, act: Act) -> Vec<Effect> {
+    if state.read_only {
+        state.say(
+            Severity::Warning,
+            "read-only mode: the queue cannot be changed (started with --read-only)",
+        );
+        return vec![];
+    }
+    let targets = targets(state);
+    if targets.is_empty() {
+        state.say(Severity::Warning, "no item selected");
+        return vec![];
+    }
+    state.queue.acting = true;
+    vec![request(Request::QueueAct {
+        targets,
+        act,
+        agent: state.agent.clone(),
+        now: state.now,
+    })]
+}
+
+fn ask(state: &mut AppState, label: &str, purpose: PromptPurpose) -> Vec<Effect> {
+    if targets(state).is_empty() {
+        state.say(Severity::Warning, "no item selected");
+        return vec![];
+    }
+    let choices = if purpose == PromptPurpose::Assign {
+        state.queue.agents.clone()
+    } else {
+        vec![]
+    };
+    state.mode = Mode::Prompt(Prompt {
+        label: label.to_string(),
+        text: String::new(),
+        purpose: purpose.clone(),
+        choices,
+    });
+    if purpose == PromptPurpose::Assign {
+        // Fresh names for completion (answers while the agent types).
+        return vec![request(Request::Agents)];
     }
     vec![]
 }
 
 /// Space and the review keys.
 pub fn queue_action(state: &mut AppState, action: Action) -> Vec<Effect> {
-    if state.screen != super::app::Screen::Feedback {
+    if state.screen != Screen::Feedback {
         return vec![];
     }
     match action {
         Action::Mark => {
-            if let Some(fid) = state.queue.selected().map(|i| i.fid) {
-                if !state.queue.marked.remove(&fid) {
-                    state.queue.marked.insert(fid);
+            if let Some((fid, version)) = state.queue.selected().map(|i| (i.fid, i.version)) {
+                if state.queue.marked.remove(&fid).is_none() {
+                    state.queue.marked.insert(fid, version);
+                }
+                // Marking moves on, as in a file manager.
+                let q = &mut state.queue;
+                if q.cursor + 1 < q.items.len() {
+                    q.cursor += 1;
                 }
             }
             vec![]
         }
-        _ => {
-            state.say(
-                Severity::Info,
-                "queue actions arrive with the feedback workflow",
-            );
+        Action::FeedbackNext => {
+            if state.read_only {
+                state.say(
+                    Severity::Warning,
+                    "read-only mode: the queue cannot be changed (started with --read-only)",
+                );
+                return vec![];
+            }
+            state.queue.acting = true;
+            vec![request(Request::QueueNext {
+                agent: state.agent.clone(),
+                sla: state.config.sla.clone(),
+                now: state.now,
+            })]
+        }
+        Action::Claim => send_act(state, Act::Claim),
+        Action::Pending => send_act(state, Act::Pending),
+        Action::Reopen => send_act(state, Act::Reopen),
+        Action::Assign => ask(state, "assign to", PromptPurpose::Assign),
+        Action::Resolve => ask(state, "resolution note", PromptPurpose::Resolve),
+        Action::Escalate => ask(state, "escalation reason", PromptPurpose::Escalate),
+        _ => vec![],
+    }
+}
+
+/// The answer to a workflow action: what was done, and each item another
+/// agent holds or changed (those are reloaded).
+pub fn on_acted(state: &mut AppState, act: &str, outcomes: Vec<Outcome>) -> Vec<Effect> {
+    state.queue.acting = false;
+    let done: Vec<&Outcome> = outcomes.iter().filter(|o| o.is_done()).collect();
+    let problems: Vec<String> = outcomes
+        .iter()
+        .filter(|o| !o.is_done())
+        .map(Outcome::message)
+        .collect();
+    // Marks are spent: the done items are changed, the others reloaded.
+    state.queue.marked.clear();
+    let summary = match (done.len(), outcomes.len()) {
+        (1, 1) => done[0].message(),
+        (d, n) => format!("{act}: {d} of {n} done"),
+    };
+    if problems.is_empty() {
+        state.say(Severity::Success, summary);
+    } else {
+        let text = if done.is_empty() && problems.len() == 1 {
+            problems[0].clone()
+        } else {
+            format!("{summary}; {}", problems.join("; "))
+        };
+        state.say(Severity::Warning, text);
+    }
+    reload(state)
+}
+
+/// The answer to `n`.
+pub fn on_next(state: &mut AppState, claimed: Option<(i64, Outcome)>) -> Vec<Effect> {
+    state.queue.acting = false;
+    match claimed {
+        Some((fid, outcome)) => {
+            state.say(Severity::Success, format!("next: {}", outcome.message()));
+            let mut fx = open_item(state, fid);
+            let off = state.queue.offset;
+            fx.extend(super::update::load_queue(state, off));
+            fx
+        }
+        None => {
+            state.say(Severity::Info, "the queue has nothing left to take");
             vec![]
         }
+    }
+}
+
+/// Names for the assign prompt.
+pub fn on_agents(state: &mut AppState, agents: Vec<String>) -> Vec<Effect> {
+    state.queue.agents = agents.clone();
+    if let Mode::Prompt(p) = &mut state.mode {
+        if p.purpose == PromptPurpose::Assign {
+            p.choices = agents;
+        }
+    }
+    vec![]
+}
+
+/// The completion of `text` among `choices`: the next candidate after the
+/// current text that starts with what was typed before completing.
+fn complete(text: &str, choices: &[String]) -> Option<String> {
+    let lower = text.to_lowercase();
+    let matching: Vec<&String> = choices
+        .iter()
+        .filter(|c| c.to_lowercase().starts_with(&lower))
+        .collect();
+    match matching.iter().position(|c| c.as_str() == text) {
+        // Already a full name: the next one sharing the prefix, round.
+        Some(i) if matching.len() > 1 => Some(matching[(i + 1) % matching.len()].to_string()),
+        Some(_) => None,
+        None => matching.first().map(|c| c.to_string()),
     }
 }
 
@@ -76,16 +318,59 @@ pub fn prompt_input(state: &mut AppState, action: Action) -> Vec<Effect> {
             p.text.pop();
         }
         Action::Input(InputKey::Clear) => p.text.clear(),
+        Action::Input(InputKey::Complete) => {
+            if let Some(c) = complete(&p.text, &p.choices) {
+                p.text = c;
+            }
+        }
         Action::Input(InputKey::Cancel) => {
             state.mode = Mode::Normal;
             return vec![];
         }
-        Action::Input(InputKey::Submit) | Action::Input(InputKey::Complete) => {
+        Action::Input(InputKey::Submit) => {
+            let text = p.text.trim().to_string();
+            if text.is_empty() {
+                let need = match p.purpose {
+                    PromptPurpose::Resolve => "a resolution note is required (Esc cancels)",
+                    PromptPurpose::Escalate => "an escalation reason is required (Esc cancels)",
+                    PromptPurpose::Assign => "type an agent name; Tab completes (Esc cancels)",
+                };
+                state.say(Severity::Warning, need);
+                if !p.label.ends_with("(required)") {
+                    p.label.push_str(" (required)");
+                }
+                state.mode = Mode::Prompt(p);
+                return vec![];
+            }
             state.mode = Mode::Normal;
-            return vec![];
+            let act = match p.purpose {
+                PromptPurpose::Resolve => Act::Resolve(text),
+                PromptPurpose::Escalate => Act::Escalate(text),
+                PromptPurpose::Assign => Act::Assign(text),
+            };
+            return send_act(state, act);
         }
         _ => {}
     }
     state.mode = Mode::Prompt(p);
     vec![]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn completion_cycles_through_matching_names() {
+        let names: Vec<String> = ["ann", "anna", "bob"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(complete("a", &names).as_deref(), Some("ann"));
+        assert_eq!(complete("ann", &names).as_deref(), Some("anna"));
+        assert_eq!(complete("anna", &names), None);
+        assert_eq!(complete("B", &names).as_deref(), Some("bob"));
+        assert_eq!(complete("bob", &names), None);
+        assert_eq!(complete("zed", &names), None);
+    }
 }

@@ -452,8 +452,7 @@ pub fn refresh(state: &mut AppState) -> Vec<Effect> {
     match state.screen {
         Screen::Dashboard => fx.extend(load_dashboard(state)),
         Screen::Feedback => {
-            let off = state.queue.offset;
-            fx.extend(load_queue(state, off));
+            fx.extend(super::queue_update::reload(state));
             state.queue.quiet = true;
         }
         Screen::Models => fx.extend(load_models(state)),
@@ -712,8 +711,13 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
                 state.models.compare = None;
                 return vec![];
             }
-            if state.screen == Screen::Feedback && state.queue.open.is_some() {
-                state.queue.open = None;
+            if state.screen == Screen::Feedback && state.queue.opened.is_some() {
+                state.queue.opened = None;
+                return vec![];
+            }
+            if state.screen == Screen::Feedback && !state.queue.marked.is_empty() {
+                state.queue.marked.clear();
+                state.say(Severity::Info, "marks cleared");
                 return vec![];
             }
             if let Some((list, slot)) = current_list(state) {
@@ -974,10 +978,10 @@ fn open(state: &mut AppState) -> Vec<Effect> {
                 None => vec![],
             }
         }
-        Screen::Feedback => {
-            state.queue.open = state.queue.selected().map(|i| i.fid);
-            vec![]
-        }
+        Screen::Feedback => match state.queue.selected().map(|i| i.fid) {
+            Some(fid) => super::queue_update::open_item(state, fid),
+            None => vec![],
+        },
         Screen::Models => vec![],
         _ => {
             let cid = current_list(state).and_then(|(l, _)| l.selected().map(|r| r.cid));
@@ -1308,6 +1312,17 @@ pub fn on_response(state: &mut AppState, resp: Response) -> Vec<Effect> {
             kinds,
             channels,
         } => super::queue_update::on_queue(state, gen, items, total, kinds, channels),
+        Response::QueueItem {
+            gen,
+            item,
+            history,
+            customer,
+        } => super::queue_update::on_item(state, gen, item, history, customer),
+        Response::QueueActed { act, outcomes } => {
+            super::queue_update::on_acted(state, &act, outcomes)
+        }
+        Response::QueueNext { claimed } => super::queue_update::on_next(state, claimed),
+        Response::Agents(a) => super::queue_update::on_agents(state, a),
         Response::Models { gen, rows } => {
             if gen == state.models.gen {
                 state.models.loading = false;
@@ -1352,6 +1367,10 @@ pub fn on_response(state: &mut AppState, resp: Response) -> Vec<Effect> {
             }
             state.dashboard_loading = false;
             state.queue.loading = false;
+            state.queue.acting = false;
+            if let Some(o) = state.queue.opened.as_mut() {
+                o.loading = false;
+            }
             state.models.loading = false;
             if let Some(d) = state.detail.as_mut() {
                 d.loading = false;

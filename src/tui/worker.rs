@@ -7,6 +7,7 @@
 use super::event::Event;
 use crate::analytics::churn::{self, Params as ModelParams};
 use crate::analytics::priority::SlaConfig;
+use crate::analytics::workflow::Act;
 use crate::jobs::{Ctl, Progress};
 use crate::store::dashboard::{self, Dashboard};
 use crate::store::detail::{self, Detail};
@@ -14,6 +15,7 @@ use crate::store::feedback::{self, QueueFilter, QueueItem};
 use crate::store::list::{self, CustomerRow, ListQuery, SortColumn};
 use crate::store::models::{self, ModelRow};
 use crate::store::search::{Hits, SearchIndex};
+use crate::store::workflow::{self, Outcome, Target};
 use crate::store::{self, Mode};
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -119,6 +121,28 @@ pub enum Request {
     Models {
         gen: u64,
     },
+    /// One feedback item with its history and its customer's context.
+    QueueItem {
+        gen: u64,
+        fid: i64,
+        sla: SlaConfig,
+        now: i64,
+    },
+    /// A workflow action on items (one transaction; on the writer thread).
+    QueueAct {
+        targets: Vec<Target>,
+        act: Act,
+        agent: String,
+        now: i64,
+    },
+    /// Claim the top unclaimed item (on the writer thread).
+    QueueNext {
+        agent: String,
+        sla: SlaConfig,
+        now: i64,
+    },
+    /// Agent names for completion.
+    Agents,
     StartJob(JobSpec),
     CancelJob,
     /// Make a panic on the worker (the reliability tests use it).
@@ -175,6 +199,20 @@ pub enum Response {
         gen: u64,
         rows: Vec<ModelRow>,
     },
+    QueueItem {
+        gen: u64,
+        item: Option<Box<QueueItem>>,
+        history: Vec<crate::store::audit::Entry>,
+        customer: Option<Box<DetailView>>,
+    },
+    QueueActed {
+        act: String,
+        outcomes: Vec<Outcome>,
+    },
+    QueueNext {
+        claimed: Option<(i64, Outcome)>,
+    },
+    Agents(Vec<String>),
     Progress(Progress),
     JobDone {
         label: String,
@@ -236,6 +274,10 @@ fn coalesce(batch: Vec<Request>) -> Vec<Request> {
             }
             Request::Detail { .. } => {
                 out.retain(|o| !matches!(o, Request::Detail { .. }));
+                out.push(r);
+            }
+            Request::QueueItem { .. } => {
+                out.retain(|o| !matches!(o, Request::QueueItem { .. }));
                 out.push(r);
             }
             _ => out.push(r),
@@ -351,6 +393,21 @@ impl Executor {
             search_started: false,
             clv: ClvSums::default(),
         })
+    }
+
+    /// A customer's detail with the churn drivers in words.
+    fn customer_view(&mut self, cid: i64) -> crate::Result<Option<Box<DetailView>>> {
+        let Some(detail) = detail::load(&self.conn, cid)? else {
+            return Ok(None);
+        };
+        let drivers = match &detail.churn {
+            Some((id, _, json)) => self
+                .model_params(*id)
+                .map(|p| churn::describe_drivers(p, json))
+                .unwrap_or_default(),
+            None => vec![],
+        };
+        Ok(Some(Box::new(DetailView { detail, drivers })))
     }
 
     /// The customers matching the query's text filter (None without one).
@@ -553,23 +610,10 @@ impl Executor {
                     now,
                 )?),
             },
-            Request::Detail { gen, cid } => {
-                let d = detail::load(&self.conn, cid)?;
-                let view = match d {
-                    None => None,
-                    Some(detail) => {
-                        let drivers = match &detail.churn {
-                            Some((id, _, json)) => self
-                                .model_params(*id)
-                                .map(|p| churn::describe_drivers(p, json))
-                                .unwrap_or_default(),
-                            None => vec![],
-                        };
-                        Some(Box::new(DetailView { detail, drivers }))
-                    }
-                };
-                Response::Detail { gen, view }
-            }
+            Request::Detail { gen, cid } => Response::Detail {
+                gen,
+                view: self.customer_view(cid)?,
+            },
             Request::Find { id } => Response::Found {
                 cid: store::customers::cid_of(&self.conn, &id)?,
                 id,
@@ -599,6 +643,56 @@ impl Executor {
                 gen,
                 rows: models::list(&self.conn)?,
             },
+            Request::QueueItem { gen, fid, sla, now } => {
+                let item = feedback::item(&self.conn, fid, &sla, now)?;
+                let (history, customer) = match &item {
+                    Some(it) => (
+                        crate::store::audit::for_entity(&self.conn, "feedback", &it.id, 50)?,
+                        self.customer_view(it.cid)?,
+                    ),
+                    None => (vec![], None),
+                };
+                Response::QueueItem {
+                    gen,
+                    item: item.map(Box::new),
+                    history,
+                    customer,
+                }
+            }
+            Request::QueueAct {
+                targets,
+                act,
+                agent,
+                now,
+            } => {
+                if self.read_only {
+                    return Ok(Some(Response::Failed {
+                        what: act.name().to_string(),
+                        message:
+                            "read-only mode: the queue cannot be changed (started with --read-only)"
+                                .into(),
+                    }));
+                }
+                let outcomes = workflow::act(&mut self.conn, &targets, &act, &agent, now)?;
+                Response::QueueActed {
+                    act: act.name().to_string(),
+                    outcomes,
+                }
+            }
+            Request::QueueNext { agent, sla, now } => {
+                if self.read_only {
+                    return Ok(Some(Response::Failed {
+                        what: "next".into(),
+                        message:
+                            "read-only mode: the queue cannot be changed (started with --read-only)"
+                                .into(),
+                    }));
+                }
+                Response::QueueNext {
+                    claimed: workflow::next(&mut self.conn, &agent, &sla, now)?,
+                }
+            }
+            Request::Agents => Response::Agents(workflow::known_agents(&self.conn)?),
             Request::StartJob(spec) => return self.start_job(spec),
             Request::CancelJob => {
                 if let Some((flag, _)) = &self.job {
@@ -830,6 +924,10 @@ fn describe(req: &Request) -> &'static str {
         Request::Find { .. } => "finding the customer",
         Request::Queue { .. } => "loading the queue",
         Request::Models { .. } => "loading the models",
+        Request::QueueItem { .. } => "loading the item",
+        Request::QueueAct { .. } => "changing the items",
+        Request::QueueNext { .. } => "taking the next item",
+        Request::Agents => "listing agents",
         Request::StartJob(_) => "starting the job",
         Request::CancelJob => "cancelling the job",
         Request::Panic => "a test panic",
@@ -837,11 +935,13 @@ fn describe(req: &Request) -> &'static str {
     }
 }
 
-/// Start the worker: a thread for pages, details and jobs, and a second one,
+/// Start the worker: a thread for pages, details and jobs; a second one,
 /// with a connection of its own, for counts and the dashboard, so that a slow
-/// aggregate never holds up a page. The search index is built in the
-/// background once a list is first shown, so the first keystroke of a filter
-/// finds it (and a cold dashboard does not compete with it at start).
+/// aggregate never holds up a page; and a third for queue changes, so that a
+/// write waiting for another agent's lock never holds up either. The search
+/// index is built in the background once a list is first shown, so the
+/// first keystroke of a filter finds it (and a cold dashboard does not
+/// compete with it at start).
 pub fn spawn(
     path: PathBuf,
     read_only: bool,
@@ -849,34 +949,48 @@ pub fn spawn(
 ) -> crate::Result<(Sender<Request>, std::thread::JoinHandle<()>)> {
     let mut exec = Executor::open(&path, read_only)?;
     exec.out = Some(out.clone());
-    let mut counter = Executor::open(&path, read_only)?;
-    counter.out = Some(out.clone());
-    counter.search = Arc::clone(&exec.search);
-    let (ctx, crx) = std::sync::mpsc::channel::<Request>();
-    let out2 = out.clone();
-    std::thread::Builder::new()
-        .name("crmtop-counter".into())
-        .spawn(move || run(counter, crx, out2, None))
-        .map_err(crate::Error::Io)?;
+    let mut lanes = Vec::new();
+    for name in ["crmtop-counter", "crmtop-writer"] {
+        let mut e = Executor::open(&path, read_only)?;
+        e.out = Some(out.clone());
+        e.search = Arc::clone(&exec.search);
+        let (tx, rx) = std::sync::mpsc::channel::<Request>();
+        let out2 = out.clone();
+        std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || run(e, rx, out2, None))
+            .map_err(crate::Error::Io)?;
+        lanes.push(tx);
+    }
+    let mut lanes = lanes.into_iter();
+    let (Some(slow), Some(write)) = (lanes.next(), lanes.next()) else {
+        return Err(crate::Error::Other("worker threads did not start".into()));
+    };
     let (tx, rx) = std::sync::mpsc::channel::<Request>();
     let handle = std::thread::Builder::new()
         .name("crmtop-worker".into())
-        .spawn(move || run(exec, rx, out, Some(ctx)))
+        .spawn(move || run(exec, rx, out, Some(Lanes { slow, write })))
         .map_err(crate::Error::Io)?;
     Ok((tx, handle))
 }
 
-/// Whether a request goes to the second thread.
-fn is_slow(req: &Request) -> bool {
-    matches!(req, Request::Count { .. } | Request::Dashboard { .. })
+/// Where the main worker sends what it does not answer itself.
+struct Lanes {
+    slow: Sender<Request>,
+    write: Sender<Request>,
 }
 
-fn run(
-    mut exec: Executor,
-    rx: Receiver<Request>,
-    out: Sender<Event>,
-    slow: Option<Sender<Request>>,
-) {
+impl Lanes {
+    fn route(&self, req: &Request) -> Option<&Sender<Request>> {
+        match req {
+            Request::Count { .. } | Request::Dashboard { .. } => Some(&self.slow),
+            Request::QueueAct { .. } | Request::QueueNext { .. } => Some(&self.write),
+            _ => None,
+        }
+    }
+}
+
+fn run(mut exec: Executor, rx: Receiver<Request>, out: Sender<Event>, lanes: Option<Lanes>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         batch.extend(rx.try_iter());
@@ -889,8 +1003,8 @@ fn run(
                 }
                 return;
             }
-            if let Some(s) = slow.as_ref().filter(|_| is_slow(&req)) {
-                if s.send(req).is_err() {
+            if let Some(lane) = lanes.as_ref().and_then(|l| l.route(&req)) {
+                if lane.send(req).is_err() {
                     return;
                 }
                 continue;

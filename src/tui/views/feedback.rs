@@ -18,7 +18,7 @@ use ratatui::Frame;
 pub fn sla_text(secs: Option<i64>) -> (String, bool) {
     match secs {
         None => ("-".into(), false),
-        Some(s) if s < 0 => (
+        Some(s) if s <= 0 => (
             format!("OVERDUE {}", crate::timeutil::humanize_secs(-s)),
             true,
         ),
@@ -26,7 +26,33 @@ pub fn sla_text(secs: Option<i64>) -> (String, bool) {
     }
 }
 
+/// The item's text as shown: masked with --mask-pii, on one line in lists.
+fn item_text(state: &AppState, it: &crate::store::feedback::QueueItem, one_line: bool) -> String {
+    let t = match &it.text {
+        Some(t) => t.clone(),
+        None => it
+            .score
+            .map(|s| format!("(score {s})"))
+            .unwrap_or_else(|| "(no text)".into()),
+    };
+    let t = if state.mask_pii { pii::text(&t) } else { t };
+    if one_line {
+        t.chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect()
+    } else {
+        t
+    }
+}
+
 pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
+    if let Some(o) = &state.queue.opened {
+        let [body, footer] =
+            Layout::vertical([Constraint::Min(4), Constraint::Length(1)]).areas(area);
+        render_opened(state, o, f, body, theme);
+        render_footer(state, f, footer, theme);
+        return;
+    }
     let (table, detail, footer) = layout::feedback_screen(area);
     let q = &state.queue;
     let title = format!(" Feedback queue · {} ", q.filter.label());
@@ -84,7 +110,11 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
                     name
                 };
                 let row = Row::new(vec![
-                    Cell::from(if q.marked.contains(&it.fid) { "*" } else { " " }),
+                    Cell::from(if q.marked.contains_key(&it.fid) {
+                        "*"
+                    } else {
+                        " "
+                    }),
                     Cell::from(format!("{:>5.1}", it.priority)),
                     Cell::from(it.id.clone()),
                     Cell::from(it.kind.clone()),
@@ -99,9 +129,7 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
                         tone.get(..3).unwrap_or(tone).to_string(),
                         tone_style,
                     )),
-                    Cell::from(it.text.clone().unwrap_or_else(|| {
-                        it.score.map(|s| format!("score {s}")).unwrap_or_default()
-                    })),
+                    Cell::from(item_text(state, it, true)),
                 ]);
                 if i == q.cursor {
                     row.style(theme.selected())
@@ -135,6 +163,11 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
         f.render_widget(t, table);
         render_item(state, f, detail, theme);
     }
+    render_footer(state, f, footer, theme);
+}
+
+fn render_footer(state: &AppState, f: &mut Frame, footer: Rect, theme: &Theme) {
+    let q = &state.queue;
     let pos = match q.total {
         Some(t) if t > 0 => format!(
             " item {} of {}",
@@ -157,6 +190,19 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
     if q.loading && !q.quiet {
         spans.push(Span::styled(" · loading", theme.warn()));
     }
+    if q.acting {
+        spans.push(Span::styled(" · saving…", theme.warn()));
+    }
+    // The review keys, as room allows.
+    let hint = if q.opened.is_some() {
+        " · c claim a assign p pending x resolve e escalate o reopen · n next · Esc queue"
+    } else {
+        " · n next · Enter open · Space mark · c a p x e o act · f filter"
+    };
+    let used: usize = spans.iter().map(|s| format::width(&s.content)).sum();
+    if used + format::width(hint) <= footer.width as usize {
+        spans.push(Span::styled(hint, theme.dim()));
+    }
     f.render_widget(Paragraph::new(Line::from(spans)), footer);
 }
 
@@ -173,7 +219,7 @@ fn render_item(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
         it.channel.as_deref().unwrap_or("-"),
         format::day(it.created_at)
     );
-    let body = it.text.clone().unwrap_or_else(|| "(no text)".into());
+    let body = item_text(state, it, false);
     f.render_widget(
         Paragraph::new(body).wrap(Wrap { trim: true }).block(
             Block::default()
@@ -235,5 +281,276 @@ fn render_item(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
                 .title(Span::styled(" Why it ranks here ", theme.title())),
         ),
         ctx,
+    );
+}
+
+/// An opened item: left, the item (state, SLA, why it ranks there, text,
+/// history); right, its customer (churn and drivers, CLV, last orders,
+/// earlier feedback).
+fn render_opened(
+    state: &AppState,
+    o: &crate::tui::app::OpenedItem,
+    f: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+) {
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(area);
+    let Some(it) = o.item.as_deref() else {
+        f.render_widget(
+            Paragraph::new("loading the item…").block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(Span::styled(" Feedback item ", theme.title())),
+            ),
+            area,
+        );
+        return;
+    };
+    let title = format!(
+        " {} · {} · {} · {} ",
+        it.id,
+        it.kind,
+        it.channel.as_deref().unwrap_or("-"),
+        crate::timeutil::ts_to_minute_string(it.created_at)
+    );
+    let (sla, overdue) = sla_text(priority::sla_left(
+        &state.config.sla,
+        &it.kind,
+        &it.status,
+        it.created_at,
+        state.now,
+    ));
+    let phase = if it.status == "new" {
+        " (first response)"
+    } else {
+        " (resolution)"
+    };
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled("status ", theme.dim()),
+            Span::styled(it.status.clone(), theme.accent()),
+            Span::raw(match &it.assignee {
+                Some(a) => format!(" · held by {a}"),
+                None => " · unassigned".into(),
+            }),
+        ]),
+        Line::from(vec![
+            Span::styled("SLA ", theme.dim()),
+            Span::styled(
+                sla.clone(),
+                if overdue { theme.bad() } else { theme.base() },
+            ),
+            Span::styled(if sla == "-" { "" } else { phase }, theme.dim()),
+        ]),
+    ];
+    let open = crate::analytics::workflow::Status::parse(&it.status).is_some_and(|s| s.is_open());
+    if open {
+        let inputs = Inputs {
+            churn_prob: it.churn_prob,
+            clv: it.clv,
+            sentiment: it.sentiment,
+            kind: &it.kind,
+            score: it.score,
+        };
+        let why = priority::explain(
+            &inputs,
+            &state.config.sla,
+            &it.status,
+            it.created_at,
+            state.now,
+        );
+        lines.push(Line::from(vec![
+            Span::styled("priority ", theme.dim()),
+            Span::raw(format!("{:.1}: {}", it.priority, why.join("; "))),
+        ]));
+    }
+    if let Some(s) = it.sentiment {
+        let label = sentiment::label(s);
+        lines.push(Line::from(vec![
+            Span::styled("tone ", theme.dim()),
+            Span::styled(
+                format!("{label} ({s:+.2})"),
+                match label {
+                    "negative" => theme.bad(),
+                    "positive" => theme.good(),
+                    _ => theme.base(),
+                },
+            ),
+            Span::raw(
+                it.score
+                    .map(|sc| format!(" · score {sc}"))
+                    .unwrap_or_default(),
+            ),
+        ]));
+    }
+    lines.push(Line::from(""));
+    for l in item_text(state, it, false).lines() {
+        lines.push(Line::from(l.to_string()));
+    }
+    if let Some(n) = &it.resolution_note {
+        lines.push(Line::from(""));
+        lines.push(Line::from(vec![
+            Span::styled("resolution ", theme.dim()),
+            Span::raw(n.clone()),
+        ]));
+    }
+    if let Some(r) = &it.escalation_reason {
+        lines.push(Line::from(vec![
+            Span::styled("escalated ", theme.dim()),
+            Span::raw(r.clone()),
+        ]));
+    }
+    if !o.history.is_empty() {
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled("history", theme.header())));
+        let status_of = |v: &Option<String>| {
+            v.as_deref()
+                .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
+                .and_then(|v| v.get("status").and_then(|x| x.as_str()).map(str::to_string))
+                .unwrap_or_default()
+        };
+        for e in o.history.iter().rev() {
+            lines.push(Line::from(format!(
+                "{} {} {}: {} → {}{}",
+                crate::timeutil::ts_to_minute_string(e.at),
+                e.agent,
+                e.action,
+                status_of(&e.old_value),
+                status_of(&e.new_value),
+                e.details
+                    .as_deref()
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default()
+            )));
+        }
+    }
+    f.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(Span::styled(title, theme.title())),
+        ),
+        left,
+    );
+    render_customer(state, o, it, f, right, theme);
+}
+
+fn render_customer(
+    state: &AppState,
+    o: &crate::tui::app::OpenedItem,
+    it: &crate::store::feedback::QueueItem,
+    f: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+) {
+    let name = it.customer_name.clone().unwrap_or_default();
+    let name = if state.mask_pii {
+        pii::name(&name)
+    } else {
+        name
+    };
+    let title = format!(" Customer {} {} ", it.customer_id, fit(&name, 20));
+    let mut lines: Vec<Line> = Vec::new();
+    let band = |p: f64| {
+        if p >= state.config.thresholds.high {
+            "high"
+        } else if p >= state.config.thresholds.medium {
+            "medium"
+        } else {
+            "low"
+        }
+    };
+    lines.push(Line::from(vec![
+        Span::styled("churn ", theme.dim()),
+        Span::raw(
+            it.churn_prob
+                .map(|p| format!("{} ({})", format::percent(p), band(p)))
+                .unwrap_or_else(|| "no model yet".into()),
+        ),
+        Span::styled(" · CLV ", theme.dim()),
+        Span::raw(it.clv.map(format::money).unwrap_or_else(|| "-".into())),
+    ]));
+    match &o.customer {
+        None if o.loading => lines.push(Line::from(Span::styled("loading…", theme.dim()))),
+        None => {}
+        Some(v) => {
+            let d = &v.detail;
+            if let Some(c) = &d.clv {
+                let f2 =
+                    |x: Option<f64>| x.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into());
+                lines.push(Line::from(vec![
+                    Span::styled("P(alive) ", theme.dim()),
+                    Span::raw(f2(c.p_alive)),
+                    Span::styled(" · exp. orders ", theme.dim()),
+                    Span::raw(f2(c.exp_txn)),
+                ]));
+            }
+            lines.push(Line::from(vec![
+                Span::styled("orders ", theme.dim()),
+                Span::raw(format!(
+                    "{} · revenue {} · last {}",
+                    d.profile.n_orders,
+                    format::money(d.profile.revenue),
+                    d.profile
+                        .last_order
+                        .map(format::day)
+                        .unwrap_or_else(|| "-".into())
+                )),
+            ]));
+            if !v.drivers.is_empty() {
+                lines.push(Line::from(Span::styled("churn drivers", theme.header())));
+                for (what, c) in v.drivers.iter().take(4) {
+                    let style = if *c > 0.0 { theme.bad() } else { theme.good() };
+                    lines.push(Line::from(vec![
+                        Span::styled(format!("{} ", if *c > 0.0 { "▲" } else { "▼" }), style),
+                        Span::raw(format!("{what} ({c:+.2})")),
+                    ]));
+                }
+            }
+            if !d.latest_orders.is_empty() {
+                lines.push(Line::from(Span::styled("last orders", theme.header())));
+                for ol in d.latest_orders.iter().take(3) {
+                    lines.push(Line::from(format!(
+                        "{} {:>9} {}",
+                        format::day(ol.ts),
+                        format::money(ol.amount),
+                        ol.product.as_deref().unwrap_or("")
+                    )));
+                }
+            }
+            let earlier: Vec<_> = d
+                .feedback
+                .iter()
+                .filter(|fb| fb.id != it.id)
+                .take(3)
+                .collect();
+            if !earlier.is_empty() {
+                lines.push(Line::from(Span::styled("earlier feedback", theme.header())));
+                for fb in earlier {
+                    let text = fb.text.as_deref().unwrap_or("");
+                    let text = if state.mask_pii {
+                        pii::text(text)
+                    } else {
+                        text.to_string()
+                    };
+                    lines.push(Line::from(format!(
+                        "{} {} {}: {}",
+                        format::day(fb.created_at),
+                        fb.kind,
+                        fb.status,
+                        fit(&text.replace(['\n', '\r'], " "), 60)
+                    )));
+                }
+            }
+        }
+    }
+    f.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: true }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(Span::styled(title, theme.title())),
+        ),
+        area,
     );
 }

@@ -98,11 +98,24 @@ fn render_status(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             return;
         }
         Mode::Prompt(p) => {
+            let lower = p.text.to_lowercase();
+            let names: Vec<&str> = p
+                .choices
+                .iter()
+                .filter(|c| c.to_lowercase().starts_with(&lower))
+                .take(6)
+                .map(String::as_str)
+                .collect();
+            let hint = if names.is_empty() {
+                "   Enter ok · Esc cancel".to_string()
+            } else {
+                format!("   Tab: {} · Enter ok · Esc cancel", names.join(", "))
+            };
             let line = Line::from(vec![
                 Span::styled(format!("{}: ", p.label), theme.key()),
                 Span::raw(p.text.clone()),
                 Span::styled("▏", theme.key()),
-                Span::styled("   Enter ok · Esc cancel", theme.dim()),
+                Span::styled(hint, theme.dim()),
             ]);
             f.render_widget(Paragraph::new(line), area);
             return;

@@ -1,0 +1,502 @@
+//! `crmtop feedback ...`: the queue for scripts and cron.
+
+use super::{print_json, Ctx, OK};
+use crate::analytics::priority::{self, Inputs};
+use crate::analytics::workflow::{Act, Status};
+use crate::error::{exit, Error, Result};
+use crate::store::feedback::{self, QueueFilter, QueueItem};
+use crate::store::workflow::{self, Outcome, Target};
+use crate::timeutil;
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Subcommand)]
+pub enum FeedbackCmd {
+    /// Items by priority (open ones), or by recency (resolved, closed)
+    List(ListArgs),
+    /// Claim the highest-priority unclaimed item and show it (exit 5 when none is left)
+    Next(JsonArg),
+    /// Claim items for yourself
+    Claim(Ids),
+    /// Give items to an agent
+    Assign(AssignArgs),
+    /// Waiting on the customer
+    Pending(Ids),
+    /// Resolve items with a note of what was done
+    Resolve(ResolveArgs),
+    /// Escalate items with a reason
+    Escalate(EscalateArgs),
+    /// Reopen resolved or closed items
+    Reopen(Ids),
+    /// Close resolved items
+    Close(Ids),
+    /// Give back items you claimed (they become new and unassigned)
+    Release(Ids),
+    /// One item with its customer's context, priority explanation and history
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArg {
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only this status (new, open, pending, escalated, resolved, closed)
+    #[arg(long, value_name = "S")]
+    pub status: Option<String>,
+    /// Only items assigned to you (--agent)
+    #[arg(long)]
+    pub mine: bool,
+    /// Only items nobody holds
+    #[arg(long)]
+    pub unassigned: bool,
+    /// Only items past their SLA
+    #[arg(long)]
+    pub overdue: bool,
+    /// Only this kind (complaint, question, praise, nps, csat, other)
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Only this channel
+    #[arg(long)]
+    pub channel: Option<String>,
+    /// Items to show
+    #[arg(long, default_value_t = 50)]
+    pub limit: i64,
+    /// Items to skip
+    #[arg(long, default_value_t = 0)]
+    pub offset: i64,
+    /// Print JSON (an array of items)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Ids {
+    /// Item ids (as in the feedback file, e.g. F1234)
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<String>,
+    /// Print JSON (one outcome per item)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AssignArgs {
+    #[command(flatten)]
+    pub ids: Ids,
+    /// The agent who gets the items
+    #[arg(long, value_name = "AGENT")]
+    pub to: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    #[command(flatten)]
+    pub ids: Ids,
+    /// What was done (required)
+    #[arg(long, value_name = "TEXT")]
+    pub note: String,
+}
+
+#[derive(Debug, Args)]
+pub struct EscalateArgs {
+    #[command(flatten)]
+    pub ids: Ids,
+    /// Why it needs someone else (required)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Item id
+    pub id: String,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(ctx: &Ctx, cmd: FeedbackCmd) -> Result<i32> {
+    match cmd {
+        FeedbackCmd::List(a) => list(ctx, a),
+        FeedbackCmd::Next(a) => next(ctx, a.json),
+        FeedbackCmd::Claim(i) => act(ctx, i, Act::Claim),
+        FeedbackCmd::Assign(a) => act(ctx, a.ids, Act::Assign(a.to)),
+        FeedbackCmd::Pending(i) => act(ctx, i, Act::Pending),
+        FeedbackCmd::Resolve(a) => act(ctx, a.ids, Act::Resolve(a.note)),
+        FeedbackCmd::Escalate(a) => act(ctx, a.ids, Act::Escalate(a.reason)),
+        FeedbackCmd::Reopen(i) => act(ctx, i, Act::Reopen),
+        FeedbackCmd::Close(i) => act(ctx, i, Act::Close),
+        FeedbackCmd::Release(i) => act(ctx, i, Act::Release),
+        FeedbackCmd::Show(a) => show(ctx, a),
+    }
+}
+
+/// An item as scripts read it.
+#[derive(Debug, serde::Serialize)]
+struct ItemJson<'a> {
+    id: &'a str,
+    customer_id: &'a str,
+    customer_name: Option<&'a str>,
+    status: &'a str,
+    assignee: Option<&'a str>,
+    priority: f64,
+    kind: &'a str,
+    channel: Option<&'a str>,
+    created_at: String,
+    /// Seconds left on the SLA clock (negative: overdue); null once resolved.
+    sla_left_secs: Option<i64>,
+    overdue: bool,
+    sentiment: Option<f64>,
+    sentiment_label: Option<&'static str>,
+    score: Option<f64>,
+    text: Option<&'a str>,
+    churn_prob: Option<f64>,
+    clv: Option<f64>,
+    version: i64,
+    updated_at: Option<String>,
+    updated_by: Option<&'a str>,
+    resolution_note: Option<&'a str>,
+    resolved_at: Option<String>,
+    escalation_reason: Option<&'a str>,
+}
+
+fn item_json<'a>(ctx: &Ctx, it: &'a QueueItem, now: i64) -> ItemJson<'a> {
+    let left = priority::sla_left(&ctx.config.sla, &it.kind, &it.status, it.created_at, now);
+    ItemJson {
+        id: &it.id,
+        customer_id: &it.customer_id,
+        customer_name: it.customer_name.as_deref(),
+        status: &it.status,
+        assignee: it.assignee.as_deref(),
+        priority: (it.priority * 100.0).round() / 100.0,
+        kind: &it.kind,
+        channel: it.channel.as_deref(),
+        created_at: timeutil::ts_to_rfc3339(it.created_at),
+        sla_left_secs: left,
+        overdue: left.is_some_and(|l| l <= 0),
+        sentiment: it.sentiment,
+        sentiment_label: it.sentiment.map(crate::analytics::sentiment::label),
+        score: it.score,
+        text: it.text.as_deref(),
+        churn_prob: it.churn_prob,
+        clv: it.clv,
+        version: it.version,
+        updated_at: it.updated_at.map(timeutil::ts_to_rfc3339),
+        updated_by: it.updated_by.as_deref(),
+        resolution_note: it.resolution_note.as_deref(),
+        resolved_at: it.resolved_at.map(timeutil::ts_to_rfc3339),
+        escalation_reason: it.escalation_reason.as_deref(),
+    }
+}
+
+fn masked(ctx: &Ctx, mut it: QueueItem) -> QueueItem {
+    if ctx.mask_pii() {
+        it.customer_name = it.customer_name.as_deref().map(crate::pii::name);
+        it.text = it.text.as_deref().map(crate::pii::text);
+    }
+    it
+}
+
+fn one_line(text: Option<&str>, width: usize) -> String {
+    let t: String = text
+        .unwrap_or("")
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    crate::tui::views::format::fit(t.trim(), width)
+}
+
+fn sla_words(ctx: &Ctx, it: &QueueItem, now: i64) -> String {
+    match priority::sla_left(&ctx.config.sla, &it.kind, &it.status, it.created_at, now) {
+        None => "-".into(),
+        Some(s) if s <= 0 => format!("OVERDUE {}", timeutil::humanize_secs(-s)),
+        Some(s) => format!("{} left", timeutil::humanize_secs(s)),
+    }
+}
+
+fn list(ctx: &Ctx, a: ListArgs) -> Result<i32> {
+    let store = ctx.open_for_read()?;
+    let now = timeutil::now();
+    let status = match a.status.as_deref() {
+        None => None,
+        Some(s) => Some(Status::parse(s).ok_or_else(|| {
+            Error::bad(format!(
+                "--status {s}: not a status (new, open, pending, escalated, resolved, closed)"
+            ))
+        })?),
+    };
+    if let Some(k) = &a.kind {
+        if !priority::KINDS.contains(&k.as_str()) {
+            return Err(Error::bad(format!(
+                "--kind {k}: not a kind ({})",
+                priority::KINDS.join(", ")
+            )));
+        }
+    }
+    let limit = a.limit.clamp(0, 100_000);
+    let items: Vec<QueueItem> = match status {
+        Some(s) if !s.is_open() => {
+            if a.overdue || a.unassigned {
+                return Err(Error::bad(format!(
+                    "--overdue and --unassigned apply to open items, not {s} ones"
+                )));
+            }
+            feedback::closed_page(
+                &store.conn,
+                s.as_str(),
+                a.mine.then_some(ctx.agent.as_str()),
+                a.kind.as_deref(),
+                a.channel.as_deref(),
+                a.offset.max(0),
+                limit,
+            )?
+        }
+        _ => {
+            let mut parts = Vec::new();
+            if let Some(s) = status {
+                parts.push(QueueFilter::Status(s.as_str().into()));
+            }
+            if a.mine {
+                parts.push(QueueFilter::Mine);
+            }
+            if a.unassigned {
+                parts.push(QueueFilter::Unassigned);
+            }
+            if a.overdue {
+                parts.push(QueueFilter::Overdue);
+            }
+            if let Some(k) = &a.kind {
+                parts.push(QueueFilter::Kind(k.clone()));
+            }
+            if let Some(c) = &a.channel {
+                parts.push(QueueFilter::Channel(c.clone()));
+            }
+            let filter = QueueFilter::Every(parts);
+            feedback::queue_page(
+                &store.conn,
+                &filter,
+                &ctx.agent,
+                &ctx.config.sla,
+                now,
+                a.offset.max(0),
+                limit,
+            )?
+        }
+    };
+    let items: Vec<QueueItem> = items.into_iter().map(|i| masked(ctx, i)).collect();
+    if a.json {
+        let out: Vec<ItemJson> = items.iter().map(|i| item_json(ctx, i, now)).collect();
+        print_json(&out)?;
+        return Ok(OK);
+    }
+    if items.is_empty() {
+        println!("no items");
+        return Ok(OK);
+    }
+    println!(
+        "{:>6}  {:<10} {:<9} {:<9} {:<12} {:<18} {:<14} text",
+        "prio", "id", "kind", "status", "assignee", "customer", "SLA"
+    );
+    for it in &items {
+        let cust = it
+            .customer_name
+            .clone()
+            .unwrap_or_else(|| it.customer_id.clone());
+        println!(
+            "{:>6.1}  {:<10} {:<9} {:<9} {:<12} {:<18} {:<14} {}",
+            it.priority,
+            it.id,
+            it.kind,
+            it.status,
+            one_line(it.assignee.as_deref(), 12),
+            one_line(Some(&cust), 18),
+            sla_words(ctx, it, now),
+            one_line(it.text.as_deref(), 60)
+        );
+    }
+    Ok(OK)
+}
+
+fn fid(conn: &rusqlite::Connection, id: &str) -> Result<i64> {
+    feedback::fid_of(conn, id)?.ok_or_else(|| Error::bad(format!("no feedback item '{id}'")))
+}
+
+/// The exit code for a set of outcomes: 4 when another agent holds or
+/// changed an item, else 2 when one was refused, else 0.
+fn exit_code(outcomes: &[Outcome]) -> i32 {
+    if outcomes
+        .iter()
+        .any(|o| matches!(o, Outcome::Held { .. } | Outcome::Conflict { .. }))
+    {
+        exit::CONFLICT
+    } else if outcomes.iter().any(|o| !o.is_done()) {
+        exit::BAD_INPUT
+    } else {
+        OK
+    }
+}
+
+fn act(ctx: &Ctx, ids: Ids, act: Act) -> Result<i32> {
+    let mut store = ctx.open_for_write(&format!("feedback {}", act.name()))?;
+    let targets: Vec<Target> = ids
+        .ids
+        .iter()
+        .map(|id| {
+            Ok(Target {
+                fid: fid(&store.conn, id)?,
+                version: None,
+            })
+        })
+        .collect::<Result<_>>()?;
+    let outcomes = workflow::act(&mut store.conn, &targets, &act, &ctx.agent, timeutil::now())?;
+    if ids.json {
+        print_json(&outcomes)?;
+    } else {
+        for o in &outcomes {
+            if o.is_done() {
+                println!("{}", o.message());
+            } else {
+                eprintln!("crmtop: {}", o.message());
+            }
+        }
+    }
+    Ok(exit_code(&outcomes))
+}
+
+fn next(ctx: &Ctx, json: bool) -> Result<i32> {
+    let mut store = ctx.open_for_write("feedback next")?;
+    let now = timeutil::now();
+    let Some((fid, _)) = workflow::next(&mut store.conn, &ctx.agent, &ctx.config.sla, now)? else {
+        if json {
+            println!("null");
+        } else {
+            eprintln!("crmtop: the queue has nothing left to take");
+        }
+        return Ok(exit::QUEUE_EMPTY);
+    };
+    print_item(ctx, &store.conn, fid, json, now)?;
+    Ok(OK)
+}
+
+fn show(ctx: &Ctx, a: ShowArgs) -> Result<i32> {
+    let store = ctx.open_for_read()?;
+    let fid = fid(&store.conn, &a.id)?;
+    print_item(ctx, &store.conn, fid, a.json, timeutil::now())?;
+    Ok(OK)
+}
+
+fn print_item(
+    ctx: &Ctx,
+    conn: &rusqlite::Connection,
+    fid: i64,
+    json: bool,
+    now: i64,
+) -> Result<()> {
+    let it = feedback::item(conn, fid, &ctx.config.sla, now)?
+        .ok_or_else(|| Error::bad(format!("no feedback item with key {fid}")))?;
+    let it = masked(ctx, it);
+    let history = crate::store::audit::for_entity(conn, "feedback", &it.id, 50)?;
+    let inputs = Inputs {
+        churn_prob: it.churn_prob,
+        clv: it.clv,
+        sentiment: it.sentiment,
+        kind: &it.kind,
+        score: it.score,
+    };
+    let why = priority::explain(&inputs, &ctx.config.sla, &it.status, it.created_at, now);
+    if json {
+        let mut v = serde_json::to_value(item_json(ctx, &it, now))?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert("why".into(), serde_json::json!(why));
+            o.insert(
+                "history".into(),
+                serde_json::to_value(
+                    history
+                        .iter()
+                        .rev()
+                        .map(|e| {
+                            serde_json::json!({
+                                "at": timeutil::ts_to_rfc3339(e.at),
+                                "agent": e.agent,
+                                "action": e.action,
+                                "from": e.old_value.as_deref().and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok()),
+                                "to": e.new_value.as_deref().and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok()),
+                                "note": e.details,
+                            })
+                        })
+                        .collect::<Vec<_>>(),
+                )?,
+            );
+        }
+        print_json(&v)?;
+        return Ok(());
+    }
+    println!(
+        "{}  {} · {} · {}  created {}",
+        it.id,
+        it.kind,
+        it.channel.as_deref().unwrap_or("-"),
+        it.status,
+        timeutil::ts_to_minute_string(it.created_at)
+    );
+    println!(
+        "customer   {} {}  churn {}  CLV {}",
+        it.customer_id,
+        it.customer_name.as_deref().unwrap_or(""),
+        it.churn_prob
+            .map(|p| format!("{:.1}%", p * 100.0))
+            .unwrap_or_else(|| "-".into()),
+        it.clv.map(priority::money).unwrap_or_else(|| "-".into())
+    );
+    println!(
+        "assignee   {}   SLA {}",
+        it.assignee.as_deref().unwrap_or("-"),
+        sla_words(ctx, &it, now)
+    );
+    if Status::parse(&it.status).is_some_and(|s| s.is_open()) {
+        println!("priority   {:.1}: {}", it.priority, why.join("; "));
+    }
+    if let Some(s) = it.sentiment {
+        println!(
+            "tone       {} ({s:+.2})",
+            crate::analytics::sentiment::label(s)
+        );
+    }
+    if let Some(n) = &it.resolution_note {
+        println!("resolution {n}");
+    }
+    if let Some(r) = &it.escalation_reason {
+        println!("escalated  {r}");
+    }
+    println!();
+    println!("{}", it.text.as_deref().unwrap_or("(no text)"));
+    if !history.is_empty() {
+        println!();
+        println!("history");
+        for e in history.iter().rev() {
+            let state = |s: &Option<String>| {
+                s.as_deref()
+                    .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
+                    .and_then(|v| v.get("status").and_then(|x| x.as_str()).map(str::to_string))
+                    .unwrap_or_default()
+            };
+            println!(
+                "  {}  {:<10} {:<9} {} -> {}{}",
+                timeutil::ts_to_minute_string(e.at),
+                e.agent,
+                e.action,
+                state(&e.old_value),
+                state(&e.new_value),
+                e.details
+                    .as_deref()
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,399 @@
+//! Workflow writes on feedback items, safe with several agents on one file.
+//!
+//! Every change runs inside `BEGIN IMMEDIATE` (one writer at a time; the
+//! others wait up to the busy timeout and then retry) and updates the row
+//! only if it still has the version the agent saw:
+//! `UPDATE feedback SET ... WHERE fid = ? AND version = ?`. When another
+//! agent got there first, the caller learns who and when, and nothing is
+//! written. The item's queue row and an audit entry (old -> new state, note)
+//! are written in the same transaction, so the audit log replays to the
+//! final state of every item.
+
+use crate::analytics::priority::SlaConfig;
+use crate::analytics::workflow::{self, Act, Refusal, State, Status};
+use crate::error::{Error, Result};
+use crate::store::feedback::{self, QueueFilter};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+/// An item as the caller knows it: its key and, for optimistic locking, the
+/// version it saw (None: whatever is current, as a script acting by id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    pub fid: i64,
+    pub version: Option<i64>,
+}
+
+/// What happened to one item.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Changed: from one state to another.
+    Done {
+        id: String,
+        from: String,
+        to: String,
+        assignee: Option<String>,
+        version: i64,
+    },
+    /// Another agent holds the item.
+    Held {
+        id: String,
+        by: String,
+        since: Option<i64>,
+    },
+    /// The item changed since the caller read it (by whom, when, and its
+    /// state now).
+    Conflict {
+        id: String,
+        by: Option<String>,
+        at: Option<i64>,
+        status: String,
+        assignee: Option<String>,
+    },
+    /// Not allowed from the item's status, or input missing.
+    Refused { id: String, message: String },
+    /// No such item.
+    Missing { fid: i64 },
+}
+
+impl Outcome {
+    pub fn is_done(&self) -> bool {
+        matches!(self, Outcome::Done { .. })
+    }
+
+    /// One line for a person.
+    pub fn message(&self) -> String {
+        let when = |t: Option<i64>| {
+            t.map(|t| format!(" at {}", crate::timeutil::ts_to_minute_string(t)))
+                .unwrap_or_default()
+        };
+        match self {
+            Outcome::Done {
+                id,
+                from,
+                to,
+                assignee,
+                ..
+            } => {
+                let who = assignee
+                    .as_deref()
+                    .map(|a| format!(" ({a})"))
+                    .unwrap_or_default();
+                if from == to {
+                    format!("{id}: {to}{who}")
+                } else {
+                    format!("{id}: {from} -> {to}{who}")
+                }
+            }
+            Outcome::Held { id, by, since } => match since {
+                Some(t) => format!(
+                    "{id} is held by {by} (since {})",
+                    crate::timeutil::ts_to_minute_string(*t)
+                ),
+                None => format!("{id} is held by {by}"),
+            },
+            Outcome::Conflict {
+                id,
+                by,
+                at,
+                status,
+                assignee,
+            } => format!(
+                "{id} was changed by {}{}: it is now {status}{}",
+                by.as_deref().unwrap_or("another agent"),
+                when(*at),
+                assignee
+                    .as_deref()
+                    .map(|a| format!(", held by {a}"))
+                    .unwrap_or_default()
+            ),
+            Outcome::Refused { id, message } => format!("{id}: {message}"),
+            Outcome::Missing { fid } => format!("no feedback item with key {fid}"),
+        }
+    }
+}
+
+/// The audit entry's state text: `{"status": ..., "assignee": ..., "version": ...}`.
+pub fn state_json(status: &str, assignee: Option<&str>, version: i64) -> String {
+    serde_json::json!({"status": status, "assignee": assignee, "version": version}).to_string()
+}
+
+/// Run `f` in a `BEGIN IMMEDIATE` transaction; a busy database (another
+/// writer past the busy timeout) is retried, so a user sees a wait, never
+/// "database is locked".
+pub fn immediate<T>(
+    conn: &mut Connection,
+    mut f: impl FnMut(&Connection) -> Result<T>,
+) -> Result<T> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+            Ok(tx) => tx,
+            Err(e) if is_busy(&e) && attempt < 20 => continue,
+            Err(e) => return Err(e.into()),
+        };
+        match f(&tx) {
+            Ok(v) => match tx.commit() {
+                Ok(()) => return Ok(v),
+                Err(e) if is_busy(&e) && attempt < 20 => continue,
+                Err(e) => return Err(e.into()),
+            },
+            Err(Error::Db(e)) if is_busy(&e) && attempt < 20 => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
+}
+
+struct Current {
+    id: String,
+    status: Status,
+    assignee: Option<String>,
+    version: i64,
+    updated_by: Option<String>,
+    updated_at: Option<i64>,
+    first_response_at: Option<i64>,
+}
+
+fn current(conn: &Connection, fid: i64) -> Result<Option<Current>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, status, assignee, version, updated_by, updated_at, first_response_at
+         FROM feedback WHERE fid = ?1",
+    )?;
+    let row = st
+        .query_row([fid], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, Option<i64>>(5)?,
+                r.get::<_, Option<i64>>(6)?,
+            ))
+        })
+        .optional()?;
+    let Some((id, status, assignee, version, updated_by, updated_at, first_response_at)) = row
+    else {
+        return Ok(None);
+    };
+    let status = Status::parse(&status)
+        .ok_or_else(|| Error::Other(format!("feedback {id} has an unknown status '{status}'")))?;
+    Ok(Some(Current {
+        id,
+        status,
+        assignee,
+        version,
+        updated_by,
+        updated_at,
+        first_response_at,
+    }))
+}
+
+/// Apply `act` to one item inside the caller's transaction.
+fn apply_one(
+    conn: &Connection,
+    target: Target,
+    act: &Act,
+    agent: &str,
+    now: i64,
+) -> Result<Outcome> {
+    let Some(cur) = current(conn, target.fid)? else {
+        return Ok(Outcome::Missing { fid: target.fid });
+    };
+    if let Some(v) = target.version {
+        if v != cur.version {
+            return Ok(Outcome::Conflict {
+                id: cur.id,
+                by: cur.updated_by,
+                at: cur.updated_at,
+                status: cur.status.to_string(),
+                assignee: cur.assignee,
+            });
+        }
+    }
+    let before = State {
+        status: cur.status,
+        assignee: cur.assignee.clone(),
+    };
+    let after = match workflow::apply(&before, act, agent) {
+        Ok(s) => s,
+        Err(Refusal::Held { by }) => {
+            return Ok(Outcome::Held {
+                id: cur.id,
+                by,
+                since: cur.updated_at,
+            })
+        }
+        Err(Refusal::Invalid(message)) => {
+            return Ok(Outcome::Refused {
+                id: cur.id,
+                message,
+            })
+        }
+    };
+    // Nothing changes (a claim of an item one already holds, an assignment
+    // to its holder): nothing is written.
+    if after == before && !matches!(act, Act::Resolve(_) | Act::Escalate(_)) {
+        return Ok(Outcome::Done {
+            id: cur.id,
+            from: cur.status.to_string(),
+            to: after.status.to_string(),
+            assignee: after.assignee,
+            version: cur.version,
+        });
+    }
+    // First response: the first time an agent acts on a new item.
+    let first_response = cur
+        .first_response_at
+        .or((cur.status == Status::New && after.status != Status::New).then_some(now));
+    let (note, resolved_at, reason) = match act {
+        Act::Resolve(n) => (Some(n.trim().to_string()), Some(now), None),
+        Act::Escalate(r) => (None, None, Some(r.trim().to_string())),
+        _ => (None, None, None),
+    };
+    let changed = conn
+        .prepare_cached(
+            "UPDATE feedback SET status = ?1, assignee = ?2, version = version + 1,
+                 updated_at = ?3, updated_by = ?4, first_response_at = ?5,
+                 resolution_note = CASE WHEN ?6 IS NOT NULL THEN ?6
+                                        WHEN ?1 IN ('resolved', 'closed') THEN resolution_note END,
+                 resolved_at = CASE WHEN ?7 IS NOT NULL THEN ?7
+                                    WHEN ?1 IN ('resolved', 'closed') THEN resolved_at END,
+                 escalation_reason = CASE WHEN ?8 IS NOT NULL THEN ?8
+                                          WHEN ?1 = 'escalated' THEN escalation_reason END
+             WHERE fid = ?9 AND version = ?10",
+        )?
+        .execute(params![
+            after.status.as_str(),
+            after.assignee,
+            now,
+            agent,
+            first_response,
+            note,
+            resolved_at,
+            reason,
+            target.fid,
+            cur.version
+        ])?;
+    if changed != 1 {
+        // Cannot happen under BEGIN IMMEDIATE; refuse rather than guess.
+        return Ok(Outcome::Conflict {
+            id: cur.id,
+            by: None,
+            at: None,
+            status: cur.status.to_string(),
+            assignee: cur.assignee,
+        });
+    }
+    feedback::refresh_static_priority(conn, Some(&[target.fid]))?;
+    let version = cur.version + 1;
+    crate::store::audit::append_at(
+        conn,
+        now,
+        agent,
+        act.name(),
+        "feedback",
+        &cur.id,
+        Some(&state_json(
+            cur.status.as_str(),
+            cur.assignee.as_deref(),
+            cur.version,
+        )),
+        Some(&state_json(
+            after.status.as_str(),
+            after.assignee.as_deref(),
+            version,
+        )),
+        act.note(),
+    )?;
+    Ok(Outcome::Done {
+        id: cur.id,
+        from: cur.status.to_string(),
+        to: after.status.to_string(),
+        assignee: after.assignee,
+        version,
+    })
+}
+
+/// Apply `act` to each item in one transaction; each item's outcome is
+/// reported (a conflict on one does not stop the others).
+pub fn act(
+    conn: &mut Connection,
+    targets: &[Target],
+    act: &Act,
+    agent: &str,
+    now: i64,
+) -> Result<Vec<Outcome>> {
+    if agent.trim().is_empty() {
+        return Err(Error::BadInput(
+            "an agent name is needed (--agent or CRMTOP_AGENT)".into(),
+        ));
+    }
+    immediate(conn, |tx| {
+        targets
+            .iter()
+            .map(|t| apply_one(tx, *t, act, agent, now))
+            .collect()
+    })
+}
+
+/// Claim the highest-priority unclaimed item for `agent`, in one
+/// transaction (so two agents never get the same item). None when nothing
+/// is left to claim.
+pub fn next(
+    conn: &mut Connection,
+    agent: &str,
+    sla: &SlaConfig,
+    now: i64,
+) -> Result<Option<(i64, Outcome)>> {
+    if agent.trim().is_empty() {
+        return Err(Error::BadInput(
+            "an agent name is needed (--agent or CRMTOP_AGENT)".into(),
+        ));
+    }
+    immediate(conn, |tx| {
+        // Top unassigned items; the first that can be claimed is taken.
+        let top = crate::store::queue::top(tx, &QueueFilter::Unassigned, agent, sla, now, 8)?;
+        for (_, row) in top {
+            let out = apply_one(
+                tx,
+                Target {
+                    fid: row.fid,
+                    version: None,
+                },
+                &Act::Claim,
+                agent,
+                now,
+            )?;
+            if out.is_done() {
+                return Ok(Some((row.fid, out)));
+            }
+        }
+        Ok(None)
+    })
+}
+
+/// Agent names seen in the queue and the audit log (for completion). Each
+/// list is read by skipping from one name to the next in its index, so a
+/// long audit log costs one seek per agent, not a scan.
+pub fn known_agents(conn: &Connection) -> Result<Vec<String>> {
+    let mut st = conn.prepare_cached(
+        "WITH RECURSIVE
+           q(name) AS (SELECT min(assignee) FROM queue
+                       UNION ALL SELECT (SELECT min(assignee) FROM queue WHERE assignee > q.name)
+                       FROM q WHERE q.name IS NOT NULL),
+           a(name) AS (SELECT min(agent) FROM audit_log
+                       UNION ALL SELECT (SELECT min(agent) FROM audit_log WHERE agent > a.name)
+                       FROM a WHERE a.name IS NOT NULL)
+         SELECT name FROM q WHERE name IS NOT NULL
+         UNION SELECT name FROM a WHERE name IS NOT NULL ORDER BY 1",
+    )?;
+    let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
