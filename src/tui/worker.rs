@@ -431,7 +431,18 @@ impl Executor {
                 return Ok(Some(Arc::clone(h)));
             }
         }
+        let t0 = std::time::Instant::now();
         let h = Arc::new(idx.search(text));
+        let stale = idx.version != version;
+        trace(|| {
+            format!(
+                "{:>9.2} ms  search of {} chars: {} matches{}",
+                t0.elapsed().as_secs_f64() * 1e3,
+                text.chars().count(),
+                h.len(),
+                if stale { " (index being rebuilt)" } else { "" }
+            )
+        });
         *last = Some((text.to_string(), idx, Arc::clone(&h)));
         Ok(Some(h))
     }
@@ -873,19 +884,74 @@ pub fn run_job(path: &std::path::Path, spec: JobSpec, ctl: Ctl) -> crate::Result
 }
 
 /// With `CRMTOP_TRACE=FILE`, each request's time is appended to FILE (for
-/// finding what makes a screen slow; the screen itself is never written to).
+/// finding what makes a screen slow). Requests are described without any
+/// text a user typed (a filter can be a customer's name): only its length.
 struct Trace {
     start: std::time::Instant,
     what: Option<String>,
 }
 
+fn trace_label(req: &Request) -> String {
+    match req {
+        Request::Page {
+            slot,
+            gen,
+            kind,
+            query,
+        } => format!(
+            "Page {slot:?} gen={gen} {kind:?} sort={:?}{} filter={} band={:?} segment={} seek={}",
+            query.sort,
+            if query.descending { " desc" } else { "" },
+            query.filter.as_ref().map_or(0, |f| f.chars().count()),
+            query.churn_band,
+            query.rfm_segment.is_some(),
+            match query.seek {
+                list::Seek::First => "first",
+                list::Seek::Last => "last",
+                list::Seek::After(_) => "after",
+                list::Seek::Before(_) => "before",
+                list::Seek::From(_) => "from",
+            }
+        ),
+        Request::Count { slot, gen, query } => format!(
+            "Count {slot:?} gen={gen} filter={} band={:?}",
+            query.filter.as_ref().map_or(0, |f| f.chars().count()),
+            query.churn_band
+        ),
+        Request::Queue { filter, offset, .. } => {
+            format!("Queue {} offset={offset}", filter.label().len())
+        }
+        Request::Find { .. } => "Find".into(),
+        Request::QueueAct { targets, act, .. } => {
+            format!("QueueAct {} x{}", act.name(), targets.len())
+        }
+        other => describe(other).to_string(),
+    }
+}
+
+/// Append a line to the trace file, if tracing.
+pub fn trace(line: impl FnOnce() -> String) {
+    use std::io::Write as _;
+    let Some(path) = std::env::var_os("CRMTOP_TRACE") else {
+        return;
+    };
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = writeln!(
+            f,
+            "{:?} {}",
+            std::thread::current().name().unwrap_or("?"),
+            line()
+        );
+    }
+}
+
 impl Trace {
     fn new(req: &Request) -> Trace {
-        let what = std::env::var_os("CRMTOP_TRACE").map(|_| {
-            let mut s = format!("{req:?}");
-            s.truncate(160);
-            s
-        });
+        let what = std::env::var_os("CRMTOP_TRACE").map(|_| trace_label(req));
         Trace {
             start: std::time::Instant::now(),
             what,
@@ -895,21 +961,9 @@ impl Trace {
 
 impl Drop for Trace {
     fn drop(&mut self) {
-        use std::io::Write as _;
-        let (Some(what), Some(path)) = (&self.what, std::env::var_os("CRMTOP_TRACE")) else {
-            return;
-        };
-        if let Ok(mut f) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-        {
-            let _ = writeln!(
-                f,
-                "{:?} {:>9.2} ms  {what}",
-                std::thread::current().name().unwrap_or("?"),
-                self.start.elapsed().as_secs_f64() * 1e3
-            );
+        if let Some(what) = &self.what {
+            let ms = self.start.elapsed().as_secs_f64() * 1e3;
+            trace(|| format!("{ms:>9.2} ms  {what}"));
         }
     }
 }
