@@ -186,7 +186,7 @@ pub fn activate(conn: &Connection, id: i64, ctl: crate::jobs::Ctl) -> Result<()>
     )?;
     super::rebuild_indexes(conn, &idx, ctl)?;
     ctl.report("updating queue priorities", 0, 1);
-    super::feedback::refresh_static_priority(conn, None)?;
+    super::feedback::refresh_priorities(conn)?;
     Ok(())
 }
 
