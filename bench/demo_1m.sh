@@ -10,7 +10,8 @@ mkdir -p "$OUT"
 cargo build --release -q
 times=()
 for i in $(seq "$RUNS"); do
-    rm -f "$OUT/demo.db" "$OUT/demo.db-wal" "$OUT/demo.db-shm"
+    rm -f "$OUT/demo.db" "$OUT/demo.db-wal" "$OUT/demo.db-shm" "$OUT/demo.db-journal"
+    sync; sleep 3
     start=$(date +%s.%N)
     target/release/crmtop demo --db "$OUT/demo.db" --customers "$N" --seed 1 --as-of 2026-06-30
     end=$(date +%s.%N)

@@ -12,7 +12,9 @@ CSV="$OUT/orders_${ROWS}.csv"
 [ -f "$CSV" ] || python3 bench/gen_orders.py "$ROWS" $((ROWS / 10)) "$CSV"
 times=()
 for i in $(seq "$RUNS"); do
-    rm -f "$OUT/import.db" "$OUT/import.db-wal" "$OUT/import.db-shm"
+    rm -f "$OUT/import.db" "$OUT/import.db-wal" "$OUT/import.db-shm" "$OUT/import.db-journal"
+    # Let the previous run's writes reach the disk first.
+    sync; sleep 3
     start=$(date +%s.%N)
     CRMTOP_PROGRESS=1 target/release/crmtop import --db "$OUT/import.db" orders "$CSV" > "$OUT/import_run$i.log" 2>&1
     end=$(date +%s.%N)

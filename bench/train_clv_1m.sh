@@ -24,7 +24,7 @@ for cmd in train clv; do
         cp "$BASE" "$RUN"
         # clv is measured on a database that has its first model, as in use.
         if [ "$cmd" = clv ]; then target/release/crmtop train --db "$RUN" > /dev/null; fi
-        sync
+        sync; sleep 3
         CRMTOP_PROGRESS=1 /usr/bin/time -f "%e %M" -o "$OUT/time.txt" \
             target/release/crmtop "$cmd" --db "$RUN" > /dev/null 2> "$OUT/${cmd}_run$i.log"
         read -r w m < "$OUT/time.txt"

@@ -421,3 +421,102 @@ fn a_cancelled_import_leaves_the_database_unchanged() {
     assert!(matches!(err, crmtop::Error::Cancelled));
     assert_eq!(db.count("SELECT count(*) FROM orders"), before);
 }
+
+/// Orders and events go in many rows per statement; a statement that meets
+/// existing keys falls back to the row-by-row rules. Files far longer than a
+/// statement, with duplicates inside one statement's rows and across them,
+/// changed and unchanged rows on re-import, must give exactly the verdicts
+/// (and reject lines) of one row at a time.
+#[test]
+fn batched_inserts_give_the_row_by_row_verdicts() {
+    let db = TempDb::new();
+    let orders = db.file("many_orders.csv");
+    let mut text = String::from("id,customer_id,timestamp,amount\n");
+    // 1,000 rows; ids repeat at rows 10 (same statement as row 5), 200
+    // (another statement) and 999 (the short tail).
+    let id_of = |i: usize| match i {
+        10 => 5,
+        200 => 7,
+        999 => 100,
+        i => i,
+    };
+    for i in 0..1000 {
+        text.push_str(&format!(
+            "O{},C{},2024-01-{:02},{}.50\n",
+            id_of(i),
+            i % 37,
+            1 + i % 28,
+            i
+        ));
+    }
+    std::fs::write(&orders, &text).unwrap();
+    let s = db.import(Kind::Orders, &orders).unwrap();
+    assert_eq!((s.read, s.inserted, s.rejected), (1000, 997, 3), "{s:?}");
+    let r = rejects(&db);
+    let lines: Vec<&str> = r.iter().map(|row| row[0].as_str()).collect();
+    // Line = row + 2 (the header is line 1), in file order.
+    assert_eq!(lines, ["12", "202", "1001"]);
+    assert!(r[0][2].contains("duplicate id"), "{:?}", r[0]);
+    assert_eq!(db.count("SELECT count(*) FROM orders"), 997);
+    assert_eq!(db.count("SELECT count(*) FROM customers"), 37);
+    // The first row with an id wins.
+    assert_eq!(
+        db.count("SELECT CAST(amount AS INTEGER) FROM orders WHERE order_key = 'O5'"),
+        5
+    );
+    // Totals follow the orders.
+    assert_eq!(
+        db.count("SELECT sum(n_orders) FROM customers"),
+        db.count("SELECT count(*) FROM orders")
+    );
+
+    // Re-import with every 50th amount changed (19 rows, the duplicate at
+    // row 200 left alone): those are updated, the others unchanged, the
+    // duplicates still rejected.
+    let changed: String = text
+        .lines()
+        .enumerate()
+        .map(|(n, l)| {
+            if n > 0 && (n - 1) % 50 == 0 && ![11, 201, 1000].contains(&n) {
+                format!("{}\n", l.replace(".50", ".75"))
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(&orders, changed).unwrap();
+    let again = db.import(Kind::Orders, &orders).unwrap();
+    assert_eq!(
+        (
+            again.inserted,
+            again.updated,
+            again.unchanged,
+            again.rejected
+        ),
+        (0, 19, 978, 3),
+        "{again:?}"
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM orders WHERE amount - CAST(amount AS INTEGER) = 0.75"),
+        19
+    );
+
+    // Events: the same path, with keys from content for rows without an id.
+    let events = db.file("many_events.csv");
+    let mut text = String::from("customer_id,occurred_at,kind,value\n");
+    for i in 0..300 {
+        // Rows 100 and 101 are identical: two events, both kept.
+        let k = if i == 101 { 100 } else { i };
+        text.push_str(&format!(
+            "C{},2024-02-{:02},login,{}\n",
+            k % 11,
+            1 + k % 28,
+            k
+        ));
+    }
+    std::fs::write(&events, &text).unwrap();
+    let s = db.import(Kind::Events, &events).unwrap();
+    assert_eq!((s.read, s.inserted, s.rejected), (300, 300, 0), "{s:?}");
+    let again = db.import(Kind::Events, &events).unwrap();
+    assert_eq!((again.inserted, again.unchanged), (0, 300), "{again:?}");
+}

