@@ -19,6 +19,8 @@ pub mod exit {
     pub const CONFLICT: i32 = 4;
     /// The feedback queue has nothing left to take.
     pub const QUEUE_EMPTY: i32 = 5;
+    /// `crmtop doctor` found problems it did not fix.
+    pub const PROBLEMS: i32 = 6;
     /// The operation was cancelled (Ctrl-C, SIGTERM, SIGHUP); nothing was written.
     pub const CANCELLED: i32 = 130;
 }

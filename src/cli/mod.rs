@@ -5,6 +5,7 @@ mod churn;
 mod clv;
 mod data;
 mod feedback;
+mod ops;
 
 pub use data::build_demo;
 
@@ -20,7 +21,7 @@ use std::path::PathBuf;
     version,
     about = "A keyboard-driven terminal dashboard for customer retention: churn, CLV and feedback triage on one SQLite file.",
     long_about = None,
-    after_help = "Run without a command to open the terminal UI. Exit codes: 0 ok, 1 failure, 2 bad input or refused, 3 rows rejected, 4 conflict with another agent, 5 queue empty, 130 cancelled."
+    after_help = "Run without a command to open the terminal UI. Exit codes: 0 ok, 1 failure, 2 bad input or refused, 3 rows rejected, 4 conflict with another agent, 5 queue empty, 6 doctor found problems, 130 cancelled."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -81,6 +82,10 @@ pub enum Command {
     /// The feedback queue: list, next, claim, assign, pending, resolve, escalate, reopen, show
     #[command(subcommand)]
     Feedback(feedback::FeedbackCmd),
+    /// Copy the database while agents work (SQLite's online backup API)
+    Backup(ops::BackupArgs),
+    /// Check integrity, schema, WAL, orphan rows, stale jobs, the audit log; --fix repairs
+    Doctor(ops::DoctorArgs),
 }
 
 #[derive(Debug, Args, Clone, Copy)]
@@ -172,6 +177,8 @@ pub fn run(command: Command, ctx: &Ctx) -> Result<i32> {
         Command::Clv(a) => clv::clv(ctx, a),
         Command::Segments(a) => clv::segments(ctx, a),
         Command::Feedback(c) => feedback::run(ctx, c),
+        Command::Backup(a) => ops::backup(ctx, a),
+        Command::Doctor(a) => ops::doctor(ctx, a),
     }
 }
 

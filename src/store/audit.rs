@@ -102,3 +102,151 @@ pub fn all_for(conn: &Connection, entity: &str) -> Result<Vec<Entry>> {
     let rows = st.query_map([entity], row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// What replaying the feedback workflow entries of the audit log found.
+#[derive(Debug, Clone, Default, serde::Serialize, PartialEq)]
+pub struct Replay {
+    /// Workflow entries replayed.
+    pub entries: u64,
+    /// Items they concern.
+    pub items: u64,
+    /// Where the log and the items disagree (empty: it replays exactly).
+    pub problems: Vec<String>,
+}
+
+/// One item's state as the log records it.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+struct Logged {
+    status: String,
+    assignee: Option<String>,
+    version: i64,
+}
+
+/// Replay every item's workflow entries in order: each must start where the
+/// one before it ended (an update lost to a race would show as a break),
+/// be a transition the rules allow, carry a higher version than the one
+/// before, and the last must match the item as it is now. (A re-import may
+/// bump an item's version between two entries when its content changed.)
+pub fn replay_feedback(conn: &Connection) -> Result<Replay> {
+    use crate::analytics::workflow::{self as wf, Act, State, Status};
+    use std::collections::HashMap;
+    const ACTIONS: [&str; 8] = [
+        "claim", "assign", "release", "pending", "resolve", "escalate", "reopen", "close",
+    ];
+    let mut out = Replay::default();
+    let mut last: HashMap<String, Logged> = HashMap::new();
+    let mut st = conn.prepare(
+        "SELECT aid, agent, action, entity_id, old_value, new_value, details
+         FROM audit_log WHERE entity = 'feedback' ORDER BY aid",
+    )?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        let (aid, agent, action, id): (i64, String, String, String) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+        if !ACTIONS.contains(&action.as_str()) {
+            continue;
+        }
+        out.entries += 1;
+        let parse = |v: Option<String>| -> Option<Logged> {
+            v.and_then(|s| serde_json::from_str::<Logged>(&s).ok())
+        };
+        let (Some(old), Some(new)) = (parse(r.get(4)?), parse(r.get(5)?)) else {
+            out.problems
+                .push(format!("entry {aid} ({id}): old or new state unreadable"));
+            continue;
+        };
+        let details: Option<String> = r.get(6)?;
+        if let Some(prev) = last.get(&id) {
+            if (prev.status.as_str(), prev.assignee.as_deref())
+                != (old.status.as_str(), old.assignee.as_deref())
+                || old.version < prev.version
+            {
+                out.problems.push(format!(
+                    "entry {aid} ({id}): starts from {} v{} but the entry before ended at {} v{}",
+                    old.status, old.version, prev.status, prev.version
+                ));
+            }
+        }
+        if new.version <= old.version {
+            out.problems.push(format!(
+                "entry {aid} ({id}): version {} does not follow {}",
+                new.version, old.version
+            ));
+        }
+        let act = match action.as_str() {
+            "claim" => Act::Claim,
+            "assign" => Act::Assign(details.clone().unwrap_or_default()),
+            "release" => Act::Release,
+            "pending" => Act::Pending,
+            "resolve" => Act::Resolve(details.clone().unwrap_or_default()),
+            "escalate" => Act::Escalate(details.clone().unwrap_or_default()),
+            "reopen" => Act::Reopen,
+            _ => Act::Close,
+        };
+        match Status::parse(&old.status) {
+            Some(status) => {
+                let from = State {
+                    status,
+                    assignee: old.assignee.clone(),
+                };
+                match wf::apply(&from, &act, &agent) {
+                    Ok(to)
+                        if to.status.as_str() == new.status
+                            && to.assignee.as_deref() == new.assignee.as_deref() => {}
+                    Ok(to) => out.problems.push(format!(
+                        "entry {aid} ({id}): {action} by {agent} from {} gives {} ({}), the log says {} ({})",
+                        old.status,
+                        to.status,
+                        to.assignee.as_deref().unwrap_or("-"),
+                        new.status,
+                        new.assignee.as_deref().unwrap_or("-")
+                    )),
+                    Err(e) => out.problems.push(format!(
+                        "entry {aid} ({id}): {action} by {agent} from {} is not allowed ({e})",
+                        old.status
+                    )),
+                }
+            }
+            None => out
+                .problems
+                .push(format!("entry {aid} ({id}): unknown status {}", old.status)),
+        }
+        last.insert(id, new);
+    }
+    drop(rows);
+    out.items = last.len() as u64;
+    let mut st =
+        conn.prepare_cached("SELECT status, assignee, version FROM feedback WHERE id = ?1")?;
+    let mut ids: Vec<&String> = last.keys().collect();
+    ids.sort();
+    for id in ids {
+        let logged = &last[id];
+        let now: Option<(String, Option<String>, i64)> = {
+            use rusqlite::OptionalExtension;
+            st.query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?
+        };
+        match now {
+            None => out.problems.push(format!(
+                "{id}: in the audit log but no longer in the feedback table"
+            )),
+            Some((status, assignee, version)) => {
+                if status != logged.status
+                    || assignee.as_deref() != logged.assignee.as_deref()
+                    || version < logged.version
+                {
+                    out.problems.push(format!(
+                        "{id}: the log ends at {} ({}) v{}, the item is {} ({}) v{}",
+                        logged.status,
+                        logged.assignee.as_deref().unwrap_or("-"),
+                        logged.version,
+                        status,
+                        assignee.as_deref().unwrap_or("-"),
+                        version
+                    ));
+                }
+            }
+        }
+    }
+    Ok(out)
+}

@@ -2,10 +2,12 @@
 //! one module of queries per table family.
 
 pub mod audit;
+pub mod backup;
 pub mod clv;
 pub mod customers;
 pub mod dashboard;
 pub mod detail;
+pub mod doctor;
 pub mod feedback;
 pub mod jobs;
 pub mod list;

@@ -1,0 +1,100 @@
+//! Operations: backup and doctor.
+
+use super::{print_json, Ctx, OK};
+use crate::error::{exit, Error, Result};
+use crate::jobs::Ctl;
+use crate::store::{backup, doctor};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where the copy goes (a private file, mode 0600)
+    #[arg(long, value_name = "FILE")]
+    pub to: PathBuf,
+    /// Replace FILE if it exists
+    #[arg(long)]
+    pub force: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn backup(ctx: &Ctx, a: BackupArgs) -> Result<i32> {
+    let path = ctx.db_path();
+    let printer = super::progress_printer();
+    let r = backup::backup(
+        &path,
+        &a.to,
+        a.force,
+        Ctl::new(&printer, crate::signals::cancel_flag()),
+    );
+    super::progress_done();
+    let s = r?;
+    if a.json {
+        print_json(&s)?;
+    } else {
+        println!(
+            "{} -> {}: {} pages, {:.1} MB in {:.1} s (a consistent copy; agents kept working)",
+            s.source,
+            s.target,
+            s.pages,
+            s.bytes as f64 / (1 << 20) as f64,
+            s.duration_ms as f64 / 1000.0
+        );
+    }
+    Ok(OK)
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Apply the fixes that lose nothing (checkpoint, stale jobs, derived tables, file modes)
+    #[arg(long)]
+    pub fix: bool,
+    /// A quick integrity check (PRAGMA quick_check) instead of the full one
+    #[arg(long)]
+    pub quick: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn doctor(ctx: &Ctx, a: DoctorArgs) -> Result<i32> {
+    if a.fix && ctx.global.read_only {
+        return Err(Error::ReadOnly("doctor --fix".into()));
+    }
+    let path = ctx.db_path();
+    let r = doctor::run(
+        &path,
+        doctor::Options {
+            fix: a.fix,
+            quick: a.quick,
+        },
+    )?;
+    if a.json {
+        print_json(&r)?;
+    } else {
+        println!("{}", r.path);
+        for f in &r.findings {
+            let mark = match (f.severity, f.fixed) {
+                (_, true) => "fixed",
+                (doctor::Severity::Ok, _) => "ok",
+                (doctor::Severity::Warning, _) => "WARN",
+                (doctor::Severity::Error, _) => "ERROR",
+            };
+            println!("  {mark:<6} {:<13} {}", f.check, f.message);
+            if let (Some(fix), false) = (&f.fix, f.fixed) {
+                println!("  {:<6} {:<13} fix: {fix}", "", "");
+            }
+        }
+        println!(
+            "{}",
+            if r.healthy {
+                "healthy"
+            } else if a.fix {
+                "problems remain (see above)"
+            } else {
+                "problems found (see above; crmtop doctor --fix repairs those that can be repaired without losing anything)"
+            }
+        );
+    }
+    Ok(if r.healthy { OK } else { exit::PROBLEMS })
+}
