@@ -228,3 +228,183 @@ fn a_small_terminal_gets_one_line_saying_what_it_needs() {
         s.contains("crmtop needs at least 80x24 (now 60x20)")
     });
 }
+
+impl Tmux {
+    /// The pid of the process the pane runs.
+    fn pane_pid(&self) -> i32 {
+        let out = Command::new("tmux")
+            .args([
+                "-L",
+                &self.socket,
+                "display",
+                "-p",
+                "-t",
+                "t",
+                "#{pane_pid}",
+            ])
+            .output()
+            .expect("tmux display");
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("a pid")
+    }
+}
+
+/// The children of a process (the job crmtop runs for a retrain).
+fn children(pid: i32) -> Vec<i32> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|tasks| {
+            tasks
+                .filter_map(|t| t.ok())
+                .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+                .flat_map(|s| {
+                    s.split_whitespace()
+                        .filter_map(|p| p.parse().ok())
+                        .collect::<Vec<i32>>()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn alive(pid: i32) -> bool {
+    // A zombie (exited, not yet reaped) is not alive.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.contains(") Z "))
+        .unwrap_or(false)
+}
+
+fn wait_gone(pid: i32) {
+    let start = Instant::now();
+    while alive(pid) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "process {pid} is still running"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn signal(pid: i32, sig: &str) {
+    let st = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(st.success());
+}
+
+/// A demo with its first model, and the retrain's job held at `phase`.
+fn retrain_held_at(name: &str, phase: &str, shell: bool) -> (common::TempDb, Tmux, i32) {
+    let db = demo(1500);
+    let out = db.run(&["train"]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let env = format!("CRMTOP_TEST_STALL_AT={phase}");
+    let cmd = if shell {
+        format!(
+            "sh -c \"{} ; echo EXITED \\$?; stty -a | grep -o ' icanon\\| -icanon'; sleep 60\"",
+            app(&db.path, &env)
+        )
+    } else {
+        app(&db.path, &env)
+    };
+    let t = Tmux::start(name, 100, 30, &cmd);
+    t.wait_for("the dashboard", Duration::from_secs(20), |s| {
+        s.contains("Customers 1,500")
+    });
+    t.send(&["R"]);
+    let short: String = phase.chars().take(12).collect();
+    t.wait_for("the job at its phase", Duration::from_secs(60), |s| {
+        s.contains(&short)
+    });
+    let pid = if shell {
+        // The pane runs sh; crmtop is its child.
+        *children(t.pane_pid()).first().expect("crmtop under sh")
+    } else {
+        t.pane_pid()
+    };
+    (db, t, pid)
+}
+
+fn model_state(db: &common::TempDb) -> (i64, i64, i64) {
+    (
+        db.count("SELECT count(*) FROM models"),
+        db.count("SELECT id FROM models WHERE active = 1"),
+        db.count("SELECT count(*) FROM churn_scores s JOIN models m ON m.id = s.model_id WHERE m.active = 1"),
+    )
+}
+
+/// kill -9 of the UI while its retrain is writing scores: the job (a child
+/// process) is stopped with it and rolls back; the first model stays
+/// active with every score.
+#[test]
+fn killing_the_ui_during_a_retrain_keeps_the_active_model() {
+    let (db, t, ui) = retrain_held_at("kill9", "writing", false);
+    let jobs = children(ui);
+    assert_eq!(jobs.len(), 1, "the retrain runs as a child process");
+    signal(ui, "-KILL");
+    wait_gone(jobs[0]);
+    drop(t);
+    assert_eq!(model_state(&db), (1, 1, 1500));
+    assert_eq!(
+        db.count("SELECT integrity_check = 'ok' FROM pragma_integrity_check"),
+        1
+    );
+    let jobs: String = db
+        .open()
+        .conn
+        .query_row(
+            "SELECT group_concat(kind || ':' || status || ':' || COALESCE(message, ''), ' | ') FROM jobs",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        db.count("SELECT count(*) FROM jobs WHERE kind = 'train' AND status = 'cancelled'"),
+        1,
+        "{jobs}"
+    );
+}
+
+/// kill -9 of the job process itself: the UI says so and keeps working.
+#[test]
+fn a_killed_job_is_an_error_on_screen_and_changes_nothing() {
+    let (db, t, ui) = retrain_held_at("killjob", "updating", false);
+    let jobs = children(ui);
+    assert_eq!(jobs.len(), 1);
+    signal(jobs[0], "-KILL");
+    t.wait_for("the error", Duration::from_secs(20), |s| {
+        s.contains("the job was killed")
+    });
+    assert_eq!(model_state(&db), (1, 1, 1500));
+    t.send(&["2"]);
+    t.wait_for("the UI to keep working", Duration::from_secs(10), |s| {
+        s.contains("row 1 of 1,500")
+    });
+}
+
+/// SIGHUP (the SSH connection dropped) and SIGTERM: the UI cancels the
+/// running job, waits for it to roll back, restores the terminal and ends.
+#[test]
+fn sighup_and_sigterm_end_the_ui_cleanly_and_cancel_the_job() {
+    for sig in ["-HUP", "-TERM"] {
+        let (db, t, ui) = retrain_held_at(&format!("sig{}", &sig[1..]), "writing", true);
+        let jobs = children(ui);
+        assert_eq!(jobs.len(), 1);
+        signal(ui, sig);
+        let s = t.wait_for("the UI to end", Duration::from_secs(30), |s| {
+            s.contains("EXITED")
+        });
+        // Raw mode is off again, and the alternate screen is gone.
+        assert!(s.contains(" icanon") && !s.contains("-icanon"), "{s}");
+        assert!(!s.contains("1 Dashboard"), "{s}");
+        // The job was cancelled and rolled back before the UI ended.
+        assert!(!alive(jobs[0]));
+        assert_eq!(model_state(&db), (1, 1, 1500), "{sig}");
+        assert_eq!(
+            db.count("SELECT count(*) FROM jobs WHERE kind = 'train' AND status = 'cancelled'"),
+            1,
+            "{sig}"
+        );
+    }
+}

@@ -157,10 +157,14 @@ impl Ctx {
     }
 }
 
-/// Print a value as pretty JSON on stdout.
+/// Print a value as pretty JSON on stdout (a closed pipe is an I/O error,
+/// not a panic).
 pub fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
+    use std::io::Write;
     let s = serde_json::to_string_pretty(v)?;
-    println!("{s}");
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{s}")?;
+    out.flush()?;
     Ok(())
 }
 
@@ -196,21 +200,64 @@ pub const OK: i32 = exit::OK;
 
 /// A progress reporter for long commands: on a terminal, one updating line
 /// on stderr; with `CRMTOP_PROGRESS=1`, one line per phase with its duration
-/// (for logs and benchmarks); otherwise silent.
+/// (for logs and benchmarks); with `CRMTOP_PROGRESS=json`, JSON lines (for
+/// the UI, which runs training and CLV fits as child processes); otherwise
+/// silent.
+///
+/// Test hook of the crash-safety tests: `CRMTOP_TEST_STALL_AT=PHASE` makes
+/// the job stop at the first report of a phase containing PHASE (after
+/// printing it) until it is cancelled or killed, so a test can kill it at
+/// an exact point instead of racing it.
 pub fn progress_printer() -> impl Fn(crate::jobs::Progress) + Sync {
+    let stall_at = std::env::var("CRMTOP_TEST_STALL_AT")
+        .ok()
+        .filter(|s| !s.is_empty());
+    let print = progress_lines();
+    move |p: crate::jobs::Progress| {
+        let stall = stall_at.as_deref().is_some_and(|s| p.phase.contains(s));
+        print(p);
+        if stall {
+            let cancel = crate::signals::cancel_flag();
+            while !cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+fn progress_lines() -> impl Fn(crate::jobs::Progress) + Sync {
     use std::io::{IsTerminal, Write};
     use std::sync::Mutex;
     use std::time::Instant;
-    let lines = std::env::var("CRMTOP_PROGRESS").is_ok_and(|v| v == "1");
+    let mode = std::env::var("CRMTOP_PROGRESS").unwrap_or_default();
+    let lines = mode == "1";
+    // For the UI, which runs training and CLV fits as child processes.
+    let json = mode == "json";
     let tty = std::io::stderr().is_terminal();
     let state = Mutex::new((String::new(), Instant::now(), Instant::now(), 0u16));
     let start = Instant::now();
+    let stalling = std::env::var_os("CRMTOP_TEST_STALL_AT").is_some();
     move |p: crate::jobs::Progress| {
         let Ok(mut st) = state.lock() else { return };
-        if lines {
+        if json {
+            let pct = p.percent();
+            if stalling || st.0 != p.phase || (pct != st.3 && st.2.elapsed().as_millis() >= 50) {
+                // Never a panic when the reader is gone (the UI was killed):
+                // the job goes on to its cancel and rollback.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{}",
+                    serde_json::json!({"phase": p.phase, "done": p.done, "total": p.total})
+                );
+                st.0 = p.phase.clone();
+                st.2 = Instant::now();
+                st.3 = pct;
+            }
+        } else if lines {
             if st.0 != p.phase {
                 if !st.0.is_empty() {
-                    eprintln!(
+                    let _ = writeln!(
+                        std::io::stderr(),
                         "[{:7.2} s] {} done in {:.2} s",
                         start.elapsed().as_secs_f64(),
                         st.0,
@@ -237,8 +284,7 @@ pub fn progress_printer() -> impl Fn(crate::jobs::Progress) + Sync {
 /// Clear the progress line (on a terminal) before printing a result.
 pub fn progress_done() {
     use std::io::IsTerminal;
-    if std::io::stderr().is_terminal() && !std::env::var("CRMTOP_PROGRESS").is_ok_and(|v| v == "1")
-    {
+    if std::io::stderr().is_terminal() && std::env::var("CRMTOP_PROGRESS").is_err() {
         eprint!("\r\x1b[2K");
     }
 }

@@ -243,11 +243,11 @@ fn filters(q: &ListQuery, hits: Option<&Hits>, plan: Plan, first: usize) -> Filt
             // Keys in the walk's direction: where the order follows the key
             // (ids, signup dates), SQLite's top-N sort then rejects almost
             // every row at once instead of replacing its heap's top.
-            let json = if walks_up(q) {
-                serde_json::to_string(&h.cids)
-            } else {
-                serde_json::to_string(&h.cids.iter().rev().collect::<Vec<_>>())
-            };
+            let mut keys = h.cids();
+            if !walks_up(q) {
+                keys.reverse();
+            }
+            let json = serde_json::to_string(&keys);
             f.params
                 .push(Value::Text(json.unwrap_or_else(|_| "[]".into())));
             f.from = match first {

@@ -4,6 +4,7 @@
 
 pub mod action;
 pub mod app;
+pub mod child;
 pub mod event;
 pub mod harness;
 pub mod keymap;
@@ -141,7 +142,7 @@ pub fn run(ctx: &Ctx) -> Result<i32> {
     );
 
     let (tx, rx) = mpsc::channel::<Event>();
-    let (requests, _worker) = worker::spawn(path, ctx.global.read_only, tx.clone())?;
+    let (requests, worker) = worker::spawn(path, ctx.global.read_only, tx.clone())?;
     let signals = event::spawn_signals(tx.clone())?;
 
     install_panic_hook();
@@ -164,6 +165,12 @@ pub fn run(ctx: &Ctx) -> Result<i32> {
     let _ = requests.send(worker::Request::Shutdown);
     signals.close();
     restore_terminal();
+    // A running job is cancelled by the shutdown: wait (a little) for it to
+    // roll back and record how it ended, so nothing is left half-done.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !worker.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     result
 }
 

@@ -425,6 +425,10 @@ impl Executor {
             }
             _ => self.search.build_with(&self.conn)?,
         };
+        // Held during the search: the page (this thread) and the count (the
+        // counter's) ask for the same text at once; the second waits for the
+        // first's answer instead of searching again beside it (two searches
+        // on two cores took twice as long each).
         let mut last = self.search.last.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((t, i, h)) = last.as_ref() {
             if t == text && Arc::ptr_eq(i, &idx) {
@@ -755,7 +759,7 @@ impl Executor {
                             let _ = progress_out.send(Event::Worker(Response::Progress(p)));
                         };
                         let result = catch_unwind(AssertUnwindSafe(|| {
-                            run_job(&path, spec, Ctl::new(&progress, &flag))
+                            run_job_isolated(&path, spec, &progress, &flag)
                         }));
                         let msg = match result {
                             Ok(r) => r,
@@ -806,52 +810,107 @@ impl Executor {
     }
 }
 
+/// The active model's holdout AUC, to say what a new one changed.
+fn active_auc(conn: &rusqlite::Connection) -> crate::Result<Option<f64>> {
+    Ok(models::active(conn)?.and_then(|p| {
+        p.report
+            .get("metrics")
+            .and_then(|m| m.get("auc"))
+            .and_then(|a| a.as_f64())
+    }))
+}
+
+fn train_message(model_id: i64, auc: Option<f64>, prev_auc: Option<f64>, active: bool) -> String {
+    let mut msg = format!("model v{model_id}");
+    if let Some(a) = auc {
+        msg.push_str(&format!(": AUC {a:.2}"));
+        if let Some(b) = prev_auc {
+            msg.push_str(&format!(" ({:+.2})", a - b));
+        }
+    }
+    msg.push_str(if active {
+        ", activated"
+    } else {
+        ", kept inactive (AUC below the active model's)"
+    });
+    msg
+}
+
+fn clv_message(fit_id: i64, customers: u64, total: f64, note: Option<&str>) -> String {
+    let mut msg = format!(
+        "CLV fit #{fit_id}: {customers} customers, total {}",
+        crate::analytics::priority::money(total)
+    );
+    if let Some(n) = note {
+        msg.push_str(&format!(" ({n})"));
+    }
+    msg
+}
+
+/// Run a job, the heavy ones (training, CLV) in a child crmtop process
+/// (see `child`); in this process when no child can be started.
+pub fn run_job_isolated(
+    path: &std::path::Path,
+    spec: JobSpec,
+    progress: &(dyn Fn(Progress) + Sync),
+    cancel: &AtomicBool,
+) -> crate::Result<String> {
+    let Some(args) = super::child::args_for(path, &spec) else {
+        return run_job(path, spec, Ctl::new(progress, cancel));
+    };
+    let prev_auc = match &spec {
+        JobSpec::Train(_) => active_auc(&store::open(path, Mode::ReadOnly)?.conn)?,
+        _ => None,
+    };
+    match super::child::run(&args, progress, cancel) {
+        Ok(super::child::Ended::Done(v)) => Ok(match spec {
+            JobSpec::Train(_) => train_message(
+                v["model_id"].as_i64().unwrap_or(0),
+                v["metrics"]["auc"].as_f64(),
+                prev_auc,
+                v["active"].as_bool().unwrap_or(false),
+            ),
+            _ => clv_message(
+                v["fit_id"].as_i64().unwrap_or(0),
+                v["customers"].as_u64().unwrap_or(0),
+                v["total_clv"].as_f64().unwrap_or(0.0),
+                v["gamma_gamma_note"].as_str(),
+            ),
+        }),
+        Ok(super::child::Ended::Cancelled) => Err(crate::Error::Cancelled),
+        Ok(super::child::Ended::Failed(m)) => Err(crate::Error::Other(m)),
+        Err(_) => run_job(path, spec, Ctl::new(progress, cancel)),
+    }
+}
+
 /// Run a job on its own connection; the message says what changed.
 pub fn run_job(path: &std::path::Path, spec: JobSpec, ctl: Ctl) -> crate::Result<String> {
     let mut s = store::open(path, Mode::ReadWrite)?;
     match spec {
         JobSpec::Train(opts) => {
-            let prev = models::active(&s.conn)?;
-            let prev_auc = prev.as_ref().and_then(|p| {
-                p.report
-                    .get("metrics")
-                    .and_then(|m| m.get("auc"))
-                    .and_then(|a| a.as_f64())
-            });
+            let prev_auc = active_auc(&s.conn)?;
             let job = store::jobs::start(&s.conn, "train", &opts.agent)?;
             let r = churn::train(&mut s.conn, &opts, ctl);
             crate::cli::finish_job(&s.conn, job, &r);
             let r = r?;
-            let auc = r.metrics.as_ref().map(|m| m.auc);
-            let mut msg = format!("model v{}", r.model_id);
-            if let Some(a) = auc {
-                msg.push_str(&format!(": AUC {a:.2}"));
-                if let Some(b) = prev_auc {
-                    msg.push_str(&format!(" ({:+.2})", a - b));
-                }
-            }
-            msg.push_str(if r.active {
-                ", activated"
-            } else {
-                ", kept inactive (AUC below the active model's)"
-            });
-            Ok(msg)
+            Ok(train_message(
+                r.model_id,
+                r.metrics.as_ref().map(|m| m.auc),
+                prev_auc,
+                r.active,
+            ))
         }
         JobSpec::Clv(opts) => {
             let job = store::jobs::start(&s.conn, "clv", &opts.agent)?;
             let r = crate::analytics::clv::fit(&mut s.conn, &opts, ctl);
             crate::cli::finish_job(&s.conn, job, &r);
             let r = r?;
-            let mut msg = format!(
-                "CLV fit #{}: {} customers, total {}",
+            Ok(clv_message(
                 r.fit_id,
-                r.customers,
-                crate::analytics::priority::money(r.total_clv)
-            );
-            if let Some(n) = r.gamma_gamma_note {
-                msg.push_str(&format!(" ({n})"));
-            }
-            Ok(msg)
+                r.customers as u64,
+                r.total_clv,
+                r.gamma_gamma_note.as_deref(),
+            ))
         }
         JobSpec::ActivateModel(id) => {
             let agent = crate::agent::resolve(None);

@@ -1,0 +1,282 @@
+//! kill -9 at exact points of an import, a training and a CLV fit (a real
+//! child process, stopped at a phase by the CRMTOP_TEST_STALL_AT hook and
+//! killed there): the file passes integrity_check, the active model and fit
+//! keep their scores, and an import cut short and run again gives exactly
+//! the rows of one clean import.
+
+mod common;
+use common::*;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+/// Run crmtop until it reports a phase containing `phase`, then SIGKILL it.
+fn kill_at(db: &TempDb, args: &[&str], phase: &str) {
+    let mut child = crmtop_cmd()
+        .arg("--db")
+        .arg(&db.path)
+        .args(args)
+        .env("CRMTOP_PROGRESS", "json")
+        .env("CRMTOP_TEST_STALL_AT", phase)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start crmtop");
+    let err = child.stderr.take().expect("stderr");
+    let mut seen = Vec::new();
+    for line in BufReader::new(err).lines() {
+        let line = line.expect("stderr line");
+        let v: serde_json::Value = match serde_json::from_str(&line) {
+            Ok(v) => v,
+            Err(_) => {
+                seen.push(line);
+                continue;
+            }
+        };
+        let p = v["phase"].as_str().unwrap_or("").to_string();
+        if p.contains(phase) {
+            child.kill().expect("kill -9");
+            let st = child.wait().expect("wait");
+            assert_eq!(
+                std::os::unix::process::ExitStatusExt::signal(&st),
+                Some(9),
+                "{args:?} at {phase}: ended by itself"
+            );
+            return;
+        }
+        seen.push(p);
+    }
+    let st = child.wait().expect("wait");
+    panic!("{args:?} finished ({st}) without reaching '{phase}'; it reported {seen:?}");
+}
+
+/// The file is whole (opened read-write first: a journal left by the kill
+/// is played back, as any crmtop command would).
+fn assert_intact(db: &TempDb) {
+    let s = db.open();
+    let r: String = s
+        .conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(r, "ok");
+    let fk: i64 = s
+        .conn
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(fk, 0);
+}
+
+/// What an import leaves, by content (not by internal keys).
+fn rows(db: &TempDb) -> String {
+    let conn = db.open().conn;
+    let mut out = String::new();
+    for sql in [
+        "SELECT o.order_key, c.id, o.ts, o.amount, o.quantity, o.product, o.category
+         FROM orders o JOIN customers c ON c.cid = o.cid ORDER BY o.order_key",
+        "SELECT id, name, n_orders, round(revenue, 2), first_order, last_order, since FROM customers ORDER BY id",
+        "SELECT month, round(revenue, 2), orders FROM monthly_revenue ORDER BY month",
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name",
+    ] {
+        let mut st = conn.prepare(sql).unwrap();
+        let n = st.column_count();
+        let mut q = st.query([]).unwrap();
+        while let Some(r) = q.next().unwrap() {
+            for i in 0..n {
+                let v: rusqlite::types::Value = r.get(i).unwrap();
+                out.push_str(&format!("{v:?}|"));
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn orders_file(db: &TempDb) -> std::path::PathBuf {
+    // Big enough (relative to the tables) for the bulk path: indexes
+    // dropped and built again, customer totals in a pass of their own.
+    let path = db.file("orders.csv");
+    let mut s = String::from("id,customer_id,timestamp,amount,quantity,product,category\n");
+    for i in 0..110_000u32 {
+        s.push_str(&format!(
+            "O{i:07},C{:05},2024-{:02}-{:02}T10:00:00Z,{}.{:02},{},P{},Cat{}\n",
+            i % 9_000,
+            1 + i % 12,
+            1 + i % 28,
+            10 + i % 500,
+            i % 100,
+            1 + i % 3,
+            i % 50,
+            i % 7
+        ));
+    }
+    std::fs::write(&path, s).unwrap();
+    path
+}
+
+#[test]
+fn an_import_killed_anywhere_leaves_nothing_and_runs_again_cleanly() {
+    // Both write paths: a first load into an empty file (rollback journal)
+    // and a load into a file that already has customers (WAL).
+    for with_customers in [false, true] {
+        let clean = TempDb::new();
+        if with_customers {
+            clean
+                .import(
+                    crmtop::ingest::Kind::Customers,
+                    &fixture("customers_extra.csv"),
+                )
+                .unwrap();
+        }
+        let file = orders_file(&clean);
+        let out = clean.run(&["import", "orders", file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let want = rows(&clean);
+        for phase in [
+            "import",
+            "building index orders",
+            "updating customer totals",
+            "building index customers",
+            "committing",
+        ] {
+            let db = TempDb::new();
+            if with_customers {
+                db.import(
+                    crmtop::ingest::Kind::Customers,
+                    &fixture("customers_extra.csv"),
+                )
+                .unwrap();
+            }
+            let before = rows(&db);
+            kill_at(&db, &["import", "orders", file.to_str().unwrap()], phase);
+            assert_intact(&db);
+            assert_eq!(rows(&db), before, "killed at {phase}: the file changed");
+            // The dead job is on record for crmtop doctor.
+            let doc = db.run(&["doctor", "--json"]);
+            let v: serde_json::Value = serde_json::from_slice(&doc.stdout).unwrap();
+            let jobs = v["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["check"] == "jobs")
+                .unwrap()
+                .clone();
+            assert_eq!(jobs["severity"], "warning", "{v}");
+            // Run again: exactly one clean import.
+            let again = db.run(&["import", "orders", file.to_str().unwrap()]);
+            assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+            assert!(
+                rows(&db) == want,
+                "killed at {phase}: the re-run differs from a clean import"
+            );
+        }
+    }
+}
+
+fn scores(db: &TempDb) -> (i64, i64, i64, String) {
+    let conn = db.open().conn;
+    let (models, active): (i64, i64) = conn
+        .query_row(
+            "SELECT count(*), COALESCE(max(CASE WHEN active = 1 THEN id END), 0) FROM models",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let scored: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM churn_scores WHERE model_id = ?1",
+            [active],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let probs: String = conn
+        .query_row(
+            "SELECT group_concat(printf('%.6f', churn_prob), ',') FROM (SELECT churn_prob FROM customers ORDER BY cid)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    (models, active, scored, probs)
+}
+
+#[test]
+fn a_training_killed_anywhere_keeps_the_active_model_and_its_scores() {
+    let db = demo_db(1200, 4);
+    let out = db.run(&["train"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let before = scores(&db);
+    assert_eq!((before.0, before.1, before.2), (1, 1, 1200));
+    for phase in [
+        "reading customers",
+        "fitting",
+        "scoring customers",
+        "writing scores",
+        "updating customers",
+        "updating queue priorities",
+        "committing",
+    ] {
+        kill_at(&db, &["train", "--activate"], phase);
+        assert_intact(&db);
+        assert_eq!(scores(&db), before, "killed at {phase}");
+    }
+    // And it trains again afterwards.
+    let out = db.run(&["train", "--activate", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        scores(&db).1,
+        2,
+        "the next version is v2: nothing of the killed ones was kept"
+    );
+}
+
+fn values(db: &TempDb) -> (i64, i64, i64, String) {
+    let conn = db.open().conn;
+    let (fits, active): (i64, i64) = conn
+        .query_row(
+            "SELECT count(*), COALESCE(max(CASE WHEN active = 1 THEN id END), 0) FROM clv_fits",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let valued: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM clv_values WHERE fit_id = ?1",
+            [active],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let clv: String = conn
+        .query_row(
+            "SELECT group_concat(printf('%.4f', clv) || rfm_segment, ',') FROM (SELECT clv, rfm_segment FROM customers ORDER BY cid)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    (fits, active, valued, clv)
+}
+
+#[test]
+fn a_clv_fit_killed_anywhere_keeps_the_active_fit_and_its_values() {
+    let db = demo_db(1200, 6);
+    let out = db.run(&["clv", "--as-of", "2025-06-30"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let before = values(&db);
+    assert_eq!((before.0, before.1, before.2), (1, 1, 1200));
+    for phase in [
+        "summarising orders",
+        "fitting BG/NBD",
+        "computing CLV",
+        "writing values",
+        "updating customers",
+        "updating queue priorities",
+        "committing",
+    ] {
+        kill_at(
+            &db,
+            &["clv", "--as-of", "2025-06-30", "--horizon-months", "24"],
+            phase,
+        );
+        assert_intact(&db);
+        assert_eq!(values(&db), before, "killed at {phase}");
+    }
+}
