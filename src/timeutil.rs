@@ -93,7 +93,12 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
         return None;
     }
     if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
-        return Some(dt.timestamp());
+        // The same years as the other forms (found by the property tests:
+        // RFC 3339 took year 0000).
+        if (1000..=9999).contains(&dt.with_timezone(&Utc).year()) {
+            return Some(dt.timestamp());
+        }
+        return None;
     }
     for fmt in [
         "%Y-%m-%d %H:%M:%S",

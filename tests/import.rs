@@ -143,6 +143,13 @@ fn bad_rows_are_rejected_with_line_field_and_reason_and_good_rows_kept() {
     let raw = std::fs::read(db.file("rejects.csv")).unwrap();
     assert!(raw.windows(4).any(|w| w == b"T\xe9a\n" || w == b"T\xe9a\r"));
     assert_eq!(db.count("SELECT count(*) FROM orders"), 2);
+    // The rejected rows hold customer data: the file is private.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(db.file("rejects.csv"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
 }
 
 #[test]
@@ -519,4 +526,41 @@ fn batched_inserts_give_the_row_by_row_verdicts() {
     assert_eq!((s.read, s.inserted, s.rejected), (300, 300, 0), "{s:?}");
     let again = db.import(Kind::Events, &events).unwrap();
     assert_eq!((again.inserted, again.unchanged), (0, 300), "{again:?}");
+}
+
+/// Quoted newlines do not shift the line numbers of later rejects; a long
+/// free text (10,000 characters) is kept whole; a row with invalid UTF-8
+/// in one field is rejected naming that field, the others kept.
+#[test]
+fn quoted_newlines_long_texts_and_bad_bytes_in_one_file() {
+    let db = TempDb::new();
+    let long = "word ".repeat(2_000);
+    let mut bytes = format!(
+        "id,customer_id,created_at,kind,text\r\n\
+         F1,C1,2024-05-01,complaint,\"first line\r\nsecond line\r\nthird\"\r\n\
+         F2,C1,2024-05-02,question,{long}\r\n\
+         F3,C2,not-a-date,praise,thanks\r\n"
+    )
+    .into_bytes();
+    bytes.extend_from_slice(b"F4,C2,2024-05-03,other,caf\xe9 au lait\r\n");
+    bytes.extend_from_slice(b"F5,C3,2024-05-04,praise,\"quoted \"\"twice\"\"\"\r\n");
+    let f = db.file("mixed.csv");
+    std::fs::write(&f, bytes).unwrap();
+    let s = db.import(Kind::Feedback, &f).unwrap();
+    assert_eq!((s.read, s.inserted, s.rejected), (5, 3, 2), "{s:?}");
+    let r = rejects(&db);
+    // F3 starts on line 6 (the header is line 1, F1 spans lines 2-4).
+    assert_eq!((r[0][0].as_str(), r[0][1].as_str()), ("6", "created_at"));
+    assert_eq!((r[1][0].as_str(), r[1][1].as_str()), ("7", "text"));
+    assert!(r[1][2].contains("UTF-8"), "{:?}", r[1]);
+    let conn = db.open().conn;
+    let text = |id: &str| -> String {
+        conn.query_row("SELECT text FROM feedback WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    };
+    assert_eq!(text("F1"), "first line\r\nsecond line\r\nthird");
+    assert_eq!(text("F2").chars().count(), 10_000 - 1);
+    assert_eq!(text("F5"), "quoted \"twice\"");
 }

@@ -327,7 +327,7 @@ pub fn import(conn: &mut Connection, opts: &ImportOptions, ctl: Ctl) -> Result<I
         }
     }
     let reject_path = opts.reject_path();
-    let mut rejects = RejectWriter::new(reject_path.clone(), &layout.headers);
+    let mut rejects = RejectWriter::new(reject_path.clone(), &layout.headers, path);
 
     // A large page cache for the load; a second sorter thread for the index
     // builds. Pages are only allocated when used.
@@ -464,7 +464,8 @@ fn write_all(
                 }
             }
             for (rec, verdict) in records.iter().zip(verdicts) {
-                let line = rec.position().map(|p| p.line()).unwrap_or(0);
+                let pos = rec.position();
+                let line = pos.map(|p| p.line()).unwrap_or(0);
                 let verdict = match verdict {
                     Slot::Blank => {
                         summary.blank_lines += 1;
@@ -484,6 +485,7 @@ fn write_all(
                     Ok(Verdict::Unchanged) => summary.unchanged += 1,
                     Err(r) => {
                         summary.rejected += 1;
+                        let line = rejects.line_of(pos);
                         rejects.write(line, &r.field, &r.reason, rec)?;
                     }
                 }
@@ -557,15 +559,56 @@ struct RejectWriter {
     pub(crate) headers: Vec<String>,
     writer: Option<csv::Writer<File>>,
     count: u64,
+    /// The input, opened when the first row is rejected (see `line_of`).
+    input: PathBuf,
+    source: Option<File>,
 }
 
 impl RejectWriter {
-    fn new(path: PathBuf, headers: &[String]) -> Self {
+    fn new(path: PathBuf, headers: &[String], input: &Path) -> Self {
         RejectWriter {
             path,
             headers: headers.to_vec(),
             writer: None,
             count: 0,
+            input: input.to_path_buf(),
+            source: None,
+        }
+    }
+
+    /// The line a record starts on. The csv reader places a record where it
+    /// began looking for it, before the line ends it skipped (the `\n` of a
+    /// CRLF, blank lines), and counts lines by `\n`, so in CRLF files (every
+    /// spreadsheet on Windows) its line numbers were one short, and more
+    /// after blank lines. The bytes from that place up to the record are
+    /// read back and their line ends counted (only for rejected rows).
+    fn line_of(&mut self, pos: Option<&csv::Position>) -> u64 {
+        use std::os::unix::fs::FileExt;
+        let Some(pos) = pos else { return 0 };
+        if self.source.is_none() {
+            self.source = File::open(&self.input).ok();
+        }
+        let Some(f) = &self.source else {
+            return pos.line();
+        };
+        let mut line = pos.line();
+        let mut at = pos.byte();
+        let mut buf = [0u8; 256];
+        loop {
+            let n = match f.read_at(&mut buf, at) {
+                Ok(0) | Err(_) => return line,
+                Ok(n) => n,
+            };
+            for i in 0..n {
+                match buf[i] {
+                    b'\n' => line += 1,
+                    // A lone CR (old Mac files) ends a line too.
+                    b'\r' if buf.get(i + 1).is_some_and(|&b| b != b'\n') => line += 1,
+                    b'\r' => {}
+                    _ => return line,
+                }
+            }
+            at += n as u64;
         }
     }
 
@@ -577,9 +620,17 @@ impl RejectWriter {
         record: &csv::ByteRecord,
     ) -> Result<()> {
         if self.writer.is_none() {
-            let f = File::create(&self.path).map_err(|e| {
-                file_error(&self.path, format!("cannot create the reject file: {e}"))
-            })?;
+            // The rows hold customer data: a private file, like the database.
+            use std::os::unix::fs::OpenOptionsExt;
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&self.path)
+                .map_err(|e| {
+                    file_error(&self.path, format!("cannot create the reject file: {e}"))
+                })?;
             let mut w = csv::WriterBuilder::new().flexible(true).from_writer(f);
             let mut head = vec!["line".to_string(), "field".into(), "reason".into()];
             head.extend(self.headers.iter().cloned());

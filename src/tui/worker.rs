@@ -924,10 +924,18 @@ pub fn run_job(path: &std::path::Path, spec: JobSpec, ctl: Ctl) -> crate::Result
             mask,
         } => {
             use crate::export::{self as ex, Format};
-            let f = std::fs::File::create(&out).map_err(|e| crate::Error::File {
-                path: out.clone(),
-                message: e.to_string(),
-            })?;
+            // Customer data: a private file, like the database.
+            use std::os::unix::fs::OpenOptionsExt;
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&out)
+                .map_err(|e| crate::Error::File {
+                    path: out.clone(),
+                    message: e.to_string(),
+                })?;
             let mut w = std::io::BufWriter::new(f);
             let format = if csv { Format::Csv } else { Format::Json };
             let n = match what {
