@@ -258,6 +258,7 @@ fn filters(q: &ListQuery, hits: Option<&Hits>, plan: Plan, first: usize) -> Filt
         (Some(_), Some(h), Plan::Bits) => {
             f.params.push(Value::Blob(h.bits.clone()));
             let i = first + f.params.len() - 1;
+            // sql-format-ok: a parameter number; the value is bound.
             f.conds.push_str(&format!(" AND crmtop_bit(?{i}, c.cid)"));
         }
         _ => {}
@@ -266,6 +267,7 @@ fn filters(q: &ListQuery, hits: Option<&Hits>, plan: Plan, first: usize) -> Filt
         f.params.push(Value::Real(lo));
         f.params.push(Value::Real(hi));
         let i = first + f.params.len() - 2;
+        // sql-format-ok: parameter numbers; the values are bound.
         f.conds.push_str(&format!(
             " AND c.churn_prob >= ?{i} AND c.churn_prob < ?{}",
             i + 1
@@ -274,11 +276,13 @@ fn filters(q: &ListQuery, hits: Option<&Hits>, plan: Plan, first: usize) -> Filt
     if let Some(seg) = &q.rfm_segment {
         f.params.push(Value::Text(seg.clone()));
         let i = first + f.params.len() - 1;
+        // sql-format-ok: a parameter number; the value is bound.
         f.conds.push_str(&format!(" AND c.rfm_segment = ?{i}"));
     }
     if let (Some(t), None) = (text, hits) {
         f.params.push(Value::Text(like_pattern(t)));
         let i = first + f.params.len() - 1;
+        // sql-format-ok: a parameter number; the pattern is bound.
         f.conds.push_str(&format!(
             " AND (c.id LIKE ?{i} ESCAPE '\\' OR c.name LIKE ?{i} ESCAPE '\\' OR c.email LIKE ?{i} ESCAPE '\\')"
         ));

@@ -23,12 +23,24 @@ pub struct Harness {
 impl Harness {
     /// The app on a database, drawn for the time `now`, at `w` x `h`.
     pub fn new(db: &Path, now: i64, w: u16, h: u16) -> crate::Result<Harness> {
-        let exec = Executor::open(db, false)?;
+        Harness::with_flags(db, now, w, h, false, false)
+    }
+
+    /// As `new`, started with `--read-only` and/or `--mask-pii`.
+    pub fn with_flags(
+        db: &Path,
+        now: i64,
+        w: u16,
+        h: u16,
+        read_only: bool,
+        mask_pii: bool,
+    ) -> crate::Result<Harness> {
+        let exec = Executor::open(db, read_only)?;
         let mut state = AppState::new(
             "test.db".into(),
             "tester".into(),
-            false,
-            false,
+            read_only,
+            mask_pii,
             true,
             Keymap::defaults(),
             Config::default(),

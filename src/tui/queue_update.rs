@@ -144,12 +144,18 @@ fn targets(state: &AppState) -> Vec<Target> {
         .collect()
 }
 
-fn send_act(state: &mut AppState, act: Act) -> Vec<Effect> {
+/// Refuse a change in read-only mode, saying why (true: refused).
+fn refuse_read_only(state: &mut AppState) -> bool {
     if state.read_only {
-        state.say(
-            Severity::Warning,
-            "read-only mode: the queue cannot be changed (started with --read-only)",
-        );
+        state.say(Severity::Warning, READ_ONLY_QUEUE);
+    }
+    state.read_only
+}
+
+const READ_ONLY_QUEUE: &str = "read-only (--read-only): the queue cannot be changed";
+
+fn send_act(state: &mut AppState, act: Act) -> Vec<Effect> {
+    if refuse_read_only(state) {
         return vec![];
     }
     let targets = targets(state);
@@ -167,6 +173,11 @@ fn send_act(state: &mut AppState, act: Act) -> Vec<Effect> {
 }
 
 fn ask(state: &mut AppState, label: &str, purpose: PromptPurpose) -> Vec<Effect> {
+    // Refused before the prompt: typing a note that can never be saved
+    // would waste the agent's time.
+    if refuse_read_only(state) {
+        return vec![];
+    }
     if targets(state).is_empty() {
         state.say(Severity::Warning, "no item selected");
         return vec![];
@@ -209,11 +220,7 @@ pub fn queue_action(state: &mut AppState, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::FeedbackNext => {
-            if state.read_only {
-                state.say(
-                    Severity::Warning,
-                    "read-only mode: the queue cannot be changed (started with --read-only)",
-                );
+            if refuse_read_only(state) {
                 return vec![];
             }
             state.queue.acting = true;

@@ -513,10 +513,7 @@ fn start_job(state: &mut AppState, spec: JobSpec) -> Vec<Effect> {
     if state.read_only {
         state.say(
             Severity::Warning,
-            format!(
-                "read-only mode: {} is disabled (started with --read-only)",
-                spec.label()
-            ),
+            format!("read-only (--read-only): {} is disabled", spec.label()),
         );
         return vec![];
     }
@@ -836,7 +833,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             if state.read_only {
                 state.say(
                     Severity::Warning,
-                    "read-only mode: activating a model is disabled (started with --read-only)",
+                    "read-only (--read-only): activating a model is disabled",
                 );
                 return vec![];
             }

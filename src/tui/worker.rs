@@ -683,9 +683,7 @@ impl Executor {
                 if self.read_only {
                     return Ok(Some(Response::Failed {
                         what: act.name().to_string(),
-                        message:
-                            "read-only mode: the queue cannot be changed (started with --read-only)"
-                                .into(),
+                        message: "read-only (--read-only): the queue cannot be changed".into(),
                     }));
                 }
                 let outcomes = workflow::act(&mut self.conn, &targets, &act, &agent, now)?;
@@ -698,9 +696,7 @@ impl Executor {
                 if self.read_only {
                     return Ok(Some(Response::Failed {
                         what: "next".into(),
-                        message:
-                            "read-only mode: the queue cannot be changed (started with --read-only)"
-                                .into(),
+                        message: "read-only (--read-only): the queue cannot be changed".into(),
                     }));
                 }
                 Response::QueueNext {
@@ -741,7 +737,7 @@ impl Executor {
         }
         if self.read_only {
             return Ok(Some(Response::JobRefused(format!(
-                "read-only mode: {} is disabled (started with --read-only)",
+                "read-only (--read-only): {} is disabled",
                 spec.label()
             ))));
         }

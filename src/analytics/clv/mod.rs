@@ -262,8 +262,32 @@ fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> Result<ClvRe
             a: s[2],
             b: s[3],
         });
-        if se.is_none() {
-            notes.push("the BG/NBD Hessian is not invertible: no standard errors".into());
+        match &se {
+            None => notes.push("the BG/NBD Hessian is not invertible: no standard errors".into()),
+            Some(s) => {
+                // A boundary or flat optimum (a handful of customers, all
+                // alike): estimates whose errors dwarf them mean nothing.
+                let ratio = [(s.r, p.r), (s.alpha, p.alpha), (s.a, p.a), (s.b, p.b)]
+                    .iter()
+                    .map(|(e, v)| e / v.abs().max(1e-12))
+                    .fold(0.0f64, |m, x| {
+                        if x.is_finite() {
+                            m.max(x)
+                        } else {
+                            f64::INFINITY
+                        }
+                    });
+                if ratio > 10.0 {
+                    notes.push(format!(
+                        "the BG/NBD fit is poorly determined (standard errors up to {} times the estimates; \
+                         {} customers in {} distinct (x, t_x, T) rows): treat its predictions as unreliable; \
+                         import more order history, or try --penalizer 0.001",
+                        if ratio.is_finite() { format!("{ratio:.0}") } else { "infinitely many".into() },
+                        summaries.len(),
+                        data.groups()
+                    ));
+                }
+            }
         }
         bg_report = Some(BgReport {
             r: p.r,

@@ -284,13 +284,7 @@ pub fn render(state: &AppState, d: &DetailState, f: &mut Frame, area: Rect, them
             Span::styled(
                 format!(
                     " {}",
-                    fit(
-                        &fb.text.clone().unwrap_or_else(|| fb
-                            .score
-                            .map(|x| format!("score {x}"))
-                            .unwrap_or_default()),
-                        60
-                    )
+                    fit(&history_text(fb.text.as_deref(), fb.score, mask), 60)
                 ),
                 st,
             ),
@@ -325,4 +319,24 @@ pub fn render(state: &AppState, d: &DetailState, f: &mut Frame, area: Rect, them
         Paragraph::new(fl).block(block("Feedback history".into(), theme)),
         hist,
     );
+}
+
+/// A feedback item's text for the history: on one line, masked with
+/// --mask-pii (e-mails and phone numbers in free text); its score if it has
+/// no text.
+fn history_text(text: Option<&str>, score: Option<f64>, mask: bool) -> String {
+    match text {
+        Some(t) => {
+            let one_line: String = t
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            if mask {
+                pii::text(&one_line)
+            } else {
+                one_line
+            }
+        }
+        None => score.map(|x| format!("score {x}")).unwrap_or_default(),
+    }
 }
