@@ -249,7 +249,16 @@ pub fn orders(conn: &Connection, format: Format, out: &mut dyn Write) -> Result<
 }
 
 /// Every feedback item with its workflow state.
-pub fn feedback(conn: &Connection, format: Format, out: &mut dyn Write) -> Result<u64> {
+/// Every feedback item; with `mask`, the e-mail addresses and phone numbers
+/// in its free text (text, resolution note, escalation reason) are masked.
+pub fn feedback(conn: &Connection, format: Format, mask: bool, out: &mut dyn Write) -> Result<u64> {
+    let free = |t: Option<String>| -> Value {
+        opt(if mask {
+            t.map(|t| crate::pii::text(&t))
+        } else {
+            t
+        })
+    };
     let columns = [
         "id",
         "customer_id",
@@ -282,16 +291,16 @@ pub fn feedback(conn: &Connection, format: Format, out: &mut dyn Write) -> Resul
             opt(r.get::<_, Option<String>>(3)?),
             Value::String(r.get(4)?),
             r.get::<_, Option<f64>>(5)?.map(num).unwrap_or(Value::Null),
-            opt(r.get::<_, Option<String>>(6)?),
+            free(r.get::<_, Option<String>>(6)?),
             opt(r
                 .get::<_, Option<f64>>(7)?
                 .map(|s| (s * 1000.0).round() / 1000.0)),
             Value::String(r.get(8)?),
             opt(r.get::<_, Option<String>>(9)?),
             r.get::<_, i64>(10)?.into(),
-            opt(r.get::<_, Option<String>>(11)?),
+            free(r.get::<_, Option<String>>(11)?),
             opt(r.get::<_, Option<i64>>(12)?.map(timeutil::ts_to_rfc3339)),
-            opt(r.get::<_, Option<String>>(13)?),
+            free(r.get::<_, Option<String>>(13)?),
         ])?;
         n += 1;
     }

@@ -147,6 +147,34 @@ fn export_formats_and_masking() {
         "{masked}"
     );
     assert!(masked.contains("A** L*******"));
+    // The config file's `mask_pii = true` does the same.
+    let cfg = db.file("config.toml");
+    std::fs::write(&cfg, "mask_pii = true\n").unwrap();
+    let by_config = crmtop_cmd()
+        .arg("--db")
+        .arg(&db.path)
+        .arg("--config")
+        .arg(&cfg)
+        .args(["export", "customers"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&by_config), masked);
+    // Free text in feedback: e-mails and phone numbers inside it.
+    let fb = db.file("fb.csv");
+    std::fs::write(
+        &fb,
+        "id,customer_id,created_at,kind,text\nF1,C1,2024-05-01,complaint,Reach me at ada@example.com or +44 20 7946 0958\n",
+    )
+    .unwrap();
+    db.run(&["import", "feedback", fb.to_str().unwrap()]);
+    let plain = stdout(&db.run(&["export", "feedback"]));
+    assert!(plain.contains("ada@example.com"), "{plain}");
+    let hidden = stdout(&db.run(&["--mask-pii", "export", "feedback"]));
+    assert!(
+        !hidden.contains("ada@example.com") && !hidden.contains("7946 0958"),
+        "{hidden}"
+    );
+    assert!(hidden.contains("***-0958"), "{hidden}");
 }
 
 #[test]

@@ -408,3 +408,86 @@ fn sighup_and_sigterm_end_the_ui_cleanly_and_cancel_the_job() {
         );
     }
 }
+
+/// CRMTOP_TRACE logs every request the screens make, while a user filters
+/// by a customer's name, opens customers and feedback: none of their names,
+/// e-mails or texts reach the log file.
+#[test]
+fn the_trace_log_holds_no_personal_data() {
+    let db = demo(300);
+    let (name, email): (String, String) = db
+        .open()
+        .conn
+        .query_row(
+            "SELECT name, email FROM customers WHERE name IS NOT NULL AND email IS NOT NULL ORDER BY cid LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let trace = db.file("trace.log");
+    let t = Tmux::start(
+        "trace",
+        120,
+        40,
+        &app(&db.path, &format!("CRMTOP_TRACE={}", trace.display())),
+    );
+    t.wait_for("the dashboard", Duration::from_secs(20), |s| {
+        s.contains("Customers 300")
+    });
+    t.send(&["2"]);
+    t.wait_for("the list", Duration::from_secs(10), |s| {
+        s.contains("row 1 of 300")
+    });
+    let last = name.split(' ').next_back().unwrap_or(&name).to_string();
+    t.send(&["/"]);
+    t.send(&["-l", &last]);
+    t.wait_for("the filter", Duration::from_secs(10), |s| {
+        s.contains(&format!("filter: {last}"))
+    });
+    t.send(&["Enter"]);
+    t.send(&["Enter"]);
+    t.wait_for("the customer", Duration::from_secs(10), |s| {
+        s.contains("Feedback history")
+    });
+    t.send(&["Escape", "5"]);
+    t.wait_for("the queue", Duration::from_secs(10), |s| {
+        s.contains("Feedback queue")
+    });
+    t.send(&["Enter"]);
+    std::thread::sleep(Duration::from_millis(500));
+    t.send(&["q"]);
+    std::thread::sleep(Duration::from_millis(500));
+    let log = std::fs::read_to_string(&trace).expect("the trace was written");
+    assert!(log.lines().count() > 5, "{log}");
+    let conn = db.open().conn;
+    let mut st = conn
+        .prepare("SELECT name, email, phone FROM customers")
+        .unwrap();
+    let people: Vec<(Option<String>, Option<String>, Option<String>)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    for (n, e, p) in people.iter() {
+        for v in [n, e, p].into_iter().flatten() {
+            assert!(!log.contains(v.as_str()), "{v} is in the trace:\n{log}");
+        }
+    }
+    for v in [&name, &email, &last] {
+        assert!(!log.contains(v.as_str()), "{v} is in the trace:\n{log}");
+    }
+    let mut st = conn
+        .prepare("SELECT text FROM feedback WHERE text IS NOT NULL LIMIT 200")
+        .unwrap();
+    let texts: Vec<String> = st
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    for x in texts {
+        assert!(!log.contains(&x), "a feedback text is in the trace");
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&trace).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+}

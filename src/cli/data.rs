@@ -330,7 +330,7 @@ pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
     let result = match a.what {
         ExportWhat::Customers => export::customers(&store.conn, format, ctx.mask_pii(), &mut out),
         ExportWhat::Orders => export::orders(&store.conn, format, &mut out),
-        ExportWhat::Feedback => export::feedback(&store.conn, format, &mut out),
+        ExportWhat::Feedback => export::feedback(&store.conn, format, ctx.mask_pii(), &mut out),
         ExportWhat::Churn => export::churn(&store.conn, format, &mut out),
         ExportWhat::Clv => export::clv(&store.conn, format, &mut out),
     };

@@ -197,6 +197,8 @@ fn masked(ctx: &Ctx, mut it: QueueItem) -> QueueItem {
     if ctx.mask_pii() {
         it.customer_name = it.customer_name.as_deref().map(crate::pii::name);
         it.text = it.text.as_deref().map(crate::pii::text);
+        it.resolution_note = it.resolution_note.as_deref().map(crate::pii::text);
+        it.escalation_reason = it.escalation_reason.as_deref().map(crate::pii::text);
     }
     it
 }

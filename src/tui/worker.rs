@@ -937,7 +937,7 @@ pub fn run_job(path: &std::path::Path, spec: JobSpec, ctl: Ctl) -> crate::Result
             let n = match what {
                 ExportWhat::Customers => ex::customers(&s.conn, format, mask, &mut w)?,
                 ExportWhat::Orders => ex::orders(&s.conn, format, &mut w)?,
-                ExportWhat::Feedback => ex::feedback(&s.conn, format, &mut w)?,
+                ExportWhat::Feedback => ex::feedback(&s.conn, format, mask, &mut w)?,
                 ExportWhat::Churn => ex::churn(&s.conn, format, &mut w)?,
                 ExportWhat::Clv => ex::clv(&s.conn, format, &mut w)?,
             };
@@ -998,9 +998,11 @@ pub fn trace(line: impl FnOnce() -> String) {
     let Some(path) = std::env::var_os("CRMTOP_TRACE") else {
         return;
     };
+    use std::os::unix::fs::OpenOptionsExt;
     if let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(path)
     {
         let _ = writeln!(

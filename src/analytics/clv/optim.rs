@@ -93,6 +93,11 @@ pub fn minimise<O: Objective>(obj: &O, init: &[f64], max_iters: u64) -> Result<O
         .cloned()
         .ok_or_else(|| "the optimiser found no parameters".to_string())?;
     let params: Vec<f64> = theta.iter().map(|t| t.exp()).collect();
+    let shown = params
+        .iter()
+        .map(|p| format!("{p:.4e}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let value = state.get_best_cost();
     if !value.is_finite()
         || params
@@ -100,7 +105,7 @@ pub fn minimise<O: Objective>(obj: &O, init: &[f64], max_iters: u64) -> Result<O
             .any(|p| !p.is_finite() || *p <= 0.0 || *p > 1e12)
     {
         return Err(format!(
-            "no finite maximum likelihood (parameters {params:?}); the data may not fit the model: \
+            "no finite maximum likelihood (parameters [{shown}]); the data may not fit the model: \
              try a penalizer (e.g. --penalizer 0.001) or more order history"
         ));
     }
@@ -108,7 +113,7 @@ pub fn minimise<O: Objective>(obj: &O, init: &[f64], max_iters: u64) -> Result<O
         state.get_termination_status()
     {
         return Err(format!(
-            "no convergence in {max_iters} iterations (last parameters {params:?}); try a penalizer (e.g. --penalizer 0.001)"
+            "no convergence in {max_iters} iterations (last parameters [{shown}]); try a penalizer (e.g. --penalizer 0.001)"
         ));
     }
     Ok(Optimum {
