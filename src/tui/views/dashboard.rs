@@ -210,7 +210,22 @@ fn render_revenue(
             Color::Reset
         }))
         .data(&pts);
-    let title = format!("Monthly revenue, last {} months", a.monthly_revenue.len());
+    let mut title = format!("Monthly revenue, last {} months", a.monthly_revenue.len());
+    // The last month may have only begun: say so, so its drop is not read
+    // as a collapse.
+    if let Some(l) = a.latest_order {
+        use chrono::Datelike;
+        let d = crate::timeutil::ts_to_date(l);
+        let month = format!("{:04}-{:02}", d.year(), d.month());
+        let last_day = d
+            .with_day(1)
+            .and_then(|f| f.checked_add_months(chrono::Months::new(1)))
+            .and_then(|n| n.pred_opt())
+            .map_or(31, |e| e.day());
+        if last == month && d.day() < last_day {
+            title = format!("Monthly revenue · {month} partial ({}d)", d.day());
+        }
+    }
     let chart = Chart::new(vec![ds])
         .block(block(&title, theme))
         .x_axis(
