@@ -6,35 +6,12 @@
 mod common;
 use common::TempDb;
 use crmtop::ingest::Kind;
-use crmtop::jobs::Ctl;
 use crmtop::tui::action::{Action, InputKey};
 use crmtop::tui::app::{Mode, Screen};
 use crmtop::tui::harness::Harness;
 use unicode_width::UnicodeWidthStr;
 
 const NOW: i64 = 1_751_241_600; // 2025-06-30
-
-fn trained(db: &TempDb) {
-    let mut s = db.open();
-    crmtop::analytics::churn::train(
-        &mut s.conn,
-        &crmtop::analytics::churn::TrainOptions {
-            agent: "tester".into(),
-            ..Default::default()
-        },
-        Ctl::silent(),
-    )
-    .expect("train");
-    crmtop::analytics::clv::fit(
-        &mut s.conn,
-        &crmtop::analytics::clv::ClvOptions {
-            agent: "tester".into(),
-            ..Default::default()
-        },
-        Ctl::silent(),
-    )
-    .expect("clv");
-}
 
 fn status(h: &Harness) -> String {
     h.state
@@ -65,7 +42,7 @@ fn every_screen(h: &mut Harness, what: &str) -> Vec<String> {
 #[test]
 fn read_only_refuses_every_change_and_says_why() {
     let db = common::demo_db(200, 2);
-    trained(&db);
+    common::train_and_fit(&db);
     let before = (
         db.count("SELECT count(*) FROM models"),
         db.count("SELECT count(*) FROM audit_log"),
@@ -170,7 +147,7 @@ fn masked_personal_data_never_reaches_the_screen() {
 #[test]
 fn resize_storms_and_tiny_terminals_never_break_the_screen() {
     let db = common::demo_db(150, 3);
-    trained(&db);
+    common::train_and_fit(&db);
     let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
     let sizes: Vec<(u16, u16)> = vec![
         (1, 1),

@@ -3,7 +3,6 @@
 //! with a churn model and a CLV fit.
 
 mod common;
-use crmtop::jobs::Ctl;
 use crmtop::tui::action::{Action, InputKey};
 use crmtop::tui::app::{Mode, Screen};
 use crmtop::tui::harness::Harness;
@@ -15,25 +14,8 @@ const NOW: i64 = 1_751_241_600;
 /// 300 customers, a logistic model and a CLV fit, timestamps pinned.
 fn company() -> common::TempDb {
     let db = common::demo_db(300, 1);
-    let mut s = db.open();
-    crmtop::analytics::churn::train(
-        &mut s.conn,
-        &crmtop::analytics::churn::TrainOptions {
-            agent: "tester".into(),
-            ..Default::default()
-        },
-        Ctl::silent(),
-    )
-    .expect("train");
-    crmtop::analytics::clv::fit(
-        &mut s.conn,
-        &crmtop::analytics::clv::ClvOptions {
-            agent: "tester".into(),
-            ..Default::default()
-        },
-        Ctl::silent(),
-    )
-    .expect("clv");
+    common::train_and_fit(&db);
+    let s = db.open();
     s.conn
         .execute("UPDATE models SET created_at = ?1", [NOW - 3600])
         .unwrap();

@@ -89,3 +89,27 @@ pub fn demo_db(customers: usize, seed: u64) -> TempDb {
     ingest::demo::generate(&mut s.conn, &opts, "tester", Ctl::silent()).expect("demo");
     db
 }
+
+/// Train a churn model and fit CLV with the defaults (as `crmtop train` and
+/// `crmtop clv` would).
+pub fn train_and_fit(db: &TempDb) {
+    let mut s = db.open();
+    crmtop::analytics::churn::train(
+        &mut s.conn,
+        &crmtop::analytics::churn::TrainOptions {
+            agent: "tester".into(),
+            ..Default::default()
+        },
+        Ctl::silent(),
+    )
+    .expect("train");
+    crmtop::analytics::clv::fit(
+        &mut s.conn,
+        &crmtop::analytics::clv::ClvOptions {
+            agent: "tester".into(),
+            ..Default::default()
+        },
+        Ctl::silent(),
+    )
+    .expect("clv");
+}
