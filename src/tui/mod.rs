@@ -96,6 +96,26 @@ fn ensure_demo(ctx: &Ctx) -> Result<PathBuf> {
         path.display()
     );
     crate::cli::build_demo(ctx, &path, 5_000, 42)?;
+    // A living dashboard from the first start: a churn model and a CLV fit
+    // (two seconds at 5,000 customers). Should either fail, the screens say
+    // how to make them (R).
+    eprintln!("crmtop: training a first churn model and fitting CLV…");
+    let mut s = crate::store::open(&path, crate::store::Mode::ReadWrite)?;
+    let ctl = crate::jobs::Ctl::new(&|_| {}, crate::signals::cancel_flag());
+    let train = crate::analytics::churn::TrainOptions {
+        agent: ctx.agent.clone(),
+        ..Default::default()
+    };
+    if let Err(e) = crate::analytics::churn::train(&mut s.conn, &train, ctl) {
+        eprintln!("crmtop: no churn model yet ({e}); press R in the UI to train one");
+    }
+    let clv = crate::analytics::clv::ClvOptions {
+        agent: ctx.agent.clone(),
+        ..Default::default()
+    };
+    if let Err(e) = crate::analytics::clv::fit(&mut s.conn, &clv, ctl) {
+        eprintln!("crmtop: no CLV fit yet ({e}); press R on the CLV screen to fit one");
+    }
     Ok(path)
 }
 
