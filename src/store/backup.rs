@@ -119,10 +119,8 @@ pub fn backup(source: &Path, target: &Path, force: bool, ctl: Ctl) -> Result<Sum
             match b.step(STEP_PAGES)? {
                 StepResult::Done => break,
                 StepResult::More => {}
-                // The target is ours alone; the source is only read. Wait and retry.
-                StepResult::Busy | StepResult::Locked => {
-                    std::thread::sleep(Duration::from_millis(20))
-                }
+                // Busy or locked: the target is ours alone and the source is
+                // only read, so this passes. Wait and retry.
                 _ => std::thread::sleep(Duration::from_millis(20)),
             }
             let p = b.progress();

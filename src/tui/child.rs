@@ -183,3 +183,58 @@ pub fn run(
         None => Ended::Failed("the job was killed".into()),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    /// The command line built for a job parses back, through the real CLI,
+    /// into the very options the UI asked for (a renamed flag fails here,
+    /// not in a user's retrain).
+    #[test]
+    fn job_command_lines_round_trip_through_the_cli() {
+        let db = Path::new("/tmp/x.db");
+        let train = crate::analytics::churn::TrainOptions {
+            kind: crate::analytics::churn::ModelKind::RandomForest,
+            as_of: chrono::NaiveDate::from_ymd_opt(2025, 6, 30),
+            window_days: 60,
+            holdout: 0.25,
+            cv: Some(3),
+            l2: 0.5,
+            seed: 7,
+            activate: true,
+            agent: "ann".into(),
+        };
+        let clv = crate::analytics::clv::ClvOptions {
+            as_of: chrono::NaiveDate::from_ymd_opt(2025, 6, 30),
+            time_unit: crate::analytics::clv::TimeUnit::Day,
+            horizon_months: 24,
+            discount: 0.02,
+            margin: 0.3,
+            penalizer: 0.001,
+            method: Method::Retention,
+            revenue_attr: Some("MonthlyCharges".into()),
+            agent: "ann".into(),
+        };
+        for spec in [JobSpec::Train(train), JobSpec::Clv(clv)] {
+            let args = args_for(db, &spec).expect("a child job");
+            let cli = Cli::try_parse_from(std::iter::once("crmtop".to_string()).chain(args))
+                .expect("the CLI takes it");
+            assert_eq!(cli.global.db.as_deref(), Some(db));
+            assert_eq!(cli.global.agent.as_deref(), Some("ann"));
+            let (got, want) = match (cli.command, &spec) {
+                (Some(Command::Train(a)), JobSpec::Train(o)) => {
+                    (format!("{:?}", a.options("ann")), format!("{o:?}"))
+                }
+                (Some(Command::Clv(a)), JobSpec::Clv(o)) => {
+                    (format!("{:?}", a.options("ann")), format!("{o:?}"))
+                }
+                (c, _) => panic!("parsed as {c:?}"),
+            };
+            assert_eq!(got, want);
+        }
+        assert!(args_for(db, &JobSpec::ActivateModel(3)).is_none());
+    }
+}
