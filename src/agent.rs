@@ -14,6 +14,34 @@ pub fn resolve(flag: Option<&str>) -> String {
     os_user()
 }
 
+/// The longest agent name accepted.
+pub const MAX_NAME: usize = 64;
+
+/// Check an agent name: printable, no whitespace but the plain space, at
+/// most 64 characters. Agent names are shown to every other agent.
+pub fn validate(name: &str) -> Result<(), String> {
+    let n = name.chars().count();
+    if n == 0 {
+        return Err("an agent name cannot be empty".into());
+    }
+    if n > MAX_NAME {
+        return Err(format!(
+            "an agent name has at most {MAX_NAME} characters (this one has {n})"
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|&c| crate::term::is_unsafe(c) || (c.is_whitespace() && c != ' '))
+    {
+        return Err(format!(
+            "an agent name must be printable, with no whitespace but spaces (found U+{:04X}): '{}'",
+            c as u32,
+            crate::term::safe(name)
+        ));
+    }
+    Ok(())
+}
+
 /// The login name of the current OS user, or "unknown".
 pub fn os_user() -> String {
     for var in ["USER", "LOGNAME", "USERNAME"] {
@@ -44,5 +72,16 @@ mod tests {
     fn flag_wins_and_blank_flag_is_ignored() {
         assert_eq!(resolve(Some("alice")), "alice");
         assert!(!resolve(Some("  ")).is_empty());
+    }
+
+    #[test]
+    fn hostile_agent_names_are_refused() {
+        assert!(validate("Ada Lovelace").is_ok());
+        assert!(validate("王芳").is_ok());
+        for bad in ["a\x1b]0;x\x07", "a\tb", "a\nb", "\u{202e}x", "a\u{9b}", ""] {
+            assert!(validate(bad).is_err(), "{bad:?}");
+        }
+        assert!(validate(&"x".repeat(65)).is_err());
+        assert!(validate(&"x".repeat(64)).is_ok());
     }
 }

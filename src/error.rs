@@ -49,10 +49,19 @@ pub enum Error {
     Schema(String),
 
     #[error("database error: {0}")]
-    Db(#[from] rusqlite::Error),
+    Db(rusqlite::Error),
+
+    /// The file is damaged (SQLite found a malformed page).
+    #[error("the database file is damaged ({0}); run `crmtop doctor` to see what can still be read and how to salvage it")]
+    Damaged(String),
 
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+
+    /// The database stayed locked by another process for longer than we
+    /// wait (exit 1: try again, nothing is wrong with the input).
+    #[error("{0}")]
+    Busy(String),
 
     #[error("{0}")]
     Other(String),
@@ -72,7 +81,28 @@ impl Error {
             Error::QueueEmpty => exit::QUEUE_EMPTY,
             Error::Cancelled => exit::CANCELLED,
             Error::Db(e) if is_readonly_error(e) => exit::BAD_INPUT,
-            Error::Db(_) | Error::Io(_) | Error::Other(_) => exit::FAILURE,
+            Error::Db(_) | Error::Io(_) | Error::Other(_) | Error::Busy(_) | Error::Damaged(_) => {
+                exit::FAILURE
+            }
+        }
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode as C;
+        match &e {
+            rusqlite::Error::SqliteFailure(f, _) if matches!(f.code, C::DatabaseCorrupt) => {
+                Error::Damaged(e.to_string())
+            }
+            rusqlite::Error::SqliteFailure(f, _)
+                if matches!(f.code, C::DatabaseBusy | C::DatabaseLocked) =>
+            {
+                Error::Busy(format!(
+                    "the database is locked by another crmtop for longer than we wait ({e}); try again in a moment"
+                ))
+            }
+            _ => Error::Db(e),
         }
     }
 }

@@ -65,7 +65,10 @@ impl<'w> Sink<'w> {
                     obj.insert(c.clone(), v);
                 }
                 if let Some(out) = self.out.as_mut() {
-                    serde_json::to_writer(&mut **out, &Value::Object(obj))?;
+                    let line = crate::term::json_escape_controls(serde_json::to_string(
+                        &Value::Object(obj),
+                    )?);
+                    out.write_all(line.as_bytes()).map_err(pipe_error)?;
                     out.write_all(b"\n").map_err(pipe_error)?;
                 }
             }

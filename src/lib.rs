@@ -11,9 +11,11 @@ pub mod error;
 pub mod export;
 pub mod ingest;
 pub mod jobs;
+pub mod outfile;
 pub mod pii;
 pub mod signals;
 pub mod store;
+pub mod term;
 pub mod timeutil;
 pub mod tui;
 

@@ -12,10 +12,27 @@ fn main() {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
     }
-    let args = Cli::parse();
+    let args = match Cli::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                e.exit();
+            }
+            // Clap's message echoes what was typed: sanitised like any
+            // other text for the terminal.
+            crmtop::term::eprint_line(e.to_string().trim_end());
+            std::process::exit(e.exit_code());
+        }
+    };
     let code = match Ctx::new(args.global.clone()) {
         Err(e) => {
-            eprintln!("crmtop: {e}");
+            crmtop::errln!("crmtop: {e}");
             e.exit_code()
         }
         Ok(ctx) => {
@@ -26,12 +43,13 @@ fn main() {
             match result {
                 Ok(code) => code,
                 Err(e) => {
-                    eprintln!("crmtop: {e}");
+                    crmtop::errln!("crmtop: {e}");
                     e.exit_code()
                 }
             }
         }
     };
+    crmtop::store::remove_readonly_leftovers();
     std::process::exit(code);
 }
 

@@ -170,6 +170,7 @@ pub fn apply(state: &State, act: &Act, agent: &str) -> Result<State, Refusal> {
             if to.trim().is_empty() {
                 return Err(Refusal::Invalid("assign needs an agent name".into()));
             }
+            crate::agent::validate(to.trim()).map_err(Refusal::Invalid)?;
             match state.status {
                 New | Open | Pending | Escalated => Ok(State {
                     status: if state.status == New {

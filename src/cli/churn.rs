@@ -108,17 +108,22 @@ fn f3(x: f64) -> String {
 }
 
 pub fn print_report(r: &TrainReport) {
-    println!(
+    crate::outln!(
         "model v{} ({}) trained on {} customers, {} held out; as of {}, {}-day window",
-        r.model_id, r.kind, r.n_train, r.n_test, r.as_of, r.window_days
+        r.model_id,
+        r.kind,
+        r.n_train,
+        r.n_test,
+        r.as_of,
+        r.window_days
     );
-    println!(
+    crate::outln!(
         "labels: {} (churn rate {:.1}%)",
         r.label_source,
         r.positive_rate * 100.0
     );
     if let Some(m) = &r.metrics {
-        println!(
+        crate::outln!(
             "holdout: AUC {}  PR AUC {}  accuracy {}  precision {}  recall {}  F1 {}  log loss {}  Brier {}",
             f3(m.auc),
             f3(m.pr_auc),
@@ -129,7 +134,7 @@ pub fn print_report(r: &TrainReport) {
             f3(m.log_loss),
             f3(m.brier)
         );
-        println!(
+        crate::outln!(
             "         at threshold {} (base rate {:.3}): tp {}  fp {}  tn {}  fn {}",
             m.threshold,
             m.base_rate,
@@ -140,7 +145,7 @@ pub fn print_report(r: &TrainReport) {
         );
     }
     if let Some(cv) = &r.cv {
-        println!(
+        crate::outln!(
             "{}-fold CV: AUC {} ± {}, log loss {}",
             cv.folds,
             f3(cv.auc_mean),
@@ -148,30 +153,30 @@ pub fn print_report(r: &TrainReport) {
             f3(cv.log_loss_mean)
         );
     }
-    println!("{}", r.activation);
+    crate::outln!("{}", r.activation);
     if !r.dropped_features.is_empty() {
         let d: Vec<String> = r
             .dropped_features
             .iter()
             .map(|d| format!("{} ({})", d.feature, d.reason))
             .collect();
-        println!("dropped features: {}", d.join(", "));
+        crate::outln!("dropped features: {}", d.join(", "));
     }
     for n in &r.notes {
-        println!("note: {n}");
+        crate::outln!("note: {n}");
     }
     if let Some(c) = &r.coefficients {
-        println!(
+        crate::outln!(
             "\ncoefficients, standardised units (per standard deviation; L2 {}):",
             r.l2
         );
         print_coefs(c);
     }
     if let Some(c) = &r.coefficients_raw {
-        println!("\ncoefficients, the features' own units:");
+        crate::outln!("\ncoefficients, the features' own units:");
         print_coefs(c);
     }
-    println!(
+    crate::outln!(
         "\nscored {} customers in {:.1} s total",
         r.scored,
         r.duration_ms as f64 / 1000.0
@@ -199,13 +204,20 @@ pub fn print_coefs(c: &[Coef]) {
         .max()
         .unwrap_or(10)
         .clamp(12, 40);
-    println!(
+    crate::outln!(
         "{:<w$} {:>10} {:>9} {:>8} {:>7} {:>10} {:>10} {:>9}",
-        "", "coef", "std err", "z", "P>|z|", "[0.025", "0.975]", "odds"
+        "",
+        "coef",
+        "std err",
+        "z",
+        "P>|z|",
+        "[0.025",
+        "0.975]",
+        "odds"
     );
     for k in c {
         let name: String = k.feature.chars().take(w).collect();
-        println!(
+        crate::outln!(
             "{:<w$} {:>10.4} {:>9.4} {:>8.3} {:>7.3} {:>10.4} {:>10.4} {:>9.4} {}",
             name,
             k.coef,
@@ -218,7 +230,7 @@ pub fn print_coefs(c: &[Coef]) {
             stars(k.p_value)
         );
     }
-    println!("(significance: *** p<0.001, ** p<0.01, * p<0.05, . p<0.1)");
+    crate::outln!("(significance: *** p<0.001, ** p<0.01, * p<0.05, . p<0.1)");
 }
 
 #[derive(Debug, Subcommand)]
@@ -267,12 +279,22 @@ pub fn model(ctx: &Ctx, cmd: ModelCmd) -> Result<i32> {
                 return Ok(OK);
             }
             if rows.is_empty() {
-                println!("no models yet: train one with `crmtop train` (or press R in the UI)");
+                crate::outln!(
+                    "no models yet: train one with `crmtop train` (or press R in the UI)"
+                );
                 return Ok(OK);
             }
-            println!(
+            crate::outln!(
                 "{:>4} {:<14} {:<16} {:<10} {:<10} {:>6} {:>8} {:>6} {:>8} active",
-                "id", "kind", "trained at", "by", "as of", "AUC", "log loss", "Brier", "n"
+                "id",
+                "kind",
+                "trained at",
+                "by",
+                "as of",
+                "AUC",
+                "log loss",
+                "Brier",
+                "n"
             );
             for m in rows {
                 let met = |k: &str| {
@@ -283,7 +305,7 @@ pub fn model(ctx: &Ctx, cmd: ModelCmd) -> Result<i32> {
                         .map(f3)
                         .unwrap_or_else(|| "-".into())
                 };
-                println!(
+                crate::outln!(
                     "{:>4} {:<14} {:<16} {:<10} {:<10} {:>6} {:>8} {:>6} {:>8} {}",
                     format!("v{}", m.id),
                     m.kind,
@@ -318,7 +340,7 @@ pub fn model(ctx: &Ctx, cmd: ModelCmd) -> Result<i32> {
                 let mut r = report;
                 r.active = row.active;
                 print_report(&r);
-                println!("status: {}", if row.active { "active" } else { "inactive" });
+                crate::outln!("status: {}", if row.active { "active" } else { "inactive" });
             }
             Ok(OK)
         }
@@ -330,7 +352,7 @@ pub fn model(ctx: &Ctx, cmd: ModelCmd) -> Result<i32> {
                 &ctx.agent,
                 Ctl::new(&|_| {}, crate::signals::cancel_flag()),
             )?;
-            println!("model v{id} is now active");
+            crate::outln!("model v{id} is now active");
             Ok(OK)
         }
     }
@@ -363,7 +385,7 @@ pub fn score(ctx: &Ctx, a: ScoreArgs) -> Result<i32> {
     if a.json {
         print_json(&serde_json::json!({"model_id": active.id, "scored": n}))?;
     } else {
-        println!("scored {n} customers with model v{}", active.id);
+        crate::outln!("scored {n} customers with model v{}", active.id);
     }
     Ok(OK)
 }

@@ -106,12 +106,16 @@ fn se(x: Option<f64>) -> String {
 }
 
 pub fn print_report(r: &ClvReport) {
-    println!(
+    crate::outln!(
         "CLV fit #{} as of {} (time unit: {}); {} customers valued, {} with repeat purchases",
-        r.fit_id, r.as_of, r.time_unit, r.customers, r.repeat_customers
+        r.fit_id,
+        r.as_of,
+        r.time_unit,
+        r.customers,
+        r.repeat_customers
     );
     if let Some(b) = &r.bgnbd {
-        println!(
+        crate::outln!(
             "BG/NBD:       r = {:.4} ({}), alpha = {:.4} ({}), a = {:.4} ({}), b = {:.4} ({})   log-likelihood {:.2}",
             b.r,
             se(b.std_err.map(|s| s.r)),
@@ -123,10 +127,10 @@ pub fn print_report(r: &ClvReport) {
             se(b.std_err.map(|s| s.b)),
             b.log_likelihood
         );
-        println!("              ({} customers in {} distinct (x, t_x, T) rows; standard errors in brackets)", b.customers, b.distinct_rows);
+        crate::outln!("              ({} customers in {} distinct (x, t_x, T) rows; standard errors in brackets)", b.customers, b.distinct_rows);
     }
     if let Some(g) = &r.gamma_gamma {
-        println!(
+        crate::outln!(
             "Gamma-Gamma:  p = {:.4} ({}), q = {:.4} ({}), gamma = {:.4} ({})   log-likelihood {:.2}   on {} customers",
             g.p,
             se(g.std_err.map(|s| s[0])),
@@ -138,21 +142,21 @@ pub fn print_report(r: &ClvReport) {
             g.customers
         );
         match g.population_mean {
-            Some(m) => println!(
+            Some(m) => crate::outln!(
                 "              mean spend per transaction in the population: {}",
                 crate::analytics::priority::money(m)
             ),
-            None => println!(
+            None => crate::outln!(
                 "              mean spend per transaction in the population: infinite (q <= 1)"
             ),
         }
     }
-    println!(
+    crate::outln!(
         "              left out of Gamma-Gamma: {} without a repeat purchase, {} with zero or negative spend",
         r.excluded_no_repeat, r.excluded_non_positive_spend
     );
     if let Some(n) = &r.gamma_gamma_note {
-        println!("note: {n}");
+        crate::outln!("note: {n}");
     }
     let mut methods: Vec<String> = r
         .by_method
@@ -160,7 +164,7 @@ pub fn print_report(r: &ClvReport) {
         .map(|(m, n)| format!("{m} {n}"))
         .collect();
     methods.sort();
-    println!(
+    crate::outln!(
         "CLV over {} months, monthly discount {}, margin {}: total {}, mean {} ({})",
         r.horizon_months,
         r.discount_rate,
@@ -170,9 +174,9 @@ pub fn print_report(r: &ClvReport) {
         methods.join(", ")
     );
     for n in &r.notes {
-        println!("note: {n}");
+        crate::outln!("note: {n}");
     }
-    println!("done in {:.1} s", r.duration_ms as f64 / 1000.0);
+    crate::outln!("done in {:.1} s", r.duration_ms as f64 / 1000.0);
 }
 
 #[derive(Debug, Args)]
@@ -190,9 +194,9 @@ pub fn segments(ctx: &Ctx, a: SegmentsArgs) -> Result<i32> {
         return Ok(OK);
     }
     if seg.is_empty() {
-        println!("no RFM segments yet: run `crmtop clv` first");
+        crate::outln!("no RFM segments yet: run `crmtop clv` first");
     } else {
-        println!(
+        crate::outln!(
             "{:<20} {:>9} {:>7} {:>9} {:>10} {:>12} {:>14} {:>8}",
             "segment",
             "customers",
@@ -204,7 +208,7 @@ pub fn segments(ctx: &Ctx, a: SegmentsArgs) -> Result<i32> {
             "churn"
         );
         for r in &seg {
-            println!(
+            crate::outln!(
                 "{:<20} {:>9} {:>6.1}% {:>8.0}d {:>10.1} {:>12} {:>14} {:>8}",
                 r.segment,
                 r.customers,
@@ -219,9 +223,9 @@ pub fn segments(ctx: &Ctx, a: SegmentsArgs) -> Result<i32> {
             );
         }
     }
-    println!("\nage x income: customers, churn rate (mean churn probability), mean CLV");
+    crate::outln!("\nage x income: customers, churn rate (mean churn probability), mean CLV");
     for c in &matrix {
-        println!(
+        crate::outln!(
             "{:<8} {:<10} {:>8} {:>8} {:>12}",
             c.age_group,
             c.income_group,

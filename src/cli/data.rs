@@ -56,38 +56,64 @@ fn parse_delimiter(s: &str) -> std::result::Result<u8, String> {
 }
 
 pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
-    let opts = ImportOptions {
+    if ctx.global.read_only {
+        return Err(Error::ReadOnly("import".into()));
+    }
+    let mut opts = ImportOptions {
         kind: a.kind.into(),
         file: a.file.clone(),
         reject_file: a.reject_file.clone(),
         dry_run: a.dry_run,
         delimiter: a.delimiter,
         agent: ctx.agent.clone(),
+        protect_db: None,
     };
-    // Check the file before creating a database for it.
-    if let Err(e) = std::fs::File::open(&a.file) {
-        return Err(Error::File {
-            path: a.file,
-            message: e.to_string(),
-        });
+    let db = ctx.db_path();
+    // Standard input has no name to derive a reject file's from.
+    if a.file.as_os_str() == "-" && a.reject_file.is_none() {
+        opts.reject_file = Some(PathBuf::from("stdin.rejects.csv"));
     }
-    let mut store = ctx.open_for_write("import")?;
-    let job = store::jobs::start(&store.conn, "import", &ctx.agent)?;
+    // The input is opened once and its header checked before any database
+    // is opened: a file that cannot be imported creates or changes nothing.
+    let prepared = ingest::prepare(&opts)?;
+    // The reject file may not be the database (or the input): refused
+    // before the database is opened, so a refusal changes nothing.
+    let mut protected = crate::outfile::database_files(&db);
+    if a.file.as_os_str() != "-" {
+        protected.push(a.file.clone());
+    }
+    crate::outfile::check_target(&opts.reject_path(), &protected)?;
     let cancel = crate::signals::cancel_flag();
     let printer = super::progress_printer();
-    let result = ingest::import(&mut store.conn, &opts, Ctl::new(&printer, cancel));
+    let result = if a.dry_run && !db.exists() {
+        // A dry run into a database that does not exist yet works on a
+        // scratch one, removed afterwards: the dry run creates nothing.
+        let scratch = ScratchDir::new()?;
+        opts.protect_db = Some(db.clone());
+        let mut store = store::open(&scratch.path.join("dry-run.db"), Mode::ReadWrite)?;
+        ingest::import_prepared(&mut store.conn, &opts, prepared, Ctl::new(&printer, cancel))
+    } else if a.dry_run {
+        let mut store = store::open(&db, Mode::ReadWrite)?;
+        ingest::import_prepared(&mut store.conn, &opts, prepared, Ctl::new(&printer, cancel))
+    } else {
+        let mut store = ctx.open_for_write("import")?;
+        let job = store::jobs::start(&store.conn, "import", &ctx.agent)?;
+        let r =
+            ingest::import_prepared(&mut store.conn, &opts, prepared, Ctl::new(&printer, cancel));
+        super::finish_job(&store.conn, job, &r);
+        r
+    };
     printer(crate::jobs::Progress {
         phase: "end".into(),
         done: 1,
         total: 1,
     });
     super::progress_done();
-    super::finish_job(&store.conn, job, &result);
     let s = result?;
     if a.json {
         print_json(&s)?;
     } else {
-        println!(
+        crate::outln!(
             "{}: read {}, inserted {}, updated {}, unchanged {}, rejected {}{}",
             s.file,
             s.read,
@@ -102,26 +128,26 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
             }
         );
         if s.customers_created > 0 {
-            println!("customers created for unknown ids: {}", s.customers_created);
+            crate::outln!("customers created for unknown ids: {}", s.customers_created);
         }
         if !s.attribute_columns.is_empty() {
-            println!(
+            crate::outln!(
                 "kept as customer attributes: {}",
                 s.attribute_columns.join(", ")
             );
         }
         if !s.ignored_columns.is_empty() {
-            println!(
+            crate::outln!(
                 "columns not used by a {} import: {}",
                 s.kind,
                 s.ignored_columns.join(", ")
             );
         }
         if s.blank_lines > 0 {
-            println!("blank lines skipped: {}", s.blank_lines);
+            crate::outln!("blank lines skipped: {}", s.blank_lines);
         }
         if let Some(r) = &s.reject_file {
-            println!("rejected rows (line, field, reason) written to {r}");
+            crate::outln!("rejected rows (line, field, reason) written to {r}");
         }
     }
     Ok(if s.rejected > 0 {
@@ -129,6 +155,37 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
     } else {
         OK
     })
+}
+
+/// A private temporary directory, removed with everything in it when dropped.
+struct ScratchDir {
+    path: PathBuf,
+}
+
+impl ScratchDir {
+    fn new() -> Result<ScratchDir> {
+        use std::os::unix::fs::DirBuilderExt;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let path =
+            std::env::temp_dir().join(format!("crmtop-dry-run-{}-{nanos}", std::process::id()));
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&path)
+            .map_err(|e| Error::File {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+        Ok(ScratchDir { path })
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
 }
 
 #[derive(Debug, Args)]
@@ -245,7 +302,7 @@ pub fn demo(ctx: &Ctx, a: DemoArgs) -> Result<i32> {
     if a.json {
         print_json(&s)?;
     } else {
-        println!(
+        crate::outln!(
             "{}: demo company with {} customers, {} orders, {} events, {} feedback items (seed {}, as of {}) in {:.1} s",
             path.display(),
             s.customers,
@@ -267,32 +324,33 @@ pub fn info(ctx: &Ctx, json: bool) -> Result<i32> {
         print_json(&i)?;
         return Ok(OK);
     }
-    println!("database        {}", i.path);
-    println!("schema version  {}", i.schema_version);
-    println!(
+    crate::outln!("database        {}", i.path);
+    crate::outln!("schema version  {}", i.schema_version);
+    crate::outln!(
         "customers       {} ({} with orders)",
-        i.customers, i.customers_with_orders
+        i.customers,
+        i.customers_with_orders
     );
     if !i.attributes.is_empty() {
-        println!("attributes      {}", i.attributes.join(", "));
+        crate::outln!("attributes      {}", i.attributes.join(", "));
     }
-    println!("orders          {}", i.orders);
-    println!("events          {}", i.events);
-    println!("feedback        {} ({} open)", i.feedback, i.feedback_open);
+    crate::outln!("orders          {}", i.orders);
+    crate::outln!("events          {}", i.events);
+    crate::outln!("feedback        {} ({} open)", i.feedback, i.feedback_open);
     match (&i.first_order, &i.last_order) {
-        (Some(a), Some(b)) => println!("orders from     {a} to {b}"),
-        _ => println!("orders from     (no orders)"),
+        (Some(a), Some(b)) => crate::outln!("orders from     {a} to {b}"),
+        _ => crate::outln!("orders from     (no orders)"),
     }
-    println!(
+    crate::outln!(
         "churn models    {}{}",
         i.churn_models,
         i.active_model
             .map(|m| format!(" (active: v{m})"))
             .unwrap_or_default()
     );
-    println!("CLV fits        {}", i.clv_fits);
-    println!("audit entries   {}", i.audit_entries);
-    println!(
+    crate::outln!("CLV fits        {}", i.clv_fits);
+    crate::outln!("audit entries   {}", i.audit_entries);
+    crate::outln!(
         "file size       {:.1} MB (WAL {:.1} MB)",
         i.file_bytes as f64 / 1e6,
         i.wal_bytes as f64 / 1e6
@@ -325,8 +383,17 @@ pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
         OutFormat::Csv => Format::Csv,
         OutFormat::Json => Format::Json,
     };
+    use std::io::IsTerminal;
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let tty = stdout.is_terminal();
+    let lock = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    // CSV for a terminal is shown, so sanitised; to a pipe or file it
+    // stays exact. (JSON Lines escape controls either way.)
+    let mut out: Box<dyn std::io::Write> = if tty {
+        Box::new(crate::term::SanitizingWriter::new(lock))
+    } else {
+        Box::new(lock)
+    };
     let result = match a.what {
         ExportWhat::Customers => export::customers(&store.conn, format, ctx.mask_pii(), &mut out),
         ExportWhat::Orders => export::orders(&store.conn, format, &mut out),

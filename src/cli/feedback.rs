@@ -296,19 +296,25 @@ fn list(ctx: &Ctx, a: ListArgs) -> Result<i32> {
         return Ok(OK);
     }
     if items.is_empty() {
-        println!("no items");
+        crate::outln!("no items");
         return Ok(OK);
     }
-    println!(
+    crate::outln!(
         "{:>6}  {:<10} {:<9} {:<9} {:<12} {:<18} {:<14} text",
-        "prio", "id", "kind", "status", "assignee", "customer", "SLA"
+        "prio",
+        "id",
+        "kind",
+        "status",
+        "assignee",
+        "customer",
+        "SLA"
     );
     for it in &items {
         let cust = it
             .customer_name
             .clone()
             .unwrap_or_else(|| it.customer_id.clone());
-        println!(
+        crate::outln!(
             "{:>6.1}  {:<10} {:<9} {:<9} {:<12} {:<18} {:<14} {}",
             it.priority,
             it.id,
@@ -360,9 +366,9 @@ fn act(ctx: &Ctx, ids: Ids, act: Act) -> Result<i32> {
     } else {
         for o in &outcomes {
             if o.is_done() {
-                println!("{}", o.message());
+                crate::outln!("{}", o.message());
             } else {
-                eprintln!("crmtop: {}", o.message());
+                crate::errln!("crmtop: {}", o.message());
             }
         }
     }
@@ -374,9 +380,9 @@ fn next(ctx: &Ctx, json: bool) -> Result<i32> {
     let now = timeutil::now();
     let Some((fid, _)) = workflow::next(&mut store.conn, &ctx.agent, &ctx.config.sla, now)? else {
         if json {
-            println!("null");
+            crate::outln!("null");
         } else {
-            eprintln!("crmtop: the queue has nothing left to take");
+            crate::errln!("crmtop: the queue has nothing left to take");
         }
         return Ok(exit::QUEUE_EMPTY);
     };
@@ -437,7 +443,7 @@ fn print_item(
         print_json(&v)?;
         return Ok(());
     }
-    println!(
+    crate::outln!(
         "{}  {} · {} · {}  created {}",
         it.id,
         it.kind,
@@ -445,7 +451,7 @@ fn print_item(
         it.status,
         timeutil::ts_to_minute_string(it.created_at)
     );
-    println!(
+    crate::outln!(
         "customer   {} {}  churn {}  CLV {}",
         it.customer_id,
         it.customer_name.as_deref().unwrap_or(""),
@@ -454,31 +460,31 @@ fn print_item(
             .unwrap_or_else(|| "-".into()),
         it.clv.map(priority::money).unwrap_or_else(|| "-".into())
     );
-    println!(
+    crate::outln!(
         "assignee   {}   SLA {}",
         it.assignee.as_deref().unwrap_or("-"),
         sla_words(ctx, &it, now)
     );
     if Status::parse(&it.status).is_some_and(|s| s.is_open()) {
-        println!("priority   {:.1}: {}", it.priority, why.join("; "));
+        crate::outln!("priority   {:.1}: {}", it.priority, why.join("; "));
     }
     if let Some(s) = it.sentiment {
-        println!(
+        crate::outln!(
             "tone       {} ({s:+.2})",
             crate::analytics::sentiment::label(s)
         );
     }
     if let Some(n) = &it.resolution_note {
-        println!("resolution {n}");
+        crate::outln!("resolution {n}");
     }
     if let Some(r) = &it.escalation_reason {
-        println!("escalated  {r}");
+        crate::outln!("escalated  {r}");
     }
-    println!();
-    println!("{}", it.text.as_deref().unwrap_or("(no text)"));
+    crate::outln!();
+    crate::outln!("{}", it.text.as_deref().unwrap_or("(no text)"));
     if !history.is_empty() {
-        println!();
-        println!("history");
+        crate::outln!();
+        crate::outln!("history");
         for e in history.iter().rev() {
             let state = |s: &Option<String>| {
                 s.as_deref()
@@ -486,7 +492,7 @@ fn print_item(
                     .and_then(|v| v.get("status").and_then(|x| x.as_str()).map(str::to_string))
                     .unwrap_or_default()
             };
-            println!(
+            crate::outln!(
                 "  {}  {:<10} {:<9} {} -> {}{}",
                 timeutil::ts_to_minute_string(e.at),
                 e.agent,

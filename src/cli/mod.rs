@@ -112,6 +112,7 @@ impl Ctx {
     pub fn new(global: Global) -> Result<Ctx> {
         let config = Config::load(global.config.as_deref())?;
         let agent = crate::agent::resolve(global.agent.as_deref());
+        crate::agent::validate(&agent).map_err(Error::BadInput)?;
         Ok(Ctx {
             global,
             config,
@@ -130,22 +131,18 @@ impl Ctx {
         self.global.mask_pii || self.config.mask_pii
     }
 
-    /// Open the database for reading (read-only when asked for).
+    /// Open the database for reading: read-only at the SQLite level, so a
+    /// reading command never creates, migrates or changes a file.
     pub fn open_for_read(&self) -> Result<Store> {
         let path = self.db_path();
-        if !self.global.read_only && !path.exists() {
+        if !path.exists() {
             return Err(Error::File {
                 path,
                 message: "no such database; create one with `crmtop demo` or `crmtop import`"
                     .into(),
             });
         }
-        let mode = if self.global.read_only {
-            Mode::ReadOnly
-        } else {
-            Mode::ReadWrite
-        };
-        store::open(&path, mode)
+        store::open(&path, Mode::ReadOnly)
     }
 
     /// Open the database for a write, refusing in read-only mode.
@@ -161,7 +158,7 @@ impl Ctx {
 /// not a panic).
 pub fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
     use std::io::Write;
-    let s = serde_json::to_string_pretty(v)?;
+    let s = crate::term::json_escape_controls(serde_json::to_string_pretty(v)?);
     let mut out = std::io::stdout().lock();
     writeln!(out, "{s}")?;
     out.flush()?;

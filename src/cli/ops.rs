@@ -33,7 +33,7 @@ pub fn backup(ctx: &Ctx, a: BackupArgs) -> Result<i32> {
     if a.json {
         print_json(&s)?;
     } else {
-        println!(
+        crate::outln!(
             "{} -> {}: {} pages, {:.1} MB in {:.1} s (a consistent copy; agents kept working)",
             s.source,
             s.target,
@@ -72,7 +72,7 @@ pub fn doctor(ctx: &Ctx, a: DoctorArgs) -> Result<i32> {
     if a.json {
         print_json(&r)?;
     } else {
-        println!("{}", r.path);
+        crate::outln!("{}", r.path);
         for f in &r.findings {
             let mark = match (f.severity, f.fixed) {
                 (_, true) => "fixed",
@@ -80,12 +80,12 @@ pub fn doctor(ctx: &Ctx, a: DoctorArgs) -> Result<i32> {
                 (doctor::Severity::Warning, _) => "WARN",
                 (doctor::Severity::Error, _) => "ERROR",
             };
-            println!("  {mark:<6} {:<13} {}", f.check, f.message);
+            crate::outln!("  {mark:<6} {:<13} {}", f.check, f.message);
             if let (Some(fix), false) = (&f.fix, f.fixed) {
-                println!("  {:<6} {:<13} fix: {fix}", "", "");
+                crate::outln!("  {:<6} {:<13} fix: {fix}", "", "");
             }
         }
-        println!(
+        crate::outln!(
             "{}",
             if r.healthy {
                 "healthy"

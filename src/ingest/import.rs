@@ -2,6 +2,7 @@
 //! with line, field and reason for every bad row, and an idempotent upsert.
 
 use super::fields::{self, Field};
+use super::input::{self, Framer};
 use super::parse::{Parsed, Parser, Reject};
 use super::write::{Resolver, RowWriter, Verdict, WriteError};
 use super::Kind;
@@ -9,8 +10,7 @@ use crate::error::{Error, Result};
 use crate::jobs::Ctl;
 use rusqlite::{Connection, TransactionBehavior};
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::BufReader;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Instant;
@@ -26,6 +26,9 @@ pub struct ImportOptions {
     pub dry_run: bool,
     pub delimiter: u8,
     pub agent: String,
+    /// A database the reject file must never be, besides the one written
+    /// (the user's database when a dry run works on a scratch copy).
+    pub protect_db: Option<PathBuf>,
 }
 
 impl ImportOptions {
@@ -37,6 +40,7 @@ impl ImportOptions {
             dry_run: false,
             delimiter: b',',
             agent: crate::agent::resolve(None),
+            protect_db: None,
         }
     }
 
@@ -217,40 +221,81 @@ enum Slot {
 struct Batch {
     records: Vec<csv::ByteRecord>,
     outcomes: Vec<Outcome>,
+    /// The line each record starts on.
+    lines: Vec<u64>,
     byte_pos: u64,
 }
 
+/// Records per batch, and the bytes a batch may hold (so that memory stays
+/// flat however long the records are: the reader holds at most a few
+/// batches).
 const BATCH: usize = 4096;
+const BATCH_BYTES: usize = 16 << 20;
+
+type CsvReader = csv::Reader<Framer<Box<dyn Read + Send>>>;
 
 /// Reader thread: read and validate records, send them in batches. Record
 /// buffers come back through `free` to be reused.
 fn read_batches(
-    mut rdr: csv::Reader<BufReader<File>>,
+    mut rdr: CsvReader,
     mut parser: Parser,
     mut resolver: Resolver,
     width: usize,
     path: PathBuf,
     out: mpsc::SyncSender<Result<Batch>>,
     free: mpsc::Receiver<Vec<csv::ByteRecord>>,
+    cancel: &'static std::sync::atomic::AtomicBool,
 ) {
     loop {
         let mut records = free.try_recv().unwrap_or_default();
+        // A buffer that held a long record gives its memory back.
+        for r in records.iter_mut() {
+            if r.as_slice().len() > 1 << 16 {
+                *r = csv::ByteRecord::new();
+            }
+        }
         records.resize_with(BATCH, csv::ByteRecord::new);
         let mut n = 0;
+        let mut bytes = 0;
         let mut outcomes = Vec::with_capacity(BATCH);
-        while n < BATCH {
+        let mut lines = Vec::with_capacity(BATCH);
+        let mut ended = false;
+        while n < BATCH && bytes < BATCH_BYTES {
             match rdr.read_byte_record(&mut records[n]) {
                 Ok(true) => {}
-                Ok(false) => break,
+                Ok(false) => {
+                    ended = true;
+                    break;
+                }
                 Err(e) => {
-                    let _ = out.send(Err(Error::Other(format!(
-                        "{}: read error: {e}",
-                        path.display()
-                    ))));
+                    let err = if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                        Error::Cancelled
+                    } else {
+                        Error::Other(format!(
+                            "{}: read error: {e}",
+                            crate::term::safe(&path.display().to_string())
+                        ))
+                    };
+                    let _ = out.send(Err(err));
                     return;
                 }
             }
+            lines.push(rdr.get_mut().take_line());
+            if let Some(whole) = input::uncut(&records[n]) {
+                records[n] = whole;
+                outcomes.push(Outcome::Rejected(Reject::new(
+                    "",
+                    format!(
+                        "the record is longer than {} MiB (no line end?); only its start is kept here",
+                        input::RECORD_MAX >> 20
+                    ),
+                )));
+                bytes += records[n].as_slice().len();
+                n += 1;
+                continue;
+            }
             let rec = &records[n];
+            bytes += rec.as_slice().len();
             outcomes.push(
                 if rec.len() == 1 && rec.get(0).is_some_and(|f| f.is_empty()) {
                     Outcome::Blank
@@ -273,11 +318,12 @@ fn read_batches(
         }
         records.truncate(n);
         let byte_pos = rdr.position().byte();
-        let last = n < BATCH;
+        let last = ended;
         if out
             .send(Ok(Batch {
                 records,
                 outcomes,
+                lines,
                 byte_pos,
             }))
             .is_err()
@@ -288,30 +334,80 @@ fn read_batches(
     }
 }
 
-/// Import one CSV file in one transaction. Rows that fail validation are
-/// written to the reject file and skipped; the others are upserted.
-pub fn import(conn: &mut Connection, opts: &ImportOptions, ctl: Ctl) -> Result<ImportSummary> {
-    let started = Instant::now();
+/// An import's input, opened and its header read and mapped, before any
+/// database is opened: a file that cannot be imported is refused without
+/// creating or changing one.
+pub struct Prepared {
+    rdr: CsvReader,
+    layout: Layout,
+    total_bytes: u64,
+}
+
+/// Open the input once (`-` is standard input) and map its header.
+pub fn prepare(opts: &ImportOptions) -> Result<Prepared> {
     let path = opts.file.as_path();
-    let file = File::open(path).map_err(|e| file_error(path, e.to_string()))?;
-    let total_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
-    if total_bytes == 0 {
-        return Err(file_error(
-            path,
-            "the file is empty (a header row is required)",
-        ));
-    }
+    let inp = input::open(path, crate::signals::cancel_flag())?;
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
         .delimiter(opts.delimiter)
         .buffer_capacity(1 << 20)
-        .from_reader(BufReader::with_capacity(1 << 20, file));
+        .from_reader(Framer::new(inp.reader, opts.delimiter));
     let header = rdr
         .byte_headers()
-        .map_err(|e| file_error(path, format!("cannot read the header row: {e}")))?
+        .map_err(|e| {
+            if crate::signals::cancel_flag().load(std::sync::atomic::Ordering::Relaxed) {
+                Error::Cancelled
+            } else {
+                file_error(path, format!("cannot read the header row: {e}"))
+            }
+        })?
         .clone();
+    if header.len() == 0 || (header.len() == 1 && header.get(0).is_some_and(|h| h.is_empty())) {
+        return Err(file_error(
+            path,
+            "the file is empty (a header row is required)",
+        ));
+    }
+    if input::uncut(&header).is_some() {
+        return Err(file_error(
+            path,
+            format!(
+                "line 1: the header row is longer than {} MiB; is this a CSV file?",
+                input::RECORD_MAX >> 20
+            ),
+        ));
+    }
+    rdr.get_mut().take_line();
     let layout = map_header(opts.kind, path, &header, opts.delimiter)?;
+    Ok(Prepared {
+        rdr,
+        layout,
+        total_bytes: inp.size.unwrap_or(0),
+    })
+}
+
+/// Import one CSV file in one transaction. Rows that fail validation are
+/// written to the reject file and skipped; the others are upserted.
+pub fn import(conn: &mut Connection, opts: &ImportOptions, ctl: Ctl) -> Result<ImportSummary> {
+    let prepared = prepare(opts)?;
+    import_prepared(conn, opts, prepared, ctl)
+}
+
+/// [`import`] of an input [`prepare`]d before the database was opened.
+pub fn import_prepared(
+    conn: &mut Connection,
+    opts: &ImportOptions,
+    prepared: Prepared,
+    ctl: Ctl,
+) -> Result<ImportSummary> {
+    let started = Instant::now();
+    let path = opts.file.as_path();
+    let Prepared {
+        rdr,
+        layout,
+        total_bytes,
+    } = prepared;
 
     let mut summary = ImportSummary {
         file: path.display().to_string(),
@@ -327,7 +423,20 @@ pub fn import(conn: &mut Connection, opts: &ImportOptions, ctl: Ctl) -> Result<I
         }
     }
     let reject_path = opts.reject_path();
-    let mut rejects = RejectWriter::new(reject_path.clone(), &layout.headers, path);
+    let mut protected = conn
+        .path()
+        .filter(|p| !p.is_empty())
+        .map(|p| crate::outfile::database_files(Path::new(p)))
+        .unwrap_or_default();
+    if let Some(db) = &opts.protect_db {
+        protected.extend(crate::outfile::database_files(db));
+    }
+    if path.as_os_str() != "-" {
+        protected.push(path.to_path_buf());
+    }
+    // Refuse a reject file that would be the database before any work.
+    crate::outfile::check_target(&reject_path, &protected)?;
+    let mut rejects = RejectWriter::new(reject_path.clone(), &layout.headers, protected);
 
     // A large page cache for the load; a second sorter thread for the index
     // builds. Pages are only allocated when used.
@@ -360,7 +469,6 @@ pub fn import(conn: &mut Connection, opts: &ImportOptions, ctl: Ctl) -> Result<I
     }
     result?;
     if rejects.count > 0 {
-        rejects.close()?;
         summary.reject_file = Some(reject_path.display().to_string());
     }
     summary.duration_ms = started.elapsed().as_millis() as u64;
@@ -406,7 +514,7 @@ fn write_all(
     opts: &ImportOptions,
     ctl: Ctl,
     parser: Parser,
-    rdr: csv::Reader<BufReader<File>>,
+    rdr: CsvReader,
     width: usize,
     summary: &mut ImportSummary,
     rejects: &mut RejectWriter,
@@ -429,7 +537,9 @@ fn write_all(
         let (out, batches) = mpsc::sync_channel::<Result<Batch>>(4);
         let (recycle, free) = mpsc::channel::<Vec<csv::ByteRecord>>();
         let file = path.to_path_buf();
-        let reader = s.spawn(move || read_batches(rdr, parser, resolver, width, file, out, free));
+        let cancel = crate::signals::cancel_flag();
+        let reader =
+            s.spawn(move || read_batches(rdr, parser, resolver, width, file, out, free, cancel));
         // ~40 bytes per row is typical of orders and events files.
         let mut writer = RowWriter::new(&tx, opts.kind, total_bytes / 40)?;
         for batch in batches.iter() {
@@ -437,6 +547,7 @@ fn write_all(
             let Batch {
                 records,
                 outcomes,
+                lines,
                 byte_pos,
             } = batch?;
             // Each record's verdict: at once, or after the flush of the
@@ -463,9 +574,7 @@ fn write_all(
                     *s = Slot::Done(v);
                 }
             }
-            for (rec, verdict) in records.iter().zip(verdicts) {
-                let pos = rec.position();
-                let line = pos.map(|p| p.line()).unwrap_or(0);
+            for ((rec, verdict), &line) in records.iter().zip(verdicts).zip(&lines) {
                 let verdict = match verdict {
                     Slot::Blank => {
                         summary.blank_lines += 1;
@@ -485,12 +594,11 @@ fn write_all(
                     Ok(Verdict::Unchanged) => summary.unchanged += 1,
                     Err(r) => {
                         summary.rejected += 1;
-                        let line = rejects.line_of(pos);
                         rejects.write(line, &r.field, &r.reason, rec)?;
                     }
                 }
             }
-            ctl.report("import", byte_pos, total_bytes);
+            ctl.report("import", byte_pos, total_bytes.max(byte_pos));
             let _ = recycle.send(records);
         }
         drop(batches);
@@ -525,6 +633,9 @@ fn write_all(
         }
         Ok(())
     });
+    // The reject file is written and synced before the commit: if it
+    // cannot be (a full disk), nothing is committed and nothing is lost.
+    let outcome = outcome.and_then(|()| rejects.close());
     match outcome {
         Ok(()) if !opts.dry_run => {
             ctl.report("committing", 0, 1);
@@ -553,62 +664,31 @@ fn file_label(path: &Path) -> String {
 }
 
 /// Writes rejected rows (line, field, reason, then the original cells).
-/// The file is only created when the first row is rejected.
+/// The file is only created when the first row is rejected, as a private
+/// temporary file that [`RejectWriter::close`] syncs and renames into place
+/// before the import commits (see `crate::outfile`).
 struct RejectWriter {
     path: PathBuf,
     pub(crate) headers: Vec<String>,
-    writer: Option<csv::Writer<File>>,
+    writer: Option<csv::Writer<crate::outfile::OutFile>>,
     count: u64,
-    /// The input, opened when the first row is rejected (see `line_of`).
-    input: PathBuf,
-    source: Option<File>,
+    /// Files the reject file must never be: the database and its side
+    /// files, and the input.
+    protected: Vec<PathBuf>,
 }
 
+/// The most one rejected cell keeps (the reject file of a hostile file
+/// stays small; a cell this long is not a value anyone retypes).
+const REJECT_CELL_MAX: usize = 64 * 1024;
+
 impl RejectWriter {
-    fn new(path: PathBuf, headers: &[String], input: &Path) -> Self {
+    fn new(path: PathBuf, headers: &[String], protected: Vec<PathBuf>) -> Self {
         RejectWriter {
             path,
             headers: headers.to_vec(),
             writer: None,
             count: 0,
-            input: input.to_path_buf(),
-            source: None,
-        }
-    }
-
-    /// The line a record starts on. The csv reader places a record where it
-    /// began looking for it, before the line ends it skipped (the `\n` of a
-    /// CRLF, blank lines), and counts lines by `\n`, so in CRLF files (every
-    /// spreadsheet on Windows) its line numbers were one short, and more
-    /// after blank lines. The bytes from that place up to the record are
-    /// read back and their line ends counted (only for rejected rows).
-    fn line_of(&mut self, pos: Option<&csv::Position>) -> u64 {
-        use std::os::unix::fs::FileExt;
-        let Some(pos) = pos else { return 0 };
-        if self.source.is_none() {
-            self.source = File::open(&self.input).ok();
-        }
-        let Some(f) = &self.source else {
-            return pos.line();
-        };
-        let mut line = pos.line();
-        let mut at = pos.byte();
-        let mut buf = [0u8; 256];
-        loop {
-            let n = match f.read_at(&mut buf, at) {
-                Ok(0) | Err(_) => return line,
-                Ok(n) => n,
-            };
-            for i in 0..n {
-                match buf[i] {
-                    b'\n' => line += 1,
-                    // A lone CR (old Mac files) ends a line too.
-                    b'\r' if buf.get(i + 1).is_some_and(|&b| b != b'\n') => line += 1,
-                    b'\r' => {}
-                    _ => return line,
-                }
-            }
-            at += n as u64;
+            protected,
         }
     }
 
@@ -620,17 +700,7 @@ impl RejectWriter {
         record: &csv::ByteRecord,
     ) -> Result<()> {
         if self.writer.is_none() {
-            // The rows hold customer data: a private file, like the database.
-            use std::os::unix::fs::OpenOptionsExt;
-            let f = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&self.path)
-                .map_err(|e| {
-                    file_error(&self.path, format!("cannot create the reject file: {e}"))
-                })?;
+            let f = crate::outfile::OutFile::create(&self.path, &self.protected)?;
             let mut w = csv::WriterBuilder::new().flexible(true).from_writer(f);
             let mut head = vec!["line".to_string(), "field".into(), "reason".into()];
             head.extend(self.headers.iter().cloned());
@@ -643,7 +713,7 @@ impl RejectWriter {
             out.push_field(field.as_bytes());
             out.push_field(reason.as_bytes());
             for f in record.iter() {
-                out.push_field(f);
+                out.push_field(&f[..f.len().min(REJECT_CELL_MAX)]);
             }
             w.write_byte_record(&out).map_err(csv_err)?;
         }
@@ -651,9 +721,14 @@ impl RejectWriter {
         Ok(())
     }
 
-    fn close(mut self) -> Result<()> {
-        if let Some(mut w) = self.writer.take() {
-            w.flush()?;
+    /// Sync the reject file and move it into place (before the commit: if
+    /// it cannot be written, the import rolls back).
+    fn close(&mut self) -> Result<()> {
+        if let Some(w) = self.writer.take() {
+            let f = w
+                .into_inner()
+                .map_err(|e| Error::Other(format!("writing the reject file: {}", e.error())))?;
+            f.commit()?;
         }
         Ok(())
     }

@@ -4,10 +4,11 @@
 pub mod demo;
 pub mod fields;
 mod import;
+pub mod input;
 mod parse;
 mod write;
 
-pub use import::{import, ImportOptions, ImportSummary};
+pub use import::{import, import_prepared, prepare, ImportOptions, ImportSummary, Prepared};
 
 use std::fmt;
 use std::str::FromStr;

@@ -61,11 +61,9 @@ pub fn backup(source: &Path, target: &Path, force: bool, ctl: Ctl) -> Result<Sum
             message: "already exists; pass --force to replace it".into(),
         });
     }
-    if let (Ok(a), Ok(b)) = (source.canonicalize(), target.canonicalize()) {
-        if a == b {
-            return Err(Error::bad("the backup target is the database itself"));
-        }
-    }
+    // Never the database or its side files, never through a symlink.
+    let protected = crate::outfile::database_files(source);
+    crate::outfile::check_target(target, &protected)?;
     let dir = target
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -84,19 +82,8 @@ pub fn backup(source: &Path, target: &Path, force: bool, ctl: Ctl) -> Result<Sum
         path: dir.join(format!(".{name}.partial-{}", std::process::id())),
         keep: false,
     };
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp.path)
-            .map_err(|e| Error::File {
-                path: tmp.path.clone(),
-                message: e.to_string(),
-            })?;
-    }
+    let _ = std::fs::remove_file(&tmp.path);
+    crate::outfile::create_new_private(&tmp.path)?;
 
     let src = Connection::open_with_flags(
         source,
@@ -134,6 +121,19 @@ pub fn backup(source: &Path, target: &Path, force: bool, ctl: Ctl) -> Result<Sum
     }
     src.execute_batch("COMMIT")?;
     drop(src);
+    // A job running in the source is not running in the copy.
+    if dst
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'jobs'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap_or(0)
+        > 0
+        && crate::store::user_version(&dst)? >= 3
+    {
+        crate::store::jobs::mark_interrupted_in_copy(&dst)?;
+    }
     ctl.report("checking the copy", 0, 1);
     let check: String = dst.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
     if check != "ok" {
@@ -147,6 +147,7 @@ pub fn backup(source: &Path, target: &Path, force: bool, ctl: Ctl) -> Result<Sum
     std::fs::File::open(&tmp.path)
         .and_then(|f| f.sync_all())
         .map_err(Error::Io)?;
+    crate::outfile::check_target(target, &protected)?;
     std::fs::rename(&tmp.path, target).map_err(|e| Error::File {
         path: target.to_path_buf(),
         message: format!("cannot move the finished copy into place: {e}"),

@@ -371,7 +371,33 @@ fn check_foreign_keys(d: &mut Doctor, conn: &Connection, fix: bool) -> Result<()
 fn check_jobs(d: &mut Doctor, conn: &Connection, fix: bool) -> Result<()> {
     let stale = super::jobs::stale(conn)?;
     if stale.is_empty() {
-        d.ok("jobs", "no job was left running by a process that died");
+        let died = super::jobs::died(conn, 5).unwrap_or_default();
+        if died.is_empty() {
+            d.ok("jobs", "no job was left running by a process that died");
+        } else {
+            let what: Vec<String> = died
+                .iter()
+                .map(|j| {
+                    format!(
+                        "{} #{} by {} (started {}, recorded as died {})",
+                        j.kind,
+                        j.id,
+                        j.agent,
+                        crate::timeutil::ts_to_day_string(j.started_at),
+                        j.finished_at
+                            .map(crate::timeutil::ts_to_day_string)
+                            .unwrap_or_default()
+                    )
+                })
+                .collect();
+            d.ok(
+                "jobs",
+                format!(
+                    "no job is left running; history: {} (their process ended before they finished; nothing of them was written)",
+                    what.join(", ")
+                ),
+            );
+        }
         return Ok(());
     }
     let what: Vec<String> = stale

@@ -7,9 +7,10 @@ use rusqlite::{params, Connection};
 
 /// Record the start of a job; returns its id.
 pub fn start(conn: &Connection, kind: &str, agent: &str) -> Result<i64> {
+    let pid = std::process::id();
     conn.execute(
-        "INSERT INTO jobs(kind, agent, pid, started_at, status) VALUES (?1, ?2, ?3, ?4, 'running')",
-        params![kind, agent, std::process::id(), crate::timeutil::now()],
+        "INSERT INTO jobs(kind, agent, pid, started_at, status, pid_start) VALUES (?1, ?2, ?3, ?4, 'running', ?5)",
+        params![kind, agent, pid, crate::timeutil::now(), process_start(i64::from(pid))],
     )?;
     Ok(conn.last_insert_rowid())
 }
@@ -31,52 +32,119 @@ pub struct Job {
     pub pid: i64,
     pub started_at: i64,
     pub status: String,
+    pub finished_at: Option<i64>,
+    pub message: Option<String>,
 }
 
-/// Jobs still marked running whose process no longer exists.
+const JOB_COLUMNS: &str = "id, kind, agent, pid, started_at, status, finished_at, message";
+
+fn job_row(r: &rusqlite::Row) -> rusqlite::Result<Job> {
+    Ok(Job {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        agent: r.get(2)?,
+        pid: r.get(3)?,
+        started_at: r.get(4)?,
+        status: r.get(5)?,
+        finished_at: r.get(6)?,
+        message: r.get(7)?,
+    })
+}
+
+/// Jobs still marked running whose process no longer exists (or whose pid
+/// now belongs to another process).
 pub fn stale(conn: &Connection) -> Result<Vec<Job>> {
-    let mut st = conn.prepare(
-        "SELECT id, kind, agent, pid, started_at, status FROM jobs WHERE status = 'running' ORDER BY id",
-    )?;
-    let rows = st.query_map([], |r| {
-        Ok(Job {
-            id: r.get(0)?,
-            kind: r.get(1)?,
-            agent: r.get(2)?,
-            pid: r.get(3)?,
-            started_at: r.get(4)?,
-            status: r.get(5)?,
-        })
-    })?;
+    let mut st = conn.prepare(&format!(
+        // sql-format-ok: a constant column list.
+        "SELECT {JOB_COLUMNS}, pid_start FROM jobs WHERE status = 'running' ORDER BY id"
+    ))?;
+    let rows = st.query_map([], |r| Ok((job_row(r)?, r.get::<_, Option<i64>>(8)?)))?;
     let mut out = Vec::new();
     for j in rows {
-        let j = j?;
-        if !process_alive(j.pid) {
+        let (j, pid_start) = j?;
+        if !process_alive(j.pid, pid_start) {
             out.push(j);
         }
     }
     Ok(out)
 }
 
-fn process_alive(pid: i64) -> bool {
+/// Jobs that died, newest first (at most `limit`).
+pub fn died(conn: &Connection, limit: i64) -> Result<Vec<Job>> {
+    let mut st = conn.prepare(&format!(
+        // sql-format-ok: a constant column list.
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE status = 'died' ORDER BY id DESC LIMIT ?1"
+    ))?;
+    let rows = st.query_map([limit], job_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The start time of a process (clock ticks since boot, field 22 of
+/// /proc/PID/stat), to tell a reused pid from the job's process.
+pub fn process_start(pid: i64) -> Option<i64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+fn process_alive(pid: i64, pid_start: Option<i64>) -> bool {
     if pid <= 0 || pid > i64::from(i32::MAX) {
         return false;
     }
     // SAFETY: kill with signal 0 only checks whether the process exists.
     let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
-    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    let exists = r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    if !exists {
+        return false;
+    }
+    match (pid_start, process_start(pid)) {
+        (Some(recorded), Some(now)) => recorded == now,
+        _ => true,
+    }
 }
 
-/// Mark stale jobs as failed (what `crmtop doctor --fix` does).
-pub fn clear_stale(conn: &Connection) -> Result<usize> {
+/// Record running jobs whose process is gone as died. Runs whenever a
+/// crmtop opens the file for writing; the jobs table is tiny. A job's own
+/// writes were one transaction that never committed, so nothing of it is
+/// in the database.
+pub fn reap_dead(conn: &Connection) -> Result<usize> {
+    let running: i64 = conn.query_row(
+        "SELECT count(*) FROM jobs WHERE status = 'running'",
+        [],
+        |r| r.get(0),
+    )?;
+    if running == 0 {
+        return Ok(0);
+    }
     let stale = stale(conn)?;
     for j in &stale {
-        finish(
-            conn,
-            j.id,
-            "failed",
-            Some("process died before finishing; nothing was written"),
+        conn.execute(
+            "UPDATE jobs SET status = 'died', finished_at = ?2, message = ?3
+             WHERE id = ?1 AND status = 'running'",
+            params![
+                j.id,
+                crate::timeutil::now(),
+                "the process ended before the job finished (killed, or the machine went down); nothing of it was written"
+            ],
         )?;
     }
     Ok(stale.len())
+}
+
+/// What `crmtop doctor --fix` does about jobs left running: the same as
+/// every opening for writing.
+pub fn clear_stale(conn: &Connection) -> Result<usize> {
+    reap_dead(conn)
+}
+
+/// In a backup copy, a job that was running when the copy was taken is not
+/// running in the copy: it is marked died there (its writes are not in it).
+pub fn mark_interrupted_in_copy(conn: &Connection) -> Result<usize> {
+    Ok(conn.execute(
+        "UPDATE jobs SET status = 'died', finished_at = ?1,
+             message = 'running when this backup was taken; its writes are not in the backup'
+         WHERE status = 'running'",
+        [crate::timeutil::now()],
+    )?)
 }

@@ -91,7 +91,7 @@ fn ensure_demo(ctx: &Ctx) -> Result<PathBuf> {
             message: e.to_string(),
         })?;
     }
-    eprintln!(
+    crate::errln!(
         "crmtop: creating a demo database at {} (first run only)…",
         path.display()
     );
@@ -99,7 +99,7 @@ fn ensure_demo(ctx: &Ctx) -> Result<PathBuf> {
     // A living dashboard from the first start: a churn model and a CLV fit
     // (two seconds at 5,000 customers). Should either fail, the screens say
     // how to make them (R).
-    eprintln!("crmtop: training a first churn model and fitting CLV…");
+    crate::errln!("crmtop: training a first churn model and fitting CLV…");
     let mut s = crate::store::open(&path, crate::store::Mode::ReadWrite)?;
     let ctl = crate::jobs::Ctl::new(&|_| {}, crate::signals::cancel_flag());
     let train = crate::analytics::churn::TrainOptions {
@@ -107,14 +107,14 @@ fn ensure_demo(ctx: &Ctx) -> Result<PathBuf> {
         ..Default::default()
     };
     if let Err(e) = crate::analytics::churn::train(&mut s.conn, &train, ctl) {
-        eprintln!("crmtop: no churn model yet ({e}); press R in the UI to train one");
+        crate::errln!("crmtop: no churn model yet ({e}); press R in the UI to train one");
     }
     let clv = crate::analytics::clv::ClvOptions {
         agent: ctx.agent.clone(),
         ..Default::default()
     };
     if let Err(e) = crate::analytics::clv::fit(&mut s.conn, &clv, ctl) {
-        eprintln!("crmtop: no CLV fit yet ({e}); press R on the CLV screen to fit one");
+        crate::errln!("crmtop: no CLV fit yet ({e}); press R on the CLV screen to fit one");
     }
     Ok(path)
 }

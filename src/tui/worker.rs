@@ -920,18 +920,10 @@ pub fn run_job(path: &std::path::Path, spec: JobSpec, ctl: Ctl) -> crate::Result
             mask,
         } => {
             use crate::export::{self as ex, Format};
-            // Customer data: a private file, like the database.
-            use std::os::unix::fs::OpenOptionsExt;
-            let f = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&out)
-                .map_err(|e| crate::Error::File {
-                    path: out.clone(),
-                    message: e.to_string(),
-                })?;
+            // Customer data: a private file, never the database, replaced
+            // whole (see crate::outfile).
+            let protected = crate::outfile::database_files(&s.path);
+            let f = crate::outfile::OutFile::create(&out, &protected)?;
             let mut w = std::io::BufWriter::new(f);
             let format = if csv { Format::Csv } else { Format::Json };
             let n = match what {
@@ -941,6 +933,12 @@ pub fn run_job(path: &std::path::Path, spec: JobSpec, ctl: Ctl) -> crate::Result
                 ExportWhat::Churn => ex::churn(&s.conn, format, &mut w)?,
                 ExportWhat::Clv => ex::clv(&s.conn, format, &mut w)?,
             };
+            w.into_inner()
+                .map_err(|e| crate::Error::File {
+                    path: out.clone(),
+                    message: e.error().to_string(),
+                })?
+                .commit()?;
             Ok(format!("exported {n} rows to {}", out.display()))
         }
     }
@@ -992,19 +990,30 @@ fn trace_label(req: &Request) -> String {
     }
 }
 
-/// Append a line to the trace file, if tracing.
+/// Append a line to the trace file, if tracing. The file is created once
+/// per process through `crate::outfile` (private, never the database, not
+/// through a symlink; an old trace is replaced) and kept open.
 pub fn trace(line: impl FnOnce() -> String) {
     use std::io::Write as _;
+    use std::sync::{Mutex, OnceLock};
+    static FILE: OnceLock<Option<Mutex<std::fs::File>>> = OnceLock::new();
     let Some(path) = std::env::var_os("CRMTOP_TRACE") else {
         return;
     };
-    use std::os::unix::fs::OpenOptionsExt;
-    if let Ok(mut f) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(path)
-    {
+    let file = FILE.get_or_init(|| {
+        let path = std::path::PathBuf::from(path);
+        let protected = crate::outfile::database_files(&crate::store::default_db_path());
+        let f = crate::outfile::OutFile::create(&path, &protected).ok()?;
+        f.commit().ok()?;
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .append(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .ok()
+            .map(Mutex::new)
+    });
+    if let Some(Ok(mut f)) = file.as_ref().map(|m| m.lock()) {
         let _ = writeln!(
             f,
             "{:?} {}",

@@ -20,7 +20,43 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
 use ratatui::Frame;
 
+/// Draw the whole frame, then make every cell safe for the terminal: text
+/// from data (names, feedback, notes, attribute names, agents) can hold
+/// terminal controls, and this is the one place all of it passes before
+/// it is flushed (see `crate::term`).
 pub fn render(state: &AppState, f: &mut Frame) {
+    render_frame(state, f);
+    sanitize_buffer(f.buffer_mut());
+}
+
+/// Replace controls in cells by their one-column visible stand-ins (a
+/// control is a grapheme of its own, one column wide, so the layout does
+/// not move) and drop bidi controls (zero-width, joined to a cell).
+pub fn sanitize_buffer(buf: &mut ratatui::buffer::Buffer) {
+    for cell in buf.content.iter_mut() {
+        let sym = cell.symbol();
+        if !sym.chars().any(crate::term::is_unsafe) {
+            continue;
+        }
+        let mut out = String::with_capacity(sym.len());
+        for c in sym.chars() {
+            if crate::term::is_bidi_control(c) {
+                continue;
+            }
+            out.push(if crate::term::is_unsafe(c) {
+                crate::term::visible(c)
+            } else {
+                c
+            });
+        }
+        if out.is_empty() {
+            out.push(' ');
+        }
+        cell.set_symbol(&out);
+    }
+}
+
+fn render_frame(state: &AppState, f: &mut Frame) {
     let area = f.area();
     let theme = Theme { color: state.color };
     if area.width < AppState::MIN_WIDTH || area.height < AppState::MIN_HEIGHT {

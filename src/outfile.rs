@@ -1,0 +1,286 @@
+//! Every file crmtop writes besides the database itself (reject files,
+//! exports from the UI, backups, traces) is written through here:
+//!
+//! - it may not be the database or one of its `-wal`, `-shm` or `-journal`
+//!   files, however it is spelled (compared by device and inode, so relative
+//!   paths, `..`, hard links and a `--db` given through a symlink are all
+//!   caught);
+//! - a symlink at its final component is refused, not followed;
+//! - it is created new, mode 0600, as a temporary file beside the target,
+//!   synced and renamed over the target when complete: an existing file is
+//!   replaced atomically, never reopened with its old mode or half-written.
+
+use crate::error::{Error, Result};
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+fn refuse(path: &Path, why: impl Into<String>) -> Error {
+    Error::BadInput(format!(
+        "will not write {}: {}",
+        crate::term::safe(&path.display().to_string()),
+        why.into()
+    ))
+}
+
+/// The database file and the files SQLite keeps beside it.
+pub fn database_files(db: &Path) -> Vec<PathBuf> {
+    let mut v = vec![db.to_path_buf()];
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut name = db.as_os_str().to_os_string();
+        name.push(suffix);
+        v.push(PathBuf::from(name));
+    }
+    // Through a symlinked --db the side files live beside the real file.
+    if let Ok(real) = db.canonicalize() {
+        if real != db {
+            for suffix in ["-wal", "-shm", "-journal"] {
+                let mut name = real.as_os_str().to_os_string();
+                name.push(suffix);
+                v.push(PathBuf::from(name));
+            }
+        }
+    }
+    v
+}
+
+/// Check that `target` may be written: not a symlink, not a directory or
+/// device, and not one of `protected` (by device and inode; for files that
+/// do not exist yet, by their resolved path).
+pub fn check_target(target: &Path, protected: &[PathBuf]) -> Result<()> {
+    if target.as_os_str().is_empty() {
+        return Err(refuse(target, "the path is empty"));
+    }
+    match std::fs::symlink_metadata(target) {
+        Ok(m) if m.file_type().is_symlink() => {
+            return Err(refuse(
+                target,
+                "it is a symbolic link (crmtop does not write through links; name the real file)",
+            ))
+        }
+        Ok(m) if !m.is_file() => {
+            return Err(refuse(target, "it is not a regular file"));
+        }
+        Ok(m) => {
+            for p in protected {
+                if let Ok(pm) = std::fs::metadata(p) {
+                    if pm.dev() == m.dev() && pm.ino() == m.ino() {
+                        return Err(refuse(
+                            target,
+                            "it is the database (or one of its -wal, -shm or -journal files)",
+                        ));
+                    }
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(refuse(target, e.to_string())),
+    }
+    // Not there yet: it must not resolve to where a protected file would be
+    // (a -wal that SQLite has not created yet, a missing database).
+    let resolved = resolve_new(target);
+    for p in protected {
+        if let Some(r) = &resolved {
+            if resolve_new(p).as_ref() == Some(r) {
+                return Err(refuse(target, "it is where the database keeps its files"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The absolute path a file would have: its directory resolved, its name kept.
+fn resolve_new(p: &Path) -> Option<PathBuf> {
+    let name = p.file_name()?;
+    let dir = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Some(dir.canonicalize().ok()?.join(name))
+}
+
+static SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// A file being written: a private temporary file beside the target until
+/// [`commit`](OutFile::commit) renames it into place. Dropped uncommitted,
+/// it is removed and the target is untouched.
+pub struct OutFile {
+    target: PathBuf,
+    tmp: PathBuf,
+    protected: Vec<PathBuf>,
+    file: Option<File>,
+}
+
+impl OutFile {
+    /// Start writing `target`, which must not be any of `protected`.
+    pub fn create(target: &Path, protected: &[PathBuf]) -> Result<OutFile> {
+        check_target(target, protected)?;
+        let dir = match target.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if !dir.is_dir() {
+            return Err(refuse(
+                target,
+                format!("directory {} does not exist", dir.display()),
+            ));
+        }
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "out".into());
+        let tmp = dir.join(format!(
+            ".{name}.tmp-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        let file = create_new_private(&tmp)?;
+        Ok(OutFile {
+            target: target.to_path_buf(),
+            tmp,
+            protected: protected.to_vec(),
+            file: Some(file),
+        })
+    }
+
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// The temporary file's path (for writers that need a path, such as an
+    /// SQLite backup).
+    pub fn temp_path(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// Flush, sync, check the target again and rename into place.
+    pub fn commit(mut self) -> Result<()> {
+        if let Some(mut f) = self.file.take() {
+            f.flush().map_err(|e| write_error(&self.target, e))?;
+            f.sync_all().map_err(|e| write_error(&self.target, e))?;
+        } else {
+            File::open(&self.tmp)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| write_error(&self.target, e))?;
+        }
+        check_target(&self.target, &self.protected)?;
+        std::fs::rename(&self.tmp, &self.target).map_err(|e| write_error(&self.target, e))?;
+        self.tmp = PathBuf::new();
+        if let Some(dir) = self.target.parent() {
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Write for OutFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.file.as_mut() {
+            Some(f) => f.write(buf),
+            None => Err(std::io::Error::other("file already closed")),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.file.as_mut() {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for OutFile {
+    fn drop(&mut self) {
+        if !self.tmp.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+fn write_error(path: &Path, e: std::io::Error) -> Error {
+    Error::File {
+        path: path.to_path_buf(),
+        message: format!("cannot write: {e}"),
+    }
+}
+
+/// Create a file that must not exist yet, mode 0600, not following a
+/// symlink.
+pub fn create_new_private(path: &Path) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| write_error(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_the_database_by_any_spelling_and_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("crm.db");
+        std::fs::write(&db, b"db").unwrap();
+        let wal = dir.path().join("crm.db-wal");
+        std::fs::write(&wal, b"wal").unwrap();
+        let protected = database_files(&db);
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        let link = dir.path().join("link.csv");
+        std::os::unix::fs::symlink(&db, &link).unwrap();
+        let hard = dir.path().join("hard.db");
+        std::fs::hard_link(&db, &hard).unwrap();
+        for bad in [
+            db.clone(),
+            sub.join("../crm.db"),
+            wal.clone(),
+            link.clone(),
+            hard.clone(),
+            dir.path().join("crm.db-shm"),
+            sub.clone(),
+        ] {
+            assert!(OutFile::create(&bad, &protected).is_err(), "{bad:?}");
+        }
+        assert_eq!(std::fs::read(&db).unwrap(), b"db");
+        // A symlinked --db protects the real file.
+        let dblink = dir.path().join("dblink.db");
+        std::os::unix::fs::symlink(&db, &dblink).unwrap();
+        assert!(OutFile::create(&db, &database_files(&dblink)).is_err());
+    }
+
+    #[test]
+    fn replaces_atomically_with_a_private_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.csv");
+        std::fs::write(&out, b"old").unwrap();
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mut f = OutFile::create(&out, &[]).unwrap();
+        f.write_all(b"new").unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), b"old");
+        f.commit().unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), b"new");
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        // Dropped uncommitted: nothing changes, no temporary file is left.
+        let mut f = OutFile::create(&out, &[]).unwrap();
+        f.write_all(b"half").unwrap();
+        drop(f);
+        assert_eq!(std::fs::read(&out).unwrap(), b"new");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}
