@@ -23,6 +23,8 @@ pub struct Config {
     pub sla: SlaConfig,
     /// Mask names, e-mails and phone numbers on screen and in exports.
     pub mask_pii: bool,
+    /// Imported dates later than today plus this many days are rejected.
+    pub future_margin_days: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -52,6 +54,7 @@ impl Default for Config {
             theme: "default".into(),
             sla: SlaConfig::default(),
             mask_pii: false,
+            future_margin_days: 1,
         }
     }
 }
@@ -75,6 +78,16 @@ pub fn default_path() -> Option<PathBuf> {
 impl Config {
     /// Load from `path` (or the default location). A missing file gives defaults.
     pub fn load(path: Option<&Path>) -> Result<Config> {
+        // A file named with --config must exist (a typo must not silently
+        // mean "defaults"); the default locations may be absent.
+        if let Some(p) = path {
+            if !p.exists() {
+                return Err(Error::File {
+                    path: p.to_path_buf(),
+                    message: "no such config file (named with --config)".into(),
+                });
+            }
+        }
         let path = match path.map(Path::to_path_buf).or_else(default_path) {
             Some(p) => p,
             None => return Ok(Config::default()),
@@ -128,6 +141,9 @@ impl Config {
                 "thresholds: need 0 <= medium <= high <= 1 (got medium {}, high {})",
                 t.medium, t.high
             ));
+        }
+        if !(0..=3650).contains(&self.future_margin_days) {
+            return Err("future_margin_days must be between 0 and 3650".into());
         }
         if self.refresh_secs == 0 || self.refresh_secs > 3600 {
             return Err("refresh_secs must be between 1 and 3600".into());

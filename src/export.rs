@@ -174,6 +174,7 @@ pub fn customers(
         let email: Option<String> = r.get(3)?;
         let phone: Option<String> = r.get(4)?;
         let churned: Option<i64> = r.get(12)?;
+        let owner = name.as_deref();
         let mut values = vec![
             Value::String(r.get(1)?),
             opt(pii::maybe(mask, name.as_deref(), pii::name)),
@@ -188,6 +189,8 @@ pub fn customers(
             opt(r.get::<_, Option<String>>(11)?),
             opt(churned.map(|c| c == 1)),
         ];
+        // This customer's attributes, in name order like `attr_names`: one
+        // merge walk (a file with very many attribute columns stays linear).
         let mut mine: Vec<(String, Value)> = Vec::new();
         while let Some((acid, _, _)) = &pending {
             if *acid < cid {
@@ -201,19 +204,36 @@ pub fn customers(
                 break;
             }
         }
+        let mut it = mine.into_iter().peekable();
         for a in &attr_names {
-            values.push(
-                mine.iter()
-                    .find(|(n, _)| n == a)
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or(Value::Null),
-            );
+            while it.peek().is_some_and(|(n, _)| n.as_str() < a.as_str()) {
+                it.next();
+            }
+            let v = match it.peek() {
+                Some((n, _)) if n == a => it.next().map(|(_, v)| v).unwrap_or(Value::Null),
+                _ => Value::Null,
+            };
+            values.push(if mask { mask_value(a, v, owner) } else { v });
         }
         sink.write(values)?;
         n += 1;
     }
     sink.finish()?;
     Ok(n)
+}
+
+/// An attribute's value with `--mask-pii`.
+fn mask_value(attr: &str, v: Value, owner: Option<&str>) -> Value {
+    match v {
+        Value::String(t) => Value::String(pii::mask(pii::Kind::Attribute(attr), &t, owner)),
+        Value::Number(n)
+            if pii::is_personal_attribute(attr) || pii::looks_like_phone(&n.to_string()) =>
+        {
+            let _ = n;
+            Value::String("***".into())
+        }
+        other => other,
+    }
 }
 
 /// Every order, oldest first.
@@ -255,9 +275,9 @@ pub fn orders(conn: &Connection, format: Format, out: &mut dyn Write) -> Result<
 /// Every feedback item; with `mask`, the e-mail addresses and phone numbers
 /// in its free text (text, resolution note, escalation reason) are masked.
 pub fn feedback(conn: &Connection, format: Format, mask: bool, out: &mut dyn Write) -> Result<u64> {
-    let free = |t: Option<String>| -> Value {
+    let free = |t: Option<String>, owner: Option<&str>| -> Value {
         opt(if mask {
-            t.map(|t| crate::pii::text(&t))
+            t.map(|t| pii::mask(pii::Kind::Text, &t, owner))
         } else {
             t
         })
@@ -281,12 +301,14 @@ pub fn feedback(conn: &Connection, format: Format, mask: bool, out: &mut dyn Wri
     let mut sink = Sink::new(format, columns.iter().map(|s| s.to_string()).collect(), out)?;
     let mut st = conn.prepare(
         "SELECT f.id, c.id, f.created_at, f.channel, f.kind, f.score, f.text, f.sentiment, f.status, f.assignee,
-                f.version, f.resolution_note, f.resolved_at, f.escalation_reason
+                f.version, f.resolution_note, f.resolved_at, f.escalation_reason, c.name
          FROM feedback f JOIN customers c ON c.cid = f.cid ORDER BY f.fid",
     )?;
     let mut rows = st.query([])?;
     let mut n = 0;
     while let Some(r) = rows.next()? {
+        let owner: Option<String> = r.get(14)?;
+        let owner = owner.as_deref();
         sink.write(vec![
             Value::String(r.get(0)?),
             Value::String(r.get(1)?),
@@ -294,16 +316,16 @@ pub fn feedback(conn: &Connection, format: Format, mask: bool, out: &mut dyn Wri
             opt(r.get::<_, Option<String>>(3)?),
             Value::String(r.get(4)?),
             r.get::<_, Option<f64>>(5)?.map(num).unwrap_or(Value::Null),
-            free(r.get::<_, Option<String>>(6)?),
+            free(r.get::<_, Option<String>>(6)?, owner),
             opt(r
                 .get::<_, Option<f64>>(7)?
                 .map(|s| (s * 1000.0).round() / 1000.0)),
             Value::String(r.get(8)?),
             opt(r.get::<_, Option<String>>(9)?),
             r.get::<_, i64>(10)?.into(),
-            free(r.get::<_, Option<String>>(11)?),
+            free(r.get::<_, Option<String>>(11)?, owner),
             opt(r.get::<_, Option<i64>>(12)?.map(timeutil::ts_to_rfc3339)),
-            free(r.get::<_, Option<String>>(13)?),
+            free(r.get::<_, Option<String>>(13)?, owner),
         ])?;
         n += 1;
     }
@@ -312,7 +334,7 @@ pub fn feedback(conn: &Connection, format: Format, mask: bool, out: &mut dyn Wri
 }
 
 /// The active model's scores, riskiest first: customer, probability, drivers in words.
-pub fn churn(conn: &Connection, format: Format, out: &mut dyn Write) -> Result<u64> {
+pub fn churn(conn: &Connection, format: Format, mask: bool, out: &mut dyn Write) -> Result<u64> {
     let active = crate::store::models::active(conn)?
         .ok_or_else(|| Error::bad("no active churn model; train one with `crmtop train`"))?;
     let params: crate::analytics::churn::Params = serde_json::from_str(&active.params)
@@ -327,7 +349,7 @@ pub fn churn(conn: &Connection, format: Format, out: &mut dyn Write) -> Result<u
     let mut n = 0;
     while let Some(r) = rows.next()? {
         let drivers: String = r.get(2)?;
-        let words: Vec<String> = crate::analytics::churn::describe_drivers(&params, &drivers)
+        let words: Vec<String> = crate::analytics::churn::describe_drivers(&params, &drivers, mask)
             .into_iter()
             .map(|(s, c)| format!("{s} ({c:+.2})"))
             .collect();

@@ -122,6 +122,137 @@ fn mask_phone_numbers(s: &str) -> String {
     out
 }
 
+/// What a value is, for [`mask`].
+#[derive(Debug, Clone, Copy)]
+pub enum Kind<'a> {
+    /// A person's name.
+    Name,
+    Email,
+    Phone,
+    /// A customer attribute of this name (imported extra column).
+    Attribute(&'a str),
+    /// Free text (feedback, notes, reasons), possibly naming its customer.
+    Text,
+    /// A model feature name: an attribute, or `attribute=value` for a
+    /// one-hot column.
+    Feature,
+}
+
+/// Attribute names that say their values are personal.
+pub fn is_personal_attribute(name: &str) -> bool {
+    let n = name.to_lowercase();
+    const WORDS: &[&str] = &[
+        "email", "e-mail", "mail", "phone", "mobile", "cell", "tel", "fax", "whatsapp", "sms",
+        "note", "comment", "address", "street", "postcode", "zip", "ssn", "passport", "iban",
+        "card", "contact", "name", "birth", "dob", "ip",
+    ];
+    n.split(|c: char| !c.is_alphanumeric() && c != '-')
+        .any(|w| {
+            WORDS
+                .iter()
+                .any(|k| w == *k || (k.len() > 3 && w.starts_with(k)))
+        })
+        || WORDS.iter().any(|k| k.len() > 4 && n.contains(k))
+}
+
+/// Whether a value looks like an e-mail address.
+pub fn looks_like_email(v: &str) -> bool {
+    let v = v.trim();
+    v.split_once('@')
+        .is_some_and(|(u, d)| !u.is_empty() && d.contains('.') && !v.contains(' '))
+}
+
+/// Whether a value looks like a phone number (7 or more digits, and only
+/// the characters phone numbers are written with).
+pub fn looks_like_phone(v: &str) -> bool {
+    let digits = v.chars().filter(char::is_ascii_digit).count();
+    digits >= 7
+        && v.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')' | '+' | '/'))
+        && !(v.len() == 10
+            && v.as_bytes().get(4) == Some(&b'-')
+            && v.as_bytes().get(7) == Some(&b'-'))
+}
+
+/// The one masking function for `--mask-pii`, applied where a value is
+/// printed, drawn or exported. `owner` is the name of the customer the
+/// value belongs to: free text loses that name too ("Ada wrote..." ->
+/// "A** wrote...").
+pub fn mask(kind: Kind, value: &str, owner: Option<&str>) -> String {
+    match kind {
+        Kind::Name => name(value),
+        Kind::Email => email(value),
+        Kind::Phone => phone(value),
+        Kind::Attribute(attr) => {
+            if looks_like_email(value) {
+                email(value)
+            } else if looks_like_phone(value) {
+                phone(value)
+            } else if is_personal_attribute(attr) {
+                if value.is_empty() {
+                    String::new()
+                } else {
+                    "***".into()
+                }
+            } else {
+                without_names(&text(value), owner)
+            }
+        }
+        Kind::Text => without_names(&text(value), owner),
+        Kind::Feature => match value.split_once('=') {
+            Some((attr, v)) => format!("{attr}={}", mask(Kind::Attribute(attr), v, owner)),
+            None => value.to_string(),
+        },
+    }
+}
+
+/// `mask` when masking is on, the value itself otherwise.
+pub fn show(on: bool, kind: Kind, value: &str, owner: Option<&str>) -> String {
+    if on {
+        mask(kind, value, owner)
+    } else {
+        value.to_string()
+    }
+}
+
+/// The words of `owner`'s name (two letters or more) masked wherever they
+/// stand as words in `s`, in any case.
+fn without_names(s: &str, owner: Option<&str>) -> String {
+    let Some(owner) = owner else {
+        return s.to_string();
+    };
+    let words: Vec<String> = owner
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| w.chars().count() >= 2)
+        .map(str::to_lowercase)
+        .collect();
+    if words.is_empty() {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if !word.is_empty() {
+            if words.iter().any(|w| *w == word.to_lowercase()) {
+                out.push_str(&name(word));
+            } else {
+                out.push_str(word);
+            }
+            word.clear();
+        }
+    };
+    for c in s.chars() {
+        if c.is_alphanumeric() || c == '\'' || c == '-' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
 /// Apply a masker when masking is on.
 pub fn maybe(on: bool, v: Option<&str>, f: fn(&str) -> String) -> Option<String> {
     v.map(|s| if on { f(s) } else { s.to_string() })
@@ -139,6 +270,44 @@ mod tests {
         assert_eq!(email("nonsense"), "***");
         assert_eq!(phone("+1-555-123-4567"), "***-4567");
         assert_eq!(phone("12"), "***-12");
+    }
+
+    #[test]
+    fn one_function_masks_every_kind() {
+        let owner = Some("Ada Lovelace");
+        assert_eq!(
+            mask(Kind::Text, "Ada here, call ada@x.org", owner),
+            "A** here, call a***@x***.org"
+        );
+        assert_eq!(
+            mask(Kind::Text, "LOVELACE complained", owner),
+            "L******* complained"
+        );
+        assert_eq!(
+            mask(Kind::Attribute("work_email"), "ada@x.org", None),
+            "a***@x***.org"
+        );
+        assert_eq!(
+            mask(Kind::Attribute("mobile"), "+44 20 7946 0958", None),
+            "***-0958"
+        );
+        assert_eq!(mask(Kind::Attribute("notes"), "likes tea", None), "***");
+        assert_eq!(mask(Kind::Attribute("contact"), "x", None), "***");
+        assert_eq!(mask(Kind::Attribute("plan"), "gold", None), "gold");
+        assert_eq!(
+            mask(Kind::Attribute("backup"), "ada@x.org", None),
+            "a***@x***.org"
+        );
+        assert_eq!(
+            mask(Kind::Feature, "email=ada@x.org", None),
+            "email=a***@x***.org"
+        );
+        assert_eq!(mask(Kind::Feature, "region=West", None), "region=West");
+        assert_eq!(mask(Kind::Feature, "tenure_days", None), "tenure_days");
+        assert!(!is_personal_attribute("region"));
+        assert!(!is_personal_attribute("plan"));
+        assert!(!is_personal_attribute("income"));
+        assert!(is_personal_attribute("Phone Number"));
     }
 
     #[test]

@@ -116,12 +116,15 @@ macro_rules! errln {
 /// These characters can only occur inside JSON strings, where an escape
 /// means the same character.
 pub fn json_escape_controls(json: String) -> String {
-    if !json.chars().any(is_unsafe) {
+    // C0 controls in serde's output are its own layout (pretty printing's
+    // line ends and indentation); inside strings serde escaped them.
+    let raw = |c: char| c as u32 >= 0x7F && is_unsafe(c);
+    if !json.chars().any(raw) {
         return json;
     }
     let mut out = String::with_capacity(json.len() + 16);
     for c in json.chars() {
-        if is_unsafe(c) {
+        if raw(c) {
             out.push_str(&format!("\\u{:04x}", c as u32));
         } else {
             out.push(c);
@@ -224,6 +227,11 @@ mod tests {
         let s = json_escape_controls(serde_json::to_string(&v).unwrap());
         assert!(s.is_ascii(), "{s}");
         let back: serde_json::Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(back, v);
+        let pretty = json_escape_controls(serde_json::to_string_pretty(&v).unwrap());
+        assert!(pretty.contains('\n'), "the layout stays: {pretty}");
+        assert!(is_clean(&pretty.replace("  ", "")), "{pretty:?}");
+        let back: serde_json::Value = serde_json::from_str(&pretty).unwrap();
         assert_eq!(back, v);
     }
 

@@ -151,8 +151,15 @@ fn an_import_killed_anywhere_leaves_nothing_and_runs_again_cleanly() {
             kill_at(&db, &["import", "orders", file.to_str().unwrap()], phase);
             assert_intact(&db);
             assert_eq!(rows(&db), before, "killed at {phase}: the file changed");
-            // The dead job is on record for crmtop doctor.
+            // The dead job is history: recorded as died by the next opening
+            // for writing, shown by doctor, which stays healthy (exit 0).
             let doc = db.run(&["doctor", "--json"]);
+            assert_eq!(
+                doc.status.code(),
+                Some(0),
+                "killed at {phase}: {}",
+                stderr(&doc)
+            );
             let v: serde_json::Value = serde_json::from_slice(&doc.stdout).unwrap();
             let jobs = v["findings"]
                 .as_array()
@@ -161,7 +168,11 @@ fn an_import_killed_anywhere_leaves_nothing_and_runs_again_cleanly() {
                 .find(|f| f["check"] == "jobs")
                 .unwrap()
                 .clone();
-            assert_eq!(jobs["severity"], "warning", "{v}");
+            assert_eq!(jobs["severity"], "ok", "{v}");
+            assert!(
+                jobs["message"].as_str().unwrap_or("").contains("import #"),
+                "the died job is shown as an event: {v}"
+            );
             // Run again: exactly one clean import.
             let again = db.run(&["import", "orders", file.to_str().unwrap()]);
             assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));

@@ -90,13 +90,56 @@ pub fn train(ctx: &Ctx, a: TrainArgs) -> Result<i32> {
     });
     super::progress_done();
     super::finish_job(&store.conn, job, &result);
-    let r = result?;
+    let r = masked_report(ctx, result?)?;
     if a.json {
         print_json(&r)?;
     } else {
         print_report(&r);
     }
     Ok(OK)
+}
+
+/// A model report with `--mask-pii`: feature names and labels built from
+/// personal attributes (a one-hot `email=...`) masked, through the one
+/// masking function.
+fn masked_report(ctx: &Ctx, r: TrainReport) -> Result<TrainReport> {
+    if !ctx.mask_pii() {
+        return Ok(r);
+    }
+    fn walk(v: &mut serde_json::Value) {
+        use serde_json::Value;
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m.iter_mut() {
+                    match (k.as_str(), x) {
+                        ("feature" | "label", Value::String(s)) => *s = mask_feature(s),
+                        ("features", Value::Array(a)) => {
+                            for f in a.iter_mut() {
+                                if let Value::String(s) = f {
+                                    *s = mask_feature(s);
+                                }
+                            }
+                        }
+                        (_, x) => walk(x),
+                    }
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    fn mask_feature(s: &str) -> String {
+        match s.split_once(": ") {
+            Some((attr, level)) => format!(
+                "{attr}: {}",
+                crate::pii::mask(crate::pii::Kind::Attribute(attr), level, None)
+            ),
+            None => crate::pii::mask(crate::pii::Kind::Feature, s, None),
+        }
+    }
+    let mut v = serde_json::to_value(&r)?;
+    walk(&mut v);
+    Ok(serde_json::from_value(v)?)
 }
 
 fn f3(x: f64) -> String {
@@ -332,6 +375,7 @@ pub fn model(ctx: &Ctx, cmd: ModelCmd) -> Result<i32> {
             let report: TrainReport = serde_json::from_value(row.report.clone()).map_err(|e| {
                 Error::Other(format!("model v{} has an unreadable report: {e}", row.id))
             })?;
+            let report = masked_report(ctx, report)?;
             if json {
                 let mut v = serde_json::to_value(&report)?;
                 v["active"] = serde_json::Value::Bool(row.active);

@@ -67,6 +67,7 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
         delimiter: a.delimiter,
         agent: ctx.agent.clone(),
         protect_db: None,
+        future_margin_days: ctx.config.future_margin_days,
     };
     let db = ctx.db_path();
     // Standard input has no name to derive a reject file's from.
@@ -398,7 +399,7 @@ pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
         ExportWhat::Customers => export::customers(&store.conn, format, ctx.mask_pii(), &mut out),
         ExportWhat::Orders => export::orders(&store.conn, format, &mut out),
         ExportWhat::Feedback => export::feedback(&store.conn, format, ctx.mask_pii(), &mut out),
-        ExportWhat::Churn => export::churn(&store.conn, format, &mut out),
+        ExportWhat::Churn => export::churn(&store.conn, format, ctx.mask_pii(), &mut out),
         ExportWhat::Clv => export::clv(&store.conn, format, &mut out),
     };
     match result {

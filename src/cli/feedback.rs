@@ -195,10 +195,14 @@ fn item_json<'a>(ctx: &Ctx, it: &'a QueueItem, now: i64) -> ItemJson<'a> {
 
 fn masked(ctx: &Ctx, mut it: QueueItem) -> QueueItem {
     if ctx.mask_pii() {
+        use crate::pii::{mask, Kind};
+        let owner = it.customer_name.clone();
+        let owner = owner.as_deref();
+        let free = |t: Option<&str>| t.map(|t| mask(Kind::Text, t, owner));
+        it.text = free(it.text.as_deref());
+        it.resolution_note = free(it.resolution_note.as_deref());
+        it.escalation_reason = free(it.escalation_reason.as_deref());
         it.customer_name = it.customer_name.as_deref().map(crate::pii::name);
-        it.text = it.text.as_deref().map(crate::pii::text);
-        it.resolution_note = it.resolution_note.as_deref().map(crate::pii::text);
-        it.escalation_reason = it.escalation_reason.as_deref().map(crate::pii::text);
     }
     it
 }
@@ -406,8 +410,17 @@ fn print_item(
 ) -> Result<()> {
     let it = feedback::item(conn, fid, &ctx.config.sla, now)?
         .ok_or_else(|| Error::bad(format!("no feedback item with key {fid}")))?;
+    let owner = it.customer_name.clone();
     let it = masked(ctx, it);
-    let history = crate::store::audit::for_entity(conn, "feedback", &it.id, 50)?;
+    let mut history = crate::store::audit::for_entity(conn, "feedback", &it.id, 50)?;
+    if ctx.mask_pii() {
+        for e in history.iter_mut() {
+            e.details = e
+                .details
+                .as_deref()
+                .map(|d| crate::pii::mask(crate::pii::Kind::Text, d, owner.as_deref()));
+        }
+    }
     let inputs = Inputs {
         churn_prob: it.churn_prob,
         clv: it.clv,

@@ -53,6 +53,10 @@ pub struct DoctorArgs {
     /// A quick integrity check (PRAGMA quick_check) instead of the full one
     #[arg(long)]
     pub quick: bool,
+    /// Copy every row that can still be read from a damaged database into a
+    /// new database FILE (what `sqlite3 .recover` does)
+    #[arg(long, value_name = "FILE", conflicts_with = "fix")]
+    pub salvage: Option<PathBuf>,
     #[arg(long)]
     pub json: bool,
 }
@@ -62,13 +66,72 @@ pub fn doctor(ctx: &Ctx, a: DoctorArgs) -> Result<i32> {
         return Err(Error::ReadOnly("doctor --fix".into()));
     }
     let path = ctx.db_path();
-    let r = doctor::run(
+    if let Some(out) = &a.salvage {
+        let r = crate::store::salvage::salvage(&path, out)?;
+        if a.json {
+            print_json(&r)?;
+        } else {
+            crate::outln!("salvaged {} into {}", r.source, r.target);
+            for t in &r.tables {
+                crate::outln!(
+                    "  {:<22} {:>9} rows{}",
+                    t.name,
+                    t.copied,
+                    if t.unreadable_ranges > 0 {
+                        format!("  ({} unreadable spots skipped)", t.unreadable_ranges)
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+            crate::outln!(
+                "next: crmtop doctor --fix --db {} (rebuilds what is derived), then use it in place of the damaged file",
+                r.target
+            );
+        }
+        return Ok(OK);
+    }
+    let r = match doctor::run(
         &path,
         doctor::Options {
             fix: a.fix,
             quick: a.quick,
+            read_only: ctx.global.read_only,
         },
-    )?;
+    ) {
+        Ok(r) => r,
+        // A file that cannot be opened at all, or is missing: input error.
+        Err(e @ (Error::File { .. } | Error::ReadOnly(_) | Error::BadInput(_))) => return Err(e),
+        // Anything else went wrong inside a damaged file: report, exit 6.
+        Err(e) => {
+            let r = doctor::Report {
+                path: path.display().to_string(),
+                findings: vec![doctor::Finding {
+                    check: "database",
+                    severity: doctor::Severity::Error,
+                    message: format!("the check stopped: {e}"),
+                    fix: Some(format!(
+                        "copy what is readable into a new file: crmtop doctor --salvage NEW.db --db {}",
+                        path.display()
+                    )),
+                    fixed: false,
+                }],
+                healthy: false,
+            };
+            if a.json {
+                print_json(&r)?;
+            } else {
+                crate::outln!("{}", r.path);
+                for f in &r.findings {
+                    crate::outln!("  ERROR  {:<13} {}", f.check, f.message);
+                    if let Some(fix) = &f.fix {
+                        crate::outln!("  {:<6} {:<13} fix: {fix}", "", "");
+                    }
+                }
+            }
+            return Ok(exit::PROBLEMS);
+        }
+    };
     if a.json {
         print_json(&r)?;
     } else {

@@ -29,6 +29,8 @@ pub struct ImportOptions {
     /// A database the reject file must never be, besides the one written
     /// (the user's database when a dry run works on a scratch copy).
     pub protect_db: Option<PathBuf>,
+    /// Dates later than now plus this many days are rejected.
+    pub future_margin_days: i64,
 }
 
 impl ImportOptions {
@@ -41,6 +43,7 @@ impl ImportOptions {
             delimiter: b',',
             agent: crate::agent::resolve(None),
             protect_db: None,
+            future_margin_days: 1,
         }
     }
 
@@ -236,6 +239,7 @@ type CsvReader = csv::Reader<Framer<Box<dyn Read + Send>>>;
 
 /// Reader thread: read and validate records, send them in batches. Record
 /// buffers come back through `free` to be reused.
+#[allow(clippy::too_many_arguments)]
 fn read_batches(
     mut rdr: CsvReader,
     mut parser: Parser,
@@ -363,7 +367,7 @@ pub fn prepare(opts: &ImportOptions) -> Result<Prepared> {
             }
         })?
         .clone();
-    if header.len() == 0 || (header.len() == 1 && header.get(0).is_some_and(|h| h.is_empty())) {
+    if header.is_empty() || (header.len() == 1 && header.get(0).is_some_and(|h| h.is_empty())) {
         return Err(file_error(
             path,
             "the file is empty (a header row is required)",
@@ -447,7 +451,8 @@ pub fn import_prepared(
     // It cannot change inside a transaction: off before, on again after.
     // The checkpoint runs once after the commit instead of during it.
     conn.execute_batch("PRAGMA foreign_keys = OFF; PRAGMA wal_autocheckpoint = 0;")?;
-    let parser = Parser::new(opts.kind, &layout);
+    let horizon = crate::timeutil::now().saturating_add(opts.future_margin_days.max(0) * 86_400);
+    let parser = Parser::new(opts.kind, &layout, horizon);
     let width = layout.headers.len();
     let first_load = !opts.dry_run && begin_first_load(conn)?;
     let result = write_all(

@@ -415,11 +415,11 @@ mod tests {
     #[test]
     fn a_long_record_is_cut_and_the_next_one_is_whole() {
         let mut data = b"h1,h2\n".to_vec();
-        data.extend(std::iter::repeat(b'x').take(5000));
+        data.extend(std::iter::repeat_n(b'x', 5000));
         data.extend(b",y\n\"quoted");
-        data.extend(std::iter::repeat(b'\n').take(3000));
+        data.extend(std::iter::repeat_n(b'\n', 3000));
         data.extend(b"\",z\nok,1\n");
-        data.extend(std::iter::repeat(0u8).take(10_000));
+        data.extend(std::iter::repeat_n(0u8, 10_000));
         let got = frame(&data, 1000);
         assert_eq!(
             got.len(),

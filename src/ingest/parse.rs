@@ -116,11 +116,15 @@ pub struct Parser {
     has_id: bool,
     occurrences: FxHashMap<u128, u32>,
     sentiment_memo: FxHashMap<String, f64>,
+    /// The latest timestamp accepted (now plus the configured margin): a
+    /// date in the future would move every "as of" default.
+    horizon: i64,
 }
 
 impl Parser {
-    pub(crate) fn new(kind: Kind, layout: &Layout) -> Self {
+    pub(crate) fn new(kind: Kind, layout: &Layout, horizon: i64) -> Self {
         Parser {
+            horizon,
             kind,
             index: layout.index.iter().map(|(k, v)| (*k, *v)).collect(),
             attributes: layout
@@ -193,7 +197,20 @@ impl Parser {
     }
 
     fn timestamp(&self, rec: &csv::ByteRecord, f: Field) -> R<Option<i64>> {
-        self.parsed(rec, f, parse_time)
+        let t = self.parsed(rec, f, parse_time)?;
+        if let Some(ts) = t {
+            if ts > self.horizon {
+                return Err(Reject::new(
+                    self.name(f),
+                    format!(
+                        "{} is in the future (dates after {} are refused; the margin is set by `future_margin_days` in the config)",
+                        timeutil::ts_to_day_string(ts),
+                        timeutil::ts_to_day_string(self.horizon)
+                    ),
+                ));
+            }
+        }
+        Ok(t)
     }
 
     fn required_timestamp(&self, rec: &csv::ByteRecord, f: Field) -> R<i64> {

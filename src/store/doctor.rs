@@ -42,6 +42,8 @@ pub struct Options {
     pub fix: bool,
     /// `PRAGMA quick_check` instead of the full `integrity_check`.
     pub quick: bool,
+    /// `--read-only`: not even a died job is recorded.
+    pub read_only: bool,
 }
 
 /// A WAL larger than this is worth a checkpoint.
@@ -112,6 +114,19 @@ pub fn run(path: &Path, opts: Options) -> Result<Report> {
         findings: Vec::new(),
     };
     check_modes(&mut d, path, opts.fix);
+    // Like every crmtop that may write, doctor records jobs whose process
+    // died as history first (a kill -9 is not a problem of the file).
+    if !opts.read_only {
+        if let Ok(c) = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        ) {
+            let _ = c.busy_timeout(super::BUSY_WAIT);
+            if user_version(&c).unwrap_or(0) >= 3 {
+                let _ = super::jobs::reap_dead(&c);
+            }
+        }
+    }
 
     // A first import interrupted before its commit leaves a rollback journal;
     // the first read-write open plays it back.
@@ -196,16 +211,40 @@ pub fn run(path: &Path, opts: Options) -> Result<Report> {
         d.ok("schema", format!("schema version {v} (current)"));
     }
 
-    check_integrity(&mut d, &conn, opts.quick)?;
-    check_journal_mode(&mut d, &conn, path, opts.fix)?;
-    check_foreign_keys(&mut d, &conn, opts.fix)?;
-    check_jobs(&mut d, &conn, opts.fix)?;
-    check_totals(&mut d, &conn, opts.fix)?;
-    check_queue(&mut d, &conn, opts.fix)?;
-    check_models(&mut d, &conn)?;
-    check_audit(&mut d, &conn, opts.fix)?;
-    check_wal(&mut d, &conn, path, opts.fix)?;
+    let damaged = check_integrity(&mut d, &conn, opts.quick, path)?;
+    // A damaged file: no fix writes into it (a repair could spread the
+    // damage); the salvage path copies out what is readable instead.
+    let fix = opts.fix && !damaged;
+    let r = check_journal_mode(&mut d, &conn, path, fix);
+    guard(&mut d, "journal mode", r);
+    let r = check_foreign_keys(&mut d, &conn, fix);
+    guard(&mut d, "orphan rows", r);
+    let r = check_jobs(&mut d, &conn, fix);
+    guard(&mut d, "jobs", r);
+    let r = check_totals(&mut d, &conn, fix);
+    guard(&mut d, "totals", r);
+    let r = check_queue(&mut d, &conn, fix);
+    guard(&mut d, "queue", r);
+    let r = check_models(&mut d, &conn);
+    guard(&mut d, "models", r);
+    let r = check_audit(&mut d, &conn, fix);
+    guard(&mut d, "audit", r);
+    let r = check_wal(&mut d, &conn, path, fix);
+    guard(&mut d, "wal", r);
     Ok(finish(path, d))
+}
+
+/// A check that could not run (the file is damaged where it looked) is a
+/// finding, not the end of the report.
+fn guard(d: &mut Doctor, check: &'static str, r: Result<()>) {
+    if let Err(e) = r {
+        d.problem(
+            check,
+            Severity::Error,
+            format!("could not be checked: {e}"),
+            "see the integrity finding: salvage what is readable with crmtop doctor --salvage NEW.db",
+        );
+    }
 }
 
 fn finish(path: &Path, d: Doctor) -> Report {
@@ -259,16 +298,20 @@ fn check_modes(d: &mut Doctor, path: &Path, fix: bool) {
     }
 }
 
-fn check_integrity(d: &mut Doctor, conn: &Connection, quick: bool) -> Result<()> {
+/// Returns whether the file is damaged.
+fn check_integrity(d: &mut Doctor, conn: &Connection, quick: bool, path: &Path) -> Result<bool> {
     let pragma = if quick {
-        "PRAGMA quick_check(20)"
+        "PRAGMA quick_check(50)"
     } else {
-        "PRAGMA integrity_check(20)"
+        "PRAGMA integrity_check(50)"
     };
-    let mut st = conn.prepare(pragma)?;
-    let lines: Vec<String> = st
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let lines: std::result::Result<Vec<String>, rusqlite::Error> = conn
+        .prepare(pragma)
+        .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect());
+    let lines = match lines {
+        Ok(l) => l,
+        Err(e) => vec![e.to_string()],
+    };
     if lines.len() == 1 && lines[0] == "ok" {
         d.ok(
             "integrity",
@@ -278,15 +321,77 @@ fn check_integrity(d: &mut Doctor, conn: &Connection, quick: bool) -> Result<()>
                 "integrity_check: ok"
             },
         );
-    } else {
-        d.problem(
-            "integrity",
-            Severity::Error,
-            format!("the file is damaged: {}", lines.join("; ")),
-            "restore the latest backup (crmtop backup --to FILE makes them), or salvage with `sqlite3 FILE .recover`",
-        );
+        return Ok(false);
     }
-    Ok(())
+    // Which tables and indexes: integrity_check names b-trees by their root
+    // page ("Tree 12 page 40 ...") or names an index outright.
+    let roots = super::salvage::names_by_root(conn);
+    let mut damaged: Vec<String> = Vec::new();
+    for l in &lines {
+        if let Some(rest) = l.strip_prefix("Tree ") {
+            if let Some(root) = rest
+                .split_whitespace()
+                .next()
+                .and_then(|n| n.parse::<i64>().ok())
+            {
+                if let Some((_, kind, name)) = roots.iter().find(|(r, _, _)| *r == root) {
+                    damaged.push(format!("{kind} {name}"));
+                }
+            }
+        }
+        for (_, kind, name) in &roots {
+            if kind == "index" && l.contains(&format!("index {name}")) {
+                damaged.push(format!("index {name}"));
+            }
+        }
+    }
+    damaged.sort();
+    damaged.dedup();
+    let states = super::salvage::table_states(conn).unwrap_or_default();
+    let readable: Vec<String> = states
+        .iter()
+        .filter_map(|t| t.rows.map(|n| format!("{} ({n} rows)", t.name)))
+        .collect();
+    let unreadable: Vec<String> = states
+        .iter()
+        .filter(|t| t.rows.is_none())
+        .map(|t| t.name.clone())
+        .collect();
+    let shown: Vec<&str> = lines.iter().take(5).map(String::as_str).collect();
+    let mut msg = format!(
+        "the file is damaged: {}{}",
+        shown.join("; "),
+        if lines.len() > 5 {
+            format!(" (and {} more)", lines.len() - 5)
+        } else {
+            String::new()
+        }
+    );
+    if !damaged.is_empty() {
+        msg.push_str(&format!(". Damaged: {}", damaged.join(", ")));
+    }
+    if !unreadable.is_empty() {
+        msg.push_str(&format!(
+            ". Cannot be read whole: {}",
+            unreadable.join(", ")
+        ));
+    }
+    if !readable.is_empty() {
+        msg.push_str(&format!(". Still readable: {}", readable.join(", ")));
+    }
+    let p = path.display();
+    let only_indexes = !damaged.is_empty() && damaged.iter().all(|n| n.starts_with("index "));
+    d.problem(
+        "integrity",
+        Severity::Error,
+        msg,
+        if only_indexes {
+            format!("only indexes are damaged: `crmtop doctor --salvage NEW.db --db {p}` copies every row into a new file with fresh indexes; or restore the latest backup")
+        } else {
+            format!("restore the latest backup (crmtop backup --to FILE makes them), or copy every row that can still be read into a new file: `crmtop doctor --salvage NEW.db --db {p}`, then check it with `crmtop doctor --fix --db NEW.db`")
+        },
+    );
+    Ok(true)
 }
 
 fn check_journal_mode(d: &mut Doctor, conn: &Connection, path: &Path, fix: bool) -> Result<()> {

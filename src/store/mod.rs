@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod list;
 pub mod models;
 pub mod queue;
+pub mod salvage;
 pub mod search;
 pub mod segments;
 pub mod workflow;

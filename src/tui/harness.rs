@@ -35,7 +35,8 @@ impl Harness {
         read_only: bool,
         mask_pii: bool,
     ) -> crate::Result<Harness> {
-        let exec = Executor::open(db, read_only)?;
+        let mut exec = Executor::open(db, read_only)?;
+        exec.mask = mask_pii;
         let mut state = AppState::new(
             "test.db".into(),
             "tester".into(),

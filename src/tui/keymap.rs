@@ -317,7 +317,73 @@ impl Keymap {
                 ));
             }
         }
+        km.check(overrides)?;
         Ok(km)
+    }
+
+    /// Refuse a keymap that binds one key to two actions where both apply,
+    /// or leaves an action without a key (the help and footer advertise
+    /// every action): reported at start, not discovered by pressing keys.
+    pub fn check(&self, overrides: &BTreeMap<String, Vec<String>>) -> Result<(), String> {
+        let mut problems = Vec::new();
+        for bnd in &self.bindings {
+            if bnd.keys.is_empty() {
+                problems.push(format!(
+                    "keys.{}: no key is left for this action",
+                    bnd.action.name()
+                ));
+            }
+        }
+        for (i, a) in self.bindings.iter().enumerate() {
+            for bnd in &self.bindings[i + 1..] {
+                if bnd.action.name() == a.action.name() {
+                    continue;
+                }
+                // Two bindings apply together: the same context, or one
+                // global and one screen's (the screen's would hide the
+                // global one there). Shadowing in the defaults is by
+                // design; a remapping that makes one is reported.
+                let together = a.context == bnd.context
+                    || matches!(
+                        (a.context, bnd.context),
+                        (Context::Global, Context::Screen(_))
+                            | (Context::Screen(_), Context::Global)
+                    );
+                if !together {
+                    continue;
+                }
+                let remapped = overrides.contains_key(a.action.name())
+                    || overrides.contains_key(bnd.action.name());
+                if a.context != bnd.context && !remapped {
+                    continue;
+                }
+                for k in &a.keys {
+                    if bnd.keys.contains(k) {
+                        let where_ = match (a.context, bnd.context) {
+                            (Context::Screen(s), _) | (_, Context::Screen(s)) => {
+                                format!("on the {} screen", s.title())
+                            }
+                            _ => "everywhere".to_string(),
+                        };
+                        problems.push(format!(
+                            "key {} is bound to both {} and {} {where_}",
+                            k.label(),
+                            a.action.name(),
+                            bnd.action.name()
+                        ));
+                    }
+                }
+            }
+        }
+        problems.dedup();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "the keymap in the config has problems: {}",
+                problems.join("; ")
+            ))
+        }
     }
 
     /// The action of a key on a screen: the screen's own bindings first.
@@ -381,10 +447,10 @@ mod tests {
         assert_eq!(km.lookup(Screen::Models, &c), Some(Action::Compare));
         assert_eq!(km.lookup(Screen::Customers, &c), None);
         let mut o = BTreeMap::new();
-        o.insert("quit".to_string(), vec!["x".to_string()]);
+        o.insert("quit".to_string(), vec!["Z".to_string()]);
         let km = Keymap::with_overrides(&o).unwrap();
         assert_eq!(
-            km.lookup(Screen::Customers, &Key::parse("x").unwrap()),
+            km.lookup(Screen::Customers, &Key::parse("Z").unwrap()),
             Some(Action::Quit)
         );
         assert_eq!(
@@ -393,6 +459,20 @@ mod tests {
         );
         o.insert("launch_rockets".to_string(), vec!["z".to_string()]);
         assert!(Keymap::with_overrides(&o).is_err());
+    }
+
+    #[test]
+    fn conflicting_or_empty_remaps_are_reported_at_start() {
+        assert!(Keymap::defaults().check(&BTreeMap::new()).is_ok());
+        let mut o = BTreeMap::new();
+        // Quit on the key that moves down: both apply on every list.
+        o.insert("quit".to_string(), vec!["j".to_string()]);
+        let e = Keymap::with_overrides(&o).unwrap_err();
+        assert!(e.contains("key j is bound to both"), "{e}");
+        let mut o = BTreeMap::new();
+        o.insert("quit".to_string(), vec![]);
+        let e = Keymap::with_overrides(&o).unwrap_err();
+        assert!(e.contains("keys.quit: no key"), "{e}");
     }
 
     #[test]

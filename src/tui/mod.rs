@@ -162,7 +162,7 @@ pub fn run(ctx: &Ctx) -> Result<i32> {
     );
 
     let (tx, rx) = mpsc::channel::<Event>();
-    let (requests, worker) = worker::spawn(path, ctx.global.read_only, tx.clone())?;
+    let (requests, worker) = worker::spawn(path, ctx.global.read_only, ctx.mask_pii(), tx.clone())?;
     let signals = event::spawn_signals(tx.clone())?;
 
     install_panic_hook();

@@ -373,6 +373,8 @@ pub struct Executor {
     search: Arc<SearchCache>,
     search_started: bool,
     clv: ClvSums,
+    /// `--mask-pii`: drivers built from personal attributes are masked.
+    pub mask: bool,
 }
 
 impl Executor {
@@ -392,6 +394,7 @@ impl Executor {
             search: Arc::default(),
             search_started: false,
             clv: ClvSums::default(),
+            mask: false,
         })
     }
 
@@ -400,10 +403,11 @@ impl Executor {
         let Some(detail) = detail::load(&self.conn, cid)? else {
             return Ok(None);
         };
+        let mask = self.mask;
         let drivers = match &detail.churn {
             Some((id, _, json)) => self
                 .model_params(*id)
-                .map(|p| churn::describe_drivers(p, json))
+                .map(|p| churn::describe_drivers(p, json, mask))
                 .unwrap_or_default(),
             None => vec![],
         };
@@ -479,10 +483,11 @@ impl Executor {
                     return Ok(vec![Extra::None; rows.len()]);
                 };
                 let mut out = Vec::with_capacity(rows.len());
+                let mask = self.mask;
                 for r in rows {
                     let d = models::score_of(&self.conn, id, r.cid)?;
                     let words = match (d, self.model_params(id)) {
-                        (Some((_, json)), Some(p)) => churn::describe_drivers(p, &json)
+                        (Some((_, json)), Some(p)) => churn::describe_drivers(p, &json, mask)
                             .into_iter()
                             .map(|(s, c)| format!("{s} ({c:+.2})"))
                             .collect::<Vec<_>>()
@@ -930,7 +935,7 @@ pub fn run_job(path: &std::path::Path, spec: JobSpec, ctl: Ctl) -> crate::Result
                 ExportWhat::Customers => ex::customers(&s.conn, format, mask, &mut w)?,
                 ExportWhat::Orders => ex::orders(&s.conn, format, &mut w)?,
                 ExportWhat::Feedback => ex::feedback(&s.conn, format, mask, &mut w)?,
-                ExportWhat::Churn => ex::churn(&s.conn, format, &mut w)?,
+                ExportWhat::Churn => ex::churn(&s.conn, format, mask, &mut w)?,
                 ExportWhat::Clv => ex::clv(&s.conn, format, &mut w)?,
             };
             w.into_inner()
@@ -1073,14 +1078,17 @@ fn describe(req: &Request) -> &'static str {
 pub fn spawn(
     path: PathBuf,
     read_only: bool,
+    mask: bool,
     out: Sender<Event>,
 ) -> crate::Result<(Sender<Request>, std::thread::JoinHandle<()>)> {
     let mut exec = Executor::open(&path, read_only)?;
     exec.out = Some(out.clone());
+    exec.mask = mask;
     let mut lanes = Vec::new();
     for name in ["crmtop-counter", "crmtop-writer"] {
         let mut e = Executor::open(&path, read_only)?;
         e.out = Some(out.clone());
+        e.mask = mask;
         e.search = Arc::clone(&exec.search);
         let (tx, rx) = std::sync::mpsc::channel::<Request>();
         let out2 = out.clone();

@@ -5,7 +5,9 @@ use crate::analytics::features::Source;
 
 /// Turn a stored drivers JSON (`[[feature index, raw value, contribution], ...]`)
 /// into sentences, using the model's feature list.
-pub fn describe_drivers(params: &Params, drivers: &str) -> Vec<(String, f64)> {
+/// With `mask` (`--mask-pii`), a one-hot level of a personal attribute, or
+/// one that looks like an e-mail or phone number, is masked.
+pub fn describe_drivers(params: &Params, drivers: &str, mask: bool) -> Vec<(String, f64)> {
     let parsed: Vec<(usize, Option<f64>, f64)> =
         serde_json::from_str::<Vec<serde_json::Value>>(drivers)
             .unwrap_or_default()
@@ -23,15 +25,17 @@ pub fn describe_drivers(params: &Params, drivers: &str) -> Vec<(String, f64)> {
         .into_iter()
         .filter_map(|(j, v, c)| {
             let col = params.spec.columns.get(j)?;
-            Some((sentence(&col.source, v), c))
+            Some((sentence(&col.source, v, mask), c))
         })
         .collect()
 }
 
-fn sentence(src: &Source, v: Option<f64>) -> String {
+fn sentence(src: &Source, v: Option<f64>, mask: bool) -> String {
     let v = v.unwrap_or(f64::NAN);
     match src {
         Source::OneHot { cat, level } => {
+            let level =
+                &crate::pii::show(mask, crate::pii::Kind::Attribute(&cat.label()), level, None);
             if v >= 0.5 {
                 format!("{}: {level}", cat.label())
             } else {

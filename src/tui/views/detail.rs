@@ -106,7 +106,11 @@ pub fn render(state: &AppState, d: &DetailState, f: &mut Frame, area: Rect, them
         ));
     }
     for (k, val) in &v.detail.attributes {
-        lines.push(kv(&fit(k, 12), val.clone(), theme));
+        lines.push(kv(
+            &fit(k, 12),
+            pii::show(mask, pii::Kind::Attribute(k), val, p.name.as_deref()),
+            theme,
+        ));
     }
     f.render_widget(
         Paragraph::new(lines)
@@ -284,7 +288,10 @@ pub fn render(state: &AppState, d: &DetailState, f: &mut Frame, area: Rect, them
             Span::styled(
                 format!(
                     " {}",
-                    fit(&history_text(fb.text.as_deref(), fb.score, mask), 60)
+                    fit(
+                        &history_text(fb.text.as_deref(), fb.score, mask, p.name.as_deref()),
+                        60
+                    )
                 ),
                 st,
             ),
@@ -324,18 +331,14 @@ pub fn render(state: &AppState, d: &DetailState, f: &mut Frame, area: Rect, them
 /// A feedback item's text for the history: on one line, masked with
 /// --mask-pii (e-mails and phone numbers in free text); its score if it has
 /// no text.
-fn history_text(text: Option<&str>, score: Option<f64>, mask: bool) -> String {
+fn history_text(text: Option<&str>, score: Option<f64>, mask: bool, owner: Option<&str>) -> String {
     match text {
         Some(t) => {
             let one_line: String = t
                 .chars()
                 .map(|c| if c.is_control() { ' ' } else { c })
                 .collect();
-            if mask {
-                pii::text(&one_line)
-            } else {
-                one_line
-            }
+            pii::show(mask, pii::Kind::Text, &one_line, owner)
         }
         None => score.map(|x| format!("score {x}")).unwrap_or_default(),
     }

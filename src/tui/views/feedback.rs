@@ -35,7 +35,12 @@ fn item_text(state: &AppState, it: &crate::store::feedback::QueueItem, one_line:
             .map(|s| format!("(score {s})"))
             .unwrap_or_else(|| "(no text)".into()),
     };
-    let t = if state.mask_pii { pii::text(&t) } else { t };
+    let t = pii::show(
+        state.mask_pii,
+        pii::Kind::Text,
+        &t,
+        it.customer_name.as_deref(),
+    );
     if one_line {
         t.chars()
             .map(|c| if c.is_control() { ' ' } else { c })
@@ -388,17 +393,19 @@ fn render_opened(
     for l in item_text(state, it, false).lines() {
         lines.push(Line::from(l.to_string()));
     }
+    let owner = it.customer_name.as_deref();
+    let free = |t: &str| pii::show(state.mask_pii, pii::Kind::Text, t, owner);
     if let Some(n) = &it.resolution_note {
         lines.push(Line::from(""));
         lines.push(Line::from(vec![
             Span::styled("resolution ", theme.dim()),
-            Span::raw(n.clone()),
+            Span::raw(free(n)),
         ]));
     }
     if let Some(r) = &it.escalation_reason {
         lines.push(Line::from(vec![
             Span::styled("escalated ", theme.dim()),
-            Span::raw(r.clone()),
+            Span::raw(free(r)),
         ]));
     }
     if !o.history.is_empty() {
@@ -420,7 +427,7 @@ fn render_opened(
                 status_of(&e.new_value),
                 e.details
                     .as_deref()
-                    .map(|d| format!(" ({d})"))
+                    .map(|d| format!(" ({})", free(d)))
                     .unwrap_or_default()
             )));
         }
@@ -529,11 +536,12 @@ fn render_customer(
                 lines.push(Line::from(Span::styled("earlier feedback", theme.header())));
                 for fb in earlier {
                     let text = fb.text.as_deref().unwrap_or("");
-                    let text = if state.mask_pii {
-                        pii::text(text)
-                    } else {
-                        text.to_string()
-                    };
+                    let text = pii::show(
+                        state.mask_pii,
+                        pii::Kind::Text,
+                        text,
+                        it.customer_name.as_deref(),
+                    );
                     lines.push(Line::from(format!(
                         "{} {} {}: {}",
                         format::day(fb.created_at),
