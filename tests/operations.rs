@@ -146,22 +146,21 @@ fn doctor_finds_each_problem_and_fixes_it_without_losing_rows() {
     found.sort();
     assert_eq!(
         found,
-        [
-            "audit log",
-            "jobs",
-            "orphan rows",
-            "permissions",
-            "queue",
-            "totals"
-        ],
+        ["audit log", "orphan rows", "permissions", "queue", "totals"],
         "{}",
         stdout(&sick)
+    );
+    // The job whose process is gone is history, not a problem: recorded as
+    // died (by doctor, as by any crmtop that opens the file for writing).
+    assert_eq!(
+        db.count("SELECT count(*) FROM jobs WHERE agent = 'gone' AND status = 'died'"),
+        1
     );
     // Every finding says how to fix it.
     let text = db.run(&["doctor"]);
     assert_eq!(text.status.code(), Some(6));
     assert!(
-        stdout(&text).matches("fix: ").count() >= 6,
+        stdout(&text).matches("fix: ").count() >= 5,
         "{}",
         stdout(&text)
     );

@@ -6,17 +6,35 @@ use serde::{Deserialize, Serialize};
 /// confusion matrix: a customer is predicted to churn when p >= 0.5.
 pub const THRESHOLD: f64 = 0.5;
 
+/// Reads back a number stored by serde_json, which writes NaN and the
+/// infinities as `null` (a metric of a one-class holdout is NaN): `null`
+/// becomes NaN instead of an unreadable report.
+pub fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let v: Option<f64> = serde::Deserialize::deserialize(d)?;
+    Ok(v.unwrap_or(f64::NAN))
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub auc: f64,
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub pr_auc: f64,
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub accuracy: f64,
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub precision: f64,
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub recall: f64,
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub f1: f64,
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub log_loss: f64,
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub brier: f64,
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub base_rate: f64,
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub threshold: f64,
     pub n: usize,
     pub confusion: Confusion,
@@ -34,17 +52,24 @@ pub struct Confusion {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CalibrationBin {
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub lo: f64,
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub hi: f64,
     pub n: usize,
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub mean_predicted: f64,
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub observed_rate: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RocPoint {
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub fpr: f64,
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub tpr: f64,
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub threshold: f64,
 }
 

@@ -102,31 +102,9 @@ pub fn train(ctx: &Ctx, a: TrainArgs) -> Result<i32> {
 /// A model report with `--mask-pii`: feature names and labels built from
 /// personal attributes (a one-hot `email=...`) masked, through the one
 /// masking function.
-fn masked_report(ctx: &Ctx, r: TrainReport) -> Result<TrainReport> {
+fn masked_report(ctx: &Ctx, mut r: TrainReport) -> Result<TrainReport> {
     if !ctx.mask_pii() {
         return Ok(r);
-    }
-    fn walk(v: &mut serde_json::Value) {
-        use serde_json::Value;
-        match v {
-            Value::Object(m) => {
-                for (k, x) in m.iter_mut() {
-                    match (k.as_str(), x) {
-                        ("feature" | "label", Value::String(s)) => *s = mask_feature(s),
-                        ("features", Value::Array(a)) => {
-                            for f in a.iter_mut() {
-                                if let Value::String(s) = f {
-                                    *s = mask_feature(s);
-                                }
-                            }
-                        }
-                        (_, x) => walk(x),
-                    }
-                }
-            }
-            Value::Array(a) => a.iter_mut().for_each(walk),
-            _ => {}
-        }
     }
     fn mask_feature(s: &str) -> String {
         match s.split_once(": ") {
@@ -137,9 +115,22 @@ fn masked_report(ctx: &Ctx, r: TrainReport) -> Result<TrainReport> {
             None => crate::pii::mask(crate::pii::Kind::Feature, s, None),
         }
     }
-    let mut v = serde_json::to_value(&r)?;
-    walk(&mut v);
-    Ok(serde_json::from_value(v)?)
+    for f in r.features.iter_mut() {
+        *f = mask_feature(f);
+    }
+    for d in r.dropped_features.iter_mut() {
+        d.feature = mask_feature(&d.feature);
+    }
+    for c in r
+        .coefficients
+        .iter_mut()
+        .chain(r.coefficients_raw.iter_mut())
+        .flatten()
+    {
+        c.feature = mask_feature(&c.feature);
+        c.label = mask_feature(&c.label);
+    }
+    Ok(r)
 }
 
 fn f3(x: f64) -> String {

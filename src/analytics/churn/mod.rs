@@ -73,20 +73,30 @@ impl Default for TrainOptions {
 pub struct Coef {
     pub feature: String,
     pub label: String,
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub coef: f64,
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub std_err: f64,
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub z: f64,
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub p_value: f64,
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub ci_low: f64,
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub ci_high: f64,
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub odds_ratio: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CvReport {
     pub folds: usize,
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub auc_mean: f64,
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub auc_std: f64,
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub log_loss_mean: f64,
     pub aucs: Vec<f64>,
 }
@@ -104,6 +114,7 @@ pub struct TrainReport {
     pub training_cutoff: String,
     pub n_train: usize,
     pub n_test: usize,
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub positive_rate: f64,
     pub features: Vec<String>,
     pub dropped_features: Vec<Dropped>,
@@ -113,7 +124,9 @@ pub struct TrainReport {
     pub coefficients: Option<Vec<Coef>>,
     /// The features' own units (per day, per order, per unit of money...).
     pub coefficients_raw: Option<Vec<Coef>>,
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub l2: f64,
+    #[serde(deserialize_with = "crate::analytics::metrics::nan_if_null")]
     pub holdout: f64,
     pub seed: u64,
     pub iterations: Option<usize>,
