@@ -97,15 +97,15 @@ def agent_loop(n):
                 run("escalate", "feedback", "escalate", fid, "--reason", "needs a lead", agent=name)
             elif r < 0.85:
                 other = f"agent{rnd.randrange(args.agents)}"
-                run("assign", "feedback", "assign", fid, "--to", other, agent=name)
+                run("assign", "feedback", "assign", fid, "--to", other, "--new-agent", agent=name)
             else:
                 run("release", "feedback", "release", fid, agent=name)
         # Look at the queue, and sometimes grab an item someone may hold.
         q = run("feedback list", "feedback", "list", "--json", "--limit", "20", agent=name)
         if q.returncode == 0 and rnd.random() < 0.3:
             try:
-                items = json.loads(q.stdout)
-            except ValueError:
+                items = json.loads(q.stdout)["items"]
+            except (ValueError, KeyError, TypeError):
                 items = []
             if items:
                 pick = rnd.choice(items)["id"]

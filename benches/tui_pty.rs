@@ -346,6 +346,7 @@ fn ensure_db(bin: &Path) -> Res<PathBuf> {
             "1",
             "--as-of",
             "2026-06-30",
+            "--no-models",
         ])?;
         run(&["train", "--db", &d])?;
         run(&["clv", "--db", &d])?;

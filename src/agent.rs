@@ -42,6 +42,30 @@ pub fn validate(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The known names closest to a mistyped one (by edit distance, at most
+/// three, those within half the name's length).
+pub fn closest<'a>(name: &str, known: &'a [String]) -> Vec<&'a str> {
+    let lower = name.to_lowercase();
+    let mut scored: Vec<(usize, &str)> = known
+        .iter()
+        .map(|k| {
+            (
+                strsim::damerau_levenshtein(&lower, &k.to_lowercase()),
+                k.as_str(),
+            )
+        })
+        .filter(|(d, k)| *d <= (name.chars().count().max(k.chars().count()) / 2).max(1))
+        .collect();
+    scored.sort();
+    scored.into_iter().take(3).map(|(_, k)| k).collect()
+}
+
+/// Whether an assignee is known: it has acted (the queue, the audit log),
+/// it is listed in the config's `[agents]`, or it is the one acting.
+pub fn is_known(name: &str, known: &[String], listed: &[String], me: &str) -> bool {
+    name == me || known.iter().any(|k| k == name) || listed.iter().any(|k| k == name)
+}
+
 /// The login name of the current OS user, or "unknown".
 pub fn os_user() -> String {
     for var in ["USER", "LOGNAME", "USERNAME"] {
@@ -72,6 +96,20 @@ mod tests {
     fn flag_wins_and_blank_flag_is_ignored() {
         assert_eq!(resolve(Some("alice")), "alice");
         assert!(!resolve(Some("  ")).is_empty());
+    }
+
+    #[test]
+    fn a_typo_finds_the_names_it_was_meant_to_be() {
+        let known: Vec<String> = ["alice", "bob", "carol", "alicia"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(closest("alcie", &known), vec!["alice", "alicia"]);
+        assert!(closest("zzzzzz", &known).is_empty());
+        assert!(is_known("bob", &known, &[], "me"));
+        assert!(is_known("me", &known, &[], "me"));
+        assert!(is_known("dan", &known, &["dan".into()], "me"));
+        assert!(!is_known("bobb", &known, &[], "me"));
     }
 
     #[test]

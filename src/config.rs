@@ -25,6 +25,15 @@ pub struct Config {
     pub mask_pii: bool,
     /// Imported dates later than today plus this many days are rejected.
     pub future_margin_days: i64,
+    /// Agents who may be assigned work before they have acted.
+    pub agents: AgentsConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentsConfig {
+    /// `[agents] names = ["ann", "bob"]`
+    pub names: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -55,6 +64,7 @@ impl Default for Config {
             sla: SlaConfig::default(),
             mask_pii: false,
             future_margin_days: 1,
+            agents: AgentsConfig::default(),
         }
     }
 }
@@ -141,6 +151,9 @@ impl Config {
                 "thresholds: need 0 <= medium <= high <= 1 (got medium {}, high {})",
                 t.medium, t.high
             ));
+        }
+        for a in &self.agents.names {
+            crate::agent::validate(a).map_err(|e| format!("agents.names: {e}"))?;
         }
         if !(0..=3650).contains(&self.future_margin_days) {
             return Err("future_margin_days must be between 0 and 3650".into());

@@ -181,7 +181,14 @@ pub fn customers(
             opt(pii::maybe(mask, email.as_deref(), pii::email)),
             opt(pii::maybe(mask, phone.as_deref(), pii::phone)),
             opt(r.get::<_, Option<String>>(5)?),
-            opt(r.get::<_, Option<String>>(6)?),
+            // A birth date identifies a person: masked to its year.
+            opt(r.get::<_, Option<String>>(6)?.map(|d| {
+                if mask {
+                    format!("{}-**-**", d.get(..4).unwrap_or("****"))
+                } else {
+                    d
+                }
+            })),
             opt(r.get::<_, Option<i64>>(7)?),
             r.get::<_, Option<f64>>(8)?.map(num).unwrap_or(Value::Null),
             opt(r.get::<_, Option<String>>(9)?),

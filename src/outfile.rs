@@ -78,17 +78,51 @@ pub fn check_target(target: &Path, protected: &[PathBuf]) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(refuse(target, e.to_string())),
     }
+    // A side file of another name of the database (a hard link's -wal or
+    // -journal): SQLite would use it for that name.
+    let name = target.to_string_lossy();
+    for suffix in ["-wal", "-shm", "-journal"] {
+        if let Some(stem) = name.strip_suffix(suffix) {
+            if let Ok(sm) = std::fs::metadata(stem) {
+                for p in protected {
+                    if let Ok(pm) = std::fs::metadata(p) {
+                        if pm.dev() == sm.dev() && pm.ino() == sm.ino() {
+                            return Err(refuse(
+                                target,
+                                "it would be a -wal, -shm or -journal file of the database (under another name)",
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
     // Not there yet: it must not resolve to where a protected file would be
     // (a -wal that SQLite has not created yet, a missing database).
     let resolved = resolve_new(target);
     for p in protected {
         if let Some(r) = &resolved {
             if resolve_new(p).as_ref() == Some(r) {
-                return Err(refuse(target, "it is where the database keeps its files"));
+                return Err(refuse(target, what_it_is(p)));
             }
         }
     }
     Ok(())
+}
+
+/// Why a protected path may not be written.
+fn what_it_is(p: &Path) -> String {
+    let n = p.to_string_lossy();
+    if n.ends_with("-wal") || n.ends_with("-shm") || n.ends_with("-journal") {
+        "it is one of the database's -wal, -shm or -journal files".into()
+    } else if n.ends_with(".db") || n.ends_with(".sqlite") || n.ends_with(".sqlite3") {
+        "it is the database".into()
+    } else {
+        format!(
+            "it is {} (the database or the input)",
+            crate::term::safe(&n)
+        )
+    }
 }
 
 /// The absolute path a file would have: its directory resolved, its name kept.
@@ -244,7 +278,9 @@ mod tests {
         std::os::unix::fs::symlink(&db, &link).unwrap();
         let hard = dir.path().join("hard.db");
         std::fs::hard_link(&db, &hard).unwrap();
+        let hard_wal = dir.path().join("hard.db-journal");
         for bad in [
+            hard_wal.clone(),
             db.clone(),
             sub.join("../crm.db"),
             wal.clone(),

@@ -494,7 +494,12 @@ fn train_json_has_every_documented_key() {
     }
     let list: serde_json::Value =
         serde_json::from_slice(&db.run(&["model", "list", "--json"]).stdout).unwrap();
-    let m = &list[0];
+    // A list command's JSON: {"total", "offset", "items"}.
+    assert_eq!(
+        list["total"],
+        list["items"].as_array().map_or(0, |a| a.len())
+    );
+    let m = &list["items"][0];
     for k in ["id", "kind", "active", "created_at", "metrics"] {
         assert!(m.get(k).is_some(), "model list: {k}");
     }

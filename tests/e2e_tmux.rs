@@ -106,6 +106,8 @@ fn demo(customers: usize) -> common::TempDb {
         "5",
         "--as-of",
         "2025-06-30",
+        // These tests start from a database without models.
+        "--no-models",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
     db

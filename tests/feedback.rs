@@ -56,7 +56,9 @@ fn queue_order_and_explanation() {
     let db = queue_db();
     let out = db.run(&["feedback", "list", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let items = json(&out);
+    // A list's JSON: the page's items with the total of all matching ones.
+    assert_eq!(json(&out)["total"], 6);
+    let items = json(&out)["items"].clone();
     let ids: Vec<&str> = items
         .as_array()
         .unwrap()
@@ -112,7 +114,7 @@ fn queue_order_and_explanation() {
     let ids_of = |args: &[&str]| -> Vec<String> {
         let mut a = vec!["feedback", "list", "--json"];
         a.extend_from_slice(args);
-        json(&db.run(&a))
+        json(&db.run(&a))["items"]
             .as_array()
             .unwrap()
             .iter()
@@ -214,7 +216,9 @@ fn transitions_through_the_cli() {
     );
     // assign to another agent, who may then act.
     assert_eq!(
-        run("bob", &["assign", "Q2", "--to", "cy"]).status.code(),
+        run("bob", &["assign", "Q2", "--to", "cy", "--new-agent"])
+            .status
+            .code(),
         Some(0)
     );
     assert_eq!(state_of(&db, "Q2").1.as_deref(), Some("cy"));
@@ -231,7 +235,8 @@ fn transitions_through_the_cli() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no feedback item 'NOPE'"));
     // Closed items are listed by status.
-    let closed = json(&db.run(&["feedback", "list", "--status", "closed", "--json"]));
+    let closed =
+        json(&db.run(&["feedback", "list", "--status", "closed", "--json"]))["items"].clone();
     assert_eq!(closed[0]["id"], "Q2");
     assert_eq!(closed[0]["resolution_note"], "settled");
     // The history names every step.
@@ -276,9 +281,10 @@ fn next_takes_the_top_item_and_exits_5_when_none_is_left() {
         .args(["feedback", "list", "--mine", "--json"])
         .output()
         .unwrap();
-    assert_eq!(json(&o).as_array().unwrap().len(), 0);
+    assert_eq!(json(&o)["items"].as_array().unwrap().len(), 0);
     let mine = json(&db.run(&["--agent", "ann", "feedback", "list", "--mine", "--json"]));
-    assert_eq!(mine.as_array().unwrap().len(), 6);
+    assert_eq!(mine["items"].as_array().unwrap().len(), 6);
+    assert_eq!(mine["total"], 6);
 }
 
 /// Optimistic locking: an action on a version another agent has changed is
@@ -401,7 +407,16 @@ fn the_audit_log_replays_to_the_final_state() {
     for args in [
         vec!["--agent", "ann", "feedback", "claim", "Q1", "Q2"],
         vec!["--agent", "ann", "feedback", "pending", "Q1"],
-        vec!["--agent", "ann", "feedback", "assign", "Q2", "--to", "bob"],
+        vec![
+            "--agent",
+            "ann",
+            "feedback",
+            "assign",
+            "Q2",
+            "--to",
+            "bob",
+            "--new-agent",
+        ],
         vec![
             "--agent", "bob", "feedback", "resolve", "Q2", "--note", "done",
         ],
@@ -493,6 +508,7 @@ fn eight_agents_race_on_one_file() {
                             item,
                             "--to".into(),
                             format!("agent{}", (a + 1) % 8),
+                            "--new-agent".into(),
                         ],
                         _ => vec!["feedback".into(), "pending".into(), item],
                     };

@@ -291,7 +291,7 @@ fn goto_and_export_from_the_command_line() {
         .as_ref()
         .unwrap()
         .text
-        .contains("no customer with id NOPE"));
+        .contains("no customer or feedback item with id NOPE"));
     let out = db.file("churn.csv");
     h.command(&format!("export churn {}", out.display()));
     let text = std::fs::read_to_string(&out).unwrap();
@@ -424,6 +424,10 @@ fn the_feedback_review_flow() {
             msg.contains(&format!("{} was changed by bob", ids[1].1)),
             "{msg}"
         );
+        // The item that failed stays marked (the others are spent).
+        assert_eq!(h.state.queue.marked.len(), 1);
+        assert!(h.state.queue.marked.contains_key(&ids[1].0));
+        h.step(Action::Back);
         assert!(h.state.queue.marked.is_empty());
         let holder = |id: &str| -> Option<String> {
             db.open()

@@ -309,7 +309,7 @@ pub fn model(ctx: &Ctx, cmd: ModelCmd) -> Result<i32> {
                         })
                     })
                     .collect();
-                print_json(&v)?;
+                print_json(&serde_json::json!({"total": v.len(), "offset": 0, "items": v}))?;
                 return Ok(OK);
             }
             if rows.is_empty() {

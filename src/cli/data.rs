@@ -70,6 +70,14 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
         future_margin_days: ctx.config.future_margin_days,
     };
     let db = ctx.db_path();
+    if a.reject_file
+        .as_deref()
+        .is_some_and(|p| p.as_os_str() == "-")
+    {
+        return Err(Error::bad(
+            "--reject-file -: rejected rows go to a file (they hold customer data); name one",
+        ));
+    }
     // Standard input has no name to derive a reject file's from.
     if a.file.as_os_str() == "-" && a.reject_file.is_none() {
         opts.reject_file = Some(PathBuf::from("stdin.rejects.csv"));
@@ -203,6 +211,9 @@ pub struct DemoArgs {
     /// Replace the database file even if it holds non-demo data
     #[arg(long)]
     pub force: bool,
+    /// Only the data: no first churn model and CLV fit
+    #[arg(long)]
+    pub no_models: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -255,6 +266,27 @@ pub fn prepare_demo_path(path: &Path, force: bool) -> Result<()> {
     remove_db_files(path)
 }
 
+/// A first churn model and CLV fit on a new demo database (so the first
+/// screen has every chart). Should either fail, the screens say how to
+/// make them (R).
+pub fn first_models(ctx: &Ctx, conn: &mut rusqlite::Connection) {
+    let ctl = Ctl::new(&|_| {}, crate::signals::cancel_flag());
+    let train = crate::analytics::churn::TrainOptions {
+        agent: ctx.agent.clone(),
+        ..Default::default()
+    };
+    if let Err(e) = crate::analytics::churn::train(conn, &train, ctl) {
+        crate::errln!("crmtop: no churn model yet ({e}); press R in the UI to train one");
+    }
+    let clv = crate::analytics::clv::ClvOptions {
+        agent: ctx.agent.clone(),
+        ..Default::default()
+    };
+    if let Err(e) = crate::analytics::clv::fit(conn, &clv, ctl) {
+        crate::errln!("crmtop: no CLV fit yet ({e}); press R on the CLV screen to fit one");
+    }
+}
+
 /// Create a demo database at `path` (for `--demo`).
 pub fn build_demo(ctx: &Ctx, path: &Path, customers: usize, seed: u64) -> Result<()> {
     let mut store = store::open(path, Mode::ReadWrite)?;
@@ -300,6 +332,10 @@ pub fn demo(ctx: &Ctx, a: DemoArgs) -> Result<i32> {
     });
     super::progress_done();
     let s = result?;
+    // The same living database as `--demo`: a first churn model and CLV fit.
+    if !a.no_models {
+        first_models(ctx, &mut store.conn);
+    }
     if a.json {
         print_json(&s)?;
     } else {

@@ -44,9 +44,16 @@ pub struct JsonArg {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Only this status (new, open, pending, escalated, resolved, closed)
+    /// Only this status (new, open, pending, escalated, resolved, closed, or
+    /// any) [default: the open ones]
     #[arg(long, value_name = "S")]
     pub status: Option<String>,
+    /// Only items held by this agent
+    #[arg(long, value_name = "AGENT")]
+    pub assignee: Option<String>,
+    /// Only items whose id, customer id or name, or text match these words
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
     /// Only items assigned to you (--agent)
     #[arg(long)]
     pub mine: bool,
@@ -68,7 +75,10 @@ pub struct ListArgs {
     /// Items to skip
     #[arg(long, default_value_t = 0)]
     pub offset: i64,
-    /// Print JSON (an array of items)
+    /// Every matching item (no --limit)
+    #[arg(long, conflicts_with = "limit")]
+    pub all: bool,
+    /// Print JSON: {"total": all matching items, "offset": K, "items": [...]}
     #[arg(long)]
     pub json: bool,
 }
@@ -87,9 +97,13 @@ pub struct Ids {
 pub struct AssignArgs {
     #[command(flatten)]
     pub ids: Ids,
-    /// The agent who gets the items
+    /// The agent who gets the items (someone who has acted before, or is
+    /// listed in the config's [agents])
     #[arg(long, value_name = "AGENT")]
     pub to: String,
+    /// Assign to an agent nobody has seen yet (a new colleague)
+    #[arg(long)]
+    pub new_agent: bool,
 }
 
 #[derive(Debug, Args)]
@@ -124,7 +138,12 @@ pub fn run(ctx: &Ctx, cmd: FeedbackCmd) -> Result<i32> {
         FeedbackCmd::List(a) => list(ctx, a),
         FeedbackCmd::Next(a) => next(ctx, a.json),
         FeedbackCmd::Claim(i) => act(ctx, i, Act::Claim),
-        FeedbackCmd::Assign(a) => act(ctx, a.ids, Act::Assign(a.to)),
+        FeedbackCmd::Assign(a) => {
+            if !a.new_agent {
+                check_assignee(ctx, a.to.trim())?;
+            }
+            act(ctx, a.ids, Act::Assign(a.to))
+        }
         FeedbackCmd::Pending(i) => act(ctx, i, Act::Pending),
         FeedbackCmd::Resolve(a) => act(ctx, a.ids, Act::Resolve(a.note)),
         FeedbackCmd::Escalate(a) => act(ctx, a.ids, Act::Escalate(a.reason)),
@@ -193,6 +212,30 @@ fn item_json<'a>(ctx: &Ctx, it: &'a QueueItem, now: i64) -> ItemJson<'a> {
     }
 }
 
+/// Refuse an assignee nobody knows (a typo would hand work to no one),
+/// naming the closest known agents.
+fn check_assignee(ctx: &Ctx, to: &str) -> Result<()> {
+    crate::agent::validate(to).map_err(Error::BadInput)?;
+    let store = ctx.open_for_read()?;
+    let known = crate::store::workflow::known_agents(&store.conn)?;
+    if crate::agent::is_known(to, &known, &ctx.config.agents.names, &ctx.agent) {
+        return Ok(());
+    }
+    let mut all = known;
+    all.extend(ctx.config.agents.names.iter().cloned());
+    all.sort();
+    all.dedup();
+    let near = crate::agent::closest(to, &all);
+    Err(Error::BadInput(format!(
+        "'{to}' is not a known agent{}; pass --new-agent to assign to someone new (or list them under [agents] in the config)",
+        if near.is_empty() {
+            String::new()
+        } else {
+            format!(" (did you mean {}?)", near.join(", "))
+        }
+    )))
+}
+
 fn masked(ctx: &Ctx, mut it: QueueItem) -> QueueItem {
     if ctx.mask_pii() {
         use crate::pii::{mask, Kind};
@@ -229,11 +272,16 @@ fn list(ctx: &Ctx, a: ListArgs) -> Result<i32> {
     let now = timeutil::now();
     let status = match a.status.as_deref() {
         None => None,
-        Some(s) => Some(Status::parse(s).ok_or_else(|| {
-            Error::bad(format!(
-                "--status {s}: not a status (new, open, pending, escalated, resolved, closed)"
-            ))
-        })?),
+        Some("any") => Some("any"),
+        Some(s) => Some(
+            Status::parse(s)
+                .ok_or_else(|| {
+                    Error::bad(format!(
+                        "--status {s}: not a status (new, open, pending, escalated, resolved, closed, any)"
+                    ))
+                })?
+                .as_str(),
+        ),
     };
     if let Some(k) = &a.kind {
         if !priority::KINDS.contains(&k.as_str()) {
@@ -243,60 +291,73 @@ fn list(ctx: &Ctx, a: ListArgs) -> Result<i32> {
             )));
         }
     }
-    let limit = a.limit.clamp(0, 100_000);
-    let items: Vec<QueueItem> = match status {
-        Some(s) if !s.is_open() => {
-            if a.overdue || a.unassigned {
-                return Err(Error::bad(format!(
-                    "--overdue and --unassigned apply to open items, not {s} ones"
-                )));
-            }
-            feedback::closed_page(
-                &store.conn,
-                s.as_str(),
-                a.mine.then_some(ctx.agent.as_str()),
-                a.kind.as_deref(),
-                a.channel.as_deref(),
-                a.offset.max(0),
-                limit,
-            )?
-        }
-        _ => {
-            let mut parts = Vec::new();
-            if let Some(s) = status {
-                parts.push(QueueFilter::Status(s.as_str().into()));
-            }
-            if a.mine {
-                parts.push(QueueFilter::Mine);
-            }
-            if a.unassigned {
-                parts.push(QueueFilter::Unassigned);
-            }
-            if a.overdue {
-                parts.push(QueueFilter::Overdue);
-            }
-            if let Some(k) = &a.kind {
-                parts.push(QueueFilter::Kind(k.clone()));
-            }
-            if let Some(c) = &a.channel {
-                parts.push(QueueFilter::Channel(c.clone()));
-            }
-            let filter = QueueFilter::Every(parts);
-            feedback::queue_page(
-                &store.conn,
-                &filter,
-                &ctx.agent,
-                &ctx.config.sla,
-                now,
-                a.offset.max(0),
-                limit,
-            )?
-        }
+    let mut parts = Vec::new();
+    if let Some(s) = status {
+        parts.push(QueueFilter::Status(s.into()));
+    }
+    if a.mine {
+        parts.push(QueueFilter::Mine);
+    }
+    if let Some(who) = &a.assignee {
+        parts.push(QueueFilter::Assignee(who.clone()));
+    }
+    if a.unassigned {
+        parts.push(QueueFilter::Unassigned);
+    }
+    if a.overdue {
+        parts.push(QueueFilter::Overdue);
+    }
+    if let Some(k) = &a.kind {
+        parts.push(QueueFilter::Kind(k.clone()));
+    }
+    if let Some(c) = &a.channel {
+        parts.push(QueueFilter::Channel(c.clone()));
+    }
+    if let Some(t) = a.search.as_deref().filter(|t| !t.trim().is_empty()) {
+        parts.push(QueueFilter::Text(t.to_string()));
+    }
+    let filter = QueueFilter::Every(parts);
+    let offset = a.offset.max(0);
+    let total = if filter.beyond_queue() {
+        feedback::wide_page(&store.conn, &filter, &ctx.agent, &ctx.config.sla, now, 0, 0)?.1
+    } else {
+        feedback::queue_count(&store.conn, &filter, &ctx.agent, &ctx.config.sla, now)?
+    };
+    let limit = if a.all {
+        total
+    } else {
+        a.limit.clamp(0, 100_000)
+    };
+    let items: Vec<QueueItem> = if filter.beyond_queue() {
+        feedback::wide_page(
+            &store.conn,
+            &filter,
+            &ctx.agent,
+            &ctx.config.sla,
+            now,
+            offset,
+            limit,
+        )?
+        .0
+    } else {
+        feedback::queue_page(
+            &store.conn,
+            &filter,
+            &ctx.agent,
+            &ctx.config.sla,
+            now,
+            offset,
+            limit,
+        )?
     };
     let items: Vec<QueueItem> = items.into_iter().map(|i| masked(ctx, i)).collect();
     if a.json {
         let out: Vec<ItemJson> = items.iter().map(|i| item_json(ctx, i, now)).collect();
-        print_json(&out)?;
+        print_json(&serde_json::json!({
+            "total": total,
+            "offset": offset,
+            "items": out,
+        }))?;
         return Ok(OK);
     }
     if items.is_empty() {
@@ -328,6 +389,14 @@ fn list(ctx: &Ctx, a: ListArgs) -> Result<i32> {
             one_line(Some(&cust), 18),
             sla_words(ctx, it, now),
             one_line(it.text.as_deref(), 60)
+        );
+    }
+    let shown = offset + items.len() as i64;
+    if shown < total || offset > 0 {
+        crate::outln!(
+            "items {}-{} of {total} (--offset N for more, --all for every one)",
+            offset + 1,
+            shown
         );
     }
     Ok(OK)

@@ -7,7 +7,7 @@ mod data;
 mod feedback;
 mod ops;
 
-pub use data::build_demo;
+pub use data::{build_demo, first_models};
 
 use crate::config::Config;
 use crate::error::{exit, Error, Result};

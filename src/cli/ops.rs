@@ -67,7 +67,23 @@ pub fn doctor(ctx: &Ctx, a: DoctorArgs) -> Result<i32> {
     }
     let path = ctx.db_path();
     if let Some(out) = &a.salvage {
-        let r = crate::store::salvage::salvage(&path, out)?;
+        if out.exists() {
+            return Err(Error::File {
+                path: out.clone(),
+                message: "already exists; salvage writes a new file".into(),
+            });
+        }
+        let r = match crate::store::salvage::salvage(&path, out) {
+            Ok(r) => r,
+            Err(e @ (Error::Cancelled | Error::BadInput(_) | Error::ReadOnly(_))) => return Err(e),
+            Err(e) => {
+                crate::errln!(
+                    "crmtop: nothing could be salvaged from {} ({e}); restore the latest backup",
+                    path.display()
+                );
+                return Ok(exit::PROBLEMS);
+            }
+        };
         if a.json {
             print_json(&r)?;
         } else {

@@ -130,11 +130,13 @@ struct Logged {
 pub fn replay_feedback(conn: &Connection) -> Result<Replay> {
     use crate::analytics::workflow::{self as wf, Act, State, Status};
     use std::collections::HashMap;
-    const ACTIONS: [&str; 8] = [
-        "claim", "assign", "release", "pending", "resolve", "escalate", "reopen", "close",
+    const ACTIONS: [&str; 9] = [
+        "claim", "assign", "release", "pending", "resolve", "escalate", "reopen", "close", "undo",
     ];
     let mut out = Replay::default();
     let mut last: HashMap<String, Logged> = HashMap::new();
+    // The state before each item's last change (what an undo restores).
+    let mut before_last: HashMap<String, Logged> = HashMap::new();
     let mut st = conn.prepare(
         "SELECT aid, agent, action, entity_id, old_value, new_value, details
          FROM audit_log WHERE entity = 'feedback' ORDER BY aid",
@@ -173,6 +175,22 @@ pub fn replay_feedback(conn: &Connection) -> Result<Replay> {
                 new.version, old.version
             ));
         }
+        if action == "undo" {
+            // An undo restores the state before the change it undid.
+            match before_last.get(&id) {
+                Some(b)
+                    if (b.status.as_str(), b.assignee.as_deref())
+                        == (new.status.as_str(), new.assignee.as_deref()) => {}
+                _ => out.problems.push(format!(
+                    "entry {aid} ({id}): an undo to {} that is not the state before the last change",
+                    new.status
+                )),
+            }
+            before_last.remove(&id);
+            last.insert(id, new);
+            continue;
+        }
+        before_last.insert(id.clone(), old.clone());
         let act = match action.as_str() {
             "claim" => Act::Claim,
             "assign" => Act::Assign(details.clone().unwrap_or_default()),

@@ -49,6 +49,7 @@ impl Drop for TempFile {
 
 pub fn backup(source: &Path, target: &Path, force: bool, ctl: Ctl) -> Result<Summary> {
     let started = Instant::now();
+    crate::store::check_regular(source)?;
     if !source.exists() {
         return Err(Error::File {
             path: source.to_path_buf(),

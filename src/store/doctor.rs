@@ -110,6 +110,7 @@ pub fn run(path: &Path, opts: Options) -> Result<Report> {
             message: "no such database".into(),
         });
     }
+    super::check_regular(path)?;
     let mut d = Doctor {
         findings: Vec::new(),
     };
@@ -227,11 +228,62 @@ pub fn run(path: &Path, opts: Options) -> Result<Report> {
     guard(&mut d, "queue", r);
     let r = check_models(&mut d, &conn);
     guard(&mut d, "models", r);
+    let r = check_search(&mut d, &conn, fix);
+    guard(&mut d, "search index", r);
     let r = check_audit(&mut d, &conn, fix);
     guard(&mut d, "audit", r);
     let r = check_wal(&mut d, &conn, path, fix);
     guard(&mut d, "wal", r);
     Ok(finish(path, d))
+}
+
+/// The full-text index of the queue's search against the items it indexes.
+fn check_search(d: &mut Doctor, conn: &Connection, fix: bool) -> Result<()> {
+    let off = search_index_mismatches(conn)?;
+    if off == 0 {
+        d.ok(
+            "search index",
+            "the queue's search index matches every item",
+        );
+        return Ok(());
+    }
+    let i = d.problem(
+        "search index",
+        Severity::Warning,
+        format!("{off} feedback items are missing from the search index, stale in it, or in it though gone"),
+        "crmtop doctor --fix rebuilds it from the items",
+    );
+    if fix {
+        rebuild_search_index(conn)?;
+        d.fixed(i, "rebuilt");
+    }
+    Ok(())
+}
+
+/// Items whose entry in the search index is missing or differs, plus
+/// entries of items that are gone.
+pub fn search_index_mismatches(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT (SELECT count(*) FROM feedback f JOIN customers c ON c.cid = f.cid
+                 LEFT JOIN feedback_fts x ON x.rowid = f.fid
+                 WHERE x.rowid IS NULL OR x.id IS NOT f.id OR x.customer_id IS NOT c.id
+                    OR x.name IS NOT c.name OR x.text IS NOT f.text)
+              + (SELECT count(*) FROM feedback_fts x WHERE x.rowid NOT IN (SELECT fid FROM feedback))",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Rebuild the search index from the items (what `doctor --fix` does).
+pub fn rebuild_search_index(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "SAVEPOINT fts_rebuild;
+         DELETE FROM feedback_fts;
+         INSERT INTO feedback_fts(rowid, id, customer_id, name, text)
+             SELECT f.fid, f.id, c.id, c.name, f.text FROM feedback f JOIN customers c ON c.cid = f.cid;
+         RELEASE fts_rebuild;",
+    )?;
+    Ok(())
 }
 
 /// A check that could not run (the file is damaged where it looked) is a

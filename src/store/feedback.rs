@@ -96,8 +96,14 @@ pub enum QueueFilter {
     Escalated,
     Kind(String),
     Channel(String),
-    /// Items in one status (new, open, pending, escalated).
+    /// Items in one status: new, open, pending, escalated (the queue), or
+    /// resolved, closed, or "any" (every item, open or not).
     Status(String),
+    /// Items held by this agent.
+    Assignee(String),
+    /// Items whose id, customer id, customer name or text match these words
+    /// (full-text search; each word may be the start of a word).
+    Text(String),
     /// Every one of these at once.
     Every(Vec<QueueFilter>),
 }
@@ -113,12 +119,77 @@ impl QueueFilter {
             QueueFilter::Kind(k) => format!("kind {k}"),
             QueueFilter::Channel(c) => format!("channel {c}"),
             QueueFilter::Status(s) => format!("status {s}"),
+            QueueFilter::Assignee(a) => format!("assignee {a}"),
+            QueueFilter::Text(t) => format!("/{t}"),
             QueueFilter::Every(parts) => parts
                 .iter()
                 .map(QueueFilter::label)
                 .collect::<Vec<_>>()
                 .join(", "),
         }
+    }
+}
+
+impl QueueFilter {
+    /// The parts of the filter (one, or those of `Every`).
+    pub fn parts(&self) -> Vec<&QueueFilter> {
+        match self {
+            QueueFilter::Every(p) => p.iter().collect(),
+            QueueFilter::All => vec![],
+            other => vec![other],
+        }
+    }
+
+    /// The status asked for, if any.
+    pub fn status(&self) -> Option<&str> {
+        self.parts().into_iter().find_map(|p| match p {
+            QueueFilter::Status(s) => Some(s.as_str()),
+            QueueFilter::Escalated => Some("escalated"),
+            _ => None,
+        })
+    }
+
+    /// Whether this filter looks beyond the open queue (resolved, closed or
+    /// any status): such pages come from `feedback`, newest first.
+    pub fn beyond_queue(&self) -> bool {
+        matches!(self.status(), Some("resolved" | "closed" | "any"))
+    }
+
+    /// The same filter with one part replaced (parts of the same kind are
+    /// dropped first); `None` removes that kind.
+    pub fn with(
+        &self,
+        same_kind: fn(&QueueFilter) -> bool,
+        part: Option<QueueFilter>,
+    ) -> QueueFilter {
+        let mut parts: Vec<QueueFilter> = self
+            .parts()
+            .into_iter()
+            .filter(|p| !same_kind(p))
+            .cloned()
+            .collect();
+        parts.extend(part);
+        match parts.len() {
+            0 => QueueFilter::All,
+            1 => parts.pop().unwrap_or_default(),
+            _ => QueueFilter::Every(parts),
+        }
+    }
+}
+
+/// A full-text query from what a user typed: each word quoted (so FTS5
+/// syntax characters are only text) and matched as the start of a word;
+/// all words must match. None when nothing searchable was typed.
+pub fn fts_query(typed: &str) -> Option<String> {
+    let words: Vec<String> = typed
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
+        .collect();
+    if words.is_empty() {
+        None
+    } else {
+        Some(words.join(" "))
     }
 }
 
@@ -258,6 +329,68 @@ pub fn queue_page(
         out.push(it);
     }
     Ok(out)
+}
+
+/// A page of items beyond the open queue (resolved, closed, or any status;
+/// see [`QueueFilter::beyond_queue`]), newest first, with their total.
+pub fn wide_page(
+    conn: &Connection,
+    filter: &QueueFilter,
+    agent: &str,
+    sla: &priority::SlaConfig,
+    now: i64,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<QueueItem>, i64)> {
+    let (cond, params, overdue) = super::queue::condition_on(filter, agent, "f.");
+    if overdue {
+        // Only open items can be overdue: read the matching ones and test.
+        // sql-format-ok: the condition is constant text with placeholders.
+        let mut st = conn.prepare(&format!(
+            "{ITEM_SQL} WHERE {cond} AND f.status IN ('new','open','pending','escalated') ORDER BY f.fid DESC"
+        ))?;
+        let all: Vec<QueueItem> = st
+            .query_map(rusqlite::params_from_iter(params), |r| read_item(r, 0.0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+            .into_iter()
+            .filter(|it| super::queue::is_overdue(sla, &it.kind, &it.status, it.created_at, now))
+            .collect();
+        let total = all.len() as i64;
+        let page = all
+            .into_iter()
+            .skip(offset.max(0) as usize)
+            .take(limit.max(0) as usize)
+            .collect();
+        return Ok((page, total));
+    }
+    // sql-format-ok: the condition is constant text with placeholders.
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) FROM feedback f WHERE {cond}"))?
+        .query_row(rusqlite::params_from_iter(params.iter()), |r| r.get(0))?;
+    let mut all = params;
+    all.push(rusqlite::types::Value::Integer(limit.max(0)));
+    all.push(rusqlite::types::Value::Integer(offset.max(0)));
+    // sql-format-ok: the condition is constant text with placeholders.
+    let mut st = conn.prepare_cached(&format!(
+        "{ITEM_SQL} WHERE {cond} ORDER BY f.fid DESC LIMIT ? OFFSET ?"
+    ))?;
+    let items = st
+        .query_map(rusqlite::params_from_iter(all), |r| read_item(r, 0.0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((items, total))
+}
+
+/// Feedback items whose id, customer id, customer name or text match what
+/// was typed, best match first (at most `limit`).
+pub fn search(conn: &Connection, typed: &str, limit: i64) -> Result<Vec<i64>> {
+    let Some(q) = fts_query(typed) else {
+        return Ok(vec![]);
+    };
+    let mut st = conn.prepare_cached(
+        "SELECT rowid FROM feedback_fts WHERE feedback_fts MATCH ?1 ORDER BY rank LIMIT ?2",
+    )?;
+    let rows = st.query_map(rusqlite::params![q, limit], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Resolved or closed items, newest key first, optionally only one agent's,

@@ -110,11 +110,15 @@ pub struct ListQuery {
     pub rfm_segment: Option<String>,
     pub seek: Seek,
     pub limit: usize,
+    /// `--mask-pii`: the text filter matches ids only (matching masked
+    /// names or e-mails would confirm who a masked customer is).
+    pub ids_only: bool,
 }
 
 impl ListQuery {
     pub fn new(sort: SortColumn, descending: bool) -> Self {
         ListQuery {
+            ids_only: false,
             sort,
             descending,
             filter: None,
@@ -282,10 +286,16 @@ fn filters(q: &ListQuery, hits: Option<&Hits>, plan: Plan, first: usize) -> Filt
     if let (Some(t), None) = (text, hits) {
         f.params.push(Value::Text(like_pattern(t)));
         let i = first + f.params.len() - 1;
-        // sql-format-ok: a parameter number; the pattern is bound.
-        f.conds.push_str(&format!(
-            " AND (c.id LIKE ?{i} ESCAPE '\\' OR c.name LIKE ?{i} ESCAPE '\\' OR c.email LIKE ?{i} ESCAPE '\\')"
-        ));
+        if q.ids_only {
+            // sql-format-ok: a parameter number; the pattern is bound.
+            f.conds
+                .push_str(&format!(" AND c.id LIKE ?{i} ESCAPE '\\'"));
+        } else {
+            // sql-format-ok: a parameter number; the pattern is bound.
+            f.conds.push_str(&format!(
+                " AND (c.id LIKE ?{i} ESCAPE '\\' OR c.name LIKE ?{i} ESCAPE '\\' OR c.email LIKE ?{i} ESCAPE '\\')"
+            ));
+        }
     }
     f
 }

@@ -35,6 +35,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0003_jobs_died.sql",
         include_str!("../../schema/0003_jobs_died.sql"),
     ),
+    (
+        "0004_feedback_search.sql",
+        include_str!("../../schema/0004_feedback_search.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
@@ -77,8 +81,26 @@ pub fn default_db_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("crmtop.db"))
 }
 
+/// Refuse a database path that is not a regular file (a device, a FIFO,
+/// a directory): SQLite would hang on a FIFO, and `doctor --fix` must
+/// never chmod /dev/null.
+pub fn check_regular(path: &Path) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => Err(Error::File {
+            path: path.to_path_buf(),
+            message: if m.is_dir() {
+                "is a directory, not a database file".into()
+            } else {
+                "is a device, FIFO or socket, not a database file".into()
+            },
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Open (creating and migrating if needed) the database at `path`.
 pub fn open(path: &Path, mode: Mode) -> Result<Store> {
+    check_regular(path)?;
     let conn = match mode {
         Mode::ReadWrite => {
             create_private(path)?;
@@ -460,6 +482,32 @@ pub fn drop_indexes_where(
         }
     }
     Ok(dropped)
+}
+
+/// Drop the triggers whose name starts with `prefix` for a bulk load,
+/// returning their SQL to create them again. Inside the load's transaction.
+pub fn drop_triggers(conn: &Connection, prefix: &str) -> Result<Vec<String>> {
+    let mut st = conn.prepare(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND substr(name, 1, length(?1)) = ?1",
+    )?;
+    let all: Vec<(String, String)> = st
+        .query_map([prefix], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut out = Vec::new();
+    for (name, sql) in all {
+        // sql-format-ok: a trigger name read from our own schema, quoted.
+        conn.execute_batch(&format!("DROP TRIGGER \"{}\"", name.replace('"', "\"\"")))?;
+        out.push(sql);
+    }
+    Ok(out)
+}
+
+/// Create again the triggers `drop_triggers` dropped.
+pub fn create_triggers(conn: &Connection, sqls: &[String]) -> Result<()> {
+    for sql in sqls {
+        conn.execute_batch(sql)?;
+    }
+    Ok(())
 }
 
 /// Build indexes dropped by `drop_indexes`, reporting each.

@@ -69,22 +69,44 @@ pub fn priority_now(row: &QRow, sla: &SlaConfig, now: i64) -> f64 {
 /// placeholders), its parameters in order, and whether rows must also pass
 /// the overdue test.
 fn condition(filter: &QueueFilter, agent: &str) -> (String, Vec<Value>, bool) {
+    condition_on(filter, agent, "")
+}
+
+/// [`condition`] over a table whose columns carry `prefix` (`"f."` for
+/// `feedback f`, which has the same column names).
+pub(crate) fn condition_on(
+    filter: &QueueFilter,
+    agent: &str,
+    prefix: &'static str,
+) -> (String, Vec<Value>, bool) {
     let text = |s: &str| Value::Text(s.to_string());
+    let p = prefix;
     match filter {
         QueueFilter::All => ("1".into(), vec![], false),
-        QueueFilter::Mine => ("assignee = ?".into(), vec![text(agent)], false),
-        QueueFilter::Unassigned => ("assignee IS NULL".into(), vec![], false),
-        QueueFilter::Escalated => ("status = 'escalated'".into(), vec![], false),
-        QueueFilter::Status(st) => ("status = ?".into(), vec![text(st)], false),
-        QueueFilter::Kind(k) => ("kind = ?".into(), vec![text(k)], false),
-        QueueFilter::Channel(c) => ("channel = ?".into(), vec![text(c)], false),
+        QueueFilter::Mine => (format!("{p}assignee = ?"), vec![text(agent)], false),
+        QueueFilter::Assignee(a) => (format!("{p}assignee = ?"), vec![text(a)], false),
+        QueueFilter::Unassigned => (format!("{p}assignee IS NULL"), vec![], false),
+        QueueFilter::Escalated => (format!("{p}status = 'escalated'"), vec![], false),
+        QueueFilter::Status(st) if st == "any" => ("1".into(), vec![], false),
+        QueueFilter::Status(st) => (format!("{p}status = ?"), vec![text(st)], false),
+        QueueFilter::Kind(k) => (format!("{p}kind = ?"), vec![text(k)], false),
+        QueueFilter::Channel(c) => (format!("{p}channel = ?"), vec![text(c)], false),
         QueueFilter::Overdue => ("1".into(), vec![], true),
+        QueueFilter::Text(t) => match super::feedback::fts_query(t) {
+            Some(q) => (
+                // sql-format-ok: a constant column prefix; the query is bound.
+                format!("{p}fid IN (SELECT rowid FROM feedback_fts WHERE feedback_fts MATCH ?)"),
+                vec![Value::Text(q)],
+                false,
+            ),
+            None => ("1".into(), vec![], false),
+        },
         QueueFilter::Every(parts) => {
             let mut conds = Vec::new();
             let mut params = Vec::new();
             let mut overdue = false;
-            for p in parts {
-                let (c, ps, o) = condition(p, agent);
+            for part in parts {
+                let (c, ps, o) = condition_on(part, agent, prefix);
                 conds.push(format!("({c})"));
                 params.extend(ps);
                 overdue |= o;
@@ -397,6 +419,8 @@ mod tests {
             QueueFilter::Channel(ch) => r.channel.as_deref() == Some(ch.as_str()),
             QueueFilter::Overdue => is_overdue(sla, &r.kind, &r.status, r.created_at, now),
             QueueFilter::Status(s) => &r.status == s,
+            QueueFilter::Assignee(a) => r.assignee.as_deref() == Some(a.as_str()),
+            QueueFilter::Text(_) => true,
             QueueFilter::Every(parts) => parts.iter().all(|p| keep(p, r, sla, now)),
         }
     }

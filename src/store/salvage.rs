@@ -46,7 +46,7 @@ pub fn table_states(conn: &Connection) -> Result<Vec<TableState>> {
 fn table_names(conn: &Connection) -> Result<Vec<String>> {
     let mut st = conn.prepare(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
-           AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name",
+           AND sql NOT LIKE 'CREATE VIRTUAL%' AND name NOT LIKE 'feedback_fts%' ORDER BY name",
     )?;
     let names = st
         .query_map([], |r| r.get(0))?
@@ -112,7 +112,19 @@ pub fn salvage(source: &Path, target: &Path) -> Result<SalvageReport> {
         ));
     }
     let names = table_names(&src)?;
-    let dst = super::open(target, super::Mode::ReadWrite)?;
+    // Written beside the target under a temporary name and renamed when
+    // complete: an interrupted salvage leaves nothing at the target.
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "salvaged.db".into());
+    let tmp = Temp(dir.join(format!(".{name}.salvage-{}", std::process::id())));
+    tmp.remove();
+    let dst = super::open(&tmp.0, super::Mode::ReadWrite)?;
     let conn = &dst.conn;
     conn.execute_batch("PRAGMA foreign_keys = OFF")?;
     let mut report = SalvageReport {
@@ -152,8 +164,40 @@ pub fn salvage(source: &Path, target: &Path) -> Result<SalvageReport> {
         }
     }
     conn.execute_batch("PRAGMA foreign_keys = ON")?;
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+    drop(dst);
+    std::fs::rename(&tmp.0, target).map_err(|e| Error::File {
+        path: target.to_path_buf(),
+        message: format!("cannot move the salvaged copy into place: {e}"),
+    })?;
+    tmp.remove();
     Ok(report)
 }
+
+/// The salvage's file while it is written: removed (with its -wal and
+/// -shm) unless renamed into place.
+struct Temp(std::path::PathBuf);
+
+impl Temp {
+    fn remove(&self) {
+        let _ = std::fs::remove_file(&self.0);
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let mut n = self.0.as_os_str().to_os_string();
+            n.push(suffix);
+            let _ = std::fs::remove_file(std::path::PathBuf::from(n));
+        }
+    }
+}
+
+impl Drop for Temp {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+/// Reads that may fail before a table is given up as unreadable (a
+/// damaged root page makes every range fail: halving would never end).
+const MAX_FAILED_READS: u32 = 4_000;
 
 fn columns(conn: &Connection, table: &str) -> Vec<String> {
     let Ok(mut st) = conn.prepare("SELECT name FROM pragma_table_info(?1)") else {
@@ -237,11 +281,24 @@ fn copy_table(
             .flatten()
             .unwrap_or(i64::MIN / 2);
         let mut stack = vec![(lo.min(hi), hi.max(lo))];
+        let mut failed = 0u32;
+        let cancel = crate::signals::cancel_flag();
         while let Some((a, b)) = stack.pop() {
+            if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(Error::Cancelled);
+            }
             match copy_rows(&sql, &[a, b], &mut out) {
                 Ok(()) => {}
-                Err(_) if a == b => out.unreadable_ranges += 1,
+                Err(_) if failed >= MAX_FAILED_READS => {
+                    out.unreadable_ranges += 1 + stack.len() as i64;
+                    break;
+                }
+                Err(_) if a == b => {
+                    failed += 1;
+                    out.unreadable_ranges += 1
+                }
                 Err(_) => {
+                    failed += 1;
                     let mid = a + (b - a) / 2;
                     stack.push((mid + 1, b));
                     stack.push((a, mid));

@@ -110,6 +110,13 @@ pub fn normalise(needle: &str) -> Vec<u8> {
 impl SearchIndex {
     /// Read every customer's id, name and e-mail (one table scan).
     pub fn build(conn: &Connection) -> Result<SearchIndex> {
+        Self::build_fields(conn, false)
+    }
+
+    /// With `ids_only` (`--mask-pii`), only the ids are searchable: a filter
+    /// that matched masked names or e-mails would let anyone confirm who a
+    /// masked customer is.
+    pub fn build_fields(conn: &Connection, ids_only: bool) -> Result<SearchIndex> {
         let version = super::dashboard::data_version(conn)?;
         let n: i64 = conn.query_row("SELECT count(*) FROM customers", [], |r| r.get(0))?;
         let mut text = Vec::with_capacity(n.max(0) as usize * 56);
@@ -122,7 +129,9 @@ impl SearchIndex {
             cids.push(r.get::<_, i64>(0)?);
             for i in 1..4 {
                 match r.get_ref(i)? {
-                    ValueRef::Text(t) | ValueRef::Blob(t) => push_lower(&mut text, t),
+                    ValueRef::Text(t) | ValueRef::Blob(t) if i == 1 || !ids_only => {
+                        push_lower(&mut text, t)
+                    }
                     _ => {}
                 }
                 text.push(if i < 3 { FIELD } else { RECORD });

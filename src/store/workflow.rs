@@ -397,3 +397,104 @@ pub fn known_agents(conn: &Connection) -> Result<Vec<String>> {
     let rows = st.query_map([], |r| r.get::<_, String>(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// Undo `agent`'s own last change of an item, if nobody changed the item
+/// since: `version` is the version that change produced (optimistic
+/// locking, as every other change). The item goes back to the status and
+/// assignee it had before; the undo is an audit entry of its own.
+pub fn undo(
+    conn: &mut Connection,
+    fid: i64,
+    version: i64,
+    agent: &str,
+    now: i64,
+) -> Result<Outcome> {
+    immediate(conn, |tx| {
+        let Some(cur) = current(tx, fid)? else {
+            return Ok(Outcome::Missing { fid });
+        };
+        if cur.version != version {
+            return Ok(Outcome::Conflict {
+                id: cur.id,
+                by: cur.updated_by,
+                at: cur.updated_at,
+                status: cur.status.to_string(),
+                assignee: cur.assignee,
+            });
+        }
+        let last: Option<(String, String, Option<String>)> = tx
+            .query_row(
+                "SELECT agent, action, old_value FROM audit_log
+                 WHERE entity = 'feedback' AND entity_id = ?1 ORDER BY aid DESC LIMIT 1",
+                [&cur.id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((by, action, Some(old))) = last else {
+            return Ok(Outcome::Refused {
+                id: cur.id,
+                message: "nothing to undo".into(),
+            });
+        };
+        if by != agent || action == "undo" {
+            return Ok(Outcome::Refused {
+                id: cur.id,
+                message: format!("the last change ({action}) is not yours to undo"),
+            });
+        }
+        let v: serde_json::Value = serde_json::from_str(&old)
+            .map_err(|e| Error::Other(format!("{}: unreadable audit entry: {e}", cur.id)))?;
+        let status = v
+            .get("status")
+            .and_then(|s| s.as_str())
+            .and_then(Status::parse)
+            .ok_or_else(|| Error::Other(format!("{}: the audit entry has no status", cur.id)))?;
+        let assignee = v
+            .get("assignee")
+            .and_then(|s| s.as_str())
+            .map(str::to_string);
+        tx.prepare_cached(
+            "UPDATE feedback SET status = ?1, assignee = ?2, version = version + 1,
+                 updated_at = ?3, updated_by = ?4,
+                 resolution_note = CASE WHEN ?1 IN ('resolved', 'closed') THEN resolution_note END,
+                 resolved_at = CASE WHEN ?1 IN ('resolved', 'closed') THEN resolved_at END,
+                 escalation_reason = CASE WHEN ?1 = 'escalated' THEN escalation_reason END
+             WHERE fid = ?5 AND version = ?6",
+        )?
+        .execute(params![
+            status.as_str(),
+            assignee,
+            now,
+            agent,
+            fid,
+            cur.version
+        ])?;
+        feedback::refresh_static_priority(tx, Some(&[fid]))?;
+        crate::store::audit::append_at(
+            tx,
+            now,
+            agent,
+            "undo",
+            "feedback",
+            &cur.id,
+            Some(&state_json(
+                cur.status.as_str(),
+                cur.assignee.as_deref(),
+                cur.version,
+            )),
+            Some(&state_json(
+                status.as_str(),
+                assignee.as_deref(),
+                cur.version + 1,
+            )),
+            Some(&format!("undid {action}")),
+        )?;
+        Ok(Outcome::Done {
+            id: cur.id,
+            from: cur.status.to_string(),
+            to: status.to_string(),
+            assignee,
+            version: cur.version + 1,
+        })
+    })
+}

@@ -40,6 +40,16 @@ pub enum Action {
     Escalate,
     Reopen,
     CycleQueueFilter,
+    /// The queue's status: open, new, open, pending, escalated, resolved,
+    /// closed, any.
+    CycleStatus,
+    Release,
+    Close,
+    /// Undo one's own last queue action (if nobody changed the item since).
+    Undo,
+    /// The next / previous match of the search or filter.
+    NextMatch,
+    PrevMatch,
     Refresh,
     /// Text typed into the filter, command line or a prompt.
     Input(InputKey),
@@ -97,6 +107,12 @@ impl Action {
             Action::Escalate => "escalate",
             Action::Reopen => "reopen",
             Action::CycleQueueFilter => "queue_filter",
+            Action::CycleStatus => "queue_status",
+            Action::Release => "release",
+            Action::Close => "close",
+            Action::Undo => "undo",
+            Action::NextMatch => "next_match",
+            Action::PrevMatch => "prev_match",
             Action::Refresh => "refresh",
             Action::Input(_) => "input",
             Action::Resize(..) => "resize",

@@ -71,6 +71,8 @@ pub enum Mode {
     Confirm(Confirm),
     /// Asking for a line of text (a note, a reason, an agent).
     Prompt(Prompt),
+    /// The message log (`:messages`), scrolled by this many lines.
+    Messages(u16),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +86,8 @@ pub enum ConfirmAction {
     Quit,
     CancelJob,
     ActivateModel(i64),
+    /// Assign the selected or marked items to an agent nobody has seen.
+    AssignNew(String),
 }
 
 /// The churn screen's risk band.
@@ -152,6 +156,14 @@ pub struct QueueState {
     pub acting: bool,
     /// Generation of the opened item's request.
     pub gen_item: u64,
+    /// What the search (`/` on the queue) has typed.
+    pub search: String,
+    /// The items of the change on its way, in order (their outcomes come
+    /// back in the same order).
+    pub acting_on: Vec<i64>,
+    /// This agent's last change that can be undone: the item and the
+    /// version the change produced.
+    pub last_done: Option<(i64, i64, String)>,
 }
 
 /// An opened feedback item.
@@ -230,6 +242,14 @@ pub struct StatusMsg {
     pub text: String,
     pub severity: Severity,
     pub at_tick: u64,
+}
+
+/// A line of the message log: every status message, with its time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    pub at: i64,
+    pub severity: Severity,
+    pub text: String,
 }
 
 /// A long job running on the worker.
@@ -329,6 +349,8 @@ pub struct AppState {
     pub queue: QueueState,
     pub models: ModelsState,
     pub status: Option<StatusMsg>,
+    /// Every status message with its time (`:messages`).
+    pub messages: Vec<LogLine>,
     pub job: Option<JobState>,
     pub db_label: String,
     pub agent: String,
@@ -358,15 +380,20 @@ impl AppState {
         keymap: Keymap,
         config: Config,
     ) -> AppState {
+        let list = |sort, desc| {
+            let mut l = ListState::new(sort, desc);
+            l.query.ids_only = mask_pii;
+            l
+        };
         AppState {
             screen: Screen::Dashboard,
             mode: Mode::Normal,
             width: 80,
             height: 24,
-            customers: ListState::new(SortColumn::Id, false),
-            churn: ListState::new(SortColumn::Churn, true),
+            customers: list(SortColumn::Id, false),
+            churn: list(SortColumn::Churn, true),
             band: Band::All,
-            clv: ListState::new(SortColumn::Clv, true),
+            clv: list(SortColumn::Clv, true),
             segment_filter: None,
             dashboard: None,
             dashboard_gen: 0,
@@ -376,6 +403,7 @@ impl AppState {
             queue: QueueState::default(),
             models: ModelsState::default(),
             status: None,
+            messages: Vec::new(),
             job: None,
             db_label,
             agent,
@@ -393,11 +421,25 @@ impl AppState {
     }
 
     pub fn say(&mut self, severity: Severity, text: impl Into<String>) {
+        let text = text.into();
+        self.log(severity, text.clone());
         self.status = Some(StatusMsg {
-            text: text.into(),
+            text,
             severity,
             at_tick: self.tick,
         });
+    }
+
+    /// Add a line to the message log only (`:messages`).
+    pub fn log(&mut self, severity: Severity, text: impl Into<String>) {
+        self.messages.push(LogLine {
+            at: self.now,
+            severity,
+            text: text.into(),
+        });
+        if self.messages.len() > 1000 {
+            self.messages.drain(..200);
+        }
     }
 
     /// The smallest terminal the layout works in.

@@ -36,7 +36,7 @@ impl Harness {
         mask_pii: bool,
     ) -> crate::Result<Harness> {
         let mut exec = Executor::open(db, read_only)?;
-        exec.mask = mask_pii;
+        exec.set_mask(mask_pii);
         let mut state = AppState::new(
             "test.db".into(),
             "tester".into(),

@@ -164,7 +164,14 @@ impl Keymap {
                     Action::Back,
                     "back; clear the filter; ask to cancel a running job",
                 ),
-                b(G, &["/"], Action::StartFilter, "filter (live; Esc clears)"),
+                b(
+                    G,
+                    &["/"],
+                    Action::StartFilter,
+                    "filter (live; on the queue: search ids, customers and text; Esc clears)",
+                ),
+                b(G, &["n"], Action::NextMatch, "next match of the search"),
+                b(G, &["N"], Action::PrevMatch, "previous match of the search"),
                 b(
                     G,
                     &[":"],
@@ -230,9 +237,28 @@ impl Keymap {
                 ),
                 b(
                     s(Feedback),
-                    &["n"],
+                    &["t"],
                     Action::FeedbackNext,
-                    "claim the top unclaimed item and open it",
+                    "take: claim the top unclaimed item and open it",
+                ),
+                b(
+                    s(Feedback),
+                    &["S"],
+                    Action::CycleStatus,
+                    "status shown: open, new, pending, escalated, resolved, closed, any",
+                ),
+                b(
+                    s(Feedback),
+                    &["r"],
+                    Action::Release,
+                    "release (back to the unclaimed pool)",
+                ),
+                b(s(Feedback), &["X"], Action::Close, "close a resolved item"),
+                b(
+                    s(Feedback),
+                    &["u"],
+                    Action::Undo,
+                    "undo your last queue action (if nobody changed the item since)",
                 ),
                 b(
                     s(Feedback),

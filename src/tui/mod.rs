@@ -101,21 +101,7 @@ fn ensure_demo(ctx: &Ctx) -> Result<PathBuf> {
     // how to make them (R).
     crate::errln!("crmtop: training a first churn model and fitting CLV…");
     let mut s = crate::store::open(&path, crate::store::Mode::ReadWrite)?;
-    let ctl = crate::jobs::Ctl::new(&|_| {}, crate::signals::cancel_flag());
-    let train = crate::analytics::churn::TrainOptions {
-        agent: ctx.agent.clone(),
-        ..Default::default()
-    };
-    if let Err(e) = crate::analytics::churn::train(&mut s.conn, &train, ctl) {
-        crate::errln!("crmtop: no churn model yet ({e}); press R in the UI to train one");
-    }
-    let clv = crate::analytics::clv::ClvOptions {
-        agent: ctx.agent.clone(),
-        ..Default::default()
-    };
-    if let Err(e) = crate::analytics::clv::fit(&mut s.conn, &clv, ctl) {
-        crate::errln!("crmtop: no CLV fit yet ({e}); press R on the CLV screen to fit one");
-    }
+    crate::cli::first_models(ctx, &mut s.conn);
     Ok(path)
 }
 

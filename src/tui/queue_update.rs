@@ -41,8 +41,13 @@ pub fn on_queue(
         q.cursor = i;
     }
     q.cursor = q.cursor.min(q.items.len().saturating_sub(1));
-    // Marks of items that left the queue are dropped (once the whole queue is in view).
-    if q.offset == 0 && (q.items.len() as i64) == total {
+    // Marks of items that left the queue are dropped (once the whole queue,
+    // unfiltered, is in view: a search or filter hides items, it does not
+    // remove them).
+    if q.offset == 0
+        && (q.items.len() as i64) == total
+        && q.filter == crate::store::feedback::QueueFilter::All
+    {
         let present: std::collections::BTreeSet<i64> = q.items.iter().map(|i| i.fid).collect();
         q.marked.retain(|f, _| present.contains(f));
     }
@@ -164,9 +169,31 @@ fn send_act(state: &mut AppState, act: Act) -> Vec<Effect> {
         return vec![];
     }
     state.queue.acting = true;
+    state.queue.acting_on = targets.iter().map(|t| t.fid).collect();
     vec![request(Request::QueueAct {
         targets,
         act,
+        agent: state.agent.clone(),
+        now: state.now,
+    })]
+}
+
+/// `u`: undo this agent's last change, if nobody changed the item since.
+fn undo(state: &mut AppState) -> Vec<Effect> {
+    if refuse_read_only(state) {
+        return vec![];
+    }
+    let Some((fid, version, id)) = state.queue.last_done.clone() else {
+        state.say(Severity::Info, "nothing to undo");
+        return vec![];
+    };
+    state.say(Severity::Info, format!("undoing your last change of {id}…"));
+    state.queue.acting = true;
+    state.queue.acting_on = vec![fid];
+    state.queue.last_done = None;
+    vec![request(Request::QueueUndo {
+        fid,
+        version,
         agent: state.agent.clone(),
         now: state.now,
     })]
@@ -233,6 +260,9 @@ pub fn queue_action(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::Claim => send_act(state, Act::Claim),
         Action::Pending => send_act(state, Act::Pending),
         Action::Reopen => send_act(state, Act::Reopen),
+        Action::Release => send_act(state, Act::Release),
+        Action::Close => send_act(state, Act::Close),
+        Action::Undo => undo(state),
         Action::Assign => ask(state, "assign to", PromptPurpose::Assign),
         Action::Resolve => ask(state, "resolution note", PromptPurpose::Resolve),
         Action::Escalate => ask(state, "escalation reason", PromptPurpose::Escalate),
@@ -244,27 +274,67 @@ pub fn queue_action(state: &mut AppState, action: Action) -> Vec<Effect> {
 /// agent holds or changed (those are reloaded).
 pub fn on_acted(state: &mut AppState, act: &str, outcomes: Vec<Outcome>) -> Vec<Effect> {
     state.queue.acting = false;
+    let on = std::mem::take(&mut state.queue.acting_on);
     let done: Vec<&Outcome> = outcomes.iter().filter(|o| o.is_done()).collect();
     let problems: Vec<String> = outcomes
         .iter()
         .filter(|o| !o.is_done())
         .map(Outcome::message)
         .collect();
-    // Marks are spent: the done items are changed, the others reloaded.
-    state.queue.marked.clear();
+    // Every outcome goes to the message log (`:messages`); items that were
+    // not changed stay marked, so the agent sees which and can retry.
+    let marked = std::mem::take(&mut state.queue.marked);
+    for (i, o) in outcomes.iter().enumerate() {
+        let sev = if o.is_done() {
+            Severity::Success
+        } else {
+            Severity::Warning
+        };
+        state.log(sev, format!("{act}: {}", o.message()));
+        if !o.is_done() {
+            if let Some(fid) = on.get(i) {
+                if let Some(v) = marked.get(fid) {
+                    state.queue.marked.insert(*fid, *v);
+                }
+            }
+        }
+    }
+    // The last change of one item can be undone (`u`).
+    if act != "undo" && outcomes.len() == 1 {
+        if let (Some(Outcome::Done { id, version, .. }), Some(fid)) = (outcomes.first(), on.first())
+        {
+            state.queue.last_done = Some((*fid, *version, id.clone()));
+        }
+    }
     let summary = match (done.len(), outcomes.len()) {
         (1, 1) => done[0].message(),
         (d, n) => format!("{act}: {d} of {n} done"),
     };
+    let undo_hint = if state.queue.last_done.is_some() && act != "undo" {
+        " (u undoes)"
+    } else {
+        ""
+    };
     if problems.is_empty() {
-        state.say(Severity::Success, summary);
+        state.status = None;
+        state.say(Severity::Success, format!("{summary}{undo_hint}"));
     } else {
         let text = if done.is_empty() && problems.len() == 1 {
             problems[0].clone()
+        } else if problems.len() > 2 {
+            format!(
+                "{summary}; {} not done, still marked (:messages lists each)",
+                problems.len()
+            )
         } else {
             format!("{summary}; {}", problems.join("; "))
         };
-        state.say(Severity::Warning, text);
+        // The log already has each outcome: only the status line here.
+        state.status = Some(super::app::StatusMsg {
+            text,
+            severity: Severity::Warning,
+            at_tick: state.tick,
+        });
     }
     reload(state)
 }
@@ -353,7 +423,34 @@ pub fn prompt_input(state: &mut AppState, action: Action) -> Vec<Effect> {
             let act = match p.purpose {
                 PromptPurpose::Resolve => Act::Resolve(text),
                 PromptPurpose::Escalate => Act::Escalate(text),
-                PromptPurpose::Assign => Act::Assign(text),
+                PromptPurpose::Assign => {
+                    // Only agents known to the database or the config; a
+                    // new name is confirmed first (a typo hands work to
+                    // no one).
+                    if let Err(e) = crate::agent::validate(&text) {
+                        state.say(Severity::Warning, e);
+                        return vec![];
+                    }
+                    let listed = &state.config.agents.names;
+                    if !crate::agent::is_known(&text, &state.queue.agents, listed, &state.agent) {
+                        let mut all = state.queue.agents.clone();
+                        all.extend(listed.iter().cloned());
+                        let near = crate::agent::closest(&text, &all);
+                        let hint = if near.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (did you mean {}?)", near.join(", "))
+                        };
+                        state.mode = Mode::Confirm(super::app::Confirm {
+                            question: format!(
+                                "'{text}' has never acted here{hint}. Assign to a new agent '{text}'? (y/n)"
+                            ),
+                            on_yes: super::app::ConfirmAction::AssignNew(text),
+                        });
+                        return vec![];
+                    }
+                    Act::Assign(text)
+                }
             };
             return send_act(state, act);
         }
@@ -361,6 +458,14 @@ pub fn prompt_input(state: &mut AppState, action: Action) -> Vec<Effect> {
     }
     state.mode = Mode::Prompt(p);
     vec![]
+}
+
+/// The assignment of a new agent, confirmed.
+pub fn assign_confirmed(state: &mut AppState, name: String) -> Vec<Effect> {
+    if !state.queue.agents.contains(&name) {
+        state.queue.agents.push(name.clone());
+    }
+    send_act(state, Act::Assign(name))
 }
 
 #[cfg(test)]

@@ -635,6 +635,19 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             return vec![];
         }
         Mode::Prompt(_) => return super::queue_update::prompt_input(state, action),
+        Mode::Messages(scroll) => {
+            state.mode = match action {
+                Action::Down => Mode::Messages(scroll.saturating_add(1)),
+                Action::Up => Mode::Messages(scroll.saturating_sub(1)),
+                Action::PageDown | Action::HalfPageDown => {
+                    Mode::Messages(scroll.saturating_add(10))
+                }
+                Action::PageUp | Action::HalfPageUp => Mode::Messages(scroll.saturating_sub(10)),
+                Action::Top => Mode::Messages(0),
+                _ => Mode::Normal,
+            };
+            return vec![];
+        }
         Mode::Normal => {}
     }
     match action {
@@ -680,7 +693,9 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             enter_screen(state)
         }
         Action::StartFilter => {
-            if current_list(state).is_some() {
+            if current_list(state).is_some()
+                || (state.screen == Screen::Feedback && state.detail.is_none())
+            {
                 state.mode = Mode::Filter;
             } else {
                 state.say(
@@ -716,6 +731,9 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
                 state.queue.marked.clear();
                 state.say(Severity::Info, "marks cleared");
                 return vec![];
+            }
+            if state.screen == Screen::Feedback && !state.queue.search.is_empty() {
+                return set_search(state, String::new());
             }
             if let Some((list, slot)) = current_list(state) {
                 if list.query.filter.is_some() {
@@ -883,6 +901,14 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             }
             vec![]
         }
+        Action::CycleStatus => {
+            if state.screen == Screen::Feedback {
+                return cycle_status(state);
+            }
+            vec![]
+        }
+        Action::NextMatch => next_match(state, true),
+        Action::PrevMatch => next_match(state, false),
         Action::Mark
         | Action::FeedbackNext
         | Action::Claim
@@ -890,7 +916,10 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         | Action::Pending
         | Action::Resolve
         | Action::Escalate
-        | Action::Reopen => super::queue_update::queue_action(state, action),
+        | Action::Reopen
+        | Action::Release
+        | Action::Close
+        | Action::Undo => super::queue_update::queue_action(state, action),
         Action::Refresh => refresh(state),
         _ => vec![],
     }
@@ -1004,12 +1033,16 @@ fn confirmed(state: &mut AppState, what: ConfirmAction) -> Vec<Effect> {
             vec![request(Request::CancelJob)]
         }
         ConfirmAction::ActivateModel(id) => start_job(state, JobSpec::ActivateModel(id)),
+        ConfirmAction::AssignNew(name) => super::queue_update::assign_confirmed(state, name),
     }
 }
 
 fn filter_input(state: &mut AppState, action: Action) -> Vec<Effect> {
     if matches!(action, Action::Input(InputKey::Submit | InputKey::Cancel)) {
         state.mode = Mode::Normal;
+    }
+    if state.screen == Screen::Feedback && state.detail.is_none() {
+        return search_input(state, action);
     }
     let Some((list, slot)) = current_list(state) else {
         state.mode = Mode::Normal;
@@ -1034,6 +1067,168 @@ fn filter_input(state: &mut AppState, action: Action) -> Vec<Effect> {
     }
     list.query.filter = if text.is_empty() { None } else { Some(text) };
     reset_list(list, slot)
+}
+
+/// `/` on the queue: the search, live, over item ids, customer ids and
+/// names and the items' text (full-text index), within the status shown.
+fn search_input(state: &mut AppState, action: Action) -> Vec<Effect> {
+    let mut text = state.queue.search.clone();
+    match action {
+        Action::Input(InputKey::Char(c)) => text.push(c),
+        Action::Input(InputKey::Backspace) => {
+            text.pop();
+        }
+        Action::Input(InputKey::Clear) => text.clear(),
+        Action::Input(InputKey::Submit) => return vec![],
+        Action::Input(InputKey::Cancel) => text.clear(),
+        _ => return vec![],
+    }
+    set_search(state, text)
+}
+
+fn set_search(state: &mut AppState, text: String) -> Vec<Effect> {
+    use crate::store::feedback::QueueFilter as F;
+    let part = (!text.trim().is_empty()).then(|| F::Text(text.trim().to_string()));
+    state.queue.search = text;
+    let next = state.queue.filter.with(|p| matches!(p, F::Text(_)), part);
+    set_queue_filter(state, next)
+}
+
+/// Show the queue with another filter, from its top.
+pub fn set_queue_filter(
+    state: &mut AppState,
+    filter: crate::store::feedback::QueueFilter,
+) -> Vec<Effect> {
+    state.queue.filter = filter;
+    state.queue.cursor = 0;
+    state.queue.items.clear();
+    state.queue.total = None;
+    load_queue(state, 0)
+}
+
+/// `:filter` on the queue: `kind=complaint channel=email status=resolved
+/// assignee=bob mine unassigned overdue escalated`, other words search.
+/// An empty `:filter` clears every part.
+pub fn parse_queue_filter(
+    words: &[&str],
+    kinds: &[String],
+    channels: &[String],
+) -> Result<(crate::store::feedback::QueueFilter, String), String> {
+    use crate::store::feedback::QueueFilter as F;
+    const STATUSES: &[&str] = &[
+        "new",
+        "open",
+        "pending",
+        "escalated",
+        "resolved",
+        "closed",
+        "any",
+    ];
+    let mut parts = Vec::new();
+    let mut text = Vec::new();
+    for w in words {
+        match w.split_once('=') {
+            Some(("kind", v)) => {
+                if !crate::analytics::priority::KINDS.contains(&v) {
+                    return Err(format!(
+                        "kind={v}: one of {}",
+                        crate::analytics::priority::KINDS.join(", ")
+                    ));
+                }
+                parts.push(F::Kind(v.to_string()))
+            }
+            Some(("channel", v)) => {
+                if !channels.is_empty() && !channels.iter().any(|c| c == v) {
+                    return Err(format!("channel={v}: none in the queue ({})", channels.join(", ")));
+                }
+                parts.push(F::Channel(v.to_string()))
+            }
+            Some(("status", v)) => {
+                if !STATUSES.contains(&v) {
+                    return Err(format!("status={v}: one of {}", STATUSES.join(", ")));
+                }
+                parts.push(F::Status(v.to_string()))
+            }
+            Some(("assignee", v)) => parts.push(F::Assignee(v.to_string())),
+            Some((k, _)) => {
+                return Err(format!(
+                    "{k}=: filter by kind=, channel=, status=, assignee=, or the words mine, unassigned, overdue, escalated"
+                ))
+            }
+            None => match *w {
+                "mine" => parts.push(F::Mine),
+                "unassigned" => parts.push(F::Unassigned),
+                "overdue" => parts.push(F::Overdue),
+                "escalated" => parts.push(F::Status("escalated".into())),
+                "all" | "open" if words.len() == 1 => {}
+                other => text.push(other.to_string()),
+            },
+        }
+    }
+    let _ = kinds;
+    let text = text.join(" ");
+    if !text.is_empty() {
+        parts.push(F::Text(text.clone()));
+    }
+    let filter = match parts.len() {
+        0 => F::All,
+        1 => parts.pop().unwrap_or_default(),
+        _ => F::Every(parts),
+    };
+    Ok((filter, text))
+}
+
+/// `S` on the queue: the next status to show.
+fn cycle_status(state: &mut AppState) -> Vec<Effect> {
+    use crate::store::feedback::QueueFilter as F;
+    const ORDER: &[Option<&str>] = &[
+        None,
+        Some("new"),
+        Some("open"),
+        Some("pending"),
+        Some("escalated"),
+        Some("resolved"),
+        Some("closed"),
+        Some("any"),
+    ];
+    let now = state.queue.filter.status().map(str::to_string);
+    let i = ORDER
+        .iter()
+        .position(|s| s.map(str::to_string) == now)
+        .unwrap_or(0);
+    let next = ORDER[(i + 1) % ORDER.len()];
+    let part = next.map(|s| F::Status(s.to_string()));
+    let filter = state
+        .queue
+        .filter
+        .with(|p| matches!(p, F::Status(_) | F::Escalated), part);
+    state.say(
+        Severity::Info,
+        format!("showing {} items", next.unwrap_or("open")),
+    );
+    set_queue_filter(state, filter)
+}
+
+/// `n` / `N`: the next or previous row among the matches (the list or
+/// queue shows only matches while a search or filter is on).
+fn next_match(state: &mut AppState, forward: bool) -> Vec<Effect> {
+    let searching = match current_list(state) {
+        Some((list, _)) => list.query.filter.is_some(),
+        None => {
+            state.screen == Screen::Feedback
+                && state
+                    .queue
+                    .filter
+                    .parts()
+                    .iter()
+                    .any(|p| matches!(p, crate::store::feedback::QueueFilter::Text(_)))
+        }
+    };
+    if !searching {
+        state.say(Severity::Info, "no search: press / and type what to find");
+        return vec![];
+    }
+    navigate(state, if forward { Action::Down } else { Action::Up })
 }
 
 fn command_input(state: &mut AppState, action: Action, mut text: String) -> Vec<Effect> {
@@ -1202,9 +1397,28 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
         }
         "goto" => {
             let Some(id) = rest.first() else {
-                return Err("usage: :goto CUSTOMER_ID".into());
+                return Err("usage: :goto ID (a customer or a feedback item)".into());
             };
             Ok(vec![request(Request::Find { id: id.to_string() })])
+        }
+        "messages" | "msg" => {
+            state.mode = Mode::Messages(0);
+            Ok(vec![])
+        }
+        "status" if state.screen == Screen::Feedback => {
+            let words: Vec<String> = rest.iter().map(|w| format!("status={w}")).collect();
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            let (part, _) = parse_queue_filter(&words, &state.queue.kinds, &state.queue.channels)?;
+            use crate::store::feedback::QueueFilter as F;
+            let part = match part {
+                F::All => None,
+                p => Some(p),
+            };
+            let filter = state
+                .queue
+                .filter
+                .with(|p| matches!(p, F::Status(_) | F::Escalated), part);
+            Ok(set_queue_filter(state, filter))
         }
         "sort" => {
             let Some((list, slot)) = current_list(state) else {
@@ -1224,6 +1438,12 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
                     Err(format!("sort by one of: {}", names.join(", ")))
                 }
             }
+        }
+        "filter" if state.screen == Screen::Feedback && state.detail.is_none() => {
+            let (filter, text) =
+                parse_queue_filter(rest, &state.queue.kinds, &state.queue.channels)?;
+            state.queue.search = text;
+            Ok(set_queue_filter(state, filter))
         }
         "filter" => {
             let Some((list, slot)) = current_list(state) else {
@@ -1295,10 +1515,18 @@ pub fn on_response(state: &mut AppState, resp: Response) -> Vec<Effect> {
             }
             vec![]
         }
-        Response::Found { id, cid } => match cid {
-            Some(cid) => open_detail(state, cid),
-            None => {
-                state.say(Severity::Warning, format!("no customer with id {id}"));
+        Response::Found { id, cid, fid } => match (cid, fid) {
+            (Some(cid), _) => open_detail(state, cid),
+            (None, Some(fid)) => {
+                state.detail = None;
+                state.screen = Screen::Feedback;
+                super::queue_update::open_item(state, fid)
+            }
+            (None, None) => {
+                state.say(
+                    Severity::Warning,
+                    format!("no customer or feedback item with id {id}"),
+                );
                 vec![]
             }
         },

@@ -135,6 +135,13 @@ pub enum Request {
         agent: String,
         now: i64,
     },
+    /// Undo this agent's last change of an item (on the writer thread).
+    QueueUndo {
+        fid: i64,
+        version: i64,
+        agent: String,
+        now: i64,
+    },
     /// Claim the top unclaimed item (on the writer thread).
     QueueNext {
         agent: String,
@@ -187,6 +194,8 @@ pub enum Response {
     Found {
         id: String,
         cid: Option<i64>,
+        /// A feedback item with that id (when no customer has it).
+        fid: Option<i64>,
     },
     Queue {
         gen: u64,
@@ -293,6 +302,8 @@ type LastSearch = (String, Arc<SearchIndex>, Arc<Hits>);
 /// rebuilt in the background when the data version moves on.
 #[derive(Default)]
 pub struct SearchCache {
+    /// `--mask-pii`: ids only (see `SearchIndex::build_fields`).
+    pub ids_only: AtomicBool,
     index: std::sync::Mutex<Option<Arc<SearchIndex>>>,
     /// Held while building, so two threads never build at once.
     build: std::sync::Mutex<()>,
@@ -313,7 +324,10 @@ impl SearchCache {
         if let Some(i) = self.current().filter(|i| i.version == version) {
             return Ok(i);
         }
-        let idx = Arc::new(SearchIndex::build(conn)?);
+        let idx = Arc::new(SearchIndex::build_fields(
+            conn,
+            self.ids_only.load(Ordering::Relaxed),
+        )?);
         *self.index.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&idx));
         Ok(idx)
     }
@@ -378,6 +392,12 @@ pub struct Executor {
 }
 
 impl Executor {
+    /// `--mask-pii` for this executor and the search it shares.
+    pub fn set_mask(&mut self, on: bool) {
+        self.mask = on;
+        self.search.ids_only.store(on, Ordering::Relaxed);
+    }
+
     pub fn open(path: &std::path::Path, read_only: bool) -> crate::Result<Executor> {
         let mode = if read_only {
             Mode::ReadOnly
@@ -634,10 +654,14 @@ impl Executor {
                 gen,
                 view: self.customer_view(cid)?,
             },
-            Request::Find { id } => Response::Found {
-                cid: store::customers::cid_of(&self.conn, &id)?,
-                id,
-            },
+            Request::Find { id } => {
+                let cid = store::customers::cid_of(&self.conn, &id)?;
+                let fid = match cid {
+                    Some(_) => None,
+                    None => feedback::fid_of(&self.conn, &id)?,
+                };
+                Response::Found { cid, fid, id }
+            }
             Request::Queue {
                 gen,
                 filter,
@@ -647,9 +671,16 @@ impl Executor {
                 offset,
                 limit,
             } => {
-                let items =
-                    feedback::queue_page(&self.conn, &filter, &agent, &sla, now, offset, limit)?;
-                let total = feedback::queue_count(&self.conn, &filter, &agent, &sla, now)?;
+                let (items, total) = if filter.beyond_queue() {
+                    feedback::wide_page(&self.conn, &filter, &agent, &sla, now, offset, limit)?
+                } else {
+                    (
+                        feedback::queue_page(
+                            &self.conn, &filter, &agent, &sla, now, offset, limit,
+                        )?,
+                        feedback::queue_count(&self.conn, &filter, &agent, &sla, now)?,
+                    )
+                };
                 let (kinds, channels) = feedback::queue_facets(&self.conn)?;
                 Response::Queue {
                     gen,
@@ -695,6 +726,24 @@ impl Executor {
                 Response::QueueActed {
                     act: act.name().to_string(),
                     outcomes,
+                }
+            }
+            Request::QueueUndo {
+                fid,
+                version,
+                agent,
+                now,
+            } => {
+                if self.read_only {
+                    return Ok(Some(Response::Failed {
+                        what: "undo".into(),
+                        message: "read-only (--read-only): the queue cannot be changed".into(),
+                    }));
+                }
+                let outcome = workflow::undo(&mut self.conn, fid, version, &agent, now)?;
+                Response::QueueActed {
+                    act: "undo".into(),
+                    outcomes: vec![outcome],
                 }
             }
             Request::QueueNext { agent, sla, now } => {
@@ -1054,12 +1103,13 @@ fn describe(req: &Request) -> &'static str {
         Request::Count { .. } => "counting rows",
         Request::Dashboard { .. } => "loading the dashboard",
         Request::Detail { .. } => "loading the customer",
-        Request::Find { .. } => "finding the customer",
+        Request::Find { .. } => "finding the customer or item",
         Request::Queue { .. } => "loading the queue",
         Request::Models { .. } => "loading the models",
         Request::QueueItem { .. } => "loading the item",
         Request::QueueAct { .. } => "changing the items",
         Request::QueueNext { .. } => "taking the next item",
+        Request::QueueUndo { .. } => "undoing your last change",
         Request::Agents => "listing agents",
         Request::StartJob(_) => "starting the job",
         Request::CancelJob => "cancelling the job",
@@ -1083,13 +1133,13 @@ pub fn spawn(
 ) -> crate::Result<(Sender<Request>, std::thread::JoinHandle<()>)> {
     let mut exec = Executor::open(&path, read_only)?;
     exec.out = Some(out.clone());
-    exec.mask = mask;
+    exec.set_mask(mask);
     let mut lanes = Vec::new();
     for name in ["crmtop-counter", "crmtop-writer"] {
         let mut e = Executor::open(&path, read_only)?;
         e.out = Some(out.clone());
-        e.mask = mask;
         e.search = Arc::clone(&exec.search);
+        e.mask = mask;
         let (tx, rx) = std::sync::mpsc::channel::<Request>();
         let out2 = out.clone();
         std::thread::Builder::new()
@@ -1120,7 +1170,9 @@ impl Lanes {
     fn route(&self, req: &Request) -> Option<&Sender<Request>> {
         match req {
             Request::Count { .. } | Request::Dashboard { .. } => Some(&self.slow),
-            Request::QueueAct { .. } | Request::QueueNext { .. } => Some(&self.write),
+            Request::QueueAct { .. } | Request::QueueNext { .. } | Request::QueueUndo { .. } => {
+                Some(&self.write)
+            }
             _ => None,
         }
     }

@@ -162,6 +162,8 @@ fn load(
         ],
         true,
     )?;
+    // The search index is built once at the end, not row by row.
+    let triggers = crate::store::drop_triggers(&tx, "feedback_fts_")?;
     {
         // Customers and feedback go in many rows per statement too (a
         // statement costs more than a row).
@@ -333,6 +335,10 @@ fn load(
         result?;
     }
     crate::store::rebuild_indexes(&tx, &indexes, ctl)?;
+    ctl.check()?;
+    ctl.report("building the search index", 0, 1);
+    crate::store::doctor::rebuild_search_index(&tx)?;
+    crate::store::create_triggers(&tx, &triggers)?;
     ctl.report("committing", 0, 1);
     crate::store::meta_set(&tx, "demo", "1")?;
     crate::store::meta_set(&tx, "demo_as_of", &summary.as_of)?;

