@@ -439,3 +439,36 @@ mod search_index {
         }
     }
 }
+
+#[test]
+fn with_masking_a_search_cannot_confirm_who_a_customer_is() {
+    let db = team_db();
+    let mut h = Harness::with_flags(&db.path, NOW, 100, 30, false, true).unwrap();
+    h.step(Action::GoScreen(Screen::Feedback));
+    search(&mut h, "lovelace");
+    assert!(
+        ids(&h).is_empty(),
+        "a masked name was matched: {:?}",
+        ids(&h)
+    );
+    search(&mut h, "F4");
+    assert_eq!(ids(&h), vec!["F4"]);
+    search(&mut h, "refund");
+    assert_eq!(ids(&h), vec!["F4"]);
+    // The customer list's filter matches ids only.
+    h.step(Action::Back);
+    h.step(Action::GoScreen(Screen::Customers));
+    h.step(Action::StartFilter);
+    type_text(&mut h, "Ada");
+    h.step(Action::Input(InputKey::Submit));
+    assert!(
+        h.state.customers.rows.is_empty(),
+        "{:?}",
+        h.state
+            .customers
+            .rows
+            .iter()
+            .map(|r| r.id.clone())
+            .collect::<Vec<_>>()
+    );
+}

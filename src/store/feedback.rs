@@ -104,6 +104,9 @@ pub enum QueueFilter {
     /// Items whose id, customer id, customer name or text match these words
     /// (full-text search; each word may be the start of a word).
     Text(String),
+    /// As `Text`, but not matching customer names (`--mask-pii`: a search
+    /// that matched masked names would confirm who a customer is).
+    TextNoNames(String),
     /// Every one of these at once.
     Every(Vec<QueueFilter>),
 }
@@ -120,7 +123,7 @@ impl QueueFilter {
             QueueFilter::Channel(c) => format!("channel {c}"),
             QueueFilter::Status(s) => format!("status {s}"),
             QueueFilter::Assignee(a) => format!("assignee {a}"),
-            QueueFilter::Text(t) => format!("/{t}"),
+            QueueFilter::Text(t) | QueueFilter::TextNoNames(t) => format!("/{t}"),
             QueueFilter::Every(parts) => parts
                 .iter()
                 .map(QueueFilter::label)
@@ -370,9 +373,21 @@ pub fn wide_page(
     let mut all = params;
     all.push(rusqlite::types::Value::Integer(limit.max(0)));
     all.push(rusqlite::types::Value::Integer(offset.max(0)));
-    // sql-format-ok: the condition is constant text with placeholders.
+    // A search's matches are few: the most recently changed first (the
+    // item one just resolved is on top). Without one, newest item first,
+    // straight from the key.
+    let searching = filter
+        .parts()
+        .iter()
+        .any(|p| matches!(p, QueueFilter::Text(_) | QueueFilter::TextNoNames(_)));
+    let order = if searching {
+        "COALESCE(f.updated_at, f.created_at) DESC, f.fid DESC"
+    } else {
+        "f.fid DESC"
+    };
+    // sql-format-ok: the condition and order are constant text with placeholders.
     let mut st = conn.prepare_cached(&format!(
-        "{ITEM_SQL} WHERE {cond} ORDER BY f.fid DESC LIMIT ? OFFSET ?"
+        "{ITEM_SQL} WHERE {cond} ORDER BY {order} LIMIT ? OFFSET ?"
     ))?;
     let items = st
         .query_map(rusqlite::params_from_iter(all), |r| read_item(r, 0.0))?

@@ -101,6 +101,15 @@ pub(crate) fn condition_on(
             ),
             None => ("1".into(), vec![], false),
         },
+        QueueFilter::TextNoNames(t) => match super::feedback::fts_query(t) {
+            Some(q) => (
+                // sql-format-ok: a constant column prefix; the query is bound.
+                format!("{p}fid IN (SELECT rowid FROM feedback_fts WHERE feedback_fts MATCH ?)"),
+                vec![Value::Text(format!("{{id customer_id text}} : ({q})"))],
+                false,
+            ),
+            None => ("1".into(), vec![], false),
+        },
         QueueFilter::Every(parts) => {
             let mut conds = Vec::new();
             let mut params = Vec::new();
@@ -420,7 +429,7 @@ mod tests {
             QueueFilter::Overdue => is_overdue(sla, &r.kind, &r.status, r.created_at, now),
             QueueFilter::Status(s) => &r.status == s,
             QueueFilter::Assignee(a) => r.assignee.as_deref() == Some(a.as_str()),
-            QueueFilter::Text(_) => true,
+            QueueFilter::Text(_) | QueueFilter::TextNoNames(_) => true,
             QueueFilter::Every(parts) => parts.iter().all(|p| keep(p, r, sla, now)),
         }
     }

@@ -316,8 +316,12 @@ pub fn on_acted(state: &mut AppState, act: &str, outcomes: Vec<Outcome>) -> Vec<
         ""
     };
     if problems.is_empty() {
-        state.status = None;
-        state.say(Severity::Success, format!("{summary}{undo_hint}"));
+        // The log already has each outcome: only the status line here.
+        state.status = Some(super::app::StatusMsg {
+            text: format!("{summary}{undo_hint}"),
+            severity: Severity::Success,
+            at_tick: state.tick,
+        });
     } else {
         let text = if done.is_empty() && problems.len() == 1 {
             problems[0].clone()

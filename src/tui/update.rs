@@ -1088,9 +1088,19 @@ fn search_input(state: &mut AppState, action: Action) -> Vec<Effect> {
 
 fn set_search(state: &mut AppState, text: String) -> Vec<Effect> {
     use crate::store::feedback::QueueFilter as F;
-    let part = (!text.trim().is_empty()).then(|| F::Text(text.trim().to_string()));
+    let t = text.trim().to_string();
+    let part = (!t.is_empty()).then(|| {
+        if state.mask_pii {
+            F::TextNoNames(t)
+        } else {
+            F::Text(t)
+        }
+    });
     state.queue.search = text;
-    let next = state.queue.filter.with(|p| matches!(p, F::Text(_)), part);
+    let next = state
+        .queue
+        .filter
+        .with(|p| matches!(p, F::Text(_) | F::TextNoNames(_)), part);
     set_queue_filter(state, next)
 }
 
@@ -1216,12 +1226,13 @@ fn next_match(state: &mut AppState, forward: bool) -> Vec<Effect> {
         Some((list, _)) => list.query.filter.is_some(),
         None => {
             state.screen == Screen::Feedback
-                && state
-                    .queue
-                    .filter
-                    .parts()
-                    .iter()
-                    .any(|p| matches!(p, crate::store::feedback::QueueFilter::Text(_)))
+                && state.queue.filter.parts().iter().any(|p| {
+                    matches!(
+                        p,
+                        crate::store::feedback::QueueFilter::Text(_)
+                            | crate::store::feedback::QueueFilter::TextNoNames(_)
+                    )
+                })
         }
     };
     if !searching {
@@ -1442,7 +1453,13 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
         "filter" if state.screen == Screen::Feedback && state.detail.is_none() => {
             let (filter, text) =
                 parse_queue_filter(rest, &state.queue.kinds, &state.queue.channels)?;
-            state.queue.search = text;
+            state.queue.search = text.clone();
+            let filter = if state.mask_pii && !text.is_empty() {
+                use crate::store::feedback::QueueFilter as F;
+                filter.with(|p| matches!(p, F::Text(_)), Some(F::TextNoNames(text)))
+            } else {
+                filter
+            };
             Ok(set_queue_filter(state, filter))
         }
         "filter" => {
