@@ -1089,13 +1089,11 @@ fn search_input(state: &mut AppState, action: Action) -> Vec<Effect> {
 fn set_search(state: &mut AppState, text: String) -> Vec<Effect> {
     use crate::store::feedback::QueueFilter as F;
     let t = text.trim().to_string();
-    let part = (!t.is_empty()).then(|| {
-        if state.mask_pii {
-            F::TextNoNames(t)
-        } else {
-            F::Text(t)
-        }
-    });
+    let part = match (t.is_empty(), state.mask_pii) {
+        (true, _) => None,
+        (false, true) => Some(F::TextNoNames(t)),
+        (false, false) => Some(F::Text(t)),
+    };
     state.queue.search = text;
     let next = state
         .queue
