@@ -538,7 +538,7 @@ fn print_item(
         it.customer_id,
         it.customer_name.as_deref().unwrap_or(""),
         it.churn_prob
-            .map(|p| format!("{:.1}%", p * 100.0))
+            .map(crate::tui::views::format::percent)
             .unwrap_or_else(|| "-".into()),
         it.clv.map(priority::money).unwrap_or_else(|| "-".into())
     );
@@ -568,23 +568,10 @@ fn print_item(
         crate::outln!();
         crate::outln!("history");
         for e in history.iter().rev() {
-            let state = |s: &Option<String>| {
-                s.as_deref()
-                    .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
-                    .and_then(|v| v.get("status").and_then(|x| x.as_str()).map(str::to_string))
-                    .unwrap_or_default()
-            };
             crate::outln!(
-                "  {}  {:<10} {:<9} {} -> {}{}",
+                "  {}  {}",
                 timeutil::ts_to_minute_string(e.at),
-                e.agent,
-                e.action,
-                state(&e.old_value),
-                state(&e.new_value),
-                e.details
-                    .as_deref()
-                    .map(|d| format!(": {d}"))
-                    .unwrap_or_default()
+                crate::store::audit::sentence(e, e.details.as_deref())
             );
         }
     }

@@ -268,3 +268,43 @@ pub fn replay_feedback(conn: &Connection) -> Result<Replay> {
     }
     Ok(out)
 }
+
+/// A feedback item's audit entry as a sentence a person reads ("ann
+/// resolved it (open -> resolved): refunded"). `details` is the note as it
+/// may be shown (masked with `--mask-pii`).
+pub fn sentence(e: &Entry, details: Option<&str>) -> String {
+    let status = |v: &Option<String>| {
+        v.as_deref()
+            .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
+            .and_then(|v| v.get("status").and_then(|x| x.as_str()).map(str::to_string))
+            .unwrap_or_default()
+    };
+    let (from, to) = (status(&e.old_value), status(&e.new_value));
+    let moved = if from.is_empty() || from == to {
+        String::new()
+    } else {
+        format!(" ({from} -> {to})")
+    };
+    let who = &e.agent;
+    let note = |prefix: &str| {
+        details
+            .filter(|d| !d.is_empty())
+            .map(|d| format!("{prefix}{d}"))
+            .unwrap_or_default()
+    };
+    match e.action.as_str() {
+        "claim" => format!("{who} claimed it{moved}"),
+        "assign" => format!("{who} assigned it{}{moved}", note(" to ")),
+        "release" => format!("{who} released it{moved}"),
+        "pending" => format!("{who} set it pending, waiting on the customer{moved}"),
+        "resolve" => format!("{who} resolved it{moved}{}", note(": ")),
+        "escalate" => format!("{who} escalated it{moved}{}", note(": ")),
+        "reopen" => format!("{who} reopened it{moved}"),
+        "close" => format!("{who} closed it{moved}"),
+        "undo" => format!(
+            "{who} undid their last change{moved}{}",
+            note(": ").replace(": undid ", ": undid the ")
+        ),
+        other => format!("{who}: {other}{moved}{}", note(": ")),
+    }
+}

@@ -1242,6 +1242,11 @@ fn next_match(state: &mut AppState, forward: bool) -> Vec<Effect> {
 
 fn command_input(state: &mut AppState, action: Action, mut text: String) -> Vec<Effect> {
     match action {
+        Action::Input(InputKey::Complete) => {
+            if let Some(t) = super::views::help::complete_command(&text) {
+                text = t;
+            }
+        }
         Action::Input(InputKey::Char(c)) => text.push(c),
         Action::Input(InputKey::Backspace) if text.pop().is_none() => {
             state.mode = Mode::Normal;
@@ -1291,6 +1296,20 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
     let Some((&cmd, rest)) = words.split_first() else {
         return vec![];
     };
+    if super::views::help::command(cmd).is_none() {
+        let names: Vec<&str> = super::views::help::COMMANDS
+            .iter()
+            .map(|c| c.names[0])
+            .collect();
+        state.say(
+            Severity::Warning,
+            format!(
+                "unknown command :{cmd}; commands: {} (:help)",
+                names.join(", ")
+            ),
+        );
+        return vec![];
+    }
     let result: Result<Vec<Effect>, String> = (|| match cmd {
         "q" | "quit" => Ok(update(state, Action::Quit)),
         "help" | "h" => {

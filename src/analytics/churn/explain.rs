@@ -21,13 +21,16 @@ pub fn describe_drivers(params: &Params, drivers: &str, mask: bool) -> Vec<(Stri
                 ))
             })
             .collect();
-    parsed
+    let mut out: Vec<(String, f64)> = parsed
         .into_iter()
         .filter_map(|(j, v, c)| {
             let col = params.spec.columns.get(j)?;
             Some((sentence(&col.source, v, mask), c))
         })
-        .collect()
+        .collect();
+    // What raises the risk first, most first; then what lowers it.
+    out.sort_by(|a, b| b.1.total_cmp(&a.1));
+    out
 }
 
 fn sentence(src: &Source, v: Option<f64>, mask: bool) -> String {

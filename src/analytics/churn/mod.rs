@@ -720,6 +720,17 @@ fn train_inner(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<T
     let (activate, why) = match (&prev, new_auc, prev_auc) {
         _ if opts.activate => (true, "activated (--activate)".to_string()),
         (None, _, _) => (true, "activated: the first model".to_string()),
+        // Another kind than the product's logistic model is trained to be
+        // compared, not to replace the scores agents work from.
+        (Some(p), _, _) if opts.kind != ModelKind::Logistic => (
+            false,
+            format!(
+                "kept inactive: a {} model is trained for comparison with the active v{}; \
+                 activate it with `crmtop model activate {id}` (or train with --activate)",
+                opts.kind.as_str(),
+                p.id
+            ),
+        ),
         (Some(p), Some(a), Some(b)) if a >= b - AUC_TOLERANCE => (
             true,
             format!("activated: holdout AUC {a:.3} against {b:.3} of v{} ({:+.3})", p.id, a - b),

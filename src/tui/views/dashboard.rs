@@ -394,7 +394,7 @@ fn render_top(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             }
             cells.extend([
                 Cell::from(Span::styled(
-                    format!("{:>5.1}%", t.churn_prob * 100.0),
+                    format!("{:>6}", super::format::percent(t.churn_prob)),
                     theme.risk(t.churn_prob, medium, high),
                 )),
                 Cell::from(format!("{:>8}", format::money_short(t.clv))),

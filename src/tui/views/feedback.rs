@@ -445,24 +445,12 @@ fn render_opened(
     if !o.history.is_empty() {
         lines.push(Line::from(""));
         lines.push(Line::from(Span::styled("history", theme.header())));
-        let status_of = |v: &Option<String>| {
-            v.as_deref()
-                .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
-                .and_then(|v| v.get("status").and_then(|x| x.as_str()).map(str::to_string))
-                .unwrap_or_default()
-        };
         for e in o.history.iter().rev() {
+            let details = e.details.as_deref().map(free);
             lines.push(Line::from(format!(
-                "{} {} {}: {} → {}{}",
+                "{} {}",
                 crate::timeutil::ts_to_minute_string(e.at),
-                e.agent,
-                e.action,
-                status_of(&e.old_value),
-                status_of(&e.new_value),
-                e.details
-                    .as_deref()
-                    .map(|d| format!(" ({})", free(d)))
-                    .unwrap_or_default()
+                crate::store::audit::sentence(e, details.as_deref())
             )));
         }
     }

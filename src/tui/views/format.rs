@@ -49,12 +49,20 @@ pub fn money_short(x: f64) -> String {
     }
 }
 
+/// A probability or share as a percentage with one decimal. A value short
+/// of certainty is never shown as certain: 0.99996 is ">99.9%", not
+/// "100.0%", and 0.00004 is "<0.1%", not "0.0%".
 pub fn percent(p: f64) -> String {
-    if p.is_finite() {
-        format!("{:.1}%", p * 100.0)
-    } else {
-        "n/a".into()
+    if !p.is_finite() {
+        return "n/a".into();
     }
+    if p < 1.0 && p >= 0.9995 {
+        return ">99.9%".into();
+    }
+    if p > 0.0 && p < 0.0005 {
+        return "<0.1%".into();
+    }
+    format!("{:.1}%", p * 100.0)
 }
 
 pub fn day(ts: i64) -> String {
@@ -115,5 +123,21 @@ mod tests {
         assert_eq!(money_short(2_500_000.0), "2.5M");
         assert_eq!(percent(0.1234), "12.3%");
         assert_eq!(tenure(800.0), "2y 2m");
+    }
+}
+
+#[cfg(test)]
+mod percent_tests {
+    use super::percent;
+
+    #[test]
+    fn percent_never_claims_certainty() {
+        assert_eq!(percent(0.99996), ">99.9%");
+        assert_eq!(percent(1.0), "100.0%");
+        assert_eq!(percent(0.9992), "99.9%");
+        assert_eq!(percent(0.00004), "<0.1%");
+        assert_eq!(percent(0.0), "0.0%");
+        assert_eq!(percent(0.4567), "45.7%");
+        assert_eq!(percent(f64::NAN), "n/a");
     }
 }

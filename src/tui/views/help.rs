@@ -32,11 +32,18 @@ pub fn lines(state: &AppState, theme: &Theme) -> Vec<Line<'static>> {
         "Commands (:)".to_string(),
         theme.header(),
     )));
-    for (cmd, what) in COMMANDS {
+    for c in COMMANDS {
+        let usage = format!(":{} {}", c.names.join(" | :"), c.args);
         out.push(Line::from(vec![
-            Span::styled(format!("  :{cmd:<30}"), theme.key()),
-            Span::raw(what.to_string()),
+            Span::styled(format!("  {usage:<32}"), theme.key()),
+            Span::raw(c.help.to_string()),
         ]));
+        if !c.flags.is_empty() {
+            out.push(Line::from(Span::styled(
+                format!("  {:<32}{}", "", c.flags.join(" ")),
+                theme.dim(),
+            )));
+        }
     }
     out.push(Line::raw(""));
     out.push(Line::from(Span::styled(
@@ -47,22 +54,122 @@ pub fn lines(state: &AppState, theme: &Theme) -> Vec<Line<'static>> {
     out
 }
 
-/// The `:` commands and what they do.
-pub const COMMANDS: &[(&str, &str)] = &[
-    (
-        "sort COLUMN",
-        "sort the list by a column (e.g. :sort revenue)",
-    ),
-    (
-        "filter TEXT",
-        "filter the list (same as /); on the queue: kind=K channel=C status=S assignee=A mine unassigned overdue, other words search",
-    ),
-    ("status S", "the queue's status: open, new, pending, escalated, resolved, closed, any"),
-    ("goto ID", "open a customer or a feedback item by its id"),
-    ("messages", "every status message of this session, with its time"),
-    ("help", "this help"),
-    ("q", "quit"),
+/// A `:` command: its name (and aliases), what follows it, its `--flags`
+/// (completed with Tab) and what it does. The command line checks names
+/// against this table, completes from it, and `:help` and `?` list it, so
+/// the three cannot disagree.
+pub struct CommandSpec {
+    pub names: &'static [&'static str],
+    pub args: &'static str,
+    pub flags: &'static [&'static str],
+    pub help: &'static str,
+}
+
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        names: &["goto"],
+        args: "ID",
+        flags: &[],
+        help: "open a customer or a feedback item by its id",
+    },
+    CommandSpec {
+        names: &["filter"],
+        args: "TEXT | kind=K channel=C status=S assignee=A mine unassigned overdue",
+        flags: &[],
+        help: "filter the list (as /); on the queue the parts combine, other words search",
+    },
+    CommandSpec {
+        names: &["status"],
+        args: "open|new|pending|escalated|resolved|closed|any",
+        flags: &[],
+        help: "the queue's status",
+    },
+    CommandSpec {
+        names: &["sort"],
+        args: "COLUMN",
+        flags: &[],
+        help: "sort the list by a column (e.g. :sort revenue)",
+    },
+    CommandSpec {
+        names: &["train"],
+        args: "[logistic|random_forest|naive_bayes]",
+        flags: &["--as-of", "--window-days", "--holdout", "--cv", "--l2", "--seed", "--activate"],
+        help: "train a churn model (other kinds are for comparison: kept inactive unless --activate true)",
+    },
+    CommandSpec {
+        names: &["clv"],
+        args: "",
+        flags: &[
+            "--horizon-months",
+            "--discount",
+            "--margin",
+            "--penalizer",
+            "--revenue-attr",
+            "--time-unit",
+            "--as-of",
+        ],
+        help: "fit CLV again",
+    },
+    CommandSpec {
+        names: &["export"],
+        args: "customers|orders|feedback|churn|clv PATH [csv|json]",
+        flags: &[],
+        help: "write records to a private file",
+    },
+    CommandSpec {
+        names: &["messages", "msg"],
+        args: "",
+        flags: &[],
+        help: "every status message of this session, with its time",
+    },
+    CommandSpec {
+        names: &["help", "h"],
+        args: "",
+        flags: &[],
+        help: "this help",
+    },
+    CommandSpec {
+        names: &["quit", "q"],
+        args: "",
+        flags: &[],
+        help: "quit",
+    },
 ];
+
+/// The command of a name or alias.
+pub fn command(name: &str) -> Option<&'static CommandSpec> {
+    COMMANDS.iter().find(|c| c.names.contains(&name))
+}
+
+/// Tab on the command line: the command name, or the current `--flag`,
+/// completed (the next match on each press). None: nothing to complete.
+pub fn complete_command(line: &str) -> Option<String> {
+    let words: Vec<&str> = line.split(' ').collect();
+    let last = *words.last()?;
+    let choices: Vec<&str> = if words.len() == 1 {
+        COMMANDS
+            .iter()
+            .flat_map(|c| c.names.iter().copied())
+            .collect()
+    } else if last.starts_with("--") || last.is_empty() {
+        command(words[0])?.flags.to_vec()
+    } else {
+        return None;
+    };
+    // A complete word: Tab moves on to the next choice (cycling through
+    // them all); a prefix: the first choice it starts.
+    let pick = match choices.iter().position(|c| *c == last) {
+        Some(i) if choices.len() > 1 => choices[(i + 1) % choices.len()],
+        Some(_) => return None,
+        None => *choices.iter().find(|c| c.starts_with(last))?,
+    };
+    let mut out = words[..words.len() - 1].join(" ");
+    if !out.is_empty() {
+        out.push(' ');
+    }
+    out.push_str(pick);
+    Some(out)
+}
 
 pub fn render(state: &AppState, f: &mut Frame, area: Rect, scroll: u16, theme: &Theme) {
     let w = area.width.saturating_sub(6).min(100);
@@ -124,4 +231,31 @@ pub fn render_messages(state: &AppState, f: &mut Frame, area: Rect, scroll: u16,
                 .title(Span::styled(title, theme.title())),
         );
     f.render_widget(p, rect);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tab_completes_commands_and_their_flags() {
+        assert_eq!(complete_command("go").as_deref(), Some("goto"));
+        assert_eq!(complete_command("me").as_deref(), Some("messages"));
+        assert_eq!(
+            complete_command("train --ac").as_deref(),
+            Some("train --activate")
+        );
+        assert_eq!(
+            complete_command("clv --h").as_deref(),
+            Some("clv --horizon-months")
+        );
+        assert_eq!(complete_command("nonsense --x"), None);
+        // Several matches: each Tab gives the next.
+        let first = complete_command("train --").unwrap();
+        assert_eq!(first, "train --as-of");
+        assert_eq!(
+            complete_command(&first).as_deref(),
+            Some("train --window-days")
+        );
+    }
 }

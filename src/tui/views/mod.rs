@@ -7,7 +7,7 @@ mod dashboard;
 mod detail;
 mod feedback;
 pub mod format;
-mod help;
+pub mod help;
 mod models;
 
 use super::app::{AppState, Mode, Severity};
