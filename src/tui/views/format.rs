@@ -56,7 +56,7 @@ pub fn percent(p: f64) -> String {
     if !p.is_finite() {
         return "n/a".into();
     }
-    if p < 1.0 && p >= 0.9995 {
+    if (0.9995..1.0).contains(&p) {
         return ">99.9%".into();
     }
     if p > 0.0 && p < 0.0005 {
