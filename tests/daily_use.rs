@@ -472,3 +472,69 @@ fn with_masking_a_search_cannot_confirm_who_a_customer_is() {
             .collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn the_sla_clock_pauses_while_pending_and_remembers_a_late_first_response() {
+    use crmtop::analytics::priority::{self, SlaConfig};
+    let db = team_db();
+    let sla = SlaConfig::default(); // 24 h first response, 72 h resolution
+    let day = 86_400;
+    let created = db.count("SELECT created_at FROM feedback WHERE id = 'F2'");
+    let fid = db.count("SELECT fid FROM feedback WHERE id = 'F2'");
+    let act = |act: crmtop::analytics::workflow::Act, at: i64| {
+        let mut s = db.open();
+        let o = crmtop::store::workflow::act(
+            &mut s.conn,
+            &[crmtop::store::workflow::Target { fid, version: None }],
+            &act,
+            "ann",
+            at,
+        )
+        .unwrap();
+        assert!(o[0].is_done(), "{o:?}");
+    };
+    use crmtop::analytics::workflow::Act;
+    // First response after 30 h: 6 h late, and that stays visible.
+    act(Act::Claim, created + 30 * 3600);
+    // Pending for 5 days: the clock stops.
+    act(Act::Pending, created + day * 2);
+    let item = |now: i64| {
+        let s = db.open();
+        crmtop::store::feedback::item(&s.conn, fid, &sla, now)
+            .unwrap()
+            .unwrap()
+    };
+    let it = item(created + day * 6);
+    let (words, overdue) = priority::sla_words(
+        &sla,
+        &it.kind,
+        &it.status,
+        it.sla_start,
+        it.created_at,
+        it.first_response_at,
+        created + day * 6,
+    );
+    assert!(!overdue);
+    assert!(words.contains("paused"), "{words}");
+    assert!(words.contains("1st response late 6 h"), "{words}");
+    // Back from pending on day 7: 5 days were paused, so the 72 h clock
+    // has 1 day left (2 days used before the pause).
+    act(Act::Claim, created + day * 7);
+    let it = item(created + day * 7);
+    assert_eq!(it.sla_start, created + day * 5);
+    let left =
+        priority::sla_left(&sla, &it.kind, &it.status, it.sla_start, created + day * 7).unwrap();
+    assert_eq!(left, day);
+    // The queue's overdue count agrees: not overdue on day 7, overdue on day 9.
+    let s = db.open();
+    let f = crmtop::store::feedback::QueueFilter::Overdue;
+    let overdue_ids = |now: i64| -> Vec<String> {
+        crmtop::store::feedback::queue_page(&s.conn, &f, "ann", &sla, now, 0, 50)
+            .unwrap()
+            .into_iter()
+            .map(|i| i.id)
+            .collect()
+    };
+    assert!(!overdue_ids(created + day * 7).contains(&"F2".to_string()));
+    assert!(overdue_ids(created + day * 9).contains(&"F2".to_string()));
+}

@@ -135,7 +135,8 @@ pub fn sla_hours(sla: &SlaConfig, kind: &str, status: &str) -> f64 {
 
 /// The age term.
 pub fn age_term(sla: &SlaConfig, kind: &str, status: &str, created_at: i64, now: i64) -> f64 {
-    if status == "resolved" || status == "closed" {
+    // Done, or waiting on the customer (the clock is paused): no pressure.
+    if status == "resolved" || status == "closed" || status == "pending" {
         return 0.0;
     }
     let hours = (now - created_at) as f64 / 3600.0;
@@ -150,12 +151,73 @@ pub fn sla_left(
     created_at: i64,
     now: i64,
 ) -> Option<i64> {
-    if status == "resolved" || status == "closed" {
+    // No clock: done, paused while pending, or never started (praise, an
+    // NPS promoter: see `store::feedback::NO_SLA`).
+    if status == "resolved" || status == "closed" || status == "pending" || created_at >= 1 << 59 {
         return None;
     }
     let limit = (sla_hours(sla, kind, status) * 3600.0).round() as i64;
     // Overdue when this is <= 0 (`store::queue::is_overdue`).
     Some(created_at + limit - now)
+}
+
+/// The SLA clock in words: ("5 h left", false), ("OVERDUE 2 d", true),
+/// "paused: pending", "no SLA" (praise, an NPS promoter), "-" once done;
+/// with " · 1st response late 5 h" when the first response came (or is
+/// still missing) after its SLA, which stays visible afterwards.
+#[allow(clippy::too_many_arguments)]
+pub fn sla_words(
+    sla: &SlaConfig,
+    kind: &str,
+    status: &str,
+    sla_start: i64,
+    created_at: i64,
+    first_response_at: Option<i64>,
+    now: i64,
+) -> (String, bool) {
+    let (mut text, overdue) = if status == "pending" {
+        ("paused: pending".to_string(), false)
+    } else if sla_start >= 1 << 59 {
+        ("no SLA".to_string(), false)
+    } else {
+        match sla_left(sla, kind, status, sla_start, now) {
+            None => ("-".to_string(), false),
+            Some(s) if s <= 0 => (
+                format!("OVERDUE {}", crate::timeutil::humanize_secs(-s)),
+                true,
+            ),
+            Some(s) => (format!("{} left", crate::timeutil::humanize_secs(s)), false),
+        }
+    };
+    if let Some(late) =
+        first_response_late(sla, kind, sla_start, created_at, first_response_at, now)
+    {
+        if status != "new" {
+            text.push_str(&format!(
+                " · 1st response late {}",
+                crate::timeutil::humanize_secs(late)
+            ));
+        }
+    }
+    (text, overdue)
+}
+
+/// How late the first response was (or is, while none came), in seconds;
+/// None when it was in time or the item has no SLA.
+pub fn first_response_late(
+    sla: &SlaConfig,
+    kind: &str,
+    sla_start: i64,
+    created_at: i64,
+    first_response_at: Option<i64>,
+    now: i64,
+) -> Option<i64> {
+    if sla_start >= 1 << 59 {
+        return None;
+    }
+    let limit = (sla.for_kind(kind).first_response_hours.max(1.0 / 60.0) * 3600.0).round() as i64;
+    let took = first_response_at.unwrap_or(now) - created_at;
+    (took > limit).then_some(took - limit)
 }
 
 /// Money with two decimals and thousands separators: 1240.5 -> "1,240.50".

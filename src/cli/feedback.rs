@@ -184,7 +184,7 @@ struct ItemJson<'a> {
 }
 
 fn item_json<'a>(ctx: &Ctx, it: &'a QueueItem, now: i64) -> ItemJson<'a> {
-    let left = priority::sla_left(&ctx.config.sla, &it.kind, &it.status, it.created_at, now);
+    let left = priority::sla_left(&ctx.config.sla, &it.kind, &it.status, it.sla_start, now);
     ItemJson {
         id: &it.id,
         customer_id: &it.customer_id,
@@ -260,11 +260,16 @@ fn one_line(text: Option<&str>, width: usize) -> String {
 }
 
 fn sla_words(ctx: &Ctx, it: &QueueItem, now: i64) -> String {
-    match priority::sla_left(&ctx.config.sla, &it.kind, &it.status, it.created_at, now) {
-        None => "-".into(),
-        Some(s) if s <= 0 => format!("OVERDUE {}", timeutil::humanize_secs(-s)),
-        Some(s) => format!("{} left", timeutil::humanize_secs(s)),
-    }
+    priority::sla_words(
+        &ctx.config.sla,
+        &it.kind,
+        &it.status,
+        it.sla_start,
+        it.created_at,
+        it.first_response_at,
+        now,
+    )
+    .0
 }
 
 fn list(ctx: &Ctx, a: ListArgs) -> Result<i32> {
@@ -497,7 +502,7 @@ fn print_item(
         kind: &it.kind,
         score: it.score,
     };
-    let why = priority::explain(&inputs, &ctx.config.sla, &it.status, it.created_at, now);
+    let why = priority::explain(&inputs, &ctx.config.sla, &it.status, it.sla_start, now);
     if json {
         let mut v = serde_json::to_value(item_json(ctx, &it, now))?;
         if let Some(o) = v.as_object_mut() {

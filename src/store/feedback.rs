@@ -28,24 +28,48 @@ pub fn register_functions(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// The start of an item's SLA clock that no item reaches: items that need
+/// no response (praise, an NPS promoter) are never overdue.
+pub const NO_SLA: i64 = 1 << 60;
+
+/// The SQL of an item's SLA clock start (`f` is the feedback row): its
+/// creation plus the time it spent pending, or [`NO_SLA`].
+pub const SLA_START_SQL: &str = "CASE WHEN f.kind = 'praise' OR (f.kind = 'nps' AND f.score >= 9)
+              THEN 1152921504606846976 ELSE f.created_at + f.sla_paused_secs END";
+
+/// After a bulk load that wrote queue rows itself (the demo): pending items
+/// start their pause, and items that need no response get no clock.
+pub fn settle_sla_clocks(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "UPDATE feedback SET pending_since = COALESCE(updated_at, created_at)
+          WHERE status = 'pending' AND pending_since IS NULL;
+         UPDATE queue SET created_at = 1152921504606846976
+          WHERE fid IN (SELECT fid FROM feedback WHERE kind = 'praise' OR (kind = 'nps' AND score >= 9));",
+    )?;
+    Ok(())
+}
+
 /// Bring the queue rows of the given items (or of every item when `fids` is
 /// None) in step with `feedback`: open items get their row and their
 /// time-independent priority, the others leave the queue.
 pub fn refresh_static_priority(conn: &Connection, fids: Option<&[i64]>) -> Result<usize> {
     register_functions(conn)?;
-    const UPSERT: &str =
+    // sql-format-ok: constants only.
+    let upsert = format!(
         "INSERT INTO queue(fid, status, kind, channel, created_at, assignee, prio_static)
-         SELECT f.fid, f.status, f.kind, f.channel, f.created_at, f.assignee,
+         SELECT f.fid, f.status, f.kind, f.channel, {SLA_START_SQL}, f.assignee,
                 crmtop_prio(f.kind, f.score, f.sentiment, c.churn_prob, c.clv)
          FROM feedback f JOIN customers c ON c.cid = f.cid
-         WHERE f.status IN ('new', 'open', 'pending', 'escalated')";
+         WHERE f.status IN ('new', 'open', 'pending', 'escalated')"
+    );
+    let upsert = upsert.as_str();
     const ON_CONFLICT: &str = " ON CONFLICT(fid) DO UPDATE SET status = excluded.status, kind = excluded.kind,
            channel = excluded.channel, created_at = excluded.created_at, assignee = excluded.assignee,
            prio_static = excluded.prio_static";
     match fids {
         Some(fids) => {
             // sql-format-ok: constants only.
-            let mut up = conn.prepare_cached(&format!("{UPSERT} AND f.fid = ?1{ON_CONFLICT}"))?;
+            let mut up = conn.prepare_cached(&format!("{upsert} AND f.fid = ?1{ON_CONFLICT}"))?;
             let mut del = conn.prepare_cached(
                 "DELETE FROM queue WHERE fid = ?1
                  AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.fid = ?1 AND f.status IN ('new', 'open', 'pending', 'escalated'))",
@@ -63,7 +87,7 @@ pub fn refresh_static_priority(conn: &Connection, fids: Option<&[i64]>) -> Resul
                 [],
             )?;
             // sql-format-ok: constants only.
-            Ok(conn.execute(&format!("{UPSERT}{ON_CONFLICT}"), [])?)
+            Ok(conn.execute(&format!("{upsert}{ON_CONFLICT}"), [])?)
         }
     }
 }
@@ -223,13 +247,18 @@ pub struct QueueItem {
     pub resolution_note: Option<String>,
     pub resolved_at: Option<i64>,
     pub escalation_reason: Option<String>,
+    /// The start of the SLA clock: creation plus time spent pending, or
+    /// [`NO_SLA`] for items that need no response.
+    pub sla_start: i64,
 }
 
 const ITEM_SQL: &str =
     "SELECT f.fid, f.id, c.id, c.name, f.status, f.kind, f.channel, f.created_at, f.assignee,
         f.sentiment, f.text, f.score, c.churn_prob, c.clv, f.version,
         f.first_response_at, f.updated_at, f.updated_by, f.resolution_note, f.resolved_at,
-        f.escalation_reason, c.cid
+        f.escalation_reason, c.cid,
+        CASE WHEN f.kind = 'praise' OR (f.kind = 'nps' AND f.score >= 9)
+              THEN 1152921504606846976 ELSE f.created_at + f.sla_paused_secs END
  FROM feedback f JOIN customers c ON c.cid = f.cid";
 
 fn read_item(r: &rusqlite::Row, priority: f64) -> rusqlite::Result<QueueItem> {
@@ -257,6 +286,7 @@ fn read_item(r: &rusqlite::Row, priority: f64) -> rusqlite::Result<QueueItem> {
         resolved_at: r.get(19)?,
         escalation_reason: r.get(20)?,
         cid: r.get(21)?,
+        sla_start: r.get(22)?,
     })
 }
 
@@ -466,4 +496,16 @@ pub fn queue_facets(conn: &Connection) -> Result<(Vec<String>, Vec<String>)> {
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     Ok((kinds, channels))
+}
+
+#[cfg(test)]
+mod clock_tests {
+    use super::*;
+
+    #[test]
+    fn the_item_query_uses_the_clock_start() {
+        let norm = |x: &str| x.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(norm(ITEM_SQL).contains(&norm(SLA_START_SQL)));
+        assert_eq!(NO_SLA, 1152921504606846976);
+    }
 }

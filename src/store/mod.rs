@@ -39,6 +39,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0004_feedback_search.sql",
         include_str!("../../schema/0004_feedback_search.sql"),
     ),
+    (
+        "0005_sla_clock.sql",
+        include_str!("../../schema/0005_sla_clock.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -56,8 +56,10 @@ pub fn sla_secs(sla: &SlaConfig, kind: &str, status: &str) -> i64 {
 }
 
 /// Past its SLA: the same test everywhere (lists, counts, the screen).
+/// `created_at` is the start of the item's SLA clock (see
+/// `feedback::SLA_START_SQL`); a pending item's clock is paused.
 pub fn is_overdue(sla: &SlaConfig, kind: &str, status: &str, created_at: i64, now: i64) -> bool {
-    now - created_at >= sla_secs(sla, kind, status)
+    status != "pending" && now - created_at >= sla_secs(sla, kind, status)
 }
 
 /// The priority of a queue row now.
@@ -163,7 +165,8 @@ fn overdue_count_where(
     ))?;
     let mut n = 0i64;
     for kind in KINDS {
-        for status in OPEN_STATUSES {
+        // A pending item's clock is paused: it is never overdue.
+        for status in OPEN_STATUSES.iter().filter(|s| **s != "pending") {
             let cutoff = now - sla_secs(sla, kind, status);
             let mut ps = vec![
                 Value::Text(kind.to_string()),
@@ -193,7 +196,7 @@ fn load_all(
         ))?;
         let mut out = Vec::new();
         for kind in KINDS {
-            for status in OPEN_STATUSES {
+            for status in OPEN_STATUSES.iter().filter(|s| **s != "pending") {
                 let cutoff = now - sla_secs(sla, kind, status);
                 let mut ps = vec![
                     Value::Text(kind.to_string()),

@@ -261,6 +261,9 @@ fn apply_one(
         .prepare_cached(
             "UPDATE feedback SET status = ?1, assignee = ?2, version = version + 1,
                  updated_at = ?3, updated_by = ?4, first_response_at = ?5,
+                 sla_paused_secs = sla_paused_secs + CASE WHEN status = 'pending' AND ?1 <> 'pending'
+                                   THEN max(0, ?3 - COALESCE(pending_since, ?3)) ELSE 0 END,
+                 pending_since = CASE WHEN ?1 = 'pending' THEN COALESCE(pending_since, ?3) END,
                  resolution_note = CASE WHEN ?6 IS NOT NULL THEN ?6
                                         WHEN ?1 IN ('resolved', 'closed') THEN resolution_note END,
                  resolved_at = CASE WHEN ?7 IS NOT NULL THEN ?7
@@ -456,6 +459,9 @@ pub fn undo(
         tx.prepare_cached(
             "UPDATE feedback SET status = ?1, assignee = ?2, version = version + 1,
                  updated_at = ?3, updated_by = ?4,
+                 sla_paused_secs = sla_paused_secs + CASE WHEN status = 'pending' AND ?1 <> 'pending'
+                                   THEN max(0, ?3 - COALESCE(pending_since, ?3)) ELSE 0 END,
+                 pending_since = CASE WHEN ?1 = 'pending' THEN COALESCE(pending_since, ?3) END,
                  resolution_note = CASE WHEN ?1 IN ('resolved', 'closed') THEN resolution_note END,
                  resolved_at = CASE WHEN ?1 IN ('resolved', 'closed') THEN resolved_at END,
                  escalation_reason = CASE WHEN ?1 = 'escalated' THEN escalation_reason END

@@ -334,6 +334,7 @@ fn load(
         });
         result?;
     }
+    crate::store::feedback::settle_sla_clocks(&tx)?;
     crate::store::rebuild_indexes(&tx, &indexes, ctl)?;
     ctl.check()?;
     ctl.report("building the search index", 0, 1);

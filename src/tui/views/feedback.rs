@@ -14,6 +14,24 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
+/// The SLA of a row of the list, short: "5 h left", "OVERDUE 2 d",
+/// "paused", "no SLA".
+fn short_sla(state: &AppState, it: &crate::store::feedback::QueueItem) -> (String, bool) {
+    if it.status == "pending" {
+        return ("paused".into(), false);
+    }
+    if it.sla_start >= crate::store::feedback::NO_SLA {
+        return ("no SLA".into(), false);
+    }
+    sla_text(priority::sla_left(
+        &state.config.sla,
+        &it.kind,
+        &it.status,
+        it.sla_start,
+        state.now,
+    ))
+}
+
 /// "5 h left" / "OVERDUE 3 h".
 pub fn sla_text(secs: Option<i64>) -> (String, bool) {
     match secs {
@@ -92,13 +110,7 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             .skip(q.cursor.saturating_sub(q.visible_rows.saturating_sub(1)))
             .take(q.visible_rows)
             .map(|(i, it)| {
-                let (sla, overdue) = sla_text(priority::sla_left(
-                    &state.config.sla,
-                    &it.kind,
-                    &it.status,
-                    it.created_at,
-                    state.now,
-                ));
+                let (sla, overdue) = short_sla(state, it);
                 let tone = it.sentiment.map(sentiment::label).unwrap_or("-");
                 let tone_style = match tone {
                     "negative" => theme.bad(),
@@ -278,7 +290,7 @@ fn render_item(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
         &inputs,
         &state.config.sla,
         &it.status,
-        it.created_at,
+        it.sla_start,
         state.now,
     );
     let mut lines = vec![
@@ -353,13 +365,15 @@ fn render_opened(
         it.channel.as_deref().unwrap_or("-"),
         crate::timeutil::ts_to_minute_string(it.created_at)
     );
-    let (sla, overdue) = sla_text(priority::sla_left(
+    let (sla, overdue) = priority::sla_words(
         &state.config.sla,
         &it.kind,
         &it.status,
+        it.sla_start,
         it.created_at,
+        it.first_response_at,
         state.now,
-    ));
+    );
     let phase = if it.status == "new" {
         " (first response)"
     } else {
@@ -396,7 +410,7 @@ fn render_opened(
             &inputs,
             &state.config.sla,
             &it.status,
-            it.created_at,
+            it.sla_start,
             state.now,
         );
         lines.push(Line::from(vec![
