@@ -538,3 +538,32 @@ fn the_sla_clock_pauses_while_pending_and_remembers_a_late_first_response() {
     assert!(!overdue_ids(created + day * 7).contains(&"F2".to_string()));
     assert!(overdue_ids(created + day * 9).contains(&"F2".to_string()));
 }
+
+#[test]
+fn no_key_acts_below_the_minimum_size() {
+    let db = team_db();
+    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    h.step(Action::GoScreen(Screen::Feedback));
+    h.step(Action::Resize(60, 20));
+    let before = db.count("SELECT sum(version) FROM feedback");
+    for a in [
+        Action::Claim,
+        Action::FeedbackNext,
+        Action::Resolve,
+        Action::Mark,
+        Action::GoScreen(Screen::Models),
+    ] {
+        h.step(a);
+    }
+    assert_eq!(db.count("SELECT sum(version) FROM feedback"), before);
+    assert_eq!(h.state.screen, Screen::Feedback);
+    assert!(matches!(h.state.mode, Mode::Normal));
+    assert!(
+        h.screen().contains("needs at least 80x24"),
+        "{}",
+        h.screen()
+    );
+    h.step(Action::Resize(80, 24));
+    h.step(Action::Claim);
+    assert_eq!(db.count("SELECT sum(version) FROM feedback"), before + 1);
+}

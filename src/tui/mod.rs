@@ -111,6 +111,26 @@ pub fn use_color(ctx: &Ctx) -> bool {
     !ctx.global.no_color && !no_color_env && ctx.config.theme != "mono"
 }
 
+/// The screen needs a terminal that can move its cursor: from cron or a
+/// pipe, or with TERM=dumb, say what to do instead of failing half-way.
+fn check_terminal() -> Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(Error::bad(
+            "the screen needs a terminal (this looks like cron, a script or a pipe); \
+             use a subcommand instead, e.g. `crmtop info`, `crmtop feedback list --json`, \
+             `crmtop train` (`crmtop --help` lists them)",
+        ));
+    }
+    if std::env::var("TERM").is_ok_and(|t| t == "dumb") {
+        return Err(Error::bad(
+            "TERM=dumb cannot draw crmtop's screen; run it in a terminal that moves its cursor \
+             (xterm, screen, tmux, any modern one), or use the subcommands (`crmtop --help`)",
+        ));
+    }
+    Ok(())
+}
+
 pub fn run(ctx: &Ctx) -> Result<i32> {
     let path = if ctx.global.demo {
         ensure_demo(ctx)?
@@ -133,6 +153,7 @@ pub fn run(ctx: &Ctx) -> Result<i32> {
     };
     drop(crate::store::open(&path, mode)?);
     let keymap = Keymap::with_overrides(&ctx.config.keys).map_err(Error::BadInput)?;
+    check_terminal()?;
     let label = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -612,6 +612,11 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         }
         _ => {}
     }
+    // Below the minimum size the screen shows one line saying what size it
+    // needs, so no key may act on what cannot be seen (but q quits).
+    if state.too_small() && !matches!(action, Action::Quit) {
+        return vec![];
+    }
     match state.mode.clone() {
         Mode::Filter => return filter_input(state, action),
         Mode::Command(text) => return command_input(state, action, text),
