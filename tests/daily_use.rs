@@ -567,3 +567,58 @@ fn no_key_acts_below_the_minimum_size() {
     h.step(Action::Claim);
     assert_eq!(db.count("SELECT sum(version) FROM feedback"), before + 1);
 }
+
+#[test]
+fn gone_is_not_at_risk() {
+    let db = TempDb::new();
+    let c = db.file("c.csv");
+    // L1 and L2 ordered only two years ago (lapsed); A1 ordered last week;
+    // S1 has no orders and no label (subscription-style: never lapsed);
+    // X1 is labelled churned.
+    std::fs::write(
+        &c,
+        "id,name,Churn\nL1,Lena,\nL2,Lars,\nA1,Ann,\nS1,Sam,\nX1,Xia,yes\n",
+    )
+    .unwrap();
+    db.import(Kind::Customers, &c).unwrap();
+    let o = db.file("o.csv");
+    std::fs::write(
+        &o,
+        "customer_id,date,amount\nL1,2023-06-01,10\nL2,2023-06-02,10\nA1,2025-06-20,10\nX1,2025-06-21,10\n",
+    )
+    .unwrap();
+    db.import(Kind::Orders, &o).unwrap();
+    {
+        let s = db.open();
+        s.conn
+            .execute_batch("UPDATE customers SET churn_prob = 0.9, clv = 100.0")
+            .unwrap();
+    }
+    let s = db.open();
+    let d = crmtop::store::dashboard::load(
+        &s.conn,
+        false,
+        0.6,
+        0.3,
+        &crmtop::analytics::priority::SlaConfig::default(),
+        NOW,
+    )
+    .unwrap();
+    assert_eq!(d.agg.lapsed, 3, "{:?}", d.agg);
+    assert_eq!(d.agg.active_customers, 2);
+    assert_eq!(d.agg.high_risk, 2);
+    assert!(
+        (d.agg.value_at_risk.unwrap() - 180.0).abs() < 1e-9,
+        "{:?}",
+        d.agg.value_at_risk
+    );
+    let top: Vec<&str> = d.agg.top_at_risk.iter().map(|t| t.id.as_str()).collect();
+    assert!(!top.contains(&"L1") && !top.contains(&"X1"), "{top:?}");
+    // The churn screen's riskiest list leaves them out too.
+    let mut h = Harness::new(&db.path, NOW, 100, 30).unwrap();
+    h.step(Action::GoScreen(Screen::Churn));
+    let ids: Vec<String> = h.state.churn.rows.iter().map(|r| r.id.clone()).collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(sorted, vec!["A1", "S1"], "{ids:?}");
+}

@@ -70,7 +70,14 @@ pub struct FitBrief {
 pub struct Aggregates {
     pub version: i64,
     pub customers: i64,
+    /// Customers who are not lapsed (see `lapsed`).
     pub active_customers: i64,
+    /// Customers who have already left and cannot be saved: labelled
+    /// churned, or (with orders) no order in the 365 days before the last
+    /// order in the data. Excluded from the at-risk counts, the value at
+    /// risk and the riskiest customers.
+    #[serde(default)]
+    pub lapsed: i64,
     pub latest_order: Option<i64>,
     pub scored: i64,
     pub mean_churn: Option<f64>,
@@ -115,19 +122,27 @@ impl Ord for OrdF64 {
     }
 }
 
+/// Customers with orders whose last order is before this have lapsed: no
+/// order in the 365 days (the label's activity window) before the last
+/// order in the data.
+pub fn lapsed_cutoff(latest_order: Option<i64>) -> Option<i64> {
+    latest_order.map(|l| l - 365 * crate::timeutil::DAY)
+}
+
+/// Whether a customer has already left: labelled churned, or with orders
+/// and none since the cutoff. Customers without orders (subscription data)
+/// are judged by their label alone.
+pub fn is_lapsed(churned: Option<i64>, last_order: Option<i64>, cutoff: Option<i64>) -> bool {
+    churned == Some(1) || matches!((last_order, cutoff), (Some(l), Some(c)) if l < c)
+}
+
 fn compute(conn: &Connection, version: i64, high: f64, medium: f64) -> Result<Aggregates> {
     let (customers, latest): (i64, Option<i64>) =
         conn.query_row("SELECT count(*), max(last_order) FROM customers", [], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?;
-    let active: i64 = match latest {
-        Some(l) => conn.query_row(
-            "SELECT count(*) FROM customers WHERE last_order >= ?1",
-            [l - 90 * crate::timeutil::DAY],
-            |r| r.get(0),
-        )?,
-        None => 0,
-    };
+    let lapsed_before = lapsed_cutoff(latest);
+    let mut lapsed = 0i64;
     // Everything else per customer in one pass over the table (a million
     // rows: about 0.4 s, where one SQL aggregate per tile took 3 s).
     let today = chrono::Utc::now().date_naive();
@@ -140,13 +155,18 @@ fn compute(conn: &Connection, version: i64, high: f64, medium: f64) -> Result<Ag
     let mut top: std::collections::BinaryHeap<std::cmp::Reverse<(OrdF64, i64)>> =
         std::collections::BinaryHeap::new();
     {
-        let mut st =
-            conn.prepare("SELECT cid, age, birth_date, income, churn_prob, clv FROM customers")?;
+        let mut st = conn.prepare(
+            "SELECT cid, age, birth_date, income, churn_prob, clv, churned, last_order FROM customers",
+        )?;
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {
             let cid: i64 = r.get(0)?;
             let churn: Option<f64> = r.get(4)?;
             let clv: Option<f64> = r.get(5)?;
+            let gone = is_lapsed(r.get(6)?, r.get(7)?, lapsed_before);
+            if gone {
+                lapsed += 1;
+            }
             let birth = r.get_ref(2)?.as_str_or_null().ok().flatten();
             matrix.add(
                 years_of(r.get(1).ok().flatten(), birth, today),
@@ -157,7 +177,9 @@ fn compute(conn: &Connection, version: i64, high: f64, medium: f64) -> Result<Ag
             if let Some(p) = churn {
                 scored += 1;
                 sum_churn += p;
-                if p >= high {
+                if gone {
+                    // Gone is not at risk.
+                } else if p >= high {
                     hi += 1;
                 } else if p >= medium {
                     med += 1;
@@ -169,7 +191,7 @@ fn compute(conn: &Connection, version: i64, high: f64, medium: f64) -> Result<Ag
                 total += v;
                 clvs.push(v);
             }
-            if let (Some(p), Some(v)) = (churn, clv) {
+            if let (Some(p), Some(v), false) = (churn, clv, gone) {
                 n_var += 1;
                 var += p * v;
                 top.push(std::cmp::Reverse((OrdF64(p * v), cid)));
@@ -259,7 +281,8 @@ fn compute(conn: &Connection, version: i64, high: f64, medium: f64) -> Result<Ag
     Ok(Aggregates {
         version,
         customers,
-        active_customers: active,
+        active_customers: customers - lapsed,
+        lapsed,
         latest_order: latest,
         scored,
         mean_churn: mean,

@@ -113,12 +113,16 @@ pub struct ListQuery {
     /// `--mask-pii`: the text filter matches ids only (matching masked
     /// names or e-mails would confirm who a masked customer is).
     pub ids_only: bool,
+    /// Leave out lapsed customers (see `dashboard::is_lapsed`): those
+    /// labelled churned, and those whose last order is before this.
+    pub skip_lapsed: Option<i64>,
 }
 
 impl ListQuery {
     pub fn new(sort: SortColumn, descending: bool) -> Self {
         ListQuery {
             ids_only: false,
+            skip_lapsed: None,
             sort,
             descending,
             filter: None,
@@ -275,6 +279,14 @@ fn filters(q: &ListQuery, hits: Option<&Hits>, plan: Plan, first: usize) -> Filt
         f.conds.push_str(&format!(
             " AND c.churn_prob >= ?{i} AND c.churn_prob < ?{}",
             i + 1
+        ));
+    }
+    if let Some(cutoff) = q.skip_lapsed {
+        f.params.push(Value::Integer(cutoff));
+        let i = first + f.params.len() - 1;
+        // sql-format-ok: a parameter number; the value is bound.
+        f.conds.push_str(&format!(
+            " AND NOT (c.churned IS 1 OR (c.last_order IS NOT NULL AND c.last_order < ?{i}))"
         ));
     }
     if let Some(seg) = &q.rfm_segment {

@@ -392,6 +392,14 @@ pub struct Executor {
 }
 
 impl Executor {
+    /// Last orders before this mean lapsed (one index seek).
+    fn lapsed_cutoff(&self) -> crate::Result<Option<i64>> {
+        let latest: Option<i64> =
+            self.conn
+                .query_row("SELECT max(last_order) FROM customers", [], |r| r.get(0))?;
+        Ok(store::dashboard::lapsed_cutoff(latest))
+    }
+
     /// `--mask-pii` for this executor and the search it shares.
     pub fn set_mask(&mut self, on: bool) {
         self.mask = on;
@@ -614,6 +622,12 @@ impl Executor {
                     self.search_started = true;
                     self.search.build_in_background(self.path.clone());
                 }
+                let mut query = query;
+                if slot == Slot::Churn {
+                    // "Riskiest first" is of customers who can still be
+                    // saved: the lapsed are left out.
+                    query.skip_lapsed = self.lapsed_cutoff()?;
+                }
                 let hits = self.hits(&query)?;
                 let rows = list::page_with(&self.conn, &query, hits.as_deref())?;
                 let extra = self.extras(slot, &query, &rows)?;
@@ -626,6 +640,10 @@ impl Executor {
                 }
             }
             Request::Count { slot, gen, query } => {
+                let mut query = query;
+                if slot == Slot::Churn {
+                    query.skip_lapsed = self.lapsed_cutoff()?;
+                }
                 let hits = self.hits(&query)?;
                 Response::Count {
                     slot,

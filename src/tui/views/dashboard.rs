@@ -62,6 +62,7 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
     let tiles_list: Vec<(&str, String, Style)> = vec![
         ("Customers", format::count(a.customers), base),
         ("Active", format::count(a.active_customers), base),
+        ("Lapsed", format::count(a.lapsed), theme.dim()),
         (
             "Churn rate",
             pct(a.model.as_ref().map(|m| m.base_rate)),
