@@ -185,13 +185,12 @@ fn render_revenue(
         );
         return;
     }
-    let pts: Vec<(f64, f64)> = a
-        .monthly_revenue
-        .iter()
-        .enumerate()
-        .map(|(i, (_, v))| (i as f64, *v))
-        .collect();
-    let max = pts.iter().map(|p| p.1).fold(0.0, f64::max).max(1.0);
+    // Months on a calendar axis: a month without orders is a gap in the
+    // line, not a month that silently disappears.
+    let month_no = |m: &str| -> Option<i64> {
+        let (y, mo) = m.split_once('-')?;
+        Some(y.parse::<i64>().ok()? * 12 + mo.parse::<i64>().ok()? - 1)
+    };
     let first = a
         .monthly_revenue
         .first()
@@ -202,16 +201,43 @@ fn render_revenue(
         .last()
         .map(|m| m.0.clone())
         .unwrap_or_default();
-    let ds = Dataset::default()
-        .marker(symbols::Marker::Braille)
-        .graph_type(GraphType::Line)
-        .style(Style::default().fg(if theme.color {
-            Color::Cyan
-        } else {
-            Color::Reset
-        }))
-        .data(&pts);
-    let mut title = format!("Monthly revenue, last {} months", a.monthly_revenue.len());
+    let base = month_no(&first).unwrap_or(0);
+    let pts: Vec<(f64, f64)> = a
+        .monthly_revenue
+        .iter()
+        .enumerate()
+        .map(|(i, (m, v))| {
+            let x = month_no(m).map_or(i as i64, |n| n - base);
+            (x as f64, *v)
+        })
+        .collect();
+    let span = pts.last().map_or(1.0, |p| p.0).max(1.0);
+    // Runs of consecutive months, each its own line.
+    let mut runs: Vec<Vec<(f64, f64)>> = Vec::new();
+    for p in &pts {
+        match runs.last_mut() {
+            Some(r) if r.last().is_some_and(|q| p.0 - q.0 <= 1.0) => r.push(*p),
+            _ => runs.push(vec![*p]),
+        }
+    }
+    let max = pts.iter().map(|p| p.1).fold(0.0, f64::max).max(1.0);
+    let style = Style::default().fg(if theme.color {
+        Color::Cyan
+    } else {
+        Color::Reset
+    });
+    let datasets: Vec<Dataset> = runs
+        .iter()
+        .map(|r| {
+            Dataset::default()
+                .marker(symbols::Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(style)
+                .data(r)
+        })
+        .collect();
+    let months = span as usize + 1;
+    let mut title = format!("Monthly revenue, last {months} months");
     // The last month may have only begun: say so, so its drop is not read
     // as a collapse.
     if let Some(l) = a.latest_order {
@@ -227,11 +253,11 @@ fn render_revenue(
             title = format!("Monthly revenue · {month} partial ({}d)", d.day());
         }
     }
-    let chart = Chart::new(vec![ds])
+    let chart = Chart::new(datasets)
         .block(block(&title, theme))
         .x_axis(
             Axis::default()
-                .bounds([0.0, (pts.len().max(2) - 1) as f64])
+                .bounds([0.0, span])
                 .labels(vec![Span::raw(first), Span::raw(last)]),
         )
         .y_axis(
@@ -241,6 +267,9 @@ fn render_revenue(
         );
     f.render_widget(chart, area);
 }
+
+/// Cells with fewer customers than this are too small to trust.
+const SMALL_CELL: i64 = 30;
 
 fn render_heatmap(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
     let Some(d) = &state.dashboard else { return };
@@ -265,7 +294,7 @@ fn render_heatmap(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
         .copied()
         .filter(|g| has(g, false))
         .collect();
-    let title = "Churn by age x income (k/yr)";
+    let title = "Churn by age x income (k/yr) · ~ under 30 customers";
     if cells.iter().all(|c| c.churn_rate.is_none())
         || (ages == ["unknown"] && incomes == ["unknown"])
     {
@@ -327,6 +356,8 @@ fn render_heatmap(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
         ),
     )
     .style(theme.header());
+    // Each cell's count under its rate when there is room for two lines.
+    let two_lines = area.height.saturating_sub(3) as usize >= 2 * ages.len();
     let rows: Vec<Row> = ages
         .iter()
         .map(|age| {
@@ -337,15 +368,34 @@ fn render_heatmap(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
                     .find(|c| c.age_group == *age && c.income_group == *inc);
                 cs.push(
                     match c.and_then(|c| c.churn_rate.map(|r| (r, c.customers))) {
-                        Some((r, _)) => {
-                            Cell::from(format!("{:>w$.0}%", r * 100.0, w = cw as usize - 1))
-                                .style(cell_style(r))
+                        // Too few customers to trust: marked `~`, not coloured.
+                        Some((r, n)) if n < SMALL_CELL => {
+                            let rate = format!("~{:.0}%", r * 100.0);
+                            let text = if two_lines {
+                                format!("{rate:>w$}\n{:>w$}", format!("n{n}"), w = cw as usize)
+                            } else {
+                                format!("{rate:>w$}", w = cw as usize)
+                            };
+                            Cell::from(text).style(theme.dim())
+                        }
+                        Some((r, n)) => {
+                            let rate = format!("{:.0}%", r * 100.0);
+                            let text = if two_lines {
+                                format!(
+                                    "{rate:>w$}\n{:>w$}",
+                                    format!("n{}", format::count_short(n)),
+                                    w = cw as usize
+                                )
+                            } else {
+                                format!("{rate:>w$}", w = cw as usize)
+                            };
+                            Cell::from(text).style(cell_style(r))
                         }
                         None => Cell::from("  -"),
                     },
                 );
             }
-            Row::new(cs)
+            Row::new(cs).height(if two_lines { 2 } else { 1 })
         })
         .collect();
     let mut widths = vec![Constraint::Length(5)];

@@ -49,6 +49,20 @@ pub fn money_short(x: f64) -> String {
     }
 }
 
+/// A count in at most four characters: 950, 9.5k, 95k, 1.2M.
+pub fn count_short(n: i64) -> String {
+    let a = n.abs() as f64;
+    if a >= 1e6 {
+        format!("{:.1}M", n as f64 / 1e6)
+    } else if a >= 1e5 {
+        format!("{:.0}k", n as f64 / 1e3)
+    } else if a >= 1e3 {
+        format!("{:.1}k", n as f64 / 1e3)
+    } else {
+        n.to_string()
+    }
+}
+
 /// A probability or share as a percentage with one decimal. A value short
 /// of certainty is never shown as certain: 0.99996 is ">99.9%", not
 /// "100.0%", and 0.00004 is "<0.1%", not "0.0%".
