@@ -115,6 +115,18 @@ fn bench(c: &mut Criterion) {
         ("page_overdue", QueueFilter::Overdue),
         ("page_mine", QueueFilter::Mine),
         ("page_kind_question", QueueFilter::Kind("question".into())),
+        // The search (`/` on the queue; target <= 50 ms): an item id, a
+        // customer's name, and a word every item's text holds (the worst
+        // case: 100,000 matches ranked by priority).
+        ("search_item_id", QueueFilter::Text("F0042424".into())),
+        (
+            "search_customer_name",
+            QueueFilter::Text("customer 4242".into()),
+        ),
+        (
+            "search_word_in_every_item",
+            QueueFilter::Text("service".into()),
+        ),
     ] {
         g.bench_function(name, |b| {
             b.iter(|| feedback::queue_page(&s.conn, &f, "agent3", &sla, NOW, 0, 50).unwrap())
