@@ -240,6 +240,39 @@ impl Drop for OutFile {
     }
 }
 
+/// An SQLite file being written under a temporary name (a backup, a
+/// salvage): removed with its -wal, -shm and -journal when dropped, unless
+/// `keep` was set once it was moved into place.
+pub struct TempDatabase {
+    pub path: PathBuf,
+    pub keep: bool,
+}
+
+impl TempDatabase {
+    pub fn new(path: PathBuf) -> TempDatabase {
+        let t = TempDatabase { path, keep: false };
+        t.remove();
+        t
+    }
+
+    fn remove(&self) {
+        let _ = std::fs::remove_file(&self.path);
+        for suffix in ["-journal", "-wal", "-shm"] {
+            let mut name = self.path.as_os_str().to_os_string();
+            name.push(suffix);
+            let _ = std::fs::remove_file(PathBuf::from(name));
+        }
+    }
+}
+
+impl Drop for TempDatabase {
+    fn drop(&mut self) {
+        if !self.keep {
+            self.remove();
+        }
+    }
+}
+
 fn write_error(path: &Path, e: std::io::Error) -> Error {
     Error::File {
         path: path.to_path_buf(),

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::jobs::Ctl;
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -27,25 +27,6 @@ pub struct Summary {
 
 /// Pages copied per step (4 MB with 4 KB pages): progress and cancel points.
 const STEP_PAGES: i32 = 1024;
-
-/// Removes the temporary file unless the backup completed.
-struct TempFile {
-    path: PathBuf,
-    keep: bool,
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.keep {
-            let _ = std::fs::remove_file(&self.path);
-            for suffix in ["-journal", "-wal", "-shm"] {
-                let mut name = self.path.as_os_str().to_os_string();
-                name.push(suffix);
-                let _ = std::fs::remove_file(PathBuf::from(name));
-            }
-        }
-    }
-}
 
 pub fn backup(source: &Path, target: &Path, force: bool, ctl: Ctl) -> Result<Summary> {
     let started = Instant::now();
@@ -79,11 +60,10 @@ pub fn backup(source: &Path, target: &Path, force: bool, ctl: Ctl) -> Result<Sum
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "backup".into());
-    let mut tmp = TempFile {
-        path: dir.join(format!(".{name}.partial-{}", std::process::id())),
-        keep: false,
-    };
-    let _ = std::fs::remove_file(&tmp.path);
+    // Removed unless the backup completes.
+    let mut tmp = crate::outfile::TempDatabase::new(
+        dir.join(format!(".{name}.partial-{}", std::process::id())),
+    );
     crate::outfile::create_new_private(&tmp.path)?;
 
     let src = Connection::open_with_flags(

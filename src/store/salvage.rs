@@ -122,9 +122,10 @@ pub fn salvage(source: &Path, target: &Path) -> Result<SalvageReport> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "salvaged.db".into());
-    let tmp = Temp(dir.join(format!(".{name}.salvage-{}", std::process::id())));
-    tmp.remove();
-    let dst = super::open(&tmp.0, super::Mode::ReadWrite)?;
+    let tmp = crate::outfile::TempDatabase::new(
+        dir.join(format!(".{name}.salvage-{}", std::process::id())),
+    );
+    let dst = super::open(&tmp.path, super::Mode::ReadWrite)?;
     let conn = &dst.conn;
     conn.execute_batch("PRAGMA foreign_keys = OFF")?;
     let mut report = SalvageReport {
@@ -166,33 +167,13 @@ pub fn salvage(source: &Path, target: &Path) -> Result<SalvageReport> {
     conn.execute_batch("PRAGMA foreign_keys = ON")?;
     conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
     drop(dst);
-    std::fs::rename(&tmp.0, target).map_err(|e| Error::File {
+    std::fs::rename(&tmp.path, target).map_err(|e| Error::File {
         path: target.to_path_buf(),
         message: format!("cannot move the salvaged copy into place: {e}"),
     })?;
-    tmp.remove();
+    // The -wal and -shm of the temporary name are gone with it.
+    drop(tmp);
     Ok(report)
-}
-
-/// The salvage's file while it is written: removed (with its -wal and
-/// -shm) unless renamed into place.
-struct Temp(std::path::PathBuf);
-
-impl Temp {
-    fn remove(&self) {
-        let _ = std::fs::remove_file(&self.0);
-        for suffix in ["-wal", "-shm", "-journal"] {
-            let mut n = self.0.as_os_str().to_os_string();
-            n.push(suffix);
-            let _ = std::fs::remove_file(std::path::PathBuf::from(n));
-        }
-    }
-}
-
-impl Drop for Temp {
-    fn drop(&mut self) {
-        self.remove();
-    }
 }
 
 /// Reads that may fail before a table is given up as unreadable (a
