@@ -27,6 +27,9 @@ pub struct Config {
     pub future_margin_days: i64,
     /// Agents who may be assigned work before they have acted.
     pub agents: AgentsConfig,
+    /// The currency of the amounts (shown beside CLV and revenue), e.g.
+    /// "EUR"; none by default (the data say nothing about it).
+    pub currency: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -65,6 +68,7 @@ impl Default for Config {
             mask_pii: false,
             future_margin_days: 1,
             agents: AgentsConfig::default(),
+            currency: None,
         }
     }
 }
@@ -151,6 +155,14 @@ impl Config {
                 "thresholds: need 0 <= medium <= high <= 1 (got medium {}, high {})",
                 t.medium, t.high
             ));
+        }
+        if let Some(c) = &self.currency {
+            if c.trim().is_empty() || c.chars().count() > 8 || c.chars().any(crate::term::is_unsafe)
+            {
+                return Err(
+                    "currency: a short printable code or symbol, such as \"EUR\" or \"$\"".into(),
+                );
+            }
         }
         for a in &self.agents.names {
             crate::agent::validate(a).map_err(|e| format!("agents.names: {e}"))?;

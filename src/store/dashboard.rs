@@ -63,6 +63,11 @@ pub struct FitBrief {
     pub total_clv: f64,
     pub horizon_months: u32,
     pub note: Option<String>,
+    /// The fit's settings, shown wherever CLV is.
+    #[serde(default)]
+    pub margin: f64,
+    #[serde(default)]
+    pub discount_rate: f64,
 }
 
 /// What only changes with the data version.
@@ -261,6 +266,8 @@ fn compute(conn: &Connection, version: i64, high: f64, medium: f64) -> Result<Ag
         total_clv: r.total_clv,
         horizon_months: r.horizon_months,
         note: r.gamma_gamma_note.clone(),
+        margin: r.margin,
+        discount_rate: r.discount_rate,
     });
     // Pareto curve, highest CLV first, in 50 steps.
     let mut pareto = Vec::new();

@@ -30,17 +30,25 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             Line::from(vec![
                 Span::styled(format!(" CLV fit #{} ", fb.id), theme.title()),
                 Span::raw(format!(
-                    "as of {} · {} months · total {} · unit {} · segment: ",
+                    "as of {} · {} months · total {}{} · segment: ",
                     fb.as_of,
                     fb.horizon_months,
                     format::money_short(fb.total_clv),
-                    fb.time_unit
+                    state
+                        .config
+                        .currency
+                        .as_deref()
+                        .map(|c| format!(" {}", crate::term::safe(c)))
+                        .unwrap_or_default(),
                 )),
                 Span::styled(seg, theme.accent()),
             ]),
             Line::from(Span::styled(
                 format!(
-                    " BG/NBD r {} α {} a {} b {} · Gamma-Gamma p {} q {} γ {}{}",
+                    " margin {} · discount {}/month · unit {} · BG/NBD r {} α {} a {} b {} · Gamma-Gamma p {} q {} γ {}{}",
+                    format::percent(fb.margin),
+                    format::percent(fb.discount_rate),
+                    fb.time_unit,
                     p4(fb.r),
                     p4(fb.alpha),
                     p4(fb.a),
