@@ -323,38 +323,16 @@ fn list(ctx: &Ctx, a: ListArgs) -> Result<i32> {
     }
     let filter = QueueFilter::Every(parts);
     let offset = a.offset.max(0);
-    let total = if filter.beyond_queue() {
-        feedback::wide_page(&store.conn, &filter, &ctx.agent, &ctx.config.sla, now, 0, 0)?.1
-    } else {
-        feedback::queue_count(&store.conn, &filter, &ctx.agent, &ctx.config.sla, now)?
-    };
-    let limit = if a.all {
-        total
-    } else {
-        a.limit.clamp(0, 100_000)
-    };
-    let items: Vec<QueueItem> = if filter.beyond_queue() {
-        feedback::wide_page(
-            &store.conn,
-            &filter,
-            &ctx.agent,
-            &ctx.config.sla,
-            now,
-            offset,
-            limit,
-        )?
-        .0
-    } else {
-        feedback::queue_page(
-            &store.conn,
-            &filter,
-            &ctx.agent,
-            &ctx.config.sla,
-            now,
-            offset,
-            limit,
-        )?
-    };
+    let limit = (!a.all).then(|| a.limit.clamp(0, 100_000));
+    let (items, total) = feedback::page(
+        &store.conn,
+        &filter,
+        &ctx.agent,
+        &ctx.config.sla,
+        now,
+        offset,
+        limit,
+    )?;
     let items: Vec<QueueItem> = items.into_iter().map(|i| masked(ctx, i)).collect();
     if a.json {
         let out: Vec<ItemJson> = items.iter().map(|i| item_json(ctx, i, now)).collect();

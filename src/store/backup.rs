@@ -12,7 +12,7 @@
 use crate::error::{Error, Result};
 use crate::jobs::Ctl;
 use rusqlite::backup::{Backup, StepResult};
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -66,15 +66,7 @@ pub fn backup(source: &Path, target: &Path, force: bool, ctl: Ctl) -> Result<Sum
     );
     crate::outfile::create_new_private(&tmp.path)?;
 
-    let src = Connection::open_with_flags(
-        source,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| Error::File {
-        path: source.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    src.busy_timeout(Duration::from_secs(5))?;
+    let src = crate::store::open_raw(source, false)?;
     // One snapshot for the whole copy.
     src.execute_batch("BEGIN")?;
     let _: i64 = src.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;

@@ -134,6 +134,13 @@ pub fn lapsed_cutoff(latest_order: Option<i64>) -> Option<i64> {
     latest_order.map(|l| l - 365 * crate::timeutil::DAY)
 }
 
+/// The lapsed cutoff of the data as it is now (one index seek).
+pub fn lapsed_cutoff_now(conn: &Connection) -> Result<Option<i64>> {
+    let latest: Option<i64> =
+        conn.query_row("SELECT max(last_order) FROM customers", [], |r| r.get(0))?;
+    Ok(lapsed_cutoff(latest))
+}
+
 /// Whether a customer has already left: labelled churned, or with orders
 /// and none since the cutoff. Customers without orders (subscription data)
 /// are judged by their label alone.

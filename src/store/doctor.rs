@@ -4,7 +4,7 @@
 
 use super::{latest_version, user_version};
 use crate::error::{Error, Result};
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 
 /// How bad a finding is.
@@ -118,11 +118,7 @@ pub fn run(path: &Path, opts: Options) -> Result<Report> {
     // Like every crmtop that may write, doctor records jobs whose process
     // died as history first (a kill -9 is not a problem of the file).
     if !opts.read_only {
-        if let Ok(c) = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        ) {
-            let _ = c.busy_timeout(super::BUSY_WAIT);
+        if let Ok(c) = super::open_raw(path, true) {
             if user_version(&c).unwrap_or(0) >= 3 {
                 let _ = super::jobs::reap_dead(&c);
             }
@@ -149,16 +145,7 @@ pub fn run(path: &Path, opts: Options) -> Result<Report> {
         }
     }
 
-    let flags = if opts.fix {
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
-    } else {
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
-    };
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| Error::File {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let conn = super::open_raw(path, opts.fix)?;
     let tables = match count(&conn, "SELECT count(*) FROM sqlite_master") {
         Ok(n) => n,
         Err(e) => {

@@ -364,6 +364,43 @@ pub fn queue_page(
     Ok(out)
 }
 
+/// A page of what a filter shows, with the total of all it shows: the open
+/// queue by priority, or (resolved, closed, any status) newest first.
+/// `limit` None: every matching item.
+#[allow(clippy::too_many_arguments)]
+pub fn page(
+    conn: &Connection,
+    filter: &QueueFilter,
+    agent: &str,
+    sla: &priority::SlaConfig,
+    now: i64,
+    offset: i64,
+    limit: Option<i64>,
+) -> Result<(Vec<QueueItem>, i64)> {
+    if filter.beyond_queue() {
+        return wide_page(
+            conn,
+            filter,
+            agent,
+            sla,
+            now,
+            offset,
+            limit.unwrap_or(i64::MAX),
+        );
+    }
+    let total = queue_count(conn, filter, agent, sla, now)?;
+    let items = queue_page(
+        conn,
+        filter,
+        agent,
+        sla,
+        now,
+        offset,
+        limit.unwrap_or(total),
+    )?;
+    Ok((items, total))
+}
+
 /// A page of items beyond the open queue (resolved, closed, or any status;
 /// see [`QueueFilter::beyond_queue`]), newest first, with their total.
 pub fn wide_page(

@@ -85,6 +85,23 @@ pub fn default_db_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("crmtop.db"))
 }
 
+/// An SQLite connection to `path` as it is: no migration, no pragmas, no
+/// crmtop checks (backup, doctor and salvage read files that may be old,
+/// damaged or busy), with the busy timeout.
+pub fn open_raw(path: &Path, writable: bool) -> Result<Connection> {
+    let flags = if writable {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| Error::File {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    conn.busy_timeout(BUSY_WAIT)?;
+    Ok(conn)
+}
+
 /// Refuse a database path that is not a regular file (a device, a FIFO,
 /// a directory): SQLite would hang on a FIFO, and `doctor --fix` must
 /// never chmod /dev/null.

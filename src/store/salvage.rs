@@ -5,7 +5,7 @@
 //! cannot be read is halved until only the unreadable rows are left out).
 
 use crate::error::{Error, Result};
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use std::path::Path;
 
 /// One table of a damaged file.
@@ -97,14 +97,7 @@ pub fn salvage(source: &Path, target: &Path) -> Result<SalvageReport> {
         });
     }
     crate::outfile::check_target(target, &crate::outfile::database_files(source))?;
-    let src = Connection::open_with_flags(
-        source,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| Error::File {
-        path: source.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    let src = super::open_raw(source, false)?;
     let version = super::user_version(&src).unwrap_or(0);
     if version > super::latest_version() {
         return Err(Error::Schema(

@@ -295,12 +295,26 @@ fn apply_one(
         });
     }
     feedback::refresh_static_priority(conn, Some(&[target.fid]))?;
+    changed_and_logged(conn, now, agent, act.name(), cur, after, act.note())
+}
+
+/// The audit entry of a change just written (from `cur` to `after`, one
+/// version on) and its outcome.
+fn changed_and_logged(
+    conn: &Connection,
+    now: i64,
+    agent: &str,
+    action: &str,
+    cur: Current,
+    after: State,
+    note: Option<&str>,
+) -> Result<Outcome> {
     let version = cur.version + 1;
     crate::store::audit::append_at(
         conn,
         now,
         agent,
-        act.name(),
+        action,
         "feedback",
         &cur.id,
         Some(&state_json(
@@ -313,7 +327,7 @@ fn apply_one(
             after.assignee.as_deref(),
             version,
         )),
-        act.note(),
+        note,
     )?;
     Ok(Outcome::Done {
         id: cur.id,
@@ -476,31 +490,14 @@ pub fn undo(
             cur.version
         ])?;
         feedback::refresh_static_priority(tx, Some(&[fid]))?;
-        crate::store::audit::append_at(
+        changed_and_logged(
             tx,
             now,
             agent,
             "undo",
-            "feedback",
-            &cur.id,
-            Some(&state_json(
-                cur.status.as_str(),
-                cur.assignee.as_deref(),
-                cur.version,
-            )),
-            Some(&state_json(
-                status.as_str(),
-                assignee.as_deref(),
-                cur.version + 1,
-            )),
+            cur,
+            State { status, assignee },
             Some(&format!("undid {action}")),
-        )?;
-        Ok(Outcome::Done {
-            id: cur.id,
-            from: cur.status.to_string(),
-            to: status.to_string(),
-            assignee,
-            version: cur.version + 1,
-        })
+        )
     })
 }

@@ -9,6 +9,7 @@ pub mod event;
 pub mod harness;
 pub mod keymap;
 pub mod layout;
+pub mod queue_filter;
 pub mod queue_update;
 pub mod scroll;
 pub mod theme;

@@ -567,20 +567,6 @@ fn queue_move(state: &mut AppState, delta: i64) -> Vec<Effect> {
     load_queue(state, start)
 }
 
-fn cycle_queue_filter(state: &mut AppState) -> Vec<Effect> {
-    use crate::store::feedback::QueueFilter as F;
-    let q = &state.queue;
-    let mut all = vec![F::All, F::Mine, F::Unassigned, F::Overdue, F::Escalated];
-    all.extend(q.kinds.iter().map(|k| F::Kind(k.clone())));
-    all.extend(q.channels.iter().map(|c| F::Channel(c.clone())));
-    let i = all.iter().position(|f| *f == q.filter).unwrap_or(0);
-    let next = all[(i + 1) % all.len()].clone();
-    state.queue.filter = next;
-    state.queue.cursor = 0;
-    state.queue.items.clear();
-    load_queue(state, 0)
-}
-
 /// Handle one action.
 pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
     match action {
@@ -738,7 +724,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
                 return vec![];
             }
             if state.screen == Screen::Feedback && !state.queue.search.is_empty() {
-                return set_search(state, String::new());
+                return super::queue_filter::set_search(state, String::new());
             }
             if let Some((list, slot)) = current_list(state) {
                 if list.query.filter.is_some() {
@@ -902,13 +888,13 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::CycleQueueFilter => {
             if state.screen == Screen::Feedback {
-                return cycle_queue_filter(state);
+                return super::queue_filter::cycle_filter(state);
             }
             vec![]
         }
         Action::CycleStatus => {
             if state.screen == Screen::Feedback {
-                return cycle_status(state);
+                return super::queue_filter::cycle_status(state);
             }
             vec![]
         }
@@ -1047,7 +1033,7 @@ fn filter_input(state: &mut AppState, action: Action) -> Vec<Effect> {
         state.mode = Mode::Normal;
     }
     if state.screen == Screen::Feedback && state.detail.is_none() {
-        return search_input(state, action);
+        return super::queue_filter::search_input(state, action);
     }
     let Some((list, slot)) = current_list(state) else {
         state.mode = Mode::Normal;
@@ -1072,154 +1058,6 @@ fn filter_input(state: &mut AppState, action: Action) -> Vec<Effect> {
     }
     list.query.filter = if text.is_empty() { None } else { Some(text) };
     reset_list(list, slot)
-}
-
-/// `/` on the queue: the search, live, over item ids, customer ids and
-/// names and the items' text (full-text index), within the status shown.
-fn search_input(state: &mut AppState, action: Action) -> Vec<Effect> {
-    let mut text = state.queue.search.clone();
-    match action {
-        Action::Input(InputKey::Char(c)) => text.push(c),
-        Action::Input(InputKey::Backspace) => {
-            text.pop();
-        }
-        Action::Input(InputKey::Clear) => text.clear(),
-        Action::Input(InputKey::Submit) => return vec![],
-        Action::Input(InputKey::Cancel) => text.clear(),
-        _ => return vec![],
-    }
-    set_search(state, text)
-}
-
-fn set_search(state: &mut AppState, text: String) -> Vec<Effect> {
-    use crate::store::feedback::QueueFilter as F;
-    let t = text.trim().to_string();
-    let part = match (t.is_empty(), state.mask_pii) {
-        (true, _) => None,
-        (false, true) => Some(F::TextNoNames(t)),
-        (false, false) => Some(F::Text(t)),
-    };
-    state.queue.search = text;
-    let next = state
-        .queue
-        .filter
-        .with(|p| matches!(p, F::Text(_) | F::TextNoNames(_)), part);
-    set_queue_filter(state, next)
-}
-
-/// Show the queue with another filter, from its top.
-pub fn set_queue_filter(
-    state: &mut AppState,
-    filter: crate::store::feedback::QueueFilter,
-) -> Vec<Effect> {
-    state.queue.filter = filter;
-    state.queue.cursor = 0;
-    state.queue.items.clear();
-    state.queue.total = None;
-    load_queue(state, 0)
-}
-
-/// `:filter` on the queue: `kind=complaint channel=email status=resolved
-/// assignee=bob mine unassigned overdue escalated`, other words search.
-/// An empty `:filter` clears every part.
-pub fn parse_queue_filter(
-    words: &[&str],
-    kinds: &[String],
-    channels: &[String],
-) -> Result<(crate::store::feedback::QueueFilter, String), String> {
-    use crate::store::feedback::QueueFilter as F;
-    const STATUSES: &[&str] = &[
-        "new",
-        "open",
-        "pending",
-        "escalated",
-        "resolved",
-        "closed",
-        "any",
-    ];
-    let mut parts = Vec::new();
-    let mut text = Vec::new();
-    for w in words {
-        match w.split_once('=') {
-            Some(("kind", v)) => {
-                if !crate::analytics::priority::KINDS.contains(&v) {
-                    return Err(format!(
-                        "kind={v}: one of {}",
-                        crate::analytics::priority::KINDS.join(", ")
-                    ));
-                }
-                parts.push(F::Kind(v.to_string()))
-            }
-            Some(("channel", v)) => {
-                if !channels.is_empty() && !channels.iter().any(|c| c == v) {
-                    return Err(format!("channel={v}: none in the queue ({})", channels.join(", ")));
-                }
-                parts.push(F::Channel(v.to_string()))
-            }
-            Some(("status", v)) => {
-                if !STATUSES.contains(&v) {
-                    return Err(format!("status={v}: one of {}", STATUSES.join(", ")));
-                }
-                parts.push(F::Status(v.to_string()))
-            }
-            Some(("assignee", v)) => parts.push(F::Assignee(v.to_string())),
-            Some((k, _)) => {
-                return Err(format!(
-                    "{k}=: filter by kind=, channel=, status=, assignee=, or the words mine, unassigned, overdue, escalated"
-                ))
-            }
-            None => match *w {
-                "mine" => parts.push(F::Mine),
-                "unassigned" => parts.push(F::Unassigned),
-                "overdue" => parts.push(F::Overdue),
-                "escalated" => parts.push(F::Status("escalated".into())),
-                "all" | "open" if words.len() == 1 => {}
-                other => text.push(other.to_string()),
-            },
-        }
-    }
-    let _ = kinds;
-    let text = text.join(" ");
-    if !text.is_empty() {
-        parts.push(F::Text(text.clone()));
-    }
-    let filter = match parts.len() {
-        0 => F::All,
-        1 => parts.pop().unwrap_or_default(),
-        _ => F::Every(parts),
-    };
-    Ok((filter, text))
-}
-
-/// `S` on the queue: the next status to show.
-fn cycle_status(state: &mut AppState) -> Vec<Effect> {
-    use crate::store::feedback::QueueFilter as F;
-    const ORDER: &[Option<&str>] = &[
-        None,
-        Some("new"),
-        Some("open"),
-        Some("pending"),
-        Some("escalated"),
-        Some("resolved"),
-        Some("closed"),
-        Some("any"),
-    ];
-    let now = state.queue.filter.status().map(str::to_string);
-    let i = ORDER
-        .iter()
-        .position(|s| s.map(str::to_string) == now)
-        .unwrap_or(0);
-    let next = ORDER[(i + 1) % ORDER.len()];
-    let part = next.map(|s| F::Status(s.to_string()));
-    let filter = state
-        .queue
-        .filter
-        .with(|p| matches!(p, F::Status(_) | F::Escalated), part);
-    state.say(
-        Severity::Info,
-        format!("showing {} items", next.unwrap_or("open")),
-    );
-    set_queue_filter(state, filter)
 }
 
 /// `n` / `N`: the next or previous row among the matches (the list or
@@ -1441,7 +1279,7 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
         "status" if state.screen == Screen::Feedback => {
             let words: Vec<String> = rest.iter().map(|w| format!("status={w}")).collect();
             let words: Vec<&str> = words.iter().map(String::as_str).collect();
-            let (part, _) = parse_queue_filter(&words, &state.queue.kinds, &state.queue.channels)?;
+            let (part, _) = super::queue_filter::parse(&words, &state.queue.channels)?;
             use crate::store::feedback::QueueFilter as F;
             let part = match part {
                 F::All => None,
@@ -1451,7 +1289,7 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
                 .queue
                 .filter
                 .with(|p| matches!(p, F::Status(_) | F::Escalated), part);
-            Ok(set_queue_filter(state, filter))
+            Ok(super::queue_filter::set_filter(state, filter))
         }
         "sort" => {
             let Some((list, slot)) = current_list(state) else {
@@ -1473,8 +1311,7 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
             }
         }
         "filter" if state.screen == Screen::Feedback && state.detail.is_none() => {
-            let (filter, text) =
-                parse_queue_filter(rest, &state.queue.kinds, &state.queue.channels)?;
+            let (filter, text) = super::queue_filter::parse(rest, &state.queue.channels)?;
             state.queue.search = text.clone();
             let filter = if state.mask_pii && !text.is_empty() {
                 use crate::store::feedback::QueueFilter as F;
@@ -1482,7 +1319,7 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
             } else {
                 filter
             };
-            Ok(set_queue_filter(state, filter))
+            Ok(super::queue_filter::set_filter(state, filter))
         }
         "filter" => {
             let Some((list, slot)) = current_list(state) else {

@@ -392,12 +392,9 @@ pub struct Executor {
 }
 
 impl Executor {
-    /// Last orders before this mean lapsed (one index seek).
+    /// Last orders before this mean lapsed.
     fn lapsed_cutoff(&self) -> crate::Result<Option<i64>> {
-        let latest: Option<i64> =
-            self.conn
-                .query_row("SELECT max(last_order) FROM customers", [], |r| r.get(0))?;
-        Ok(store::dashboard::lapsed_cutoff(latest))
+        store::dashboard::lapsed_cutoff_now(&self.conn)
     }
 
     /// `--mask-pii` for this executor and the search it shares.
@@ -689,16 +686,8 @@ impl Executor {
                 offset,
                 limit,
             } => {
-                let (items, total) = if filter.beyond_queue() {
-                    feedback::wide_page(&self.conn, &filter, &agent, &sla, now, offset, limit)?
-                } else {
-                    (
-                        feedback::queue_page(
-                            &self.conn, &filter, &agent, &sla, now, offset, limit,
-                        )?,
-                        feedback::queue_count(&self.conn, &filter, &agent, &sla, now)?,
-                    )
-                };
+                let (items, total) =
+                    feedback::page(&self.conn, &filter, &agent, &sla, now, offset, Some(limit))?;
                 let (kinds, channels) = feedback::queue_facets(&self.conn)?;
                 Response::Queue {
                     gen,

@@ -1,0 +1,168 @@
+//! What the feedback queue shows: its search (`/`), its status (`S`,
+//! `:status`), its filters (`f`, `:filter kind=… mine overdue`), each a
+//! part of one `QueueFilter` the filter bar shows.
+
+use super::action::{Action, InputKey};
+use super::app::{AppState, Severity};
+use super::update::{load_queue, Effect};
+
+/// `/` on the queue: the search, live, over item ids, customer ids and
+/// names and the items' text (full-text index), within the status shown.
+pub fn search_input(state: &mut AppState, action: Action) -> Vec<Effect> {
+    let mut text = state.queue.search.clone();
+    match action {
+        Action::Input(InputKey::Char(c)) => text.push(c),
+        Action::Input(InputKey::Backspace) => {
+            text.pop();
+        }
+        Action::Input(InputKey::Clear) => text.clear(),
+        Action::Input(InputKey::Submit) => return vec![],
+        Action::Input(InputKey::Cancel) => text.clear(),
+        _ => return vec![],
+    }
+    set_search(state, text)
+}
+
+pub fn set_search(state: &mut AppState, text: String) -> Vec<Effect> {
+    use crate::store::feedback::QueueFilter as F;
+    let t = text.trim().to_string();
+    let part = match (t.is_empty(), state.mask_pii) {
+        (true, _) => None,
+        (false, true) => Some(F::TextNoNames(t)),
+        (false, false) => Some(F::Text(t)),
+    };
+    state.queue.search = text;
+    let next = state
+        .queue
+        .filter
+        .with(|p| matches!(p, F::Text(_) | F::TextNoNames(_)), part);
+    set_filter(state, next)
+}
+
+/// Show the queue with another filter, from its top.
+pub fn set_filter(
+    state: &mut AppState,
+    filter: crate::store::feedback::QueueFilter,
+) -> Vec<Effect> {
+    state.queue.filter = filter;
+    state.queue.cursor = 0;
+    state.queue.items.clear();
+    state.queue.total = None;
+    load_queue(state, 0)
+}
+
+/// `:filter` on the queue: `kind=complaint channel=email status=resolved
+/// assignee=bob mine unassigned overdue escalated`, other words search.
+/// An empty `:filter` clears every part.
+pub fn parse(
+    words: &[&str],
+    channels: &[String],
+) -> Result<(crate::store::feedback::QueueFilter, String), String> {
+    use crate::store::feedback::QueueFilter as F;
+    const STATUSES: &[&str] = &[
+        "new",
+        "open",
+        "pending",
+        "escalated",
+        "resolved",
+        "closed",
+        "any",
+    ];
+    let mut parts = Vec::new();
+    let mut text = Vec::new();
+    for w in words {
+        match w.split_once('=') {
+            Some(("kind", v)) => {
+                if !crate::analytics::priority::KINDS.contains(&v) {
+                    return Err(format!(
+                        "kind={v}: one of {}",
+                        crate::analytics::priority::KINDS.join(", ")
+                    ));
+                }
+                parts.push(F::Kind(v.to_string()))
+            }
+            Some(("channel", v)) => {
+                if !channels.is_empty() && !channels.iter().any(|c| c == v) {
+                    return Err(format!("channel={v}: none in the queue ({})", channels.join(", ")));
+                }
+                parts.push(F::Channel(v.to_string()))
+            }
+            Some(("status", v)) => {
+                if !STATUSES.contains(&v) {
+                    return Err(format!("status={v}: one of {}", STATUSES.join(", ")));
+                }
+                parts.push(F::Status(v.to_string()))
+            }
+            Some(("assignee", v)) => parts.push(F::Assignee(v.to_string())),
+            Some((k, _)) => {
+                return Err(format!(
+                    "{k}=: filter by kind=, channel=, status=, assignee=, or the words mine, unassigned, overdue, escalated"
+                ))
+            }
+            None => match *w {
+                "mine" => parts.push(F::Mine),
+                "unassigned" => parts.push(F::Unassigned),
+                "overdue" => parts.push(F::Overdue),
+                "escalated" => parts.push(F::Status("escalated".into())),
+                "all" | "open" if words.len() == 1 => {}
+                other => text.push(other.to_string()),
+            },
+        }
+    }
+    let text = text.join(" ");
+    if !text.is_empty() {
+        parts.push(F::Text(text.clone()));
+    }
+    let filter = match parts.len() {
+        0 => F::All,
+        1 => parts.pop().unwrap_or_default(),
+        _ => F::Every(parts),
+    };
+    Ok((filter, text))
+}
+
+/// `S` on the queue: the next status to show.
+pub fn cycle_status(state: &mut AppState) -> Vec<Effect> {
+    use crate::store::feedback::QueueFilter as F;
+    const ORDER: &[Option<&str>] = &[
+        None,
+        Some("new"),
+        Some("open"),
+        Some("pending"),
+        Some("escalated"),
+        Some("resolved"),
+        Some("closed"),
+        Some("any"),
+    ];
+    let now = state.queue.filter.status().map(str::to_string);
+    let i = ORDER
+        .iter()
+        .position(|s| s.map(str::to_string) == now)
+        .unwrap_or(0);
+    let next = ORDER[(i + 1) % ORDER.len()];
+    let part = next.map(|s| F::Status(s.to_string()));
+    let filter = state
+        .queue
+        .filter
+        .with(|p| matches!(p, F::Status(_) | F::Escalated), part);
+    state.say(
+        Severity::Info,
+        format!("showing {} items", next.unwrap_or("open")),
+    );
+    set_filter(state, filter)
+}
+
+/// `f` on the queue: the next of the usual filters.
+pub fn cycle_filter(state: &mut AppState) -> Vec<Effect> {
+    use crate::store::feedback::QueueFilter as F;
+    let q = &state.queue;
+    let mut all = vec![F::All, F::Mine, F::Unassigned, F::Overdue, F::Escalated];
+    all.extend(q.kinds.iter().map(|k| F::Kind(k.clone())));
+    all.extend(q.channels.iter().map(|c| F::Channel(c.clone())));
+    let i = all.iter().position(|f| *f == q.filter).unwrap_or(0);
+    let next = all[(i + 1) % all.len()].clone();
+    state.queue.filter = next;
+    state.queue.cursor = 0;
+    state.queue.items.clear();
+    load_queue(state, 0)
+}
