@@ -294,7 +294,7 @@ fn render_heatmap(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
         .copied()
         .filter(|g| has(g, false))
         .collect();
-    let title = "Churn by age x income (k/yr) · ~ under 30 customers";
+    let title = "Churn, age x income k/yr · ~ n<30";
     if cells.iter().all(|c| c.churn_rate.is_none())
         || (ages == ["unknown"] && incomes == ["unknown"])
     {
