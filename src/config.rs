@@ -30,6 +30,10 @@ pub struct Config {
     /// The currency of the amounts (shown beside CLV and revenue), e.g.
     /// "EUR"; none by default (the data say nothing about it).
     pub currency: Option<String>,
+    /// The columns each list screen shows, in order (`:columns` saves here):
+    /// `[columns] customers = ["id", "name", "churn"]`; screens: customers,
+    /// churn, clv, queue.
+    pub columns: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -69,6 +73,7 @@ impl Default for Config {
             future_margin_days: 1,
             agents: AgentsConfig::default(),
             currency: None,
+            columns: BTreeMap::new(),
         }
     }
 }
@@ -187,6 +192,55 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Save one screen's column choice (`None`: back to the defaults) into the
+/// config file at `path` (or the default location), keeping the rest of the
+/// file as it is, comments included. Returns the file written.
+pub fn save_columns(
+    path: Option<&Path>,
+    screen: &str,
+    columns: Option<&[String]>,
+    protected: &[PathBuf],
+) -> std::result::Result<PathBuf, String> {
+    let path = path
+        .map(Path::to_path_buf)
+        .or_else(default_path)
+        .ok_or("no config file location (set CRMTOP_CONFIG or HOME)")?;
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if !doc.contains_key("columns") {
+        doc["columns"] = toml_edit::table();
+    }
+    let table = doc["columns"]
+        .as_table_mut()
+        .ok_or_else(|| format!("{}: `columns` is not a table", path.display()))?;
+    match columns {
+        Some(cols) => {
+            let arr: toml_edit::Array = cols.iter().map(String::as_str).collect();
+            table[screen] = toml_edit::value(arr);
+        }
+        None => {
+            table.remove(screen);
+        }
+    }
+    let out = doc.to_string();
+    // The result must still be a config we can read.
+    Config::parse(&out).map_err(|e| format!("{}: {e}", path.display()))?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let mut file = crate::outfile::OutFile::create(&path, protected).map_err(|e| e.to_string())?;
+    std::io::Write::write_all(&mut file, out.as_bytes())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    file.commit().map_err(|e| e.to_string())?;
+    Ok(path)
 }
 
 #[cfg(test)]

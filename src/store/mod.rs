@@ -618,3 +618,29 @@ mod tests {
         }
     }
 }
+
+/// What changes when another process finishes a job (import, training, a
+/// CLV fit) or activates a model or fit: a UI that sees it change reloads
+/// its screens and headers. Cheap: a few indexed lookups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DataStamp {
+    pub jobs_finished: i64,
+    pub active_model: i64,
+    pub active_fit: i64,
+}
+
+pub fn data_stamp(conn: &Connection) -> Result<DataStamp> {
+    Ok(conn.query_row(
+        "SELECT (SELECT count(*) FROM jobs WHERE finished_at IS NOT NULL),
+                (SELECT coalesce(max(id), 0) FROM models WHERE active = 1),
+                (SELECT coalesce(max(id), 0) FROM clv_fits WHERE active = 1)",
+        [],
+        |r| {
+            Ok(DataStamp {
+                jobs_finished: r.get(0)?,
+                active_model: r.get(1)?,
+                active_fit: r.get(2)?,
+            })
+        },
+    )?)
+}

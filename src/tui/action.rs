@@ -51,6 +51,9 @@ pub enum Action {
     NextMatch,
     PrevMatch,
     Refresh,
+    /// The list's columns scroll sideways.
+    ScrollLeft,
+    ScrollRight,
     /// Text typed into the filter, command line or a prompt.
     Input(InputKey),
     Resize(u16, u16),
@@ -114,6 +117,8 @@ impl Action {
             Action::NextMatch => "next_match",
             Action::PrevMatch => "prev_match",
             Action::Refresh => "refresh",
+            Action::ScrollLeft => "scroll_left",
+            Action::ScrollRight => "scroll_right",
             Action::Input(_) => "input",
             Action::Resize(..) => "resize",
             Action::Tick => "tick",

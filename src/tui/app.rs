@@ -164,6 +164,10 @@ pub struct QueueState {
     /// This agent's last change that can be undone: the item and the
     /// version the change produced.
     pub last_done: Option<(i64, i64, String)>,
+    /// Columns scrolled off to the left (h/l, Left/Right).
+    pub hscroll: usize,
+    /// Lines the opened item's text and history are scrolled by.
+    pub item_scroll: u16,
 }
 
 /// An opened feedback item.
@@ -211,6 +215,8 @@ pub struct DetailState {
     pub gen: u64,
     pub view: Option<Box<DetailView>>,
     pub loading: bool,
+    /// Lines the detail view is scrolled by (j/k, PgUp/PgDn).
+    pub scroll: u16,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -286,6 +292,8 @@ pub struct ListState {
     pub visible_rows: usize,
     /// Per row: drivers (churn screen) or value shares (CLV screen).
     pub extra: Vec<Extra>,
+    /// Columns scrolled off to the left (h/l, Left/Right).
+    pub hscroll: usize,
 }
 
 /// Rows fetched per page.
@@ -312,6 +320,7 @@ impl ListState {
             pending_move: 0,
             visible_rows: 20,
             extra: Vec::new(),
+            hscroll: 0,
         }
     }
 
@@ -359,12 +368,18 @@ pub struct AppState {
     pub color: bool,
     pub keymap: Keymap,
     pub config: Config,
+    /// The config file named with --config (else the default location):
+    /// where `:columns` saves.
+    pub config_path: Option<std::path::PathBuf>,
     pub tick: u64,
     /// The time the screens are drawn for (set by the main loop; fixed in tests).
     pub now: i64,
     pub quit: bool,
     /// The database has no customers yet: screens say how to add some.
     pub empty_db: Option<bool>,
+    /// The data's stamp when last looked at: when it changes (another
+    /// process finished a job), every screen and header reloads.
+    pub stamp: Option<crate::store::DataStamp>,
     /// Text waiting to be copied to the clipboard (OSC 52) by the main loop.
     pub clipboard: Option<String>,
 }
@@ -412,10 +427,12 @@ impl AppState {
             color,
             keymap,
             config,
+            config_path: None,
             tick: 0,
             now: 0,
             quit: false,
             empty_db: None,
+            stamp: None,
             clipboard: None,
         }
     }

@@ -47,6 +47,8 @@ impl Harness {
             Config::default(),
         );
         state.now = now;
+        // `:columns` saves beside the test's database, never in the user's config.
+        state.config_path = Some(db.with_extension("config.toml"));
         // Tests see the screens without colour codes; colour is checked separately.
         state.color = false;
         let mut h_ = Harness {

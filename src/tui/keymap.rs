@@ -157,6 +157,18 @@ impl Keymap {
                 b(G, &["PageUp", "ctrl-b"], Action::PageUp, "page up"),
                 b(G, &["g", "Home"], Action::Top, "first row"),
                 b(G, &["G", "End"], Action::Bottom, "last row"),
+                b(
+                    G,
+                    &["h", "Left"],
+                    Action::ScrollLeft,
+                    "scroll the table's columns left",
+                ),
+                b(
+                    G,
+                    &["l", "Right"],
+                    Action::ScrollRight,
+                    "scroll the table's columns right (:columns chooses them)",
+                ),
                 b(G, &["Enter"], Action::Open, "open the selected row"),
                 b(
                     G,

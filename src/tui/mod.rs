@@ -5,6 +5,7 @@
 pub mod action;
 pub mod app;
 pub mod child;
+pub mod commands;
 pub mod event;
 pub mod harness;
 pub mod keymap;
@@ -168,6 +169,7 @@ pub fn run(ctx: &Ctx) -> Result<i32> {
         keymap,
         ctx.config.clone(),
     );
+    state.config_path = ctx.global.config.clone();
 
     let (tx, rx) = mpsc::channel::<Event>();
     let (requests, worker) = worker::spawn(path, ctx.global.read_only, ctx.mask_pii(), tx.clone())?;

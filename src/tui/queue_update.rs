@@ -88,6 +88,7 @@ pub fn open_item(state: &mut AppState, fid: i64) -> Vec<Effect> {
             o.loading = true;
         }
         None => {
+            state.queue.item_scroll = 0;
             state.queue.opened = Some(OpenedItem {
                 fid,
                 gen,

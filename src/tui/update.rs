@@ -7,9 +7,9 @@ use super::app::{
     AppState, Confirm, ConfirmAction, DetailState, JobState, ListState, Mode, Screen, Severity,
     PAGE, WINDOW,
 };
-use super::worker::{ExportWhat, Extra, JobSpec, PageKind, Request, Response, Slot};
+use super::worker::{Extra, JobSpec, PageKind, Request, Response, Slot};
 use crate::analytics::churn::{ModelKind, TrainOptions};
-use crate::analytics::clv::{ClvOptions, TimeUnit};
+use crate::analytics::clv::ClvOptions;
 use crate::analytics::rfm;
 use crate::store::list::{CustomerRow, Seek, SortColumn};
 
@@ -51,7 +51,7 @@ fn list_mut(state: &mut AppState, slot: Slot) -> &mut ListState {
 }
 
 /// The list shown now (None on screens without one, or under a detail view).
-fn current_list(state: &mut AppState) -> Option<(&mut ListState, Slot)> {
+pub(crate) fn current_list(state: &mut AppState) -> Option<(&mut ListState, Slot)> {
     if state.detail.is_some() {
         return None;
     }
@@ -59,11 +59,11 @@ fn current_list(state: &mut AppState) -> Option<(&mut ListState, Slot)> {
     Some((list_mut(state, slot), slot))
 }
 
-fn request(r: Request) -> Effect {
+pub(crate) fn request(r: Request) -> Effect {
     Effect::Request(r)
 }
 
-fn reset_list(list: &mut ListState, slot: Slot) -> Vec<Effect> {
+pub(crate) fn reset_list(list: &mut ListState, slot: Slot) -> Vec<Effect> {
     list.gen += 1;
     list.rows.clear();
     list.extra.clear();
@@ -427,6 +427,7 @@ fn open_detail(state: &mut AppState, cid: i64) -> Vec<Effect> {
     state.detail = Some(DetailState {
         cid,
         gen: state.detail_gen,
+        scroll: 0,
         view: None,
         loading: true,
     });
@@ -489,8 +490,11 @@ pub fn refresh(state: &mut AppState) -> Vec<Effect> {
 
 /// After a job changed the data: everything is reloaded when next shown.
 fn invalidate(state: &mut AppState) -> Vec<Effect> {
-    state.dashboard = None;
+    // The dashboard also feeds the churn and CLV headers: it is reloaded
+    // now, whatever the screen, and the old one stays on screen until the
+    // new one arrives (no "no model" flash in between).
     state.dashboard_loading = false;
+    let mut fx = load_dashboard(state);
     for slot in [Slot::Customers, Slot::Churn, Slot::Clv] {
         let l = list_mut(state, slot);
         l.rows.clear();
@@ -502,14 +506,16 @@ fn invalidate(state: &mut AppState) -> Vec<Effect> {
     state.queue.loading = false;
     state.models.rows.clear();
     state.models.loading = false;
-    let mut fx = enter_screen(state);
+    if state.screen != Screen::Dashboard {
+        fx.extend(enter_screen(state));
+    }
     if state.detail.is_some() {
         fx.extend(refresh(state));
     }
     fx
 }
 
-fn start_job(state: &mut AppState, spec: JobSpec) -> Vec<Effect> {
+pub(crate) fn start_job(state: &mut AppState, spec: JobSpec) -> Vec<Effect> {
     if state.read_only {
         state.say(
             Severity::Warning,
@@ -605,15 +611,11 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
     }
     match state.mode.clone() {
         Mode::Filter => return filter_input(state, action),
-        Mode::Command(text) => return command_input(state, action, text),
+        Mode::Command(text) => return super::commands::command_input(state, action, text),
         Mode::Help(scroll) => {
-            state.mode = match action {
-                Action::Down => Mode::Help(scroll.saturating_add(1)),
-                Action::Up => Mode::Help(scroll.saturating_sub(1)),
-                Action::PageDown | Action::HalfPageDown => Mode::Help(scroll.saturating_add(10)),
-                Action::PageUp | Action::HalfPageUp => Mode::Help(scroll.saturating_sub(10)),
-                Action::Top => Mode::Help(0),
-                _ => Mode::Normal,
+            state.mode = match scroll_by(state, scroll, &action) {
+                Some(s) => Mode::Help(s),
+                None => Mode::Normal,
             };
             return vec![];
         }
@@ -627,15 +629,9 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Mode::Prompt(_) => return super::queue_update::prompt_input(state, action),
         Mode::Messages(scroll) => {
-            state.mode = match action {
-                Action::Down => Mode::Messages(scroll.saturating_add(1)),
-                Action::Up => Mode::Messages(scroll.saturating_sub(1)),
-                Action::PageDown | Action::HalfPageDown => {
-                    Mode::Messages(scroll.saturating_add(10))
-                }
-                Action::PageUp | Action::HalfPageUp => Mode::Messages(scroll.saturating_sub(10)),
-                Action::Top => Mode::Messages(0),
-                _ => Mode::Normal,
+            state.mode = match scroll_by(state, scroll, &action) {
+                Some(s) => Mode::Messages(s),
+                None => Mode::Normal,
             };
             return vec![];
         }
@@ -740,6 +736,13 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         | Action::PageDown
         | Action::HalfPageUp
         | Action::HalfPageDown => navigate(state, action),
+        Action::Top | Action::Bottom
+            if state.detail.is_some()
+                || (state.screen == Screen::Feedback && state.queue.opened.is_some()) =>
+        {
+            navigate(state, action)
+        }
+        Action::ScrollLeft | Action::ScrollRight => scroll_sideways(state, &action),
         Action::Top => match current_list(state) {
             Some((list, slot)) if list.reached_start => {
                 list.cursor = 0;
@@ -916,6 +919,31 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
     }
 }
 
+/// h/l: the list's columns scroll sideways (the pinned ones stay).
+fn scroll_sideways(state: &mut AppState, action: &Action) -> Vec<Effect> {
+    if state.detail.is_some() || state.queue.opened.is_some() && state.screen == Screen::Feedback {
+        return vec![];
+    }
+    let Some((key, defs)) = super::views::columns_of(state.screen) else {
+        return vec![];
+    };
+    let chosen = state.config.columns.get(key).cloned();
+    let width = state.width.saturating_sub(2);
+    let max = super::views::table::max_hscroll(defs, chosen.as_deref(), width);
+    let slot = match state.screen {
+        Screen::Feedback => &mut state.queue.hscroll,
+        _ => match current_list(state) {
+            Some((list, _)) => &mut list.hscroll,
+            None => return vec![],
+        },
+    };
+    *slot = match action {
+        Action::ScrollLeft => slot.saturating_sub(1),
+        _ => (*slot + 1).min(max),
+    };
+    vec![]
+}
+
 fn ask_cancel(state: &mut AppState) {
     state.mode = Mode::Confirm(Confirm {
         question: "Cancel the running job? Nothing it did is kept. (y/n)".into(),
@@ -923,8 +951,38 @@ fn ask_cancel(state: &mut AppState) {
     });
 }
 
+/// A scroll key applied to a scrolled text (help, messages, detail, an
+/// opened item), stopping at its end; `None` for keys that do not scroll.
+fn scroll_by(state: &AppState, scroll: u16, action: &Action) -> Option<u16> {
+    let limit = super::views::scroll_limit(state);
+    let page = state.height.saturating_sub(6).max(1);
+    let s = match action {
+        Action::Down => scroll.saturating_add(1),
+        Action::Up => scroll.saturating_sub(1),
+        Action::PageDown => scroll.saturating_add(page),
+        Action::PageUp => scroll.saturating_sub(page),
+        Action::HalfPageDown => scroll.saturating_add(page / 2),
+        Action::HalfPageUp => scroll.saturating_sub(page / 2),
+        Action::Top => 0,
+        Action::Bottom => limit,
+        _ => return None,
+    };
+    Some(s.min(limit))
+}
+
 fn navigate(state: &mut AppState, action: Action) -> Vec<Effect> {
-    if state.detail.is_some() {
+    if let Some(scroll) = state.detail.as_ref().map(|d| d.scroll) {
+        if let Some(s) = scroll_by(state, scroll, &action) {
+            if let Some(d) = state.detail.as_mut() {
+                d.scroll = s;
+            }
+        }
+        return vec![];
+    }
+    if state.screen == Screen::Feedback && state.queue.opened.is_some() {
+        if let Some(s) = scroll_by(state, state.queue.item_scroll, &action) {
+            state.queue.item_scroll = s;
+        }
         return vec![];
     }
     match state.screen {
@@ -1083,268 +1141,22 @@ fn next_match(state: &mut AppState, forward: bool) -> Vec<Effect> {
     navigate(state, if forward { Action::Down } else { Action::Up })
 }
 
-fn command_input(state: &mut AppState, action: Action, mut text: String) -> Vec<Effect> {
-    match action {
-        Action::Input(InputKey::Complete) => {
-            if let Some(t) = super::views::help::complete_command(&text) {
-                text = t;
-            }
-        }
-        Action::Input(InputKey::Char(c)) => text.push(c),
-        Action::Input(InputKey::Backspace) if text.pop().is_none() => {
-            state.mode = Mode::Normal;
-            return vec![];
-        }
-        Action::Input(InputKey::Clear) => text.clear(),
-        Action::Input(InputKey::Cancel) => {
-            state.mode = Mode::Normal;
-            return vec![];
-        }
-        Action::Input(InputKey::Submit) => {
-            state.mode = Mode::Normal;
-            return run_command(state, text.trim());
-        }
-        _ => {}
-    }
-    state.mode = Mode::Command(text);
-    vec![]
-}
-
-/// `--flag value` pairs of a command line.
-fn flags<'a>(words: &[&'a str]) -> Result<Vec<(&'a str, &'a str)>, String> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < words.len() {
-        let w = words[i];
-        let Some(name) = w.strip_prefix("--") else {
-            return Err(format!("unexpected '{w}'"));
-        };
-        let v = words
-            .get(i + 1)
-            .ok_or_else(|| format!("--{name} needs a value"))?;
-        out.push((name, *v));
-        i += 2;
-    }
-    Ok(out)
-}
-
-fn parse<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, String> {
-    v.parse::<T>()
-        .map_err(|_| format!("--{name}: '{v}' is not a valid value"))
-}
-
-/// `:` commands.
-pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
-    let words: Vec<&str> = line.split_whitespace().collect();
-    let Some((&cmd, rest)) = words.split_first() else {
-        return vec![];
-    };
-    if super::views::help::command(cmd).is_none() {
-        let names: Vec<&str> = super::views::help::COMMANDS
-            .iter()
-            .map(|c| c.names[0])
-            .collect();
-        state.say(
-            Severity::Warning,
-            format!(
-                "unknown command :{cmd}; commands: {} (:help)",
-                names.join(", ")
-            ),
-        );
-        return vec![];
-    }
-    let result: Result<Vec<Effect>, String> = (|| match cmd {
-        "q" | "quit" => Ok(update(state, Action::Quit)),
-        "help" | "h" => {
-            state.mode = Mode::Help(0);
-            Ok(vec![])
-        }
-        "train" => {
-            let (kind, rest) = match rest.first().and_then(|k| ModelKind::parse(k)) {
-                Some(k) => (k, &rest[1..]),
-                None if rest.first().is_some_and(|w| !w.starts_with("--")) => {
-                    return Err(format!(
-                        "unknown model '{}': logistic, random_forest or naive_bayes",
-                        rest[0]
-                    ));
-                }
-                None => (ModelKind::Logistic, rest),
-            };
-            let mut o = TrainOptions {
-                kind,
-                agent: state.agent.clone(),
-                ..Default::default()
-            };
-            for (k, v) in flags(rest)? {
-                match k {
-                    "as-of" => {
-                        o.as_of = Some(
-                            crate::timeutil::parse_timestamp(v)
-                                .map(crate::timeutil::ts_to_date)
-                                .ok_or_else(|| format!("--as-of: '{v}' is not a date"))?,
-                        )
-                    }
-                    "window-days" => o.window_days = parse(k, v)?,
-                    "holdout" => o.holdout = parse(k, v)?,
-                    "cv" => o.cv = Some(parse(k, v)?),
-                    "l2" => o.l2 = parse(k, v)?,
-                    "seed" => o.seed = parse(k, v)?,
-                    "activate" => o.activate = parse(k, v)?,
-                    _ => return Err(format!("--{k} is not an option of :train")),
-                }
-            }
-            Ok(start_job(state, JobSpec::Train(o)))
-        }
-        "clv" => {
-            let mut o = ClvOptions {
-                agent: state.agent.clone(),
-                ..Default::default()
-            };
-            for (k, v) in flags(rest)? {
-                match k {
-                    "horizon-months" => o.horizon_months = parse(k, v)?,
-                    "discount" => o.discount = parse(k, v)?,
-                    "margin" => o.margin = parse(k, v)?,
-                    "penalizer" => o.penalizer = parse(k, v)?,
-                    "revenue-attr" => o.revenue_attr = Some(v.to_string()),
-                    "time-unit" => {
-                        o.time_unit = match v {
-                            "day" => TimeUnit::Day,
-                            "week" => TimeUnit::Week,
-                            _ => return Err("--time-unit: day or week".into()),
-                        }
-                    }
-                    "as-of" => {
-                        o.as_of = Some(
-                            crate::timeutil::parse_timestamp(v)
-                                .map(crate::timeutil::ts_to_date)
-                                .ok_or_else(|| format!("--as-of: '{v}' is not a date"))?,
-                        )
-                    }
-                    _ => return Err(format!("--{k} is not an option of :clv")),
-                }
-            }
-            Ok(start_job(state, JobSpec::Clv(o)))
-        }
-        "export" => {
-            let (Some(what), Some(path)) = (rest.first(), rest.get(1)) else {
-                return Err(
-                    "usage: :export customers|orders|feedback|churn|clv PATH [csv|json]".into(),
-                );
-            };
-            let what = match *what {
-                "customers" => ExportWhat::Customers,
-                "orders" => ExportWhat::Orders,
-                "feedback" => ExportWhat::Feedback,
-                "churn" => ExportWhat::Churn,
-                "clv" => ExportWhat::Clv,
-                other => {
-                    return Err(format!(
-                        "cannot export '{other}': customers, orders, feedback, churn or clv"
-                    ))
-                }
-            };
-            let csv = match rest.get(2).copied() {
-                None | Some("csv") => true,
-                Some("json") => false,
-                Some(other) => return Err(format!("format '{other}': csv or json")),
-            };
-            let spec = JobSpec::Export {
-                what,
-                path: std::path::PathBuf::from(path),
-                csv,
-                mask: state.mask_pii,
-            };
-            // Writing a file does not touch the database: allowed when read-only.
-            if state.job.is_some() {
-                return Err("a job is running; wait for it".into());
-            }
-            state.job = Some(JobState {
-                label: spec.label(),
-                progress: None,
-                cancelling: false,
-            });
-            Ok(vec![request(Request::StartJob(spec))])
-        }
-        "goto" => {
-            let Some(id) = rest.first() else {
-                return Err("usage: :goto ID (a customer or a feedback item)".into());
-            };
-            Ok(vec![request(Request::Find { id: id.to_string() })])
-        }
-        "messages" | "msg" => {
-            state.mode = Mode::Messages(0);
-            Ok(vec![])
-        }
-        "status" if state.screen == Screen::Feedback => {
-            let words: Vec<String> = rest.iter().map(|w| format!("status={w}")).collect();
-            let words: Vec<&str> = words.iter().map(String::as_str).collect();
-            let (part, _) = super::queue_filter::parse(&words, &state.queue.channels)?;
-            use crate::store::feedback::QueueFilter as F;
-            let part = match part {
-                F::All => None,
-                p => Some(p),
-            };
-            let filter = state
-                .queue
-                .filter
-                .with(|p| matches!(p, F::Status(_) | F::Escalated), part);
-            Ok(super::queue_filter::set_filter(state, filter))
-        }
-        "sort" => {
-            let Some((list, slot)) = current_list(state) else {
-                return Err("this screen has no sortable list".into());
-            };
-            let want = rest.join(" ");
-            match SortColumn::ALL
-                .iter()
-                .find(|c| c.title().eq_ignore_ascii_case(&want))
-            {
-                Some(c) => {
-                    list.query.sort = *c;
-                    Ok(reset_list(list, slot))
-                }
-                None => {
-                    let names: Vec<&str> = SortColumn::ALL.iter().map(|c| c.title()).collect();
-                    Err(format!("sort by one of: {}", names.join(", ")))
-                }
-            }
-        }
-        "filter" if state.screen == Screen::Feedback && state.detail.is_none() => {
-            let (filter, text) = super::queue_filter::parse(rest, &state.queue.channels)?;
-            state.queue.search = text.clone();
-            let filter = if state.mask_pii && !text.is_empty() {
-                use crate::store::feedback::QueueFilter as F;
-                filter.with(|p| matches!(p, F::Text(_)), Some(F::TextNoNames(text)))
-            } else {
-                filter
-            };
-            Ok(super::queue_filter::set_filter(state, filter))
-        }
-        "filter" => {
-            let Some((list, slot)) = current_list(state) else {
-                return Err("this screen has no filter".into());
-            };
-            let text = rest.join(" ");
-            list.query.filter = if text.is_empty() { None } else { Some(text) };
-            Ok(reset_list(list, slot))
-        }
-        other => Err(format!("unknown command :{other} (try :help)")),
-    })();
-    match result {
-        Ok(fx) => fx,
-        Err(e) => {
-            state.say(Severity::Warning, e);
-            vec![]
-        }
-    }
-}
-
 /// Handle a reply from the worker.
 pub fn on_response(state: &mut AppState, resp: Response) -> Vec<Effect> {
     match resp {
-        Response::Probe { customers } => {
+        Response::Probe { customers, stamp } => {
             state.empty_db = Some(customers == 0);
+            let changed = state.stamp.is_some_and(|s| s != stamp);
+            state.stamp = Some(stamp);
+            if changed && state.job.is_none() {
+                // Another terminal imported, trained, fitted or activated:
+                // every screen, header and count is reloaded.
+                state.say(
+                    Severity::Info,
+                    "the data changed in another crmtop: screens reloaded",
+                );
+                return invalidate(state);
+            }
             vec![]
         }
         Response::Page {
@@ -1424,6 +1236,17 @@ pub fn on_response(state: &mut AppState, resp: Response) -> Vec<Effect> {
         }
         Response::QueueNext { claimed } => super::queue_update::on_next(state, claimed),
         Response::Agents(a) => super::queue_update::on_agents(state, a),
+        Response::ColumnsSaved(Ok(file)) => {
+            state.say(Severity::Success, format!("columns saved in {file}"));
+            vec![]
+        }
+        Response::ColumnsSaved(Err(e)) => {
+            state.say(
+                Severity::Warning,
+                format!("columns changed for this session, not saved: {e}"),
+            );
+            vec![]
+        }
         Response::Models { gen, rows } => {
             if gen == state.models.gen {
                 state.models.loading = false;
@@ -1455,7 +1278,11 @@ pub fn on_response(state: &mut AppState, resp: Response) -> Vec<Effect> {
                 (false, Ok(msg)) => state.say(Severity::Success, msg),
                 (false, Err(e)) => state.say(Severity::Error, format!("{label} failed: {e}")),
             }
-            invalidate(state)
+            // Our own job: the next stamp is recorded, not announced.
+            state.stamp = None;
+            let mut fx = invalidate(state);
+            fx.push(request(Request::Probe));
+            fx
         }
         Response::JobRefused(why) => {
             state.job = None;

@@ -150,6 +150,12 @@ pub enum Request {
     },
     /// Agent names for completion.
     Agents,
+    /// Save a screen's column choice in the config file (`:columns`).
+    SaveColumns {
+        config: Option<std::path::PathBuf>,
+        screen: String,
+        columns: Option<Vec<String>>,
+    },
     StartJob(JobSpec),
     CancelJob,
     /// Make a panic on the worker (the reliability tests use it).
@@ -168,6 +174,8 @@ pub struct DetailView {
 pub enum Response {
     Probe {
         customers: i64,
+        /// Changes when another process finishes a job or activates a model.
+        stamp: store::DataStamp,
     },
     Page {
         slot: Slot,
@@ -222,6 +230,8 @@ pub enum Response {
         claimed: Option<(i64, Outcome)>,
     },
     Agents(Vec<String>),
+    /// `:columns` saved (the file), or why not.
+    ColumnsSaved(Result<String, String>),
     Progress(Progress),
     JobDone {
         label: String,
@@ -608,6 +618,7 @@ impl Executor {
                     [],
                     |r| r.get(0),
                 )?,
+                stamp: store::data_stamp(&self.conn)?,
             },
             Request::Page {
                 slot,
@@ -765,6 +776,19 @@ impl Executor {
                 }
             }
             Request::Agents => Response::Agents(workflow::known_agents(&self.conn)?),
+            Request::SaveColumns {
+                config,
+                screen,
+                columns,
+            } => Response::ColumnsSaved(
+                crate::config::save_columns(
+                    config.as_deref(),
+                    &screen,
+                    columns.as_deref(),
+                    &crate::outfile::database_files(&self.path),
+                )
+                .map(|p| p.display().to_string()),
+            ),
             Request::StartJob(spec) => return self.start_job(spec),
             Request::CancelJob => {
                 if let Some((flag, _)) = &self.job {
@@ -1118,6 +1142,7 @@ fn describe(req: &Request) -> &'static str {
         Request::QueueNext { .. } => "taking the next item",
         Request::QueueUndo { .. } => "undoing your last change",
         Request::Agents => "listing agents",
+        Request::SaveColumns { .. } => "saving the columns",
         Request::StartJob(_) => "starting the job",
         Request::CancelJob => "cancelling the job",
         Request::Panic => "a test panic",

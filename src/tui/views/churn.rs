@@ -1,18 +1,32 @@
 //! Customers by churn risk with their top drivers; risk-band filter; score
 //! distribution; the active model in the header.
 
-use super::format::{self, fit};
-use crate::pii;
+use super::format::fit;
+use super::table::{plain, ColumnDef};
 use crate::tui::app::AppState;
 use crate::tui::layout;
 use crate::tui::theme::Theme;
 use crate::tui::worker::Extra;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{
-    Bar, BarChart, BarGroup, Block, Borders, Cell, Paragraph, Row, Table, Wrap,
-};
+use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
+
+/// The churn screen's columns: the customer's, and its top drivers.
+pub const CHURN_COLUMNS: &[ColumnDef] = &[
+    ColumnDef::new("id", "id", 9).pinned(),
+    ColumnDef::new("name", "name", 16),
+    ColumnDef::new("churn", "churn", 6).right(),
+    ColumnDef::new("clv", "CLV", 8).right().prio(1),
+    ColumnDef::new("drivers", "top drivers", 10).flex(),
+    ColumnDef::new("segment", "segment", 14).extra(),
+    ColumnDef::new("plan", "plan", 8).extra(),
+    ColumnDef::new("tenure", "tenure", 7).right().extra(),
+    ColumnDef::new("last_order", "last order", 10).extra(),
+    ColumnDef::new("orders", "orders", 6).right().extra(),
+    ColumnDef::new("revenue", "revenue", 9).right().extra(),
+    ColumnDef::new("rfm", "RFM segment", 18).extra(),
+];
 
 pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
     let l = layout::list_screen(crate::tui::app::Screen::Churn, area);
@@ -73,67 +87,21 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             l.table,
         );
     } else {
-        let (medium, high) = (state.config.thresholds.medium, state.config.thresholds.high);
-        let header = Row::new(["id", "name", "churn", "CLV", "top drivers"]).style(theme.header());
-        let rows: Vec<Row> = list
-            .rows
-            .iter()
-            .enumerate()
-            .skip(list.offset)
-            .take(list.visible_rows)
-            .map(|(i, r)| {
-                let name = r.name.clone().unwrap_or_default();
-                let name = if state.mask_pii && !name.is_empty() {
-                    pii::name(&name)
-                } else {
-                    name
-                };
-                let drivers = match list.extra(i) {
-                    Extra::Drivers(d) => d.clone(),
-                    _ => String::new(),
-                };
-                let p = r.churn_prob;
-                let row = Row::new(vec![
-                    Cell::from(r.id.clone()),
-                    Cell::from(fit(&name, 16)),
-                    Cell::from(Span::styled(
-                        format!(
-                            "{:>6}",
-                            p.map(format::percent).unwrap_or_else(|| "-".into())
-                        ),
-                        p.map(|p| theme.risk(p, medium, high)).unwrap_or_default(),
-                    )),
-                    Cell::from(format!(
-                        "{:>8}",
-                        r.clv.map(format::money_short).unwrap_or_else(|| "-".into())
-                    )),
-                    Cell::from(drivers),
-                ]);
-                if i == list.cursor {
-                    row.style(theme.selected())
-                } else {
-                    row
-                }
-            })
-            .collect();
-        let t = Table::new(
-            rows,
-            [
-                Constraint::Length(9),
-                Constraint::Length(16),
-                Constraint::Length(6),
-                Constraint::Length(8),
-                Constraint::Min(10),
-            ],
-        )
-        .header(header)
-        .column_spacing(1)
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(Span::styled(" Churn risk (riskiest first) ", theme.title())),
+        super::customers::draw_rows(
+            state,
+            f,
+            l.table,
+            theme,
+            list,
+            "churn",
+            CHURN_COLUMNS,
+            " Churn risk (riskiest first) ".into(),
+            &|i, _, key| match (key, list.extra(i)) {
+                ("drivers", Extra::Drivers(d)) => Some(plain(d.clone())),
+                ("drivers", _) => Some(plain("")),
+                _ => None,
+            },
         );
-        f.render_widget(t, l.table);
     }
     if let Some(panel) = l.panel {
         render_histogram(state, f, panel, theme);

@@ -2,20 +2,34 @@
 //! the Pareto curve, a segment filter, and the fit in the header.
 
 use super::format::{self, fit};
+use super::table::{plain, styled, ColumnDef};
 use crate::analytics::rfm;
-use crate::pii;
 use crate::tui::app::AppState;
 use crate::tui::layout;
 use crate::tui::theme::Theme;
 use crate::tui::worker::Extra;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
 use ratatui::symbols;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{
-    Axis, Block, Borders, Cell, Chart, Dataset, GraphType, Paragraph, Row, Table, Wrap,
-};
+use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph, Wrap};
 use ratatui::Frame;
+
+/// The CLV screen's columns: rank, the customer's, and value shares.
+pub const CLV_COLUMNS: &[ColumnDef] = &[
+    ColumnDef::new("rank", "rank", 7).right().pinned(),
+    ColumnDef::new("id", "id", 9),
+    ColumnDef::new("name", "name", 8).flex(),
+    ColumnDef::new("rfm", "RFM segment", 16).prio(2),
+    ColumnDef::new("clv", "CLV", 9).right(),
+    ColumnDef::new("share", "share", 6).right().prio(1),
+    ColumnDef::new("cumulative", "cum.", 6).right().prio(1),
+    ColumnDef::new("churn", "churn %", 7).right().extra(),
+    ColumnDef::new("orders", "orders", 6).right().extra(),
+    ColumnDef::new("revenue", "revenue", 9).right().extra(),
+    ColumnDef::new("segment", "segment", 14).extra(),
+    ColumnDef::new("plan", "plan", 8).extra(),
+];
 
 pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
     let l = layout::list_screen(crate::tui::app::Screen::Clv, area);
@@ -84,74 +98,35 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             l.table,
         );
     } else {
-        let header = Row::new(["rank", "id", "name", "segment", "CLV", "share", "cumul."])
-            .style(theme.header());
-        let rows: Vec<Row> = list
-            .rows
-            .iter()
-            .enumerate()
-            .skip(list.offset)
-            .take(list.visible_rows)
-            .map(|(i, r)| {
-                let name = r.name.clone().unwrap_or_default();
-                let name = if state.mask_pii && !name.is_empty() {
-                    pii::name(&name)
-                } else {
-                    name
-                };
-                let (share, cum) = match list.extra(i) {
-                    Extra::Share { share, cumulative } => (
-                        format!("{:.2}%", share * 100.0),
-                        format!("{:.1}%", cumulative * 100.0),
-                    ),
-                    _ => ("-".into(), "-".into()),
-                };
-                let rank = list
-                    .base
-                    .map(|b| format::count(b + i as i64 + 1))
-                    .unwrap_or_else(|| "?".into());
-                let row = Row::new(vec![
-                    Cell::from(format!("{rank:>7}")),
-                    Cell::from(r.id.clone()),
-                    Cell::from(fit(&name, 16)),
-                    Cell::from(fit(r.rfm_segment.as_deref().unwrap_or("-"), 16)),
-                    Cell::from(Span::styled(
-                        format!(
-                            "{:>9}",
-                            r.clv.map(format::money_short).unwrap_or_else(|| "-".into())
-                        ),
-                        theme.good(),
-                    )),
-                    Cell::from(format!("{share:>6}")),
-                    Cell::from(format!("{cum:>6}")),
-                ]);
-                if i == list.cursor {
-                    row.style(theme.selected())
-                } else {
-                    row
-                }
-            })
-            .collect();
-        let t = Table::new(
-            rows,
-            [
-                Constraint::Length(7),
-                Constraint::Length(9),
-                Constraint::Min(8),
-                Constraint::Length(16),
-                Constraint::Length(9),
-                Constraint::Length(6),
-                Constraint::Length(6),
-            ],
-        )
-        .header(header)
-        .column_spacing(1)
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(Span::styled(" CLV ranking ", theme.title())),
+        super::customers::draw_rows(
+            state,
+            f,
+            l.table,
+            theme,
+            list,
+            "clv",
+            CLV_COLUMNS,
+            " CLV ranking ".into(),
+            &|i, r, key| match key {
+                "rank" => Some(plain(
+                    list.base
+                        .map(|b| format::count(b + i as i64 + 1))
+                        .unwrap_or_else(|| "?".into()),
+                )),
+                "clv" => Some(styled(
+                    r.clv.map(format::money_short).unwrap_or_else(|| "-".into()),
+                    theme.good(),
+                )),
+                "share" | "cumulative" => Some(plain(match list.extra(i) {
+                    Extra::Share { share, .. } if key == "share" => {
+                        format!("{:.2}%", share * 100.0)
+                    }
+                    Extra::Share { cumulative, .. } => format!("{:.1}%", cumulative * 100.0),
+                    _ => "-".into(),
+                })),
+                _ => None,
+            },
         );
-        f.render_widget(t, l.table);
     }
     if let Some(panel) = l.panel {
         render_pareto(state, f, panel, theme);

@@ -1,213 +1,140 @@
 //! The customer list: every customer, paged from SQL, sortable by any column.
 
-use super::format::{self, fit};
+use super::format;
+use super::table::{self, plain, styled, ColumnDef, TableRow, TableSpec};
 use crate::pii;
 use crate::store::list::{CustomerRow, SortColumn};
 use crate::tui::app::{AppState, ListState};
 use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
-/// A column: what, how wide, and how important when space is short (0 = always).
-struct Col {
-    sort: SortColumn,
-    width: u16,
-    priority: u8,
-    right: bool,
-}
-
-const COLUMNS: &[Col] = &[
-    Col {
-        sort: SortColumn::Id,
-        width: 10,
-        priority: 0,
-        right: false,
-    },
-    Col {
-        sort: SortColumn::Name,
-        width: 18,
-        priority: 0,
-        right: false,
-    },
-    Col {
-        sort: SortColumn::Segment,
-        width: 14,
-        priority: 6,
-        right: false,
-    },
-    Col {
-        sort: SortColumn::Plan,
-        width: 8,
-        priority: 3,
-        right: false,
-    },
-    Col {
-        sort: SortColumn::Tenure,
-        width: 7,
-        priority: 4,
-        right: true,
-    },
-    Col {
-        sort: SortColumn::LastOrder,
-        width: 10,
-        priority: 2,
-        right: false,
-    },
-    Col {
-        sort: SortColumn::Orders,
-        width: 6,
-        priority: 1,
-        right: true,
-    },
-    Col {
-        sort: SortColumn::Revenue,
-        width: 9,
-        priority: 1,
-        right: true,
-    },
-    Col {
-        sort: SortColumn::Churn,
-        width: 7,
-        priority: 1,
-        right: true,
-    },
-    Col {
-        sort: SortColumn::Clv,
-        width: 9,
-        priority: 1,
-        right: true,
-    },
-    Col {
-        sort: SortColumn::Rfm,
-        width: 18,
-        priority: 5,
-        right: false,
-    },
+/// The customer columns every customer list can show (the churn and CLV
+/// screens add their own beside these).
+pub const CUSTOMER_COLUMNS: &[ColumnDef] = &[
+    ColumnDef::new("id", "id", 10).pinned(),
+    ColumnDef::new("name", "name", 18).flex(),
+    ColumnDef::new("segment", "segment", 14).prio(6),
+    ColumnDef::new("plan", "plan", 8).prio(3),
+    ColumnDef::new("tenure", "tenure", 7).right().prio(4),
+    ColumnDef::new("last_order", "last order", 10).prio(2),
+    ColumnDef::new("orders", "orders", 6).right().prio(1),
+    ColumnDef::new("revenue", "revenue", 9).right().prio(1),
+    ColumnDef::new("churn", "churn %", 7).right().prio(1),
+    ColumnDef::new("clv", "CLV", 9).right().prio(1),
+    ColumnDef::new("rfm", "RFM segment", 18).prio(5),
+    ColumnDef::new("email", "e-mail", 24).extra(),
 ];
 
-/// The columns that fit in `width`, in display order.
-fn fitting(width: u16) -> Vec<&'static Col> {
-    let mut chosen: Vec<&Col> = Vec::new();
-    let mut used = 0u16;
-    for prio in 0..=6 {
-        for c in COLUMNS.iter().filter(|c| c.priority == prio) {
-            if used + c.width < width {
-                used += c.width + 1;
-                chosen.push(c);
-            }
-        }
+/// The `:columns` key of a sort column (the same names as `:sort`).
+pub fn sort_key(c: SortColumn) -> &'static str {
+    match c {
+        SortColumn::Id => "id",
+        SortColumn::Name => "name",
+        SortColumn::Segment => "segment",
+        SortColumn::Plan => "plan",
+        SortColumn::Tenure => "tenure",
+        SortColumn::LastOrder => "last_order",
+        SortColumn::Orders => "orders",
+        SortColumn::Revenue => "revenue",
+        SortColumn::Churn => "churn",
+        SortColumn::Clv => "clv",
+        SortColumn::Rfm => "rfm",
     }
-    chosen.sort_by_key(|c| COLUMNS.iter().position(|x| x.sort == c.sort));
-    chosen
 }
 
-fn cell_text(state: &AppState, row: &CustomerRow, col: SortColumn) -> String {
+/// A customer row's cell for a column key (empty for keys it does not know).
+pub fn customer_cell(
+    state: &AppState,
+    row: &CustomerRow,
+    key: &str,
+    theme: &Theme,
+) -> Span<'static> {
     let opt = |s: &Option<String>| s.clone().unwrap_or_default();
-    match col {
-        SortColumn::Id => row.id.clone(),
-        SortColumn::Name => {
+    let (medium, high) = (state.config.thresholds.medium, state.config.thresholds.high);
+    match key {
+        "id" => plain(row.id.clone()),
+        "name" => {
             let n = opt(&row.name);
-            if state.mask_pii && !n.is_empty() {
+            plain(if state.mask_pii && !n.is_empty() {
                 pii::name(&n)
             } else {
                 n
-            }
+            })
         }
-        SortColumn::Segment => opt(&row.segment),
-        SortColumn::Plan => opt(&row.plan),
-        SortColumn::Tenure => row
-            .since
-            .map(|s| format::tenure((state.now - s) as f64 / 86_400.0))
-            .unwrap_or_default(),
-        SortColumn::LastOrder => row.last_order.map(format::day).unwrap_or_default(),
-        SortColumn::Orders => row.n_orders.to_string(),
-        SortColumn::Revenue => format::money_short(row.revenue),
-        SortColumn::Churn => row
-            .churn_prob
-            .map(format::percent)
-            .unwrap_or_else(|| "-".into()),
-        SortColumn::Clv => row
-            .clv
-            .map(format::money_short)
-            .unwrap_or_else(|| "-".into()),
-        SortColumn::Rfm => opt(&row.rfm_segment),
+        "email" => {
+            let e = opt(&row.email);
+            plain(pii::show(
+                state.mask_pii,
+                pii::Kind::Email,
+                &e,
+                row.name.as_deref(),
+            ))
+        }
+        "segment" => plain(opt(&row.segment)),
+        "plan" => plain(opt(&row.plan)),
+        "tenure" => plain(
+            row.since
+                .map(|s| format::tenure((state.now - s) as f64 / 86_400.0))
+                .unwrap_or_default(),
+        ),
+        "last_order" => plain(row.last_order.map(format::day).unwrap_or_default()),
+        "orders" => plain(row.n_orders.to_string()),
+        "revenue" => plain(format::money_short(row.revenue)),
+        "churn" => match row.churn_prob {
+            Some(p) => styled(format::percent(p), theme.risk(p, medium, high)),
+            None => plain("-"),
+        },
+        "clv" => plain(
+            row.clv
+                .map(format::money_short)
+                .unwrap_or_else(|| "-".into()),
+        ),
+        "rfm" => plain(opt(&row.rfm_segment)),
+        _ => plain(""),
     }
 }
 
-/// A table of customer rows with the list's sort marked in the header.
-pub fn table<'a>(
+/// Draw a list of customer rows through the table widget: `defs` are the
+/// screen's columns, `extra` gives the cells of the screen's own columns.
+#[allow(clippy::too_many_arguments)]
+pub fn draw_rows(
     state: &AppState,
-    list: &'a ListState,
+    f: &mut Frame,
     area: Rect,
     theme: &Theme,
+    list: &ListState,
+    screen_key: &str,
+    defs: &[ColumnDef],
     title: String,
-) -> Table<'a> {
-    let cols = fitting(area.width.saturating_sub(2));
-    let arrow = if list.query.descending { "▼" } else { "▲" };
-    let header = Row::new(cols.iter().map(|c| {
-        let mut t = c.sort.title().to_string();
-        if c.sort == list.query.sort {
-            t = format!("{t}{arrow}");
-        }
-        let t = if c.right {
-            format!("{t:>w$}", w = c.width as usize)
-        } else {
-            t
-        };
-        Cell::from(t)
-    }))
-    .style(theme.header());
-    let h = list.visible_rows;
-    let (medium, high) = (state.config.thresholds.medium, state.config.thresholds.high);
-    let rows: Vec<Row> = list
+    extra: &dyn Fn(usize, &CustomerRow, &str) -> Option<Span<'static>>,
+) {
+    let rows: Vec<TableRow> = list
         .rows
         .iter()
         .enumerate()
         .skip(list.offset)
-        .take(h)
-        .map(|(i, r)| {
-            let cells = cols.iter().map(|c| {
-                let text = fit(&cell_text(state, r, c.sort), c.width as usize);
-                let text = if c.right {
-                    let pad = (c.width as usize).saturating_sub(format::width(&text));
-                    format!("{}{text}", " ".repeat(pad))
-                } else {
-                    text
-                };
-                let style = match (c.sort, r.churn_prob) {
-                    (SortColumn::Churn, Some(p)) => theme.risk(p, medium, high),
-                    _ => theme.base(),
-                };
-                Cell::from(Span::styled(text, style))
-            });
-            let row = Row::new(cells);
-            if i == list.cursor {
-                row.style(theme.selected())
-            } else {
-                row
-            }
+        .take(list.visible_rows)
+        .map(|(i, r)| TableRow {
+            cells: defs
+                .iter()
+                .map(|d| {
+                    extra(i, r, d.key).unwrap_or_else(|| customer_cell(state, r, d.key, theme))
+                })
+                .collect(),
+            selected: i == list.cursor,
         })
         .collect();
-    let widths: Vec<Constraint> = cols
-        .iter()
-        .map(|c| {
-            if c.sort == SortColumn::Name {
-                Constraint::Min(c.width)
-            } else {
-                Constraint::Length(c.width)
-            }
-        })
-        .collect();
-    Table::new(rows, widths)
-        .header(header)
-        .column_spacing(1)
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(Span::styled(title, theme.title())),
-        )
+    let spec = TableSpec {
+        title,
+        defs,
+        chosen: state.config.columns.get(screen_key).map(Vec::as_slice),
+        hscroll: list.hscroll,
+        sorted: Some((sort_key(list.query.sort), list.query.descending)),
+    };
+    table::render(f, area, theme, &spec, rows);
 }
 
 /// "row 12 of 5,000 · sorted by revenue ▼ · filter: smi" and a loading mark.
@@ -274,9 +201,16 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
         );
         f.render_widget(p, table_area);
     } else {
-        f.render_widget(
-            table(state, list, table_area, theme, " Customers ".into()),
+        draw_rows(
+            state,
+            f,
             table_area,
+            theme,
+            list,
+            "customers",
+            CUSTOMER_COLUMNS,
+            " Customers ".into(),
+            &|_, _, _| None,
         );
     }
     f.render_widget(Paragraph::new(footer(state, list, theme)), foot);

@@ -2,13 +2,14 @@
 //! drivers as bars, CLV breakdown, feedback history, audit trail.
 
 use super::format::{self, fit};
+use super::pane::Pane;
 use crate::pii;
 use crate::tui::app::{AppState, DetailState};
 use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Borders, Paragraph};
 use ratatui::Frame;
 
 fn block<'a>(title: String, theme: &Theme) -> Block<'a> {
@@ -25,12 +26,31 @@ fn kv(k: &str, v: String, theme: &Theme) -> Line<'static> {
 }
 
 pub fn render(state: &AppState, d: &DetailState, f: &mut Frame, area: Rect, theme: &Theme) {
-    let Some(v) = &d.view else {
+    if d.view.is_none() {
         f.render_widget(
             Paragraph::new("loading…").block(block("Customer".into(), theme)),
             area,
         );
         return;
+    }
+    for p in panes(state, d, area, theme, Some(f)) {
+        p.render(f, theme, d.scroll);
+    }
+}
+
+/// The detail's text panes (profile, churn and value, latest orders,
+/// feedback and audit), scrolled together by j/k, each to its own end;
+/// with a frame, the spend chart is drawn too.
+pub fn panes(
+    state: &AppState,
+    d: &DetailState,
+    area: Rect,
+    theme: &Theme,
+    frame: Option<&mut Frame>,
+) -> Vec<Pane> {
+    let mut out = Vec::new();
+    let Some(v) = &d.view else {
+        return out;
     };
     let p = &v.detail.profile;
     let mask = state.mask_pii;
@@ -112,12 +132,11 @@ pub fn render(state: &AppState, d: &DetailState, f: &mut Frame, area: Rect, them
             theme,
         ));
     }
-    f.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: true })
-            .block(block(format!("{} · {}", p.id, fit(&name, 30)), theme)),
+    out.push(Pane::new(
         prof,
-    );
+        format!("{} · {}", p.id, fit(&name, 30)),
+        lines,
+    ));
 
     // Churn with drivers, and CLV.
     let mut rl: Vec<Line> = Vec::new();
@@ -212,19 +231,17 @@ pub fn render(state: &AppState, d: &DetailState, f: &mut Frame, area: Rect, them
             theme.dim(),
         ))),
     }
-    f.render_widget(
-        Paragraph::new(rl).block(block("Churn and value".into(), theme)),
-        risk,
-    );
+    out.push(Pane::new(risk, "Churn and value", rl));
 
     // Orders: monthly spend bars and the latest orders.
     let [chart, latest] =
         Layout::vertical([Constraint::Length(7), Constraint::Min(2)]).areas(orders);
     if v.detail.monthly.is_empty() {
-        f.render_widget(
-            Paragraph::new("no orders").block(block("Orders".into(), theme)),
+        out.push(Pane::new(
             orders,
-        );
+            "Orders",
+            vec![Line::from(Span::styled("no orders", theme.dim()))],
+        ));
     } else {
         let bars: Vec<Bar> = v
             .detail
@@ -243,7 +260,9 @@ pub fn render(state: &AppState, d: &DetailState, f: &mut Frame, area: Rect, them
             .bar_width(2)
             .bar_gap(1)
             .bar_style(ratatui::style::Style::default().fg(theme.bar()));
-        f.render_widget(bc, chart);
+        if let Some(f) = frame {
+            f.render_widget(bc, chart);
+        }
         let lines: Vec<Line> = v
             .detail
             .latest_orders
@@ -258,10 +277,9 @@ pub fn render(state: &AppState, d: &DetailState, f: &mut Frame, area: Rect, them
                 ))
             })
             .collect();
-        f.render_widget(
-            Paragraph::new(lines).block(block("Latest orders".into(), theme)),
-            latest,
-        );
+        let mut pane = Pane::new(latest, "Latest orders", lines);
+        pane.wrap = false;
+        out.push(pane);
     }
 
     // Feedback and audit.
@@ -303,18 +321,15 @@ pub fn render(state: &AppState, d: &DetailState, f: &mut Frame, area: Rect, them
     fl.push(Line::raw(""));
     fl.push(Line::from(Span::styled("audit trail", theme.header())));
     for a in &v.detail.audit {
+        let details = a
+            .details
+            .as_deref()
+            .map(|t| pii::show(mask, pii::Kind::Text, t, p.name.as_deref()));
         fl.push(Line::from(Span::styled(
             format!(
-                "{} {} {} {} {}",
+                "{} {}",
                 crate::timeutil::ts_to_minute_string(a.at),
-                a.agent,
-                a.action,
-                a.entity_id,
-                match (&a.old_value, &a.new_value) {
-                    (Some(o), Some(n)) => format!("{o} -> {n}"),
-                    (None, Some(n)) => n.clone(),
-                    _ => String::new(),
-                }
+                crate::store::audit::sentence(a, details.as_deref())
             ),
             theme.dim(),
         )));
@@ -322,10 +337,10 @@ pub fn render(state: &AppState, d: &DetailState, f: &mut Frame, area: Rect, them
     if v.detail.audit.is_empty() {
         fl.push(Line::from(Span::styled("(nothing recorded)", theme.dim())));
     }
-    f.render_widget(
-        Paragraph::new(fl).block(block("Feedback history".into(), theme)),
-        hist,
-    );
+    let mut pane = Pane::new(hist, "Feedback history", fl);
+    pane.wrap = false;
+    out.push(pane);
+    out
 }
 
 /// A feedback item's text for the history: on one line, masked with

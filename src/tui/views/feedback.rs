@@ -3,6 +3,8 @@
 //! selected item with the customer's context and why it ranks there.
 
 use super::format::{self, fit};
+use super::pane::Pane;
+use super::table::{self, plain, styled, ColumnDef, TableRow, TableSpec};
 use crate::analytics::priority::{self, Inputs};
 use crate::analytics::sentiment;
 use crate::pii;
@@ -11,7 +13,7 @@ use crate::tui::layout;
 use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
 /// The SLA of a row of the list, short: "5 h left", "OVERDUE 2 d",
@@ -68,11 +70,93 @@ fn item_text(state: &AppState, it: &crate::store::feedback::QueueItem, one_line:
     }
 }
 
+/// The queue's columns. At 80 columns: id, kind, assignee, customer, SLA
+/// and at least 22 columns of text; priority, status and tone give way first
+/// (the filter bar says the status; the order is the priority).
+pub const QUEUE_COLUMNS: &[ColumnDef] = &[
+    ColumnDef::new("mark", "", 1).pinned(),
+    ColumnDef::new("prio", "prio", 5).right().prio(4),
+    ColumnDef::new("id", "id", 8),
+    ColumnDef::new("kind", "kind", 9).prio(2),
+    ColumnDef::new("status", "status", 9).prio(5),
+    ColumnDef::new("assignee", "assignee", 8).prio(3),
+    ColumnDef::new("customer", "customer", 13).prio(1),
+    ColumnDef::new("sla", "SLA", 12),
+    ColumnDef::new("tone", "tone", 4).prio(4),
+    ColumnDef::new("text", "text", 22).flex(),
+    ColumnDef::new("channel", "channel", 8).extra(),
+    ColumnDef::new("created", "created", 10).extra(),
+    ColumnDef::new("customer_id", "cust. id", 9).extra(),
+];
+
+fn queue_cell(
+    state: &AppState,
+    it: &crate::store::feedback::QueueItem,
+    key: &str,
+    theme: &Theme,
+) -> Span<'static> {
+    match key {
+        "mark" => plain(if state.queue.marked.contains_key(&it.fid) {
+            "*"
+        } else {
+            " "
+        }),
+        "prio" => plain(format!("{:.1}", it.priority)),
+        "id" => plain(it.id.clone()),
+        "kind" => plain(it.kind.clone()),
+        "status" => plain(it.status.clone()),
+        "assignee" => plain(it.assignee.clone().unwrap_or_else(|| "-".into())),
+        "customer" => {
+            let name = it
+                .customer_name
+                .clone()
+                .unwrap_or_else(|| it.customer_id.clone());
+            plain(if state.mask_pii {
+                pii::name(&name)
+            } else {
+                name
+            })
+        }
+        "customer_id" => plain(it.customer_id.clone()),
+        "sla" => {
+            let (sla, overdue) = short_sla(state, it);
+            styled(sla, if overdue { theme.bad() } else { theme.base() })
+        }
+        "tone" => {
+            let tone = it.sentiment.map(sentiment::label).unwrap_or("-");
+            let style = match tone {
+                "negative" => theme.bad(),
+                "positive" => theme.good(),
+                _ => theme.base(),
+            };
+            styled(tone.get(..3).unwrap_or(tone).to_string(), style)
+        }
+        "text" => plain(item_text(state, it, true)),
+        "channel" => plain(it.channel.clone().unwrap_or_else(|| "-".into())),
+        "created" => plain(format::day(it.created_at)),
+        _ => plain(""),
+    }
+}
+
 pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
     if let Some(o) = &state.queue.opened {
         let [body, footer] =
             Layout::vertical([Constraint::Min(4), Constraint::Length(1)]).areas(area);
-        render_opened(state, o, f, body, theme);
+        match opened_panes(state, o, body, theme) {
+            Some(panes) => {
+                for p in &panes {
+                    p.render(f, theme, state.queue.item_scroll);
+                }
+            }
+            None => f.render_widget(
+                Paragraph::new("loading the item…").block(
+                    Block::default()
+                        .borders(Borders::ALL)
+                        .title(Span::styled(" Feedback item ", theme.title())),
+                ),
+                body,
+            ),
+        }
         render_footer(state, f, footer, theme);
         return;
     }
@@ -99,85 +183,28 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             table,
         );
     } else {
-        let header = Row::new([
-            "", "prio", "id", "kind", "status", "assignee", "customer", "SLA", "tone", "text",
-        ])
-        .style(theme.header());
-        let rows: Vec<Row> = q
+        let rows: Vec<TableRow> = q
             .items
             .iter()
             .enumerate()
             .skip(q.cursor.saturating_sub(q.visible_rows.saturating_sub(1)))
             .take(q.visible_rows)
-            .map(|(i, it)| {
-                let (sla, overdue) = short_sla(state, it);
-                let tone = it.sentiment.map(sentiment::label).unwrap_or("-");
-                let tone_style = match tone {
-                    "negative" => theme.bad(),
-                    "positive" => theme.good(),
-                    _ => theme.base(),
-                };
-                let name = it
-                    .customer_name
-                    .clone()
-                    .unwrap_or_else(|| it.customer_id.clone());
-                let name = if state.mask_pii {
-                    pii::name(&name)
-                } else {
-                    name
-                };
-                let row = Row::new(vec![
-                    Cell::from(if q.marked.contains_key(&it.fid) {
-                        "*"
-                    } else {
-                        " "
-                    }),
-                    Cell::from(format!("{:>5.1}", it.priority)),
-                    Cell::from(it.id.clone()),
-                    Cell::from(it.kind.clone()),
-                    Cell::from(it.status.clone()),
-                    Cell::from(it.assignee.clone().unwrap_or_else(|| "-".into())),
-                    Cell::from(fit(&name, 16)),
-                    Cell::from(Span::styled(
-                        sla,
-                        if overdue { theme.bad() } else { theme.base() },
-                    )),
-                    Cell::from(Span::styled(
-                        tone.get(..3).unwrap_or(tone).to_string(),
-                        tone_style,
-                    )),
-                    Cell::from(item_text(state, it, true)),
-                ]);
-                if i == q.cursor {
-                    row.style(theme.selected())
-                } else {
-                    row
-                }
+            .map(|(i, it)| TableRow {
+                cells: QUEUE_COLUMNS
+                    .iter()
+                    .map(|d| queue_cell(state, it, d.key, theme))
+                    .collect(),
+                selected: i == q.cursor,
             })
             .collect();
-        let t = Table::new(
-            rows,
-            [
-                Constraint::Length(1),
-                Constraint::Length(5),
-                Constraint::Length(9),
-                Constraint::Length(9),
-                Constraint::Length(9),
-                Constraint::Length(8),
-                Constraint::Length(16),
-                Constraint::Length(13),
-                Constraint::Length(4),
-                Constraint::Min(10),
-            ],
-        )
-        .header(header)
-        .column_spacing(1)
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(Span::styled(title, theme.title())),
-        );
-        f.render_widget(t, table);
+        let spec = TableSpec {
+            title,
+            defs: QUEUE_COLUMNS,
+            chosen: state.config.columns.get("queue").map(Vec::as_slice),
+            hscroll: q.hscroll,
+            sorted: None,
+        };
+        table::render(f, table, theme, &spec, rows);
         render_item(state, f, detail, theme);
     }
     render_footer(state, f, footer, theme);
@@ -337,29 +364,19 @@ fn render_item(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
 
 /// An opened item: left, the item (state, SLA, why it ranks there, text,
 /// history); right, its customer (churn and drivers, CLV, last orders,
-/// earlier feedback).
-fn render_opened(
+/// earlier feedback). Both scroll together (j/k), each to its own end.
+/// `None` while the item loads.
+pub fn opened_panes(
     state: &AppState,
     o: &crate::tui::app::OpenedItem,
-    f: &mut Frame,
     area: Rect,
     theme: &Theme,
-) {
+) -> Option<Vec<Pane>> {
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(area);
-    let Some(it) = o.item.as_deref() else {
-        f.render_widget(
-            Paragraph::new("loading the item…").block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .title(Span::styled(" Feedback item ", theme.title())),
-            ),
-            area,
-        );
-        return;
-    };
+    let it = o.item.as_deref()?;
     let title = format!(
-        " {} · {} · {} · {} ",
+        "{} · {} · {} · {}",
         it.id,
         it.kind,
         it.channel.as_deref().unwrap_or("-"),
@@ -468,32 +485,26 @@ fn render_opened(
             )));
         }
     }
-    f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(Span::styled(title, theme.title())),
-        ),
-        left,
-    );
-    render_customer(state, o, it, f, right, theme);
+    Some(vec![
+        Pane::new(left, title, lines),
+        customer_pane(state, o, it, right, theme),
+    ])
 }
 
-fn render_customer(
+fn customer_pane(
     state: &AppState,
     o: &crate::tui::app::OpenedItem,
     it: &crate::store::feedback::QueueItem,
-    f: &mut Frame,
     area: Rect,
     theme: &Theme,
-) {
+) -> Pane {
     let name = it.customer_name.clone().unwrap_or_default();
     let name = if state.mask_pii {
         pii::name(&name)
     } else {
         name
     };
-    let title = format!(" Customer {} {} ", it.customer_id, fit(&name, 20));
+    let title = format!("Customer {} {}", it.customer_id, fit(&name, 20));
     let mut lines: Vec<Line> = Vec::new();
     let band = |p: f64| {
         if p >= state.config.thresholds.high {
@@ -524,7 +535,7 @@ fn render_customer(
                     |x: Option<f64>| x.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into());
                 lines.push(Line::from(vec![
                     Span::styled("P(alive) ", theme.dim()),
-                    Span::raw(f2(c.p_alive)),
+                    Span::raw(c.p_alive.map(format::percent).unwrap_or_else(|| "-".into())),
                     Span::styled(" · exp. orders ", theme.dim()),
                     Span::raw(f2(c.exp_txn)),
                 ]));
@@ -553,7 +564,7 @@ fn render_customer(
             }
             if !d.latest_orders.is_empty() {
                 lines.push(Line::from(Span::styled("last orders", theme.header())));
-                for ol in d.latest_orders.iter().take(3) {
+                for ol in d.latest_orders.iter().take(10) {
                     lines.push(Line::from(format!(
                         "{} {:>9} {}",
                         format::day(ol.ts),
@@ -566,7 +577,7 @@ fn render_customer(
                 .feedback
                 .iter()
                 .filter(|fb| fb.id != it.id)
-                .take(3)
+                .take(10)
                 .collect();
             if !earlier.is_empty() {
                 lines.push(Line::from(Span::styled("earlier feedback", theme.header())));
@@ -589,12 +600,5 @@ fn render_customer(
             }
         }
     }
-    f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: true }).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(Span::styled(title, theme.title())),
-        ),
-        area,
-    );
+    Pane::new(area, title, lines)
 }

@@ -1,10 +1,11 @@
 //! `?`: the help, generated from the keymap (so it cannot disagree with it).
 
+use super::pane::Pane;
 use crate::tui::app::AppState;
 use crate::tui::theme::Theme;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::Clear;
 use ratatui::Frame;
 
 pub fn lines(state: &AppState, theme: &Theme) -> Vec<Line<'static>> {
@@ -117,6 +118,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         help: "write records to a private file",
     },
     CommandSpec {
+        names: &["columns", "cols"],
+        args: "[NAME ... | +NAME | -NAME | reset]",
+        flags: &[],
+        help: "choose and order the table's columns (saved in the config); alone: list them",
+    },
+    CommandSpec {
         names: &["messages", "msg"],
         args: "",
         flags: &[],
@@ -171,33 +178,33 @@ pub fn complete_command(line: &str) -> Option<String> {
     Some(out)
 }
 
-pub fn render(state: &AppState, f: &mut Frame, area: Rect, scroll: u16, theme: &Theme) {
+/// The help overlay as a pane (also used by `update` to stop at its end).
+pub fn help_pane(state: &AppState, area: Rect, theme: &Theme) -> Pane {
     let w = area.width.saturating_sub(6).min(100);
     let h = area.height.saturating_sub(4);
     let rect = super::centered(area, w, h);
-    f.render_widget(Clear, rect);
     let title = format!(
-        " Help: {} (j/k scroll, any other key closes) ",
+        "Help: {} (j/k scroll, any other key closes)",
         state.screen.title()
     );
-    let p = Paragraph::new(lines(state, theme))
-        .scroll((scroll, 0))
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(Span::styled(title, theme.title())),
-        );
-    f.render_widget(p, rect);
+    let mut p = Pane::new(rect, title, lines(state, theme));
+    p.wrap = false;
+    p
+}
+
+pub fn render(state: &AppState, f: &mut Frame, area: Rect, scroll: u16, theme: &Theme) {
+    let p = help_pane(state, area, theme);
+    f.render_widget(Clear, p.area);
+    p.render(f, theme, scroll);
 }
 
 /// `:messages`: every status message of the session, newest last.
-pub fn render_messages(state: &AppState, f: &mut Frame, area: Rect, scroll: u16, theme: &Theme) {
+pub fn messages_pane(state: &AppState, area: Rect, theme: &Theme) -> Pane {
     use crate::tui::app::Severity;
     let w = area.width.saturating_sub(4).min(120);
     let h = area.height.saturating_sub(4);
     let rect = super::centered(area, w, h);
-    f.render_widget(Clear, rect);
-    let lines: Vec<Line> = if state.messages.is_empty() {
+    let lines: Vec<Line<'static>> = if state.messages.is_empty() {
         vec![Line::raw("no messages yet")]
     } else {
         state
@@ -219,18 +226,16 @@ pub fn render_messages(state: &AppState, f: &mut Frame, area: Rect, scroll: u16,
             .collect()
     };
     let title = format!(
-        " Messages: {} (j/k scroll, any other key closes) ",
+        "Messages: {} (j/k scroll, any other key closes)",
         state.messages.len()
     );
-    let p = Paragraph::new(lines)
-        .wrap(ratatui::widgets::Wrap { trim: false })
-        .scroll((scroll, 0))
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(Span::styled(title, theme.title())),
-        );
-    f.render_widget(p, rect);
+    Pane::new(rect, title, lines)
+}
+
+pub fn render_messages(state: &AppState, f: &mut Frame, area: Rect, scroll: u16, theme: &Theme) {
+    let p = messages_pane(state, area, theme);
+    f.render_widget(Clear, p.area);
+    p.render(f, theme, scroll);
 }
 
 #[cfg(test)]

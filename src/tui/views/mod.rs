@@ -9,6 +9,48 @@ mod feedback;
 pub mod format;
 pub mod help;
 mod models;
+pub mod pane;
+pub mod table;
+
+/// The largest useful scroll of what j/k scroll now: the help, the message
+/// log, a customer's detail or an opened queue item (computed from the
+/// lines they draw at the current size, so a scroll stops at the end).
+pub fn scroll_limit(state: &AppState) -> u16 {
+    let area = Rect::new(0, 0, state.width, state.height);
+    let theme = Theme { color: state.color };
+    match &state.mode {
+        Mode::Help(_) => return help::help_pane(state, area, &theme).overflow(),
+        Mode::Messages(_) => return help::messages_pane(state, area, &theme).overflow(),
+        _ => {}
+    }
+    let (_, body, _) = super::layout::frame(area);
+    if let Some(d) = &state.detail {
+        return pane::max_scroll(&detail::panes(state, d, body, &theme, None));
+    }
+    if state.screen == super::app::Screen::Feedback {
+        if let Some(o) = &state.queue.opened {
+            let [b, _] = Layout::vertical([Constraint::Min(4), Constraint::Length(1)]).areas(body);
+            return feedback::opened_panes(state, o, b, &theme)
+                .map(|p| pane::max_scroll(&p))
+                .unwrap_or(0);
+        }
+    }
+    0
+}
+
+/// The `:columns` name and the column definitions of a screen's table.
+pub fn columns_of(
+    screen: super::app::Screen,
+) -> Option<(&'static str, &'static [table::ColumnDef])> {
+    use super::app::Screen;
+    match screen {
+        Screen::Customers => Some(("customers", customers::CUSTOMER_COLUMNS)),
+        Screen::Churn => Some(("churn", churn::CHURN_COLUMNS)),
+        Screen::Clv => Some(("clv", clv::CLV_COLUMNS)),
+        Screen::Feedback => Some(("queue", feedback::QUEUE_COLUMNS)),
+        _ => None,
+    }
+}
 
 use super::app::{AppState, Mode, Severity};
 use super::theme::Theme;

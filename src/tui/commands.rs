@@ -1,0 +1,351 @@
+//! The `:` command line: editing, completion (from the command table in
+//! `views::help`) and running a command. Pure, like `update`.
+
+use super::action::{Action, InputKey};
+use super::app::{AppState, JobState, Mode, Screen, Severity};
+use super::update::{current_list, request, reset_list, start_job, update, Effect};
+use super::worker::{ExportWhat, JobSpec, Request};
+use crate::analytics::churn::{ModelKind, TrainOptions};
+use crate::analytics::clv::{ClvOptions, TimeUnit};
+use crate::store::list::SortColumn;
+
+pub fn command_input(state: &mut AppState, action: Action, mut text: String) -> Vec<Effect> {
+    match action {
+        Action::Input(InputKey::Complete) => {
+            if let Some(t) = super::views::help::complete_command(&text) {
+                text = t;
+            }
+        }
+        Action::Input(InputKey::Char(c)) => text.push(c),
+        Action::Input(InputKey::Backspace) if text.pop().is_none() => {
+            state.mode = Mode::Normal;
+            return vec![];
+        }
+        Action::Input(InputKey::Clear) => text.clear(),
+        Action::Input(InputKey::Cancel) => {
+            state.mode = Mode::Normal;
+            return vec![];
+        }
+        Action::Input(InputKey::Submit) => {
+            state.mode = Mode::Normal;
+            return run_command(state, text.trim());
+        }
+        _ => {}
+    }
+    state.mode = Mode::Command(text);
+    vec![]
+}
+
+/// `--flag value` pairs of a command line.
+fn flags<'a>(words: &[&'a str]) -> Result<Vec<(&'a str, &'a str)>, String> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i];
+        let Some(name) = w.strip_prefix("--") else {
+            return Err(format!("unexpected '{w}'"));
+        };
+        let v = words
+            .get(i + 1)
+            .ok_or_else(|| format!("--{name} needs a value"))?;
+        out.push((name, *v));
+        i += 2;
+    }
+    Ok(out)
+}
+
+fn parse<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, String> {
+    v.parse::<T>()
+        .map_err(|_| format!("--{name}: '{v}' is not a valid value"))
+}
+
+/// `:` commands.
+pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let Some((&cmd, rest)) = words.split_first() else {
+        return vec![];
+    };
+    if super::views::help::command(cmd).is_none() {
+        let names: Vec<&str> = super::views::help::COMMANDS
+            .iter()
+            .map(|c| c.names[0])
+            .collect();
+        state.say(
+            Severity::Warning,
+            format!(
+                "unknown command :{cmd}; commands: {} (:help)",
+                names.join(", ")
+            ),
+        );
+        return vec![];
+    }
+    let result: Result<Vec<Effect>, String> = (|| match cmd {
+        "q" | "quit" => Ok(update(state, Action::Quit)),
+        "help" | "h" => {
+            state.mode = Mode::Help(0);
+            Ok(vec![])
+        }
+        "train" => {
+            let (kind, rest) = match rest.first().and_then(|k| ModelKind::parse(k)) {
+                Some(k) => (k, &rest[1..]),
+                None if rest.first().is_some_and(|w| !w.starts_with("--")) => {
+                    return Err(format!(
+                        "unknown model '{}': logistic, random_forest or naive_bayes",
+                        rest[0]
+                    ));
+                }
+                None => (ModelKind::Logistic, rest),
+            };
+            let mut o = TrainOptions {
+                kind,
+                agent: state.agent.clone(),
+                ..Default::default()
+            };
+            for (k, v) in flags(rest)? {
+                match k {
+                    "as-of" => {
+                        o.as_of = Some(
+                            crate::timeutil::parse_timestamp(v)
+                                .map(crate::timeutil::ts_to_date)
+                                .ok_or_else(|| format!("--as-of: '{v}' is not a date"))?,
+                        )
+                    }
+                    "window-days" => o.window_days = parse(k, v)?,
+                    "holdout" => o.holdout = parse(k, v)?,
+                    "cv" => o.cv = Some(parse(k, v)?),
+                    "l2" => o.l2 = parse(k, v)?,
+                    "seed" => o.seed = parse(k, v)?,
+                    "activate" => o.activate = parse(k, v)?,
+                    _ => return Err(format!("--{k} is not an option of :train")),
+                }
+            }
+            Ok(start_job(state, JobSpec::Train(o)))
+        }
+        "clv" => {
+            let mut o = ClvOptions {
+                agent: state.agent.clone(),
+                ..Default::default()
+            };
+            for (k, v) in flags(rest)? {
+                match k {
+                    "horizon-months" => o.horizon_months = parse(k, v)?,
+                    "discount" => o.discount = parse(k, v)?,
+                    "margin" => o.margin = parse(k, v)?,
+                    "penalizer" => o.penalizer = parse(k, v)?,
+                    "revenue-attr" => o.revenue_attr = Some(v.to_string()),
+                    "time-unit" => {
+                        o.time_unit = match v {
+                            "day" => TimeUnit::Day,
+                            "week" => TimeUnit::Week,
+                            _ => return Err("--time-unit: day or week".into()),
+                        }
+                    }
+                    "as-of" => {
+                        o.as_of = Some(
+                            crate::timeutil::parse_timestamp(v)
+                                .map(crate::timeutil::ts_to_date)
+                                .ok_or_else(|| format!("--as-of: '{v}' is not a date"))?,
+                        )
+                    }
+                    _ => return Err(format!("--{k} is not an option of :clv")),
+                }
+            }
+            Ok(start_job(state, JobSpec::Clv(o)))
+        }
+        "export" => {
+            let (Some(what), Some(path)) = (rest.first(), rest.get(1)) else {
+                return Err(
+                    "usage: :export customers|orders|feedback|churn|clv PATH [csv|json]".into(),
+                );
+            };
+            let what = match *what {
+                "customers" => ExportWhat::Customers,
+                "orders" => ExportWhat::Orders,
+                "feedback" => ExportWhat::Feedback,
+                "churn" => ExportWhat::Churn,
+                "clv" => ExportWhat::Clv,
+                other => {
+                    return Err(format!(
+                        "cannot export '{other}': customers, orders, feedback, churn or clv"
+                    ))
+                }
+            };
+            let csv = match rest.get(2).copied() {
+                None | Some("csv") => true,
+                Some("json") => false,
+                Some(other) => return Err(format!("format '{other}': csv or json")),
+            };
+            let spec = JobSpec::Export {
+                what,
+                path: std::path::PathBuf::from(path),
+                csv,
+                mask: state.mask_pii,
+            };
+            // Writing a file does not touch the database: allowed when read-only.
+            if state.job.is_some() {
+                return Err("a job is running; wait for it".into());
+            }
+            state.job = Some(JobState {
+                label: spec.label(),
+                progress: None,
+                cancelling: false,
+            });
+            Ok(vec![request(Request::StartJob(spec))])
+        }
+        "goto" => {
+            let Some(id) = rest.first() else {
+                return Err("usage: :goto ID (a customer or a feedback item)".into());
+            };
+            Ok(vec![request(Request::Find { id: id.to_string() })])
+        }
+        "messages" | "msg" => {
+            state.mode = Mode::Messages(0);
+            Ok(vec![])
+        }
+        "status" if state.screen == Screen::Feedback => {
+            let words: Vec<String> = rest.iter().map(|w| format!("status={w}")).collect();
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            let (part, _) = super::queue_filter::parse(&words, &state.queue.channels)?;
+            use crate::store::feedback::QueueFilter as F;
+            let part = match part {
+                F::All => None,
+                p => Some(p),
+            };
+            let filter = state
+                .queue
+                .filter
+                .with(|p| matches!(p, F::Status(_) | F::Escalated), part);
+            Ok(super::queue_filter::set_filter(state, filter))
+        }
+        "columns" | "cols" => columns(state, rest),
+        "sort" => {
+            let Some((list, slot)) = current_list(state) else {
+                return Err("this screen has no sortable list".into());
+            };
+            let want = rest.join(" ");
+            match SortColumn::ALL
+                .iter()
+                .find(|c| c.title().eq_ignore_ascii_case(&want))
+            {
+                Some(c) => {
+                    list.query.sort = *c;
+                    Ok(reset_list(list, slot))
+                }
+                None => {
+                    let names: Vec<&str> = SortColumn::ALL.iter().map(|c| c.title()).collect();
+                    Err(format!("sort by one of: {}", names.join(", ")))
+                }
+            }
+        }
+        "filter" if state.screen == Screen::Feedback && state.detail.is_none() => {
+            let (filter, text) = super::queue_filter::parse(rest, &state.queue.channels)?;
+            state.queue.search = text.clone();
+            let filter = if state.mask_pii && !text.is_empty() {
+                use crate::store::feedback::QueueFilter as F;
+                filter.with(|p| matches!(p, F::Text(_)), Some(F::TextNoNames(text)))
+            } else {
+                filter
+            };
+            Ok(super::queue_filter::set_filter(state, filter))
+        }
+        "filter" => {
+            let Some((list, slot)) = current_list(state) else {
+                return Err("this screen has no filter".into());
+            };
+            let text = rest.join(" ");
+            list.query.filter = if text.is_empty() { None } else { Some(text) };
+            Ok(reset_list(list, slot))
+        }
+        other => Err(format!("unknown command :{other} (try :help)")),
+    })();
+    match result {
+        Ok(fx) => fx,
+        Err(e) => {
+            state.say(Severity::Warning, e);
+            vec![]
+        }
+    }
+}
+
+/// `:columns`: list the table's columns, or choose them (`NAME...`), add or
+/// remove some (`+NAME`, `-NAME`), or go back to the defaults (`reset`).
+fn columns(state: &mut AppState, rest: &[&str]) -> Result<Vec<Effect>, String> {
+    use super::views::table;
+    let Some((key, defs)) = super::views::columns_of(state.screen).filter(|_| {
+        state.detail.is_none()
+            && !(state.screen == Screen::Feedback && state.queue.opened.is_some())
+    }) else {
+        return Err("this screen has no table (customers, churn, CLV and the queue do)".into());
+    };
+    let chosen = state.config.columns.get(key).cloned();
+    let shown: Vec<&str> = table::ordered(defs, chosen.as_deref())
+        .into_iter()
+        .map(|i| defs[i].key)
+        .collect();
+    if rest.is_empty() {
+        let others: Vec<&str> = defs
+            .iter()
+            .map(|d| d.key)
+            .filter(|k| !shown.contains(k))
+            .collect();
+        state.say(
+            Severity::Info,
+            format!(
+                "{key} columns: {} · also: {} · :columns NAME... | +NAME | -NAME | reset",
+                shown.join(" "),
+                if others.is_empty() {
+                    "-".to_string()
+                } else {
+                    others.join(" ")
+                }
+            ),
+        );
+        return Ok(vec![]);
+    }
+    let known = |n: &str| -> Result<String, String> {
+        defs.iter()
+            .find(|d| d.key.eq_ignore_ascii_case(n))
+            .map(|d| d.key.to_string())
+            .ok_or_else(|| format!("no column '{n}' on {key}; columns: {}", table::keys(defs)))
+    };
+    let new: Option<Vec<String>> = if rest == ["reset"] {
+        None
+    } else if rest.iter().all(|w| w.starts_with(['+', '-'])) {
+        let mut cols: Vec<String> = shown
+            .iter()
+            .filter(|k| !defs.iter().any(|d| d.pinned && d.key == **k))
+            .map(|k| k.to_string())
+            .collect();
+        for w in rest {
+            let name = known(&w[1..])?;
+            cols.retain(|c| *c != name);
+            if w.starts_with('+') {
+                cols.push(name);
+            }
+        }
+        Some(cols)
+    } else {
+        Some(rest.iter().map(|w| known(w)).collect::<Result<_, _>>()?)
+    };
+    match &new {
+        Some(cols) => {
+            state.config.columns.insert(key.to_string(), cols.clone());
+        }
+        None => {
+            state.config.columns.remove(key);
+        }
+    }
+    match state.screen {
+        Screen::Feedback => state.queue.hscroll = 0,
+        _ => {
+            if let Some((list, _)) = current_list(state) {
+                list.hscroll = 0;
+            }
+        }
+    }
+    Ok(vec![request(Request::SaveColumns {
+        config: state.config_path.clone(),
+        screen: key.to_string(),
+        columns: new,
+    })])
+}

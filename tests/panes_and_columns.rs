@@ -1,0 +1,245 @@
+//! 80x24 over SSH as a first-class size: every pane scrolls and stops at its
+//! end, the wide tables scroll sideways and take a saved column choice, and
+//! every open UI's headers follow what another process did to the data.
+
+mod common;
+use common::crmtop_cmd;
+use crmtop::tui::action::Action;
+use crmtop::tui::app::{Mode, Screen};
+use crmtop::tui::harness::Harness;
+
+/// The demo's as-of date, 2025-06-30, as the screens' "now".
+const NOW: i64 = 1_751_241_600;
+
+fn demo() -> common::TempDb {
+    let db = common::demo_db(300, 1);
+    common::train_and_fit(&db);
+    db
+}
+
+#[test]
+fn the_ticket_view_scrolls_to_its_end_and_stops_there() {
+    let db = demo();
+    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    h.step(Action::GoScreen(Screen::Feedback));
+    h.step(Action::Open);
+    assert!(h.state.queue.opened.is_some());
+    insta::assert_snapshot!("ticket_80x24_top", h.screen());
+    let limit = crmtop::tui::views::scroll_limit(&h.state);
+    assert!(limit > 0, "at 80x24 the ticket and its customer do not fit");
+    for _ in 0..(limit + 5) {
+        h.step(Action::Down);
+    }
+    assert_eq!(h.state.queue.item_scroll, limit, "stops at the end");
+    insta::assert_snapshot!("ticket_80x24_end", h.screen());
+    // One key back up moves at once (no scrolling through empty space).
+    h.step(Action::Up);
+    assert_eq!(h.state.queue.item_scroll, limit - 1);
+    h.step(Action::Top);
+    assert_eq!(h.state.queue.item_scroll, 0);
+    // The queue cursor did not move while the item scrolled.
+    h.step(Action::Back);
+    assert_eq!(h.state.queue.cursor, 0);
+}
+
+#[test]
+fn the_customer_detail_scrolls_and_reads_its_audit_trail_as_sentences() {
+    let db = demo();
+    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    h.step(Action::GoScreen(Screen::Customers));
+    h.step(Action::Open);
+    let limit = crmtop::tui::views::scroll_limit(&h.state);
+    assert!(limit > 0, "at 80x24 the detail does not fit");
+    assert!(h.screen().contains("more (j)"), "{}", h.screen());
+    h.step(Action::Bottom);
+    assert_eq!(h.state.detail.as_ref().unwrap().scroll, limit);
+    h.step(Action::Down);
+    assert_eq!(h.state.detail.as_ref().unwrap().scroll, limit);
+    insta::assert_snapshot!("detail_80x24_end", h.screen());
+}
+
+#[test]
+fn the_help_stops_at_its_end() {
+    let db = demo();
+    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    h.step(Action::Help);
+    let limit = crmtop::tui::views::scroll_limit(&h.state);
+    assert!(limit > 0);
+    for _ in 0..(limit + 20) {
+        h.step(Action::Down);
+    }
+    assert_eq!(h.state.mode, Mode::Help(limit));
+    let s = h.screen();
+    assert!(
+        s.contains("Keys can be remapped"),
+        "the last line shows:\n{s}"
+    );
+    h.step(Action::Up);
+    assert_eq!(h.state.mode, Mode::Help(limit - 1));
+}
+
+#[test]
+fn wide_tables_scroll_sideways_and_keep_the_id() {
+    let db = demo();
+    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    h.step(Action::GoScreen(Screen::Customers));
+    let s = h.screen();
+    assert!(s.contains("cols →"), "hidden columns are announced:\n{s}");
+    assert!(!s.contains("RFM segment"));
+    for _ in 0..20 {
+        h.step(Action::ScrollRight);
+    }
+    let s = h.screen();
+    assert!(
+        s.contains("RFM segment"),
+        "the last column is reachable:\n{s}"
+    );
+    assert!(s.contains("C000001"), "the id column stays:\n{s}");
+    insta::assert_snapshot!("customers_80x24_scrolled_right", s);
+    for _ in 0..20 {
+        h.step(Action::ScrollLeft);
+    }
+    assert_eq!(h.state.customers.hscroll, 0);
+}
+
+#[test]
+fn columns_are_chosen_with_a_command_and_saved_per_screen() {
+    let db = demo();
+    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    h.step(Action::GoScreen(Screen::Customers));
+    h.command("columns id clv name");
+    let s = h.screen();
+    let header = s.lines().nth(2).unwrap_or_default().to_string();
+    let (clv, name) = (header.find("CLV"), header.find("name"));
+    assert!(
+        clv.is_some() && name.is_some() && clv < name,
+        "CLV before name: {header}"
+    );
+    assert!(!header.contains("revenue"), "{header}");
+    // Saved in the config file, per screen, and read back by a new session.
+    let file = db.path.with_extension("config.toml");
+    let cfg = crmtop::config::Config::load(Some(&file)).unwrap();
+    assert_eq!(
+        cfg.columns.get("customers"),
+        Some(&vec!["id".to_string(), "clv".into(), "name".into()])
+    );
+    assert!(!cfg.columns.contains_key("queue"));
+    // Adding and removing.
+    h.command("columns +plan -clv");
+    let cfg = crmtop::config::Config::load(Some(&file)).unwrap();
+    assert_eq!(
+        cfg.columns.get("customers"),
+        Some(&vec!["name".to_string(), "plan".into()])
+    );
+    // A typo is refused with the names that exist; nothing changes.
+    h.command("columns id nmae");
+    let last = h.state.messages.last().map(|m| m.text.clone()).unwrap();
+    assert!(
+        last.contains("no column 'nmae'") && last.contains("revenue"),
+        "{last}"
+    );
+    assert_eq!(
+        h.state.config.columns.get("customers"),
+        Some(&vec!["name".to_string(), "plan".into()])
+    );
+    // The queue has its own choice.
+    h.step(Action::GoScreen(Screen::Feedback));
+    h.command("columns id channel text");
+    assert!(h.screen().contains("channel"));
+    h.command("columns reset");
+    let cfg = crmtop::config::Config::load(Some(&file)).unwrap();
+    assert!(!cfg.columns.contains_key("queue"));
+    assert!(cfg.columns.contains_key("customers"));
+}
+
+#[test]
+fn saving_columns_keeps_the_rest_of_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    std::fs::write(
+        &file,
+        "# my settings\nrefresh_secs = 5 # seconds\n\n[thresholds]\nhigh = 0.7\n",
+    )
+    .unwrap();
+    let cols = vec!["id".to_string(), "text".into()];
+    crmtop::config::save_columns(Some(&file), "queue", Some(&cols), &[]).unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("# my settings") && text.contains("# seconds"),
+        "{text}"
+    );
+    let cfg = crmtop::config::Config::load(Some(&file)).unwrap();
+    assert_eq!(cfg.refresh_secs, 5);
+    assert_eq!(cfg.thresholds.high, 0.7);
+    assert_eq!(cfg.columns.get("queue"), Some(&cols));
+}
+
+#[test]
+fn the_queue_at_80x24_shows_text_and_the_sla() {
+    let db = demo();
+    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    h.step(Action::GoScreen(Screen::Feedback));
+    let s = h.screen();
+    let header = s.lines().nth(2).unwrap_or_default().to_string();
+    assert!(
+        header.contains("SLA") && header.contains("text"),
+        "{header}"
+    );
+    let text_at = header.find("text").unwrap();
+    // At least 22 columns of the item's text on each row.
+    assert!(
+        78 - crmtop::tui::views::format::width(&header[..text_at]) >= 22,
+        "{header}"
+    );
+    insta::assert_snapshot!("queue_80x24", s);
+}
+
+#[test]
+fn headers_refresh_in_every_open_ui_when_another_process_trains() {
+    let db = demo();
+    let mut churn = Harness::new(&db.path, NOW, 100, 30).unwrap();
+    churn.step(Action::GoScreen(Screen::Churn));
+    let mut dash = Harness::new(&db.path, NOW, 100, 30).unwrap();
+    let first_model = churn
+        .state
+        .dashboard
+        .as_ref()
+        .unwrap()
+        .agg
+        .model
+        .as_ref()
+        .unwrap()
+        .id;
+    assert!(churn.screen().contains(&format!("model v{first_model} ")));
+    assert!(dash.screen().contains(&format!("v{first_model}")));
+    // Another terminal trains a new version and activates it.
+    let out = crmtop_cmd()
+        .args(["train", "--activate", "--db"])
+        .arg(&db.path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let new_model = first_model + 1;
+    // The next background refresh (every few seconds) notices.
+    churn.step(Action::Refresh);
+    dash.step(Action::Refresh);
+    let s = churn.screen();
+    assert!(
+        s.contains(&format!("model v{new_model} ")),
+        "churn header:\n{s}"
+    );
+    let s = dash.screen();
+    assert!(s.contains(&format!("v{new_model}")), "dashboard:\n{s}");
+    assert!(
+        churn
+            .state
+            .messages
+            .iter()
+            .any(|m| m.text.contains("changed in another crmtop")),
+        "the reload is said"
+    );
+    // A refresh with nothing new reloads nothing and says nothing.
+    let n = churn.state.messages.len();
+    churn.step(Action::Refresh);
+    assert_eq!(churn.state.messages.len(), n);
+}
