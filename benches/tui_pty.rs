@@ -5,7 +5,9 @@
 //! Key-to-frame latency is the time from writing the key to the arrival of
 //! the output chunk after which the screen first satisfies the check; the
 //! reader thread evaluates the check on every chunk, so the figure is not
-//! rounded up to a polling interval.
+//! rounded up to a polling interval. For j and s the time to a settled
+//! screen is measured too: the last byte before 150 ms of quiet, so a
+//! second redraw (a count or a page arriving late) is not missed.
 //!
 //! usage: cargo bench --bench tui_pty            (or bench/tui_pty.sh)
 //! env:   CRMTOP_BENCH_DB=PATH  database to open (default: a 1,000,000-
@@ -32,6 +34,8 @@ struct Shared {
     check: Option<Check>,
     /// When the pending check first held, and the byte count at that moment.
     hit: Option<(Instant, u64)>,
+    /// When the latest output chunk arrived.
+    last_byte: Instant,
 }
 
 struct Term {
@@ -76,6 +80,7 @@ impl Term {
                 eof: false,
                 check: None,
                 hit: None,
+                last_byte: Instant::now(),
             }),
             Condvar::new(),
         ));
@@ -95,6 +100,7 @@ impl Term {
                 let Ok(mut s) = lock.lock() else { break };
                 s.parser.process(&buf[..n]);
                 s.bytes += n as u64;
+                s.last_byte = now;
                 if s.hit.is_none() {
                     if let Some(check) = &s.check {
                         if check(s.parser.screen()) {
@@ -199,6 +205,36 @@ impl Term {
             );
         }
         Ok(d)
+    }
+
+    /// Presses `k`; returns the time until the screen first satisfies
+    /// `check` and the time until it settled: the last byte before 150 ms
+    /// without output (what a user sees as "done", later redraws included).
+    fn press_settled(
+        &mut self,
+        k: &str,
+        check: impl Fn(&vt100::Screen) -> bool + Send + 'static,
+    ) -> Res<(Duration, Duration)> {
+        let key = k.to_string();
+        let (t0, at, _) = self.until(Duration::from_secs(30), check, move |t| t.key(&key))?;
+        let quiet = Duration::from_millis(150);
+        loop {
+            let last = self.shared.0.lock().map_err(|_| "poisoned")?.last_byte;
+            let since = last.elapsed();
+            if since >= quiet {
+                let first = at.saturating_duration_since(t0);
+                let settled = last.saturating_duration_since(t0).max(first);
+                if settled > Duration::from_millis(50) && std::env::var_os("SLOW").is_some() {
+                    eprintln!(
+                        "slow to settle: {k:?} first {:.1} ms, settled {:.1} ms",
+                        first.as_secs_f64() * 1e3,
+                        settled.as_secs_f64() * 1e3
+                    );
+                }
+                return Ok((first, settled));
+            }
+            std::thread::sleep(quiet - since);
+        }
     }
 
     /// Waits until no output has arrived for `quiet`.
@@ -455,16 +491,18 @@ fn main() -> Res<()> {
     })?;
     t.settle(Duration::from_millis(200));
     let mut down = Stats::new("j (one row down)");
+    let mut down_settled = Stats::new("j, to a settled screen");
     let mut bytes_per_row = Vec::new();
     for _ in 0..rounds {
         let Some(n) = row_number(t.shared.0.lock().map_err(|_| "poisoned")?.parser.screen()) else {
             return Err(format!("no row number on screen:\n{}", t.contents()).into());
         };
         let b0 = t.bytes();
-        down.samples.push(t.press("j", move |s| {
+        let (first, settled) = t.press_settled("j", move |s| {
             row_number(s) == Some(n + 1) && quiet_screen(s)
-        })?);
-        t.settle(Duration::from_millis(15));
+        })?;
+        down.samples.push(first);
+        down_settled.samples.push(settled);
         bytes_per_row.push(t.bytes() - b0);
     }
     let mut up = Stats::new("k (one row up)");
@@ -499,13 +537,15 @@ fn main() -> Res<()> {
 
     // Sorting by every column, both directions.
     let mut sort = Stats::new("s / S (sort by next column, reverse)");
+    let mut sort_settled = Stats::new("s / S, to a settled screen");
     for _ in 0..(rounds / 22).max(2) {
         for key in ["s", "S"] {
             for _ in 0..11 {
                 let before = sort_label(t.shared.0.lock().map_err(|_| "poisoned")?.parser.screen());
-                sort.samples
-                    .push(t.press(key, move |s| sort_label(s) != before && quiet_screen(s))?);
-                t.settle(Duration::from_millis(20));
+                let (first, settled) =
+                    t.press_settled(key, move |s| sort_label(s) != before && quiet_screen(s))?;
+                sort.samples.push(first);
+                sort_settled.samples.push(settled);
                 // Scroll a little in each order so pages are fetched too.
                 let n = row_number(t.shared.0.lock().map_err(|_| "poisoned")?.parser.screen())
                     .unwrap_or(1);
@@ -581,10 +621,12 @@ fn main() -> Res<()> {
         st.print();
     }
     down.print();
+    down_settled.print();
     up.print();
     pgdn.print();
     end.print();
     sort.print();
+    sort_settled.print();
     filter.print();
     during.print();
     bytes_per_row.sort_unstable();

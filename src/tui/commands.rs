@@ -229,7 +229,7 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
             {
                 Some(c) => {
                     list.query.sort = *c;
-                    Ok(reset_list(list, slot))
+                    Ok(super::update::resort_list(list, slot))
                 }
                 None => {
                     let names: Vec<&str> = SortColumn::ALL.iter().map(|c| c.title()).collect();

@@ -156,8 +156,10 @@ fn prefetch(list: &mut ListState, slot: Slot) -> Vec<Effect> {
     if !list.reached_end && list.rows.len() - list.cursor <= margin {
         if let Some(last) = list.rows.last() {
             q.seek = Seek::After(last.key.clone());
+            // Ahead of the cursor: nobody waits for it, so the screen does
+            // not announce it (a "loading" flash is a second redraw).
             list.loading = true;
-            list.quiet = false;
+            list.quiet = true;
             return vec![request(Request::Page {
                 slot,
                 gen: list.gen,
@@ -170,7 +172,7 @@ fn prefetch(list: &mut ListState, slot: Slot) -> Vec<Effect> {
         if let Some(first) = list.rows.first() {
             q.seek = Seek::Before(first.key.clone());
             list.loading = true;
-            list.quiet = false;
+            list.quiet = true;
             return vec![request(Request::Page {
                 slot,
                 gen: list.gen,
@@ -207,7 +209,12 @@ fn move_by(list: &mut ListState, slot: Slot, delta: i64) -> Vec<Effect> {
         list.pending_move = 0;
     }
     keep_visible(list);
-    prefetch(list, slot)
+    let fx = prefetch(list, slot);
+    // The cursor wants rows that are not here yet: now someone waits.
+    if list.pending_move != 0 && list.loading {
+        list.quiet = false;
+    }
+    fx
 }
 
 fn page_move(list: &mut ListState, slot: Slot, delta: i64) -> Vec<Effect> {
@@ -349,7 +356,20 @@ fn sort_next(list: &mut ListState, slot: Slot) -> Vec<Effect> {
             | SortColumn::LastOrder
             | SortColumn::Tenure
     );
-    reset_list(list, slot)
+    resort_list(list, slot)
+}
+
+/// The same rows in another order: reloaded from the top, but the count
+/// stays (it does not depend on the order), so the footer does not change
+/// a second time when a count arrives.
+pub(crate) fn resort_list(list: &mut ListState, slot: Slot) -> Vec<Effect> {
+    let total = list.total;
+    let mut fx = reset_list(list, slot);
+    if total.is_some() {
+        list.total = total;
+        fx.retain(|e| !matches!(e, Effect::Request(Request::Count { .. })));
+    }
+    fx
 }
 
 /// Load what a screen shows, if it is not loaded yet.
@@ -777,7 +797,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::SortReverse => match current_list(state) {
             Some((list, slot)) => {
                 list.query.descending = !list.query.descending;
-                reset_list(list, slot)
+                resort_list(list, slot)
             }
             None => vec![],
         },
