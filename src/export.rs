@@ -120,10 +120,8 @@ pub fn customers(
     mask: bool,
     out: &mut dyn Write,
 ) -> Result<u64> {
-    let mut st = conn.prepare("SELECT DISTINCT name FROM customer_attributes ORDER BY name")?;
-    let attr_names: Vec<String> = st
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let acols = crate::store::attributes::columns(conn)?;
+    let attr_names: Vec<String> = acols.iter().map(|c| c.name.clone()).collect();
     let mut columns: Vec<String> = [
         "id",
         "name",
@@ -143,33 +141,17 @@ pub fn customers(
     .collect();
     columns.extend(attr_names.iter().cloned());
     let mut sink = Sink::new(format, columns, out)?;
-    let mut cust = conn.prepare(
-        "SELECT cid, id, name, email, phone, signup_date, birth_date, age, income, region, plan, segment, churned
-         FROM customers ORDER BY cid",
-    )?;
-    let mut attrs =
-        conn.prepare("SELECT cid, name, num, txt FROM customer_attributes ORDER BY cid, name")?;
-    let mut arows = attrs.query([])?;
-    let next_attr = |arows: &mut rusqlite::Rows| -> Result<Option<(i64, String, Value)>> {
-        Ok(match arows.next()? {
-            Some(r) => {
-                let n: Option<f64> = r.get(2)?;
-                let txt: Option<String> = r.get(3)?;
-                let v = match (n, txt) {
-                    (Some(n), _) => num(n),
-                    (None, Some(t)) => Value::String(t),
-                    _ => Value::Null,
-                };
-                Some((r.get(0)?, r.get(1)?, v))
-            }
-            None => None,
-        })
-    };
-    let mut pending = next_attr(&mut arows)?;
+    let attr_list: String = acols.iter().map(|c| format!(", a.{}", c.sql())).collect();
+    // sql-format-ok: attribute columns named after our own integers.
+    let sql = format!(
+        "SELECT c.cid, c.id, c.name, c.email, c.phone, c.signup_date, c.birth_date, c.age, c.income,
+                c.region, c.plan, c.segment, c.churned{attr_list}
+         FROM customers c LEFT JOIN customer_attrs a ON a.cid = c.cid ORDER BY c.cid"
+    );
+    let mut cust = conn.prepare(&sql)?;
     let mut rows = cust.query([])?;
     let mut n = 0;
     while let Some(r) = rows.next()? {
-        let cid: i64 = r.get(0)?;
         let name: Option<String> = r.get(2)?;
         let email: Option<String> = r.get(3)?;
         let phone: Option<String> = r.get(4)?;
@@ -196,28 +178,14 @@ pub fn customers(
             opt(r.get::<_, Option<String>>(11)?),
             opt(churned.map(|c| c == 1)),
         ];
-        // This customer's attributes, in name order like `attr_names`: one
-        // merge walk (a file with very many attribute columns stays linear).
-        let mut mine: Vec<(String, Value)> = Vec::new();
-        while let Some((acid, _, _)) = &pending {
-            if *acid < cid {
-                pending = next_attr(&mut arows)?;
-            } else if *acid == cid {
-                if let Some((_, name, v)) = pending.take() {
-                    mine.push((name, v));
+        // The attributes, in name order like `attr_names`.
+        for (j, a) in attr_names.iter().enumerate() {
+            let v = match r.get_ref(13 + j)? {
+                rusqlite::types::ValueRef::Real(x) => num(x),
+                rusqlite::types::ValueRef::Integer(x) => num(x as f64),
+                rusqlite::types::ValueRef::Text(t) => {
+                    Value::String(String::from_utf8_lossy(t).into_owned())
                 }
-                pending = next_attr(&mut arows)?;
-            } else {
-                break;
-            }
-        }
-        let mut it = mine.into_iter().peekable();
-        for a in &attr_names {
-            while it.peek().is_some_and(|(n, _)| n.as_str() < a.as_str()) {
-                it.next();
-            }
-            let v = match it.peek() {
-                Some((n, _)) if n == a => it.next().map(|(_, v)| v).unwrap_or(Value::Null),
                 _ => Value::Null,
             };
             values.push(if mask { mask_value(a, v, owner) } else { v });

@@ -364,14 +364,16 @@ fn retention_clv_for_subscription_customers() {
     assert_eq!(r.by_method.get("retention"), Some(&7043));
     assert!(r.bgnbd.is_none());
     // A customer paying more per month with the same churn risk is worth more.
-    let (lo, hi): (f64, f64) = db
-        .open()
-        .conn
-        .query_row(
-            "SELECT min(clv / a.num), max(clv / a.num) FROM customers c JOIN customer_attributes a ON a.cid = c.cid AND a.name = 'MonthlyCharges'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+    let conn = db.open().conn;
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for (cid, monthly) in crmtop::store::attributes::numeric(&conn, "MonthlyCharges").unwrap() {
+        let clv: f64 = conn
+            .query_row("SELECT clv FROM customers WHERE cid = ?1", [cid], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        lo = lo.min(clv / monthly);
+        hi = hi.max(clv / monthly);
+    }
     assert!(lo > 0.0 && hi <= 12.0, "{lo} {hi}");
 }

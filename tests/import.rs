@@ -30,27 +30,19 @@ fn extra_customer_columns_become_attributes() {
     assert_eq!((s.read, s.inserted, s.rejected), (4, 4, 0));
     assert_eq!(s.attribute_columns, vec!["loyalty_tier", "devices"]);
     let conn = db.open().conn;
-    let tier: String = conn
-        .query_row(
-            "SELECT a.txt FROM customer_attributes a JOIN customers c USING (cid) WHERE c.id = 'C1' AND a.name = 'loyalty_tier'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(tier, "gold");
-    let devices: f64 = conn
-        .query_row(
-            "SELECT a.num FROM customer_attributes a JOIN customers c USING (cid) WHERE c.id = 'C3' AND a.name = 'devices'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(devices, 2.0);
+    use crmtop::store::attributes;
+    use rusqlite::types::Value;
+    let cid = |id: &str| -> i64 {
+        conn.query_row("SELECT cid FROM customers WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    };
+    let of = |id: &str| attributes::of_customer(&conn, cid(id)).unwrap();
+    assert!(of("C1").contains(&("loyalty_tier".to_string(), Value::Text("gold".into()))));
+    assert!(of("C3").contains(&("devices".to_string(), Value::Real(2.0))));
     // Empty cells are not stored; the churn label is read in its three spellings.
-    assert_eq!(
-        db.count("SELECT count(*) FROM customer_attributes WHERE name = 'devices'"),
-        3
-    );
+    assert_eq!(attributes::numeric(&conn, "devices").unwrap().len(), 3);
     assert_eq!(db.count("SELECT sum(churned) FROM customers"), 2);
     // Dates in all three accepted forms end up as calendar dates.
     let signup: String = conn
@@ -187,7 +179,7 @@ fn dump(db: &TempDb) -> String {
     let mut out = String::new();
     for sql in [
         "SELECT * FROM customers ORDER BY cid",
-        "SELECT * FROM customer_attributes ORDER BY cid, name",
+        "SELECT * FROM customer_attrs ORDER BY cid",
         "SELECT * FROM orders ORDER BY oid",
         "SELECT * FROM events ORDER BY eid",
         "SELECT fid, id, cid, created_at, channel, kind, score, text, sentiment, status, assignee, version FROM feedback ORDER BY fid",

@@ -15,7 +15,8 @@ fn a_new_file_gets_every_migration_and_private_permissions() {
     );
     for table in [
         "customers",
-        "customer_attributes",
+        "customer_attrs",
+        "attribute_columns",
         "orders",
         "events",
         "feedback",
@@ -140,4 +141,69 @@ fn read_only_refuses_writes_at_the_sqlite_level() {
         .unwrap_err();
     assert!(err.to_string().contains("readonly"), "{err}");
     assert!(s.require_writable("import").is_err());
+}
+
+/// A database made by the previous release (schema 5, one row per
+/// attribute) is migrated in place: every value keeps its type, features
+/// read the same values, and the old table is gone.
+#[test]
+fn attributes_move_from_rows_to_columns_in_place() {
+    use rusqlite::types::Value;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for (_, sql) in &store::MIGRATIONS[..5] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 5).unwrap();
+        conn.execute_batch(
+            "INSERT INTO customers(cid, id) VALUES (1, 'C1'), (2, 'C2'), (3, 'C3');
+             INSERT INTO customer_attributes(cid, name, num, txt) VALUES
+               (1, 'devices', 2.0, NULL), (1, 'tier', NULL, 'gold'),
+               (2, 'devices', 3.5, NULL),
+               (3, 'tier', NULL, 'silver'), (3, 'mixed', NULL, '12 units'),
+               (2, 'mixed', 7.0, NULL);",
+        )
+        .unwrap();
+    }
+    let s = store::open(&path, store::Mode::ReadWrite).unwrap();
+    assert_eq!(
+        store::user_version(&s.conn).unwrap(),
+        store::latest_version()
+    );
+    let gone: i64 = s
+        .conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'customer_attributes'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(gone, 0);
+    use crmtop::store::attributes;
+    assert_eq!(
+        attributes::names(&s.conn).unwrap(),
+        vec!["devices", "mixed", "tier"]
+    );
+    assert_eq!(
+        attributes::of_customer(&s.conn, 1).unwrap(),
+        vec![
+            ("devices".to_string(), Value::Real(2.0)),
+            ("tier".to_string(), Value::Text("gold".into()))
+        ]
+    );
+    assert_eq!(
+        attributes::of_customer(&s.conn, 3).unwrap(),
+        vec![
+            ("mixed".to_string(), Value::Text("12 units".into())),
+            ("tier".to_string(), Value::Text("silver".into()))
+        ]
+    );
+    let mut devices = attributes::numeric(&s.conn, "devices").unwrap();
+    devices.sort_by_key(|d| d.0);
+    assert_eq!(devices, vec![(1, 2.0), (2, 3.5)]);
+    // A later import adds a column next to the migrated ones.
+    let cols = attributes::ensure(&s.conn, &["plan_b".to_string()]).unwrap();
+    assert_eq!(cols[0].pos, 4);
 }

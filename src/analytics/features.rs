@@ -264,35 +264,27 @@ fn load_customers(
             c.churned = r.get::<_, Option<i64>>(9)?.map(|c| c == 1);
         }
     }
-    let mut attr_names: Vec<String> = Vec::new();
-    {
-        let mut names: HashMap<String, u32> = HashMap::new();
-        let mut st = conn.prepare("SELECT cid, name, num, txt FROM customer_attributes")?;
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            let Some(i) = by_cid.get(r.get(0)?) else {
-                continue;
-            };
-            let name = match r.get_ref(1)? {
-                rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t),
-                _ => continue,
-            };
-            let id = match names.get(name.as_ref()) {
-                Some(&id) => id,
-                None => {
-                    attr_names.push(name.to_string());
-                    let id = (attr_names.len() - 1) as u32;
-                    names.insert(name.to_string(), id);
-                    id
+    // Attributes: one row per customer, one column per attribute.
+    let cols = crate::store::attributes::scan(&conn, |cid, vals| {
+        let Some(i) = by_cid.get(cid) else {
+            return Ok(());
+        };
+        for (j, v) in vals.iter().enumerate() {
+            match *v {
+                rusqlite::types::ValueRef::Real(x) => customers[i].num_attrs.push((j as u32, x)),
+                rusqlite::types::ValueRef::Integer(x) => {
+                    customers[i].num_attrs.push((j as u32, x as f64))
                 }
-            };
-            if let Some(x) = r.get::<_, Option<f64>>(2)? {
-                customers[i].num_attrs.push((id, x));
-            } else if let Some(t) = text(r, 3, &mut strings)? {
-                customers[i].txt_attrs.push((id, t));
+                rusqlite::types::ValueRef::Text(t) => {
+                    let id = strings.id(&String::from_utf8_lossy(t));
+                    customers[i].txt_attrs.push((j as u32, id));
+                }
+                _ => {}
             }
         }
-    }
+        Ok(())
+    })?;
+    let attr_names: Vec<String> = cols.into_iter().map(|c| c.name).collect();
     Ok((customers, strings, attr_names))
 }
 

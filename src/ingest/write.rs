@@ -30,6 +30,12 @@ impl From<rusqlite::Error> for WriteError {
     }
 }
 
+impl From<Error> for WriteError {
+    fn from(e: Error) -> Self {
+        WriteError::Fatal(e)
+    }
+}
+
 type W<T> = std::result::Result<T, WriteError>;
 
 /// Maps customer ids to keys on the reader thread, with its own read-only
@@ -143,7 +149,8 @@ pub(crate) struct RowWriter<'c> {
     ins: Statement<'c>,
     sel: Statement<'c>,
     upd: Statement<'c>,
-    attr: Statement<'c>,
+    /// Attribute columns by name (added as a file brings new ones).
+    attr_cols: std::collections::HashMap<String, crate::store::attributes::Column>,
     /// Order deltas per customer, indexed by cid (cids are dense integers).
     deltas: Vec<AggregateDelta>,
     /// Customers whose orders changed: their totals are recomputed.
@@ -271,11 +278,7 @@ impl<'c> RowWriter<'c> {
             ins: conn.prepare(ins)?,
             sel: conn.prepare(sel)?,
             upd: conn.prepare(upd)?,
-            attr: conn.prepare(
-                "INSERT INTO customer_attributes(cid, name, num, txt) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(cid, name) DO UPDATE SET num = excluded.num, txt = excluded.txt
-                 WHERE num IS NOT excluded.num OR txt IS NOT excluded.txt",
-            )?,
+            attr_cols: std::collections::HashMap::new(),
             deltas: Vec::new(),
             recompute: HashSet::default(),
             months: HashMap::default(),
@@ -521,8 +524,29 @@ impl<'c> RowWriter<'c> {
                 (old.0, Verdict::Unchanged)
             }
         };
-        for (name, num, txt) in &c.attributes {
-            if self.attr.execute(params![cid, name, num, txt])? > 0 && verdict == Verdict::Unchanged
+        if !c.attributes.is_empty() {
+            let new: Vec<String> = c
+                .attributes
+                .iter()
+                .filter(|(n, _, _)| !self.attr_cols.contains_key(n))
+                .map(|(n, _, _)| n.clone())
+                .collect();
+            if !new.is_empty() {
+                for col in crate::store::attributes::ensure(self.conn, &new)? {
+                    self.attr_cols.insert(col.name.clone(), col);
+                }
+            }
+            let values: Vec<(&crate::store::attributes::Column, rusqlite::types::Value)> = c
+                .attributes
+                .iter()
+                .filter_map(|(n, num, txt)| {
+                    self.attr_cols
+                        .get(n)
+                        .map(|col| (col, crate::store::attributes::value(*num, txt.as_deref())))
+                })
+                .collect();
+            if crate::store::attributes::upsert(self.conn, cid, &values)?
+                && verdict == Verdict::Unchanged
             {
                 verdict = Verdict::Updated;
             }

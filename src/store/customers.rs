@@ -118,10 +118,7 @@ pub fn info(conn: &Connection, path: &std::path::Path) -> Result<Info> {
         [],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let mut st = conn.prepare("SELECT DISTINCT name FROM customer_attributes ORDER BY name")?;
-    let attributes = st
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<Vec<String>>>()?;
+    let attributes = super::attributes::names(conn)?;
     let wal = path.with_file_name(format!(
         "{}-wal",
         path.file_name()

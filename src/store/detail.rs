@@ -98,21 +98,18 @@ pub fn load(conn: &Connection, cid: i64) -> Result<Option<Detail>> {
     let Some(profile) = profile else {
         return Ok(None);
     };
-    let mut st = conn.prepare_cached(
-        "SELECT name, num, txt FROM customer_attributes WHERE cid = ?1 ORDER BY name",
-    )?;
-    let attributes = st
-        .query_map([cid], |r| {
-            let n: Option<f64> = r.get(1)?;
-            let t: Option<String> = r.get(2)?;
-            Ok((
-                r.get(0)?,
-                n.map(|x| crate::export::num(x).to_string())
-                    .or(t)
-                    .unwrap_or_default(),
-            ))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+    let attributes = super::attributes::of_customer(conn, cid)?
+        .into_iter()
+        .map(|(name, v)| {
+            let shown = match v {
+                rusqlite::types::Value::Real(x) => crate::export::num(x).to_string(),
+                rusqlite::types::Value::Integer(x) => x.to_string(),
+                rusqlite::types::Value::Text(t) => t,
+                _ => String::new(),
+            };
+            (name, shown)
+        })
+        .collect();
     let mut st = conn.prepare_cached(
         "SELECT strftime('%Y-%m', ts, 'unixepoch') AS m, sum(amount) FROM orders
          WHERE cid = ?1 AND ts >= COALESCE((SELECT max(ts) FROM orders WHERE cid = ?1), 0) - 730 * 86400

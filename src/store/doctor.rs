@@ -481,7 +481,7 @@ fn check_foreign_keys(d: &mut Doctor, conn: &Connection, fix: bool) -> Result<()
     );
     if fix {
         let tx = conn.unchecked_transaction()?;
-        for table in ["orders", "events", "feedback", "customer_attributes"] {
+        for table in ["orders", "events", "feedback", "customer_attrs"] {
             // The table names come from this list, not from the file.
             // sql-format-ok: a table name from a constant list.
             tx.execute(

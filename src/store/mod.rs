@@ -1,6 +1,7 @@
 //! The SQLite store: opening (pragmas, permissions, read-only), migrations, and
 //! one module of queries per table family.
 
+pub mod attributes;
 pub mod audit;
 pub mod backup;
 pub mod clv;
@@ -42,6 +43,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0005_sla_clock.sql",
         include_str!("../../schema/0005_sla_clock.sql"),
+    ),
+    (
+        "0006_attribute_columns.sql",
+        include_str!("../../schema/0006_attribute_columns.sql"),
     ),
 ];
 
@@ -408,6 +413,11 @@ pub fn migrate(conn: &Connection, path: &Path) -> Result<()> {
             let (name, sql) = MIGRATIONS[v as usize];
             conn.execute_batch(sql)
                 .map_err(|e| Error::Schema(format!("migration {name} failed: {e}")))?;
+            // Steps SQL alone cannot take (columns named after the data).
+            if name == "0006_attribute_columns.sql" {
+                attributes::migrate_from_rows(conn)
+                    .map_err(|e| Error::Schema(format!("migration {name} failed: {e}")))?;
+            }
             // PRAGMA cannot take a bound parameter; the value is our own integer.
             conn.pragma_update(None, "user_version", v + 1)?;
             Ok(())

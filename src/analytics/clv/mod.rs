@@ -625,12 +625,7 @@ fn retention_values(
     let mut revenue: HashMap<i64, f64> = HashMap::new();
     match &opts.revenue_attr {
         Some(attr) => {
-            let mut st = conn.prepare(
-                "SELECT cid, num FROM customer_attributes WHERE name = ?1 AND num IS NOT NULL",
-            )?;
-            let rows = st.query_map([attr], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, f64>(1)?)))?;
-            for r in rows {
-                let (c, v) = r?;
+            for (c, v) in store::attributes::numeric(conn, attr)? {
                 revenue.insert(c, v);
             }
             if revenue.is_empty() {

@@ -155,7 +155,7 @@ fn load(
         &tx,
         &[
             "customers",
-            "customer_attributes",
+            "customer_attrs",
             "orders",
             "events",
             "feedback",
@@ -173,8 +173,17 @@ fn load(
                                    n_orders, revenue, first_order, last_order, since)",
             17,
         )?;
-        let mut ins_a =
-            BatchInsert::new(&tx, "INSERT INTO customer_attributes(cid, name, txt)", 3)?;
+        let acols = crate::store::attributes::ensure(
+            &tx,
+            &["newsletter".to_string(), "referral_source".to_string()],
+        )?;
+        // sql-format-ok: columns named after our own integers.
+        let ins_a_sql = format!(
+            "INSERT INTO customer_attrs(cid, {}, {})",
+            acols[0].sql(),
+            acols[1].sql()
+        );
+        let mut ins_a = BatchInsert::new(&tx, &ins_a_sql, 3)?;
         let mut ins_o = BatchInsert::new(
             &tx,
             "INSERT INTO orders(order_key, cid, ts, amount, quantity, product, category)",
@@ -252,8 +261,7 @@ fn load(
                         // since = unixepoch(signup_date): midnight of the signup day.
                         V::Integer(timeutil::date_to_ts(signup_day)),
                     ])?;
-                    ins_a.push([V::Integer(cid), txt("newsletter"), txt(c.newsletter)])?;
-                    ins_a.push([V::Integer(cid), txt("referral_source"), txt(c.referral)])?;
+                    ins_a.push([V::Integer(cid), txt(c.newsletter), txt(c.referral)])?;
                     for o in &c.orders {
                         order_no += 1;
                         ins_o.push([
