@@ -34,8 +34,9 @@ struct Shared {
     check: Option<Check>,
     /// When the pending check first held, and the byte count at that moment.
     hit: Option<(Instant, u64)>,
-    /// When the latest output chunk arrived.
+    /// When the latest output chunk arrived, and the chunk (SLOW=1 shows it).
     last_byte: Instant,
+    last_chunk: Vec<u8>,
 }
 
 struct Term {
@@ -81,6 +82,7 @@ impl Term {
                 check: None,
                 hit: None,
                 last_byte: Instant::now(),
+                last_chunk: Vec::new(),
             }),
             Condvar::new(),
         ));
@@ -101,6 +103,7 @@ impl Term {
                 s.parser.process(&buf[..n]);
                 s.bytes += n as u64;
                 s.last_byte = now;
+                s.last_chunk = buf[..n].to_vec();
                 if s.hit.is_none() {
                     if let Some(check) = &s.check {
                         if check(s.parser.screen()) {
@@ -225,10 +228,17 @@ impl Term {
                 let first = at.saturating_duration_since(t0);
                 let settled = last.saturating_duration_since(t0).max(first);
                 if settled > Duration::from_millis(50) && std::env::var_os("SLOW").is_some() {
+                    let chunk = self
+                        .shared
+                        .0
+                        .lock()
+                        .map(|s| String::from_utf8_lossy(&s.last_chunk).into_owned())
+                        .unwrap_or_default();
                     eprintln!(
-                        "slow to settle: {k:?} first {:.1} ms, settled {:.1} ms",
+                        "slow to settle: {k:?} first {:.1} ms, settled {:.1} ms; last output: {:?}",
                         first.as_secs_f64() * 1e3,
-                        settled.as_secs_f64() * 1e3
+                        settled.as_secs_f64() * 1e3,
+                        chunk
                     );
                 }
                 return Ok((first, settled));

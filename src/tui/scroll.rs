@@ -26,6 +26,9 @@ pub struct ScrollingBackend<B: Backend + Write> {
     inner: B,
     /// What the terminal shows now.
     screen: Buffer,
+    /// The cursor is known to be hidden (ratatui hides it on every frame;
+    /// saying it again is bytes after a frame that changed nothing).
+    cursor_hidden: bool,
 }
 
 impl<B: Backend + Write> ScrollingBackend<B> {
@@ -34,6 +37,7 @@ impl<B: Backend + Write> ScrollingBackend<B> {
         Ok(ScrollingBackend {
             inner,
             screen: Buffer::empty(Rect::new(0, 0, size.width, size.height)),
+            cursor_hidden: false,
         })
     }
 
@@ -44,6 +48,7 @@ impl<B: Backend + Write> ScrollingBackend<B> {
     fn reset(&mut self) -> io::Result<()> {
         let size = self.inner.size()?;
         self.screen = Buffer::empty(Rect::new(0, 0, size.width, size.height));
+        self.cursor_hidden = false;
         Ok(())
     }
 }
@@ -193,7 +198,12 @@ impl<B: Backend + Write> Backend for ScrollingBackend<B> {
             apply_move(&mut self.screen, m);
         }
         let updates = self.screen.diff(&next);
-        self.inner.draw(updates.into_iter())?;
+        // A frame that changes nothing sends nothing (the backend would
+        // still reset its colours: a stray write a user's terminal, and a
+        // thin SSH link, can do without).
+        if !updates.is_empty() {
+            self.inner.draw(updates.into_iter())?;
+        }
         self.screen = next;
         Ok(())
     }
@@ -203,10 +213,16 @@ impl<B: Backend + Write> Backend for ScrollingBackend<B> {
     }
 
     fn hide_cursor(&mut self) -> io::Result<()> {
-        self.inner.hide_cursor()
+        if self.cursor_hidden {
+            return Ok(());
+        }
+        self.inner.hide_cursor()?;
+        self.cursor_hidden = true;
+        Ok(())
     }
 
     fn show_cursor(&mut self) -> io::Result<()> {
+        self.cursor_hidden = false;
         self.inner.show_cursor()
     }
 
@@ -489,5 +505,39 @@ mod tests {
         let differ = |x: &Buffer, y: &Buffer| (0..24).filter(|&r| row(x, r) != row(y, r)).count();
         assert!(differ(&moved, &c) <= 4, "{}", differ(&moved, &c));
         assert!(differ(&b, &c) > 15);
+    }
+
+    /// A redraw that changes nothing (a worker reply with the same rows, a
+    /// refresh) sends no bytes at all: a screen that looks settled is.
+    #[test]
+    fn a_frame_that_changes_nothing_sends_nothing() {
+        let out = Sink::default();
+        let rec = Recorder {
+            inner: CrosstermBackend::new(out.clone()),
+            size: Size::new(80, 24),
+        };
+        let mut term = ratatui::Terminal::new(ScrollingBackend::new(rec).unwrap()).unwrap();
+        let a = frame(80, 24, 0, 3, "x");
+        let draw = |t: &mut ratatui::Terminal<ScrollingBackend<Recorder>>, b: &Buffer| {
+            t.draw(|f| {
+                let area = f.area();
+                f.buffer_mut().merge(b);
+                let _ = area;
+            })
+            .unwrap();
+        };
+        draw(&mut term, &a);
+        let after_first = out.0.borrow().len();
+        assert!(after_first > 0);
+        draw(&mut term, &a);
+        draw(&mut term, &a);
+        assert_eq!(
+            out.0.borrow().len(),
+            after_first,
+            "identical frames wrote bytes"
+        );
+        let b = frame(80, 24, 0, 4, "x");
+        draw(&mut term, &b);
+        assert!(out.0.borrow().len() > after_first);
     }
 }
