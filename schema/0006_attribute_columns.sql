@@ -18,3 +18,6 @@ CREATE TABLE attribute_columns (
 CREATE TABLE customer_attrs (
     cid INTEGER PRIMARY KEY REFERENCES customers(cid) ON DELETE CASCADE
 );
+
+-- Resolved and closed items are listed most recently resolved first.
+CREATE INDEX feedback_resolved ON feedback(status, resolved_at);

@@ -243,3 +243,80 @@ fn headers_refresh_in_every_open_ui_when_another_process_trains() {
     churn.step(Action::Refresh);
     assert_eq!(churn.state.messages.len(), n);
 }
+
+#[test]
+fn keys_typed_while_a_question_is_open_do_not_carry_on() {
+    use crmtop::tui::action::InputKey;
+    let db = demo();
+    let before = db.count("SELECT count(*) FROM audit_log");
+    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    h.step(Action::GoScreen(Screen::Feedback));
+    h.step(Action::Assign);
+    for c in "anm".chars() {
+        h.step(Action::Input(InputKey::Char(c)));
+    }
+    h.step(Action::Input(InputKey::Submit));
+    assert!(
+        matches!(h.state.mode, Mode::Confirm(_)),
+        "{:?}",
+        h.state.mode
+    );
+    // An agent typing on (":messages") without reading: nothing happens.
+    for c in ":messages".chars() {
+        h.step(Action::Input(InputKey::Char(c)));
+    }
+    assert!(
+        matches!(h.state.mode, Mode::Confirm(_)),
+        "{:?}",
+        h.state.mode
+    );
+    h.step(Action::Input(InputKey::Char('n')));
+    assert_eq!(h.state.mode, Mode::Normal);
+    assert!(
+        h.state
+            .queue
+            .items
+            .iter()
+            .all(|i| i.status != "escalated" || i.assignee.as_deref() != Some("tester")),
+        "no escalation slipped through"
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM audit_log"),
+        before,
+        "nothing was changed"
+    );
+}
+
+#[test]
+fn resolving_an_unclaimed_item_is_refused_before_the_note_is_typed() {
+    let db = demo();
+    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    h.step(Action::GoScreen(Screen::Feedback));
+    let first = h.state.queue.selected().unwrap().clone();
+    assert_eq!(first.status, "new");
+    h.step(Action::Resolve);
+    assert_eq!(h.state.mode, Mode::Normal, "no prompt for a note");
+    let said = h
+        .state
+        .status
+        .as_ref()
+        .map(|s| s.text.clone())
+        .unwrap_or_default();
+    assert!(said.contains("claim it first"), "{said}");
+    // Claimed, it asks for the note.
+    h.step(Action::Claim);
+    h.step(Action::Top);
+    for _ in 0..h.state.queue.items.len() {
+        if h.state.queue.selected().map(|i| i.fid) == Some(first.fid) {
+            break;
+        }
+        h.step(Action::Down);
+    }
+    assert_eq!(h.state.queue.selected().map(|i| i.fid), Some(first.fid));
+    h.step(Action::Resolve);
+    assert!(
+        matches!(h.state.mode, Mode::Prompt(_)),
+        "{:?}",
+        h.state.mode
+    );
+}

@@ -83,6 +83,7 @@ pub fn train(ctx: &Ctx, a: TrainArgs) -> Result<i32> {
         &opts,
         Ctl::new(&printer, crate::signals::cancel_flag()),
     );
+    super::warm_dashboard(ctx, &store.conn, &result, &printer);
     printer(crate::jobs::Progress {
         phase: "end".into(),
         done: 1,

@@ -82,6 +82,7 @@ pub fn clv(ctx: &Ctx, a: ClvArgs) -> Result<i32> {
         &a.options(&ctx.agent),
         Ctl::new(&printer, crate::signals::cancel_flag()),
     );
+    super::warm_dashboard(ctx, &s.conn, &result, &printer);
     printer(crate::jobs::Progress {
         phase: "end".into(),
         done: 1,

@@ -109,6 +109,7 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
         let job = store::jobs::start(&store.conn, "import", &ctx.agent)?;
         let r =
             ingest::import_prepared(&mut store.conn, &opts, prepared, Ctl::new(&printer, cancel));
+        super::warm_dashboard(ctx, &store.conn, &r, &printer);
         super::finish_job(&store.conn, job, &r);
         r
     };
@@ -336,6 +337,9 @@ pub fn demo(ctx: &Ctx, a: DemoArgs) -> Result<i32> {
     if !a.no_models {
         first_models(ctx, &mut store.conn);
     }
+    // The first screen is ready at once.
+    let t = &ctx.config.thresholds;
+    let _ = store::dashboard::warm(&store.conn, t.high, t.medium);
     if a.json {
         print_json(&s)?;
     } else {

@@ -184,6 +184,27 @@ pub fn run(command: Command, ctx: &Ctx) -> Result<i32> {
 }
 
 /// Record how a job ended in the jobs table.
+/// After a job changed the data: the dashboard's aggregates are computed
+/// now, while the job still holds the user's attention, so the first screen
+/// after it never pays for them. A cache: when it cannot be written (another
+/// writer), a UI computes it on first view, as before.
+pub fn warm_dashboard<T>(
+    ctx: &Ctx,
+    conn: &rusqlite::Connection,
+    result: &Result<T>,
+    printer: &dyn Fn(crate::jobs::Progress),
+) {
+    if result.is_ok() {
+        printer(crate::jobs::Progress {
+            phase: "preparing the dashboard".into(),
+            done: 0,
+            total: 1,
+        });
+        let t = &ctx.config.thresholds;
+        let _ = store::dashboard::warm(conn, t.high, t.medium);
+    }
+}
+
 pub fn finish_job<T>(conn: &rusqlite::Connection, job: i64, result: &Result<T>) {
     let (status, msg) = match result {
         Ok(_) => ("done", None),

@@ -315,6 +315,21 @@ fn compute(conn: &Connection, version: i64, high: f64, medium: f64) -> Result<Ag
     })
 }
 
+/// Compute and cache the customer-wide aggregates now, at the end of the
+/// job that changed the data (import, train, clv), so the first screen after
+/// it never pays for them. Nothing to do when the cache is current.
+pub fn warm(conn: &Connection, high: f64, medium: f64) -> Result<()> {
+    let version = data_version(conn)?;
+    let cached: Option<Aggregates> =
+        meta_get(conn, "dashboard_cache")?.and_then(|s| serde_json::from_str(&s).ok());
+    if cached.is_some_and(|a| a.version == version && a.high_threshold == high) {
+        return Ok(());
+    }
+    let a = compute(conn, version, high, medium)?;
+    meta_set(conn, "dashboard_cache", &serde_json::to_string(&a)?)?;
+    Ok(())
+}
+
 /// The dashboard: cached aggregates (recomputed when the data version or the
 /// risk thresholds changed; the cache is written back when writable), and
 /// fresh queue counts.

@@ -447,8 +447,13 @@ pub fn wide_page(
         .parts()
         .iter()
         .any(|p| matches!(p, QueueFilter::Text(_) | QueueFilter::TextNoNames(_)));
+    // Resolved and closed items: the most recently resolved first (what an
+    // agent looks for there), along the (status, resolved_at) index.
+    let done_status = matches!(filter.status(), Some("resolved" | "closed"));
     let order = if searching {
         "COALESCE(f.updated_at, f.created_at) DESC, f.fid DESC"
+    } else if done_status {
+        "f.resolved_at DESC, f.fid DESC"
     } else {
         "f.fid DESC"
     };
@@ -490,7 +495,7 @@ pub fn closed_page(
     let mut st = conn.prepare_cached(&format!(
         "{ITEM_SQL} WHERE f.status = ?1 AND (?2 IS NULL OR f.assignee = ?2)
            AND (?3 IS NULL OR f.kind = ?3) AND (?4 IS NULL OR f.channel = ?4)
-         ORDER BY f.fid DESC LIMIT ?5 OFFSET ?6"
+         ORDER BY f.resolved_at DESC, f.fid DESC LIMIT ?5 OFFSET ?6"
     ))?;
     let rows = st.query_map(
         rusqlite::params![status, assignee, kind, channel, limit, offset],

@@ -168,6 +168,13 @@ pub struct QueueState {
     pub hscroll: usize,
     /// Lines the opened item's text and history are scrolled by.
     pub item_scroll: u16,
+    /// The next reload keeps the cursor's row instead of following the
+    /// item (after one's own change from the list: the item moves away and
+    /// the next one comes under the cursor, as in a file manager).
+    pub hold_row: bool,
+    /// `/` was just pressed: the first character typed starts a new search
+    /// (the old one stays applied until then).
+    pub search_fresh: bool,
 }
 
 /// An opened feedback item.
@@ -226,6 +233,9 @@ pub struct Prompt {
     pub purpose: PromptPurpose,
     /// Completion candidates (Tab cycles).
     pub choices: Vec<String>,
+    /// What was typed before Tab was first pressed: Tab cycles through the
+    /// candidates that start with it.
+    pub stem: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

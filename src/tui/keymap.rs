@@ -307,7 +307,7 @@ impl Keymap {
                     s(Feedback),
                     &["Space"],
                     Action::Mark,
-                    "mark or unmark for a bulk action",
+                    "mark or unmark for a bulk action, and move down",
                 ),
                 b(
                     s(Feedback),

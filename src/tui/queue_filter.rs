@@ -9,8 +9,11 @@ use super::update::{load_queue, Effect};
 /// `/` on the queue: the search, live, over item ids, customer ids and
 /// names and the items' text (full-text index), within the status shown.
 pub fn search_input(state: &mut AppState, action: Action) -> Vec<Effect> {
+    let fresh = std::mem::take(&mut state.queue.search_fresh);
     let mut text = state.queue.search.clone();
     match action {
+        // A new `/` starts a new search, as in less and vi.
+        Action::Input(InputKey::Char(c)) if fresh => text = c.to_string(),
         Action::Input(InputKey::Char(c)) => text.push(c),
         Action::Input(InputKey::Backspace) => {
             text.pop();
@@ -88,6 +91,8 @@ pub fn parse(
                 parts.push(F::Channel(v.to_string()))
             }
             Some(("status", v)) => {
+                // "all" is what people type for "any".
+                let v = if v == "all" { "any" } else { v };
                 if !STATUSES.contains(&v) {
                     return Err(format!("status={v}: one of {}", STATUSES.join(", ")));
                 }

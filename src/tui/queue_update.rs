@@ -36,8 +36,11 @@ pub fn on_queue(
     q.total = Some(total);
     q.kinds = kinds;
     q.channels = channels;
-    // Keep the cursor on the same item when it is still in the page.
-    if let Some(i) = selected.and_then(|fid| q.items.iter().position(|it| it.fid == fid)) {
+    // Keep the cursor on the same item when it is still in the page
+    // (others' changes move items around it), except right after one's own
+    // change from the list, when the row stays.
+    if std::mem::take(&mut q.hold_row) {
+    } else if let Some(i) = selected.and_then(|fid| q.items.iter().position(|it| it.fid == fid)) {
         q.cursor = i;
     }
     q.cursor = q.cursor.min(q.items.len().saturating_sub(1));
@@ -150,6 +153,17 @@ fn targets(state: &AppState) -> Vec<Target> {
         .collect()
 }
 
+/// A loaded item by its key (the list, or the opened item).
+fn item_of(state: &AppState, fid: i64) -> Option<&crate::store::feedback::QueueItem> {
+    let q = &state.queue;
+    q.items.iter().find(|i| i.fid == fid).or_else(|| {
+        q.opened
+            .as_ref()
+            .and_then(|o| o.item.as_deref())
+            .filter(|i| i.fid == fid)
+    })
+}
+
 /// Refuse a change in read-only mode, saying why (true: refused).
 fn refuse_read_only(state: &mut AppState) -> bool {
     if state.read_only {
@@ -170,6 +184,7 @@ fn send_act(state: &mut AppState, act: Act) -> Vec<Effect> {
         return vec![];
     }
     state.queue.acting = true;
+    state.queue.hold_row = state.queue.opened.is_none();
     state.queue.acting_on = targets.iter().map(|t| t.fid).collect();
     vec![request(Request::QueueAct {
         targets,
@@ -206,9 +221,39 @@ fn ask(state: &mut AppState, label: &str, purpose: PromptPurpose) -> Vec<Effect>
     if refuse_read_only(state) {
         return vec![];
     }
-    if targets(state).is_empty() {
+    let targets = targets(state);
+    if targets.is_empty() {
         state.say(Severity::Warning, "no item selected");
         return vec![];
+    }
+    // A resolve or escalation that the workflow would refuse for every
+    // item is refused now, before the agent types a note for nothing.
+    let probe = match purpose {
+        PromptPurpose::Resolve => Some(Act::Resolve("-".into())),
+        PromptPurpose::Escalate => Some(Act::Escalate("-".into())),
+        PromptPurpose::Assign => None,
+    };
+    if let Some(act) = probe {
+        let refusals: Vec<String> = targets
+            .iter()
+            .filter_map(|t| {
+                let it = item_of(state, t.fid)?;
+                let st = crate::analytics::workflow::State {
+                    status: crate::analytics::workflow::Status::parse(&it.status)?,
+                    assignee: it.assignee.clone(),
+                };
+                crate::analytics::workflow::apply(&st, &act, &state.agent)
+                    .err()
+                    .map(|r| format!("{}: {r}", it.id))
+            })
+            .collect();
+        if !refusals.is_empty() && refusals.len() == targets.len() {
+            for r in &refusals {
+                state.log(Severity::Warning, r.clone());
+            }
+            state.say(Severity::Warning, refusals[0].clone());
+            return vec![];
+        }
     }
     let choices = if purpose == PromptPurpose::Assign {
         state.queue.agents.clone()
@@ -220,6 +265,7 @@ fn ask(state: &mut AppState, label: &str, purpose: PromptPurpose) -> Vec<Effect>
         text: String::new(),
         purpose: purpose.clone(),
         choices,
+        stem: None,
     });
     if purpose == PromptPurpose::Assign {
         // Fresh names for completion (answers while the agent types).
@@ -375,8 +421,8 @@ pub fn on_agents(state: &mut AppState, agents: Vec<String>) -> Vec<Effect> {
 
 /// The completion of `text` among `choices`: the next candidate after the
 /// current text that starts with what was typed before completing.
-fn complete(text: &str, choices: &[String]) -> Option<String> {
-    let lower = text.to_lowercase();
+fn complete(stem: &str, text: &str, choices: &[String]) -> Option<String> {
+    let lower = stem.to_lowercase();
     let matching: Vec<&String> = choices
         .iter()
         .filter(|c| c.to_lowercase().starts_with(&lower))
@@ -395,13 +441,21 @@ pub fn prompt_input(state: &mut AppState, action: Action) -> Vec<Effect> {
         return vec![];
     };
     match action {
-        Action::Input(InputKey::Char(c)) => p.text.push(c),
+        Action::Input(InputKey::Char(c)) => {
+            p.text.push(c);
+            p.stem = None;
+        }
         Action::Input(InputKey::Backspace) => {
             p.text.pop();
+            p.stem = None;
         }
-        Action::Input(InputKey::Clear) => p.text.clear(),
+        Action::Input(InputKey::Clear) => {
+            p.text.clear();
+            p.stem = None;
+        }
         Action::Input(InputKey::Complete) => {
-            if let Some(c) = complete(&p.text, &p.choices) {
+            let stem = p.stem.get_or_insert_with(|| p.text.clone()).clone();
+            if let Some(c) = complete(&stem, &p.text, &p.choices) {
                 p.text = c;
             }
         }
@@ -483,11 +537,18 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        assert_eq!(complete("a", &names).as_deref(), Some("ann"));
-        assert_eq!(complete("ann", &names).as_deref(), Some("anna"));
-        assert_eq!(complete("anna", &names), None);
-        assert_eq!(complete("B", &names).as_deref(), Some("bob"));
-        assert_eq!(complete("bob", &names), None);
-        assert_eq!(complete("zed", &names), None);
+        // Tab after "a" goes round every name starting with "a".
+        assert_eq!(complete("a", "a", &names).as_deref(), Some("ann"));
+        assert_eq!(complete("a", "ann", &names).as_deref(), Some("anna"));
+        assert_eq!(complete("a", "anna", &names).as_deref(), Some("ann"));
+        // Tab after "ann": ann and anna.
+        assert_eq!(complete("ann", "ann", &names).as_deref(), Some("anna"));
+        assert_eq!(complete("B", "B", &names).as_deref(), Some("bob"));
+        assert_eq!(complete("bob", "bob", &names), None);
+        assert_eq!(complete("zed", "zed", &names), None);
+        // The helper's case: "an" reaches both ana and ann.
+        let team: Vec<String> = ["ana", "ann"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(complete("an", "an", &team).as_deref(), Some("ana"));
+        assert_eq!(complete("an", "ana", &team).as_deref(), Some("ann"));
     }
 }

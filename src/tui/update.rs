@@ -640,11 +640,23 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             return vec![];
         }
         Mode::Confirm(c) => {
-            state.mode = Mode::Normal;
-            if let Action::Input(InputKey::Char('y' | 'Y')) = action {
-                return confirmed(state, c.on_yes);
+            // y confirms; n, Esc (and q) say no; any other key is ignored
+            // and the question stays: keys typed on must not carry on into
+            // the screen behind it.
+            match action {
+                Action::Input(InputKey::Char('y' | 'Y')) => {
+                    state.mode = Mode::Normal;
+                    return confirmed(state, c.on_yes);
+                }
+                Action::Input(InputKey::Char('n' | 'N'))
+                | Action::Input(InputKey::Cancel)
+                | Action::Back
+                | Action::Quit => {
+                    state.mode = Mode::Normal;
+                    state.say(Severity::Info, "nothing done");
+                }
+                _ => {}
             }
-            state.say(Severity::Info, "nothing done");
             return vec![];
         }
         Mode::Prompt(_) => return super::queue_update::prompt_input(state, action),
@@ -704,6 +716,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
                 || (state.screen == Screen::Feedback && state.detail.is_none())
             {
                 state.mode = Mode::Filter;
+                state.queue.search_fresh = state.screen == Screen::Feedback;
             } else {
                 state.say(
                     Severity::Info,

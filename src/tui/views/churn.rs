@@ -51,12 +51,17 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
                 ),
                 theme.accent(),
             ),
-            Span::raw(format!(
-                " · trained {} by {} · {}-day window",
-                crate::timeutil::ts_to_minute_string(m.created_at),
-                fit(&m.agent, 10),
-                m.window_days,
-            )),
+            // Narrow: the window only (the Models screen has the rest).
+            Span::raw(if area.width >= 120 {
+                format!(
+                    " · trained {} by {} · {}-day window",
+                    crate::timeutil::ts_to_minute_string(m.created_at),
+                    fit(&m.agent, 10),
+                    m.window_days,
+                )
+            } else {
+                format!(" · {}-day window", m.window_days)
+            }),
         ]),
         None => Line::from(Span::styled(" no active churn model", theme.warn())),
     };

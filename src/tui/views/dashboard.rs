@@ -55,7 +55,7 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
     let money = |x: Option<f64>| x.map(format::money_short).unwrap_or_else(|| "-".into());
     let base = theme.base();
     let overdue = if d.overdue_feedback > 0 {
-        format!("{} OVERDUE", format::count(d.overdue_feedback))
+        format!("{} past SLA", format::count(d.overdue_feedback))
     } else {
         "0".into()
     };

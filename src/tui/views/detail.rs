@@ -243,9 +243,12 @@ pub fn panes(
             vec![Line::from(Span::styled("no orders", theme.dim()))],
         ));
     } else {
-        let bars: Vec<Bar> = v
-            .detail
-            .monthly
+        // Calendar months, empty ones included (a gap is a month without
+        // orders, not a month that did not exist), as many as fit, ending
+        // with the latest; the years are in the title.
+        let fits = (chart.width.saturating_sub(2) / 3).max(1) as usize;
+        let months = calendar_months(&v.detail.monthly, fits);
+        let bars: Vec<Bar> = months
             .iter()
             .map(|(m, rev)| {
                 Bar::default()
@@ -254,8 +257,13 @@ pub fn panes(
                     .text_value(String::new())
             })
             .collect();
+        let span = match (months.first(), months.last()) {
+            (Some(a), Some(b)) if a.0 != b.0 => format!("Spend per month, {} to {}", a.0, b.0),
+            (Some(a), _) => format!("Spend per month, {}", a.0),
+            _ => "Spend per month".into(),
+        };
         let bc = BarChart::default()
-            .block(block("Spend per month".into(), theme))
+            .block(block(span, theme))
             .data(BarGroup::default().bars(&bars))
             .bar_width(2)
             .bar_gap(1)
@@ -341,6 +349,35 @@ pub fn panes(
     pane.wrap = false;
     out.push(pane);
     out
+}
+
+/// The last `n` calendar months up to the latest month with spend, with
+/// zero for months without orders. `monthly` holds ("YYYY-MM", amount).
+fn calendar_months(monthly: &[(String, f64)], n: usize) -> Vec<(String, f64)> {
+    let parse = |m: &str| -> Option<i32> {
+        let (y, mo) = m.split_once('-')?;
+        Some(y.parse::<i32>().ok()? * 12 + mo.parse::<i32>().ok()? - 1)
+    };
+    let Some(last) = monthly.iter().filter_map(|(m, _)| parse(m)).max() else {
+        return Vec::new();
+    };
+    let first = monthly
+        .iter()
+        .filter_map(|(m, _)| parse(m))
+        .min()
+        .unwrap_or(last)
+        .max(last - n as i32 + 1);
+    (first..=last)
+        .map(|k| {
+            let label = format!("{:04}-{:02}", k / 12, k % 12 + 1);
+            let amount = monthly
+                .iter()
+                .filter(|(m, _)| parse(m) == Some(k))
+                .map(|(_, a)| *a)
+                .sum();
+            (label, amount)
+        })
+        .collect()
 }
 
 /// A feedback item's text for the history: on one line, masked with

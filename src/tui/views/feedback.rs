@@ -168,9 +168,18 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             super::customers::empty_hint(state, &state.customers).unwrap_or_default()
         } else if q.loading {
             "loading…".into()
+        } else if !q.search.is_empty() || q.filter != crate::store::feedback::QueueFilter::All {
+            // A search or filter found nothing: say where it looked and how
+            // to look further (an item may simply be resolved or closed).
+            let status = q.filter.status().unwrap_or("all open");
+            format!(
+                "No item matches ({}).\n\nThe search looked at {status} items: `:status any` searches every status (resolved and closed too), \
+                 `:goto ID` opens any item by its id, Esc clears the search.",
+                q.filter.label()
+            )
         } else {
             format!(
-                "Nothing in the queue ({}).\n\nImport feedback with `crmtop import feedback FILE.csv`; f changes the filter.",
+                "Nothing in the queue ({}).\n\nImport feedback with `crmtop import feedback FILE.csv`; S shows resolved and closed items.",
                 q.filter.label()
             )
         };
@@ -222,7 +231,7 @@ fn render_footer(state: &AppState, f: &mut Frame, footer: Rect, theme: &Theme) {
         None => " …".into(),
     };
     // The filter bar: the status shown, then every other part.
-    let status = q.filter.status().unwrap_or("open");
+    let status = q.filter.status().unwrap_or("all open");
     let others: Vec<String> = q
         .filter
         .parts()
@@ -375,12 +384,16 @@ pub fn opened_panes(
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(area);
     let it = o.item.as_deref()?;
+    let when = if left.width >= 56 {
+        crate::timeutil::ts_to_minute_string(it.created_at)
+    } else {
+        format::day(it.created_at)
+    };
     let title = format!(
-        "{} · {} · {} · {}",
+        "{} · {} · {} · {when}",
         it.id,
         it.kind,
         it.channel.as_deref().unwrap_or("-"),
-        crate::timeutil::ts_to_minute_string(it.created_at)
     );
     let (sla, overdue) = priority::sla_words(
         &state.config.sla,

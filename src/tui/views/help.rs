@@ -35,10 +35,19 @@ pub fn lines(state: &AppState, theme: &Theme) -> Vec<Line<'static>> {
     )));
     for c in COMMANDS {
         let usage = format!(":{} {}", c.names.join(" | :"), c.args);
-        out.push(Line::from(vec![
-            Span::styled(format!("  {usage:<32}"), theme.key()),
-            Span::raw(c.help.to_string()),
-        ]));
+        // A long usage gets a line of its own (never run into its text).
+        if usage.chars().count() > 31 {
+            out.push(Line::from(Span::styled(format!("  {usage}"), theme.key())));
+            out.push(Line::from(vec![
+                Span::raw(format!("  {:<32}", "")),
+                Span::raw(c.help.to_string()),
+            ]));
+        } else {
+            out.push(Line::from(vec![
+                Span::styled(format!("  {usage:<32}"), theme.key()),
+                Span::raw(c.help.to_string()),
+            ]));
+        }
         if !c.flags.is_empty() {
             out.push(Line::from(Span::styled(
                 format!("  {:<32}{}", "", c.flags.join(" ")),
@@ -47,9 +56,14 @@ pub fn lines(state: &AppState, theme: &Theme) -> Vec<Line<'static>> {
         }
     }
     out.push(Line::raw(""));
+    let config = state
+        .config_path
+        .clone()
+        .or_else(crate::config::default_path)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "the config file (--config)".into());
     out.push(Line::from(Span::styled(
-        "Keys can be remapped in ~/.config/crmtop/config.toml, [keys] action = [\"key\", ...]"
-            .to_string(),
+        format!("Keys can be remapped in {config}, [keys] action = [\"key\", ...]"),
         theme.dim(),
     )));
     out

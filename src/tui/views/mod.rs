@@ -103,7 +103,7 @@ fn render_frame(state: &AppState, f: &mut Frame) {
     let theme = Theme { color: state.color };
     if area.width < AppState::MIN_WIDTH || area.height < AppState::MIN_HEIGHT {
         let msg = format!(
-            "crmtop needs at least {}x{} (now {}x{})",
+            "crmtop needs at least {}x{} (now {}x{}); q quits",
             AppState::MIN_WIDTH,
             AppState::MIN_HEIGHT,
             area.width,
