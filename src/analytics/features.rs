@@ -106,14 +106,43 @@ pub struct Raw {
 }
 
 impl Raw {
+    // Data without orders, events or feedback (attributes only, as
+    // subscription data) has empty tables here: every customer reads as
+    // having none, without a million empty records to allocate.
     pub fn order(&self, i: usize, c: usize) -> &OrderAcc {
-        &self.orders[i * self.cutoffs.len() + c]
+        static NONE: OrderAcc = OrderAcc {
+            n_all: 0,
+            n_90: 0,
+            n_prev_90: 0,
+            n_365: 0,
+            spend_all: 0.0,
+            spend_90: 0.0,
+            spend_365: 0.0,
+            first: 0,
+            last: 0,
+            n_after: 0,
+        };
+        self.orders.get(i * self.cutoffs.len() + c).unwrap_or(&NONE)
     }
     pub fn fb(&self, i: usize, c: usize) -> &FeedbackAcc {
-        &self.feedback[i * self.cutoffs.len() + c]
+        static NONE: FeedbackAcc = FeedbackAcc {
+            n_365: 0,
+            complaints_365: 0,
+            score_sum: 0.0,
+            score_n: 0,
+            sentiment_sum: 0.0,
+            sentiment_n: 0,
+            last: 0,
+        };
+        self.feedback
+            .get(i * self.cutoffs.len() + c)
+            .unwrap_or(&NONE)
     }
     pub fn event(&self, i: usize, c: usize, k: usize) -> f32 {
-        self.events[(i * self.cutoffs.len() + c) * MAX_EVENT_KINDS + k]
+        self.events
+            .get((i * self.cutoffs.len() + c) * MAX_EVENT_KINDS + k)
+            .copied()
+            .unwrap_or(0.0)
     }
 }
 
@@ -198,7 +227,7 @@ pub fn extract(conn: &Connection, cutoffs: &[i64], label_ends: &[i64], ctl: Ctl)
             Ok((customers, strings, attr_names, orders, events, feedback))
         })?;
     ctl.check()?;
-    debug_assert_eq!(orders.len(), n * nc);
+    debug_assert!(orders.is_empty() || orders.len() == n * nc);
     Ok(Raw {
         cutoffs: cutoffs.to_vec(),
         label_ends: label_ends.to_vec(),
@@ -288,6 +317,16 @@ fn load_customers(
     Ok((customers, strings, attr_names))
 }
 
+/// Whether a table has any row (the tables are named by the callers).
+fn has_rows(conn: &rusqlite::Connection, table: &str) -> Result<bool> {
+    let sql = match table {
+        "orders" => "SELECT EXISTS (SELECT 1 FROM orders)",
+        "feedback" => "SELECT EXISTS (SELECT 1 FROM feedback)",
+        _ => "SELECT 0",
+    };
+    Ok(conn.query_row(sql, [], |r| r.get(0))?)
+}
+
 fn scan_orders(
     path: &Path,
     by_cid: &CidIndex,
@@ -298,6 +337,9 @@ fn scan_orders(
 ) -> Result<Vec<OrderAcc>> {
     let conn = read_conn(path)?;
     let nc = cutoffs.len();
+    if !has_rows(&conn, "orders")? {
+        return Ok(Vec::new());
+    }
     let mut acc = vec![OrderAcc::default(); n * nc];
     let max_end = label_ends
         .iter()
@@ -375,6 +417,9 @@ fn scan_events(
         rows.collect::<rusqlite::Result<_>>()?
     };
     ctl.check()?;
+    if kinds.is_empty() {
+        return Ok((Vec::new(), kinds));
+    }
     let mut acc = vec![0f32; n * nc * MAX_EVENT_KINDS];
     if kinds.is_empty() {
         return Ok((acc, kinds));
@@ -422,6 +467,9 @@ fn scan_feedback(
     let conn = read_conn(path)?;
     let nc = cutoffs.len();
     let max_cut = cutoffs.iter().copied().max().unwrap_or(i64::MAX);
+    if !has_rows(&conn, "feedback")? {
+        return Ok(Vec::new());
+    }
     let mut acc = vec![FeedbackAcc::default(); n * nc];
     let mut st = conn.prepare(
         "SELECT cid, created_at, kind, score, sentiment FROM feedback WHERE created_at < ?1",
@@ -1034,16 +1082,28 @@ fn summarise(mut v: Vec<f64>) -> Summary {
             *x = impute;
         }
     }
+    // Constant or almost constant (one value in 99.5% of rows)? Then at
+    // most 0.5% of rows hold other values, so there are few distinct
+    // values: counting stops as soon as there are more (a continuous
+    // column is known to vary after a few thousand rows, not a million).
+    let most_distinct = (0.005 * v.len() as f64).floor() as usize + 1;
     let mut freq: rustc_hash::FxHashMap<u64, usize> = Default::default();
+    let mut varied = false;
     for x in &v {
         *freq.entry(x.to_bits()).or_default() += 1;
+        if freq.len() > most_distinct {
+            varied = true;
+            break;
+        }
     }
-    let top = freq.values().copied().max().unwrap_or(0);
-    if freq.len() <= 1 {
-        return Summary::Constant;
-    }
-    if top as f64 >= 0.995 * v.len() as f64 {
-        return Summary::AlmostConstant(top as f64 / v.len() as f64);
+    if !varied {
+        let top = freq.values().copied().max().unwrap_or(0);
+        if freq.len() <= 1 {
+            return Summary::Constant;
+        }
+        if top as f64 >= 0.995 * v.len() as f64 {
+            return Summary::AlmostConstant(top as f64 / v.len() as f64);
+        }
     }
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     for x in &v {

@@ -97,21 +97,36 @@ pub fn upsert(conn: &Connection, cid: i64, values: &[(&Column, Value)]) -> Resul
     if values.is_empty() {
         return Ok(false);
     }
-    let cols: Vec<String> = values.iter().map(|(c, _)| c.sql()).collect();
-    let marks: Vec<String> = (2..=cols.len() + 1).map(|i| format!("?{i}")).collect();
-    let set: Vec<String> = cols.iter().map(|c| format!("{c} = excluded.{c}")).collect();
-    let differ: Vec<String> = cols
-        .iter()
-        .map(|c| format!("{c} IS NOT excluded.{c}"))
-        .collect();
-    // sql-format-ok: columns named after our own integers, values bound.
-    let sql = format!(
-        "INSERT INTO customer_attrs(cid, {}) VALUES (?1, {}) ON CONFLICT(cid) DO UPDATE SET {} WHERE {}",
-        cols.join(", "),
-        marks.join(", "),
-        set.join(", "),
-        differ.join(" OR ")
-    );
+    // The statement depends only on which columns are written, which is
+    // the same for every row of a file: built once per thread and shape.
+    thread_local! {
+        static SQL: std::cell::RefCell<(Vec<i64>, String)> = const {
+            std::cell::RefCell::new((Vec::new(), String::new()))
+        };
+    }
+    let shape: Vec<i64> = values.iter().map(|(c, _)| c.pos).collect();
+    let sql = SQL.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        if cached.0 != shape || cached.1.is_empty() {
+            let cols: Vec<String> = values.iter().map(|(c, _)| c.sql()).collect();
+            let marks: Vec<String> = (2..=cols.len() + 1).map(|i| format!("?{i}")).collect();
+            let set: Vec<String> = cols.iter().map(|c| format!("{c} = excluded.{c}")).collect();
+            let differ: Vec<String> = cols
+                .iter()
+                .map(|c| format!("{c} IS NOT excluded.{c}"))
+                .collect();
+            // sql-format-ok: columns named after our own integers, values bound.
+            let sql = format!(
+                "INSERT INTO customer_attrs(cid, {}) VALUES (?1, {}) ON CONFLICT(cid) DO UPDATE SET {} WHERE {}",
+                cols.join(", "),
+                marks.join(", "),
+                set.join(", "),
+                differ.join(" OR ")
+            );
+            *cached = (shape, sql);
+        }
+        cached.1.clone()
+    });
     let mut st = conn.prepare_cached(&sql)?;
     let mut args: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(values.len() + 1);
     args.push(&cid);
