@@ -41,8 +41,11 @@ pub struct CustomerRow {
     pub plan: Option<String>,
     pub segment: Option<String>,
     pub churned: Option<i64>,
-    /// (attribute name, number, text): exactly one of number/text is set.
-    pub attributes: Vec<(String, Option<f64>, Option<String>)>,
+    /// (index into `attr_names`, number, text): exactly one of number/text
+    /// is set; empty cells are left out.
+    pub attributes: Vec<(u16, Option<f64>, Option<String>)>,
+    /// The file's attribute columns, shared by every row of the file.
+    pub attr_names: std::sync::Arc<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -113,6 +116,7 @@ pub struct Parser {
     kind: Kind,
     index: FxHashMap<Field, usize>,
     attributes: Vec<(usize, String)>,
+    attr_names: std::sync::Arc<Vec<String>>,
     has_id: bool,
     occurrences: FxHashMap<u128, u32>,
     sentiment_memo: FxHashMap<String, f64>,
@@ -136,6 +140,16 @@ impl Parser {
                     _ => None,
                 })
                 .collect(),
+            attr_names: std::sync::Arc::new(
+                layout
+                    .columns
+                    .iter()
+                    .filter_map(|c| match c {
+                        Column::Attribute(a) => Some(a.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
             has_id: layout.index.contains_key(&Field::Id),
             occurrences: FxHashMap::default(),
             sentiment_memo: FxHashMap::default(),
@@ -274,12 +288,13 @@ impl Parser {
             .parsed(rec, Field::Churned, fields::parse_bool)?
             .map(i64::from);
         let mut attributes = Vec::with_capacity(self.attributes.len());
-        for (i, name) in &self.attributes {
+        for (k, (i, name)) in self.attributes.iter().enumerate() {
             if let Some(v) = cell(rec, *i, name)? {
                 fields::check_len(v, MAX_SHORT_LEN).map_err(|e| Reject::new(name, e))?;
+                let k = k as u16;
                 match v.parse::<f64>() {
-                    Ok(x) if x.is_finite() => attributes.push((name.clone(), Some(x), None)),
-                    _ => attributes.push((name.clone(), None, Some(v.to_string()))),
+                    Ok(x) if x.is_finite() => attributes.push((k, Some(x), None)),
+                    _ => attributes.push((k, None, Some(v.to_string()))),
                 }
             }
         }
@@ -297,6 +312,7 @@ impl Parser {
             segment,
             churned,
             attributes,
+            attr_names: std::sync::Arc::clone(&self.attr_names),
         })
     }
 

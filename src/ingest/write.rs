@@ -149,8 +149,12 @@ pub(crate) struct RowWriter<'c> {
     ins: Statement<'c>,
     sel: Statement<'c>,
     upd: Statement<'c>,
-    /// Attribute columns by name (added as a file brings new ones).
-    attr_cols: std::collections::HashMap<String, crate::store::attributes::Column>,
+    /// The file's attribute columns (names shared by its rows, and their
+    /// columns, in the file's order).
+    attr_cols: Option<(
+        std::sync::Arc<Vec<String>>,
+        Vec<crate::store::attributes::Column>,
+    )>,
     /// Order deltas per customer, indexed by cid (cids are dense integers).
     deltas: Vec<AggregateDelta>,
     /// Customers whose orders changed: their totals are recomputed.
@@ -278,7 +282,7 @@ impl<'c> RowWriter<'c> {
             ins: conn.prepare(ins)?,
             sel: conn.prepare(sel)?,
             upd: conn.prepare(upd)?,
-            attr_cols: std::collections::HashMap::new(),
+            attr_cols: None,
             deltas: Vec::new(),
             recompute: HashSet::default(),
             months: HashMap::default(),
@@ -525,23 +529,24 @@ impl<'c> RowWriter<'c> {
             }
         };
         if !c.attributes.is_empty() {
-            let new: Vec<String> = c
-                .attributes
-                .iter()
-                .filter(|(n, _, _)| !self.attr_cols.contains_key(n))
-                .map(|(n, _, _)| n.clone())
-                .collect();
-            if !new.is_empty() {
-                for col in crate::store::attributes::ensure(self.conn, &new)? {
-                    self.attr_cols.insert(col.name.clone(), col);
-                }
+            // The file's attribute columns, found or added once per file
+            // (every row shares the same list).
+            let same = self
+                .attr_cols
+                .as_ref()
+                .is_some_and(|(names, _)| std::sync::Arc::ptr_eq(names, &c.attr_names));
+            if !same {
+                let cols = crate::store::attributes::ensure(self.conn, &c.attr_names)?;
+                self.attr_cols = Some((std::sync::Arc::clone(&c.attr_names), cols));
             }
+            let Some((_, cols)) = self.attr_cols.as_ref() else {
+                return Ok(verdict);
+            };
             let values: Vec<(&crate::store::attributes::Column, rusqlite::types::Value)> = c
                 .attributes
                 .iter()
-                .filter_map(|(n, num, txt)| {
-                    self.attr_cols
-                        .get(n)
+                .filter_map(|(k, num, txt)| {
+                    cols.get(*k as usize)
                         .map(|col| (col, crate::store::attributes::value(*num, txt.as_deref())))
                 })
                 .collect();
