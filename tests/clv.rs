@@ -377,3 +377,74 @@ fn retention_clv_for_subscription_customers() {
     }
     assert!(lo > 0.0 && hi <= 12.0, "{lo} {hi}");
 }
+
+/// `crmtop clv --holdout-from`: on the CDNOW sample with a 39-week
+/// calibration (1997-01-01..1997-09-30) and 39 weeks of holdout, the same
+/// numbers as lifetimes 0.11.3's `calibration_and_holdout_data(freq='D',
+/// freq_multiplier=7)` + `BetaGeoFitter.conditional_expected_number_of_purchases_up_to_time`
+/// (the reference printed by bench/holdout_lifetimes.py).
+#[test]
+fn cdnow_holdout_equals_lifetimes() {
+    let db = cdnow();
+    let s = db.open();
+    let r = clv::holdout(
+        &s.conn,
+        chrono::NaiveDate::from_ymd_opt(1997, 9, 30).unwrap(),
+        chrono::NaiveDate::from_ymd_opt(1998, 6, 30),
+        TimeUnit::Week,
+        0.0,
+    )
+    .unwrap();
+    assert_eq!(r.customers, 2357);
+    close(r.holdout_length, 39.0, 1e-9, "holdout length");
+    close(r.r, 0.242594543, 1e-4, "r");
+    close(r.alpha, 4.413602716, 1e-4, "alpha");
+    // frequency: (customers, actual mean, predicted mean), lifetimes.
+    let want: [(&str, usize, f64, f64); 8] = [
+        ("0", 1411, 0.23671155, 0.22508734),
+        ("1", 439, 0.69703872, 0.52313113),
+        ("2", 214, 1.39252336, 1.04413410),
+        ("3", 100, 1.56000000, 1.52027953),
+        ("4", 62, 2.53225806, 2.16386585),
+        ("5", 38, 2.94736842, 2.65384598),
+        ("6", 29, 3.86206897, 3.50404246),
+        ("7+", 64, 6.35937500, 6.15719082),
+    ];
+    assert_eq!(r.by_frequency.len(), want.len());
+    for (row, (f, n, actual, pred)) in r.by_frequency.iter().zip(want) {
+        assert_eq!(row.frequency, f);
+        assert_eq!(row.customers, n, "frequency {f}");
+        close(row.actual, actual, 1e-6, &format!("actual at {f}"));
+        close(row.predicted, pred, 1e-3, &format!("predicted at {f}"));
+    }
+    close(r.total_actual, 1882.0, 1e-9, "total actual");
+    close(r.total_predicted, 1653.40872418, 1e-3, "total predicted");
+    close(r.mae, 0.78545424261, 1e-3, "MAE");
+    close(r.rmse, 1.60798201228, 1e-3, "RMSE");
+    // The tracking plot: every repeat purchase up to the end is counted
+    // once, the expectation only grows, and the holdout is marked.
+    let last = r.tracking.last().unwrap();
+    let first_holdout = r.tracking.iter().position(|t| t.holdout).unwrap();
+    assert_eq!(r.tracking[first_holdout].start, "1997-10-01");
+    assert!(r
+        .tracking
+        .windows(2)
+        .all(|w| w[1].expected_cumulative >= w[0].expected_cumulative));
+    let repeats = db.count(
+        "SELECT count(*) - count(DISTINCT cid) FROM (SELECT DISTINCT cid, ts / 86400 AS d FROM orders)",
+    );
+    close(
+        last.actual_cumulative,
+        repeats as f64,
+        1e-9,
+        "tracked repeats",
+    );
+    // The holdout's own repeats are the difference across the boundary.
+    let before = r.tracking[first_holdout - 1].actual_cumulative;
+    close(
+        last.actual_cumulative - before,
+        1882.0,
+        1e-9,
+        "holdout repeats",
+    );
+}

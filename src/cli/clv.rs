@@ -46,6 +46,12 @@ pub struct ClvArgs {
     /// Numeric customer attribute with monthly revenue, for retention CLV (e.g. MonthlyCharges)
     #[arg(long, value_name = "NAME")]
     pub revenue_attr: Option<String>,
+    /// Check the model on held-out time instead of fitting CLV: fit BG/NBD on
+    /// the orders up to DATE (included), predict each customer's repeat
+    /// purchases from the next day to --as-of, and compare with what
+    /// happened (writes nothing)
+    #[arg(long, value_name = "DATE", value_parser = super::data::parse_date_arg)]
+    pub holdout_from: Option<chrono::NaiveDate>,
     #[arg(long)]
     pub json: bool,
 }
@@ -74,6 +80,17 @@ impl ClvArgs {
 }
 
 pub fn clv(ctx: &Ctx, a: ClvArgs) -> Result<i32> {
+    if let Some(from) = a.holdout_from {
+        let s = ctx.open_for_read()?;
+        let unit = a.options(&ctx.agent).time_unit;
+        let r = clv::holdout(&s.conn, from, a.as_of, unit, a.penalizer)?;
+        if a.json {
+            print_json(&r)?;
+        } else {
+            print_holdout(&r);
+        }
+        return Ok(OK);
+    }
     let mut s = ctx.open_for_write("clv")?;
     let job = store::jobs::start(&s.conn, "clv", &ctx.agent)?;
     let printer = super::progress_printer();
@@ -97,6 +114,77 @@ pub fn clv(ctx: &Ctx, a: ClvArgs) -> Result<i32> {
         print_report(&r);
     }
     Ok(OK)
+}
+
+/// The holdout check as tables: the fit, the errors, calibration against
+/// holdout by frequency, and the tracking plot's cumulative figures.
+fn print_holdout(r: &clv::holdout::HoldoutReport) {
+    crate::outln!(
+        "BG/NBD fitted on {} to {} ({} customers), checked on {} to {} ({:.1} {}s)",
+        r.calibration_start,
+        r.calibration_end,
+        r.customers,
+        r.holdout_start,
+        r.holdout_end,
+        r.holdout_length,
+        r.time_unit
+    );
+    crate::outln!(
+        "  r {:.4}  alpha {:.4}  a {:.4}  b {:.4}  log-likelihood {:.2}",
+        r.r,
+        r.alpha,
+        r.a,
+        r.b,
+        r.log_likelihood
+    );
+    crate::outln!(
+        "repeat purchases in the holdout period: predicted {:.1}, actual {:.0} ({:+.1}%); per customer MAE {:.3}, RMSE {:.3}",
+        r.total_predicted,
+        r.total_actual,
+        r.total_error_pct,
+        r.mae,
+        r.rmse
+    );
+    crate::outln!();
+    crate::outln!(
+        "calibration vs holdout (mean holdout purchases by repeat purchases in calibration)"
+    );
+    crate::outln!(
+        "  {:>9} {:>9} {:>9} {:>9}",
+        "frequency",
+        "customers",
+        "actual",
+        "predicted"
+    );
+    for f in &r.by_frequency {
+        crate::outln!(
+            "  {:>9} {:>9} {:>9.3} {:>9.3}",
+            f.frequency,
+            f.customers,
+            f.actual,
+            f.predicted
+        );
+    }
+    crate::outln!();
+    crate::outln!(
+        "tracking: cumulative repeat purchases of the cohort (| marks the holdout start)"
+    );
+    crate::outln!("  {:>10} {:>10} {:>10}", "from", "actual", "expected");
+    let step = (r.tracking.len() / 12).max(1);
+    let mut was_holdout = false;
+    for (i, t) in r.tracking.iter().enumerate() {
+        let boundary = t.holdout && !was_holdout;
+        was_holdout = t.holdout;
+        if i % step == 0 || boundary || i + 1 == r.tracking.len() {
+            crate::outln!(
+                "{} {:>10} {:>10.0} {:>10.1}",
+                if t.holdout { "|" } else { " " },
+                t.start,
+                t.actual_cumulative,
+                t.expected_cumulative
+            );
+        }
+    }
 }
 
 fn se(x: Option<f64>) -> String {

@@ -129,3 +129,17 @@ pub fn customer_value(conn: &Connection, cid: i64) -> Result<Option<CustomerValu
         )
         .optional()?)
 }
+
+/// Every customer's purchase days up to and including `last_day` (days
+/// since 1970; several orders on one day are one purchase, as lifetimes and
+/// Fader-Hardie count them), in customer then day order: `(cid, day)`.
+pub fn purchase_days(conn: &Connection, last_day: i64) -> Result<Vec<(i64, i64)>> {
+    let end = (last_day + 1) * crate::timeutil::DAY;
+    let mut st = conn.prepare(
+        "SELECT DISTINCT cid, ts / 86400 - (ts % 86400 < 0) FROM orders WHERE ts < ?1 ORDER BY 1, 2",
+    )?;
+    let rows = st
+        .query_map([end], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}

@@ -11,6 +11,7 @@
 
 pub mod bgnbd;
 pub mod gamma_gamma;
+pub mod holdout;
 pub mod optim;
 pub mod special;
 pub mod summary;
@@ -183,6 +184,44 @@ fn discount_factors(months: u32, d: f64) -> Vec<f64> {
 }
 
 /// Fit the models, value every customer, and store the fit.
+/// Calibration and holdout (`crmtop clv --holdout-from DATE`): BG/NBD
+/// fitted on the purchases up to `from` (included), its predictions for the
+/// days after it up to `to` (default: the latest order's day) compared with
+/// what happened. Reads only.
+pub fn holdout(
+    conn: &Connection,
+    from: NaiveDate,
+    to: Option<NaiveDate>,
+    unit: TimeUnit,
+    penalizer: f64,
+) -> Result<holdout::HoldoutReport> {
+    let to = match to {
+        Some(d) => d,
+        None => {
+            let last: Option<i64> =
+                conn.query_row("SELECT max(last_order) FROM customers", [], |r| r.get(0))?;
+            last.map(timeutil::ts_to_date)
+                .ok_or_else(|| Error::bad("no orders: nothing to hold out"))?
+        }
+    };
+    let cal_end = timeutil::date_to_ts(from) / DAY;
+    let end = timeutil::date_to_ts(to) / DAY;
+    let days = store::clv::purchase_days(conn, end)?;
+    // Runs of one customer's days.
+    let mut starts = Vec::new();
+    for (i, (cid, _)) in days.iter().enumerate() {
+        if i == 0 || days[i - 1].0 != *cid {
+            starts.push(i);
+        }
+    }
+    starts.push(days.len());
+    let only_days: Vec<i64> = days.iter().map(|(_, d)| *d).collect();
+    let histories = starts.windows(2).map(|w| holdout::History {
+        days: &only_days[w[0]..w[1]],
+    });
+    holdout::evaluate(histories, cal_end, end, unit, penalizer)
+}
+
 pub fn fit(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> Result<ClvReport> {
     store::with_big_cache(conn, |c| fit_inner(c, opts, ctl))
 }
