@@ -320,3 +320,24 @@ fn resolving_an_unclaimed_item_is_refused_before_the_note_is_typed() {
         h.state.mode
     );
 }
+
+#[test]
+fn the_clv_holdout_check_opens_from_the_command_line() {
+    let db = demo();
+    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    h.step(Action::GoScreen(Screen::Clv));
+    h.command("holdout 2025-01-31");
+    assert_eq!(h.state.mode, Mode::Holdout);
+    let r = h.state.holdout.as_ref().unwrap();
+    assert_eq!(r.calibration_end, "2025-01-31");
+    assert!(r.total_actual > 0.0 && r.total_predicted > 0.0);
+    let s = h.screen();
+    assert!(s.contains("CLV holdout: fitted to 2025-01-31"), "{s}");
+    assert!(s.contains("0 in calibration"), "{s}");
+    insta::assert_snapshot!("holdout_80x24", s);
+    // Any key closes it; a bad date is refused with a message.
+    h.step(Action::Down);
+    assert_eq!(h.state.mode, Mode::Normal);
+    h.command("holdout yesterday-ish");
+    assert!(h.state.status.as_ref().unwrap().text.contains("not a date"));
+}

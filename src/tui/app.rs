@@ -73,6 +73,8 @@ pub enum Mode {
     Prompt(Prompt),
     /// The message log (`:messages`), scrolled by this many lines.
     Messages(u16),
+    /// The CLV holdout check (`:holdout`): its report is in `state.holdout`.
+    Holdout,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -387,6 +389,8 @@ pub struct AppState {
     pub quit: bool,
     /// The database has no customers yet: screens say how to add some.
     pub empty_db: Option<bool>,
+    /// The last CLV holdout check (`:holdout`).
+    pub holdout: Option<Box<crate::analytics::clv::holdout::HoldoutReport>>,
     /// The data's stamp when last looked at: when it changes (another
     /// process finished a job), every screen and header reloads.
     pub stamp: Option<crate::store::DataStamp>,
@@ -443,6 +447,7 @@ impl AppState {
             quit: false,
             empty_db: None,
             stamp: None,
+            holdout: None,
             clipboard: None,
         }
     }

@@ -218,6 +218,18 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
             Ok(super::queue_filter::set_filter(state, filter))
         }
         "columns" | "cols" => columns(state, rest),
+        "holdout" => {
+            let from = match rest.first() {
+                None => None,
+                Some(d) => Some(
+                    crate::timeutil::parse_timestamp(d)
+                        .map(crate::timeutil::ts_to_date)
+                        .ok_or_else(|| format!("holdout: '{d}' is not a date (YYYY-MM-DD)"))?,
+                ),
+            };
+            state.say(Severity::Info, "checking CLV on held-out time…");
+            Ok(vec![request(Request::Holdout { from })])
+        }
         "sort" => {
             let Some((list, slot)) = current_list(state) else {
                 return Err("this screen has no sortable list".into());

@@ -676,6 +676,11 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             return vec![];
         }
         Mode::Prompt(_) => return super::queue_update::prompt_input(state, action),
+        Mode::Holdout => {
+            // Any key closes it (as the help).
+            state.mode = Mode::Normal;
+            return vec![];
+        }
         Mode::Messages(scroll) => {
             state.mode = match scroll_by(state, scroll, &action) {
                 Some(s) => Mode::Messages(s),
@@ -1285,6 +1290,24 @@ pub fn on_response(state: &mut AppState, resp: Response) -> Vec<Effect> {
         }
         Response::QueueNext { claimed } => super::queue_update::on_next(state, claimed),
         Response::Agents(a) => super::queue_update::on_agents(state, a),
+        Response::Holdout(Ok(r)) => {
+            state.say(
+                Severity::Info,
+                format!(
+                    "holdout: predicted {} repeat purchases, actual {} ({:+.1}%)",
+                    super::views::format::count(r.total_predicted.round() as i64),
+                    super::views::format::count(r.total_actual.round() as i64),
+                    r.total_error_pct
+                ),
+            );
+            state.holdout = Some(r);
+            state.mode = Mode::Holdout;
+            vec![]
+        }
+        Response::Holdout(Err(e)) => {
+            state.say(Severity::Warning, format!("holdout: {e}"));
+            vec![]
+        }
         Response::ColumnsSaved(Ok(file)) => {
             state.say(Severity::Success, format!("columns saved in {file}"));
             vec![]

@@ -150,6 +150,11 @@ pub enum Request {
     },
     /// Agent names for completion.
     Agents,
+    /// The CLV holdout check (`:holdout [DATE]`): calibration up to `from`
+    /// (default: 26 weeks before the latest order).
+    Holdout {
+        from: Option<chrono::NaiveDate>,
+    },
     /// Save a screen's column choice in the config file (`:columns`).
     SaveColumns {
         config: Option<std::path::PathBuf>,
@@ -230,6 +235,8 @@ pub enum Response {
         claimed: Option<(i64, Outcome)>,
     },
     Agents(Vec<String>),
+    /// The holdout check's report, or why there is none.
+    Holdout(Result<Box<crate::analytics::clv::holdout::HoldoutReport>, String>),
     /// `:columns` saved (the file), or why not.
     ColumnsSaved(Result<String, String>),
     Progress(Progress),
@@ -776,6 +783,27 @@ impl Executor {
                 }
             }
             Request::Agents => Response::Agents(workflow::known_agents(&self.conn)?),
+            Request::Holdout { from } => {
+                let last: Option<i64> =
+                    self.conn
+                        .query_row("SELECT max(last_order) FROM customers", [], |r| r.get(0))?;
+                Response::Holdout(match last {
+                    None => Err("no orders: nothing to hold out".into()),
+                    Some(last) => {
+                        let to = crate::timeutil::ts_to_date(last);
+                        let from = from.unwrap_or(to - chrono::Duration::weeks(26));
+                        crate::analytics::clv::holdout(
+                            &self.conn,
+                            from,
+                            Some(to),
+                            crate::analytics::clv::TimeUnit::Week,
+                            0.0,
+                        )
+                        .map(Box::new)
+                        .map_err(|e| e.to_string())
+                    }
+                })
+            }
             Request::SaveColumns {
                 config,
                 screen,
@@ -1143,6 +1171,7 @@ fn describe(req: &Request) -> &'static str {
         Request::QueueUndo { .. } => "undoing your last change",
         Request::Agents => "listing agents",
         Request::SaveColumns { .. } => "saving the columns",
+        Request::Holdout { .. } => "checking CLV on held-out time",
         Request::StartJob(_) => "starting the job",
         Request::CancelJob => "cancelling the job",
         Request::Panic => "a test panic",

@@ -126,6 +126,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         help: "fit CLV again",
     },
     CommandSpec {
+        names: &["holdout"],
+        args: "[DATE]",
+        flags: &[],
+        help: "does CLV predict unseen time? fit to DATE (default: 26 weeks before the last order), compare after",
+    },
+    CommandSpec {
         names: &["export"],
         args: "customers|orders|feedback|churn|clv PATH [csv|json]",
         flags: &[],

@@ -8,6 +8,7 @@ mod detail;
 mod feedback;
 pub mod format;
 pub mod help;
+mod holdout;
 mod models;
 pub mod pane;
 pub mod table;
@@ -128,6 +129,7 @@ fn render_frame(state: &AppState, f: &mut Frame) {
     match &state.mode {
         Mode::Help(scroll) => help::render(state, f, area, *scroll, &theme),
         Mode::Messages(scroll) => help::render_messages(state, f, area, *scroll, &theme),
+        Mode::Holdout => holdout::render(state, f, area, &theme),
         Mode::Confirm(c) => render_dialog(f, area, &c.question, &theme),
         _ => {}
     }
