@@ -135,11 +135,17 @@ pub fn customer_value(conn: &Connection, cid: i64) -> Result<Option<CustomerValu
 /// Fader-Hardie count them), in customer then day order: `(cid, day)`.
 pub fn purchase_days(conn: &Connection, last_day: i64) -> Result<Vec<(i64, i64)>> {
     let end = (last_day + 1) * crate::timeutil::DAY;
-    let mut st = conn.prepare(
-        "SELECT DISTINCT cid, ts / 86400 - (ts % 86400 < 0) FROM orders WHERE ts < ?1 ORDER BY 1, 2",
-    )?;
-    let rows = st
-        .query_map([end], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+    // Along the (cid, ts) index, days merged here (a DISTINCT over an
+    // expression would sort every order again).
+    let mut st = conn.prepare("SELECT cid, ts FROM orders WHERE ts < ?1 ORDER BY cid, ts")?;
+    let mut rows = st.query([end])?;
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    while let Some(r) = rows.next()? {
+        let cid: i64 = r.get(0)?;
+        let day = r.get::<_, i64>(1)?.div_euclid(crate::timeutil::DAY);
+        if out.last() != Some(&(cid, day)) {
+            out.push((cid, day));
+        }
+    }
+    Ok(out)
 }
