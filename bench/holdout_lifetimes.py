@@ -26,3 +26,9 @@ print(g.to_string())
 print('total actual', s['frequency_holdout'].sum(), 'pred', repr(s['pred'].sum()))
 print('MAE', repr((s['pred']-s['frequency_holdout']).abs().mean()), 'RMSE', repr(np.sqrt(((s['pred']-s['frequency_holdout'])**2).mean())))
 print(s['duration_holdout'].unique()[:3])
+# Period transactions: customers by repeat purchases in calibration, actual
+# and expected (sum over customers of P(X(T_i) = x)).
+act = s['frequency_cal'].clip(upper=7).value_counts().sort_index()
+exp = [sum(bgf.probability_of_n_purchases_up_to_time(t, x) for t in s['T_cal']) for x in range(7)]
+print('period actual', act.to_dict())
+print('period expected', [repr(v) for v in exp], '7+', repr(len(s) - sum(exp)))

@@ -421,6 +421,28 @@ fn cdnow_holdout_equals_lifetimes() {
     close(r.total_predicted, 1653.40872418, 1e-3, "total predicted");
     close(r.mae, 0.78545424261, 1e-3, "MAE");
     close(r.rmse, 1.60798201228, 1e-3, "RMSE");
+    // The period-transactions plot: customers by repeat purchases in
+    // calibration, and lifetimes' sum of probability_of_n_purchases_up_to_time(T_i, n).
+    let want_period = [
+        (1411, 1407.6843312960784),
+        (439, 460.32350376042547),
+        (214, 192.4614138500712),
+        (100, 101.16419151358173),
+        (62, 59.847074413323156),
+        (38, 38.11970202089729),
+        (29, 25.549105390019342),
+        (64, 71.8506777556031),
+    ];
+    assert_eq!(r.period_transactions.len(), 8);
+    for (row, (n, e)) in r.period_transactions.iter().zip(want_period) {
+        assert_eq!(row.actual, n, "{}", row.repeat_purchases);
+        close(
+            row.expected,
+            e,
+            1e-3,
+            &format!("expected at {}", row.repeat_purchases),
+        );
+    }
     // The tracking plot: every repeat purchase up to the end is counted
     // once, the expectation only grows, and the holdout is marked.
     let last = r.tracking.last().unwrap();

@@ -166,6 +166,17 @@ fn print_holdout(r: &clv::holdout::HoldoutReport) {
         );
     }
     crate::outln!();
+    crate::outln!("period transactions (customers by repeat purchases in calibration)");
+    crate::outln!("  {:>9} {:>9} {:>9}", "purchases", "actual", "model");
+    for p in &r.period_transactions {
+        crate::outln!(
+            "  {:>9} {:>9} {:>9.1}",
+            p.repeat_purchases,
+            p.actual,
+            p.expected
+        );
+    }
+    crate::outln!();
     crate::outln!(
         "tracking: cumulative repeat purchases of the cohort (| marks the holdout start)"
     );

@@ -241,6 +241,34 @@ impl Params {
         num.is_finite().then_some(num.max(0.0))
     }
 
+    /// P(X(t) = n): the probability that a customer new at time 0 makes
+    /// exactly `n` repeat purchases by `t` (Fader, Hardie & Lee 2005, eq. 8;
+    /// lifetimes' `probability_of_n_purchases_up_to_time`).
+    pub fn prob_n_purchases(&self, t: f64, n: u32) -> f64 {
+        use statrs::function::gamma::ln_gamma;
+        if t <= 0.0 {
+            return if n == 0 { 1.0 } else { 0.0 };
+        }
+        let Params { r, alpha, a, b } = *self;
+        let ln_beta = |p: f64, q: f64| ln_gamma(p) + ln_gamma(q) - ln_gamma(p + q);
+        // ln Γ(r+j) / (Γ(r) j!)
+        let ln_nb = |j: f64| ln_gamma(r + j) - ln_gamma(r) - ln_gamma(j + 1.0);
+        let la = (alpha / (alpha + t)).ln();
+        let lt = (t / (alpha + t)).ln();
+        let nf = f64::from(n);
+        let first = (ln_beta(a, b + nf) - ln_beta(a, b) + ln_nb(nf) + r * la + nf * lt).exp();
+        if n == 0 {
+            return first;
+        }
+        let sum: f64 = (0..n)
+            .map(|j| {
+                let jf = f64::from(j);
+                (ln_nb(jf) + r * la + jf * lt).exp()
+            })
+            .sum();
+        first + (ln_beta(a + 1.0, b + nf - 1.0) - ln_beta(a, b)).exp() * (1.0 - sum)
+    }
+
     /// 1 + δ(x>0) a/(b+x-1) ((α+T)/(α+t_x))^(r+x), i.e. 1 / P(alive).
     pub fn expected_denominator(&self, x: f64, tx: f64, t: f64) -> f64 {
         if x > 0.0 {

@@ -51,7 +51,20 @@ pub struct HoldoutReport {
     /// (predicted - actual) / actual, in percent.
     pub total_error_pct: f64,
     pub by_frequency: Vec<FrequencyRow>,
+    /// Customers by repeat purchases in calibration (0..7+), actual and
+    /// expected by the fit (the period-transactions plot).
+    pub period_transactions: Vec<PeriodRow>,
     pub tracking: Vec<TrackingRow>,
+}
+
+/// One bar pair of the period-transactions plot.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeriodRow {
+    pub repeat_purchases: String,
+    pub actual: usize,
+    /// Σ over the cohort of P(X(T_i) = n), T_i the customer's time in
+    /// calibration; the last row takes the rest.
+    pub expected: f64,
 }
 
 /// Calibration against holdout: customers with this many repeat purchases
@@ -185,6 +198,32 @@ pub fn evaluate<'a>(
             predicted: sel.iter().map(|&i| preds[i]).sum::<f64>() / m,
         });
     }
+    // Period transactions: customers grouped by their time in calibration.
+    let mut by_t: std::collections::BTreeMap<i64, f64> = Default::default();
+    for r in &rows {
+        *by_t.entry(r.first).or_default() += 1.0;
+    }
+    let mut period_transactions = Vec::new();
+    let mut expected_sum = 0.0;
+    for k in 0..=7u32 {
+        let actual = rows
+            .iter()
+            .filter(|r| if k == 7 { r.x >= 7.0 } else { r.x as u32 == k })
+            .count();
+        let expected = if k == 7 {
+            n - expected_sum
+        } else {
+            by_t.iter()
+                .map(|(&first, &count)| count * p.prob_n_purchases((cal_end - first) as f64 / u, k))
+                .sum()
+        };
+        expected_sum += expected;
+        period_transactions.push(PeriodRow {
+            repeat_purchases: if k == 7 { "7+".into() } else { k.to_string() },
+            actual,
+            expected,
+        });
+    }
     let tracking = tracking(
         &p,
         &rows.iter().map(|r| r.first).collect::<Vec<_>>(),
@@ -219,6 +258,7 @@ pub fn evaluate<'a>(
             f64::NAN
         },
         by_frequency,
+        period_transactions,
         tracking,
     })
 }

@@ -140,26 +140,34 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             Line::from(format::count_short(top as i64)),
         ]));
     f.render_widget(chart, chart_area);
-    // Calibration vs holdout.
+    // Period transactions (customers, actual and model) beside
+    // calibration vs holdout (mean holdout purchases, actual and model).
     let mut lines = vec![Line::from(Span::styled(
         format!(
-            "{:>20} {:>9} {:>9} {:>9}",
-            "repeat purchases", "customers", "actual", "model"
+            "{:>20} {:>9} {:>9} │ {:>9} {:>9}",
+            "repeat purchases", "customers", "(model)", "holdout", "(model)"
         ),
         theme.header(),
     ))];
     for row in &r.by_frequency {
+        let model = r
+            .period_transactions
+            .iter()
+            .find(|p| p.repeat_purchases == row.frequency)
+            .map(|p| format::count(p.expected.round() as i64))
+            .unwrap_or_default();
         lines.push(Line::from(format!(
-            "{:>20} {:>9} {:>9.3} {:>9.3}",
+            "{:>20} {:>9} {:>9} │ {:>9.3} {:>9.3}",
             format!("{} in calibration", row.frequency),
             format::count(row.customers as i64),
+            model,
             row.actual,
             row.predicted
         )));
     }
     f.render_widget(
         Paragraph::new(lines).block(Block::default().borders(Borders::TOP).title(Span::styled(
-            " Calibration vs holdout: mean holdout purchases ",
+            " Customers by calibration purchases │ their mean holdout purchases ",
             theme.title(),
         ))),
         table_area,
