@@ -8,4 +8,5 @@ pub mod metrics;
 pub mod priority;
 pub mod rfm;
 pub mod sentiment;
+pub mod survival;
 pub mod workflow;

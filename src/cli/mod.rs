@@ -6,6 +6,7 @@ mod clv;
 mod data;
 mod feedback;
 mod ops;
+mod survival;
 
 pub use data::{build_demo, first_models};
 
@@ -79,6 +80,8 @@ pub enum Command {
     Clv(clv::ClvArgs),
     /// RFM segments and the age x income matrix
     Segments(clv::SegmentsArgs),
+    /// Kaplan-Meier retention curves by group, with the log-rank test
+    Survival(survival::SurvivalArgs),
     /// The feedback queue: list, next, claim, assign, pending, resolve, escalate, reopen, show
     #[command(subcommand)]
     Feedback(feedback::FeedbackCmd),
@@ -177,6 +180,7 @@ pub fn run(command: Command, ctx: &Ctx) -> Result<i32> {
         Command::Score(a) => churn::score(ctx, a),
         Command::Clv(a) => clv::clv(ctx, a),
         Command::Segments(a) => clv::segments(ctx, a),
+        Command::Survival(a) => survival::survival(ctx, a),
         Command::Feedback(c) => feedback::run(ctx, c),
         Command::Backup(a) => ops::backup(ctx, a),
         Command::Doctor(a) => ops::doctor(ctx, a),

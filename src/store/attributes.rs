@@ -271,3 +271,24 @@ pub fn set(conn: &Connection, cid: i64, values: &[(&str, Value)]) -> Result<()> 
     upsert(conn, cid, &pairs)?;
     Ok(())
 }
+
+/// Every value of attribute `name`, by customer (None: no such attribute).
+pub fn values(conn: &Connection, name: &str) -> Result<Option<Vec<(i64, Value)>>> {
+    let col: Option<i64> = conn
+        .query_row(
+            "SELECT pos FROM attribute_columns WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(pos) = col else {
+        return Ok(None);
+    };
+    // sql-format-ok: the column is named after our own integer.
+    let sql = format!("SELECT cid, a{pos} FROM customer_attrs WHERE a{pos} IS NOT NULL");
+    let mut st = conn.prepare(&sql)?;
+    let out = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Some(out))
+}

@@ -17,6 +17,7 @@ pub mod queue;
 pub mod salvage;
 pub mod search;
 pub mod segments;
+pub mod survival;
 pub mod workflow;
 
 use crate::error::{Error, Result};

@@ -1,0 +1,142 @@
+//! The rows survival curves are computed on: per customer, a duration, an
+//! event flag and a group, from customer columns or attributes.
+
+use super::attributes;
+use crate::error::{Error, Result};
+use rusqlite::types::Value;
+use rusqlite::Connection;
+use std::collections::HashMap;
+
+/// Core columns a curve can be grouped by (the rest are attributes).
+const CORE: &[&str] = &["plan", "segment", "region"];
+
+fn text_of(v: &Value) -> Option<String> {
+    match v {
+        Value::Text(t) => Some(t.clone()),
+        Value::Real(x) => Some(crate::export::num(*x).to_string()),
+        Value::Integer(i) => Some(i.to_string()),
+        _ => None,
+    }
+}
+
+fn flag_of(v: &Value) -> Option<bool> {
+    match v {
+        Value::Integer(i) => Some(*i != 0),
+        Value::Real(x) => Some(*x != 0.0),
+        Value::Text(t) => match t.trim().to_ascii_lowercase().as_str() {
+            "yes" | "true" | "1" | "y" | "churned" => Some(true),
+            "no" | "false" | "0" | "n" | "stayed" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// (duration, event, group) per customer. `duration`: a numeric attribute
+/// (e.g. Telco's `tenure`), or None for months from the customer's start
+/// (signup, else first order) to their last order when they left, else to
+/// the latest order in the data. `event`: `churned` (the label column; for
+/// customers without one, "lapsed": no order in the 365 days before the
+/// latest order) or an attribute with yes/no values. `by`: plan, segment,
+/// region or an attribute; customers without a value are "(none)".
+pub fn subjects(
+    conn: &Connection,
+    duration: Option<&str>,
+    event: &str,
+    by: Option<&str>,
+) -> Result<Vec<(f64, bool, String)>> {
+    // Core columns per customer.
+    struct Core {
+        since: Option<i64>,
+        last: Option<i64>,
+        churned: Option<i64>,
+        group: Option<String>,
+    }
+    let by_core = by.filter(|b| CORE.contains(b));
+    let group_sql = match by_core {
+        Some("plan") => "plan",
+        Some("segment") => "segment",
+        Some("region") => "region",
+        _ => "NULL",
+    };
+    // sql-format-ok: the column comes from the constant list above.
+    let sql = format!("SELECT cid, since, last_order, churned, {group_sql} FROM customers");
+    let mut st = conn.prepare(&sql)?;
+    let core: Vec<(i64, Core)> = st
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                Core {
+                    since: r.get(1)?,
+                    last: r.get(2)?,
+                    churned: r.get(3)?,
+                    group: r.get(4)?,
+                },
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let attr = |name: &str, what: &str| -> Result<HashMap<i64, Value>> {
+        Ok(attributes::values(conn, name)?
+            .ok_or_else(|| {
+                Error::bad(format!(
+                    "{what} {name}: no such column or attribute (attributes: {})",
+                    attributes::names(conn)
+                        .map(|n| n.join(", "))
+                        .unwrap_or_default()
+                ))
+            })?
+            .into_iter()
+            .collect())
+    };
+    let durations = duration.map(|d| attr(d, "--duration")).transpose()?;
+    let events = if event == "churned" {
+        None
+    } else {
+        Some(attr(event, "--event")?)
+    };
+    let groups = match by {
+        Some(b) if by_core.is_none() => Some(attr(b, "--by")?),
+        _ => None,
+    };
+    let latest: Option<i64> =
+        conn.query_row("SELECT max(last_order) FROM customers", [], |r| r.get(0))?;
+    let lapsed_before = latest.map(|l| l - 365 * crate::timeutil::DAY);
+    let month = crate::timeutil::DAY as f64 * 365.25 / 12.0;
+    let mut out = Vec::with_capacity(core.len());
+    for (cid, c) in core {
+        let ev = match &events {
+            Some(m) => m.get(&cid).and_then(flag_of),
+            // No label: lapsed by orders.
+            None => c.churned.map(|x| x != 0).or(match (c.last, lapsed_before) {
+                (Some(l), Some(cut)) => Some(l < cut),
+                _ => None,
+            }),
+        };
+        let Some(ev) = ev else { continue };
+        let dur = match &durations {
+            Some(m) => m.get(&cid).and_then(|v| match v {
+                Value::Real(x) => Some(*x),
+                Value::Integer(i) => Some(*i as f64),
+                _ => None,
+            }),
+            None => match (c.since, latest) {
+                (Some(s), Some(l)) => {
+                    let end = if ev { c.last.unwrap_or(l) } else { l };
+                    Some(((end - s) as f64 / month).max(0.0))
+                }
+                _ => None,
+            },
+        };
+        let Some(dur) = dur.filter(|d| d.is_finite() && *d >= 0.0) else {
+            continue;
+        };
+        let group = match (&groups, by_core) {
+            (Some(m), _) => m.get(&cid).and_then(text_of),
+            (None, Some(_)) => c.group,
+            (None, None) => Some("all".into()),
+        }
+        .unwrap_or_else(|| "(none)".into());
+        out.push((dur, ev, group));
+    }
+    Ok(out)
+}
