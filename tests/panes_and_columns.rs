@@ -341,3 +341,26 @@ fn the_clv_holdout_check_opens_from_the_command_line() {
     h.command("holdout yesterday-ish");
     assert!(h.state.status.as_ref().unwrap().text.contains("not a date"));
 }
+
+#[test]
+fn the_clv_matrices_show_as_heatmaps() {
+    let db = demo();
+    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    h.step(Action::GoScreen(Screen::Clv));
+    h.command("matrix");
+    assert_eq!(h.state.mode, Mode::Matrices);
+    let m = h.state.matrices.as_ref().unwrap();
+    // P(alive) of a customer without repeat purchases is 1; with repeat
+    // purchases it grows with recency (a recent last purchase).
+    assert!(m.p_alive[0].iter().all(|p| (*p - 1.0).abs() < 1e-12));
+    let row = &m.p_alive[2];
+    assert!(row.windows(2).all(|w| w[1] >= w[0] - 1e-12), "{row:?}");
+    let s = h.screen();
+    assert!(
+        s.contains("P(alive)") && s.contains("Expected purchases"),
+        "{s}"
+    );
+    insta::assert_snapshot!("clv_matrices_80x24", s);
+    h.step(Action::Back);
+    assert_eq!(h.state.mode, Mode::Normal);
+}

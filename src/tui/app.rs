@@ -75,6 +75,9 @@ pub enum Mode {
     Messages(u16),
     /// The CLV holdout check (`:holdout`): its report is in `state.holdout`.
     Holdout,
+    /// The active CLV fit's frequency-recency matrices (`:matrix`), in
+    /// `state.matrices`.
+    Matrices,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -389,6 +392,8 @@ pub struct AppState {
     pub quit: bool,
     /// The database has no customers yet: screens say how to add some.
     pub empty_db: Option<bool>,
+    /// The active CLV fit's matrices (`:matrix`).
+    pub matrices: Option<Box<crate::analytics::clv::Matrices>>,
     /// The last CLV holdout check (`:holdout`).
     pub holdout: Option<Box<crate::analytics::clv::holdout::HoldoutReport>>,
     /// The data's stamp when last looked at: when it changes (another
@@ -448,6 +453,7 @@ impl AppState {
             empty_db: None,
             stamp: None,
             holdout: None,
+            matrices: None,
             clipboard: None,
         }
     }

@@ -218,6 +218,7 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
             Ok(super::queue_filter::set_filter(state, filter))
         }
         "columns" | "cols" => columns(state, rest),
+        "matrix" => Ok(vec![request(Request::Matrices)]),
         "holdout" => {
             let from = match rest.first() {
                 None => None,

@@ -676,7 +676,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             return vec![];
         }
         Mode::Prompt(_) => return super::queue_update::prompt_input(state, action),
-        Mode::Holdout => {
+        Mode::Holdout | Mode::Matrices => {
             // Any key closes it (as the help).
             state.mode = Mode::Normal;
             return vec![];
@@ -1302,6 +1302,15 @@ pub fn on_response(state: &mut AppState, resp: Response) -> Vec<Effect> {
             );
             state.holdout = Some(r);
             state.mode = Mode::Holdout;
+            vec![]
+        }
+        Response::Matrices(Ok(m)) => {
+            state.matrices = Some(m);
+            state.mode = Mode::Matrices;
+            vec![]
+        }
+        Response::Matrices(Err(e)) => {
+            state.say(Severity::Warning, e);
             vec![]
         }
         Response::Holdout(Err(e)) => {

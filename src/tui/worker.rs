@@ -155,6 +155,8 @@ pub enum Request {
     Holdout {
         from: Option<chrono::NaiveDate>,
     },
+    /// The active CLV fit's frequency-recency matrices (`:matrix`).
+    Matrices,
     /// Save a screen's column choice in the config file (`:columns`).
     SaveColumns {
         config: Option<std::path::PathBuf>,
@@ -237,6 +239,8 @@ pub enum Response {
     Agents(Vec<String>),
     /// The holdout check's report, or why there is none.
     Holdout(Result<Box<crate::analytics::clv::holdout::HoldoutReport>, String>),
+    /// The active fit's matrices, or why there are none.
+    Matrices(Result<Box<crate::analytics::clv::Matrices>, String>),
     /// `:columns` saved (the file), or why not.
     ColumnsSaved(Result<String, String>),
     Progress(Progress),
@@ -804,6 +808,14 @@ impl Executor {
                     }
                 })
             }
+            Request::Matrices => Response::Matrices(
+                match store::clv::active_report(&self.conn)? {
+                    None => Err("no CLV fit yet: press R on the CLV screen".into()),
+                    Some((_, r)) => r.matrices.map(Box::new).ok_or_else(|| {
+                        "the active CLV fit has no BG/NBD matrices (a retention-only fit, or one made by an earlier version: refit with R)".to_string()
+                    }),
+                },
+            ),
             Request::SaveColumns {
                 config,
                 screen,
@@ -1172,6 +1184,7 @@ fn describe(req: &Request) -> &'static str {
         Request::Agents => "listing agents",
         Request::SaveColumns { .. } => "saving the columns",
         Request::Holdout { .. } => "checking CLV on held-out time",
+        Request::Matrices => "loading the CLV matrices",
         Request::StartJob(_) => "starting the job",
         Request::CancelJob => "cancelling the job",
         Request::Panic => "a test panic",

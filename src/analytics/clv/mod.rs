@@ -158,6 +158,55 @@ pub struct ClvReport {
     pub mean_clv: f64,
     pub duration_ms: u64,
     pub notes: Vec<String>,
+    /// The frequency-recency matrices of the BG/NBD fit (absent in fits
+    /// made by earlier versions).
+    #[serde(default)]
+    pub matrices: Option<Matrices>,
+}
+
+/// What the BG/NBD fit says of a customer with a given history, for every
+/// frequency (repeat purchases, rows) and recency (time of the last
+/// purchase, columns) at the longest time observed T: expected purchases in
+/// the next time unit, and P(alive). As lifetimes'
+/// `plot_frequency_recency_matrix` and `plot_probability_alive_matrix`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Matrices {
+    /// T: the customers' longest time observed, in time units.
+    pub t: f64,
+    /// Over how many time units `expected` is counted.
+    pub horizon: f64,
+    pub frequency: Vec<f64>,
+    pub recency: Vec<f64>,
+    /// [frequency][recency]
+    pub expected: Vec<Vec<f64>>,
+    pub p_alive: Vec<Vec<f64>>,
+}
+
+impl Matrices {
+    /// Frequencies 0..=min(the largest seen, 24), recencies from 0 to T in
+    /// (at most) 40 steps.
+    pub fn of(p: &bgnbd::Params, max_x: f64, t: f64) -> Matrices {
+        let rows = max_x.clamp(0.0, 24.0).floor() as usize + 1;
+        let cols = (t.floor() as usize + 1).clamp(2, 40);
+        let frequency: Vec<f64> = (0..rows).map(|x| x as f64).collect();
+        let recency: Vec<f64> = (0..cols)
+            .map(|k| t * k as f64 / (cols - 1) as f64)
+            .collect();
+        let cell = |f: &dyn Fn(f64, f64) -> f64| -> Vec<Vec<f64>> {
+            frequency
+                .iter()
+                .map(|&x| recency.iter().map(|&tx| f(x, tx)).collect())
+                .collect()
+        };
+        Matrices {
+            t,
+            horizon: 1.0,
+            expected: cell(&|x, tx| p.expected_transactions(x, tx, t, 1.0).unwrap_or(f64::NAN)),
+            p_alive: cell(&|x, tx| p.p_alive(x, tx, t)),
+            frequency,
+            recency,
+        }
+    }
 }
 
 /// One customer's values.
@@ -573,6 +622,11 @@ fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> Result<ClvRe
         },
         duration_ms: 0,
         notes,
+        matrices: bg_params.as_ref().map(|p| {
+            let max_x = summaries.iter().map(|s| s.x).fold(0.0, f64::max);
+            let max_t = summaries.iter().map(|s| s.t).fold(0.0, f64::max);
+            Matrices::of(p, max_x, max_t)
+        }),
     };
 
     // One transaction: the fit, every customer's values, the customers' columns.

@@ -132,6 +132,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         help: "does CLV predict unseen time? fit to DATE (default: 26 weeks before the last order), compare after",
     },
     CommandSpec {
+        names: &["matrix"],
+        args: "",
+        flags: &[],
+        help: "the CLV fit's expected purchases and P(alive) by frequency and recency, as heatmaps",
+    },
+    CommandSpec {
         names: &["export"],
         args: "customers|orders|feedback|churn|clv PATH [csv|json]",
         flags: &[],

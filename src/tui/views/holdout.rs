@@ -173,3 +173,104 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
         table_area,
     );
 }
+
+/// `:matrix`: the active CLV fit's expected purchases and P(alive) by
+/// frequency (rows) and recency (columns), as two shaded heatmaps.
+pub fn render_matrices(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
+    let Some(m) = state.matrices.as_deref() else {
+        return;
+    };
+    let rect = super::centered(
+        area,
+        area.width.saturating_sub(2),
+        area.height.saturating_sub(2),
+    );
+    f.render_widget(Clear, rect);
+    let outer = Block::default().borders(Borders::ALL).title(Span::styled(
+        format!(
+            " CLV by frequency (rows) and recency (columns), T = {:.0} (any key closes) ",
+            m.t
+        ),
+        theme.title(),
+    ));
+    let inner = outer.inner(rect);
+    f.render_widget(outer, rect);
+    let wide = inner.width >= 2 * (m.recency.len() as u16 + 8);
+    let [a, b] = if wide {
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(inner)
+    } else {
+        Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(inner)
+    };
+    heatmap(
+        f,
+        a,
+        theme,
+        &format!(" Expected purchases in the next {:.0} unit ", m.horizon),
+        &m.frequency,
+        &m.recency,
+        &m.expected,
+    );
+    heatmap(
+        f,
+        b,
+        theme,
+        " P(alive) ",
+        &m.frequency,
+        &m.recency,
+        &m.p_alive,
+    );
+}
+
+/// A matrix as shades (darkest = largest), rows labelled by frequency,
+/// scaled to its largest value (said in the title).
+fn heatmap(
+    f: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+    title: &str,
+    rows: &[f64],
+    cols: &[f64],
+    v: &[Vec<f64>],
+) {
+    const SHADES: [&str; 5] = [" ", "░", "▒", "▓", "█"];
+    let max = v
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|x| x.is_finite())
+        .fold(0.0, f64::max)
+        .max(1e-12);
+    let block = Block::default().borders(Borders::ALL).title(Span::styled(
+        format!("{title}· █ = {max:.2} "),
+        theme.title(),
+    ));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let width = inner.width.saturating_sub(4) as usize;
+    // Columns shown: every k-th recency so the row fits.
+    let step = cols.len().div_ceil(width.max(1)).max(1);
+    let height = inner.height.saturating_sub(1) as usize;
+    let rstep = rows.len().div_ceil(height.max(1)).max(1);
+    let mut lines = Vec::new();
+    for (i, x) in rows.iter().enumerate().step_by(rstep).rev() {
+        let mut s = format!("{:>3} ", *x as i64);
+        for j in (0..cols.len()).step_by(step) {
+            let val = v.get(i).and_then(|r| r.get(j)).copied().unwrap_or(f64::NAN);
+            let k = if val.is_finite() {
+                ((val / max) * 4.0).round().clamp(0.0, 4.0) as usize
+            } else {
+                0
+            };
+            s.push_str(SHADES[k]);
+        }
+        lines.push(Line::from(s));
+    }
+    lines.push(Line::from(Span::styled(
+        format!(
+            "    recency 0 → {:.0}; rows: repeat purchases",
+            cols.last().copied().unwrap_or(0.0)
+        ),
+        theme.dim(),
+    )));
+    f.render_widget(Paragraph::new(lines), inner);
+}
