@@ -393,6 +393,7 @@ fn cdnow_holdout_equals_lifetimes() {
         chrono::NaiveDate::from_ymd_opt(1998, 6, 30),
         TimeUnit::Week,
         0.0,
+        clv::holdout::Family::Bgnbd,
     )
     .unwrap();
     assert_eq!(r.customers, 2357);
@@ -469,4 +470,30 @@ fn cdnow_holdout_equals_lifetimes() {
         1e-9,
         "holdout repeats",
     );
+}
+
+/// `--model pnbd` on the holdout: Pareto/NBD's published CDNOW estimates
+/// (Fader, Hardie & Lee 2005; lifetimes' ParetoNBDFitter: 0.5533, 10.5780,
+/// 0.6062, 11.6676; log-likelihood -9,594.97).
+#[test]
+fn cdnow_pareto_nbd_matches_the_published_estimates() {
+    let db = cdnow();
+    let s = db.open();
+    let r = clv::holdout(
+        &s.conn,
+        chrono::NaiveDate::from_ymd_opt(1997, 9, 30).unwrap(),
+        chrono::NaiveDate::from_ymd_opt(1998, 6, 30),
+        TimeUnit::Week,
+        0.0,
+        clv::holdout::Family::Pnbd,
+    )
+    .unwrap();
+    assert_eq!(r.model, "pnbd");
+    close(r.r, 0.5532933905171871, 1e-3, "r");
+    close(r.alpha, 10.577988061629195, 1e-3, "alpha");
+    close(r.s.unwrap(), 0.6062083893796629, 1e-3, "s");
+    close(r.beta.unwrap(), 11.667601942474134, 1e-3, "beta");
+    close(r.log_likelihood, -9594.974010040976, 1e-6, "log-likelihood");
+    assert!(r.a.is_none() && r.b.is_none());
+    assert!(r.notes.is_empty(), "{:?}", r.notes);
 }

@@ -332,11 +332,14 @@ fn the_clv_holdout_check_opens_from_the_command_line() {
     assert_eq!(r.calibration_end, "2025-01-31");
     assert!(r.total_actual > 0.0 && r.total_predicted > 0.0);
     let s = h.screen();
-    assert!(s.contains("CLV holdout: fitted to 2025-01-31"), "{s}");
+    assert!(s.contains("CLV holdout (bgnbd): fit to 2025-01-31"), "{s}");
     assert!(s.contains("0 in calibration"), "{s}");
     insta::assert_snapshot!("holdout_80x24", s);
-    // Any key closes it; a bad date is refused with a message.
+    // Keys typed on do nothing; Esc closes it; a bad date is refused.
     h.step(Action::Down);
+    h.step(Action::StartCommand);
+    assert_eq!(h.state.mode, Mode::Holdout);
+    h.step(Action::Back);
     assert_eq!(h.state.mode, Mode::Normal);
     h.command("holdout yesterday-ish");
     assert!(h.state.status.as_ref().unwrap().text.contains("not a date"));

@@ -189,7 +189,8 @@ fn kaplan_meier_and_log_rank_equal_lifelines_on_telco() {
         "churned",
         Some("Contract"),
     )
-    .unwrap();
+    .unwrap()
+    .rows;
     let subjects: Vec<Subject> = rows
         .into_iter()
         .map(|(duration, event, group)| Subject {

@@ -52,6 +52,10 @@ pub struct ClvArgs {
     /// happened (writes nothing)
     #[arg(long, value_name = "DATE", value_parser = super::data::parse_date_arg)]
     pub holdout_from: Option<chrono::NaiveDate>,
+    /// The model family: bgnbd (BG/NBD), or pnbd (Pareto/NBD, for now with
+    /// --holdout-from only)
+    #[arg(long, value_name = "FAMILY", default_value = "bgnbd")]
+    pub model: String,
     #[arg(long)]
     pub json: bool,
 }
@@ -83,13 +87,22 @@ pub fn clv(ctx: &Ctx, a: ClvArgs) -> Result<i32> {
     if let Some(from) = a.holdout_from {
         let s = ctx.open_for_read()?;
         let unit = a.options(&ctx.agent).time_unit;
-        let r = clv::holdout(&s.conn, from, a.as_of, unit, a.penalizer)?;
+        let family = clv::holdout::Family::parse(&a.model).ok_or_else(|| {
+            crate::error::Error::bad(format!("--model {}: bgnbd or pnbd", a.model))
+        })?;
+        let r = clv::holdout(&s.conn, from, a.as_of, unit, a.penalizer, family)?;
         if a.json {
             print_json(&r)?;
         } else {
             print_holdout(&r);
         }
         return Ok(OK);
+    }
+    if a.model != "bgnbd" {
+        return Err(crate::error::Error::bad(format!(
+            "--model {}: CLV values are fitted with BG/NBD for now; other families can be compared with --holdout-from DATE --model {}",
+            a.model, a.model
+        )));
     }
     let mut s = ctx.open_for_write("clv")?;
     let job = store::jobs::start(&s.conn, "clv", &ctx.agent)?;
@@ -120,7 +133,12 @@ pub fn clv(ctx: &Ctx, a: ClvArgs) -> Result<i32> {
 /// holdout by frequency, and the tracking plot's cumulative figures.
 fn print_holdout(r: &clv::holdout::HoldoutReport) {
     crate::outln!(
-        "BG/NBD fitted on {} to {} ({} customers), checked on {} to {} ({:.1} {}s)",
+        "{} fitted on {} to {} ({} customers), checked on {} to {} ({:.1} {}s)",
+        if r.model == "pnbd" {
+            "Pareto/NBD"
+        } else {
+            "BG/NBD"
+        },
         r.calibration_start,
         r.calibration_end,
         r.customers,
@@ -129,14 +147,21 @@ fn print_holdout(r: &clv::holdout::HoldoutReport) {
         r.holdout_length,
         r.time_unit
     );
+    let named = |n: &str, v: Option<f64>| v.map(|v| format!("  {n} {v:.4}")).unwrap_or_default();
     crate::outln!(
-        "  r {:.4}  alpha {:.4}  a {:.4}  b {:.4}  log-likelihood {:.2}",
+        "  {}: r {:.4}  alpha {:.4}{}{}{}{}  log-likelihood {:.2}",
+        r.model,
         r.r,
         r.alpha,
-        r.a,
-        r.b,
+        named("a", r.a),
+        named("b", r.b),
+        named("s", r.s),
+        named("beta", r.beta),
         r.log_likelihood
     );
+    for n in &r.notes {
+        crate::outln!("note: {n}");
+    }
     crate::outln!(
         "repeat purchases in the holdout period: predicted {:.1}, actual {:.0} ({:+.1}%); per customer MAE {:.3}, RMSE {:.3}",
         r.total_predicted,
@@ -166,27 +191,31 @@ fn print_holdout(r: &clv::holdout::HoldoutReport) {
         );
     }
     crate::outln!();
-    crate::outln!("period transactions (customers by repeat purchases in calibration)");
-    crate::outln!("  {:>9} {:>9} {:>9}", "purchases", "actual", "model");
-    for p in &r.period_transactions {
-        crate::outln!(
-            "  {:>9} {:>9} {:>9.1}",
-            p.repeat_purchases,
-            p.actual,
-            p.expected
-        );
+    if !r.period_transactions.is_empty() {
+        crate::outln!("period transactions (customers by repeat purchases in calibration)");
+        crate::outln!("  {:>9} {:>9} {:>9}", "purchases", "actual", "model");
+        for p in &r.period_transactions {
+            crate::outln!(
+                "  {:>9} {:>9} {:>9.1}",
+                p.repeat_purchases,
+                p.actual,
+                p.expected
+            );
+        }
+        crate::outln!();
     }
-    crate::outln!();
     crate::outln!(
-        "tracking: cumulative repeat purchases of the cohort (| marks the holdout start)"
+        "tracking: cumulative repeat purchases of the cohort (| marks the holdout; the model line is its expectation \
+         for the cohort since each first purchase, not conditional on calibration, so its holdout total differs from the prediction above)"
     );
     crate::outln!("  {:>10} {:>10} {:>10}", "from", "actual", "expected");
     let step = (r.tracking.len() / 12).max(1);
     let mut was_holdout = false;
+    let last_cal = r.tracking.iter().rposition(|t| !t.holdout);
     for (i, t) in r.tracking.iter().enumerate() {
         let boundary = t.holdout && !was_holdout;
         was_holdout = t.holdout;
-        if i % step == 0 || boundary || i + 1 == r.tracking.len() {
+        if i % step == 0 || boundary || Some(i) == last_cal || i + 1 == r.tracking.len() {
             crate::outln!(
                 "{} {:>10} {:>10.0} {:>10.1}",
                 if t.holdout { "|" } else { " " },

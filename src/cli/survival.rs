@@ -22,15 +22,17 @@ pub struct SurvivalArgs {
     /// yes/no values
     #[arg(long, value_name = "churned|ATTRIBUTE", default_value = "churned")]
     pub event: String,
+    /// Print JSON (every point of every curve) instead of the table
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn survival(ctx: &Ctx, a: SurvivalArgs) -> Result<i32> {
     let s = ctx.open_for_read()?;
-    let rows =
+    let found =
         store::survival::subjects(&s.conn, a.duration.as_deref(), &a.event, a.by.as_deref())?;
-    let subjects: Vec<Subject> = rows
+    let subjects: Vec<Subject> = found
+        .rows
         .into_iter()
         .map(|(duration, event, group)| Subject {
             duration,
@@ -41,7 +43,7 @@ pub fn survival(ctx: &Ctx, a: SurvivalArgs) -> Result<i32> {
     let r = survival::report(
         &subjects,
         a.duration.as_deref().unwrap_or("months since start"),
-        &a.event,
+        &found.event,
         a.by.as_deref(),
     )?;
     if a.json {
@@ -59,6 +61,7 @@ fn print_report(r: &SurvivalReport) {
         r.duration,
         r.event
     );
+    crate::outln!("S(t): survival at t [95% band]; a curve ends at its group's longest duration");
     // Survival at a few times along the longest duration.
     let max = r
         .groups
@@ -68,7 +71,7 @@ fn print_report(r: &SurvivalReport) {
     let marks: Vec<f64> = (1..=6).map(|k| (max * k as f64 / 6.0).round()).collect();
     let head: String = marks
         .iter()
-        .map(|t| format!(" {:>13}", format!("S({t})")))
+        .map(|t| format!(" {:>17}", format!("S({t})")))
         .collect();
     crate::outln!(
         "{:<20} {:>8} {:>8} {:>8}{head}",
@@ -83,10 +86,10 @@ fn print_report(r: &SurvivalReport) {
                 .iter()
                 .take_while(|p| p.time <= t)
                 .last()
-                .map(|p| format!("{:.3} ±{:.3}", p.survival, (p.ci_high - p.ci_low) / 2.0))
+                .map(|p| format!("{:.3} [{:.2}-{:.2}]", p.survival, p.ci_low, p.ci_high))
                 .unwrap_or_default()
         };
-        let cells: String = marks.iter().map(|&t| format!(" {:>13}", at(t))).collect();
+        let cells: String = marks.iter().map(|&t| format!(" {:>17}", at(t))).collect();
         crate::outln!(
             "{:<20} {:>8} {:>8} {:>8}{cells}",
             crate::term::safe(&g.group),
@@ -99,10 +102,14 @@ fn print_report(r: &SurvivalReport) {
     }
     match &r.logrank {
         Some(l) => crate::outln!(
-            "log-rank test between the groups: chi-squared {:.3} with {} df, p = {:.3e}{}",
+            "log-rank test between the groups: chi-squared {:.3} with {} df, p {}{}",
             l.statistic,
             l.df,
-            l.p_value,
+            if l.p_value < 1e-300 {
+                "< 1e-300".to_string()
+            } else {
+                format!("= {:.3e}", l.p_value)
+            },
             if l.p_value < 0.05 {
                 " (the curves differ)"
             } else {

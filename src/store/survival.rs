@@ -32,19 +32,27 @@ fn flag_of(v: &Value) -> Option<bool> {
     }
 }
 
+/// The rows, and what the event turned out to be (in words).
+pub struct Subjects {
+    pub rows: Vec<(f64, bool, String)>,
+    pub event: String,
+}
+
 /// (duration, event, group) per customer. `duration`: a numeric attribute
 /// (e.g. Telco's `tenure`), or None for months from the customer's start
-/// (signup, else first order) to their last order when they left, else to
-/// the latest order in the data. `event`: `churned` (the label column; for
-/// customers without one, "lapsed": no order in the 365 days before the
-/// latest order) or an attribute with yes/no values. `by`: plan, segment,
-/// region or an attribute; customers without a value are "(none)".
+/// (signup, else first order). `event`: `churned` (the label column) or an
+/// attribute with yes/no values. For customers without a label, leaving is
+/// "lapsed": no order for 365 days, which is only known 365 days later, so
+/// they are observed up to 365 days before the latest order (an event is
+/// a last order before then; everyone else is censored there, and who
+/// started after it is left out). `by`: plan, segment, region or an
+/// attribute; customers without a value are "(none)".
 pub fn subjects(
     conn: &Connection,
     duration: Option<&str>,
     event: &str,
     by: Option<&str>,
-) -> Result<Vec<(f64, bool, String)>> {
+) -> Result<Subjects> {
     // Core columns per customer.
     struct Core {
         since: Option<i64>,
@@ -78,11 +86,15 @@ pub fn subjects(
     let attr = |name: &str, what: &str| -> Result<HashMap<i64, Value>> {
         Ok(attributes::values(conn, name)?
             .ok_or_else(|| {
+                let mut known: Vec<String> = match what {
+                    "--by" => CORE.iter().map(|c| c.to_string()).collect(),
+                    "--event" => vec!["churned".into()],
+                    _ => Vec::new(),
+                };
+                known.extend(attributes::names(conn).unwrap_or_default());
                 Error::bad(format!(
-                    "{what} {name}: no such column or attribute (attributes: {})",
-                    attributes::names(conn)
-                        .map(|n| n.join(", "))
-                        .unwrap_or_default()
+                    "{what} {name}: no such column or attribute (there are: {})",
+                    known.join(", ")
                 ))
             })?
             .into_iter()
@@ -92,7 +104,14 @@ pub fn subjects(
     let events = if event == "churned" {
         None
     } else {
-        Some(attr(event, "--event")?)
+        let m = attr(event, "--event")?;
+        if let Some(v) = m.values().find(|v| flag_of(v).is_none()) {
+            return Err(Error::bad(format!(
+                "--event {event}: its values are not yes/no (e.g. '{}'); use an attribute that says whether the customer left",
+                text_of(v).unwrap_or_default()
+            )));
+        }
+        Some(m)
     };
     let groups = match by {
         Some(b) if by_core.is_none() => Some(attr(b, "--by")?),
@@ -103,14 +122,29 @@ pub fn subjects(
     let lapsed_before = latest.map(|l| l - 365 * crate::timeutil::DAY);
     let month = crate::timeutil::DAY as f64 * 365.25 / 12.0;
     let mut out = Vec::with_capacity(core.len());
+    let (mut labelled, mut lapsed_rule) = (0usize, 0usize);
     for (cid, c) in core {
+        // The end of observation: the latest order, or for the lapsed rule
+        // 365 days before it (only then is a lapse known).
+        let mut end = latest;
         let ev = match &events {
             Some(m) => m.get(&cid).and_then(flag_of),
-            // No label: lapsed by orders.
-            None => c.churned.map(|x| x != 0).or(match (c.last, lapsed_before) {
-                (Some(l), Some(cut)) => Some(l < cut),
+            None => match (c.churned, c.last, lapsed_before) {
+                (Some(x), _, _) => {
+                    labelled += 1;
+                    Some(x != 0)
+                }
+                (None, Some(l), Some(cut)) => {
+                    if durations.is_none() && c.since.is_some_and(|s| s >= cut) {
+                        // Started too late for a lapse to be known.
+                        continue;
+                    }
+                    lapsed_rule += 1;
+                    end = Some(cut);
+                    Some(l < cut)
+                }
                 _ => None,
-            }),
+            },
         };
         let Some(ev) = ev else { continue };
         let dur = match &durations {
@@ -119,10 +153,10 @@ pub fn subjects(
                 Value::Integer(i) => Some(*i as f64),
                 _ => None,
             }),
-            None => match (c.since, latest) {
-                (Some(s), Some(l)) => {
-                    let end = if ev { c.last.unwrap_or(l) } else { l };
-                    Some(((end - s) as f64 / month).max(0.0))
+            None => match (c.since, end) {
+                (Some(s), Some(e)) => {
+                    let stop = if ev { c.last.unwrap_or(e).min(e) } else { e };
+                    Some(((stop - s) as f64 / month).max(0.0))
                 }
                 _ => None,
             },
@@ -138,5 +172,15 @@ pub fn subjects(
         .unwrap_or_else(|| "(none)".into());
         out.push((dur, ev, group));
     }
-    Ok(out)
+    let event = match (event, labelled, lapsed_rule) {
+        ("churned", _, 0) => "churned (the label)".to_string(),
+        ("churned", 0, _) => "lapsed: no order for 365 days (the data have no churned label), \
+                             observed up to 365 days before the latest order"
+            .to_string(),
+        ("churned", l, n) => format!(
+            "churned (the label, {l} customers) or lapsed: no order for 365 days ({n} customers without a label)"
+        ),
+        (other, _, _) => other.to_string(),
+    };
+    Ok(Subjects { rows: out, event })
 }

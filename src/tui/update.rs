@@ -651,7 +651,8 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Mode::Help(scroll) => {
             state.mode = match scroll_by(state, scroll, &action) {
                 Some(s) => Mode::Help(s),
-                None => Mode::Normal,
+                None if closes_overlay(&action) => Mode::Normal,
+                None => Mode::Help(scroll),
             };
             return vec![];
         }
@@ -677,14 +678,18 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Mode::Prompt(_) => return super::queue_update::prompt_input(state, action),
         Mode::Holdout | Mode::Matrices => {
-            // Any key closes it (as the help).
-            state.mode = Mode::Normal;
+            // Esc, q or Enter close it; other keys do nothing (typed on,
+            // they must not act on the screen behind).
+            if closes_overlay(&action) {
+                state.mode = Mode::Normal;
+            }
             return vec![];
         }
         Mode::Messages(scroll) => {
             state.mode = match scroll_by(state, scroll, &action) {
                 Some(s) => Mode::Messages(s),
-                None => Mode::Normal,
+                None if closes_overlay(&action) => Mode::Normal,
+                None => Mode::Messages(scroll),
             };
             return vec![];
         }
@@ -1003,6 +1008,14 @@ fn ask_cancel(state: &mut AppState) {
         question: "Cancel the running job? Nothing it did is kept. (y/n)".into(),
         on_yes: ConfirmAction::CancelJob,
     });
+}
+
+/// The keys that close an overlay (help, messages, holdout, matrices).
+fn closes_overlay(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::Back | Action::Quit | Action::Open | Action::Help | Action::Input(InputKey::Cancel)
+    )
 }
 
 /// A scroll key applied to a scrolled text (help, messages, detail, an

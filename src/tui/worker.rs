@@ -802,6 +802,7 @@ impl Executor {
                             Some(to),
                             crate::analytics::clv::TimeUnit::Week,
                             0.0,
+                            crate::analytics::clv::holdout::Family::Bgnbd,
                         )
                         .map(Box::new)
                         .map_err(|e| e.to_string())

@@ -14,7 +14,7 @@
 //! The rows come from the store (`store::clv::purchase_days`); this module
 //! only computes.
 
-use super::{bgnbd, optim, TimeUnit};
+use super::{bgnbd, optim, pnbd, TimeUnit};
 use crate::error::{Error, Result};
 use serde::Serialize;
 
@@ -23,8 +23,56 @@ pub struct History<'a> {
     pub days: &'a [i64],
 }
 
+/// The model families the holdout check can fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// BG/NBD (Fader, Hardie & Lee 2005).
+    Bgnbd,
+    /// Pareto/NBD (Schmittlein, Morrison & Colombo 1987).
+    Pnbd,
+}
+
+impl Family {
+    pub fn parse(s: &str) -> Option<Family> {
+        match s {
+            "bgnbd" => Some(Family::Bgnbd),
+            "pnbd" => Some(Family::Pnbd),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::Bgnbd => "bgnbd",
+            Family::Pnbd => "pnbd",
+        }
+    }
+}
+
+/// A fitted model of either family.
+enum Fitted {
+    Bg(bgnbd::Params),
+    Pnbd(pnbd::Params),
+}
+
+impl Fitted {
+    fn expected(&self, x: f64, tx: f64, t: f64, horizon: f64) -> Option<f64> {
+        match self {
+            Fitted::Bg(p) => p.expected_transactions(x, tx, t, horizon),
+            Fitted::Pnbd(p) => p.expected_transactions(x, tx, t, horizon),
+        }
+    }
+    /// E[X(t)] of a customer new at time 0.
+    fn expected_new(&self, t: f64) -> Option<f64> {
+        match self {
+            Fitted::Bg(p) => p.expected_transactions(0.0, 0.0, 0.0, t),
+            Fitted::Pnbd(p) => Some(p.expected_new(t)),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct HoldoutReport {
+    /// The family fitted: bgnbd or pnbd.
     pub model: &'static str,
     pub time_unit: &'static str,
     /// Calibration: from the cohort's first purchase to this day, included.
@@ -38,10 +86,18 @@ pub struct HoldoutReport {
     pub holdout_length: f64,
     /// Customers whose first purchase is in the calibration period.
     pub customers: usize,
+    /// The parameters by their usual names: r, alpha and a, b (BG/NBD) or
+    /// s, beta (Pareto/NBD).
     pub r: f64,
     pub alpha: f64,
-    pub a: f64,
-    pub b: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub a: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub b: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub beta: Option<f64>,
     pub log_likelihood: f64,
     /// Per customer, repeat purchases in the holdout period.
     pub mae: f64,
@@ -50,9 +106,11 @@ pub struct HoldoutReport {
     pub total_predicted: f64,
     /// (predicted - actual) / actual, in percent.
     pub total_error_pct: f64,
+    /// What makes these numbers less reliable, in words.
+    pub notes: Vec<String>,
     pub by_frequency: Vec<FrequencyRow>,
     /// Customers by repeat purchases in calibration (0..7+), actual and
-    /// expected by the fit (the period-transactions plot).
+    /// expected by the fit (the period-transactions plot; BG/NBD only).
     pub period_transactions: Vec<PeriodRow>,
     pub tracking: Vec<TrackingRow>,
 }
@@ -99,11 +157,15 @@ pub fn evaluate<'a>(
     end: i64,
     unit: TimeUnit,
     penalizer: f64,
+    family: Family,
 ) -> Result<HoldoutReport> {
     if end <= cal_end {
-        return Err(Error::bad(
-            "--holdout-from must be before the as-of date (the holdout period is what comes after it)",
-        ));
+        let day = |d: i64| crate::timeutil::ts_to_day_string(d * crate::timeutil::DAY);
+        return Err(Error::bad(format!(
+            "the holdout date {} must be before the as-of date {} (the holdout period is what comes after it)",
+            day(cal_end),
+            day(end)
+        )));
     }
     let u = unit.days();
     // Per customer of the cohort: (x, t_x, T) in calibration, repeat
@@ -142,29 +204,62 @@ pub fn evaluate<'a>(
             rows.len()
         )));
     }
-    let data = bgnbd::Data::new(rows.iter().map(|r| (r.x, r.tx, r.t)), penalizer);
     let mean_t = rows.iter().map(|r| r.t).sum::<f64>() / rows.len() as f64;
-    let opt = optim::minimise(&data, &[1.0, mean_t.max(1.0), 1.0, 1.0], 500)
-        .map_err(|e| Error::bad(format!("BG/NBD fit failed: {e}")))?;
-    let p = bgnbd::Params {
-        r: opt.params[0],
-        alpha: opt.params[1],
-        a: opt.params[2],
-        b: opt.params[3],
+    let init = [1.0, mean_t.max(1.0), 1.0, mean_t.max(1.0)];
+    let (fitted, log_likelihood, names) = match family {
+        Family::Bgnbd => {
+            let data = bgnbd::Data::new(rows.iter().map(|r| (r.x, r.tx, r.t)), penalizer);
+            let opt = optim::minimise(&data, &[1.0, mean_t.max(1.0), 1.0, 1.0], 500)
+                .map_err(|e| Error::bad(format!("BG/NBD fit failed: {e}")))?;
+            let p = bgnbd::Params {
+                r: opt.params[0],
+                alpha: opt.params[1],
+                a: opt.params[2],
+                b: opt.params[3],
+            };
+            (Fitted::Bg(p), data.log_likelihood(&p), opt.params)
+        }
+        Family::Pnbd => {
+            let data = pnbd::Data::new(rows.iter().map(|r| (r.x, r.tx, r.t)), penalizer);
+            let opt = optim::minimise(&data, &init, 500)
+                .map_err(|e| Error::bad(format!("Pareto/NBD fit failed: {e}")))?;
+            let p = pnbd::Params {
+                r: opt.params[0],
+                alpha: opt.params[1],
+                s: opt.params[2],
+                beta: opt.params[3],
+            };
+            (Fitted::Pnbd(p), data.log_likelihood(&p), opt.params)
+        }
     };
     let horizon = (end - cal_end) as f64 / u;
     // Per-customer predictions (the same for every customer with the same
     // x, t_x and T).
     let preds: Vec<f64> = rows
         .iter()
-        .map(|r| {
-            p.expected_transactions(r.x, r.tx, r.t, horizon)
-                .unwrap_or(f64::NAN)
-        })
+        .map(|r| fitted.expected(r.x, r.tx, r.t, horizon).unwrap_or(f64::NAN))
         .collect();
+    let cal_len = (cal_end - rows.iter().map(|r| r.first).min().unwrap_or(cal_end)) as f64 / u;
     if preds.iter().any(|v| !v.is_finite()) {
-        return Err(Error::bad(
-            "the BG/NBD predictions did not converge for some customers (try --penalizer 0.001)",
+        return Err(Error::bad(format!(
+            "the model's predictions did not converge for some customers: a calibration period of {cal_len:.1} {unit}s \
+             is short for {horizon:.1} {unit}s of holdout; choose a later --holdout-from",
+            unit = unit.as_str()
+        )));
+    }
+    let mut notes = Vec::new();
+    if names.iter().any(|v| *v < 1e-3 || *v > 1e4) {
+        notes.push(format!(
+            "the fit is at the edge of its parameter space ({}): the calibration period ({cal_len:.1} {}s) is too short \
+             or the data too sparse, and its predictions are not reliable",
+            names.iter().map(|v| format!("{v:.4}")).collect::<Vec<_>>().join(", "),
+            unit.as_str()
+        ));
+    }
+    if horizon > 1.5 * cal_len {
+        notes.push(format!(
+            "the holdout ({horizon:.1} {u}s) is much longer than the calibration ({cal_len:.1} {u}s): a long extrapolation",
+            u = unit.as_str()
         ));
     }
     let n = rows.len() as f64;
@@ -205,7 +300,12 @@ pub fn evaluate<'a>(
     }
     let mut period_transactions = Vec::new();
     let mut expected_sum = 0.0;
-    for k in 0..=7u32 {
+    let bg = match &fitted {
+        Fitted::Bg(p) => Some(*p),
+        Fitted::Pnbd(_) => None,
+    };
+    for k in (0..=7u32).filter(|_| bg.is_some()) {
+        let Some(p) = bg else { break };
         let actual = rows
             .iter()
             .filter(|r| if k == 7 { r.x >= 7.0 } else { r.x as u32 == k })
@@ -225,7 +325,7 @@ pub fn evaluate<'a>(
         });
     }
     let tracking = tracking(
-        &p,
+        &fitted,
         &rows.iter().map(|r| r.first).collect::<Vec<_>>(),
         &repeat_days,
         cal_end,
@@ -235,7 +335,7 @@ pub fn evaluate<'a>(
     let start = rows.iter().map(|r| r.first).min().unwrap_or(cal_end);
     let day = |d: i64| crate::timeutil::ts_to_day_string(d * crate::timeutil::DAY);
     Ok(HoldoutReport {
-        model: "bgnbd",
+        model: family.as_str(),
         time_unit: unit.as_str(),
         calibration_start: day(start),
         calibration_end: day(cal_end),
@@ -243,11 +343,13 @@ pub fn evaluate<'a>(
         holdout_end: day(end),
         holdout_length: horizon,
         customers: rows.len(),
-        r: p.r,
-        alpha: p.alpha,
-        a: p.a,
-        b: p.b,
-        log_likelihood: data.log_likelihood(&p),
+        r: names[0],
+        alpha: names[1],
+        a: (family == Family::Bgnbd).then_some(names[2]),
+        b: (family == Family::Bgnbd).then_some(names[3]),
+        s: (family == Family::Pnbd).then_some(names[2]),
+        beta: (family == Family::Pnbd).then_some(names[3]),
+        log_likelihood,
         mae: abs / n,
         rmse: (sq / n).sqrt(),
         total_actual: tot_a,
@@ -257,6 +359,7 @@ pub fn evaluate<'a>(
         } else {
             f64::NAN
         },
+        notes,
         by_frequency,
         period_transactions,
         tracking,
@@ -269,19 +372,25 @@ pub fn evaluate<'a>(
 /// first purchase; customers are grouped by first day, so the cost grows
 /// with days, not customers).
 fn tracking(
-    p: &bgnbd::Params,
+    p: &Fitted,
     firsts: &[i64],
     repeat_days: &[i64],
     cal_end: i64,
     end: i64,
     u: f64,
 ) -> Result<Vec<TrackingRow>> {
-    let start = firsts.iter().copied().min().unwrap_or(cal_end);
+    let first = firsts.iter().copied().min().unwrap_or(cal_end);
     let mut cohorts: std::collections::BTreeMap<i64, f64> = Default::default();
     for &f in firsts {
         *cohorts.entry(f).or_default() += 1.0;
     }
-    let periods = ((end - start + 1) as f64 / u).ceil() as i64;
+    // Periods aligned on the holdout's first day, so that no period mixes
+    // calibration and holdout days (the first one may start before the
+    // cohort's first purchase).
+    let step = u.round().max(1.0) as i64;
+    let back = (cal_end + 1 - first + step - 1) / step;
+    let start = cal_end + 1 - back * step;
+    let periods = (end - start + 1 + step - 1) / step;
     // E[X(t)] for a customer who made the first purchase on day f, at the
     // end of day `d` (t in units, from the end of the first day: the first
     // purchase is not a repeat).
@@ -291,8 +400,8 @@ fn tracking(
             let t = (d - f) as f64 / u;
             if t > 0.0 {
                 total += count
-                    * p.expected_transactions(0.0, 0.0, 0.0, t)
-                        .ok_or_else(|| Error::bad("the BG/NBD expectation did not converge"))?;
+                    * p.expected_new(t)
+                        .ok_or_else(|| Error::bad("the model's expectation did not converge"))?;
             }
         }
         Ok(total)
@@ -303,8 +412,8 @@ fn tracking(
     sorted.sort_unstable();
     let mut i = 0;
     for k in 0..periods {
-        let lo = start + (k as f64 * u).round() as i64;
-        let hi = (start + ((k + 1) as f64 * u).round() as i64 - 1).min(end);
+        let lo = start + k * step;
+        let hi = (lo + step - 1).min(end);
         let mut a = 0.0;
         while i < sorted.len() && sorted[i] <= hi {
             if sorted[i] >= lo {
@@ -336,6 +445,6 @@ mod tests {
     fn the_holdout_must_come_after_the_calibration() {
         let days = [vec![10, 20], vec![11]];
         let h = days.iter().map(|d| History { days: d });
-        assert!(evaluate(h, 30, 30, TimeUnit::Week, 0.0).is_err());
+        assert!(evaluate(h, 30, 30, TimeUnit::Week, 0.0, Family::Bgnbd).is_err());
     }
 }

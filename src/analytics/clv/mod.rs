@@ -13,6 +13,7 @@ pub mod bgnbd;
 pub mod gamma_gamma;
 pub mod holdout;
 pub mod optim;
+pub mod pnbd;
 pub mod special;
 pub mod summary;
 
@@ -243,16 +244,19 @@ pub fn holdout(
     to: Option<NaiveDate>,
     unit: TimeUnit,
     penalizer: f64,
+    family: holdout::Family,
 ) -> Result<holdout::HoldoutReport> {
-    let to = match to {
-        Some(d) => d,
-        None => {
-            let last: Option<i64> =
-                conn.query_row("SELECT max(last_order) FROM customers", [], |r| r.get(0))?;
-            last.map(timeutil::ts_to_date)
-                .ok_or_else(|| Error::bad("no orders: nothing to hold out"))?
-        }
-    };
+    let last: Option<i64> =
+        conn.query_row("SELECT max(last_order) FROM customers", [], |r| r.get(0))?;
+    let latest = last
+        .map(timeutil::ts_to_date)
+        .ok_or_else(|| Error::bad("no orders: nothing to hold out"))?;
+    let to = to.unwrap_or(latest);
+    if to > latest {
+        return Err(Error::bad(format!(
+            "--as-of {to} is after the latest order ({latest}): the holdout would count purchases not recorded yet as purchases not made"
+        )));
+    }
     let cal_end = timeutil::date_to_ts(from) / DAY;
     let end = timeutil::date_to_ts(to) / DAY;
     let days = store::clv::purchase_days(conn, end)?;
@@ -268,7 +272,7 @@ pub fn holdout(
     let histories = starts.windows(2).map(|w| holdout::History {
         days: &only_days[w[0]..w[1]],
     });
-    holdout::evaluate(histories, cal_end, end, unit, penalizer)
+    holdout::evaluate(histories, cal_end, end, unit, penalizer, family)
 }
 
 pub fn fit(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> Result<ClvReport> {

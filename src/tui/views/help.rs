@@ -209,10 +209,7 @@ pub fn help_pane(state: &AppState, area: Rect, theme: &Theme) -> Pane {
     let w = area.width.saturating_sub(6).min(100);
     let h = area.height.saturating_sub(4);
     let rect = super::centered(area, w, h);
-    let title = format!(
-        "Help: {} (j/k scroll, any other key closes)",
-        state.screen.title()
-    );
+    let title = format!("Help: {} (j/k scroll, Esc closes)", state.screen.title());
     let mut p = Pane::new(rect, title, lines(state, theme));
     p.wrap = false;
     p
@@ -252,7 +249,7 @@ pub fn messages_pane(state: &AppState, area: Rect, theme: &Theme) -> Pane {
             .collect()
     };
     let title = format!(
-        "Messages: {} (j/k scroll, any other key closes)",
+        "Messages: {} (j/k scroll, Esc closes)",
         state.messages.len()
     );
     Pane::new(rect, title, lines)

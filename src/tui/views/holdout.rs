@@ -25,8 +25,8 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
     f.render_widget(Clear, rect);
     let outer = Block::default().borders(Borders::ALL).title(Span::styled(
         format!(
-            " CLV holdout: fitted to {}, checked {} to {} (any key closes) ",
-            r.calibration_end, r.holdout_start, r.holdout_end
+            " CLV holdout ({}): fit to {}, checked {} to {} · Esc ",
+            r.model, r.calibration_end, r.holdout_start, r.holdout_end
         ),
         theme.title(),
     ));
@@ -41,9 +41,9 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
     .areas(inner);
     f.render_widget(
         Paragraph::new(Line::from(vec![
-            Span::styled("repeat purchases in holdout ", theme.dim()),
+            Span::styled("holdout ", theme.dim()),
             Span::raw(format!(
-                "predicted {} · actual {} ({:+.1}%) · MAE {:.3} · RMSE {:.3} · {} customers",
+                "predicted {} · actual {} ({:+.1}%) · MAE {:.3} · RMSE {:.3} · n {}",
                 format::count(r.total_predicted.round() as i64),
                 format::count(r.total_actual.round() as i64),
                 r.total_error_pct,
@@ -87,17 +87,17 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
     };
     let sets = vec![
         Dataset::default()
-            .name("actual")
-            .marker(symbols::Marker::Braille)
-            .graph_type(GraphType::Line)
-            .style(color(Color::Cyan))
-            .data(&actual),
-        Dataset::default()
             .name("model")
             .marker(symbols::Marker::Dot)
             .graph_type(GraphType::Line)
             .style(color(Color::Yellow))
             .data(&expected),
+        Dataset::default()
+            .name("actual")
+            .marker(symbols::Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(color(Color::Cyan))
+            .data(&actual),
         Dataset::default()
             .name("holdout starts")
             .marker(symbols::Marker::Braille)
@@ -188,8 +188,13 @@ pub fn render_matrices(state: &AppState, f: &mut Frame, area: Rect, theme: &Them
     f.render_widget(Clear, rect);
     let outer = Block::default().borders(Borders::ALL).title(Span::styled(
         format!(
-            " CLV by frequency (rows) and recency (columns), T = {:.0} (any key closes) ",
-            m.t
+            " CLV by frequency (rows) and recency (columns), T = {:.0} {}s · Esc ",
+            m.t,
+            state
+                .dashboard
+                .as_ref()
+                .and_then(|d| d.agg.fit.as_ref().map(|f| f.time_unit.clone()))
+                .unwrap_or_else(|| "unit".into())
         ),
         theme.title(),
     ));
@@ -205,7 +210,7 @@ pub fn render_matrices(state: &AppState, f: &mut Frame, area: Rect, theme: &Them
         f,
         a,
         theme,
-        &format!(" Expected purchases in the next {:.0} unit ", m.horizon),
+        " Expected purchases, next unit ",
         &m.frequency,
         &m.recency,
         &m.expected,
