@@ -52,8 +52,8 @@ pub struct ClvArgs {
     /// happened (writes nothing)
     #[arg(long, value_name = "DATE", value_parser = super::data::parse_date_arg)]
     pub holdout_from: Option<chrono::NaiveDate>,
-    /// The model family: bgnbd (BG/NBD), or pnbd (Pareto/NBD, for now with
-    /// --holdout-from only)
+    /// The model family: bgnbd (BG/NBD); pnbd (Pareto/NBD) and mbgnbd
+    /// (MBG/NBD) for now with --holdout-from only
     #[arg(long, value_name = "FAMILY", default_value = "bgnbd")]
     pub model: String,
     #[arg(long)]
@@ -88,7 +88,7 @@ pub fn clv(ctx: &Ctx, a: ClvArgs) -> Result<i32> {
         let s = ctx.open_for_read()?;
         let unit = a.options(&ctx.agent).time_unit;
         let family = clv::holdout::Family::parse(&a.model).ok_or_else(|| {
-            crate::error::Error::bad(format!("--model {}: bgnbd or pnbd", a.model))
+            crate::error::Error::bad(format!("--model {}: bgnbd, pnbd or mbgnbd", a.model))
         })?;
         let r = clv::holdout(&s.conn, from, a.as_of, unit, a.penalizer, family)?;
         if a.json {
@@ -134,10 +134,10 @@ pub fn clv(ctx: &Ctx, a: ClvArgs) -> Result<i32> {
 fn print_holdout(r: &clv::holdout::HoldoutReport) {
     crate::outln!(
         "{} fitted on {} to {} ({} customers), checked on {} to {} ({:.1} {}s)",
-        if r.model == "pnbd" {
-            "Pareto/NBD"
-        } else {
-            "BG/NBD"
+        match r.model {
+            "pnbd" => "Pareto/NBD",
+            "mbgnbd" => "MBG/NBD",
+            _ => "BG/NBD",
         },
         r.calibration_start,
         r.calibration_end,

@@ -14,7 +14,7 @@
 //! The rows come from the store (`store::clv::purchase_days`); this module
 //! only computes.
 
-use super::{bgnbd, optim, pnbd, TimeUnit};
+use super::{bgnbd, mbgnbd, optim, pnbd, TimeUnit};
 use crate::error::{Error, Result};
 use serde::Serialize;
 
@@ -30,6 +30,8 @@ pub enum Family {
     Bgnbd,
     /// Pareto/NBD (Schmittlein, Morrison & Colombo 1987).
     Pnbd,
+    /// MBG/NBD (Batislam, Denizel & Filiztekin 2007).
+    Mbgnbd,
 }
 
 impl Family {
@@ -37,6 +39,7 @@ impl Family {
         match s {
             "bgnbd" => Some(Family::Bgnbd),
             "pnbd" => Some(Family::Pnbd),
+            "mbgnbd" => Some(Family::Mbgnbd),
             _ => None,
         }
     }
@@ -44,6 +47,7 @@ impl Family {
         match self {
             Family::Bgnbd => "bgnbd",
             Family::Pnbd => "pnbd",
+            Family::Mbgnbd => "mbgnbd",
         }
     }
 }
@@ -52,6 +56,7 @@ impl Family {
 enum Fitted {
     Bg(bgnbd::Params),
     Pnbd(pnbd::Params),
+    Mbg(mbgnbd::Params),
 }
 
 impl Fitted {
@@ -59,6 +64,7 @@ impl Fitted {
         match self {
             Fitted::Bg(p) => p.expected_transactions(x, tx, t, horizon),
             Fitted::Pnbd(p) => p.expected_transactions(x, tx, t, horizon),
+            Fitted::Mbg(p) => p.expected_transactions(x, tx, t, horizon),
         }
     }
     /// E[X(t)] of a customer new at time 0.
@@ -66,6 +72,7 @@ impl Fitted {
         match self {
             Fitted::Bg(p) => p.expected_transactions(0.0, 0.0, 0.0, t),
             Fitted::Pnbd(p) => Some(p.expected_new(t)),
+            Fitted::Mbg(p) => p.expected_new(t),
         }
     }
 }
@@ -231,6 +238,18 @@ pub fn evaluate<'a>(
             };
             (Fitted::Pnbd(p), data.log_likelihood(&p), opt.params)
         }
+        Family::Mbgnbd => {
+            let data = mbgnbd::Data::new(rows.iter().map(|r| (r.x, r.tx, r.t)), penalizer);
+            let opt = optim::minimise(&data, &[1.0, mean_t.max(1.0), 1.0, 1.0], 500)
+                .map_err(|e| Error::bad(format!("MBG/NBD fit failed: {e}")))?;
+            let p = mbgnbd::Params {
+                r: opt.params[0],
+                alpha: opt.params[1],
+                a: opt.params[2],
+                b: opt.params[3],
+            };
+            (Fitted::Mbg(p), data.log_likelihood(&p), opt.params)
+        }
     };
     let horizon = (end - cal_end) as f64 / u;
     // Per-customer predictions (the same for every customer with the same
@@ -302,7 +321,7 @@ pub fn evaluate<'a>(
     let mut expected_sum = 0.0;
     let bg = match &fitted {
         Fitted::Bg(p) => Some(*p),
-        Fitted::Pnbd(_) => None,
+        Fitted::Pnbd(_) | Fitted::Mbg(_) => None,
     };
     for k in (0..=7u32).filter(|_| bg.is_some()) {
         let Some(p) = bg else { break };
@@ -345,8 +364,8 @@ pub fn evaluate<'a>(
         customers: rows.len(),
         r: names[0],
         alpha: names[1],
-        a: (family == Family::Bgnbd).then_some(names[2]),
-        b: (family == Family::Bgnbd).then_some(names[3]),
+        a: (family != Family::Pnbd).then_some(names[2]),
+        b: (family != Family::Pnbd).then_some(names[3]),
         s: (family == Family::Pnbd).then_some(names[2]),
         beta: (family == Family::Pnbd).then_some(names[3]),
         log_likelihood,

@@ -12,6 +12,7 @@
 pub mod bgnbd;
 pub mod gamma_gamma;
 pub mod holdout;
+pub mod mbgnbd;
 pub mod optim;
 pub mod pnbd;
 pub mod special;
