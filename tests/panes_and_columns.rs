@@ -367,3 +367,30 @@ fn the_clv_matrices_show_as_heatmaps() {
     h.step(Action::Back);
     assert_eq!(h.state.mode, Mode::Normal);
 }
+
+#[test]
+fn retention_curves_open_from_the_command_line() {
+    let db = demo();
+    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    h.command("survival plan");
+    assert_eq!(h.state.mode, Mode::Survival);
+    let r = h.state.survival.as_ref().unwrap();
+    assert!(r.groups.len() >= 2, "{:?}", r.groups.len());
+    assert!(r.logrank.is_some());
+    let s = h.screen();
+    assert!(
+        s.contains("Retention by plan") && s.contains("log-rank"),
+        "{s}"
+    );
+    insta::assert_snapshot!("survival_80x24", s);
+    h.step(Action::Back);
+    assert_eq!(h.state.mode, Mode::Normal);
+    h.command("survival nosuch");
+    assert!(h
+        .state
+        .status
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("no such column"));
+}

@@ -78,6 +78,8 @@ pub enum Mode {
     /// The active CLV fit's frequency-recency matrices (`:matrix`), in
     /// `state.matrices`.
     Matrices,
+    /// Retention curves (`:survival [BY]`), in `state.survival`.
+    Survival,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -392,6 +394,8 @@ pub struct AppState {
     pub quit: bool,
     /// The database has no customers yet: screens say how to add some.
     pub empty_db: Option<bool>,
+    /// The last retention curves (`:survival`).
+    pub survival: Option<Box<crate::analytics::survival::SurvivalReport>>,
     /// The active CLV fit's matrices (`:matrix`).
     pub matrices: Option<Box<crate::analytics::clv::Matrices>>,
     /// The last CLV holdout check (`:holdout`).
@@ -454,6 +458,7 @@ impl AppState {
             stamp: None,
             holdout: None,
             matrices: None,
+            survival: None,
             clipboard: None,
         }
     }

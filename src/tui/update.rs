@@ -677,7 +677,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             return vec![];
         }
         Mode::Prompt(_) => return super::queue_update::prompt_input(state, action),
-        Mode::Holdout | Mode::Matrices => {
+        Mode::Holdout | Mode::Matrices | Mode::Survival => {
             // Esc, q or Enter close it; other keys do nothing (typed on,
             // they must not act on the screen behind).
             if closes_overlay(&action) {
@@ -1315,6 +1315,15 @@ pub fn on_response(state: &mut AppState, resp: Response) -> Vec<Effect> {
             );
             state.holdout = Some(r);
             state.mode = Mode::Holdout;
+            vec![]
+        }
+        Response::Survival(Ok(r)) => {
+            state.survival = Some(r);
+            state.mode = Mode::Survival;
+            vec![]
+        }
+        Response::Survival(Err(e)) => {
+            state.say(Severity::Warning, format!("survival: {e}"));
             vec![]
         }
         Response::Matrices(Ok(m)) => {

@@ -157,6 +157,10 @@ pub enum Request {
     },
     /// The active CLV fit's frequency-recency matrices (`:matrix`).
     Matrices,
+    /// Kaplan-Meier curves by a column (`:survival [BY]`).
+    Survival {
+        by: Option<String>,
+    },
     /// Save a screen's column choice in the config file (`:columns`).
     SaveColumns {
         config: Option<std::path::PathBuf>,
@@ -239,6 +243,8 @@ pub enum Response {
     Agents(Vec<String>),
     /// The holdout check's report, or why there is none.
     Holdout(Result<Box<crate::analytics::clv::holdout::HoldoutReport>, String>),
+    /// Retention curves, or why there are none.
+    Survival(Result<Box<crate::analytics::survival::SurvivalReport>, String>),
     /// The active fit's matrices, or why there are none.
     Matrices(Result<Box<crate::analytics::clv::Matrices>, String>),
     /// `:columns` saved (the file), or why not.
@@ -809,6 +815,30 @@ impl Executor {
                     }
                 })
             }
+            Request::Survival { by } => Response::Survival(
+                match store::survival::subjects(&self.conn, None, "churned", by.as_deref()) {
+                    Err(e) => Err(e.to_string()),
+                    Ok(found) => {
+                        let subjects: Vec<crate::analytics::survival::Subject> = found
+                            .rows
+                            .into_iter()
+                            .map(|(duration, event, group)| crate::analytics::survival::Subject {
+                                duration,
+                                event,
+                                group,
+                            })
+                            .collect();
+                        crate::analytics::survival::report(
+                            &subjects,
+                            "months since start",
+                            &found.event,
+                            by.as_deref(),
+                        )
+                        .map(Box::new)
+                        .map_err(|e| e.to_string())
+                    }
+                },
+            ),
             Request::Matrices => Response::Matrices(
                 match store::clv::active_report(&self.conn)? {
                     None => Err("no CLV fit yet: press R on the CLV screen".into()),
@@ -1186,6 +1216,7 @@ fn describe(req: &Request) -> &'static str {
         Request::SaveColumns { .. } => "saving the columns",
         Request::Holdout { .. } => "checking CLV on held-out time",
         Request::Matrices => "loading the CLV matrices",
+        Request::Survival { .. } => "computing retention curves",
         Request::StartJob(_) => "starting the job",
         Request::CancelJob => "cancelling the job",
         Request::Panic => "a test panic",

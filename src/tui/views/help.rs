@@ -132,6 +132,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         help: "does CLV predict unseen time? fit to DATE (default: 26 weeks before the last order), compare after",
     },
     CommandSpec {
+        names: &["survival"],
+        args: "[plan|segment|region|ATTRIBUTE]",
+        flags: &[],
+        help: "retention curves (Kaplan-Meier) by group, with the log-rank test",
+    },
+    CommandSpec {
         names: &["matrix"],
         args: "",
         flags: &[],

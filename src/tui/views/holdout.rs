@@ -279,3 +279,133 @@ fn heatmap(
     )));
     f.render_widget(Paragraph::new(lines), inner);
 }
+
+/// `:survival [BY]`: one Kaplan-Meier curve per group, their medians and
+/// the log-rank test.
+pub fn render_survival(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
+    let Some(r) = state.survival.as_deref() else {
+        return;
+    };
+    let rect = super::centered(
+        area,
+        area.width.saturating_sub(2),
+        area.height.saturating_sub(2),
+    );
+    f.render_widget(Clear, rect);
+    let outer = Block::default().borders(Borders::ALL).title(Span::styled(
+        format!(
+            " Retention by {} · {} · Esc ",
+            r.by.as_deref().unwrap_or("(all)"),
+            r.duration
+        ),
+        theme.title(),
+    ));
+    let inner = outer.inner(rect);
+    f.render_widget(outer, rect);
+    let legend_h = (r.groups.len() as u16 + 2).min(inner.height / 2);
+    let [chart_area, legend] =
+        Layout::vertical([Constraint::Min(5), Constraint::Length(legend_h)]).areas(inner);
+    const COLORS: [Color; 6] = [
+        Color::Cyan,
+        Color::Yellow,
+        Color::Green,
+        Color::Magenta,
+        Color::Red,
+        Color::Blue,
+    ];
+    // Told apart without colour too: each group its own marker.
+    const MARKS: [&str; 5] = ["⠒", "•", "█", "▄", "▀"];
+    const MARKERS: [symbols::Marker; 5] = [
+        symbols::Marker::Braille,
+        symbols::Marker::Dot,
+        symbols::Marker::Block,
+        symbols::Marker::Bar,
+        symbols::Marker::HalfBlock,
+    ];
+    let points: Vec<Vec<(f64, f64)>> = r
+        .groups
+        .iter()
+        .map(|g| g.curve.iter().map(|p| (p.time, p.survival)).collect())
+        .collect();
+    let max_t = points.iter().flatten().map(|p| p.0).fold(1.0, f64::max);
+    let sets: Vec<Dataset> = r
+        .groups
+        .iter()
+        .zip(&points)
+        .enumerate()
+        .map(|(i, (g, pts))| {
+            let style = if theme.color {
+                Style::default().fg(COLORS[i % COLORS.len()])
+            } else {
+                Style::default()
+            };
+            Dataset::default()
+                .name(crate::term::safe(&g.group))
+                .marker(MARKERS[i % MARKERS.len()])
+                .graph_type(GraphType::Line)
+                .style(style)
+                .data(pts)
+        })
+        .collect();
+    let chart = Chart::new(sets)
+        .legend_position(None)
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(Span::styled(" Share still a customer ", theme.title())),
+        )
+        .x_axis(Axis::default().bounds([0.0, max_t]).labels(vec![
+            Line::from("0"),
+            Line::from(format!("{:.0}", max_t / 2.0)),
+            Line::from(format!("{max_t:.0}")),
+        ]))
+        .y_axis(Axis::default().bounds([0.0, 1.0]).labels(vec![
+            Line::from("0%"),
+            Line::from("50%"),
+            Line::from("100%"),
+        ]));
+    f.render_widget(chart, chart_area);
+    let mut lines: Vec<Line> = r
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            Line::from(vec![
+                Span::styled(
+                    format!(" {} ", MARKS[i % MARKS.len()]),
+                    if theme.color {
+                        Style::default().fg(COLORS[i % COLORS.len()])
+                    } else {
+                        Style::default()
+                    },
+                ),
+                Span::raw(format!(
+                    "{:<18} n {:>9}  left {:>8}  median {}",
+                    format::fit(&crate::term::safe(&g.group), 18),
+                    format::count(g.customers as i64),
+                    format::count(g.events as i64),
+                    g.median
+                        .map(|m| format!("{m:.0}"))
+                        .unwrap_or_else(|| "not yet".into())
+                )),
+            ])
+        })
+        .collect();
+    lines.push(Line::from(Span::styled(
+        match &r.logrank {
+            Some(l) => format!(
+                " log-rank chi² {:.1}, {} df, p {}",
+                l.statistic,
+                l.df,
+                if l.p_value < 1e-300 {
+                    "< 1e-300".to_string()
+                } else {
+                    format!("{:.3e}", l.p_value)
+                }
+            ),
+            None => " one group: no test".into(),
+        },
+        theme.dim(),
+    )));
+    f.render_widget(Paragraph::new(lines), legend);
+}

@@ -131,6 +131,7 @@ fn render_frame(state: &AppState, f: &mut Frame) {
         Mode::Messages(scroll) => help::render_messages(state, f, area, *scroll, &theme),
         Mode::Holdout => holdout::render(state, f, area, &theme),
         Mode::Matrices => holdout::render_matrices(state, f, area, &theme),
+        Mode::Survival => holdout::render_survival(state, f, area, &theme),
         Mode::Confirm(c) => render_dialog(f, area, &c.question, &theme),
         _ => {}
     }
