@@ -191,14 +191,7 @@ fn kaplan_meier_and_log_rank_equal_lifelines_on_telco() {
     )
     .unwrap()
     .rows;
-    let subjects: Vec<Subject> = rows
-        .into_iter()
-        .map(|(duration, event, group)| Subject {
-            duration,
-            event,
-            group,
-        })
-        .collect();
+    let subjects = Subject::from_rows(rows);
     let pick = |g: &str| subjects.iter().filter(|s| s.group == g).collect::<Vec<_>>();
     let two = survival::log_rank(&[pick("Month-to-month"), pick("One year")]).unwrap();
     close(two.statistic, 926.0645586243711, 1e-6, "two-group log-rank");

@@ -44,6 +44,30 @@ pub struct LogRank {
     pub p_value: f64,
 }
 
+impl LogRank {
+    /// The p-value for people: "< 1e-300" rather than 0.
+    pub fn p_text(&self) -> String {
+        if self.p_value < 1e-300 {
+            "< 1e-300".to_string()
+        } else {
+            format!("= {:.3e}", self.p_value)
+        }
+    }
+}
+
+impl Subject {
+    /// From the store's (duration, event, group) rows.
+    pub fn from_rows(rows: Vec<(f64, bool, String)>) -> Vec<Subject> {
+        rows.into_iter()
+            .map(|(duration, event, group)| Subject {
+                duration,
+                event,
+                group,
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct SurvivalReport {
     pub duration: String,

@@ -31,15 +31,7 @@ pub fn survival(ctx: &Ctx, a: SurvivalArgs) -> Result<i32> {
     let s = ctx.open_for_read()?;
     let found =
         store::survival::subjects(&s.conn, a.duration.as_deref(), &a.event, a.by.as_deref())?;
-    let subjects: Vec<Subject> = found
-        .rows
-        .into_iter()
-        .map(|(duration, event, group)| Subject {
-            duration,
-            event,
-            group,
-        })
-        .collect();
+    let subjects = Subject::from_rows(found.rows);
     let r = survival::report(
         &subjects,
         a.duration.as_deref().unwrap_or("months since start"),
@@ -105,11 +97,7 @@ fn print_report(r: &SurvivalReport) {
             "log-rank test between the groups: chi-squared {:.3} with {} df, p {}{}",
             l.statistic,
             l.df,
-            if l.p_value < 1e-300 {
-                "< 1e-300".to_string()
-            } else {
-                format!("= {:.3e}", l.p_value)
-            },
+            l.p_text(),
             if l.p_value < 0.05 {
                 " (the curves differ)"
             } else {

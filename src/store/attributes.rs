@@ -148,6 +148,17 @@ fn select_all(cols: &[Column], order: bool) -> String {
     )
 }
 
+/// The column position of attribute `name`, if it exists.
+fn position(conn: &Connection, name: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row(
+            "SELECT pos FROM attribute_columns WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
 /// Every customer's attributes, in customer order: `each(cid, values)`
 /// with one value per column of the returned list (sorted by name).
 pub fn scan(
@@ -192,13 +203,7 @@ pub fn of_customer(conn: &Connection, cid: i64) -> Result<Vec<(String, Value)>> 
 
 /// The customers with a numeric value of attribute `name`.
 pub fn numeric(conn: &Connection, name: &str) -> Result<Vec<(i64, f64)>> {
-    let col: Option<i64> = conn
-        .query_row(
-            "SELECT pos FROM attribute_columns WHERE name = ?1",
-            [name],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let col = position(conn, name)?;
     let Some(pos) = col else {
         return Ok(Vec::new());
     };
@@ -274,13 +279,7 @@ pub fn set(conn: &Connection, cid: i64, values: &[(&str, Value)]) -> Result<()> 
 
 /// Every value of attribute `name`, by customer (None: no such attribute).
 pub fn values(conn: &Connection, name: &str) -> Result<Option<Vec<(i64, Value)>>> {
-    let col: Option<i64> = conn
-        .query_row(
-            "SELECT pos FROM attribute_columns WHERE name = ?1",
-            [name],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let col = position(conn, name)?;
     let Some(pos) = col else {
         return Ok(None);
     };

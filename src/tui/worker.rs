@@ -819,15 +819,7 @@ impl Executor {
                 match store::survival::subjects(&self.conn, None, "churned", by.as_deref()) {
                     Err(e) => Err(e.to_string()),
                     Ok(found) => {
-                        let subjects: Vec<crate::analytics::survival::Subject> = found
-                            .rows
-                            .into_iter()
-                            .map(|(duration, event, group)| crate::analytics::survival::Subject {
-                                duration,
-                                event,
-                                group,
-                            })
-                            .collect();
+                        let subjects = crate::analytics::survival::Subject::from_rows(found.rows);
                         crate::analytics::survival::report(
                             &subjects,
                             "months since start",

@@ -227,28 +227,26 @@ pub fn evaluate<'a>(
             (Fitted::Bg(p), data.log_likelihood(&p), opt.params)
         }
         Family::Pnbd => {
-            let data = pnbd::Data::new(rows.iter().map(|r| (r.x, r.tx, r.t)), penalizer);
+            let data = pnbd::data(rows.iter().map(|r| (r.x, r.tx, r.t)), penalizer);
             let opt = optim::minimise(&data, &init, 500)
                 .map_err(|e| Error::bad(format!("Pareto/NBD fit failed: {e}")))?;
-            let p = pnbd::Params {
-                r: opt.params[0],
-                alpha: opt.params[1],
-                s: opt.params[2],
-                beta: opt.params[3],
-            };
-            (Fitted::Pnbd(p), data.log_likelihood(&p), opt.params)
+            let ll = data.log_likelihood(&opt.params);
+            (
+                Fitted::Pnbd(pnbd::Params::from_slice(&opt.params)),
+                ll,
+                opt.params,
+            )
         }
         Family::Mbgnbd => {
-            let data = mbgnbd::Data::new(rows.iter().map(|r| (r.x, r.tx, r.t)), penalizer);
+            let data = mbgnbd::data(rows.iter().map(|r| (r.x, r.tx, r.t)), penalizer);
             let opt = optim::minimise(&data, &[1.0, mean_t.max(1.0), 1.0, 1.0], 500)
                 .map_err(|e| Error::bad(format!("MBG/NBD fit failed: {e}")))?;
-            let p = mbgnbd::Params {
-                r: opt.params[0],
-                alpha: opt.params[1],
-                a: opt.params[2],
-                b: opt.params[3],
-            };
-            (Fitted::Mbg(p), data.log_likelihood(&p), opt.params)
+            let ll = data.log_likelihood(&opt.params);
+            (
+                Fitted::Mbg(mbgnbd::Params::from_slice(&opt.params)),
+                ll,
+                opt.params,
+            )
         }
     };
     let horizon = (end - cal_end) as f64 / u;

@@ -3,9 +3,8 @@
 //! repeat purchase can be dead. As lifetimes' `ModifiedBetaGeoFitter`; the
 //! gradient by central differences.
 
-use super::optim::Objective;
+use super::optim::Rows;
 use super::special;
-use rayon::prelude::*;
 use statrs::function::gamma::ln_gamma;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -62,72 +61,25 @@ impl Params {
     }
 }
 
-/// Customers as distinct (x, t_x, T) rows with counts.
-pub struct Data {
-    rows: Vec<(f64, f64, f64, f64)>,
-    total: f64,
-    penalizer: f64,
-}
-
-impl Data {
-    pub fn new(customers: impl IntoIterator<Item = (f64, f64, f64)>, penalizer: f64) -> Data {
-        let mut map: std::collections::HashMap<(u64, u64, u64), f64> = Default::default();
-        for (x, tx, t) in customers {
-            *map.entry((x.to_bits(), tx.to_bits(), t.to_bits()))
-                .or_default() += 1.0;
-        }
-        let rows: Vec<(f64, f64, f64, f64)> = map
-            .into_iter()
-            .map(|((x, tx, t), w)| (f64::from_bits(x), f64::from_bits(tx), f64::from_bits(t), w))
-            .collect();
-        let total = rows.iter().map(|r| r.3).sum();
-        Data {
-            rows,
-            total,
-            penalizer,
-        }
-    }
-
-    pub fn log_likelihood(&self, p: &Params) -> f64 {
-        self.rows
-            .par_iter()
-            .map(|&(x, tx, t, w)| w * log_likelihood_row(p, x, tx, t))
-            .sum()
-    }
-
-    fn objective(&self, q: &[f64]) -> f64 {
-        let p = Params {
+impl Params {
+    /// From natural parameters in the usual order.
+    pub fn from_slice(q: &[f64]) -> Params {
+        Params {
             r: q[0],
             alpha: q[1],
             a: q[2],
             b: q[3],
-        };
-        let ll = self.log_likelihood(&p);
-        let pen = self.penalizer * q.iter().map(|v| v * v).sum::<f64>();
-        if ll.is_finite() {
-            -ll / self.total + pen
-        } else {
-            f64::INFINITY
         }
     }
 }
 
-impl Objective for Data {
-    fn value_grad(&self, p: &[f64]) -> (f64, Vec<f64>) {
-        let v = self.objective(p);
-        let g = (0..p.len())
-            .map(|i| {
-                let h = 1e-6 * p[i].abs().max(1e-8);
-                let mut up = p.to_vec();
-                let mut dn = p.to_vec();
-                up[i] += h;
-                dn[i] -= h;
-                (self.objective(&up) - self.objective(&dn)) / (2.0 * h)
-            })
-            .collect();
-        (v, g)
-    }
-    fn weight(&self) -> f64 {
-        self.total
-    }
+/// The likelihood to maximise: customers as distinct rows, the gradient by
+/// central differences.
+pub fn data(
+    customers: impl IntoIterator<Item = (f64, f64, f64)>,
+    penalizer: f64,
+) -> Rows<impl Fn(&[f64], f64, f64, f64) -> f64 + Sync> {
+    Rows::new(customers, penalizer, |q: &[f64], x, tx, t| {
+        log_likelihood_row(&Params::from_slice(q), x, tx, t)
+    })
 }

@@ -150,3 +150,79 @@ pub fn std_errors<O: Objective>(obj: &O, p: &[f64]) -> Option<Vec<f64>> {
         .collect();
     Some(se)
 }
+
+/// A likelihood over customers given as distinct (x, t_x, T) rows with
+/// counts, for families whose gradient is taken by central differences
+/// (Pareto/NBD, MBG/NBD): `ll(params, x, t_x, T)` is one customer's
+/// log-likelihood at the natural parameters.
+pub struct Rows<F: Fn(&[f64], f64, f64, f64) -> f64 + Sync> {
+    rows: Vec<(f64, f64, f64, f64)>,
+    total: f64,
+    penalizer: f64,
+    ll: F,
+}
+
+impl<F: Fn(&[f64], f64, f64, f64) -> f64 + Sync> Rows<F> {
+    pub fn new(
+        customers: impl IntoIterator<Item = (f64, f64, f64)>,
+        penalizer: f64,
+        ll: F,
+    ) -> Self {
+        let mut map: std::collections::HashMap<(u64, u64, u64), f64> = Default::default();
+        for (x, tx, t) in customers {
+            *map.entry((x.to_bits(), tx.to_bits(), t.to_bits()))
+                .or_default() += 1.0;
+        }
+        let rows: Vec<(f64, f64, f64, f64)> = map
+            .into_iter()
+            .map(|((x, tx, t), w)| (f64::from_bits(x), f64::from_bits(tx), f64::from_bits(t), w))
+            .collect();
+        let total = rows.iter().map(|r| r.3).sum();
+        Rows {
+            rows,
+            total,
+            penalizer,
+            ll,
+        }
+    }
+
+    /// The total log-likelihood at natural parameters `p`.
+    pub fn log_likelihood(&self, p: &[f64]) -> f64 {
+        use rayon::prelude::*;
+        self.rows
+            .par_iter()
+            .map(|&(x, tx, t, w)| w * (self.ll)(p, x, tx, t))
+            .sum()
+    }
+
+    fn objective(&self, p: &[f64]) -> f64 {
+        let ll = self.log_likelihood(p);
+        let pen = self.penalizer * p.iter().map(|v| v * v).sum::<f64>();
+        if ll.is_finite() {
+            -ll / self.total + pen
+        } else {
+            f64::INFINITY
+        }
+    }
+}
+
+impl<F: Fn(&[f64], f64, f64, f64) -> f64 + Sync> Objective for Rows<F> {
+    fn value_grad(&self, p: &[f64]) -> (f64, Vec<f64>) {
+        let v = self.objective(p);
+        // Central differences with relative steps.
+        let g = (0..p.len())
+            .map(|i| {
+                let h = 1e-6 * p[i].abs().max(1e-8);
+                let mut up = p.to_vec();
+                let mut dn = p.to_vec();
+                up[i] += h;
+                dn[i] -= h;
+                (self.objective(&up) - self.objective(&dn)) / (2.0 * h)
+            })
+            .collect();
+        (v, g)
+    }
+    fn weight(&self) -> f64 {
+        self.total
+    }
+}

@@ -13,25 +13,35 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Clear, Dataset, GraphType, Paragraph};
 use ratatui::Frame;
 
-pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
-    let Some(r) = state.holdout.as_deref() else {
-        return;
-    };
+/// Clear a near-full-screen box with a title; returns the inside.
+fn overlay(f: &mut Frame, area: Rect, title: String, theme: &Theme) -> Rect {
     let rect = super::centered(
         area,
         area.width.saturating_sub(2),
         area.height.saturating_sub(2),
     );
     f.render_widget(Clear, rect);
-    let outer = Block::default().borders(Borders::ALL).title(Span::styled(
+    let outer = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(title, theme.title()));
+    let inner = outer.inner(rect);
+    f.render_widget(outer, rect);
+    inner
+}
+
+pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
+    let Some(r) = state.holdout.as_deref() else {
+        return;
+    };
+    let inner = overlay(
+        f,
+        area,
         format!(
             " CLV holdout ({}): fit to {}, checked {} to {} · Esc ",
             r.model, r.calibration_end, r.holdout_start, r.holdout_end
         ),
-        theme.title(),
-    ));
-    let inner = outer.inner(rect);
-    f.render_widget(outer, rect);
+        theme,
+    );
     let table_h = (r.by_frequency.len() as u16 + 3).min(inner.height / 2);
     let [summary, chart_area, table_area] = Layout::vertical([
         Constraint::Length(1),
@@ -180,13 +190,9 @@ pub fn render_matrices(state: &AppState, f: &mut Frame, area: Rect, theme: &Them
     let Some(m) = state.matrices.as_deref() else {
         return;
     };
-    let rect = super::centered(
+    let inner = overlay(
+        f,
         area,
-        area.width.saturating_sub(2),
-        area.height.saturating_sub(2),
-    );
-    f.render_widget(Clear, rect);
-    let outer = Block::default().borders(Borders::ALL).title(Span::styled(
         format!(
             " CLV by frequency (rows) and recency (columns), T = {:.0} {}s · Esc ",
             m.t,
@@ -196,10 +202,8 @@ pub fn render_matrices(state: &AppState, f: &mut Frame, area: Rect, theme: &Them
                 .and_then(|d| d.agg.fit.as_ref().map(|f| f.time_unit.clone()))
                 .unwrap_or_else(|| "unit".into())
         ),
-        theme.title(),
-    ));
-    let inner = outer.inner(rect);
-    f.render_widget(outer, rect);
+        theme,
+    );
     let wide = inner.width >= 2 * (m.recency.len() as u16 + 8);
     let [a, b] = if wide {
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(inner)
@@ -286,22 +290,16 @@ pub fn render_survival(state: &AppState, f: &mut Frame, area: Rect, theme: &Them
     let Some(r) = state.survival.as_deref() else {
         return;
     };
-    let rect = super::centered(
+    let inner = overlay(
+        f,
         area,
-        area.width.saturating_sub(2),
-        area.height.saturating_sub(2),
-    );
-    f.render_widget(Clear, rect);
-    let outer = Block::default().borders(Borders::ALL).title(Span::styled(
         format!(
             " Retention by {} · {} · Esc ",
             r.by.as_deref().unwrap_or("(all)"),
             r.duration
         ),
-        theme.title(),
-    ));
-    let inner = outer.inner(rect);
-    f.render_widget(outer, rect);
+        theme,
+    );
     let legend_h = (r.groups.len() as u16 + 2).min(inner.height / 2);
     let [chart_area, legend] =
         Layout::vertical([Constraint::Min(5), Constraint::Length(legend_h)]).areas(inner);
@@ -397,11 +395,7 @@ pub fn render_survival(state: &AppState, f: &mut Frame, area: Rect, theme: &Them
                 " log-rank chi² {:.1}, {} df, p {}",
                 l.statistic,
                 l.df,
-                if l.p_value < 1e-300 {
-                    "< 1e-300".to_string()
-                } else {
-                    format!("{:.3e}", l.p_value)
-                }
+                l.p_text()
             ),
             None => " one group: no test".into(),
         },
