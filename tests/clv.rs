@@ -393,7 +393,7 @@ fn cdnow_holdout_equals_lifetimes() {
         chrono::NaiveDate::from_ymd_opt(1998, 6, 30),
         TimeUnit::Week,
         0.0,
-        clv::holdout::Family::Bgnbd,
+        Some(clv::holdout::Family::Bgnbd),
     )
     .unwrap();
     assert_eq!(r.customers, 2357);
@@ -482,7 +482,7 @@ fn cdnow_holdout(family: clv::holdout::Family) -> clv::holdout::HoldoutReport {
         chrono::NaiveDate::from_ymd_opt(1998, 6, 30),
         TimeUnit::Week,
         0.0,
-        family,
+        Some(family),
     )
     .unwrap()
 }
@@ -515,4 +515,33 @@ fn cdnow_mbg_nbd_matches_the_published_estimates() {
     close(r.b.unwrap(), 1.614, 1e-3, "b");
     // Every family predicts the same holdout; the errors differ.
     assert!(r.mae > 0.5 && r.mae < 1.0, "{}", r.mae);
+}
+
+/// `--model auto`: every family on the same held-out time, the smallest
+/// mean absolute error wins and the report says why.
+#[test]
+fn auto_picks_the_family_that_predicts_the_holdout_best() {
+    let db = cdnow();
+    let s = db.open();
+    let r = clv::holdout(
+        &s.conn,
+        chrono::NaiveDate::from_ymd_opt(1997, 9, 30).unwrap(),
+        chrono::NaiveDate::from_ymd_opt(1998, 6, 30),
+        TimeUnit::Week,
+        0.0,
+        None,
+    )
+    .unwrap();
+    assert_eq!(r.comparison.len(), 3);
+    let best = r
+        .comparison
+        .iter()
+        .min_by(|a, b| a.mae.total_cmp(&b.mae))
+        .unwrap();
+    assert_eq!(r.model, best.model);
+    assert_eq!(r.model, "pnbd");
+    assert!(r
+        .notes
+        .iter()
+        .any(|n| n.starts_with("auto: pnbd predicts the holdout best")));
 }

@@ -52,8 +52,9 @@ pub struct ClvArgs {
     /// happened (writes nothing)
     #[arg(long, value_name = "DATE", value_parser = super::data::parse_date_arg)]
     pub holdout_from: Option<chrono::NaiveDate>,
-    /// The model family: bgnbd (BG/NBD); pnbd (Pareto/NBD) and mbgnbd
-    /// (MBG/NBD) for now with --holdout-from only
+    /// The model family: bgnbd (BG/NBD); pnbd (Pareto/NBD), mbgnbd
+    /// (MBG/NBD) and auto (the family with the smallest holdout error) for
+    /// now with --holdout-from only
     #[arg(long, value_name = "FAMILY", default_value = "bgnbd")]
     pub model: String,
     #[arg(long)]
@@ -87,9 +88,12 @@ pub fn clv(ctx: &Ctx, a: ClvArgs) -> Result<i32> {
     if let Some(from) = a.holdout_from {
         let s = ctx.open_for_read()?;
         let unit = a.options(&ctx.agent).time_unit;
-        let family = clv::holdout::Family::parse(&a.model).ok_or_else(|| {
-            crate::error::Error::bad(format!("--model {}: bgnbd, pnbd or mbgnbd", a.model))
-        })?;
+        let family = match a.model.as_str() {
+            "auto" => None,
+            m => Some(clv::holdout::Family::parse(m).ok_or_else(|| {
+                crate::error::Error::bad(format!("--model {m}: bgnbd, pnbd, mbgnbd or auto"))
+            })?),
+        };
         let r = clv::holdout(&s.conn, from, a.as_of, unit, a.penalizer, family)?;
         if a.json {
             print_json(&r)?;
@@ -159,6 +163,26 @@ fn print_holdout(r: &clv::holdout::HoldoutReport) {
         named("beta", r.beta),
         r.log_likelihood
     );
+    if !r.comparison.is_empty() {
+        crate::outln!(
+            "  {:<8} {:>8} {:>8} {:>9} {:>15}",
+            "family",
+            "MAE",
+            "RMSE",
+            "total",
+            "log-likelihood"
+        );
+        for c in &r.comparison {
+            crate::outln!(
+                "  {:<8} {:>8.3} {:>8.3} {:>8.1}% {:>15.2}",
+                c.model,
+                c.mae,
+                c.rmse,
+                c.total_error_pct,
+                c.log_likelihood
+            );
+        }
+    }
     for n in &r.notes {
         crate::outln!("note: {n}");
     }

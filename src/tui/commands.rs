@@ -223,16 +223,27 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
             by: rest.first().map(|s| s.to_string()),
         })]),
         "holdout" => {
-            let from = match rest.first() {
-                None => None,
-                Some(d) => Some(
-                    crate::timeutil::parse_timestamp(d)
-                        .map(crate::timeutil::ts_to_date)
-                        .ok_or_else(|| format!("holdout: '{d}' is not a date (YYYY-MM-DD)"))?,
-                ),
-            };
+            // `:holdout [DATE] [bgnbd|pnbd|mbgnbd|auto]`, in either order.
+            use crate::analytics::clv::holdout::Family;
+            let mut from = None;
+            let mut family = Some(Family::Bgnbd);
+            for w in rest {
+                if *w == "auto" {
+                    family = None;
+                } else if let Some(f) = Family::parse(w) {
+                    family = Some(f);
+                } else {
+                    from = Some(
+                        crate::timeutil::parse_timestamp(w)
+                            .map(crate::timeutil::ts_to_date)
+                            .ok_or_else(|| {
+                                format!("holdout: '{w}' is not a date (YYYY-MM-DD) nor a model (bgnbd, pnbd, mbgnbd, auto)")
+                            })?,
+                    );
+                }
+            }
             state.say(Severity::Info, "checking CLV on held-out time…");
-            Ok(vec![request(Request::Holdout { from })])
+            Ok(vec![request(Request::Holdout { from, family })])
         }
         "sort" => {
             let Some((list, slot)) = current_list(state) else {

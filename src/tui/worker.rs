@@ -154,6 +154,8 @@ pub enum Request {
     /// (default: 26 weeks before the latest order).
     Holdout {
         from: Option<chrono::NaiveDate>,
+        /// None: every family, the best kept (`auto`).
+        family: Option<crate::analytics::clv::holdout::Family>,
     },
     /// The active CLV fit's frequency-recency matrices (`:matrix`).
     Matrices,
@@ -793,7 +795,7 @@ impl Executor {
                 }
             }
             Request::Agents => Response::Agents(workflow::known_agents(&self.conn)?),
-            Request::Holdout { from } => {
+            Request::Holdout { from, family } => {
                 let last: Option<i64> =
                     self.conn
                         .query_row("SELECT max(last_order) FROM customers", [], |r| r.get(0))?;
@@ -808,7 +810,7 @@ impl Executor {
                             Some(to),
                             crate::analytics::clv::TimeUnit::Week,
                             0.0,
-                            crate::analytics::clv::holdout::Family::Bgnbd,
+                            family,
                         )
                         .map(Box::new)
                         .map_err(|e| e.to_string())

@@ -35,6 +35,8 @@ pub enum Family {
 }
 
 impl Family {
+    pub const ALL: [Family; 3] = [Family::Bgnbd, Family::Pnbd, Family::Mbgnbd];
+
     pub fn parse(s: &str) -> Option<Family> {
         match s {
             "bgnbd" => Some(Family::Bgnbd),
@@ -113,8 +115,12 @@ pub struct HoldoutReport {
     pub total_predicted: f64,
     /// (predicted - actual) / actual, in percent.
     pub total_error_pct: f64,
-    /// What makes these numbers less reliable, in words.
+    /// What makes these numbers less reliable, in words (and, with `auto`,
+    /// why this family).
     pub notes: Vec<String>,
+    /// With `auto`: every family fitted, and its errors.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub comparison: Vec<Comparison>,
     pub by_frequency: Vec<FrequencyRow>,
     /// Customers by repeat purchases in calibration (0..7+), actual and
     /// expected by the fit (the period-transactions plot; BG/NBD only).
@@ -130,6 +136,16 @@ pub struct PeriodRow {
     /// Σ over the cohort of P(X(T_i) = n), T_i the customer's time in
     /// calibration; the last row takes the rest.
     pub expected: f64,
+}
+
+/// One family's errors on the holdout (`--model auto`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub model: &'static str,
+    pub mae: f64,
+    pub rmse: f64,
+    pub total_error_pct: f64,
+    pub log_likelihood: f64,
 }
 
 /// Calibration against holdout: customers with this many repeat purchases
@@ -377,6 +393,7 @@ pub fn evaluate<'a>(
             f64::NAN
         },
         notes,
+        comparison: Vec::new(),
         by_frequency,
         period_transactions,
         tracking,

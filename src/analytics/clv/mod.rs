@@ -245,7 +245,7 @@ pub fn holdout(
     to: Option<NaiveDate>,
     unit: TimeUnit,
     penalizer: f64,
-    family: holdout::Family,
+    family: Option<holdout::Family>,
 ) -> Result<holdout::HoldoutReport> {
     let last: Option<i64> =
         conn.query_row("SELECT max(last_order) FROM customers", [], |r| r.get(0))?;
@@ -270,10 +270,71 @@ pub fn holdout(
     }
     starts.push(days.len());
     let only_days: Vec<i64> = days.iter().map(|(_, d)| *d).collect();
-    let histories = starts.windows(2).map(|w| holdout::History {
-        days: &only_days[w[0]..w[1]],
-    });
-    holdout::evaluate(histories, cal_end, end, unit, penalizer, family)
+    let histories = || {
+        starts.windows(2).map(|w| holdout::History {
+            days: &only_days[w[0]..w[1]],
+        })
+    };
+    if let Some(family) = family {
+        return holdout::evaluate(histories(), cal_end, end, unit, penalizer, family);
+    }
+    // `auto`: every family on the same held-out time; the one with the
+    // smallest mean absolute error per customer wins, and says why.
+    let mut fits = Vec::new();
+    let mut failures = Vec::new();
+    for f in holdout::Family::ALL {
+        match holdout::evaluate(histories(), cal_end, end, unit, penalizer, f) {
+            Ok(r)
+                if r.notes
+                    .iter()
+                    .all(|n| !n.contains("edge of its parameter space")) =>
+            {
+                fits.push(r)
+            }
+            Ok(_) => failures.push(format!("{}: a degenerate fit", f.as_str())),
+            Err(e) => failures.push(format!("{}: {e}", f.as_str())),
+        }
+    }
+    let comparison: Vec<holdout::Comparison> = fits
+        .iter()
+        .map(|r| holdout::Comparison {
+            model: r.model,
+            mae: r.mae,
+            rmse: r.rmse,
+            total_error_pct: r.total_error_pct,
+            log_likelihood: r.log_likelihood,
+        })
+        .collect();
+    let best = fits
+        .into_iter()
+        .min_by(|a, b| a.mae.total_cmp(&b.mae))
+        .ok_or_else(|| {
+            Error::bad(format!(
+                "no family could be fitted: {}",
+                failures.join("; ")
+            ))
+        })?;
+    let mut best = best;
+    let others: Vec<String> = comparison
+        .iter()
+        .filter(|c| c.model != best.model)
+        .map(|c| format!("{} {:.3}", c.model, c.mae))
+        .collect();
+    best.notes.push(format!(
+        "auto: {} predicts the holdout best (mean absolute error {:.3} per customer; {})",
+        best.model,
+        best.mae,
+        if others.is_empty() {
+            "no other family could be fitted".to_string()
+        } else {
+            others.join(", ")
+        }
+    ));
+    for f in failures {
+        best.notes.push(format!("auto: left out {f}"));
+    }
+    best.comparison = comparison;
+    Ok(best)
 }
 
 pub fn fit(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> Result<ClvReport> {

@@ -127,7 +127,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         names: &["holdout"],
-        args: "[DATE]",
+        args: "[DATE] [bgnbd|pnbd|mbgnbd|auto]",
         flags: &[],
         help: "does CLV predict unseen time? fit to DATE (default: 26 weeks before the last order), compare after",
     },
