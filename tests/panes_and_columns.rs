@@ -394,3 +394,19 @@ fn retention_curves_open_from_the_command_line() {
         .text
         .contains("no such column"));
 }
+
+#[test]
+fn cohort_retention_shows_as_a_table() {
+    let db = demo();
+    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    h.command("cohorts");
+    assert_eq!(h.state.mode, Mode::Cohorts);
+    let t = h.state.cohorts.as_ref().unwrap();
+    assert_eq!(t.cohorts.len(), 12);
+    assert!(t.cohorts.iter().all(|c| c.active[0] == Some(1.0)));
+    // The newest cohort has not reached its later months.
+    assert_eq!(t.cohorts.last().unwrap().active[1], None);
+    let s = h.screen();
+    assert!(s.contains("Cohort retention") && s.contains("100%"), "{s}");
+    insta::assert_snapshot!("cohorts_80x24", s);
+}

@@ -297,3 +297,102 @@ mod tests {
         assert!((r.p_value - 1.0).abs() < 1e-9);
     }
 }
+
+/// Cohort retention: customers grouped by the month of their first order,
+/// and the share of each cohort that ordered in each month since.
+#[derive(Debug, Clone, Serialize)]
+pub struct CohortTable {
+    pub cohorts: Vec<CohortRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CohortRow {
+    /// YYYY-MM of the first order.
+    pub month: String,
+    pub customers: usize,
+    /// Share of the cohort with an order in month k since the first
+    /// (k = 0 is always 1); None where month k has not been reached yet.
+    pub active: Vec<Option<f64>>,
+}
+
+/// From each customer's purchase days (cid, day; sorted by customer), the
+/// last `n` cohorts over `n` months since the first order.
+pub fn cohorts(days: &[(i64, i64)], n: usize) -> CohortTable {
+    let month_of = |day: i64| -> i64 {
+        let d = crate::timeutil::ts_to_date(day * crate::timeutil::DAY);
+        use chrono::Datelike;
+        i64::from(d.year()) * 12 + i64::from(d.month0())
+    };
+    let Some(last_month) = days.iter().map(|(_, d)| month_of(*d)).max() else {
+        return CohortTable {
+            cohorts: Vec::new(),
+        };
+    };
+    // Per cohort month: customers, and per k the customers active.
+    let mut table: std::collections::BTreeMap<i64, (usize, Vec<usize>)> = Default::default();
+    let mut i = 0;
+    while i < days.len() {
+        let cid = days[i].0;
+        let first = month_of(days[i].1);
+        let mut active = vec![false; n];
+        while i < days.len() && days[i].0 == cid {
+            let k = month_of(days[i].1) - first;
+            if (0..n as i64).contains(&k) {
+                active[k as usize] = true;
+            }
+            i += 1;
+        }
+        let e = table.entry(first).or_insert_with(|| (0, vec![0; n]));
+        e.0 += 1;
+        for (k, a) in active.iter().enumerate() {
+            if *a {
+                e.1[k] += 1;
+            }
+        }
+    }
+    let cohorts = table
+        .into_iter()
+        .rev()
+        .take(n)
+        .rev()
+        .map(|(m, (count, act))| CohortRow {
+            month: format!("{:04}-{:02}", m / 12, m % 12 + 1),
+            customers: count,
+            active: act
+                .iter()
+                .enumerate()
+                .map(|(k, a)| (m + k as i64 <= last_month).then(|| *a as f64 / count as f64))
+                .collect(),
+        })
+        .collect();
+    CohortTable { cohorts }
+}
+
+#[cfg(test)]
+mod cohort_tests {
+    use super::*;
+
+    #[test]
+    fn cohorts_count_who_ordered_in_each_month_since_the_first() {
+        // 2025-01-01 is day 20089.
+        let jan = 20089;
+        let days = vec![
+            (1, jan),
+            (1, jan + 31),  // February
+            (2, jan + 3),   // January only
+            (3, jan + 40),  // February cohort
+            (3, jan + 100), // April
+        ];
+        let t = cohorts(&days, 4);
+        assert_eq!(t.cohorts.len(), 2);
+        let j = &t.cohorts[0];
+        assert_eq!((j.month.as_str(), j.customers), ("2025-01", 2));
+        assert_eq!(j.active[0], Some(1.0));
+        assert_eq!(j.active[1], Some(0.5));
+        assert_eq!(j.active[2], Some(0.0));
+        let f = &t.cohorts[1];
+        assert_eq!((f.month.as_str(), f.customers), ("2025-02", 1));
+        assert_eq!(f.active[2], Some(1.0)); // April is month 2 of February's
+        assert_eq!(f.active[3], None); // May has not happened yet
+    }
+}

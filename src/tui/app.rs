@@ -80,6 +80,8 @@ pub enum Mode {
     Matrices,
     /// Retention curves (`:survival [BY]`), in `state.survival`.
     Survival,
+    /// Cohort retention (`:cohorts`), in `state.cohorts`.
+    Cohorts,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -394,6 +396,8 @@ pub struct AppState {
     pub quit: bool,
     /// The database has no customers yet: screens say how to add some.
     pub empty_db: Option<bool>,
+    /// The last cohort table (`:cohorts`).
+    pub cohorts: Option<Box<crate::analytics::survival::CohortTable>>,
     /// The last retention curves (`:survival`).
     pub survival: Option<Box<crate::analytics::survival::SurvivalReport>>,
     /// The active CLV fit's matrices (`:matrix`).
@@ -459,6 +463,7 @@ impl AppState {
             holdout: None,
             matrices: None,
             survival: None,
+            cohorts: None,
             clipboard: None,
         }
     }

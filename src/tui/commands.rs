@@ -219,6 +219,7 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
         }
         "columns" | "cols" => columns(state, rest),
         "matrix" => Ok(vec![request(Request::Matrices)]),
+        "cohorts" => Ok(vec![request(Request::Cohorts)]),
         "survival" => Ok(vec![request(Request::Survival {
             by: rest.first().map(|s| s.to_string()),
         })]),

@@ -677,7 +677,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             return vec![];
         }
         Mode::Prompt(_) => return super::queue_update::prompt_input(state, action),
-        Mode::Holdout | Mode::Matrices | Mode::Survival => {
+        Mode::Holdout | Mode::Matrices | Mode::Survival | Mode::Cohorts => {
             // Esc, q or Enter close it; other keys do nothing (typed on,
             // they must not act on the screen behind).
             if closes_overlay(&action) {
@@ -1315,6 +1315,15 @@ pub fn on_response(state: &mut AppState, resp: Response) -> Vec<Effect> {
             );
             state.holdout = Some(r);
             state.mode = Mode::Holdout;
+            vec![]
+        }
+        Response::Cohorts(t) => {
+            if t.cohorts.is_empty() {
+                state.say(Severity::Warning, "no orders: no cohorts");
+            } else {
+                state.cohorts = Some(t);
+                state.mode = Mode::Cohorts;
+            }
             vec![]
         }
         Response::Survival(Ok(r)) => {

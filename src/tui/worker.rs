@@ -159,6 +159,8 @@ pub enum Request {
     },
     /// The active CLV fit's frequency-recency matrices (`:matrix`).
     Matrices,
+    /// Cohort retention by month of first order (`:cohorts`).
+    Cohorts,
     /// Kaplan-Meier curves by a column (`:survival [BY]`).
     Survival {
         by: Option<String>,
@@ -245,6 +247,8 @@ pub enum Response {
     Agents(Vec<String>),
     /// The holdout check's report, or why there is none.
     Holdout(Result<Box<crate::analytics::clv::holdout::HoldoutReport>, String>),
+    /// The cohort table.
+    Cohorts(Box<crate::analytics::survival::CohortTable>),
     /// Retention curves, or why there are none.
     Survival(Result<Box<crate::analytics::survival::SurvivalReport>, String>),
     /// The active fit's matrices, or why there are none.
@@ -817,6 +821,18 @@ impl Executor {
                     }
                 })
             }
+            Request::Cohorts => {
+                let last: Option<i64> = self.conn.query_row(
+                    "SELECT max(last_order) FROM customers",
+                    [],
+                    |r| r.get(0),
+                )?;
+                let days = match last {
+                    Some(l) => store::clv::purchase_days(&self.conn, l / crate::timeutil::DAY)?,
+                    None => Vec::new(),
+                };
+                Response::Cohorts(Box::new(crate::analytics::survival::cohorts(&days, 12)))
+            }
             Request::Survival { by } => Response::Survival(
                 match store::survival::subjects(&self.conn, None, "churned", by.as_deref()) {
                     Err(e) => Err(e.to_string()),
@@ -1211,6 +1227,7 @@ fn describe(req: &Request) -> &'static str {
         Request::Holdout { .. } => "checking CLV on held-out time",
         Request::Matrices => "loading the CLV matrices",
         Request::Survival { .. } => "computing retention curves",
+        Request::Cohorts => "computing cohort retention",
         Request::StartJob(_) => "starting the job",
         Request::CancelJob => "cancelling the job",
         Request::Panic => "a test panic",

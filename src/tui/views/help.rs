@@ -138,6 +138,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         help: "retention curves (Kaplan-Meier) by group, with the log-rank test",
     },
     CommandSpec {
+        names: &["cohorts"],
+        args: "",
+        flags: &[],
+        help: "cohort retention: share of each first-order month's customers ordering in each month since",
+    },
+    CommandSpec {
         names: &["matrix"],
         args: "",
         flags: &[],

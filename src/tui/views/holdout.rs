@@ -403,3 +403,58 @@ pub fn render_survival(state: &AppState, f: &mut Frame, area: Rect, theme: &Them
     )));
     f.render_widget(Paragraph::new(lines), legend);
 }
+
+/// `:cohorts`: each first-order month's customers and the share of them
+/// ordering in each month since, shaded (darker = more).
+pub fn render_cohorts(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
+    let Some(t) = state.cohorts.as_deref() else {
+        return;
+    };
+    let inner = overlay(
+        f,
+        area,
+        " Cohort retention: share ordering k months after the first · Esc ".into(),
+        theme,
+    );
+    // As many months as fit (5 columns each after the 19 of the labels).
+    let k = t
+        .cohorts
+        .first()
+        .map(|c| c.active.len())
+        .unwrap_or(0)
+        .min((inner.width.saturating_sub(19) / 5) as usize);
+    let mut head = format!("{:<8} {:>9} ", "cohort", "customers");
+    for i in 0..k {
+        head.push_str(&format!("{:>5}", format!("+{i}")));
+    }
+    let mut lines = vec![Line::from(Span::styled(head, theme.header()))];
+    for c in &t.cohorts {
+        let mut spans = vec![Span::raw(format!(
+            "{:<8} {:>9} ",
+            c.month,
+            format::count(c.customers as i64)
+        ))];
+        for a in c.active.iter().take(k) {
+            spans.push(match a {
+                None => Span::raw(format!("{:>5}", "")),
+                Some(v) => {
+                    // The 16-colour palette: three bands.
+                    let style = if *v >= 0.5 {
+                        theme.good()
+                    } else if *v >= 0.2 {
+                        theme.accent()
+                    } else {
+                        theme.dim()
+                    };
+                    Span::styled(format!("{:>4.0}%", v * 100.0), style)
+                }
+            });
+        }
+        lines.push(Line::from(spans));
+    }
+    lines.push(Line::from(Span::styled(
+        " +0 is the first month (100%); blank: not reached yet",
+        theme.dim(),
+    )));
+    f.render_widget(Paragraph::new(lines), inner);
+}

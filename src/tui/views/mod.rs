@@ -132,6 +132,7 @@ fn render_frame(state: &AppState, f: &mut Frame) {
         Mode::Holdout => holdout::render(state, f, area, &theme),
         Mode::Matrices => holdout::render_matrices(state, f, area, &theme),
         Mode::Survival => holdout::render_survival(state, f, area, &theme),
+        Mode::Cohorts => holdout::render_cohorts(state, f, area, &theme),
         Mode::Confirm(c) => render_dialog(f, area, &c.question, &theme),
         _ => {}
     }
