@@ -469,7 +469,7 @@ fn cdnow_holdout(family: Option<clv::holdout::Family>) -> clv::holdout::HoldoutR
     let s = db.open();
     clv::holdout(
         &s.conn,
-        chrono::NaiveDate::from_ymd_opt(1997, 9, 30).unwrap(),
+        chrono::NaiveDate::from_ymd_opt(1997, 9, 30),
         chrono::NaiveDate::from_ymd_opt(1998, 6, 30),
         TimeUnit::Week,
         0.0,

@@ -317,16 +317,6 @@ fn load_customers(
     Ok((customers, strings, attr_names))
 }
 
-/// Whether a table has any row (the tables are named by the callers).
-fn has_rows(conn: &rusqlite::Connection, table: &str) -> Result<bool> {
-    let sql = match table {
-        "orders" => "SELECT EXISTS (SELECT 1 FROM orders)",
-        "feedback" => "SELECT EXISTS (SELECT 1 FROM feedback)",
-        _ => "SELECT 0",
-    };
-    Ok(conn.query_row(sql, [], |r| r.get(0))?)
-}
-
 fn scan_orders(
     path: &Path,
     by_cid: &CidIndex,
@@ -337,7 +327,7 @@ fn scan_orders(
 ) -> Result<Vec<OrderAcc>> {
     let conn = read_conn(path)?;
     let nc = cutoffs.len();
-    if !has_rows(&conn, "orders")? {
+    if !crate::store::has_orders(&conn)? {
         return Ok(Vec::new());
     }
     let mut acc = vec![OrderAcc::default(); n * nc];
@@ -467,7 +457,7 @@ fn scan_feedback(
     let conn = read_conn(path)?;
     let nc = cutoffs.len();
     let max_cut = cutoffs.iter().copied().max().unwrap_or(i64::MAX);
-    if !has_rows(&conn, "feedback")? {
+    if !crate::store::has_feedback(&conn)? {
         return Ok(Vec::new());
     }
     let mut acc = vec![FeedbackAcc::default(); n * nc];

@@ -315,6 +315,15 @@ pub struct CohortRow {
     pub active: Vec<Option<f64>>,
 }
 
+/// The cohort table of the data: purchase days up to the latest order.
+pub fn cohort_table(conn: &rusqlite::Connection, n: usize) -> Result<CohortTable> {
+    let days = match crate::store::customers::latest_order(conn)? {
+        Some(l) => crate::store::clv::purchase_days(conn, l.div_euclid(crate::timeutil::DAY))?,
+        None => Vec::new(),
+    };
+    Ok(cohorts(&days, n))
+}
+
 /// From each customer's purchase days (cid, day; sorted by customer), the
 /// last `n` cohorts over `n` months since the first order.
 pub fn cohorts(days: &[(i64, i64)], n: usize) -> CohortTable {

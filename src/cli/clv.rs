@@ -94,7 +94,7 @@ pub fn clv(ctx: &Ctx, a: ClvArgs) -> Result<i32> {
                 crate::error::Error::bad(format!("--model {m}: bgnbd, pnbd, mbgnbd or auto"))
             })?),
         };
-        let r = clv::holdout(&s.conn, from, a.as_of, unit, a.penalizer, family)?;
+        let r = clv::holdout(&s.conn, Some(from), a.as_of, unit, a.penalizer, family)?;
         if a.json {
             print_json(&r)?;
         } else {

@@ -159,3 +159,8 @@ pub fn cid_of(conn: &Connection, id: &str) -> Result<Option<i64>> {
         })
         .optional()?)
 }
+
+/// The latest order's time (None: no orders), from the customers' totals.
+pub fn latest_order(conn: &Connection) -> Result<Option<i64>> {
+    Ok(conn.query_row("SELECT max(last_order) FROM customers", [], |r| r.get(0))?)
+}

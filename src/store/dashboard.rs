@@ -136,8 +136,7 @@ pub fn lapsed_cutoff(latest_order: Option<i64>) -> Option<i64> {
 
 /// The lapsed cutoff of the data as it is now (one index seek).
 pub fn lapsed_cutoff_now(conn: &Connection) -> Result<Option<i64>> {
-    let latest: Option<i64> =
-        conn.query_row("SELECT max(last_order) FROM customers", [], |r| r.get(0))?;
+    let latest: Option<i64> = crate::store::customers::latest_order(conn)?;
     Ok(lapsed_cutoff(latest))
 }
 

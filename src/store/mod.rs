@@ -655,3 +655,13 @@ pub fn data_stamp(conn: &Connection) -> Result<DataStamp> {
         },
     )?)
 }
+
+/// Whether orders (or feedback) have any row: an empty history needs no
+/// per-customer accumulators.
+pub fn has_orders(conn: &Connection) -> Result<bool> {
+    Ok(conn.query_row("SELECT EXISTS (SELECT 1 FROM orders)", [], |r| r.get(0))?)
+}
+
+pub fn has_feedback(conn: &Connection) -> Result<bool> {
+    Ok(conn.query_row("SELECT EXISTS (SELECT 1 FROM feedback)", [], |r| r.get(0))?)
+}

@@ -117,8 +117,7 @@ pub fn subjects(
         Some(b) if by_core.is_none() => Some(attr(b, "--by")?),
         _ => None,
     };
-    let latest: Option<i64> =
-        conn.query_row("SELECT max(last_order) FROM customers", [], |r| r.get(0))?;
+    let latest: Option<i64> = crate::store::customers::latest_order(conn)?;
     let lapsed_before = latest.map(|l| l - 365 * crate::timeutil::DAY);
     let month = crate::timeutil::DAY as f64 * 365.25 / 12.0;
     let mut out = Vec::with_capacity(core.len());

@@ -10,7 +10,8 @@ pub struct Theme {
 }
 
 impl Theme {
-    fn fg(&self, c: Color) -> Style {
+    /// A foreground colour, or none without colour.
+    pub fn fg(&self, c: Color) -> Style {
         if self.color {
             Style::default().fg(c)
         } else {

@@ -6,16 +6,14 @@
 
 use super::event::Event;
 use crate::analytics::churn::{self, Params as ModelParams};
-use crate::analytics::priority::SlaConfig;
-use crate::analytics::workflow::Act;
 use crate::jobs::{Ctl, Progress};
-use crate::store::dashboard::{self, Dashboard};
-use crate::store::detail::{self, Detail};
-use crate::store::feedback::{self, QueueFilter, QueueItem};
+use crate::store::dashboard;
+use crate::store::detail;
+use crate::store::feedback;
 use crate::store::list::{self, CustomerRow, ListQuery, SortColumn};
-use crate::store::models::{self, ModelRow};
+use crate::store::models;
 use crate::store::search::{Hits, SearchIndex};
-use crate::store::workflow::{self, Outcome, Target};
+use crate::store::workflow;
 use crate::store::{self, Mode};
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -24,256 +22,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 
-/// Which list a page belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Slot {
-    Customers,
-    Churn,
-    Clv,
-}
-
-/// How a page joins the loaded window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PageKind {
-    /// A new query: replaces the window.
-    Reset,
-    /// Rows after the window.
-    Append,
-    /// Rows before the window.
-    Prepend,
-    /// The window again from its first row (a refresh): the cursor stays.
-    Reload,
-}
-
-/// Long work, run on the job thread.
-#[derive(Debug, Clone)]
-pub enum JobSpec {
-    Train(churn::TrainOptions),
-    Clv(crate::analytics::clv::ClvOptions),
-    ActivateModel(i64),
-    Export {
-        what: ExportWhat,
-        path: PathBuf,
-        csv: bool,
-        mask: bool,
-    },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExportWhat {
-    Customers,
-    Orders,
-    Feedback,
-    Churn,
-    Clv,
-}
-
-impl JobSpec {
-    pub fn label(&self) -> String {
-        match self {
-            JobSpec::Train(o) => format!("training {}", o.kind.as_str()),
-            JobSpec::Clv(_) => "fitting CLV".into(),
-            JobSpec::ActivateModel(id) => format!("activating v{id}"),
-            JobSpec::Export { path, .. } => format!("exporting to {}", path.display()),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub enum Request {
-    /// Is there any data at all?
-    Probe,
-    Page {
-        slot: Slot,
-        gen: u64,
-        kind: PageKind,
-        query: ListQuery,
-    },
-    Count {
-        slot: Slot,
-        gen: u64,
-        query: ListQuery,
-    },
-    Dashboard {
-        gen: u64,
-        high: f64,
-        medium: f64,
-        sla: SlaConfig,
-        now: i64,
-    },
-    Detail {
-        gen: u64,
-        cid: i64,
-    },
-    /// A customer by its id (`:goto`).
-    Find {
-        id: String,
-    },
-    Queue {
-        gen: u64,
-        filter: QueueFilter,
-        agent: String,
-        sla: SlaConfig,
-        now: i64,
-        offset: i64,
-        limit: i64,
-    },
-    Models {
-        gen: u64,
-    },
-    /// One feedback item with its history and its customer's context.
-    QueueItem {
-        gen: u64,
-        fid: i64,
-        sla: SlaConfig,
-        now: i64,
-    },
-    /// A workflow action on items (one transaction; on the writer thread).
-    QueueAct {
-        targets: Vec<Target>,
-        act: Act,
-        agent: String,
-        now: i64,
-    },
-    /// Undo this agent's last change of an item (on the writer thread).
-    QueueUndo {
-        fid: i64,
-        version: i64,
-        agent: String,
-        now: i64,
-    },
-    /// Claim the top unclaimed item (on the writer thread).
-    QueueNext {
-        agent: String,
-        sla: SlaConfig,
-        now: i64,
-    },
-    /// Agent names for completion.
-    Agents,
-    /// The CLV holdout check (`:holdout [DATE]`): calibration up to `from`
-    /// (default: 26 weeks before the latest order).
-    Holdout {
-        from: Option<chrono::NaiveDate>,
-        /// None: every family, the best kept (`auto`).
-        family: Option<crate::analytics::clv::holdout::Family>,
-    },
-    /// The active CLV fit's frequency-recency matrices (`:matrix`).
-    Matrices,
-    /// Cohort retention by month of first order (`:cohorts`).
-    Cohorts,
-    /// Kaplan-Meier curves by a column (`:survival [BY]`).
-    Survival {
-        by: Option<String>,
-    },
-    /// Save a screen's column choice in the config file (`:columns`).
-    SaveColumns {
-        config: Option<std::path::PathBuf>,
-        screen: String,
-        columns: Option<Vec<String>>,
-    },
-    StartJob(JobSpec),
-    CancelJob,
-    /// Make a panic on the worker (the reliability tests use it).
-    Panic,
-    Shutdown,
-}
-
-/// The customer detail, with drivers already in words.
-#[derive(Debug, Clone)]
-pub struct DetailView {
-    pub detail: Detail,
-    pub drivers: Vec<(String, f64)>,
-}
-
-#[derive(Debug, Clone)]
-pub enum Response {
-    Probe {
-        customers: i64,
-        /// Changes when another process finishes a job or activates a model.
-        stamp: store::DataStamp,
-    },
-    Page {
-        slot: Slot,
-        gen: u64,
-        kind: PageKind,
-        rows: Vec<CustomerRow>,
-        /// Per row: the churn drivers in words (Churn), or the CLV share and
-        /// cumulative share of total value (Clv).
-        extra: Vec<Extra>,
-    },
-    Count {
-        slot: Slot,
-        gen: u64,
-        total: i64,
-    },
-    Dashboard {
-        gen: u64,
-        data: Box<Dashboard>,
-    },
-    Detail {
-        gen: u64,
-        view: Option<Box<DetailView>>,
-    },
-    Found {
-        id: String,
-        cid: Option<i64>,
-        /// A feedback item with that id (when no customer has it).
-        fid: Option<i64>,
-    },
-    Queue {
-        gen: u64,
-        items: Vec<QueueItem>,
-        total: i64,
-        kinds: Vec<String>,
-        channels: Vec<String>,
-    },
-    Models {
-        gen: u64,
-        rows: Vec<ModelRow>,
-    },
-    QueueItem {
-        gen: u64,
-        item: Option<Box<QueueItem>>,
-        history: Vec<crate::store::audit::Entry>,
-        customer: Option<Box<DetailView>>,
-    },
-    QueueActed {
-        act: String,
-        outcomes: Vec<Outcome>,
-    },
-    QueueNext {
-        claimed: Option<(i64, Outcome)>,
-    },
-    Agents(Vec<String>),
-    /// The holdout check's report, or why there is none.
-    Holdout(Result<Box<crate::analytics::clv::holdout::HoldoutReport>, String>),
-    /// The cohort table.
-    Cohorts(Box<crate::analytics::survival::CohortTable>),
-    /// Retention curves, or why there are none.
-    Survival(Result<Box<crate::analytics::survival::SurvivalReport>, String>),
-    /// The active fit's matrices, or why there are none.
-    Matrices(Result<Box<crate::analytics::clv::Matrices>, String>),
-    /// `:columns` saved (the file), or why not.
-    ColumnsSaved(Result<String, String>),
-    Progress(Progress),
-    JobDone {
-        label: String,
-        result: Result<String, String>,
-        cancelled: bool,
-    },
-    JobRefused(String),
-    Failed {
-        what: String,
-        message: String,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Extra {
-    None,
-    Drivers(String),
-    Share { share: f64, cumulative: f64 },
-}
+pub use super::job_runner::{run_job, run_job_isolated};
+pub use super::messages::*;
 
 /// Keep only the requests that still matter: for each list, the newest
 /// generation's requests (a reset makes older pages and counts pointless).
@@ -799,40 +549,21 @@ impl Executor {
                 }
             }
             Request::Agents => Response::Agents(workflow::known_agents(&self.conn)?),
-            Request::Holdout { from, family } => {
-                let last: Option<i64> =
-                    self.conn
-                        .query_row("SELECT max(last_order) FROM customers", [], |r| r.get(0))?;
-                Response::Holdout(match last {
-                    None => Err("no orders: nothing to hold out".into()),
-                    Some(last) => {
-                        let to = crate::timeutil::ts_to_date(last);
-                        let from = from.unwrap_or(to - chrono::Duration::weeks(26));
-                        crate::analytics::clv::holdout(
-                            &self.conn,
-                            from,
-                            Some(to),
-                            crate::analytics::clv::TimeUnit::Week,
-                            0.0,
-                            family,
-                        )
-                        .map(Box::new)
-                        .map_err(|e| e.to_string())
-                    }
-                })
-            }
-            Request::Cohorts => {
-                let last: Option<i64> = self.conn.query_row(
-                    "SELECT max(last_order) FROM customers",
-                    [],
-                    |r| r.get(0),
-                )?;
-                let days = match last {
-                    Some(l) => store::clv::purchase_days(&self.conn, l / crate::timeutil::DAY)?,
-                    None => Vec::new(),
-                };
-                Response::Cohorts(Box::new(crate::analytics::survival::cohorts(&days, 12)))
-            }
+            Request::Holdout { from, family } => Response::Holdout(
+                crate::analytics::clv::holdout(
+                    &self.conn,
+                    from,
+                    None,
+                    crate::analytics::clv::TimeUnit::Week,
+                    0.0,
+                    family,
+                )
+                .map(Box::new)
+                .map_err(|e| e.to_string()),
+            ),
+            Request::Cohorts => Response::Cohorts(Box::new(
+                crate::analytics::survival::cohort_table(&self.conn, 12)?,
+            )),
             Request::Survival { by } => Response::Survival(
                 match store::survival::subjects(&self.conn, None, "churned", by.as_deref()) {
                     Err(e) => Err(e.to_string()),
@@ -968,144 +699,6 @@ impl Executor {
                 what: what.to_string(),
                 message: format!("internal error: {}", panic_text(&panic)),
             }),
-        }
-    }
-}
-
-/// The active model's holdout AUC, to say what a new one changed.
-fn active_auc(conn: &rusqlite::Connection) -> crate::Result<Option<f64>> {
-    Ok(models::active(conn)?.and_then(|p| {
-        p.report
-            .get("metrics")
-            .and_then(|m| m.get("auc"))
-            .and_then(|a| a.as_f64())
-    }))
-}
-
-fn train_message(model_id: i64, auc: Option<f64>, prev_auc: Option<f64>, active: bool) -> String {
-    let mut msg = format!("model v{model_id}");
-    if let Some(a) = auc {
-        msg.push_str(&format!(": AUC {a:.2}"));
-        if let Some(b) = prev_auc {
-            msg.push_str(&format!(" ({:+.2})", a - b));
-        }
-    }
-    msg.push_str(if active {
-        ", activated"
-    } else {
-        ", kept inactive (AUC below the active model's)"
-    });
-    msg
-}
-
-fn clv_message(fit_id: i64, customers: u64, total: f64, note: Option<&str>) -> String {
-    let mut msg = format!(
-        "CLV fit #{fit_id}: {customers} customers, total {}",
-        crate::analytics::priority::money(total)
-    );
-    if let Some(n) = note {
-        msg.push_str(&format!(" ({n})"));
-    }
-    msg
-}
-
-/// Run a job, the heavy ones (training, CLV) in a child crmtop process
-/// (see `child`); in this process when no child can be started.
-pub fn run_job_isolated(
-    path: &std::path::Path,
-    spec: JobSpec,
-    progress: &(dyn Fn(Progress) + Sync),
-    cancel: &AtomicBool,
-) -> crate::Result<String> {
-    let Some(args) = super::child::args_for(path, &spec) else {
-        return run_job(path, spec, Ctl::new(progress, cancel));
-    };
-    let prev_auc = match &spec {
-        JobSpec::Train(_) => active_auc(&store::open(path, Mode::ReadOnly)?.conn)?,
-        _ => None,
-    };
-    match super::child::run(&args, progress, cancel) {
-        Ok(super::child::Ended::Done(v)) => Ok(match spec {
-            JobSpec::Train(_) => train_message(
-                v["model_id"].as_i64().unwrap_or(0),
-                v["metrics"]["auc"].as_f64(),
-                prev_auc,
-                v["active"].as_bool().unwrap_or(false),
-            ),
-            _ => clv_message(
-                v["fit_id"].as_i64().unwrap_or(0),
-                v["customers"].as_u64().unwrap_or(0),
-                v["total_clv"].as_f64().unwrap_or(0.0),
-                v["gamma_gamma_note"].as_str(),
-            ),
-        }),
-        Ok(super::child::Ended::Cancelled) => Err(crate::Error::Cancelled),
-        Ok(super::child::Ended::Failed(m)) => Err(crate::Error::Other(m)),
-        Err(_) => run_job(path, spec, Ctl::new(progress, cancel)),
-    }
-}
-
-/// Run a job on its own connection; the message says what changed.
-pub fn run_job(path: &std::path::Path, spec: JobSpec, ctl: Ctl) -> crate::Result<String> {
-    let mut s = store::open(path, Mode::ReadWrite)?;
-    match spec {
-        JobSpec::Train(opts) => {
-            let prev_auc = active_auc(&s.conn)?;
-            let job = store::jobs::start(&s.conn, "train", &opts.agent)?;
-            let r = churn::train(&mut s.conn, &opts, ctl);
-            crate::cli::finish_job(&s.conn, job, &r);
-            let r = r?;
-            Ok(train_message(
-                r.model_id,
-                r.metrics.as_ref().map(|m| m.auc),
-                prev_auc,
-                r.active,
-            ))
-        }
-        JobSpec::Clv(opts) => {
-            let job = store::jobs::start(&s.conn, "clv", &opts.agent)?;
-            let r = crate::analytics::clv::fit(&mut s.conn, &opts, ctl);
-            crate::cli::finish_job(&s.conn, job, &r);
-            let r = r?;
-            Ok(clv_message(
-                r.fit_id,
-                r.customers as u64,
-                r.total_clv,
-                r.gamma_gamma_note.as_deref(),
-            ))
-        }
-        JobSpec::ActivateModel(id) => {
-            let agent = crate::agent::resolve(None);
-            churn::activate(&mut s.conn, id, &agent, ctl)?;
-            Ok(format!("model v{id} is now active"))
-        }
-        JobSpec::Export {
-            what,
-            path: out,
-            csv,
-            mask,
-        } => {
-            use crate::export::{self as ex, Format};
-            // Customer data: a private file, never the database, replaced
-            // whole (see crate::outfile).
-            let protected = crate::outfile::database_files(&s.path);
-            let f = crate::outfile::OutFile::create(&out, &protected)?;
-            let mut w = std::io::BufWriter::new(f);
-            let format = if csv { Format::Csv } else { Format::Json };
-            let n = match what {
-                ExportWhat::Customers => ex::customers(&s.conn, format, mask, &mut w)?,
-                ExportWhat::Orders => ex::orders(&s.conn, format, &mut w)?,
-                ExportWhat::Feedback => ex::feedback(&s.conn, format, mask, &mut w)?,
-                ExportWhat::Churn => ex::churn(&s.conn, format, mask, &mut w)?,
-                ExportWhat::Clv => ex::clv(&s.conn, format, &mut w)?,
-            };
-            w.into_inner()
-                .map_err(|e| crate::Error::File {
-                    path: out.clone(),
-                    message: e.error().to_string(),
-                })?
-                .commit()?;
-            Ok(format!("exported {n} rows to {}", out.display()))
         }
     }
 }

@@ -157,8 +157,7 @@ struct Plan {
 }
 
 fn default_as_of(conn: &Connection) -> Result<NaiveDate> {
-    let last: Option<i64> =
-        conn.query_row("SELECT max(last_order) FROM customers", [], |r| r.get(0))?;
+    let last: Option<i64> = crate::store::customers::latest_order(conn)?;
     Ok(last
         .map(timeutil::ts_to_date)
         .unwrap_or_else(timeutil::today))

@@ -204,6 +204,16 @@ impl Objective for Data {
 }
 
 impl Params {
+    /// From natural parameters in the usual order (r, alpha, a, b).
+    pub fn from_slice(q: &[f64]) -> Params {
+        Params {
+            r: q[0],
+            alpha: q[1],
+            a: q[2],
+            b: q[3],
+        }
+    }
+
     /// Probability the customer is still alive.
     pub fn p_alive(&self, x: f64, tx: f64, t: f64) -> f64 {
         if x <= 0.0 {

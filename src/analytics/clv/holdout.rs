@@ -234,12 +234,7 @@ pub fn evaluate<'a>(
             let data = bgnbd::Data::new(rows.iter().map(|r| (r.x, r.tx, r.t)), penalizer);
             let opt = optim::minimise(&data, &[1.0, mean_t.max(1.0), 1.0, 1.0], 500)
                 .map_err(|e| Error::bad(format!("BG/NBD fit failed: {e}")))?;
-            let p = bgnbd::Params {
-                r: opt.params[0],
-                alpha: opt.params[1],
-                a: opt.params[2],
-                b: opt.params[3],
-            };
+            let p = bgnbd::Params::from_slice(&opt.params);
             (Fitted::Bg(p), data.log_likelihood(&p), opt.params)
         }
         Family::Pnbd => {

@@ -235,24 +235,24 @@ fn discount_factors(months: u32, d: f64) -> Vec<f64> {
 }
 
 /// Fit the models, value every customer, and store the fit.
-/// Calibration and holdout (`crmtop clv --holdout-from DATE`): BG/NBD
-/// fitted on the purchases up to `from` (included), its predictions for the
-/// days after it up to `to` (default: the latest order's day) compared with
-/// what happened. Reads only.
+/// Calibration and holdout (`crmtop clv --holdout-from DATE`): the model
+/// fitted on the purchases up to `from` (included; default: 26 weeks before
+/// `to`), its predictions for the days after it up to `to` (default: the
+/// latest order's day) compared with what happened. Reads only.
 pub fn holdout(
     conn: &Connection,
-    from: NaiveDate,
+    from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     unit: TimeUnit,
     penalizer: f64,
     family: Option<holdout::Family>,
 ) -> Result<holdout::HoldoutReport> {
-    let last: Option<i64> =
-        conn.query_row("SELECT max(last_order) FROM customers", [], |r| r.get(0))?;
+    let last: Option<i64> = crate::store::customers::latest_order(conn)?;
     let latest = last
         .map(timeutil::ts_to_date)
         .ok_or_else(|| Error::bad("no orders: nothing to hold out"))?;
     let to = to.unwrap_or(latest);
+    let from = from.unwrap_or(to - chrono::Duration::weeks(26));
     if to > latest {
         return Err(Error::bad(format!(
             "--as-of {to} is after the latest order ({latest}): the holdout would count purchases not recorded yet as purchases not made"
@@ -358,8 +358,7 @@ fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> Result<ClvRe
     let as_of = match opts.as_of {
         Some(d) => d,
         None => {
-            let last: Option<i64> =
-                conn.query_row("SELECT max(last_order) FROM customers", [], |r| r.get(0))?;
+            let last: Option<i64> = crate::store::customers::latest_order(conn)?;
             last.map(timeutil::ts_to_date)
                 .unwrap_or_else(timeutil::today)
         }
@@ -404,12 +403,7 @@ fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> Result<ClvRe
         let init = [1.0, mean_t.max(1.0), 1.0, 1.0];
         let opt = optim::minimise(&data, &init, 500)
             .map_err(|e| Error::bad(format!("BG/NBD fit failed: {e}")))?;
-        let p = bgnbd::Params {
-            r: opt.params[0],
-            alpha: opt.params[1],
-            a: opt.params[2],
-            b: opt.params[3],
-        };
+        let p = bgnbd::Params::from_slice(&opt.params);
         let se = optim::std_errors(&data, &opt.params).map(|s| BgStdErr {
             r: s[0],
             alpha: s[1],

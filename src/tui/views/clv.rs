@@ -9,7 +9,7 @@ use crate::tui::layout;
 use crate::tui::theme::Theme;
 use crate::tui::worker::Extra;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Style};
+use ratatui::style::Color;
 use ratatui::symbols;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph, Wrap};
@@ -167,11 +167,7 @@ fn render_pareto(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
         .name(format!("top 20% hold {:.0}%", top20 * 100.0))
         .marker(symbols::Marker::Braille)
         .graph_type(GraphType::Line)
-        .style(Style::default().fg(if theme.color {
-            Color::Green
-        } else {
-            Color::Reset
-        }))
+        .style(theme.fg(Color::Green))
         .data(&pts);
     let chart = Chart::new(vec![ds])
         .block(block)

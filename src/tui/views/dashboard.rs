@@ -221,11 +221,7 @@ fn render_revenue(
         }
     }
     let max = pts.iter().map(|p| p.1).fold(0.0, f64::max).max(1.0);
-    let style = Style::default().fg(if theme.color {
-        Color::Cyan
-    } else {
-        Color::Reset
-    });
+    let style = theme.fg(Color::Cyan);
     let datasets: Vec<Dataset> = runs
         .iter()
         .map(|r| {

@@ -7,7 +7,7 @@ use super::format;
 use crate::tui::app::AppState;
 use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Style};
+use ratatui::style::Color;
 use ratatui::symbols;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Clear, Dataset, GraphType, Paragraph};
@@ -88,25 +88,18 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
         .unwrap_or(0.0);
     let marker = [(split, 0.0), (split, top)];
     let last = r.tracking.len().saturating_sub(1) as f64;
-    let color = |c: Color| {
-        if theme.color {
-            Style::default().fg(c)
-        } else {
-            Style::default()
-        }
-    };
     let sets = vec![
         Dataset::default()
             .name("model")
             .marker(symbols::Marker::Dot)
             .graph_type(GraphType::Line)
-            .style(color(Color::Yellow))
+            .style(theme.fg(Color::Yellow))
             .data(&expected),
         Dataset::default()
             .name("actual")
             .marker(symbols::Marker::Braille)
             .graph_type(GraphType::Line)
-            .style(color(Color::Cyan))
+            .style(theme.fg(Color::Cyan))
             .data(&actual),
         Dataset::default()
             .name("holdout starts")
@@ -332,11 +325,7 @@ pub fn render_survival(state: &AppState, f: &mut Frame, area: Rect, theme: &Them
         .zip(&points)
         .enumerate()
         .map(|(i, (g, pts))| {
-            let style = if theme.color {
-                Style::default().fg(COLORS[i % COLORS.len()])
-            } else {
-                Style::default()
-            };
+            let style = theme.fg(COLORS[i % COLORS.len()]);
             Dataset::default()
                 .name(crate::term::safe(&g.group))
                 .marker(MARKERS[i % MARKERS.len()])
@@ -371,11 +360,7 @@ pub fn render_survival(state: &AppState, f: &mut Frame, area: Rect, theme: &Them
             Line::from(vec![
                 Span::styled(
                     format!(" {} ", MARKS[i % MARKS.len()]),
-                    if theme.color {
-                        Style::default().fg(COLORS[i % COLORS.len()])
-                    } else {
-                        Style::default()
-                    },
+                    theme.fg(COLORS[i % COLORS.len()]),
                 ),
                 Span::raw(format!(
                     "{:<18} n {:>9}  left {:>8}  median {}",

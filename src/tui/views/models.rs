@@ -8,7 +8,7 @@ use crate::store::models::ModelRow;
 use crate::tui::app::AppState;
 use crate::tui::theme::Theme;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Style};
+use ratatui::style::Color;
 use ratatui::symbols;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
@@ -297,11 +297,7 @@ fn render_roc(models: &[(String, &TrainReport)], f: &mut Frame, area: Rect, them
                 .name(format!("{name}{auc}"))
                 .marker(symbols::Marker::Braille)
                 .graph_type(GraphType::Line)
-                .style(Style::default().fg(if theme.color {
-                    colors[i % 2]
-                } else {
-                    Color::Reset
-                }))
+                .style(theme.fg(colors[i % 2]))
                 .data(p),
         );
     }
@@ -345,11 +341,7 @@ fn render_calibration(r: &TrainReport, f: &mut Frame, area: Rect, theme: &Theme)
         Dataset::default()
             .marker(symbols::Marker::Dot)
             .graph_type(GraphType::Line)
-            .style(Style::default().fg(if theme.color {
-                Color::Yellow
-            } else {
-                Color::Reset
-            }))
+            .style(theme.fg(Color::Yellow))
             .data(&pts),
     ];
     let chart = Chart::new(ds)

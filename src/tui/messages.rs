@@ -1,0 +1,266 @@
+//! What the UI and the worker say to each other: requests (pages, counts,
+//! items, workflow changes, jobs, analyses) and their replies.
+
+use crate::analytics::churn;
+use crate::analytics::priority::SlaConfig;
+use crate::analytics::workflow::Act;
+use crate::jobs::Progress;
+use crate::store;
+use crate::store::dashboard::Dashboard;
+use crate::store::detail::Detail;
+use crate::store::feedback::{QueueFilter, QueueItem};
+use crate::store::list::{CustomerRow, ListQuery};
+use crate::store::models::ModelRow;
+use crate::store::workflow::{Outcome, Target};
+use std::path::PathBuf;
+
+/// Which list a page belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Slot {
+    Customers,
+    Churn,
+    Clv,
+}
+
+/// How a page joins the loaded window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageKind {
+    /// A new query: replaces the window.
+    Reset,
+    /// Rows after the window.
+    Append,
+    /// Rows before the window.
+    Prepend,
+    /// The window again from its first row (a refresh): the cursor stays.
+    Reload,
+}
+
+/// Long work, run on the job thread.
+#[derive(Debug, Clone)]
+pub enum JobSpec {
+    Train(churn::TrainOptions),
+    Clv(crate::analytics::clv::ClvOptions),
+    ActivateModel(i64),
+    Export {
+        what: ExportWhat,
+        path: PathBuf,
+        csv: bool,
+        mask: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportWhat {
+    Customers,
+    Orders,
+    Feedback,
+    Churn,
+    Clv,
+}
+
+impl JobSpec {
+    pub fn label(&self) -> String {
+        match self {
+            JobSpec::Train(o) => format!("training {}", o.kind.as_str()),
+            JobSpec::Clv(_) => "fitting CLV".into(),
+            JobSpec::ActivateModel(id) => format!("activating v{id}"),
+            JobSpec::Export { path, .. } => format!("exporting to {}", path.display()),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Request {
+    /// Is there any data at all?
+    Probe,
+    Page {
+        slot: Slot,
+        gen: u64,
+        kind: PageKind,
+        query: ListQuery,
+    },
+    Count {
+        slot: Slot,
+        gen: u64,
+        query: ListQuery,
+    },
+    Dashboard {
+        gen: u64,
+        high: f64,
+        medium: f64,
+        sla: SlaConfig,
+        now: i64,
+    },
+    Detail {
+        gen: u64,
+        cid: i64,
+    },
+    /// A customer by its id (`:goto`).
+    Find {
+        id: String,
+    },
+    Queue {
+        gen: u64,
+        filter: QueueFilter,
+        agent: String,
+        sla: SlaConfig,
+        now: i64,
+        offset: i64,
+        limit: i64,
+    },
+    Models {
+        gen: u64,
+    },
+    /// One feedback item with its history and its customer's context.
+    QueueItem {
+        gen: u64,
+        fid: i64,
+        sla: SlaConfig,
+        now: i64,
+    },
+    /// A workflow action on items (one transaction; on the writer thread).
+    QueueAct {
+        targets: Vec<Target>,
+        act: Act,
+        agent: String,
+        now: i64,
+    },
+    /// Undo this agent's last change of an item (on the writer thread).
+    QueueUndo {
+        fid: i64,
+        version: i64,
+        agent: String,
+        now: i64,
+    },
+    /// Claim the top unclaimed item (on the writer thread).
+    QueueNext {
+        agent: String,
+        sla: SlaConfig,
+        now: i64,
+    },
+    /// Agent names for completion.
+    Agents,
+    /// The CLV holdout check (`:holdout [DATE]`): calibration up to `from`
+    /// (default: 26 weeks before the latest order).
+    Holdout {
+        from: Option<chrono::NaiveDate>,
+        /// None: every family, the best kept (`auto`).
+        family: Option<crate::analytics::clv::holdout::Family>,
+    },
+    /// The active CLV fit's frequency-recency matrices (`:matrix`).
+    Matrices,
+    /// Cohort retention by month of first order (`:cohorts`).
+    Cohorts,
+    /// Kaplan-Meier curves by a column (`:survival [BY]`).
+    Survival {
+        by: Option<String>,
+    },
+    /// Save a screen's column choice in the config file (`:columns`).
+    SaveColumns {
+        config: Option<std::path::PathBuf>,
+        screen: String,
+        columns: Option<Vec<String>>,
+    },
+    StartJob(JobSpec),
+    CancelJob,
+    /// Make a panic on the worker (the reliability tests use it).
+    Panic,
+    Shutdown,
+}
+
+/// The customer detail, with drivers already in words.
+#[derive(Debug, Clone)]
+pub struct DetailView {
+    pub detail: Detail,
+    pub drivers: Vec<(String, f64)>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Response {
+    Probe {
+        customers: i64,
+        /// Changes when another process finishes a job or activates a model.
+        stamp: store::DataStamp,
+    },
+    Page {
+        slot: Slot,
+        gen: u64,
+        kind: PageKind,
+        rows: Vec<CustomerRow>,
+        /// Per row: the churn drivers in words (Churn), or the CLV share and
+        /// cumulative share of total value (Clv).
+        extra: Vec<Extra>,
+    },
+    Count {
+        slot: Slot,
+        gen: u64,
+        total: i64,
+    },
+    Dashboard {
+        gen: u64,
+        data: Box<Dashboard>,
+    },
+    Detail {
+        gen: u64,
+        view: Option<Box<DetailView>>,
+    },
+    Found {
+        id: String,
+        cid: Option<i64>,
+        /// A feedback item with that id (when no customer has it).
+        fid: Option<i64>,
+    },
+    Queue {
+        gen: u64,
+        items: Vec<QueueItem>,
+        total: i64,
+        kinds: Vec<String>,
+        channels: Vec<String>,
+    },
+    Models {
+        gen: u64,
+        rows: Vec<ModelRow>,
+    },
+    QueueItem {
+        gen: u64,
+        item: Option<Box<QueueItem>>,
+        history: Vec<crate::store::audit::Entry>,
+        customer: Option<Box<DetailView>>,
+    },
+    QueueActed {
+        act: String,
+        outcomes: Vec<Outcome>,
+    },
+    QueueNext {
+        claimed: Option<(i64, Outcome)>,
+    },
+    Agents(Vec<String>),
+    /// The holdout check's report, or why there is none.
+    Holdout(Result<Box<crate::analytics::clv::holdout::HoldoutReport>, String>),
+    /// The cohort table.
+    Cohorts(Box<crate::analytics::survival::CohortTable>),
+    /// Retention curves, or why there are none.
+    Survival(Result<Box<crate::analytics::survival::SurvivalReport>, String>),
+    /// The active fit's matrices, or why there are none.
+    Matrices(Result<Box<crate::analytics::clv::Matrices>, String>),
+    /// `:columns` saved (the file), or why not.
+    ColumnsSaved(Result<String, String>),
+    Progress(Progress),
+    JobDone {
+        label: String,
+        result: Result<String, String>,
+        cancelled: bool,
+    },
+    JobRefused(String),
+    Failed {
+        what: String,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Extra {
+    None,
+    Drivers(String),
+    Share { share: f64, cumulative: f64 },
+}
