@@ -33,8 +33,11 @@ fn log_a0(p: &Params, x: f64, tx: f64, t: f64) -> Option<f64> {
     // A₀ = F(z(t_x)) / (max + t_x)^rsf - F(z(T)) / (max + T)^rsf.
     let q1 = max_ab + tx;
     let q2 = max_ab + t;
-    let p1 = special::hyp2f1(rsf, b2, rsf + 1.0, d / q1)?;
-    let p2 = special::hyp2f1(rsf, b2, rsf + 1.0, d / q2)?;
+    // Bounded: near z = 1 (α and β far apart, little time observed) the
+    // series converges slowly; the optimiser then steps back.
+    const TERMS: u32 = 20_000;
+    let p1 = special::hyp2f1_within(rsf, b2, rsf + 1.0, d / q1, TERMS)?;
+    let p2 = special::hyp2f1_within(rsf, b2, rsf + 1.0, d / q2, TERMS)?;
     // log(p1 q2^rsf - p2 q1^rsf) - rsf log(q1 q2), stably.
     let a1 = p1.ln() + rsf * q2.ln();
     let a2 = p2.ln() + rsf * q1.ln();
