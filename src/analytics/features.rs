@@ -60,9 +60,20 @@ pub struct Static {
     pub plan: Option<u32>,
     pub segment: Option<u32>,
     pub churned: Option<bool>,
-    pub num_attrs: Vec<(u32, f64)>,
-    /// (attribute id, interned text)
-    pub txt_attrs: Vec<(u32, u32)>,
+}
+
+/// A missing text in `Raw::attr_txt`.
+pub const NO_TEXT: u32 = u32::MAX;
+
+/// Attributes by column, placed by customer position.
+#[derive(Default)]
+pub struct AttrColumns {
+    pub names: Vec<String>,
+    /// [attribute][customer]: NaN when missing or not a number.
+    pub num: Vec<Vec<f64>>,
+    /// [attribute][customer]: interned text or `NO_TEXT`; an empty vector
+    /// for an attribute with no text at all.
+    pub txt: Vec<Vec<u32>>,
 }
 
 /// Few distinct texts (plans, regions, attribute values) stored once.
@@ -95,7 +106,7 @@ pub struct Raw {
     pub label_ends: Vec<i64>,
     pub customers: Vec<Static>,
     pub strings: Interner,
-    pub attr_names: Vec<String>,
+    pub attrs: AttrColumns,
     pub event_kinds: Vec<String>,
     /// [customer][cutoff]
     pub orders: Vec<OrderAcc>,
@@ -213,19 +224,31 @@ pub fn extract(conn: &Connection, cutoffs: &[i64], label_ends: &[i64], ctl: Ctl)
     let n = cids.len();
     let nc = cutoffs.len();
     let min_cut = cutoffs.iter().copied().min().unwrap_or(0);
-    let (customers, strings, attr_names, orders, (events, kinds), feedback) =
+    let (customers, mut strings, (attrs, attr_strings), orders, (events, kinds), feedback) =
         std::thread::scope(|s| -> Result<_> {
             let o = s.spawn(|| scan_orders(&path, &by_cid, n, cutoffs, label_ends, ctl));
             let e = s.spawn(|| scan_events(&path, &by_cid, n, cutoffs, min_cut, ctl));
             let f = s.spawn(|| scan_feedback(&path, &by_cid, n, cutoffs, min_cut, ctl));
+            let a = s.spawn(|| load_attributes(&path, &by_cid, n));
             let c = load_customers(&path, &by_cid, &cids);
             let panicked = |_| Error::Other("a feature reader thread panicked".into());
             let orders = o.join().map_err(panicked)??;
             let events = e.join().map_err(panicked)??;
             let feedback = f.join().map_err(panicked)??;
-            let (customers, strings, attr_names) = c?;
-            Ok((customers, strings, attr_names, orders, events, feedback))
+            let attrs = a.join().map_err(panicked)??;
+            let (customers, strings) = c?;
+            Ok((customers, strings, attrs, orders, events, feedback))
         })?;
+    // The attributes' texts join the customers' in one interner.
+    let mut attrs = attrs;
+    let remap: Vec<u32> = attr_strings.strings.iter().map(|t| strings.id(t)).collect();
+    for col in &mut attrs.txt {
+        for v in col.iter_mut() {
+            if *v != NO_TEXT {
+                *v = remap[*v as usize];
+            }
+        }
+    }
     ctl.check()?;
     debug_assert!(orders.is_empty() || orders.len() == n * nc);
     Ok(Raw {
@@ -233,7 +256,7 @@ pub fn extract(conn: &Connection, cutoffs: &[i64], label_ends: &[i64], ctl: Ctl)
         label_ends: label_ends.to_vec(),
         customers,
         strings,
-        attr_names,
+        attrs,
         event_kinds: kinds,
         orders,
         events,
@@ -241,12 +264,8 @@ pub fn extract(conn: &Connection, cutoffs: &[i64], label_ends: &[i64], ctl: Ctl)
     })
 }
 
-/// Customers and their attributes, placed by cid.
-fn load_customers(
-    path: &Path,
-    by_cid: &CidIndex,
-    cids: &[i64],
-) -> Result<(Vec<Static>, Interner, Vec<String>)> {
+/// Customers, placed by cid.
+fn load_customers(path: &Path, by_cid: &CidIndex, cids: &[i64]) -> Result<(Vec<Static>, Interner)> {
     let conn = read_conn(path)?;
     let mut customers: Vec<Static> = cids
         .iter()
@@ -272,49 +291,54 @@ fn load_customers(
             _ => None,
         })
     };
-    {
-        let mut st = conn.prepare(
-            "SELECT cid, since, signup_date, age, birth_date, income, region, plan, segment, churned FROM customers",
-        )?;
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            let Some(i) = by_cid.get(r.get(0)?) else {
-                continue;
-            };
-            let c = &mut customers[i];
-            c.since = r.get(1)?;
-            c.signup = date(r, 2)?;
-            c.age = r.get::<_, Option<i64>>(3)?.map(|a| a as f64);
-            c.birth = date(r, 4)?;
-            c.income = r.get(5)?;
-            c.region = text(r, 6, &mut strings)?;
-            c.plan = text(r, 7, &mut strings)?;
-            c.segment = text(r, 8, &mut strings)?;
-            c.churned = r.get::<_, Option<i64>>(9)?.map(|c| c == 1);
-        }
+    let mut st = conn.prepare(
+        "SELECT cid, since, signup_date, age, birth_date, income, region, plan, segment, churned FROM customers",
+    )?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        let Some(i) = by_cid.get(r.get(0)?) else {
+            continue;
+        };
+        let c = &mut customers[i];
+        c.since = r.get(1)?;
+        c.signup = date(r, 2)?;
+        c.age = r.get::<_, Option<i64>>(3)?.map(|a| a as f64);
+        c.birth = date(r, 4)?;
+        c.income = r.get(5)?;
+        c.region = text(r, 6, &mut strings)?;
+        c.plan = text(r, 7, &mut strings)?;
+        c.segment = text(r, 8, &mut strings)?;
+        c.churned = r.get::<_, Option<i64>>(9)?.map(|c| c == 1);
     }
-    // Attributes: one row per customer, one column per attribute.
-    let cols = crate::store::attributes::scan(&conn, |cid, vals| {
+    Ok((customers, strings))
+}
+
+/// Attributes by column (one table scan, on its own connection), with the
+/// texts in their own interner.
+fn load_attributes(path: &Path, by_cid: &CidIndex, n: usize) -> Result<(AttrColumns, Interner)> {
+    let conn = read_conn(path)?;
+    let names = crate::store::attributes::names(&conn)?;
+    let mut num = vec![vec![f64::NAN; n]; names.len()];
+    let mut txt: Vec<Vec<u32>> = vec![Vec::new(); names.len()];
+    let mut strings = Interner::default();
+    crate::store::attributes::scan(&conn, |cid, j, v| {
         let Some(i) = by_cid.get(cid) else {
             return Ok(());
         };
-        for (j, v) in vals.iter().enumerate() {
-            match *v {
-                rusqlite::types::ValueRef::Real(x) => customers[i].num_attrs.push((j as u32, x)),
-                rusqlite::types::ValueRef::Integer(x) => {
-                    customers[i].num_attrs.push((j as u32, x as f64))
+        match v {
+            rusqlite::types::ValueRef::Real(x) => num[j][i] = x,
+            rusqlite::types::ValueRef::Integer(x) => num[j][i] = x as f64,
+            rusqlite::types::ValueRef::Text(t) => {
+                if txt[j].is_empty() {
+                    txt[j] = vec![NO_TEXT; n];
                 }
-                rusqlite::types::ValueRef::Text(t) => {
-                    let id = strings.id(&String::from_utf8_lossy(t));
-                    customers[i].txt_attrs.push((j as u32, id));
-                }
-                _ => {}
+                txt[j][i] = strings.id(&String::from_utf8_lossy(t));
             }
+            _ => {}
         }
         Ok(())
     })?;
-    let attr_names: Vec<String> = cols.into_iter().map(|c| c.name).collect();
-    Ok((customers, strings, attr_names))
+    Ok((AttrColumns { names, num, txt }, strings))
 }
 
 fn scan_orders(
@@ -689,12 +713,13 @@ fn level_codes(
             map.insert(id, k as u32);
         }
     }
-    let attr = match cat {
+    let attr: Option<&[u32]> = match cat {
         Categorical::Attr(name) => raw
-            .attr_names
+            .attrs
+            .names
             .iter()
             .position(|a| a == name)
-            .map(|p| p as u32),
+            .map(|p| raw.attrs.txt[p].as_slice()),
         _ => None,
     };
     let codes = rows
@@ -705,12 +730,10 @@ fn level_codes(
                 Categorical::Region => cust.region,
                 Categorical::Plan => cust.plan,
                 Categorical::Segment => cust.segment,
-                Categorical::Attr(_) => attr.and_then(|a| {
-                    cust.txt_attrs
-                        .iter()
-                        .find(|(x, _)| *x == a)
-                        .map(|(_, v)| *v)
-                }),
+                Categorical::Attr(_) => attr
+                    .and_then(|a| a.get(i))
+                    .copied()
+                    .filter(|&v| v != NO_TEXT),
             };
             match id {
                 None => missing,
@@ -739,25 +762,15 @@ fn column(
             // A kind the data no longer has: no such events.
             None => vec![0.0; rows.len()],
         },
-        Source::NumAttr { name } => {
-            let id = raw
-                .attr_names
-                .iter()
-                .position(|a| a == name)
-                .map(|p| p as u32);
-            rows.iter()
-                .map(|&i| {
-                    id.and_then(|id| {
-                        raw.customers[i]
-                            .num_attrs
-                            .iter()
-                            .find(|(a, _)| *a == id)
-                            .map(|(_, v)| *v)
-                    })
-                    .unwrap_or(nan)
-                })
-                .collect()
-        }
+        Source::NumAttr { name } => match raw.attrs.names.iter().position(|a| a == name) {
+            Some(p) => {
+                let col = &raw.attrs.num[p];
+                rows.iter()
+                    .map(|&i| col.get(i).copied().unwrap_or(nan))
+                    .collect()
+            }
+            None => vec![nan; rows.len()],
+        },
         Source::OneHot { cat, level } => {
             let (codes, other, missing) = level_codes(raw, levels, cat, rows);
             let kept = levels
@@ -885,15 +898,8 @@ fn candidates(raw: &Raw) -> (Vec<Source>, Vec<Categorical>) {
     ]);
     let mut cats = vec![Categorical::Region, Categorical::Plan, Categorical::Segment];
     // Attributes: numeric when every present value is a number, else categorical.
-    let n_attr = raw.attr_names.len();
-    let mut has_txt = vec![false; n_attr];
-    for c in &raw.customers {
-        for (a, _) in &c.txt_attrs {
-            has_txt[*a as usize] = true;
-        }
-    }
-    for (id, name) in raw.attr_names.iter().enumerate() {
-        if has_txt[id] {
+    for (id, name) in raw.attrs.names.iter().enumerate() {
+        if !raw.attrs.txt[id].is_empty() {
             cats.push(Categorical::Attr(name.clone()));
         } else {
             s.push(Source::NumAttr { name: name.clone() });

@@ -159,20 +159,24 @@ fn position(conn: &Connection, name: &str) -> Result<Option<i64>> {
         .optional()?)
 }
 
-/// Every customer's attributes, in customer order: `each(cid, values)`
-/// with one value per column of the returned list (sorted by name).
+/// Every present attribute value: `each(cid, j, value)` with `j` the
+/// position in the returned list of columns (sorted by name); missing
+/// values (NULL) are skipped.
 pub fn scan(
     conn: &Connection,
-    mut each: impl FnMut(i64, &[ValueRef]) -> Result<()>,
+    mut each: impl FnMut(i64, usize, ValueRef) -> Result<()>,
 ) -> Result<Vec<Column>> {
     let cols = columns(conn)?;
-    let mut st = conn.prepare(&select_all(&cols, true))?;
+    let mut st = conn.prepare(&select_all(&cols, false))?;
     let mut rows = st.query([])?;
     while let Some(r) = rows.next()? {
-        let vals = (0..cols.len())
-            .map(|i| r.get_ref(i + 1))
-            .collect::<rusqlite::Result<Vec<ValueRef>>>()?;
-        each(r.get(0)?, &vals)?;
+        let cid: i64 = r.get(0)?;
+        for j in 0..cols.len() {
+            let v = r.get_ref(j + 1)?;
+            if v != ValueRef::Null {
+                each(cid, j, v)?;
+            }
+        }
     }
     Ok(cols)
 }
