@@ -135,6 +135,7 @@ pub fn customers(
         "plan",
         "segment",
         "churned",
+        "cancelled_at",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -145,7 +146,7 @@ pub fn customers(
     // sql-format-ok: attribute columns named after our own integers.
     let sql = format!(
         "SELECT c.cid, c.id, c.name, c.email, c.phone, c.signup_date, c.birth_date, c.age, c.income,
-                c.region, c.plan, c.segment, c.churned{attr_list}
+                c.region, c.plan, c.segment, c.churned, c.cancelled_at{attr_list}
          FROM customers c LEFT JOIN customer_attrs a ON a.cid = c.cid ORDER BY c.cid"
     );
     let mut cust = conn.prepare(&sql)?;
@@ -177,10 +178,11 @@ pub fn customers(
             opt(r.get::<_, Option<String>>(10)?),
             opt(r.get::<_, Option<String>>(11)?),
             opt(churned.map(|c| c == 1)),
+            opt(r.get::<_, Option<String>>(13)?),
         ];
         // The attributes, in name order like `attr_names`.
         for (j, a) in attr_names.iter().enumerate() {
-            let v = match r.get_ref(13 + j)? {
+            let v = match r.get_ref(14 + j)? {
                 rusqlite::types::ValueRef::Real(x) => num(x),
                 rusqlite::types::ValueRef::Integer(x) => num(x as f64),
                 rusqlite::types::ValueRef::Text(t) => {

@@ -12,6 +12,7 @@ pub enum Field {
     Email,
     Phone,
     SignupDate,
+    CancelledAt,
     BirthDate,
     Age,
     Income,
@@ -45,6 +46,7 @@ impl Field {
             (Field::Email, _) => "email",
             (Field::Phone, _) => "phone",
             (Field::SignupDate, _) => "signup_date",
+            (Field::CancelledAt, _) => "cancelled_at",
             (Field::BirthDate, _) => "birth_date",
             (Field::Age, _) => "age",
             (Field::Income, _) => "income",
@@ -83,6 +85,16 @@ pub fn aliases(kind: Kind) -> &'static [(Field, &'static [&'static str])] {
             (
                 Field::SignupDate,
                 &["signup_date", "signup", "signed_up", "joined", "created_at"],
+            ),
+            (
+                Field::CancelledAt,
+                &[
+                    "cancelled_at",
+                    "canceled_at",
+                    "cancelled",
+                    "cancellation_date",
+                    "cancel_date",
+                ],
             ),
             (
                 Field::BirthDate,

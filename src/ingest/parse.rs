@@ -34,6 +34,8 @@ pub struct CustomerRow {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub signup: Option<String>,
+    /// End of the subscription (a day), when it has ended.
+    pub cancelled: Option<String>,
     pub birth: Option<String>,
     pub age: Option<i64>,
     pub income: Option<f64>,
@@ -269,6 +271,18 @@ impl Parser {
         let signup = self
             .timestamp(rec, Field::SignupDate)?
             .map(timeutil::ts_to_day_string);
+        let cancelled = self
+            .timestamp(rec, Field::CancelledAt)?
+            .map(timeutil::ts_to_day_string);
+        if let (Some(s), Some(c)) = (&signup, &cancelled) {
+            // Both are YYYY-MM-DD: text order is date order.
+            if c < s {
+                return Err(Reject::new(
+                    "cancelled_at",
+                    format!("cancelled on {c}, before the signup date {s}"),
+                ));
+            }
+        }
         let birth = self
             .timestamp(rec, Field::BirthDate)?
             .map(timeutil::ts_to_day_string);
@@ -304,6 +318,7 @@ impl Parser {
             email,
             phone,
             signup,
+            cancelled,
             birth,
             age,
             income,

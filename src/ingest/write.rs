@@ -185,16 +185,16 @@ impl<'c> RowWriter<'c> {
         let (table, ins, sel, upd) = match kind {
             Kind::Customers => (
                 "customers",
-                "INSERT INTO customers(id, name, email, phone, signup_date, birth_date, age, income, region, plan, segment, churned, since)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, unixepoch(?5)) ON CONFLICT(id) DO NOTHING",
-                "SELECT cid, name, email, phone, signup_date, birth_date, age, income, region, plan, segment, churned
+                "INSERT INTO customers(id, name, email, phone, signup_date, birth_date, age, income, region, plan, segment, churned, cancelled_at, since)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, unixepoch(?5)) ON CONFLICT(id) DO NOTHING",
+                "SELECT cid, name, email, phone, signup_date, birth_date, age, income, region, plan, segment, churned, cancelled_at
                  FROM customers WHERE id = ?1",
                 "UPDATE customers SET name = COALESCE(?2, name), email = COALESCE(?3, email),
                    phone = COALESCE(?4, phone), signup_date = COALESCE(?5, signup_date),
                    birth_date = COALESCE(?6, birth_date), age = COALESCE(?7, age),
                    income = COALESCE(?8, income), region = COALESCE(?9, region),
                    plan = COALESCE(?10, plan), segment = COALESCE(?11, segment),
-                   churned = COALESCE(?12, churned),
+                   churned = COALESCE(?12, churned), cancelled_at = COALESCE(?13, cancelled_at),
                    since = COALESCE(unixepoch(COALESCE(?5, signup_date)), first_order)
                  WHERE cid = ?1",
             ),
@@ -464,8 +464,19 @@ impl<'c> RowWriter<'c> {
 
     fn customer(&mut self, c: CustomerRow) -> W<Verdict> {
         let values = params![
-            c.id, c.name, c.email, c.phone, c.signup, c.birth, c.age, c.income, c.region, c.plan,
-            c.segment, c.churned
+            c.id,
+            c.name,
+            c.email,
+            c.phone,
+            c.signup,
+            c.birth,
+            c.age,
+            c.income,
+            c.region,
+            c.plan,
+            c.segment,
+            c.churned,
+            c.cancelled
         ];
         let (cid, mut verdict) = if self.ins.execute(values)? == 1 {
             (self.conn.last_insert_rowid(), Verdict::Inserted)
@@ -483,6 +494,7 @@ impl<'c> RowWriter<'c> {
                 Option<String>,
                 Option<String>,
                 Option<i64>,
+                Option<String>,
             );
             let old: Old = self.sel.query_row([&c.id], |r| {
                 Ok((
@@ -498,6 +510,7 @@ impl<'c> RowWriter<'c> {
                     r.get(9)?,
                     r.get(10)?,
                     r.get(11)?,
+                    r.get(12)?,
                 ))
             })?;
             if self.seen_before(old.0) {
@@ -517,11 +530,23 @@ impl<'c> RowWriter<'c> {
                 || differs(&c.region, &old.8)
                 || differs(&c.plan, &old.9)
                 || differs(&c.segment, &old.10)
-                || differs(&c.churned, &old.11);
+                || differs(&c.churned, &old.11)
+                || differs(&c.cancelled, &old.12);
             if changed {
                 self.upd.execute(params![
-                    old.0, c.name, c.email, c.phone, c.signup, c.birth, c.age, c.income, c.region,
-                    c.plan, c.segment, c.churned
+                    old.0,
+                    c.name,
+                    c.email,
+                    c.phone,
+                    c.signup,
+                    c.birth,
+                    c.age,
+                    c.income,
+                    c.region,
+                    c.plan,
+                    c.segment,
+                    c.churned,
+                    c.cancelled
                 ])?;
                 (old.0, Verdict::Updated)
             } else {

@@ -49,6 +49,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0006_attribute_columns.sql",
         include_str!("../../schema/0006_attribute_columns.sql"),
     ),
+    (
+        "0007_cancelled_at.sql",
+        include_str!("../../schema/0007_cancelled_at.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -9,12 +9,14 @@
 //! fit's unit. (lifetimes' quickstart mixes weekly fits with daily horizons;
 //! here the conversion is done once, explicitly.)
 
+pub mod bgbb;
 pub mod bgnbd;
 pub mod gamma_gamma;
 pub mod holdout;
 pub mod mbgnbd;
 pub mod optim;
 pub mod pnbd;
+pub mod sbg;
 pub mod special;
 pub mod summary;
 

@@ -177,6 +177,11 @@ impl<F: Fn(&[f64], f64, f64, f64) -> f64 + Sync> Rows<F> {
             .into_iter()
             .map(|((x, tx, t), w)| (f64::from_bits(x), f64::from_bits(tx), f64::from_bits(t), w))
             .collect();
+        Self::weighted(rows, penalizer, ll)
+    }
+
+    /// From (x, t_x, T, weight) rows, as a published summary gives them.
+    pub fn weighted(rows: Vec<(f64, f64, f64, f64)>, penalizer: f64, ll: F) -> Self {
         let total = rows.iter().map(|r| r.3).sum();
         Rows {
             rows,
