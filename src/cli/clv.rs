@@ -1,7 +1,7 @@
 //! clv, segments.
 
 use super::{print_json, Ctx, OK};
-use crate::analytics::clv::{self, ClvOptions, ClvReport, Method, TimeUnit};
+use crate::analytics::clv::{self, family::Model, ClvOptions, ClvReport, Method, TimeUnit};
 use crate::error::Result;
 use crate::jobs::Ctl;
 use crate::store;
@@ -11,6 +11,18 @@ use clap::{Args, ValueEnum};
 pub enum UnitArg {
     Day,
     Week,
+    Month,
+    Year,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ModelArg {
+    Bgnbd,
+    Pnbd,
+    Mbgnbd,
+    Bgbb,
+    Sbg,
+    Auto,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -25,7 +37,9 @@ pub struct ClvArgs {
     /// As-of date: orders after it are ignored [default: the day of the latest order]
     #[arg(long, value_name = "DATE", value_parser = super::data::parse_date_arg)]
     pub as_of: Option<chrono::NaiveDate>,
-    /// Time unit the models are fitted in (week = 7 days)
+    /// Time unit the models are fitted in (week = 7 days, month = 30.4375
+    /// days, year = 365.25 days); for BG/BB the opportunity: one per
+    /// calendar period, several orders in one period count once
     #[arg(long, value_enum, default_value_t = UnitArg::Week)]
     pub time_unit: UnitArg,
     /// CLV horizon in months (of 30.4375 days)
@@ -52,11 +66,13 @@ pub struct ClvArgs {
     /// happened (writes nothing)
     #[arg(long, value_name = "DATE", value_parser = super::data::parse_date_arg)]
     pub holdout_from: Option<chrono::NaiveDate>,
-    /// The model family: bgnbd (BG/NBD); pnbd (Pareto/NBD), mbgnbd
-    /// (MBG/NBD) and auto (the family with the smallest holdout error) for
-    /// now with --holdout-from only
-    #[arg(long, value_name = "FAMILY", default_value = "bgnbd")]
-    pub model: String,
+    /// The model family: bgnbd (BG/NBD), pnbd (Pareto/NBD), mbgnbd
+    /// (MBG/NBD) for repeat buying at any time; bgbb (BG/BB) for discrete
+    /// opportunities (donations, yearly renewals); sbg (sBG) for contracts
+    /// (signup_date and cancelled_at); auto: sBG for contractual data, else
+    /// the family with the smallest holdout error
+    #[arg(long, value_enum, value_name = "FAMILY", default_value_t = ModelArg::Bgnbd)]
+    pub model: ModelArg,
     #[arg(long)]
     pub json: bool,
 }
@@ -68,6 +84,8 @@ impl ClvArgs {
             time_unit: match self.time_unit {
                 UnitArg::Day => TimeUnit::Day,
                 UnitArg::Week => TimeUnit::Week,
+                UnitArg::Month => TimeUnit::Month,
+                UnitArg::Year => TimeUnit::Year,
             },
             horizon_months: self.horizon_months,
             discount: self.discount,
@@ -79,6 +97,14 @@ impl ClvArgs {
                 MethodArg::Retention => Method::Retention,
             },
             revenue_attr: self.revenue_attr.clone(),
+            model: match self.model {
+                ModelArg::Bgnbd => Model::Bgnbd,
+                ModelArg::Pnbd => Model::Pnbd,
+                ModelArg::Mbgnbd => Model::Mbgnbd,
+                ModelArg::Bgbb => Model::Bgbb,
+                ModelArg::Sbg => Model::Sbg,
+                ModelArg::Auto => Model::Auto,
+            },
             agent: agent.to_string(),
         }
     }
@@ -88,11 +114,16 @@ pub fn clv(ctx: &Ctx, a: ClvArgs) -> Result<i32> {
     if let Some(from) = a.holdout_from {
         let s = ctx.open_for_read()?;
         let unit = a.options(&ctx.agent).time_unit;
-        let family = match a.model.as_str() {
-            "auto" => None,
-            m => Some(clv::holdout::Family::parse(m).ok_or_else(|| {
-                crate::error::Error::bad(format!("--model {m}: bgnbd, pnbd, mbgnbd or auto"))
-            })?),
+        let family = match a.model {
+            ModelArg::Auto => None,
+            ModelArg::Bgnbd => Some(clv::holdout::Family::Bgnbd),
+            ModelArg::Pnbd => Some(clv::holdout::Family::Pnbd),
+            ModelArg::Mbgnbd => Some(clv::holdout::Family::Mbgnbd),
+            ModelArg::Bgbb | ModelArg::Sbg => {
+                return Err(crate::error::Error::bad(
+                    "--holdout-from checks the repeat-purchase families: --model bgnbd, pnbd, mbgnbd or auto",
+                ))
+            }
         };
         let r = clv::holdout(&s.conn, Some(from), a.as_of, unit, a.penalizer, family)?;
         if a.json {
@@ -101,12 +132,6 @@ pub fn clv(ctx: &Ctx, a: ClvArgs) -> Result<i32> {
             print_holdout(&r);
         }
         return Ok(OK);
-    }
-    if a.model != "bgnbd" {
-        return Err(crate::error::Error::bad(format!(
-            "--model {}: CLV values are fitted with BG/NBD for now; other families can be compared with --holdout-from DATE --model {}",
-            a.model, a.model
-        )));
     }
     let mut s = ctx.open_for_write("clv")?;
     let job = store::jobs::start(&s.conn, "clv", &ctx.agent)?;
@@ -281,6 +306,22 @@ pub fn print_report(r: &ClvReport) {
             b.log_likelihood
         );
         crate::outln!("              ({} customers in {} distinct (x, t_x, T) rows; standard errors in brackets)", b.customers, b.distinct_rows);
+    }
+    if let Some(m) = r.model.as_ref().filter(|m| m.family != "bgnbd") {
+        let title = Model::parse(&m.family).map(Model::title).unwrap_or("model");
+        crate::outln!(
+            "{:<13} {}   log-likelihood {:.2}",
+            format!("{title}:"),
+            m.params_text(),
+            m.log_likelihood
+        );
+        crate::outln!(
+            "              ({} customers; standard errors in brackets)",
+            m.customers
+        );
+    }
+    if let Some(why) = r.model.as_ref().and_then(|m| m.chosen_because.as_deref()) {
+        crate::outln!("              chosen by --model auto: {why}");
     }
     if let Some(g) = &r.gamma_gamma {
         crate::outln!(

@@ -149,3 +149,12 @@ pub fn purchase_days(conn: &Connection, last_day: i64) -> Result<Vec<(i64, i64)>
     }
     Ok(out)
 }
+
+/// Per customer with orders in [start, end): (cid, total spend, first order ts).
+pub fn spend_between(conn: &Connection, start: i64, end: i64) -> Result<Vec<(i64, f64, i64)>> {
+    let mut st = conn.prepare(
+        "SELECT cid, sum(amount), min(ts) FROM orders WHERE ts >= ?1 AND ts < ?2 GROUP BY cid",
+    )?;
+    let rows = st.query_map([start, end], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

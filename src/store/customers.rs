@@ -164,3 +164,45 @@ pub fn cid_of(conn: &Connection, id: &str) -> Result<Option<i64>> {
 pub fn latest_order(conn: &Connection) -> Result<Option<i64>> {
     Ok(conn.query_row("SELECT max(last_order) FROM customers", [], |r| r.get(0))?)
 }
+
+/// Contracts: every customer with a signup date, as (cid, signup day,
+/// cancellation day) in days since 1970; cancelled is None while active.
+pub fn contracts(conn: &Connection) -> Result<Vec<(i64, i64, Option<i64>)>> {
+    let mut st = conn.prepare(
+        "SELECT cid, unixepoch(signup_date) / 86400, unixepoch(cancelled_at) / 86400
+         FROM customers WHERE signup_date IS NOT NULL ORDER BY cid",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?, r.get(2)?))
+    })?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (cid, signup, cancelled): (i64, Option<i64>, Option<i64>) = r?;
+        if let Some(s) = signup {
+            out.push((cid, s, cancelled));
+        }
+    }
+    Ok(out)
+}
+
+/// How many customers have a cancellation date (contractual data).
+pub fn cancelled_count(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM customers WHERE cancelled_at IS NOT NULL",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Every customer's count, for valuing those the models leave out.
+pub fn total(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT count(*) FROM customers", [], |r| r.get(0))?)
+}
+
+/// Every scored customer's churn probability under the active model.
+pub fn churn_probs(conn: &Connection) -> Result<Vec<(i64, f64)>> {
+    let mut st =
+        conn.prepare("SELECT cid, churn_prob FROM customers WHERE churn_prob IS NOT NULL")?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -61,6 +61,7 @@ pub fn args_for(db: &Path, spec: &JobSpec) -> Option<Vec<String>> {
             if let Some(r) = &o.revenue_attr {
                 a.extend(["--revenue-attr".into(), r.clone()]);
             }
+            a.extend(["--model".into(), o.model.as_str().into()]);
         }
         JobSpec::ActivateModel(_) | JobSpec::Export { .. } => return None,
     }
@@ -216,6 +217,7 @@ mod tests {
             penalizer: 0.001,
             method: Method::Retention,
             revenue_attr: Some("MonthlyCharges".into()),
+            model: crate::analytics::clv::family::Model::Pnbd,
             agent: "ann".into(),
         };
         for spec in [JobSpec::Train(train), JobSpec::Clv(clv)] {

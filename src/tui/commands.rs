@@ -134,11 +134,12 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
                     "penalizer" => o.penalizer = parse(k, v)?,
                     "revenue-attr" => o.revenue_attr = Some(v.to_string()),
                     "time-unit" => {
-                        o.time_unit = match v {
-                            "day" => TimeUnit::Day,
-                            "week" => TimeUnit::Week,
-                            _ => return Err("--time-unit: day or week".into()),
-                        }
+                        o.time_unit =
+                            TimeUnit::parse(v).ok_or("--time-unit: day, week, month or year")?
+                    }
+                    "model" => {
+                        o.model = crate::analytics::clv::family::Model::parse(v)
+                            .ok_or("--model: bgnbd, pnbd, mbgnbd, bgbb, sbg or auto")?
                     }
                     "as-of" => {
                         o.as_of = Some(

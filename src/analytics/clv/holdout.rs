@@ -14,7 +14,8 @@
 //! The rows come from the store (`store::clv::purchase_days`); this module
 //! only computes.
 
-use super::{bgnbd, mbgnbd, optim, pnbd, TimeUnit};
+use super::family::{self, Fitted};
+use super::TimeUnit;
 use crate::error::{Error, Result};
 use serde::Serialize;
 
@@ -50,31 +51,6 @@ impl Family {
             Family::Bgnbd => "bgnbd",
             Family::Pnbd => "pnbd",
             Family::Mbgnbd => "mbgnbd",
-        }
-    }
-}
-
-/// A fitted model of either family.
-enum Fitted {
-    Bg(bgnbd::Params),
-    Pnbd(pnbd::Params),
-    Mbg(mbgnbd::Params),
-}
-
-impl Fitted {
-    fn expected(&self, x: f64, tx: f64, t: f64, horizon: f64) -> Option<f64> {
-        match self {
-            Fitted::Bg(p) => p.expected_transactions(x, tx, t, horizon),
-            Fitted::Pnbd(p) => p.expected_transactions(x, tx, t, horizon),
-            Fitted::Mbg(p) => p.expected_transactions(x, tx, t, horizon),
-        }
-    }
-    /// E[X(t)] of a customer new at time 0.
-    fn expected_new(&self, t: f64) -> Option<f64> {
-        match self {
-            Fitted::Bg(p) => p.expected_transactions(0.0, 0.0, 0.0, t),
-            Fitted::Pnbd(p) => Some(p.expected_new(t)),
-            Fitted::Mbg(p) => p.expected_new(t),
         }
     }
 }
@@ -227,39 +203,10 @@ pub fn evaluate<'a>(
             rows.len()
         )));
     }
-    let mean_t = rows.iter().map(|r| r.t).sum::<f64>() / rows.len() as f64;
-    let init = [1.0, mean_t.max(1.0), 1.0, mean_t.max(1.0)];
-    let (fitted, log_likelihood, names) = match family {
-        Family::Bgnbd => {
-            let data = bgnbd::Data::new(rows.iter().map(|r| (r.x, r.tx, r.t)), penalizer);
-            let opt = optim::minimise(&data, &[1.0, mean_t.max(1.0), 1.0, 1.0], 500)
-                .map_err(|e| Error::bad(format!("BG/NBD fit failed: {e}")))?;
-            let p = bgnbd::Params::from_slice(&opt.params);
-            (Fitted::Bg(p), data.log_likelihood(&p), opt.params)
-        }
-        Family::Pnbd => {
-            let data = pnbd::data(rows.iter().map(|r| (r.x, r.tx, r.t)), penalizer);
-            let opt = optim::minimise(&data, &init, 500)
-                .map_err(|e| Error::bad(format!("Pareto/NBD fit failed: {e}")))?;
-            let ll = data.log_likelihood(&opt.params);
-            (
-                Fitted::Pnbd(pnbd::Params::from_slice(&opt.params)),
-                ll,
-                opt.params,
-            )
-        }
-        Family::Mbgnbd => {
-            let data = mbgnbd::data(rows.iter().map(|r| (r.x, r.tx, r.t)), penalizer);
-            let opt = optim::minimise(&data, &[1.0, mean_t.max(1.0), 1.0, 1.0], 500)
-                .map_err(|e| Error::bad(format!("MBG/NBD fit failed: {e}")))?;
-            let ll = data.log_likelihood(&opt.params);
-            (
-                Fitted::Mbg(mbgnbd::Params::from_slice(&opt.params)),
-                ll,
-                opt.params,
-            )
-        }
-    };
+    let xtt: Vec<(f64, f64, f64)> = rows.iter().map(|r| (r.x, r.tx, r.t)).collect();
+    let (fitted, fit) = family::fit(family::Model::from_family(family), &xtt, penalizer)?;
+    let log_likelihood = fit.log_likelihood;
+    let names: Vec<f64> = fit.params.values().filter_map(|v| v.as_f64()).collect();
     let horizon = (end - cal_end) as f64 / u;
     // Per-customer predictions (the same for every customer with the same
     // x, t_x and T).
@@ -330,7 +277,7 @@ pub fn evaluate<'a>(
     let mut expected_sum = 0.0;
     let bg = match &fitted {
         Fitted::Bg(p) => Some(*p),
-        Fitted::Pnbd(_) | Fitted::Mbg(_) => None,
+        Fitted::Pnbd(_) | Fitted::Mbg(_) | Fitted::Bgbb(_) => None,
     };
     for k in (0..=7u32).filter(|_| bg.is_some()) {
         let Some(p) = bg else { break };

@@ -11,11 +11,13 @@
 
 pub mod bgbb;
 pub mod bgnbd;
+pub mod family;
 pub mod gamma_gamma;
 pub mod holdout;
 pub mod mbgnbd;
 pub mod optim;
 pub mod pnbd;
+pub mod retention;
 pub mod sbg;
 pub mod special;
 pub mod summary;
@@ -26,6 +28,7 @@ use crate::jobs::Ctl;
 use crate::store;
 use crate::timeutil::{self, DAY};
 use chrono::NaiveDate;
+use family::{FitReport, Fitted, Model};
 use rayon::prelude::*;
 use rusqlite::{Connection, TransactionBehavior};
 use serde::{Deserialize, Serialize};
@@ -40,6 +43,8 @@ pub const MONTH_DAYS: f64 = 365.25 / 12.0;
 pub enum TimeUnit {
     Day,
     Week,
+    Month,
+    Year,
 }
 
 impl TimeUnit {
@@ -47,12 +52,39 @@ impl TimeUnit {
         match self {
             TimeUnit::Day => 1.0,
             TimeUnit::Week => 7.0,
+            TimeUnit::Month => MONTH_DAYS,
+            TimeUnit::Year => 365.25,
         }
     }
     pub fn as_str(self) -> &'static str {
         match self {
             TimeUnit::Day => "day",
             TimeUnit::Week => "week",
+            TimeUnit::Month => "month",
+            TimeUnit::Year => "year",
+        }
+    }
+    pub fn parse(s: &str) -> Option<TimeUnit> {
+        Some(match s {
+            "day" => TimeUnit::Day,
+            "week" => TimeUnit::Week,
+            "month" => TimeUnit::Month,
+            "year" => TimeUnit::Year,
+            _ => return None,
+        })
+    }
+    /// The calendar period a day (since 1970) falls in, as a number that
+    /// grows by one per period: the opportunity of discrete-time models
+    /// (BG/BB), where several orders in one period count once. Weeks start
+    /// on Monday.
+    pub fn period(self, day: i64) -> i64 {
+        use chrono::Datelike;
+        let date = timeutil::ts_to_date(day * DAY);
+        match self {
+            TimeUnit::Day => day,
+            TimeUnit::Week => (day + 3).div_euclid(7),
+            TimeUnit::Month => i64::from(date.year()) * 12 + i64::from(date.month0()),
+            TimeUnit::Year => i64::from(date.year()),
         }
     }
 }
@@ -80,6 +112,8 @@ pub struct ClvOptions {
     pub method: Method,
     /// A numeric customer attribute holding monthly revenue (retention CLV).
     pub revenue_attr: Option<String>,
+    /// The model family (`--model`).
+    pub model: Model,
     pub agent: String,
 }
 
@@ -94,6 +128,7 @@ impl Default for ClvOptions {
             penalizer: 0.0,
             method: Method::Auto,
             revenue_attr: None,
+            model: Model::Bgnbd,
             agent: "unknown".into(),
         }
     }
@@ -144,6 +179,10 @@ pub struct ClvReport {
     /// Customers with at least one repeat transaction.
     pub repeat_customers: usize,
     pub bgnbd: Option<BgReport>,
+    /// The family fitted (any of them), its parameters by their usual
+    /// names with standard errors, and why it was chosen with `auto`.
+    #[serde(default)]
+    pub model: Option<FitReport>,
     pub gamma_gamma: Option<GgReport>,
     /// Why the Gamma-Gamma model is missing or unusable, when it is.
     pub gamma_gamma_note: Option<String>,
@@ -189,7 +228,7 @@ pub struct Matrices {
 impl Matrices {
     /// Frequencies 0..=min(the largest seen, 24), recencies from 0 to T in
     /// (at most) 40 steps.
-    pub fn of(p: &bgnbd::Params, max_x: f64, t: f64) -> Matrices {
+    pub fn of(p: &Fitted, max_x: f64, t: f64) -> Matrices {
         let rows = max_x.clamp(0.0, 24.0).floor() as usize + 1;
         let cols = (t.floor() as usize + 1).clamp(2, 40);
         let frequency: Vec<f64> = (0..rows).map(|x| x as f64).collect();
@@ -205,7 +244,7 @@ impl Matrices {
         Matrices {
             t,
             horizon: 1.0,
-            expected: cell(&|x, tx| p.expected_transactions(x, tx, t, 1.0).unwrap_or(f64::NAN)),
+            expected: cell(&|x, tx| p.expected(x, tx, t, 1.0).unwrap_or(f64::NAN)),
             p_alive: cell(&|x, tx| p.p_alive(x, tx, t)),
             frequency,
             recency,
@@ -395,62 +434,72 @@ fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> Result<ClvRe
         )));
     }
 
-    // BG/NBD.
-    let mut bg_params = None;
+    // The family: as asked, or chosen (`auto`) by holdout error, sBG when
+    // the data are contractual.
+    let mut model = opts.model;
+    let mut chosen_because = None;
+    if model == Model::Auto {
+        let (m, why) = choose_model(conn, opts, as_of, use_bgnbd)?;
+        model = m;
+        chosen_because = Some(why);
+    }
+    if model == Model::Sbg && opts.method == Method::Bgnbd {
+        return Err(Error::bad(
+            "--model sbg values contracts, not orders: leave out --method bgnbd",
+        ));
+    }
+    let transactional = use_bgnbd && model != Model::Sbg;
+    // (x, t_x, T) per summary, in the family's time: BG/BB counts calendar
+    // periods with a purchase, the others time since the first purchase.
+    let rows: Vec<(f64, f64, f64)> = if !transactional {
+        Vec::new()
+    } else if model == Model::Bgbb {
+        bgbb_rows(conn, &summaries, as_of_day, opts.time_unit)?
+    } else {
+        summaries.iter().map(|s| (s.x, s.tx, s.t)).collect()
+    };
+    let mut fitted: Option<Fitted> = None;
     let mut bg_report = None;
-    if use_bgnbd {
-        ctl.report("fitting BG/NBD", 0, 1);
-        let data = bgnbd::Data::new(summaries.iter().map(|s| (s.x, s.tx, s.t)), opts.penalizer);
-        let mean_t = summaries.iter().map(|s| s.t).sum::<f64>() / summaries.len() as f64;
-        let init = [1.0, mean_t.max(1.0), 1.0, 1.0];
-        let opt = optim::minimise(&data, &init, 500)
-            .map_err(|e| Error::bad(format!("BG/NBD fit failed: {e}")))?;
-        let p = bgnbd::Params::from_slice(&opt.params);
-        let se = optim::std_errors(&data, &opt.params).map(|s| BgStdErr {
-            r: s[0],
-            alpha: s[1],
-            a: s[2],
-            b: s[3],
-        });
-        match &se {
-            None => notes.push("the BG/NBD Hessian is not invertible: no standard errors".into()),
-            Some(s) => {
-                // A boundary or flat optimum (a handful of customers, all
-                // alike): estimates whose errors dwarf them mean nothing.
-                let ratio = [(s.r, p.r), (s.alpha, p.alpha), (s.a, p.a), (s.b, p.b)]
-                    .iter()
-                    .map(|(e, v)| e / v.abs().max(1e-12))
-                    .fold(0.0f64, |m, x| {
-                        if x.is_finite() {
-                            m.max(x)
-                        } else {
-                            f64::INFINITY
-                        }
-                    });
-                if ratio > 10.0 {
-                    notes.push(format!(
-                        "the BG/NBD fit is poorly determined (standard errors up to {} times the estimates; \
-                         {} customers in {} distinct (x, t_x, T) rows): treat its predictions as unreliable; \
-                         import more order history, or try --penalizer 0.001",
-                        if ratio.is_finite() { format!("{ratio:.0}") } else { "infinitely many".into() },
-                        summaries.len(),
-                        data.groups()
-                    ));
-                }
-            }
+    let mut fit_report = None;
+    if transactional {
+        ctl.report(&format!("fitting {}", model.title()), 0, 1);
+        let (f, mut r) = family::fit(model, &rows, opts.penalizer)?;
+        match r.worst_relative_error() {
+            None => notes.push(format!(
+                "the {} Hessian is not invertible: no standard errors",
+                model.title()
+            )),
+            // A boundary or flat optimum (a handful of customers, all
+            // alike): estimates whose errors dwarf them mean nothing.
+            Some(ratio) if ratio > 10.0 => notes.push(format!(
+                "the {} fit is poorly determined (standard errors up to {} times the estimates; \
+                 {} customers): treat its predictions as unreliable; import more order history, or try --penalizer 0.001",
+                model.title(),
+                if ratio.is_finite() { format!("{ratio:.0}") } else { "infinitely many".into() },
+                rows.len(),
+            )),
+            Some(_) => {}
         }
-        bg_report = Some(BgReport {
-            r: p.r,
-            alpha: p.alpha,
-            a: p.a,
-            b: p.b,
-            log_likelihood: data.log_likelihood(&p),
-            std_err: se,
-            iterations: opt.iterations,
-            customers: summaries.len(),
-            distinct_rows: data.groups(),
-        });
-        bg_params = Some(p);
+        if let Fitted::Bg(p) = f {
+            let se = |n: &str| r.se(n);
+            bg_report = Some(BgReport {
+                r: p.r,
+                alpha: p.alpha,
+                a: p.a,
+                b: p.b,
+                log_likelihood: r.log_likelihood,
+                std_err: match (se("r"), se("alpha"), se("a"), se("b")) {
+                    (Some(r), Some(alpha), Some(a), Some(b)) => Some(BgStdErr { r, alpha, a, b }),
+                    _ => None,
+                },
+                iterations: r.iterations,
+                customers: summaries.len(),
+                distinct_rows: bgnbd::Data::new(rows.iter().copied(), 0.0).groups(),
+            });
+        }
+        r.chosen_because = chosen_because.take();
+        fit_report = Some(r);
+        fitted = Some(f);
     }
     ctl.check()?;
 
@@ -464,7 +513,7 @@ fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> Result<ClvRe
     let mut gg_params = None;
     let mut gg_report = None;
     let mut gg_note = None;
-    if use_bgnbd {
+    if transactional {
         let data = gamma_gamma::Data::new(
             summaries
                 .iter()
@@ -521,7 +570,7 @@ fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> Result<ClvRe
         .map(|m| f64::from(m) * MONTH_DAYS / unit)
         .collect();
     let mut values: Vec<Value> = Vec::with_capacity(summaries.len());
-    if let Some(bg) = bg_params {
+    if let Some(Fitted::Bg(bg)) = fitted {
         // The t_x-free part of E[X(t)] per month, once per distinct (x, T);
         // each customer divides it by its own 1 / P(alive).
         let mut distinct: Vec<(u64, u64)> = summaries
@@ -590,12 +639,74 @@ fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> Result<ClvRe
     }
     ctl.check()?;
 
+    if let Some(f) = fitted.filter(|f| !matches!(f, Fitted::Bg(_))) {
+        // Any other family: the expected transactions at each month's end,
+        // customer by customer.
+        let usable_gg = gg_params.filter(|p| p.q > 1.0);
+        let computed: Vec<Value> = summaries
+            .par_iter()
+            .zip(rows.par_iter())
+            .map(|(s, &(x, tx, t))| {
+                let curve: Option<Vec<f64>> = horizon_units
+                    .iter()
+                    .map(|&h| f.expected(x, tx, t, h))
+                    .collect();
+                let spend = usable_gg.and_then(|g| g.conditional_spend(s.x, s.monetary));
+                let (exp_txn, clv) = match curve {
+                    Some(c) => (
+                        Some(c[months as usize]),
+                        spend.map(|sp| {
+                            opts.margin
+                                * sp
+                                * (1..=months as usize)
+                                    .map(|m| (c[m] - c[m - 1]) * disc[m - 1])
+                                    .sum::<f64>()
+                        }),
+                    ),
+                    None => (None, None),
+                };
+                Value {
+                    cid: s.cid,
+                    frequency: Some(x),
+                    recency: Some(tx),
+                    t: Some(t),
+                    monetary: Some(s.monetary),
+                    p_alive: Some(f.p_alive(x, tx, t)).filter(|p| p.is_finite()),
+                    exp_txn,
+                    exp_spend: spend,
+                    clv,
+                    method: model.as_str(),
+                    rfm: None,
+                    segment: None,
+                }
+            })
+            .collect();
+        let diverged = computed.iter().filter(|v| v.exp_txn.is_none()).count();
+        values.extend(computed);
+        if diverged > 0 {
+            notes.push(format!(
+                "{diverged} customers' expected transactions did not converge; they have no CLV"
+            ));
+        }
+    }
+    ctl.check()?;
+
+    // sBG: contracts valued by their survival.
+    if model == Model::Sbg && opts.method != Method::Bgnbd {
+        ctl.report("fitting sBG", 0, 1);
+        let (v, r, mut n) = retention::sbg_values(conn, opts, as_of_day, &disc)?;
+        let mut r = r;
+        r.chosen_because = chosen_because.take();
+        fit_report = Some(r);
+        values.extend(v);
+        notes.append(&mut n);
+    }
     // Retention CLV for the others (or everyone with --method retention).
     let valued: std::collections::HashSet<i64> = values.iter().map(|v| v.cid).collect();
-    let all_customers: i64 = conn.query_row("SELECT count(*) FROM customers", [], |r| r.get(0))?;
+    let all_customers: i64 = store::customers::total(conn)?;
     // Retention CLV only runs when someone is left to value.
     if opts.method != Method::Bgnbd && (all_customers as usize) > valued.len() {
-        let retention = retention_values(conn, opts, as_of_day, &disc, &valued)?;
+        let retention = retention::retention_values(conn, opts, as_of_day, &disc, &valued)?;
         match retention {
             Ok(v) => values.extend(v),
             Err(why) => {
@@ -684,9 +795,10 @@ fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> Result<ClvRe
         },
         duration_ms: 0,
         notes,
-        matrices: bg_params.as_ref().map(|p| {
-            let max_x = summaries.iter().map(|s| s.x).fold(0.0, f64::max);
-            let max_t = summaries.iter().map(|s| s.t).fold(0.0, f64::max);
+        model: fit_report,
+        matrices: fitted.as_ref().map(|p| {
+            let max_x = rows.iter().map(|s| s.0).fold(0.0, f64::max);
+            let max_t = rows.iter().map(|s| s.2).fold(0.0, f64::max);
             Matrices::of(p, max_x, max_t)
         }),
     };
@@ -760,99 +872,92 @@ fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> Result<ClvRe
     Ok(report)
 }
 
-/// Retention CLV of customers not in `skip`: monthly revenue (an attribute,
-/// or order history) x survival from the active churn model, discounted.
-/// Err(reason) when the method cannot run at all.
-fn retention_values(
+/// BG/BB's (x, t_x, n) per summary, in calendar periods of `unit`: x the
+/// periods after the first with a purchase, t_x the last such period and n
+/// the periods from the first purchase to the as-of date.
+fn bgbb_rows(
+    conn: &Connection,
+    summaries: &[summary::Summary],
+    as_of_day: i64,
+    unit: TimeUnit,
+) -> Result<Vec<(f64, f64, f64)>> {
+    let days = store::clv::purchase_days(conn, as_of_day)?;
+    let as_of = unit.period(as_of_day);
+    let mut by_cid: HashMap<i64, (f64, f64, f64)> = HashMap::with_capacity(summaries.len());
+    let mut periods: Vec<i64> = Vec::new();
+    let mut i = 0;
+    while i < days.len() {
+        let cid = days[i].0;
+        periods.clear();
+        while i < days.len() && days[i].0 == cid {
+            let p = unit.period(days[i].1);
+            if periods.last() != Some(&p) {
+                periods.push(p);
+            }
+            i += 1;
+        }
+        if let Some(r) = bgbb::summary(&periods, as_of) {
+            by_cid.insert(cid, r);
+        }
+    }
+    Ok(summaries
+        .iter()
+        .map(|s| by_cid.get(&s.cid).copied().unwrap_or((0.0, 0.0, 0.0)))
+        .collect())
+}
+
+/// `--model auto`: sBG when the data are contractual (cancellation dates);
+/// else the repeat-purchase family with the smallest error on held-out
+/// time (the last 26 weeks), BG/NBD when no holdout can be made.
+fn choose_model(
     conn: &Connection,
     opts: &ClvOptions,
-    as_of_day: i64,
-    disc: &[f64],
-    skip: &std::collections::HashSet<i64>,
-) -> Result<std::result::Result<Vec<Value>, String>> {
-    let Some(model) = store::models::active(conn)? else {
-        return Ok(Err(
-            "retention CLV needs an active churn model (run `crmtop train`)".into(),
-        ));
-    };
-    let window = model.window_days.max(1) as f64;
-    // Monthly revenue per customer.
-    let mut revenue: HashMap<i64, f64> = HashMap::new();
-    match &opts.revenue_attr {
-        Some(attr) => {
-            for (c, v) in store::attributes::numeric(conn, attr)? {
-                revenue.insert(c, v);
-            }
-            if revenue.is_empty() {
-                return Ok(Err(format!("no customer has a numeric attribute '{attr}'")));
-            }
-        }
-        None => {
-            // Average monthly spend over the last 12 months (or since the first order).
-            let end = (as_of_day + 1) * DAY;
-            let start = end - 365 * DAY;
-            let mut st = conn.prepare(
-                "SELECT cid, sum(amount), min(ts) FROM orders WHERE ts >= ?1 AND ts < ?2 GROUP BY cid",
-            )?;
-            let rows = st.query_map([start, end], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, f64>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            })?;
-            for r in rows {
-                let (c, sum, first) = r?;
-                let months = (((end - first) as f64 / DAY as f64) / MONTH_DAYS).clamp(1.0, 12.0);
-                revenue.insert(c, sum / months);
-            }
-            if revenue.is_empty() {
-                return Ok(Err(
-                    "no monthly revenue: give --revenue-attr NAME (a numeric customer attribute) or import orders".into(),
-                ));
-            }
-        }
-    }
-    let mut st =
-        conn.prepare("SELECT cid, churn_prob FROM customers WHERE churn_prob IS NOT NULL")?;
-    let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, f64>(1)?)))?;
-    let mut out = Vec::new();
-    for r in rows {
-        let (cid, p) = r?;
-        if skip.contains(&cid) {
-            continue;
-        }
-        let Some(&rev) = revenue.get(&cid) else {
-            continue;
-        };
-        // Churn within the model's window -> a monthly hazard.
-        let p = p.clamp(0.0, 1.0 - 1e-12);
-        let h = 1.0 - (1.0 - p).powf(MONTH_DAYS / window);
-        let clv: f64 = disc
-            .iter()
-            .enumerate()
-            .map(|(m, d)| rev * (1.0 - h).powi(m as i32 + 1) * d)
-            .sum::<f64>()
-            * opts.margin;
-        out.push(Value {
-            cid,
-            frequency: None,
-            recency: None,
-            t: None,
-            monetary: None,
-            p_alive: Some(1.0 - p),
-            exp_txn: None,
-            exp_spend: Some(rev),
-            clv: Some(clv),
-            method: "retention",
-            rfm: None,
-            segment: None,
-        });
-    }
-    if out.is_empty() && opts.method == Method::Retention {
-        return Ok(Err(
-            "no customer has both a churn score and a monthly revenue".into(),
+    as_of: NaiveDate,
+    has_orders: bool,
+) -> Result<(Model, String)> {
+    let cancelled = store::customers::cancelled_count(conn)?;
+    if cancelled >= 10 {
+        return Ok((
+            Model::Sbg,
+            format!("contractual data: {cancelled} customers have a cancellation date, so sBG values their contracts"),
         ));
     }
-    Ok(Ok(out))
+    if !has_orders {
+        return Ok((
+            Model::Bgnbd,
+            "too few customers with orders to compare families: BG/NBD, the default".into(),
+        ));
+    }
+    match holdout(
+        conn,
+        None,
+        Some(as_of),
+        opts.time_unit,
+        opts.penalizer,
+        None,
+    ) {
+        Ok(h) => {
+            let model = holdout::Family::parse(h.model)
+                .map(Model::from_family)
+                .unwrap_or(Model::Bgnbd);
+            let why = h
+                .notes
+                .iter()
+                .find(|n| n.starts_with("auto: ") && n.contains("predicts the holdout best"))
+                .map(|n| {
+                    format!(
+                        "{}, from {} to {}",
+                        n.trim_start_matches("auto: "),
+                        h.holdout_start,
+                        h.holdout_end
+                    )
+                })
+                .unwrap_or_else(|| format!("{} predicted the held-out time best", model.title()));
+            Ok((model, why))
+        }
+        Err(e) => Ok((
+            Model::Bgnbd,
+            format!("no holdout check was possible ({e}): BG/NBD, the default"),
+        )),
+    }
 }

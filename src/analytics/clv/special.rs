@@ -15,7 +15,7 @@ pub fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> Option<f64> {
 /// optimiser wanders to parameters where z is next to 1 must fail fast
 /// there, not spend minutes on one evaluation.
 pub fn hyp2f1_within(a: f64, b: f64, c: f64, z: f64, terms: u32) -> Option<f64> {
-    if !(z < 1.0) || !a.is_finite() || !b.is_finite() || !c.is_finite() {
+    if z.is_nan() || z >= 1.0 || !a.is_finite() || !b.is_finite() || !c.is_finite() {
         return None;
     }
     if z < 0.0 {
