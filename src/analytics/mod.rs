@@ -1,6 +1,7 @@
 //! Analytics: features, churn models, metrics, CLV, RFM, sentiment, queue priority.
 
 pub mod churn;
+pub mod clusters;
 pub mod clv;
 pub mod features;
 pub mod logistic;

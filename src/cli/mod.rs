@@ -2,6 +2,7 @@
 //! Every command prints a human summary, or JSON with `--json`.
 
 mod churn;
+mod clusters;
 mod clv;
 mod data;
 mod feedback;
@@ -82,6 +83,8 @@ pub enum Command {
     Segments(clv::SegmentsArgs),
     /// Kaplan-Meier retention curves by group, with the log-rank test
     Survival(survival::SurvivalArgs),
+    /// Behavioural clusters (k-means on recency, frequency, spend, tenure, engagement, feedback), profiled and named
+    Clusters(clusters::ClustersArgs),
     /// The feedback queue: list, next, claim, assign, pending, resolve, escalate, reopen, show
     #[command(subcommand)]
     Feedback(feedback::FeedbackCmd),
@@ -181,6 +184,7 @@ pub fn run(command: Command, ctx: &Ctx) -> Result<i32> {
         Command::Clv(a) => clv::clv(ctx, a),
         Command::Segments(a) => clv::segments(ctx, a),
         Command::Survival(a) => survival::survival(ctx, a),
+        Command::Clusters(a) => clusters::clusters(ctx, a),
         Command::Feedback(c) => feedback::run(ctx, c),
         Command::Backup(a) => ops::backup(ctx, a),
         Command::Doctor(a) => ops::doctor(ctx, a),

@@ -68,6 +68,13 @@ pub struct FitBrief {
     pub margin: f64,
     #[serde(default)]
     pub discount_rate: f64,
+    /// The family and its parameters ("Pareto/NBD r 0.5533 α 10.5777 ...")
+    /// with its fit diagnostics (log-likelihood, customers).
+    #[serde(default)]
+    pub family: Option<String>,
+    /// Why `--model auto` chose it.
+    #[serde(default)]
+    pub chosen_because: Option<String>,
 }
 
 /// What only changes with the data version.
@@ -274,6 +281,15 @@ fn compute(conn: &Connection, version: i64, high: f64, medium: f64) -> Result<Ag
         note: r.gamma_gamma_note.clone(),
         margin: r.margin,
         discount_rate: r.discount_rate,
+        family: r.model.as_ref().map(family_text).or_else(|| {
+            r.bgnbd.as_ref().map(|b| {
+                format!(
+                    "BG/NBD r {:.4} α {:.4} a {:.4} b {:.4} (LL {:.2})",
+                    b.r, b.alpha, b.a, b.b, b.log_likelihood
+                )
+            })
+        }),
+        chosen_because: r.model.as_ref().and_then(|m| m.chosen_because.clone()),
     });
     // Pareto curve, highest CLV first, in 50 steps.
     let mut pareto = Vec::new();
@@ -361,4 +377,28 @@ pub fn load(
         open_feedback: open,
         overdue_feedback: overdue,
     })
+}
+
+/// "Pareto/NBD r 0.5533 α 10.5777 s 0.6062 β 11.6687 (LL -9594.98, 2,357 customers)".
+fn family_text(m: &crate::analytics::clv::family::FitReport) -> String {
+    use crate::analytics::clv::family::Model;
+    let greek = |n: &str| match n {
+        "alpha" => "α".to_string(),
+        "beta" => "β".to_string(),
+        "gamma" => "γ".to_string(),
+        "delta" => "δ".to_string(),
+        n => n.to_string(),
+    };
+    let params: Vec<String> = m
+        .params
+        .iter()
+        .map(|(n, v)| format!("{} {:.4}", greek(n), v.as_f64().unwrap_or(f64::NAN)))
+        .collect();
+    format!(
+        "{} {} (LL {:.2}, {} customers)",
+        Model::parse(&m.family).map(Model::title).unwrap_or("model"),
+        params.join(" "),
+        m.log_likelihood,
+        m.customers
+    )
 }

@@ -108,6 +108,9 @@ pub struct ListQuery {
     pub churn_band: Option<(f64, f64)>,
     /// Only customers in this RFM segment (the CLV screen's filter).
     pub rfm_segment: Option<String>,
+    /// Only customers in this behavioural cluster of the latest
+    /// `crmtop clusters` run (`:cluster N`).
+    pub cluster: Option<u32>,
     pub seek: Seek,
     pub limit: usize,
     /// `--mask-pii`: the text filter matches ids only (matching masked
@@ -128,6 +131,7 @@ impl ListQuery {
             filter: None,
             churn_band: None,
             rfm_segment: None,
+            cluster: None,
             seek: Seek::First,
             limit: 100,
         }
@@ -287,6 +291,14 @@ fn filters(q: &ListQuery, hits: Option<&Hits>, plan: Plan, first: usize) -> Filt
         // sql-format-ok: a parameter number; the value is bound.
         f.conds.push_str(&format!(
             " AND NOT (c.churned IS 1 OR (c.last_order IS NOT NULL AND c.last_order < ?{i}))"
+        ));
+    }
+    if let Some(k) = q.cluster {
+        f.params.push(Value::Integer(i64::from(k)));
+        let i = first + f.params.len() - 1;
+        // sql-format-ok: a parameter number; the value is bound.
+        f.conds.push_str(&format!(
+            " AND c.cid IN (SELECT cid FROM customer_clusters WHERE cluster = ?{i})"
         ));
     }
     if let Some(seg) = &q.rfm_segment {

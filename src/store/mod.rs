@@ -4,6 +4,7 @@
 pub mod attributes;
 pub mod audit;
 pub mod backup;
+pub mod clusters;
 pub mod clv;
 pub mod customers;
 pub mod dashboard;
@@ -52,6 +53,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0007_cancelled_at.sql",
         include_str!("../../schema/0007_cancelled_at.sql"),
+    ),
+    (
+        "0008_clusters.sql",
+        include_str!("../../schema/0008_clusters.sql"),
     ),
 ];
 

@@ -3,6 +3,7 @@
 
 use super::action::{Action, InputKey};
 use super::app::{AppState, JobState, Mode, Screen, Severity};
+use super::messages::Slot;
 use super::update::{current_list, request, reset_list, start_job, update, Effect};
 use super::worker::{ExportWhat, JobSpec, Request};
 use crate::analytics::churn::{ModelKind, TrainOptions};
@@ -276,6 +277,34 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
                 filter
             };
             Ok(super::queue_filter::set_filter(state, filter))
+        }
+        "cluster" => {
+            // `:cluster N` on every customer screen; `:cluster` or `off` clears.
+            let k = match rest.first().copied() {
+                None | Some("off") | Some("all") => None,
+                Some(w) => Some(w.parse::<u32>().ok().filter(|k| *k >= 1).ok_or_else(|| {
+                    format!(
+                        "'{}' is not a cluster number (see `crmtop clusters`)",
+                        crate::term::safe(w)
+                    )
+                })?),
+            };
+            let mut fx = Vec::new();
+            for slot in [Slot::Customers, Slot::Churn, Slot::Clv] {
+                let list = super::update::list_mut(state, slot);
+                if list.query.cluster != k {
+                    list.query.cluster = k;
+                    fx.extend(reset_list(list, slot));
+                }
+            }
+            state.say(
+                Severity::Info,
+                match k {
+                    Some(k) => format!("customer screens show cluster {k} only (:cluster clears; `crmtop clusters` profiles them)"),
+                    None => "customer screens show every cluster".into(),
+                },
+            );
+            Ok(fx)
         }
         "filter" => {
             let Some((list, slot)) = current_list(state) else {

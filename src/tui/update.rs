@@ -58,7 +58,7 @@ fn slot_of(screen: Screen) -> Option<Slot> {
     }
 }
 
-fn list_mut(state: &mut AppState, slot: Slot) -> &mut ListState {
+pub(crate) fn list_mut(state: &mut AppState, slot: Slot) -> &mut ListState {
     match slot {
         Slot::Customers => &mut state.customers,
         Slot::Churn => &mut state.churn,

@@ -331,6 +331,7 @@ impl Executor {
                 let ranking = query.sort == SortColumn::Clv && query.descending;
                 let unfiltered = query.filter.as_deref().is_none_or(str::is_empty)
                     && query.rfm_segment.is_none()
+                    && query.cluster.is_none()
                     && query.churn_band.is_none();
                 let page_sum: f64 = rows.iter().map(|r| r.clv.unwrap_or(0.0)).sum();
                 let clv_of = |k: &list::Key| match &k.value {

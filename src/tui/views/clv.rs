@@ -59,17 +59,18 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             ]),
             Line::from(Span::styled(
                 format!(
-                    " margin {} · discount {}/month · unit {} · BG/NBD r {} α {} a {} b {} · Gamma-Gamma p {} q {} γ {}{}",
+                    " {} · unit {} · margin {} · discount {}/month · Gamma-Gamma p {} q {} γ {}{}{}",
+                    fb.family.as_deref().unwrap_or("no repeat-purchase model"),
+                    fb.time_unit,
                     format::percent(fb.margin),
                     format::percent(fb.discount_rate),
-                    fb.time_unit,
-                    p4(fb.r),
-                    p4(fb.alpha),
-                    p4(fb.a),
-                    p4(fb.b),
                     p4(fb.p),
                     p4(fb.q),
                     p4(fb.gamma),
+                    fb.chosen_because
+                        .as_ref()
+                        .map(|n| format!(" · auto: {}", fit(n, 80)))
+                        .unwrap_or_default(),
                     fb.note
                         .as_ref()
                         .map(|n| format!(" · {}", fit(n, 60)))

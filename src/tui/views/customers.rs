@@ -162,6 +162,9 @@ pub fn footer(state: &AppState, list: &ListState, theme: &Theme) -> Line<'static
     if let Some(f) = &list.query.filter {
         spans.push(Span::styled(format!(" · filter: {f}"), theme.accent()));
     }
+    if let Some(k) = list.query.cluster {
+        spans.push(Span::styled(format!(" · cluster {k}"), theme.accent()));
+    }
     if list.loading && !list.quiet {
         const SPIN: [&str; 4] = ["|", "/", "-", "\\"];
         spans.push(Span::styled(

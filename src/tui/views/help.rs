@@ -88,6 +88,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         help: "open a customer or a feedback item by its id",
     },
     CommandSpec {
+        names: &["cluster"],
+        args: "[N | off]",
+        flags: &[],
+        help: "show one behavioural cluster on the customer screens (crmtop clusters)",
+    },
+    CommandSpec {
         names: &["filter"],
         args: "TEXT | kind=K channel=C status=S assignee=A mine unassigned overdue",
         flags: &[],
