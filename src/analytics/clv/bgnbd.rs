@@ -37,6 +37,10 @@ pub struct Data {
     rows: Vec<(u32, u32, u32, f64)>,
     total: f64,
     pub penalizer: f64,
+    /// MBG/NBD (Batislam et al. 2007): a customer can also leave right
+    /// after the first purchase. Its likelihood is BG/NBD's with b + x + 1
+    /// for b + x in the Beta terms and the dropout term for x = 0 too.
+    modified: bool,
 }
 
 fn distinct(values: impl Iterator<Item = f64>) -> (Vec<f64>, HashMap<u64, u32>) {
@@ -76,11 +80,27 @@ impl Data {
             rows,
             total,
             penalizer,
+            modified: false,
+        }
+    }
+
+    /// MBG/NBD's likelihood on the same rows (see `modified`).
+    pub fn modified(customers: impl IntoIterator<Item = (f64, f64, f64)>, penalizer: f64) -> Data {
+        Data {
+            modified: true,
+            ..Data::new(customers, penalizer)
         }
     }
 
     pub fn groups(&self) -> usize {
         self.rows.len()
+    }
+
+    /// Summed log-likelihood at natural parameters in the usual order.
+    pub fn log_likelihood_of(&self, q: &[f64]) -> f64 {
+        let (v, _) = self.value_grad(q);
+        let pen = self.penalizer * q.iter().map(|x| x * x).sum::<f64>();
+        -(v - pen) * self.total
     }
 
     /// Summed log-likelihood at `p` (no penalty).
@@ -114,18 +134,20 @@ impl Objective for Data {
         let (lg_r, lg_ab, lg_b) = (ln_gamma(r), ln_gamma(a + b), ln_gamma(b));
         let (dg_r, dg_ab, dg_b) = (digamma(r), digamma(a + b), digamma(b));
         let (ln_alpha, ln_a) = (alpha.ln(), a.ln());
+        // MBG/NBD shifts the Beta terms by one purchase.
+        let m = if self.modified { 1.0 } else { 0.0 };
         let xt: Vec<XTerms> = self
             .xs
             .iter()
             .map(|&x| {
-                let bx = (b + x - 1.0).max(1e-300);
+                let bx = (b + x - 1.0 + m).max(1e-300);
                 XTerms {
-                    ab: ln_gamma(r + x) - lg_r + r * ln_alpha + lg_ab + ln_gamma(b + x)
+                    ab: ln_gamma(r + x) - lg_r + r * ln_alpha + lg_ab + ln_gamma(b + x + m)
                         - lg_b
-                        - ln_gamma(a + b + x),
+                        - ln_gamma(a + b + x + m),
                     d_r: digamma(r + x) - dg_r + ln_alpha,
-                    d_a: dg_ab - digamma(a + b + x),
-                    d_b: dg_ab + digamma(b + x) - dg_b - digamma(a + b + x),
+                    d_a: dg_ab - digamma(a + b + x + m),
+                    d_b: dg_ab + digamma(b + x + m) - dg_b - digamma(a + b + x + m),
                     a4: ln_a - bx.ln(),
                     inv_bx: 1.0 / bx,
                 }
@@ -153,7 +175,7 @@ impl Objective for Data {
                     let rx = r + x;
                     let (l3, i3) = lt[ti as usize];
                     let a3 = -rx * l3;
-                    if x > 0.0 {
+                    if x > 0.0 || self.modified {
                         let (l4, i4) = ltx[txi as usize];
                         let a4 = k.a4 - rx * l4;
                         // log(e^A3 + e^A4) = A3 + softplus(A4 - A3); weights are its softmax.

@@ -233,7 +233,7 @@ pub fn fit(model: Model, rows: &[(f64, f64, f64)], penalizer: f64) -> Result<(Fi
             let opt =
                 optim::minimise(&data, &[1.0, mean_t.max(1.0), 1.0, 1.0], 500).map_err(failed)?;
             let se = optim::std_errors(&data, &opt.params);
-            let ll = data.log_likelihood(&opt.params);
+            let ll = data.log_likelihood_of(&opt.params);
             let p = mbgnbd::Params::from_slice(&opt.params);
             (Fitted::Mbg(p), opt.params, ll, opt.iterations, se)
         }

@@ -211,21 +211,26 @@ impl<F: Fn(&[f64], f64, f64, f64) -> f64 + Sync> Rows<F> {
     }
 }
 
+/// The gradient of `f` at `p` by central differences with relative steps.
+pub fn central_gradient(f: impl Fn(&[f64]) -> f64, p: &[f64]) -> Vec<f64> {
+    (0..p.len())
+        .map(|i| {
+            let h = 1e-6 * p[i].abs().max(1e-8);
+            let mut up = p.to_vec();
+            let mut dn = p.to_vec();
+            up[i] += h;
+            dn[i] -= h;
+            (f(&up) - f(&dn)) / (2.0 * h)
+        })
+        .collect()
+}
+
 impl<F: Fn(&[f64], f64, f64, f64) -> f64 + Sync> Objective for Rows<F> {
     fn value_grad(&self, p: &[f64]) -> (f64, Vec<f64>) {
-        let v = self.objective(p);
-        // Central differences with relative steps.
-        let g = (0..p.len())
-            .map(|i| {
-                let h = 1e-6 * p[i].abs().max(1e-8);
-                let mut up = p.to_vec();
-                let mut dn = p.to_vec();
-                up[i] += h;
-                dn[i] -= h;
-                (self.objective(&up) - self.objective(&dn)) / (2.0 * h)
-            })
-            .collect();
-        (v, g)
+        (
+            self.objective(p),
+            central_gradient(|q| self.objective(q), p),
+        )
     }
     fn weight(&self) -> f64 {
         self.total

@@ -141,18 +141,8 @@ impl Data {
 
 impl super::optim::Objective for Data {
     fn value_grad(&self, p: &[f64]) -> (f64, Vec<f64>) {
-        let v = self.objective(p);
-        let g = (0..p.len())
-            .map(|i| {
-                let h = 1e-6 * p[i].abs().max(1e-8);
-                let mut up = p.to_vec();
-                let mut dn = p.to_vec();
-                up[i] += h;
-                dn[i] -= h;
-                (self.objective(&up) - self.objective(&dn)) / (2.0 * h)
-            })
-            .collect();
-        (v, g)
+        let g = super::optim::central_gradient(|q| self.objective(q), p);
+        (self.objective(p), g)
     }
     fn weight(&self) -> f64 {
         self.total
