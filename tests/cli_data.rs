@@ -134,7 +134,7 @@ fn export_formats_and_masking() {
         fixture("customers_extra.csv").to_str().unwrap(),
     ]);
     let csv_out = stdout(&db.run(&["export", "customers"]));
-    assert!(csv_out.starts_with("id,name,email,phone,signup_date,birth_date,age,income,region,plan,segment,churned,devices,loyalty_tier\n"), "{csv_out}");
+    assert!(csv_out.starts_with("id,name,email,phone,signup_date,birth_date,age,income,region,plan,segment,churned,cancelled_at,devices,loyalty_tier\n"), "{csv_out}");
     assert!(csv_out.contains("C1,Ada Lovelace,ada@example.com"));
     let json = stdout(&db.run(&["export", "customers", "--format", "json"]));
     let first: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();

@@ -70,9 +70,14 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
         .iter()
         .map(|t| (t.period as f64, t.actual_cumulative))
         .collect();
+    // The model as a dotted line (every other period, single braille
+    // dots) on the same braille grid as the actual line: told apart
+    // without colour, and drawn at the same heights (ratatui's `Dot` grid
+    // rounds to whole cells, so at 80x24 it sat a row above the actual).
     let expected: Vec<(f64, f64)> = r
         .tracking
         .iter()
+        .filter(|t| t.period % 2 == 0)
         .map(|t| (t.period as f64, t.expected_cumulative))
         .collect();
     let top = r
@@ -91,8 +96,8 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
     let sets = vec![
         Dataset::default()
             .name("model")
-            .marker(symbols::Marker::Dot)
-            .graph_type(GraphType::Line)
+            .marker(symbols::Marker::Braille)
+            .graph_type(GraphType::Scatter)
             .style(theme.fg(Color::Yellow))
             .data(&expected),
         Dataset::default()
@@ -117,7 +122,7 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
         .legend_position(None)
         .block(Block::default().borders(Borders::ALL).title(Span::styled(
             format!(
-                " Tracking: cumulative repeat purchases per {} · ⠒ actual · • model · ⡇ holdout ",
+                " Tracking: cumulative repeat purchases per {} · ⠒ actual · ⠂⠂ model · ⡇ holdout ",
                 r.time_unit
             ),
             theme.title(),
