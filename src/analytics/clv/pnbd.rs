@@ -248,23 +248,69 @@ impl Data {
             .iter()
             .map(|&t| ((alpha + t).ln(), (beta + t).ln()))
             .collect();
-        let hyp = |(xi, _): (u32, u32), t: f64| -> f64 {
-            let x = self.xs[xi as usize];
-            let rsf = r + s + x;
-            let b2 = if b2_is_rx { r + x } else { s + 1.0 };
-            special::hyp2f1_within(rsf, b2, rsf + 1.0, d / (max_ab + t), TERMS)
+        // 2F1(a, b; a + 1; z) for every pair. For one x, a and b are the
+        // same whatever the time, so the series' coefficients are computed
+        // once per x (up to the largest z of its pairs) and each pair is a
+        // polynomial (Horner); z > 1/2 uses Euler's transformation, as
+        // `special::hyp2f1` does.
+        let z_of = |t: f64| d / (max_ab + t);
+        let mut zmax = vec![(0.0f64, 0.0f64); self.xs.len()];
+        for (&(xi, ti), list) in self
+            .x_tx
+            .iter()
+            .map(|p| (p, &self.txs))
+            .chain(self.x_t.iter().map(|p| (p, &self.ts)))
+        {
+            let z = z_of(list[ti as usize]);
+            let m = &mut zmax[xi as usize];
+            if z <= 0.5 {
+                m.0 = m.0.max(z);
+            } else {
+                m.1 = m.1.max(z);
+            }
+        }
+        let series: Vec<(Option<Vec<f64>>, Option<Vec<f64>>)> = self
+            .xs
+            .par_iter()
+            .zip(zmax.par_iter())
+            .map(|(&x, &(zp, ze))| {
+                let a = r + s + x;
+                let b = if b2_is_rx { r + x } else { s + 1.0 };
+                let plain = special::coefficients(a, b, a + 1.0, zp, TERMS);
+                let euler = (ze > 0.0)
+                    .then(|| special::coefficients(1.0, a + 1.0 - b, a + 1.0, ze, TERMS))
+                    .flatten();
+                (plain, euler)
+            })
+            .collect();
+        let hyp = |xi: u32, t: f64| -> f64 {
+            let b = if b2_is_rx {
+                r + self.xs[xi as usize]
+            } else {
+                s + 1.0
+            };
+            let z = z_of(t);
+            let (plain, euler) = &series[xi as usize];
+            let v = if z <= 0.5 {
+                plain.as_deref().map(|c| special::horner(c, z))
+            } else {
+                euler
+                    .as_deref()
+                    .map(|c| (1.0 - z).powf(1.0 - b) * special::horner(c, z))
+            };
+            v.filter(|v| v.is_finite() && *v > 0.0)
                 .map(f64::ln)
                 .unwrap_or(f64::NAN)
         };
         let f_tx: Vec<f64> = self
             .x_tx
             .par_iter()
-            .map(|&(xi, ti)| hyp((xi, ti), self.txs[ti as usize]))
+            .map(|&(xi, ti)| hyp(xi, self.txs[ti as usize]))
             .collect();
         let f_t: Vec<f64> = self
             .x_t
             .par_iter()
-            .map(|&(xi, ti)| hyp((xi, ti), self.ts[ti as usize]))
+            .map(|&(xi, ti)| hyp(xi, self.ts[ti as usize]))
             .collect();
         let ln_s = s.ln();
         self.rows

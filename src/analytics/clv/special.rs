@@ -32,6 +32,33 @@ pub fn hyp2f1_within(a: f64, b: f64, c: f64, z: f64, terms: u32) -> Option<f64> 
     series_within(a, b, c, z, terms)
 }
 
+/// The coefficients (a)_k (b)_k / ((c)_k k!) of ₂F₁'s series, as many as
+/// it takes to converge at `zmax` (then at every 0 <= z <= zmax), at most
+/// `terms`; None when that is not enough.
+pub fn coefficients(a: f64, b: f64, c: f64, zmax: f64, terms: u32) -> Option<Vec<f64>> {
+    let mut out = vec![1.0];
+    let (mut t, mut zk, mut sum) = (1.0f64, 1.0f64, 1.0f64);
+    for k in 0..terms {
+        let k = f64::from(k);
+        t *= (a + k) * (b + k) / ((c + k) * (k + 1.0));
+        zk *= zmax;
+        out.push(t);
+        sum += t * zk;
+        if (t * zk).abs() <= 1e-16 * sum.abs() || zmax == 0.0 {
+            return t.is_finite().then_some(out);
+        }
+        if !sum.is_finite() {
+            return None;
+        }
+    }
+    None
+}
+
+/// Σ_k c_k z^k by Horner's rule.
+pub fn horner(c: &[f64], z: f64) -> f64 {
+    c.iter().rev().fold(0.0, |acc, &ck| acc * z + ck)
+}
+
 /// Σ_k (a)_k (b)_k / ((c)_k k!) z^k.
 pub fn series(a: f64, b: f64, c: f64, z: f64) -> Option<f64> {
     series_within(a, b, c, z, 1_000_000)
