@@ -269,7 +269,9 @@ impl Data {
                 m.1 = m.1.max(z);
             }
         }
-        let series: Vec<(Option<Vec<f64>>, Option<Vec<f64>>)> = self
+        // (plain, Euler-transformed) coefficients per x.
+        type Series = (Option<Vec<f64>>, Option<Vec<f64>>);
+        let series: Vec<Series> = self
             .xs
             .par_iter()
             .zip(zmax.par_iter())
