@@ -1,5 +1,6 @@
 //! Analytics: features, churn models, metrics, CLV, RFM, sentiment, queue priority.
 
+pub mod campaign;
 pub mod churn;
 pub mod clusters;
 pub mod clv;
@@ -10,4 +11,5 @@ pub mod priority;
 pub mod rfm;
 pub mod sentiment;
 pub mod survival;
+pub mod uplift;
 pub mod workflow;

@@ -4,6 +4,7 @@
 pub mod attributes;
 pub mod audit;
 pub mod backup;
+pub mod campaigns;
 pub mod clusters;
 pub mod clv;
 pub mod customers;
@@ -57,6 +58,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0008_clusters.sql",
         include_str!("../../schema/0008_clusters.sql"),
+    ),
+    (
+        "0009_campaigns.sql",
+        include_str!("../../schema/0009_campaigns.sql"),
     ),
 ];
 

@@ -1,0 +1,356 @@
+//! Campaigns and their members: the candidates a campaign chooses from, the
+//! immutable assignment, outcomes recorded by agents (optimistic locking),
+//! and the rows its report is computed on.
+
+use crate::analytics::campaign::{Assigned, Candidate};
+use crate::error::{Error, Result};
+use crate::timeutil::DAY;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+/// Every customer as a candidate as of `start` (a timestamp): lapsed when
+/// labelled churned, or with an order before the start and none in the 365
+/// days before it.
+pub fn candidates(conn: &Connection, start: i64) -> Result<Vec<Candidate>> {
+    let mut st = conn.prepare(
+        "SELECT c.cid, c.id, c.name, c.email, c.plan, c.region, c.rfm_segment, k.cluster,
+                c.churn_prob, c.clv, c.churned,
+                (SELECT max(o.ts) FROM orders o WHERE o.cid = c.cid AND o.ts < ?1)
+         FROM customers c LEFT JOIN customer_clusters k ON k.cid = c.cid",
+    )?;
+    let rows = st.query_map([start], |r| {
+        let churned: Option<i64> = r.get(10)?;
+        let last_before: Option<i64> = r.get(11)?;
+        Ok(Candidate {
+            cid: r.get(0)?,
+            id: r.get(1)?,
+            name: r.get(2)?,
+            email: r.get(3)?,
+            plan: r.get(4)?,
+            region: r.get(5)?,
+            rfm_segment: r.get(6)?,
+            cluster: r.get(7)?,
+            churn_prob: r.get(8)?,
+            clv: r.get(9)?,
+            lapsed: churned == Some(1) || last_before.is_some_and(|l| l < start - 365 * DAY),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A campaign as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct Campaign {
+    pub id: i64,
+    pub name: String,
+    pub action: String,
+    pub channel: String,
+    pub cost: f64,
+    pub cost_share: f64,
+    pub target: String,
+    pub control_share: f64,
+    pub start: String,
+    #[serde(skip)]
+    pub start_day: i64,
+    pub window_days: i64,
+    pub seed: i64,
+    pub model_id: Option<i64>,
+    pub status: String,
+    pub created_at: i64,
+    pub created_by: String,
+    pub closed_at: Option<i64>,
+    pub treatment: i64,
+    pub control: i64,
+    /// Treated members with an outcome recorded.
+    pub worked: i64,
+}
+
+/// What a new campaign is.
+pub struct NewCampaign<'a> {
+    pub name: &'a str,
+    pub action: &'a str,
+    pub channel: &'a str,
+    pub cost: f64,
+    pub cost_share: f64,
+    pub target: &'a str,
+    pub control_share: f64,
+    pub start_day: i64,
+    pub window_days: i64,
+    pub seed: u64,
+    pub model_id: Option<i64>,
+    pub agent: &'a str,
+}
+
+/// Store a campaign and its assignment. Call inside a transaction.
+pub fn create(conn: &Connection, c: &NewCampaign, members: &[Assigned]) -> Result<i64> {
+    let exists: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM campaigns WHERE name = ?1)",
+        [c.name],
+        |r| r.get(0),
+    )?;
+    if exists {
+        return Err(Error::bad(format!(
+            "a campaign named '{}' exists already (campaign list)",
+            crate::term::safe(c.name)
+        )));
+    }
+    conn.execute(
+        "INSERT INTO campaigns(name, action, channel, cost, cost_share, target, control_share,
+                               start_day, window_days, seed, model_id, created_at, created_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        params![
+            c.name,
+            c.action,
+            c.channel,
+            c.cost,
+            c.cost_share,
+            c.target,
+            c.control_share,
+            c.start_day,
+            c.window_days,
+            c.seed as i64,
+            c.model_id,
+            crate::timeutil::now(),
+            c.agent
+        ],
+    )?;
+    let id = conn.last_insert_rowid();
+    let mut ins = super::BatchInsert::new(
+        conn,
+        "INSERT INTO campaign_members(campaign_id, cid, grp, stratum, churn_prob, clv, value_at_risk, rank)",
+        8,
+    )?;
+    use rusqlite::types::Value as V;
+    let opt = |v: Option<f64>| v.map(V::Real).unwrap_or(V::Null);
+    for m in members {
+        ins.push([
+            V::Integer(id),
+            V::Integer(m.cid),
+            V::Text(if m.treatment { "treatment" } else { "control" }.into()),
+            V::Text(m.stratum.into()),
+            opt(m.churn_prob),
+            opt(m.clv),
+            V::Real(m.value_at_risk),
+            V::Integer(i64::from(m.rank)),
+        ])?;
+    }
+    ins.finish()?;
+    Ok(id)
+}
+
+const SELECT: &str = "SELECT c.id, c.name, c.action, c.channel, c.cost, c.cost_share, c.target,
+        c.control_share, c.start_day, c.window_days, c.seed, c.model_id, c.status, c.created_at,
+        c.created_by, c.closed_at,
+        (SELECT count(*) FROM campaign_members m WHERE m.campaign_id = c.id AND m.grp = 'treatment'),
+        (SELECT count(*) FROM campaign_members m WHERE m.campaign_id = c.id AND m.grp = 'control'),
+        (SELECT count(*) FROM campaign_members m WHERE m.campaign_id = c.id AND m.grp = 'treatment' AND m.outcome IS NOT NULL)
+        FROM campaigns c";
+
+fn row(r: &rusqlite::Row) -> rusqlite::Result<Campaign> {
+    let start_day: i64 = r.get(8)?;
+    Ok(Campaign {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        action: r.get(2)?,
+        channel: r.get(3)?,
+        cost: r.get(4)?,
+        cost_share: r.get(5)?,
+        target: r.get(6)?,
+        control_share: r.get(7)?,
+        start: crate::timeutil::ts_to_day_string(start_day * DAY),
+        start_day,
+        window_days: r.get(9)?,
+        seed: r.get(10)?,
+        model_id: r.get(11)?,
+        status: r.get(12)?,
+        created_at: r.get(13)?,
+        created_by: r.get(14)?,
+        closed_at: r.get(15)?,
+        treatment: r.get(16)?,
+        control: r.get(17)?,
+        worked: r.get(18)?,
+    })
+}
+
+pub fn list(conn: &Connection) -> Result<Vec<Campaign>> {
+    // sql-format-ok: a constant column list.
+    let mut st = conn.prepare(&format!("{SELECT} ORDER BY c.id DESC"))?;
+    let rows = st.query_map([], row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A campaign by name (or by id, given as digits).
+pub fn get(conn: &Connection, name: &str) -> Result<Campaign> {
+    // sql-format-ok: a constant column list.
+    let mut st = conn.prepare(&format!(
+        "{SELECT} WHERE c.name = ?1 OR (?1 GLOB '[0-9]*' AND c.id = CAST(?1 AS INTEGER))"
+    ))?;
+    st.query_row([name], row).optional()?.ok_or_else(|| {
+        Error::BadInput(format!(
+            "no campaign '{}' (campaign list)",
+            crate::term::safe(name)
+        ))
+    })
+}
+
+/// One member with what the report and the work list need.
+#[derive(Debug, Clone, Serialize)]
+pub struct Member {
+    pub customer_id: String,
+    #[serde(skip)]
+    pub cid: i64,
+    pub name: Option<String>,
+    pub group: String,
+    pub stratum: String,
+    pub churn_prob: Option<f64>,
+    pub clv: Option<f64>,
+    pub value_at_risk: f64,
+    pub rank: i64,
+    pub outcome: Option<String>,
+    pub note: Option<String>,
+    pub outcome_by: Option<String>,
+    pub claimed_by: Option<String>,
+    pub version: i64,
+    /// Ordered in [start, start + window) (up to the report's as-of date).
+    #[serde(skip)]
+    pub ordered: bool,
+    /// Spend in the window.
+    #[serde(skip)]
+    pub revenue: f64,
+    /// The churn label now (explicit-label data).
+    #[serde(skip)]
+    pub churned: Option<bool>,
+}
+
+/// Every member of a campaign in rank order, with their orders and spend
+/// in [from, to) (timestamps).
+pub fn members(conn: &Connection, campaign_id: i64, from: i64, to: i64) -> Result<Vec<Member>> {
+    let mut st = conn.prepare(
+        "SELECT c.id, m.cid, c.name, m.grp, m.stratum, m.churn_prob, m.clv, m.value_at_risk, m.rank,
+                m.outcome, m.note, m.outcome_by, m.claimed_by, m.version,
+                EXISTS (SELECT 1 FROM orders o WHERE o.cid = m.cid AND o.ts >= ?2 AND o.ts < ?3),
+                (SELECT COALESCE(sum(o.amount), 0) FROM orders o WHERE o.cid = m.cid AND o.ts >= ?2 AND o.ts < ?3),
+                c.churned
+         FROM campaign_members m JOIN customers c ON c.cid = m.cid
+         WHERE m.campaign_id = ?1 ORDER BY m.rank",
+    )?;
+    let rows = st.query_map(params![campaign_id, from, to], |r| {
+        Ok(Member {
+            customer_id: r.get(0)?,
+            cid: r.get(1)?,
+            name: r.get(2)?,
+            group: r.get(3)?,
+            stratum: r.get(4)?,
+            churn_prob: r.get(5)?,
+            clv: r.get(6)?,
+            value_at_risk: r.get(7)?,
+            rank: r.get(8)?,
+            outcome: r.get(9)?,
+            note: r.get(10)?,
+            outcome_by: r.get(11)?,
+            claimed_by: r.get(12)?,
+            version: r.get(13)?,
+            ordered: r.get(14)?,
+            revenue: r.get(15)?,
+            churned: r.get::<_, Option<i64>>(16)?.map(|c| c == 1),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Close a campaign (its work list ends; its report stays).
+pub fn close(conn: &Connection, id: i64, agent: &str) -> Result<bool> {
+    Ok(conn.execute(
+        "UPDATE campaigns SET status = 'closed', closed_at = ?2, closed_by = ?3
+         WHERE id = ?1 AND status = 'open'",
+        params![id, crate::timeutil::now(), agent],
+    )? == 1)
+}
+
+/// The treated member an agent works next: the highest value at risk
+/// without an outcome, unclaimed or claimed by this agent; claimed for them
+/// in the same statement (two agents never get the same customer).
+pub fn claim_next(conn: &Connection, campaign_id: i64, agent: &str) -> Result<Option<i64>> {
+    let cid: Option<i64> = conn
+        .query_row(
+            "UPDATE campaign_members SET claimed_by = ?2, claimed_at = ?3, version = version + 1
+             WHERE campaign_id = ?1 AND cid = (
+                 SELECT cid FROM campaign_members
+                 WHERE campaign_id = ?1 AND grp = 'treatment' AND outcome IS NULL
+                   AND (claimed_by IS NULL OR claimed_by = ?2)
+                 ORDER BY claimed_by IS NULL, rank LIMIT 1)
+             RETURNING cid",
+            params![campaign_id, agent, crate::timeutil::now()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(cid)
+}
+
+/// Record an outcome on a treated member. `expected_version` (as read) makes
+/// a change made meanwhile by someone else a conflict instead of lost.
+pub fn record_outcome(
+    conn: &Connection,
+    campaign_id: i64,
+    cid: i64,
+    outcome: &str,
+    note: Option<&str>,
+    agent: &str,
+    expected_version: Option<i64>,
+) -> Result<i64> {
+    let cur: Option<(String, i64, Option<String>)> = conn
+        .query_row(
+            "SELECT grp, version, outcome FROM campaign_members WHERE campaign_id = ?1 AND cid = ?2",
+            [campaign_id, cid],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((grp, version, old)) = cur else {
+        return Err(Error::BadInput(
+            "this customer is not in the campaign".into(),
+        ));
+    };
+    if grp != "treatment" {
+        return Err(Error::bad(
+            "this customer is in the control group: the control group receives nothing, so it has no outcome",
+        ));
+    }
+    if let Some(v) = expected_version {
+        if v != version {
+            return Err(Error::Conflict(format!(
+                "changed by someone else meanwhile (version {version}, you read {v}); outcome now: {}",
+                old.as_deref().unwrap_or("none")
+            )));
+        }
+    }
+    let n = conn.execute(
+        "UPDATE campaign_members SET outcome = ?3, note = ?4, outcome_at = ?5, outcome_by = ?6,
+                claimed_by = NULL, claimed_at = NULL, version = version + 1
+         WHERE campaign_id = ?1 AND cid = ?2 AND version = ?7",
+        params![
+            campaign_id,
+            cid,
+            outcome,
+            note,
+            crate::timeutil::now(),
+            agent,
+            version
+        ],
+    )?;
+    if n == 0 {
+        return Err(Error::Conflict(
+            "changed by someone else meanwhile; read it again".into(),
+        ));
+    }
+    super::audit::append(
+        conn,
+        agent,
+        "campaign_outcome",
+        "campaign_member",
+        &format!("{campaign_id}:{cid}"),
+        old.as_deref(),
+        Some(outcome),
+        note,
+    )?;
+    Ok(version + 1)
+}
