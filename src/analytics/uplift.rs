@@ -118,7 +118,7 @@ pub fn welch(a: Moments, b: Moments) -> Option<MeanDiff> {
     }
     let (qa, qb) = (a.var / a.n, b.var / b.n);
     let se = (qa + qb).sqrt();
-    if !(se > 0.0) {
+    if se.is_nan() || se <= 0.0 {
         return None;
     }
     let df = (qa + qb).powi(2) / (qa * qa / (a.n - 1.0) + qb * qb / (b.n - 1.0));
