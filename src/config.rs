@@ -226,10 +226,11 @@ impl Config {
                     crate::term::safe(name)
                 ));
             }
-            if !(a.cost.is_finite() && a.cost >= 0.0)
-                || !(0.0..=1.0).contains(&a.cost_share)
-                || !(-1.0..=1.0).contains(&a.prior_uplift)
-            {
+            let sane = a.cost.is_finite()
+                && a.cost >= 0.0
+                && (0.0..=1.0).contains(&a.cost_share)
+                && (-1.0..=1.0).contains(&a.prior_uplift);
+            if !sane {
                 return Err(format!(
                     "actions.{name}: cost >= 0, cost_share in [0, 1], prior_uplift in [-1, 1]"
                 ));
