@@ -1,6 +1,7 @@
 //! The command line: clap types and one function per subcommand.
 //! Every command prints a human summary, or JSON with `--json`.
 
+mod campaign;
 mod churn;
 mod clusters;
 mod clv;
@@ -88,6 +89,9 @@ pub enum Command {
     /// The feedback queue: list, next, claim, assign, pending, resolve, escalate, reopen, show
     #[command(subcommand)]
     Feedback(feedback::FeedbackCmd),
+    /// Retention campaigns with control groups: create, list, show, next, outcome, report, close
+    #[command(subcommand)]
+    Campaign(campaign::CampaignCmd),
     /// Copy the database while agents work (SQLite's online backup API)
     Backup(ops::BackupArgs),
     /// Check integrity, schema, WAL, orphan rows, stale jobs, the audit log; --fix repairs
@@ -185,6 +189,7 @@ pub fn run(command: Command, ctx: &Ctx) -> Result<i32> {
         Command::Segments(a) => clv::segments(ctx, a),
         Command::Survival(a) => survival::survival(ctx, a),
         Command::Clusters(a) => clusters::clusters(ctx, a),
+        Command::Campaign(c) => campaign::campaign(ctx, c),
         Command::Feedback(c) => feedback::run(ctx, c),
         Command::Backup(a) => ops::backup(ctx, a),
         Command::Doctor(a) => ops::doctor(ctx, a),

@@ -273,7 +273,8 @@ pub fn close(conn: &Connection, id: i64, agent: &str) -> Result<bool> {
 pub fn claim_next(conn: &Connection, campaign_id: i64, agent: &str) -> Result<Option<i64>> {
     let cid: Option<i64> = conn
         .query_row(
-            "UPDATE campaign_members SET claimed_by = ?2, claimed_at = ?3, version = version + 1
+            "UPDATE campaign_members SET claimed_by = ?2, claimed_at = ?3,
+                    version = version + (claimed_by IS NOT ?2)
              WHERE campaign_id = ?1 AND cid = (
                  SELECT cid FROM campaign_members
                  WHERE campaign_id = ?1 AND grp = 'treatment' AND outcome IS NULL

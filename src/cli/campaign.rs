@@ -1,0 +1,521 @@
+//! `crmtop campaign`: retention campaigns with a control group: create
+//! (target, rank by value at risk, hold out a random share per risk band),
+//! work the treated customers (next, outcome), and measure the effect
+//! against the control group (report).
+
+use super::{print_json, Ctx, OK};
+use crate::analytics::campaign::{self, Observed, Target};
+use crate::error::{Error, Result};
+use crate::store;
+use crate::timeutil::DAY;
+use clap::{Args, Subcommand};
+use rusqlite::TransactionBehavior;
+
+#[derive(Debug, Subcommand, Clone)]
+pub enum CampaignCmd {
+    /// Create a campaign: target customers, rank them by value at risk, and
+    /// hold out a random control group in every risk band
+    Create(CreateArgs),
+    /// Every campaign, newest first
+    List(super::JsonFlag),
+    /// One campaign and its members (`--json`: members with group and outcome)
+    Show(NameArgs),
+    /// Claim the next treated customer to work (highest value at risk)
+    Next(NameArgs),
+    /// Record what happened with a treated customer
+    Outcome(OutcomeArgs),
+    /// Measured uplift: treatment against control, with 95% intervals
+    Report(ReportArgs),
+    /// Close a campaign (its work list ends; its report stays)
+    Close(NameArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CreateArgs {
+    pub name: String,
+    /// The action from the config's catalogue (default: call, email, sms, discount_10)
+    #[arg(long)]
+    pub action: String,
+    /// Who: risk=high,medium churn>=0.5 clv>=500 segment=At_Risk plan=P region=R cluster=N lapsed=yes|no, or words of id/name/e-mail [default: every customer not lapsed at the start]
+    #[arg(long, default_value = "")]
+    pub target: String,
+    /// Share held out as the control group (receives nothing)
+    #[arg(long, default_value_t = 0.2)]
+    pub control: f64,
+    /// At most this many customers (the highest value at risk)
+    #[arg(long)]
+    pub size: Option<usize>,
+    /// Start day [default: today]; an earlier day records a campaign run outside crmtop
+    #[arg(long, value_parser = super::data::parse_date_arg)]
+    pub start: Option<chrono::NaiveDate>,
+    /// Days after the start in which a customer who orders counts as retained
+    #[arg(long, default_value_t = 90)]
+    pub window_days: i64,
+    /// Seed of the random assignment (same seed, same groups)
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct NameArgs {
+    pub name: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct OutcomeArgs {
+    pub name: String,
+    /// The customer's id
+    pub customer: String,
+    /// reached, no_answer, accepted or declined
+    #[arg(value_parser = ["reached", "no_answer", "accepted", "declined"])]
+    pub outcome: String,
+    #[arg(long)]
+    pub note: Option<String>,
+    /// The version you read (from `next` or `show`): a change made
+    /// meanwhile by someone else is then refused instead of overwritten
+    #[arg(long)]
+    pub version: Option<i64>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ReportArgs {
+    pub name: String,
+    /// Measure up to this day [default: the latest order]
+    #[arg(long, value_parser = super::data::parse_date_arg)]
+    pub as_of: Option<chrono::NaiveDate>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn campaign(ctx: &Ctx, cmd: CampaignCmd) -> Result<i32> {
+    match cmd {
+        CampaignCmd::Create(a) => create(ctx, a),
+        CampaignCmd::List(j) => {
+            let s = ctx.open_for_read()?;
+            let all = store::campaigns::list(&s.conn)?;
+            if j.json {
+                print_json(&all)?;
+            } else if all.is_empty() {
+                crate::outln!("no campaigns yet: crmtop campaign create NAME --action call --target risk=high");
+            } else {
+                crate::outln!(
+                    "{:<20} {:<12} {:<10} {:>9} {:>8} {:>7} {:>6}  target",
+                    "name",
+                    "action",
+                    "start",
+                    "treated",
+                    "control",
+                    "worked",
+                    "status"
+                );
+                for c in all {
+                    crate::outln!(
+                        "{:<20} {:<12} {:<10} {:>9} {:>8} {:>7} {:>6}  {}",
+                        crate::term::safe(&c.name),
+                        crate::term::safe(&c.action),
+                        c.start,
+                        c.treatment,
+                        c.control,
+                        c.worked,
+                        c.status,
+                        crate::term::safe(if c.target.is_empty() {
+                            "(not lapsed)"
+                        } else {
+                            &c.target
+                        })
+                    );
+                }
+            }
+            Ok(OK)
+        }
+        CampaignCmd::Show(a) => {
+            let s = ctx.open_for_read()?;
+            let c = store::campaigns::get(&s.conn, &a.name)?;
+            let end = (c.start_day + c.window_days) * DAY;
+            let members = store::campaigns::members(&s.conn, c.id, c.start_day * DAY, end)?;
+            if a.json {
+                print_json(&serde_json::json!({ "campaign": c, "members": members }))?;
+            } else {
+                print_campaign(&c);
+                for m in members.iter().take(20) {
+                    crate::outln!(
+                        "  {:>5} {:<12} {:<9} {:<8} churn {:>5} value at risk {:>10}  {}",
+                        m.rank,
+                        crate::term::safe(&m.customer_id),
+                        m.group,
+                        m.stratum,
+                        m.churn_prob
+                            .map(|p| format!("{:.0}%", 100.0 * p))
+                            .unwrap_or_else(|| "-".into()),
+                        crate::analytics::priority::money(m.value_at_risk),
+                        m.outcome.as_deref().unwrap_or("")
+                    );
+                }
+                if members.len() > 20 {
+                    crate::outln!(
+                        "  ... {} more (--json lists every member)",
+                        members.len() - 20
+                    );
+                }
+            }
+            Ok(OK)
+        }
+        CampaignCmd::Next(a) => {
+            let s = ctx.open_for_write("campaign next")?;
+            let c = store::campaigns::get(&s.conn, &a.name)?;
+            if c.status != "open" {
+                return Err(Error::bad(format!(
+                    "campaign '{}' is closed",
+                    crate::term::safe(&c.name)
+                )));
+            }
+            let Some(cid) = store::campaigns::claim_next(&s.conn, c.id, &ctx.agent)? else {
+                return Err(Error::QueueEmpty);
+            };
+            let end = (c.start_day + c.window_days) * DAY;
+            let m = store::campaigns::members(&s.conn, c.id, c.start_day * DAY, end)?
+                .into_iter()
+                .find(|m| m.cid == cid)
+                .ok_or_else(|| Error::Other("the claimed member vanished".into()))?;
+            if a.json {
+                print_json(&m)?;
+            } else {
+                crate::outln!(
+                    "{} {} (version {}): in '{}' because churn {} x CLV {} = value at risk {} (rank {})",
+                    crate::term::safe(&m.customer_id),
+                    crate::term::safe(m.name.as_deref().unwrap_or("")),
+                    m.version,
+                    crate::term::safe(&c.name),
+                    m.churn_prob.map(|p| format!("{:.0}%", 100.0 * p)).unwrap_or_else(|| "-".into()),
+                    m.clv.map(crate::analytics::priority::money).unwrap_or_else(|| "-".into()),
+                    crate::analytics::priority::money(m.value_at_risk),
+                    m.rank
+                );
+                crate::outln!(
+                    "offer: {} ({}); then: crmtop campaign outcome {} {} reached|no_answer|accepted|declined --version {}",
+                    crate::term::safe(&c.action),
+                    crate::term::safe(&c.channel),
+                    crate::term::safe(&c.name),
+                    crate::term::safe(&m.customer_id),
+                    m.version
+                );
+            }
+            Ok(OK)
+        }
+        CampaignCmd::Outcome(a) => {
+            let mut s = ctx.open_for_write("campaign outcome")?;
+            let c = store::campaigns::get(&s.conn, &a.name)?;
+            let cid = store::customers::cid_of(&s.conn, &a.customer)?.ok_or_else(|| {
+                Error::bad(format!("no customer '{}'", crate::term::safe(&a.customer)))
+            })?;
+            let tx = s
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let v = store::campaigns::record_outcome(
+                &tx,
+                c.id,
+                cid,
+                &a.outcome,
+                a.note.as_deref(),
+                &ctx.agent,
+                a.version,
+            )?;
+            tx.commit()?;
+            crate::outln!(
+                "{}: {} (version {v})",
+                crate::term::safe(&a.customer),
+                a.outcome
+            );
+            Ok(OK)
+        }
+        CampaignCmd::Close(a) => {
+            let mut s = ctx.open_for_write("campaign close")?;
+            let c = store::campaigns::get(&s.conn, &a.name)?;
+            let tx = s
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if store::campaigns::close(&tx, c.id, &ctx.agent)? {
+                store::audit::append(
+                    &tx,
+                    &ctx.agent,
+                    "campaign_close",
+                    "campaign",
+                    &c.id.to_string(),
+                    Some("open"),
+                    Some("closed"),
+                    None,
+                )?;
+            }
+            tx.commit()?;
+            crate::outln!("campaign '{}' is closed", crate::term::safe(&c.name));
+            Ok(OK)
+        }
+        CampaignCmd::Report(a) => report(ctx, a),
+    }
+}
+
+fn print_campaign(c: &store::campaigns::Campaign) {
+    crate::outln!(
+        "campaign '{}' ({}): {} ({}) from {} for {} days; target {}; {} treated, {} control ({:.0}%), {} worked; seed {}",
+        crate::term::safe(&c.name),
+        c.status,
+        crate::term::safe(&c.action),
+        crate::term::safe(&c.channel),
+        c.start,
+        c.window_days,
+        crate::term::safe(if c.target.is_empty() { "every customer not lapsed" } else { &c.target }),
+        c.treatment,
+        c.control,
+        100.0 * c.control_share,
+        c.worked,
+        c.seed
+    );
+}
+
+fn create(ctx: &Ctx, a: CreateArgs) -> Result<i32> {
+    let action = ctx.config.actions.get(&a.action).ok_or_else(|| {
+        Error::bad(format!(
+            "no action '{}' in the catalogue: {} (add one as [actions.NAME] in the config)",
+            crate::term::safe(&a.action),
+            ctx.config
+                .actions
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
+    if a.name.trim().is_empty() || a.name.chars().any(crate::term::is_unsafe) || a.name.len() > 64 {
+        return Err(Error::bad(
+            "a campaign name is printable text of at most 64 bytes",
+        ));
+    }
+    if !(1..=3650).contains(&a.window_days) {
+        return Err(Error::bad("--window-days is between 1 and 3650"));
+    }
+    let target = Target::parse(&a.target)?;
+    let start = a.start.unwrap_or_else(crate::timeutil::today);
+    let start_ts = crate::timeutil::date_to_ts(start);
+    let mut s = ctx.open_for_write("campaign create")?;
+    let t = ctx.config.thresholds;
+    let candidates = store::campaigns::candidates(&s.conn, start_ts)?;
+    let lapsed = candidates.iter().filter(|c| c.lapsed).count();
+    let targeted: Vec<_> = candidates
+        .into_iter()
+        .filter(|c| target.matches(c, t.medium, t.high))
+        .collect();
+    if targeted.is_empty() && lapsed > 0 {
+        let latest = store::customers::latest_order(&s.conn)?
+            .map(crate::timeutil::ts_to_day_string)
+            .unwrap_or_else(|| "none".into());
+        return Err(Error::bad(format!(
+            "no customer matches the target as of the start, {start}: {lapsed} are lapsed then (no order in the 365 days before it; the latest order is {latest}); give --start DATE for a campaign run earlier, or lapsed=yes"
+        )));
+    }
+    let members = campaign::assign(targeted, a.size, a.control, a.seed, t.medium, t.high)?;
+    let model_id = store::models::active(&s.conn)?.map(|m| m.id);
+    let tx = s
+        .conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let id = store::campaigns::create(
+        &tx,
+        &store::campaigns::NewCampaign {
+            name: a.name.trim(),
+            action: &a.action,
+            channel: &action.channel,
+            cost: action.cost,
+            cost_share: action.cost_share,
+            target: &target.text,
+            control_share: a.control,
+            start_day: start_ts / DAY,
+            window_days: a.window_days,
+            seed: a.seed,
+            model_id,
+            agent: &ctx.agent,
+        },
+        &members,
+    )?;
+    store::audit::append(
+        &tx,
+        &ctx.agent,
+        "campaign_create",
+        "campaign",
+        &id.to_string(),
+        None,
+        Some(a.name.trim()),
+        Some(&format!(
+            "{} members ({} control), action {}, target '{}', seed {}",
+            members.len(),
+            members.iter().filter(|m| !m.treatment).count(),
+            a.action,
+            target.text,
+            a.seed
+        )),
+    )?;
+    tx.commit()?;
+    let c = store::campaigns::get(&s.conn, &id.to_string())?;
+    if a.json {
+        print_json(&c)?;
+    } else {
+        print_campaign(&c);
+        for band in ["high", "medium", "low", "unscored"] {
+            let all = members.iter().filter(|m| m.stratum == band).count();
+            if all > 0 {
+                let held = members
+                    .iter()
+                    .filter(|m| m.stratum == band && !m.treatment)
+                    .count();
+                crate::outln!("  {band:<9} {all:>8} customers, {held:>7} held out");
+            }
+        }
+        if model_id.is_none() {
+            crate::outln!("note: no churn model yet: customers are unscored, ranked by CLV alone (crmtop train)");
+        }
+    }
+    Ok(OK)
+}
+
+fn report(ctx: &Ctx, a: ReportArgs) -> Result<i32> {
+    let s = ctx.open_for_read()?;
+    let c = store::campaigns::get(&s.conn, &a.name)?;
+    let latest = store::customers::latest_order(&s.conn)?;
+    let as_of_day = match a.as_of {
+        Some(d) => crate::timeutil::date_to_ts(d) / DAY,
+        None => latest
+            .map(|t| t.div_euclid(DAY))
+            .unwrap_or_else(|| crate::timeutil::now() / DAY),
+    };
+    let end_day = (c.start_day + c.window_days).min(as_of_day + 1);
+    let orders = store::has_orders(&s.conn)?;
+    let members = store::campaigns::members(&s.conn, c.id, c.start_day * DAY, end_day * DAY)?;
+    let observed: Vec<Observed> = members
+        .iter()
+        .map(|m| Observed {
+            treatment: m.group == "treatment",
+            churn_prob: m.churn_prob,
+            value_at_risk: m.value_at_risk,
+            outcome: m.outcome.clone(),
+            retained: if orders {
+                m.ordered
+            } else {
+                m.churned != Some(true)
+            },
+            revenue: m.revenue,
+        })
+        .collect();
+    let day = |d: i64| crate::timeutil::ts_to_day_string(d * DAY);
+    let means = if orders {
+        format!(
+            "ordered between {} and {}",
+            day(c.start_day),
+            day(end_day - 1)
+        )
+    } else {
+        "not labelled churned (the data have no orders)".to_string()
+    };
+    let mut r = campaign::report(&observed, c.cost, c.cost_share, &means);
+    if end_day < c.start_day + c.window_days {
+        r.notes.insert(
+            0,
+            format!(
+                "the window is still open: {} of {} days observed, so retention and revenue are not final",
+                (end_day - c.start_day).max(0),
+                c.window_days
+            ),
+        );
+    }
+    if a.json {
+        print_json(
+            &serde_json::json!({ "campaign": c, "as_of": day(as_of_day), "report": r, "retention": r.retention, "revenue": r.revenue }),
+        )?;
+        return Ok(OK);
+    }
+    print_campaign(&c);
+    crate::outln!(
+        "retained = {}; intention to treat (every treated customer, worked or not):",
+        r.retained_means
+    );
+    let pct = |v: f64| format!("{:.1}%", 100.0 * v);
+    let pts = |v: f64| format!("{:+.1}", 100.0 * v);
+    let e = &r.retention;
+    crate::outln!(
+        "  retention  treatment {} of {}  control {} of {}  difference {} pts [{}, {}] p = {:.3}",
+        pct(e.treatment),
+        e.n_treatment,
+        pct(e.control),
+        e.n_control,
+        pts(e.difference),
+        pts(e.ci_low),
+        pts(e.ci_high),
+        e.p_value
+    );
+    crate::outln!("             {}", e.verdict);
+    let v = &r.revenue;
+    crate::outln!(
+        "  revenue    treatment {:.2}  control {:.2} per customer  difference {:.2} [{:.2}, {:.2}] p = {:.3}",
+        v.treatment, v.control, v.difference, v.ci_low, v.ci_high, v.p_value
+    );
+    crate::outln!("             {}", v.verdict);
+    let k = &r.contacted_only;
+    if k.n_treatment == 0 {
+        crate::outln!("  contacted only: nobody reached yet");
+    } else {
+        crate::outln!(
+            "  contacted only (not randomised): {} of {} reached vs control {}: {} pts [{}, {}]",
+            pct(k.treatment),
+            k.n_treatment,
+            pct(k.control),
+            pts(k.difference),
+            pts(k.ci_low),
+            pts(k.ci_high)
+        );
+    }
+    let o = &r.outcomes;
+    crate::outln!(
+        "  outcomes: {} reached, {} accepted, {} declined, {} no answer, {} not worked",
+        o.reached,
+        o.accepted,
+        o.declined,
+        o.no_answer,
+        o.not_worked
+    );
+    crate::outln!(
+        "  cost {:.2} for {} contacted; incremental revenue {:.2}; return {}",
+        r.cost.total,
+        r.cost.contacted,
+        r.cost.incremental_revenue,
+        r.cost
+            .roi
+            .map(|x| format!("{:+.0}%", 100.0 * x))
+            .unwrap_or_else(|| "- (no cost)".into())
+    );
+    if let Some(q) = r.qini_coefficient {
+        crate::outln!(
+            "  Qini coefficient {q:.3} (ranking by value at risk; 0 = no better than random)"
+        );
+    }
+    if !r.by_decile.is_empty() {
+        crate::outln!("  uplift by decile of churn before the campaign:");
+        for d in &r.by_decile {
+            crate::outln!(
+                "    {:>2}  churn {:>3.0}-{:>3.0}%  treated {:>6} {:>7}  control {:>6} {:>7}  uplift {}",
+                d.decile,
+                100.0 * d.churn_from,
+                100.0 * d.churn_to,
+                d.n_treatment,
+                d.treatment_rate.map(pct).unwrap_or_else(|| "-".into()),
+                d.n_control,
+                d.control_rate.map(pct).unwrap_or_else(|| "-".into()),
+                d.uplift.map(|u| format!("{} pts", pts(u))).unwrap_or_else(|| "-".into())
+            );
+        }
+    }
+    for n in &r.notes {
+        crate::outln!("note: {}", crate::term::safe(n));
+    }
+    Ok(OK)
+}
