@@ -355,3 +355,22 @@ pub fn record_outcome(
     )?;
     Ok(version + 1)
 }
+
+/// Outcomes recorded outside crmtop (the demo's past campaigns), in bulk:
+/// `(cid, outcome)` for treated members, by `agent` at `at`.
+pub fn seed_outcomes(
+    conn: &Connection,
+    campaign_id: i64,
+    outcomes: &[(i64, &str)],
+    agent: &str,
+    at: i64,
+) -> Result<()> {
+    let mut st = conn.prepare(
+        "UPDATE campaign_members SET outcome = ?3, outcome_at = ?4, outcome_by = ?5, version = version + 1
+         WHERE campaign_id = ?1 AND cid = ?2 AND grp = 'treatment'",
+    )?;
+    for (cid, o) in outcomes {
+        st.execute(params![campaign_id, cid, o, at, agent])?;
+    }
+    Ok(())
+}

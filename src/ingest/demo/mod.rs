@@ -1,5 +1,6 @@
 //! `crmtop demo`: a realistic company in one command, deterministic for a seed.
 
+mod campaigns;
 mod text;
 mod world;
 
@@ -33,6 +34,17 @@ pub struct DemoSummary {
     pub as_of: String,
     pub seed: u64,
     pub duration_ms: u64,
+    /// The finished past campaigns and their true effect on retention (the
+    /// generator's, for checking `campaign report` against).
+    pub campaigns: Vec<DemoCampaign>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DemoCampaign {
+    pub name: String,
+    pub members: usize,
+    /// Mean over members of effect(band) x P(no order without it).
+    pub true_retention_effect: f64,
 }
 
 const CHUNK: usize = 10_000;
@@ -57,14 +69,21 @@ struct Chunk {
     customers: Vec<world::Customer>,
     /// Per customer, per feedback item: (sentiment, static priority).
     scores: Vec<Vec<(Option<f64>, f64)>>,
+    /// Per customer, her places in the past campaigns.
+    campaigns: Vec<Vec<campaigns::Membership>>,
 }
 
 fn generate_chunk(opts: &DemoOptions, from: usize, to: usize, start: i64, end: i64) -> Chunk {
     let width = opts.customers.to_string().len().max(6);
-    let customers: Vec<world::Customer> = (from..to)
+    let (customers, past): (Vec<world::Customer>, Vec<Vec<campaigns::Membership>>) = (from..to)
         .into_par_iter()
-        .map(|i| world::simulate(&mut rng_for(opts.seed, i), i, width, start, end))
-        .collect();
+        .map(|i| {
+            let mut c = world::simulate(&mut rng_for(opts.seed, i), i, width, start, end);
+            // Its own stream: the campaigns leave the rest of the world as it was.
+            let m = campaigns::apply(&mut c, &mut rng_for(opts.seed ^ 0xCA3B_A167, i), end);
+            (c, m)
+        })
+        .unzip();
     let scores = customers
         .par_iter()
         .map_init(HashMap::<String, f64>::new, |memo, c| {
@@ -88,7 +107,11 @@ fn generate_chunk(opts: &DemoOptions, from: usize, to: usize, start: i64, end: i
                 .collect()
         })
         .collect();
-    Chunk { customers, scores }
+    Chunk {
+        customers,
+        scores,
+        campaigns: past,
+    }
 }
 
 /// Fill an empty database with a demo company.
@@ -118,6 +141,7 @@ pub fn generate(
         as_of: opts.as_of.format("%Y-%m-%d").to_string(),
         seed: opts.seed,
         duration_ms: 0,
+        campaigns: Vec::new(),
     };
     // A fresh file: load with a rollback journal (pages are written once, not
     // to the WAL and again at checkpoint), then return to WAL. A kill leaves
@@ -223,14 +247,21 @@ fn load(
                 }
             });
             let mut months: std::collections::BTreeMap<String, (f64, i64)> = Default::default();
+            let mut members: Vec<(i64, campaigns::Membership)> = Vec::new();
             let mut order_no: u64 = 0;
             let mut event_no: u64 = 0;
             let mut fb_no: u64 = 0;
             for chunk in recv.iter() {
                 ctl.check()?;
-                for (c, scores) in chunk.customers.iter().zip(&chunk.scores) {
+                for ((c, scores), past) in chunk
+                    .customers
+                    .iter()
+                    .zip(&chunk.scores)
+                    .zip(&chunk.campaigns)
+                {
                     summary.customers += 1;
                     let cid = summary.customers as i64;
+                    members.extend(past.iter().map(|m| (cid, m.clone())));
                     let revenue: f64 = c.orders.iter().map(|o| o.amount).sum();
                     for o in &c.orders {
                         let e = months
@@ -338,6 +369,7 @@ fn load(
             ins_e.finish()?;
             ins_p.finish()?;
             crate::store::customers::apply_month_deltas(&tx, &months)?;
+            summary.campaigns = store_past_campaigns(&tx, &members, end, agent)?;
             Ok(())
         });
         result?;
@@ -368,4 +400,84 @@ fn load(
     crate::store::dashboard::bump_version(&tx)?;
     tx.commit()?;
     Ok(())
+}
+
+/// Store the past campaigns: each with its members ranked by value at
+/// risk, the generator's assignment, the outcomes agents recorded, closed.
+fn store_past_campaigns(
+    tx: &Connection,
+    members: &[(i64, campaigns::Membership)],
+    end: i64,
+    agent: &str,
+) -> Result<Vec<DemoCampaign>> {
+    let mut out = Vec::new();
+    for (k, p) in campaigns::PAST.iter().enumerate() {
+        let mut mine: Vec<&(i64, campaigns::Membership)> =
+            members.iter().filter(|(_, m)| m.campaign == k).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        mine.sort_by(|a, b| b.1.value.total_cmp(&a.1.value).then(a.0.cmp(&b.0)));
+        let assigned: Vec<crate::analytics::campaign::Assigned> = mine
+            .iter()
+            .enumerate()
+            .map(|(i, (cid, m))| crate::analytics::campaign::Assigned {
+                cid: *cid,
+                treatment: m.treatment,
+                stratum: ["high", "medium", "low"][campaigns::band(m.risk)],
+                churn_prob: Some(m.risk),
+                clv: None,
+                value_at_risk: m.value,
+                rank: i as u32 + 1,
+            })
+            .collect();
+        let start_day = end / timeutil::DAY - p.days_ago;
+        let id = crate::store::campaigns::create(
+            tx,
+            &crate::store::campaigns::NewCampaign {
+                name: p.name,
+                action: p.action,
+                channel: p.channel,
+                cost: p.cost,
+                cost_share: 0.0,
+                target: "",
+                control_share: 0.2,
+                start_day,
+                window_days: p.window_days,
+                seed: 0,
+                model_id: None,
+                agent,
+            },
+            &assigned,
+        )?;
+        let outcomes: Vec<(i64, &str)> = mine
+            .iter()
+            .filter_map(|(cid, m)| m.outcome.map(|o| (*cid, o)))
+            .collect();
+        crate::store::campaigns::seed_outcomes(
+            tx,
+            id,
+            &outcomes,
+            "demo",
+            (start_day + p.window_days / 2) * timeutil::DAY,
+        )?;
+        crate::store::campaigns::close(tx, id, agent)?;
+        let truth = mine
+            .iter()
+            .map(|(_, m)| {
+                if m.untreated_retained {
+                    0.0
+                } else {
+                    p.effect[campaigns::band(m.risk)]
+                }
+            })
+            .sum::<f64>()
+            / mine.len() as f64;
+        out.push(DemoCampaign {
+            name: p.name.to_string(),
+            members: mine.len(),
+            true_retention_effect: truth,
+        });
+    }
+    Ok(out)
 }
