@@ -269,3 +269,31 @@ fn reports_recover_the_demo_campaigns_true_effects() {
         "{covered} of {tried} intervals cover the truth"
     );
 }
+
+#[test]
+fn next_best_action_learns_from_the_demo_campaigns() {
+    let db = demo_db(3000, 9);
+    train_and_fit(&db);
+    let v = json(&db.run(&["next-action", "--limit", "0", "--json"]));
+    let all = v["customers"].as_array().unwrap();
+    assert!(!all.is_empty());
+    // The call kept would-be leavers in the high band; the e-mail did nothing.
+    let high: Vec<_> = all.iter().filter(|c| c["band"] == "high").collect();
+    let mut by_action: HashMap<String, usize> = HashMap::new();
+    for c in &high {
+        *by_action.entry(c["action"].to_string()).or_default() += 1;
+    }
+    let top = by_action.iter().max_by_key(|(_, n)| **n).unwrap();
+    assert_eq!(top.0, "\"call\"", "{by_action:?}");
+    let call = high.iter().find(|c| c["action"] == "call").unwrap();
+    let why = call["explanation"].as_str().unwrap();
+    assert!(
+        why.contains("campaign spring-call") && why.contains("95% CI"),
+        "{why}"
+    );
+    // One customer, the same advice for the same seed.
+    let id = call["customer_id"].as_str().unwrap();
+    let one = json(&db.run(&["next-action", id, "--json"]));
+    assert_eq!(one["customers"][0]["action"], call["action"]);
+    assert_eq!(one["customers"][0]["explanation"], call["explanation"]);
+}

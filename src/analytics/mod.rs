@@ -7,6 +7,7 @@ pub mod clv;
 pub mod features;
 pub mod logistic;
 pub mod metrics;
+pub mod nba;
 pub mod priority;
 pub mod rfm;
 pub mod sentiment;

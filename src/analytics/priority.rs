@@ -221,6 +221,28 @@ pub fn first_response_late(
 }
 
 /// Money with two decimals and thousands separators: 1240.5 -> "1,240.50".
+/// Digits with thousands separators: "1234567" -> "1,234,567".
+fn group_digits(digits: &str) -> String {
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A count with thousands separators: 1,240.
+pub fn count(n: i64) -> String {
+    let out = group_digits(&n.unsigned_abs().to_string());
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
 pub fn money(x: f64) -> String {
     if !x.is_finite() {
         return "n/a".into();
@@ -228,14 +250,7 @@ pub fn money(x: f64) -> String {
     let neg = x < 0.0;
     let cents = (x.abs() * 100.0).round() as u128;
     let (whole, frac) = (cents / 100, cents % 100);
-    let digits = whole.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
+    let out = group_digits(&whole.to_string());
     format!("{}{out}.{frac:02}", if neg { "-" } else { "" })
 }
 

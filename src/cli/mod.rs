@@ -7,6 +7,7 @@ mod clusters;
 mod clv;
 mod data;
 mod feedback;
+mod nba;
 mod ops;
 mod survival;
 
@@ -89,6 +90,8 @@ pub enum Command {
     /// The feedback queue: list, next, claim, assign, pending, resolve, escalate, reopen, show
     #[command(subcommand)]
     Feedback(feedback::FeedbackCmd),
+    /// The action with the highest expected gain for each customer at risk, explained
+    NextAction(nba::NextActionArgs),
     /// Retention campaigns with control groups: create, list, show, next, outcome, report, close
     #[command(subcommand)]
     Campaign(campaign::CampaignCmd),
@@ -190,6 +193,7 @@ pub fn run(command: Command, ctx: &Ctx) -> Result<i32> {
         Command::Survival(a) => survival::survival(ctx, a),
         Command::Clusters(a) => clusters::clusters(ctx, a),
         Command::Campaign(c) => campaign::campaign(ctx, c),
+        Command::NextAction(a) => nba::next_action(ctx, a),
         Command::Feedback(c) => feedback::run(ctx, c),
         Command::Backup(a) => ops::backup(ctx, a),
         Command::Doctor(a) => ops::doctor(ctx, a),

@@ -374,3 +374,76 @@ pub fn seed_outcomes(
     }
     Ok(())
 }
+
+/// What finished (closed) campaigns measured, per (action, risk band):
+/// retained and counts in treatment and control, and each band's retention
+/// without action (the control groups pooled). Retained as in the report:
+/// an order in the window, or, for data without orders, not labelled churned.
+#[allow(clippy::type_complexity)]
+pub fn measured(
+    conn: &Connection,
+) -> Result<(
+    std::collections::BTreeMap<(String, String), crate::analytics::nba::Measured>,
+    std::collections::BTreeMap<String, f64>,
+)> {
+    use crate::analytics::nba::Measured;
+    let orders = super::has_orders(conn)?;
+    let mut out: std::collections::BTreeMap<(String, String), Measured> = Default::default();
+    let mut base: std::collections::BTreeMap<String, (f64, f64)> = Default::default();
+    for c in list(conn)?.into_iter().filter(|c| c.status == "closed") {
+        let end = (c.start_day + c.window_days) * DAY;
+        for m in members(conn, c.id, c.start_day * DAY, end)? {
+            let kept = if orders {
+                m.ordered
+            } else {
+                m.churned != Some(true)
+            };
+            let e = out
+                .entry((c.action.clone(), m.stratum.clone()))
+                .or_default();
+            if !e.campaigns.contains(&c.name) {
+                e.campaigns.push(c.name.clone());
+            }
+            if m.group == "treatment" {
+                e.n_treatment += 1.0;
+                e.retained_treatment += f64::from(u8::from(kept));
+            } else {
+                e.n_control += 1.0;
+                e.retained_control += f64::from(u8::from(kept));
+                let b = base.entry(m.stratum.clone()).or_default();
+                b.0 += f64::from(u8::from(kept));
+                b.1 += 1.0;
+            }
+        }
+    }
+    let base = base
+        .into_iter()
+        .filter(|(_, (_, n))| *n > 0.0)
+        .map(|(k, (x, n))| (k, x / n))
+        .collect();
+    Ok((out, base))
+}
+
+/// Customers at risk now: churn probability at least `min_prob`, not
+/// lapsed (labelled churned, or no order since `lapsed_before`), with
+/// their CLV; or the one customer `id`. Riskiest first.
+pub fn at_risk(
+    conn: &Connection,
+    min_prob: f64,
+    lapsed_before: Option<i64>,
+    id: Option<&str>,
+) -> Result<Vec<(String, f64, Option<f64>)>> {
+    let mut st = conn.prepare(
+        "SELECT id, churn_prob, clv FROM customers
+         WHERE churn_prob IS NOT NULL
+           AND ((?3 IS NULL AND churn_prob >= ?1
+                 AND NOT (churned IS 1 OR (last_order IS NOT NULL AND last_order < ?2)))
+                OR id = ?3)
+         ORDER BY churn_prob DESC, cid",
+    )?;
+    let rows = st.query_map(
+        params![min_prob, lapsed_before.unwrap_or(i64::MIN), id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -102,19 +102,7 @@ pub fn tenure(days: f64) -> String {
 
 /// Thousands separators for counts.
 pub fn count(n: i64) -> String {
-    let s = n.abs().to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 {
-        format!("-{out}")
-    } else {
-        out
-    }
+    crate::analytics::priority::count(n)
 }
 
 #[cfg(test)]
