@@ -9,6 +9,7 @@ pub mod logistic;
 pub mod metrics;
 pub mod nba;
 pub mod priority;
+pub mod recommend;
 pub mod rfm;
 pub mod sentiment;
 pub mod survival;

@@ -9,6 +9,7 @@ mod data;
 mod feedback;
 mod nba;
 mod ops;
+mod recommend;
 mod survival;
 
 pub use data::{build_demo, first_models};
@@ -90,6 +91,10 @@ pub enum Command {
     /// The feedback queue: list, next, claim, assign, pending, resolve, escalate, reopen, show
     #[command(subcommand)]
     Feedback(feedback::FeedbackCmd),
+    /// Association rules between products (support, confidence, lift)
+    Rules(recommend::RulesArgs),
+    /// Products to offer a customer next (item-to-item), with the offline evaluation
+    Recommend(recommend::RecommendArgs),
     /// The action with the highest expected gain for each customer at risk, explained
     NextAction(nba::NextActionArgs),
     /// Retention campaigns with control groups: create, list, show, next, outcome, report, close
@@ -194,6 +199,8 @@ pub fn run(command: Command, ctx: &Ctx) -> Result<i32> {
         Command::Clusters(a) => clusters::clusters(ctx, a),
         Command::Campaign(c) => campaign::campaign(ctx, c),
         Command::NextAction(a) => nba::next_action(ctx, a),
+        Command::Rules(a) => recommend::rules(ctx, a),
+        Command::Recommend(a) => recommend::recommend(ctx, a),
         Command::Feedback(c) => feedback::run(ctx, c),
         Command::Backup(a) => ops::backup(ctx, a),
         Command::Doctor(a) => ops::doctor(ctx, a),

@@ -158,3 +158,19 @@ pub fn spend_between(conn: &Connection, start: i64, end: i64) -> Result<Vec<(i64
     let rows = st.query_map([start, end], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// Every order with a product as (customer, day, product), in customer then
+/// day order: the baskets of association rules and recommendations.
+pub fn basket_rows(conn: &Connection) -> Result<Vec<(i64, i64, String)>> {
+    let mut st = conn.prepare(
+        "SELECT cid, ts, product FROM orders WHERE product IS NOT NULL AND product <> '' ORDER BY cid, ts",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?.div_euclid(crate::timeutil::DAY),
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -206,3 +206,12 @@ pub fn churn_probs(conn: &Connection) -> Result<Vec<(i64, f64)>> {
     let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// A customer's id by key.
+pub fn id_of(conn: &Connection, cid: i64) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT id FROM customers WHERE cid = ?1", [cid], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}

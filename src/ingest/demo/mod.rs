@@ -1,5 +1,6 @@
 //! `crmtop demo`: a realistic company in one command, deterministic for a seed.
 
+mod baskets;
 mod campaigns;
 mod text;
 mod world;
@@ -79,6 +80,7 @@ fn generate_chunk(opts: &DemoOptions, from: usize, to: usize, start: i64, end: i
         .into_par_iter()
         .map(|i| {
             let mut c = world::simulate(&mut rng_for(opts.seed, i), i, width, start, end);
+            baskets::add_complements(&mut c, &mut rng_for(opts.seed ^ 0xB45C_E7A1, i));
             // Its own stream: the campaigns leave the rest of the world as it was.
             let m = campaigns::apply(&mut c, &mut rng_for(opts.seed ^ 0xCA3B_A167, i), end);
             (c, m)
