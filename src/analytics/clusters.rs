@@ -300,7 +300,8 @@ pub fn silhouette_score(x: &Array2<f64>, labels: &[usize]) -> f64 {
     let d = x.ncols();
     let rows: Vec<&[f64]> = flat.chunks(d.max(1)).collect();
     use rayon::prelude::*;
-    let total: f64 = (0..n)
+    // Per row in parallel, summed in order (the same total every run).
+    let per_row: Vec<f64> = (0..n)
         .into_par_iter()
         .map(|i| {
             let mut sums = vec![0.0; k];
@@ -331,8 +332,8 @@ pub fn silhouette_score(x: &Array2<f64>, labels: &[usize]) -> f64 {
                 0.0
             }
         })
-        .sum();
-    total / n as f64
+        .collect();
+    per_row.iter().sum::<f64>() / n as f64
 }
 
 /// Words for a feature far from the average: (above, below).

@@ -264,10 +264,16 @@ impl Params {
         // ((α+T)/(α+T+t))^(r+x) · ₂F₁(r+x, b+x; c; z), with (α+T)/(α+T+t) = 1 - z;
         // past z = 1/2 through Euler's transformation, which simplifies to
         // (1 - z)^(a-1) · ₂F₁(a+b-1-r, a-1; c; z).
+        // A fit at the edge of its space (a and b in the millions: dropout
+        // all but fixed) makes the transformed series' terms grow for a
+        // million steps before they shrink; the plain one then converges
+        // fast (its ratio is about z b / c), so each is the other's fallback.
+        let plain = || series(r + x, b + x, c, z).map(|s| (1.0 - z).powf(r + x) * s);
+        let euler = || series(a + b - 1.0 - r, a - 1.0, c, z).map(|s| (1.0 - z).powf(a - 1.0) * s);
         let tail = if z <= 0.5 {
-            (1.0 - z).powf(r + x) * series(r + x, b + x, c, z)?
+            plain().or_else(euler)?
         } else {
-            (1.0 - z).powf(a - 1.0) * series(a + b - 1.0 - r, a - 1.0, c, z)?
+            euler().or_else(plain)?
         };
         let num = (c / (a - 1.0)) * (1.0 - tail);
         num.is_finite().then_some(num.max(0.0))
