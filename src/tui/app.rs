@@ -233,6 +233,8 @@ pub struct DetailState {
     pub loading: bool,
     /// Lines the detail view is scrolled by (j/k, PgUp/PgDn).
     pub scroll: u16,
+    /// Next best action and products to offer (they come after the view).
+    pub advice: Option<Box<crate::tui::messages::Advice>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -95,6 +95,15 @@ pub enum Request {
         gen: u64,
         cid: i64,
     },
+    /// What to do with a customer: next best action and products to offer
+    /// (on the slow lane: it learns from every campaign and basket).
+    Advice {
+        gen: u64,
+        cid: i64,
+        actions: std::sync::Arc<std::collections::BTreeMap<String, crate::config::Action>>,
+        medium: f64,
+        high: f64,
+    },
     /// A customer by its id (`:goto`).
     Find {
         id: String,
@@ -168,6 +177,13 @@ pub enum Request {
     Shutdown,
 }
 
+/// Next best action (explained) and products to offer, for the detail.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Advice {
+    pub next_action: Option<String>,
+    pub offer: Vec<String>,
+}
+
 /// The customer detail, with drivers already in words.
 #[derive(Debug, Clone)]
 pub struct DetailView {
@@ -203,6 +219,10 @@ pub enum Response {
     Detail {
         gen: u64,
         view: Option<Box<DetailView>>,
+    },
+    Advice {
+        gen: u64,
+        advice: Box<Advice>,
     },
     Found {
         id: String,

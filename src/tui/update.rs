@@ -466,11 +466,26 @@ fn open_detail(state: &mut AppState, cid: i64) -> Vec<Effect> {
         scroll: 0,
         view: None,
         loading: true,
+        advice: None,
     });
-    vec![request(Request::Detail {
+    vec![
+        request(Request::Detail {
+            gen: state.detail_gen,
+            cid,
+        }),
+        advice_request(state, cid),
+    ]
+}
+
+/// Ask for a customer's next best action and products to offer.
+pub(crate) fn advice_request(state: &AppState, cid: i64) -> Effect {
+    request(Request::Advice {
         gen: state.detail_gen,
         cid,
-    })]
+        actions: std::sync::Arc::new(state.config.actions.clone()),
+        medium: state.config.thresholds.medium,
+        high: state.config.thresholds.high,
+    })
 }
 
 /// Reload what the current screen shows (other agents' changes).
@@ -484,6 +499,7 @@ pub fn refresh(state: &mut AppState) -> Vec<Effect> {
             d.gen = gen;
         }
         fx.push(request(Request::Detail { gen, cid }));
+        fx.push(advice_request(state, cid));
         return fx;
     }
     match state.screen {
@@ -1253,6 +1269,12 @@ pub fn on_response(state: &mut AppState, resp: Response) -> Vec<Effect> {
             if gen == state.dashboard_gen {
                 state.dashboard = Some(*data);
                 state.dashboard_loading = false;
+            }
+            vec![]
+        }
+        Response::Advice { gen, advice } => {
+            if let Some(d) = state.detail.as_mut().filter(|d| d.gen == gen) {
+                d.advice = Some(advice);
             }
             vec![]
         }

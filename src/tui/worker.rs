@@ -172,6 +172,18 @@ pub struct Executor {
     clv: ClvSums,
     /// `--mask-pii`: drivers built from personal attributes are masked.
     pub mask: bool,
+    /// What advice learns from (campaign posteriors, the item model), for
+    /// one data version.
+    advice_cache: Option<(i64, Arc<AdviceModel>)>,
+}
+
+/// Learned once per data version for the detail's advice.
+struct AdviceModel {
+    measured: std::collections::BTreeMap<(String, String), crate::analytics::nba::Measured>,
+    base: std::collections::BTreeMap<String, f64>,
+    names: Vec<String>,
+    histories: std::collections::HashMap<i64, Vec<u32>>,
+    items: crate::analytics::recommend::ItemModel,
 }
 
 impl Executor {
@@ -203,7 +215,78 @@ impl Executor {
             search_started: false,
             clv: ClvSums::default(),
             mask: false,
+            advice_cache: None,
         })
+    }
+
+    /// A customer's next best action (explained) and products to offer.
+    fn advice(
+        &mut self,
+        cid: i64,
+        actions: &std::collections::BTreeMap<String, crate::config::Action>,
+        medium: f64,
+        high: f64,
+    ) -> crate::Result<crate::tui::messages::Advice> {
+        use crate::analytics::{campaign, nba, recommend};
+        let version = dashboard::data_version(&self.conn)?;
+        let model = match &self.advice_cache {
+            Some((v, m)) if *v == version => Arc::clone(m),
+            _ => {
+                let (measured, base) = store::campaigns::measured(&self.conn)?;
+                let b = recommend::Baskets::from_rows(store::clv::basket_rows(&self.conn)?);
+                let mut histories: std::collections::HashMap<i64, Vec<u32>> = Default::default();
+                for (c, _, items) in &b.baskets {
+                    histories.entry(*c).or_default().extend(items);
+                }
+                for h in histories.values_mut() {
+                    h.sort_unstable();
+                    h.dedup();
+                }
+                let all: Vec<Vec<u32>> = histories.values().cloned().collect();
+                let items = recommend::learn(b.names.len(), &all, 100);
+                let m = Arc::new(AdviceModel {
+                    measured,
+                    base,
+                    names: b.names,
+                    histories,
+                    items,
+                });
+                self.advice_cache = Some((version, Arc::clone(&m)));
+                m
+            }
+        };
+        let id = store::customers::id_of(&self.conn, cid)?.unwrap_or_default();
+        let next_action = match store::campaigns::at_risk(&self.conn, 0.0, None, Some(&id))?.first()
+        {
+            Some((_, p, clv)) if *p >= medium => {
+                let post = nba::posteriors(actions, &model.measured, &model.base);
+                let c = nba::Customer {
+                    customer_id: id.clone(),
+                    churn_prob: *p,
+                    clv: clv.unwrap_or(0.0),
+                    band: campaign::band(Some(*p), medium, high),
+                };
+                Some(nba::advise(&c, actions, &post, &mut nba::rng_for(7, &id)).explanation)
+            }
+            Some(_) => Some("none: low churn risk".into()),
+            None => None,
+        };
+        let history: &[u32] = model
+            .histories
+            .get(&cid)
+            .map(|h| h.as_slice())
+            .unwrap_or(&[]);
+        let offer = if model.names.is_empty() {
+            Vec::new()
+        } else {
+            model
+                .items
+                .recommend(history, 5)
+                .into_iter()
+                .map(|(i, _)| model.names[i as usize].clone())
+                .collect()
+        };
+        Ok(crate::tui::messages::Advice { next_action, offer })
     }
 
     /// A customer's detail with the churn drivers in words.
@@ -453,6 +536,16 @@ impl Executor {
             Request::Detail { gen, cid } => Response::Detail {
                 gen,
                 view: self.customer_view(cid)?,
+            },
+            Request::Advice {
+                gen,
+                cid,
+                actions,
+                medium,
+                high,
+            } => Response::Advice {
+                gen,
+                advice: Box::new(self.advice(cid, &actions, medium, high)?),
             },
             Request::Find { id } => {
                 let cid = store::customers::cid_of(&self.conn, &id)?;
@@ -809,6 +902,7 @@ fn describe(req: &Request) -> &'static str {
         Request::Count { .. } => "counting rows",
         Request::Dashboard { .. } => "loading the dashboard",
         Request::Detail { .. } => "loading the customer",
+        Request::Advice { .. } => "advising on the customer",
         Request::Find { .. } => "finding the customer or item",
         Request::Queue { .. } => "loading the queue",
         Request::Models { .. } => "loading the models",
@@ -880,7 +974,9 @@ struct Lanes {
 impl Lanes {
     fn route(&self, req: &Request) -> Option<&Sender<Request>> {
         match req {
-            Request::Count { .. } | Request::Dashboard { .. } => Some(&self.slow),
+            Request::Count { .. } | Request::Dashboard { .. } | Request::Advice { .. } => {
+                Some(&self.slow)
+            }
             Request::QueueAct { .. } | Request::QueueNext { .. } | Request::QueueUndo { .. } => {
                 Some(&self.write)
             }

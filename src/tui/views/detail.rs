@@ -190,6 +190,36 @@ pub fn panes(
             theme.dim(),
         ))),
     }
+    if let Some(a) = &d.advice {
+        if let Some(n) = &a.next_action {
+            // The explanation in full, wrapped at words to the pane.
+            rl.push(Line::from(Span::styled("next best action", theme.dim())));
+            let w = (risk.width.saturating_sub(4) as usize).max(20);
+            let mut line = String::new();
+            for word in crate::term::safe(n).split(' ') {
+                if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > w {
+                    rl.push(Line::from(Span::styled(
+                        std::mem::take(&mut line),
+                        theme.accent(),
+                    )));
+                }
+                if !line.is_empty() {
+                    line.push(' ');
+                }
+                line.push_str(word);
+            }
+            if !line.is_empty() {
+                rl.push(Line::from(Span::styled(line, theme.accent())));
+            }
+        }
+        if !a.offer.is_empty() {
+            let w = risk.width.saturating_sub(10) as usize;
+            rl.push(Line::from(vec![
+                Span::styled("offer ", theme.dim()),
+                Span::raw(fit(&crate::term::safe(&a.offer.join(", ")), w)),
+            ]));
+        }
+    }
     rl.push(Line::raw(""));
     match &v.detail.clv {
         Some(c) => {
