@@ -40,9 +40,11 @@ CREATE TABLE campaign_members (
     claimed_by    TEXT,
     claimed_at    INTEGER,
     version       INTEGER NOT NULL DEFAULT 1,
+    -- Stored in customer order (written appended, read beside the
+    -- customers and their orders); the work list walks the rank index.
     PRIMARY KEY (campaign_id, cid)
 ) WITHOUT ROWID;
-CREATE INDEX campaign_members_work ON campaign_members(campaign_id, grp, outcome, rank);
+CREATE UNIQUE INDEX campaign_members_rank ON campaign_members(campaign_id, rank);
 CREATE TRIGGER campaign_members_assignment_is_immutable
 BEFORE UPDATE OF campaign_id, cid, grp, stratum, churn_prob, clv, value_at_risk, rank ON campaign_members
 BEGIN

@@ -122,7 +122,10 @@ pub fn create(conn: &Connection, c: &NewCampaign, members: &[Assigned]) -> Resul
     )?;
     use rusqlite::types::Value as V;
     let opt = |v: Option<f64>| v.map(V::Real).unwrap_or(V::Null);
-    for m in members {
+    // In key order: appended to the table, not scattered through it.
+    let mut sorted: Vec<&Assigned> = members.iter().collect();
+    sorted.sort_by_key(|m| m.cid);
+    for m in sorted {
         ins.push([
             V::Integer(id),
             V::Integer(m.cid),
@@ -228,11 +231,10 @@ pub fn members(conn: &Connection, campaign_id: i64, from: i64, to: i64) -> Resul
     let mut st = conn.prepare(
         "SELECT c.id, m.cid, c.name, m.grp, m.stratum, m.churn_prob, m.clv, m.value_at_risk, m.rank,
                 m.outcome, m.note, m.outcome_by, m.claimed_by, m.version,
-                EXISTS (SELECT 1 FROM orders o WHERE o.cid = m.cid AND o.ts >= ?2 AND o.ts < ?3),
-                (SELECT COALESCE(sum(o.amount), 0) FROM orders o WHERE o.cid = m.cid AND o.ts >= ?2 AND o.ts < ?3),
+                (SELECT sum(o.amount) FROM orders o WHERE o.cid = m.cid AND o.ts >= ?2 AND o.ts < ?3),
                 c.churned
          FROM campaign_members m JOIN customers c ON c.cid = m.cid
-         WHERE m.campaign_id = ?1 ORDER BY m.rank",
+         WHERE m.campaign_id = ?1 ORDER BY m.cid",
     )?;
     let rows = st.query_map(params![campaign_id, from, to], |r| {
         Ok(Member {
@@ -250,12 +252,18 @@ pub fn members(conn: &Connection, campaign_id: i64, from: i64, to: i64) -> Resul
             outcome_by: r.get(11)?,
             claimed_by: r.get(12)?,
             version: r.get(13)?,
-            ordered: r.get(14)?,
-            revenue: r.get(15)?,
-            churned: r.get::<_, Option<i64>>(16)?.map(|c| c == 1),
+            // One lookup for both: no order in the window sums to NULL.
+            ordered: r.get::<_, Option<f64>>(14)?.is_some(),
+            revenue: r.get::<_, Option<f64>>(14)?.unwrap_or(0.0),
+            churned: r.get::<_, Option<i64>>(15)?.map(|c| c == 1),
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    // Read in customer order (the customers and their orders are then
+    // visited in the order they are stored: a million members in seconds
+    // less), returned in rank order.
+    let mut out: Vec<Member> = rows.collect::<rusqlite::Result<_>>()?;
+    out.sort_by_key(|m| m.rank);
+    Ok(out)
 }
 
 /// Close a campaign (its work list ends; its report stays).
