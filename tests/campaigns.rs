@@ -195,6 +195,30 @@ fn two_agents_work_the_list_without_losing_an_outcome() {
         "{}",
         stderr(&refused)
     );
+    // Bob's customer is his: ann cannot record on it.
+    let theirs = db.run(&[
+        "--agent",
+        "ann",
+        "campaign",
+        "outcome",
+        "save",
+        bob["customer_id"].as_str().unwrap(),
+        "reached",
+    ]);
+    assert!(
+        stderr(&theirs).contains("bob is working this customer"),
+        "{}",
+        stderr(&theirs)
+    );
+    // A control member of an open campaign gets no action: it would spoil it.
+    let held = control["customer_id"].as_str().unwrap();
+    let advice = db.run(&["next-action", held, "--json"]);
+    if advice.status.success() {
+        let v = json(&advice);
+        let why = v["customers"][0]["explanation"].as_str().unwrap();
+        assert!(why.contains("control group of campaign save"), "{why}");
+        assert!(v["customers"][0]["action"].is_null());
+    }
     // The report counts it, with intervals in its JSON.
     let r = json(&db.run(&["campaign", "report", "save", "--json"]));
     for key in ["retention", "revenue"] {
@@ -216,6 +240,39 @@ fn two_agents_work_the_list_without_losing_an_outcome() {
         r["retention"]["n_treatment"].as_u64().unwrap()
             + r["retention"]["n_control"].as_u64().unwrap(),
         100
+    );
+    // Closed, its outcomes are final.
+    assert!(db.run(&["campaign", "close", "save"]).status.success());
+    let after = db.run(&[
+        "--agent",
+        "bob",
+        "campaign",
+        "outcome",
+        "save",
+        bob["customer_id"].as_str().unwrap(),
+        "reached",
+    ]);
+    assert!(stderr(&after).contains("closed"), "{}", stderr(&after));
+    // A campaign starting after the data has nothing to report yet.
+    assert!(db
+        .run(&[
+            "campaign",
+            "create",
+            "later",
+            "--action",
+            "email",
+            "--start",
+            "2030-01-01",
+            "--target",
+            "lapsed=yes"
+        ])
+        .status
+        .success());
+    let early = db.run(&["campaign", "report", "later"]);
+    assert!(
+        stderr(&early).contains("nothing to measure yet"),
+        "{}",
+        stderr(&early)
     );
 }
 

@@ -302,7 +302,7 @@ pub struct Report {
     pub retained_means: String,
     pub retention: Effect,
     pub revenue: Effect,
-    /// Treated customers who were reached (reached or accepted) against
+    /// Treated customers who were reached (reached, accepted or declined) against
     /// the whole control group: not randomised, so only a hint.
     pub contacted_only: Effect,
     pub by_decile: Vec<Decile>,
@@ -399,7 +399,13 @@ pub fn report(members: &[Observed], cost: f64, cost_share: f64, retained_means: 
     let rc: Vec<bool> = pick(false).map(|m| m.retained).collect();
     let vt: Vec<f64> = pick(true).map(|m| m.revenue).collect();
     let vc: Vec<f64> = pick(false).map(|m| m.revenue).collect();
-    let reached = |m: &&Observed| matches!(m.outcome.as_deref(), Some("reached" | "accepted"));
+    // Reached: they answered (whatever they said).
+    let reached = |m: &&Observed| {
+        matches!(
+            m.outcome.as_deref(),
+            Some("reached" | "accepted" | "declined")
+        )
+    };
     let contacted: Vec<bool> = pick(true).filter(reached).map(|m| m.retained).collect();
     let mut outcomes = Outcomes::default();
     for m in pick(true) {
@@ -453,7 +459,13 @@ pub fn report(members: &[Observed], cost: f64, cost_share: f64, retained_means: 
     let (qx, qy) = super::uplift::qini_curve(&y, &score, &treat);
     let retention = rate_effect(&rt, &rc);
     let revenue = mean_effect(&vt, &vc);
-    let n_contacted = outcomes.reached + outcomes.accepted + outcomes.declined;
+    // Every attempt costs (an unanswered call too); an action with no
+    // outcomes recorded at all (an e-mail) went to every treated customer.
+    let n_contacted = if outcomes.not_worked == rt.len() {
+        rt.len()
+    } else {
+        rt.len() - outcomes.not_worked
+    };
     let accepted_spend: f64 = pick(true)
         .filter(|m| m.outcome.as_deref() == Some("accepted"))
         .map(|m| m.revenue)

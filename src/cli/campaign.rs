@@ -238,6 +238,16 @@ pub fn campaign(ctx: &Ctx, cmd: CampaignCmd) -> Result<i32> {
             let tx = s
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let seen_to = store::customers::latest_order(&tx)?
+                .map(|t| t.div_euclid(DAY))
+                .unwrap_or_else(|| crate::timeutil::now() / DAY);
+            if c.start_day + c.window_days > seen_to + 1 {
+                crate::outln!(
+                    "note: its window runs to {}, past the data (to {}): its report is not final, and next best action learns from it only once the data reach the window's end",
+                    crate::timeutil::ts_to_day_string((c.start_day + c.window_days - 1) * DAY),
+                    crate::timeutil::ts_to_day_string(seen_to * DAY)
+                );
+            }
             if store::campaigns::close(&tx, c.id, &ctx.agent)? {
                 store::audit::append(
                     &tx,
@@ -293,6 +303,14 @@ fn create(ctx: &Ctx, a: CreateArgs) -> Result<i32> {
         return Err(Error::bad(
             "a campaign name is printable text of at most 64 bytes",
         ));
+    }
+    if !(a.control > 0.0 && a.control < 1.0) {
+        return Err(Error::bad(
+            "--control is the share held out, between 0 and 1 (0.2 = 20%); without a control group nothing can be measured",
+        ));
+    }
+    if a.size == Some(0) {
+        return Err(Error::bad("--size is at least 1"));
     }
     if !(1..=3650).contains(&a.window_days) {
         return Err(Error::bad("--window-days is between 1 and 3650"));
@@ -375,6 +393,11 @@ fn create(ctx: &Ctx, a: CreateArgs) -> Result<i32> {
         if model_id.is_none() {
             crate::outln!("note: no churn model yet: customers are unscored, ranked by CLV alone (crmtop train)");
         }
+        if start < crate::timeutil::today() {
+            crate::outln!(
+                "note: ranked and stratified by today's churn scores and CLV, not those of {start}: for a campaign recorded after the fact, the groups are still random, but the bands are today's"
+            );
+        }
     }
     Ok(OK)
 }
@@ -389,6 +412,14 @@ fn report(ctx: &Ctx, a: ReportArgs) -> Result<i32> {
             .map(|t| t.div_euclid(DAY))
             .unwrap_or_else(|| crate::timeutil::now() / DAY),
     };
+    if as_of_day < c.start_day {
+        return Err(Error::bad(format!(
+            "campaign '{}' starts on {}, after the data's last day ({}): nothing to measure yet (import the orders since, or give --as-of)",
+            crate::term::safe(&c.name),
+            c.start,
+            crate::timeutil::ts_to_day_string(as_of_day * DAY)
+        )));
+    }
     let end_day = (c.start_day + c.window_days).min(as_of_day + 1);
     let orders = store::has_orders(&s.conn)?;
     let members = store::campaigns::members(&s.conn, c.id, c.start_day * DAY, end_day * DAY)?;
@@ -440,10 +471,34 @@ fn report(ctx: &Ctx, a: ReportArgs) -> Result<i32> {
         r.retained_means
     );
     let pct = |v: f64| format!("{:.1}%", 100.0 * v);
-    let pts = |v: f64| format!("{:+.1}", 100.0 * v);
+    let pts = |v: f64| {
+        if v.is_finite() {
+            format!("{:+.1}", 100.0 * v)
+                .replace("-0.0", "0.0")
+                .replace("+0.0", "0.0")
+        } else {
+            "-".into()
+        }
+    };
+    let p_text = |p: f64| {
+        if !p.is_finite() {
+            "-".to_string()
+        } else if p < 0.001 {
+            "< 0.001".to_string()
+        } else {
+            format!("= {p:.3}")
+        }
+    };
+    let money = |v: f64| {
+        if v.is_finite() {
+            format!("{v:.2}")
+        } else {
+            "-".into()
+        }
+    };
     let e = &r.retention;
     crate::outln!(
-        "  retention  treatment {} of {}  control {} of {}  difference {} pts [{}, {}] p = {:.3}",
+        "  retention  treatment {} of {}  control {} of {}  difference {} pts [{}, {}] p {}",
         pct(e.treatment),
         e.n_treatment,
         pct(e.control),
@@ -451,13 +506,18 @@ fn report(ctx: &Ctx, a: ReportArgs) -> Result<i32> {
         pts(e.difference),
         pts(e.ci_low),
         pts(e.ci_high),
-        e.p_value
+        p_text(e.p_value)
     );
     crate::outln!("             {}", e.verdict);
     let v = &r.revenue;
     crate::outln!(
-        "  revenue    treatment {:.2}  control {:.2} per customer  difference {:.2} [{:.2}, {:.2}] p = {:.3}",
-        v.treatment, v.control, v.difference, v.ci_low, v.ci_high, v.p_value
+        "  revenue    treatment {:.2}  control {:.2} per customer  difference {} [{}, {}] p {}",
+        v.treatment,
+        v.control,
+        money(v.difference),
+        money(v.ci_low),
+        money(v.ci_high),
+        p_text(v.p_value)
     );
     crate::outln!("             {}", v.verdict);
     let k = &r.contacted_only;

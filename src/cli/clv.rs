@@ -316,8 +316,13 @@ pub fn print_report(r: &ClvReport) {
             m.log_likelihood
         );
         crate::outln!(
-            "              ({} customers; standard errors in brackets)",
-            m.customers
+            "              ({} customers; {})",
+            m.customers,
+            if m.std_err.is_empty() {
+                "no standard errors: the Hessian is not invertible"
+            } else {
+                "standard errors in brackets"
+            }
         );
     }
     if let Some(why) = r.model.as_ref().and_then(|m| m.chosen_because.as_deref()) {

@@ -34,9 +34,27 @@ pub fn advise(
     let posteriors = nba::posteriors(&ctx.config.actions, &measured, &base);
     let cutoff = store::dashboard::lapsed_cutoff_now(conn)?;
     let rows = store::campaigns::at_risk(conn, t.medium, cutoff, customer)?;
+    let held = store::campaigns::held_out(conn)?;
     let mut out: Vec<Advice> = rows
         .into_iter()
         .map(|(id, p, clv)| {
+            if let Some(name) = held.get(&id) {
+                let clv = clv.unwrap_or(0.0);
+                return Advice {
+                    band: band(Some(p), t.medium, t.high).into(),
+                    churn_prob: p,
+                    clv,
+                    value_at_risk: p * clv.max(0.0),
+                    action: None,
+                    net_gain: 0.0,
+                    explanation: format!(
+                        "none: in the control group of campaign {} (acting on them would spoil its measurement)",
+                        crate::term::safe(name)
+                    ),
+                    options: Vec::new(),
+                    customer_id: id,
+                };
+            }
             let c = nba::Customer {
                 band: band(Some(p), t.medium, t.high),
                 customer_id: id,

@@ -307,14 +307,23 @@ pub fn record_outcome(
     agent: &str,
     expected_version: Option<i64>,
 ) -> Result<i64> {
-    let cur: Option<(String, i64, Option<String>)> = conn
+    let status: String = conn.query_row(
+        "SELECT status FROM campaigns WHERE id = ?1",
+        [campaign_id],
+        |r| r.get(0),
+    )?;
+    if status != "open" {
+        return Err(Error::bad("the campaign is closed: its outcomes are final"));
+    }
+    type Cur = (String, i64, Option<String>, Option<String>);
+    let cur: Option<Cur> = conn
         .query_row(
-            "SELECT grp, version, outcome FROM campaign_members WHERE campaign_id = ?1 AND cid = ?2",
+            "SELECT grp, version, outcome, claimed_by FROM campaign_members WHERE campaign_id = ?1 AND cid = ?2",
             [campaign_id, cid],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()?;
-    let Some((grp, version, old)) = cur else {
+    let Some((grp, version, old, claimed)) = cur else {
         return Err(Error::BadInput(
             "this customer is not in the campaign".into(),
         ));
@@ -324,7 +333,18 @@ pub fn record_outcome(
             "this customer is in the control group: the control group receives nothing, so it has no outcome",
         ));
     }
+    if let Some(other) = claimed.filter(|c| c != agent) {
+        return Err(Error::Conflict(format!(
+            "{} is working this customer (claimed with `campaign next`); leave it to them",
+            crate::term::safe(&other)
+        )));
+    }
     if let Some(v) = expected_version {
+        if v > version {
+            return Err(Error::bad(format!(
+                "--version {v} is not one this customer has had (it is at {version})"
+            )));
+        }
         if v != version {
             return Err(Error::Conflict(format!(
                 "changed by someone else meanwhile (version {version}, you read {v}); outcome now: {}",
@@ -398,7 +418,15 @@ pub fn measured(
     let orders = super::has_orders(conn)?;
     let mut out: std::collections::BTreeMap<(String, String), Measured> = Default::default();
     let mut base: std::collections::BTreeMap<String, (f64, f64)> = Default::default();
-    for c in list(conn)?.into_iter().filter(|c| c.status == "closed") {
+    // Only windows the data have seen to their end: an unfinished window
+    // reads as nobody retained yet.
+    let seen_to = super::customers::latest_order(conn)?
+        .map(|t| t.div_euclid(DAY))
+        .unwrap_or_else(|| crate::timeutil::now() / DAY);
+    for c in list(conn)?
+        .into_iter()
+        .filter(|c| c.status == "closed" && c.start_day + c.window_days <= seen_to + 1)
+    {
         let end = (c.start_day + c.window_days) * DAY;
         for m in members(conn, c.id, c.start_day * DAY, end)? {
             let kept = if orders {
@@ -453,5 +481,18 @@ pub fn at_risk(
         params![min_prob, lapsed_before.unwrap_or(i64::MIN), id],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Customers held out in the control group of an open campaign, with the
+/// campaign's name: acting on them would spoil the measurement.
+pub fn held_out(conn: &Connection) -> Result<std::collections::HashMap<String, String>> {
+    let mut st = conn.prepare(
+        "SELECT cu.id, c.name FROM campaign_members m
+         JOIN campaigns c ON c.id = m.campaign_id
+         JOIN customers cu ON cu.cid = m.cid
+         WHERE c.status = 'open' AND m.grp = 'control'",
+    )?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

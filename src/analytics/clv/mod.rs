@@ -480,6 +480,17 @@ fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> Result<ClvRe
             )),
             Some(_) => {}
         }
+        if r.params
+            .values()
+            .filter_map(|v| v.as_f64())
+            .any(|v| !(1e-3..=1e4).contains(&v))
+        {
+            notes.push(format!(
+                "the {} fit is at the edge of its parameter space ({}): the data do not pin the model down, so its CLV is not reliable; compare with --holdout-from DATE --model auto, or use another family",
+                model.title(),
+                r.params_text()
+            ));
+        }
         if let Fitted::Bg(p) = f {
             let se = |n: &str| r.se(n);
             bg_report = Some(BgReport {
