@@ -95,8 +95,11 @@ pub fn rules(ctx: &Ctx, a: RulesArgs) -> Result<i32> {
 }
 
 pub fn recommend(ctx: &Ctx, a: RecommendArgs) -> Result<i32> {
+    if !(1..=100).contains(&a.n) {
+        return Err(Error::bad("--n is between 1 and 100"));
+    }
     let (s, b) = baskets(ctx)?;
-    let n = a.n.clamp(1, 100);
+    let n = a.n;
     // Histories per customer.
     let mut histories: Vec<(i64, Vec<u32>)> = Vec::new();
     for (cid, _, items) in &b.baskets {

@@ -1,0 +1,268 @@
+//! A campaign's report: treatment against control, intention to treat,
+//! with intervals and verdicts in words; contacted-only beside it; uplift
+//! by churn decile, Qini, outcomes, cost and return.
+
+use crate::analytics::uplift;
+use serde::Serialize;
+
+/// One member as the report sees it.
+#[derive(Debug, Clone)]
+pub struct Observed {
+    pub treatment: bool,
+    pub churn_prob: Option<f64>,
+    pub value_at_risk: f64,
+    pub outcome: Option<String>,
+    /// Retained: ordered in the window (or, for explicit-label data, not
+    /// labelled churned).
+    pub retained: bool,
+    pub revenue: f64,
+}
+
+/// A difference between treatment and control, as the report prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Effect {
+    pub treatment: f64,
+    pub control: f64,
+    pub difference: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    pub p_value: f64,
+    pub n_treatment: usize,
+    pub n_control: usize,
+    /// In words: what can be said at this sample size.
+    pub verdict: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Decile {
+    pub decile: usize,
+    pub churn_from: f64,
+    pub churn_to: f64,
+    pub n_treatment: usize,
+    pub n_control: usize,
+    pub treatment_rate: Option<f64>,
+    pub control_rate: Option<f64>,
+    pub uplift: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Outcomes {
+    pub reached: usize,
+    pub no_answer: usize,
+    pub accepted: usize,
+    pub declined: usize,
+    pub not_worked: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Cost {
+    pub contacted: usize,
+    pub total: f64,
+    /// (revenue per treated customer - per control customer) x treated.
+    pub incremental_revenue: f64,
+    /// (incremental revenue - cost) / cost; None without cost.
+    pub roi: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// What "retained" means here.
+    pub retained_means: String,
+    pub retention: Effect,
+    pub revenue: Effect,
+    /// Treated customers who were reached (reached, accepted or declined) against
+    /// the whole control group: not randomised, so only a hint.
+    pub contacted_only: Effect,
+    pub by_decile: Vec<Decile>,
+    /// (customers targeted, incremental retained) in the campaign's order
+    /// of value at risk, as scikit-uplift's qini_curve.
+    pub qini_curve: Vec<(f64, f64)>,
+    pub qini_coefficient: Option<f64>,
+    pub outcomes: Outcomes,
+    pub cost: Cost,
+    pub notes: Vec<String>,
+}
+
+fn rate_effect(t: &[bool], c: &[bool]) -> Effect {
+    let (xt, nt) = (t.iter().filter(|&&r| r).count() as f64, t.len() as f64);
+    let (xc, nc) = (c.iter().filter(|&&r| r).count() as f64, c.len() as f64);
+    let d = uplift::newcombe(xt, nt, xc, nc);
+    let verdict = if nt == 0.0 || nc == 0.0 {
+        "no comparison: a group is empty".to_string()
+    } else if d.hi - d.lo > 0.2 {
+        let p = ((xt + xc) / (nt + nc)).clamp(0.05, 0.95);
+        let need = (2.0 * uplift::Z95.powi(2) * p * (1.0 - p) / 0.05f64.powi(2)).ceil();
+        format!(
+            "too wide to tell: the 95% interval spans {:.0} points; about {need:.0} customers per group would narrow it to +-5",
+            100.0 * (d.hi - d.lo)
+        )
+    } else if d.lo > 0.0 {
+        format!(
+            "retention is higher with the action, by {:.1} to {:.1} points (95%)",
+            100.0 * d.lo,
+            100.0 * d.hi
+        )
+    } else if d.hi < 0.0 {
+        format!(
+            "retention is lower with the action, by {:.1} to {:.1} points (95%)",
+            -100.0 * d.hi,
+            -100.0 * d.lo
+        )
+    } else {
+        "no difference can be told from chance at this size".to_string()
+    };
+    Effect {
+        treatment: d.p1,
+        control: d.p2,
+        difference: d.diff,
+        ci_low: d.lo,
+        ci_high: d.hi,
+        p_value: d.p_value,
+        n_treatment: t.len(),
+        n_control: c.len(),
+        verdict,
+    }
+}
+
+fn mean_effect(t: &[f64], c: &[f64]) -> Effect {
+    let (mt, mc) = (uplift::Moments::of(t), uplift::Moments::of(c));
+    match uplift::welch(mt, mc) {
+        Some(w) => Effect {
+            treatment: mt.mean,
+            control: mc.mean,
+            difference: w.diff,
+            ci_low: w.lo,
+            ci_high: w.hi,
+            p_value: w.p_value,
+            n_treatment: t.len(),
+            n_control: c.len(),
+            verdict: if w.lo > 0.0 || w.hi < 0.0 {
+                format!(
+                    "the difference per customer is {:.2} to {:.2} (95%)",
+                    w.lo, w.hi
+                )
+            } else {
+                "no difference in revenue can be told from chance at this size".into()
+            },
+        },
+        None => Effect {
+            treatment: mt.mean,
+            control: mc.mean,
+            difference: mt.mean - mc.mean,
+            ci_low: f64::NAN,
+            ci_high: f64::NAN,
+            p_value: f64::NAN,
+            n_treatment: t.len(),
+            n_control: c.len(),
+            verdict: "too few customers (or no variation) to compare revenue".into(),
+        },
+    }
+}
+
+/// The report of a campaign's members. `cost` per contact, `cost_share` of
+/// accepted customers' spend.
+pub fn report(members: &[Observed], cost: f64, cost_share: f64, retained_means: &str) -> Report {
+    let pick = |treat: bool| members.iter().filter(move |m| m.treatment == treat);
+    let rt: Vec<bool> = pick(true).map(|m| m.retained).collect();
+    let rc: Vec<bool> = pick(false).map(|m| m.retained).collect();
+    let vt: Vec<f64> = pick(true).map(|m| m.revenue).collect();
+    let vc: Vec<f64> = pick(false).map(|m| m.revenue).collect();
+    // Reached: they answered (whatever they said).
+    let reached = |m: &&Observed| {
+        matches!(
+            m.outcome.as_deref(),
+            Some("reached" | "accepted" | "declined")
+        )
+    };
+    let contacted: Vec<bool> = pick(true).filter(reached).map(|m| m.retained).collect();
+    let mut outcomes = Outcomes::default();
+    for m in pick(true) {
+        match m.outcome.as_deref() {
+            Some("reached") => outcomes.reached += 1,
+            Some("no_answer") => outcomes.no_answer += 1,
+            Some("accepted") => outcomes.accepted += 1,
+            Some("declined") => outcomes.declined += 1,
+            _ => outcomes.not_worked += 1,
+        }
+    }
+    // Deciles of churn probability before the campaign.
+    let mut scored: Vec<&Observed> = members.iter().filter(|m| m.churn_prob.is_some()).collect();
+    scored.sort_by(|a, b| {
+        a.churn_prob
+            .unwrap_or(0.0)
+            .total_cmp(&b.churn_prob.unwrap_or(0.0))
+    });
+    let mut by_decile = Vec::new();
+    if scored.len() >= 10 {
+        for d in 0..10 {
+            let part = &scored[d * scored.len() / 10..(d + 1) * scored.len() / 10];
+            let rate = |treat: bool| {
+                let g: Vec<bool> = part
+                    .iter()
+                    .filter(|m| m.treatment == treat)
+                    .map(|m| m.retained)
+                    .collect();
+                (
+                    g.len(),
+                    (!g.is_empty())
+                        .then(|| g.iter().filter(|&&r| r).count() as f64 / g.len() as f64),
+                )
+            };
+            let ((nt, tr), (nc, cr)) = (rate(true), rate(false));
+            by_decile.push(Decile {
+                decile: d + 1,
+                churn_from: part.first().and_then(|m| m.churn_prob).unwrap_or(0.0),
+                churn_to: part.last().and_then(|m| m.churn_prob).unwrap_or(0.0),
+                n_treatment: nt,
+                n_control: nc,
+                treatment_rate: tr,
+                control_rate: cr,
+                uplift: tr.zip(cr).map(|(a, b)| a - b),
+            });
+        }
+    }
+    let y: Vec<bool> = members.iter().map(|m| m.retained).collect();
+    let score: Vec<f64> = members.iter().map(|m| m.value_at_risk).collect();
+    let treat: Vec<bool> = members.iter().map(|m| m.treatment).collect();
+    let (qx, qy) = uplift::qini_curve(&y, &score, &treat);
+    let retention = rate_effect(&rt, &rc);
+    let revenue = mean_effect(&vt, &vc);
+    // Every attempt costs (an unanswered call too); an action with no
+    // outcomes recorded at all (an e-mail) went to every treated customer.
+    let n_contacted = if outcomes.not_worked == rt.len() {
+        rt.len()
+    } else {
+        rt.len() - outcomes.not_worked
+    };
+    let accepted_spend: f64 = pick(true)
+        .filter(|m| m.outcome.as_deref() == Some("accepted"))
+        .map(|m| m.revenue)
+        .sum();
+    let total_cost = cost * n_contacted as f64 + cost_share * accepted_spend;
+    let incremental = revenue.difference * rt.len() as f64;
+    let mut notes = Vec::new();
+    if outcomes.not_worked > 0 {
+        notes.push(format!(
+            "{} treated customers have no outcome recorded: intention-to-treat counts them as treated all the same",
+            outcomes.not_worked
+        ));
+    }
+    notes.push("contacted-only compares the treated customers who were reached with the whole control group: who answers is not random, so it is a hint, not a measurement".into());
+    Report {
+        retained_means: retained_means.into(),
+        contacted_only: rate_effect(&contacted, &rc),
+        retention,
+        revenue,
+        by_decile,
+        qini_curve: qx.into_iter().zip(qy).collect(),
+        qini_coefficient: uplift::qini_coefficient(&y, &score, &treat),
+        outcomes,
+        cost: Cost {
+            contacted: n_contacted,
+            total: total_cost,
+            incremental_revenue: incremental,
+            roi: (total_cost > 0.0).then(|| (incremental - total_cost) / total_cost),
+        },
+        notes,
+    }
+}
