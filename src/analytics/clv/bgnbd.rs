@@ -43,7 +43,8 @@ pub struct Data {
     modified: bool,
 }
 
-fn distinct(values: impl Iterator<Item = f64>) -> (Vec<f64>, HashMap<u64, u32>) {
+/// Distinct values, sorted, and each one's position by its bits.
+pub(super) fn distinct(values: impl Iterator<Item = f64>) -> (Vec<f64>, HashMap<u64, u32>) {
     let mut v: Vec<f64> = values.collect();
     v.sort_by(f64::total_cmp);
     v.dedup();

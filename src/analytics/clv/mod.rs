@@ -607,46 +607,25 @@ fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> Result<ClvRe
             .par_iter()
             .map(|s| {
                 let den = bg.expected_denominator(s.x, s.tx, s.t);
-                let c = index
+                let curve = index
                     .get(&(s.x.to_bits(), s.t.to_bits()))
-                    .and_then(|&i| num[i].as_deref());
+                    .and_then(|&i| num[i].as_deref())
+                    .map(|c| c.iter().map(|v| v / den).collect());
                 let spend = usable_gg.and_then(|g| g.conditional_spend(s.x, s.monetary));
-                let (exp_txn, clv) = match c {
-                    Some(c) => {
-                        let txn = c[months as usize] / den;
-                        let clv = spend.map(|sp| {
-                            opts.margin * sp / den
-                                * (1..=months as usize)
-                                    .map(|m| (c[m] - c[m - 1]) * disc[m - 1])
-                                    .sum::<f64>()
-                        });
-                        (Some(txn), clv)
-                    }
-                    None => (None, None),
-                };
-                Value {
-                    cid: s.cid,
-                    frequency: Some(s.x),
-                    recency: Some(s.tx),
-                    t: Some(s.t),
-                    monetary: Some(s.monetary),
-                    p_alive: Some(bg.p_alive(s.x, s.tx, s.t)),
-                    exp_txn,
-                    exp_spend: spend,
-                    clv,
-                    method: "bgnbd",
-                    rfm: None,
-                    segment: None,
-                }
+                let p_alive = bg.p_alive(s.x, s.tx, s.t);
+                customer_value(
+                    s,
+                    (s.x, s.tx, s.t),
+                    p_alive,
+                    curve,
+                    spend,
+                    opts.margin,
+                    &disc,
+                    "bgnbd",
+                )
             })
             .collect();
-        let diverged = computed.iter().filter(|v| v.exp_txn.is_none()).count();
-        values.extend(computed);
-        if diverged > 0 {
-            notes.push(format!(
-                "{diverged} customers' expected transactions did not converge; they have no CLV"
-            ));
-        }
+        add_values(&mut values, computed, &mut notes);
     }
     ctl.check()?;
 
@@ -663,42 +642,20 @@ fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> Result<ClvRe
                     .map(|&h| f.expected(x, tx, t, h))
                     .collect();
                 let spend = usable_gg.and_then(|g| g.conditional_spend(s.x, s.monetary));
-                let (exp_txn, clv) = match curve {
-                    Some(c) => (
-                        Some(c[months as usize]),
-                        spend.map(|sp| {
-                            opts.margin
-                                * sp
-                                * (1..=months as usize)
-                                    .map(|m| (c[m] - c[m - 1]) * disc[m - 1])
-                                    .sum::<f64>()
-                        }),
-                    ),
-                    None => (None, None),
-                };
-                Value {
-                    cid: s.cid,
-                    frequency: Some(x),
-                    recency: Some(tx),
-                    t: Some(t),
-                    monetary: Some(s.monetary),
-                    p_alive: Some(f.p_alive(x, tx, t)).filter(|p| p.is_finite()),
-                    exp_txn,
-                    exp_spend: spend,
-                    clv,
-                    method: model.as_str(),
-                    rfm: None,
-                    segment: None,
-                }
+                let p_alive = f.p_alive(x, tx, t);
+                customer_value(
+                    s,
+                    (x, tx, t),
+                    p_alive,
+                    curve,
+                    spend,
+                    opts.margin,
+                    &disc,
+                    model.as_str(),
+                )
             })
             .collect();
-        let diverged = computed.iter().filter(|v| v.exp_txn.is_none()).count();
-        values.extend(computed);
-        if diverged > 0 {
-            notes.push(format!(
-                "{diverged} customers' expected transactions did not converge; they have no CLV"
-            ));
-        }
+        add_values(&mut values, computed, &mut notes);
     }
     ctl.check()?;
 
@@ -970,5 +927,60 @@ fn choose_model(
             Model::Bgnbd,
             format!("no holdout check was possible ({e}): BG/NBD, the default"),
         )),
+    }
+}
+
+/// A customer's values from her expected cumulative transactions at each
+/// month's end of the horizon (`curve[m]`, m = 0..=months; None when they
+/// did not converge): CLV = margin x spend x the discounted monthly
+/// increments.
+#[allow(clippy::too_many_arguments)]
+fn customer_value(
+    s: &summary::Summary,
+    (x, tx, t): (f64, f64, f64),
+    p_alive: f64,
+    curve: Option<Vec<f64>>,
+    spend: Option<f64>,
+    margin: f64,
+    disc: &[f64],
+    method: &'static str,
+) -> Value {
+    let (exp_txn, clv) = match curve {
+        Some(c) => (
+            c.last().copied(),
+            spend.map(|sp| {
+                margin
+                    * sp
+                    * (1..c.len())
+                        .map(|m| (c[m] - c[m - 1]) * disc[m - 1])
+                        .sum::<f64>()
+            }),
+        ),
+        None => (None, None),
+    };
+    Value {
+        cid: s.cid,
+        frequency: Some(x),
+        recency: Some(tx),
+        t: Some(t),
+        monetary: Some(s.monetary),
+        p_alive: Some(p_alive).filter(|p| p.is_finite()),
+        exp_txn,
+        exp_spend: spend,
+        clv,
+        method,
+        rfm: None,
+        segment: None,
+    }
+}
+
+/// Add a family's values, noting the customers whose expectations did not converge.
+fn add_values(values: &mut Vec<Value>, computed: Vec<Value>, notes: &mut Vec<String>) {
+    let diverged = computed.iter().filter(|v| v.exp_txn.is_none()).count();
+    values.extend(computed);
+    if diverged > 0 {
+        notes.push(format!(
+            "{diverged} customers' expected transactions did not converge; they have no CLV"
+        ));
     }
 }

@@ -201,14 +201,25 @@ impl<F: Fn(&[f64], f64, f64, f64) -> f64 + Sync> Rows<F> {
     }
 
     fn objective(&self, p: &[f64]) -> f64 {
-        let ll = self.log_likelihood(p);
-        let pen = self.penalizer * p.iter().map(|v| v * v).sum::<f64>();
-        if ll.is_finite() {
-            -ll / self.total + pen
-        } else {
-            f64::INFINITY
-        }
+        penalised(self.log_likelihood(p), self.total, self.penalizer, p)
     }
+}
+
+/// What the optimiser minimises: the mean negative log-likelihood over
+/// `total` customers plus the L2 penalty (lifetimes' `penalizer_coef`);
+/// infinite where the likelihood is not finite (the line search backs off).
+pub fn penalised(ll: f64, total: f64, penalizer: f64, p: &[f64]) -> f64 {
+    if ll.is_finite() {
+        -ll / total + penalizer * p.iter().map(|v| v * v).sum::<f64>()
+    } else {
+        f64::INFINITY
+    }
+}
+
+/// Value and central-difference gradient of an objective without an
+/// analytic gradient.
+pub fn numeric_value_grad(f: impl Fn(&[f64]) -> f64, p: &[f64]) -> (f64, Vec<f64>) {
+    (f(p), central_gradient(&f, p))
 }
 
 /// The gradient of `f` at `p` by central differences with relative steps.
@@ -227,10 +238,7 @@ pub fn central_gradient(f: impl Fn(&[f64]) -> f64, p: &[f64]) -> Vec<f64> {
 
 impl<F: Fn(&[f64], f64, f64, f64) -> f64 + Sync> Objective for Rows<F> {
     fn value_grad(&self, p: &[f64]) -> (f64, Vec<f64>) {
-        (
-            self.objective(p),
-            central_gradient(|q| self.objective(q), p),
-        )
+        numeric_value_grad(|q| self.objective(q), p)
     }
     fn weight(&self) -> f64 {
         self.total

@@ -156,20 +156,9 @@ pub fn data(customers: impl IntoIterator<Item = (f64, f64, f64)>, penalizer: f64
             .entry((x.to_bits(), tx.to_bits(), t.to_bits()))
             .or_default() += 1.0;
     }
-    let distinct = |vals: Vec<u64>| -> (Vec<f64>, HashMap<u64, u32>) {
-        let mut v: Vec<f64> = vals.into_iter().map(f64::from_bits).collect();
-        v.sort_by(f64::total_cmp);
-        v.dedup();
-        let idx = v
-            .iter()
-            .enumerate()
-            .map(|(i, x)| (x.to_bits(), i as u32))
-            .collect();
-        (v, idx)
-    };
-    let (xs, xi) = distinct(groups.keys().map(|k| k.0).collect());
-    let (txs, txi) = distinct(groups.keys().map(|k| k.1).collect());
-    let (ts, ti) = distinct(groups.keys().map(|k| k.2).collect());
+    let (xs, xi) = super::bgnbd::distinct(groups.keys().map(|k| f64::from_bits(k.0)));
+    let (txs, txi) = super::bgnbd::distinct(groups.keys().map(|k| f64::from_bits(k.1)));
+    let (ts, ti) = super::bgnbd::distinct(groups.keys().map(|k| f64::from_bits(k.2)));
     let mut pair_tx: HashMap<(u32, u32), u32> = HashMap::new();
     let mut pair_t: HashMap<(u32, u32), u32> = HashMap::new();
     let mut rows: Vec<(u32, u32, u32, u32, u32, f64)> = groups
@@ -348,20 +337,13 @@ impl Data {
     }
 
     fn objective(&self, p: &[f64]) -> f64 {
-        let ll = self.log_likelihood(p);
-        let pen = self.penalizer * p.iter().map(|v| v * v).sum::<f64>();
-        if ll.is_finite() {
-            -ll / self.total + pen
-        } else {
-            f64::INFINITY
-        }
+        super::optim::penalised(self.log_likelihood(p), self.total, self.penalizer, p)
     }
 }
 
 impl super::optim::Objective for Data {
     fn value_grad(&self, p: &[f64]) -> (f64, Vec<f64>) {
-        let g = super::optim::central_gradient(|q| self.objective(q), p);
-        (self.objective(p), g)
+        super::optim::numeric_value_grad(|q| self.objective(q), p)
     }
     fn weight(&self) -> f64 {
         self.total

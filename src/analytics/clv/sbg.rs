@@ -129,20 +129,18 @@ impl Data {
     }
 
     fn objective(&self, q: &[f64]) -> f64 {
-        let ll = self.log_likelihood(&Params::from_slice(q));
-        let pen = self.penalizer * q.iter().map(|v| v * v).sum::<f64>();
-        if ll.is_finite() {
-            -ll / self.total + pen
-        } else {
-            f64::INFINITY
-        }
+        super::optim::penalised(
+            self.log_likelihood(&Params::from_slice(q)),
+            self.total,
+            self.penalizer,
+            q,
+        )
     }
 }
 
 impl super::optim::Objective for Data {
     fn value_grad(&self, p: &[f64]) -> (f64, Vec<f64>) {
-        let g = super::optim::central_gradient(|q| self.objective(q), p);
-        (self.objective(p), g)
+        super::optim::numeric_value_grad(|q| self.objective(q), p)
     }
     fn weight(&self) -> f64 {
         self.total
