@@ -85,6 +85,16 @@ impl Fitted {
             Fitted::Bgbb(p) => p.expected_transactions(x, tx, t, horizon),
         }
     }
+    /// E[transactions in the next h | x, t_x, T] for each h of `horizons`.
+    pub fn curve(&self, x: f64, tx: f64, t: f64, horizons: &[f64]) -> Option<Vec<f64>> {
+        match self {
+            Fitted::Pnbd(p) => p.expected_curve(x, tx, t, horizons),
+            _ => horizons
+                .iter()
+                .map(|&h| self.expected(x, tx, t, h))
+                .collect(),
+        }
+    }
     /// E[X(t)] of a customer new at time 0.
     pub fn expected_new(&self, t: f64) -> Option<f64> {
         match self {

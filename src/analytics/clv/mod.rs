@@ -478,6 +478,33 @@ fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> Result<ClvRe
                 if ratio.is_finite() { format!("{ratio:.0}") } else { "infinitely many".into() },
                 rows.len(),
             )),
+            // One or two parameters the data barely determine: say which,
+            // since a reader takes every printed estimate at its word.
+            Some(ratio) if ratio > 1.0 => {
+                let weak: Vec<String> = r
+                    .params
+                    .keys()
+                    .filter(|n| matches!((r.se(n), r.param(n)), (Some(e), Some(v)) if e > v.abs()))
+                    .map(|n| n.to_string())
+                    .collect();
+                let hint = if model == Model::Pnbd && weak.iter().any(|n| n == "s" || n == "beta") {
+                    match (r.param("s"), r.param("beta")) {
+                        (Some(s), Some(b)) if b > 0.0 => format!(
+                            ": dropout rates barely differ between customers, so only s/beta = {:.4} per {} (the mean dropout rate) is pinned down, which is what the predictions use",
+                            s / b,
+                            opts.time_unit.as_str()
+                        ),
+                        _ => String::new(),
+                    }
+                } else {
+                    String::new()
+                };
+                notes.push(format!(
+                    "the {} fit leaves {} weakly determined (standard error larger than the estimate){hint}",
+                    model.title(),
+                    weak.join(" and ")
+                ));
+            }
             Some(_) => {}
         }
         if r.params
@@ -637,10 +664,7 @@ fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> Result<ClvRe
             .par_iter()
             .zip(rows.par_iter())
             .map(|(s, &(x, tx, t))| {
-                let curve: Option<Vec<f64>> = horizon_units
-                    .iter()
-                    .map(|&h| f.expected(x, tx, t, h))
-                    .collect();
+                let curve = f.curve(x, tx, t, &horizon_units);
                 let spend = usable_gg.and_then(|g| g.conditional_spend(s.x, s.monetary));
                 let p_alive = f.p_alive(x, tx, t);
                 customer_value(
