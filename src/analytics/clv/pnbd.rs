@@ -363,7 +363,12 @@ impl Data {
         let add = |a: (f64, [f64; 4]), b: (f64, [f64; 4])| {
             (
                 a.0 + b.0,
-                [a.1[0] + b.1[0], a.1[1] + b.1[1], a.1[2] + b.1[2], a.1[3] + b.1[3]],
+                [
+                    a.1[0] + b.1[0],
+                    a.1[1] + b.1[1],
+                    a.1[2] + b.1[2],
+                    a.1[3] + b.1[3],
+                ],
             )
         };
         self.rows
@@ -479,7 +484,7 @@ impl Series {
             pr = pr * z + self.c_rho[k];
             pb = pb * z + self.c_b[k];
         }
-        if !(p > 0.0) {
+        if p.is_nan() || p <= 0.0 {
             return [f64::NAN; 4];
         }
         [p.ln(), pr / p, pb / p, dp / p]

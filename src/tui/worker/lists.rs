@@ -1,0 +1,186 @@
+//! The customer lists' pages: the filter's matches and each row's extras
+//! (churn drivers in words, CLV shares of the total).
+
+use super::{trace, Executor, Extra, Slot};
+use crate::analytics::churn;
+use crate::store::{
+    self, dashboard,
+    list::{self, CustomerRow, ListQuery, SortColumn},
+    models,
+    search::Hits,
+};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Sums of CLV above a position in the ranking, so that each page's share
+/// and cumulative share cost no scan of the customers before it.
+#[derive(Default)]
+pub(super) struct ClvSums {
+    version: i64,
+    total: f64,
+    /// CLV of all customers ranked above the one with this key.
+    above: HashMap<(u64, i64), f64>,
+}
+
+fn key_of(k: &list::Key) -> (u64, i64) {
+    let v = match &k.value {
+        rusqlite::types::Value::Real(f) => f.to_bits(),
+        rusqlite::types::Value::Integer(i) => (*i as f64).to_bits(),
+        _ => u64::MAX,
+    };
+    (v, k.cid)
+}
+
+impl Executor {
+    /// The customers matching the query's text filter (None without one).
+    pub(super) fn hits(&mut self, q: &ListQuery) -> crate::Result<Option<Arc<Hits>>> {
+        let Some(text) = q.filter.as_deref().filter(|f| !f.is_empty()) else {
+            return Ok(None);
+        };
+        let version = dashboard::data_version(&self.conn)?;
+        let idx = match self.search.current() {
+            Some(i) if i.version == version => i,
+            // Stale: answer from it while a fresh one is built.
+            Some(i) if self.out.is_some() => {
+                self.search.build_in_background(self.path.clone());
+                i
+            }
+            _ => self.search.build_with(&self.conn)?,
+        };
+        // Held during the search: the page (this thread) and the count (the
+        // counter's) ask for the same text at once; the second waits for the
+        // first's answer instead of searching again beside it (two searches
+        // on two cores took twice as long each).
+        let mut last = self.search.last.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((t, i, h)) = last.as_ref() {
+            if t == text && Arc::ptr_eq(i, &idx) {
+                return Ok(Some(Arc::clone(h)));
+            }
+        }
+        let t0 = std::time::Instant::now();
+        let h = Arc::new(idx.search(text));
+        let stale = idx.version != version;
+        trace(|| {
+            format!(
+                "{:>9.2} ms  search of {} chars: {} matches{}",
+                t0.elapsed().as_secs_f64() * 1e3,
+                text.chars().count(),
+                h.len(),
+                if stale { " (index being rebuilt)" } else { "" }
+            )
+        });
+        *last = Some((text.to_string(), idx, Arc::clone(&h)));
+        Ok(Some(h))
+    }
+
+    pub(super) fn extras(
+        &mut self,
+        slot: Slot,
+        query: &ListQuery,
+        rows: &[CustomerRow],
+    ) -> crate::Result<Vec<Extra>> {
+        match slot {
+            Slot::Customers => Ok(vec![Extra::None; rows.len()]),
+            Slot::Churn => {
+                let active = self
+                    .conn
+                    .query_row("SELECT id FROM models WHERE active = 1", [], |r| {
+                        r.get::<_, i64>(0)
+                    })
+                    .ok();
+                let Some(id) = active else {
+                    return Ok(vec![Extra::None; rows.len()]);
+                };
+                let mut out = Vec::with_capacity(rows.len());
+                let mask = self.mask;
+                for r in rows {
+                    let d = models::score_of(&self.conn, id, r.cid)?;
+                    let words = match (d, self.model_params(id)) {
+                        (Some((_, json)), Some(p)) => churn::describe_drivers(p, &json, mask)
+                            .into_iter()
+                            .map(|(s, c)| format!("{s} ({c:+.2})"))
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                        _ => String::new(),
+                    };
+                    out.push(Extra::Drivers(words));
+                }
+                Ok(out)
+            }
+            Slot::Clv => {
+                let version = dashboard::data_version(&self.conn)?;
+                if self.clv.version != version || self.clv.above.len() > 200_000 {
+                    // The active fit's report holds the total (only fits
+                    // write CLV); summing a million values takes 40 ms.
+                    let total = match store::clv::active_report(&self.conn)? {
+                        Some((_, r)) => r.total_clv,
+                        None => {
+                            self.conn
+                                .query_row("SELECT total(clv) FROM customers", [], |r| r.get(0))?
+                        }
+                    };
+                    self.clv = ClvSums {
+                        version,
+                        total,
+                        above: HashMap::new(),
+                    };
+                }
+                let total = self.clv.total;
+                let Some(first) = rows.first() else {
+                    return Ok(vec![]);
+                };
+                let ranking = query.sort == SortColumn::Clv && query.descending;
+                let unfiltered = query.filter.as_deref().is_none_or(str::is_empty)
+                    && query.rfm_segment.is_none()
+                    && query.cluster.is_none()
+                    && query.churn_band.is_none();
+                let page_sum: f64 = rows.iter().map(|r| r.clv.unwrap_or(0.0)).sum();
+                let clv_of = |k: &list::Key| match &k.value {
+                    rusqlite::types::Value::Real(f) => *f,
+                    rusqlite::types::Value::Integer(i) => *i as f64,
+                    _ => 0.0,
+                };
+                let known = |k: &list::Key| self.clv.above.get(&key_of(k)).copied();
+                // Value above the first row, in the ranking's order (CLV, highest first).
+                let cached = if ranking && unfiltered {
+                    match &query.seek {
+                        list::Seek::First => Some(0.0),
+                        list::Seek::Last => Some(total - page_sum),
+                        list::Seek::After(k) => known(k).map(|a| a + clv_of(k)),
+                        list::Seek::Before(k) => known(k).map(|a| a - page_sum),
+                        list::Seek::From(k) => known(k),
+                    }
+                } else {
+                    None
+                };
+                let above: f64 = match cached {
+                    Some(a) => a,
+                    None if ranking => self.conn.query_row(
+                        "SELECT total(clv) FROM customers WHERE (clv, cid) > (?1, ?2)",
+                        rusqlite::params![first.clv, first.cid],
+                        |r| r.get(0),
+                    )?,
+                    None => 0.0,
+                };
+                let mut cum = above;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in rows {
+                    if ranking && unfiltered {
+                        self.clv.above.insert(key_of(&r.key), cum);
+                    }
+                    let v = r.clv.unwrap_or(0.0);
+                    cum += v;
+                    out.push(if total > 0.0 {
+                        Extra::Share {
+                            share: v / total,
+                            cumulative: (cum / total).clamp(0.0, 1.0),
+                        }
+                    } else {
+                        Extra::None
+                    });
+                }
+                Ok(out)
+            }
+        }
+    }
+}
