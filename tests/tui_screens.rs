@@ -481,3 +481,142 @@ fn the_feedback_review_flow() {
         assert!(msg.contains("held by bob"), "{msg}");
     }
 }
+
+/// The Campaigns screen: read a past campaign's report, open a new one,
+/// take customers in order of value at risk, record outcomes (with a note),
+/// and see another agent's claim respected.
+#[test]
+fn a_campaign_is_worked_from_the_campaigns_screen() {
+    let db = company();
+    let out = db.run(&[
+        "campaign",
+        "create",
+        "save",
+        "--action",
+        "call",
+        "--target",
+        "risk=high",
+        "--control",
+        "0.2",
+        "--start",
+        "2025-06-30",
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let mut h = at(&db, 80, 24);
+    h.step(Action::GoScreen(Screen::Campaigns));
+    let names: Vec<String> = h
+        .state
+        .campaigns
+        .rows
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    assert_eq!(names, ["save", "summer-email", "spring-call"]);
+    // A past campaign's report: intervals and outcomes in words.
+    h.state.campaigns.cursor = 2;
+    h.step(Action::Open);
+    let text = h.screen();
+    assert!(
+        text.contains("retained") && text.contains("pts ["),
+        "{text}"
+    );
+    assert!(text.contains("accepted ·"), "{text}");
+    h.step(Action::CampaignView);
+    assert!(h.screen().contains("Uplift by decile"), "{}", h.screen());
+    h.step(Action::Back);
+    // The new one: nothing measured yet, the work list by value at risk.
+    h.state.campaigns.cursor = 0;
+    h.step(Action::Open);
+    let o = h.state.campaigns.opened.as_ref().unwrap();
+    let treated = o.campaign.treatment;
+    assert!(treated > 5, "{treated}");
+    let risks: Vec<f64> = o.work.iter().map(|r| r.value_at_risk).collect();
+    assert!(risks.windows(2).all(|w| w[0] >= w[1]), "{risks:?}");
+    // bob holds the first customer: t gives this agent the next one.
+    let first = o.work[0].clone();
+    db.open()
+        .conn
+        .execute(
+            "UPDATE campaign_members SET claimed_by = 'bob' WHERE cid = ?1",
+            [first.cid],
+        )
+        .unwrap();
+    let mut worked = Vec::new();
+    for (i, key) in ['a', 'd', 'r', 'x', 'a'].into_iter().enumerate() {
+        h.step(Action::FeedbackNext);
+        let card = h
+            .state
+            .campaigns
+            .opened
+            .as_ref()
+            .unwrap()
+            .card
+            .clone()
+            .unwrap();
+        assert_ne!(card.row.cid, first.cid, "bob's customer was handed out");
+        assert!(!worked.contains(&card.row.cid));
+        let text = h.screen();
+        assert!(text.contains(&card.row.customer_id), "{text}");
+        assert!(
+            text.contains("value at risk") && text.contains("do: call"),
+            "{text}"
+        );
+        if i == 0 {
+            insta::assert_snapshot!("campaign_working_80x24", text);
+        }
+        let outcome = match key {
+            'a' => "accepted",
+            'd' => "declined",
+            'r' => "reached",
+            _ => "no_answer",
+        };
+        h.step(Action::RecordOutcome(outcome));
+        assert!(matches!(h.state.mode, Mode::Prompt(_)));
+        typed(&mut h, &format!("note {i}"));
+        h.step(Action::Input(InputKey::Submit));
+        let msg = h.state.status.as_ref().unwrap().text.clone();
+        assert!(msg.contains(outcome.replace('_', " ").as_str()), "{msg}");
+        worked.push(card.row.cid);
+    }
+    let stored: Vec<(i64, String, String, String)> = {
+        let s = db.open();
+        let mut st = s
+            .conn
+            .prepare(
+                "SELECT cid, outcome, note, outcome_by FROM campaign_members
+                 WHERE outcome IS NOT NULL AND campaign_id = (SELECT id FROM campaigns WHERE name = 'save')",
+            )
+            .unwrap();
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        rows
+    };
+    assert_eq!(stored.len(), 5);
+    assert!(stored
+        .iter()
+        .all(|r| r.3 == "tester" && r.2.starts_with("note")));
+    assert_eq!(
+        h.state.campaigns.opened.as_ref().unwrap().campaign.worked,
+        5
+    );
+    // An outcome on bob's customer is refused, naming bob.
+    h.state.campaigns.opened.as_mut().unwrap().card = None;
+    h.state.campaigns.opened.as_mut().unwrap().pos = 0;
+    h.step(Action::Refresh);
+    h.step(Action::RecordOutcome("accepted"));
+    let msg = h.state.status.as_ref().unwrap().text.clone();
+    assert!(msg.contains("bob is working"), "{msg}");
+    // Closing asks first; then the work list has ended.
+    h.step(Action::Close);
+    h.step(Action::Input(InputKey::Char('y')));
+    assert_eq!(
+        h.state.campaigns.opened.as_ref().unwrap().campaign.status,
+        "closed"
+    );
+    h.step(Action::FeedbackNext);
+    let msg = h.state.status.as_ref().unwrap().text.clone();
+    assert!(msg.contains("closed"), "{msg}");
+}

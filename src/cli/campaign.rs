@@ -4,7 +4,7 @@
 //! against the control group (report).
 
 use super::{print_json, Ctx, OK};
-use crate::analytics::campaign::{self, Observed, Target};
+use crate::analytics::campaign::{self, Target};
 use crate::error::{Error, Result};
 use crate::store;
 use crate::timeutil::DAY;
@@ -405,63 +405,12 @@ fn create(ctx: &Ctx, a: CreateArgs) -> Result<i32> {
 fn report(ctx: &Ctx, a: ReportArgs) -> Result<i32> {
     let s = ctx.open_for_read()?;
     let c = store::campaigns::get(&s.conn, &a.name)?;
-    let latest = store::customers::latest_order(&s.conn)?;
-    let as_of_day = match a.as_of {
-        Some(d) => crate::timeutil::date_to_ts(d) / DAY,
-        None => latest
-            .map(|t| t.div_euclid(DAY))
-            .unwrap_or_else(|| crate::timeutil::now() / DAY),
-    };
-    if as_of_day < c.start_day {
-        return Err(Error::bad(format!(
-            "campaign '{}' starts on {}, after the data's last day ({}): nothing to measure yet (import the orders since, or give --as-of)",
-            crate::term::safe(&c.name),
-            c.start,
-            crate::timeutil::ts_to_day_string(as_of_day * DAY)
-        )));
-    }
-    let end_day = (c.start_day + c.window_days).min(as_of_day + 1);
-    let orders = store::has_orders(&s.conn)?;
-    let members = store::campaigns::members(&s.conn, c.id, c.start_day * DAY, end_day * DAY)?;
-    let observed: Vec<Observed> = members
-        .iter()
-        .map(|m| Observed {
-            treatment: m.group == "treatment",
-            churn_prob: m.churn_prob,
-            value_at_risk: m.value_at_risk,
-            outcome: m.outcome.clone(),
-            retained: if orders {
-                m.ordered
-            } else {
-                m.churned != Some(true)
-            },
-            revenue: m.revenue,
-        })
-        .collect();
-    let day = |d: i64| crate::timeutil::ts_to_day_string(d * DAY);
-    let means = if orders {
-        format!(
-            "ordered between {} and {}",
-            day(c.start_day),
-            day(end_day - 1)
-        )
-    } else {
-        "not labelled churned (the data have no orders)".to_string()
-    };
-    let mut r = campaign::report(&observed, c.cost, c.cost_share, &means);
-    if end_day < c.start_day + c.window_days {
-        r.notes.insert(
-            0,
-            format!(
-                "the window is still open: {} of {} days observed, so retention and revenue are not final",
-                (end_day - c.start_day).max(0),
-                c.window_days
-            ),
-        );
-    }
+    let as_of_day = a.as_of.map(|d| crate::timeutil::date_to_ts(d) / DAY);
+    let measured = campaign::report::for_campaign(&s.conn, &c, as_of_day)?;
+    let r = measured.report;
     if a.json {
         print_json(
-            &serde_json::json!({ "campaign": c, "as_of": day(as_of_day), "report": r, "retention": r.retention, "revenue": r.revenue }),
+            &serde_json::json!({ "campaign": c, "as_of": measured.as_of, "report": r, "retention": r.retention, "revenue": r.revenue }),
         )?;
         return Ok(OK);
     }

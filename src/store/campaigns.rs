@@ -266,6 +266,76 @@ pub fn members(conn: &Connection, campaign_id: i64, from: i64, to: i64) -> Resul
     Ok(out)
 }
 
+/// A row of a campaign's work list: a treated member, by rank.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WorkRow {
+    #[serde(skip)]
+    pub cid: i64,
+    pub customer_id: String,
+    pub name: Option<String>,
+    pub stratum: String,
+    pub churn_prob: Option<f64>,
+    pub clv: Option<f64>,
+    pub value_at_risk: f64,
+    pub rank: i64,
+    pub outcome: Option<String>,
+    pub note: Option<String>,
+    pub outcome_by: Option<String>,
+    pub claimed_by: Option<String>,
+    pub version: i64,
+}
+
+const WORK_SELECT: &str =
+    "SELECT m.cid, c.id, c.name, m.stratum, m.churn_prob, m.clv, m.value_at_risk,
+        m.rank, m.outcome, m.note, m.outcome_by, m.claimed_by, m.version
+ FROM campaign_members m JOIN customers c ON c.cid = m.cid";
+
+fn work_row_of(r: &rusqlite::Row) -> rusqlite::Result<WorkRow> {
+    Ok(WorkRow {
+        cid: r.get(0)?,
+        customer_id: r.get(1)?,
+        name: r.get(2)?,
+        stratum: r.get(3)?,
+        churn_prob: r.get(4)?,
+        clv: r.get(5)?,
+        value_at_risk: r.get(6)?,
+        rank: r.get(7)?,
+        outcome: r.get(8)?,
+        note: r.get(9)?,
+        outcome_by: r.get(10)?,
+        claimed_by: r.get(11)?,
+        version: r.get(12)?,
+    })
+}
+
+/// Treated members from `offset` in rank order (on the (campaign, rank)
+/// index: a page of a million-member campaign reads a page).
+pub fn work_page(
+    conn: &Connection,
+    campaign_id: i64,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<WorkRow>> {
+    // sql-format-ok: a constant column list.
+    let mut st = conn.prepare(&format!(
+        "{WORK_SELECT} WHERE m.campaign_id = ?1 AND m.grp = 'treatment'
+         ORDER BY m.rank LIMIT ?2 OFFSET ?3"
+    ))?;
+    let rows = st.query_map(params![campaign_id, limit, offset], work_row_of)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// One member's work row (any group).
+pub fn work_row(conn: &Connection, campaign_id: i64, cid: i64) -> Result<Option<WorkRow>> {
+    // sql-format-ok: a constant column list.
+    let mut st = conn.prepare(&format!(
+        "{WORK_SELECT} WHERE m.campaign_id = ?1 AND m.cid = ?2"
+    ))?;
+    Ok(st
+        .query_row(params![campaign_id, cid], work_row_of)
+        .optional()?)
+}
+
 /// Close a campaign (its work list ends; its report stays).
 pub fn close(conn: &Connection, id: i64, agent: &str) -> Result<bool> {
     Ok(conn.execute(

@@ -47,6 +47,10 @@ pub enum Action {
     Close,
     /// Undo one's own last queue action (if nobody changed the item since).
     Undo,
+    /// Record an outcome on a campaign's customer (asks for a note).
+    RecordOutcome(&'static str),
+    /// An opened campaign's lower half: work list, deciles, Qini curve.
+    CampaignView,
     /// The next / previous match of the search or filter.
     NextMatch,
     PrevMatch,
@@ -114,6 +118,13 @@ impl Action {
             Action::Release => "release",
             Action::Close => "close",
             Action::Undo => "undo",
+            Action::RecordOutcome(o) => match *o {
+                "reached" => "outcome_reached",
+                "no_answer" => "outcome_no_answer",
+                "accepted" => "outcome_accepted",
+                _ => "outcome_declined",
+            },
+            Action::CampaignView => "campaign_view",
             Action::NextMatch => "next_match",
             Action::PrevMatch => "prev_match",
             Action::Refresh => "refresh",

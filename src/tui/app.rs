@@ -18,16 +18,18 @@ pub enum Screen {
     Clv,
     Feedback,
     Models,
+    Campaigns,
 }
 
 impl Screen {
-    pub const ALL: [Screen; 6] = [
+    pub const ALL: [Screen; 7] = [
         Screen::Dashboard,
         Screen::Customers,
         Screen::Churn,
         Screen::Clv,
         Screen::Feedback,
         Screen::Models,
+        Screen::Campaigns,
     ];
 
     pub fn title(self) -> &'static str {
@@ -38,6 +40,18 @@ impl Screen {
             Screen::Clv => "CLV",
             Screen::Feedback => "Feedback",
             Screen::Models => "Models",
+            Screen::Campaigns => "Campaigns",
+        }
+    }
+
+    /// The tab bar's label when the full titles do not fit.
+    pub fn short_title(self) -> &'static str {
+        match self {
+            Screen::Dashboard => "Dash",
+            Screen::Customers => "Cust",
+            Screen::Feedback => "Feed",
+            Screen::Campaigns => "Camp",
+            other => other.title(),
         }
     }
 
@@ -49,6 +63,7 @@ impl Screen {
             Screen::Clv => "screen_clv",
             Screen::Feedback => "screen_feedback",
             Screen::Models => "screen_models",
+            Screen::Campaigns => "screen_campaigns",
         }
     }
 
@@ -97,6 +112,8 @@ pub enum ConfirmAction {
     ActivateModel(i64),
     /// Assign the selected or marked items to an agent nobody has seen.
     AssignNew(String),
+    /// Close a campaign (by id): its work list ends, its report stays.
+    CloseCampaign(i64),
 }
 
 /// The churn screen's risk band.
@@ -224,6 +241,97 @@ impl ModelsState {
     }
 }
 
+/// What the lower half of an opened campaign shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CampaignView {
+    /// The treated customers, by value at risk.
+    #[default]
+    Work,
+    /// Uplift by decile of churn before the campaign.
+    Deciles,
+    /// The Qini curve.
+    Qini,
+}
+
+impl CampaignView {
+    pub fn next(self) -> CampaignView {
+        match self {
+            CampaignView::Work => CampaignView::Deciles,
+            CampaignView::Deciles => CampaignView::Qini,
+            CampaignView::Qini => CampaignView::Work,
+        }
+    }
+}
+
+/// The Campaigns screen: the list, and the campaign opened from it.
+#[derive(Debug, Clone, Default)]
+pub struct CampaignsState {
+    pub rows: Vec<crate::store::campaigns::Campaign>,
+    pub cursor: usize,
+    pub gen: u64,
+    pub loading: bool,
+    pub opened: Option<Box<OpenedCampaign>>,
+}
+
+impl CampaignsState {
+    pub fn selected(&self) -> Option<&crate::store::campaigns::Campaign> {
+        self.rows.get(self.cursor)
+    }
+}
+
+/// An opened campaign: its report, its work list (a window of treated
+/// members by rank), and the customer being worked.
+#[derive(Debug, Clone)]
+pub struct OpenedCampaign {
+    pub campaign: crate::store::campaigns::Campaign,
+    pub gen: u64,
+    pub report: Option<Result<Box<crate::analytics::campaign::report::Measured>, String>>,
+    /// Rows from `offset` (absolute rank order among the treated).
+    pub work: Vec<crate::store::campaigns::WorkRow>,
+    pub offset: i64,
+    /// Absolute position of the cursor in the work list.
+    pub pos: i64,
+    pub loading: bool,
+    pub card: Option<WorkCard>,
+    pub view: CampaignView,
+}
+
+/// The note the Campaigns screen leaves out: its contacted-only line says
+/// "not randomised" itself.
+pub const CONTACTED_NOTE: &str = "contacted-only compares";
+
+impl OpenedCampaign {
+    /// The report's notes the screen shows.
+    pub fn report_notes(&self) -> usize {
+        match &self.report {
+            Some(Ok(m)) => m
+                .report
+                .notes
+                .iter()
+                .filter(|n| !n.starts_with(CONTACTED_NOTE))
+                .count(),
+            _ => 0,
+        }
+    }
+
+    pub fn selected(&self) -> Option<&crate::store::campaigns::WorkRow> {
+        usize::try_from(self.pos - self.offset)
+            .ok()
+            .and_then(|i| self.work.get(i))
+    }
+}
+
+/// The customer an agent took from a campaign's work list.
+#[derive(Debug, Clone)]
+pub struct WorkCard {
+    pub row: crate::store::campaigns::WorkRow,
+    /// The generation its advice (next best action, offers) answers to.
+    pub gen: u64,
+    pub advice: Option<Box<crate::tui::messages::Advice>>,
+    /// The outcome just recorded, if any.
+    pub recorded: Option<String>,
+}
+
 /// The customer drill-down.
 #[derive(Debug, Clone)]
 pub struct DetailState {
@@ -254,6 +362,8 @@ pub enum PromptPurpose {
     Resolve,
     Escalate,
     Assign,
+    /// A note to an outcome on a campaign's customer (may be empty).
+    CampaignNote(Box<crate::store::campaigns::WorkRow>, &'static str),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -378,6 +488,7 @@ pub struct AppState {
     pub detail_gen: u64,
     pub queue: QueueState,
     pub models: ModelsState,
+    pub campaigns: CampaignsState,
     pub status: Option<StatusMsg>,
     /// Every status message with its time (`:messages`).
     pub messages: Vec<LogLine>,
@@ -446,6 +557,7 @@ impl AppState {
             detail_gen: 0,
             queue: QueueState::default(),
             models: ModelsState::default(),
+            campaigns: CampaignsState::default(),
             status: None,
             messages: Vec::new(),
             job: None,

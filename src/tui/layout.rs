@@ -80,6 +80,21 @@ pub fn feedback_screen(body: Rect) -> (Rect, Rect, Rect) {
     (table, detail, footer)
 }
 
+/// An opened campaign: two header lines, the report (or the customer being
+/// worked: `working`), the lower half (work list, deciles or Qini curve),
+/// a footer. The report grows by a line for each of its notes (up to 3).
+pub fn campaign_screen(body: Rect, working: bool, notes: usize) -> (Rect, Rect, Rect, Rect) {
+    let top = if working { 10 } else { 8 + notes.min(3) as u16 };
+    let [header, report, lower, footer] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(top),
+        Constraint::Min(5),
+        Constraint::Length(1),
+    ])
+    .areas(body);
+    (header, report, lower, footer)
+}
+
 /// Rows of data a bordered table with a header row shows in `area`.
 pub fn table_rows(area: Rect) -> usize {
     area.height.saturating_sub(3).max(1) as usize

@@ -170,6 +170,42 @@ pub enum Request {
         screen: String,
         columns: Option<Vec<String>>,
     },
+    /// Every campaign.
+    Campaigns {
+        gen: u64,
+    },
+    /// One campaign and a page of its work list from `offset`.
+    CampaignWork {
+        gen: u64,
+        id: i64,
+        offset: i64,
+        limit: i64,
+    },
+    /// A campaign's report as of the data's last day (on the slow lane).
+    CampaignReport {
+        gen: u64,
+        id: i64,
+    },
+    /// Take the campaign's next customer for this agent (on the writer thread).
+    CampaignNext {
+        gen: u64,
+        id: i64,
+        agent: String,
+    },
+    /// Record an outcome for a member (on the writer thread).
+    CampaignOutcome {
+        gen: u64,
+        id: i64,
+        row: crate::store::campaigns::WorkRow,
+        outcome: &'static str,
+        note: Option<String>,
+        agent: String,
+    },
+    /// Close a campaign (on the writer thread).
+    CampaignClose {
+        id: i64,
+        agent: String,
+    },
     StartJob(JobSpec),
     CancelJob,
     /// Make a panic on the worker (the reliability tests use it).
@@ -263,6 +299,37 @@ pub enum Response {
     Survival(Result<Box<crate::analytics::survival::SurvivalReport>, String>),
     /// The active fit's matrices, or why there are none.
     Matrices(Result<Box<crate::analytics::clv::Matrices>, String>),
+    Campaigns {
+        gen: u64,
+        rows: Vec<crate::store::campaigns::Campaign>,
+    },
+    CampaignWork {
+        gen: u64,
+        campaign: Box<crate::store::campaigns::Campaign>,
+        offset: i64,
+        rows: Vec<crate::store::campaigns::WorkRow>,
+    },
+    CampaignReport {
+        gen: u64,
+        report: Result<Box<crate::analytics::campaign::report::Measured>, String>,
+    },
+    /// The customer taken (None: nobody left to work), or why not.
+    CampaignTaken {
+        gen: u64,
+        taken: Result<Option<Box<crate::store::campaigns::WorkRow>>, String>,
+    },
+    /// An outcome recorded (the member's new version), or why not (a
+    /// conflict names who changed it).
+    CampaignRecorded {
+        gen: u64,
+        customer_id: String,
+        outcome: &'static str,
+        result: Result<i64, String>,
+    },
+    CampaignClosed {
+        id: i64,
+        result: Result<(), String>,
+    },
     /// `:columns` saved (the file), or why not.
     ColumnsSaved(Result<String, String>),
     Progress(Progress),

@@ -4,6 +4,7 @@
 
 pub mod action;
 pub mod app;
+pub mod campaign_update;
 pub mod child;
 pub mod commands;
 pub mod event;

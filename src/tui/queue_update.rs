@@ -231,7 +231,7 @@ fn ask(state: &mut AppState, label: &str, purpose: PromptPurpose) -> Vec<Effect>
     let probe = match purpose {
         PromptPurpose::Resolve => Some(Act::Resolve("-".into())),
         PromptPurpose::Escalate => Some(Act::Escalate("-".into())),
-        PromptPurpose::Assign => None,
+        PromptPurpose::Assign | PromptPurpose::CampaignNote(..) => None,
     };
     if let Some(act) = probe {
         let refusals: Vec<String> = targets
@@ -465,11 +465,16 @@ pub fn prompt_input(state: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::Input(InputKey::Submit) => {
             let text = p.text.trim().to_string();
+            if let PromptPurpose::CampaignNote(row, outcome) = p.purpose {
+                state.mode = Mode::Normal;
+                return super::campaign_update::record(state, *row, outcome, text);
+            }
             if text.is_empty() {
                 let need = match p.purpose {
                     PromptPurpose::Resolve => "a resolution note is required (Esc cancels)",
                     PromptPurpose::Escalate => "an escalation reason is required (Esc cancels)",
                     PromptPurpose::Assign => "type an agent name; Tab completes (Esc cancels)",
+                    PromptPurpose::CampaignNote(..) => "",
                 };
                 state.say(Severity::Warning, need);
                 if !p.label.ends_with("(required)") {
@@ -482,6 +487,7 @@ pub fn prompt_input(state: &mut AppState, action: Action) -> Vec<Effect> {
             let act = match p.purpose {
                 PromptPurpose::Resolve => Act::Resolve(text),
                 PromptPurpose::Escalate => Act::Escalate(text),
+                PromptPurpose::CampaignNote(..) => return vec![],
                 PromptPurpose::Assign => {
                     // Only agents known to the database or the config; a
                     // new name is confirmed first (a typo hands work to

@@ -419,6 +419,7 @@ fn enter_screen(state: &mut AppState) -> Vec<Effect> {
             }
             vec![]
         }
+        Screen::Campaigns => super::campaign_update::enter(state),
     }
 }
 
@@ -458,7 +459,7 @@ fn load_models(state: &mut AppState) -> Vec<Effect> {
     })]
 }
 
-fn open_detail(state: &mut AppState, cid: i64) -> Vec<Effect> {
+pub(crate) fn open_detail(state: &mut AppState, cid: i64) -> Vec<Effect> {
     state.detail_gen += 1;
     state.detail = Some(DetailState {
         cid,
@@ -479,8 +480,14 @@ fn open_detail(state: &mut AppState, cid: i64) -> Vec<Effect> {
 
 /// Ask for a customer's next best action and products to offer.
 pub(crate) fn advice_request(state: &AppState, cid: i64) -> Effect {
+    advice_request_gen(state, cid, state.detail_gen)
+}
+
+/// Ask for advice answering to generation `gen` (a detail's or a campaign
+/// card's).
+pub(crate) fn advice_request_gen(state: &AppState, cid: i64, gen: u64) -> Effect {
     request(Request::Advice {
-        gen: state.detail_gen,
+        gen,
         cid,
         actions: std::sync::Arc::new(state.config.actions.clone()),
         medium: state.config.thresholds.medium,
@@ -509,6 +516,7 @@ pub fn refresh(state: &mut AppState) -> Vec<Effect> {
             state.queue.quiet = true;
         }
         Screen::Models => fx.extend(load_models(state)),
+        Screen::Campaigns => fx.extend(super::campaign_update::refresh(state)),
         _ => {
             if let Some((list, slot)) = current_list(state) {
                 if list.loading {
@@ -789,6 +797,9 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
                 state.queue.opened = None;
                 return vec![];
             }
+            if state.screen == Screen::Campaigns && super::campaign_update::back(state) {
+                return vec![];
+            }
             if state.screen == Screen::Feedback && !state.queue.marked.is_empty() {
                 state.queue.marked.clear();
                 state.say(Severity::Info, "marks cleared");
@@ -816,6 +827,9 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
                 || (state.screen == Screen::Feedback && state.queue.opened.is_some()) =>
         {
             navigate(state, action)
+        }
+        Action::Top | Action::Bottom if super::campaign_update::active(state) => {
+            super::campaign_update::navigate(state, &action)
         }
         Action::ScrollLeft | Action::ScrollRight => scroll_sideways(state, &action),
         Action::Top => match current_list(state) {
@@ -978,6 +992,11 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::NextMatch => next_match(state, true),
         Action::PrevMatch => next_match(state, false),
+        Action::FeedbackNext | Action::Close | Action::RecordOutcome(_) | Action::CampaignView
+            if super::campaign_update::active(state) =>
+        {
+            super::campaign_update::action(state, action)
+        }
         Action::Mark
         | Action::FeedbackNext
         | Action::Claim
@@ -1107,6 +1126,7 @@ fn navigate(state: &mut AppState, action: Action) -> Vec<Effect> {
             vec![]
         }
         Screen::Dashboard => vec![],
+        Screen::Campaigns => super::campaign_update::navigate(state, &action),
         _ => {
             let Some((list, slot)) = current_list(state) else {
                 return vec![];
@@ -1141,6 +1161,7 @@ fn open(state: &mut AppState) -> Vec<Effect> {
             None => vec![],
         },
         Screen::Models => vec![],
+        Screen::Campaigns => super::campaign_update::open(state),
         _ => {
             let cid = current_list(state).and_then(|(l, _)| l.selected().map(|r| r.cid));
             match cid {
@@ -1166,6 +1187,7 @@ fn confirmed(state: &mut AppState, what: ConfirmAction) -> Vec<Effect> {
         }
         ConfirmAction::ActivateModel(id) => start_job(state, JobSpec::ActivateModel(id)),
         ConfirmAction::AssignNew(name) => super::queue_update::assign_confirmed(state, name),
+        ConfirmAction::CloseCampaign(id) => super::campaign_update::close_confirmed(state, id),
     }
 }
 
@@ -1275,6 +1297,14 @@ pub fn on_response(state: &mut AppState, resp: Response) -> Vec<Effect> {
         Response::Advice { gen, advice } => {
             if let Some(d) = state.detail.as_mut().filter(|d| d.gen == gen) {
                 d.advice = Some(advice);
+            } else if let Some(card) = state
+                .campaigns
+                .opened
+                .as_mut()
+                .and_then(|o| o.card.as_mut())
+                .filter(|c| c.gen == gen)
+            {
+                card.advice = Some(advice);
             }
             vec![]
         }
@@ -1325,6 +1355,12 @@ pub fn on_response(state: &mut AppState, resp: Response) -> Vec<Effect> {
         }
         Response::QueueNext { claimed } => super::queue_update::on_next(state, claimed),
         Response::Agents(a) => super::queue_update::on_agents(state, a),
+        r @ (Response::Campaigns { .. }
+        | Response::CampaignWork { .. }
+        | Response::CampaignReport { .. }
+        | Response::CampaignTaken { .. }
+        | Response::CampaignRecorded { .. }
+        | Response::CampaignClosed { .. }) => super::campaign_update::on_response(state, r),
         Response::Holdout(Ok(r)) => {
             state.say(
                 Severity::Info,

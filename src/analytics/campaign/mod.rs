@@ -3,7 +3,7 @@
 //! a seed). The rows come from the store; this module decides. The report
 //! is in `report`.
 
-mod report;
+pub mod report;
 pub use report::{report, Cost, Decile, Effect, Observed, Outcomes, Report};
 
 use crate::error::{Error, Result};

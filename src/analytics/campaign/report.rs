@@ -266,3 +266,77 @@ pub fn report(members: &[Observed], cost: f64, cost_share: f64, retained_means: 
         notes,
     }
 }
+
+/// A stored campaign's report as of a day (default: the data's last day):
+/// its members' orders and spend in the window up to that day.
+#[derive(Debug, Clone, Serialize)]
+pub struct Measured {
+    pub as_of: String,
+    pub report: Report,
+}
+
+pub fn for_campaign(
+    conn: &rusqlite::Connection,
+    c: &crate::store::campaigns::Campaign,
+    as_of_day: Option<i64>,
+) -> crate::Result<Measured> {
+    use crate::store;
+    use crate::timeutil::{ts_to_day_string, DAY};
+    let as_of_day = match as_of_day {
+        Some(d) => d,
+        None => store::customers::latest_order(conn)?
+            .map(|t| t.div_euclid(DAY))
+            .unwrap_or_else(|| crate::timeutil::now() / DAY),
+    };
+    let day = |d: i64| ts_to_day_string(d * DAY);
+    if as_of_day < c.start_day {
+        return Err(crate::Error::bad(format!(
+            "campaign '{}' starts on {}, after the data's last day ({}): nothing to measure yet (import the orders since, or give --as-of)",
+            crate::term::safe(&c.name),
+            c.start,
+            day(as_of_day)
+        )));
+    }
+    let end_day = (c.start_day + c.window_days).min(as_of_day + 1);
+    let orders = store::has_orders(conn)?;
+    let members = store::campaigns::members(conn, c.id, c.start_day * DAY, end_day * DAY)?;
+    let observed: Vec<Observed> = members
+        .into_iter()
+        .map(|m| Observed {
+            treatment: m.group == "treatment",
+            churn_prob: m.churn_prob,
+            value_at_risk: m.value_at_risk,
+            outcome: m.outcome,
+            retained: if orders {
+                m.ordered
+            } else {
+                m.churned != Some(true)
+            },
+            revenue: m.revenue,
+        })
+        .collect();
+    let means = if orders {
+        format!(
+            "ordered between {} and {}",
+            day(c.start_day),
+            day(end_day - 1)
+        )
+    } else {
+        "not labelled churned (the data have no orders)".to_string()
+    };
+    let mut r = report(&observed, c.cost, c.cost_share, &means);
+    if end_day < c.start_day + c.window_days {
+        r.notes.insert(
+            0,
+            format!(
+                "the window is still open: {} of {} days observed, so retention and revenue are not final",
+                (end_day - c.start_day).max(0),
+                c.window_days
+            ),
+        );
+    }
+    Ok(Measured {
+        as_of: day(as_of_day),
+        report: r,
+    })
+}

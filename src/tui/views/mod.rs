@@ -1,5 +1,6 @@
 //! Pure views: `render(&AppState, &mut Frame)`. No I/O, no sorting of big data.
 
+mod campaigns;
 mod churn;
 mod clv;
 mod customers;
@@ -124,6 +125,7 @@ fn render_frame(state: &AppState, f: &mut Frame) {
         (None, Screen::Clv) => clv::render(state, f, body, &theme),
         (None, Screen::Feedback) => feedback::render(state, f, body, &theme),
         (None, Screen::Models) => models::render(state, f, body, &theme),
+        (None, Screen::Campaigns) => campaigns::render(state, f, body, &theme),
     }
     render_status(state, f, status, &theme);
     match &state.mode {
@@ -139,9 +141,33 @@ fn render_frame(state: &AppState, f: &mut Frame) {
 }
 
 fn render_tabs(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
-    let mut spans = vec![Span::styled(" crmtop ", theme.title())];
+    // Full titles when they fit; else short ones, the current screen's in
+    // full; else without the name in front.
+    let label = |s: &super::app::Screen, short: bool| {
+        let t = if short && *s != state.screen {
+            s.short_title()
+        } else {
+            s.title()
+        };
+        format!(" {} {} ", s.index() + 1, t)
+    };
+    let tail = "  ? help";
+    let width = |short: bool| {
+        screens()
+            .iter()
+            .map(|s| format::width(&label(s, short)))
+            .sum::<usize>()
+            + format::width(tail)
+    };
+    let avail = area.width as usize;
+    let short = width(false) + 8 > avail;
+    let brand = width(short) + 8 <= avail;
+    let mut spans = vec![];
+    if brand {
+        spans.push(Span::styled(" crmtop ", theme.title()));
+    }
     for s in screens() {
-        let label = format!(" {} {} ", s.index() + 1, s.title());
+        let label = label(s, short);
         let style = if *s == state.screen {
             theme.tab_active()
         } else {
@@ -149,7 +175,7 @@ fn render_tabs(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
         };
         spans.push(Span::styled(label, style));
     }
-    spans.push(Span::styled("  ? help", theme.dim()));
+    spans.push(Span::styled(tail, theme.dim()));
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 

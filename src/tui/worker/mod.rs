@@ -24,6 +24,7 @@ pub use super::job_runner::{run_job, run_job_isolated};
 pub use super::messages::*;
 
 mod advice;
+mod campaigns;
 mod jobs;
 mod lists;
 mod search;
@@ -395,6 +396,12 @@ impl Executor {
                 )
                 .map(|p| p.display().to_string()),
             ),
+            r @ (Request::Campaigns { .. }
+            | Request::CampaignWork { .. }
+            | Request::CampaignReport { .. }
+            | Request::CampaignNext { .. }
+            | Request::CampaignOutcome { .. }
+            | Request::CampaignClose { .. }) => self.campaign_request(r)?,
             Request::StartJob(spec) => return self.start_job(spec),
             Request::CancelJob => {
                 if let Some((flag, _)) = &self.job {
@@ -476,12 +483,16 @@ struct Lanes {
 impl Lanes {
     fn route(&self, req: &Request) -> Option<&Sender<Request>> {
         match req {
-            Request::Count { .. } | Request::Dashboard { .. } | Request::Advice { .. } => {
-                Some(&self.slow)
-            }
-            Request::QueueAct { .. } | Request::QueueNext { .. } | Request::QueueUndo { .. } => {
-                Some(&self.write)
-            }
+            Request::Count { .. }
+            | Request::Dashboard { .. }
+            | Request::Advice { .. }
+            | Request::CampaignReport { .. } => Some(&self.slow),
+            Request::QueueAct { .. }
+            | Request::QueueNext { .. }
+            | Request::QueueUndo { .. }
+            | Request::CampaignNext { .. }
+            | Request::CampaignOutcome { .. }
+            | Request::CampaignClose { .. } => Some(&self.write),
             _ => None,
         }
     }

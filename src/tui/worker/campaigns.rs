@@ -1,0 +1,138 @@
+//! The Campaigns screen's requests: the list, one campaign's work list and
+//! report, taking the next customer, recording an outcome, closing.
+
+use super::{Executor, Request, Response};
+use crate::store;
+use rusqlite::TransactionBehavior;
+
+impl Executor {
+    /// Answer a campaign request (None: not one of them).
+    pub(super) fn campaign_request(&mut self, req: Request) -> crate::Result<Response> {
+        let read_only = || {
+            Err::<Response, _>(crate::Error::bad(
+                "read-only (--read-only): campaigns cannot be changed",
+            ))
+        };
+        Ok(match req {
+            Request::Campaigns { gen } => Response::Campaigns {
+                gen,
+                rows: store::campaigns::list(&self.conn)?,
+            },
+            Request::CampaignWork {
+                gen,
+                id,
+                offset,
+                limit,
+            } => Response::CampaignWork {
+                gen,
+                campaign: Box::new(store::campaigns::get(&self.conn, &id.to_string())?),
+                offset,
+                rows: store::campaigns::work_page(&self.conn, id, offset, limit)?,
+            },
+            Request::CampaignReport { gen, id } => {
+                let c = store::campaigns::get(&self.conn, &id.to_string())?;
+                Response::CampaignReport {
+                    gen,
+                    report: crate::analytics::campaign::report::for_campaign(&self.conn, &c, None)
+                        .map(Box::new)
+                        .map_err(|e| e.to_string()),
+                }
+            }
+            Request::CampaignNext { gen, id, agent } => {
+                if self.read_only {
+                    return read_only();
+                }
+                let taken = (|| {
+                    let c = store::campaigns::get(&self.conn, &id.to_string())?;
+                    if c.status != "open" {
+                        return Err(crate::Error::bad(format!(
+                            "campaign '{}' is closed: its work list has ended",
+                            crate::term::safe(&c.name)
+                        )));
+                    }
+                    let tx = self
+                        .conn
+                        .transaction_with_behavior(TransactionBehavior::Immediate)?;
+                    let row = match store::campaigns::claim_next(&tx, id, &agent)? {
+                        Some(cid) => store::campaigns::work_row(&tx, id, cid)?,
+                        None => None,
+                    };
+                    tx.commit()?;
+                    Ok(row.map(Box::new))
+                })();
+                Response::CampaignTaken {
+                    gen,
+                    taken: taken.map_err(|e: crate::Error| e.to_string()),
+                }
+            }
+            Request::CampaignOutcome {
+                gen,
+                id,
+                row,
+                outcome,
+                note,
+                agent,
+            } => {
+                if self.read_only {
+                    return read_only();
+                }
+                let result = (|| {
+                    let tx = self
+                        .conn
+                        .transaction_with_behavior(TransactionBehavior::Immediate)?;
+                    let v = store::campaigns::record_outcome(
+                        &tx,
+                        id,
+                        row.cid,
+                        outcome,
+                        note.as_deref(),
+                        &agent,
+                        Some(row.version),
+                    )?;
+                    tx.commit()?;
+                    Ok(v)
+                })();
+                Response::CampaignRecorded {
+                    gen,
+                    customer_id: row.customer_id,
+                    outcome,
+                    result: result.map_err(|e: crate::Error| e.to_string()),
+                }
+            }
+            Request::CampaignClose { id, agent } => {
+                if self.read_only {
+                    return read_only();
+                }
+                let result = (|| {
+                    let tx = self
+                        .conn
+                        .transaction_with_behavior(TransactionBehavior::Immediate)?;
+                    if store::campaigns::close(&tx, id, &agent)? {
+                        store::audit::append(
+                            &tx,
+                            &agent,
+                            "campaign_close",
+                            "campaign",
+                            &id.to_string(),
+                            Some("open"),
+                            Some("closed"),
+                            None,
+                        )?;
+                    }
+                    tx.commit()?;
+                    Ok(())
+                })();
+                Response::CampaignClosed {
+                    id,
+                    result: result.map_err(|e: crate::Error| e.to_string()),
+                }
+            }
+            other => {
+                return Err(crate::Error::Other(format!(
+                    "not a campaign request: {}",
+                    super::trace::describe(&other)
+                )))
+            }
+        })
+    }
+}
