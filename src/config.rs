@@ -38,6 +38,41 @@ pub struct Config {
     /// `[actions.call] channel = "phone", cost = 5.0`. Defaults: call,
     /// email, sms, discount_10 (see `default_actions`).
     pub actions: BTreeMap<String, Action>,
+    /// Who gets what, first matching rule first: `[[playbook]] who =
+    /// "risk=high clv>=500"`, `action = "call"`, `prior_uplift = 0.08`
+    /// (optional: the action's own). A file's playbook replaces the
+    /// default one (see `default_playbook`).
+    pub playbook: Vec<PlaybookRule>,
+}
+
+/// One rule of the playbook: customers matching `who` (a campaign target:
+/// risk band, lapsed, RFM segment, age, income, CLV, plan, ...) get
+/// `action`, believed to add `prior_uplift` to their retention until a
+/// campaign measures it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlaybookRule {
+    pub who: String,
+    pub action: String,
+    #[serde(default)]
+    pub prior_uplift: Option<f64>,
+}
+
+/// The playbook every installation starts with: a call for valuable
+/// customers at high risk, a discount for the other high-risk ones and for
+/// win-back, an e-mail at medium risk.
+pub fn default_playbook() -> Vec<PlaybookRule> {
+    let r = |who: &str, action: &str, prior: f64| PlaybookRule {
+        who: who.into(),
+        action: action.into(),
+        prior_uplift: Some(prior),
+    };
+    vec![
+        r("risk=high clv>=500", "call", 0.08),
+        r("risk=high", "discount_10", 0.05),
+        r("risk=medium", "email", 0.02),
+        r("lapsed=yes", "discount_10", 0.03),
+    ]
 }
 
 /// A retention action: how it reaches the customer and what it costs.
@@ -115,6 +150,7 @@ impl Default for Config {
             currency: None,
             columns: BTreeMap::new(),
             actions: default_actions(),
+            playbook: default_playbook(),
         }
     }
 }
@@ -239,6 +275,21 @@ impl Config {
                 return Err(format!("actions.{name}: channel must be printable text"));
             }
         }
+        for (i, r) in self.playbook.iter().enumerate() {
+            let n = i + 1;
+            if !self.actions.contains_key(&r.action) {
+                return Err(format!(
+                    "playbook rule {n}: no action '{}' in the catalogue ({})",
+                    crate::term::safe(&r.action),
+                    self.actions.keys().cloned().collect::<Vec<_>>().join(", ")
+                ));
+            }
+            if r.prior_uplift.is_some_and(|p| !(-1.0..=1.0).contains(&p)) {
+                return Err(format!("playbook rule {n}: prior_uplift in [-1, 1]"));
+            }
+            crate::analytics::campaign::Target::parse_as(&r.who, &format!("playbook rule {n} who"))
+                .map_err(|e| e.to_string())?;
+        }
         for a in &self.agents.names {
             crate::agent::validate(a).map_err(|e| format!("agents.names: {e}"))?;
         }
@@ -342,5 +393,22 @@ mod tests {
         assert!(e.starts_with("line 2"), "{e}");
         let e = Config::parse("[thresholds]\nhigh = 0.1\nmedium = 0.5\n").unwrap_err();
         assert!(e.contains("medium <= high"), "{e}");
+    }
+
+    #[test]
+    fn a_playbook_replaces_the_default_and_is_checked() {
+        let c = Config::parse(
+            "[[playbook]]\nwho = \"risk=high age>=65\"\naction = \"call\"\n\n[[playbook]]\nwho = \"lapsed=yes\"\naction = \"sms\"\nprior_uplift = 0.02\n",
+        )
+        .unwrap();
+        assert_eq!(c.playbook.len(), 2);
+        assert_eq!(c.playbook[0].prior_uplift, None);
+        let p = crate::analytics::nba::Policy::from_config(&c).unwrap();
+        assert_eq!(p.playbook[0].prior_uplift, c.actions["call"].prior_uplift);
+        assert_eq!(Config::default().playbook, default_playbook());
+        let e = Config::parse("[[playbook]]\nwho = \"risk=high\"\naction = \"fax\"\n").unwrap_err();
+        assert!(e.contains("playbook rule 1: no action 'fax'"), "{e}");
+        let e = Config::parse("[[playbook]]\nwho = \"mood=sad\"\naction = \"call\"\n").unwrap_err();
+        assert!(e.contains("playbook rule 1 who 'mood=sad'"), "{e}");
     }
 }

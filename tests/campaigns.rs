@@ -354,3 +354,43 @@ fn next_best_action_learns_from_the_demo_campaigns() {
     assert_eq!(one["customers"][0]["action"], call["action"]);
     assert_eq!(one["customers"][0]["explanation"], call["explanation"]);
 }
+
+#[test]
+fn the_playbook_in_the_config_steers_untested_actions() {
+    let db = demo_db(1500, 4);
+    train_and_fit(&db);
+    let cfg = db.file("playbook.toml");
+    std::fs::write(
+        &cfg,
+        "[[playbook]]\nwho = \"risk=medium\"\naction = \"sms\"\nprior_uplift = 0.3\n",
+    )
+    .unwrap();
+    let cfg_arg = cfg.to_str().unwrap();
+    let v = json(&db.run(&["--config", cfg_arg, "next-action", "--limit", "0", "--json"]));
+    let medium: Vec<_> = v["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["band"] == "medium")
+        .collect();
+    assert!(!medium.is_empty());
+    let sms = medium.iter().filter(|c| c["action"] == "sms").count();
+    assert!(sms * 10 >= medium.len() * 7, "{sms} of {}", medium.len());
+    let one = medium.iter().find(|c| c["action"] == "sms").unwrap();
+    assert_eq!(one["playbook"], "rule 1: risk=medium -> sms");
+    let why = one["explanation"].as_str().unwrap();
+    assert!(why.contains("playbook rule 1 (risk=medium)"), "{why}");
+    // A rule naming an action the catalogue lacks is refused at load.
+    std::fs::write(
+        &cfg,
+        "[[playbook]]\nwho = \"risk=high\"\naction = \"fax\"\n",
+    )
+    .unwrap();
+    let out = db.run(&["--config", cfg_arg, "next-action"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("playbook rule 1: no action 'fax'"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -85,6 +85,15 @@ fn the_churn_screen_filters_by_risk_band_and_drills_down() {
         "drivers shown:\n{}",
         h.screen()
     );
+    // Next best action beside the drivers (the demo's campaigns taught it).
+    let screen = h.screen();
+    assert!(screen.contains("next action"), "{screen}");
+    assert!(
+        ["call ", "email ", "discount_10", "sms "]
+            .iter()
+            .any(|a| screen.contains(a)),
+        "{screen}"
+    );
     h.step(Action::CycleBand); // high
     let high = h.state.config.thresholds.high;
     assert!(h

@@ -2,17 +2,19 @@
 //! expected gain, P(churn) x CLV x uplift(action, risk band) - cost. The
 //! uplift of each action in each risk band is learned from finished
 //! campaigns, as a Beta posterior on retention with and without the action
-//! (so a few customers mean wide uncertainty), starting from the action's
-//! prior (the config's `prior_uplift`, worth 100 customers) where no
-//! campaign measured it. Actions are chosen by Thompson sampling (one draw
-//! from each posterior), so untested actions still get tried; the seed
-//! makes it reproducible.
+//! (so a few customers mean wide uncertainty), starting from a prior worth
+//! 100 customers where no campaign measured it: the playbook's, for the
+//! action its first matching rule names, else the action's own
+//! `prior_uplift`. Actions are chosen by Thompson sampling (one draw from
+//! each posterior), so untested actions still get tried; the seed makes it
+//! reproducible.
 
-use crate::config::Action;
+use crate::analytics::campaign::{band, Candidate, Target};
+use crate::config::{Action, Config};
 use rand::SeedableRng;
 use rand_distr::{Beta, Distribution};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// What the campaigns measured for one action in one band.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -25,7 +27,7 @@ pub struct Measured {
     pub campaigns: Vec<String>,
 }
 
-/// Prior weight, in customers, of an action's `prior_uplift`.
+/// Prior weight, in customers, of a prior uplift.
 const PRIOR_N: f64 = 100.0;
 
 /// The posterior of one action in one band: Beta for retention with and
@@ -34,7 +36,6 @@ const PRIOR_N: f64 = 100.0;
 pub struct Posterior {
     pub treated: (f64, f64),
     pub control: (f64, f64),
-    pub measured: Option<Measured>,
 }
 
 impl Posterior {
@@ -54,7 +55,6 @@ impl Posterior {
         Posterior {
             treated: t,
             control: c,
-            measured: m.cloned(),
         }
     }
 
@@ -75,13 +75,81 @@ impl Posterior {
     }
 }
 
-/// A customer to advise.
+/// One line of the playbook: who (a campaign target) gets what, and what
+/// it is believed to add to their retention before a campaign measures it.
 #[derive(Debug, Clone)]
-pub struct Customer {
-    pub customer_id: String,
-    pub churn_prob: f64,
-    pub clv: f64,
-    pub band: &'static str,
+pub struct Rule {
+    pub target: Target,
+    pub action: String,
+    pub prior_uplift: f64,
+}
+
+/// What the team decided: the action catalogue, the playbook and the risk
+/// bands. Built from the config.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub actions: BTreeMap<String, Action>,
+    pub playbook: Vec<Rule>,
+    pub medium: f64,
+    pub high: f64,
+}
+
+impl Policy {
+    /// The config's policy (its playbook was checked when it was loaded).
+    pub fn from_config(cfg: &Config) -> crate::Result<Policy> {
+        let mut playbook = Vec::with_capacity(cfg.playbook.len());
+        for (i, r) in cfg.playbook.iter().enumerate() {
+            let target = Target::parse_as(&r.who, &format!("playbook rule {} who", i + 1))?;
+            let prior = match (r.prior_uplift, cfg.actions.get(&r.action)) {
+                (Some(p), _) => p,
+                (None, Some(a)) => a.prior_uplift,
+                (None, None) => {
+                    return Err(crate::Error::bad(format!(
+                        "playbook rule {}: no action '{}' in the catalogue",
+                        i + 1,
+                        crate::term::safe(&r.action)
+                    )))
+                }
+            };
+            playbook.push(Rule {
+                target,
+                action: r.action.clone(),
+                prior_uplift: prior,
+            });
+        }
+        Ok(Policy {
+            actions: cfg.actions.clone(),
+            playbook,
+            medium: cfg.thresholds.medium,
+            high: cfg.thresholds.high,
+        })
+    }
+
+    /// The first playbook rule `c` matches, with its number (from 1).
+    pub fn rule_for(&self, c: &Candidate) -> Option<(usize, &Rule)> {
+        self.playbook
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.target.matches(c, self.medium, self.high))
+            .map(|(i, r)| (i + 1, r))
+    }
+
+    /// The risk band of `c`.
+    pub fn band(&self, c: &Candidate) -> &'static str {
+        band(c.churn_prob, self.medium, self.high)
+    }
+}
+
+/// What the finished campaigns taught, and who must not be acted on: read
+/// from the store once per data version.
+#[derive(Debug, Clone, Default)]
+pub struct Learned {
+    /// By (action, band).
+    pub measured: BTreeMap<(String, String), Measured>,
+    /// Retention without action, by band (the control groups').
+    pub base: BTreeMap<String, f64>,
+    /// Customer id -> the open campaign whose control group holds them.
+    pub held_out: HashMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -103,11 +171,14 @@ pub struct Advice {
     pub clv: f64,
     pub value_at_risk: f64,
     /// The chosen action, or None when every action costs more than it is
-    /// expected to keep.
+    /// expected to keep (or the customer must not be acted on).
     pub action: Option<String>,
     pub net_gain: f64,
     /// Why, in one line.
     pub explanation: String,
+    /// The playbook rule the customer matches (its number from 1, its
+    /// `who` and action), if any.
+    pub playbook: Option<String>,
     /// Every action considered, best first.
     pub options: Vec<Option_>,
 }
@@ -118,42 +189,85 @@ pub fn cost(a: &Action, clv: f64) -> f64 {
     a.cost + a.cost_share * clv.max(0.0) * 0.25
 }
 
-/// Advise one customer. `posteriors[(action, band)]`.
-pub fn advise(
-    c: &Customer,
-    actions: &BTreeMap<String, Action>,
-    posteriors: &BTreeMap<(String, String), Posterior>,
-    rng: &mut rand_chacha::ChaCha8Rng,
-) -> Advice {
-    let var = c.churn_prob * c.clv.max(0.0);
-    let mut options: Vec<Option_> = actions
+/// Advise one customer: their draws come from `seed` and their id alone,
+/// so the same seed gives the same advice whoever else is advised.
+pub fn advise(policy: &Policy, learned: &Learned, c: &Candidate, seed: u64) -> Advice {
+    let p = c.churn_prob.unwrap_or(0.0);
+    let clv = c.clv.unwrap_or(0.0);
+    let var = p * clv.max(0.0);
+    let band = policy.band(c);
+    let rule = policy.rule_for(c);
+    let mut advice = Advice {
+        customer_id: c.id.clone(),
+        band: band.into(),
+        churn_prob: p,
+        clv,
+        value_at_risk: var,
+        action: None,
+        net_gain: 0.0,
+        explanation: String::new(),
+        playbook: rule.map(|(i, r)| format!("rule {i}: {} -> {}", r.target.text, r.action)),
+        options: Vec::new(),
+    };
+    if let Some(name) = learned.held_out.get(&c.id) {
+        advice.explanation = format!(
+            "none: in the control group of campaign {name} (acting on them would spoil its measurement)"
+        );
+        return advice;
+    }
+    if c.churn_prob.is_none() {
+        advice.explanation = "none: not scored (train a model)".into();
+        return advice;
+    }
+    if band == "low" {
+        advice.explanation = "none: low churn risk".into();
+        return advice;
+    }
+    let base = learned.base.get(band).copied().unwrap_or(0.5);
+    let mut rng = rng_for(seed, &c.id);
+    let posterior = |name: &str, a: &Action| {
+        let prior = match rule {
+            Some((_, r)) if r.action == name => r.prior_uplift,
+            _ => a.prior_uplift,
+        };
+        Posterior::new(
+            prior,
+            base,
+            learned.measured.get(&(name.to_string(), band.to_string())),
+        )
+    };
+    let mut options: Vec<Option_> = policy
+        .actions
         .iter()
-        .filter_map(|(name, a)| {
-            let post = posteriors.get(&(name.clone(), c.band.to_string()))?;
-            let draw = post.draw(rng);
+        .map(|(name, a)| {
+            let post = posterior(name, a);
+            let draw = post.draw(&mut rng);
             let gain = var * draw;
-            let cost = cost(a, c.clv);
-            Some(Option_ {
+            let cost = cost(a, clv);
+            Option_ {
                 action: name.clone(),
                 uplift_draw: draw,
                 uplift_mean: post.mean(),
                 expected_gain: gain,
                 cost,
                 net: gain - cost,
-            })
+            }
         })
         .collect();
     options.sort_by(|a, b| b.net.total_cmp(&a.net).then(a.action.cmp(&b.action)));
     let best = options.first().filter(|o| o.net > 0.0).cloned();
-    let explanation = match &best {
+    advice.explanation = match &best {
         None => format!(
             "no action: each costs more than it is expected to keep (value at risk {})",
             crate::analytics::priority::money(var)
         ),
         Some(o) => {
-            let post = &posteriors[&(o.action.clone(), c.band.to_string())];
-            let evidence = match &post.measured {
-                Some(m) if m.n_treatment > 0.0 && m.n_control > 0.0 => {
+            let measured = learned
+                .measured
+                .get(&(o.action.clone(), band.to_string()))
+                .filter(|m| m.n_treatment > 0.0 && m.n_control > 0.0);
+            let evidence = match measured {
+                Some(m) => {
                     let d = crate::analytics::uplift::newcombe(
                         m.retained_treatment,
                         m.n_treatment,
@@ -161,24 +275,37 @@ pub fn advise(
                         m.n_control,
                     );
                     format!(
-                        "{:+.1} pts retention in {} risk (campaign {}, n={}, 95% CI {:.1} to {:.1})",
+                        "{:+.1} pts retention in {band} risk (campaign {}, n={}, 95% CI {:.1} to {:.1})",
                         100.0 * d.diff,
-                        c.band,
                         m.campaigns.join(", "),
                         crate::analytics::priority::count((m.n_treatment + m.n_control) as i64),
                         100.0 * d.lo,
                         100.0 * d.hi
                     )
                 }
-                _ => format!(
-                    "untested in {} risk: the config's prior {:+.1} pts, tried at this draw {:+.1} pts (Thompson sampling)",
-                    c.band,
-                    100.0 * post.mean(),
-                    100.0 * o.uplift_draw
-                ),
+                None => {
+                    let source = match rule {
+                        Some((i, r)) if r.action == o.action => {
+                            format!("playbook rule {i} ({})", r.target.text)
+                        }
+                        _ => "the catalogue".to_string(),
+                    };
+                    format!(
+                        "untested in {band} risk: prior {:+.1} pts from {source}, drawn {:+.1} pts (Thompson sampling)",
+                        100.0 * o.uplift_mean,
+                        100.0 * o.uplift_draw
+                    )
+                }
+            };
+            // The gain is the Thompson draw's: say so when a measurement
+            // is what the reader sees, since the draw may lie far from it.
+            let drawn = if measured.is_some() {
+                format!(" (uplift drawn {:+.1} pts)", 100.0 * o.uplift_draw)
+            } else {
+                String::new()
             };
             format!(
-                "{}: {evidence}; value at risk {}; expected gain {:.1} - cost {:.2}",
+                "{}: {evidence}; value at risk {}; expected gain {:.1}{drawn} - cost {:.2}",
                 o.action,
                 crate::analytics::priority::money(var),
                 o.expected_gain,
@@ -186,38 +313,10 @@ pub fn advise(
             )
         }
     };
-    Advice {
-        customer_id: c.customer_id.clone(),
-        band: c.band.into(),
-        churn_prob: c.churn_prob,
-        clv: c.clv,
-        value_at_risk: var,
-        action: best.as_ref().map(|o| o.action.clone()),
-        net_gain: best.map(|o| o.net).unwrap_or(0.0),
-        explanation,
-        options,
-    }
-}
-
-/// The posteriors of every action in every band, from what the campaigns
-/// measured and each band's retention without action (`base`).
-pub fn posteriors(
-    actions: &BTreeMap<String, Action>,
-    measured: &BTreeMap<(String, String), Measured>,
-    base: &BTreeMap<String, f64>,
-) -> BTreeMap<(String, String), Posterior> {
-    let mut out = BTreeMap::new();
-    for (name, a) in actions {
-        for band in ["high", "medium", "low", "unscored"] {
-            let key = (name.clone(), band.to_string());
-            let b = base.get(band).copied().unwrap_or(0.5);
-            out.insert(
-                key.clone(),
-                Posterior::new(a.prior_uplift, b, measured.get(&key)),
-            );
-        }
-    }
-    out
+    advice.action = best.as_ref().map(|o| o.action.clone());
+    advice.net_gain = best.map(|o| o.net).unwrap_or(0.0);
+    advice.options = options;
+    advice
 }
 
 /// A seeded generator for one customer's draw (the same seed and customer
@@ -231,15 +330,30 @@ pub fn rng_for(seed: u64, customer: &str) -> rand_chacha::ChaCha8Rng {
 mod tests {
     use super::*;
 
-    fn actions() -> BTreeMap<String, Action> {
-        crate::config::default_actions()
+    fn policy(playbook: Vec<Rule>) -> Policy {
+        Policy {
+            actions: crate::config::default_actions(),
+            playbook,
+            medium: 0.3,
+            high: 0.6,
+        }
+    }
+
+    fn customer(p: f64, clv: f64) -> Candidate {
+        Candidate {
+            cid: 1,
+            id: "C1".into(),
+            churn_prob: Some(p),
+            clv: Some(clv),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn measured_effects_win_and_little_data_stays_uncertain() {
-        let mut measured = BTreeMap::new();
+        let mut learned = Learned::default();
         // A call measured on 2,000 high-risk customers: +10 pts.
-        measured.insert(
+        learned.measured.insert(
             ("call".to_string(), "high".to_string()),
             Measured {
                 retained_treatment: 600.0,
@@ -249,17 +363,12 @@ mod tests {
                 campaigns: vec!["spring-call".into()],
             },
         );
-        let base = BTreeMap::from([("high".to_string(), 0.3)]);
-        let post = posteriors(&actions(), &measured, &base);
-        let call = &post[&("call".to_string(), "high".to_string())];
+        learned.base.insert("high".to_string(), 0.3);
+        let call = Posterior::new(0.05, 0.3, learned.measured.values().next());
         assert!((call.mean() - 0.0995).abs() < 0.01, "{}", call.mean());
-        let c = Customer {
-            customer_id: "C1".into(),
-            churn_prob: 0.8,
-            clv: 2000.0,
-            band: "high",
-        };
-        let a = advise(&c, &actions(), &post, &mut rng_for(1, "C1"));
+        let pol = policy(vec![]);
+        let c = customer(0.8, 2000.0);
+        let a = advise(&pol, &learned, &c, 1);
         assert_eq!(a.action.as_deref(), Some("call"));
         assert!(
             a.explanation.contains("campaign spring-call, n=2,000"),
@@ -267,10 +376,10 @@ mod tests {
             a.explanation
         );
         // The same seed, the same advice.
-        let b = advise(&c, &actions(), &post, &mut rng_for(1, "C1"));
+        let b = advise(&pol, &learned, &c, 1);
         assert_eq!(a.options[0].uplift_draw, b.options[0].uplift_draw);
         // An untested action's draws spread (its prior is worth 100).
-        let email = &post[&("email".to_string(), "high".to_string())];
+        let email = Posterior::new(0.01, 0.3, None);
         let mut rng = rng_for(2, "x");
         let draws: Vec<f64> = (0..400).map(|_| email.draw(&mut rng)).collect();
         let sd = {
@@ -279,8 +388,51 @@ mod tests {
         };
         assert!(sd > 0.05, "{sd}");
         // A customer worth little gets no action: every one costs more.
-        let cheap = Customer { clv: 5.0, ..c };
-        let n = advise(&cheap, &actions(), &post, &mut rng_for(1, "C1"));
+        let cheap = customer(0.8, 5.0);
+        let n = advise(&pol, &learned, &cheap, 1);
         assert!(n.action.is_none() || n.net_gain > 0.0);
+        // Low risk, and the control group of an open campaign: none.
+        assert!(advise(&pol, &learned, &customer(0.1, 2000.0), 1)
+            .action
+            .is_none());
+        learned.held_out.insert("C1".into(), "autumn".into());
+        let held = advise(&pol, &learned, &c, 1);
+        assert!(held.action.is_none() && held.explanation.contains("campaign autumn"));
+    }
+
+    #[test]
+    fn the_playbook_sets_the_prior_of_its_action_for_whom_it_names() {
+        // Nothing measured: the rule's strong prior for sms makes it the
+        // advice for high-value customers in most draws; others keep the
+        // catalogue's priors, where sms is weak.
+        let rule = Rule {
+            target: Target::parse("risk=high clv>=500").unwrap(),
+            action: "sms".into(),
+            prior_uplift: 0.4,
+        };
+        let pol = policy(vec![rule]);
+        let learned = Learned::default();
+        let (mut sms_rich, mut sms_poor) = (0, 0);
+        for seed in 0..200 {
+            let rich = advise(&pol, &learned, &customer(0.8, 900.0), seed);
+            sms_rich += usize::from(rich.action.as_deref() == Some("sms"));
+            let poor = advise(&pol, &learned, &customer(0.8, 400.0), seed);
+            sms_poor += usize::from(poor.action.as_deref() == Some("sms"));
+        }
+        assert!(sms_rich > 150, "{sms_rich}");
+        assert!(sms_poor < 100, "{sms_poor}");
+        let rich = advise(&pol, &learned, &customer(0.8, 900.0), 3);
+        assert_eq!(
+            rich.playbook.as_deref(),
+            Some("rule 1: risk=high clv>=500 -> sms")
+        );
+        if rich.action.as_deref() == Some("sms") {
+            assert!(
+                rich.explanation
+                    .contains("playbook rule 1 (risk=high clv>=500)"),
+                "{}",
+                rich.explanation
+            );
+        }
     }
 }

@@ -2,7 +2,6 @@
 //! gain for each customer at risk (or one), explained.
 
 use super::{print_json, Ctx, OK};
-use crate::analytics::campaign::band;
 use crate::analytics::nba::{self, Advice};
 use crate::error::{Error, Result};
 use crate::store;
@@ -22,56 +21,34 @@ pub struct NextActionArgs {
     pub json: bool,
 }
 
-/// Advice for `customer` (or everyone at risk), best gain first.
+/// Advice for `customer` (or everyone at risk: medium or high band, not
+/// lapsed), best gain first.
 pub fn advise(
     conn: &rusqlite::Connection,
     ctx: &Ctx,
     customer: Option<&str>,
     seed: u64,
 ) -> Result<Vec<Advice>> {
-    let t = ctx.config.thresholds;
-    let (measured, base) = store::campaigns::measured(conn)?;
-    let posteriors = nba::posteriors(&ctx.config.actions, &measured, &base);
-    let cutoff = store::dashboard::lapsed_cutoff_now(conn)?;
-    let rows = store::campaigns::at_risk(conn, t.medium, cutoff, customer)?;
-    let held = store::campaigns::held_out(conn)?;
-    let mut out: Vec<Advice> = rows
-        .into_iter()
-        .map(|(id, p, clv)| {
-            if let Some(name) = held.get(&id) {
-                let clv = clv.unwrap_or(0.0);
-                return Advice {
-                    band: band(Some(p), t.medium, t.high).into(),
-                    churn_prob: p,
-                    clv,
-                    value_at_risk: p * clv.max(0.0),
-                    action: None,
-                    net_gain: 0.0,
-                    explanation: format!(
-                        "none: in the control group of campaign {} (acting on them would spoil its measurement)",
-                        crate::term::safe(name)
-                    ),
-                    options: Vec::new(),
-                    customer_id: id,
-                };
-            }
-            let c = nba::Customer {
-                band: band(Some(p), t.medium, t.high),
-                customer_id: id,
-                churn_prob: p,
-                clv: clv.unwrap_or(0.0),
-            };
-            nba::advise(
-                &c,
-                &ctx.config.actions,
-                &posteriors,
-                &mut nba::rng_for(seed, &c.customer_id),
-            )
-        })
+    let policy = nba::Policy::from_config(&ctx.config)?;
+    let learned = store::campaigns::learned(conn)?;
+    let candidates = match customer {
+        Some(id) => match store::customers::cid_of(conn, id)? {
+            Some(cid) => store::campaigns::candidates_now(conn, Some(cid))?,
+            None => Vec::new(),
+        },
+        None => store::campaigns::candidates_now(conn, None)?
+            .into_iter()
+            .filter(|c| !c.lapsed && matches!(policy.band(c), "high" | "medium"))
+            .collect(),
+    };
+    let mut out: Vec<Advice> = candidates
+        .iter()
+        .map(|c| nba::advise(&policy, &learned, c, seed))
         .collect();
     out.sort_by(|a, b| {
         b.net_gain
             .total_cmp(&a.net_gain)
+            .then(b.churn_prob.total_cmp(&a.churn_prob))
             .then(a.customer_id.cmp(&b.customer_id))
     });
     Ok(out)
@@ -88,7 +65,7 @@ pub fn next_action(ctx: &Ctx, a: NextActionArgs) -> Result<i32> {
     if let Some(id) = &a.customer {
         if all.is_empty() {
             return Err(Error::bad(format!(
-                "no scored customer '{}'",
+                "no customer '{}'",
                 crate::term::safe(id)
             )));
         }

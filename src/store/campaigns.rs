@@ -12,13 +12,42 @@ use serde::Serialize;
 /// labelled churned, or with an order before the start and none in the 365
 /// days before it.
 pub fn candidates(conn: &Connection, start: i64) -> Result<Vec<Candidate>> {
-    let mut st = conn.prepare(
+    candidates_where(conn, Some(start), None)
+}
+
+/// Every customer (or the one with `cid`) as a candidate now: lapsed as
+/// the dashboard counts them (churned, or no order in the 365 days before
+/// the latest order in the data).
+pub fn candidates_now(conn: &Connection, cid: Option<i64>) -> Result<Vec<Candidate>> {
+    candidates_where(conn, None, cid)
+}
+
+fn candidates_where(
+    conn: &Connection,
+    start: Option<i64>,
+    cid: Option<i64>,
+) -> Result<Vec<Candidate>> {
+    // When the start is after every order (the usual case: a campaign that
+    // starts today; advice now), each customer's last order before it is
+    // the stored `last_order`; otherwise it is looked up per customer.
+    let latest = super::customers::latest_order(conn)?;
+    let (last, cutoff) = match start {
+        Some(s) if latest.is_none_or(|l| l >= s) => (
+            "(SELECT max(o.ts) FROM orders o WHERE o.cid = c.cid AND o.ts < ?1)",
+            Some(s - 365 * DAY),
+        ),
+        Some(s) => ("c.last_order", Some(s - 365 * DAY)),
+        None => ("c.last_order", super::dashboard::lapsed_cutoff(latest)),
+    };
+    // sql-format-ok: `last` is one of two constant expressions above.
+    let sql = format!(
         "SELECT c.cid, c.id, c.name, c.email, c.plan, c.region, c.rfm_segment, k.cluster,
-                c.churn_prob, c.clv, c.churned,
-                (SELECT max(o.ts) FROM orders o WHERE o.cid = c.cid AND o.ts < ?1)
-         FROM customers c LEFT JOIN customer_clusters k ON k.cid = c.cid",
-    )?;
-    let rows = st.query_map([start], |r| {
+                c.churn_prob, c.clv, c.churned, {last}, c.age, c.income
+         FROM customers c LEFT JOIN customer_clusters k ON k.cid = c.cid
+         WHERE ?2 IS NULL OR c.cid = ?2"
+    );
+    let mut st = conn.prepare(&sql)?;
+    let rows = st.query_map(params![start.unwrap_or(0), cid], |r| {
         let churned: Option<i64> = r.get(10)?;
         let last_before: Option<i64> = r.get(11)?;
         Ok(Candidate {
@@ -32,10 +61,23 @@ pub fn candidates(conn: &Connection, start: i64) -> Result<Vec<Candidate>> {
             cluster: r.get(7)?,
             churn_prob: r.get(8)?,
             clv: r.get(9)?,
-            lapsed: churned == Some(1) || last_before.is_some_and(|l| l < start - 365 * DAY),
+            age: number(r.get_ref(12)?),
+            income: number(r.get_ref(13)?),
+            lapsed: super::dashboard::is_lapsed(churned, last_before, cutoff),
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A number from a column that may hold text (an import's raw value).
+fn number(v: rusqlite::types::ValueRef) -> Option<f64> {
+    use rusqlite::types::ValueRef;
+    match v {
+        ValueRef::Integer(i) => Some(i as f64),
+        ValueRef::Real(f) => Some(f),
+        ValueRef::Text(t) => std::str::from_utf8(t).ok()?.trim().parse().ok(),
+        _ => None,
+    }
 }
 
 /// A campaign as stored.
@@ -530,30 +572,6 @@ pub fn measured(
     Ok((out, base))
 }
 
-/// Customers at risk now: churn probability at least `min_prob`, not
-/// lapsed (labelled churned, or no order since `lapsed_before`), with
-/// their CLV; or the one customer `id`. Riskiest first.
-pub fn at_risk(
-    conn: &Connection,
-    min_prob: f64,
-    lapsed_before: Option<i64>,
-    id: Option<&str>,
-) -> Result<Vec<(String, f64, Option<f64>)>> {
-    let mut st = conn.prepare(
-        "SELECT id, churn_prob, clv FROM customers
-         WHERE churn_prob IS NOT NULL
-           AND ((?3 IS NULL AND churn_prob >= ?1
-                 AND NOT (churned IS 1 OR (last_order IS NOT NULL AND last_order < ?2)))
-                OR id = ?3)
-         ORDER BY churn_prob DESC, cid",
-    )?;
-    let rows = st.query_map(
-        params![min_prob, lapsed_before.unwrap_or(i64::MIN), id],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
 /// Customers held out in the control group of an open campaign, with the
 /// campaign's name: acting on them would spoil the measurement.
 pub fn held_out(conn: &Connection) -> Result<std::collections::HashMap<String, String>> {
@@ -565,4 +583,15 @@ pub fn held_out(conn: &Connection) -> Result<std::collections::HashMap<String, S
     )?;
     let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// What next best action learns from: the finished campaigns' measurements
+/// and the open campaigns' control groups.
+pub fn learned(conn: &Connection) -> Result<crate::analytics::nba::Learned> {
+    let (measured, base) = measured(conn)?;
+    Ok(crate::analytics::nba::Learned {
+        measured,
+        base,
+        held_out: held_out(conn)?,
+    })
 }

@@ -379,7 +379,7 @@ pub fn on_response(state: &mut AppState, r: Response) -> Vec<Effect> {
                         fx.push(load_work(o, offset));
                     }
                     state.say(Severity::Success, text);
-                    fx.push(advice_request_gen(state, cid, card_gen));
+                    fx.push(advice_request_gen(cid, card_gen));
                     fx
                 }
                 Ok(None) => {

@@ -100,9 +100,6 @@ pub enum Request {
     Advice {
         gen: u64,
         cid: i64,
-        actions: std::sync::Arc<std::collections::BTreeMap<String, crate::config::Action>>,
-        medium: f64,
-        high: f64,
     },
     /// A customer by its id (`:goto`).
     Find {
@@ -225,6 +222,8 @@ pub struct Advice {
 pub struct DetailView {
     pub detail: Detail,
     pub drivers: Vec<(String, f64)>,
+    /// Next best action, explained (None: no such customer).
+    pub next_action: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -348,6 +347,14 @@ pub enum Response {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Extra {
     None,
-    Drivers(String),
-    Share { share: f64, cumulative: f64 },
+    /// The churn list's: top drivers in words, and the next best action's
+    /// name.
+    Churn {
+        drivers: String,
+        action: String,
+    },
+    Share {
+        share: f64,
+        cumulative: f64,
+    },
 }

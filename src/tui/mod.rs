@@ -175,7 +175,14 @@ pub fn run(ctx: &Ctx) -> Result<i32> {
     state.config_path = ctx.global.config.clone();
 
     let (tx, rx) = mpsc::channel::<Event>();
-    let (requests, worker) = worker::spawn(path, ctx.global.read_only, ctx.mask_pii(), tx.clone())?;
+    let policy = std::sync::Arc::new(crate::analytics::nba::Policy::from_config(&ctx.config)?);
+    let (requests, worker) = worker::spawn(
+        path,
+        ctx.global.read_only,
+        ctx.mask_pii(),
+        policy,
+        tx.clone(),
+    )?;
     let signals = event::spawn_signals(tx.clone())?;
 
     install_panic_hook();

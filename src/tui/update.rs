@@ -480,19 +480,13 @@ pub(crate) fn open_detail(state: &mut AppState, cid: i64) -> Vec<Effect> {
 
 /// Ask for a customer's next best action and products to offer.
 pub(crate) fn advice_request(state: &AppState, cid: i64) -> Effect {
-    advice_request_gen(state, cid, state.detail_gen)
+    advice_request_gen(cid, state.detail_gen)
 }
 
 /// Ask for advice answering to generation `gen` (a detail's or a campaign
 /// card's).
-pub(crate) fn advice_request_gen(state: &AppState, cid: i64, gen: u64) -> Effect {
-    request(Request::Advice {
-        gen,
-        cid,
-        actions: std::sync::Arc::new(state.config.actions.clone()),
-        medium: state.config.thresholds.medium,
-        high: state.config.thresholds.high,
-    })
+pub(crate) fn advice_request_gen(cid: i64, gen: u64) -> Effect {
+    request(Request::Advice { gen, cid })
 }
 
 /// Reload what the current screen shows (other agents' changes).

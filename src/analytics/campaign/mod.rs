@@ -21,6 +21,9 @@ pub struct Candidate {
     pub region: Option<String>,
     pub rfm_segment: Option<String>,
     pub cluster: Option<u32>,
+    pub age: Option<f64>,
+    /// Yearly income, in the data's currency.
+    pub income: Option<f64>,
     pub churn_prob: Option<f64>,
     pub clv: Option<f64>,
     /// Lapsed as of the start: labelled churned, or no order in the 365
@@ -64,8 +67,10 @@ enum Cond {
 
 /// A target: conditions that must all hold. The syntax is the TUI's filter
 /// with fields: `risk=high` (high, medium, low; several with commas),
-/// `churn>=0.6`, `clv>=500`, `segment=At_Risk` (RFM segment, `_` for a
-/// space), `plan=premium`, `region=West`, `cluster=2`, `lapsed=yes|no`;
+/// `churn>=0.6`, `clv>=500`, `age>=65`, `income<30000` (an age or income
+/// group is two bounds: `age>=30 age<50`), `segment=At_Risk` (RFM segment,
+/// `_` for a space), `plan=premium`, `region=West`, `cluster=2`,
+/// `lapsed=yes|no`;
 /// other words match the id, name or e-mail. Without `lapsed=`, lapsed
 /// customers are left out.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -76,6 +81,11 @@ pub struct Target {
 
 impl Target {
     pub fn parse(text: &str) -> Result<Target> {
+        Target::parse_as(text, "--target")
+    }
+
+    /// As `parse`; errors name the text as `label` (an option, a config key).
+    pub fn parse_as(text: &str, label: &str) -> Result<Target> {
         let mut conds = Vec::new();
         for w in text.split_whitespace() {
             let op = ["<=", ">=", "=", "<", ">"]
@@ -88,7 +98,7 @@ impl Target {
             };
             let (field, value) = w.split_once(op).unwrap_or((w, ""));
             let field = field.to_ascii_lowercase();
-            let bad = |why: &str| Error::bad(format!("--target '{}': {why}", crate::term::safe(w)));
+            let bad = |why: &str| Error::bad(format!("{label} '{}': {why}", crate::term::safe(w)));
             match (field.as_str(), op) {
                 ("risk", "=") => {
                     for b in value.split(',') {
@@ -98,7 +108,7 @@ impl Target {
                     }
                     conds.push(Cond::Risk(value.to_string()));
                 }
-                ("churn" | "clv" | "cluster", _) => {
+                ("churn" | "clv" | "cluster" | "age" | "income", _) => {
                     let v: f64 = value.parse().map_err(|_| bad("not a number"))?;
                     conds.push(Cond::Num {
                         field,
@@ -116,7 +126,7 @@ impl Target {
                     _ => return Err(bad("lapsed is yes or no")),
                 })),
                 _ => return Err(bad(
-                    "fields: risk=, churn>=, clv>=, segment=, plan=, region=, cluster=, lapsed=",
+                    "fields: risk=, churn>=, clv>=, age>=, income>=, segment=, plan=, region=, cluster=, lapsed=",
                 )),
             }
         }
@@ -138,6 +148,8 @@ impl Target {
                     let v = match field.as_str() {
                         "churn" => c.churn_prob,
                         "clv" => c.clv,
+                        "age" => c.age,
+                        "income" => c.income,
                         _ => c.cluster.map(f64::from),
                     };
                     v.is_some_and(|v| match op.as_str() {
@@ -295,5 +307,17 @@ mod tests {
         assert!(Target::parse("risk=extreme").is_err());
         assert!(Target::parse("colour=red").is_err());
         assert!(Target::parse("clv>=lots").is_err());
+        // Age and income groups are two bounds; unknown age matches none.
+        let older = Target::parse("age>=65 income<30000").unwrap();
+        c.age = Some(70.0);
+        c.income = Some(25_000.0);
+        assert!(older.matches(&c, 0.3, 0.6));
+        c.income = Some(30_000.0);
+        assert!(!older.matches(&c, 0.3, 0.6));
+        c.age = None;
+        c.income = Some(1.0);
+        assert!(!older.matches(&c, 0.3, 0.6));
+        let e = Target::parse_as("mood=sad", "playbook[1].who").unwrap_err();
+        assert!(e.to_string().contains("playbook[1].who 'mood=sad'"), "{e}");
     }
 }

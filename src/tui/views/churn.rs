@@ -18,6 +18,7 @@ pub const CHURN_COLUMNS: &[ColumnDef] = &[
     ColumnDef::new("name", "name", 16),
     ColumnDef::new("churn", "churn", 6).right(),
     ColumnDef::new("clv", "CLV", 8).right().prio(1),
+    ColumnDef::new("action", "next action", 11).prio(2),
     ColumnDef::new("drivers", "top drivers", 10).flex(),
     ColumnDef::new("segment", "segment", 14).extra(),
     ColumnDef::new("plan", "plan", 8).extra(),
@@ -102,8 +103,9 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             CHURN_COLUMNS,
             " Churn risk (riskiest first) ".into(),
             &|i, _, key| match (key, list.extra(i)) {
-                ("drivers", Extra::Drivers(d)) => Some(plain(d.clone())),
-                ("drivers", _) => Some(plain("")),
+                ("drivers", Extra::Churn { drivers, .. }) => Some(plain(drivers.clone())),
+                ("action", Extra::Churn { action, .. }) => Some(plain(action.clone())),
+                ("drivers" | "action", _) => Some(plain("")),
                 _ => None,
             },
         );

@@ -543,6 +543,12 @@ fn customer_pane(
         None => {}
         Some(v) => {
             let d = &v.detail;
+            if let Some(n) = &v.next_action {
+                lines.push(Line::from(vec![
+                    Span::styled("next best action ", theme.header()),
+                    Span::raw(n.clone()),
+                ]));
+            }
             if let Some(c) = &d.clv {
                 let f2 =
                     |x: Option<f64>| x.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into());

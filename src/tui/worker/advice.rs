@@ -2,33 +2,56 @@
 //! learned once per data version from the campaigns and the baskets.
 
 use super::Executor;
+use crate::analytics::nba;
 use crate::store::{self, dashboard};
 use std::sync::Arc;
 
-/// Learned once per data version for the detail's advice.
-pub(super) struct AdviceModel {
-    measured: std::collections::BTreeMap<(String, String), crate::analytics::nba::Measured>,
-    base: std::collections::BTreeMap<String, f64>,
+/// What recommendations learn from the baskets, for one data version.
+pub(super) struct ItemsModel {
     names: Vec<String>,
     histories: std::collections::HashMap<i64, Vec<u32>>,
     items: crate::analytics::recommend::ItemModel,
 }
 
+/// The seed of the advice the screens show (the CLI's default, so both
+/// say the same).
+const SEED: u64 = 7;
+
 impl Executor {
-    /// A customer's next best action (explained) and products to offer.
-    pub(super) fn advice(
-        &mut self,
-        cid: i64,
-        actions: &std::collections::BTreeMap<String, crate::config::Action>,
-        medium: f64,
-        high: f64,
-    ) -> crate::Result<crate::tui::messages::Advice> {
-        use crate::analytics::{campaign, nba, recommend};
+    /// What next best action learned from the campaigns (cached per data
+    /// version: a page of the churn list asks for it on every refresh).
+    fn learned(&mut self) -> crate::Result<Arc<nba::Learned>> {
         let version = dashboard::data_version(&self.conn)?;
-        let model = match &self.advice_cache {
+        if let Some((v, l)) = &self.learned_cache {
+            if *v == version {
+                return Ok(Arc::clone(l));
+            }
+        }
+        let l = Arc::new(store::campaigns::learned(&self.conn)?);
+        self.learned_cache = Some((version, Arc::clone(&l)));
+        Ok(l)
+    }
+
+    /// Next best action for each of `cids` (None: no such customer).
+    pub(super) fn next_actions(&mut self, cids: &[i64]) -> crate::Result<Vec<Option<nba::Advice>>> {
+        let learned = self.learned()?;
+        let policy = Arc::clone(&self.policy);
+        cids.iter()
+            .map(|&cid| {
+                Ok(store::campaigns::candidates_now(&self.conn, Some(cid))?
+                    .first()
+                    .map(|c| nba::advise(&policy, &learned, c, SEED)))
+            })
+            .collect()
+    }
+
+    /// A customer's next best action (explained) and products to offer.
+    pub(super) fn advice(&mut self, cid: i64) -> crate::Result<crate::tui::messages::Advice> {
+        use crate::analytics::recommend;
+        let version = dashboard::data_version(&self.conn)?;
+        let model = match &self.items_cache {
             Some((v, m)) if *v == version => Arc::clone(m),
             _ => {
-                let (measured, base) = store::campaigns::measured(&self.conn)?;
                 let b = recommend::Baskets::from_rows(store::clv::basket_rows(&self.conn)?);
                 let mut histories: std::collections::HashMap<i64, Vec<u32>> = Default::default();
                 for (c, _, items) in &b.baskets {
@@ -40,33 +63,20 @@ impl Executor {
                 }
                 let all: Vec<Vec<u32>> = histories.values().cloned().collect();
                 let items = recommend::learn(b.names.len(), &all, 100);
-                let m = Arc::new(AdviceModel {
-                    measured,
-                    base,
+                let m = Arc::new(ItemsModel {
                     names: b.names,
                     histories,
                     items,
                 });
-                self.advice_cache = Some((version, Arc::clone(&m)));
+                self.items_cache = Some((version, Arc::clone(&m)));
                 m
             }
         };
-        let id = store::customers::id_of(&self.conn, cid)?.unwrap_or_default();
-        let next_action = match store::campaigns::at_risk(&self.conn, 0.0, None, Some(&id))?.first()
-        {
-            Some((_, p, clv)) if *p >= medium => {
-                let post = nba::posteriors(actions, &model.measured, &model.base);
-                let c = nba::Customer {
-                    customer_id: id.clone(),
-                    churn_prob: *p,
-                    clv: clv.unwrap_or(0.0),
-                    band: campaign::band(Some(*p), medium, high),
-                };
-                Some(nba::advise(&c, actions, &post, &mut nba::rng_for(7, &id)).explanation)
-            }
-            Some(_) => Some("none: low churn risk".into()),
-            None => None,
-        };
+        let next_action = self
+            .next_actions(&[cid])?
+            .pop()
+            .flatten()
+            .map(|a| a.explanation);
         let history: &[u32] = model
             .histories
             .get(&cid)

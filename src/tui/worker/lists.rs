@@ -91,9 +91,11 @@ impl Executor {
                 let Some(id) = active else {
                     return Ok(vec![Extra::None; rows.len()]);
                 };
+                let cids: Vec<i64> = rows.iter().map(|r| r.cid).collect();
+                let advice = self.next_actions(&cids)?;
                 let mut out = Vec::with_capacity(rows.len());
                 let mask = self.mask;
-                for r in rows {
+                for (r, adv) in rows.iter().zip(advice) {
                     let d = models::score_of(&self.conn, id, r.cid)?;
                     let words = match (d, self.model_params(id)) {
                         (Some((_, json)), Some(p)) => churn::describe_drivers(p, &json, mask)
@@ -103,7 +105,10 @@ impl Executor {
                             .join("; "),
                         _ => String::new(),
                     };
-                    out.push(Extra::Drivers(words));
+                    out.push(Extra::Churn {
+                        drivers: words,
+                        action: adv.map(|a| short_action(&a)).unwrap_or_default(),
+                    });
                 }
                 Ok(out)
             }
@@ -182,5 +187,15 @@ impl Executor {
                 Ok(out)
             }
         }
+    }
+}
+
+/// Next best action in a list cell: the action's name ("hold (ctrl)" for
+/// a control-group member, "-" for none); the detail explains it.
+fn short_action(a: &crate::analytics::nba::Advice) -> String {
+    match &a.action {
+        Some(name) => name.clone(),
+        None if a.explanation.contains("control group") => "hold (ctrl)".into(),
+        None => "-".into(),
     }
 }

@@ -30,7 +30,6 @@ mod lists;
 mod search;
 mod trace;
 
-use advice::AdviceModel;
 use lists::ClvSums;
 pub use search::SearchCache;
 pub use trace::trace;
@@ -106,7 +105,11 @@ pub struct Executor {
     pub mask: bool,
     /// What advice learns from (campaign posteriors, the item model), for
     /// one data version.
-    advice_cache: Option<(i64, Arc<AdviceModel>)>,
+    items_cache: Option<(i64, Arc<advice::ItemsModel>)>,
+    /// What next best action learned, for one data version.
+    learned_cache: Option<(i64, Arc<crate::analytics::nba::Learned>)>,
+    /// The action catalogue, playbook and risk bands (from the config).
+    pub policy: Arc<crate::analytics::nba::Policy>,
 }
 
 impl Executor {
@@ -138,7 +141,11 @@ impl Executor {
             search_started: false,
             clv: ClvSums::default(),
             mask: false,
-            advice_cache: None,
+            items_cache: None,
+            learned_cache: None,
+            policy: Arc::new(crate::analytics::nba::Policy::from_config(
+                &crate::config::Config::default(),
+            )?),
         })
     }
 
@@ -155,7 +162,16 @@ impl Executor {
                 .unwrap_or_default(),
             None => vec![],
         };
-        Ok(Some(Box::new(DetailView { detail, drivers })))
+        let next_action = self
+            .next_actions(&[cid])?
+            .pop()
+            .flatten()
+            .map(|a| a.explanation);
+        Ok(Some(Box::new(DetailView {
+            detail,
+            drivers,
+            next_action,
+        })))
     }
 
     fn model_params(&mut self, id: i64) -> Option<&ModelParams> {
@@ -238,15 +254,9 @@ impl Executor {
                 gen,
                 view: self.customer_view(cid)?,
             },
-            Request::Advice {
+            Request::Advice { gen, cid } => Response::Advice {
                 gen,
-                cid,
-                actions,
-                medium,
-                high,
-            } => Response::Advice {
-                gen,
-                advice: Box::new(self.advice(cid, &actions, medium, high)?),
+                advice: Box::new(self.advice(cid)?),
             },
             Request::Find { id } => {
                 let cid = store::customers::cid_of(&self.conn, &id)?;
@@ -443,17 +453,20 @@ pub fn spawn(
     path: PathBuf,
     read_only: bool,
     mask: bool,
+    policy: Arc<crate::analytics::nba::Policy>,
     out: Sender<Event>,
 ) -> crate::Result<(Sender<Request>, std::thread::JoinHandle<()>)> {
     let mut exec = Executor::open(&path, read_only)?;
     exec.out = Some(out.clone());
     exec.set_mask(mask);
+    exec.policy = Arc::clone(&policy);
     let mut lanes = Vec::new();
     for name in ["crmtop-counter", "crmtop-writer"] {
         let mut e = Executor::open(&path, read_only)?;
         e.out = Some(out.clone());
         e.search = Arc::clone(&exec.search);
         e.mask = mask;
+        e.policy = Arc::clone(&policy);
         let (tx, rx) = std::sync::mpsc::channel::<Request>();
         let out2 = out.clone();
         std::thread::Builder::new()
