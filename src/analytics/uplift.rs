@@ -199,15 +199,21 @@ fn trapezoid(x: &[f64], y: &[f64]) -> f64 {
 /// perfect curve. None when it is undefined (outcomes all alike, or no
 /// room between the perfect curve and the random line).
 pub fn qini_coefficient(y: &[bool], uplift: &[f64], treatment: &[bool]) -> Option<f64> {
+    let (xa, ya) = qini_curve(y, uplift, treatment);
+    qini_coefficient_of(&xa, &ya, y, treatment)
+}
+
+/// `qini_coefficient` for a curve already computed (`qini_curve(y, _,
+/// treatment)`): a large campaign's report sorts its members once.
+pub fn qini_coefficient_of(xa: &[f64], ya: &[f64], y: &[bool], treatment: &[bool]) -> Option<f64> {
     if y.iter().all(|&r| r) || y.iter().all(|&r| !r) {
         return None;
     }
-    let (xa, ya) = qini_curve(y, uplift, treatment);
     let (xp, yp) = perfect_qini_curve(y, treatment);
     let (lx, ly) = (*xp.last()?, *yp.last()?);
     let base = trapezoid(&[0.0, lx], &[0.0, ly]);
     let perfect = trapezoid(&xp, &yp) - base;
-    let actual = trapezoid(&xa, &ya) - base;
+    let actual = trapezoid(xa, ya) - base;
     (perfect != 0.0).then(|| actual / perfect)
 }
 

@@ -136,6 +136,12 @@ impl Target {
         })
     }
 
+    /// Whether the target matches words against names and e-mails (else
+    /// those need not be read).
+    pub fn uses_names(&self) -> bool {
+        self.conds.iter().any(|c| matches!(c, Cond::Words(_)))
+    }
+
     /// Whether `c` is targeted (risk bands at these thresholds).
     pub fn matches(&self, c: &Candidate, medium: f64, high: f64) -> bool {
         let mut lapsed_named = false;

@@ -18,6 +18,22 @@ pub struct Observed {
     pub revenue: f64,
 }
 
+/// The most points of a Qini curve a report keeps (a chart is narrower;
+/// a million-point curve made the JSON 60 MB).
+pub const QINI_POINTS: usize = 1000;
+
+/// At most `max` + 1 points of `curve`, evenly spread by index, with the
+/// first and the last.
+fn thin(curve: Vec<(f64, f64)>, max: usize) -> Vec<(f64, f64)> {
+    if curve.len() <= max + 1 || max == 0 {
+        return curve;
+    }
+    let last = curve.len() - 1;
+    let mut idx: Vec<usize> = (0..=max).map(|k| k * last / max).collect();
+    idx.dedup();
+    idx.into_iter().map(|i| curve[i]).collect()
+}
+
 /// A difference between treatment and control, as the report prints it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Effect {
@@ -75,7 +91,9 @@ pub struct Report {
     pub contacted_only: Effect,
     pub by_decile: Vec<Decile>,
     /// (customers targeted, incremental retained) in the campaign's order
-    /// of value at risk, as scikit-uplift's qini_curve.
+    /// of value at risk, as scikit-uplift's qini_curve; a large campaign's
+    /// thinned to at most `QINI_POINTS` + 1 points, evenly spread, first
+    /// and last kept (the coefficient is computed on the whole curve).
     pub qini_curve: Vec<(f64, f64)>,
     pub qini_coefficient: Option<f64>,
     pub outcomes: Outcomes,
@@ -254,8 +272,8 @@ pub fn report(members: &[Observed], cost: f64, cost_share: f64, retained_means: 
         retention,
         revenue,
         by_decile,
-        qini_curve: qx.into_iter().zip(qy).collect(),
-        qini_coefficient: uplift::qini_coefficient(&y, &score, &treat),
+        qini_coefficient: uplift::qini_coefficient_of(&qx, &qy, &y, &treat),
+        qini_curve: thin(qx.into_iter().zip(qy).collect(), QINI_POINTS),
         outcomes,
         cost: Cost {
             contacted: n_contacted,
@@ -299,11 +317,12 @@ pub fn for_campaign(
     }
     let end_day = (c.start_day + c.window_days).min(as_of_day + 1);
     let orders = store::has_orders(conn)?;
-    let members = store::campaigns::members(conn, c.id, c.start_day * DAY, end_day * DAY)?;
+    let members =
+        store::campaigns::window_rows(conn, c.id, c.start_day * DAY, end_day * DAY, !orders)?;
     let observed: Vec<Observed> = members
         .into_iter()
         .map(|m| Observed {
-            treatment: m.group == "treatment",
+            treatment: m.treatment,
             churn_prob: m.churn_prob,
             value_at_risk: m.value_at_risk,
             outcome: m.outcome,
@@ -339,4 +358,21 @@ pub fn for_campaign(
         as_of: day(as_of_day),
         report: r,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_qini_curve_is_thinned_keeping_its_ends() {
+        let curve: Vec<(f64, f64)> = (0..=5000).map(|i| (i as f64, (i % 7) as f64)).collect();
+        let t = thin(curve.clone(), 1000);
+        assert_eq!(t.len(), 1001);
+        assert_eq!(t[0], curve[0]);
+        assert_eq!(t[1000], curve[5000]);
+        assert!(t.windows(2).all(|w| w[1].0 - w[0].0 == 5.0));
+        let short = thin(curve[..10].to_vec(), 1000);
+        assert_eq!(short, curve[..10].to_vec());
+    }
 }
