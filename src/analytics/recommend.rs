@@ -25,6 +25,23 @@ pub struct Baskets {
 }
 
 impl Baskets {
+    /// From (customer, day, product index) rows in customer then day order
+    /// and the products' names by index (as `store::clv::basket_items`).
+    pub fn from_items(names: Vec<String>, rows: &[(i64, i64, u32)]) -> Baskets {
+        let mut baskets: Vec<(i64, i64, Vec<u32>)> = Vec::new();
+        for &(cid, day, id) in rows {
+            match baskets.last_mut() {
+                Some((c, d, items)) if *c == cid && *d == day => items.push(id),
+                _ => baskets.push((cid, day, vec![id])),
+            }
+        }
+        for (_, _, items) in &mut baskets {
+            items.sort_unstable();
+            items.dedup();
+        }
+        Baskets { names, baskets }
+    }
+
     /// From (customer, day, product) rows in customer then day order.
     pub fn from_rows(rows: impl IntoIterator<Item = (i64, i64, String)>) -> Baskets {
         let mut names: Vec<String> = Vec::new();
@@ -197,6 +214,17 @@ pub fn rules(b: &Baskets, sets: &FxHashMap<Vec<u32>, f64>, min_confidence: f64) 
 }
 
 /// Item-to-item similarities learned from customers' histories.
+/// Catalogues up to this size count product pairs in a dense triangle.
+const DENSE_ITEMS: usize = 4096;
+
+/// Reusable working memory for `ItemModel::recommend_with` (one per thread).
+#[derive(Debug, Default)]
+pub struct Scratch {
+    score: Vec<f32>,
+    seen: Vec<bool>,
+    touched: Vec<u32>,
+}
+
 pub struct ItemModel {
     /// Per product: (other product, cosine similarity), best first.
     pub neighbours: Vec<Vec<(u32, f32)>>,
@@ -208,6 +236,18 @@ pub struct ItemModel {
 /// sorted distinct products). Neighbours are cut at `keep` per product.
 pub fn learn(n_items: usize, histories: &[Vec<u32>], keep: usize) -> ItemModel {
     let mut bought = vec![0f32; n_items];
+    // Pair counts: a dense triangle for a catalogue of a few thousand
+    // products (1,000: 2 MB, and no hashing), a map beyond.
+    let dense = n_items <= DENSE_ITEMS;
+    let mut tri = vec![
+        0f32;
+        if dense {
+            n_items * n_items.saturating_sub(1) / 2
+        } else {
+            0
+        }
+    ];
+    let at = |i: usize, j: usize| i * (2 * n_items - i - 1) / 2 + (j - i - 1);
     let mut co: FxHashMap<(u32, u32), f32> = FxHashMap::default();
     for h in histories {
         for &i in h {
@@ -217,12 +257,32 @@ pub fn learn(n_items: usize, histories: &[Vec<u32>], keep: usize) -> ItemModel {
         let h = &h[..h.len().min(50)];
         for (x, &i) in h.iter().enumerate() {
             for &j in &h[x + 1..] {
-                *co.entry((i, j)).or_default() += 1.0;
+                if dense {
+                    let (a, b) = (i.min(j) as usize, i.max(j) as usize);
+                    if a != b {
+                        tri[at(a, b)] += 1.0;
+                    }
+                } else {
+                    *co.entry((i, j)).or_default() += 1.0;
+                }
+            }
+        }
+    }
+    if dense {
+        for i in 0..n_items {
+            for j in i + 1..n_items {
+                let c = tri[at(i, j)];
+                if c > 0.0 {
+                    co.insert((i as u32, j as u32), c);
+                }
             }
         }
     }
     let mut neighbours: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n_items];
-    for ((i, j), c) in co {
+    let mut pairs: Vec<((u32, u32), f32)> = co.into_iter().collect();
+    // The same neighbour lists whatever the map's order.
+    pairs.sort_unstable_by_key(|p| p.0);
+    for ((i, j), c) in pairs {
         let s = c / (bought[i as usize] * bought[j as usize]).sqrt();
         neighbours[i as usize].push((j, s));
         neighbours[j as usize].push((i, s));
@@ -246,7 +306,18 @@ pub fn learn(n_items: usize, histories: &[Vec<u32>], keep: usize) -> ItemModel {
 impl ItemModel {
     /// The top `n` products not in `history`, with scores.
     pub fn recommend(&self, history: &[u32], n: usize) -> Vec<(u32, f32)> {
-        let mut score: FxHashMap<u32, f32> = FxHashMap::default();
+        self.recommend_with(history, n, &mut Scratch::default())
+    }
+
+    /// `recommend` with working memory kept between calls (scores in an
+    /// array indexed by product, not a map: the evaluation asks for a
+    /// million customers).
+    pub fn recommend_with(&self, history: &[u32], n: usize, sc: &mut Scratch) -> Vec<(u32, f32)> {
+        let items = self.neighbours.len();
+        if sc.score.len() < items {
+            sc.score.resize(items, 0.0);
+            sc.seen.resize(items, false);
+        }
         for &i in history {
             for &(j, s) in self
                 .neighbours
@@ -255,13 +326,32 @@ impl ItemModel {
                 .unwrap_or(&[])
             {
                 if history.binary_search(&j).is_err() {
-                    *score.entry(j).or_default() += s;
+                    let k = j as usize;
+                    if !sc.seen[k] {
+                        sc.seen[k] = true;
+                        sc.touched.push(j);
+                    }
+                    sc.score[k] += s;
                 }
             }
         }
-        let mut out: Vec<(u32, f32)> = score.into_iter().collect();
-        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut out: Vec<(u32, f32)> = sc
+            .touched
+            .drain(..)
+            .map(|j| {
+                let k = j as usize;
+                let v = sc.score[k];
+                sc.score[k] = 0.0;
+                sc.seen[k] = false;
+                (j, v)
+            })
+            .collect();
+        let better = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if out.len() > n && n > 0 {
+            out.select_nth_unstable_by(n - 1, better);
+        }
         out.truncate(n);
+        out.sort_by(better);
         // Too few neighbours: fill with the most popular not yet bought.
         if out.len() < n {
             for &p in &self.popular {
@@ -354,18 +444,31 @@ pub fn evaluate(b: &Baskets) -> Evaluation {
         i = j;
     }
     let model = learn(b.names.len(), &train, 100);
+    // Scored in parallel, summed in order (the same figures every run).
+    use rayon::prelude::*;
+    let per: Vec<[f64; 4]> = held
+        .par_iter()
+        .map_init(Scratch::default, |sc, (history, last)| {
+            let recs: Vec<u32> = model
+                .recommend_with(history, 10, sc)
+                .into_iter()
+                .map(|r| r.0)
+                .collect();
+            let base = model.popular_for(history, 10);
+            [
+                f64::from(u8::from(recs.iter().any(|r| last.contains(r)))),
+                ndcg(&recs, last),
+                f64::from(u8::from(base.iter().any(|r| last.contains(r)))),
+                ndcg(&base, last),
+            ]
+        })
+        .collect();
     let (mut hit, mut nd, mut bhit, mut bnd) = (0.0, 0.0, 0.0, 0.0);
-    for (history, last) in &held {
-        let recs: Vec<u32> = model
-            .recommend(history, 10)
-            .into_iter()
-            .map(|r| r.0)
-            .collect();
-        let base = model.popular_for(history, 10);
-        hit += f64::from(u8::from(recs.iter().any(|r| last.contains(r))));
-        bhit += f64::from(u8::from(base.iter().any(|r| last.contains(r))));
-        nd += ndcg(&recs, last);
-        bnd += ndcg(&base, last);
+    for [h, n, bh, bn] in per {
+        hit += h;
+        nd += n;
+        bhit += bh;
+        bnd += bn;
     }
     let n = held.len().max(1) as f64;
     Evaluation {

@@ -40,7 +40,10 @@ pub struct RecommendArgs {
 
 fn baskets(ctx: &Ctx) -> Result<(crate::store::Store, Baskets)> {
     let s = ctx.open_for_read()?;
-    let b = Baskets::from_rows(store::clv::basket_rows(&s.conn)?);
+    let b = {
+        let (names, items) = store::clv::basket_items(&s.conn)?;
+        Baskets::from_items(names, &items)
+    };
     if b.baskets.is_empty() {
         return Err(Error::bad(
             "no orders with a product: import orders with a product column",

@@ -52,7 +52,10 @@ impl Executor {
         let model = match &self.items_cache {
             Some((v, m)) if *v == version => Arc::clone(m),
             _ => {
-                let b = recommend::Baskets::from_rows(store::clv::basket_rows(&self.conn)?);
+                let b = {
+                    let (names, items) = store::clv::basket_items(&self.conn)?;
+                    recommend::Baskets::from_items(names, &items)
+                };
                 let mut histories: std::collections::HashMap<i64, Vec<u32>> = Default::default();
                 for (c, _, items) in &b.baskets {
                     histories.entry(*c).or_default().extend(items);
