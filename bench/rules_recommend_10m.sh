@@ -39,4 +39,4 @@ run() { # label, command...
 run rules target/release/crmtop --db "$DB" rules --json --limit 0
 run recommend target/release/crmtop --db "$DB" recommend --json --limit 100
 echo "rules found: $(grep -o '"lift"' "$OUT/rules.out" | wc -l)"
-grep -o '"evaluation":{[^}]*}[^}]*}' "$OUT/recommend.out" || tail -c 400 "$OUT/recommend.out"
+python3 -c 'import json,sys; print("evaluation:", json.load(open(sys.argv[1]))["evaluation"])' "$OUT/recommend.out"

@@ -394,3 +394,71 @@ fn the_playbook_in_the_config_steers_untested_actions() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_campaign_without_two_groups_or_anyone_is_refused_with_the_right_reason() {
+    let db = demo_db(600, 2);
+    train_and_fit(&db);
+    let one = db.run(&[
+        "campaign",
+        "create",
+        "tiny",
+        "--action",
+        "call",
+        "--size",
+        "1",
+        "--control",
+        "0.2",
+        "--start",
+        "2025-06-01",
+    ]);
+    assert!(!one.status.success());
+    assert!(
+        stderr(&one).contains("each group needs at least one customer"),
+        "{}",
+        stderr(&one)
+    );
+    let nobody = db.run(&[
+        "campaign",
+        "create",
+        "rich",
+        "--action",
+        "call",
+        "--target",
+        "clv>=99999999",
+        "--start",
+        "2025-06-01",
+    ]);
+    assert!(!nobody.status.success());
+    let e = stderr(&nobody);
+    assert!(
+        e.contains("no customer matches the target 'clv>=99999999'"),
+        "{e}"
+    );
+    assert!(!e.contains("lapsed"), "the lapse is not the reason: {e}");
+    // Nothing was stored.
+    let v = json(&db.run(&["campaign", "list", "--json"]));
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        !names.contains(&"tiny") && !names.contains(&"rich"),
+        "{names:?}"
+    );
+    // A report's return comes with the range its revenue interval allows.
+    let r = json(&db.run(&["campaign", "report", "summer-email", "--json"]));
+    let cost = &r["report"]["cost"];
+    let (lo, roi, hi) = (
+        cost["roi_low"].as_f64().unwrap(),
+        cost["roi"].as_f64().unwrap(),
+        cost["roi_high"].as_f64().unwrap(),
+    );
+    assert!(lo <= roi && roi <= hi, "{cost}");
+    assert!(
+        cost["roi_verdict"].as_str().unwrap().contains("return"),
+        "{cost}"
+    );
+}

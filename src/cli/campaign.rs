@@ -36,11 +36,11 @@ pub struct CreateArgs {
     /// The action from the config's catalogue (default: call, email, sms, discount_10)
     #[arg(long)]
     pub action: String,
-    /// Who: risk=high,medium churn>=0.5 clv>=500 segment=At_Risk plan=P region=R cluster=N lapsed=yes|no, or words of id/name/e-mail [default: every customer not lapsed at the start]
-    #[arg(long, default_value = "")]
+    /// Who: risk=high,medium churn>=0.5 clv>=500 age>=65 income<30000 segment=At_Risk plan=P region=R cluster=N lapsed=yes|no, or words of id/name/e-mail [default: every customer not lapsed at the start]
+    #[arg(long, default_value = "", hide_default_value = true)]
     pub target: String,
     /// Share held out as the control group (receives nothing)
-    #[arg(long, default_value_t = 0.2)]
+    #[arg(long, default_value_t = 0.2, allow_negative_numbers = true)]
     pub control: f64,
     /// At most this many customers (the highest value at risk)
     #[arg(long)]
@@ -319,7 +319,12 @@ fn create(ctx: &Ctx, a: CreateArgs) -> Result<i32> {
     let mut s = ctx.open_for_write("campaign create")?;
     let t = ctx.config.thresholds;
     let candidates = store::campaigns::candidates(&s.conn, start_ts, target.uses_names())?;
-    let lapsed = candidates.iter().filter(|c| c.lapsed).count();
+    // Lapsed customers the target would take but for their lapse: the
+    // reason to name when nobody is left.
+    let lapsed = candidates
+        .iter()
+        .filter(|c| c.lapsed && target.matches_lapsed_or_not(c, t.medium, t.high))
+        .count();
     let targeted: Vec<_> = candidates
         .into_iter()
         .filter(|c| target.matches(c, t.medium, t.high))
@@ -329,10 +334,26 @@ fn create(ctx: &Ctx, a: CreateArgs) -> Result<i32> {
             .map(crate::timeutil::ts_to_day_string)
             .unwrap_or_else(|| "none".into());
         return Err(Error::bad(format!(
-            "no customer matches the target as of the start, {start}: {lapsed} are lapsed then (no order in the 365 days before it; the latest order is {latest}); give --start DATE for a campaign run earlier, or lapsed=yes"
+            "no customer matches the target as of the start, {start}: the {lapsed} it would take are lapsed then (no order in the 365 days before it; the latest order is {latest}); give --start DATE for a campaign run earlier, or lapsed=yes"
+        )));
+    }
+    if targeted.is_empty() {
+        return Err(Error::bad(format!(
+            "no customer matches the target '{}' (check its bounds: crmtop next-action and the churn screen show churn and CLV)",
+            crate::term::safe(&target.text)
         )));
     }
     let members = campaign::assign(targeted, a.size, a.control, a.seed, t.medium, t.high)?;
+    let held = members.iter().filter(|m| !m.treatment).count();
+    if held == 0 || held == members.len() {
+        return Err(Error::bad(format!(
+            "{} customers with --control {} leave {} treated and {} held out: each group needs at least one customer, or nothing can be measured (widen the target or --size, or change --control)",
+            members.len(),
+            a.control,
+            members.len() - held,
+            held
+        )));
+    }
     let model_id = store::models::active(&s.conn)?.map(|m| m.id);
     // A million members in one transaction: a cache that holds them (a
     // small one spills into the WAL mid-write: 9 s instead of 2).
@@ -478,7 +499,7 @@ fn report(ctx: &Ctx, a: ReportArgs) -> Result<i32> {
     crate::outln!("             {}", v.verdict);
     let k = &r.contacted_only;
     if k.n_treatment == 0 {
-        crate::outln!("  contacted only: nobody reached yet");
+        crate::outln!("  contacted only: no customer recorded as reached");
     } else {
         crate::outln!(
             "  contacted only (not randomised): {} of {} reached vs control {}: {} pts [{}, {}]",
@@ -504,11 +525,15 @@ fn report(ctx: &Ctx, a: ReportArgs) -> Result<i32> {
         r.cost.total,
         r.cost.contacted,
         r.cost.incremental_revenue,
-        r.cost
-            .roi
-            .map(|x| format!("{:+.0}%", 100.0 * x))
-            .unwrap_or_else(|| "- (no cost)".into())
+        if r.cost.roi.is_some() {
+            r.cost.roi_text()
+        } else {
+            "- (no cost)".into()
+        }
     );
+    if r.cost.roi.is_some() {
+        crate::outln!("             {}", r.cost.roi_verdict);
+    }
     if let Some(q) = r.qini_coefficient {
         crate::outln!(
             "  Qini coefficient {q:.3} (ranking by value at risk; 0 = no better than random)"

@@ -364,7 +364,7 @@ pub fn on_response(state: &mut AppState, r: Response) -> Vec<Effect> {
                     let card_gen = state.detail_gen;
                     let cid = row.cid;
                     let text = format!(
-                        "{}: yours to work (a accepted · d declined · r reached · x no answer)",
+                        "{}: yours · a accepted d declined r reached x no answer",
                         row.customer_id
                     );
                     let mut fx = Vec::new();

@@ -144,7 +144,16 @@ impl Target {
 
     /// Whether `c` is targeted (risk bands at these thresholds).
     pub fn matches(&self, c: &Candidate, medium: f64, high: f64) -> bool {
-        let mut lapsed_named = false;
+        self.matches_inner(c, medium, high, false)
+    }
+
+    /// As `matches`, without leaving lapsed customers out by default.
+    pub fn matches_lapsed_or_not(&self, c: &Candidate, medium: f64, high: f64) -> bool {
+        self.matches_inner(c, medium, high, true)
+    }
+
+    fn matches_inner(&self, c: &Candidate, medium: f64, high: f64, any_lapse: bool) -> bool {
+        let mut lapsed_named = any_lapse;
         for cond in &self.conds {
             let ok = match cond {
                 Cond::Risk(list) => list

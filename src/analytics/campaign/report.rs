@@ -78,6 +78,24 @@ pub struct Cost {
     pub incremental_revenue: f64,
     /// (incremental revenue - cost) / cost; None without cost.
     pub roi: Option<f64>,
+    /// The return at the ends of the revenue difference's 95% interval.
+    pub roi_low: Option<f64>,
+    pub roi_high: Option<f64>,
+    /// Whether the return can be told from chance (the revenue interval
+    /// excludes 0), in words.
+    pub roi_verdict: String,
+}
+
+impl Cost {
+    /// "+12% [-40%, +64%]", or "-" without cost.
+    pub fn roi_text(&self) -> String {
+        let pc = |x: f64| format!("{:+.0}%", 100.0 * x);
+        match (self.roi, self.roi_low, self.roi_high) {
+            (Some(r), Some(lo), Some(hi)) => format!("{} [{}, {}]", pc(r), pc(lo), pc(hi)),
+            (Some(r), _, _) => pc(r),
+            _ => "-".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -266,6 +284,31 @@ pub fn report(members: &[Observed], cost: f64, cost_share: f64, retained_means: 
         ));
     }
     notes.push("contacted-only compares the treated customers who were reached with the whole control group: who answers is not random, so it is a hint, not a measurement".into());
+    let cost = {
+        let roi_at = |diff: f64| {
+            (total_cost > 0.0 && diff.is_finite())
+                .then(|| (diff * rt.len() as f64 - total_cost) / total_cost)
+        };
+        let (lo, hi) = (revenue.ci_low, revenue.ci_high);
+        let roi_verdict = if total_cost <= 0.0 {
+            "no cost recorded".to_string()
+        } else if !(lo.is_finite() && hi.is_finite()) {
+            "too few customers to put an interval on the return".to_string()
+        } else if lo > 0.0 || hi < 0.0 {
+            "the revenue difference behind the return is not chance (95%)".to_string()
+        } else {
+            "the revenue difference behind the return cannot be told from chance: read the return as its range".to_string()
+        };
+        Cost {
+            contacted: n_contacted,
+            total: total_cost,
+            incremental_revenue: incremental,
+            roi: roi_at(revenue.difference),
+            roi_low: roi_at(lo),
+            roi_high: roi_at(hi),
+            roi_verdict,
+        }
+    };
     Report {
         retained_means: retained_means.into(),
         contacted_only: rate_effect(&contacted, &rc),
@@ -275,12 +318,7 @@ pub fn report(members: &[Observed], cost: f64, cost_share: f64, retained_means: 
         qini_coefficient: uplift::qini_coefficient_of(&qx, &qy, &y, &treat),
         qini_curve: thin(qx.into_iter().zip(qy).collect(), QINI_POINTS),
         outcomes,
-        cost: Cost {
-            contacted: n_contacted,
-            total: total_cost,
-            incremental_revenue: incremental,
-            roi: (total_cost > 0.0).then(|| (incremental - total_cost) / total_cost),
-        },
+        cost,
         notes,
     }
 }

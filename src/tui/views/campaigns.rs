@@ -186,7 +186,7 @@ fn render_opened(state: &AppState, o: &OpenedCampaign, f: &mut Frame, area: Rect
         ]),
         Line::from(Span::styled(
             format!(
-                " {} + {} days · {} treated · {} control · {} worked{}",
+                " {} +{}d · {} treated · {} control · {} worked{}",
                 c.start,
                 c.window_days,
                 format::count(c.treatment),
@@ -195,7 +195,7 @@ fn render_opened(state: &AppState, o: &OpenedCampaign, f: &mut Frame, area: Rect
                 o.report
                     .as_ref()
                     .and_then(|r| r.as_ref().ok())
-                    .map(|m| format!(" · measured to {}", m.as_of))
+                    .map(|m| format!(" · as of {}", m.as_of))
                     .unwrap_or_default()
             ),
             theme.dim(),
@@ -243,7 +243,8 @@ fn report_pane(o: &OpenedCampaign, area: Rect, theme: &Theme) -> Pane {
         "Report: treatment against control (intention to treat)",
         lines,
     );
-    p.wrap = false;
+    // Table-like lines stay on one line each; a message wraps.
+    p.wrap = matches!(o.report, Some(Err(_)));
     p
 }
 
@@ -303,9 +304,9 @@ fn report_lines(m: &Measured, theme: &Theme) -> Vec<Line<'static>> {
     ]));
     let k = &r.contacted_only;
     out.push(Line::from(vec![
-        Span::styled("contacted only ", theme.header()),
+        Span::styled("contacted only (not random) ", theme.header()),
         Span::raw(if k.n_treatment == 0 {
-            "nobody reached yet".to_string()
+            "no customer recorded as reached".to_string()
         } else {
             format!(
                 "{} of {} vs {}: {} pts [{}, {}]",
@@ -317,7 +318,6 @@ fn report_lines(m: &Measured, theme: &Theme) -> Vec<Line<'static>> {
                 pts(k.ci_high)
             )
         }),
-        Span::styled(" · not randomised", theme.dim()),
     ]));
     let oc = &r.outcomes;
     let mut worked = format!(
@@ -328,7 +328,10 @@ fn report_lines(m: &Measured, theme: &Theme) -> Vec<Line<'static>> {
         format::count(oc.no_answer as i64),
     );
     if oc.not_worked > 0 {
-        worked.push_str(&format!(" · {} to do", format::count(oc.not_worked as i64)));
+        worked.push_str(&format!(
+            " · {} not worked",
+            format::count(oc.not_worked as i64)
+        ));
     }
     out.push(Line::from(vec![
         Span::styled("outcomes ", theme.header()),
@@ -340,10 +343,7 @@ fn report_lines(m: &Measured, theme: &Theme) -> Vec<Line<'static>> {
             "{} · incremental revenue {} · return {}{}",
             money(r.cost.total),
             money(r.cost.incremental_revenue),
-            r.cost
-                .roi
-                .map(|x| format!("{:+.0}%", 100.0 * x))
-                .unwrap_or_else(|| "-".into()),
+            r.cost.roi_text(),
             r.qini_coefficient
                 .map(|q| format!(" · Qini {q:.3}"))
                 .unwrap_or_default()
@@ -520,9 +520,20 @@ fn render_work(state: &AppState, o: &OpenedCampaign, f: &mut Frame, area: Rect, 
 
 fn render_deciles(o: &OpenedCampaign, f: &mut Frame, area: Rect, theme: &Theme) {
     // No border: a title line and ten deciles fit the lower half at 80x24.
-    let Some(Ok(m)) = &o.report else {
-        f.render_widget(Paragraph::new(" measuring…"), area);
-        return;
+    let m = match &o.report {
+        Some(Ok(m)) => m,
+        Some(Err(e)) => {
+            let text = format!(" Uplift by decile: {e}");
+            f.render_widget(
+                Paragraph::new(Span::styled(text, theme.warn())).wrap(Wrap { trim: false }),
+                area,
+            );
+            return;
+        }
+        None => {
+            f.render_widget(Paragraph::new(" measuring…"), area);
+            return;
+        }
     };
     let mut lines = vec![Line::from(vec![
         Span::styled(" Uplift by decile of churn before it: ", theme.title()),
@@ -584,12 +595,25 @@ fn render_deciles(o: &OpenedCampaign, f: &mut Frame, area: Rect, theme: &Theme) 
 }
 
 fn render_qini(o: &OpenedCampaign, f: &mut Frame, area: Rect, theme: &Theme) {
-    let Some(Ok(m)) = &o.report else {
-        f.render_widget(
-            Paragraph::new("measuring…").block(Block::default().borders(Borders::ALL)),
-            area,
-        );
-        return;
+    let m = match &o.report {
+        Some(Ok(m)) => m,
+        other => {
+            let (text, style) = match other {
+                Some(Err(e)) => (e.clone(), theme.warn()),
+                _ => ("measuring…".to_string(), theme.dim()),
+            };
+            f.render_widget(
+                Paragraph::new(Span::styled(text, style))
+                    .wrap(Wrap { trim: false })
+                    .block(
+                        Block::default()
+                            .borders(Borders::ALL)
+                            .title(Span::styled(" Qini curve ", theme.title())),
+                    ),
+                area,
+            );
+            return;
+        }
     };
     let curve = &m.report.qini_curve;
     // At most a few hundred points reach the chart.
