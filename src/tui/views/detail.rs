@@ -191,6 +191,14 @@ pub fn panes(
         ))),
     }
     if let Some(a) = &d.advice {
+        // What to offer first (one line), then the action and its reasons.
+        if !a.offer.is_empty() {
+            let w = risk.width.saturating_sub(10) as usize;
+            rl.push(Line::from(vec![
+                Span::styled("offer ", theme.dim()),
+                Span::raw(fit(&crate::term::safe(&a.offer.join(", ")), w)),
+            ]));
+        }
         if let Some(n) = &a.next_action {
             // The explanation in full, wrapped at words to the pane.
             rl.push(Line::from(Span::styled("next best action", theme.dim())));
@@ -211,13 +219,6 @@ pub fn panes(
             if !line.is_empty() {
                 rl.push(Line::from(Span::styled(line, theme.accent())));
             }
-        }
-        if !a.offer.is_empty() {
-            let w = risk.width.saturating_sub(10) as usize;
-            rl.push(Line::from(vec![
-                Span::styled("offer ", theme.dim()),
-                Span::raw(fit(&crate::term::safe(&a.offer.join(", ")), w)),
-            ]));
         }
     }
     rl.push(Line::raw(""));
