@@ -392,7 +392,8 @@ pub struct Evaluation {
     pub customers: usize,
 }
 
-fn ndcg(recs: &[u32], relevant: &FxHashSet<u32>) -> f64 {
+/// NDCG of a top-n list against the relevant products (binary gains).
+pub fn ndcg(recs: &[u32], relevant: &FxHashSet<u32>) -> f64 {
     let dcg: f64 = recs
         .iter()
         .enumerate()
@@ -412,8 +413,16 @@ fn ndcg(recs: &[u32], relevant: &FxHashSet<u32>) -> f64 {
 /// Hold out each customer's last basket (its products not bought before),
 /// learn from everything else, and score the top 10 against them, beside
 /// the most popular products not yet bought.
-pub fn evaluate(b: &Baskets) -> Evaluation {
-    // Per customer: history before the last basket, and the last basket's new items.
+/// The offline evaluation's split: every customer's history before their
+/// last basket (all customers: what a model learns from), and for those
+/// with two baskets or more and something new in the last, (history, the
+/// last basket's new products).
+pub struct Holdout {
+    pub train: Vec<Vec<u32>>,
+    pub held: Vec<(Vec<u32>, FxHashSet<u32>)>,
+}
+
+pub fn holdout(b: &Baskets) -> Holdout {
     let mut train: Vec<Vec<u32>> = Vec::new();
     let mut held: Vec<(Vec<u32>, FxHashSet<u32>)> = Vec::new();
     let mut i = 0;
@@ -443,6 +452,12 @@ pub fn evaluate(b: &Baskets) -> Evaluation {
         train.push(history);
         i = j;
     }
+    Holdout { train, held }
+}
+
+pub fn evaluate(b: &Baskets) -> Evaluation {
+    // Per customer: history before the last basket, and the last basket's new items.
+    let Holdout { train, held } = holdout(b);
     let model = learn(b.names.len(), &train, 100);
     // Scored in parallel, summed in order (the same figures every run).
     use rayon::prelude::*;
