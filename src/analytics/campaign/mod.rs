@@ -217,7 +217,7 @@ pub struct Assigned {
 /// first `size` of them, split at random within each risk band: a share
 /// `control` (rounded per band) is held out.
 pub fn assign(
-    mut targeted: Vec<Candidate>,
+    targeted: Vec<Candidate>,
     size: Option<usize>,
     control: f64,
     seed: u64,
@@ -227,30 +227,36 @@ pub fn assign(
     if !(0.0..1.0).contains(&control) {
         return Err(Error::bad("--control is a share in [0, 1), e.g. 0.2"));
     }
-    targeted.sort_by(|a, b| {
-        b.value_at_risk()
-            .total_cmp(&a.value_at_risk())
-            .then(a.cid.cmp(&b.cid))
-    });
+    // Sort keys, not the candidates (large structs: a million of them
+    // moved about took most of the assignment's time).
+    let mut order: Vec<(f64, i64, usize)> = targeted
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.value_at_risk(), c.cid, i))
+        .collect();
+    order.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     if let Some(n) = size {
-        targeted.truncate(n);
+        order.truncate(n);
     }
-    if targeted.is_empty() {
+    if order.is_empty() {
         return Err(Error::bad(
             "no customer matches the target (lapsed customers are left out unless lapsed=yes)",
         ));
     }
-    let mut out: Vec<Assigned> = targeted
+    let mut out: Vec<Assigned> = order
         .iter()
         .enumerate()
-        .map(|(i, c)| Assigned {
-            cid: c.cid,
-            treatment: true,
-            stratum: band(c.churn_prob, medium, high),
-            churn_prob: c.churn_prob,
-            clv: c.clv,
-            value_at_risk: c.value_at_risk(),
-            rank: i as u32 + 1,
+        .map(|(rank, &(var, _, i))| {
+            let c = &targeted[i];
+            Assigned {
+                cid: c.cid,
+                treatment: true,
+                stratum: band(c.churn_prob, medium, high),
+                churn_prob: c.churn_prob,
+                clv: c.clv,
+                value_at_risk: var,
+                rank: rank as u32 + 1,
+            }
         })
         .collect();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
