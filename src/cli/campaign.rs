@@ -318,7 +318,7 @@ fn create(ctx: &Ctx, a: CreateArgs) -> Result<i32> {
     let start_ts = crate::timeutil::date_to_ts(start);
     let mut s = ctx.open_for_write("campaign create")?;
     let t = ctx.config.thresholds;
-    let candidates = store::campaigns::candidates(&s.conn, start_ts, target.uses_names())?;
+    let candidates = store::campaigns::candidates(&s.conn, start_ts, target.fields())?;
     // Lapsed customers the target would take but for their lapse: the
     // reason to name when nobody is left.
     let lapsed = candidates

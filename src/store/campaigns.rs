@@ -2,7 +2,7 @@
 //! immutable assignment, outcomes recorded by agents (optimistic locking),
 //! and the rows its report is computed on.
 
-use crate::analytics::campaign::{Assigned, Candidate};
+use crate::analytics::campaign::{Assigned, Candidate, Fields};
 use crate::error::{Error, Result};
 use crate::timeutil::DAY;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -10,24 +10,24 @@ use serde::Serialize;
 
 /// Every customer as a candidate as of `start` (a timestamp): lapsed when
 /// labelled churned, or with an order before the start and none in the 365
-/// days before it. Names and e-mails only `with_names` (a million of them
-/// cost a third of the read).
-pub fn candidates(conn: &Connection, start: i64, with_names: bool) -> Result<Vec<Candidate>> {
-    candidates_where(conn, Some(start), None, with_names)
+/// days before it. Only the `fields` asked for beyond the scores (the
+/// others are empty).
+pub fn candidates(conn: &Connection, start: i64, fields: Fields) -> Result<Vec<Candidate>> {
+    candidates_where(conn, Some(start), None, fields)
 }
 
 /// Every customer (or the one with `cid`) as a candidate now: lapsed as
 /// the dashboard counts them (churned, or no order in the 365 days before
 /// the latest order in the data).
 pub fn candidates_now(conn: &Connection, cid: Option<i64>) -> Result<Vec<Candidate>> {
-    candidates_where(conn, None, cid, true)
+    candidates_where(conn, None, cid, Fields::ALL)
 }
 
 fn candidates_where(
     conn: &Connection,
     start: Option<i64>,
     cid: Option<i64>,
-    with_names: bool,
+    fields: Fields,
 ) -> Result<Vec<Candidate>> {
     // When the start is after every order (the usual case: a campaign that
     // starts today; advice now), each customer's last order before it is
@@ -41,16 +41,30 @@ fn candidates_where(
         Some(s) => ("c.last_order", Some(s - 365 * DAY)),
         None => ("c.last_order", super::dashboard::lapsed_cutoff(latest)),
     };
-    let names = if with_names {
-        "c.name, c.email"
+    let names = if fields.names {
+        "c.id, c.name, c.email"
     } else {
-        "NULL, NULL"
+        "'', NULL, NULL"
     };
-    // sql-format-ok: `last` and `names` are constant expressions above.
+    let (attrs, join) = if fields.attributes {
+        (
+            "c.plan, c.region, c.rfm_segment, k.cluster",
+            "LEFT JOIN customer_clusters k ON k.cid = c.cid",
+        )
+    } else {
+        ("NULL, NULL, NULL, NULL", "")
+    };
+    let (age, income) = if fields.attributes {
+        ("c.age", "c.income")
+    } else {
+        ("NULL", "NULL")
+    };
+    // sql-format-ok: `last`, `names`, `attrs`, `join`, `age` and `income`
+    // are constant expressions above.
     let sql = format!(
-        "SELECT c.cid, c.id, {names}, c.plan, c.region, c.rfm_segment, k.cluster,
-                c.churn_prob, c.clv, c.churned, {last}, c.age, c.income
-         FROM customers c LEFT JOIN customer_clusters k ON k.cid = c.cid
+        "SELECT c.cid, {names}, {attrs},
+                c.churn_prob, c.clv, c.churned, {last}, {age}, {income}
+         FROM customers c {join}
          WHERE ?2 IS NULL OR c.cid = ?2"
     );
     let mut st = conn.prepare_cached(&sql)?;
@@ -208,11 +222,22 @@ pub fn create(conn: &Connection, c: &NewCampaign, members: &[Assigned]) -> Resul
 
 const SELECT: &str = "SELECT c.id, c.name, c.action, c.channel, c.cost, c.cost_share, c.target,
         c.control_share, c.start_day, c.window_days, c.seed, c.model_id, c.status, c.created_at,
-        c.created_by, c.closed_at,
-        (SELECT count(*) FROM campaign_members m WHERE m.campaign_id = c.id AND m.grp = 'treatment'),
-        (SELECT count(*) FROM campaign_members m WHERE m.campaign_id = c.id AND m.grp = 'control'),
-        (SELECT count(*) FROM campaign_members m WHERE m.campaign_id = c.id AND m.grp = 'treatment' AND m.outcome IS NOT NULL)
+        c.created_by, c.closed_at
         FROM campaigns c";
+
+/// A campaign's group sizes and worked count, in one pass over its members
+/// (three counts took three: 0.45 s at a million members).
+fn fill_counts(conn: &Connection, c: &mut Campaign) -> Result<()> {
+    let mut st = conn.prepare_cached(
+        "SELECT total(grp = 'treatment'), total(grp = 'control'),
+                total(grp = 'treatment' AND outcome IS NOT NULL)
+         FROM campaign_members WHERE campaign_id = ?1",
+    )?;
+    let (t, k, w): (f64, f64, f64) =
+        st.query_row([c.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    (c.treatment, c.control, c.worked) = (t as i64, k as i64, w as i64);
+    Ok(())
+}
 
 fn row(r: &rusqlite::Row) -> rusqlite::Result<Campaign> {
     let start_day: i64 = r.get(8)?;
@@ -234,9 +259,9 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Campaign> {
         created_at: r.get(13)?,
         created_by: r.get(14)?,
         closed_at: r.get(15)?,
-        treatment: r.get(16)?,
-        control: r.get(17)?,
-        worked: r.get(18)?,
+        treatment: 0,
+        control: 0,
+        worked: 0,
     })
 }
 
@@ -244,7 +269,11 @@ pub fn list(conn: &Connection) -> Result<Vec<Campaign>> {
     // sql-format-ok: a constant column list.
     let mut st = conn.prepare(&format!("{SELECT} ORDER BY c.id DESC"))?;
     let rows = st.query_map([], row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let mut all: Vec<Campaign> = rows.collect::<rusqlite::Result<_>>()?;
+    for c in &mut all {
+        fill_counts(conn, c)?;
+    }
+    Ok(all)
 }
 
 /// A campaign by name (or by id, given as digits).
@@ -253,12 +282,14 @@ pub fn get(conn: &Connection, name: &str) -> Result<Campaign> {
     let mut st = conn.prepare(&format!(
         "{SELECT} WHERE c.name = ?1 OR (?1 GLOB '[0-9]*' AND c.id = CAST(?1 AS INTEGER))"
     ))?;
-    st.query_row([name], row).optional()?.ok_or_else(|| {
+    let mut c = st.query_row([name], row).optional()?.ok_or_else(|| {
         Error::BadInput(format!(
             "no campaign '{}' (campaign list)",
             crate::term::safe(name)
         ))
-    })
+    })?;
+    fill_counts(conn, &mut c)?;
+    Ok(c)
 }
 
 /// One member with what the report and the work list need.

@@ -38,6 +38,21 @@ impl Candidate {
     }
 }
 
+/// Which candidate fields to read: `names` (id, name, e-mail) and
+/// `attributes` (plan, region, RFM segment, cluster, age, income).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fields {
+    pub names: bool,
+    pub attributes: bool,
+}
+
+impl Fields {
+    pub const ALL: Fields = Fields {
+        names: true,
+        attributes: true,
+    };
+}
+
 /// Risk bands (the churn screen's): high, medium, low, or unscored.
 pub fn band(p: Option<f64>, medium: f64, high: f64) -> &'static str {
     match p {
@@ -136,10 +151,16 @@ impl Target {
         })
     }
 
-    /// Whether the target matches words against names and e-mails (else
-    /// those need not be read).
-    pub fn uses_names(&self) -> bool {
-        self.conds.iter().any(|c| matches!(c, Cond::Words(_)))
+    /// What of a candidate the target reads beyond scores and lapse: a
+    /// million customers read without the rest take a third of the time.
+    pub fn fields(&self) -> Fields {
+        Fields {
+            names: self.conds.iter().any(|c| matches!(c, Cond::Words(_))),
+            attributes: self.conds.iter().any(|c| {
+                matches!(c, Cond::Text { .. })
+                    || matches!(c, Cond::Num { field, .. } if !["churn", "clv"].contains(&field.as_str()))
+            }),
+        }
     }
 
     /// Whether `c` is targeted (risk bands at these thresholds).
@@ -338,6 +359,23 @@ mod tests {
         c.age = None;
         c.income = Some(1.0);
         assert!(!older.matches(&c, 0.3, 0.6));
+        // What a target needs read.
+        let f = |t: &str| Target::parse(t).unwrap().fields();
+        assert_eq!(
+            f("risk=high clv>=500"),
+            Fields {
+                names: false,
+                attributes: false
+            }
+        );
+        assert_eq!(
+            f("age>=65"),
+            Fields {
+                names: false,
+                attributes: true
+            }
+        );
+        assert_eq!(f("plan=basic lena"), Fields::ALL);
         let e = Target::parse_as("mood=sad", "playbook[1].who").unwrap_err();
         assert!(e.to_string().contains("playbook[1].who 'mood=sad'"), "{e}");
     }

@@ -163,7 +163,8 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             .iter()
             .find(|p| p.repeat_purchases == row.frequency)
             .map(|p| format::count(p.expected.round() as i64))
-            .unwrap_or_default();
+            // Only BG/NBD has the period-transactions expectation here.
+            .unwrap_or_else(|| "-".into());
         lines.push(Line::from(format!(
             "{:>20} {:>9} {:>9} │ {:>9.3} {:>9.3}",
             format!("{} in calibration", row.frequency),
