@@ -416,18 +416,21 @@ pub fn window_rows(
         [campaign_id],
         |r| r.get(0),
     )?;
-    let mut spend: std::collections::HashMap<i64, f64> = Default::default();
+    // (cid, spend) in cid order, walked beside the members (also in cid
+    // order): a merge, no hashing.
+    let mut spend: Vec<(i64, f64)> = Vec::new();
     let per_member = n < 20_000;
     if !per_member {
         let mut st = conn.prepare_cached(
-            "SELECT cid, total(amount) FROM orders WHERE ts >= ?1 AND ts < ?2 GROUP BY cid",
+            "SELECT cid, total(amount) FROM orders WHERE ts >= ?1 AND ts < ?2
+             GROUP BY cid ORDER BY cid",
         )?;
         let rows = st.query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?)))?;
         for r in rows {
-            let (cid, s): (i64, f64) = r?;
-            spend.insert(cid, s);
+            spend.push(r?);
         }
     }
+    let mut at = 0usize;
     let mut st = conn.prepare_cached(
         "SELECT m.cid, m.grp, m.stratum, m.churn_prob, m.value_at_risk, m.rank, m.outcome,
                 CASE WHEN ?4 THEN (SELECT total(o.amount) FROM orders o
@@ -445,9 +448,12 @@ pub fn window_rows(
             let (ordered, revenue) = if per_member {
                 (r.get::<_, i64>(8)? > 0, r.get::<_, f64>(7)?)
             } else {
-                match spend.get(&cid) {
-                    Some(s) => (true, *s),
-                    None => (false, 0.0),
+                while at < spend.len() && spend[at].0 < cid {
+                    at += 1;
+                }
+                match spend.get(at) {
+                    Some(&(c, s)) if c == cid => (true, s),
+                    _ => (false, 0.0),
                 }
             };
             Ok((
