@@ -71,21 +71,28 @@ fn candidates_where(
     let rows = st.query_map(params![start.unwrap_or(0), cid], |r| {
         let churned: Option<i64> = r.get(10)?;
         let last_before: Option<i64> = r.get(11)?;
-        Ok(Candidate {
+        // Columns not asked for are not even looked at (a million rows).
+        let mut c = Candidate {
             cid: r.get(0)?,
-            id: r.get(1)?,
-            name: r.get(2)?,
-            email: r.get(3)?,
-            plan: r.get(4)?,
-            region: r.get(5)?,
-            rfm_segment: r.get(6)?,
-            cluster: r.get(7)?,
             churn_prob: r.get(8)?,
             clv: r.get(9)?,
-            age: number(r.get_ref(12)?),
-            income: number(r.get_ref(13)?),
             lapsed: super::dashboard::is_lapsed(churned, last_before, cutoff),
-        })
+            ..Default::default()
+        };
+        if fields.names {
+            c.id = r.get(1)?;
+            c.name = r.get(2)?;
+            c.email = r.get(3)?;
+        }
+        if fields.attributes {
+            c.plan = r.get(4)?;
+            c.region = r.get(5)?;
+            c.rfm_segment = r.get(6)?;
+            c.cluster = r.get(7)?;
+            c.age = number(r.get_ref(12)?);
+            c.income = number(r.get_ref(13)?);
+        }
+        Ok(c)
     })?;
     // Sized once: growing a vector of a million candidates copies it ~20 times.
     let n: i64 = match cid {
