@@ -46,22 +46,15 @@ impl Baskets {
     pub fn from_rows(rows: impl IntoIterator<Item = (i64, i64, String)>) -> Baskets {
         let mut names: Vec<String> = Vec::new();
         let mut ids: FxHashMap<String, u32> = FxHashMap::default();
-        let mut baskets: Vec<(i64, i64, Vec<u32>)> = Vec::new();
+        let mut items: Vec<(i64, i64, u32)> = Vec::new();
         for (cid, day, product) in rows {
             let id = *ids.entry(product.clone()).or_insert_with(|| {
                 names.push(product);
                 names.len() as u32 - 1
             });
-            match baskets.last_mut() {
-                Some((c, d, items)) if *c == cid && *d == day => items.push(id),
-                _ => baskets.push((cid, day, vec![id])),
-            }
+            items.push((cid, day, id));
         }
-        for (_, _, items) in &mut baskets {
-            items.sort_unstable();
-            items.dedup();
-        }
-        Baskets { names, baskets }
+        Baskets::from_items(names, &items)
     }
 }
 

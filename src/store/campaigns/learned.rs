@@ -1,0 +1,88 @@
+//! What next best action learns from the campaigns: the finished ones'
+//! measured effects per action and risk band, and the open ones' control
+//! groups (never to be acted on).
+
+use crate::error::Result;
+use crate::timeutil::DAY;
+use rusqlite::Connection;
+
+/// What finished (closed) campaigns measured, per (action, risk band):
+/// retained and counts in treatment and control, and each band's retention
+/// without action (the control groups pooled). Retained as in the report:
+/// an order in the window, or, for data without orders, not labelled churned.
+#[allow(clippy::type_complexity)]
+pub fn measured(
+    conn: &Connection,
+) -> Result<(
+    std::collections::BTreeMap<(String, String), crate::analytics::nba::Measured>,
+    std::collections::BTreeMap<String, f64>,
+)> {
+    use crate::analytics::nba::Measured;
+    let orders = crate::store::has_orders(conn)?;
+    let mut out: std::collections::BTreeMap<(String, String), Measured> = Default::default();
+    let mut base: std::collections::BTreeMap<String, (f64, f64)> = Default::default();
+    // Only windows the data have seen to their end: an unfinished window
+    // reads as nobody retained yet.
+    let seen_to = crate::store::customers::latest_order(conn)?
+        .map(|t| t.div_euclid(DAY))
+        .unwrap_or_else(|| crate::timeutil::now() / DAY);
+    for c in super::list(conn)?
+        .into_iter()
+        .filter(|c| c.status == "closed" && c.start_day + c.window_days <= seen_to + 1)
+    {
+        let end = (c.start_day + c.window_days) * DAY;
+        for m in super::window_rows(conn, c.id, c.start_day * DAY, end, !orders)? {
+            let kept = if orders {
+                m.ordered
+            } else {
+                m.churned != Some(true)
+            };
+            let e = out
+                .entry((c.action.clone(), m.stratum.clone()))
+                .or_default();
+            if !e.campaigns.contains(&c.name) {
+                e.campaigns.push(c.name.clone());
+            }
+            if m.treatment {
+                e.n_treatment += 1.0;
+                e.retained_treatment += f64::from(u8::from(kept));
+            } else {
+                e.n_control += 1.0;
+                e.retained_control += f64::from(u8::from(kept));
+                let b = base.entry(m.stratum.clone()).or_default();
+                b.0 += f64::from(u8::from(kept));
+                b.1 += 1.0;
+            }
+        }
+    }
+    let base = base
+        .into_iter()
+        .filter(|(_, (_, n))| *n > 0.0)
+        .map(|(k, (x, n))| (k, x / n))
+        .collect();
+    Ok((out, base))
+}
+
+/// Customers held out in the control group of an open campaign, with the
+/// campaign's name: acting on them would spoil the measurement.
+pub fn held_out(conn: &Connection) -> Result<std::collections::HashMap<String, String>> {
+    let mut st = conn.prepare(
+        "SELECT cu.id, c.name FROM campaign_members m
+         JOIN campaigns c ON c.id = m.campaign_id
+         JOIN customers cu ON cu.cid = m.cid
+         WHERE c.status = 'open' AND m.grp = 'control'",
+    )?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// What next best action learns from: the finished campaigns' measurements
+/// and the open campaigns' control groups.
+pub fn learned(conn: &Connection) -> Result<crate::analytics::nba::Learned> {
+    let (measured, base) = measured(conn)?;
+    Ok(crate::analytics::nba::Learned {
+        measured,
+        base,
+        held_out: held_out(conn)?,
+    })
+}
