@@ -618,6 +618,37 @@ fn a_campaign_is_worked_from_the_campaigns_screen() {
     h.step(Action::RecordOutcome("accepted"));
     let msg = h.state.status.as_ref().unwrap().text.clone();
     assert!(msg.contains("bob is working"), "{msg}");
+    // Taking one and giving it back leaves it free for the next agent;
+    // bob's customer cannot be given back by us.
+    h.step(Action::FeedbackNext);
+    let held = h
+        .state
+        .campaigns
+        .opened
+        .as_ref()
+        .unwrap()
+        .card
+        .clone()
+        .unwrap();
+    h.step(Action::CampaignRelease);
+    let msg = h.state.status.as_ref().unwrap().text.clone();
+    assert!(msg.contains("given back"), "{msg}");
+    let holder: Option<String> = db
+        .open()
+        .conn
+        .query_row(
+            "SELECT claimed_by FROM campaign_members WHERE cid = ?1
+             AND campaign_id = (SELECT id FROM campaigns WHERE name = 'save')",
+            [held.row.cid],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(holder, None);
+    assert!(h.state.campaigns.opened.as_ref().unwrap().card.is_none());
+    h.state.campaigns.opened.as_mut().unwrap().pos = 0;
+    h.step(Action::CampaignRelease);
+    let msg = h.state.status.as_ref().unwrap().text.clone();
+    assert!(msg.contains("hold no customer"), "{msg}");
     // Closing asks first; then the work list has ended.
     h.step(Action::Close);
     h.step(Action::Input(InputKey::Char('y')));

@@ -51,6 +51,8 @@ pub enum Action {
     RecordOutcome(&'static str),
     /// An opened campaign's lower half: work list, deciles, Qini curve.
     CampaignView,
+    /// Give back the campaign customer you hold.
+    CampaignRelease,
     /// The next / previous match of the search or filter.
     NextMatch,
     PrevMatch,
@@ -125,6 +127,7 @@ impl Action {
                 _ => "outcome_declined",
             },
             Action::CampaignView => "campaign_view",
+            Action::CampaignRelease => "campaign_release",
             Action::NextMatch => "next_match",
             Action::PrevMatch => "prev_match",
             Action::Refresh => "refresh",

@@ -198,6 +198,36 @@ pub fn action(state: &mut AppState, action: Action) -> Vec<Effect> {
                 agent: state.agent.clone(),
             })]
         }
+        Action::CampaignRelease => {
+            if refuse(state) {
+                return vec![];
+            }
+            let Some(o) = state.campaigns.opened.as_ref() else {
+                return vec![];
+            };
+            // The customer taken, else the selected row if it is yours.
+            let row = o
+                .card
+                .as_ref()
+                .filter(|c| c.recorded.is_none())
+                .map(|c| c.row.clone())
+                .or_else(|| {
+                    o.selected()
+                        .filter(|r| r.claimed_by.as_deref() == Some(state.agent.as_str()))
+                        .cloned()
+                });
+            let Some(row) = row else {
+                state.say(Severity::Warning, "you hold no customer here to give back");
+                return vec![];
+            };
+            let (gen, id) = (o.gen, o.campaign.id);
+            vec![request(Request::CampaignRelease {
+                gen,
+                id,
+                row: Box::new(row),
+                agent: state.agent.clone(),
+            })]
+        }
         Action::RecordOutcome(outcome) => {
             if refuse(state) {
                 return vec![];
@@ -397,6 +427,35 @@ pub fn on_response(state: &mut AppState, r: Response) -> Vec<Effect> {
                     vec![]
                 }
             }
+        }
+        Response::CampaignReleased {
+            gen,
+            customer_id,
+            result,
+        } => {
+            match result {
+                Ok(_) => {
+                    if let Some(o) = opened_for(state, gen) {
+                        if o.card
+                            .as_ref()
+                            .is_some_and(|c| c.row.customer_id == customer_id)
+                        {
+                            o.card = None;
+                        }
+                    }
+                    state.say(
+                        Severity::Success,
+                        format!("{customer_id}: given back; t takes the next customer"),
+                    );
+                }
+                Err(e) => state.say(Severity::Error, format!("{customer_id}: {e}")),
+            }
+            let mut fx = load_list(state);
+            if let Some(o) = opened_for(state, gen) {
+                let offset = o.offset;
+                fx.push(load_work(o, offset));
+            }
+            fx
         }
         Response::CampaignRecorded {
             gen,

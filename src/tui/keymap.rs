@@ -365,6 +365,12 @@ impl Keymap {
                 ),
                 b(
                     s(Campaigns),
+                    &["u"],
+                    Action::CampaignRelease,
+                    "give back the customer you hold (another agent may take them)",
+                ),
+                b(
+                    s(Campaigns),
                     &["v"],
                     Action::CampaignView,
                     "lower half: work list, uplift by decile, Qini curve",

@@ -184,6 +184,13 @@ pub enum Request {
         id: i64,
     },
     /// Take the campaign's next customer for this agent (on the writer thread).
+    /// Give back the customer the agent holds in a campaign.
+    CampaignRelease {
+        gen: u64,
+        id: i64,
+        row: Box<crate::store::campaigns::WorkRow>,
+        agent: String,
+    },
     CampaignNext {
         gen: u64,
         id: i64,
@@ -319,6 +326,12 @@ pub enum Response {
     },
     /// An outcome recorded (the member's new version), or why not (a
     /// conflict names who changed it).
+    /// A held customer given back (the member's new version), or why not.
+    CampaignReleased {
+        gen: u64,
+        customer_id: String,
+        result: Result<i64, String>,
+    },
     CampaignRecorded {
         gen: u64,
         customer_id: String,

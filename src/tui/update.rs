@@ -986,7 +986,11 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::NextMatch => next_match(state, true),
         Action::PrevMatch => next_match(state, false),
-        Action::FeedbackNext | Action::Close | Action::RecordOutcome(_) | Action::CampaignView
+        Action::FeedbackNext
+        | Action::Close
+        | Action::RecordOutcome(_)
+        | Action::CampaignView
+        | Action::CampaignRelease
             if super::campaign_update::active(state) =>
         {
             super::campaign_update::action(state, action)
@@ -1354,6 +1358,7 @@ pub fn on_response(state: &mut AppState, resp: Response) -> Vec<Effect> {
         | Response::CampaignReport { .. }
         | Response::CampaignTaken { .. }
         | Response::CampaignRecorded { .. }
+        | Response::CampaignReleased { .. }
         | Response::CampaignClosed { .. }) => super::campaign_update::on_response(state, r),
         Response::Holdout(Ok(r)) => {
             state.say(

@@ -300,6 +300,59 @@ pub fn claim_next(conn: &Connection, campaign_id: i64, agent: &str) -> Result<Op
     Ok(cid)
 }
 
+/// Give back a treated member `agent` holds without an outcome, so another
+/// agent's `next` can take them; `expected_version` as read. Returns the
+/// new version, or says why not (someone else holds them, an outcome is
+/// recorded, or they changed meanwhile).
+pub fn release(
+    conn: &Connection,
+    campaign_id: i64,
+    cid: i64,
+    agent: &str,
+    expected_version: i64,
+) -> Result<i64> {
+    let v: Option<i64> = conn
+        .query_row(
+            "UPDATE campaign_members SET claimed_by = NULL, claimed_at = NULL, version = version + 1
+             WHERE campaign_id = ?1 AND cid = ?2 AND claimed_by = ?3 AND outcome IS NULL
+               AND version = ?4
+             RETURNING version",
+            params![campaign_id, cid, agent, expected_version],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(v) = v {
+        crate::store::audit::append(
+            conn,
+            agent,
+            "campaign_release",
+            "campaign_member",
+            &format!("{campaign_id}/{cid}"),
+            Some(agent),
+            None,
+            None,
+        )?;
+        return Ok(v);
+    }
+    type Cur = (i64, Option<String>, Option<String>);
+    let cur: Option<Cur> = conn
+        .query_row(
+            "SELECT version, claimed_by, outcome FROM campaign_members WHERE campaign_id = ?1 AND cid = ?2",
+            [campaign_id, cid],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    Err(Error::Conflict(match cur {
+        None => "not a member of this campaign".into(),
+        Some((_, _, Some(o))) => format!("has an outcome already ({o}): nothing to give back"),
+        Some((_, Some(by), _)) if by != agent => {
+            format!("{} holds this customer, not you", crate::term::safe(&by))
+        }
+        Some((_, None, _)) => "nobody holds this customer".into(),
+        Some((v, _, _)) => format!("changed meanwhile (version {v}, you read {expected_version})"),
+    }))
+}
+
 /// Record an outcome on a treated member. `expected_version` (as read) makes
 /// a change made meanwhile by someone else a conflict instead of lost.
 pub fn record_outcome(

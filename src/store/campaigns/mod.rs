@@ -11,8 +11,8 @@ mod members;
 pub use candidates::{candidates, candidates_now};
 pub use learned::{held_out, learned, measured};
 pub use members::{
-    claim_next, member, members, record_outcome, seed_outcomes, window_rows, work_page, work_row,
-    Member, WindowRow, WorkRow,
+    claim_next, member, members, record_outcome, release, seed_outcomes, window_rows, work_page,
+    work_row, Member, WindowRow, WorkRow,
 };
 
 use crate::analytics::campaign::Assigned;

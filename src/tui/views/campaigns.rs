@@ -420,8 +420,8 @@ fn card_pane(
             Span::raw(" reached "),
             Span::styled("x", theme.key()),
             Span::raw(" no answer · "),
-            Span::styled("Esc", theme.key()),
-            Span::raw(" report"),
+            Span::styled("u", theme.key()),
+            Span::raw(" give back"),
         ]),
     });
     Pane::new(area, "Working", lines)

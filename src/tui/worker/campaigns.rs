@@ -99,6 +99,29 @@ impl Executor {
                     result: result.map_err(|e: crate::Error| e.to_string()),
                 }
             }
+            Request::CampaignRelease {
+                gen,
+                id,
+                row,
+                agent,
+            } => {
+                if self.read_only {
+                    return read_only();
+                }
+                let result = (|| {
+                    let tx = self
+                        .conn
+                        .transaction_with_behavior(TransactionBehavior::Immediate)?;
+                    let v = store::campaigns::release(&tx, id, row.cid, &agent, row.version)?;
+                    tx.commit()?;
+                    Ok(v)
+                })();
+                Response::CampaignReleased {
+                    gen,
+                    customer_id: row.customer_id,
+                    result: result.map_err(|e: crate::Error| e.to_string()),
+                }
+            }
             Request::CampaignClose { id, agent } => {
                 if self.read_only {
                     return read_only();

@@ -411,6 +411,7 @@ impl Executor {
             | Request::CampaignReport { .. }
             | Request::CampaignNext { .. }
             | Request::CampaignOutcome { .. }
+            | Request::CampaignRelease { .. }
             | Request::CampaignClose { .. }) => self.campaign_request(r)?,
             Request::StartJob(spec) => return self.start_job(spec),
             Request::CancelJob => {
@@ -505,6 +506,7 @@ impl Lanes {
             | Request::QueueUndo { .. }
             | Request::CampaignNext { .. }
             | Request::CampaignOutcome { .. }
+            | Request::CampaignRelease { .. }
             | Request::CampaignClose { .. } => Some(&self.write),
             _ => None,
         }

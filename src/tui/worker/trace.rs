@@ -128,6 +128,7 @@ pub(super) fn describe(req: &Request) -> &'static str {
         Request::CampaignReport { .. } => "measuring the campaign",
         Request::CampaignNext { .. } => "taking the next customer",
         Request::CampaignOutcome { .. } => "recording the outcome",
+        Request::CampaignRelease { .. } => "giving the customer back",
         Request::CampaignClose { .. } => "closing the campaign",
         Request::CancelJob => "cancelling the job",
         Request::Panic => "a test panic",
