@@ -206,16 +206,10 @@ pub fn action(state: &mut AppState, action: Action) -> Vec<Effect> {
                 return vec![];
             };
             // The customer taken, else the selected row if it is yours.
-            let row = o
-                .card
-                .as_ref()
-                .filter(|c| c.recorded.is_none())
-                .map(|c| c.row.clone())
-                .or_else(|| {
-                    o.selected()
-                        .filter(|r| r.claimed_by.as_deref() == Some(state.agent.as_str()))
-                        .cloned()
-                });
+            let row = acted_on(o).filter(|r| {
+                o.card.as_ref().is_some_and(|c| c.row.cid == r.cid)
+                    || r.claimed_by.as_deref() == Some(state.agent.as_str())
+            });
             let Some(row) = row else {
                 state.say(Severity::Warning, "you hold no customer here to give back");
                 return vec![];
@@ -235,13 +229,7 @@ pub fn action(state: &mut AppState, action: Action) -> Vec<Effect> {
             let Some(o) = state.campaigns.opened.as_ref() else {
                 return vec![];
             };
-            // The customer taken, else the selected row.
-            let row = o
-                .card
-                .as_ref()
-                .filter(|c| c.recorded.is_none())
-                .map(|c| c.row.clone())
-                .or_else(|| o.selected().cloned());
+            let row = acted_on(o);
             let Some(row) = row else {
                 state.say(Severity::Warning, "no customer: t takes the next one");
                 return vec![];
@@ -518,4 +506,14 @@ pub fn on_response(state: &mut AppState, r: Response) -> Vec<Effect> {
 /// Whether the screen is the Campaigns screen with nothing over it.
 pub fn active(state: &AppState) -> bool {
     state.screen == Screen::Campaigns && state.detail.is_none()
+}
+
+/// The customer an outcome or a give-back acts on: the one taken (while no
+/// outcome is recorded on the card), else the selected row of the list.
+fn acted_on(o: &OpenedCampaign) -> Option<WorkRow> {
+    o.card
+        .as_ref()
+        .filter(|c| c.recorded.is_none())
+        .map(|c| c.row.clone())
+        .or_else(|| o.selected().cloned())
 }

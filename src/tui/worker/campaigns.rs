@@ -6,6 +6,20 @@ use crate::store;
 use rusqlite::TransactionBehavior;
 
 impl Executor {
+    /// Run `f` in one IMMEDIATE transaction (a queued writer waits for the
+    /// lock instead of failing on upgrade), committed if it succeeds.
+    fn write<T>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction) -> crate::Result<T>,
+    ) -> crate::Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let v = f(&tx)?;
+        tx.commit()?;
+        Ok(v)
+    }
+
     /// Answer a campaign request (None: not one of them).
     pub(super) fn campaign_request(&mut self, req: Request) -> crate::Result<Response> {
         let read_only = || {
@@ -76,22 +90,17 @@ impl Executor {
                 if self.read_only {
                     return read_only();
                 }
-                let result = (|| {
-                    let tx = self
-                        .conn
-                        .transaction_with_behavior(TransactionBehavior::Immediate)?;
-                    let v = store::campaigns::record_outcome(
-                        &tx,
+                let result = self.write(|tx| {
+                    store::campaigns::record_outcome(
+                        tx,
                         id,
                         row.cid,
                         outcome,
                         note.as_deref(),
                         &agent,
                         Some(row.version),
-                    )?;
-                    tx.commit()?;
-                    Ok(v)
-                })();
+                    )
+                });
                 Response::CampaignRecorded {
                     gen,
                     customer_id: row.customer_id,
@@ -108,14 +117,8 @@ impl Executor {
                 if self.read_only {
                     return read_only();
                 }
-                let result = (|| {
-                    let tx = self
-                        .conn
-                        .transaction_with_behavior(TransactionBehavior::Immediate)?;
-                    let v = store::campaigns::release(&tx, id, row.cid, &agent, row.version)?;
-                    tx.commit()?;
-                    Ok(v)
-                })();
+                let result = self
+                    .write(|tx| store::campaigns::release(tx, id, row.cid, &agent, row.version));
                 Response::CampaignReleased {
                     gen,
                     customer_id: row.customer_id,
