@@ -9,7 +9,6 @@ use crate::error::{Error, Result};
 use crate::store;
 use crate::timeutil::DAY;
 use clap::{Args, Subcommand};
-use rusqlite::TransactionBehavior;
 
 #[derive(Debug, Subcommand, Clone)]
 pub enum CampaignCmd {
@@ -210,19 +209,17 @@ pub fn campaign(ctx: &Ctx, cmd: CampaignCmd) -> Result<i32> {
             let cid = store::customers::cid_of(&s.conn, &a.customer)?.ok_or_else(|| {
                 Error::bad(format!("no customer '{}'", crate::term::safe(&a.customer)))
             })?;
-            let tx = s
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let v = store::campaigns::record_outcome(
-                &tx,
-                c.id,
-                cid,
-                &a.outcome,
-                a.note.as_deref(),
-                &ctx.agent,
-                a.version,
-            )?;
-            tx.commit()?;
+            let v = store::immediate(&mut s.conn, |tx| {
+                store::campaigns::record_outcome(
+                    tx,
+                    c.id,
+                    cid,
+                    &a.outcome,
+                    a.note.as_deref(),
+                    &ctx.agent,
+                    a.version,
+                )
+            })?;
             crate::outln!(
                 "{}: {} (version {v})",
                 crate::term::safe(&a.customer),
@@ -233,32 +230,19 @@ pub fn campaign(ctx: &Ctx, cmd: CampaignCmd) -> Result<i32> {
         CampaignCmd::Close(a) => {
             let mut s = ctx.open_for_write("campaign close")?;
             let c = store::campaigns::get(&s.conn, &a.name)?;
-            let tx = s
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let seen_to = store::customers::latest_order(&tx)?
-                .map(|t| t.div_euclid(DAY))
-                .unwrap_or_else(|| crate::timeutil::now() / DAY);
-            if c.start_day + c.window_days > seen_to + 1 {
-                crate::outln!(
-                    "note: its window runs to {}, past the data (to {}): its report is not final, and next best action learns from it only once the data reach the window's end",
-                    crate::timeutil::ts_to_day_string((c.start_day + c.window_days - 1) * DAY),
-                    crate::timeutil::ts_to_day_string(seen_to * DAY)
-                );
-            }
-            if store::campaigns::close(&tx, c.id, &ctx.agent)? {
-                store::audit::append(
-                    &tx,
-                    &ctx.agent,
-                    "campaign_close",
-                    "campaign",
-                    &c.id.to_string(),
-                    Some("open"),
-                    Some("closed"),
-                    None,
-                )?;
-            }
-            tx.commit()?;
+            store::immediate(&mut s.conn, |tx| {
+                let seen_to = store::customers::latest_order(tx)?
+                    .map(|t| t.div_euclid(DAY))
+                    .unwrap_or_else(|| crate::timeutil::now() / DAY);
+                if c.start_day + c.window_days > seen_to + 1 {
+                    crate::outln!(
+                        "note: its window runs to {}, past the data (to {}): its report is not final, and next best action learns from it only once the data reach the window's end",
+                        crate::timeutil::ts_to_day_string((c.start_day + c.window_days - 1) * DAY),
+                        crate::timeutil::ts_to_day_string(seen_to * DAY)
+                    );
+                }
+                store::campaigns::close_audited(tx, c.id, &ctx.agent)
+            })?;
             crate::outln!("campaign '{}' is closed", crate::term::safe(&c.name));
             Ok(OK)
         }
@@ -355,54 +339,33 @@ fn create(ctx: &Ctx, a: CreateArgs) -> Result<i32> {
         )));
     }
     let model_id = store::models::active(&s.conn)?.map(|m| m.id);
-    // A million members in one transaction: a cache that holds them (a
-    // small one spills into the WAL mid-write: 9 s instead of 2).
-    // Every member's customer was just read from the customers table, which
-    // crmtop never deletes from: no per-row parent lookup.
-    let id = store::with_big_cache(&mut s.conn, |conn| {
-        // Each batch's statement journal in memory, not a temp file.
-        conn.execute_batch("PRAGMA temp_store = MEMORY")?;
-        store::without_foreign_keys(conn, |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let id = store::campaigns::create(
-                &tx,
-                &store::campaigns::NewCampaign {
-                    name: a.name.trim(),
-                    action: &a.action,
-                    channel: &action.channel,
-                    cost: action.cost,
-                    cost_share: action.cost_share,
-                    target: &target.text,
-                    control_share: a.control,
-                    start_day: start_ts / DAY,
-                    window_days: a.window_days,
-                    seed: a.seed,
-                    model_id,
-                    agent: &ctx.agent,
-                },
-                &members,
-            )?;
-            store::audit::append(
-                &tx,
-                &ctx.agent,
-                "campaign_create",
-                "campaign",
-                &id.to_string(),
-                None,
-                Some(a.name.trim()),
-                Some(&format!(
-                    "{} members ({} control), action {}, target '{}', seed {}",
-                    members.len(),
-                    members.iter().filter(|m| !m.treatment).count(),
-                    a.action,
-                    target.text,
-                    a.seed
-                )),
-            )?;
-            tx.commit()?;
-            Ok(id)
-        })
-    })?;
+    let detail = format!(
+        "{} members ({} control), action {}, target '{}', seed {}",
+        members.len(),
+        members.iter().filter(|m| !m.treatment).count(),
+        a.action,
+        target.text,
+        a.seed
+    );
+    let id = store::campaigns::create_audited(
+        &mut s.conn,
+        &store::campaigns::NewCampaign {
+            name: a.name.trim(),
+            action: &a.action,
+            channel: &action.channel,
+            cost: action.cost,
+            cost_share: action.cost_share,
+            target: &target.text,
+            control_share: a.control,
+            start_day: start_ts / DAY,
+            window_days: a.window_days,
+            seed: a.seed,
+            model_id,
+            agent: &ctx.agent,
+        },
+        &members,
+        &detail,
+    )?;
     let c = store::campaigns::get(&s.conn, &id.to_string())?;
     if a.json {
         print_json(&c)?;
@@ -434,7 +397,7 @@ fn report(ctx: &Ctx, a: ReportArgs) -> Result<i32> {
     let s = ctx.open_for_read()?;
     let c = store::campaigns::get(&s.conn, &a.name)?;
     let as_of_day = a.as_of.map(|d| crate::timeutil::date_to_ts(d) / DAY);
-    let measured = campaign::report::for_campaign(&s.conn, &c, as_of_day)?;
+    let measured = store::campaigns::measure(&s.conn, &c, as_of_day)?;
     let r = measured.report;
     if a.json {
         print_json(
@@ -447,25 +410,7 @@ fn report(ctx: &Ctx, a: ReportArgs) -> Result<i32> {
         "retained = {}; intention to treat (every treated customer, worked or not):",
         r.retained_means
     );
-    let pct = |v: f64| format!("{:.1}%", 100.0 * v);
-    let pts = |v: f64| {
-        if v.is_finite() {
-            format!("{:+.1}", 100.0 * v)
-                .replace("-0.0", "0.0")
-                .replace("+0.0", "0.0")
-        } else {
-            "-".into()
-        }
-    };
-    let p_text = |p: f64| {
-        if !p.is_finite() {
-            "-".to_string()
-        } else if p < 0.001 {
-            "< 0.001".to_string()
-        } else {
-            format!("= {p:.3}")
-        }
-    };
+    use campaign::report::{p_text, pct, pts};
     let money = |v: f64| {
         if v.is_finite() {
             format!("{v:.2}")
@@ -475,7 +420,7 @@ fn report(ctx: &Ctx, a: ReportArgs) -> Result<i32> {
     };
     let e = &r.retention;
     crate::outln!(
-        "  retention  treatment {} of {}  control {} of {}  difference {} pts [{}, {}] p {}",
+        "  retention  treatment {} of {}  control {} of {}  difference {} pts [{}, {}] {}",
         pct(e.treatment),
         e.n_treatment,
         pct(e.control),
@@ -488,7 +433,7 @@ fn report(ctx: &Ctx, a: ReportArgs) -> Result<i32> {
     crate::outln!("             {}", e.verdict);
     let v = &r.revenue;
     crate::outln!(
-        "  revenue    treatment {:.2}  control {:.2} per customer  difference {} [{}, {}] p {}",
+        "  revenue    treatment {:.2}  control {:.2} per customer  difference {} [{}, {}] {}",
         v.treatment,
         v.control,
         money(v.difference),

@@ -24,7 +24,7 @@ pub struct NextActionArgs {
 /// Advice for `customer` (or everyone at risk: medium or high band, not
 /// lapsed), best gain first.
 pub fn advise(
-    conn: &rusqlite::Connection,
+    conn: &store::Conn,
     ctx: &Ctx,
     customer: Option<&str>,
     seed: u64,

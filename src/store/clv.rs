@@ -221,3 +221,18 @@ pub fn basket_items(conn: &Connection) -> Result<BasketItems> {
     }
     Ok((ordered, items))
 }
+
+/// The sum of every customer's CLV.
+pub fn total_clv(conn: &Connection) -> Result<f64> {
+    Ok(conn.query_row("SELECT total(clv) FROM customers", [], |r| r.get(0))?)
+}
+
+/// The sum of the CLV of customers ranked above (clv, cid) in the CLV
+/// screen's order (highest first): the cumulative share before a page.
+pub fn clv_above(conn: &Connection, clv: Option<f64>, cid: i64) -> Result<f64> {
+    Ok(conn.query_row(
+        "SELECT total(clv) FROM customers WHERE (clv, cid) > (?1, ?2)",
+        params![clv, cid],
+        |r| r.get(0),
+    )?)
+}

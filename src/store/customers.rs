@@ -215,3 +215,12 @@ pub fn id_of(conn: &Connection, cid: i64) -> Result<Option<String>> {
         })
         .optional()?)
 }
+
+/// Whether there is any customer at all (1) or none (0), without counting.
+pub fn any(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM (SELECT 1 FROM customers LIMIT 1)",
+        [],
+        |r| r.get(0),
+    )?)
+}

@@ -607,6 +607,23 @@ pub fn with_big_cache<T>(
     r
 }
 
+/// The connection the store works on (what callers outside the store name;
+/// the PostgreSQL issue will make it an engine-neutral handle).
+pub type Conn = rusqlite::Connection;
+
+/// Run `f` in one IMMEDIATE transaction (the write lock taken at once, so a
+/// writer queued behind another waits instead of failing on upgrade),
+/// committed if `f` succeeds, rolled back if not.
+pub fn immediate<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&rusqlite::Transaction) -> Result<T>,
+) -> Result<T> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let v = f(&tx)?;
+    tx.commit()?;
+    Ok(v)
+}
+
 /// Run `f` with foreign-key checks off: for a bulk insert of rows whose
 /// parents are known to exist (read from their table in this process, and
 /// crmtop never deletes them). On a million campaign members the per-row

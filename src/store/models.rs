@@ -124,6 +124,13 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<ModelRow>> {
     Ok(st.query_row([id], row).optional()?)
 }
 
+/// The active model's id (one index seek; the list pages ask on every load).
+pub fn active_id(conn: &Connection) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row("SELECT id FROM models WHERE active = 1", [], |r| r.get(0))
+        .optional()?)
+}
+
 pub fn active(conn: &Connection) -> Result<Option<ModelRow>> {
     // sql-format-ok: a constant column list.
     let mut st = conn.prepare(&format!("{SELECT} WHERE active = 1"))?;

@@ -18,6 +18,38 @@ pub struct Observed {
     pub revenue: f64,
 }
 
+/// A share as a percentage ("51.0%"), "-" when undefined.
+pub fn pct(v: f64) -> String {
+    if v.is_finite() {
+        format!("{:.1}%", 100.0 * v)
+    } else {
+        "-".into()
+    }
+}
+
+/// A difference of shares in points, signed ("+8.5", "0.0"), "-" when
+/// undefined.
+pub fn pts(v: f64) -> String {
+    if v.is_finite() {
+        format!("{:+.1}", 100.0 * v)
+            .replace("-0.0", "0.0")
+            .replace("+0.0", "0.0")
+    } else {
+        "-".into()
+    }
+}
+
+/// A p-value as the report prints it: "p = 0.645", "p < 0.001", "p -".
+pub fn p_text(p: f64) -> String {
+    if !p.is_finite() {
+        "p -".into()
+    } else if p < 0.001 {
+        "p < 0.001".into()
+    } else {
+        format!("p = {p:.3}")
+    }
+}
+
 /// The most points of a Qini curve a report keeps (a chart is narrower;
 /// a million-point curve made the JSON 60 MB).
 pub const QINI_POINTS: usize = 1000;
@@ -331,32 +363,32 @@ pub struct Measured {
     pub report: Report,
 }
 
-pub fn for_campaign(
-    conn: &rusqlite::Connection,
-    c: &crate::store::campaigns::Campaign,
-    as_of_day: Option<i64>,
-) -> crate::Result<Measured> {
-    use crate::store;
-    use crate::timeutil::{ts_to_day_string, DAY};
-    let as_of_day = match as_of_day {
-        Some(d) => d,
-        None => store::customers::latest_order(conn)?
-            .map(|t| t.div_euclid(DAY))
-            .unwrap_or_else(|| crate::timeutil::now() / DAY),
-    };
-    let day = |d: i64| ts_to_day_string(d * DAY);
+/// The last day (exclusive) a report as of `as_of_day` can see of the
+/// campaign's window, or why there is nothing to measure yet.
+pub fn window_end(c: &crate::store::campaigns::Campaign, as_of_day: i64) -> crate::Result<i64> {
     if as_of_day < c.start_day {
         return Err(crate::Error::bad(format!(
             "campaign '{}' starts on {}, after the data's last day ({}): nothing to measure yet (import the orders since, or give --as-of)",
             crate::term::safe(&c.name),
             c.start,
-            day(as_of_day)
+            crate::timeutil::ts_to_day_string(as_of_day * crate::timeutil::DAY)
         )));
     }
-    let end_day = (c.start_day + c.window_days).min(as_of_day + 1);
-    let orders = store::has_orders(conn)?;
-    let members =
-        store::campaigns::window_rows(conn, c.id, c.start_day * DAY, end_day * DAY, !orders)?;
+    Ok((c.start_day + c.window_days).min(as_of_day + 1))
+}
+
+/// A campaign's report from its members' rows in the window [start,
+/// `end_day`) (retained: ordered then, or for data without orders, not
+/// labelled churned).
+pub fn measured(
+    c: &crate::store::campaigns::Campaign,
+    as_of_day: i64,
+    end_day: i64,
+    orders: bool,
+    members: Vec<crate::store::campaigns::WindowRow>,
+) -> Measured {
+    use crate::timeutil::{ts_to_day_string, DAY};
+    let day = |d: i64| ts_to_day_string(d * DAY);
     let observed: Vec<Observed> = members
         .into_iter()
         .map(|m| Observed {
@@ -392,10 +424,10 @@ pub fn for_campaign(
             ),
         );
     }
-    Ok(Measured {
+    Measured {
         as_of: day(as_of_day),
         report: r,
-    })
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Pure views: `render(&AppState, &mut Frame)`. No I/O, no sorting of big data.
 
+mod campaign_charts;
 mod campaigns;
 mod churn;
 mod clv;

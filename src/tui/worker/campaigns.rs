@@ -3,23 +3,8 @@
 
 use super::{Executor, Request, Response};
 use crate::store;
-use rusqlite::TransactionBehavior;
 
 impl Executor {
-    /// Run `f` in one IMMEDIATE transaction (a queued writer waits for the
-    /// lock instead of failing on upgrade), committed if it succeeds.
-    fn write<T>(
-        &mut self,
-        f: impl FnOnce(&rusqlite::Transaction) -> crate::Result<T>,
-    ) -> crate::Result<T> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let v = f(&tx)?;
-        tx.commit()?;
-        Ok(v)
-    }
-
     /// Answer a campaign request (None: not one of them).
     pub(super) fn campaign_request(&mut self, req: Request) -> crate::Result<Response> {
         let read_only = || {
@@ -47,7 +32,7 @@ impl Executor {
                 let c = store::campaigns::get(&self.conn, &id.to_string())?;
                 Response::CampaignReport {
                     gen,
-                    report: crate::analytics::campaign::report::for_campaign(&self.conn, &c, None)
+                    report: store::campaigns::measure(&self.conn, &c, None)
                         .map(Box::new)
                         .map_err(|e| e.to_string()),
                 }
@@ -64,14 +49,13 @@ impl Executor {
                             crate::term::safe(&c.name)
                         )));
                     }
-                    let tx = self
-                        .conn
-                        .transaction_with_behavior(TransactionBehavior::Immediate)?;
-                    let row = match store::campaigns::claim_next(&tx, id, &agent)? {
-                        Some(cid) => store::campaigns::work_row(&tx, id, cid)?,
-                        None => None,
-                    };
-                    tx.commit()?;
+                    let row =
+                        store::immediate(&mut self.conn, |tx| match store::campaigns::claim_next(
+                            tx, id, &agent,
+                        )? {
+                            Some(cid) => store::campaigns::work_row(tx, id, cid),
+                            None => Ok(None),
+                        })?;
                     Ok(row.map(Box::new))
                 })();
                 Response::CampaignTaken {
@@ -90,7 +74,7 @@ impl Executor {
                 if self.read_only {
                     return read_only();
                 }
-                let result = self.write(|tx| {
+                let result = store::immediate(&mut self.conn, |tx| {
                     store::campaigns::record_outcome(
                         tx,
                         id,
@@ -117,8 +101,9 @@ impl Executor {
                 if self.read_only {
                     return read_only();
                 }
-                let result = self
-                    .write(|tx| store::campaigns::release(tx, id, row.cid, &agent, row.version));
+                let result = store::immediate(&mut self.conn, |tx| {
+                    store::campaigns::release(tx, id, row.cid, &agent, row.version)
+                });
                 Response::CampaignReleased {
                     gen,
                     customer_id: row.customer_id,
@@ -129,25 +114,9 @@ impl Executor {
                 if self.read_only {
                     return read_only();
                 }
-                let result = (|| {
-                    let tx = self
-                        .conn
-                        .transaction_with_behavior(TransactionBehavior::Immediate)?;
-                    if store::campaigns::close(&tx, id, &agent)? {
-                        store::audit::append(
-                            &tx,
-                            &agent,
-                            "campaign_close",
-                            "campaign",
-                            &id.to_string(),
-                            Some("open"),
-                            Some("closed"),
-                            None,
-                        )?;
-                    }
-                    tx.commit()?;
-                    Ok(())
-                })();
+                let result = store::immediate(&mut self.conn, |tx| {
+                    store::campaigns::close_audited(tx, id, &agent).map(|_| ())
+                });
                 Response::CampaignClosed {
                     id,
                     result: result.map_err(|e: crate::Error| e.to_string()),

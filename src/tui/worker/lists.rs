@@ -82,12 +82,7 @@ impl Executor {
         match slot {
             Slot::Customers => Ok(vec![Extra::None; rows.len()]),
             Slot::Churn => {
-                let active = self
-                    .conn
-                    .query_row("SELECT id FROM models WHERE active = 1", [], |r| {
-                        r.get::<_, i64>(0)
-                    })
-                    .ok();
+                let active = models::active_id(&self.conn)?;
                 let Some(id) = active else {
                     return Ok(vec![Extra::None; rows.len()]);
                 };
@@ -119,10 +114,7 @@ impl Executor {
                     // write CLV); summing a million values takes 40 ms.
                     let total = match store::clv::active_report(&self.conn)? {
                         Some((_, r)) => r.total_clv,
-                        None => {
-                            self.conn
-                                .query_row("SELECT total(clv) FROM customers", [], |r| r.get(0))?
-                        }
+                        None => store::clv::total_clv(&self.conn)?,
                     };
                     self.clv = ClvSums {
                         version,
@@ -160,11 +152,7 @@ impl Executor {
                 };
                 let above: f64 = match cached {
                     Some(a) => a,
-                    None if ranking => self.conn.query_row(
-                        "SELECT total(clv) FROM customers WHERE (clv, cid) > (?1, ?2)",
-                        rusqlite::params![first.clv, first.cid],
-                        |r| r.get(0),
-                    )?,
+                    None if ranking => store::clv::clv_above(&self.conn, first.clv, first.cid)?,
                     None => 0.0,
                 };
                 let mut cum = above;
