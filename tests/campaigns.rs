@@ -69,11 +69,11 @@ fn assignment_is_stratified_reproducible_and_immutable() {
     // The assignment cannot be changed or deleted, even in SQL.
     let s = db.open();
     let moved = s.conn.execute(
-        "UPDATE campaign_members SET grp = 'treatment' WHERE grp = 'control'",
+        "UPDATE campaign_assignment SET treatment = 1 - treatment",
         [],
     );
     assert!(moved.unwrap_err().to_string().contains("cannot be changed"));
-    let gone = s.conn.execute("DELETE FROM campaign_members", []);
+    let gone = s.conn.execute("DELETE FROM campaign_assignment", []);
     assert!(gone.unwrap_err().to_string().contains("cannot be deleted"));
     // Every step is in the audit log.
     assert_eq!(

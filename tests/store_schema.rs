@@ -207,3 +207,121 @@ fn attributes_move_from_rows_to_columns_in_place() {
     let cols = attributes::ensure(&s.conn, &["plan_b".to_string()]).unwrap();
     assert_eq!(cols[0].pos, 4);
 }
+
+/// A database made by the previous release (schema 9, a row per campaign
+/// member) is migrated in place: the assignment is packed with every
+/// member's group, band, scores and rank; the members agents worked keep
+/// their outcome, note, holder and version; `next` goes on from the first
+/// untouched member; the old table is gone.
+#[test]
+fn campaign_members_move_to_a_packed_assignment_in_place() {
+    use crmtop::store::campaigns;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for (_, sql) in &store::MIGRATIONS[..9] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 9).unwrap();
+        conn.execute_batch(
+            "INSERT INTO customers(cid, id, name) VALUES
+               (1, 'C1', 'Ann'), (2, 'C2', 'Bo'), (3, 'C3', 'Cy'), (4, 'C4', 'Di'), (5, 'C5', 'Ed');
+             INSERT INTO campaigns(id, name, action, channel, cost, cost_share, target,
+                                   control_share, start_day, window_days, seed, created_at, created_by)
+               VALUES (1, 'save', 'call', 'phone', 5, 0, '', 0.2, 20000, 90, 42, 0, 'ann');
+             INSERT INTO campaign_members(campaign_id, cid, grp, stratum, churn_prob, clv,
+                                          value_at_risk, rank, outcome, note, outcome_by, claimed_by, version) VALUES
+               (1, 4, 'treatment', 'high', 0.9, 100.0, 90.0, 1, 'accepted', 'glad', 'ann', NULL, 2),
+               (1, 2, 'control', 'high', 0.8, 100.0, 80.0, 2, NULL, NULL, NULL, NULL, 1),
+               (1, 5, 'treatment', 'medium', 0.5, 100.0, 50.0, 3, NULL, NULL, NULL, 'bob', 2),
+               (1, 1, 'treatment', 'low', 0.1, 200.0, 20.0, 4, NULL, NULL, NULL, NULL, 1),
+               (1, 3, 'treatment', 'unscored', NULL, NULL, 0.0, 5, NULL, NULL, NULL, NULL, 1);",
+        )
+        .unwrap();
+    }
+    let mut s = store::open(&path, store::Mode::ReadWrite).unwrap();
+    assert_eq!(
+        store::user_version(&s.conn).unwrap(),
+        store::latest_version()
+    );
+    let gone: i64 = s
+        .conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'campaign_members'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(gone, 0);
+    let c = campaigns::get(&s.conn, "save").unwrap();
+    assert_eq!((c.treatment, c.control, c.worked), (4, 1, 1));
+    let m = campaigns::members(&s.conn, 1, 0, i64::MAX).unwrap();
+    let seen: Vec<_> = m
+        .iter()
+        .map(|m| {
+            (
+                m.customer_id.as_str(),
+                m.group.as_str(),
+                m.stratum.as_str(),
+                m.churn_prob,
+                m.rank,
+                m.outcome.as_deref(),
+                m.note.as_deref(),
+                m.claimed_by.as_deref(),
+                m.version,
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (
+                "C4",
+                "treatment",
+                "high",
+                Some(0.9),
+                1,
+                Some("accepted"),
+                Some("glad"),
+                None,
+                2
+            ),
+            ("C2", "control", "high", Some(0.8), 2, None, None, None, 1),
+            (
+                "C5",
+                "treatment",
+                "medium",
+                Some(0.5),
+                3,
+                None,
+                None,
+                Some("bob"),
+                2
+            ),
+            ("C1", "treatment", "low", Some(0.1), 4, None, None, None, 1),
+            ("C3", "treatment", "unscored", None, 5, None, None, None, 1),
+        ]
+    );
+    // ann's next: not C4 (done), not C5 (bob's): C1, then C3, then none.
+    let next = |s: &mut store::Store| {
+        store::immediate(&mut s.conn, |tx| campaigns::claim_next(tx, 1, "ann")).unwrap()
+    };
+    assert_eq!(next(&mut s), Some(1));
+    store::immediate(&mut s.conn, |tx| {
+        campaigns::record_outcome(tx, 1, 1, "reached", None, "ann", Some(2))
+    })
+    .unwrap();
+    assert_eq!(next(&mut s), Some(3));
+    store::immediate(&mut s.conn, |tx| {
+        campaigns::record_outcome(tx, 1, 3, "declined", None, "ann", Some(2))
+    })
+    .unwrap();
+    assert_eq!(next(&mut s), None);
+    // The control member still has no outcome to record.
+    let err = store::immediate(&mut s.conn, |tx| {
+        campaigns::record_outcome(tx, 1, 2, "reached", None, "ann", None)
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("control group"), "{err}");
+}

@@ -546,8 +546,9 @@ fn a_campaign_is_worked_from_the_campaigns_screen() {
     db.open()
         .conn
         .execute(
-            "UPDATE campaign_members SET claimed_by = 'bob' WHERE cid = ?1",
-            [first.cid],
+            "INSERT INTO campaign_work(campaign_id, cid, rank, pos, claimed_by, version)
+             VALUES ((SELECT id FROM campaigns WHERE name = 'save'), ?1, ?2, 0, 'bob', 2)",
+            [first.cid, first.rank],
         )
         .unwrap();
     let mut worked = Vec::new();
@@ -592,7 +593,7 @@ fn a_campaign_is_worked_from_the_campaigns_screen() {
         let mut st = s
             .conn
             .prepare(
-                "SELECT cid, outcome, note, outcome_by FROM campaign_members
+                "SELECT cid, outcome, note, outcome_by FROM campaign_work
                  WHERE outcome IS NOT NULL AND campaign_id = (SELECT id FROM campaigns WHERE name = 'save')",
             )
             .unwrap();
@@ -637,7 +638,7 @@ fn a_campaign_is_worked_from_the_campaigns_screen() {
         .open()
         .conn
         .query_row(
-            "SELECT claimed_by FROM campaign_members WHERE cid = ?1
+            "SELECT claimed_by FROM campaign_work WHERE cid = ?1
              AND campaign_id = (SELECT id FROM campaigns WHERE name = 'save')",
             [held.row.cid],
             |r| r.get(0),

@@ -148,8 +148,8 @@ pub struct Learned {
     pub measured: BTreeMap<(String, String), Measured>,
     /// Retention without action, by band (the control groups').
     pub base: BTreeMap<String, f64>,
-    /// Customer id -> the open campaign whose control group holds them.
-    pub held_out: HashMap<String, String>,
+    /// Customer (cid) -> the open campaign whose control group holds them.
+    pub held_out: HashMap<i64, String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -209,7 +209,7 @@ pub fn advise(policy: &Policy, learned: &Learned, c: &Candidate, seed: u64) -> A
         playbook: rule.map(|(i, r)| format!("rule {i}: {} -> {}", r.target.text, r.action)),
         options: Vec::new(),
     };
-    if let Some(name) = learned.held_out.get(&c.id) {
+    if let Some(name) = learned.held_out.get(&c.cid) {
         advice.explanation = format!(
             "none: in the control group of campaign {name} (acting on them would spoil its measurement)"
         );
@@ -395,7 +395,7 @@ mod tests {
         assert!(advise(&pol, &learned, &customer(0.1, 2000.0), 1)
             .action
             .is_none());
-        learned.held_out.insert("C1".into(), "autumn".into());
+        learned.held_out.insert(c.cid, "autumn".into());
         let held = advise(&pol, &learned, &c, 1);
         assert!(held.action.is_none() && held.explanation.contains("campaign autumn"));
     }

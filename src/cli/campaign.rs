@@ -164,7 +164,7 @@ pub fn campaign(ctx: &Ctx, cmd: CampaignCmd) -> Result<i32> {
             Ok(OK)
         }
         CampaignCmd::Next(a) => {
-            let s = ctx.open_for_write("campaign next")?;
+            let mut s = ctx.open_for_write("campaign next")?;
             let c = store::campaigns::get(&s.conn, &a.name)?;
             if c.status != "open" {
                 return Err(Error::bad(format!(
@@ -172,7 +172,10 @@ pub fn campaign(ctx: &Ctx, cmd: CampaignCmd) -> Result<i32> {
                     crate::term::safe(&c.name)
                 )));
             }
-            let Some(cid) = store::campaigns::claim_next(&s.conn, c.id, &ctx.agent)? else {
+            let Some(cid) = store::immediate(&mut s.conn, |tx| {
+                store::campaigns::claim_next(tx, c.id, &ctx.agent)
+            })?
+            else {
                 return Err(Error::QueueEmpty);
             };
             let end = (c.start_day + c.window_days) * DAY;

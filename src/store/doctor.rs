@@ -207,6 +207,8 @@ pub fn run(path: &Path, opts: Options) -> Result<Report> {
     guard(&mut d, "journal mode", r);
     let r = check_foreign_keys(&mut d, &conn, fix);
     guard(&mut d, "orphan rows", r);
+    let r = check_campaigns(&mut d, &conn, fix);
+    guard(&mut d, "campaigns", r);
     let r = check_jobs(&mut d, &conn, fix);
     guard(&mut d, "jobs", r);
     let r = check_totals(&mut d, &conn, fix);
@@ -481,7 +483,13 @@ fn check_foreign_keys(d: &mut Doctor, conn: &Connection, fix: bool) -> Result<()
     );
     if fix {
         let tx = conn.unchecked_transaction()?;
-        for table in ["orders", "events", "feedback", "customer_attrs"] {
+        for table in [
+            "orders",
+            "events",
+            "feedback",
+            "customer_attrs",
+            "campaign_work",
+        ] {
             // The table names come from this list, not from the file.
             // sql-format-ok: a table name from a constant list.
             tx.execute(
@@ -507,6 +515,52 @@ fn check_foreign_keys(d: &mut Doctor, conn: &Connection, fix: bool) -> Result<()
             super::customers::refresh_all_order_aggregates(&tx)?;
             tx.commit()?;
             d.fixed(i, "placeholders created, derived rows removed");
+        }
+    }
+    Ok(())
+}
+
+/// The campaigns' packed assignments: readable, counted right, ranked
+/// once each, every member a customer (fix: a placeholder customer, as for
+/// orders; a campaign's assignment is never changed).
+fn check_campaigns(d: &mut Doctor, conn: &Connection, fix: bool) -> Result<()> {
+    let (problems, missing) = super::campaigns::check_assignments(conn)?;
+    if problems.is_empty() && missing.is_empty() {
+        d.ok(
+            "campaigns",
+            "every campaign's assignment reads back whole, each member a customer",
+        );
+        return Ok(());
+    }
+    if !problems.is_empty() {
+        d.problem(
+            "campaigns",
+            Severity::Error,
+            problems.join("; "),
+            "restore the file from a backup (crmtop backup): an assignment is never rewritten",
+        );
+    }
+    if !missing.is_empty() {
+        let i = d.problem(
+            "campaigns",
+            Severity::Error,
+            format!(
+                "{} campaign members whose customer is gone",
+                missing.len()
+            ),
+            "crmtop doctor --fix: they get a placeholder customer 'restored-<key>' (nothing is deleted)",
+        );
+        if fix {
+            let tx = conn.unchecked_transaction()?;
+            let mut st = tx.prepare(
+                "INSERT OR IGNORE INTO customers(cid, id) VALUES (?1, 'restored-' || ?1)",
+            )?;
+            for cid in &missing {
+                st.execute([cid])?;
+            }
+            drop(st);
+            tx.commit()?;
+            d.fixed(i, "placeholders created");
         }
     }
     Ok(())

@@ -63,6 +63,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0009_campaigns.sql",
         include_str!("../../schema/0009_campaigns.sql"),
     ),
+    (
+        "0010_campaign_assignment.sql",
+        include_str!("../../schema/0010_campaign_assignment.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
@@ -431,6 +435,10 @@ pub fn migrate(conn: &Connection, path: &Path) -> Result<()> {
             // Steps SQL alone cannot take (columns named after the data).
             if name == "0006_attribute_columns.sql" {
                 attributes::migrate_from_rows(conn)
+                    .map_err(|e| Error::Schema(format!("migration {name} failed: {e}")))?;
+            }
+            if name == "0010_campaign_assignment.sql" {
+                campaigns::migrate_members(conn)
                     .map_err(|e| Error::Schema(format!("migration {name} failed: {e}")))?;
             }
             // PRAGMA cannot take a bound parameter; the value is our own integer.

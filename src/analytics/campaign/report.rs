@@ -11,7 +11,7 @@ pub struct Observed {
     pub treatment: bool,
     pub churn_prob: Option<f64>,
     pub value_at_risk: f64,
-    pub outcome: Option<String>,
+    pub outcome: Option<&'static str>,
     /// Retained: ordered in the window (or, for explicit-label data, not
     /// labelled churned).
     pub retained: bool,
@@ -238,14 +238,14 @@ pub fn report(members: &[Observed], cost: f64, cost_share: f64, retained_means: 
     // Reached: they answered (whatever they said).
     let reached = |m: &&Observed| {
         matches!(
-            m.outcome.as_deref(),
+            m.outcome,
             Some("reached" | "accepted" | "declined")
         )
     };
     let contacted: Vec<bool> = pick(true).filter(reached).map(|m| m.retained).collect();
     let mut outcomes = Outcomes::default();
     for m in pick(true) {
-        match m.outcome.as_deref() {
+        match m.outcome {
             Some("reached") => outcomes.reached += 1,
             Some("no_answer") => outcomes.no_answer += 1,
             Some("accepted") => outcomes.accepted += 1,
@@ -255,10 +255,13 @@ pub fn report(members: &[Observed], cost: f64, cost_share: f64, retained_means: 
     }
     // Deciles of churn probability before the campaign.
     let mut scored: Vec<&Observed> = members.iter().filter(|m| m.churn_prob.is_some()).collect();
-    scored.sort_by(|a, b| {
+    // Ties keep the members' order (as a stable sort would; the
+    // unstable one with the place as tie-break is faster at a million).
+    scored.sort_unstable_by(|a, b| {
         a.churn_prob
             .unwrap_or(0.0)
             .total_cmp(&b.churn_prob.unwrap_or(0.0))
+            .then_with(|| std::ptr::from_ref(*a).cmp(&std::ptr::from_ref(*b)))
     });
     let mut by_decile = Vec::new();
     if scored.len() >= 10 {
@@ -303,7 +306,7 @@ pub fn report(members: &[Observed], cost: f64, cost_share: f64, retained_means: 
         rt.len() - outcomes.not_worked
     };
     let accepted_spend: f64 = pick(true)
-        .filter(|m| m.outcome.as_deref() == Some("accepted"))
+        .filter(|m| m.outcome == Some("accepted"))
         .map(|m| m.revenue)
         .sum();
     let total_cost = cost * n_contacted as f64 + cost_share * accepted_spend;

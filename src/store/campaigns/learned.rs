@@ -38,7 +38,7 @@ pub fn measured(
                 m.churned != Some(true)
             };
             let e = out
-                .entry((c.action.clone(), m.stratum.clone()))
+                .entry((c.action.clone(), m.stratum.to_string()))
                 .or_default();
             if !e.campaigns.contains(&c.name) {
                 e.campaigns.push(c.name.clone());
@@ -49,7 +49,7 @@ pub fn measured(
             } else {
                 e.n_control += 1.0;
                 e.retained_control += f64::from(u8::from(kept));
-                let b = base.entry(m.stratum.clone()).or_default();
+                let b = base.entry(m.stratum.to_string()).or_default();
                 b.0 += f64::from(u8::from(kept));
                 b.1 += 1.0;
             }
@@ -63,17 +63,19 @@ pub fn measured(
     Ok((out, base))
 }
 
-/// Customers held out in the control group of an open campaign, with the
-/// campaign's name: acting on them would spoil the measurement.
-pub fn held_out(conn: &Connection) -> Result<std::collections::HashMap<String, String>> {
-    let mut st = conn.prepare(
-        "SELECT cu.id, c.name FROM campaign_members m
-         JOIN campaigns c ON c.id = m.campaign_id
-         JOIN customers cu ON cu.cid = m.cid
-         WHERE c.status = 'open' AND m.grp = 'control'",
-    )?;
-    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+/// Customers (by cid) held out in the control group of an open campaign,
+/// with the campaign's name: acting on them would spoil the measurement.
+pub fn held_out(conn: &Connection) -> Result<std::collections::HashMap<i64, String>> {
+    let mut out = std::collections::HashMap::new();
+    for c in super::list(conn)?
+        .into_iter()
+        .filter(|c| c.status == "open")
+    {
+        for m in super::packed::read(conn, c.id, Some(false))? {
+            out.entry(m.cid).or_insert_with(|| c.name.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// What next best action learns from: the finished campaigns' measurements

@@ -1,9 +1,13 @@
 //! A campaign's members: as a report reads them, as a work list shows
-//! them, claimed and given an outcome under optimistic locking.
+//! them, claimed and given an outcome under optimistic locking. Who is in
+//! the campaign is the packed assignment (`packed`); what agents did is a
+//! `campaign_work` row per member they touched.
 
+use super::packed::{self, Packed};
 use crate::error::{Error, Result};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// One member with what the report and the work list need.
 #[derive(Debug, Clone, Serialize)]
@@ -37,7 +41,8 @@ pub struct Member {
 /// Every member of a campaign in rank order, with their orders and spend
 /// in [from, to) (timestamps).
 pub fn members(conn: &Connection, campaign_id: i64, from: i64, to: i64) -> Result<Vec<Member>> {
-    members_where(conn, campaign_id, from, to, None)
+    let all = packed::read_by_rank(conn, campaign_id)?;
+    joined(conn, campaign_id, all, from, to)
 }
 
 /// One member (by cid), as `members` gives them.
@@ -48,63 +53,266 @@ pub fn member(
     from: i64,
     to: i64,
 ) -> Result<Option<Member>> {
-    Ok(members_where(conn, campaign_id, from, to, Some(cid))?.pop())
+    let Some(m) = packed_of(conn, campaign_id, cid)? else {
+        return Ok(None);
+    };
+    Ok(joined(conn, campaign_id, vec![m], from, to)?.pop())
 }
 
-fn members_where(
+/// The packed member for a customer: through their work row's place when
+/// they have one, else by a search of the assignment.
+fn packed_of(conn: &Connection, campaign_id: i64, cid: i64) -> Result<Option<Packed>> {
+    let pos: Option<i64> = conn
+        .prepare_cached("SELECT pos FROM campaign_work WHERE campaign_id = ?1 AND cid = ?2")?
+        .query_row([campaign_id, cid], |r| r.get(0))
+        .optional()?;
+    if let Some(p) = pos {
+        if let Some(m) = packed::at(conn, campaign_id, true, p)?.filter(|m| m.cid == cid) {
+            return Ok(Some(m));
+        }
+    }
+    packed::find(conn, campaign_id, cid)
+}
+
+/// Members (in the order given) with their customer, work and window.
+fn joined(
     conn: &Connection,
     campaign_id: i64,
+    all: Vec<Packed>,
     from: i64,
     to: i64,
-    cid: Option<i64>,
 ) -> Result<Vec<Member>> {
-    let mut st = conn.prepare_cached(
-        "SELECT c.id, m.cid, c.name, m.grp, m.stratum, m.churn_prob, m.clv, m.value_at_risk, m.rank,
-                m.outcome, m.note, m.outcome_by, m.claimed_by, m.version,
-                (SELECT sum(o.amount) FROM orders o WHERE o.cid = m.cid AND o.ts >= ?2 AND o.ts < ?3),
-                c.churned
-         FROM campaign_members m JOIN customers c ON c.cid = m.cid
-         WHERE m.campaign_id = ?1 AND (?4 IS NULL OR m.cid = ?4) ORDER BY m.cid",
-    )?;
-    let rows = st.query_map(params![campaign_id, from, to, cid], |r| {
-        Ok(Member {
-            customer_id: r.get(0)?,
-            cid: r.get(1)?,
-            name: r.get(2)?,
-            group: r.get(3)?,
-            stratum: r.get(4)?,
-            churn_prob: r.get(5)?,
-            clv: r.get(6)?,
-            value_at_risk: r.get(7)?,
-            rank: r.get(8)?,
-            outcome: r.get(9)?,
-            note: r.get(10)?,
-            outcome_by: r.get(11)?,
-            claimed_by: r.get(12)?,
-            version: r.get(13)?,
-            // One lookup for both: no order in the window sums to NULL.
-            ordered: r.get::<_, Option<f64>>(14)?.is_some(),
-            revenue: r.get::<_, Option<f64>>(14)?.unwrap_or(0.0),
-            churned: r.get::<_, Option<i64>>(15)?.map(|c| c == 1),
+    let cids: Vec<i64> = all.iter().map(|m| m.cid).collect();
+    let who = customers_of(conn, &cids, true, true)?;
+    let spend = spend_of(conn, &cids, from, to)?;
+    let work = work_of(conn, campaign_id)?;
+    Ok(all
+        .into_iter()
+        .zip(who)
+        .zip(spend)
+        .map(|((m, c), s)| {
+            let w = work.get(&m.cid).cloned().unwrap_or_default();
+            Member {
+                customer_id: c.id,
+                cid: m.cid,
+                name: c.name,
+                group: if m.treatment { "treatment" } else { "control" }.into(),
+                stratum: m.stratum.into(),
+                churn_prob: m.churn_prob,
+                clv: m.clv,
+                value_at_risk: m.value_at_risk,
+                rank: m.rank,
+                outcome: w.outcome,
+                note: w.note,
+                outcome_by: w.outcome_by,
+                claimed_by: w.claimed_by,
+                version: w.version,
+                ordered: s.is_some(),
+                revenue: s.unwrap_or(0.0),
+                churned: c.churned,
+            }
         })
+        .collect())
+}
+
+/// What agents did with a member (a member without a work row: nothing).
+#[derive(Debug, Clone)]
+struct Work {
+    outcome: Option<String>,
+    note: Option<String>,
+    outcome_by: Option<String>,
+    claimed_by: Option<String>,
+    version: i64,
+}
+
+impl Default for Work {
+    fn default() -> Self {
+        Work {
+            outcome: None,
+            note: None,
+            outcome_by: None,
+            claimed_by: None,
+            version: 1,
+        }
+    }
+}
+
+fn work_from(r: &rusqlite::Row, at: usize) -> rusqlite::Result<Work> {
+    Ok(Work {
+        outcome: r.get(at)?,
+        note: r.get(at + 1)?,
+        outcome_by: r.get(at + 2)?,
+        claimed_by: r.get(at + 3)?,
+        version: r.get(at + 4)?,
+    })
+}
+
+/// Every work row of a campaign, by cid.
+fn work_of(conn: &Connection, campaign_id: i64) -> Result<HashMap<i64, Work>> {
+    let mut st = conn.prepare_cached(
+        "SELECT cid, outcome, note, outcome_by, claimed_by, version
+         FROM campaign_work WHERE campaign_id = ?1",
+    )?;
+    let rows = st.query_map([campaign_id], |r| Ok((r.get(0)?, work_from(r, 1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// One member's work row.
+fn work_one(conn: &Connection, campaign_id: i64, cid: i64) -> Result<Work> {
+    let mut st = conn.prepare_cached(
+        "SELECT outcome, note, outcome_by, claimed_by, version
+         FROM campaign_work WHERE campaign_id = ?1 AND cid = ?2",
+    )?;
+    Ok(st
+        .query_row([campaign_id, cid], |r| work_from(r, 0))
+        .optional()?
+        .unwrap_or_default())
+}
+
+/// Below this many members, each is looked up on its own; above, the
+/// tables are read in one pass in key order and merged.
+const LOOKUPS: usize = 20_000;
+
+/// A customer's id, name and churn label, as a member shows them.
+#[derive(Debug, Clone, Default)]
+struct Who {
+    id: String,
+    name: Option<String>,
+    churned: Option<bool>,
+}
+
+/// The customers of `cids` (in that order); `names`: id and name,
+/// `label`: the churn label.
+fn customers_of(conn: &Connection, cids: &[i64], names: bool, label: bool) -> Result<Vec<Who>> {
+    let mut out = vec![Who::default(); cids.len()];
+    if !names && !label {
+        return Ok(out);
+    }
+    let who = |r: &rusqlite::Row| -> rusqlite::Result<Who> {
+        Ok(Who {
+            id: if names { r.get(1)? } else { String::new() },
+            name: if names { r.get(2)? } else { None },
+            churned: r.get::<_, Option<i64>>(3)?.map(|c| c == 1),
+        })
+    };
+    if cids.len() < LOOKUPS {
+        let mut st =
+            conn.prepare_cached("SELECT cid, id, name, churned FROM customers WHERE cid = ?1")?;
+        for (o, cid) in out.iter_mut().zip(cids) {
+            if let Some(w) = st.query_row([cid], who).optional()? {
+                *o = w;
+            }
+        }
+        return Ok(out);
+    }
+    let index = CidIndex::new(cids);
+    let mut st = conn.prepare_cached(if names {
+        "SELECT cid, id, name, churned FROM customers ORDER BY cid"
+    } else {
+        "SELECT cid, NULL, NULL, churned FROM customers ORDER BY cid"
     })?;
-    // Read in customer order (the customers and their orders are then
-    // visited in the order they are stored: a million members in seconds
-    // less), returned in rank order.
-    let mut out: Vec<Member> = rows.collect::<rusqlite::Result<_>>()?;
-    out.sort_by_key(|m| m.rank);
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        let w = who(r)?;
+        index.each(r.get(0)?, |i| out[i] = w.clone());
+    }
     Ok(out)
 }
+
+/// Where each customer is among members: a table by cid when the cids
+/// are dense (they are rowids: usually 1..=customers) and each once, else
+/// a map.
+enum CidIndex {
+    Dense(Vec<u32>),
+    Sparse(HashMap<i64, Vec<usize>>),
+}
+
+impl CidIndex {
+    const NONE: u32 = u32::MAX;
+
+    fn new(cids: &[i64]) -> CidIndex {
+        let (min, max) = cids
+            .iter()
+            .fold((i64::MAX, i64::MIN), |(lo, hi), &c| (lo.min(c), hi.max(c)));
+        if !cids.is_empty()
+            && min >= 0
+            && max < 4 * cids.len() as i64 + 1_000_000
+            && cids.len() < Self::NONE as usize
+        {
+            let mut at = vec![Self::NONE; max as usize + 1];
+            let mut once = true;
+            for (i, &c) in cids.iter().enumerate() {
+                let slot = &mut at[c as usize];
+                once &= *slot == Self::NONE;
+                *slot = i as u32;
+            }
+            if once {
+                return CidIndex::Dense(at);
+            }
+        }
+        let mut map: HashMap<i64, Vec<usize>> = HashMap::new();
+        for (i, &c) in cids.iter().enumerate() {
+            map.entry(c).or_default().push(i);
+        }
+        CidIndex::Sparse(map)
+    }
+
+    /// Each place of `cid` among the members.
+    fn each(&self, cid: i64, mut f: impl FnMut(usize)) {
+        match self {
+            CidIndex::Dense(at) => {
+                if let Some(&i) = usize::try_from(cid).ok().and_then(|c| at.get(c)) {
+                    if i != Self::NONE {
+                        f(i as usize);
+                    }
+                }
+            }
+            CidIndex::Sparse(m) => m.get(&cid).into_iter().flatten().for_each(|&i| f(i)),
+        }
+    }
+}
+
+/// Each customer's spend in [from, to) (None: no order in it), in the
+/// order of `cids`. For many customers the window's orders are summed in
+/// one pass over the orders (a million members: 0.4 s, where a lookup per
+/// member took 2.3 s).
+fn spend_of(conn: &Connection, cids: &[i64], from: i64, to: i64) -> Result<Vec<Option<f64>>> {
+    let mut out = vec![None; cids.len()];
+    if cids.len() < LOOKUPS {
+        let mut st = conn.prepare_cached(
+            "SELECT total(amount), count(*) FROM orders WHERE cid = ?1 AND ts >= ?2 AND ts < ?3",
+        )?;
+        for (o, cid) in out.iter_mut().zip(cids) {
+            let (s, n): (f64, i64) =
+                st.query_row(params![cid, from, to], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            *o = (n > 0).then_some(s);
+        }
+        return Ok(out);
+    }
+    let index = CidIndex::new(cids);
+    let mut st = conn.prepare_cached(
+        "SELECT cid, total(amount) FROM orders WHERE ts >= ?1 AND ts < ?2 GROUP BY cid",
+    )?;
+    let mut rows = st.query(params![from, to])?;
+    while let Some(r) = rows.next()? {
+        let spent: f64 = r.get(1)?;
+        index.each(r.get(0)?, |i| out[i] = Some(spent));
+    }
+    Ok(out)
+}
+
+/// The outcomes an agent can record.
+pub const OUTCOMES: [&str; 4] = ["reached", "no_answer", "accepted", "declined"];
 
 /// What a report needs of a member: their group and band, the scores
 /// before the campaign, the outcome, and what they did in the window.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WindowRow {
     pub treatment: bool,
-    pub stratum: String,
+    pub stratum: &'static str,
     pub churn_prob: Option<f64>,
     pub value_at_risk: f64,
-    pub outcome: Option<String>,
+    pub outcome: Option<&'static str>,
     /// Ordered in [from, to).
     pub ordered: bool,
     /// Spend in [from, to).
@@ -113,10 +321,9 @@ pub struct WindowRow {
     pub churned: Option<bool>,
 }
 
-/// Every member of a campaign in rank order, as its report reads them.
-/// For a large campaign the window's orders are summed in one pass over
-/// the orders index (a million members: 0.4 s, where a lookup per member
-/// took 2.3 s); a small one looks each member up.
+/// Every member of a campaign in rank order, as its report reads them:
+/// the packed assignment, the outcomes of the members agents worked, and
+/// the window's orders (and the label, `with_label`) in one pass each.
 pub fn window_rows(
     conn: &Connection,
     campaign_id: i64,
@@ -124,89 +331,46 @@ pub fn window_rows(
     to: i64,
     with_label: bool,
 ) -> Result<Vec<WindowRow>> {
-    let n: i64 = conn.query_row(
-        "SELECT count(*) FROM campaign_members WHERE campaign_id = ?1",
-        [campaign_id],
-        |r| r.get(0),
-    )?;
-    // (cid, spend) in cid order, walked beside the members (also in cid
-    // order): a merge, no hashing.
-    let mut spend: Vec<(i64, f64)> = Vec::new();
-    let per_member = n < 20_000;
-    if !per_member {
-        let mut st = conn.prepare_cached(
-            "SELECT cid, total(amount) FROM orders WHERE ts >= ?1 AND ts < ?2
-             GROUP BY cid ORDER BY cid",
-        )?;
-        let rows = st.query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        for r in rows {
-            spend.push(r?);
-        }
-    }
-    let mut at = 0usize;
+    // Built as the assignment is decoded (no vector of packed members),
+    // the window and the label filled in after.
+    let all = packed::ByRank::read(conn, campaign_id)?;
+    let mut rows: Vec<WindowRow> = Vec::with_capacity(all.len());
+    let mut cids: Vec<i64> = Vec::with_capacity(all.len());
+    all.for_each(|m| {
+        cids.push(m.cid);
+        rows.push(WindowRow {
+            treatment: m.treatment,
+            stratum: m.stratum,
+            churn_prob: m.churn_prob,
+            value_at_risk: m.value_at_risk,
+            outcome: None,
+            ordered: false,
+            revenue: 0.0,
+            churned: None,
+        });
+    })?;
+    drop(all);
+    let spend = spend_of(conn, &cids, from, to)?;
+    let who = customers_of(conn, &cids, false, with_label)?;
+    let mut outcomes: HashMap<i64, &'static str> = HashMap::new();
     let mut st = conn.prepare_cached(
-        "SELECT m.cid, m.grp, m.stratum, m.churn_prob, m.value_at_risk, m.rank, m.outcome,
-                CASE WHEN ?4 THEN (SELECT total(o.amount) FROM orders o
-                                   WHERE o.cid = m.cid AND o.ts >= ?2 AND o.ts < ?3) END,
-                CASE WHEN ?4 THEN (SELECT count(*) FROM orders o
-                                   WHERE o.cid = m.cid AND o.ts >= ?2 AND o.ts < ?3) END,
-                CASE WHEN ?5 THEN (SELECT c.churned FROM customers c WHERE c.cid = m.cid) END
-         FROM campaign_members m WHERE m.campaign_id = ?1 ORDER BY m.cid",
+        "SELECT cid, outcome FROM campaign_work WHERE campaign_id = ?1 AND outcome IS NOT NULL",
     )?;
-    let rows = st.query_map(
-        params![campaign_id, from, to, per_member, with_label],
-        |r| {
-            let cid: i64 = r.get(0)?;
-            let rank: i64 = r.get(5)?;
-            let (ordered, revenue) = if per_member {
-                (r.get::<_, i64>(8)? > 0, r.get::<_, f64>(7)?)
-            } else {
-                while at < spend.len() && spend[at].0 < cid {
-                    at += 1;
-                }
-                match spend.get(at) {
-                    Some(&(c, s)) if c == cid => (true, s),
-                    _ => (false, 0.0),
-                }
-            };
-            Ok((
-                rank,
-                WindowRow {
-                    treatment: r.get_ref(1)?.as_str()? == "treatment",
-                    stratum: r.get(2)?,
-                    churn_prob: r.get(3)?,
-                    value_at_risk: r.get(4)?,
-                    outcome: r.get(6)?,
-                    ordered,
-                    revenue,
-                    churned: r.get::<_, Option<i64>>(9)?.map(|c| c == 1),
-                },
-            ))
-        },
-    )?;
-    // Ranks are 1..=n: each row goes to its place, no sort.
-    let len = usize::try_from(n).unwrap_or(0);
-    let mut slots: Vec<Option<WindowRow>> = vec![None; len];
-    let mut stray = Vec::new();
-    for r in rows {
-        let (rank, w) = r?;
-        match usize::try_from(rank - 1).ok().filter(|&i| i < len) {
-            Some(i) if slots[i].is_none() => slots[i] = Some(w),
-            _ => stray.push((rank, w)),
+    let mut found = st.query([campaign_id])?;
+    while let Some(r) = found.next()? {
+        // The schema allows these four only.
+        let o = r.get_ref(1)?.as_str().unwrap_or("");
+        if let Some(o) = OUTCOMES.iter().find(|k| **k == o) {
+            outcomes.insert(r.get(0)?, o);
         }
     }
-    if stray.is_empty() && slots.iter().all(Option::is_some) {
-        return Ok(slots.into_iter().flatten().collect());
+    for (((row, cid), s), w) in rows.iter_mut().zip(&cids).zip(spend).zip(who) {
+        row.outcome = outcomes.remove(cid);
+        row.ordered = s.is_some();
+        row.revenue = s.unwrap_or(0.0);
+        row.churned = w.churned;
     }
-    // Not dense (a database edited by hand): sort what there is.
-    let mut all: Vec<(i64, WindowRow)> = slots
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, w)| w.map(|w| (i as i64 + 1, w)))
-        .chain(stray)
-        .collect();
-    all.sort_by_key(|(rank, _)| *rank);
-    Ok(all.into_iter().map(|(_, w)| w).collect())
+    Ok(rows)
 }
 
 /// A row of a campaign's work list: a treated member, by rank.
@@ -228,76 +392,162 @@ pub struct WorkRow {
     pub version: i64,
 }
 
-const WORK_SELECT: &str =
-    "SELECT m.cid, c.id, c.name, m.stratum, m.churn_prob, m.clv, m.value_at_risk,
-        m.rank, m.outcome, m.note, m.outcome_by, m.claimed_by, m.version
- FROM campaign_members m JOIN customers c ON c.cid = m.cid";
-
-fn work_row_of(r: &rusqlite::Row) -> rusqlite::Result<WorkRow> {
+fn work_row_of(conn: &Connection, campaign_id: i64, m: Packed) -> Result<WorkRow> {
+    let w = work_one(conn, campaign_id, m.cid)?;
+    let who = customers_of(conn, &[m.cid], true, false)?
+        .pop()
+        .unwrap_or_default();
     Ok(WorkRow {
-        cid: r.get(0)?,
-        customer_id: r.get(1)?,
-        name: r.get(2)?,
-        stratum: r.get(3)?,
-        churn_prob: r.get(4)?,
-        clv: r.get(5)?,
-        value_at_risk: r.get(6)?,
-        rank: r.get(7)?,
-        outcome: r.get(8)?,
-        note: r.get(9)?,
-        outcome_by: r.get(10)?,
-        claimed_by: r.get(11)?,
-        version: r.get(12)?,
+        cid: m.cid,
+        customer_id: who.id,
+        name: who.name,
+        stratum: m.stratum.into(),
+        churn_prob: m.churn_prob,
+        clv: m.clv,
+        value_at_risk: m.value_at_risk,
+        rank: m.rank,
+        outcome: w.outcome,
+        note: w.note,
+        outcome_by: w.outcome_by,
+        claimed_by: w.claimed_by,
+        version: w.version,
     })
 }
 
-/// Treated members from `offset` in rank order (on the (campaign, rank)
-/// index: a page of a million-member campaign reads a page).
+/// Treated members from `offset` in rank order (a page of a million-member
+/// campaign reads the chunk that holds it).
 pub fn work_page(
     conn: &Connection,
     campaign_id: i64,
     offset: i64,
     limit: i64,
 ) -> Result<Vec<WorkRow>> {
-    // sql-format-ok: a constant column list.
-    let mut st = conn.prepare(&format!(
-        "{WORK_SELECT} WHERE m.campaign_id = ?1 AND m.grp = 'treatment'
-         ORDER BY m.rank LIMIT ?2 OFFSET ?3"
-    ))?;
-    let rows = st.query_map(params![campaign_id, limit, offset], work_row_of)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    packed::page(conn, campaign_id, true, offset, limit)?
+        .into_iter()
+        .map(|m| work_row_of(conn, campaign_id, m))
+        .collect()
 }
 
 /// One member's work row (any group).
 pub fn work_row(conn: &Connection, campaign_id: i64, cid: i64) -> Result<Option<WorkRow>> {
-    // sql-format-ok: a constant column list.
-    let mut st = conn.prepare(&format!(
-        "{WORK_SELECT} WHERE m.campaign_id = ?1 AND m.cid = ?2"
-    ))?;
-    Ok(st
-        .query_row(params![campaign_id, cid], work_row_of)
-        .optional()?)
+    packed_of(conn, campaign_id, cid)?
+        .map(|m| work_row_of(conn, campaign_id, m))
+        .transpose()
 }
 
-/// The treated member an agent works next: the highest value at risk
-/// without an outcome, unclaimed or claimed by this agent; claimed for them
-/// in the same statement (two agents never get the same customer).
+/// The treated member an agent works next: one they hold without an
+/// outcome, else the highest value at risk nobody holds and without an
+/// outcome (given back, or not touched yet); claimed for them. Call inside
+/// an immediate transaction (two agents never get the same customer).
 pub fn claim_next(conn: &Connection, campaign_id: i64, agent: &str) -> Result<Option<i64>> {
-    let cid: Option<i64> = conn
+    let now = crate::timeutil::now();
+    let held: Option<i64> = conn
         .query_row(
-            "UPDATE campaign_members SET claimed_by = ?2, claimed_at = ?3,
-                    version = version + (claimed_by IS NOT ?2)
+            "UPDATE campaign_work SET claimed_at = ?3
              WHERE campaign_id = ?1 AND cid = (
-                 SELECT cid FROM campaign_members
-                 WHERE campaign_id = ?1 AND grp = 'treatment' AND outcome IS NULL
-                   AND (claimed_by IS NULL OR claimed_by = ?2)
-                 ORDER BY claimed_by IS NULL, rank LIMIT 1)
+                 SELECT cid FROM campaign_work
+                 WHERE campaign_id = ?1 AND claimed_by = ?2 AND outcome IS NULL
+                 ORDER BY rank LIMIT 1)
              RETURNING cid",
-            params![campaign_id, agent, crate::timeutil::now()],
+            params![campaign_id, agent, now],
             |r| r.get(0),
         )
         .optional()?;
-    Ok(cid)
+    if held.is_some() {
+        return Ok(held);
+    }
+    let given_back: Option<(i64, i64)> = conn
+        .query_row(
+            "SELECT cid, rank FROM campaign_work
+             WHERE campaign_id = ?1 AND claimed_by IS NULL AND outcome IS NULL
+             ORDER BY rank LIMIT 1",
+            [campaign_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let untouched = first_untouched(conn, campaign_id)?;
+    match (given_back, untouched) {
+        (Some((cid, rank)), u) if u.as_ref().is_none_or(|u| rank < u.rank) => {
+            conn.execute(
+                "UPDATE campaign_work SET claimed_by = ?3, claimed_at = ?4, version = version + 1
+                 WHERE campaign_id = ?1 AND cid = ?2",
+                params![campaign_id, cid, agent, now],
+            )?;
+            Ok(Some(cid))
+        }
+        (_, Some(m)) => {
+            conn.execute(
+                "INSERT INTO campaign_work(campaign_id, cid, rank, pos, claimed_by, claimed_at, version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 2)",
+                params![campaign_id, m.cid, m.rank, m.pos, agent, now],
+            )?;
+            conn.execute(
+                "UPDATE campaigns SET claim_cursor = ?2 WHERE id = ?1",
+                [campaign_id, m.pos + 1],
+            )?;
+            Ok(Some(m.cid))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The first treated member, in rank order, without a work row: from the
+/// campaign's cursor (every member before it has one), which moves on.
+fn first_untouched(conn: &Connection, campaign_id: i64) -> Result<Option<Packed>> {
+    let mut cursor: i64 = conn.query_row(
+        "SELECT claim_cursor FROM campaigns WHERE id = ?1",
+        [campaign_id],
+        |r| r.get(0),
+    )?;
+    let start = cursor;
+    let mut has_work =
+        conn.prepare_cached("SELECT 1 FROM campaign_work WHERE campaign_id = ?1 AND cid = ?2")?;
+    let found = 'search: loop {
+        let page = packed::page(conn, campaign_id, true, cursor, packed::CHUNK as i64)?;
+        if page.is_empty() {
+            break None;
+        }
+        for m in page {
+            if has_work.exists([campaign_id, m.cid])? {
+                cursor = m.pos + 1;
+            } else {
+                break 'search Some(m);
+            }
+        }
+    };
+    if cursor != start {
+        conn.execute(
+            "UPDATE campaigns SET claim_cursor = ?2 WHERE id = ?1",
+            [campaign_id, cursor],
+        )?;
+    }
+    Ok(found)
+}
+
+/// The work row of a member, made (untouched: version 1) if they have
+/// none. Errors when the customer is not in the campaign; gives whether
+/// they are treated.
+fn ensure_work(conn: &Connection, campaign_id: i64, cid: i64) -> Result<bool> {
+    let treated_row: Option<i64> = conn
+        .prepare_cached("SELECT 1 FROM campaign_work WHERE campaign_id = ?1 AND cid = ?2")?
+        .query_row([campaign_id, cid], |r| r.get(0))
+        .optional()?;
+    if treated_row.is_some() {
+        return Ok(true);
+    }
+    let Some(m) = packed::find(conn, campaign_id, cid)? else {
+        return Err(Error::BadInput(
+            "this customer is not in the campaign".into(),
+        ));
+    };
+    if !m.treatment {
+        return Ok(false);
+    }
+    conn.execute(
+        "INSERT INTO campaign_work(campaign_id, cid, rank, pos) VALUES (?1, ?2, ?3, ?4)",
+        params![campaign_id, cid, m.rank, m.pos],
+    )?;
+    Ok(true)
 }
 
 /// Give back a treated member `agent` holds without an outcome, so another
@@ -313,7 +563,7 @@ pub fn release(
 ) -> Result<i64> {
     let v: Option<i64> = conn
         .query_row(
-            "UPDATE campaign_members SET claimed_by = NULL, claimed_at = NULL, version = version + 1
+            "UPDATE campaign_work SET claimed_by = NULL, claimed_at = NULL, version = version + 1
              WHERE campaign_id = ?1 AND cid = ?2 AND claimed_by = ?3 AND outcome IS NULL
                AND version = ?4
              RETURNING version",
@@ -337,11 +587,14 @@ pub fn release(
     type Cur = (i64, Option<String>, Option<String>);
     let cur: Option<Cur> = conn
         .query_row(
-            "SELECT version, claimed_by, outcome FROM campaign_members WHERE campaign_id = ?1 AND cid = ?2",
+            "SELECT version, claimed_by, outcome FROM campaign_work WHERE campaign_id = ?1 AND cid = ?2",
             [campaign_id, cid],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
+    if cur.is_none() && packed_of(conn, campaign_id, cid)?.is_some() {
+        return Err(Error::Conflict("nobody holds this customer".into()));
+    }
     Err(Error::Conflict(match cur {
         None => "not a member of this campaign".into(),
         Some((_, _, Some(o))) => format!("has an outcome already ({o}): nothing to give back"),
@@ -372,24 +625,17 @@ pub fn record_outcome(
     if status != "open" {
         return Err(Error::bad("the campaign is closed: its outcomes are final"));
     }
-    type Cur = (String, i64, Option<String>, Option<String>);
-    let cur: Option<Cur> = conn
-        .query_row(
-            "SELECT grp, version, outcome, claimed_by FROM campaign_members WHERE campaign_id = ?1 AND cid = ?2",
-            [campaign_id, cid],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()?;
-    let Some((grp, version, old, claimed)) = cur else {
-        return Err(Error::BadInput(
-            "this customer is not in the campaign".into(),
-        ));
-    };
-    if grp != "treatment" {
+    if !ensure_work(conn, campaign_id, cid)? {
         return Err(Error::bad(
             "this customer is in the control group: the control group receives nothing, so it has no outcome",
         ));
     }
+    type Cur = (i64, Option<String>, Option<String>);
+    let (version, old, claimed): Cur = conn.query_row(
+        "SELECT version, outcome, claimed_by FROM campaign_work WHERE campaign_id = ?1 AND cid = ?2",
+        [campaign_id, cid],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
     if let Some(other) = claimed.filter(|c| c != agent) {
         return Err(Error::Conflict(format!(
             "{} is working this customer (claimed with `campaign next`); leave it to them",
@@ -410,7 +656,7 @@ pub fn record_outcome(
         }
     }
     let n = conn.execute(
-        "UPDATE campaign_members SET outcome = ?3, note = ?4, outcome_at = ?5, outcome_by = ?6,
+        "UPDATE campaign_work SET outcome = ?3, note = ?4, outcome_at = ?5, outcome_by = ?6,
                 claimed_by = NULL, claimed_at = NULL, version = version + 1
          WHERE campaign_id = ?1 AND cid = ?2 AND version = ?7",
         params![
@@ -450,12 +696,18 @@ pub fn seed_outcomes(
     agent: &str,
     at: i64,
 ) -> Result<()> {
+    let treated: HashMap<i64, Packed> = packed::read(conn, campaign_id, Some(true))?
+        .into_iter()
+        .map(|m| (m.cid, m))
+        .collect();
     let mut st = conn.prepare(
-        "UPDATE campaign_members SET outcome = ?3, outcome_at = ?4, outcome_by = ?5, version = version + 1
-         WHERE campaign_id = ?1 AND cid = ?2 AND grp = 'treatment'",
+        "INSERT INTO campaign_work(campaign_id, cid, rank, pos, outcome, outcome_at, outcome_by, version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 2)",
     )?;
     for (cid, o) in outcomes {
-        st.execute(params![campaign_id, cid, o, at, agent])?;
+        if let Some(m) = treated.get(cid) {
+            st.execute(params![campaign_id, cid, m.rank, m.pos, o, at, agent])?;
+        }
     }
     Ok(())
 }

@@ -7,6 +7,7 @@
 mod candidates;
 mod learned;
 mod members;
+mod packed;
 
 pub use candidates::{candidates, candidates_now};
 pub use learned::{held_out, learned, measured};
@@ -98,69 +99,31 @@ pub fn create(conn: &Connection, c: &NewCampaign, members: &[Assigned]) -> Resul
         ],
     )?;
     let id = conn.last_insert_rowid();
-    // Bound in place, 100 rows a statement (no value copied into a buffer:
-    // a million members are the whole of a campaign's creation time).
-    const HEAD: &str = "INSERT INTO campaign_members(campaign_id, cid, grp, stratum, churn_prob, clv, value_at_risk, rank)";
-    const ROWS: usize = 100;
-    let mut many = conn.prepare(&crate::store::multi_row_insert_sql(HEAD, 8, ROWS))?;
-    let mut one = conn.prepare(&crate::store::multi_row_insert_sql(HEAD, 8, 1))?;
-    // In key order: appended to the table, not scattered through it.
-    let mut sorted: Vec<&Assigned> = members.iter().collect();
-    sorted.sort_by_key(|m| m.cid);
-    let bind = |st: &mut rusqlite::Statement, base: usize, m: &Assigned| -> rusqlite::Result<()> {
-        st.raw_bind_parameter(base + 1, id)?;
-        st.raw_bind_parameter(base + 2, m.cid)?;
-        st.raw_bind_parameter(base + 3, if m.treatment { "treatment" } else { "control" })?;
-        st.raw_bind_parameter(base + 4, m.stratum)?;
-        st.raw_bind_parameter(base + 5, m.churn_prob)?;
-        st.raw_bind_parameter(base + 6, m.clv)?;
-        st.raw_bind_parameter(base + 7, m.value_at_risk)?;
-        st.raw_bind_parameter(base + 8, i64::from(m.rank))
-    };
-    let mut chunks = sorted.chunks_exact(ROWS);
-    for chunk in &mut chunks {
-        for (i, m) in chunk.iter().enumerate() {
-            bind(&mut many, 8 * i, m)?;
-        }
-        many.raw_execute()?;
-    }
-    for m in chunks.remainder() {
-        bind(&mut one, 0, m)?;
-        one.raw_execute()?;
-    }
+    packed::write(conn, id, members)?;
     Ok(id)
 }
 
 /// Create a campaign with its members in one transaction, with its audit
-/// entry (`detail` says who is in it). A million members: a cache that holds
-/// the write (a small one spills into the WAL mid-write: 9 s instead of 2),
-/// statement journals in memory, and no per-row parent lookup (every
-/// member's customer was just read from the customers table, which crmtop
-/// never deletes from; doctor still checks the keys).
+/// entry (`detail` says who is in it).
 pub fn create_audited(
     conn: &mut Connection,
     c: &NewCampaign,
     members: &[Assigned],
     detail: &str,
 ) -> Result<i64> {
-    crate::store::with_big_cache(conn, |conn| {
-        conn.execute_batch("PRAGMA temp_store = MEMORY")?;
-        crate::store::without_foreign_keys(conn, |conn| {
-            crate::store::immediate(conn, |tx| {
-                let id = create(tx, c, members)?;
-                crate::store::audit::append(
-                    tx,
-                    c.agent,
-                    "campaign_create",
-                    "campaign",
-                    &id.to_string(),
-                    None,
-                    Some(c.name),
-                    Some(detail),
-                )?;
-                Ok(id)
-            })
-        })
+    crate::store::immediate(conn, |tx| {
+        let id = create(tx, c, members)?;
+        crate::store::audit::append(
+            tx,
+            c.agent,
+            "campaign_create",
+            "campaign",
+            &id.to_string(),
+            None,
+            Some(c.name),
+            Some(detail),
+        )?;
+        Ok(id)
     })
 }
 
@@ -208,17 +171,15 @@ const SELECT: &str = "SELECT c.id, c.name, c.action, c.channel, c.cost, c.cost_s
         c.created_by, c.closed_at
         FROM campaigns c";
 
-/// A campaign's group sizes and worked count, in one pass over its members
-/// (three counts took three: 0.45 s at a million members).
+/// A campaign's group sizes (from its packed chunks' counts) and the
+/// members worked (outcomes recorded).
 fn fill_counts(conn: &Connection, c: &mut Campaign) -> Result<()> {
-    let mut st = conn.prepare_cached(
-        "SELECT total(grp = 'treatment'), total(grp = 'control'),
-                total(grp = 'treatment' AND outcome IS NOT NULL)
-         FROM campaign_members WHERE campaign_id = ?1",
-    )?;
-    let (t, k, w): (f64, f64, f64) =
-        st.query_row([c.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    (c.treatment, c.control, c.worked) = (t as i64, k as i64, w as i64);
+    (c.treatment, c.control) = packed::counts(conn, c.id)?;
+    c.worked = conn
+        .prepare_cached(
+            "SELECT count(*) FROM campaign_work WHERE campaign_id = ?1 AND outcome IS NOT NULL",
+        )?
+        .query_row([c.id], |r| r.get(0))?;
     Ok(())
 }
 
@@ -282,4 +243,129 @@ pub fn close(conn: &Connection, id: i64, agent: &str) -> Result<bool> {
          WHERE id = ?1 AND status = 'open'",
         params![id, crate::timeutil::now(), agent],
     )? == 1)
+}
+
+/// Schema 10's second step: each campaign's member rows become its packed
+/// assignment, and the members agents worked keep their outcomes, claims
+/// and versions as work rows; the old table goes.
+pub fn migrate_members(conn: &Connection) -> Result<()> {
+    let ids: Vec<i64> = conn
+        .prepare("SELECT DISTINCT campaign_id FROM campaign_members ORDER BY campaign_id")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in ids {
+        let mut st = conn.prepare(
+            "SELECT cid, grp = 'treatment', stratum, churn_prob, clv, value_at_risk, rank,
+                    outcome IS NOT NULL OR claimed_by IS NOT NULL OR version > 1
+             FROM campaign_members WHERE campaign_id = ?1 ORDER BY rank",
+        )?;
+        let mut members = Vec::new();
+        let mut worked = Vec::new();
+        let mut treated = 0i64;
+        for r in st.query_map([id], |r| {
+            let stratum: String = r.get(2)?;
+            let rank: i64 = r.get(6)?;
+            Ok((
+                Assigned {
+                    cid: r.get(0)?,
+                    treatment: r.get(1)?,
+                    stratum: match stratum.as_str() {
+                        "high" => "high",
+                        "medium" => "medium",
+                        "low" => "low",
+                        _ => "unscored",
+                    },
+                    churn_prob: r.get(3)?,
+                    clv: r.get(4)?,
+                    value_at_risk: r.get(5)?,
+                    rank: u32::try_from(rank).unwrap_or(u32::MAX),
+                },
+                r.get::<_, bool>(7)?,
+            ))
+        })? {
+            let (m, w) = r?;
+            if m.treatment {
+                if w {
+                    // Its place among the treated, in rank order.
+                    worked.push((m.cid, i64::from(m.rank), treated));
+                }
+                treated += 1;
+            }
+            members.push(m);
+        }
+        packed::write(conn, id, &members)?;
+        let mut ins = conn.prepare(
+            "INSERT INTO campaign_work(campaign_id, cid, rank, pos, outcome, note, outcome_at,
+                                       outcome_by, claimed_by, claimed_at, version)
+             SELECT campaign_id, cid, ?3, ?4, outcome, note, outcome_at, outcome_by, claimed_by,
+                    claimed_at, version
+             FROM campaign_members WHERE campaign_id = ?1 AND cid = ?2",
+        )?;
+        for (cid, rank, pos) in worked {
+            ins.execute([id, cid, rank, pos])?;
+        }
+    }
+    conn.execute_batch("DROP TABLE campaign_members")?;
+    Ok(())
+}
+
+/// What doctor finds in the packed assignments: per campaign, chunks that
+/// do not decode or whose stored count is wrong, ranks that are not
+/// 1..=members once each; and the members whose customer is missing
+/// (their cids, for a placeholder).
+pub fn check_assignments(conn: &Connection) -> Result<(Vec<String>, Vec<i64>)> {
+    let mut problems = Vec::new();
+    let mut all_cids = Vec::new();
+    let ids: Vec<(i64, String)> = conn
+        .prepare("SELECT id, name FROM campaigns ORDER BY id")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, name) in ids {
+        let name = crate::term::safe(&name);
+        let stored: i64 = conn.query_row(
+            "SELECT coalesce(sum(members), 0) FROM campaign_assignment WHERE campaign_id = ?1",
+            [id],
+            |r| r.get(0),
+        )?;
+        let members = match packed::read(conn, id, None) {
+            Ok(m) => m,
+            Err(e) => {
+                problems.push(format!("campaign {name}: {e}"));
+                continue;
+            }
+        };
+        if members.len() as i64 != stored {
+            problems.push(format!(
+                "campaign {name}: {} members packed, {stored} counted",
+                members.len()
+            ));
+        }
+        let mut ranks: Vec<i64> = members.iter().map(|m| m.rank).collect();
+        ranks.sort_unstable();
+        if ranks.iter().enumerate().any(|(i, r)| *r != i as i64 + 1) {
+            problems.push(format!(
+                "campaign {name}: ranks are not 1 to {} once each",
+                members.len()
+            ));
+        }
+        all_cids.extend(members.iter().map(|m| m.cid));
+    }
+    all_cids.sort_unstable();
+    all_cids.dedup();
+    let mut missing = Vec::new();
+    let mut st = conn.prepare("SELECT cid FROM customers ORDER BY cid")?;
+    let mut rows = st.query([])?;
+    let mut at = 0;
+    while let Some(r) = rows.next()? {
+        let cid: i64 = r.get(0)?;
+        while at < all_cids.len() && all_cids[at] < cid {
+            missing.push(all_cids[at]);
+            at += 1;
+        }
+        if at < all_cids.len() && all_cids[at] == cid {
+            at += 1;
+        }
+    }
+    missing.extend_from_slice(&all_cids[at..]);
+    Ok((problems, missing))
 }
