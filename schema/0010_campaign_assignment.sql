@@ -48,6 +48,7 @@ CREATE TABLE campaign_work (
     PRIMARY KEY (campaign_id, cid)
 ) WITHOUT ROWID;
 CREATE INDEX campaign_work_rank ON campaign_work(campaign_id, rank);
+CREATE INDEX campaign_work_cid ON campaign_work(cid);
 CREATE TRIGGER campaign_work_assignment_is_immutable
 BEFORE UPDATE OF campaign_id, cid, rank, pos ON campaign_work
 BEGIN

@@ -312,6 +312,15 @@ fn campaign_members_move_to_a_packed_assignment_in_place() {
         campaigns::record_outcome(tx, 1, 1, "reached", None, "ann", Some(2))
     })
     .unwrap();
+    // The outcome is in the customer's audit trail.
+    let d = store::detail::load(&s.conn, 1).unwrap().unwrap();
+    assert!(
+        d.audit
+            .iter()
+            .any(|e| e.action == "campaign_outcome" && e.new_value.as_deref() == Some("reached")),
+        "{:?}",
+        d.audit
+    );
     assert_eq!(next(&mut s), Some(3));
     store::immediate(&mut s.conn, |tx| {
         campaigns::record_outcome(tx, 1, 3, "declined", None, "ann", Some(2))

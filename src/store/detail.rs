@@ -156,11 +156,14 @@ pub fn load(conn: &Connection, cid: i64) -> Result<Option<Detail>> {
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
-    // The customer's audit trail: entries about the customer and about their feedback items.
+    // The customer's audit trail: entries about the customer, their
+    // feedback items and their places in campaigns agents worked.
     let mut st = conn.prepare_cached(
         "SELECT aid, at, agent, action, entity, entity_id, old_value, new_value, details FROM audit_log
          WHERE (entity = 'customer' AND entity_id = ?1)
             OR (entity = 'feedback' AND entity_id IN (SELECT id FROM feedback WHERE cid = ?2))
+            OR (entity = 'campaign_member' AND entity_id IN
+                (SELECT campaign_id || ':' || cid FROM campaign_work WHERE cid = ?2))
          ORDER BY aid DESC LIMIT 10",
     )?;
     let audit = st

@@ -236,12 +236,7 @@ pub fn report(members: &[Observed], cost: f64, cost_share: f64, retained_means: 
     let vt: Vec<f64> = pick(true).map(|m| m.revenue).collect();
     let vc: Vec<f64> = pick(false).map(|m| m.revenue).collect();
     // Reached: they answered (whatever they said).
-    let reached = |m: &&Observed| {
-        matches!(
-            m.outcome,
-            Some("reached" | "accepted" | "declined")
-        )
-    };
+    let reached = |m: &&Observed| matches!(m.outcome, Some("reached" | "accepted" | "declined"));
     let contacted: Vec<bool> = pick(true).filter(reached).map(|m| m.retained).collect();
     let mut outcomes = Outcomes::default();
     for m in pick(true) {

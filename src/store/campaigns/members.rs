@@ -577,7 +577,7 @@ pub fn release(
             agent,
             "campaign_release",
             "campaign_member",
-            &format!("{campaign_id}/{cid}"),
+            &format!("{campaign_id}:{cid}"),
             Some(agent),
             None,
             None,
