@@ -1,0 +1,241 @@
+//! The update's half that handles the worker's replies: pages, counts,
+//! details, jobs, probes of other terminals' changes.
+
+use super::app::{AppState, Mode, Screen, Severity};
+use super::list_update::{apply_page, list_mut, request};
+use super::update::{invalidate, open_detail, Effect};
+use super::worker::{Request, Response, Slot};
+
+/// Handle a reply from the worker.
+pub fn on_response(state: &mut AppState, resp: Response) -> Vec<Effect> {
+    match resp {
+        Response::Probe { customers, stamp } => {
+            state.empty_db = Some(customers == 0);
+            let changed = state.stamp.is_some_and(|s| s != stamp);
+            state.stamp = Some(stamp);
+            if changed && state.job.is_none() {
+                // Another terminal imported, trained, fitted or activated:
+                // every screen, header and count is reloaded.
+                state.say(
+                    Severity::Info,
+                    "the data changed in another crmtop: screens reloaded",
+                );
+                return invalidate(state);
+            }
+            vec![]
+        }
+        Response::Page {
+            slot,
+            gen,
+            kind,
+            rows,
+            extra,
+        } => {
+            let list = list_mut(state, slot);
+            if gen != list.gen {
+                return vec![];
+            }
+            apply_page(list, slot, kind, rows, extra)
+        }
+        Response::Count { slot, gen, total } => {
+            let list = list_mut(state, slot);
+            if gen == list.gen {
+                list.total = Some(total);
+                if list.base.is_none() && list.reached_end {
+                    list.base = Some(total - list.rows.len() as i64);
+                }
+            }
+            vec![]
+        }
+        Response::Dashboard { gen, data } => {
+            if gen == state.dashboard_gen {
+                state.dashboard = Some(*data);
+                state.dashboard_loading = false;
+            }
+            vec![]
+        }
+        Response::Advice { gen, advice } => {
+            if let Some(d) = state.detail.as_mut().filter(|d| d.gen == gen) {
+                d.advice = Some(advice);
+            } else if let Some(card) = state
+                .campaigns
+                .opened
+                .as_mut()
+                .and_then(|o| o.card.as_mut())
+                .filter(|c| c.gen == gen)
+            {
+                card.advice = Some(advice);
+            }
+            vec![]
+        }
+        Response::Detail { gen, view } => {
+            if let Some(d) = state.detail.as_mut() {
+                if d.gen == gen {
+                    d.loading = false;
+                    if view.is_none() {
+                        state.detail = None;
+                        state.say(Severity::Warning, "that customer no longer exists");
+                    } else {
+                        d.view = view;
+                    }
+                }
+            }
+            vec![]
+        }
+        Response::Found { id, cid, fid } => match (cid, fid) {
+            (Some(cid), _) => open_detail(state, cid),
+            (None, Some(fid)) => {
+                state.detail = None;
+                state.screen = Screen::Feedback;
+                super::queue_update::open_item(state, fid)
+            }
+            (None, None) => {
+                state.say(
+                    Severity::Warning,
+                    format!("no customer or feedback item with id {id}"),
+                );
+                vec![]
+            }
+        },
+        Response::Queue {
+            gen,
+            items,
+            total,
+            kinds,
+            channels,
+        } => super::queue_update::on_queue(state, gen, items, total, kinds, channels),
+        Response::QueueItem {
+            gen,
+            item,
+            history,
+            customer,
+        } => super::queue_update::on_item(state, gen, item, history, customer),
+        Response::QueueActed { act, outcomes } => {
+            super::queue_update::on_acted(state, &act, outcomes)
+        }
+        Response::QueueNext { claimed } => super::queue_update::on_next(state, claimed),
+        Response::Agents(a) => super::queue_update::on_agents(state, a),
+        r @ (Response::Campaigns { .. }
+        | Response::CampaignWork { .. }
+        | Response::CampaignReport { .. }
+        | Response::CampaignTaken { .. }
+        | Response::CampaignRecorded { .. }
+        | Response::CampaignReleased { .. }
+        | Response::CampaignClosed { .. }) => super::campaign_update::on_response(state, r),
+        Response::Holdout(Ok(r)) => {
+            state.say(
+                Severity::Info,
+                format!(
+                    "holdout: predicted {} repeat purchases, actual {} ({:+.1}%)",
+                    super::views::format::count(r.total_predicted.round() as i64),
+                    super::views::format::count(r.total_actual.round() as i64),
+                    r.total_error_pct
+                ),
+            );
+            state.holdout = Some(r);
+            state.mode = Mode::Holdout;
+            vec![]
+        }
+        Response::Cohorts(t) => {
+            if t.cohorts.is_empty() {
+                state.say(Severity::Warning, "no orders: no cohorts");
+            } else {
+                state.cohorts = Some(t);
+                state.mode = Mode::Cohorts;
+            }
+            vec![]
+        }
+        Response::Survival(Ok(r)) => {
+            state.survival = Some(r);
+            state.mode = Mode::Survival;
+            vec![]
+        }
+        Response::Survival(Err(e)) => {
+            state.say(Severity::Warning, format!("survival: {e}"));
+            vec![]
+        }
+        Response::Matrices(Ok(m)) => {
+            state.matrices = Some(m);
+            state.mode = Mode::Matrices;
+            vec![]
+        }
+        Response::Matrices(Err(e)) => {
+            state.say(Severity::Warning, e);
+            vec![]
+        }
+        Response::Holdout(Err(e)) => {
+            state.say(Severity::Warning, format!("holdout: {e}"));
+            vec![]
+        }
+        Response::ColumnsSaved(Ok(file)) => {
+            state.say(Severity::Success, format!("columns saved in {file}"));
+            vec![]
+        }
+        Response::ColumnsSaved(Err(e)) => {
+            state.say(
+                Severity::Warning,
+                format!("columns changed for this session, not saved: {e}"),
+            );
+            vec![]
+        }
+        Response::Models { gen, rows } => {
+            if gen == state.models.gen {
+                state.models.loading = false;
+                state.models.rows = rows;
+                state.models.cursor = state
+                    .models
+                    .cursor
+                    .min(state.models.rows.len().saturating_sub(1));
+            }
+            vec![]
+        }
+        Response::Progress(p) => {
+            if let Some(j) = state.job.as_mut() {
+                j.progress = Some(p);
+            }
+            vec![]
+        }
+        Response::JobDone {
+            label,
+            result,
+            cancelled,
+        } => {
+            state.job = None;
+            match (cancelled, result) {
+                (true, _) => state.say(
+                    Severity::Info,
+                    format!("{label} cancelled; the database is unchanged"),
+                ),
+                (false, Ok(msg)) => state.say(Severity::Success, msg),
+                (false, Err(e)) => state.say(Severity::Error, format!("{label} failed: {e}")),
+            }
+            // Our own job: the next stamp is recorded, not announced.
+            state.stamp = None;
+            let mut fx = invalidate(state);
+            fx.push(request(Request::Probe));
+            fx
+        }
+        Response::JobRefused(why) => {
+            state.job = None;
+            state.say(Severity::Warning, why);
+            vec![]
+        }
+        Response::Failed { what, message } => {
+            for slot in [Slot::Customers, Slot::Churn, Slot::Clv] {
+                list_mut(state, slot).loading = false;
+            }
+            state.dashboard_loading = false;
+            state.queue.loading = false;
+            state.queue.acting = false;
+            if let Some(o) = state.queue.opened.as_mut() {
+                o.loading = false;
+            }
+            state.models.loading = false;
+            if let Some(d) = state.detail.as_mut() {
+                d.loading = false;
+            }
+            state.say(Severity::Error, format!("{what}: {message}"));
+            vec![]
+        }
+    }
+}
