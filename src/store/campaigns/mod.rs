@@ -8,13 +8,12 @@ mod candidates;
 mod learned;
 mod members;
 mod packed;
+mod work;
 
 pub use candidates::{candidates, candidates_now};
 pub use learned::{held_out, learned, measured};
-pub use members::{
-    claim_next, member, members, record_outcome, release, seed_outcomes, window_rows, work_page,
-    work_row, Member, WindowRow, WorkRow,
-};
+pub use members::{member, members, window_rows, Member, WindowRow, OUTCOMES};
+pub use work::{claim_next, record_outcome, release, seed_outcomes, work_page, work_row, WorkRow};
 
 use crate::analytics::campaign::Assigned;
 use crate::error::{Error, Result};
