@@ -5,6 +5,7 @@
 
 pub mod agent;
 pub mod analytics;
+pub mod cid_index;
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -261,15 +261,15 @@ fn campaign_members_move_to_a_packed_assignment_in_place() {
         .iter()
         .map(|m| {
             (
-                m.customer_id.as_str(),
+                m.row.customer_id.as_str(),
                 m.group.as_str(),
-                m.stratum.as_str(),
-                m.churn_prob,
-                m.rank,
-                m.outcome.as_deref(),
-                m.note.as_deref(),
-                m.claimed_by.as_deref(),
-                m.version,
+                m.row.stratum.as_str(),
+                m.row.churn_prob,
+                m.row.rank,
+                m.row.outcome.as_deref(),
+                m.row.note.as_deref(),
+                m.row.claimed_by.as_deref(),
+                m.row.version,
             )
         })
         .collect();

@@ -6,6 +6,7 @@
 //! standardisation) turns them into a matrix, and is stored with the model
 //! so that scoring builds exactly the same columns.
 
+use crate::cid_index::CidIndex;
 use crate::error::{Error, Result};
 use crate::jobs::Ctl;
 use crate::timeutil::{self, DAY};
@@ -157,43 +158,6 @@ impl Raw {
     }
 }
 
-/// Position of a customer by cid: a dense table when cids are dense (they
-/// are integers handed out in order), else a hash map.
-pub enum CidIndex {
-    Dense(Vec<u32>),
-    Sparse(HashMap<i64, usize>),
-}
-
-impl CidIndex {
-    /// `cids` in ascending order.
-    fn from_cids(cids: &[i64]) -> CidIndex {
-        let max = cids.last().copied().unwrap_or(0);
-        if max >= 0 && (max as usize) <= cids.len() * 4 + 1024 {
-            let mut v = vec![u32::MAX; max as usize + 1];
-            for (i, &c) in cids.iter().enumerate() {
-                if c >= 0 {
-                    v[c as usize] = i as u32;
-                }
-            }
-            CidIndex::Dense(v)
-        } else {
-            CidIndex::Sparse(cids.iter().enumerate().map(|(i, &c)| (c, i)).collect())
-        }
-    }
-
-    #[inline]
-    pub fn get(&self, cid: i64) -> Option<usize> {
-        match self {
-            CidIndex::Dense(v) => v
-                .get(usize::try_from(cid).ok()?)
-                .copied()
-                .filter(|&i| i != u32::MAX)
-                .map(|i| i as usize),
-            CidIndex::Sparse(m) => m.get(&cid).copied(),
-        }
-    }
-}
-
 fn read_conn(path: &Path) -> Result<Connection> {
     let c = Connection::open_with_flags(
         path,
@@ -220,7 +184,7 @@ pub fn extract(conn: &Connection, cutoffs: &[i64], label_ends: &[i64], ctl: Ctl)
         let rows = st.query_map([], |r| r.get(0))?;
         rows.collect::<rusqlite::Result<_>>()?
     };
-    let by_cid = CidIndex::from_cids(&cids);
+    let by_cid = CidIndex::new(&cids);
     let n = cids.len();
     let nc = cutoffs.len();
     let min_cut = cutoffs.iter().copied().min().unwrap_or(0);

@@ -70,7 +70,7 @@ pub struct OutcomeArgs {
     /// The customer's id
     pub customer: String,
     /// reached, no_answer, accepted or declined
-    #[arg(value_parser = ["reached", "no_answer", "accepted", "declined"])]
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(store::campaigns::OUTCOMES))]
     pub outcome: String,
     #[arg(long)]
     pub note: Option<String>,
@@ -143,15 +143,16 @@ pub fn campaign(ctx: &Ctx, cmd: CampaignCmd) -> Result<i32> {
                 for m in members.iter().take(20) {
                     crate::outln!(
                         "  {:>5} {:<12} {:<9} {:<8} churn {:>5} value at risk {:>10}  {}",
-                        m.rank,
-                        crate::term::safe(&m.customer_id),
+                        m.row.rank,
+                        crate::term::safe(&m.row.customer_id),
                         m.group,
-                        m.stratum,
-                        m.churn_prob
+                        m.row.stratum,
+                        m.row
+                            .churn_prob
                             .map(|p| format!("{:.0}%", 100.0 * p))
                             .unwrap_or_else(|| "-".into()),
-                        crate::analytics::priority::money(m.value_at_risk),
-                        m.outcome.as_deref().unwrap_or("")
+                        crate::analytics::priority::money(m.row.value_at_risk),
+                        m.row.outcome.as_deref().unwrap_or("")
                     );
                 }
                 if members.len() > 20 {
@@ -186,22 +187,22 @@ pub fn campaign(ctx: &Ctx, cmd: CampaignCmd) -> Result<i32> {
             } else {
                 crate::outln!(
                     "{} {} (version {}): in '{}' because churn {} x CLV {} = value at risk {} (rank {})",
-                    crate::term::safe(&m.customer_id),
-                    crate::term::safe(m.name.as_deref().unwrap_or("")),
-                    m.version,
+                    crate::term::safe(&m.row.customer_id),
+                    crate::term::safe(m.row.name.as_deref().unwrap_or("")),
+                    m.row.version,
                     crate::term::safe(&c.name),
-                    m.churn_prob.map(|p| format!("{:.0}%", 100.0 * p)).unwrap_or_else(|| "-".into()),
-                    m.clv.map(crate::analytics::priority::money).unwrap_or_else(|| "-".into()),
-                    crate::analytics::priority::money(m.value_at_risk),
-                    m.rank
+                    m.row.churn_prob.map(|p| format!("{:.0}%", 100.0 * p)).unwrap_or_else(|| "-".into()),
+                    m.row.clv.map(crate::analytics::priority::money).unwrap_or_else(|| "-".into()),
+                    crate::analytics::priority::money(m.row.value_at_risk),
+                    m.row.rank
                 );
                 crate::outln!(
                     "offer: {} ({}); then: crmtop campaign outcome {} {} reached|no_answer|accepted|declined --version {}",
                     crate::term::safe(&c.action),
                     crate::term::safe(&c.channel),
                     crate::term::safe(&c.name),
-                    crate::term::safe(&m.customer_id),
-                    m.version
+                    crate::term::safe(&m.row.customer_id),
+                    m.row.version
                 );
             }
             Ok(OK)

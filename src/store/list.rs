@@ -86,6 +86,17 @@ pub struct Key {
     pub cid: i64,
 }
 
+impl Key {
+    /// The sort value as a number (None for a text or a missing value).
+    pub fn number(&self) -> Option<f64> {
+        match self.value {
+            Value::Real(f) => Some(f),
+            Value::Integer(i) => Some(i as f64),
+            _ => None,
+        }
+    }
+}
+
 /// Where a page starts, in display order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Seek {

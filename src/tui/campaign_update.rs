@@ -16,9 +16,6 @@ use crate::store::campaigns::WorkRow;
 /// Rows of a work-list page.
 pub const WORK_PAGE: i64 = 100;
 
-/// Outcomes an agent records, as stored.
-pub const OUTCOMES: [&str; 4] = ["reached", "no_answer", "accepted", "declined"];
-
 pub fn load_list(state: &mut AppState) -> Vec<Effect> {
     let c = &mut state.campaigns;
     c.gen += 1;

@@ -8,7 +8,7 @@ use crate::store::{self, models, Mode};
 use std::sync::atomic::AtomicBool;
 
 /// The active model's holdout AUC, to say what a new one changed.
-fn active_auc(conn: &rusqlite::Connection) -> crate::Result<Option<f64>> {
+fn active_auc(conn: &store::Conn) -> crate::Result<Option<f64>> {
     Ok(models::active(conn)?.and_then(|p| {
         p.report
             .get("metrics")

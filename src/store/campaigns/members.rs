@@ -4,30 +4,20 @@
 //! pass over each table.
 
 use super::packed::{self, Packed};
-use super::work::work_of;
+use super::work::{work_of, WorkRow};
+use crate::cid_index::CidIndex;
 use crate::error::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use std::collections::HashMap;
 
-/// One member with what the report and the work list need.
+/// One member: their work-list row, their group, and what they did in
+/// the campaign's window.
 #[derive(Debug, Clone, Serialize)]
 pub struct Member {
-    pub customer_id: String,
-    #[serde(skip)]
-    pub cid: i64,
-    pub name: Option<String>,
+    #[serde(flatten)]
+    pub row: WorkRow,
     pub group: String,
-    pub stratum: String,
-    pub churn_prob: Option<f64>,
-    pub clv: Option<f64>,
-    pub value_at_risk: f64,
-    pub rank: i64,
-    pub outcome: Option<String>,
-    pub note: Option<String>,
-    pub outcome_by: Option<String>,
-    pub claimed_by: Option<String>,
-    pub version: i64,
     /// Ordered in [start, start + window) (up to the report's as-of date).
     #[serde(skip)]
     pub ordered: bool,
@@ -93,24 +83,13 @@ fn joined(
         .zip(spend)
         .map(|((m, c), s)| {
             let w = work.get(&m.cid).cloned().unwrap_or_default();
+            let churned = c.churned;
             Member {
-                customer_id: c.id,
-                cid: m.cid,
-                name: c.name,
                 group: if m.treatment { "treatment" } else { "control" }.into(),
-                stratum: m.stratum.into(),
-                churn_prob: m.churn_prob,
-                clv: m.clv,
-                value_at_risk: m.value_at_risk,
-                rank: m.rank,
-                outcome: w.outcome,
-                note: w.note,
-                outcome_by: w.outcome_by,
-                claimed_by: w.claimed_by,
-                version: w.version,
+                row: WorkRow::of(&m, c, w),
                 ordered: s.is_some(),
                 revenue: s.unwrap_or(0.0),
-                churned: c.churned,
+                churned,
             }
         })
         .collect())
@@ -165,63 +144,11 @@ pub(super) fn customers_of(
     })?;
     let mut rows = st.query([])?;
     while let Some(r) = rows.next()? {
-        let w = who(r)?;
-        index.each(r.get(0)?, |i| out[i] = w.clone());
+        if let Some(i) = index.get(r.get(0)?) {
+            out[i] = who(r)?;
+        }
     }
     Ok(out)
-}
-
-/// Where each customer is among members: a table by cid when the cids
-/// are dense (they are rowids: usually 1..=customers) and each once, else
-/// a map.
-enum CidIndex {
-    Dense(Vec<u32>),
-    Sparse(HashMap<i64, Vec<usize>>),
-}
-
-impl CidIndex {
-    const NONE: u32 = u32::MAX;
-
-    fn new(cids: &[i64]) -> CidIndex {
-        let (min, max) = cids
-            .iter()
-            .fold((i64::MAX, i64::MIN), |(lo, hi), &c| (lo.min(c), hi.max(c)));
-        if !cids.is_empty()
-            && min >= 0
-            && max < 4 * cids.len() as i64 + 1_000_000
-            && cids.len() < Self::NONE as usize
-        {
-            let mut at = vec![Self::NONE; max as usize + 1];
-            let mut once = true;
-            for (i, &c) in cids.iter().enumerate() {
-                let slot = &mut at[c as usize];
-                once &= *slot == Self::NONE;
-                *slot = i as u32;
-            }
-            if once {
-                return CidIndex::Dense(at);
-            }
-        }
-        let mut map: HashMap<i64, Vec<usize>> = HashMap::new();
-        for (i, &c) in cids.iter().enumerate() {
-            map.entry(c).or_default().push(i);
-        }
-        CidIndex::Sparse(map)
-    }
-
-    /// Each place of `cid` among the members.
-    fn each(&self, cid: i64, mut f: impl FnMut(usize)) {
-        match self {
-            CidIndex::Dense(at) => {
-                if let Some(&i) = usize::try_from(cid).ok().and_then(|c| at.get(c)) {
-                    if i != Self::NONE {
-                        f(i as usize);
-                    }
-                }
-            }
-            CidIndex::Sparse(m) => m.get(&cid).into_iter().flatten().for_each(|&i| f(i)),
-        }
-    }
 }
 
 /// Each customer's spend in [from, to) (None: no order in it), in the
@@ -247,8 +174,9 @@ fn spend_of(conn: &Connection, cids: &[i64], from: i64, to: i64) -> Result<Vec<O
     )?;
     let mut rows = st.query(params![from, to])?;
     while let Some(r) = rows.next()? {
-        let spent: f64 = r.get(1)?;
-        index.each(r.get(0)?, |i| out[i] = Some(spent));
+        if let Some(i) = index.get(r.get(0)?) {
+            out[i] = Some(r.get(1)?);
+        }
     }
     Ok(out)
 }

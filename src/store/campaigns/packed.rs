@@ -127,25 +127,14 @@ pub fn counts(conn: &Connection, campaign_id: i64) -> Result<(i64, i64)> {
 
 /// Every member of one group (or both: `None`), each group in rank order.
 pub fn read(conn: &Connection, campaign_id: i64, treatment: Option<bool>) -> Result<Vec<Packed>> {
-    let mut st = conn.prepare_cached(
-        "SELECT treatment, chunk, data FROM campaign_assignment
-         WHERE campaign_id = ?1 AND (?2 IS NULL OR treatment = ?2)
-         ORDER BY treatment, chunk",
-    )?;
-    // Sized once (a million members grown by doubling: a third of a
-    // report's time in page faults and copies).
-    let n: f64 = conn
-        .prepare_cached(
-            "SELECT total(members) FROM campaign_assignment
-             WHERE campaign_id = ?1 AND (?2 IS NULL OR treatment = ?2)",
-        )?
-        .query_row(params![campaign_id, treatment], |r| r.get(0))?;
-    let mut out = Vec::with_capacity(n as usize);
-    let mut rows = st.query(params![campaign_id, treatment])?;
-    while let Some(r) = rows.next()? {
-        let t: bool = r.get(0)?;
-        let chunk: i64 = r.get(1)?;
-        decode(blob(r.get_ref(2)?)?, t, chunk * CHUNK as i64, &mut out)?;
+    let mut out = Vec::new();
+    for t in [false, true]
+        .into_iter()
+        .filter(|t| treatment.is_none_or(|x| x == *t))
+    {
+        let group = raw(conn, campaign_id, t)?;
+        out.reserve_exact(group.len() / SIZE);
+        decode(&group, t, 0, &mut out)?;
     }
     Ok(out)
 }

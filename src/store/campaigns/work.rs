@@ -3,7 +3,7 @@
 //! A member has a `campaign_work` row once an agent touched them; the rest
 //! are read from the packed assignment.
 
-use super::members::{customers_of, packed_of};
+use super::members::{customers_of, packed_of, Who};
 use super::packed::{self, Packed};
 use crate::error::{Error, Result};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -83,26 +83,33 @@ pub struct WorkRow {
     pub version: i64,
 }
 
+impl WorkRow {
+    /// A member as assigned, their customer and what agents did.
+    pub(super) fn of(m: &Packed, who: Who, w: Work) -> WorkRow {
+        WorkRow {
+            cid: m.cid,
+            customer_id: who.id,
+            name: who.name,
+            stratum: m.stratum.into(),
+            churn_prob: m.churn_prob,
+            clv: m.clv,
+            value_at_risk: m.value_at_risk,
+            rank: m.rank,
+            outcome: w.outcome,
+            note: w.note,
+            outcome_by: w.outcome_by,
+            claimed_by: w.claimed_by,
+            version: w.version,
+        }
+    }
+}
+
 fn work_row_of(conn: &Connection, campaign_id: i64, m: Packed) -> Result<WorkRow> {
     let w = work_one(conn, campaign_id, m.cid)?;
     let who = customers_of(conn, &[m.cid], true, false)?
         .pop()
         .unwrap_or_default();
-    Ok(WorkRow {
-        cid: m.cid,
-        customer_id: who.id,
-        name: who.name,
-        stratum: m.stratum.into(),
-        churn_prob: m.churn_prob,
-        clv: m.clv,
-        value_at_risk: m.value_at_risk,
-        rank: m.rank,
-        outcome: w.outcome,
-        note: w.note,
-        outcome_by: w.outcome_by,
-        claimed_by: w.claimed_by,
-        version: w.version,
-    })
+    Ok(WorkRow::of(&m, who, w))
 }
 
 /// Treated members from `offset` in rank order (a page of a million-member

@@ -23,12 +23,7 @@ pub(super) struct ClvSums {
 }
 
 fn key_of(k: &list::Key) -> (u64, i64) {
-    let v = match &k.value {
-        rusqlite::types::Value::Real(f) => f.to_bits(),
-        rusqlite::types::Value::Integer(i) => (*i as f64).to_bits(),
-        _ => u64::MAX,
-    };
-    (v, k.cid)
+    (k.number().map_or(u64::MAX, f64::to_bits), k.cid)
 }
 
 impl Executor {
@@ -132,11 +127,7 @@ impl Executor {
                     && query.cluster.is_none()
                     && query.churn_band.is_none();
                 let page_sum: f64 = rows.iter().map(|r| r.clv.unwrap_or(0.0)).sum();
-                let clv_of = |k: &list::Key| match &k.value {
-                    rusqlite::types::Value::Real(f) => *f,
-                    rusqlite::types::Value::Integer(i) => *i as f64,
-                    _ => 0.0,
-                };
+                let clv_of = |k: &list::Key| k.number().unwrap_or(0.0);
                 let known = |k: &list::Key| self.clv.above.get(&key_of(k)).copied();
                 // Value above the first row, in the ranking's order (CLV, highest first).
                 let cached = if ranking && unfiltered {

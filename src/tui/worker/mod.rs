@@ -90,7 +90,7 @@ fn coalesce(batch: Vec<Request>) -> Vec<Request> {
 
 /// Answers requests on its own connection (on the worker thread, or directly in tests).
 pub struct Executor {
-    pub conn: rusqlite::Connection,
+    pub conn: crate::store::Conn,
     path: PathBuf,
     read_only: bool,
     /// Parsed parameters of the last model seen (to put drivers in words).

@@ -30,10 +30,7 @@ impl SearchCache {
         self.index.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    pub(super) fn build_with(
-        &self,
-        conn: &rusqlite::Connection,
-    ) -> crate::Result<Arc<SearchIndex>> {
+    pub(super) fn build_with(&self, conn: &crate::store::Conn) -> crate::Result<Arc<SearchIndex>> {
         let _g = self.build.lock().unwrap_or_else(|e| e.into_inner());
         let version = dashboard::data_version(conn)?;
         if let Some(i) = self.current().filter(|i| i.version == version) {
