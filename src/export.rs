@@ -319,10 +319,11 @@ pub fn churn(conn: &Connection, format: Format, mask: bool, out: &mut dyn Write)
     let columns = ["customer_id", "probability", "drivers", "model_id"];
     let mut sink = Sink::new(format, columns.iter().map(|s| s.to_string()).collect(), out)?;
     let mut st = conn.prepare(
-        "SELECT c.id, s.prob, s.drivers FROM churn_scores s JOIN customers c ON c.cid = s.cid
-         WHERE s.model_id = ?1 ORDER BY s.prob DESC, c.id",
+        "SELECT c.id, s.prob, s.drivers FROM active_rank r JOIN active_churn s ON s.cid = r.cid
+           JOIN customers c ON c.cid = r.cid
+         ORDER BY r.prob DESC, c.id",
     )?;
-    let mut rows = st.query([active.id])?;
+    let mut rows = st.query([])?;
     let mut n = 0;
     while let Some(r) = rows.next()? {
         let drivers: String = r.get(2)?;

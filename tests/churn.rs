@@ -104,7 +104,7 @@ fn prob(db: &TempDb, id: &str) -> f64 {
     db.open()
         .conn
         .query_row(
-            "SELECT churn_prob FROM customers WHERE id = ?1",
+            "SELECT s.prob FROM customers c JOIN active_churn s ON s.cid = c.cid WHERE c.id = ?1",
             [id],
             |r| r.get(0),
         )
@@ -298,7 +298,7 @@ fn activation_follows_the_auc_rule() {
     // Its scores are kept, but the customers still show the active model's.
     assert_eq!(
         db.count(&format!(
-            "SELECT count(*) FROM churn_scores WHERE model_id = {}",
+            "SELECT count(*) FROM churn_scores_{}",
             second.model_id
         )),
         300
@@ -384,7 +384,7 @@ fn a_cancelled_training_leaves_the_database_unchanged() {
     let before: Vec<(i64, f64)> = {
         let c = db.open().conn;
         let mut st = c
-            .prepare("SELECT cid, churn_prob FROM customers ORDER BY cid")
+            .prepare("SELECT cid, prob FROM active_churn ORDER BY cid")
             .unwrap();
         st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap()
@@ -395,7 +395,7 @@ fn a_cancelled_training_leaves_the_database_unchanged() {
         "fitting",
         "scoring customers",
         "writing scores",
-        "updating customers",
+        "updating queue priorities",
         "committing",
     ] {
         let cancel = AtomicBool::new(false);
@@ -426,7 +426,7 @@ fn a_cancelled_training_leaves_the_database_unchanged() {
         let after: Vec<(i64, f64)> = {
             let c = db.open().conn;
             let mut st = c
-                .prepare("SELECT cid, churn_prob FROM customers ORDER BY cid")
+                .prepare("SELECT cid, prob FROM active_churn ORDER BY cid")
                 .unwrap();
             st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
                 .unwrap()

@@ -591,8 +591,10 @@ fn gone_is_not_at_risk() {
     {
         let s = db.open();
         s.conn
-            .execute_batch("UPDATE customers SET churn_prob = 0.9, clv = 100.0")
+            .execute_batch("UPDATE customers SET clv = 100.0")
             .unwrap();
+        let ids = ["L1", "L2", "A1", "S1", "X1"].map(|id| (id, 0.9));
+        common::set_churn(&s.conn, &ids);
     }
     let s = db.open();
     let d = crmtop::store::dashboard::load(

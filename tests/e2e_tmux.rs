@@ -339,7 +339,7 @@ fn model_state(db: &common::TempDb) -> (i64, i64, i64) {
     (
         db.count("SELECT count(*) FROM models"),
         db.count("SELECT id FROM models WHERE active = 1"),
-        db.count("SELECT count(*) FROM churn_scores s JOIN models m ON m.id = s.model_id WHERE m.active = 1"),
+        db.count("SELECT count(*) FROM active_churn"),
     )
 }
 

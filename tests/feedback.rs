@@ -21,10 +21,11 @@ fn queue_db() -> TempDb {
     let s = db.open();
     s.conn
         .execute_batch(
-            "UPDATE customers SET churn_prob = 0.9, clv = 5000 WHERE id = 'K1';
-             UPDATE customers SET churn_prob = 0.1, clv = 50 WHERE id = 'K2';",
+            "UPDATE customers SET clv = 5000 WHERE id = 'K1';
+             UPDATE customers SET clv = 50 WHERE id = 'K2';",
         )
         .unwrap();
+    common::set_churn(&s.conn, &[("K1", 0.9), ("K2", 0.1)]);
     crmtop::store::feedback::refresh_static_priority(&s.conn, None).unwrap();
     db
 }

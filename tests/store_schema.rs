@@ -334,3 +334,99 @@ fn campaign_members_move_to_a_packed_assignment_in_place() {
     .unwrap_err();
     assert!(err.to_string().contains("control group"), "{err}");
 }
+
+/// A database made by the previous release (schema 10: every version's
+/// scores in one table, the active one copied into customers.churn_prob)
+/// is migrated in place: each version gets its own scores and ranking, the
+/// views show the active one, the customers' column is gone; a customer
+/// added afterwards is ranked unscored; activating the older version is a
+/// flag and a re-pointing, and its ranking then holds the new customer too.
+#[test]
+fn churn_scores_move_to_tables_per_version_in_place() {
+    use crmtop::store::{list, models, scores};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for (_, sql) in &store::MIGRATIONS[..10] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 10).unwrap();
+        conn.execute_batch(
+            "INSERT INTO customers(cid, id, name, churn_prob) VALUES
+               (1, 'C1', 'Ann', 0.8), (2, 'C2', 'Bo', 0.1), (3, 'C3', 'Cy', 0.5);
+             INSERT INTO models(id, kind, created_at, agent, as_of, window_days, label_source, n_train,
+                                n_test, positive_rate, duration_ms, active, report, params)
+               VALUES (1, 'logistic', 0, 'ann', '2025-01-01', 90, 'lapse', 3, 0, 0.3, 1, 0, 'null', '{}'),
+                      (2, 'logistic', 1, 'ann', '2025-02-01', 90, 'lapse', 3, 0, 0.3, 1, 1, 'null', '{}');
+             INSERT INTO churn_scores(model_id, cid, prob, drivers) VALUES
+               (1, 1, 0.2, '[[0,1,0.5]]'), (1, 2, 0.9, '[]'), (1, 3, 0.4, '[]'),
+               (2, 1, 0.8, '[[0,2,0.7]]'), (2, 2, 0.1, '[]'), (2, 3, 0.5, '[]');",
+        )
+        .unwrap();
+    }
+    let s = store::open(&path, store::Mode::ReadWrite).unwrap();
+    assert_eq!(
+        store::user_version(&s.conn).unwrap(),
+        store::latest_version()
+    );
+    let gone: i64 = s
+        .conn
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('customers') WHERE name = 'churn_prob'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(gone, 0);
+    assert_eq!(scores::versions(&s.conn).unwrap(), vec![1, 2]);
+    assert_eq!(
+        models::score_of(&s.conn, 1, 1).unwrap(),
+        Some((0.2, "[[0,1,0.5]]".to_string()))
+    );
+    for id in [1, 2] {
+        assert_eq!(
+            scores::rank_faults(&s.conn, id).unwrap(),
+            (0, 0, 0),
+            "v{id}"
+        );
+    }
+    let by_churn = |s: &store::Store| -> Vec<(String, Option<f64>)> {
+        let q = list::ListQuery::new(list::SortColumn::Churn, true);
+        list::page(&s.conn, &q)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.id, r.churn_prob))
+            .collect()
+    };
+    assert_eq!(
+        by_churn(&s),
+        vec![
+            ("C1".to_string(), Some(0.8)),
+            ("C3".to_string(), Some(0.5)),
+            ("C2".to_string(), Some(0.1))
+        ]
+    );
+    // A customer who comes later is listed, unscored, last when descending.
+    s.conn
+        .execute("INSERT INTO customers(id, name) VALUES ('C4', 'Di')", [])
+        .unwrap();
+    assert_eq!(by_churn(&s)[3], ("C4".to_string(), None));
+    // The older version becomes active without rewriting anything.
+    let tx = s.conn.unchecked_transaction().unwrap();
+    models::activate(&tx, 1, crmtop::jobs::Ctl::silent()).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(
+        by_churn(&s),
+        vec![
+            ("C2".to_string(), Some(0.9)),
+            ("C3".to_string(), Some(0.4)),
+            ("C1".to_string(), Some(0.2)),
+            ("C4".to_string(), None)
+        ]
+    );
+    assert_eq!(scores::rank_faults(&s.conn, 1).unwrap(), (0, 0, 0));
+    // Pruned versions lose their tables.
+    scores::drop_version(&s.conn, 2).unwrap();
+    assert!(!scores::has(&s.conn, 2).unwrap());
+}

@@ -38,7 +38,8 @@ pub fn rows(conn: &Connection, as_of: i64) -> Result<Vec<Row>> {
         }
     }
     let mut st = conn.prepare(
-        "SELECT cid, last_order, n_orders, revenue, since, churn_prob, churned, clv FROM customers ORDER BY cid",
+        "SELECT c.cid, c.last_order, c.n_orders, c.revenue, c.since, s.prob, c.churned, c.clv
+         FROM customers c LEFT JOIN active_churn s ON s.cid = c.cid ORDER BY c.cid",
     )?;
     let rows = st.query_map([], |r| {
         let cid: i64 = r.get(0)?;

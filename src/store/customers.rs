@@ -201,8 +201,7 @@ pub fn total(conn: &Connection) -> Result<i64> {
 
 /// Every scored customer's churn probability under the active model.
 pub fn churn_probs(conn: &Connection) -> Result<Vec<(i64, f64)>> {
-    let mut st =
-        conn.prepare("SELECT cid, churn_prob FROM customers WHERE churn_prob IS NOT NULL")?;
+    let mut st = conn.prepare("SELECT cid, prob FROM active_churn ORDER BY cid")?;
     let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

@@ -174,7 +174,8 @@ fn compute(conn: &Connection, version: i64, high: f64, medium: f64) -> Result<Ag
         std::collections::BinaryHeap::new();
     {
         let mut st = conn.prepare(
-            "SELECT cid, age, birth_date, income, churn_prob, clv, churned, last_order FROM customers",
+            "SELECT c.cid, c.age, c.birth_date, c.income, s.prob, c.clv, c.churned, c.last_order
+             FROM customers c LEFT JOIN active_churn s ON s.cid = c.cid",
         )?;
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {
@@ -235,7 +236,7 @@ fn compute(conn: &Connection, version: i64, high: f64, medium: f64) -> Result<Ag
         let mut ranked: Vec<(f64, i64)> = top.into_iter().map(|r| (r.0 .0 .0, r.0 .1)).collect();
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         let mut st =
-            conn.prepare("SELECT id, name, churn_prob, clv FROM customers WHERE cid = ?1")?;
+            conn.prepare("SELECT c.id, c.name, s.prob, c.clv FROM customers c LEFT JOIN active_churn s ON s.cid = c.cid WHERE c.cid = ?1")?;
         let mut out = Vec::with_capacity(ranked.len());
         for (value, cid) in ranked {
             let row = st.query_row([cid], |r| {

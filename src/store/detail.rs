@@ -65,7 +65,8 @@ pub fn load(conn: &Connection, cid: i64) -> Result<Option<Detail>> {
     let profile = conn
         .query_row(
             "SELECT cid, id, name, email, phone, signup_date, birth_date, age, income, region, plan, segment, churned,
-                    n_orders, revenue, first_order, last_order, since, churn_prob, clv, rfm_segment
+                    n_orders, revenue, first_order, last_order, since,
+                    (SELECT prob FROM active_churn s WHERE s.cid = customers.cid), clv, rfm_segment
              FROM customers WHERE cid = ?1",
             [cid],
             |r| {
@@ -133,8 +134,8 @@ pub fn load(conn: &Connection, cid: i64) -> Result<Option<Detail>> {
         .collect::<rusqlite::Result<_>>()?;
     let churn = conn
         .query_row(
-            "SELECT s.model_id, s.prob, s.drivers FROM churn_scores s JOIN models m ON m.id = s.model_id
-             WHERE m.active = 1 AND s.cid = ?1",
+            "SELECT (SELECT id FROM models WHERE active = 1), s.prob, s.drivers FROM active_churn s
+             WHERE s.cid = ?1",
             [cid],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )

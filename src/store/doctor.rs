@@ -215,7 +215,7 @@ pub fn run(path: &Path, opts: Options) -> Result<Report> {
     guard(&mut d, "totals", r);
     let r = check_queue(&mut d, &conn, fix);
     guard(&mut d, "queue", r);
-    let r = check_models(&mut d, &conn);
+    let r = check_models(&mut d, &conn, fix);
     guard(&mut d, "models", r);
     let r = check_search(&mut d, &conn, fix);
     guard(&mut d, "search index", r);
@@ -501,10 +501,9 @@ fn check_foreign_keys(d: &mut Doctor, conn: &Connection, fix: bool) -> Result<()
                 [],
             )?;
         }
+        super::scores::drop_orphans(&tx)?;
         tx.execute_batch(
-            "DELETE FROM churn_scores WHERE cid NOT IN (SELECT cid FROM customers)
-                OR model_id NOT IN (SELECT id FROM models);
-             DELETE FROM clv_values WHERE cid NOT IN (SELECT cid FROM customers)
+            "DELETE FROM clv_values WHERE cid NOT IN (SELECT cid FROM customers)
                 OR fit_id NOT IN (SELECT id FROM clv_fits);
              DELETE FROM queue WHERE fid NOT IN (SELECT fid FROM feedback);",
         )?;
@@ -702,7 +701,7 @@ fn check_queue(d: &mut Doctor, conn: &Connection, fix: bool) -> Result<()> {
     Ok(())
 }
 
-fn check_models(d: &mut Doctor, conn: &Connection) -> Result<()> {
+fn check_models(d: &mut Doctor, conn: &Connection, fix: bool) -> Result<()> {
     let active = count(conn, "SELECT count(*) FROM models WHERE active = 1")?;
     if active > 1 {
         d.problem(
@@ -713,12 +712,30 @@ fn check_models(d: &mut Doctor, conn: &Connection) -> Result<()> {
         );
         return Ok(());
     }
+    if let Some(id) = super::models::active_id(conn)? {
+        let (wrong, unranked, off) = super::scores::rank_faults(conn, id)?;
+        if wrong + unranked + off > 0 {
+            let i = d.problem(
+                "models",
+                Severity::Error,
+                format!(
+                    "the active model's ranking disagrees with its scores: {wrong} wrong, {unranked} missing, {off} customers off"
+                ),
+                "crmtop doctor --fix rebuilds it from the scores",
+            );
+            if fix {
+                let tx = conn.unchecked_transaction()?;
+                super::scores::rebuild_rank(&tx, id)?;
+                tx.commit()?;
+                d.fixed(i, "rebuilt");
+            }
+            return Ok(());
+        }
+    }
     if active == 1 {
         let missing = count(
             conn,
-            "SELECT count(*) FROM customers c WHERE NOT EXISTS (
-               SELECT 1 FROM churn_scores s WHERE s.model_id = (SELECT id FROM models WHERE active = 1)
-                 AND s.cid = c.cid)",
+            "SELECT count(*) FROM customers c WHERE NOT EXISTS (SELECT 1 FROM active_churn s WHERE s.cid = c.cid)",
         )?;
         if missing > 0 {
             d.problem(

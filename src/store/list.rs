@@ -50,7 +50,7 @@ impl SortColumn {
             SortColumn::LastOrder => "c.last_order",
             SortColumn::Orders => "c.n_orders",
             SortColumn::Revenue => "c.revenue",
-            SortColumn::Churn => "c.churn_prob",
+            SortColumn::Churn => CHURN_RANK,
             SortColumn::Clv => "c.clv",
             SortColumn::Rfm => "c.rfm_segment",
         }
@@ -170,7 +170,27 @@ pub struct CustomerRow {
 
 const COLS: &str =
     "c.cid, c.id, c.name, c.email, c.segment, c.plan, c.since, c.last_order, c.n_orders, \
-                    c.revenue, c.churn_prob, c.clv, c.rfm_segment";
+                    c.revenue, (SELECT s.prob FROM active_churn s WHERE s.cid = c.cid), c.clv, c.rfm_segment";
+
+/// The churn order is the active version's ranking (`store::scores`):
+/// walked as `r`, joined to the customers by key.
+const CHURN_RANK: &str = "r.prob";
+const RANK_FROM: &str = "active_rank r CROSS JOIN customers c ON c.cid = r.cid";
+/// A customer's place in the churn order where the ranking is not walked
+/// (a few matching keys sorted in memory): the same value the ranking holds.
+const CHURN_OF_C: &str = "coalesce((SELECT s.prob FROM active_churn s WHERE s.cid = c.cid), -1.0)";
+
+/// The sort expression and the key's column of a query over `from`:
+/// `rank` when it walks the churn ranking, `scored` when a version is active
+/// (without one every churn value is missing: the list is in key order).
+fn sort_of(sort: SortColumn, scored: bool, rank: bool) -> (&'static str, &'static str) {
+    match (sort, scored, rank) {
+        (SortColumn::Churn, false, _) => ("NULL", "c.cid"),
+        (SortColumn::Churn, true, true) => (CHURN_RANK, "r.cid"),
+        (SortColumn::Churn, true, false) => (CHURN_OF_C, "c.cid"),
+        (other, _, _) => (other.expr(), "c.cid"),
+    }
+}
 
 /// `%text%` with LIKE's wildcards escaped.
 pub fn like_pattern(text: &str) -> String {
@@ -241,6 +261,9 @@ struct Filters {
     from: &'static str,
     conds: String,
     params: Vec<Value>,
+    /// The sort expression and the key's column over `from`.
+    sort: &'static str,
+    tie: &'static str,
 }
 
 /// Whether a page walks its index upwards.
@@ -252,13 +275,28 @@ fn walks_up(q: &ListQuery) -> bool {
     }
 }
 
-fn filters(q: &ListQuery, hits: Option<&Hits>, plan: Plan, first: usize) -> Filters {
+/// `scored`: a churn model is active. The churn ranking drives the query
+/// when the list is sorted by churn, or when `count` asks for a risk band
+/// (`rank_count`), unless a few keys do.
+fn filters(
+    q: &ListQuery,
+    hits: Option<&Hits>,
+    plan: Plan,
+    first: usize,
+    scored: bool,
+    rank_count: bool,
+) -> Filters {
+    let text = q.filter.as_deref().filter(|t| !t.is_empty());
+    let keys = matches!((text, hits, plan), (Some(_), Some(_), Plan::Keys));
+    let rank = scored && !keys && (q.sort == SortColumn::Churn || rank_count);
+    let (sort, tie) = sort_of(q.sort, scored, rank);
     let mut f = Filters {
-        from: "customers c",
+        from: if rank { RANK_FROM } else { "customers c" },
         conds: String::new(),
         params: Vec::new(),
+        sort,
+        tie,
     };
-    let text = q.filter.as_deref().filter(|t| !t.is_empty());
     // The bit test first: it needs nothing but the key, which every index
     // holds, so rows that do not match never cost a table lookup.
     match (text, hits, plan) {
@@ -290,11 +328,22 @@ fn filters(q: &ListQuery, hits: Option<&Hits>, plan: Plan, first: usize) -> Filt
         f.params.push(Value::Real(lo));
         f.params.push(Value::Real(hi));
         let i = first + f.params.len() - 2;
-        // sql-format-ok: parameter numbers; the values are bound.
-        f.conds.push_str(&format!(
-            " AND c.churn_prob >= ?{i} AND c.churn_prob < ?{}",
-            i + 1
-        ));
+        if rank {
+            // sql-format-ok: parameter numbers; the values are bound.
+            f.conds
+                .push_str(&format!(" AND r.prob >= ?{i} AND r.prob < ?{}", i + 1));
+        } else if scored {
+            // sql-format-ok: parameter numbers; the values are bound.
+            f.conds.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM active_churn s WHERE s.cid = c.cid AND s.prob >= ?{i} AND s.prob < ?{})",
+                i + 1
+            ));
+        } else {
+            // sql-format-ok: parameter numbers; the values are bound. No
+            // model: no customer has a score in any band.
+            f.conds
+                .push_str(&format!(" AND NULL >= ?{i} AND NULL < ?{}", i + 1));
+        }
     }
     if let Some(cutoff) = q.skip_lapsed {
         f.params.push(Value::Integer(cutoff));
@@ -392,10 +441,11 @@ fn page_plan(
         (None, true) => choose(q, hits, max_cid(conn)?),
         (None, false) => Plan::Like,
     };
+    let scored = super::models::active_id(conn)?.is_some();
     if plan == Plan::Bits && forced.is_none() {
-        return walk_within(conn, q, hits, WALK_BUDGET, 2_000);
+        return walk_within(conn, q, hits, scored, WALK_BUDGET, 2_000);
     }
-    page_walk(conn, q, &filters(q, hits, plan, 4))
+    page_walk(conn, q, &filters(q, hits, plan, 4, scored, false))
 }
 
 /// The bit plan, given up for the key plan after `budget` (checked every
@@ -404,12 +454,13 @@ fn walk_within(
     conn: &Connection,
     q: &ListQuery,
     hits: Option<&Hits>,
+    scored: bool,
     budget: std::time::Duration,
     ops: i32,
 ) -> Result<Vec<CustomerRow>> {
     let deadline = std::time::Instant::now() + budget;
     conn.progress_handler(ops, Some(move || std::time::Instant::now() >= deadline));
-    let r = page_walk(conn, q, &filters(q, hits, Plan::Bits, 4));
+    let r = page_walk(conn, q, &filters(q, hits, Plan::Bits, 4, scored, false));
     conn.progress_handler(0, None::<fn() -> bool>);
     if !is_interrupt(&r) {
         return r;
@@ -421,9 +472,9 @@ fn walk_within(
     // (At worst one pass over the sort index: 70 ms for a million rows,
     // where reading 100,000 matches by key can take several times that.)
     if q.seek == Seek::First {
-        return reverse_first_page(conn, q, hits);
+        return reverse_first_page(conn, q, hits, scored);
     }
-    page_walk(conn, q, &filters(q, hits, Plan::Keys, 4))
+    page_walk(conn, q, &filters(q, hits, Plan::Keys, 4, scored, false))
 }
 
 fn is_interrupt<T>(r: &Result<T>) -> bool {
@@ -438,25 +489,26 @@ fn reverse_first_page(
     conn: &Connection,
     q: &ListQuery,
     hits: Option<&Hits>,
+    scored: bool,
 ) -> Result<Vec<CustomerRow>> {
     let Some(h) = hits else {
-        return page_walk(conn, q, &filters(q, None, Plan::Like, 4));
+        return page_walk(conn, q, &filters(q, None, Plan::Like, 4, scored, false));
     };
-    let e = q.sort.expr();
     // The other conditions (risk band, segment) as a value, numbered from ?2.
     let mut rest = q.clone();
     rest.filter = None;
-    let other = filters(&rest, None, Plan::Like, 2);
+    let other = filters(&rest, None, Plan::Like, 2, scored, false);
+    let (e, t, from) = (other.sort, other.tie, other.from);
     let asc = q.descending == q.sort.inverted();
     // The display order walks up when `asc`; backwards is the other way.
     let back = if asc {
-        format!("{e} DESC, c.cid DESC")
+        format!("{e} DESC, {t} DESC")
     } else {
-        format!("{e}, c.cid")
+        format!("{e}, {t}")
     };
-    // sql-format-ok: the sort expression is a constant chosen by enum; the conditions hold only numbered parameters.
+    // sql-format-ok: the sort expression and FROM clause are constants chosen by enum; the conditions hold only numbered parameters.
     let sql = format!(
-        "SELECT c.cid, (1{}) FROM customers c WHERE crmtop_bit(?1, c.cid) ORDER BY {back}",
+        "SELECT c.cid, (1{}) FROM {from} WHERE crmtop_bit(?1, c.cid) ORDER BY {back}",
         other.conds
     );
     let mut st = conn.prepare_cached(&sql)?;
@@ -480,6 +532,7 @@ fn reverse_first_page(
     drop(rows);
     // Those rows in display order (their keys, reversed, are in it).
     let keys: Vec<i64> = last.into_iter().rev().collect();
+    let (e, _) = sort_of(q.sort, scored, false);
     let forward = if asc {
         format!("{e}, c.cid")
     } else {
@@ -525,7 +578,7 @@ fn walk_index(
     f: &Filters,
     walk: Walk,
 ) -> Result<Vec<CustomerRow>> {
-    let e = q.sort.expr();
+    let (e, t) = (f.sort, f.tie);
     let sort_idx = 13;
     let limit = q.limit as i64;
     let run = |sql: &str, key: Option<&Key>, limit: i64| -> Result<Vec<CustomerRow>> {
@@ -541,26 +594,29 @@ fn walk_index(
     };
     let (from, w) = (f.from, &f.conds);
     // sql-format-ok: the sort expression, column list and FROM clause are constants chosen by enum; the conditions hold only numbered parameters.
-    let q_all_up =
-        format!("SELECT {COLS}, {e} FROM {from} WHERE 1{w} ORDER BY {e}, c.cid LIMIT ?3");
+    let q_all_up = format!("SELECT {COLS}, {e} FROM {from} WHERE 1{w} ORDER BY {e}, {t} LIMIT ?3");
     // sql-format-ok: as above.
     let q_all_down =
-        format!("SELECT {COLS}, {e} FROM {from} WHERE 1{w} ORDER BY {e} DESC, c.cid DESC LIMIT ?3");
+        format!("SELECT {COLS}, {e} FROM {from} WHERE 1{w} ORDER BY {e} DESC, {t} DESC LIMIT ?3");
     // sql-format-ok: as above.
-    let q_after_value = format!("SELECT {COLS}, {e} FROM {from} WHERE ({e}, c.cid) > (?1, ?2){w} ORDER BY {e}, c.cid LIMIT ?3");
+    let q_after_value = format!(
+        "SELECT {COLS}, {e} FROM {from} WHERE ({e}, {t}) > (?1, ?2){w} ORDER BY {e}, {t} LIMIT ?3"
+    );
     // sql-format-ok: as above.
-    let q_before_value = format!("SELECT {COLS}, {e} FROM {from} WHERE ({e}, c.cid) < (?1, ?2){w} ORDER BY {e} DESC, c.cid DESC LIMIT ?3");
+    let q_before_value = format!("SELECT {COLS}, {e} FROM {from} WHERE ({e}, {t}) < (?1, ?2){w} ORDER BY {e} DESC, {t} DESC LIMIT ?3");
     // sql-format-ok: as above.
-    let q_null_after = format!("SELECT {COLS}, {e} FROM {from} WHERE {e} IS NULL AND c.cid > ?2{w} ORDER BY c.cid LIMIT ?3");
+    let q_null_after = format!(
+        "SELECT {COLS}, {e} FROM {from} WHERE {e} IS NULL AND {t} > ?2{w} ORDER BY {t} LIMIT ?3"
+    );
     // sql-format-ok: as above.
-    let q_null_before = format!("SELECT {COLS}, {e} FROM {from} WHERE {e} IS NULL AND c.cid < ?2{w} ORDER BY c.cid DESC LIMIT ?3");
+    let q_null_before = format!("SELECT {COLS}, {e} FROM {from} WHERE {e} IS NULL AND {t} < ?2{w} ORDER BY {t} DESC LIMIT ?3");
     // sql-format-ok: as above.
     let q_not_null_up = format!(
-        "SELECT {COLS}, {e} FROM {from} WHERE {e} IS NOT NULL{w} ORDER BY {e}, c.cid LIMIT ?3"
+        "SELECT {COLS}, {e} FROM {from} WHERE {e} IS NOT NULL{w} ORDER BY {e}, {t} LIMIT ?3"
     );
     // sql-format-ok: as above.
     let q_null_down =
-        format!("SELECT {COLS}, {e} FROM {from} WHERE {e} IS NULL{w} ORDER BY c.cid DESC LIMIT ?3");
+        format!("SELECT {COLS}, {e} FROM {from} WHERE {e} IS NULL{w} ORDER BY {t} DESC LIMIT ?3");
     match walk {
         Walk::Up(None) => run(&q_all_up, None, limit),
         Walk::Down(None) => run(&q_all_down, None, limit),
@@ -628,9 +684,35 @@ fn count_plan(
         (None, true, Some(_)) => Plan::Bits,
         _ => Plan::Like,
     };
+    let scored = super::models::active_id(conn)?.is_some();
+    // A risk band alone is a range of the active ranking.
+    if let (Some((lo, hi)), true, false, None, None, None) = (
+        q.churn_band,
+        scored,
+        has_text,
+        &q.rfm_segment,
+        q.skip_lapsed,
+        q.cluster,
+    ) {
+        return Ok(conn.query_row(
+            "SELECT count(*) FROM active_rank WHERE prob >= ?1 AND prob < ?2",
+            [lo, hi],
+            |r| r.get(0),
+        )?);
+    }
     // Only the conditions in use, so that SQLite counts from the smallest
     // index that answers (count(*) of a million rows: 5 ms, not 140 ms).
-    let f = filters(q, hits.filter(|_| has_text), plan, 1);
+    // The sort does not matter to a count: the ranking is walked only for a band.
+    let mut unsorted = q.clone();
+    unsorted.sort = SortColumn::Id;
+    let f = filters(
+        &unsorted,
+        hits.filter(|_| has_text),
+        plan,
+        1,
+        scored,
+        q.churn_band.is_some(),
+    );
     // (No WHERE at all when nothing filters: SQLite then counts from the
     // smallest index.)
     let sql = match f.conds.strip_prefix(" AND ") {
@@ -651,19 +733,30 @@ mod tests {
 
     fn db() -> Connection {
         let c = Connection::open_in_memory().unwrap();
-        c.execute_batch(crate::store::MIGRATIONS[0].1).unwrap();
+        for (_, sql) in crate::store::MIGRATIONS {
+            c.execute_batch(sql).unwrap();
+        }
+        let mut scores = Vec::new();
         for i in 1..=57i64 {
-            let p: Option<f64> = if i % 5 == 0 {
-                None
-            } else {
-                Some((i % 7) as f64 / 10.0)
-            };
+            if i % 5 != 0 {
+                scores.push((i, (i % 7) as f64 / 10.0, "[]"));
+            }
             c.execute(
-                "INSERT INTO customers(cid, id, name, churn_prob, n_orders) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![i, format!("K{i:03}"), format!("Name {}", i % 9), p, i % 4],
+                "INSERT INTO customers(cid, id, name, n_orders) VALUES (?1, ?2, ?3, ?4)",
+                params![i, format!("K{i:03}"), format!("Name {}", i % 9), i % 4],
             )
             .unwrap();
         }
+        c.execute(
+            "INSERT INTO models(id, kind, created_at, agent, as_of, window_days, label_source, n_train, n_test,
+                                positive_rate, duration_ms, report, params)
+             VALUES (1, 'logistic', 0, 't', '2025-01-01', 90, 't', 0, 0, 0, 0, 'null', '{}')",
+            [],
+        )
+        .unwrap();
+        crate::store::models::write_scores(&c, 1, scores).unwrap();
+        crate::store::models::activate(&c, 1, crate::jobs::Ctl::silent()).unwrap();
+        crate::store::scores::rebuild_rank(&c, 1).unwrap();
         c
     }
 
@@ -782,14 +875,15 @@ mod tests {
             q.limit = 10;
             let want = page(&c, &q).unwrap();
             // A first page falls back to the backwards walk...
-            let got = walk_within(&c, &q, Some(&hits), std::time::Duration::ZERO, 1).unwrap();
+            let got = walk_within(&c, &q, Some(&hits), true, std::time::Duration::ZERO, 1).unwrap();
             assert_eq!(got, want);
-            assert_eq!(reverse_first_page(&c, &q, Some(&hits)).unwrap(), want);
+            assert_eq!(reverse_first_page(&c, &q, Some(&hits), true).unwrap(), want);
             // ...a later page to the key plan.
             q.seek = Seek::After(want[3].key.clone());
             let want2 = page(&c, &q).unwrap();
             assert!(!want2.is_empty());
-            let got2 = walk_within(&c, &q, Some(&hits), std::time::Duration::ZERO, 1).unwrap();
+            let got2 =
+                walk_within(&c, &q, Some(&hits), true, std::time::Duration::ZERO, 1).unwrap();
             assert_eq!(got2, want2);
             q.seek = Seek::First;
             // The progress handler is gone afterwards.

@@ -17,6 +17,7 @@ pub mod list;
 pub mod models;
 pub mod queue;
 pub mod salvage;
+pub mod scores;
 pub mod search;
 pub mod segments;
 pub mod survival;
@@ -66,6 +67,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0010_campaign_assignment.sql",
         include_str!("../../schema/0010_campaign_assignment.sql"),
+    ),
+    (
+        "0011_churn_scores_per_version.sql",
+        include_str!("../../schema/0011_churn_scores_per_version.sql"),
     ),
 ];
 
@@ -439,6 +444,10 @@ pub fn migrate(conn: &Connection, path: &Path) -> Result<()> {
             }
             if name == "0010_campaign_assignment.sql" {
                 campaigns::migrate_members(conn)
+                    .map_err(|e| Error::Schema(format!("migration {name} failed: {e}")))?;
+            }
+            if name == "0011_churn_scores_per_version.sql" {
+                scores::migrate_from_shared(conn)
                     .map_err(|e| Error::Schema(format!("migration {name} failed: {e}")))?;
             }
             // PRAGMA cannot take a bound parameter; the value is our own integer.

@@ -107,7 +107,7 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<ModelRow> {
 const SELECT: &str =
     "SELECT id, kind, created_at, agent, as_of, window_days, label_source, n_train, n_test,
     positive_rate, duration_ms, report, active, params,
-    EXISTS (SELECT 1 FROM churn_scores s WHERE s.model_id = models.id)
+    EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'churn_scores_' || models.id)
     FROM models";
 
 /// Every version, newest first.
@@ -137,43 +137,20 @@ pub fn active(conn: &Connection) -> Result<Option<ModelRow>> {
     Ok(st.query_row([], row).optional()?)
 }
 
-/// Write one version's scores (replacing any it had).
+/// Write one version's scores, replacing any it had (see `store::scores`).
 pub fn write_scores<'a>(
     conn: &Connection,
     model_id: i64,
     scores: impl IntoIterator<Item = (i64, f64, &'a str)>,
 ) -> Result<u64> {
-    conn.execute("DELETE FROM churn_scores WHERE model_id = ?1", [model_id])?;
-    let mut ins = super::BatchInsert::new(
-        conn,
-        "INSERT INTO churn_scores(model_id, cid, prob, drivers)",
-        4,
-    )?;
-    let mut n = 0;
-    use rusqlite::types::Value as V;
-    for (cid, p, d) in scores {
-        ins.push([
-            V::Integer(model_id),
-            V::Integer(cid),
-            V::Real(p),
-            V::Text(d.to_string()),
-        ])?;
-        n += 1;
-    }
-    ins.finish()?;
-    Ok(n)
+    super::scores::write(conn, model_id, scores)
 }
 
-/// Make `id` the active version: the customers' churn column follows its
-/// scores, and the queue's priorities follow the customers. Call inside a
-/// transaction.
+/// Make `id` the active version: a flag and the views re-pointed at its
+/// scores (instant at any size); the queue's priorities follow. Call
+/// inside a transaction.
 pub fn activate(conn: &Connection, id: i64, ctl: crate::jobs::Ctl) -> Result<()> {
-    let has: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM churn_scores WHERE model_id = ?1)",
-        [id],
-        |r| r.get(0),
-    )?;
-    if !has {
+    if !super::scores::has(conn, id)? {
         return Err(Error::Other(format!(
             "model v{id} has no scores to activate"
         )));
@@ -183,15 +160,7 @@ pub fn activate(conn: &Connection, id: i64, ctl: crate::jobs::Ctl) -> Result<()>
         [id],
     )?;
     conn.execute("UPDATE models SET active = 1 WHERE id = ?1", [id])?;
-    ctl.report("updating customers", 0, 1);
-    // A million index updates cost more than building the index once.
-    let idx =
-        super::drop_indexes_where(conn, &["customers"], false, |n| n == "customers_churn_prob")?;
-    conn.execute(
-        "UPDATE customers SET churn_prob = (SELECT prob FROM churn_scores s WHERE s.model_id = ?1 AND s.cid = customers.cid)",
-        [id],
-    )?;
-    super::rebuild_indexes(conn, &idx, ctl)?;
+    super::scores::point_active(conn, Some(id))?;
     ctl.report("updating queue priorities", 0, 1);
     super::feedback::refresh_priorities(conn)?;
     Ok(())
@@ -200,30 +169,26 @@ pub fn activate(conn: &Connection, id: i64, ctl: crate::jobs::Ctl) -> Result<()>
 /// Delete versions beyond the newest `KEEP_VERSIONS` (never the active one),
 /// and the scores of all but the newest `KEEP_SCORES` and the active one.
 pub fn prune(conn: &Connection) -> Result<()> {
-    conn.execute(
-        "DELETE FROM churn_scores WHERE model_id IN (
-            SELECT id FROM models WHERE active = 0 AND id NOT IN (SELECT id FROM models ORDER BY id DESC LIMIT ?1))",
-        [KEEP_VERSIONS],
-    )?;
+    // Scores go first, each version's two tables dropped (those beyond
+    // KEEP_VERSIONS are among them).
+    let gone: Vec<i64> = {
+        let mut st = conn.prepare(
+            "SELECT id FROM models WHERE active = 0 AND id NOT IN (SELECT id FROM models ORDER BY id DESC LIMIT ?1)",
+        )?;
+        let rows = st.query_map([KEEP_SCORES], |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for id in gone {
+        super::scores::drop_version(conn, id)?;
+    }
     conn.execute(
         "DELETE FROM models WHERE active = 0 AND id NOT IN (SELECT id FROM models ORDER BY id DESC LIMIT ?1)",
         [KEEP_VERSIONS],
-    )?;
-    conn.execute(
-        "DELETE FROM churn_scores WHERE model_id IN (
-            SELECT id FROM models WHERE active = 0 AND id NOT IN (SELECT id FROM models ORDER BY id DESC LIMIT ?1))",
-        [KEEP_SCORES],
     )?;
     Ok(())
 }
 
 /// One customer's score under a version, with its drivers JSON.
 pub fn score_of(conn: &Connection, model_id: i64, cid: i64) -> Result<Option<(f64, String)>> {
-    Ok(conn
-        .query_row(
-            "SELECT prob, drivers FROM churn_scores WHERE model_id = ?1 AND cid = ?2",
-            [model_id, cid],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?)
+    super::scores::score_of(conn, model_id, cid)
 }

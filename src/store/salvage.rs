@@ -128,6 +128,15 @@ pub fn salvage(source: &Path, target: &Path) -> Result<SalvageReport> {
     };
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let result = (|| -> Result<()> {
+        // Each churn model version's scores are tables of their own.
+        for name in &names {
+            if let (Some(id), true) = (
+                super::scores::version_of_table(name),
+                name.starts_with("churn_scores_"),
+            ) {
+                super::scores::create(conn, id)?;
+            }
+        }
         for name in names {
             let dst_cols = columns(conn, &name);
             if dst_cols.is_empty() {
@@ -148,6 +157,13 @@ pub fn salvage(source: &Path, target: &Path) -> Result<SalvageReport> {
             let t = copy_table(&src, conn, &name, &cols)?;
             report.tables.push(t);
         }
+        super::scores::drop_orphans(conn)?;
+        let active = super::models::active_id(conn)?;
+        let scored = match active {
+            Some(id) => super::scores::has(conn, id)?,
+            None => false,
+        };
+        super::scores::point_active(conn, active.filter(|_| scored))?;
         Ok(())
     })();
     match result {

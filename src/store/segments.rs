@@ -18,11 +18,12 @@ pub struct SegmentRow {
 
 pub fn rfm_summary(conn: &Connection) -> Result<Vec<SegmentRow>> {
     let mut st = conn.prepare(
-        "SELECT v.segment, count(*), avg(c.revenue), sum(v.clv), avg(c.churn_prob), avg(v.frequency + 1),
+        "SELECT v.segment, count(*), avg(c.revenue), sum(v.clv), avg(s.prob), avg(v.frequency + 1),
                 avg((f.as_of_day - c.last_order / 86400.0))
          FROM clv_values v
          JOIN (SELECT id, unixepoch(as_of) / 86400.0 AS as_of_day FROM clv_fits WHERE active = 1) f ON f.id = v.fit_id
          JOIN customers c ON c.cid = v.cid
+         LEFT JOIN active_churn s ON s.cid = v.cid
          WHERE v.segment IS NOT NULL
          GROUP BY v.segment ORDER BY sum(v.clv) DESC",
     )?;
@@ -165,7 +166,9 @@ pub fn years_of(age: Option<f64>, birth: Option<&str>, today: chrono::NaiveDate)
 pub fn age_income_matrix(conn: &Connection) -> Result<Vec<Cell>> {
     let today = chrono::Utc::now().date_naive();
     let mut acc = MatrixAcc::default();
-    let mut st = conn.prepare("SELECT age, birth_date, income, churn_prob, clv FROM customers")?;
+    let mut st = conn.prepare(
+        "SELECT c.age, c.birth_date, c.income, s.prob, c.clv FROM customers c LEFT JOIN active_churn s ON s.cid = c.cid",
+    )?;
     let mut rows = st.query([])?;
     while let Some(r) = rows.next()? {
         let birth = r.get_ref(1)?.as_str_or_null().ok().flatten();

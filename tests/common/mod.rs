@@ -113,3 +113,41 @@ pub fn train_and_fit(db: &TempDb) {
     )
     .expect("clv");
 }
+
+/// Give customers (by id) churn scores from an active model version, as a
+/// trained model would; the others stay unscored.
+pub fn set_churn(conn: &rusqlite::Connection, scores: &[(&str, f64)]) {
+    let tx = conn.unchecked_transaction().expect("tx");
+    let id = store::models::insert(
+        &tx,
+        &store::models::NewModel {
+            kind: "logistic",
+            agent: "tester",
+            as_of: "2025-01-01",
+            window_days: 90,
+            label_source: "test",
+            n_train: 0,
+            n_test: 0,
+            positive_rate: 0.0,
+            duration_ms: 0,
+            report: &serde_json::Value::Null,
+            params: "{}",
+        },
+    )
+    .expect("model");
+    let rows: Vec<(i64, f64)> = scores
+        .iter()
+        .map(|(cust, p)| {
+            let cid: i64 = tx
+                .query_row("SELECT cid FROM customers WHERE id = ?1", [cust], |r| {
+                    r.get(0)
+                })
+                .expect("customer");
+            (cid, *p)
+        })
+        .collect();
+    store::models::write_scores(&tx, id, rows.iter().map(|&(c, p)| (c, p, "[]"))).expect("scores");
+    store::models::activate(&tx, id, Ctl::silent()).expect("activate");
+    store::scores::rebuild_rank(&tx, id).expect("rank");
+    tx.commit().expect("commit");
+}

@@ -71,8 +71,8 @@ fn candidates_where(
     // `only` are constant expressions above.
     let sql = format!(
         "SELECT c.cid, {names}, {attrs},
-                c.churn_prob, c.clv, c.churned, {last}, {age}, {income}
-         FROM customers c {join}
+                s.prob, c.clv, c.churned, {last}, {age}, {income}
+         FROM customers c LEFT JOIN active_churn s ON s.cid = c.cid {join}
          {only}"
     );
     let mut st = conn.prepare_cached(&sql)?;
