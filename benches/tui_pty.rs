@@ -615,10 +615,12 @@ fn main() -> Res<()> {
             return Err("retrain did not finish in 300 s".into());
         }
         let (k, next) = if n < 30 { ("j", n + 1) } else { ("g", 1) };
-        during
-            .samples
-            .push(t.press(k, move |s| row_number(s) == Some(next))?);
-        n = next;
+        // The job's end reloads every list from its first row: a key in
+        // flight then lands on row 1 or 2.
+        during.samples.push(t.press(k, move |s| {
+            row_number(s) == Some(next) || row_number(s).is_some_and(|r| r <= 2)
+        })?);
+        n = row_number(t.shared.0.lock().map_err(|_| "poisoned")?.parser.screen()).unwrap_or(next);
         std::thread::sleep(Duration::from_millis(40));
     }
     let retrain_secs = job_started.elapsed().as_secs_f64();

@@ -37,9 +37,9 @@ pub fn rows(conn: &Connection, as_of: i64) -> Result<Vec<Row>> {
             feedback.insert(c, (n as f64, s));
         }
     }
+    let mut probs = super::scores::ActiveByCid::load(conn)?;
     let mut st = conn.prepare(
-        "SELECT c.cid, c.last_order, c.n_orders, c.revenue, c.since, s.prob, c.churned, c.clv
-         FROM customers c LEFT JOIN active_churn s ON s.cid = c.cid ORDER BY c.cid",
+        "SELECT cid, last_order, n_orders, revenue, since, churned, clv FROM customers ORDER BY cid",
     )?;
     let rows = st.query_map([], |r| {
         let cid: i64 = r.get(0)?;
@@ -55,9 +55,9 @@ pub fn rows(conn: &Connection, as_of: i64) -> Result<Vec<Row>> {
             events_90: events.get(&cid).copied().unwrap_or(0.0),
             complaints_365: complaints,
             sentiment,
-            churn_prob: r.get(5)?,
-            churned: r.get::<_, Option<i64>>(6)?.map(|c| c == 1),
-            clv: r.get(7)?,
+            churn_prob: probs.get(cid),
+            churned: r.get::<_, Option<i64>>(5)?.map(|c| c == 1),
+            clv: r.get(6)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

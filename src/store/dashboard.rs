@@ -173,16 +173,16 @@ fn compute(conn: &Connection, version: i64, high: f64, medium: f64) -> Result<Ag
     let mut top: std::collections::BinaryHeap<std::cmp::Reverse<(OrdF64, i64)>> =
         std::collections::BinaryHeap::new();
     {
+        let mut probs = super::scores::ActiveByCid::load(conn)?;
         let mut st = conn.prepare(
-            "SELECT c.cid, c.age, c.birth_date, c.income, s.prob, c.clv, c.churned, c.last_order
-             FROM customers c LEFT JOIN active_churn s ON s.cid = c.cid",
+            "SELECT cid, age, birth_date, income, clv, churned, last_order FROM customers ORDER BY cid",
         )?;
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {
             let cid: i64 = r.get(0)?;
-            let churn: Option<f64> = r.get(4)?;
-            let clv: Option<f64> = r.get(5)?;
-            let gone = is_lapsed(r.get(6)?, r.get(7)?, lapsed_before);
+            let churn = probs.get(cid);
+            let clv: Option<f64> = r.get(4)?;
+            let gone = is_lapsed(r.get(5)?, r.get(6)?, lapsed_before);
             if gone {
                 lapsed += 1;
             }

@@ -166,16 +166,16 @@ pub fn years_of(age: Option<f64>, birth: Option<&str>, today: chrono::NaiveDate)
 pub fn age_income_matrix(conn: &Connection) -> Result<Vec<Cell>> {
     let today = chrono::Utc::now().date_naive();
     let mut acc = MatrixAcc::default();
-    let mut st = conn.prepare(
-        "SELECT c.age, c.birth_date, c.income, s.prob, c.clv FROM customers c LEFT JOIN active_churn s ON s.cid = c.cid",
-    )?;
+    let mut probs = super::scores::ActiveByCid::load(conn)?;
+    let mut st =
+        conn.prepare("SELECT cid, age, birth_date, income, clv FROM customers ORDER BY cid")?;
     let mut rows = st.query([])?;
     while let Some(r) = rows.next()? {
-        let birth = r.get_ref(1)?.as_str_or_null().ok().flatten();
+        let birth = r.get_ref(2)?.as_str_or_null().ok().flatten();
         acc.add(
-            years_of(r.get(0).ok().flatten(), birth, today),
-            r.get(2).ok().flatten(),
-            r.get(3)?,
+            years_of(r.get(1).ok().flatten(), birth, today),
+            r.get(3).ok().flatten(),
+            probs.get(r.get(0)?),
             r.get(4)?,
         );
     }
