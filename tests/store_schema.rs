@@ -149,28 +149,14 @@ fn read_only_refuses_writes_at_the_sqlite_level() {
 #[test]
 fn attributes_move_from_rows_to_columns_in_place() {
     use rusqlite::types::Value;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("old.db");
-    {
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        for (_, sql) in &store::MIGRATIONS[..5] {
-            conn.execute_batch(sql).unwrap();
-        }
-        conn.pragma_update(None, "user_version", 5).unwrap();
-        conn.execute_batch(
-            "INSERT INTO customers(cid, id) VALUES (1, 'C1'), (2, 'C2'), (3, 'C3');
+    let (_dir, s) = migrated_from(
+        5,
+        "INSERT INTO customers(cid, id) VALUES (1, 'C1'), (2, 'C2'), (3, 'C3');
              INSERT INTO customer_attributes(cid, name, num, txt) VALUES
                (1, 'devices', 2.0, NULL), (1, 'tier', NULL, 'gold'),
                (2, 'devices', 3.5, NULL),
                (3, 'tier', NULL, 'silver'), (3, 'mixed', NULL, '12 units'),
                (2, 'mixed', 7.0, NULL);",
-        )
-        .unwrap();
-    }
-    let s = store::open(&path, store::Mode::ReadWrite).unwrap();
-    assert_eq!(
-        store::user_version(&s.conn).unwrap(),
-        store::latest_version()
     );
     let gone: i64 = s
         .conn
@@ -216,15 +202,7 @@ fn attributes_move_from_rows_to_columns_in_place() {
 #[test]
 fn campaign_members_move_to_a_packed_assignment_in_place() {
     use crmtop::store::campaigns;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("old.db");
-    {
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        for (_, sql) in &store::MIGRATIONS[..9] {
-            conn.execute_batch(sql).unwrap();
-        }
-        conn.pragma_update(None, "user_version", 9).unwrap();
-        conn.execute_batch(
+    let (_dir, mut s) = migrated_from(9,
             "INSERT INTO customers(cid, id, name) VALUES
                (1, 'C1', 'Ann'), (2, 'C2', 'Bo'), (3, 'C3', 'Cy'), (4, 'C4', 'Di'), (5, 'C5', 'Ed');
              INSERT INTO campaigns(id, name, action, channel, cost, cost_share, target,
@@ -237,13 +215,6 @@ fn campaign_members_move_to_a_packed_assignment_in_place() {
                (1, 5, 'treatment', 'medium', 0.5, 100.0, 50.0, 3, NULL, NULL, NULL, 'bob', 2),
                (1, 1, 'treatment', 'low', 0.1, 200.0, 20.0, 4, NULL, NULL, NULL, NULL, 1),
                (1, 3, 'treatment', 'unscored', NULL, NULL, 0.0, 5, NULL, NULL, NULL, NULL, 1);",
-        )
-        .unwrap();
-    }
-    let mut s = store::open(&path, store::Mode::ReadWrite).unwrap();
-    assert_eq!(
-        store::user_version(&s.conn).unwrap(),
-        store::latest_version()
     );
     let gone: i64 = s
         .conn
@@ -344,15 +315,7 @@ fn campaign_members_move_to_a_packed_assignment_in_place() {
 #[test]
 fn churn_scores_move_to_tables_per_version_in_place() {
     use crmtop::store::{list, models, scores};
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("old.db");
-    {
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        for (_, sql) in &store::MIGRATIONS[..10] {
-            conn.execute_batch(sql).unwrap();
-        }
-        conn.pragma_update(None, "user_version", 10).unwrap();
-        conn.execute_batch(
+    let (_dir, s) = migrated_from(10,
             "INSERT INTO customers(cid, id, name, churn_prob) VALUES
                (1, 'C1', 'Ann', 0.8), (2, 'C2', 'Bo', 0.1), (3, 'C3', 'Cy', 0.5);
              INSERT INTO models(id, kind, created_at, agent, as_of, window_days, label_source, n_train,
@@ -362,13 +325,6 @@ fn churn_scores_move_to_tables_per_version_in_place() {
              INSERT INTO churn_scores(model_id, cid, prob, drivers) VALUES
                (1, 1, 0.2, '[[0,1,0.5]]'), (1, 2, 0.9, '[]'), (1, 3, 0.4, '[]'),
                (2, 1, 0.8, '[[0,2,0.7]]'), (2, 2, 0.1, '[]'), (2, 3, 0.5, '[]');",
-        )
-        .unwrap();
-    }
-    let s = store::open(&path, store::Mode::ReadWrite).unwrap();
-    assert_eq!(
-        store::user_version(&s.conn).unwrap(),
-        store::latest_version()
     );
     let gone: i64 = s
         .conn
@@ -429,4 +385,26 @@ fn churn_scores_move_to_tables_per_version_in_place() {
     // Pruned versions lose their tables.
     scores::drop_version(&s.conn, 2).unwrap();
     assert!(!scores::has(&s.conn, 2).unwrap());
+}
+
+/// A file made by the release at schema `version` holding `rows` (SQL),
+/// opened by this one: migrated to the latest schema.
+fn migrated_from(version: usize, rows: &str) -> (tempfile::TempDir, store::Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for (_, sql) in &store::MIGRATIONS[..version] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", version as i64)
+            .unwrap();
+        conn.execute_batch(rows).unwrap();
+    }
+    let s = store::open(&path, store::Mode::ReadWrite).unwrap();
+    assert_eq!(
+        store::user_version(&s.conn).unwrap(),
+        store::latest_version()
+    );
+    (dir, s)
 }
