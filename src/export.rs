@@ -2,8 +2,9 @@
 
 use crate::error::{Error, Result};
 use crate::pii;
+use crate::store::export::{stream, Field, Rows};
+use crate::store::Conn as Connection;
 use crate::timeutil;
-use rusqlite::Connection;
 use serde_json::{Map, Value};
 use std::io::Write;
 
@@ -142,59 +143,46 @@ pub fn customers(
     .collect();
     columns.extend(attr_names.iter().cloned());
     let mut sink = Sink::new(format, columns, out)?;
-    let attr_list: String = acols.iter().map(|c| format!(", a.{}", c.sql())).collect();
-    // sql-format-ok: attribute columns named after our own integers.
-    let sql = format!(
-        "SELECT c.cid, c.id, c.name, c.email, c.phone, c.signup_date, c.birth_date, c.age, c.income,
-                c.region, c.plan, c.segment, c.churned, c.cancelled_at{attr_list}
-         FROM customers c LEFT JOIN customer_attrs a ON a.cid = c.cid ORDER BY c.cid"
-    );
-    let mut cust = conn.prepare(&sql)?;
-    let mut rows = cust.query([])?;
     let mut n = 0;
-    while let Some(r) = rows.next()? {
-        let name: Option<String> = r.get(2)?;
-        let email: Option<String> = r.get(3)?;
-        let phone: Option<String> = r.get(4)?;
-        let churned: Option<i64> = r.get(12)?;
+    stream(conn, Rows::Customers { attrs: &acols }, |f| {
+        let name = f[1].text();
         let owner = name.as_deref();
         let mut values = vec![
-            Value::String(r.get(1)?),
-            opt(pii::maybe(mask, name.as_deref(), pii::name)),
-            opt(pii::maybe(mask, email.as_deref(), pii::email)),
-            opt(pii::maybe(mask, phone.as_deref(), pii::phone)),
-            opt(r.get::<_, Option<String>>(5)?),
+            Value::String(f[0].text().unwrap_or_default()),
+            opt(pii::maybe(mask, owner, pii::name)),
+            opt(pii::maybe(mask, f[2].text().as_deref(), pii::email)),
+            opt(pii::maybe(mask, f[3].text().as_deref(), pii::phone)),
+            opt(f[4].text()),
             // A birth date identifies a person: masked to its year.
-            opt(r.get::<_, Option<String>>(6)?.map(|d| {
+            opt(f[5].text().map(|d| {
                 if mask {
                     format!("{}-**-**", d.get(..4).unwrap_or("****"))
                 } else {
                     d
                 }
             })),
-            opt(r.get::<_, Option<i64>>(7)?),
-            r.get::<_, Option<f64>>(8)?.map(num).unwrap_or(Value::Null),
-            opt(r.get::<_, Option<String>>(9)?),
-            opt(r.get::<_, Option<String>>(10)?),
-            opt(r.get::<_, Option<String>>(11)?),
-            opt(churned.map(|c| c == 1)),
-            opt(r.get::<_, Option<String>>(13)?),
+            opt(f[6].int()),
+            f[7].real().map(num).unwrap_or(Value::Null),
+            opt(f[8].text()),
+            opt(f[9].text()),
+            opt(f[10].text()),
+            opt(f[11].int().map(|c| c == 1)),
+            opt(f[12].text()),
         ];
         // The attributes, in name order like `attr_names`.
         for (j, a) in attr_names.iter().enumerate() {
-            let v = match r.get_ref(14 + j)? {
-                rusqlite::types::ValueRef::Real(x) => num(x),
-                rusqlite::types::ValueRef::Integer(x) => num(x as f64),
-                rusqlite::types::ValueRef::Text(t) => {
-                    Value::String(String::from_utf8_lossy(t).into_owned())
-                }
-                _ => Value::Null,
+            let v = match &f[13 + j] {
+                Field::Real(x) => num(*x),
+                Field::Int(x) => num(*x as f64),
+                Field::Text(t) => Value::String(t.clone()),
+                Field::Null => Value::Null,
             };
             values.push(if mask { mask_value(a, v, owner) } else { v });
         }
         sink.write(values)?;
         n += 1;
-    }
+        Ok(())
+    })?;
     sink.finish()?;
     Ok(n)
 }
@@ -225,25 +213,20 @@ pub fn orders(conn: &Connection, format: Format, out: &mut dyn Write) -> Result<
         "category",
     ];
     let mut sink = Sink::new(format, columns.iter().map(|s| s.to_string()).collect(), out)?;
-    let mut st = conn.prepare(
-        "SELECT o.order_key, c.id, o.ts, o.amount, o.quantity, o.product, o.category
-         FROM orders o JOIN customers c ON c.cid = o.cid ORDER BY o.oid",
-    )?;
-    let mut rows = st.query([])?;
     let mut n = 0;
-    while let Some(r) = rows.next()? {
-        let ts: i64 = r.get(2)?;
+    stream(conn, Rows::Orders, |f| {
         sink.write(vec![
-            Value::String(r.get(0)?),
-            Value::String(r.get(1)?),
-            Value::String(timeutil::ts_to_rfc3339(ts)),
-            num(r.get::<_, f64>(3)?),
-            r.get::<_, i64>(4)?.into(),
-            opt(r.get::<_, Option<String>>(5)?),
-            opt(r.get::<_, Option<String>>(6)?),
+            Value::String(f[0].text().unwrap_or_default()),
+            Value::String(f[1].text().unwrap_or_default()),
+            Value::String(timeutil::ts_to_rfc3339(f[2].int().unwrap_or(0))),
+            num(f[3].real().unwrap_or(0.0)),
+            f[4].int().unwrap_or(0).into(),
+            opt(f[5].text()),
+            opt(f[6].text()),
         ])?;
         n += 1;
-    }
+        Ok(())
+    })?;
     sink.finish()?;
     Ok(n)
 }
@@ -276,36 +259,29 @@ pub fn feedback(conn: &Connection, format: Format, mask: bool, out: &mut dyn Wri
         "escalation_reason",
     ];
     let mut sink = Sink::new(format, columns.iter().map(|s| s.to_string()).collect(), out)?;
-    let mut st = conn.prepare(
-        "SELECT f.id, c.id, f.created_at, f.channel, f.kind, f.score, f.text, f.sentiment, f.status, f.assignee,
-                f.version, f.resolution_note, f.resolved_at, f.escalation_reason, c.name
-         FROM feedback f JOIN customers c ON c.cid = f.cid ORDER BY f.fid",
-    )?;
-    let mut rows = st.query([])?;
     let mut n = 0;
-    while let Some(r) = rows.next()? {
-        let owner: Option<String> = r.get(14)?;
+    stream(conn, Rows::Feedback, |f| {
+        let owner = f[14].text();
         let owner = owner.as_deref();
         sink.write(vec![
-            Value::String(r.get(0)?),
-            Value::String(r.get(1)?),
-            Value::String(timeutil::ts_to_rfc3339(r.get(2)?)),
-            opt(r.get::<_, Option<String>>(3)?),
-            Value::String(r.get(4)?),
-            r.get::<_, Option<f64>>(5)?.map(num).unwrap_or(Value::Null),
-            free(r.get::<_, Option<String>>(6)?, owner),
-            opt(r
-                .get::<_, Option<f64>>(7)?
-                .map(|s| (s * 1000.0).round() / 1000.0)),
-            Value::String(r.get(8)?),
-            opt(r.get::<_, Option<String>>(9)?),
-            r.get::<_, i64>(10)?.into(),
-            free(r.get::<_, Option<String>>(11)?, owner),
-            opt(r.get::<_, Option<i64>>(12)?.map(timeutil::ts_to_rfc3339)),
-            free(r.get::<_, Option<String>>(13)?, owner),
+            Value::String(f[0].text().unwrap_or_default()),
+            Value::String(f[1].text().unwrap_or_default()),
+            Value::String(timeutil::ts_to_rfc3339(f[2].int().unwrap_or(0))),
+            opt(f[3].text()),
+            Value::String(f[4].text().unwrap_or_default()),
+            f[5].real().map(num).unwrap_or(Value::Null),
+            free(f[6].text(), owner),
+            opt(f[7].real().map(|s| (s * 1000.0).round() / 1000.0)),
+            Value::String(f[8].text().unwrap_or_default()),
+            opt(f[9].text()),
+            f[10].int().unwrap_or(0).into(),
+            free(f[11].text(), owner),
+            opt(f[12].int().map(timeutil::ts_to_rfc3339)),
+            free(f[13].text(), owner),
         ])?;
         n += 1;
-    }
+        Ok(())
+    })?;
     sink.finish()?;
     Ok(n)
 }
@@ -318,22 +294,16 @@ pub fn churn(conn: &Connection, format: Format, mask: bool, out: &mut dyn Write)
         .map_err(|e| Error::Other(format!("model v{} cannot be read back: {e}", active.id)))?;
     let columns = ["customer_id", "probability", "drivers", "model_id"];
     let mut sink = Sink::new(format, columns.iter().map(|s| s.to_string()).collect(), out)?;
-    let mut st = conn.prepare(
-        "SELECT c.id, s.prob, s.drivers FROM active_rank r JOIN active_churn s ON s.cid = r.cid
-           JOIN customers c ON c.cid = r.cid
-         ORDER BY r.prob DESC, c.id",
-    )?;
-    let mut rows = st.query([])?;
     let mut n = 0;
-    while let Some(r) = rows.next()? {
-        let drivers: String = r.get(2)?;
+    stream(conn, Rows::Churn, |f| {
+        let drivers = f[2].text().unwrap_or_default();
         let words: Vec<String> = crate::analytics::churn::describe_drivers(&params, &drivers, mask)
             .into_iter()
             .map(|(s, c)| format!("{s} ({c:+.2})"))
             .collect();
-        let p: f64 = r.get(1)?;
+        let p = f[1].real().unwrap_or(f64::NAN);
         sink.write(vec![
-            Value::String(r.get(0)?),
+            Value::String(f[0].text().unwrap_or_default()),
             serde_json::Number::from_f64((p * 1e6).round() / 1e6)
                 .map(Value::Number)
                 .unwrap_or(Value::Null),
@@ -341,19 +311,16 @@ pub fn churn(conn: &Connection, format: Format, mask: bool, out: &mut dyn Write)
             Value::from(active.id),
         ])?;
         n += 1;
-    }
+        Ok(())
+    })?;
     sink.finish()?;
     Ok(n)
 }
 
 /// The active CLV fit's values, highest CLV first.
 pub fn clv(conn: &Connection, format: Format, out: &mut dyn Write) -> Result<u64> {
-    let active: Option<i64> = {
-        use rusqlite::OptionalExtension;
-        conn.query_row("SELECT id FROM clv_fits WHERE active = 1", [], |r| r.get(0))
-            .optional()?
-    };
-    let fit = active.ok_or_else(|| Error::bad("no CLV fit yet; run `crmtop clv`"))?;
+    let fit = crate::store::export::active_clv_fit(conn)?
+        .ok_or_else(|| Error::bad("no CLV fit yet; run `crmtop clv`"))?;
     let columns = [
         "customer_id",
         "p_alive",
@@ -365,39 +332,30 @@ pub fn clv(conn: &Connection, format: Format, out: &mut dyn Write) -> Result<u64
         "segment",
     ];
     let mut sink = Sink::new(format, columns.iter().map(|s| s.to_string()).collect(), out)?;
-    let mut st = conn.prepare(
-        "SELECT c.id, v.p_alive, v.exp_txn, v.exp_spend, v.clv, v.method, v.r_score, v.f_score, v.m_score, v.segment
-         FROM clv_values v JOIN customers c ON c.cid = v.cid
-         WHERE v.fit_id = ?1 ORDER BY v.clv IS NULL, v.clv DESC, c.id",
-    )?;
-    let mut rows = st.query([fit])?;
     let round = |v: Option<f64>, k: f64| {
         v.map(|x| (x * k).round() / k)
             .map(num)
             .unwrap_or(Value::Null)
     };
     let mut n = 0;
-    while let Some(r) = rows.next()? {
-        let rfm = match (
-            r.get::<_, Option<i64>>(6)?,
-            r.get::<_, Option<i64>>(7)?,
-            r.get::<_, Option<i64>>(8)?,
-        ) {
+    stream(conn, Rows::Clv { fit }, |f| {
+        let rfm = match (f[6].int(), f[7].int(), f[8].int()) {
             (Some(a), Some(b), Some(c)) => Value::String(format!("{a}{b}{c}")),
             _ => Value::Null,
         };
         sink.write(vec![
-            Value::String(r.get(0)?),
-            round(r.get(1)?, 1e6),
-            round(r.get(2)?, 1e6),
-            round(r.get(3)?, 100.0),
-            round(r.get(4)?, 100.0),
-            Value::String(r.get(5)?),
+            Value::String(f[0].text().unwrap_or_default()),
+            round(f[1].real(), 1e6),
+            round(f[2].real(), 1e6),
+            round(f[3].real(), 100.0),
+            round(f[4].real(), 100.0),
+            Value::String(f[5].text().unwrap_or_default()),
             rfm,
-            opt(r.get::<_, Option<String>>(9)?),
+            opt(f[9].text()),
         ])?;
         n += 1;
-    }
+        Ok(())
+    })?;
     sink.finish()?;
     Ok(n)
 }

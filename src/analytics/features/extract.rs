@@ -1,41 +1,25 @@
 //! Reading the tables once each, in parallel, into the accumulators of
-//! `Raw` for every cutoff at once.
+//! `Raw` for every cutoff at once (the reads themselves are
+//! `store::history`'s).
 
 use super::*;
 use crate::cid_index::CidIndex;
 use crate::error::{Error, Result};
 use crate::jobs::Ctl;
+use crate::store::history::{self, AttrValue};
+use crate::store::Conn;
 use crate::timeutil::{self, DAY};
-use rusqlite::{Connection, OpenFlags};
 use std::collections::HashMap;
 use std::path::Path;
 
-fn read_conn(path: &Path) -> Result<Connection> {
-    let c = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    c.busy_timeout(std::time::Duration::from_secs(5))?;
-    c.execute_batch("PRAGMA cache_size = -65536")?;
-    Ok(c)
-}
-
 /// Read every customer and its history before each cutoff. `label_ends[i]`
 /// bounds the label window after `cutoffs[i]`.
-pub fn extract(conn: &Connection, cutoffs: &[i64], label_ends: &[i64], ctl: Ctl) -> Result<Raw> {
-    let path = conn
-        .path()
-        .filter(|p| !p.is_empty())
-        .map(std::path::PathBuf::from)
-        .ok_or_else(|| Error::Other("feature extraction needs a database file".into()))?;
+pub fn extract(conn: &Conn, cutoffs: &[i64], label_ends: &[i64], ctl: Ctl) -> Result<Raw> {
+    let path = history::path_of(conn)?;
     ctl.report("reading customers, orders, events and feedback", 0, 1);
     // The customer keys first (an index-only scan); then everything in parallel,
     // each reader on its own connection. Rows are placed by cid.
-    let cids: Vec<i64> = {
-        let mut st = conn.prepare("SELECT cid FROM customers ORDER BY cid")?;
-        let rows = st.query_map([], |r| r.get(0))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
+    let cids = history::customer_keys(conn)?;
     let by_cid = CidIndex::new(&cids);
     let n = cids.len();
     let nc = cutoffs.len();
@@ -44,7 +28,7 @@ pub fn extract(conn: &Connection, cutoffs: &[i64], label_ends: &[i64], ctl: Ctl)
         std::thread::scope(|s| -> Result<_> {
             let o = s.spawn(|| scan_orders(&path, &by_cid, n, cutoffs, label_ends, ctl));
             let e = s.spawn(|| scan_events(&path, &by_cid, n, cutoffs, min_cut, ctl));
-            let f = s.spawn(|| scan_feedback(&path, &by_cid, n, cutoffs, min_cut, ctl));
+            let f = s.spawn(|| scan_feedback(&path, &by_cid, n, cutoffs, ctl));
             let a = s.spawn(|| load_attributes(&path, &by_cid, n));
             let c = load_customers(&path, &by_cid, &cids);
             let panicked = |_| Error::Other("a feature reader thread panicked".into());
@@ -82,7 +66,6 @@ pub fn extract(conn: &Connection, cutoffs: &[i64], label_ends: &[i64], ctl: Ctl)
 
 /// Customers, placed by cid.
 fn load_customers(path: &Path, by_cid: &CidIndex, cids: &[i64]) -> Result<(Vec<Static>, Interner)> {
-    let conn = read_conn(path)?;
     let mut customers: Vec<Static> = cids
         .iter()
         .map(|&cid| Static {
@@ -91,69 +74,54 @@ fn load_customers(path: &Path, by_cid: &CidIndex, cids: &[i64]) -> Result<(Vec<S
         })
         .collect();
     let mut strings = Interner::default();
-    let text =
-        |r: &rusqlite::Row, i: usize, strings: &mut Interner| -> rusqlite::Result<Option<u32>> {
-            Ok(match r.get_ref(i)? {
-                rusqlite::types::ValueRef::Text(t) => Some(strings.id(&String::from_utf8_lossy(t))),
-                _ => None,
-            })
-        };
-    let date = |r: &rusqlite::Row, i: usize| -> rusqlite::Result<Option<i64>> {
-        Ok(match r.get_ref(i)? {
-            rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t)
-                .ok()
-                .and_then(timeutil::parse_date)
-                .map(timeutil::date_to_ts),
-            _ => None,
-        })
-    };
-    let mut st = conn.prepare(
-        "SELECT cid, since, signup_date, age, birth_date, income, region, plan, segment, churned FROM customers",
-    )?;
-    let mut rows = st.query([])?;
-    while let Some(r) = rows.next()? {
-        let Some(i) = by_cid.get(r.get(0)?) else {
-            continue;
+    let date = |t: Option<&str>| t.and_then(timeutil::parse_date).map(timeutil::date_to_ts);
+    history::scan_customers(path, |r| {
+        let Some(i) = by_cid.get(r.cid) else {
+            return Ok(());
         };
         let c = &mut customers[i];
-        c.since = r.get(1)?;
-        c.signup = date(r, 2)?;
-        c.age = r.get::<_, Option<i64>>(3)?.map(|a| a as f64);
-        c.birth = date(r, 4)?;
-        c.income = r.get(5)?;
-        c.region = text(r, 6, &mut strings)?;
-        c.plan = text(r, 7, &mut strings)?;
-        c.segment = text(r, 8, &mut strings)?;
-        c.churned = r.get::<_, Option<i64>>(9)?.map(|c| c == 1);
-    }
+        c.since = r.since;
+        c.signup = date(r.signup_date);
+        c.age = r.age;
+        c.birth = date(r.birth_date);
+        c.income = r.income;
+        c.region = r.region.map(|t| strings.id(&t));
+        c.plan = r.plan.map(|t| strings.id(&t));
+        c.segment = r.segment.map(|t| strings.id(&t));
+        c.churned = r.churned;
+        Ok(())
+    })?;
     Ok((customers, strings))
 }
 
 /// Attributes by column (one table scan, on its own connection), with the
 /// texts in their own interner.
 fn load_attributes(path: &Path, by_cid: &CidIndex, n: usize) -> Result<(AttrColumns, Interner)> {
-    let conn = read_conn(path)?;
-    let names = crate::store::attributes::names(&conn)?;
-    let mut num = vec![vec![f64::NAN; n]; names.len()];
-    let mut txt: Vec<Vec<u32>> = vec![Vec::new(); names.len()];
+    let mut num: Vec<Vec<f64>> = Vec::new();
+    let mut txt: Vec<Vec<u32>> = Vec::new();
     let mut strings = Interner::default();
-    crate::store::attributes::scan(&conn, |cid, j, v| {
+    let names = history::scan_attributes(path, |cid, j, v| {
         let Some(i) = by_cid.get(cid) else {
             return Ok(());
         };
+        if num.len() <= j {
+            num.resize_with(j + 1, || vec![f64::NAN; n]);
+            txt.resize_with(j + 1, Vec::new);
+        }
         match v {
-            rusqlite::types::ValueRef::Real(x) => num[j][i] = x,
-            rusqlite::types::ValueRef::Integer(x) => num[j][i] = x as f64,
-            rusqlite::types::ValueRef::Text(t) => {
+            AttrValue::Num(x) => num[j][i] = x,
+            AttrValue::Text(t) => {
                 if txt[j].is_empty() {
                     txt[j] = vec![NO_TEXT; n];
                 }
-                txt[j][i] = strings.id(&String::from_utf8_lossy(t));
+                txt[j][i] = strings.id(t);
             }
-            _ => {}
         }
         Ok(())
     })?;
+    // Attributes without a single value still have their (empty) column.
+    num.resize_with(names.len(), || vec![f64::NAN; n]);
+    txt.resize_with(names.len(), Vec::new);
     Ok((AttrColumns { names, num, txt }, strings))
 }
 
@@ -165,31 +133,21 @@ fn scan_orders(
     label_ends: &[i64],
     ctl: Ctl,
 ) -> Result<Vec<OrderAcc>> {
-    let conn = read_conn(path)?;
     let nc = cutoffs.len();
-    if !crate::store::has_orders(&conn)? {
-        return Ok(Vec::new());
-    }
-    let mut acc = vec![OrderAcc::default(); n * nc];
+    // Allocated at the first order: data without orders (attributes only)
+    // gets no million empty records.
+    let mut acc: Vec<OrderAcc> = Vec::new();
     let max_end = label_ends
         .iter()
         .chain(cutoffs)
         .copied()
         .max()
         .unwrap_or(i64::MAX);
-    let mut st =
-        conn.prepare("SELECT cid, ts, amount FROM orders WHERE ts < ?1 ORDER BY cid, ts")?;
-    let mut rows = st.query([max_end])?;
-    let mut k = 0u64;
-    while let Some(r) = rows.next()? {
-        k += 1;
-        if k.is_multiple_of(1 << 20) {
-            ctl.check()?;
+    history::scan_orders(path, max_end, ctl, |cid, ts, amount| {
+        let Some(i) = by_cid.get(cid) else { return };
+        if acc.is_empty() {
+            acc = vec![OrderAcc::default(); n * nc];
         }
-        let cid: i64 = r.get(0)?;
-        let ts: i64 = r.get(1)?;
-        let amount: f64 = r.get(2)?;
-        let Some(i) = by_cid.get(cid) else { continue };
         for c in 0..nc {
             let t = cutoffs[c];
             let a = &mut acc[i * nc + c];
@@ -217,7 +175,7 @@ fn scan_orders(
                 a.spend_365 += amount;
             }
         }
-    }
+    })?;
     Ok(acc)
 }
 
@@ -229,60 +187,32 @@ fn scan_events(
     min_cut: i64,
     ctl: Ctl,
 ) -> Result<(Vec<f32>, Vec<String>)> {
-    let conn = read_conn(path)?;
     let nc = cutoffs.len();
     let max_cut = cutoffs.iter().copied().max().unwrap_or(i64::MAX);
     let from = min_cut - 90 * DAY;
     // The most frequent kinds in the 90 days before the earliest cutoff (the
     // training cutoff): which kinds become features is itself decided
     // without looking past it.
-    let kinds: Vec<String> = {
-        let mut st = conn.prepare(
-            "SELECT kind FROM events WHERE ts >= ?1 AND ts < ?2 GROUP BY kind ORDER BY count(*) DESC, kind LIMIT ?3",
-        )?;
-        let rows = st.query_map(
-            rusqlite::params![from, min_cut, MAX_EVENT_KINDS as i64],
-            |r| r.get(0),
-        )?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
+    let kinds = history::event_kinds(path, from, min_cut, MAX_EVENT_KINDS)?;
     ctl.check()?;
     if kinds.is_empty() {
         return Ok((Vec::new(), kinds));
     }
     let mut acc = vec![0f32; n * nc * MAX_EVENT_KINDS];
-    if kinds.is_empty() {
-        return Ok((acc, kinds));
-    }
     let index: HashMap<&str, usize> = kinds
         .iter()
         .enumerate()
         .map(|(i, k)| (k.as_str(), i))
         .collect();
-    let mut st =
-        conn.prepare("SELECT cid, ts, kind, value FROM events WHERE ts >= ?1 AND ts < ?2")?;
-    let mut rows = st.query([from, max_cut])?;
-    let mut k = 0u64;
-    while let Some(r) = rows.next()? {
-        k += 1;
-        if k.is_multiple_of(1 << 20) {
-            ctl.check()?;
-        }
-        let cid: i64 = r.get(0)?;
-        let ts: i64 = r.get(1)?;
-        let kind = match r.get_ref(2)? {
-            rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t).unwrap_or(""),
-            _ => "",
-        };
-        let Some(&ki) = index.get(kind) else { continue };
-        let value: f64 = r.get(3)?;
-        let Some(i) = by_cid.get(cid) else { continue };
+    history::scan_events(path, from, max_cut, ctl, |cid, ts, kind, value| {
+        let Some(&ki) = index.get(kind) else { return };
+        let Some(i) = by_cid.get(cid) else { return };
         for (c, &t) in cutoffs.iter().enumerate() {
             if ts < t && t - ts <= 90 * DAY {
                 acc[(i * nc + c) * MAX_EVENT_KINDS + ki] += value as f32;
             }
         }
-    }
+    })?;
     Ok((acc, kinds))
 }
 
@@ -291,41 +221,23 @@ fn scan_feedback(
     by_cid: &CidIndex,
     n: usize,
     cutoffs: &[i64],
-    _min_cut: i64,
     ctl: Ctl,
 ) -> Result<Vec<FeedbackAcc>> {
-    let conn = read_conn(path)?;
     let nc = cutoffs.len();
     let max_cut = cutoffs.iter().copied().max().unwrap_or(i64::MAX);
-    if !crate::store::has_feedback(&conn)? {
-        return Ok(Vec::new());
-    }
-    let mut acc = vec![FeedbackAcc::default(); n * nc];
-    let mut st = conn.prepare(
-        "SELECT cid, created_at, kind, score, sentiment FROM feedback WHERE created_at < ?1",
-    )?;
-    let mut rows = st.query([max_cut])?;
-    let mut k = 0u64;
-    while let Some(r) = rows.next()? {
-        k += 1;
-        if k.is_multiple_of(1 << 20) {
-            ctl.check()?;
-        }
-        let cid: i64 = r.get(0)?;
-        let ts: i64 = r.get(1)?;
-        let kind = match r.get_ref(2)? {
-            rusqlite::types::ValueRef::Text(t) => t,
-            _ => b"",
-        };
-        let complaint = kind == b"complaint";
+    let mut acc: Vec<FeedbackAcc> = Vec::new();
+    history::scan_feedback(path, max_cut, ctl, |cid, ts, kind, score, sentiment| {
+        let complaint = kind == "complaint";
         // Scores on one scale: NPS 0-10 -> 0..1, CSAT 1-5 -> 0..1.
-        let score: Option<f64> = r.get::<_, Option<f64>>(3)?.and_then(|s| match kind {
-            b"nps" => Some(s / 10.0),
-            b"csat" => Some((s - 1.0) / 4.0),
+        let score = score.and_then(|s| match kind {
+            "nps" => Some(s / 10.0),
+            "csat" => Some((s - 1.0) / 4.0),
             _ => None,
         });
-        let sentiment: Option<f64> = r.get(4)?;
-        let Some(i) = by_cid.get(cid) else { continue };
+        let Some(i) = by_cid.get(cid) else { return };
+        if acc.is_empty() {
+            acc = vec![FeedbackAcc::default(); n * nc];
+        }
         for (c, &t) in cutoffs.iter().enumerate() {
             if ts >= t {
                 continue;
@@ -347,6 +259,6 @@ fn scan_feedback(
                 }
             }
         }
-    }
+    })?;
     Ok(acc)
 }

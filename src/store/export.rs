@@ -1,0 +1,137 @@
+//! The reads behind `crmtop export`: each table's rows streamed in export
+//! order as plain fields (the formatting, masking and CSV/JSON writing are
+//! `crate::export`'s).
+
+use crate::error::Result;
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OptionalExtension};
+
+/// One value of an exported row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Field {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+}
+
+impl Field {
+    fn of(v: ValueRef<'_>) -> Field {
+        match v {
+            ValueRef::Integer(i) => Field::Int(i),
+            ValueRef::Real(x) => Field::Real(x),
+            ValueRef::Text(t) | ValueRef::Blob(t) => {
+                Field::Text(String::from_utf8_lossy(t).into_owned())
+            }
+            ValueRef::Null => Field::Null,
+        }
+    }
+
+    /// The text, if the value is one.
+    pub fn text(&self) -> Option<String> {
+        match self {
+            Field::Text(t) => Some(t.clone()),
+            _ => None,
+        }
+    }
+
+    /// The value as a whole number (a stored real is truncated).
+    pub fn int(&self) -> Option<i64> {
+        match *self {
+            Field::Int(i) => Some(i),
+            Field::Real(x) => Some(x as i64),
+            _ => None,
+        }
+    }
+
+    /// The value as a number.
+    pub fn real(&self) -> Option<f64> {
+        match *self {
+            Field::Int(i) => Some(i as f64),
+            Field::Real(x) => Some(x),
+            _ => None,
+        }
+    }
+}
+
+/// What to export.
+pub enum Rows<'a> {
+    /// id, name, email, phone, signup_date, birth_date, age, income, region,
+    /// plan, segment, churned, cancelled_at, then the attributes `attrs`.
+    Customers {
+        attrs: &'a [super::attributes::Column],
+    },
+    /// order_key, customer id, ts, amount, quantity, product, category.
+    Orders,
+    /// id, customer id, created_at, channel, kind, score, text, sentiment,
+    /// status, assignee, version, resolution_note, resolved_at,
+    /// escalation_reason, customer name.
+    Feedback,
+    /// customer id, probability, drivers JSON: the active model, riskiest first.
+    Churn,
+    /// customer id, p_alive, exp_txn, exp_spend, clv, method, r, f, m
+    /// scores, segment: the fit's values, highest CLV first.
+    Clv { fit: i64 },
+}
+
+/// Stream the rows of `what` through `each`, in export order.
+pub fn stream(
+    conn: &Connection,
+    what: Rows,
+    mut each: impl FnMut(&[Field]) -> Result<()>,
+) -> Result<()> {
+    let sql = match &what {
+        Rows::Customers { attrs } => {
+            let attr_list: String = attrs.iter().map(|c| format!(", a.{}", c.sql())).collect();
+            // sql-format-ok: attribute columns named after our own integers.
+            format!(
+                "SELECT c.id, c.name, c.email, c.phone, c.signup_date, c.birth_date, c.age, c.income,
+                        c.region, c.plan, c.segment, c.churned, c.cancelled_at{attr_list}
+                 FROM customers c LEFT JOIN customer_attrs a ON a.cid = c.cid ORDER BY c.cid"
+            )
+        }
+        Rows::Orders => {
+            "SELECT o.order_key, c.id, o.ts, o.amount, o.quantity, o.product, o.category
+             FROM orders o JOIN customers c ON c.cid = o.cid ORDER BY o.oid"
+                .into()
+        }
+        Rows::Feedback => {
+            "SELECT f.id, c.id, f.created_at, f.channel, f.kind, f.score, f.text, f.sentiment,
+                    f.status, f.assignee, f.version, f.resolution_note, f.resolved_at,
+                    f.escalation_reason, c.name
+             FROM feedback f JOIN customers c ON c.cid = f.cid ORDER BY f.fid"
+                .into()
+        }
+        Rows::Churn => "SELECT c.id, s.prob, s.drivers FROM active_rank r
+               JOIN active_churn s ON s.cid = r.cid JOIN customers c ON c.cid = r.cid
+             ORDER BY r.prob DESC, c.id"
+            .into(),
+        Rows::Clv { .. } => "SELECT c.id, v.p_alive, v.exp_txn, v.exp_spend, v.clv, v.method,
+                    v.r_score, v.f_score, v.m_score, v.segment
+             FROM clv_values v JOIN customers c ON c.cid = v.cid
+             WHERE v.fit_id = ?1 ORDER BY v.clv IS NULL, v.clv DESC, c.id"
+            .into(),
+    };
+    let mut st = conn.prepare(&sql)?;
+    let n = st.column_count();
+    let mut rows = match what {
+        Rows::Clv { fit } => st.query([fit])?,
+        _ => st.query([])?,
+    };
+    let mut fields = Vec::with_capacity(n);
+    while let Some(r) = rows.next()? {
+        fields.clear();
+        for i in 0..n {
+            fields.push(Field::of(r.get_ref(i)?));
+        }
+        each(&fields)?;
+    }
+    Ok(())
+}
+
+/// The active CLV fit, if any.
+pub fn active_clv_fit(conn: &Connection) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row("SELECT id FROM clv_fits WHERE active = 1", [], |r| r.get(0))
+        .optional()?)
+}

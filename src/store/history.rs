@@ -1,0 +1,194 @@
+//! The reads behind feature extraction: every customer and their orders,
+//! events and feedback, streamed row by row to a callback (analytics keeps
+//! the accumulators; the SQL stays here). Each scan runs on its own
+//! read-only connection, so the tables are read in parallel.
+
+use crate::error::{Error, Result};
+use crate::jobs::Ctl;
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+/// Rows between two checks for a cancel.
+const CHECK_EVERY: u64 = 1 << 20;
+
+/// The file behind a connection (the scans open their own).
+pub fn path_of(conn: &Connection) -> Result<PathBuf> {
+    conn.path()
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .ok_or_else(|| Error::Other("feature extraction needs a database file".into()))
+}
+
+/// A read-only connection for one scan.
+pub fn read_conn(path: &Path) -> Result<Connection> {
+    let c = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    c.busy_timeout(std::time::Duration::from_secs(5))?;
+    c.execute_batch("PRAGMA cache_size = -65536")?;
+    Ok(c)
+}
+
+fn text(v: ValueRef<'_>) -> Option<&str> {
+    match v {
+        ValueRef::Text(t) => std::str::from_utf8(t).ok(),
+        _ => None,
+    }
+}
+
+fn lossy(v: ValueRef<'_>) -> Option<Cow<'_, str>> {
+    match v {
+        ValueRef::Text(t) => Some(String::from_utf8_lossy(t)),
+        _ => None,
+    }
+}
+
+/// Every customer key, ascending (an index-only scan).
+pub fn customer_keys(conn: &Connection) -> Result<Vec<i64>> {
+    let mut st = conn.prepare("SELECT cid FROM customers ORDER BY cid")?;
+    let rows = st.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// What a customer is, independent of time, as stored (texts borrowed).
+pub struct CustomerRow<'a> {
+    pub cid: i64,
+    pub since: Option<i64>,
+    pub signup_date: Option<&'a str>,
+    pub age: Option<f64>,
+    pub birth_date: Option<&'a str>,
+    pub income: Option<f64>,
+    pub region: Option<Cow<'a, str>>,
+    pub plan: Option<Cow<'a, str>>,
+    pub segment: Option<Cow<'a, str>>,
+    pub churned: Option<bool>,
+}
+
+pub fn scan_customers(path: &Path, mut each: impl FnMut(CustomerRow) -> Result<()>) -> Result<()> {
+    let conn = read_conn(path)?;
+    let mut st = conn.prepare(
+        "SELECT cid, since, signup_date, age, birth_date, income, region, plan, segment, churned FROM customers",
+    )?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        each(CustomerRow {
+            cid: r.get(0)?,
+            since: r.get(1)?,
+            signup_date: text(r.get_ref(2)?),
+            age: r.get::<_, Option<i64>>(3)?.map(|a| a as f64),
+            birth_date: text(r.get_ref(4)?),
+            income: r.get(5)?,
+            region: lossy(r.get_ref(6)?),
+            plan: lossy(r.get_ref(7)?),
+            segment: lossy(r.get_ref(8)?),
+            churned: r.get::<_, Option<i64>>(9)?.map(|c| c == 1),
+        })?;
+    }
+    Ok(())
+}
+
+/// An attribute's value: a number or a text.
+pub enum AttrValue<'a> {
+    Num(f64),
+    Text(&'a str),
+}
+
+/// Every attribute value (customer, attribute's place in `names`, value);
+/// returns the attribute names.
+pub fn scan_attributes(
+    path: &Path,
+    mut each: impl FnMut(i64, usize, AttrValue) -> Result<()>,
+) -> Result<Vec<String>> {
+    let conn = read_conn(path)?;
+    let cols = super::attributes::scan(&conn, |cid, j, v| match v {
+        ValueRef::Real(x) => each(cid, j, AttrValue::Num(x)),
+        ValueRef::Integer(x) => each(cid, j, AttrValue::Num(x as f64)),
+        ValueRef::Text(t) => each(cid, j, AttrValue::Text(&String::from_utf8_lossy(t))),
+        _ => Ok(()),
+    })?;
+    Ok(cols.into_iter().map(|c| c.name).collect())
+}
+
+/// Runs a query's rows through `each`, checking for a cancel now and then.
+fn stream(
+    st: &mut rusqlite::Statement,
+    params: impl rusqlite::Params,
+    ctl: Ctl,
+    mut each: impl FnMut(&rusqlite::Row) -> Result<()>,
+) -> Result<()> {
+    let mut rows = st.query(params)?;
+    let mut k = 0u64;
+    while let Some(r) = rows.next()? {
+        k += 1;
+        if k.is_multiple_of(CHECK_EVERY) {
+            ctl.check()?;
+        }
+        each(r)?;
+    }
+    Ok(())
+}
+
+/// Orders before `before` as (cid, ts, amount), by customer and time.
+pub fn scan_orders(
+    path: &Path,
+    before: i64,
+    ctl: Ctl,
+    mut each: impl FnMut(i64, i64, f64),
+) -> Result<()> {
+    let conn = read_conn(path)?;
+    let mut st =
+        conn.prepare("SELECT cid, ts, amount FROM orders WHERE ts < ?1 ORDER BY cid, ts")?;
+    stream(&mut st, [before], ctl, |r| {
+        each(r.get(0)?, r.get(1)?, r.get(2)?);
+        Ok(())
+    })
+}
+
+/// The `limit` most frequent event kinds in [from, to), most frequent first.
+pub fn event_kinds(path: &Path, from: i64, to: i64, limit: usize) -> Result<Vec<String>> {
+    let conn = read_conn(path)?;
+    let mut st = conn.prepare(
+        "SELECT kind FROM events WHERE ts >= ?1 AND ts < ?2 GROUP BY kind ORDER BY count(*) DESC, kind LIMIT ?3",
+    )?;
+    let rows = st.query_map(rusqlite::params![from, to, limit as i64], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Events in [from, to) as (cid, ts, kind, value).
+pub fn scan_events(
+    path: &Path,
+    from: i64,
+    to: i64,
+    ctl: Ctl,
+    mut each: impl FnMut(i64, i64, &str, f64),
+) -> Result<()> {
+    let conn = read_conn(path)?;
+    let mut st =
+        conn.prepare("SELECT cid, ts, kind, value FROM events WHERE ts >= ?1 AND ts < ?2")?;
+    stream(&mut st, [from, to], ctl, |r| {
+        let kind = text(r.get_ref(2)?).unwrap_or("");
+        each(r.get(0)?, r.get(1)?, kind, r.get(3)?);
+        Ok(())
+    })
+}
+
+/// Feedback before `before` as (cid, created_at, kind, score, sentiment).
+pub fn scan_feedback(
+    path: &Path,
+    before: i64,
+    ctl: Ctl,
+    mut each: impl FnMut(i64, i64, &str, Option<f64>, Option<f64>),
+) -> Result<()> {
+    let conn = read_conn(path)?;
+    let mut st = conn.prepare(
+        "SELECT cid, created_at, kind, score, sentiment FROM feedback WHERE created_at < ?1",
+    )?;
+    stream(&mut st, [before], ctl, |r| {
+        let kind = text(r.get_ref(2)?).unwrap_or("");
+        each(r.get(0)?, r.get(1)?, kind, r.get(3)?, r.get(4)?);
+        Ok(())
+    })
+}
