@@ -19,7 +19,7 @@ if [ ! -f "$BASE" ]; then
     $B demo --db "$BASE" --customers "$N" --seed 1 --as-of 2026-06-30 > /dev/null
     $B --db "$BASE" campaign create past --action call --control 0.2 --start 2026-02-01 > /dev/null
 fi
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+source bench/lib.sh
 creates=(); reports=()
 for i in $(seq "$RUNS"); do
     cp "$BASE" "$DB"; sync; sleep 3

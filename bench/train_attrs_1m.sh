@@ -37,7 +37,7 @@ with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
 PY
 fi
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+source bench/lib.sh
 DB="$OUT/attrs_run.db"
 imp=(); trn=(); rss=(); py=()
 for i in $(seq "$RUNS"); do

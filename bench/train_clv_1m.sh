@@ -16,7 +16,7 @@ if [ ! -f "$BASE" ]; then
     target/release/crmtop demo --db "$BASE" --customers 1000000 --seed 1 --as-of 2026-06-30
 fi
 RUN="$OUT/train_run.db"
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+source bench/lib.sh
 for cmd in train clv; do
     walls=(); rss=()
     for i in $(seq "$RUNS"); do

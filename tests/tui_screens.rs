@@ -554,15 +554,7 @@ fn a_campaign_is_worked_from_the_campaigns_screen() {
     let mut worked = Vec::new();
     for (i, key) in ['a', 'd', 'r', 'x', 'a'].into_iter().enumerate() {
         h.step(Action::FeedbackNext);
-        let card = h
-            .state
-            .campaigns
-            .opened
-            .as_ref()
-            .unwrap()
-            .card
-            .clone()
-            .unwrap();
+        let card = opened_card(&h);
         assert_ne!(card.row.cid, first.cid, "bob's customer was handed out");
         assert!(!worked.contains(&card.row.cid));
         let text = h.screen();
@@ -622,15 +614,7 @@ fn a_campaign_is_worked_from_the_campaigns_screen() {
     // Taking one and giving it back leaves it free for the next agent;
     // bob's customer cannot be given back by us.
     h.step(Action::FeedbackNext);
-    let held = h
-        .state
-        .campaigns
-        .opened
-        .as_ref()
-        .unwrap()
-        .card
-        .clone()
-        .unwrap();
+    let held = opened_card(&h);
     h.step(Action::CampaignRelease);
     let msg = h.state.status.as_ref().unwrap().text.clone();
     assert!(msg.contains("given back"), "{msg}");
@@ -660,4 +644,16 @@ fn a_campaign_is_worked_from_the_campaigns_screen() {
     h.step(Action::FeedbackNext);
     let msg = h.state.status.as_ref().unwrap().text.clone();
     assert!(msg.contains("closed"), "{msg}");
+}
+
+/// The campaign card open on the campaigns screen.
+fn opened_card(h: &Harness) -> crmtop::tui::app::WorkCard {
+    h.state
+        .campaigns
+        .opened
+        .as_ref()
+        .expect("a campaign is open")
+        .card
+        .clone()
+        .expect("a card is shown")
 }
