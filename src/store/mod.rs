@@ -1,6 +1,7 @@
 //! The SQLite store: opening (pragmas, permissions, read-only), migrations, and
 //! one module of queries per table family.
 
+pub mod activity;
 pub mod attributes;
 pub mod audit;
 pub mod backup;
@@ -73,6 +74,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0011_churn_scores_per_version.sql",
         include_str!("../../schema/0011_churn_scores_per_version.sql"),
+    ),
+    (
+        "0012_activity_by_day.sql",
+        include_str!("../../schema/0012_activity_by_day.sql"),
     ),
 ];
 
@@ -450,6 +455,10 @@ pub fn migrate(conn: &Connection, path: &Path) -> Result<()> {
             }
             if name == "0011_churn_scores_per_version.sql" {
                 scores::migrate_from_shared(conn)
+                    .map_err(|e| Error::Schema(format!("migration {name} failed: {e}")))?;
+            }
+            if name == "0012_activity_by_day.sql" {
+                activity::rebuild(conn)
                     .map_err(|e| Error::Schema(format!("migration {name} failed: {e}")))?;
             }
             // PRAGMA cannot take a bound parameter; the value is our own integer.

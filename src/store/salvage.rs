@@ -157,6 +157,8 @@ pub fn salvage(source: &Path, target: &Path) -> Result<SalvageReport> {
             let t = copy_table(&src, conn, &name, &cols)?;
             report.tables.push(t);
         }
+        // The daily sums are whatever the rows that were saved sum to.
+        super::activity::rebuild(conn)?;
         super::scores::drop_orphans(conn)?;
         let active = super::models::active_id(conn)?;
         let scored = match active {

@@ -12,9 +12,40 @@ use crate::timeutil::{self, DAY};
 use std::collections::HashMap;
 use std::path::Path;
 
+/// Where the history comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum History {
+    /// Every order, event and feedback row.
+    Rows,
+    /// Their sums by customer and day (schema 0012), exact when every cutoff
+    /// and label end is a whole day (midnight UTC).
+    Days,
+}
+
 /// Read every customer and its history before each cutoff. `label_ends[i]`
-/// bounds the label window after `cutoffs[i]`.
+/// bounds the label window after `cutoffs[i]`. The daily sums are read when
+/// they give the same features (whole-day cutoffs, as training's are).
 pub fn extract(conn: &Conn, cutoffs: &[i64], label_ends: &[i64], ctl: Ctl) -> Result<Raw> {
+    let whole_days = cutoffs
+        .iter()
+        .chain(label_ends)
+        .all(|t| t.rem_euclid(DAY) == 0);
+    let from = if whole_days {
+        History::Days
+    } else {
+        History::Rows
+    };
+    extract_from(conn, cutoffs, label_ends, from, ctl)
+}
+
+/// `extract` from the given history (the tests compare both).
+pub fn extract_from(
+    conn: &Conn,
+    cutoffs: &[i64],
+    label_ends: &[i64],
+    from: History,
+    ctl: Ctl,
+) -> Result<Raw> {
     let path = history::path_of(conn)?;
     ctl.report("reading customers, orders, events and feedback", 0, 1);
     // The customer keys first (an index-only scan); then everything in parallel,
@@ -26,9 +57,18 @@ pub fn extract(conn: &Conn, cutoffs: &[i64], label_ends: &[i64], ctl: Ctl) -> Re
     let min_cut = cutoffs.iter().copied().min().unwrap_or(0);
     let (customers, mut strings, (attrs, attr_strings), orders, (events, kinds), feedback) =
         std::thread::scope(|s| -> Result<_> {
-            let o = s.spawn(|| scan_orders(&path, &by_cid, n, cutoffs, label_ends, ctl));
-            let e = s.spawn(|| scan_events(&path, &by_cid, n, cutoffs, min_cut, ctl));
-            let f = s.spawn(|| scan_feedback(&path, &by_cid, n, cutoffs, ctl));
+            let (o, e, f) = match from {
+                History::Rows => (
+                    s.spawn(|| scan_orders(&path, &by_cid, n, cutoffs, label_ends, ctl)),
+                    s.spawn(|| scan_events(&path, &by_cid, n, cutoffs, min_cut, ctl)),
+                    s.spawn(|| scan_feedback(&path, &by_cid, n, cutoffs, ctl)),
+                ),
+                History::Days => (
+                    s.spawn(|| scan_order_days(&path, &by_cid, n, cutoffs, label_ends, ctl)),
+                    s.spawn(|| scan_event_days(&path, &by_cid, n, cutoffs, min_cut, ctl)),
+                    s.spawn(|| scan_feedback_days(&path, &by_cid, n, cutoffs, ctl)),
+                ),
+            };
             let a = s.spawn(|| load_attributes(&path, &by_cid, n));
             let c = load_customers(&path, &by_cid, &cids);
             let panicked = |_| Error::Other("a feature reader thread panicked".into());
@@ -257,6 +297,133 @@ fn scan_feedback(
                     a.sentiment_sum += s;
                     a.sentiment_n += 1;
                 }
+            }
+        }
+    })?;
+    Ok(acc)
+}
+
+// The same accumulators from the daily sums. A day [d, d + 1) lies wholly
+// on one side of a whole-day cutoff t and of t - k days, so every window
+// test on its start gives the test on each of its rows.
+
+fn scan_order_days(
+    path: &Path,
+    by_cid: &CidIndex,
+    n: usize,
+    cutoffs: &[i64],
+    label_ends: &[i64],
+    ctl: Ctl,
+) -> Result<Vec<OrderAcc>> {
+    let nc = cutoffs.len();
+    let mut acc: Vec<OrderAcc> = Vec::new();
+    let max_end = label_ends
+        .iter()
+        .chain(cutoffs)
+        .copied()
+        .max()
+        .unwrap_or(i64::MAX);
+    history::scan_order_days(path, max_end.div_euclid(DAY), ctl, |d| {
+        let Some(i) = by_cid.get(d.cid) else { return };
+        if acc.is_empty() {
+            acc = vec![OrderAcc::default(); n * nc];
+        }
+        let start = d.day * DAY;
+        let k = d.n as u32;
+        for c in 0..nc {
+            let t = cutoffs[c];
+            let a = &mut acc[i * nc + c];
+            if start >= t {
+                if start < label_ends[c] {
+                    a.n_after += k;
+                }
+                continue;
+            }
+            if a.n_all == 0 {
+                a.first = d.first;
+            }
+            a.n_all += k;
+            a.spend_all += d.spend;
+            a.last = d.last;
+            if start >= t - 90 * DAY {
+                a.n_90 += k;
+                a.spend_90 += d.spend;
+            } else if start >= t - 180 * DAY {
+                a.n_prev_90 += k;
+            }
+            if start >= t - 365 * DAY {
+                a.n_365 += k;
+                a.spend_365 += d.spend;
+            }
+        }
+    })?;
+    Ok(acc)
+}
+
+fn scan_event_days(
+    path: &Path,
+    by_cid: &CidIndex,
+    n: usize,
+    cutoffs: &[i64],
+    min_cut: i64,
+    ctl: Ctl,
+) -> Result<(Vec<f32>, Vec<String>)> {
+    let nc = cutoffs.len();
+    let max_cut = cutoffs.iter().copied().max().unwrap_or(i64::MAX);
+    let from = (min_cut - 90 * DAY).div_euclid(DAY);
+    let kinds = history::event_kinds_by_day(path, from, min_cut.div_euclid(DAY), MAX_EVENT_KINDS)?;
+    ctl.check()?;
+    if kinds.is_empty() {
+        return Ok((Vec::new(), kinds));
+    }
+    let mut acc = vec![0f32; n * nc * MAX_EVENT_KINDS];
+    let index: HashMap<&str, usize> = kinds
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (k.as_str(), i))
+        .collect();
+    history::scan_event_days(path, from, max_cut.div_euclid(DAY), ctl, |cid, day, kind, value| {
+        let Some(&ki) = index.get(kind) else { return };
+        let Some(i) = by_cid.get(cid) else { return };
+        let start = day * DAY;
+        for (c, &t) in cutoffs.iter().enumerate() {
+            if start < t && start >= t - 90 * DAY {
+                acc[(i * nc + c) * MAX_EVENT_KINDS + ki] += value as f32;
+            }
+        }
+    })?;
+    Ok((acc, kinds))
+}
+
+fn scan_feedback_days(
+    path: &Path,
+    by_cid: &CidIndex,
+    n: usize,
+    cutoffs: &[i64],
+    ctl: Ctl,
+) -> Result<Vec<FeedbackAcc>> {
+    let nc = cutoffs.len();
+    let max_cut = cutoffs.iter().copied().max().unwrap_or(i64::MAX);
+    let mut acc: Vec<FeedbackAcc> = Vec::new();
+    history::scan_feedback_days(path, max_cut.div_euclid(DAY), ctl, |d| {
+        let Some(i) = by_cid.get(d.cid) else { return };
+        if acc.is_empty() {
+            acc = vec![FeedbackAcc::default(); n * nc];
+        }
+        let start = d.day * DAY;
+        for (c, &t) in cutoffs.iter().enumerate() {
+            if start >= t {
+                continue;
+            }
+            let a = &mut acc[i * nc + c];
+            a.last = a.last.max(d.last);
+            if start >= t - 365 * DAY {
+                a.n_365 += d.n as u32;
+                a.complaints_365 += d.complaints as u32;
+                a.score_sum += d.score_sum;
+                a.score_n += d.score_n as u32;
+                a.sentiment_sum += d.sentiment_sum;
+                a.sentiment_n += d.sentiment_n as u32;
             }
         }
     })?;

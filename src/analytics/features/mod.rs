@@ -9,7 +9,7 @@
 mod extract;
 mod spec;
 
-pub use extract::extract;
+pub use extract::{extract, extract_from, History};
 pub use spec::{
     learn, Categorical, Column, Dropped, FeatureSpec, Source, MISSING_LEVEL, OTHER_LEVEL,
 };

@@ -220,6 +220,8 @@ pub fn run(path: &Path, opts: Options) -> Result<Report> {
     guard(&mut d, "jobs", r);
     let r = check_totals(&mut d, &conn, fix);
     guard(&mut d, "totals", r);
+    let r = check_activity(&mut d, &conn, fix);
+    guard(&mut d, "daily sums", r);
     let r = check_queue(&mut d, &conn, fix);
     guard(&mut d, "queue", r);
     let r = check_models(&mut d, &conn, fix);

@@ -226,6 +226,35 @@ pub(super) fn check_jobs(d: &mut Doctor, conn: &Connection, fix: bool) -> Result
     Ok(())
 }
 
+/// The per-day sums of orders, events and feedback against the rows they sum.
+pub(super) fn check_activity(d: &mut Doctor, conn: &Connection, fix: bool) -> Result<()> {
+    let faults = crate::store::activity::faults(conn)?;
+    if faults.is_empty() {
+        d.ok(
+            "daily sums",
+            "orders, events and feedback summed by customer and day match their rows",
+        );
+        return Ok(());
+    }
+    let what: Vec<String> = faults.iter().map(|(t, n)| format!("{n} in {t}")).collect();
+    let i = d.problem(
+        "daily sums",
+        Severity::Warning,
+        format!(
+            "days whose sums differ from their rows (training and CLV read these): {}",
+            what.join(", ")
+        ),
+        "crmtop doctor --fix recomputes them from the rows",
+    );
+    if fix {
+        let tx = conn.unchecked_transaction()?;
+        crate::store::activity::rebuild(&tx)?;
+        tx.commit()?;
+        d.fixed(i, "recomputed");
+    }
+    Ok(())
+}
+
 /// Customer totals and monthly revenue against the orders they sum.
 pub(super) fn check_totals(d: &mut Doctor, conn: &Connection, fix: bool) -> Result<()> {
     let off: i64 = count(
