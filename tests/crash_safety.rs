@@ -49,7 +49,7 @@ fn kill_at(db: &TempDb, args: &[&str], phase: &str) {
     panic!("{args:?} finished ({st}) without reaching '{phase}'; it reported {seen:?}");
 }
 
-/// The file is whole (opened read-write first: a journal left by the kill
+/// The file is whole and its daily sums agree with its rows (opened read-write first: a journal left by the kill
 /// is played back, as any crmtop command would).
 fn assert_intact(db: &TempDb) {
     let s = db.open();
@@ -65,6 +65,11 @@ fn assert_intact(db: &TempDb) {
         })
         .unwrap();
     assert_eq!(fk, 0);
+    // The daily sums are those of the rows that survived.
+    assert_eq!(
+        crmtop::store::activity::faults(&s.conn).unwrap(),
+        Vec::<(&str, i64)>::new()
+    );
 }
 
 /// What an import leaves, by content (not by internal keys).

@@ -408,3 +408,69 @@ fn migrated_from(version: usize, rows: &str) -> (tempfile::TempDir, store::Store
     );
     (dir, s)
 }
+
+#[test]
+fn daily_sums_are_filled_from_the_rows_of_a_schema_11_database() {
+    use crmtop::store::activity;
+    let (_dir, s) = migrated_from(
+        11,
+        "INSERT INTO customers(cid, id) VALUES (1, 'C1'), (2, 'C2');
+         -- Two orders on one day (one of them before 1970), one on another.
+         INSERT INTO orders(order_key, cid, ts, amount) VALUES
+           ('a', 1, 1700000000, 10.0), ('b', 1, 1700003600, 5.5), ('c', 2, 1700200000, 7.0),
+           ('d', 2, -100, 1.0), ('e', 2, -86000, 2.0);
+         INSERT INTO events(event_key, cid, ts, kind, value) VALUES
+           ('e1', 1, 1700000000, 'login', 2), ('e2', 1, 1700000100, 'login', 3),
+           ('e3', 2, 1700000100, 'login', 1);
+         INSERT INTO feedback(fid, id, cid, created_at, kind, score, sentiment) VALUES
+           (1, 'F1', 1, 1700000000, 'nps', 6, 0.5), (2, 'F2', 1, 1700000500, 'complaint', NULL, -0.8),
+           (3, 'F3', 2, 1700000000, 'csat', 5, NULL);",
+    );
+    assert!(activity::faults(&s.conn).unwrap().is_empty());
+    let orders: Vec<(i64, i64, i64, f64, i64, i64)> = s
+        .conn
+        .prepare("SELECT cid, day, n, spend, first_ts, last_ts FROM order_days ORDER BY cid, day")
+        .unwrap()
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        orders,
+        vec![
+            (1, 19675, 2, 15.5, 1700000000, 1700003600),
+            (2, -1, 2, 3.0, -86000, -100),
+            (2, 19678, 1, 7.0, 1700200000, 1700200000),
+        ]
+    );
+    let kinds: Vec<(i64, String, i64)> = s
+        .conn
+        .prepare("SELECT day, kind, n FROM event_kind_days")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(kinds, vec![(19675, "login".to_string(), 3)]);
+    let fb: (i64, i64, f64, i64, f64, i64) = s
+        .conn
+        .query_row(
+            "SELECT n, complaints, score_sum, score_n, sentiment_sum, sentiment_n FROM feedback_days WHERE cid = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+        )
+        .unwrap();
+    assert_eq!(fb.0, 2);
+    assert_eq!(fb.1, 1);
+    assert!((fb.2 - 0.6).abs() < 1e-12 && fb.3 == 1);
+    assert!((fb.4 + 0.3).abs() < 1e-12 && fb.5 == 2);
+}

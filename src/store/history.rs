@@ -138,7 +138,18 @@ pub fn scan_orders(
     ctl: Ctl,
     mut each: impl FnMut(i64, i64, f64),
 ) -> Result<()> {
-    let conn = read_conn(path)?;
+    orders_of(&read_conn(path)?, before, ctl, |cid, ts, amount| {
+        each(cid, ts, amount)
+    })
+}
+
+/// `scan_orders` on the given connection.
+pub fn orders_of(
+    conn: &Connection,
+    before: i64,
+    ctl: Ctl,
+    mut each: impl FnMut(i64, i64, f64),
+) -> Result<()> {
     let mut st =
         conn.prepare("SELECT cid, ts, amount FROM orders WHERE ts < ?1 ORDER BY cid, ts")?;
     stream(&mut st, [before], ctl, |r| {
@@ -209,9 +220,18 @@ pub fn scan_order_days(
     path: &Path,
     before_day: i64,
     ctl: Ctl,
+    each: impl FnMut(OrderDay),
+) -> Result<()> {
+    order_days_of(&read_conn(path)?, before_day, ctl, each)
+}
+
+/// `scan_order_days` on the given connection.
+pub fn order_days_of(
+    conn: &Connection,
+    before_day: i64,
+    ctl: Ctl,
     mut each: impl FnMut(OrderDay),
 ) -> Result<()> {
-    let conn = read_conn(path)?;
     let mut st = conn.prepare(
         "SELECT cid, day, n, spend, first_ts, last_ts FROM order_days WHERE day < ?1 ORDER BY cid, day",
     )?;
@@ -257,8 +277,8 @@ pub fn scan_event_days(
     mut each: impl FnMut(i64, i64, &str, f64),
 ) -> Result<()> {
     let conn = read_conn(path)?;
-    let mut st = conn
-        .prepare("SELECT cid, day, kind, value FROM event_days WHERE day >= ?1 AND day < ?2")?;
+    let mut st =
+        conn.prepare("SELECT cid, day, kind, value FROM event_days WHERE day >= ?1 AND day < ?2")?;
     stream(&mut st, [from_day, to_day], ctl, |r| {
         let kind = text(r.get_ref(2)?).unwrap_or("");
         each(r.get(0)?, r.get(1)?, kind, r.get(3)?);

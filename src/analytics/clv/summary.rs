@@ -5,12 +5,13 @@
 //! `recency` t_x = first to last transaction; `T` = first transaction to the
 //! as-of date; `monetary` = mean amount of the repeat transactions (the first
 //! is left out). Times are in the chosen unit (day, or week = 7 days).
-//! Computed in one streaming pass over the orders in customer order.
+//! Computed in one streaming pass over the transactions in customer order.
 
 use crate::error::Result;
 use crate::jobs::Ctl;
+use crate::store::history;
+use crate::store::Conn;
 use crate::timeutil::DAY;
-use rusqlite::Connection;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Summary {
@@ -26,95 +27,122 @@ pub struct Summary {
 }
 
 /// Summaries of every customer with an order on or before `as_of_day`
-/// (days since 1970-01-01), in `unit_days` units.
-pub fn summarise(
-    conn: &Connection,
+/// (days since 1970-01-01), in `unit_days` units, from the orders summed by
+/// customer and day (`order_days`: one row per transaction).
+pub fn summarise(conn: &Conn, as_of_day: i64, unit_days: f64, ctl: Ctl) -> Result<Vec<Summary>> {
+    let mut b = Builder::new(as_of_day, unit_days);
+    history::order_days_of(conn, as_of_day + 1, ctl, |d| b.day(d.cid, d.day, d.spend))?;
+    Ok(b.finish())
+}
+
+/// The same from every order row (the path before schema 12; the tests
+/// compare the two).
+pub fn summarise_rows(
+    conn: &Conn,
     as_of_day: i64,
     unit_days: f64,
     ctl: Ctl,
 ) -> Result<Vec<Summary>> {
-    let end = (as_of_day + 1) * DAY;
-    let mut st =
-        conn.prepare("SELECT cid, ts, amount FROM orders WHERE ts < ?1 ORDER BY cid, ts")?;
-    let mut rows = st.query([end])?;
-    let mut out = Vec::new();
-    // Running state of the current customer.
-    let mut cur: Option<i64> = None;
-    let (mut first, mut last, mut days, mut first_amount, mut total, mut day_sum) =
-        (0i64, 0i64, 0u32, 0.0, 0.0, 0.0);
-    let flush = |cid: i64,
-                 first: i64,
-                 last: i64,
-                 days: u32,
-                 first_amount: f64,
-                 total: f64,
-                 out: &mut Vec<Summary>| {
-        let x = f64::from(days.saturating_sub(1));
-        out.push(Summary {
+    let mut b = Builder::new(as_of_day, unit_days);
+    // The orders of one customer and day, summed as they stream by.
+    let mut open: Option<(i64, i64, f64)> = None;
+    history::orders_of(conn, (as_of_day + 1) * DAY, ctl, |cid, ts, amount| {
+        let day = ts.div_euclid(DAY);
+        match &mut open {
+            Some((c, d, sum)) if *c == cid && *d == day => *sum += amount,
+            _ => {
+                if let Some((c, d, sum)) = open.take() {
+                    b.day(c, d, sum);
+                }
+                open = Some((cid, day, amount));
+            }
+        }
+    })?;
+    if let Some((c, d, sum)) = open {
+        b.day(c, d, sum);
+    }
+    Ok(b.finish())
+}
+
+/// Summaries built from each customer's transactions (days with orders, in
+/// customer and day order).
+struct Builder {
+    as_of_day: i64,
+    unit_days: f64,
+    out: Vec<Summary>,
+    cur: Option<i64>,
+    first: i64,
+    last: i64,
+    days: u32,
+    first_amount: f64,
+    total: f64,
+}
+
+impl Builder {
+    fn new(as_of_day: i64, unit_days: f64) -> Self {
+        Builder {
+            as_of_day,
+            unit_days,
+            out: Vec::new(),
+            cur: None,
+            first: 0,
+            last: 0,
+            days: 0,
+            first_amount: 0.0,
+            total: 0.0,
+        }
+    }
+
+    fn day(&mut self, cid: i64, day: i64, amount: f64) {
+        if self.cur == Some(cid) {
+            self.days += 1;
+            self.last = day;
+            self.total += amount;
+            return;
+        }
+        self.flush();
+        self.cur = Some(cid);
+        self.first = day;
+        self.last = day;
+        self.days = 1;
+        self.first_amount = amount;
+        self.total = amount;
+    }
+
+    fn flush(&mut self) {
+        let Some(cid) = self.cur else { return };
+        let x = f64::from(self.days.saturating_sub(1));
+        self.out.push(Summary {
             cid,
             x,
-            tx: (last - first) as f64 / unit_days,
-            t: (as_of_day - first) as f64 / unit_days,
-            monetary: if days > 1 {
-                (total - first_amount) / x
+            tx: (self.last - self.first) as f64 / self.unit_days,
+            t: (self.as_of_day - self.first) as f64 / self.unit_days,
+            monetary: if self.days > 1 {
+                (self.total - self.first_amount) / x
             } else {
                 0.0
             },
-            recency_days: as_of_day - last,
-            transactions: days,
-            total,
+            recency_days: self.as_of_day - self.last,
+            transactions: self.days,
+            total: self.total,
         });
-    };
-    let mut n = 0u64;
-    while let Some(r) = rows.next()? {
-        n += 1;
-        if n.is_multiple_of(1 << 20) {
-            ctl.check()?;
-        }
-        let cid: i64 = r.get(0)?;
-        let day = r.get::<_, i64>(1)?.div_euclid(DAY);
-        let amount: f64 = r.get(2)?;
-        if cur != Some(cid) {
-            if let Some(c) = cur {
-                if days == 1 {
-                    first_amount = day_sum;
-                }
-                flush(c, first, last, days, first_amount, total, &mut out);
-            }
-            cur = Some(cid);
-            first = day;
-            last = day;
-            days = 1;
-            first_amount = 0.0;
-            total = 0.0;
-            day_sum = 0.0;
-        } else if day != last {
-            if days == 1 {
-                first_amount = day_sum;
-            }
-            days += 1;
-            last = day;
-            day_sum = 0.0;
-        }
-        day_sum += amount;
-        total += amount;
     }
-    if let Some(c) = cur {
-        if days == 1 {
-            first_amount = day_sum;
-        }
-        flush(c, first, last, days, first_amount, total, &mut out);
+
+    fn finish(mut self) -> Vec<Summary> {
+        self.flush();
+        self.out
     }
-    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn db(rows: &[(i64, &str, f64)]) -> Connection {
-        let c = Connection::open_in_memory().unwrap();
-        c.execute_batch(crate::store::MIGRATIONS[0].1).unwrap();
+    fn db(rows: &[(i64, &str, f64)]) -> Conn {
+        let c = Conn::open_in_memory().unwrap();
+        for (_, sql) in crate::store::MIGRATIONS {
+            c.execute_batch(sql).unwrap();
+        }
         for (i, (cid, ts, amount)) in rows.iter().enumerate() {
             c.execute(
                 "INSERT OR IGNORE INTO customers(cid, id) VALUES (?1, ?1)",
@@ -165,5 +193,7 @@ mod tests {
         assert!((b.t - 16.0 / 7.0).abs() < 1e-12);
         let days = summarise(&c, as_of, 1.0, Ctl::silent()).unwrap();
         assert_eq!(days[0].t, 35.0);
+        // The orders themselves give the same summaries as their daily sums.
+        assert_eq!(summarise_rows(&c, as_of, 7.0, Ctl::silent()).unwrap(), s);
     }
 }

@@ -382,16 +382,22 @@ fn scan_event_days(
         .enumerate()
         .map(|(i, k)| (k.as_str(), i))
         .collect();
-    history::scan_event_days(path, from, max_cut.div_euclid(DAY), ctl, |cid, day, kind, value| {
-        let Some(&ki) = index.get(kind) else { return };
-        let Some(i) = by_cid.get(cid) else { return };
-        let start = day * DAY;
-        for (c, &t) in cutoffs.iter().enumerate() {
-            if start < t && start >= t - 90 * DAY {
-                acc[(i * nc + c) * MAX_EVENT_KINDS + ki] += value as f32;
+    history::scan_event_days(
+        path,
+        from,
+        max_cut.div_euclid(DAY),
+        ctl,
+        |cid, day, kind, value| {
+            let Some(&ki) = index.get(kind) else { return };
+            let Some(i) = by_cid.get(cid) else { return };
+            let start = day * DAY;
+            for (c, &t) in cutoffs.iter().enumerate() {
+                if start < t && start >= t - 90 * DAY {
+                    acc[(i * nc + c) * MAX_EVENT_KINDS + ki] += value as f32;
+                }
             }
-        }
-    })?;
+        },
+    )?;
     Ok((acc, kinds))
 }
 

@@ -190,6 +190,12 @@ fn load(
     )?;
     // The search index is built once at the end, not row by row.
     let triggers = crate::store::drop_triggers(&tx, "feedback_fts_")?;
+    // The daily sums are summed once at the end too.
+    use crate::store::activity::{self, Source};
+    let sources = [Source::Orders, Source::Events, Source::Feedback];
+    for s in sources {
+        activity::begin_bulk(&tx, s)?;
+    }
     {
         // Customers and feedback go in many rows per statement too (a
         // statement costs more than a row).
@@ -379,6 +385,10 @@ fn load(
     crate::store::feedback::settle_sla_clocks(&tx)?;
     crate::store::rebuild_indexes(&tx, &indexes, ctl)?;
     ctl.check()?;
+    ctl.report("summing by day", 0, 1);
+    for s in sources {
+        activity::end_bulk(&tx, s, &[])?;
+    }
     ctl.report("building the search index", 0, 1);
     crate::store::doctor::rebuild_search_index(&tx)?;
     crate::store::create_triggers(&tx, &triggers)?;
