@@ -316,7 +316,7 @@ pub struct CohortRow {
 }
 
 /// The cohort table of the data: purchase days up to the latest order.
-pub fn cohort_table(conn: &rusqlite::Connection, n: usize) -> Result<CohortTable> {
+pub fn cohort_table(conn: &crate::store::Conn, n: usize) -> Result<CohortTable> {
     let days = match crate::store::customers::latest_order(conn)? {
         Some(l) => crate::store::clv::purchase_days(conn, l.div_euclid(crate::timeutil::DAY))?,
         None => Vec::new(),

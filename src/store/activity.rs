@@ -1,9 +1,10 @@
 //! Orders, events and feedback summed by customer and calendar day (UTC):
 //! `order_days`, `event_days`, `event_kind_days` and `feedback_days`
 //! (schema 0012). Triggers keep them up to date inside every transaction
-//! that writes the raw rows; this module fills them from the raw rows (the
-//! migration, `doctor --fix`) and counts the days that differ from a
-//! recomputation (`doctor`, the tests).
+//! that writes the raw rows, except during a bulk load, which sums what it
+//! added before its commit (`begin_bulk`, `end_bulk`); this module also
+//! fills them from the raw rows (the migration, `doctor --fix`) and counts
+//! the days that differ from a recomputation (`doctor`, the tests).
 
 use crate::error::Result;
 use rusqlite::{params, Connection};
@@ -106,10 +107,12 @@ fn recompute_sql(table: &str, filter: &str) -> String {
             "SELECT cid, {ts} AS day, count(*) AS n, sum(amount) AS spend, min(ts) AS first_ts, max(ts) AS last_ts
                FROM orders WHERE {filter} GROUP BY cid, {ts}"
         ),
+        // sql-format-ok: day expressions of our own columns, filters of ours.
         "event_days" => format!(
             "SELECT cid, {ts} AS day, kind, count(*) AS n, sum(value) AS value
                FROM events WHERE {filter} GROUP BY cid, {ts}, kind"
         ),
+        // sql-format-ok: day expressions of our own columns, filters of ours.
         "event_kind_days" => format!(
             "SELECT {ts} AS day, kind, count(*) AS n FROM events WHERE {filter} GROUP BY {ts}, kind"
         ),
@@ -243,6 +246,7 @@ pub fn end_bulk(conn: &Connection, source: Source, changed: &[i64]) -> Result<()
             }
         }
         let filter = if per_customer {
+            // sql-format-ok: our own column names; the mark is bound.
             format!("{rowid} > ?1 AND cid NOT IN (SELECT cid FROM temp.bulk_changed)")
         } else {
             format!("{rowid} > ?1")

@@ -236,3 +236,48 @@ pub fn clv_above(conn: &Connection, clv: Option<f64>, cid: i64) -> Result<f64> {
         |r| r.get(0),
     )?)
 }
+
+/// Every customer's values under fit `id`, appended in one statement per
+/// many rows.
+pub fn write_values(
+    tx: &Connection,
+    id: i64,
+    values: &[crate::analytics::clv::Value],
+) -> Result<()> {
+    use rusqlite::types::Value as V;
+    let mut ins = super::BatchInsert::new(
+        tx,
+        "INSERT INTO clv_values(fit_id, cid, frequency, recency, t, monetary, p_alive, exp_txn, exp_spend, clv, method, r_score, f_score, m_score, segment)",
+        15,
+    )?;
+    let f = |x: Option<f64>| x.filter(|v| v.is_finite()).map(V::Real).unwrap_or(V::Null);
+    for v in values {
+        let (r, fs, m) = match v.rfm {
+            Some((r, f, m)) => (
+                V::Integer(r.into()),
+                V::Integer(f.into()),
+                V::Integer(m.into()),
+            ),
+            None => (V::Null, V::Null, V::Null),
+        };
+        ins.push([
+            V::Integer(id),
+            V::Integer(v.cid),
+            f(v.frequency),
+            f(v.recency),
+            f(v.t),
+            f(v.monetary),
+            f(v.p_alive),
+            f(v.exp_txn),
+            f(v.exp_spend),
+            f(v.clv),
+            V::Text(v.method.into()),
+            r,
+            fs,
+            m,
+            v.segment.map(|s| V::Text(s.into())).unwrap_or(V::Null),
+        ])?;
+    }
+    ins.finish()?;
+    Ok(())
+}

@@ -3,6 +3,15 @@
 use crate::error::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 
+/// Customers with an explicit churn label (churned 0 or 1).
+pub fn labelled(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM customers WHERE churned IS NOT NULL",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
 /// Recompute order count, revenue and first/last order of the customers listed
 /// in `temp.touched`.
 pub fn refresh_order_aggregates(conn: &Connection) -> Result<()> {

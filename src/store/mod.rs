@@ -639,6 +639,16 @@ pub fn with_big_cache<T>(
 /// the PostgreSQL issue will make it an engine-neutral handle).
 pub type Conn = rusqlite::Connection;
 
+/// A transaction of the store (committed by `commit`, rolled back when
+/// dropped without it).
+pub type Tx<'a> = rusqlite::Transaction<'a>;
+
+/// Begin an IMMEDIATE transaction (the write lock taken at once), for a job
+/// whose writes span more than one closure (`immediate` is the usual way).
+pub fn begin_immediate(conn: &mut Conn) -> Result<Tx<'_>> {
+    Ok(conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
+}
+
 /// Run `f` in one IMMEDIATE transaction (the write lock taken at once, so a
 /// writer queued behind another waits instead of failing on upgrade),
 /// committed if `f` succeeds, rolled back if not.

@@ -26,13 +26,13 @@ use crate::analytics::metrics::{self, Metrics};
 use crate::error::{Error, Result};
 use crate::jobs::Ctl;
 use crate::store;
+use crate::store::Conn as Connection;
 use crate::timeutil::{self, DAY};
 use chrono::NaiveDate;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use rusqlite::{Connection, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal};
 use std::time::Instant;
@@ -177,11 +177,7 @@ fn plan(conn: &Connection, opts: &TrainOptions) -> Result<Plan> {
         None => default_as_of(conn)?,
     };
     let end = timeutil::date_to_ts(as_of) + DAY;
-    let labelled: i64 = conn.query_row(
-        "SELECT count(*) FROM customers WHERE churned IS NOT NULL",
-        [],
-        |r| r.get(0),
-    )?;
+    let labelled = store::customers::labelled(conn)?;
     if labelled as usize >= MIN_LABELLED {
         return Ok(Plan {
             explicit: true,
@@ -405,7 +401,7 @@ fn train_inner(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<T
     // One transaction: the version, its scores, the activation decision.
     ctl.report("writing scores", 0, 1);
     let params_json = serde_json::to_string(&params)?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = store::begin_immediate(conn)?;
     let prev = store::models::active(&tx)?;
     let id = store::models::insert(
         &tx,

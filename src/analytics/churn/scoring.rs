@@ -130,7 +130,7 @@ fn rescore_inner(
     let raw = features::extract(conn, &[end], &[end], ctl)?;
     let scores = score_all(&raw, &params.spec, &params.model, 0, ctl)?;
     drop(raw);
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = store::begin_immediate(conn)?;
     let n = store::models::write_scores(
         &tx,
         model_id,
@@ -167,7 +167,7 @@ pub fn activate(conn: &mut Connection, model_id: i64, agent: &str, ctl: Ctl) -> 
         rescore(conn, model_id, None, true, agent, ctl)?;
         return Ok(());
     }
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = store::begin_immediate(conn)?;
     store::models::activate(&tx, model_id, ctl)?;
     store::audit::append(
         &tx,

@@ -26,11 +26,11 @@ use crate::analytics::rfm;
 use crate::error::{Error, Result};
 use crate::jobs::Ctl;
 use crate::store;
+use crate::store::Conn as Connection;
 use crate::timeutil::{self, DAY};
 use chrono::NaiveDate;
 use family::{FitReport, Fitted, Model};
 use rayon::prelude::*;
-use rusqlite::{Connection, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::time::Instant;
@@ -254,19 +254,19 @@ impl Matrices {
 
 /// One customer's values.
 #[derive(Debug, Clone)]
-struct Value {
-    cid: i64,
-    frequency: Option<f64>,
-    recency: Option<f64>,
-    t: Option<f64>,
-    monetary: Option<f64>,
-    p_alive: Option<f64>,
-    exp_txn: Option<f64>,
-    exp_spend: Option<f64>,
-    clv: Option<f64>,
-    method: &'static str,
-    rfm: Option<(u8, u8, u8)>,
-    segment: Option<&'static str>,
+pub struct Value {
+    pub cid: i64,
+    pub frequency: Option<f64>,
+    pub recency: Option<f64>,
+    pub t: Option<f64>,
+    pub monetary: Option<f64>,
+    pub p_alive: Option<f64>,
+    pub exp_txn: Option<f64>,
+    pub exp_spend: Option<f64>,
+    pub clv: Option<f64>,
+    pub method: &'static str,
+    pub rfm: Option<(u8, u8, u8)>,
+    pub segment: Option<&'static str>,
 }
 
 fn discount_factors(months: u32, d: f64) -> Vec<f64> {
@@ -798,45 +798,9 @@ fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> Result<ClvRe
     // One transaction: the fit, every customer's values, the customers' columns.
     ctl.check()?;
     ctl.report("writing values", 0, 1);
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = store::begin_immediate(conn)?;
     let id = store::clv::insert_fit(&tx, &report, &opts.agent)?;
-    {
-        use rusqlite::types::Value as V;
-        let mut ins = store::BatchInsert::new(
-            &tx,
-            "INSERT INTO clv_values(fit_id, cid, frequency, recency, t, monetary, p_alive, exp_txn, exp_spend, clv, method, r_score, f_score, m_score, segment)",
-            15,
-        )?;
-        let f = |x: Option<f64>| x.filter(|v| v.is_finite()).map(V::Real).unwrap_or(V::Null);
-        for v in &values {
-            let (r, fs, m) = match v.rfm {
-                Some((r, f, m)) => (
-                    V::Integer(r.into()),
-                    V::Integer(f.into()),
-                    V::Integer(m.into()),
-                ),
-                None => (V::Null, V::Null, V::Null),
-            };
-            ins.push([
-                V::Integer(id),
-                V::Integer(v.cid),
-                f(v.frequency),
-                f(v.recency),
-                f(v.t),
-                f(v.monetary),
-                f(v.p_alive),
-                f(v.exp_txn),
-                f(v.exp_spend),
-                f(v.clv),
-                V::Text(v.method.into()),
-                r,
-                fs,
-                m,
-                v.segment.map(|s| V::Text(s.into())).unwrap_or(V::Null),
-            ])?;
-        }
-        ins.finish()?;
-    }
+    store::clv::write_values(&tx, id, &values)?;
     ctl.check()?;
     store::clv::activate(&tx, id, ctl)?;
     store::clv::prune(&tx)?;

@@ -7,8 +7,8 @@ use super::family::{FitReport, Model};
 use super::{optim, sbg, ClvOptions, Method, Value, MONTH_DAYS};
 use crate::error::Result;
 use crate::store;
+use crate::store::Conn as Connection;
 use crate::timeutil::DAY;
-use rusqlite::Connection;
 use std::collections::HashMap;
 
 /// Retention CLV of customers not in `skip`: monthly revenue (an attribute,

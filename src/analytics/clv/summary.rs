@@ -151,12 +151,12 @@ mod tests {
             .unwrap();
             c.execute(
                 "INSERT INTO orders(order_key, cid, ts, amount) VALUES (?1, ?2, ?3, ?4)",
-                rusqlite::params![
+                (
                     i.to_string(),
                     cid,
                     crate::timeutil::parse_timestamp(ts).unwrap(),
-                    amount
-                ],
+                    amount,
+                ),
             )
             .unwrap();
         }
