@@ -49,7 +49,7 @@ pub enum Error {
     Schema(String),
 
     #[error("database error: {0}")]
-    Db(rusqlite::Error),
+    Db(crate::store::DbError),
 
     /// The file is damaged (SQLite found a malformed page).
     #[error("the database file is damaged ({0}); run `crmtop doctor` to see what can still be read and how to salvage it")]
@@ -80,35 +80,12 @@ impl Error {
             Error::Conflict(_) => exit::CONFLICT,
             Error::QueueEmpty => exit::QUEUE_EMPTY,
             Error::Cancelled => exit::CANCELLED,
-            Error::Db(e) if is_readonly_error(e) => exit::BAD_INPUT,
+            Error::Db(e) if e.is_read_only() => exit::BAD_INPUT,
             Error::Db(_) | Error::Io(_) | Error::Other(_) | Error::Busy(_) | Error::Damaged(_) => {
                 exit::FAILURE
             }
         }
     }
-}
-
-impl From<rusqlite::Error> for Error {
-    fn from(e: rusqlite::Error) -> Self {
-        use rusqlite::ErrorCode as C;
-        match &e {
-            rusqlite::Error::SqliteFailure(f, _) if matches!(f.code, C::DatabaseCorrupt) => {
-                Error::Damaged(e.to_string())
-            }
-            rusqlite::Error::SqliteFailure(f, _)
-                if matches!(f.code, C::DatabaseBusy | C::DatabaseLocked) =>
-            {
-                Error::Busy(format!(
-                    "the database is locked by another crmtop for longer than we wait ({e}); try again in a moment"
-                ))
-            }
-            _ => Error::Db(e),
-        }
-    }
-}
-
-fn is_readonly_error(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ReadOnly)
 }
 
 impl From<serde_json::Error> for Error {

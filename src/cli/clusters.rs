@@ -7,7 +7,6 @@ use crate::error::Result;
 use crate::store;
 use crate::timeutil::DAY;
 use clap::Args;
-use rusqlite::TransactionBehavior;
 
 #[derive(Debug, Args, Clone)]
 pub struct ClustersArgs {
@@ -31,9 +30,7 @@ pub fn clusters(ctx: &Ctx, a: ClustersArgs) -> Result<i32> {
     let rows = store::clusters::rows(&s.conn, as_of)?;
     let (report, labels) = clusters::cluster(&rows, a.k, a.seed)?;
     let cids: Vec<i64> = rows.iter().map(|r| r.cid).collect();
-    let tx = s
-        .conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = store::begin_immediate(&mut s.conn)?;
     store::clusters::save(&tx, &report, &cids, &labels, &ctx.agent)?;
     store::audit::append(
         &tx,

@@ -270,7 +270,7 @@ pub fn prepare_demo_path(path: &Path, force: bool) -> Result<()> {
 /// A first churn model and CLV fit on a new demo database (so the first
 /// screen has every chart). Should either fail, the screens say how to
 /// make them (R).
-pub fn first_models(ctx: &Ctx, conn: &mut rusqlite::Connection) {
+pub fn first_models(ctx: &Ctx, conn: &mut crate::store::Conn) {
     let ctl = Ctl::new(&|_| {}, crate::signals::cancel_flag());
     let train = crate::analytics::churn::TrainOptions {
         agent: ctx.agent.clone(),

@@ -385,7 +385,7 @@ fn list(ctx: &Ctx, a: ListArgs) -> Result<i32> {
     Ok(OK)
 }
 
-fn fid(conn: &rusqlite::Connection, id: &str) -> Result<i64> {
+fn fid(conn: &crate::store::Conn, id: &str) -> Result<i64> {
     feedback::fid_of(conn, id)?.ok_or_else(|| Error::bad(format!("no feedback item '{id}'")))
 }
 
@@ -453,13 +453,7 @@ fn show(ctx: &Ctx, a: ShowArgs) -> Result<i32> {
     Ok(OK)
 }
 
-fn print_item(
-    ctx: &Ctx,
-    conn: &rusqlite::Connection,
-    fid: i64,
-    json: bool,
-    now: i64,
-) -> Result<()> {
+fn print_item(ctx: &Ctx, conn: &crate::store::Conn, fid: i64, json: bool, now: i64) -> Result<()> {
     let it = feedback::item(conn, fid, &ctx.config.sla, now)?
         .ok_or_else(|| Error::bad(format!("no feedback item with key {fid}")))?;
     let owner = it.customer_name.clone();

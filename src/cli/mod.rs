@@ -214,7 +214,7 @@ pub fn run(command: Command, ctx: &Ctx) -> Result<i32> {
 /// writer), a UI computes it on first view, as before.
 pub fn warm_dashboard<T>(
     ctx: &Ctx,
-    conn: &rusqlite::Connection,
+    conn: &crate::store::Conn,
     result: &Result<T>,
     printer: &dyn Fn(crate::jobs::Progress),
 ) {
@@ -229,7 +229,7 @@ pub fn warm_dashboard<T>(
     }
 }
 
-pub fn finish_job<T>(conn: &rusqlite::Connection, job: i64, result: &Result<T>) {
+pub fn finish_job<T>(conn: &crate::store::Conn, job: i64, result: &Result<T>) {
     let (status, msg) = match result {
         Ok(_) => ("done", None),
         Err(Error::Cancelled) => ("cancelled", None),

@@ -8,7 +8,7 @@ use super::write::{Resolver, RowWriter, Verdict, WriteError};
 use super::Kind;
 use crate::error::{Error, Result};
 use crate::jobs::Ctl;
-use rusqlite::{Connection, TransactionBehavior};
+use crate::store::{self, Conn as Connection};
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -442,19 +442,11 @@ pub fn import_prepared(
     crate::outfile::check_target(&reject_path, &protected)?;
     let mut rejects = RejectWriter::new(reject_path.clone(), &layout.headers, protected);
 
-    // A large page cache for the load; a second sorter thread for the index
-    // builds. Pages are only allocated when used.
-    conn.execute_batch("PRAGMA cache_size = -1048576; PRAGMA threads = 2;")?;
-    // Every customer key the importer writes was just read or created by it
-    // in this transaction, so SQLite's per-row foreign-key lookup (a random
-    // read into the customers table, a fifth of a bulk load) is redundant.
-    // It cannot change inside a transaction: off before, on again after.
-    // The checkpoint runs once after the commit instead of during it.
-    conn.execute_batch("PRAGMA foreign_keys = OFF; PRAGMA wal_autocheckpoint = 0;")?;
+    store::load::begin(conn)?;
     let horizon = crate::timeutil::now().saturating_add(opts.future_margin_days.max(0) * 86_400);
     let parser = Parser::new(opts.kind, &layout, horizon);
     let width = layout.headers.len();
-    let first_load = !opts.dry_run && begin_first_load(conn)?;
+    let first_load = !opts.dry_run && store::load::begin_first(conn)?;
     let result = write_all(
         conn,
         opts,
@@ -466,11 +458,9 @@ pub fn import_prepared(
         &mut rejects,
         total_bytes,
     );
-    let _ = conn.execute_batch(
-        "PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384; PRAGMA threads = 0; PRAGMA wal_autocheckpoint = 1000;",
-    );
+    store::load::end(conn);
     if first_load {
-        end_first_load(conn);
+        store::load::end_first(conn);
     }
     result?;
     if rejects.count > 0 {
@@ -479,36 +469,6 @@ pub fn import_prepared(
     summary.duration_ms = started.elapsed().as_millis() as u64;
     ctl.report("import", total_bytes, total_bytes);
     Ok(summary)
-}
-
-/// A first load into an empty database is written with a rollback journal
-/// instead of the WAL: its pages are written once, not to the WAL and again
-/// at the checkpoint (10M orders: 5.7 s less). Pages beyond the old end of
-/// the file need no journal, so the journal stays small; a kill leaves a
-/// journal that restores the empty database at the next open. SQLite only
-/// leaves WAL mode when no other connection has the file open, so an agent
-/// already working on it keeps the WAL path. Returns whether it switched.
-fn begin_first_load(conn: &Connection) -> Result<bool> {
-    let empty: bool = conn.query_row(
-        "SELECT NOT EXISTS (SELECT 1 FROM customers) AND NOT EXISTS (SELECT 1 FROM orders)
-            AND NOT EXISTS (SELECT 1 FROM events) AND NOT EXISTS (SELECT 1 FROM feedback)",
-        [],
-        |r| r.get(0),
-    )?;
-    if !empty {
-        return Ok(false);
-    }
-    let mode: String = match conn.query_row("PRAGMA journal_mode = TRUNCATE", [], |r| r.get(0)) {
-        Ok(m) => m,
-        // Busy: another connection holds the file; stay in WAL mode.
-        Err(_) => return Ok(false),
-    };
-    Ok(mode.eq_ignore_ascii_case("truncate"))
-}
-
-/// Back to WAL mode after a first load (whatever its outcome).
-fn end_first_load(conn: &Connection) {
-    let _ = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0));
 }
 
 /// Writer side: apply the batches in one transaction, then commit (or roll
@@ -531,13 +491,10 @@ fn write_all(
         .filter(|p| !p.is_empty())
         .map(PathBuf::from)
         .ok_or_else(|| Error::Other("import needs a database file".into()))?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = store::begin_immediate(conn)?;
     let outcome = std::thread::scope(|s| -> Result<()> {
         // Inside the write lock: nobody else can add customers from here on.
-        let next_cid: i64 =
-            tx.query_row("SELECT COALESCE(max(cid), 0) + 1 FROM customers", [], |r| {
-                r.get(0)
-            })?;
+        let next_cid = store::load::next_cid(&tx)?;
         let resolver = Resolver::new(&db_path, next_cid, next_cid == 1)?;
         let (out, batches) = mpsc::sync_channel::<Result<Batch>>(4);
         let (recycle, free) = mpsc::channel::<Vec<csv::ByteRecord>>();
@@ -649,8 +606,7 @@ fn write_all(
             }
             tx.commit()?;
             ctl.report("checkpoint", 0, 1);
-            // (No-op after a first load, which has no WAL.)
-            conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)")?;
+            store::load::checkpoint(conn)?;
         }
         Ok(()) => tx.rollback()?,
         Err(e) => {

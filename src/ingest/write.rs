@@ -27,7 +27,7 @@ pub(crate) enum WriteError {
 
 impl From<rusqlite::Error> for WriteError {
     fn from(e: rusqlite::Error) -> Self {
-        WriteError::Fatal(Error::Db(e))
+        WriteError::Fatal(e.into())
     }
 }
 

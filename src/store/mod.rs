@@ -10,6 +10,7 @@ pub mod clusters;
 pub mod clv;
 pub mod customers;
 pub mod dashboard;
+mod db_error;
 pub mod detail;
 pub mod doctor;
 pub mod export;
@@ -17,6 +18,7 @@ pub mod feedback;
 pub mod history;
 pub mod jobs;
 pub mod list;
+pub mod load;
 pub mod models;
 pub mod queue;
 pub mod salvage;
@@ -638,6 +640,7 @@ pub fn with_big_cache<T>(
 /// The connection the store works on (what callers outside the store name;
 /// the PostgreSQL issue will make it an engine-neutral handle).
 pub type Conn = rusqlite::Connection;
+pub use db_error::DbError;
 
 /// A transaction of the store (committed by `commit`, rolled back when
 /// dropped without it).

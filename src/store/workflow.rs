@@ -130,24 +130,18 @@ pub fn immediate<T>(
         attempt += 1;
         let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
             Ok(tx) => tx,
-            Err(e) if is_busy(&e) && attempt < 20 => continue,
+            Err(e) if super::is_busy(&e) && attempt < 20 => continue,
             Err(e) => return Err(e.into()),
         };
         match f(&tx) {
             Ok(v) => match tx.commit() {
                 Ok(()) => return Ok(v),
-                Err(e) if is_busy(&e) && attempt < 20 => continue,
+                Err(e) if super::is_busy(&e) && attempt < 20 => continue,
                 Err(e) => return Err(e.into()),
             },
-            Err(Error::Db(e)) if is_busy(&e) && attempt < 20 => continue,
             Err(e) => return Err(e),
         }
     }
-}
-
-fn is_busy(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _)
-        if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
 }
 
 struct Current {

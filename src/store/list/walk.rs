@@ -74,8 +74,7 @@ pub(super) fn walk_within(
 }
 
 pub(super) fn is_interrupt<T>(r: &Result<T>) -> bool {
-    matches!(r, Err(crate::error::Error::Db(rusqlite::Error::SqliteFailure(e, _)))
-        if e.code == rusqlite::ErrorCode::OperationInterrupted)
+    matches!(r, Err(crate::error::Error::Db(e)) if e.is_interrupt())
 }
 
 /// The first page, found by walking the order from its far end: every
