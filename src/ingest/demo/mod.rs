@@ -196,6 +196,7 @@ fn load(
     for s in sources {
         activity::begin_bulk(&tx, s)?;
     }
+    let mut days = activity::DayWriter::new(&tx)?;
     {
         // Customers and feedback go in many rows per statement too (a
         // statement costs more than a row).
@@ -301,6 +302,20 @@ fn load(
                         V::Integer(timeutil::date_to_ts(signup_day)),
                     ])?;
                     ins_a.push([V::Integer(cid), txt(c.newsletter), txt(c.referral)])?;
+                    days.customer(
+                        cid,
+                        c.orders.iter().map(|o| (o.ts, o.amount)),
+                        c.events.iter().map(|e| (e.ts, e.kind, e.value)),
+                        c.feedback
+                            .iter()
+                            .zip(scores)
+                            .map(|(f, (s, _))| activity::FeedbackFacts {
+                                ts: f.ts,
+                                kind: f.kind,
+                                score: f.score,
+                                sentiment: *s,
+                            }),
+                    )?;
                     for o in &c.orders {
                         order_no += 1;
                         ins_o.push([
@@ -376,6 +391,7 @@ fn load(
             ins_o.finish()?;
             ins_e.finish()?;
             ins_p.finish()?;
+            days.finish(&tx)?;
             crate::store::customers::apply_month_deltas(&tx, &months)?;
             summary.campaigns = store_past_campaigns(&tx, &members, end, agent)?;
             Ok(())
@@ -385,10 +401,6 @@ fn load(
     crate::store::feedback::settle_sla_clocks(&tx)?;
     crate::store::rebuild_indexes(&tx, &indexes, ctl)?;
     ctl.check()?;
-    ctl.report("summing by day", 0, 1);
-    for s in sources {
-        activity::end_bulk(&tx, s, &[])?;
-    }
     ctl.report("building the search index", 0, 1);
     crate::store::doctor::rebuild_search_index(&tx)?;
     crate::store::create_triggers(&tx, &triggers)?;
