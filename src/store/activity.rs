@@ -221,6 +221,16 @@ pub fn end_bulk(conn: &Connection, source: Source, changed: &[i64]) -> Result<()
         }
     }
     let rowid = source.rowid();
+    // A load that is a good part of its table sums its orders streaming
+    // them in the order of the (customer, time) index, without the sort of
+    // a grouped statement (10M orders: 9 s).
+    let last: i64 = conn.query_row(
+        // sql-format-ok: our own table and column names.
+        &format!("SELECT COALESCE(max({rowid}), 0) FROM {}", source.table()),
+        [],
+        |r| r.get(0),
+    )?;
+    let streamed = source == Source::Orders && (last - mark) * 4 >= last && last > mark;
     for s in SUMMARIES.iter().filter(|s| s.source == source) {
         let key = s.key.join(", ");
         let per_customer = s.key[0] == "cid";
@@ -245,6 +255,10 @@ pub fn end_bulk(conn: &Connection, source: Source, changed: &[i64]) -> Result<()
                 continue;
             }
         }
+        if streamed && s.table == "order_days" {
+            stream_order_days(conn, mark, changed)?;
+            continue;
+        }
         let filter = if per_customer {
             // sql-format-ok: our own column names; the mark is bound.
             format!("{rowid} > ?1 AND cid NOT IN (SELECT cid FROM temp.bulk_changed)")
@@ -265,6 +279,63 @@ pub fn end_bulk(conn: &Connection, source: Source, changed: &[i64]) -> Result<()
     conn.execute_batch("DELETE FROM temp.bulk_changed")?;
     conn.execute("DELETE FROM activity_bulk WHERE tbl = ?1", [source.table()])?;
     Ok(())
+}
+
+/// Add the orders after `mark` of the customers not in `changed` to their
+/// days, reading them in (customer, time) order from the covering index.
+fn stream_order_days(conn: &Connection, mark: i64, changed: &[i64]) -> Result<()> {
+    use rusqlite::types::Value as V;
+    let changed: rustc_hash::FxHashSet<i64> = changed.iter().copied().collect();
+    let mut st = conn.prepare(
+        "SELECT cid, ts, amount FROM orders INDEXED BY orders_cid_ts WHERE oid > ?1 ORDER BY cid, ts",
+    )?;
+    let mut out = super::BatchInsert::with_tail(
+        conn,
+        "INSERT INTO order_days(cid, day, n, spend, first_ts, last_ts)",
+        6,
+        "ON CONFLICT(cid, day) DO UPDATE SET n = n + excluded.n, spend = spend + excluded.spend,
+           first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
+    )?;
+    // The day being summed: (cid, day, n, spend, first, last).
+    let mut open: Option<(i64, i64, i64, f64, i64, i64)> = None;
+    let mut flush = |d: (i64, i64, i64, f64, i64, i64)| {
+        out.push([
+            V::Integer(d.0),
+            V::Integer(d.1),
+            V::Integer(d.2),
+            V::Real(d.3),
+            V::Integer(d.4),
+            V::Integer(d.5),
+        ])
+    };
+    let mut rows = st.query([mark])?;
+    while let Some(r) = rows.next()? {
+        let cid: i64 = r.get(0)?;
+        if changed.contains(&cid) {
+            continue;
+        }
+        let ts: i64 = r.get(1)?;
+        let amount: f64 = r.get(2)?;
+        let day = ts.div_euclid(crate::timeutil::DAY);
+        match &mut open {
+            Some(d) if d.0 == cid && d.1 == day => {
+                d.2 += 1;
+                d.3 += amount;
+                d.5 = ts;
+            }
+            _ => {
+                if let Some(d) = open.take() {
+                    flush(d)?;
+                }
+                open = Some((cid, day, 1, amount, ts, ts));
+            }
+        }
+    }
+    if let Some(d) = open {
+        flush(d)?;
+    }
+    drop(flush);
+    out.finish()
 }
 
 /// The daily sums written directly by a load that knows every row of each

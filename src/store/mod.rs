@@ -498,9 +498,16 @@ impl<'c> BatchInsert<'c> {
     pub const BATCH: usize = 64;
 
     pub fn new(conn: &'c Connection, head: &str, cols: usize) -> Result<Self> {
+        Self::with_tail(conn, head, cols, "")
+    }
+
+    /// With a clause after the rows (`ON CONFLICT ... DO UPDATE ...`).
+    pub fn with_tail(conn: &'c Connection, head: &str, cols: usize, tail: &str) -> Result<Self> {
+        let sql = |rows| format!("{} {tail}", multi_row_insert_sql(head, cols, rows));
         Ok(BatchInsert {
-            many: conn.prepare(&multi_row_insert_sql(head, cols, Self::BATCH))?,
-            one: conn.prepare(&multi_row_insert_sql(head, cols, 1))?,
+            // sql-format-ok: placeholders and clauses of our own.
+            many: conn.prepare(&sql(Self::BATCH))?,
+            one: conn.prepare(&sql(1))?,
             cols,
             buf: Vec::with_capacity(cols * Self::BATCH),
         })
