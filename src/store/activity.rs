@@ -281,10 +281,22 @@ pub fn end_bulk(conn: &Connection, source: Source, changed: &[i64]) -> Result<()
     Ok(())
 }
 
+/// An `order_days` row: (cid, day, n, spend, first, last).
+fn order_day(d: (i64, i64, i64, f64, i64, i64)) -> [rusqlite::types::Value; 6] {
+    use rusqlite::types::Value as V;
+    [
+        V::Integer(d.0),
+        V::Integer(d.1),
+        V::Integer(d.2),
+        V::Real(d.3),
+        V::Integer(d.4),
+        V::Integer(d.5),
+    ]
+}
+
 /// Add the orders after `mark` of the customers not in `changed` to their
 /// days, reading them in (customer, time) order from the covering index.
 fn stream_order_days(conn: &Connection, mark: i64, changed: &[i64]) -> Result<()> {
-    use rusqlite::types::Value as V;
     let changed: rustc_hash::FxHashSet<i64> = changed.iter().copied().collect();
     let mut st = conn.prepare(
         "SELECT cid, ts, amount FROM orders INDEXED BY orders_cid_ts WHERE oid > ?1 ORDER BY cid, ts",
@@ -298,16 +310,7 @@ fn stream_order_days(conn: &Connection, mark: i64, changed: &[i64]) -> Result<()
     )?;
     // The day being summed: (cid, day, n, spend, first, last).
     let mut open: Option<(i64, i64, i64, f64, i64, i64)> = None;
-    let mut flush = |d: (i64, i64, i64, f64, i64, i64)| {
-        out.push([
-            V::Integer(d.0),
-            V::Integer(d.1),
-            V::Integer(d.2),
-            V::Real(d.3),
-            V::Integer(d.4),
-            V::Integer(d.5),
-        ])
-    };
+    let mut flush = |d: (i64, i64, i64, f64, i64, i64)| out.push(order_day(d));
     let mut rows = st.query([mark])?;
     while let Some(r) = rows.next()? {
         let cid: i64 = r.get(0)?;
@@ -400,14 +403,8 @@ impl<'c> DayWriter<'c> {
             e.3 = e.3.max(ts);
         }
         for (d, (n, spend, first, last)) in o {
-            self.orders.push([
-                V::Integer(cid),
-                V::Integer(d),
-                V::Integer(n),
-                V::Real(spend),
-                V::Integer(first),
-                V::Integer(last),
-            ])?;
+            self.orders
+                .push(order_day((cid, d, n, spend, first, last)))?;
         }
         let mut e: BTreeMap<(i64, &str), (i64, f64)> = BTreeMap::new();
         for (ts, kind, value) in events {

@@ -165,60 +165,6 @@ fn load_attributes(path: &Path, by_cid: &CidIndex, n: usize) -> Result<(AttrColu
     Ok((AttrColumns { names, num, txt }, strings))
 }
 
-fn scan_orders(
-    path: &Path,
-    by_cid: &CidIndex,
-    n: usize,
-    cutoffs: &[i64],
-    label_ends: &[i64],
-    ctl: Ctl,
-) -> Result<Vec<OrderAcc>> {
-    let nc = cutoffs.len();
-    // Allocated at the first order: data without orders (attributes only)
-    // gets no million empty records.
-    let mut acc: Vec<OrderAcc> = Vec::new();
-    let max_end = label_ends
-        .iter()
-        .chain(cutoffs)
-        .copied()
-        .max()
-        .unwrap_or(i64::MAX);
-    history::scan_orders(path, max_end, ctl, |cid, ts, amount| {
-        let Some(i) = by_cid.get(cid) else { return };
-        if acc.is_empty() {
-            acc = vec![OrderAcc::default(); n * nc];
-        }
-        for c in 0..nc {
-            let t = cutoffs[c];
-            let a = &mut acc[i * nc + c];
-            if ts >= t {
-                if ts < label_ends[c] {
-                    a.n_after += 1;
-                }
-                continue;
-            }
-            if a.n_all == 0 {
-                a.first = ts;
-            }
-            a.n_all += 1;
-            a.spend_all += amount;
-            a.last = ts;
-            let age = t - ts;
-            if age <= 90 * DAY {
-                a.n_90 += 1;
-                a.spend_90 += amount;
-            } else if age <= 180 * DAY {
-                a.n_prev_90 += 1;
-            }
-            if age <= 365 * DAY {
-                a.n_365 += 1;
-                a.spend_365 += amount;
-            }
-        }
-    })?;
-    Ok(acc)
-}
-
 fn scan_events(
     path: &Path,
     by_cid: &CidIndex,
@@ -256,110 +202,8 @@ fn scan_events(
     Ok((acc, kinds))
 }
 
-fn scan_feedback(
-    path: &Path,
-    by_cid: &CidIndex,
-    n: usize,
-    cutoffs: &[i64],
-    ctl: Ctl,
-) -> Result<Vec<FeedbackAcc>> {
-    let nc = cutoffs.len();
-    let max_cut = cutoffs.iter().copied().max().unwrap_or(i64::MAX);
-    let mut acc: Vec<FeedbackAcc> = Vec::new();
-    history::scan_feedback(path, max_cut, ctl, |cid, ts, kind, score, sentiment| {
-        let complaint = kind == "complaint";
-        // Scores on one scale: NPS 0-10 -> 0..1, CSAT 1-5 -> 0..1.
-        let score = score.and_then(|s| match kind {
-            "nps" => Some(s / 10.0),
-            "csat" => Some((s - 1.0) / 4.0),
-            _ => None,
-        });
-        let Some(i) = by_cid.get(cid) else { return };
-        if acc.is_empty() {
-            acc = vec![FeedbackAcc::default(); n * nc];
-        }
-        for (c, &t) in cutoffs.iter().enumerate() {
-            if ts >= t {
-                continue;
-            }
-            let a = &mut acc[i * nc + c];
-            a.last = a.last.max(ts);
-            if t - ts <= 365 * DAY {
-                a.n_365 += 1;
-                if complaint {
-                    a.complaints_365 += 1;
-                }
-                if let Some(s) = score {
-                    a.score_sum += s;
-                    a.score_n += 1;
-                }
-                if let Some(s) = sentiment {
-                    a.sentiment_sum += s;
-                    a.sentiment_n += 1;
-                }
-            }
-        }
-    })?;
-    Ok(acc)
-}
-
-// The same accumulators from the daily sums. A day [d, d + 1) lies wholly
-// on one side of a whole-day cutoff t and of t - k days, so every window
-// test on its start gives the test on each of its rows.
-
-fn scan_order_days(
-    path: &Path,
-    by_cid: &CidIndex,
-    n: usize,
-    cutoffs: &[i64],
-    label_ends: &[i64],
-    ctl: Ctl,
-) -> Result<Vec<OrderAcc>> {
-    let nc = cutoffs.len();
-    let mut acc: Vec<OrderAcc> = Vec::new();
-    let max_end = label_ends
-        .iter()
-        .chain(cutoffs)
-        .copied()
-        .max()
-        .unwrap_or(i64::MAX);
-    history::scan_order_days(path, max_end.div_euclid(DAY), ctl, |d| {
-        let Some(i) = by_cid.get(d.cid) else { return };
-        if acc.is_empty() {
-            acc = vec![OrderAcc::default(); n * nc];
-        }
-        let start = d.day * DAY;
-        let k = d.n as u32;
-        for c in 0..nc {
-            let t = cutoffs[c];
-            let a = &mut acc[i * nc + c];
-            if start >= t {
-                if start < label_ends[c] {
-                    a.n_after += k;
-                }
-                continue;
-            }
-            if a.n_all == 0 {
-                a.first = d.first;
-            }
-            a.n_all += k;
-            a.spend_all += d.spend;
-            a.last = d.last;
-            if start >= t - 90 * DAY {
-                a.n_90 += k;
-                a.spend_90 += d.spend;
-            } else if start >= t - 180 * DAY {
-                a.n_prev_90 += k;
-            }
-            if start >= t - 365 * DAY {
-                a.n_365 += k;
-                a.spend_365 += d.spend;
-            }
-        }
-    })?;
-    Ok(acc)
-}
-
+/// `scan_events` from the daily sums (why whole days give the same sums:
+/// below, before `scan_order_days`).
 fn scan_event_days(
     path: &Path,
     by_cid: &CidIndex,
@@ -401,6 +245,175 @@ fn scan_event_days(
     Ok((acc, kinds))
 }
 
+/// Orders of every customer before and after each cutoff, from a scan that
+/// calls `add(cid, at, n, spend, first, last)` for `n` orders at `at` (one
+/// order at its time, or a day's orders at the day's start) in customer
+/// and time order, reading up to `max_end`.
+fn accumulate_orders(
+    by_cid: &CidIndex,
+    n: usize,
+    cutoffs: &[i64],
+    label_ends: &[i64],
+    scan: impl FnOnce(i64, &mut dyn FnMut(i64, i64, u32, f64, i64, i64)) -> Result<()>,
+) -> Result<Vec<OrderAcc>> {
+    let nc = cutoffs.len();
+    // Allocated at the first order: data without orders (attributes only)
+    // gets no million empty records.
+    let mut acc: Vec<OrderAcc> = Vec::new();
+    let max_end = label_ends
+        .iter()
+        .chain(cutoffs)
+        .copied()
+        .max()
+        .unwrap_or(i64::MAX);
+    scan(max_end, &mut |cid, at, k, spend, first, last| {
+        let Some(i) = by_cid.get(cid) else { return };
+        if acc.is_empty() {
+            acc = vec![OrderAcc::default(); n * nc];
+        }
+        for c in 0..nc {
+            let t = cutoffs[c];
+            let a = &mut acc[i * nc + c];
+            if at >= t {
+                if at < label_ends[c] {
+                    a.n_after += k;
+                }
+                continue;
+            }
+            if a.n_all == 0 {
+                a.first = first;
+            }
+            a.n_all += k;
+            a.spend_all += spend;
+            a.last = last;
+            if at >= t - 90 * DAY {
+                a.n_90 += k;
+                a.spend_90 += spend;
+            } else if at >= t - 180 * DAY {
+                a.n_prev_90 += k;
+            }
+            if at >= t - 365 * DAY {
+                a.n_365 += k;
+                a.spend_365 += spend;
+            }
+        }
+    })?;
+    Ok(acc)
+}
+
+fn scan_orders(
+    path: &Path,
+    by_cid: &CidIndex,
+    n: usize,
+    cutoffs: &[i64],
+    label_ends: &[i64],
+    ctl: Ctl,
+) -> Result<Vec<OrderAcc>> {
+    accumulate_orders(by_cid, n, cutoffs, label_ends, |max_end, add| {
+        history::scan_orders(path, max_end, ctl, |cid, ts, amount| {
+            add(cid, ts, 1, amount, ts, ts)
+        })
+    })
+}
+
+/// Feedback sums of one item or one day, as `accumulate_feedback` takes them.
+struct FeedbackSums {
+    cid: i64,
+    /// The item's time, or the day's start.
+    at: i64,
+    n: u32,
+    complaints: u32,
+    score_sum: f64,
+    score_n: u32,
+    sentiment_sum: f64,
+    sentiment_n: u32,
+    last: i64,
+}
+
+/// Feedback of every customer before each cutoff, from a scan that calls
+/// `add` for each item or day, reading before `max_cut`.
+fn accumulate_feedback(
+    by_cid: &CidIndex,
+    n: usize,
+    cutoffs: &[i64],
+    scan: impl FnOnce(i64, &mut dyn FnMut(FeedbackSums)) -> Result<()>,
+) -> Result<Vec<FeedbackAcc>> {
+    let nc = cutoffs.len();
+    let max_cut = cutoffs.iter().copied().max().unwrap_or(i64::MAX);
+    let mut acc: Vec<FeedbackAcc> = Vec::new();
+    scan(max_cut, &mut |f| {
+        let Some(i) = by_cid.get(f.cid) else { return };
+        if acc.is_empty() {
+            acc = vec![FeedbackAcc::default(); n * nc];
+        }
+        for (c, &t) in cutoffs.iter().enumerate() {
+            if f.at >= t {
+                continue;
+            }
+            let a = &mut acc[i * nc + c];
+            a.last = a.last.max(f.last);
+            if f.at >= t - 365 * DAY {
+                a.n_365 += f.n;
+                a.complaints_365 += f.complaints;
+                a.score_sum += f.score_sum;
+                a.score_n += f.score_n;
+                a.sentiment_sum += f.sentiment_sum;
+                a.sentiment_n += f.sentiment_n;
+            }
+        }
+    })?;
+    Ok(acc)
+}
+
+fn scan_feedback(
+    path: &Path,
+    by_cid: &CidIndex,
+    n: usize,
+    cutoffs: &[i64],
+    ctl: Ctl,
+) -> Result<Vec<FeedbackAcc>> {
+    accumulate_feedback(by_cid, n, cutoffs, |max_cut, add| {
+        history::scan_feedback(path, max_cut, ctl, |cid, ts, kind, score, sentiment| {
+            // Scores on one scale: NPS 0-10 -> 0..1, CSAT 1-5 -> 0..1.
+            let score = score.and_then(|s| match kind {
+                "nps" => Some(s / 10.0),
+                "csat" => Some((s - 1.0) / 4.0),
+                _ => None,
+            });
+            add(FeedbackSums {
+                cid,
+                at: ts,
+                n: 1,
+                complaints: u32::from(kind == "complaint"),
+                score_sum: score.unwrap_or(0.0),
+                score_n: u32::from(score.is_some()),
+                sentiment_sum: sentiment.unwrap_or(0.0),
+                sentiment_n: u32::from(sentiment.is_some()),
+                last: ts,
+            })
+        })
+    })
+}
+
+// The same accumulators from the daily sums. A day [d, d + 1) lies wholly
+// on one side of a whole-day cutoff t and of t - k days, so every window
+// test on its start gives the test on each of its rows.
+
+fn scan_order_days(
+    path: &Path,
+    by_cid: &CidIndex,
+    n: usize,
+    cutoffs: &[i64],
+    label_ends: &[i64],
+    ctl: Ctl,
+) -> Result<Vec<OrderAcc>> {
+    accumulate_orders(by_cid, n, cutoffs, label_ends, |max_end, add| {
+        history::scan_order_days(path, max_end.div_euclid(DAY), ctl, |d| {
+            add(d.cid, d.day * DAY, d.n as u32, d.spend, d.first, d.last)
+        })
+    })
+}
+
 fn scan_feedback_days(
     path: &Path,
     by_cid: &CidIndex,
@@ -408,30 +421,19 @@ fn scan_feedback_days(
     cutoffs: &[i64],
     ctl: Ctl,
 ) -> Result<Vec<FeedbackAcc>> {
-    let nc = cutoffs.len();
-    let max_cut = cutoffs.iter().copied().max().unwrap_or(i64::MAX);
-    let mut acc: Vec<FeedbackAcc> = Vec::new();
-    history::scan_feedback_days(path, max_cut.div_euclid(DAY), ctl, |d| {
-        let Some(i) = by_cid.get(d.cid) else { return };
-        if acc.is_empty() {
-            acc = vec![FeedbackAcc::default(); n * nc];
-        }
-        let start = d.day * DAY;
-        for (c, &t) in cutoffs.iter().enumerate() {
-            if start >= t {
-                continue;
-            }
-            let a = &mut acc[i * nc + c];
-            a.last = a.last.max(d.last);
-            if start >= t - 365 * DAY {
-                a.n_365 += d.n as u32;
-                a.complaints_365 += d.complaints as u32;
-                a.score_sum += d.score_sum;
-                a.score_n += d.score_n as u32;
-                a.sentiment_sum += d.sentiment_sum;
-                a.sentiment_n += d.sentiment_n as u32;
-            }
-        }
-    })?;
-    Ok(acc)
+    accumulate_feedback(by_cid, n, cutoffs, |max_cut, add| {
+        history::scan_feedback_days(path, max_cut.div_euclid(DAY), ctl, |d| {
+            add(FeedbackSums {
+                cid: d.cid,
+                at: d.day * DAY,
+                n: d.n as u32,
+                complaints: d.complaints as u32,
+                score_sum: d.score_sum,
+                score_n: d.score_n as u32,
+                sentiment_sum: d.sentiment_sum,
+                sentiment_n: d.sentiment_n as u32,
+                last: d.last,
+            })
+        })
+    })
 }
