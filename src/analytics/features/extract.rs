@@ -173,7 +173,6 @@ fn scan_events(
     min_cut: i64,
     ctl: Ctl,
 ) -> Result<(Vec<f32>, Vec<String>)> {
-    let nc = cutoffs.len();
     let max_cut = cutoffs.iter().copied().max().unwrap_or(i64::MAX);
     let from = min_cut - 90 * DAY;
     // The most frequent kinds in the 90 days before the earliest cutoff (the
@@ -181,25 +180,9 @@ fn scan_events(
     // without looking past it.
     let kinds = history::event_kinds(path, from, min_cut, MAX_EVENT_KINDS)?;
     ctl.check()?;
-    if kinds.is_empty() {
-        return Ok((Vec::new(), kinds));
-    }
-    let mut acc = vec![0f32; n * nc * MAX_EVENT_KINDS];
-    let index: HashMap<&str, usize> = kinds
-        .iter()
-        .enumerate()
-        .map(|(i, k)| (k.as_str(), i))
-        .collect();
-    history::scan_events(path, from, max_cut, ctl, |cid, ts, kind, value| {
-        let Some(&ki) = index.get(kind) else { return };
-        let Some(i) = by_cid.get(cid) else { return };
-        for (c, &t) in cutoffs.iter().enumerate() {
-            if ts < t && t - ts <= 90 * DAY {
-                acc[(i * nc + c) * MAX_EVENT_KINDS + ki] += value as f32;
-            }
-        }
-    })?;
-    Ok((acc, kinds))
+    accumulate_events(by_cid, n, cutoffs, kinds, |add| {
+        history::scan_events(path, from, max_cut, ctl, add)
+    })
 }
 
 /// `scan_events` from the daily sums (why whole days give the same sums:
@@ -212,36 +195,48 @@ fn scan_event_days(
     min_cut: i64,
     ctl: Ctl,
 ) -> Result<(Vec<f32>, Vec<String>)> {
-    let nc = cutoffs.len();
     let max_cut = cutoffs.iter().copied().max().unwrap_or(i64::MAX);
     let from = (min_cut - 90 * DAY).div_euclid(DAY);
     let kinds = history::event_kinds_by_day(path, from, min_cut.div_euclid(DAY), MAX_EVENT_KINDS)?;
     ctl.check()?;
+    accumulate_events(by_cid, n, cutoffs, kinds, |add| {
+        let to = max_cut.div_euclid(DAY);
+        history::scan_event_days(path, from, to, ctl, |cid, day, kind, value| {
+            add(cid, day * DAY, kind, value)
+        })
+    })
+}
+
+/// The values of the chosen event kinds in the 90 days before each cutoff,
+/// from a scan that calls `add(cid, at, kind, value)` for each event (at
+/// its time) or each day's sum (at the day's start).
+fn accumulate_events(
+    by_cid: &CidIndex,
+    n: usize,
+    cutoffs: &[i64],
+    kinds: Vec<String>,
+    scan: impl FnOnce(&mut dyn FnMut(i64, i64, &str, f64)) -> Result<()>,
+) -> Result<(Vec<f32>, Vec<String>)> {
     if kinds.is_empty() {
         return Ok((Vec::new(), kinds));
     }
+    let nc = cutoffs.len();
     let mut acc = vec![0f32; n * nc * MAX_EVENT_KINDS];
     let index: HashMap<&str, usize> = kinds
         .iter()
         .enumerate()
         .map(|(i, k)| (k.as_str(), i))
         .collect();
-    history::scan_event_days(
-        path,
-        from,
-        max_cut.div_euclid(DAY),
-        ctl,
-        |cid, day, kind, value| {
-            let Some(&ki) = index.get(kind) else { return };
-            let Some(i) = by_cid.get(cid) else { return };
-            let start = day * DAY;
-            for (c, &t) in cutoffs.iter().enumerate() {
-                if start < t && start >= t - 90 * DAY {
-                    acc[(i * nc + c) * MAX_EVENT_KINDS + ki] += value as f32;
-                }
+    scan(&mut |cid, at, kind, value| {
+        let Some(&ki) = index.get(kind) else { return };
+        let Some(i) = by_cid.get(cid) else { return };
+        for (c, &t) in cutoffs.iter().enumerate() {
+            if at < t && at >= t - 90 * DAY {
+                acc[(i * nc + c) * MAX_EVENT_KINDS + ki] += value as f32;
             }
-        },
-    )?;
+        }
+    })?;
+    drop(index);
     Ok((acc, kinds))
 }
 
