@@ -473,6 +473,7 @@ fn train_inner(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<T
     if activate {
         store::models::activate(&tx, id, ctl)?;
     }
+    ctl.report("removing old versions' scores", 0, 1);
     store::models::prune(&tx)?;
     report.model_id = id;
     report.active = activate;
