@@ -234,37 +234,42 @@ pub fn end_bulk(conn: &Connection, source: Source, changed: &[i64]) -> Result<()
     for s in SUMMARIES.iter().filter(|s| s.source == source) {
         let key = s.key.join(", ");
         let per_customer = s.key[0] == "cid";
-        if !changed.is_empty() {
-            if per_customer {
-                // sql-format-ok: our own table names and queries.
-                conn.execute_batch(&format!(
-                    "DELETE FROM {t} WHERE cid IN (SELECT cid FROM temp.bulk_changed);
-                     INSERT INTO {t} {q} ORDER BY {key};",
-                    t = s.table,
-                    q = recompute_sql(s.table, "cid IN (SELECT cid FROM temp.bulk_changed)"),
-                ))?;
-            } else {
-                // Days shared by all customers: recomputed whole (a load
-                // that changed existing rows reads the table once more).
-                // sql-format-ok: our own table names and queries.
-                conn.execute_batch(&format!(
-                    "DELETE FROM {t}; INSERT INTO {t} {q} ORDER BY {key};",
-                    t = s.table,
-                    q = recompute_sql(s.table, "true"),
-                ))?;
-                continue;
+        if !changed.is_empty() && per_customer {
+            // The kinds' daily counts follow the changed customers' event
+            // days: their old counts out, the recomputed ones in (the new
+            // rows of the others are added below).
+            let kinds_follow = s.table == "event_days";
+            if kinds_follow {
+                conn.execute_batch(
+                    "UPDATE event_kind_days SET n = n - d.gone
+                       FROM (SELECT day, kind, sum(n) AS gone FROM event_days
+                              WHERE cid IN (SELECT cid FROM temp.bulk_changed) GROUP BY day, kind) d
+                      WHERE event_kind_days.day = d.day AND event_kind_days.kind = d.kind;",
+                )?;
+            }
+            // sql-format-ok: our own table names and queries.
+            conn.execute_batch(&format!(
+                "DELETE FROM {t} WHERE cid IN (SELECT cid FROM temp.bulk_changed);
+                 INSERT INTO {t} {q} ORDER BY {key};",
+                t = s.table,
+                q = recompute_sql(s.table, "cid IN (SELECT cid FROM temp.bulk_changed)"),
+            ))?;
+            if kinds_follow {
+                conn.execute_batch(
+                    "INSERT INTO event_kind_days(day, kind, n)
+                     SELECT day, kind, sum(n) FROM event_days
+                      WHERE cid IN (SELECT cid FROM temp.bulk_changed) GROUP BY day, kind
+                     ON CONFLICT(day, kind) DO UPDATE SET n = n + excluded.n;
+                     DELETE FROM event_kind_days WHERE n <= 0;",
+                )?;
             }
         }
         if streamed && s.table == "order_days" {
             stream_order_days(conn, mark, changed)?;
             continue;
         }
-        let filter = if per_customer {
-            // sql-format-ok: our own column names; the mark is bound.
-            format!("{rowid} > ?1 AND cid NOT IN (SELECT cid FROM temp.bulk_changed)")
-        } else {
-            format!("{rowid} > ?1")
-        };
+        // sql-format-ok: our own column names; the mark is bound.
+        let filter = format!("{rowid} > ?1 AND cid NOT IN (SELECT cid FROM temp.bulk_changed)");
         // sql-format-ok: our own table names and queries; the mark is bound.
         conn.execute(
             &format!(
