@@ -4,10 +4,10 @@
 use super::fields::{self, Field};
 use super::input::{self, Framer};
 use super::parse::{Parsed, Parser, Reject};
-use super::write::{Resolver, RowWriter, Verdict, WriteError};
 use super::Kind;
 use crate::error::{Error, Result};
 use crate::jobs::Ctl;
+use crate::store::row_writer::{Resolver, RowWriter, Verdict, WriteError};
 use crate::store::{self, Conn as Connection};
 use std::collections::HashMap;
 use std::io::Read;

@@ -5,8 +5,7 @@ pub mod demo;
 pub mod fields;
 mod import;
 pub mod input;
-mod parse;
-mod write;
+pub(crate) mod parse;
 
 pub use import::{import, import_prepared, prepare, ImportOptions, ImportSummary, Prepared};
 

@@ -35,6 +35,16 @@ impl Source {
     }
 }
 
+/// A feedback score on one scale, as `feedback_days` sums it: NPS 0-10 ->
+/// 0..1, CSAT 1-5 -> 0..1; other kinds have none.
+pub fn unit_score(kind: &str, score: f64) -> Option<f64> {
+    match kind {
+        "nps" => Some(score / 10.0),
+        "csat" => Some((score - 1.0) / 4.0),
+        _ => None,
+    }
+}
+
 /// floor(col / 86400) in SQL, also for times before 1970.
 fn day(col: &str) -> String {
     // sql-format-ok: a column name of ours.
@@ -434,11 +444,7 @@ impl<'c> DayWriter<'c> {
             let a = f.entry(day(it.ts)).or_insert((0, 0, 0.0, 0, 0.0, 0, it.ts));
             a.0 += 1;
             a.1 += i64::from(it.kind == "complaint");
-            let score = it.score.and_then(|s| match it.kind {
-                "nps" => Some(s / 10.0),
-                "csat" => Some((s - 1.0) / 4.0),
-                _ => None,
-            });
+            let score = it.score.and_then(|s| unit_score(it.kind, s));
             if let Some(s) = score {
                 a.2 += s;
                 a.3 += 1;

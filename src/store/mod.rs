@@ -21,6 +21,7 @@ pub mod list;
 pub mod load;
 pub mod models;
 pub mod queue;
+pub(crate) mod row_writer;
 pub mod salvage;
 pub mod scores;
 pub mod search;
@@ -81,6 +82,19 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0012_activity_by_day.sql",
         include_str!("../../schema/0012_activity_by_day.sql"),
     ),
+];
+
+/// The second step of a migration, in the same transaction, where SQL alone
+/// cannot do it.
+type PostStep = fn(&Connection) -> Result<()>;
+const POST_STEPS: &[(&str, PostStep)] = &[
+    ("0006_attribute_columns.sql", attributes::migrate_from_rows),
+    ("0010_campaign_assignment.sql", campaigns::migrate_members),
+    (
+        "0011_churn_scores_per_version.sql",
+        scores::migrate_from_shared,
+    ),
+    ("0012_activity_by_day.sql", activity::rebuild),
 ];
 
 /// The schema version this build writes.
@@ -446,22 +460,10 @@ pub fn migrate(conn: &Connection, path: &Path) -> Result<()> {
             let (name, sql) = MIGRATIONS[v as usize];
             conn.execute_batch(sql)
                 .map_err(|e| Error::Schema(format!("migration {name} failed: {e}")))?;
-            // Steps SQL alone cannot take (columns named after the data).
-            if name == "0006_attribute_columns.sql" {
-                attributes::migrate_from_rows(conn)
-                    .map_err(|e| Error::Schema(format!("migration {name} failed: {e}")))?;
-            }
-            if name == "0010_campaign_assignment.sql" {
-                campaigns::migrate_members(conn)
-                    .map_err(|e| Error::Schema(format!("migration {name} failed: {e}")))?;
-            }
-            if name == "0011_churn_scores_per_version.sql" {
-                scores::migrate_from_shared(conn)
-                    .map_err(|e| Error::Schema(format!("migration {name} failed: {e}")))?;
-            }
-            if name == "0012_activity_by_day.sql" {
-                activity::rebuild(conn)
-                    .map_err(|e| Error::Schema(format!("migration {name} failed: {e}")))?;
+            // Steps SQL alone cannot take (columns named after the data,
+            // tables per version, sums filled from the rows).
+            if let Some((_, step)) = POST_STEPS.iter().find(|(n, _)| *n == name) {
+                step(conn).map_err(|e| Error::Schema(format!("migration {name} failed: {e}")))?;
             }
             // PRAGMA cannot take a bound parameter; the value is our own integer.
             conn.pragma_update(None, "user_version", v + 1)?;

@@ -369,12 +369,7 @@ fn scan_feedback(
 ) -> Result<Vec<FeedbackAcc>> {
     accumulate_feedback(by_cid, n, cutoffs, |max_cut, add| {
         history::scan_feedback(path, max_cut, ctl, |cid, ts, kind, score, sentiment| {
-            // Scores on one scale: NPS 0-10 -> 0..1, CSAT 1-5 -> 0..1.
-            let score = score.and_then(|s| match kind {
-                "nps" => Some(s / 10.0),
-                "csat" => Some((s - 1.0) / 4.0),
-                _ => None,
-            });
+            let score = score.and_then(|s| crate::store::activity::unit_score(kind, s));
             add(FeedbackSums {
                 cid,
                 at: ts,

@@ -1,14 +1,21 @@
 //! Upsert of validated rows: insert new ones, update changed ones, count
-//! unchanged ones; keep customer totals and monthly revenue in step.
+//! unchanged ones; keep customer totals, monthly revenue and the daily sums
+//! in step. This file holds the writer and what every kind shares (the
+//! batched inserts, verdicts, the finish); `kinds.rs` each kind's own
+//! insert-or-update.
 
-use super::parse::{CustomerRow, EventRow, FeedbackRow, OrderRow, Parsed, Reject};
-use super::Kind;
 use crate::error::{Error, Result};
+use crate::ingest::parse::{CustomerRow, EventRow, FeedbackRow, OrderRow, Parsed, Reject};
+use crate::ingest::Kind;
 use crate::store::activity;
+
+mod kinds;
+mod resolver;
 use crate::store::customers::AggregateDelta;
 use crate::timeutil;
 use chrono::Datelike;
-use rusqlite::{params, Connection, OptionalExtension, Statement};
+pub(crate) use resolver::Resolver;
+use rusqlite::{params, Connection, Statement};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// What happened to a valid row.
@@ -38,69 +45,6 @@ impl From<Error> for WriteError {
 }
 
 type W<T> = std::result::Result<T, WriteError>;
-
-/// Maps customer ids to keys on the reader thread, with its own read-only
-/// connection. The import holds the database's write lock, so nobody else can
-/// create a customer meanwhile: unknown ids get the next keys in order, and
-/// the writer creates those customers as it meets them.
-pub(crate) struct Resolver {
-    /// None when the database had no customers: every id is new, and there
-    /// is nothing to look up (a first load, written without the WAL, where
-    /// a second connection would only wait for the writer's lock).
-    conn: Option<Connection>,
-    cids: HashMap<String, i64>,
-    next_cid: i64,
-}
-
-impl Resolver {
-    /// `next_cid`: one past the largest key, read inside the write transaction.
-    pub fn new(path: &std::path::Path, next_cid: i64, no_customers: bool) -> Result<Self> {
-        let conn = if no_customers {
-            None
-        } else {
-            let conn = Connection::open_with_flags(
-                path,
-                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
-                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )?;
-            conn.busy_timeout(std::time::Duration::from_secs(5))?;
-            Some(conn)
-        };
-        Ok(Resolver {
-            conn,
-            cids: HashMap::default(),
-            next_cid,
-        })
-    }
-
-    pub fn resolve(&mut self, row: &mut Parsed) -> Result<()> {
-        let Some((id, cid, new)) = row.customer_ref() else {
-            return Ok(());
-        };
-        if let Some(&c) = self.cids.get(id) {
-            *cid = c;
-            return Ok(());
-        }
-        let found: Option<i64> = match &self.conn {
-            Some(conn) => conn
-                .prepare_cached("SELECT cid FROM customers WHERE id = ?1")?
-                .query_row([id], |r| r.get(0))
-                .optional()?,
-            None => None,
-        };
-        let c = match found {
-            Some(c) => c,
-            None => {
-                *new = true;
-                self.next_cid += 1;
-                self.next_cid - 1
-            }
-        };
-        self.cids.insert(id.to_string(), c);
-        *cid = c;
-        Ok(())
-    }
-}
 
 /// Orders or events per insert statement.
 const MANY: usize = 64;
@@ -478,240 +422,6 @@ impl<'c> RowWriter<'c> {
         d.revenue += amount;
         d.first = d.first.min(ts);
         d.last = d.last.max(ts);
-    }
-
-    fn customer(&mut self, c: CustomerRow) -> W<Verdict> {
-        let values = params![
-            c.id,
-            c.name,
-            c.email,
-            c.phone,
-            c.signup,
-            c.birth,
-            c.age,
-            c.income,
-            c.region,
-            c.plan,
-            c.segment,
-            c.churned,
-            c.cancelled
-        ];
-        let (cid, mut verdict) = if self.ins.execute(values)? == 1 {
-            (self.conn.last_insert_rowid(), Verdict::Inserted)
-        } else {
-            type Old = (
-                i64,
-                Option<String>,
-                Option<String>,
-                Option<String>,
-                Option<String>,
-                Option<String>,
-                Option<i64>,
-                Option<f64>,
-                Option<String>,
-                Option<String>,
-                Option<String>,
-                Option<i64>,
-                Option<String>,
-            );
-            let old: Old = self.sel.query_row([&c.id], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                    r.get(10)?,
-                    r.get(11)?,
-                    r.get(12)?,
-                ))
-            })?;
-            if self.seen_before(old.0) {
-                return Err(self.duplicate());
-            }
-            // An empty cell never erases a stored value.
-            fn differs<T: PartialEq>(new: &Option<T>, old: &Option<T>) -> bool {
-                new.is_some() && new != old
-            }
-            let changed = differs(&c.name, &old.1)
-                || differs(&c.email, &old.2)
-                || differs(&c.phone, &old.3)
-                || differs(&c.signup, &old.4)
-                || differs(&c.birth, &old.5)
-                || differs(&c.age, &old.6)
-                || differs(&c.income, &old.7)
-                || differs(&c.region, &old.8)
-                || differs(&c.plan, &old.9)
-                || differs(&c.segment, &old.10)
-                || differs(&c.churned, &old.11)
-                || differs(&c.cancelled, &old.12);
-            if changed {
-                self.upd.execute(params![
-                    old.0,
-                    c.name,
-                    c.email,
-                    c.phone,
-                    c.signup,
-                    c.birth,
-                    c.age,
-                    c.income,
-                    c.region,
-                    c.plan,
-                    c.segment,
-                    c.churned,
-                    c.cancelled
-                ])?;
-                (old.0, Verdict::Updated)
-            } else {
-                (old.0, Verdict::Unchanged)
-            }
-        };
-        if !c.attributes.is_empty() {
-            // The file's attribute columns, found or added once per file
-            // (every row shares the same list).
-            let same = self
-                .attr_cols
-                .as_ref()
-                .is_some_and(|(names, _)| std::sync::Arc::ptr_eq(names, &c.attr_names));
-            if !same {
-                let cols = crate::store::attributes::ensure(self.conn, &c.attr_names)?;
-                self.attr_cols = Some((std::sync::Arc::clone(&c.attr_names), cols));
-            }
-            let Some((_, cols)) = self.attr_cols.as_ref() else {
-                return Ok(verdict);
-            };
-            let values: Vec<(&crate::store::attributes::Column, rusqlite::types::Value)> = c
-                .attributes
-                .iter()
-                .filter_map(|(k, num, txt)| {
-                    cols.get(*k as usize)
-                        .map(|col| (col, crate::store::attributes::value(*num, txt.as_deref())))
-                })
-                .collect();
-            if crate::store::attributes::upsert(self.conn, cid, &values)?
-                && verdict == Verdict::Unchanged
-            {
-                verdict = Verdict::Updated;
-            }
-        }
-        Ok(verdict)
-    }
-
-    fn order_existing(&mut self, o: OrderRow) -> W<Verdict> {
-        let cid = o.cid;
-        let old: (i64, i64, i64, f64, i64, Option<String>, Option<String>) =
-            self.sel.query_row([&o.key], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                ))
-            })?;
-        if self.seen_before(old.0) {
-            return Err(self.duplicate());
-        }
-        if (old.1, old.2, old.3, old.4, &old.5, &old.6)
-            == (cid, o.ts, o.amount, o.quantity, &o.product, &o.category)
-        {
-            return Ok(Verdict::Unchanged);
-        }
-        self.upd.execute(params![
-            old.0, cid, o.ts, o.amount, o.quantity, o.product, o.category
-        ])?;
-        self.month_delta(old.2, -old.3, -1);
-        self.month_delta(o.ts, o.amount, 1);
-        self.recompute.insert(old.1);
-        self.recompute.insert(cid);
-        self.changed.extend([old.1, cid]);
-        Ok(Verdict::Updated)
-    }
-
-    fn feedback(&mut self, f: FeedbackRow) -> W<Verdict> {
-        let cid = f.cid;
-        self.create_customer(cid, f.new_customer, &f.customer)?;
-        if self.ins.execute(params![
-            f.id,
-            cid,
-            f.created,
-            f.channel,
-            f.kind,
-            f.score,
-            f.text,
-            f.sentiment,
-            f.status,
-            f.assignee
-        ])? == 1
-        {
-            self.touched_fids.push(self.conn.last_insert_rowid());
-            return Ok(Verdict::Inserted);
-        }
-        let old: (
-            i64,
-            i64,
-            i64,
-            Option<String>,
-            String,
-            Option<f64>,
-            Option<String>,
-        ) = self.sel.query_row([&f.id], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
-        })?;
-        if self.seen_before(old.0) {
-            return Err(self.duplicate());
-        }
-        if (old.1, old.2, &old.3, old.4.as_str(), old.5, &old.6)
-            == (cid, f.created, &f.channel, f.kind, f.score, &f.text)
-        {
-            return Ok(Verdict::Unchanged);
-        }
-        // Content changed; the workflow state (status, assignee) is the agents', not the file's.
-        self.upd.execute(params![
-            old.0,
-            cid,
-            f.created,
-            f.channel,
-            f.kind,
-            f.score,
-            f.text,
-            f.sentiment
-        ])?;
-        self.touched_fids.push(old.0);
-        self.changed.extend([old.1, cid]);
-        Ok(Verdict::Updated)
-    }
-
-    fn event_existing(&mut self, e: EventRow) -> W<Verdict> {
-        let cid = e.cid;
-        let old: (i64, i64, i64, String, f64) = self.sel.query_row([&e.key], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })?;
-        if self.seen_before(old.0) {
-            return Err(self.duplicate());
-        }
-        if (old.1, old.2, old.3.as_str(), old.4) == (cid, e.ts, e.kind.as_str(), e.value) {
-            return Ok(Verdict::Unchanged);
-        }
-        self.upd
-            .execute(params![old.0, cid, e.ts, e.kind, e.value])?;
-        self.changed.extend([old.1, cid]);
-        Ok(Verdict::Updated)
     }
 
     /// Bring derived tables up to date for what this import touched.
