@@ -203,13 +203,13 @@ fn q_at_most_one_gives_no_money_figures_and_says_why() {
     assert!(r.gamma_gamma_note.unwrap().contains("infinite"));
     assert_eq!(r.customers, 0);
     assert_eq!(
-        db.count("SELECT count(*) FROM customers WHERE clv IS NOT NULL"),
+        db.count("SELECT count(*) FROM active_clv WHERE clv IS NOT NULL"),
         0
     );
     // P(alive) and expected transactions are still there.
     assert_eq!(
         db.count(
-            "SELECT count(*) FROM clv_values WHERE p_alive IS NOT NULL AND exp_txn IS NOT NULL"
+            "SELECT count(*) FROM active_clv WHERE p_alive IS NOT NULL AND exp_txn IS NOT NULL"
         ),
         400
     );
@@ -231,7 +231,7 @@ fn zero_and_negative_repeat_spend_is_left_out_of_gamma_gamma() {
     assert_eq!(r.gamma_gamma.as_ref().unwrap().customers, 946);
     // They still get a CLV, from the population's mean spend.
     assert_eq!(
-        db.count("SELECT count(*) FROM customers WHERE id IN ('Z1', 'N1') AND clv > 0"),
+        db.count("SELECT count(*) FROM customers c JOIN active_clv v ON v.cid = c.cid WHERE c.id IN ('Z1', 'N1') AND v.clv > 0"),
         2
     );
 }
@@ -246,7 +246,7 @@ fn a_cancelled_fit_leaves_the_database_unchanged() {
         "fitting BG/NBD",
         "computing CLV",
         "writing values",
-        "updating customers",
+        "updating queue priorities",
         "committing",
     ] {
         let cancel = AtomicBool::new(false);
@@ -368,7 +368,7 @@ fn retention_clv_for_subscription_customers() {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for (cid, monthly) in crmtop::store::attributes::numeric(&conn, "MonthlyCharges").unwrap() {
         let clv: f64 = conn
-            .query_row("SELECT clv FROM customers WHERE cid = ?1", [cid], |r| {
+            .query_row("SELECT clv FROM active_clv WHERE cid = ?1", [cid], |r| {
                 r.get(0)
             })
             .unwrap();

@@ -590,9 +590,10 @@ fn gone_is_not_at_risk() {
     db.import(Kind::Orders, &o).unwrap();
     {
         let s = db.open();
-        s.conn
-            .execute_batch("UPDATE customers SET clv = 100.0")
-            .unwrap();
+        common::set_clv(
+            &s.conn,
+            &["L1", "L2", "A1", "S1", "X1"].map(|id| (id, 100.0)),
+        );
         let ids = ["L1", "L2", "A1", "S1", "X1"].map(|id| (id, 0.9));
         common::set_churn(&s.conn, &ids);
     }

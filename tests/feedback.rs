@@ -19,12 +19,7 @@ fn queue_db() -> TempDb {
     db.import(Kind::Feedback, &fixture("queue_feedback.csv"))
         .expect("import feedback");
     let s = db.open();
-    s.conn
-        .execute_batch(
-            "UPDATE customers SET clv = 5000 WHERE id = 'K1';
-             UPDATE customers SET clv = 50 WHERE id = 'K2';",
-        )
-        .unwrap();
+    common::set_clv(&s.conn, &[("K1", 5000.0), ("K2", 50.0)]);
     common::set_churn(&s.conn, &[("K1", 0.9), ("K2", 0.1)]);
     crmtop::store::feedback::refresh_static_priority(&s.conn, None).unwrap();
     db

@@ -474,3 +474,91 @@ fn daily_sums_are_filled_from_the_rows_of_a_schema_11_database() {
     assert!((fb.2 - 0.6).abs() < 1e-12 && fb.3 == 1);
     assert!((fb.4 + 0.3).abs() < 1e-12 && fb.5 == 2);
 }
+
+#[test]
+fn clv_values_move_to_tables_per_fit_in_place() {
+    use crmtop::store::{clv, clv_values, list};
+    let (_dir, s) = migrated_from(
+        12,
+        // (The churn views as schema 11's second step leaves them without a model.)
+        "CREATE VIEW active_churn(cid, prob, drivers) AS SELECT NULL, NULL, NULL WHERE 0;
+         CREATE VIEW active_rank(prob, cid) AS SELECT NULL, NULL WHERE 0;
+         INSERT INTO customers(cid, id, name, clv, rfm_segment) VALUES
+           (1, 'C1', 'Ann', 120.0, 'Champions'), (2, 'C2', 'Bo', 15.0, 'At risk'), (3, 'C3', 'Cy', NULL, NULL);
+         INSERT INTO clv_fits(id, created_at, agent, as_of, time_unit, customers, total_clv, duration_ms, active, report)
+           VALUES (1, 0, 'ann', '1997-09-30', 'weeks', 3, 40, 1, 0, 'null'),
+                  (2, 1, 'ann', '1997-09-30', 'weeks', 2, 135, 1, 1, 'null');
+         INSERT INTO clv_values(fit_id, cid, frequency, recency, t, monetary, p_alive, exp_txn, exp_spend, clv,
+                                method, r_score, f_score, m_score, segment) VALUES
+           (1, 1, 1, 2, 3, 4, 0.5, 1.0, 10.0, 10.0, 'bgnbd', 3, 3, 3, 'Loyal'),
+           (1, 2, 0, 0, 3, NULL, 0.9, 1.0, 30.0, 30.0, 'bgnbd', 1, 1, 1, 'Lost'),
+           (2, 1, 2, 3, 4, 5, 0.8, 2.0, 60.0, 120.0, 'bgnbd', 5, 5, 5, 'Champions'),
+           (2, 2, 1, 1, 4, 5, 0.3, 0.5, 30.0, 15.0, 'bgnbd', 2, 1, 2, 'At risk');",
+    );
+    for gone in ["clv", "rfm_segment"] {
+        let n: i64 = s
+            .conn
+            .query_row(
+                "SELECT count(*) FROM pragma_table_info('customers') WHERE name = ?1",
+                [gone],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 0, "{gone}");
+    }
+    assert_eq!(clv_values::fits(&s.conn).unwrap(), vec![1, 2]);
+    for id in [1, 2] {
+        assert_eq!(
+            clv_values::rank_faults(&s.conn, id).unwrap(),
+            (0, 0, 0),
+            "fit {id}"
+        );
+    }
+    let v = clv::customer_value(&s.conn, 1).unwrap().unwrap();
+    assert_eq!(
+        (v.clv, v.segment.as_deref(), v.rfm),
+        (Some(120.0), Some("Champions"), Some((5, 5, 5)))
+    );
+    assert_eq!(clv::customer_value(&s.conn, 3).unwrap(), None);
+    let by_clv = |s: &store::Store| -> Vec<(String, Option<f64>, Option<String>)> {
+        let q = list::ListQuery::new(list::SortColumn::Clv, true);
+        list::page(&s.conn, &q)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.id, r.clv, r.rfm_segment))
+            .collect()
+    };
+    let t =
+        |id: &str, v: Option<f64>, seg: Option<&str>| (id.to_string(), v, seg.map(String::from));
+    assert_eq!(
+        by_clv(&s),
+        vec![
+            t("C1", Some(120.0), Some("Champions")),
+            t("C2", Some(15.0), Some("At risk")),
+            t("C3", None, None)
+        ]
+    );
+    assert_eq!(clv::total_clv(&s.conn).unwrap(), 135.0);
+    // A customer who comes later is listed without a value.
+    s.conn
+        .execute("INSERT INTO customers(id, name) VALUES ('C4', 'Di')", [])
+        .unwrap();
+    assert_eq!(by_clv(&s)[2], t("C4", None, None));
+    assert_eq!(clv_values::rank_faults(&s.conn, 2).unwrap(), (0, 0, 0));
+    // The older fit becomes active by re-pointing the views.
+    let tx = s.conn.unchecked_transaction().unwrap();
+    clv::activate(&tx, 1, crmtop::jobs::Ctl::silent()).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(
+        by_clv(&s),
+        vec![
+            t("C2", Some(30.0), Some("Lost")),
+            t("C1", Some(10.0), Some("Loyal")),
+            t("C4", None, None),
+            t("C3", None, None)
+        ]
+    );
+    // Pruned fits lose their tables.
+    clv_values::drop_fit(&s.conn, 2).unwrap();
+    assert!(!clv_values::has(&s.conn, 2).unwrap());
+}

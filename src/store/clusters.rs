@@ -38,8 +38,9 @@ pub fn rows(conn: &Connection, as_of: i64) -> Result<Vec<Row>> {
         }
     }
     let mut probs = super::scores::ActiveByCid::load(conn)?;
+    let mut clv_of = super::clv_values::active_by_cid(conn)?;
     let mut st = conn.prepare(
-        "SELECT cid, last_order, n_orders, revenue, since, churned, clv FROM customers ORDER BY cid",
+        "SELECT cid, last_order, n_orders, revenue, since, churned FROM customers ORDER BY cid",
     )?;
     let rows = st.query_map([], |r| {
         let cid: i64 = r.get(0)?;
@@ -57,7 +58,7 @@ pub fn rows(conn: &Connection, as_of: i64) -> Result<Vec<Row>> {
             sentiment,
             churn_prob: probs.get(cid),
             churned: r.get::<_, Option<i64>>(5)?.map(|c| c == 1),
-            clv: r.get(6)?,
+            clv: clv_of.get(cid),
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

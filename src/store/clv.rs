@@ -34,40 +34,40 @@ pub fn update_report(conn: &Connection, id: i64, r: &ClvReport) -> Result<()> {
     Ok(())
 }
 
-/// Make a fit active: the customers' CLV and RFM segment follow it, and the
-/// queue's priorities follow the customers. Call inside a transaction.
+/// Make a fit active: the views over its values (`store::clv_values`)
+/// point at it, and the queue's priorities follow. Call inside a
+/// transaction.
 pub fn activate(conn: &Connection, id: i64, ctl: crate::jobs::Ctl) -> Result<()> {
+    if !super::clv_values::has(conn, id)? {
+        return Err(crate::Error::Other(format!(
+            "CLV fit #{id} has no values to activate"
+        )));
+    }
     conn.execute(
         "UPDATE clv_fits SET active = 0 WHERE active = 1 AND id <> ?1",
         [id],
     )?;
     conn.execute("UPDATE clv_fits SET active = 1 WHERE id = ?1", [id])?;
-    ctl.report("updating customers", 0, 1);
-    let idx = super::drop_indexes_where(conn, &["customers"], false, |n| {
-        n == "customers_clv" || n == "customers_rfm_segment"
-    })?;
-    conn.execute(
-        "UPDATE customers SET (clv, rfm_segment) =
-           (SELECT v.clv, v.segment FROM clv_values v WHERE v.fit_id = ?1 AND v.cid = customers.cid)",
-        [id],
-    )?;
-    super::rebuild_indexes(conn, &idx, ctl)?;
+    super::clv_values::point_active(conn, Some(id))?;
     ctl.report("updating queue priorities", 0, 1);
     super::feedback::refresh_priorities(conn)?;
     Ok(())
 }
 
-/// Keep the newest fits and the active one.
+/// Keep the newest fits and the active one; the others' values are
+/// dropped with their tables.
 pub fn prune(conn: &Connection) -> Result<()> {
-    conn.execute(
-        "DELETE FROM clv_values WHERE fit_id IN (
-           SELECT id FROM clv_fits WHERE active = 0 AND id NOT IN (SELECT id FROM clv_fits ORDER BY id DESC LIMIT ?1))",
-        [KEEP_FITS],
-    )?;
-    conn.execute(
-        "DELETE FROM clv_fits WHERE active = 0 AND id NOT IN (SELECT id FROM clv_fits ORDER BY id DESC LIMIT ?1)",
-        [KEEP_FITS],
-    )?;
+    let gone: Vec<i64> = {
+        let mut st = conn.prepare(
+            "SELECT id FROM clv_fits WHERE active = 0 AND id NOT IN (SELECT id FROM clv_fits ORDER BY id DESC LIMIT ?1)",
+        )?;
+        let rows = st.query_map([KEEP_FITS], |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for id in gone {
+        super::clv_values::drop_fit(conn, id)?;
+        conn.execute("DELETE FROM clv_fits WHERE id = ?1", [id])?;
+    }
     Ok(())
 }
 
@@ -104,8 +104,7 @@ pub fn customer_value(conn: &Connection, cid: i64) -> Result<Option<CustomerValu
         .query_row(
             "SELECT v.p_alive, v.exp_txn, v.exp_spend, v.clv, v.method, v.frequency, v.recency, v.t, v.monetary,
                     v.r_score, v.f_score, v.m_score, v.segment
-             FROM clv_values v JOIN clv_fits f ON f.id = v.fit_id
-             WHERE f.active = 1 AND v.cid = ?1",
+             FROM active_clv v WHERE v.cid = ?1",
             [cid],
             |r| {
                 let rfm = match (r.get::<_, Option<i64>>(9)?, r.get::<_, Option<i64>>(10)?, r.get::<_, Option<i64>>(11)?) {
@@ -222,62 +221,23 @@ pub fn basket_items(conn: &Connection) -> Result<BasketItems> {
     Ok((ordered, items))
 }
 
-/// The sum of every customer's CLV.
+/// The sum of every customer's CLV under the active fit (its ranking
+/// holds every value: a scan of two narrow columns).
 pub fn total_clv(conn: &Connection) -> Result<f64> {
-    Ok(conn.query_row("SELECT total(clv) FROM customers", [], |r| r.get(0))?)
+    Ok(conn.query_row(
+        "SELECT total(clv) FROM active_clv_rank WHERE clv > ?1",
+        [super::clv_values::NO_CLV],
+        |r| r.get(0),
+    )?)
 }
 
 /// The sum of the CLV of customers ranked above (clv, cid) in the CLV
 /// screen's order (highest first): the cumulative share before a page.
 pub fn clv_above(conn: &Connection, clv: Option<f64>, cid: i64) -> Result<f64> {
+    let at = clv.unwrap_or(super::clv_values::NO_CLV);
     Ok(conn.query_row(
-        "SELECT total(clv) FROM customers WHERE (clv, cid) > (?1, ?2)",
-        params![clv, cid],
+        "SELECT total(clv) FROM active_clv_rank WHERE (clv, cid) > (?1, ?2) AND clv > ?3",
+        params![at, cid, super::clv_values::NO_CLV],
         |r| r.get(0),
     )?)
-}
-
-/// Every customer's values under fit `id`, appended in one statement per
-/// many rows.
-pub fn write_values(
-    tx: &Connection,
-    id: i64,
-    values: &[crate::analytics::clv::Value],
-) -> Result<()> {
-    use rusqlite::types::Value as V;
-    let mut ins = super::BatchInsert::new(
-        tx,
-        "INSERT INTO clv_values(fit_id, cid, frequency, recency, t, monetary, p_alive, exp_txn, exp_spend, clv, method, r_score, f_score, m_score, segment)",
-        15,
-    )?;
-    let f = |x: Option<f64>| x.filter(|v| v.is_finite()).map(V::Real).unwrap_or(V::Null);
-    for v in values {
-        let (r, fs, m) = match v.rfm {
-            Some((r, f, m)) => (
-                V::Integer(r.into()),
-                V::Integer(f.into()),
-                V::Integer(m.into()),
-            ),
-            None => (V::Null, V::Null, V::Null),
-        };
-        ins.push([
-            V::Integer(id),
-            V::Integer(v.cid),
-            f(v.frequency),
-            f(v.recency),
-            f(v.t),
-            f(v.monetary),
-            f(v.p_alive),
-            f(v.exp_txn),
-            f(v.exp_spend),
-            f(v.clv),
-            V::Text(v.method.into()),
-            r,
-            fs,
-            m,
-            v.segment.map(|s| V::Text(s.into())).unwrap_or(V::Null),
-        ])?;
-    }
-    ins.finish()?;
-    Ok(())
 }

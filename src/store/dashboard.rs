@@ -174,15 +174,16 @@ fn compute(conn: &Connection, version: i64, high: f64, medium: f64) -> Result<Ag
         std::collections::BinaryHeap::new();
     {
         let mut probs = super::scores::ActiveByCid::load(conn)?;
+        let mut clv_of = super::clv_values::active_by_cid(conn)?;
         let mut st = conn.prepare(
-            "SELECT cid, age, birth_date, income, clv, churned, last_order FROM customers ORDER BY cid",
+            "SELECT cid, age, birth_date, income, churned, last_order FROM customers ORDER BY cid",
         )?;
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {
             let cid: i64 = r.get(0)?;
             let churn = probs.get(cid);
-            let clv: Option<f64> = r.get(4)?;
-            let gone = is_lapsed(r.get(5)?, r.get(6)?, lapsed_before);
+            let clv = clv_of.get(cid);
+            let gone = is_lapsed(r.get(4)?, r.get(5)?, lapsed_before);
             if gone {
                 lapsed += 1;
             }
@@ -236,7 +237,8 @@ fn compute(conn: &Connection, version: i64, high: f64, medium: f64) -> Result<Ag
         let mut ranked: Vec<(f64, i64)> = top.into_iter().map(|r| (r.0 .0 .0, r.0 .1)).collect();
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         let mut st =
-            conn.prepare("SELECT c.id, c.name, s.prob, c.clv FROM customers c LEFT JOIN active_churn s ON s.cid = c.cid WHERE c.cid = ?1")?;
+            conn.prepare("SELECT c.id, c.name, s.prob, v.clv FROM customers c LEFT JOIN active_churn s ON s.cid = c.cid
+                          LEFT JOIN active_clv v ON v.cid = c.cid WHERE c.cid = ?1")?;
         let mut out = Vec::with_capacity(ranked.len());
         for (value, cid) in ranked {
             let row = st.query_row([cid], |r| {

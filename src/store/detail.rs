@@ -66,7 +66,9 @@ pub fn load(conn: &Connection, cid: i64) -> Result<Option<Detail>> {
         .query_row(
             "SELECT cid, id, name, email, phone, signup_date, birth_date, age, income, region, plan, segment, churned,
                     n_orders, revenue, first_order, last_order, since,
-                    (SELECT prob FROM active_churn s WHERE s.cid = customers.cid), clv, rfm_segment
+                    (SELECT prob FROM active_churn s WHERE s.cid = customers.cid),
+                    (SELECT clv FROM active_clv v WHERE v.cid = customers.cid),
+                    (SELECT segment FROM active_clv v WHERE v.cid = customers.cid)
              FROM customers WHERE cid = ?1",
             [cid],
             |r| {

@@ -106,18 +106,18 @@ pub fn stream(
                JOIN active_churn s ON s.cid = r.cid JOIN customers c ON c.cid = r.cid
              ORDER BY r.prob DESC, c.id"
             .into(),
-        Rows::Clv { .. } => "SELECT c.id, v.p_alive, v.exp_txn, v.exp_spend, v.clv, v.method,
+        // sql-format-ok: a table name built from our own integer key.
+        Rows::Clv { fit } => format!(
+            "SELECT c.id, v.p_alive, v.exp_txn, v.exp_spend, v.clv, v.method,
                     v.r_score, v.f_score, v.m_score, v.segment
-             FROM clv_values v JOIN customers c ON c.cid = v.cid
-             WHERE v.fit_id = ?1 ORDER BY v.clv IS NULL, v.clv DESC, c.id"
-            .into(),
+             FROM {} v JOIN customers c ON c.cid = v.cid
+             ORDER BY v.clv IS NULL, v.clv DESC, c.id",
+            super::clv_values::values_table(*fit)
+        ),
     };
     let mut st = conn.prepare(&sql)?;
     let n = st.column_count();
-    let mut rows = match what {
-        Rows::Clv { fit } => st.query([fit])?,
-        _ => st.query([])?,
-    };
+    let mut rows = st.query([])?;
     let mut fields = Vec::with_capacity(n);
     while let Some(r) = rows.next()? {
         fields.clear();

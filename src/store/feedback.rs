@@ -58,8 +58,9 @@ pub fn refresh_static_priority(conn: &Connection, fids: Option<&[i64]>) -> Resul
     let upsert = format!(
         "INSERT INTO queue(fid, status, kind, channel, created_at, assignee, prio_static)
          SELECT f.fid, f.status, f.kind, f.channel, {SLA_START_SQL}, f.assignee,
-                crmtop_prio(f.kind, f.score, f.sentiment, s.prob, c.clv)
+                crmtop_prio(f.kind, f.score, f.sentiment, s.prob, v.clv)
          FROM feedback f JOIN customers c ON c.cid = f.cid LEFT JOIN active_churn s ON s.cid = f.cid
+              LEFT JOIN active_clv v ON v.cid = f.cid
          WHERE f.status IN ('new', 'open', 'pending', 'escalated')"
     );
     let upsert = upsert.as_str();
@@ -102,9 +103,9 @@ pub fn refresh_priorities(conn: &Connection) -> Result<usize> {
     Ok(conn.execute(
         "UPDATE queue SET prio_static = p.v
          FROM (SELECT q.fid AS fid,
-                      crmtop_prio(f.kind, f.score, f.sentiment, s.prob, c.clv) AS v
-               FROM queue q JOIN feedback f ON f.fid = q.fid JOIN customers c ON c.cid = f.cid
-               LEFT JOIN active_churn s ON s.cid = f.cid) p
+                      crmtop_prio(f.kind, f.score, f.sentiment, s.prob, v.clv) AS v
+               FROM queue q JOIN feedback f ON f.fid = q.fid
+               LEFT JOIN active_churn s ON s.cid = f.cid LEFT JOIN active_clv v ON v.cid = f.cid) p
          WHERE queue.fid = p.fid AND queue.prio_static IS NOT p.v",
         [],
     )?)
@@ -255,12 +256,13 @@ pub struct QueueItem {
 
 const ITEM_SQL: &str =
     "SELECT f.fid, f.id, c.id, c.name, f.status, f.kind, f.channel, f.created_at, f.assignee,
-        f.sentiment, f.text, f.score, s.prob, c.clv, f.version,
+        f.sentiment, f.text, f.score, s.prob, v.clv, f.version,
         f.first_response_at, f.updated_at, f.updated_by, f.resolution_note, f.resolved_at,
         f.escalation_reason, c.cid,
         CASE WHEN f.kind = 'praise' OR (f.kind = 'nps' AND f.score >= 9)
               THEN 1152921504606846976 ELSE f.created_at + f.sla_paused_secs END
- FROM feedback f JOIN customers c ON c.cid = f.cid LEFT JOIN active_churn s ON s.cid = f.cid";
+ FROM feedback f JOIN customers c ON c.cid = f.cid LEFT JOIN active_churn s ON s.cid = f.cid
+      LEFT JOIN active_clv v ON v.cid = f.cid";
 
 fn read_item(r: &rusqlite::Row, priority: f64) -> rusqlite::Result<QueueItem> {
     Ok(QueueItem {

@@ -8,6 +8,7 @@ pub mod backup;
 pub mod campaigns;
 pub mod clusters;
 pub mod clv;
+pub mod clv_values;
 pub mod customers;
 pub mod dashboard;
 mod db_error;
@@ -82,6 +83,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0012_activity_by_day.sql",
         include_str!("../../schema/0012_activity_by_day.sql"),
     ),
+    (
+        "0013_clv_values_per_fit.sql",
+        include_str!("../../schema/0013_clv_values_per_fit.sql"),
+    ),
 ];
 
 /// The second step of a migration, in the same transaction, where SQL alone
@@ -95,6 +100,10 @@ const POST_STEPS: &[(&str, PostStep)] = &[
         scores::migrate_from_shared,
     ),
     ("0012_activity_by_day.sql", activity::rebuild),
+    (
+        "0013_clv_values_per_fit.sql",
+        clv_values::migrate_from_shared,
+    ),
 ];
 
 /// The schema version this build writes.

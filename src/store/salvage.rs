@@ -128,13 +128,20 @@ pub fn salvage(source: &Path, target: &Path) -> Result<SalvageReport> {
     };
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let result = (|| -> Result<()> {
-        // Each churn model version's scores are tables of their own.
+        // Each churn model version's scores, and each CLV fit's values,
+        // are tables of their own.
         for name in &names {
             if let (Some(id), true) = (
                 super::scores::version_of_table(name),
                 name.starts_with("churn_scores_"),
             ) {
                 super::scores::create(conn, id)?;
+            }
+            if let (Some(id), true) = (
+                super::clv_values::fit_of_table(name),
+                name.starts_with("clv_values_"),
+            ) {
+                super::clv_values::create(conn, id)?;
             }
         }
         for name in names {
@@ -166,6 +173,8 @@ pub fn salvage(source: &Path, target: &Path) -> Result<SalvageReport> {
             None => false,
         };
         super::scores::point_active(conn, active.filter(|_| scored))?;
+        super::clv_values::drop_orphans(conn)?;
+        super::clv_values::point_at_active(conn)?;
         Ok(())
     })();
     match result {

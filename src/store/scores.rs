@@ -271,10 +271,14 @@ impl ActiveByCid {
     pub fn load(conn: &Connection) -> Result<ActiveByCid> {
         let mut st = conn.prepare("SELECT cid, prob FROM active_churn ORDER BY cid")?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(ActiveByCid {
-            scores: rows.collect::<rusqlite::Result<_>>()?,
-            next: 0,
-        })
+        Ok(ActiveByCid::from_sorted(
+            rows.collect::<rusqlite::Result<_>>()?,
+        ))
+    }
+
+    /// Values in ascending key order (the CLV's, `store::clv_values`).
+    pub fn from_sorted(scores: Vec<(i64, f64)>) -> ActiveByCid {
+        ActiveByCid { scores, next: 0 }
     }
 
     /// The score of `cid`; keys must be asked in ascending order.

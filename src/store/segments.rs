@@ -20,8 +20,8 @@ pub fn rfm_summary(conn: &Connection) -> Result<Vec<SegmentRow>> {
     let mut st = conn.prepare(
         "SELECT v.segment, count(*), avg(c.revenue), sum(v.clv), avg(s.prob), avg(v.frequency + 1),
                 avg((f.as_of_day - c.last_order / 86400.0))
-         FROM clv_values v
-         JOIN (SELECT id, unixepoch(as_of) / 86400.0 AS as_of_day FROM clv_fits WHERE active = 1) f ON f.id = v.fit_id
+         FROM active_clv v
+         CROSS JOIN (SELECT unixepoch(as_of) / 86400.0 AS as_of_day FROM clv_fits WHERE active = 1) f
          JOIN customers c ON c.cid = v.cid
          LEFT JOIN active_churn s ON s.cid = v.cid
          WHERE v.segment IS NOT NULL
@@ -167,16 +167,17 @@ pub fn age_income_matrix(conn: &Connection) -> Result<Vec<Cell>> {
     let today = chrono::Utc::now().date_naive();
     let mut acc = MatrixAcc::default();
     let mut probs = super::scores::ActiveByCid::load(conn)?;
-    let mut st =
-        conn.prepare("SELECT cid, age, birth_date, income, clv FROM customers ORDER BY cid")?;
+    let mut clv_of = super::clv_values::active_by_cid(conn)?;
+    let mut st = conn.prepare("SELECT cid, age, birth_date, income FROM customers ORDER BY cid")?;
     let mut rows = st.query([])?;
     while let Some(r) = rows.next()? {
         let birth = r.get_ref(2)?.as_str_or_null().ok().flatten();
+        let cid: i64 = r.get(0)?;
         acc.add(
             years_of(r.get(1).ok().flatten(), birth, today),
             r.get(3).ok().flatten(),
-            probs.get(r.get(0)?),
-            r.get(4)?,
+            probs.get(cid),
+            clv_of.get(cid),
         );
     }
     Ok(acc.cells())

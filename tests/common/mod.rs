@@ -151,3 +151,43 @@ pub fn set_churn(conn: &rusqlite::Connection, scores: &[(&str, f64)]) {
     store::scores::rebuild_rank(&tx, id).expect("rank");
     tx.commit().expect("commit");
 }
+
+/// Make a CLV fit with these customers' values (by external id; the
+/// others without one) the active one.
+pub fn set_clv(conn: &rusqlite::Connection, values: &[(&str, f64)]) {
+    let tx = conn.unchecked_transaction().expect("tx");
+    tx.execute(
+        "INSERT INTO clv_fits(created_at, agent, as_of, time_unit, customers, total_clv, duration_ms, report)
+         VALUES (0, 'tester', '2025-01-01', 'days', 0, 0, 0, 'null')",
+        [],
+    )
+    .expect("fit");
+    let id = tx.last_insert_rowid();
+    let rows: Vec<crmtop::analytics::clv::Value> = values
+        .iter()
+        .map(|(cust, v)| {
+            let cid: i64 = tx
+                .query_row("SELECT cid FROM customers WHERE id = ?1", [cust], |r| {
+                    r.get(0)
+                })
+                .expect("customer");
+            crmtop::analytics::clv::Value {
+                cid,
+                frequency: None,
+                recency: None,
+                t: None,
+                monetary: None,
+                p_alive: None,
+                exp_txn: None,
+                exp_spend: None,
+                clv: Some(*v),
+                method: "test",
+                rfm: None,
+                segment: None,
+            }
+        })
+        .collect();
+    store::clv_values::write(&tx, id, &rows).expect("values");
+    store::clv::activate(&tx, id, Ctl::silent()).expect("activate");
+    tx.commit().expect("commit");
+}

@@ -795,12 +795,12 @@ fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> Result<ClvRe
         }),
     };
 
-    // One transaction: the fit, every customer's values, the customers' columns.
+    // One transaction: the fit, every customer's values in the fit's own tables.
     ctl.check()?;
     ctl.report("writing values", 0, 1);
     let tx = store::begin_immediate(conn)?;
     let id = store::clv::insert_fit(&tx, &report, &opts.agent)?;
-    store::clv::write_values(&tx, id, &values)?;
+    store::clv_values::write(&tx, id, &values)?;
     ctl.check()?;
     store::clv::activate(&tx, id, ctl)?;
     store::clv::prune(&tx)?;

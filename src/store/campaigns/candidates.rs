@@ -49,7 +49,7 @@ fn candidates_where(
     };
     let (attrs, join) = if fields.attributes {
         (
-            "c.plan, c.region, c.rfm_segment, k.cluster",
+            "c.plan, c.region, v.segment, k.cluster",
             "LEFT JOIN customer_clusters k ON k.cid = c.cid",
         )
     } else {
@@ -71,8 +71,9 @@ fn candidates_where(
     // `only` are constant expressions above.
     let sql = format!(
         "SELECT c.cid, {names}, {attrs},
-                s.prob, c.clv, c.churned, {last}, {age}, {income}
-         FROM customers c LEFT JOIN active_churn s ON s.cid = c.cid {join}
+                s.prob, v.clv, c.churned, {last}, {age}, {income}
+         FROM customers c LEFT JOIN active_churn s ON s.cid = c.cid
+              LEFT JOIN active_clv v ON v.cid = c.cid {join}
          {only}"
     );
     let mut st = conn.prepare_cached(&sql)?;

@@ -226,6 +226,8 @@ pub fn run(path: &Path, opts: Options) -> Result<Report> {
     guard(&mut d, "queue", r);
     let r = check_models(&mut d, &conn, fix);
     guard(&mut d, "models", r);
+    let r = check_clv_fit(&mut d, &conn, fix);
+    guard(&mut d, "CLV fit", r);
     let r = check_search(&mut d, &conn, fix);
     guard(&mut d, "search index", r);
     let r = check_audit(&mut d, &conn, fix);

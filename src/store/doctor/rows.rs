@@ -102,11 +102,8 @@ pub(super) fn check_foreign_keys(d: &mut Doctor, conn: &Connection, fix: bool) -
             )?;
         }
         crate::store::scores::drop_orphans(&tx)?;
-        tx.execute_batch(
-            "DELETE FROM clv_values WHERE cid NOT IN (SELECT cid FROM customers)
-                OR fit_id NOT IN (SELECT id FROM clv_fits);
-             DELETE FROM queue WHERE fid NOT IN (SELECT fid FROM feedback);",
-        )?;
+        crate::store::clv_values::drop_orphans(&tx)?;
+        tx.execute_batch("DELETE FROM queue WHERE fid NOT IN (SELECT fid FROM feedback);")?;
         let left: i64 = tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
             r.get(0)
         })?;
@@ -379,6 +376,48 @@ pub(super) fn check_models(d: &mut Doctor, conn: &Connection, fix: bool) -> Resu
     } else {
         d.ok("models", "no churn model yet (crmtop train makes one)");
     }
+    Ok(())
+}
+
+/// The active CLV fit's values and the rankings the CLV screen walks
+/// (fix: rebuilt from the values).
+pub(super) fn check_clv_fit(d: &mut Doctor, conn: &Connection, fix: bool) -> Result<()> {
+    let active = count(conn, "SELECT count(*) FROM clv_fits WHERE active = 1")?;
+    let Some(id) = crate::store::clv_values::active_fit(conn)? else {
+        if active == 1 {
+            d.problem(
+                "CLV fit",
+                Severity::Error,
+                "the active CLV fit has no values",
+                "crmtop clv fits again",
+            );
+        } else {
+            d.ok("CLV fit", "no CLV fit yet (crmtop clv makes one)");
+        }
+        return Ok(());
+    };
+    let (wrong, unranked, off) = crate::store::clv_values::rank_faults(conn, id)?;
+    if wrong + unranked + off > 0 {
+        let i = d.problem(
+            "CLV fit",
+            Severity::Error,
+            format!(
+                "the active fit's rankings disagree with its values: {wrong} wrong, {unranked} missing, {off} customers off"
+            ),
+            "crmtop doctor --fix rebuilds them from the values",
+        );
+        if fix {
+            let tx = conn.unchecked_transaction()?;
+            crate::store::clv_values::rebuild_ranks(&tx, id)?;
+            tx.commit()?;
+            d.fixed(i, "rebuilt");
+        }
+        return Ok(());
+    }
+    d.ok(
+        "CLV fit",
+        format!("fit #{id}: its CLV and segment rankings agree with its values"),
+    );
     Ok(())
 }
 

@@ -39,7 +39,9 @@ impl SortColumn {
         SortColumn::Rfm,
     ];
 
-    /// The indexed expression behind the column (constants only).
+    /// The indexed expression behind the column in the customers table
+    /// (constants only); the churn, CLV and segment orders are rankings of
+    /// their own (`plan::Ranking`).
     fn expr(self) -> &'static str {
         match self {
             SortColumn::Id => "c.id",
@@ -50,9 +52,7 @@ impl SortColumn {
             SortColumn::LastOrder => "c.last_order",
             SortColumn::Orders => "c.n_orders",
             SortColumn::Revenue => "c.revenue",
-            SortColumn::Churn => plan::CHURN_RANK,
-            SortColumn::Clv => "c.clv",
-            SortColumn::Rfm => "c.rfm_segment",
+            SortColumn::Churn | SortColumn::Clv | SortColumn::Rfm => "NULL",
         }
     }
 
@@ -185,7 +185,7 @@ pub fn like_pattern(text: &str) -> String {
 mod plan;
 mod walk;
 
-use plan::{choose, filters, Plan};
+use plan::{choose, filters, Active, Plan, Ranking};
 #[cfg(test)]
 use walk::reverse_first_page;
 use walk::{page_walk, walk_within};
@@ -230,11 +230,11 @@ fn page_plan(
         (None, true) => choose(q, hits, max_cid(conn)?),
         (None, false) => Plan::Like,
     };
-    let scored = super::models::active_id(conn)?.is_some();
+    let active = Active::of(conn)?;
     if plan == Plan::Bits && forced.is_none() {
-        return walk_within(conn, q, hits, scored, WALK_BUDGET, 2_000);
+        return walk_within(conn, q, hits, active, WALK_BUDGET, 2_000);
     }
-    page_walk(conn, q, &filters(q, hits, plan, 4, scored, false))
+    page_walk(conn, q, &filters(q, hits, plan, 4, active, None))
 }
 
 /// How many customers match a filter (the text filter by `LIKE`).
@@ -266,11 +266,26 @@ fn count_plan(
         (None, true, Some(_)) => Plan::Bits,
         _ => Plan::Like,
     };
-    let scored = super::models::active_id(conn)?.is_some();
-    // A risk band alone is a range of the active ranking.
+    let active = Active::of(conn)?;
+    // A risk band alone is a range of the active ranking, a segment alone
+    // a range of the segments'.
+    if let (Some(seg), true, false, None, None, None) = (
+        &q.rfm_segment,
+        active.clv,
+        has_text,
+        q.churn_band,
+        q.skip_lapsed,
+        q.cluster,
+    ) {
+        return Ok(conn.query_row(
+            "SELECT count(*) FROM active_segment_rank WHERE segment = ?1",
+            [seg],
+            |r| r.get(0),
+        )?);
+    }
     if let (Some((lo, hi)), true, false, None, None, None) = (
         q.churn_band,
-        scored,
+        active.churn,
         has_text,
         &q.rfm_segment,
         q.skip_lapsed,
@@ -284,16 +299,22 @@ fn count_plan(
     }
     // Only the conditions in use, so that SQLite counts from the smallest
     // index that answers (count(*) of a million rows: 5 ms, not 140 ms).
-    // The sort does not matter to a count: the ranking is walked only for a band.
+    // The sort does not matter to a count: a ranking is walked only for a
+    // segment or a band.
     let mut unsorted = q.clone();
     unsorted.sort = SortColumn::Id;
+    let count_by = match (&q.rfm_segment, q.churn_band) {
+        (Some(_), _) if active.clv => Some(Ranking::Segment),
+        (_, Some(_)) if active.churn => Some(Ranking::Churn),
+        _ => None,
+    };
     let f = filters(
         &unsorted,
         hits.filter(|_| has_text),
         plan,
         1,
-        scored,
-        q.churn_band.is_some(),
+        active,
+        count_by,
     );
     // (No WHERE at all when nothing filters: SQLite then counts from the
     // smallest index.)
@@ -319,7 +340,7 @@ mod tests {
             c.execute_batch(sql).unwrap();
         }
         let mut scores = Vec::new();
-        for i in 1..=57i64 {
+        for i in 1..=55i64 {
             if i % 5 != 0 {
                 scores.push((i, (i % 7) as f64 / 10.0, "[]"));
             }
@@ -339,7 +360,57 @@ mod tests {
         crate::store::models::write_scores(&c, 1, scores).unwrap();
         crate::store::models::activate(&c, 1, crate::jobs::Ctl::silent()).unwrap();
         crate::store::scores::rebuild_rank(&c, 1).unwrap();
+        // A CLV fit that values most customers, some without a segment and
+        // some without a value; two customers arrive after it.
+        c.execute(
+            "INSERT INTO clv_fits(id, created_at, agent, as_of, time_unit, customers, total_clv, duration_ms, report)
+             VALUES (1, 0, 't', '2025-01-01', 'days', 0, 0, 0, 'null')",
+            [],
+        )
+        .unwrap();
+        let segments = ["Champions", "At risk", "Hibernating"];
+        let values: Vec<crate::analytics::clv::Value> = (1..=55i64)
+            .filter(|i| i % 6 != 0)
+            .map(|i| crate::analytics::clv::Value {
+                cid: i,
+                frequency: None,
+                recency: None,
+                t: None,
+                monetary: None,
+                p_alive: None,
+                exp_txn: None,
+                exp_spend: None,
+                clv: (i % 11 != 0).then_some((i % 9) as f64 * 12.5),
+                method: "test",
+                rfm: None,
+                segment: (i % 4 != 0).then_some(segments[i as usize % 3]),
+            })
+            .collect();
+        crate::store::clv_values::write(&c, 1, &values).unwrap();
+        crate::store::clv::activate(&c, 1, crate::jobs::Ctl::silent()).unwrap();
+        for i in 56..=57i64 {
+            c.execute(
+                "INSERT INTO customers(cid, id, name, n_orders) VALUES (?1, ?2, ?3, ?4)",
+                params![i, format!("K{i:03}"), format!("Name {}", i % 9), i % 4],
+            )
+            .unwrap();
+        }
         c
+    }
+
+    /// The missing values the key plan uses are the rankings' own.
+    #[test]
+    fn missing_values_match_the_rankings() {
+        assert_eq!(crate::store::scores::UNSCORED, -1.0);
+        assert_eq!(crate::store::clv_values::NO_CLV, -1e300);
+        assert_eq!(crate::store::clv_values::NO_SEGMENT, "");
+        let c = db();
+        let v: f64 = c
+            .query_row("SELECT clv FROM active_clv_rank WHERE cid = 57", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(v, -1e300);
     }
 
     /// Walking page by page forwards, and backwards from the end, visits
@@ -406,12 +477,18 @@ mod tests {
         let idx = crate::store::search::SearchIndex::build(&c).unwrap();
         for text in ["k00", "name 3", "5", "K01", "zz"] {
             let hits = idx.search(text);
-            for band in [None, Some((0.2, 0.6))] {
+            for (band, seg) in [
+                (None, None),
+                (Some((0.2, 0.6)), None),
+                (None, Some("At risk")),
+                (Some((0.2, 0.6)), Some("Champions")),
+            ] {
                 for sort in SortColumn::ALL {
                     for descending in [false, true] {
                         let mut q = ListQuery::new(sort, descending);
                         q.filter = Some(text.into());
                         q.churn_band = band;
+                        q.rfm_segment = seg.map(String::from);
                         q.limit = 1000;
                         let want: Vec<i64> = page(&c, &q).unwrap().iter().map(|r| r.cid).collect();
                         let n = count(&c, &q).unwrap();
@@ -430,7 +507,10 @@ mod tests {
                             }
                             q.seek = Seek::First;
                             q.limit = 1000;
-                            assert_eq!(got, want, "{text} {band:?} {sort:?} {descending} {keys:?}");
+                            assert_eq!(
+                                got, want,
+                                "{text} {band:?} {seg:?} {sort:?} {descending} {keys:?}"
+                            );
                         }
                     }
                 }
@@ -457,15 +537,33 @@ mod tests {
             q.limit = 10;
             let want = page(&c, &q).unwrap();
             // A first page falls back to the backwards walk...
-            let got = walk_within(&c, &q, Some(&hits), true, std::time::Duration::ZERO, 1).unwrap();
+            let got = walk_within(
+                &c,
+                &q,
+                Some(&hits),
+                Active::of(&c).unwrap(),
+                std::time::Duration::ZERO,
+                1,
+            )
+            .unwrap();
             assert_eq!(got, want);
-            assert_eq!(reverse_first_page(&c, &q, Some(&hits), true).unwrap(), want);
+            assert_eq!(
+                reverse_first_page(&c, &q, Some(&hits), Active::of(&c).unwrap()).unwrap(),
+                want
+            );
             // ...a later page to the key plan.
             q.seek = Seek::After(want[3].key.clone());
             let want2 = page(&c, &q).unwrap();
             assert!(!want2.is_empty());
-            let got2 =
-                walk_within(&c, &q, Some(&hits), true, std::time::Duration::ZERO, 1).unwrap();
+            let got2 = walk_within(
+                &c,
+                &q,
+                Some(&hits),
+                Active::of(&c).unwrap(),
+                std::time::Duration::ZERO,
+                1,
+            )
+            .unwrap();
             assert_eq!(got2, want2);
             q.seek = Seek::First;
             // The progress handler is gone afterwards.
@@ -490,5 +588,33 @@ mod tests {
         assert!(!rows.is_empty());
         assert!(rows.iter().all(|r| r.churn_prob.unwrap() >= 0.5));
         assert_eq!(like_pattern("a_b%"), "%a\\_b\\%%");
+        // An RFM segment: counted from its ranking, paged in any order.
+        let mut q = ListQuery::new(SortColumn::Clv, true);
+        q.rfm_segment = Some("At risk".into());
+        let want: i64 = c
+            .query_row(
+                "SELECT count(*) FROM clv_values_1 WHERE segment = 'At risk'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(want > 5);
+        assert_eq!(count(&c, &q).unwrap(), want);
+        q.limit = 1000;
+        let rows = page(&c, &q).unwrap();
+        assert_eq!(rows.len() as i64, want);
+        assert!(rows
+            .iter()
+            .all(|r| r.rfm_segment.as_deref() == Some("At risk")));
+        assert!(rows.windows(2).all(|w| w[0].clv >= w[1].clv));
+        // The customers who came after the fit are in the list, without a value.
+        // Missing values first, as a missing value sorts.
+        let mut q = ListQuery::new(SortColumn::Clv, false);
+        q.limit = 1000;
+        let all = page(&c, &q).unwrap();
+        assert_eq!(all.len(), 57);
+        assert!(all.iter().any(|r| r.cid == 57 && r.clv.is_none()));
+        let missing = all.iter().filter(|r| r.clv.is_none()).count();
+        assert!(all[..missing].iter().all(|r| r.clv.is_none()));
     }
 }

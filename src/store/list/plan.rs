@@ -6,26 +6,103 @@ use super::*;
 
 pub(super) const COLS: &str =
     "c.cid, c.id, c.name, c.email, c.segment, c.plan, c.since, c.last_order, c.n_orders, \
-                    c.revenue, (SELECT s.prob FROM active_churn s WHERE s.cid = c.cid), c.clv, c.rfm_segment";
+     c.revenue, (SELECT s.prob FROM active_churn s WHERE s.cid = c.cid), \
+     (SELECT v.clv FROM active_clv v WHERE v.cid = c.cid), \
+     (SELECT v.segment FROM active_clv v WHERE v.cid = c.cid)";
 
-/// The churn order is the active version's ranking (`store::scores`):
-/// walked as `r`, joined to the customers by key.
-pub(super) const CHURN_RANK: &str = "r.prob";
-pub(super) const RANK_FROM: &str = "active_rank r CROSS JOIN customers c ON c.cid = r.cid";
-/// A customer's place in the churn order where the ranking is not walked
-/// (a few matching keys sorted in memory): the same value the ranking holds.
-pub(super) const CHURN_OF_C: &str =
-    "coalesce((SELECT s.prob FROM active_churn s WHERE s.cid = c.cid), -1.0)";
+/// What is active: a churn model (its scores) and a CLV fit (its values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Active {
+    pub(super) churn: bool,
+    pub(super) clv: bool,
+}
 
-/// The sort expression and the key's column of a query over `from`:
-/// `rank` when it walks the churn ranking, `scored` when a version is active
-/// (without one every churn value is missing: the list is in key order).
-pub(super) fn sort_of(sort: SortColumn, scored: bool, rank: bool) -> (&'static str, &'static str) {
-    match (sort, scored, rank) {
-        (SortColumn::Churn, false, _) => ("NULL", "c.cid"),
-        (SortColumn::Churn, true, true) => (CHURN_RANK, "r.cid"),
-        (SortColumn::Churn, true, false) => (CHURN_OF_C, "c.cid"),
-        (other, _, _) => (other.expr(), "c.cid"),
+impl Active {
+    pub(super) fn of(conn: &Connection) -> Result<Active> {
+        Ok(Active {
+            churn: super::super::models::active_id(conn)?.is_some(),
+            clv: super::super::clv_values::active_fit(conn)?.is_some(),
+        })
+    }
+}
+
+/// The orders kept outside the customers table, each a ranking of the
+/// active model or fit (`store::scores`, `store::clv_values`): walked as
+/// `r`, joined to the customers by key. A customer without a value ranks
+/// with the ranking's "missing" value, before every value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ranking {
+    Churn,
+    Clv,
+    Segment,
+}
+
+impl Ranking {
+    pub(super) fn of(sort: SortColumn) -> Option<Ranking> {
+        match sort {
+            SortColumn::Churn => Some(Ranking::Churn),
+            SortColumn::Clv => Some(Ranking::Clv),
+            SortColumn::Rfm => Some(Ranking::Segment),
+            _ => None,
+        }
+    }
+
+    fn active(self, a: Active) -> bool {
+        match self {
+            Ranking::Churn => a.churn,
+            Ranking::Clv | Ranking::Segment => a.clv,
+        }
+    }
+
+    fn from(self) -> &'static str {
+        match self {
+            Ranking::Churn => "active_rank r CROSS JOIN customers c ON c.cid = r.cid",
+            Ranking::Clv => "active_clv_rank r CROSS JOIN customers c ON c.cid = r.cid",
+            Ranking::Segment => "active_segment_rank r CROSS JOIN customers c ON c.cid = r.cid",
+        }
+    }
+
+    /// The walked ranking's value.
+    fn expr(self) -> &'static str {
+        match self {
+            Ranking::Churn => "r.prob",
+            Ranking::Clv => "r.clv",
+            Ranking::Segment => "r.segment",
+        }
+    }
+
+    /// A customer's place in the order where the ranking is not walked (a
+    /// few matching keys sorted in memory): the same value the ranking holds.
+    fn of_c(self) -> &'static str {
+        // The missing values are the constants of store::scores::UNSCORED,
+        // store::clv_values::NO_CLV and NO_SEGMENT (tested below).
+        match self {
+            Ranking::Churn => {
+                "coalesce((SELECT s.prob FROM active_churn s WHERE s.cid = c.cid), -1.0)"
+            }
+            Ranking::Clv => {
+                "coalesce((SELECT v.clv FROM active_clv v WHERE v.cid = c.cid), -1e300)"
+            }
+            Ranking::Segment => {
+                "coalesce((SELECT v.segment FROM active_clv v WHERE v.cid = c.cid), '')"
+            }
+        }
+    }
+}
+
+/// The sort expression and the key's column of a query that walks
+/// `walked` (None: the customers table). Without an active model or fit
+/// every value of its orders is missing: the list is in key order.
+pub(super) fn sort_of(
+    sort: SortColumn,
+    active: Active,
+    walked: Option<Ranking>,
+) -> (&'static str, &'static str) {
+    match Ranking::of(sort) {
+        Some(k) if !k.active(active) => ("NULL", "c.cid"),
+        Some(k) if walked == Some(k) => (k.expr(), "r.cid"),
+        Some(k) => (k.of_c(), "c.cid"),
+        None => (sort.expr(), "c.cid"),
     }
 }
 
@@ -60,23 +137,25 @@ pub(super) fn walks_up(q: &ListQuery) -> bool {
     }
 }
 
-/// `scored`: a churn model is active. The churn ranking drives the query
-/// when the list is sorted by churn, or when `count` asks for a risk band
-/// (`rank_count`), unless a few keys do.
+/// The ranking of the sort column drives the query when its model or fit
+/// is active, or the ranking `count_by` when a count asks for it (a risk
+/// band, an RFM segment), unless a few keys do.
 pub(super) fn filters(
     q: &ListQuery,
     hits: Option<&Hits>,
     plan: Plan,
     first: usize,
-    scored: bool,
-    rank_count: bool,
+    active: Active,
+    count_by: Option<Ranking>,
 ) -> Filters {
     let text = q.filter.as_deref().filter(|t| !t.is_empty());
     let keys = matches!((text, hits, plan), (Some(_), Some(_), Plan::Keys));
-    let rank = scored && !keys && (q.sort == SortColumn::Churn || rank_count);
-    let (sort, tie) = sort_of(q.sort, scored, rank);
+    let walked = count_by
+        .or(Ranking::of(q.sort))
+        .filter(|k| k.active(active) && !keys);
+    let (sort, tie) = sort_of(q.sort, active, walked);
     let mut f = Filters {
-        from: if rank { RANK_FROM } else { "customers c" },
+        from: walked.map_or("customers c", Ranking::from),
         conds: String::new(),
         params: Vec::new(),
         sort,
@@ -113,11 +192,11 @@ pub(super) fn filters(
         f.params.push(Value::Real(lo));
         f.params.push(Value::Real(hi));
         let i = first + f.params.len() - 2;
-        if rank {
+        if walked == Some(Ranking::Churn) {
             // sql-format-ok: parameter numbers; the values are bound.
             f.conds
                 .push_str(&format!(" AND r.prob >= ?{i} AND r.prob < ?{}", i + 1));
-        } else if scored {
+        } else if active.churn {
             // sql-format-ok: parameter numbers; the values are bound.
             f.conds.push_str(&format!(
                 " AND EXISTS (SELECT 1 FROM active_churn s WHERE s.cid = c.cid AND s.prob >= ?{i} AND s.prob < ?{})",
@@ -149,8 +228,19 @@ pub(super) fn filters(
     if let Some(seg) = &q.rfm_segment {
         f.params.push(Value::Text(seg.clone()));
         let i = first + f.params.len() - 1;
-        // sql-format-ok: a parameter number; the value is bound.
-        f.conds.push_str(&format!(" AND c.rfm_segment = ?{i}"));
+        if walked == Some(Ranking::Segment) {
+            // sql-format-ok: a parameter number; the value is bound.
+            f.conds.push_str(&format!(" AND r.segment = ?{i}"));
+        } else if active.clv {
+            // sql-format-ok: a parameter number; the value is bound.
+            f.conds.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM active_clv v WHERE v.cid = c.cid AND v.segment = ?{i})"
+            ));
+        } else {
+            // sql-format-ok: a parameter number; the value is bound. No
+            // fit: no customer is in any segment.
+            f.conds.push_str(&format!(" AND NULL = ?{i}"));
+        }
     }
     if let (Some(t), None) = (text, hits) {
         f.params.push(Value::Text(like_pattern(t)));

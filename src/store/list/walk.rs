@@ -2,7 +2,7 @@
 //! either direction, with the NULL sort values first; and the bit plan's
 //! walk within a time budget, given up for the key plan.
 
-use super::plan::{filters, sort_of, Filters, Plan, COLS};
+use super::plan::{filters, sort_of, Active, Filters, Plan, COLS};
 use super::*;
 use rusqlite::params_from_iter;
 
@@ -50,13 +50,13 @@ pub(super) fn walk_within(
     conn: &Connection,
     q: &ListQuery,
     hits: Option<&Hits>,
-    scored: bool,
+    active: Active,
     budget: std::time::Duration,
     ops: i32,
 ) -> Result<Vec<CustomerRow>> {
     let deadline = std::time::Instant::now() + budget;
     conn.progress_handler(ops, Some(move || std::time::Instant::now() >= deadline));
-    let r = page_walk(conn, q, &filters(q, hits, Plan::Bits, 4, scored, false));
+    let r = page_walk(conn, q, &filters(q, hits, Plan::Bits, 4, active, None));
     conn.progress_handler(0, None::<fn() -> bool>);
     if !is_interrupt(&r) {
         return r;
@@ -68,9 +68,9 @@ pub(super) fn walk_within(
     // (At worst one pass over the sort index: 70 ms for a million rows,
     // where reading 100,000 matches by key can take several times that.)
     if q.seek == Seek::First {
-        return reverse_first_page(conn, q, hits, scored);
+        return reverse_first_page(conn, q, hits, active);
     }
-    page_walk(conn, q, &filters(q, hits, Plan::Keys, 4, scored, false))
+    page_walk(conn, q, &filters(q, hits, Plan::Keys, 4, active, None))
 }
 
 pub(super) fn is_interrupt<T>(r: &Result<T>) -> bool {
@@ -84,15 +84,15 @@ pub(super) fn reverse_first_page(
     conn: &Connection,
     q: &ListQuery,
     hits: Option<&Hits>,
-    scored: bool,
+    active: Active,
 ) -> Result<Vec<CustomerRow>> {
     let Some(h) = hits else {
-        return page_walk(conn, q, &filters(q, None, Plan::Like, 4, scored, false));
+        return page_walk(conn, q, &filters(q, None, Plan::Like, 4, active, None));
     };
     // The other conditions (risk band, segment) as a value, numbered from ?2.
     let mut rest = q.clone();
     rest.filter = None;
-    let other = filters(&rest, None, Plan::Like, 2, scored, false);
+    let other = filters(&rest, None, Plan::Like, 2, active, None);
     let (e, t, from) = (other.sort, other.tie, other.from);
     let asc = q.descending == q.sort.inverted();
     // The display order walks up when `asc`; backwards is the other way.
@@ -127,7 +127,7 @@ pub(super) fn reverse_first_page(
     drop(rows);
     // Those rows in display order (their keys, reversed, are in it).
     let keys: Vec<i64> = last.into_iter().rev().collect();
-    let (e, _) = sort_of(q.sort, scored, false);
+    let (e, _) = sort_of(q.sort, active, None);
     let forward = if asc {
         format!("{e}, c.cid")
     } else {

@@ -127,7 +127,13 @@ impl Executor {
                     && query.cluster.is_none()
                     && query.churn_band.is_none();
                 let page_sum: f64 = rows.iter().map(|r| r.clv.unwrap_or(0.0)).sum();
-                let clv_of = |k: &list::Key| k.number().unwrap_or(0.0);
+                // (The ranking's key of a customer without a value is its
+                // "missing" rank, not a CLV.)
+                let clv_of = |k: &list::Key| {
+                    k.number()
+                        .filter(|&v| v != store::clv_values::NO_CLV)
+                        .unwrap_or(0.0)
+                };
                 let known = |k: &list::Key| self.clv.above.get(&key_of(k)).copied();
                 // Value above the first row, in the ranking's order (CLV, highest first).
                 let cached = if ranking && unfiltered {
