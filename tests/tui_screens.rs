@@ -201,6 +201,23 @@ fn retrain_from_a_key_reports_what_changed_and_refreshes() {
 }
 
 #[test]
+fn a_retrain_keeps_the_list_where_it_stands() {
+    let db = company();
+    let mut h = at(&db, 100, 30);
+    h.step(Action::GoScreen(Screen::Customers));
+    for _ in 0..25 {
+        h.step(Action::Down);
+    }
+    let before = h.state.customers.selected().map(|r| r.cid);
+    assert_eq!(h.state.customers.position(), Some(25));
+    h.step(Action::Retrain);
+    assert!(h.state.job.is_none(), "the job finished");
+    assert_eq!(h.state.customers.position(), Some(25));
+    assert_eq!(h.state.customers.selected().map(|r| r.cid), before);
+    assert!(h.screen().contains("row 26 of"), "{}", h.screen());
+}
+
+#[test]
 fn a_second_retrain_while_one_runs_is_refused_and_cancel_asks_first() {
     let db = company();
     let mut h = at(&db, 100, 30);

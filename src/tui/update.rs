@@ -176,35 +176,43 @@ pub fn refresh(state: &mut AppState) -> Vec<Effect> {
         }
         Screen::Models => fx.extend(load_models(state)),
         Screen::Campaigns => fx.extend(super::campaign_update::refresh(state)),
-        _ => {
-            if let Some((list, slot)) = current_list(state) {
-                if list.loading {
-                    return fx;
-                }
-                let mut q = list.query.clone();
-                q.limit = list.rows.len().clamp(PAGE, WINDOW);
-                q.seek = match list.rows.first() {
-                    Some(first) => Seek::From(first.key.clone()),
-                    None => Seek::First,
-                };
-                // A background reload: the screen does not say "loading".
-                list.loading = true;
-                list.quiet = true;
-                fx.push(request(Request::Page {
-                    slot,
-                    gen: list.gen,
-                    kind: PageKind::Reload,
-                    query: q.clone(),
-                }));
-                fx.push(request(Request::Count {
-                    slot,
-                    gen: list.gen,
-                    query: q,
-                }));
-            }
-        }
+        _ => fx.extend(reload_list_in_place(state)),
     }
     fx
+}
+
+/// Reload the list on screen where it stands: the same window (from its
+/// first row's key, or from the top when the window holds the first row:
+/// a retrain may put new rows above it) and the same selected customer
+/// when still there. Quiet: the screen does not say "loading".
+fn reload_list_in_place(state: &mut AppState) -> Vec<Effect> {
+    let Some((list, slot)) = current_list(state) else {
+        return vec![];
+    };
+    if list.loading {
+        return vec![];
+    }
+    let mut q = list.query.clone();
+    q.limit = list.rows.len().clamp(PAGE, WINDOW);
+    q.seek = match list.rows.first() {
+        Some(first) if !list.reached_start => Seek::From(first.key.clone()),
+        _ => Seek::First,
+    };
+    list.loading = true;
+    list.quiet = true;
+    vec![
+        request(Request::Page {
+            slot,
+            gen: list.gen,
+            kind: PageKind::Reload,
+            query: q.clone(),
+        }),
+        request(Request::Count {
+            slot,
+            gen: list.gen,
+            query: q,
+        }),
+    ]
 }
 
 /// After a job changed the data: everything is reloaded when next shown.
@@ -214,12 +222,21 @@ pub(crate) fn invalidate(state: &mut AppState) -> Vec<Effect> {
     // new one arrives (no "no model" flash in between).
     state.dashboard_loading = false;
     let mut fx = load_dashboard(state);
+    // The list on screen is reloaded where it stands (an agent at row 240
+    // who retrains stays at row 240); the others start again when shown.
+    let on_screen = slot_of(state.screen).filter(|_| state.detail.is_none());
     for slot in [Slot::Customers, Slot::Churn, Slot::Clv] {
         let l = list_mut(state, slot);
-        l.rows.clear();
-        l.extra.clear();
         l.loading = false;
         l.gen += 1;
+        if on_screen != Some(slot) {
+            l.rows.clear();
+            l.extra.clear();
+        } else if !l.reached_start {
+            // Rows may have come or moved above the window: its row
+            // numbers are unknown until the top is reached again.
+            l.base = None;
+        }
     }
     state.queue.items.clear();
     state.queue.loading = false;
@@ -227,6 +244,9 @@ pub(crate) fn invalidate(state: &mut AppState) -> Vec<Effect> {
     state.models.loading = false;
     if state.screen != Screen::Dashboard {
         fx.extend(enter_screen(state));
+    }
+    if on_screen.is_some() {
+        fx.extend(reload_list_in_place(state));
     }
     if state.detail.is_some() {
         fx.extend(refresh(state));

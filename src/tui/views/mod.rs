@@ -247,14 +247,16 @@ fn render_status(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
     let right_w = format::width(&right) as u16;
     let [left, gauge_area, right_area] = Layout::horizontal([
         Constraint::Min(10),
-        Constraint::Length(if state.job.is_some() { 30 } else { 0 }),
+        Constraint::Length(if state.job.is_some() { 28 } else { 0 }),
         Constraint::Length(right_w.min(area.width / 2)),
     ])
+    .spacing(if state.job.is_some() { 1 } else { 0 })
     .areas(area);
     if let Some(job) = &state.job {
         let (label, ratio) = match &job.progress {
+            // (The job's name is in the message on the left.)
             Some(p) => (
-                format!("{} {} {}%", job.label, p.phase, p.percent()),
+                format!("{} {}%", p.phase, p.percent()),
                 f64::from(p.percent()) / 100.0,
             ),
             None => (format!("{} starting", job.label), 0.0),
