@@ -12,6 +12,7 @@ pub mod clv_values;
 pub mod customers;
 pub mod dashboard;
 mod db_error;
+pub mod demo_load;
 pub mod detail;
 pub mod doctor;
 pub mod export;
@@ -659,6 +660,8 @@ pub fn with_big_cache<T>(
 /// the PostgreSQL issue will make it an engine-neutral handle).
 pub type Conn = rusqlite::Connection;
 pub use db_error::DbError;
+/// A value bound to or read from a statement.
+pub use rusqlite::types::Value;
 
 /// A transaction of the store (committed by `commit`, rolled back when
 /// dropped without it).

@@ -8,12 +8,14 @@ mod world;
 use crate::analytics::{priority, sentiment};
 use crate::error::{Error, Result};
 use crate::jobs::Ctl;
+use crate::store::activity::FeedbackFacts;
+use crate::store::demo_load::{self, DemoWriter};
+use crate::store::Conn;
 use crate::timeutil;
 use chrono::NaiveDate;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use rusqlite::{Connection, TransactionBehavior};
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -50,8 +52,7 @@ pub struct DemoCampaign {
 
 const CHUNK: usize = 10_000;
 
-use crate::store::BatchInsert;
-use rusqlite::types::Value as V;
+use crate::store::Value as V;
 
 fn txt(s: &str) -> V {
     V::Text(s.to_string())
@@ -117,21 +118,10 @@ fn generate_chunk(opts: &DemoOptions, from: usize, to: usize, start: i64, end: i
 }
 
 /// Fill an empty database with a demo company.
-pub fn generate(
-    conn: &mut Connection,
-    opts: &DemoOptions,
-    agent: &str,
-    ctl: Ctl,
-) -> Result<DemoSummary> {
+pub fn generate(conn: &mut Conn, opts: &DemoOptions, agent: &str, ctl: Ctl) -> Result<DemoSummary> {
     let started = Instant::now();
     if opts.customers == 0 || opts.customers > 20_000_000 {
         return Err(Error::bad("--customers must be between 1 and 20,000,000"));
-    }
-    let existing: i64 = conn.query_row("SELECT count(*) FROM customers", [], |r| r.get(0))?;
-    if existing > 0 {
-        return Err(Error::bad(
-            "the database already has customers; demo data goes into a new file (use --force to replace a demo database)",
-        ));
     }
     let end = timeutil::date_to_ts(opts.as_of);
     let start = end - 730 * timeutil::DAY;
@@ -145,291 +135,198 @@ pub fn generate(
         duration_ms: 0,
         campaigns: Vec::new(),
     };
-    // A fresh file: load with a rollback journal (pages are written once, not
-    // to the WAL and again at checkpoint), then return to WAL. A kill leaves
-    // the empty database, restored from the journal.
-    conn.execute_batch("PRAGMA cache_size = -262144; PRAGMA threads = 2;")?;
-    let _: String = conn.query_row("PRAGMA journal_mode = TRUNCATE", [], |r| r.get(0))?;
-    // Every key the generator writes is one it made in this transaction, and
-    // rows are inserted many per statement (a customer's orders may reach
-    // the table before the customer): no per-row foreign-key lookups. The
-    // tests check the result with `crmtop doctor` (foreign_key_check).
-    conn.execute_batch("PRAGMA foreign_keys = OFF")?;
-    let result = load(conn, opts, agent, ctl, start, end, &mut summary);
-    let _ = conn.execute_batch("PRAGMA foreign_keys = ON");
-    let _ = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0));
-    let _ = conn.execute_batch("PRAGMA cache_size = -16384");
-    result?;
+    let mut summary = demo_load::load(
+        conn,
+        ["newsletter", "referral_source"],
+        ctl,
+        |w| write_rows(w, opts, ctl, start, end, &mut summary).map(|past| (summary, past)),
+        |tx, (mut summary, (months, members))| {
+            crate::store::customers::apply_month_deltas(tx, &months)?;
+            summary.campaigns = store_past_campaigns(tx, &members, end, agent)?;
+            let stamp = demo_load::DemoStamp {
+                as_of: summary.as_of.clone(),
+                agent: agent.to_string(),
+                note: format!(
+                    "generated {} customers, seed {}, as of {}",
+                    summary.customers, opts.seed, summary.as_of
+                ),
+            };
+            Ok((summary, stamp))
+        },
+    )?;
     summary.duration_ms = started.elapsed().as_millis() as u64;
     Ok(summary)
 }
 
-fn load(
-    conn: &mut Connection,
+/// Revenue and orders per month, and the past campaigns' members.
+type Past = (
+    std::collections::BTreeMap<String, (f64, i64)>,
+    Vec<(i64, campaigns::Membership)>,
+);
+
+/// Generate every customer (on another thread, a chunk ahead) and hand
+/// their rows to the writer, keys ascending.
+fn write_rows(
+    w: &mut DemoWriter<'_>,
     opts: &DemoOptions,
-    agent: &str,
     ctl: Ctl,
     start: i64,
     end: i64,
     summary: &mut DemoSummary,
-) -> Result<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    // Bulk load into a fresh file: secondary indexes are dropped and built
-    // again afterwards (sorting once is far cheaper than a million random
-    // B-tree inserts). DDL is transactional, so a cancel restores them.
-    let indexes = crate::store::drop_indexes(
-        &tx,
-        &[
-            "customers",
-            "customer_attrs",
-            "orders",
-            "events",
-            "feedback",
-        ],
-        true,
-    )?;
-    // The search index is built once at the end, not row by row.
-    let triggers = crate::store::drop_triggers(&tx, "feedback_fts_")?;
-    // The daily sums are summed once at the end too.
-    use crate::store::activity::{self, Source};
-    let sources = [Source::Orders, Source::Events, Source::Feedback];
-    for s in sources {
-        activity::begin_bulk(&tx, s)?;
-    }
-    let mut days = activity::DayWriter::new(&tx)?;
-    {
-        // Customers and feedback go in many rows per statement too (a
-        // statement costs more than a row).
-        let mut ins_c = BatchInsert::new(
-            &tx,
-            "INSERT INTO customers(cid, id, name, email, phone, signup_date, birth_date, age, income, region, plan, segment,
-                                   n_orders, revenue, first_order, last_order, since)",
-            17,
-        )?;
-        let acols = crate::store::attributes::ensure(
-            &tx,
-            &["newsletter".to_string(), "referral_source".to_string()],
-        )?;
-        // sql-format-ok: columns named after our own integers.
-        let ins_a_sql = format!(
-            "INSERT INTO customer_attrs(cid, {}, {})",
-            acols[0].sql(),
-            acols[1].sql()
-        );
-        let mut ins_a = BatchInsert::new(&tx, &ins_a_sql, 3)?;
-        let mut ins_o = BatchInsert::new(
-            &tx,
-            "INSERT INTO orders(order_key, cid, ts, amount, quantity, product, category)",
-            7,
-        )?;
-        let mut ins_e = BatchInsert::new(
-            &tx,
-            "INSERT INTO events(event_key, cid, ts, kind, value)",
-            5,
-        )?;
-        let mut ins_p = BatchInsert::new(
-            &tx,
-            "INSERT INTO queue(fid, status, kind, channel, created_at, assignee, prio_static)",
-            7,
-        )?;
-        let mut ins_f = BatchInsert::new(
-            &tx,
-            "INSERT INTO feedback(fid, id, cid, created_at, channel, kind, score, text, sentiment, status, assignee,
-                                  resolution_note, resolved_at, escalation_reason, first_response_at, updated_at, updated_by)",
-            17,
-        )?;
-        let n = opts.customers;
-        let chunks: Vec<(usize, usize)> = (0..n)
-            .step_by(CHUNK)
-            .map(|a| (a, (a + CHUNK).min(n)))
-            .collect();
-        let (send, recv) = std::sync::mpsc::sync_channel::<Chunk>(2);
-        let result: Result<()> = std::thread::scope(|s| {
-            let chunks = &chunks;
-            let producer = s.spawn(move || {
-                for &(a, b) in chunks {
-                    if ctl.is_cancelled()
-                        || send.send(generate_chunk(opts, a, b, start, end)).is_err()
-                    {
-                        return;
-                    }
-                }
-            });
-            let mut months: std::collections::BTreeMap<String, (f64, i64)> = Default::default();
-            let mut members: Vec<(i64, campaigns::Membership)> = Vec::new();
-            let mut order_no: u64 = 0;
-            let mut event_no: u64 = 0;
-            let mut fb_no: u64 = 0;
-            for chunk in recv.iter() {
-                ctl.check()?;
-                for ((c, scores), past) in chunk
-                    .customers
-                    .iter()
-                    .zip(&chunk.scores)
-                    .zip(&chunk.campaigns)
+) -> Result<Past> {
+    let n = opts.customers;
+    let chunks: Vec<(usize, usize)> = (0..n)
+        .step_by(CHUNK)
+        .map(|a| (a, (a + CHUNK).min(n)))
+        .collect();
+    let (send, recv) = std::sync::mpsc::sync_channel::<Chunk>(2);
+    std::thread::scope(|s| {
+        let chunks = &chunks;
+        let producer = s.spawn(move || {
+            for &(a, b) in chunks {
+                if ctl.is_cancelled() || send.send(generate_chunk(opts, a, b, start, end)).is_err()
                 {
-                    summary.customers += 1;
-                    let cid = summary.customers as i64;
-                    members.extend(past.iter().map(|m| (cid, m.clone())));
-                    let revenue: f64 = c.orders.iter().map(|o| o.amount).sum();
-                    for o in &c.orders {
-                        let e = months
-                            .entry(timeutil::ts_to_month_string(o.ts))
-                            .or_default();
-                        e.0 += o.amount;
-                        e.1 += 1;
-                    }
-                    let opt_int = |x: Option<i64>| x.map_or(V::Null, V::Integer);
-                    let signup_day = timeutil::ts_to_date(c.signup);
-                    ins_c.push([
+                    return;
+                }
+            }
+        });
+        let mut months: std::collections::BTreeMap<String, (f64, i64)> = Default::default();
+        let mut members: Vec<(i64, campaigns::Membership)> = Vec::new();
+        let mut order_no: u64 = 0;
+        let mut event_no: u64 = 0;
+        let mut fb_no: u64 = 0;
+        for chunk in recv.iter() {
+            ctl.check()?;
+            for ((c, scores), past) in chunk
+                .customers
+                .iter()
+                .zip(&chunk.scores)
+                .zip(&chunk.campaigns)
+            {
+                summary.customers += 1;
+                let cid = summary.customers as i64;
+                members.extend(past.iter().map(|m| (cid, m.clone())));
+                let revenue: f64 = c.orders.iter().map(|o| o.amount).sum();
+                for o in &c.orders {
+                    let e = months
+                        .entry(timeutil::ts_to_month_string(o.ts))
+                        .or_default();
+                    e.0 += o.amount;
+                    e.1 += 1;
+                }
+                let opt_int = |x: Option<i64>| x.map_or(V::Null, V::Integer);
+                let signup_day = timeutil::ts_to_date(c.signup);
+                w.customer([
+                    V::Integer(cid),
+                    V::Text(c.id.clone()),
+                    V::Text(c.name.clone()),
+                    V::Text(c.email.clone()),
+                    V::Text(c.phone.clone()),
+                    V::Text(signup_day.format("%Y-%m-%d").to_string()),
+                    V::Text(c.birth_date.clone()),
+                    V::Integer(c.age),
+                    V::Real(c.income),
+                    txt(c.region),
+                    txt(c.plan),
+                    txt(c.segment),
+                    V::Integer(c.orders.len() as i64),
+                    V::Real(revenue),
+                    opt_int(c.orders.first().map(|o| o.ts)),
+                    opt_int(c.orders.last().map(|o| o.ts)),
+                    // since = unixepoch(signup_date): midnight of the signup day.
+                    V::Integer(timeutil::date_to_ts(signup_day)),
+                ])?;
+                w.attributes(cid, [txt(c.newsletter), txt(c.referral)])?;
+                w.days(
+                    cid,
+                    c.orders.iter().map(|o| (o.ts, o.amount)),
+                    c.events.iter().map(|e| (e.ts, e.kind, e.value)),
+                    c.feedback
+                        .iter()
+                        .zip(scores)
+                        .map(|(f, (s, _))| FeedbackFacts {
+                            ts: f.ts,
+                            kind: f.kind,
+                            score: f.score,
+                            sentiment: *s,
+                        }),
+                )?;
+                for o in &c.orders {
+                    order_no += 1;
+                    w.order([
+                        V::Text(format!("O{order_no:08}")),
                         V::Integer(cid),
-                        V::Text(c.id.clone()),
-                        V::Text(c.name.clone()),
-                        V::Text(c.email.clone()),
-                        V::Text(c.phone.clone()),
-                        V::Text(signup_day.format("%Y-%m-%d").to_string()),
-                        V::Text(c.birth_date.clone()),
-                        V::Integer(c.age),
-                        V::Real(c.income),
-                        txt(c.region),
-                        txt(c.plan),
-                        txt(c.segment),
-                        V::Integer(c.orders.len() as i64),
-                        V::Real(revenue),
-                        opt_int(c.orders.first().map(|o| o.ts)),
-                        opt_int(c.orders.last().map(|o| o.ts)),
-                        // since = unixepoch(signup_date): midnight of the signup day.
-                        V::Integer(timeutil::date_to_ts(signup_day)),
+                        V::Integer(o.ts),
+                        V::Real(o.amount),
+                        V::Integer(o.quantity),
+                        txt(o.product),
+                        txt(o.category),
                     ])?;
-                    ins_a.push([V::Integer(cid), txt(c.newsletter), txt(c.referral)])?;
-                    days.customer(
-                        cid,
-                        c.orders.iter().map(|o| (o.ts, o.amount)),
-                        c.events.iter().map(|e| (e.ts, e.kind, e.value)),
-                        c.feedback
-                            .iter()
-                            .zip(scores)
-                            .map(|(f, (s, _))| activity::FeedbackFacts {
-                                ts: f.ts,
-                                kind: f.kind,
-                                score: f.score,
-                                sentiment: *s,
-                            }),
-                    )?;
-                    for o in &c.orders {
-                        order_no += 1;
-                        ins_o.push([
-                            V::Text(format!("O{order_no:08}")),
-                            V::Integer(cid),
-                            V::Integer(o.ts),
-                            V::Real(o.amount),
-                            V::Integer(o.quantity),
-                            txt(o.product),
-                            txt(o.category),
-                        ])?;
-                    }
-                    for e in &c.events {
-                        event_no += 1;
-                        ins_e.push([
-                            V::Text(format!("E{event_no:010}")),
-                            V::Integer(cid),
-                            V::Integer(e.ts),
-                            txt(e.kind),
-                            V::Real(e.value),
-                        ])?;
-                    }
-                    for (f, (s, prio)) in c.feedback.iter().zip(scores) {
-                        fb_no += 1;
-                        let updated = f.resolved_at.or(f.first_response_at).unwrap_or(f.ts);
-                        let opt_txt =
-                            |x: Option<&str>| x.map_or(V::Null, |t| V::Text(t.to_string()));
-                        ins_f.push([
+                }
+                for e in &c.events {
+                    event_no += 1;
+                    w.event([
+                        V::Text(format!("E{event_no:010}")),
+                        V::Integer(cid),
+                        V::Integer(e.ts),
+                        txt(e.kind),
+                        V::Real(e.value),
+                    ])?;
+                }
+                for (f, (s, prio)) in c.feedback.iter().zip(scores) {
+                    fb_no += 1;
+                    let updated = f.resolved_at.or(f.first_response_at).unwrap_or(f.ts);
+                    let opt_txt = |x: Option<&str>| x.map_or(V::Null, |t| V::Text(t.to_string()));
+                    w.feedback([
+                        V::Integer(fb_no as i64),
+                        V::Text(format!("F{fb_no:07}")),
+                        V::Integer(cid),
+                        V::Integer(f.ts),
+                        txt(f.channel),
+                        txt(f.kind),
+                        f.score.map_or(V::Null, V::Real),
+                        opt_txt(f.text.as_deref()),
+                        s.map_or(V::Null, V::Real),
+                        txt(f.status),
+                        opt_txt(f.assignee),
+                        opt_txt(f.note.as_deref()),
+                        opt_int(f.resolved_at),
+                        opt_txt(f.escalation),
+                        opt_int(f.first_response_at),
+                        V::Integer(updated),
+                        opt_txt(f.assignee),
+                    ])?;
+                    if !matches!(f.status, "resolved" | "closed") {
+                        w.queue([
                             V::Integer(fb_no as i64),
-                            V::Text(format!("F{fb_no:07}")),
-                            V::Integer(cid),
-                            V::Integer(f.ts),
-                            txt(f.channel),
-                            txt(f.kind),
-                            f.score.map_or(V::Null, V::Real),
-                            opt_txt(f.text.as_deref()),
-                            s.map_or(V::Null, V::Real),
                             txt(f.status),
-                            opt_txt(f.assignee),
-                            opt_txt(f.note.as_deref()),
-                            opt_int(f.resolved_at),
-                            opt_txt(f.escalation),
-                            opt_int(f.first_response_at),
-                            V::Integer(updated),
-                            opt_txt(f.assignee),
+                            txt(f.kind),
+                            txt(f.channel),
+                            V::Integer(f.ts),
+                            f.assignee.map(txt).unwrap_or(V::Null),
+                            V::Real(*prio),
                         ])?;
-                        if !matches!(f.status, "resolved" | "closed") {
-                            ins_p.push([
-                                V::Integer(fb_no as i64),
-                                txt(f.status),
-                                txt(f.kind),
-                                txt(f.channel),
-                                V::Integer(f.ts),
-                                f.assignee.map(txt).unwrap_or(V::Null),
-                                V::Real(*prio),
-                            ])?;
-                        }
                     }
                 }
-                summary.orders = order_no;
-                summary.events = event_no;
-                summary.feedback = fb_no;
-                ctl.report("generating customers", summary.customers, n as u64);
             }
-            drop(recv);
-            producer
-                .join()
-                .map_err(|_| Error::Other("the demo generator thread panicked".into()))?;
-            ctl.check()?;
-            ins_c.finish()?;
-            ins_a.finish()?;
-            ins_f.finish()?;
-            ins_o.finish()?;
-            ins_e.finish()?;
-            ins_p.finish()?;
-            days.finish(&tx)?;
-            crate::store::customers::apply_month_deltas(&tx, &months)?;
-            summary.campaigns = store_past_campaigns(&tx, &members, end, agent)?;
-            Ok(())
-        });
-        result?;
-    }
-    crate::store::feedback::settle_sla_clocks(&tx)?;
-    crate::store::rebuild_indexes(&tx, &indexes, ctl)?;
-    ctl.check()?;
-    ctl.report("building the search index", 0, 1);
-    crate::store::doctor::rebuild_search_index(&tx)?;
-    crate::store::create_triggers(&tx, &triggers)?;
-    ctl.report("committing", 0, 1);
-    crate::store::meta_set(&tx, "demo", "1")?;
-    crate::store::meta_set(&tx, "demo_as_of", &summary.as_of)?;
-    crate::store::audit::append(
-        &tx,
-        agent,
-        "demo",
-        "database",
-        "demo",
-        None,
-        None,
-        Some(&format!(
-            "generated {} customers, seed {}, as of {}",
-            summary.customers, opts.seed, summary.as_of
-        )),
-    )?;
-    ctl.check()?;
-    crate::store::dashboard::bump_version(&tx)?;
-    tx.commit()?;
-    Ok(())
+            summary.orders = order_no;
+            summary.events = event_no;
+            summary.feedback = fb_no;
+            ctl.report("generating customers", summary.customers, n as u64);
+        }
+        drop(recv);
+        producer
+            .join()
+            .map_err(|_| Error::Other("the demo generator thread panicked".into()))?;
+        ctl.check()?;
+        Ok((months, members))
+    })
 }
 
 /// Store the past campaigns: each with its members ranked by value at
 /// risk, the generator's assignment, the outcomes agents recorded, closed.
 fn store_past_campaigns(
-    tx: &Connection,
+    tx: &Conn,
     members: &[(i64, campaigns::Membership)],
     end: i64,
     agent: &str,
