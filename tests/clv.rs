@@ -526,3 +526,20 @@ fn auto_picks_the_family_that_predicts_the_holdout_best() {
         .iter()
         .any(|n| n.starts_with("auto: pnbd predicts the holdout best")));
 }
+
+#[test]
+fn an_as_of_date_beyond_the_data_and_today_is_refused_and_keeps_the_active_fit() {
+    let db = cdnow();
+    run(&db, &cdnow_opts()).unwrap();
+    let out = db.run(&["clv", "--as-of", "2099-01-01"]);
+    assert_eq!(out.status.code(), Some(2), "{}", common::stderr(&out));
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("--as-of 2099-01-01 is after today and after the latest order (1998-06-30)"),
+        "{err}"
+    );
+    assert_eq!(db.count("SELECT count(*) FROM clv_fits"), 1);
+    // A past date within the data is fine.
+    let out = db.run(&["clv", "--as-of", "1998-01-01"]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+}

@@ -137,8 +137,11 @@ fn the_clv_screen_ranks_with_shares_and_filters_segments() {
         .rev()
         .find(|e| matches!(e, crmtop::tui::worker::Extra::Share { .. }))
     {
-        Some(crmtop::tui::worker::Extra::Share { cumulative, .. }) => {
-            assert!((cumulative - 1.0).abs() < 1e-9, "{cumulative}")
+        Some(crmtop::tui::worker::Extra::Share {
+            cumulative: Some(c),
+            ..
+        }) => {
+            assert!((c - 1.0).abs() < 1e-9, "{c}")
         }
         other => panic!("{other:?}"),
     }
@@ -151,6 +154,37 @@ fn the_clv_screen_ranks_with_shares_and_filters_segments() {
         .iter()
         .all(|r| r.rfm_segment.as_deref() == Some(seg.as_str())));
     assert!(h.screen().contains(&seg));
+    // Within a segment the running share is of the segment's value: it
+    // ends at 100% at the segment's last customer, however it was reached.
+    let cum_at = |h: &Harness, i: usize| match h.state.clv.extra.get(i) {
+        Some(crmtop::tui::worker::Extra::Share { cumulative, .. }) => *cumulative,
+        other => panic!("{other:?}"),
+    };
+    h.step(Action::Bottom);
+    let last = h.state.clv.rows.len() - 1;
+    let c = cum_at(&h, last).expect("a running share");
+    assert!((c - 1.0).abs() < 1e-9, "{c}");
+    let seg_total: f64 = db
+        .open()
+        .conn
+        .query_row(
+            "SELECT total(clv) FROM active_clv WHERE segment = ?1",
+            [&seg],
+            |r| r.get(0),
+        )
+        .unwrap();
+    h.step(Action::Top);
+    let first = h.state.clv.rows[0].clv.unwrap_or(0.0);
+    let c0 = cum_at(&h, 0).expect("a running share");
+    assert!(
+        (c0 - first / seg_total).abs() < 1e-9,
+        "{c0} vs {}",
+        first / seg_total
+    );
+    // Sorted by something else, there is no running share to show.
+    h.step(Action::SortNext);
+    assert!(h.state.clv.query.sort != crmtop::store::list::SortColumn::Clv);
+    assert_eq!(cum_at(&h, 0), None);
 }
 
 #[test]

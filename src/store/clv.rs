@@ -231,6 +231,34 @@ pub fn total_clv(conn: &Connection) -> Result<f64> {
     )?)
 }
 
+/// The sum of the CLV of one RFM segment's customers under the active fit;
+/// with `above`, of those ranked above (clv, cid) in the segment's CLV
+/// order (highest first). A walk of the segment's ranking.
+pub fn segment_clv(
+    conn: &Connection,
+    segment: &str,
+    above: Option<(Option<f64>, i64)>,
+) -> Result<f64> {
+    const FROM: &str =
+        "FROM active_segment_rank r JOIN active_clv v ON v.cid = r.cid WHERE r.segment = ?1";
+    Ok(match above {
+        None => conn.query_row(
+            // sql-format-ok: a constant clause.
+            &format!("SELECT total(v.clv) {FROM}"),
+            [segment],
+            |r| r.get(0),
+        )?,
+        Some((clv, cid)) => conn.query_row(
+            // sql-format-ok: a constant clause.
+            &format!(
+                "SELECT total(v.clv) {FROM} AND v.clv IS NOT NULL AND (v.clv, v.cid) > (?2, ?3)"
+            ),
+            params![segment, clv.unwrap_or(super::clv_values::NO_CLV), cid],
+            |r| r.get(0),
+        )?,
+    })
+}
+
 /// The sum of the CLV of customers ranked above (clv, cid) in the CLV
 /// screen's order (highest first): the cumulative share before a page.
 pub fn clv_above(conn: &Connection, clv: Option<f64>, cid: i64) -> Result<f64> {

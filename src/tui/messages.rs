@@ -366,8 +366,11 @@ pub enum Extra {
         drivers: String,
         action: String,
     },
+    /// A customer's share of the total CLV, and the running share down the
+    /// ranking (None where the list is not a ranking: sorted otherwise, or
+    /// filtered other than by one segment).
     Share {
         share: f64,
-        cumulative: f64,
+        cumulative: Option<f64>,
     },
 }

@@ -21,6 +21,20 @@ pub(super) fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> R
         return Err(Error::bad("--penalizer must be >= 0"));
     }
     let as_of = match opts.as_of {
+        // A day beyond both the data and today would value every customer
+        // as if years had passed without a purchase, and replace the active
+        // fit with it.
+        Some(d) if d > timeutil::today() => {
+            let last: Option<i64> = crate::store::customers::latest_order(conn)?;
+            let last_day = last.map(timeutil::ts_to_date);
+            if last_day.is_none_or(|l| d > l) {
+                return Err(Error::bad(format!(
+                    "--as-of {d} is after today and after the latest order ({}): a CLV fit values customers as of a day the data reach",
+                    last_day.map_or_else(|| "none".to_string(), |l| l.to_string())
+                )));
+            }
+            d
+        }
         Some(d) => d,
         None => {
             let last: Option<i64> = crate::store::customers::latest_order(conn)?;

@@ -107,7 +107,11 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             list,
             "clv",
             CLV_COLUMNS,
-            " CLV ranking ".into(),
+            match &list.query.rfm_segment {
+                // (Segment names are our own constants.)
+                Some(seg) => format!(" CLV ranking · {seg} (shares of the segment) "),
+                None => " CLV ranking ".into(),
+            },
             &|i, r, key| match key {
                 "rank" => Some(plain(
                     list.base
@@ -122,7 +126,10 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
                     Extra::Share { share, .. } if key == "share" => {
                         format!("{:.2}%", share * 100.0)
                     }
-                    Extra::Share { cumulative, .. } => format!("{:.1}%", cumulative * 100.0),
+                    Extra::Share {
+                        cumulative: Some(c),
+                        ..
+                    } => format!("{:.1}%", c * 100.0),
                     _ => "-".into(),
                 })),
                 _ => None,

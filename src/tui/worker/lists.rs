@@ -147,12 +147,36 @@ impl Executor {
                 } else {
                     None
                 };
-                let above: f64 = match cached {
-                    Some(a) => a,
-                    None if ranking => store::clv::clv_above(&self.conn, first.clv, first.cid)?,
-                    None => 0.0,
+                // Within one RFM segment the running share is of the
+                // segment's total (the rank column counts within it too).
+                let segment = match (&query.rfm_segment, ranking) {
+                    (Some(seg), true)
+                        if query.filter.as_deref().is_none_or(str::is_empty)
+                            && query.cluster.is_none()
+                            && query.churn_band.is_none() =>
+                    {
+                        Some(seg.as_str())
+                    }
+                    _ => None,
                 };
-                let mut cum = above;
+                let (above, of_total) = match (cached, segment) {
+                    (Some(a), _) => (Some(a), total),
+                    (None, Some(seg)) => (
+                        Some(store::clv::segment_clv(
+                            &self.conn,
+                            seg,
+                            Some((first.clv, first.cid)),
+                        )?),
+                        store::clv::segment_clv(&self.conn, seg, None)?,
+                    ),
+                    (None, None) if ranking && unfiltered => (
+                        Some(store::clv::clv_above(&self.conn, first.clv, first.cid)?),
+                        total,
+                    ),
+                    // Sorted otherwise or filtered otherwise: no running share.
+                    (None, None) => (None, total),
+                };
+                let mut cum = above.unwrap_or(0.0);
                 let mut out = Vec::with_capacity(rows.len());
                 for r in rows {
                     if ranking && unfiltered {
@@ -160,10 +184,12 @@ impl Executor {
                     }
                     let v = r.clv.unwrap_or(0.0);
                     cum += v;
-                    out.push(if total > 0.0 {
+                    out.push(if total > 0.0 && of_total > 0.0 {
                         Extra::Share {
-                            share: v / total,
-                            cumulative: (cum / total).clamp(0.0, 1.0),
+                            share: v / if segment.is_some() { of_total } else { total },
+                            cumulative: above
+                                .filter(|_| of_total > 0.0)
+                                .map(|_| (cum / of_total).clamp(0.0, 1.0)),
                         }
                     } else {
                         Extra::None
