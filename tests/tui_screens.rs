@@ -3,6 +3,7 @@
 //! with a churn model and a CLV fit.
 
 mod common;
+use crmtop::store::list::SortColumn;
 use crmtop::tui::action::{Action, InputKey};
 use crmtop::tui::app::{Mode, Screen};
 use crmtop::tui::harness::Harness;
@@ -183,7 +184,7 @@ fn the_clv_screen_ranks_with_shares_and_filters_segments() {
     );
     // Sorted by something else, there is no running share to show.
     h.step(Action::SortNext);
-    assert!(h.state.clv.query.sort != crmtop::store::list::SortColumn::Clv);
+    assert!(h.state.clv.query.sort != SortColumn::Clv);
     assert_eq!(cum_at(&h, 0), None);
 }
 
@@ -249,6 +250,33 @@ fn a_retrain_keeps_the_list_where_it_stands() {
     assert_eq!(h.state.customers.position(), Some(25));
     assert_eq!(h.state.customers.selected().map(|r| r.cid), before);
     assert!(h.screen().contains("row 26 of"), "{}", h.screen());
+}
+
+#[test]
+fn sort_takes_the_names_columns_prints() {
+    let db = company();
+    let mut h = at(&db, 100, 30);
+    h.step(Action::GoScreen(Screen::Customers));
+    h.command("sort nonsense");
+    assert!(h
+        .state
+        .status
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("sort by one of"));
+    for (name, want) in [
+        ("last_order", SortColumn::LastOrder),
+        ("churn %", SortColumn::Churn),
+        ("rfm", SortColumn::Rfm),
+        ("last order", SortColumn::LastOrder),
+    ] {
+        h.command(&format!("sort {name}"));
+        assert_eq!(h.state.customers.query.sort, want, "{name}");
+        // The earlier complaint gives way to what was done.
+        let msg = &h.state.status.as_ref().unwrap().text;
+        assert!(msg.starts_with("sorted by "), "{msg}");
+    }
 }
 
 #[test]

@@ -57,6 +57,9 @@ pub struct Detail {
     /// (active model id, probability, drivers JSON)
     pub churn: Option<(i64, f64, String)>,
     pub clv: Option<super::clv::CustomerValue>,
+    /// Already gone (labelled churned, or no order in the year before the
+    /// latest order in the data): not "at risk", whatever the score.
+    pub lapsed: bool,
     pub feedback: Vec<FeedbackLine>,
     pub audit: Vec<super::audit::Entry>,
 }
@@ -184,7 +187,13 @@ pub fn load(conn: &Connection, cid: i64) -> Result<Option<Detail>> {
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
+    let lapsed = super::dashboard::is_lapsed(
+        profile.churned.map(i64::from),
+        profile.last_order,
+        super::dashboard::lapsed_cutoff_now(conn)?,
+    );
     Ok(Some(Detail {
+        lapsed,
         profile,
         attributes,
         monthly,

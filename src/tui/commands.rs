@@ -252,14 +252,21 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
             let Some((list, slot)) = current_list(state) else {
                 return Err("this screen has no sortable list".into());
             };
+            // The title ("last order", "churn %") or the `:columns` key
+            // ("last_order", "churn").
             let want = rest.join(" ");
-            match SortColumn::ALL
-                .iter()
-                .find(|c| c.title().eq_ignore_ascii_case(&want))
-            {
+            match SortColumn::ALL.iter().find(|c| {
+                c.title().eq_ignore_ascii_case(&want)
+                    || super::views::sort_key(**c).eq_ignore_ascii_case(&want)
+                    || super::views::sort_key(**c)
+                        .replace('_', " ")
+                        .eq_ignore_ascii_case(&want)
+            }) {
                 Some(c) => {
                     list.query.sort = *c;
-                    Ok(super::update::resort_list(list, slot))
+                    let fx = super::update::resort_list(list, slot);
+                    state.say(Severity::Info, format!("sorted by {}", c.title()));
+                    Ok(fx)
                 }
                 None => {
                     let names: Vec<&str> = SortColumn::ALL.iter().map(|c| c.title()).collect();

@@ -143,7 +143,10 @@ pub fn panes(
     let (medium, high) = (state.config.thresholds.medium, state.config.thresholds.high);
     match &v.detail.churn {
         Some((model, prob, _)) => {
-            let band = if *prob >= high {
+            let band = if v.detail.lapsed {
+                // Gone already: the score says how sure the model is of it.
+                "lapsed: already gone, not at risk"
+            } else if *prob >= high {
                 "high risk"
             } else if *prob >= medium {
                 "medium risk"
@@ -250,6 +253,14 @@ pub fn panes(
                     .unwrap_or_else(|| "-".into()),
                 c.exp_spend.map(format::money).unwrap_or_else(|| "-".into())
             )));
+            // BG/NBD and its kin cannot see a customer who never bought
+            // again leave: P(alive) is 100% for them by construction.
+            if c.frequency == Some(0.0) && c.p_alive.is_some_and(|p| p > 0.999) {
+                rl.push(Line::from(Span::styled(
+                    "  (one-time buyer: the model counts them as alive)",
+                    theme.dim(),
+                )));
+            }
             if let Some((r, fq, m)) = c.rfm {
                 rl.push(Line::from(Span::styled(
                     format!("RFM {r}{fq}{m}"),

@@ -14,6 +14,7 @@ mod holdout;
 mod models;
 pub mod pane;
 pub mod table;
+pub use customers::sort_key;
 
 /// The largest useful scroll of what j/k scroll now: the help, the message
 /// log, a customer's detail or an opened queue item (computed from the
@@ -244,7 +245,24 @@ fn render_status(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
         if state.read_only { " · READ-ONLY" } else { "" },
         if state.mask_pii { " · PII masked" } else { "" }
     );
-    let right_w = format::width(&right) as u16;
+    // A message that would be cut by the file and agent label takes its
+    // place (`:messages` keeps every message whole).
+    let msg_w = state.status.as_ref().map_or(0, |s| {
+        let mark = match s.severity {
+            Severity::Error => "error: ".len(),
+            Severity::Warning => "warning: ".len(),
+            _ => 0,
+        };
+        (1 + mark + format::width(&s.text)) as u16
+    });
+    let gauge_w = if state.job.is_some() { 29 } else { 0 };
+    // (READ-ONLY and PII masked always stay in sight.)
+    let safety = state.read_only || state.mask_pii;
+    let right_w = if !safety && msg_w + gauge_w + format::width(&right) as u16 > area.width {
+        0
+    } else {
+        format::width(&right) as u16
+    };
     let [left, gauge_area, right_area] = Layout::horizontal([
         Constraint::Min(10),
         Constraint::Length(if state.job.is_some() { 28 } else { 0 }),
