@@ -92,6 +92,7 @@ pub struct Aggregates {
     pub lapsed: i64,
     pub latest_order: Option<i64>,
     pub scored: i64,
+    /// Mean churn probability of the active (not lapsed) scored customers.
     pub mean_churn: Option<f64>,
     pub high_risk: i64,
     pub medium_risk: i64,
@@ -167,6 +168,7 @@ fn compute(conn: &Connection, version: i64, high: f64, medium: f64) -> Result<Ag
     let mut histogram = [0i64; 10];
     let mut matrix = MatrixAcc::default();
     let (mut scored, mut sum_churn, mut hi, mut med) = (0i64, 0.0f64, 0i64, 0i64);
+    let mut n_active = 0i64;
     let (mut var, mut total, mut n_var, mut n_clv) = (0.0f64, 0.0f64, 0i64, 0i64);
     let mut clvs: Vec<f64> = Vec::new();
     // The 20 highest values at risk: a min-heap of (value, cid).
@@ -196,7 +198,10 @@ fn compute(conn: &Connection, version: i64, high: f64, medium: f64) -> Result<Ag
             );
             if let Some(p) = churn {
                 scored += 1;
-                sum_churn += p;
+                if !gone {
+                    n_active += 1;
+                    sum_churn += p;
+                }
                 if gone {
                     // Gone is not at risk.
                 } else if p >= high {
@@ -221,7 +226,7 @@ fn compute(conn: &Connection, version: i64, high: f64, medium: f64) -> Result<Ag
             }
         }
     }
-    let mean = (scored > 0).then(|| sum_churn / scored as f64);
+    let mean = (n_active > 0).then(|| sum_churn / n_active as f64);
     let var = (n_var > 0).then_some(var);
     let total = (n_clv > 0).then_some(total);
     let monthly_revenue: Vec<(String, f64)> = {

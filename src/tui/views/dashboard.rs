@@ -63,12 +63,14 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
         ("Customers", format::count(a.customers), base),
         ("Active", format::count(a.active_customers), base),
         ("Lapsed", format::count(a.lapsed), theme.dim()),
+        // The share of the model's training customers who churned in its
+        // window, and the mean risk of those still active.
         (
-            "Churn rate",
+            "Base rate",
             pct(a.model.as_ref().map(|m| m.base_rate)),
             base,
         ),
-        ("Mean churn", pct(a.mean_churn), base),
+        ("Mean risk", pct(a.mean_churn), base),
         (
             "High risk",
             format::count(a.high_risk),
