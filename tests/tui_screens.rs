@@ -280,6 +280,18 @@ fn sort_takes_the_names_columns_prints() {
 }
 
 #[test]
+fn sorting_by_a_column_the_screen_hides_shows_it() {
+    let db = company();
+    let mut h = at(&db, 80, 24);
+    h.step(Action::GoScreen(Screen::Churn));
+    assert!(!h.screen().contains("RFM segment"), "{}", h.screen());
+    h.command("sort rfm");
+    let screen = h.screen();
+    assert!(screen.contains("RFM segment▼"), "{screen}");
+    assert!(screen.contains("Churn risk (by RFM segment)"), "{screen}");
+}
+
+#[test]
 fn a_second_retrain_while_one_runs_is_refused_and_cancel_asks_first() {
     let db = company();
     let mut h = at(&db, 100, 30);

@@ -3,6 +3,7 @@
 
 use super::format::fit;
 use super::table::{plain, ColumnDef};
+use crate::store::list::SortColumn;
 use crate::tui::app::AppState;
 use crate::tui::layout;
 use crate::tui::theme::Theme;
@@ -101,7 +102,11 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             list,
             "churn",
             CHURN_COLUMNS,
-            " Churn risk (riskiest first) ".into(),
+            match (list.query.sort, list.query.descending) {
+                (SortColumn::Churn, true) => " Churn risk (riskiest first) ".into(),
+                (SortColumn::Churn, false) => " Churn risk (safest first) ".into(),
+                (other, _) => format!(" Churn risk (by {}) ", other.title()),
+            },
             &|i, _, key| match (key, list.extra(i)) {
                 ("drivers", Extra::Churn { drivers, .. }) => Some(plain(drivers.clone())),
                 ("action", Extra::Churn { action, .. }) => Some(plain(action.clone())),

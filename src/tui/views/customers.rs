@@ -127,10 +127,24 @@ pub fn draw_rows(
             selected: i == list.cursor,
         })
         .collect();
+    // The column the list is sorted by is shown, even one the screen does
+    // not show by default (sorting by an unseen column looks like no order).
+    let chosen = state.config.columns.get(screen_key).map(Vec::as_slice);
+    let key = sort_key(list.query.sort);
+    let order = table::ordered(defs, chosen);
+    let with_sorted: Option<Vec<String>> = match defs.iter().position(|d| d.key == key) {
+        Some(i) if !order.contains(&i) => {
+            let mut names: Vec<String> = order.iter().map(|&j| defs[j].key.to_string()).collect();
+            let pinned = order.iter().filter(|&&j| defs[j].pinned).count();
+            names.insert(pinned, key.to_string());
+            Some(names)
+        }
+        _ => None,
+    };
     let spec = TableSpec {
         title,
         defs,
-        chosen: state.config.columns.get(screen_key).map(Vec::as_slice),
+        chosen: with_sorted.as_deref().or(chosen),
         hscroll: list.hscroll,
         sorted: Some((sort_key(list.query.sort), list.query.descending)),
     };
