@@ -15,6 +15,7 @@
 //! while the fit is active, so the lists sorted by CLV or segment still
 //! hold every customer.
 
+use super::ranking::Ranking;
 use crate::analytics::clv::Value;
 use crate::error::Result;
 use rusqlite::types::Value as V;
@@ -226,30 +227,28 @@ pub fn point_active(conn: &Connection, id: Option<i64>) -> Result<()> {
              INSERT OR IGNORE INTO {s}(segment, cid) VALUES ('{NO_SEGMENT}', new.cid);
          END;"
     ))?;
-    // Customers come with ascending keys: those after the fit's last valued
-    // key are a range (one seek), already ranked if they came while it was
-    // active before.
-    // sql-format-ok: table names built from our own integer key.
-    conn.execute(
-        &format!(
-            "INSERT OR IGNORE INTO {r}(clv, cid)
-             SELECT ?1, c.cid FROM customers c
-              WHERE c.cid > coalesce((SELECT max(cid) FROM {v}), 0)
-              ORDER BY c.cid"
-        ),
-        [NO_CLV],
-    )?;
-    // sql-format-ok: as above.
-    conn.execute(
-        &format!(
-            "INSERT OR IGNORE INTO {s}(segment, cid)
-             SELECT ?1, c.cid FROM customers c
-              WHERE c.cid > coalesce((SELECT max(cid) FROM {v}), 0)
-              ORDER BY c.cid"
-        ),
-        [NO_SEGMENT],
-    )?;
+    for k in rankings(&v, &r, &s) {
+        k.add_newcomers(conn)?;
+    }
     Ok(())
+}
+
+/// A fit's two rankings of its values: by CLV and by segment.
+fn rankings<'a>(values: &'a str, by_clv: &'a str, by_segment: &'a str) -> [Ranking<'a, V>; 2] {
+    [
+        Ranking {
+            table: by_clv,
+            column: "clv",
+            values,
+            missing: V::Real(NO_CLV),
+        },
+        Ranking {
+            table: by_segment,
+            column: "segment",
+            values,
+            missing: V::Text(NO_SEGMENT.into()),
+        },
+    ]
 }
 
 /// How a fit's rankings stand against its values and the customers: rows
@@ -281,26 +280,9 @@ pub fn rank_faults(conn: &Connection, id: i64) -> Result<(i64, i64, i64)> {
 /// value unranked). Call inside a transaction.
 pub fn rebuild_ranks(conn: &Connection, id: i64) -> Result<()> {
     let [v, r, s] = tables(id);
-    // sql-format-ok: table names built from our own integer key.
-    conn.execute_batch(&format!("DELETE FROM {r}; DELETE FROM {s};"))?;
-    // sql-format-ok: as above.
-    conn.execute(
-        &format!(
-            "INSERT INTO {r}(clv, cid)
-             SELECT coalesce(x.clv, ?1), c.cid FROM customers c LEFT JOIN {v} x ON x.cid = c.cid
-              ORDER BY 1, 2"
-        ),
-        [NO_CLV],
-    )?;
-    // sql-format-ok: as above.
-    conn.execute(
-        &format!(
-            "INSERT INTO {s}(segment, cid)
-             SELECT coalesce(x.segment, ?1), c.cid FROM customers c LEFT JOIN {v} x ON x.cid = c.cid
-              ORDER BY 1, 2"
-        ),
-        [NO_SEGMENT],
-    )?;
+    for k in rankings(&v, &r, &s) {
+        k.fill(conn)?;
+    }
     Ok(())
 }
 
@@ -358,26 +340,9 @@ pub fn migrate_from_shared(conn: &Connection) -> Result<()> {
             ),
             [id],
         )?;
-        // sql-format-ok: as above.
-        conn.execute(
-            &format!(
-                "INSERT INTO {r}(clv, cid)
-                 SELECT coalesce(x.clv, ?2), c.cid FROM customers c
-                   LEFT JOIN clv_values x ON x.fit_id = ?1 AND x.cid = c.cid
-                  ORDER BY 1, 2"
-            ),
-            rusqlite::params![id, NO_CLV],
-        )?;
-        // sql-format-ok: as above.
-        conn.execute(
-            &format!(
-                "INSERT INTO {s}(segment, cid)
-                 SELECT coalesce(x.segment, ?2), c.cid FROM customers c
-                   LEFT JOIN clv_values x ON x.fit_id = ?1 AND x.cid = c.cid
-                  ORDER BY 1, 2"
-            ),
-            rusqlite::params![id, NO_SEGMENT],
-        )?;
+        for k in rankings(&v, &r, &s) {
+            k.fill(conn)?;
+        }
     }
     conn.execute_batch("DROP TABLE clv_values;")?;
     point_at_active(conn)

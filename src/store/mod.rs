@@ -24,6 +24,7 @@ pub mod list;
 pub mod load;
 pub mod models;
 pub mod queue;
+pub mod ranking;
 pub(crate) mod row_writer;
 pub mod salvage;
 pub mod scores;

@@ -139,20 +139,17 @@ pub fn point_active(conn: &Connection, id: Option<i64>) -> Result<()> {
              INSERT OR IGNORE INTO {r}(prob, cid) VALUES ({UNSCORED:.1}, new.cid);
          END;"
     ))?;
-    // Customers come with ascending keys: those after the version's last
-    // scored key are a range (one seek), already ranked if they came while
-    // it was active before.
-    // sql-format-ok: table names built from our own integer key.
-    conn.execute(
-        &format!(
-            "INSERT OR IGNORE INTO {r}(prob, cid)
-             SELECT ?1, c.cid FROM customers c
-              WHERE c.cid > coalesce((SELECT max(cid) FROM {s}), 0)
-              ORDER BY c.cid"
-        ),
-        [UNSCORED],
-    )?;
-    Ok(())
+    rank_of(&s, &r).add_newcomers(conn)
+}
+
+/// A version's ranking of its scores.
+fn rank_of<'a>(scores: &'a str, rank: &'a str) -> super::ranking::Ranking<'a, f64> {
+    super::ranking::Ranking {
+        table: rank,
+        column: "prob",
+        values: scores,
+        missing: UNSCORED,
+    }
 }
 
 /// One customer's score under a version, with its drivers JSON.
@@ -190,18 +187,7 @@ pub fn rank_faults(conn: &Connection, id: i64) -> Result<(i64, i64, i64)> {
 /// score unranked). Call inside a transaction.
 pub fn rebuild_rank(conn: &Connection, id: i64) -> Result<()> {
     let (s, r) = tables(id);
-    // sql-format-ok: table names built from our own integer key.
-    conn.execute_batch(&format!("DELETE FROM {r};"))?;
-    // sql-format-ok: as above.
-    conn.execute(
-        &format!(
-            "INSERT INTO {r}(prob, cid)
-             SELECT coalesce(x.prob, ?1), c.cid FROM customers c LEFT JOIN {s} x ON x.cid = c.cid
-              ORDER BY 1, 2"
-        ),
-        [UNSCORED],
-    )?;
-    Ok(())
+    rank_of(&s, &r).fill(conn)
 }
 
 /// Scores and rankings of versions that no longer exist (a damaged file).
