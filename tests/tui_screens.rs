@@ -26,6 +26,15 @@ fn company() -> common::TempDb {
     db
 }
 
+/// The status line's message.
+fn status(h: &Harness) -> String {
+    h.state
+        .status
+        .as_ref()
+        .map(|s| s.text.clone())
+        .unwrap_or_default()
+}
+
 fn at(db: &common::TempDb, w: u16, h: u16) -> Harness {
     Harness::new(&db.path, NOW, w, h).expect("harness")
 }
@@ -209,13 +218,7 @@ fn retrain_from_a_key_reports_what_changed_and_refreshes() {
     h.step(Action::GoScreen(Screen::Clv));
     h.step(Action::Retrain);
     assert_eq!(db.count("SELECT count(*) FROM clv_fits"), 2);
-    assert!(h
-        .state
-        .status
-        .as_ref()
-        .unwrap()
-        .text
-        .starts_with("CLV fit #2"));
+    assert!(status(&h).starts_with("CLV fit #2"));
     // :train with a kind and options, and :clv with options.
     h.command("train naive_bayes --holdout 0.3");
     assert_eq!(
@@ -258,13 +261,7 @@ fn sort_takes_the_names_columns_prints() {
     let mut h = at(&db, 100, 30);
     h.step(Action::GoScreen(Screen::Customers));
     h.command("sort nonsense");
-    assert!(h
-        .state
-        .status
-        .as_ref()
-        .unwrap()
-        .text
-        .contains("sort by one of"));
+    assert!(status(&h).contains("sort by one of"));
     for (name, want) in [
         ("last_order", SortColumn::LastOrder),
         ("churn %", SortColumn::Churn),
@@ -274,7 +271,7 @@ fn sort_takes_the_names_columns_prints() {
         h.command(&format!("sort {name}"));
         assert_eq!(h.state.customers.query.sort, want, "{name}");
         // The earlier complaint gives way to what was done.
-        let msg = &h.state.status.as_ref().unwrap().text;
+        let msg = &status(&h);
         assert!(msg.starts_with("sorted by "), "{msg}");
     }
 }
@@ -301,13 +298,7 @@ fn a_second_retrain_while_one_runs_is_refused_and_cancel_asks_first() {
     assert!(h.state.job.is_some());
     assert!(h.screen().contains("training logistic"));
     h.step(Action::Retrain);
-    assert!(h
-        .state
-        .status
-        .as_ref()
-        .unwrap()
-        .text
-        .contains("a job is running"));
+    assert!(status(&h).contains("a job is running"));
     // Esc asks before cancelling; y confirms and sends the cancel.
     h.step(Action::Back);
     assert!(matches!(h.state.mode, Mode::Confirm(_)));
@@ -321,13 +312,7 @@ fn a_second_retrain_while_one_runs_is_refused_and_cancel_asks_first() {
         cancelled: true,
     });
     assert!(h.state.job.is_none());
-    assert!(h
-        .state
-        .status
-        .as_ref()
-        .unwrap()
-        .text
-        .contains("cancelled; the database is unchanged"));
+    assert!(status(&h).contains("cancelled; the database is unchanged"));
     assert_eq!(db.count("SELECT count(*) FROM models"), 1);
     // q while a job runs asks too.
     h.step_pending(Action::Retrain);
@@ -385,26 +370,14 @@ fn goto_and_export_from_the_command_line() {
     );
     h.step(Action::Back);
     h.command("goto NOPE");
-    assert!(h
-        .state
-        .status
-        .as_ref()
-        .unwrap()
-        .text
-        .contains("no customer or feedback item with id NOPE"));
+    assert!(status(&h).contains("no customer or feedback item with id NOPE"));
     let out = db.file("churn.csv");
     h.command(&format!("export churn {}", out.display()));
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.starts_with("customer_id,probability,drivers,model_id"));
     assert_eq!(text.lines().count(), 301);
     h.command("frobnicate");
-    assert!(h
-        .state
-        .status
-        .as_ref()
-        .unwrap()
-        .text
-        .contains("unknown command :frobnicate"));
+    assert!(status(&h).contains("unknown command :frobnicate"));
 }
 
 fn typed(h: &mut Harness, text: &str) {
@@ -518,7 +491,7 @@ fn the_feedback_review_flow() {
         .unwrap();
         assert!(o[0].is_done());
         h.step(Action::Claim);
-        let msg = h.state.status.as_ref().unwrap().text.clone();
+        let msg = status(&h);
         assert!(msg.contains("claim: 2 of 3 done"), "{msg}");
         assert!(
             msg.contains(&format!("{} was changed by bob", ids[1].1)),
@@ -577,7 +550,7 @@ fn the_feedback_review_flow() {
         h.step(Action::Escalate);
         typed(&mut h, "legal");
         h.step(Action::Input(InputKey::Submit));
-        let msg = h.state.status.as_ref().unwrap().text.clone();
+        let msg = status(&h);
         assert!(msg.contains("held by bob"), "{msg}");
     }
 }
@@ -667,7 +640,7 @@ fn a_campaign_is_worked_from_the_campaigns_screen() {
         assert!(matches!(h.state.mode, Mode::Prompt(_)));
         typed(&mut h, &format!("note {i}"));
         h.step(Action::Input(InputKey::Submit));
-        let msg = h.state.status.as_ref().unwrap().text.clone();
+        let msg = status(&h);
         assert!(msg.contains(outcome.replace('_', " ").as_str()), "{msg}");
         worked.push(card.row.cid);
     }
@@ -700,14 +673,14 @@ fn a_campaign_is_worked_from_the_campaigns_screen() {
     h.state.campaigns.opened.as_mut().unwrap().pos = 0;
     h.step(Action::Refresh);
     h.step(Action::RecordOutcome("accepted"));
-    let msg = h.state.status.as_ref().unwrap().text.clone();
+    let msg = status(&h);
     assert!(msg.contains("bob is working"), "{msg}");
     // Taking one and giving it back leaves it free for the next agent;
     // bob's customer cannot be given back by us.
     h.step(Action::FeedbackNext);
     let held = opened_card(&h);
     h.step(Action::CampaignRelease);
-    let msg = h.state.status.as_ref().unwrap().text.clone();
+    let msg = status(&h);
     assert!(msg.contains("given back"), "{msg}");
     let holder: Option<String> = db
         .open()
@@ -723,7 +696,7 @@ fn a_campaign_is_worked_from_the_campaigns_screen() {
     assert!(h.state.campaigns.opened.as_ref().unwrap().card.is_none());
     h.state.campaigns.opened.as_mut().unwrap().pos = 0;
     h.step(Action::CampaignRelease);
-    let msg = h.state.status.as_ref().unwrap().text.clone();
+    let msg = status(&h);
     assert!(msg.contains("hold no customer"), "{msg}");
     // Closing asks first; then the work list has ended.
     h.step(Action::Close);
@@ -733,7 +706,7 @@ fn a_campaign_is_worked_from_the_campaigns_screen() {
         "closed"
     );
     h.step(Action::FeedbackNext);
-    let msg = h.state.status.as_ref().unwrap().text.clone();
+    let msg = status(&h);
     assert!(msg.contains("closed"), "{msg}");
 }
 

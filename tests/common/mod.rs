@@ -172,18 +172,8 @@ pub fn set_clv(conn: &rusqlite::Connection, values: &[(&str, f64)]) {
                 })
                 .expect("customer");
             crmtop::analytics::clv::Value {
-                cid,
-                frequency: None,
-                recency: None,
-                t: None,
-                monetary: None,
-                p_alive: None,
-                exp_txn: None,
-                exp_spend: None,
                 clv: Some(*v),
-                method: "test",
-                rfm: None,
-                segment: None,
+                ..crmtop::analytics::clv::Value::unvalued(cid, "test")
             }
         })
         .collect();

@@ -269,6 +269,26 @@ pub struct Value {
     pub segment: Option<&'static str>,
 }
 
+impl Value {
+    /// A customer with no figures yet (`method` says who values them).
+    pub fn unvalued(cid: i64, method: &'static str) -> Value {
+        Value {
+            cid,
+            frequency: None,
+            recency: None,
+            t: None,
+            monetary: None,
+            p_alive: None,
+            exp_txn: None,
+            exp_spend: None,
+            clv: None,
+            method,
+            rfm: None,
+            segment: None,
+        }
+    }
+}
+
 /// Calibration and holdout (`crmtop clv --holdout-from DATE`): the model
 /// fitted on the purchases up to `from` (included; default: 26 weeks before
 /// `to`), its predictions for the days after it up to `to` (default: the

@@ -372,18 +372,9 @@ mod tests {
         let values: Vec<crate::analytics::clv::Value> = (1..=55i64)
             .filter(|i| i % 6 != 0)
             .map(|i| crate::analytics::clv::Value {
-                cid: i,
-                frequency: None,
-                recency: None,
-                t: None,
-                monetary: None,
-                p_alive: None,
-                exp_txn: None,
-                exp_spend: None,
                 clv: (i % 11 != 0).then_some((i % 9) as f64 * 12.5),
-                method: "test",
-                rfm: None,
                 segment: (i % 4 != 0).then_some(segments[i as usize % 3]),
+                ..crate::analytics::clv::Value::unvalued(i, "test")
             })
             .collect();
         crate::store::clv_values::write(&c, 1, &values).unwrap();
