@@ -228,9 +228,9 @@ pub fn help_pane(state: &AppState, area: Rect, theme: &Theme) -> Pane {
     let h = area.height.saturating_sub(4);
     let rect = super::centered(area, w, h);
     let title = format!("Help: {} (j/k scroll, Esc closes)", state.screen.title());
-    let mut p = Pane::new(rect, title, lines(state, theme));
-    p.wrap = false;
-    p
+    // Wrapped: a description longer than the pane continues on the next
+    // line instead of being cut (the pane scrolls over the wrapped lines).
+    Pane::new(rect, title, lines(state, theme))
 }
 
 pub fn render(state: &AppState, f: &mut Frame, area: Rect, scroll: u16, theme: &Theme) {
