@@ -286,16 +286,26 @@ pub fn feedback(conn: &Connection, format: Format, mask: bool, out: &mut dyn Wri
     Ok(n)
 }
 
-/// The active model's scores, riskiest first: customer, probability, drivers in words.
+/// The active model's scores, riskiest first: customer, probability, drivers
+/// in words, and whether the customer has lapsed (already gone: not at
+/// risk, whatever the score; the screens leave them out of the risk lists).
 pub fn churn(conn: &Connection, format: Format, mask: bool, out: &mut dyn Write) -> Result<u64> {
     let active = crate::store::models::active(conn)?
         .ok_or_else(|| Error::bad("no active churn model; train one with `crmtop train`"))?;
     let params: crate::analytics::churn::Params = serde_json::from_str(&active.params)
         .map_err(|e| Error::Other(format!("model v{} cannot be read back: {e}", active.id)))?;
-    let columns = ["customer_id", "probability", "drivers", "model_id"];
+    let columns = [
+        "customer_id",
+        "probability",
+        "drivers",
+        "model_id",
+        "lapsed",
+    ];
     let mut sink = Sink::new(format, columns.iter().map(|s| s.to_string()).collect(), out)?;
     let mut n = 0;
+    let cutoff = crate::store::dashboard::lapsed_cutoff_now(conn)?;
     stream(conn, Rows::Churn, |f| {
+        let lapsed = crate::store::dashboard::is_lapsed(f[3].int(), f[4].int(), cutoff);
         let drivers = f[2].text().unwrap_or_default();
         let words: Vec<String> = crate::analytics::churn::describe_drivers(&params, &drivers, mask)
             .into_iter()
@@ -309,6 +319,7 @@ pub fn churn(conn: &Connection, format: Format, mask: bool, out: &mut dyn Write)
                 .unwrap_or(Value::Null),
             Value::String(words.join("; ")),
             Value::from(active.id),
+            Value::String(if lapsed { "yes" } else { "no" }.into()),
         ])?;
         n += 1;
         Ok(())

@@ -156,6 +156,15 @@ fn a_customer_built_riskier_scores_higher() {
     let text = common::stdout(&out);
     let risky = text.lines().find(|l| l.starts_with("S0001,")).unwrap();
     assert!(risky.contains("days since last order"), "{risky}");
+    // Every row says whether the customer has already lapsed.
+    assert_eq!(
+        text.lines().next(),
+        Some("customer_id,probability,drivers,model_id,lapsed")
+    );
+    assert!(text
+        .lines()
+        .skip(1)
+        .all(|l| l.ends_with(",yes") || l.ends_with(",no")));
 }
 
 #[test]

@@ -102,7 +102,7 @@ pub fn stream(
              FROM feedback f JOIN customers c ON c.cid = f.cid ORDER BY f.fid"
                 .into()
         }
-        Rows::Churn => "SELECT c.id, s.prob, s.drivers FROM active_rank r
+        Rows::Churn => "SELECT c.id, s.prob, s.drivers, c.churned, c.last_order FROM active_rank r
                JOIN active_churn s ON s.cid = r.cid JOIN customers c ON c.cid = r.cid
              ORDER BY r.prob DESC, c.id"
             .into(),
