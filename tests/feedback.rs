@@ -594,3 +594,27 @@ fn sla_settings_change_what_is_overdue() {
         now
     ));
 }
+
+/// Activating a model or a CLV fit recomputes every queued item's
+/// priority (computed beside the scores in key order): the same values the
+/// full SQL recomputation gives.
+#[test]
+fn activating_a_model_or_fit_recomputes_every_queued_priority() {
+    let db = queue_db();
+    let s = db.open();
+    let prios = |conn: &rusqlite::Connection| -> Vec<(i64, f64)> {
+        conn.prepare("SELECT fid, prio_static FROM queue ORDER BY fid")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let before = prios(&s.conn);
+    common::set_churn(&s.conn, &[("K1", 0.2), ("K2", 0.95), ("K3", 0.5)]);
+    common::set_clv(&s.conn, &[("K2", 9000.0), ("K3", 40.0)]);
+    let after = prios(&s.conn);
+    assert_ne!(after, before);
+    crmtop::store::feedback::refresh_static_priority(&s.conn, None).unwrap();
+    assert_eq!(prios(&s.conn), after);
+}
