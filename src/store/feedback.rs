@@ -110,16 +110,7 @@ pub fn refresh_priorities(conn: &Connection) -> Result<usize> {
             "SELECT q.fid, f.cid, f.kind, f.score, f.sentiment, q.prio_static
                FROM queue q JOIN feedback f ON f.fid = q.fid",
         )?;
-        let rows = st.query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })?;
+        let rows = st.query_map([], |r| r.try_into())?;
         rows.collect::<rusqlite::Result<_>>()?
     };
     items.sort_unstable_by_key(|i| (i.1, i.0));

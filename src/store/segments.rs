@@ -29,17 +29,7 @@ pub fn rfm_summary(conn: &Connection) -> Result<Vec<SegmentRow>> {
     )?;
     type Row = (String, i64, f64, Option<f64>, Option<f64>, f64, f64);
     let rows: Vec<Row> = st
-        .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
-        })?
+        .query_map([], |r| r.try_into())?
         .collect::<rusqlite::Result<_>>()?;
     let total: i64 = rows.iter().map(|r| r.1).sum();
     Ok(rows

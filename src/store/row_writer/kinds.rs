@@ -5,22 +5,29 @@ use super::*;
 
 impl<'c> RowWriter<'c> {
     pub(super) fn customer(&mut self, c: CustomerRow) -> W<Verdict> {
-        let values = params![
-            c.id,
-            c.name,
-            c.email,
-            c.phone,
-            c.signup,
-            c.birth,
-            c.age,
-            c.income,
-            c.region,
-            c.plan,
-            c.segment,
-            c.churned,
-            c.cancelled
+        // Both statements take the key first (the external id to insert,
+        // the customer to update), then the same twelve fields.
+        let fields: [&dyn rusqlite::ToSql; 12] = [
+            &c.name,
+            &c.email,
+            &c.phone,
+            &c.signup,
+            &c.birth,
+            &c.age,
+            &c.income,
+            &c.region,
+            &c.plan,
+            &c.segment,
+            &c.churned,
+            &c.cancelled,
         ];
-        let (cid, mut verdict) = if self.ins.execute(values)? == 1 {
+        fn with_key<'a>(
+            key: &'a dyn rusqlite::ToSql,
+            fields: &'a [&'a dyn rusqlite::ToSql; 12],
+        ) -> impl rusqlite::Params + 'a {
+            rusqlite::params_from_iter(std::iter::once(key).chain(fields.iter().copied()))
+        }
+        let (cid, mut verdict) = if self.ins.execute(with_key(&c.id, &fields))? == 1 {
             (self.conn.last_insert_rowid(), Verdict::Inserted)
         } else {
             type Old = (
@@ -38,23 +45,7 @@ impl<'c> RowWriter<'c> {
                 Option<i64>,
                 Option<String>,
             );
-            let old: Old = self.sel.query_row([&c.id], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                    r.get(10)?,
-                    r.get(11)?,
-                    r.get(12)?,
-                ))
-            })?;
+            let old: Old = self.sel.query_row([&c.id], |r| r.try_into())?;
             if self.seen_before(old.0) {
                 return Err(self.duplicate());
             }
@@ -75,21 +66,7 @@ impl<'c> RowWriter<'c> {
                 || differs(&c.churned, &old.11)
                 || differs(&c.cancelled, &old.12);
             if changed {
-                self.upd.execute(params![
-                    old.0,
-                    c.name,
-                    c.email,
-                    c.phone,
-                    c.signup,
-                    c.birth,
-                    c.age,
-                    c.income,
-                    c.region,
-                    c.plan,
-                    c.segment,
-                    c.churned,
-                    c.cancelled
-                ])?;
+                self.upd.execute(with_key(&old.0, &fields))?;
                 (old.0, Verdict::Updated)
             } else {
                 (old.0, Verdict::Unchanged)
@@ -129,17 +106,7 @@ impl<'c> RowWriter<'c> {
     pub(super) fn order_existing(&mut self, o: OrderRow) -> W<Verdict> {
         let cid = o.cid;
         let old: (i64, i64, i64, f64, i64, Option<String>, Option<String>) =
-            self.sel.query_row([&o.key], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                ))
-            })?;
+            self.sel.query_row([&o.key], |r| r.try_into())?;
         if self.seen_before(old.0) {
             return Err(self.duplicate());
         }
@@ -186,17 +153,7 @@ impl<'c> RowWriter<'c> {
             String,
             Option<f64>,
             Option<String>,
-        ) = self.sel.query_row([&f.id], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
-        })?;
+        ) = self.sel.query_row([&f.id], |r| r.try_into())?;
         if self.seen_before(old.0) {
             return Err(self.duplicate());
         }
