@@ -13,6 +13,7 @@ pub mod job_runner;
 pub mod keymap;
 pub mod layout;
 pub mod list_update;
+mod loading;
 pub mod messages;
 pub mod queue_filter;
 pub mod queue_update;

@@ -1,0 +1,275 @@
+//! What the screens show, loaded and reloaded: the first requests, a
+//! screen entered, the current screen refreshed (other agents' changes), a
+//! finished job's invalidation, a customer's detail, and the jobs started
+//! from the UI. Part of the pure update (`update.rs` dispatches actions).
+
+use super::app::{AppState, DetailState, JobState, Screen, Severity, PAGE, WINDOW};
+use super::list_update::{current_list, list_mut, request, reset_list, slot_of};
+use super::update::{Effect, QUEUE_PAGE};
+use super::worker::{JobSpec, PageKind, Request, Slot};
+use crate::analytics::churn::{ModelKind, TrainOptions};
+use crate::analytics::clv::ClvOptions;
+use crate::store::list::Seek;
+
+/// What the program asks for at start.
+pub fn init(state: &mut AppState) -> Vec<Effect> {
+    let mut fx = vec![Effect::Request(Request::Probe)];
+    fx.extend(enter_screen(state));
+    // Then the first page of every other screen, behind the first one's
+    // requests: the first visit to a screen is as quick as the next ones
+    // (a first page and count of a million rows is 50-70 ms).
+    let first = state.screen;
+    for s in [
+        Screen::Customers,
+        Screen::Churn,
+        Screen::Clv,
+        Screen::Feedback,
+    ] {
+        if s != first {
+            state.screen = s;
+            fx.extend(enter_screen(state));
+        }
+    }
+    state.screen = first;
+    fx
+}
+
+/// Load what a screen shows, if it is not loaded yet.
+pub(crate) fn enter_screen(state: &mut AppState) -> Vec<Effect> {
+    match state.screen {
+        Screen::Dashboard => {
+            if state.dashboard.is_none() && !state.dashboard_loading {
+                return load_dashboard(state);
+            }
+            vec![]
+        }
+        Screen::Customers | Screen::Churn | Screen::Clv => {
+            let Some(slot) = slot_of(state.screen) else {
+                return vec![];
+            };
+            let list = list_mut(state, slot);
+            if list.rows.is_empty() && !list.loading {
+                return reset_list(list, slot);
+            }
+            vec![]
+        }
+        Screen::Feedback => {
+            if state.queue.items.is_empty() && !state.queue.loading {
+                return load_queue(state, 0);
+            }
+            vec![]
+        }
+        Screen::Models => {
+            if state.models.rows.is_empty() && !state.models.loading {
+                return load_models(state);
+            }
+            vec![]
+        }
+        Screen::Campaigns => super::campaign_update::enter(state),
+    }
+}
+
+pub(crate) fn load_dashboard(state: &mut AppState) -> Vec<Effect> {
+    state.dashboard_gen += 1;
+    state.dashboard_loading = true;
+    vec![request(Request::Dashboard {
+        gen: state.dashboard_gen,
+        high: state.config.thresholds.high,
+        medium: state.config.thresholds.medium,
+        sla: state.config.sla.clone(),
+        now: state.now,
+    })]
+}
+
+pub fn load_queue(state: &mut AppState, offset: i64) -> Vec<Effect> {
+    let q = &mut state.queue;
+    q.gen += 1;
+    q.loading = true;
+    q.quiet = false;
+    vec![request(Request::Queue {
+        gen: q.gen,
+        filter: q.filter.clone(),
+        agent: state.agent.clone(),
+        sla: state.config.sla.clone(),
+        now: state.now,
+        offset: offset.max(0),
+        limit: QUEUE_PAGE,
+    })]
+}
+
+pub(crate) fn load_models(state: &mut AppState) -> Vec<Effect> {
+    state.models.gen += 1;
+    state.models.loading = true;
+    vec![request(Request::Models {
+        gen: state.models.gen,
+    })]
+}
+
+pub(crate) fn open_detail(state: &mut AppState, cid: i64) -> Vec<Effect> {
+    state.detail_gen += 1;
+    state.detail = Some(DetailState {
+        cid,
+        gen: state.detail_gen,
+        scroll: 0,
+        view: None,
+        loading: true,
+        advice: None,
+    });
+    vec![
+        request(Request::Detail {
+            gen: state.detail_gen,
+            cid,
+        }),
+        advice_request(state, cid),
+    ]
+}
+
+/// Ask for a customer's next best action and products to offer.
+pub(crate) fn advice_request(state: &AppState, cid: i64) -> Effect {
+    advice_request_gen(cid, state.detail_gen)
+}
+
+/// Ask for advice answering to generation `gen` (a detail's or a campaign
+/// card's).
+pub(crate) fn advice_request_gen(cid: i64, gen: u64) -> Effect {
+    request(Request::Advice { gen, cid })
+}
+
+/// Reload what the current screen shows (other agents' changes).
+pub fn refresh(state: &mut AppState) -> Vec<Effect> {
+    let mut fx = vec![request(Request::Probe)];
+    if let Some(d) = &state.detail {
+        let cid = d.cid;
+        state.detail_gen += 1;
+        let gen = state.detail_gen;
+        if let Some(d) = state.detail.as_mut() {
+            d.gen = gen;
+        }
+        fx.push(request(Request::Detail { gen, cid }));
+        fx.push(advice_request(state, cid));
+        return fx;
+    }
+    match state.screen {
+        Screen::Dashboard => fx.extend(load_dashboard(state)),
+        Screen::Feedback => {
+            fx.extend(super::queue_update::reload(state));
+            state.queue.quiet = true;
+        }
+        Screen::Models => fx.extend(load_models(state)),
+        Screen::Campaigns => fx.extend(super::campaign_update::refresh(state)),
+        _ => fx.extend(reload_list_in_place(state)),
+    }
+    fx
+}
+
+/// Reload the list on screen where it stands: the same window (from its
+/// first row's key, or from the top when the window holds the first row:
+/// a retrain may put new rows above it) and the same selected customer
+/// when still there. Quiet: the screen does not say "loading".
+fn reload_list_in_place(state: &mut AppState) -> Vec<Effect> {
+    let Some((list, slot)) = current_list(state) else {
+        return vec![];
+    };
+    if list.loading {
+        return vec![];
+    }
+    let mut q = list.query.clone();
+    q.limit = list.rows.len().clamp(PAGE, WINDOW);
+    q.seek = match list.rows.first() {
+        Some(first) if !list.reached_start => Seek::From(first.key.clone()),
+        _ => Seek::First,
+    };
+    list.loading = true;
+    list.quiet = true;
+    vec![
+        request(Request::Page {
+            slot,
+            gen: list.gen,
+            kind: PageKind::Reload,
+            query: q.clone(),
+        }),
+        request(Request::Count {
+            slot,
+            gen: list.gen,
+            query: q,
+        }),
+    ]
+}
+
+/// After a job changed the data: everything is reloaded when next shown.
+pub(crate) fn invalidate(state: &mut AppState) -> Vec<Effect> {
+    // The dashboard also feeds the churn and CLV headers: it is reloaded
+    // now, whatever the screen, and the old one stays on screen until the
+    // new one arrives (no "no model" flash in between).
+    state.dashboard_loading = false;
+    let mut fx = load_dashboard(state);
+    // The list on screen is reloaded where it stands (an agent at row 240
+    // who retrains stays at row 240); the others start again when shown.
+    let on_screen = slot_of(state.screen).filter(|_| state.detail.is_none());
+    for slot in [Slot::Customers, Slot::Churn, Slot::Clv] {
+        let l = list_mut(state, slot);
+        l.loading = false;
+        l.gen += 1;
+        if on_screen != Some(slot) {
+            l.rows.clear();
+            l.extra.clear();
+        } else if !l.reached_start {
+            // Rows may have come or moved above the window: its row
+            // numbers are unknown until the top is reached again.
+            l.base = None;
+        }
+    }
+    state.queue.items.clear();
+    state.queue.loading = false;
+    state.models.rows.clear();
+    state.models.loading = false;
+    if state.screen != Screen::Dashboard {
+        fx.extend(enter_screen(state));
+    }
+    if on_screen.is_some() {
+        fx.extend(reload_list_in_place(state));
+    }
+    if state.detail.is_some() {
+        fx.extend(refresh(state));
+    }
+    fx
+}
+
+pub(crate) fn start_job(state: &mut AppState, spec: JobSpec) -> Vec<Effect> {
+    if state.read_only {
+        state.say(
+            Severity::Warning,
+            format!("read-only (--read-only): {} is disabled", spec.label()),
+        );
+        return vec![];
+    }
+    if state.job.is_some() {
+        state.say(
+            Severity::Warning,
+            "a job is running; wait for it, or Esc to cancel it",
+        );
+        return vec![];
+    }
+    state.job = Some(JobState {
+        label: spec.label(),
+        progress: None,
+        cancelling: false,
+    });
+    state.say(Severity::Info, format!("{}… (Esc cancels)", spec.label()));
+    vec![request(Request::StartJob(spec))]
+}
+
+pub(crate) fn train_spec(state: &AppState, kind: ModelKind) -> JobSpec {
+    JobSpec::Train(TrainOptions {
+        kind,
+        agent: state.agent.clone(),
+        ..Default::default()
+    })
+}
+
+pub(crate) fn clv_spec(state: &AppState) -> JobSpec {
+    JobSpec::Clv(ClvOptions {
+        agent: state.agent.clone(),
+        ..Default::default()
+    })
+}
