@@ -9,6 +9,7 @@ use common::*;
 use crmtop::analytics::priority::SlaConfig;
 use crmtop::analytics::workflow::Act;
 use crmtop::ingest::Kind;
+use crmtop::store::sql::{self, Sql};
 use crmtop::store::workflow::{self, Outcome, Target};
 use std::collections::HashMap;
 
@@ -22,11 +23,11 @@ fn queue_db() -> TempDb {
     common::set_clv(&s.conn, &[("K1", 5000.0), ("K2", 50.0)]);
     common::set_churn(&s.conn, &[("K1", 0.9), ("K2", 0.1)]);
     crmtop::store::feedback::refresh_static_priority(&s.conn, None).unwrap();
-    db
+    db.on_engine()
 }
 
 fn fid(db: &TempDb, id: &str) -> i64 {
-    crmtop::store::feedback::fid_of(&db.open().conn, id)
+    crmtop::store::feedback::fid_of(&db.db(), id)
         .unwrap()
         .unwrap()
 }
@@ -37,14 +38,19 @@ fn json(o: &std::process::Output) -> serde_json::Value {
 }
 
 fn state_of(db: &TempDb, id: &str) -> (String, Option<String>, i64) {
-    db.open()
-        .conn
-        .query_row(
+    let r = db
+        .db()
+        .row(
             "SELECT status, assignee, version FROM feedback WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            &[sql::text(id)],
         )
         .unwrap()
+        .unwrap();
+    (
+        r.text(0).unwrap(),
+        r.opt_text(1).unwrap(),
+        r.i64(2).unwrap(),
+    )
 }
 
 #[test]
@@ -170,14 +176,12 @@ fn transitions_through_the_cli() {
     );
     let (st, who, _) = state_of(&db, "Q2");
     assert_eq!((st.as_str(), who.as_deref()), ("resolved", Some("ann")));
-    let note: String = db
-        .open()
-        .conn
-        .query_row(
-            "SELECT resolution_note FROM feedback WHERE id = 'Q2'",
-            [],
-            |r| r.get(0),
-        )
+    let note = db
+        .db()
+        .row("SELECT resolution_note FROM feedback WHERE id = 'Q2'", &[])
+        .unwrap()
+        .unwrap()
+        .text(0)
         .unwrap();
     assert_eq!(note, "replaced the parcel");
     // A resolved item leaves the queue; claiming it asks to reopen first.
@@ -274,7 +278,7 @@ fn next_takes_the_top_item_and_exits_5_when_none_is_left() {
     let o = crmtop_cmd()
         .env("CRMTOP_AGENT", "zoe")
         .arg("--db")
-        .arg(&db.path)
+        .arg(db.target())
         .args(["feedback", "list", "--mine", "--json"])
         .output()
         .unwrap();
@@ -291,9 +295,9 @@ fn bulk_action_with_a_conflict_in_the_middle() {
     let db = queue_db();
     let (q1, q3, q6) = (fid(&db, "Q1"), fid(&db, "Q3"), fid(&db, "Q6"));
     // Ann's screen shows version 1 of each; meanwhile bob claims Q3.
-    let mut s = db.open();
+    let mut s = db.db();
     let o = workflow::act(
-        &mut s.conn,
+        &mut s,
         &[Target {
             fid: q3,
             version: Some(1),
@@ -305,7 +309,7 @@ fn bulk_action_with_a_conflict_in_the_middle() {
     .unwrap();
     assert!(o[0].is_done());
     let outcomes = workflow::act(
-        &mut s.conn,
+        &mut s,
         &[
             Target {
                 fid: q1,
@@ -349,7 +353,7 @@ fn bulk_action_with_a_conflict_in_the_middle() {
     assert_eq!(state_of(&db, "Q6").1.as_deref(), Some("ann"));
     // A stale version is refused even when the action would be allowed.
     let o = workflow::act(
-        &mut s.conn,
+        &mut s,
         &[Target {
             fid: q1,
             version: Some(1),
@@ -371,15 +375,14 @@ fn the_audit_log_is_append_only() {
             .code(),
         Some(0)
     );
-    let s = db.open();
+    let s = db.db();
     let n = db.count("SELECT count(*) FROM audit_log");
     assert!(n >= 1);
     let e = s
-        .conn
-        .execute("UPDATE audit_log SET agent = 'mallory'", [])
+        .exec("UPDATE audit_log SET agent = 'mallory'", &[])
         .unwrap_err();
     assert!(e.to_string().contains("append-only"), "{e}");
-    let e = s.conn.execute("DELETE FROM audit_log", []).unwrap_err();
+    let e = s.exec("DELETE FROM audit_log", &[]).unwrap_err();
     assert!(e.to_string().contains("append-only"), "{e}");
     assert_eq!(db.count("SELECT count(*) FROM audit_log"), n);
     assert_eq!(
@@ -392,8 +395,7 @@ fn the_audit_log_is_append_only() {
 /// doctor` runs too): each entry starts where the last one ended (no update
 /// lost), is a transition the rules allow, and the log ends where the table is.
 fn replay_matches_table(db: &TempDb) -> usize {
-    let s = db.open();
-    let r = crmtop::store::audit::replay_feedback(&s.conn).unwrap();
+    let r = crmtop::store::audit::replay_feedback(&db.db()).unwrap();
     assert!(r.problems.is_empty(), "{:#?}", r.problems);
     r.entries as usize
 }
@@ -426,16 +428,15 @@ fn the_audit_log_replays_to_the_final_state() {
     }
     assert_eq!(replay_matches_table(&db), 7);
     // A change made behind crmtop's back (no audit entry) breaks the replay.
-    db.open()
-        .conn
-        .execute("UPDATE feedback SET status = 'closed' WHERE id = 'Q3'", [])
+    db.db()
+        .exec("UPDATE feedback SET status = 'closed' WHERE id = 'Q3'", &[])
         .unwrap();
-    let r = crmtop::store::audit::replay_feedback(&db.open().conn).unwrap();
+    let r = crmtop::store::audit::replay_feedback(&db.db()).unwrap();
     assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
     assert!(r.problems[0].contains("Q3"), "{:?}", r.problems);
     // And so does a lost update: an entry that does not start where the last ended.
     crmtop::store::audit::append(
-        &db.open().conn,
+        &db.db(),
         "ghost",
         "claim",
         "feedback",
@@ -445,7 +446,7 @@ fn the_audit_log_replays_to_the_final_state() {
         None,
     )
     .unwrap();
-    let r = crmtop::store::audit::replay_feedback(&db.open().conn).unwrap();
+    let r = crmtop::store::audit::replay_feedback(&db.db()).unwrap();
     assert!(
         r.problems
             .iter()
@@ -473,12 +474,13 @@ fn eight_agents_race_on_one_file() {
     let file = db.file("race.csv");
     std::fs::write(&file, csv).unwrap();
     db.import(Kind::Feedback, &file).unwrap();
+    let db = db.on_engine();
     let secs: u64 = std::env::var("RACE_SECS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(6);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
-    let path = db.path.clone();
+    let path = db.target();
     let handles: Vec<_> = (0..8)
         .map(|a| {
             let path = path.clone();
@@ -541,19 +543,16 @@ fn eight_agents_race_on_one_file() {
     assert!(n > 0);
     // Exactly one agent took each item with a claim from new: an item's
     // first claim from `new` happens once, however many agents tried.
-    let s = db.open();
-    let dup: i64 = s
-        .conn
-        .query_row(
-            "SELECT count(*) FROM (SELECT entity_id FROM audit_log
-               WHERE action = 'claim' AND json_extract(old_value, '$.status') = 'new'
-                 AND json_extract(old_value, '$.version') = 1
-               GROUP BY entity_id HAVING count(*) > 1)",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(dup, 0);
+    let mut first_claims: HashMap<String, usize> = HashMap::new();
+    for e in crmtop::store::audit::all_for(&db.db(), "feedback").unwrap() {
+        let old: serde_json::Value =
+            serde_json::from_str(e.old_value.as_deref().unwrap_or("null")).unwrap();
+        if e.action == "claim" && old["status"] == "new" && old["version"] == 1 {
+            *first_claims.entry(e.entity_id).or_default() += 1;
+        }
+    }
+    assert!(!first_claims.is_empty());
+    assert!(first_claims.values().all(|n| *n == 1), "{first_claims:?}");
     eprintln!(
         "race: {runs} actions by 8 agents in {secs} s, exit codes {codes:?}, {n} audit entries"
     );

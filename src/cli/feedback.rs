@@ -5,6 +5,7 @@ use crate::analytics::priority::{self, Inputs};
 use crate::analytics::workflow::{Act, Status};
 use crate::error::{exit, Error, Result};
 use crate::store::feedback::{self, QueueFilter, QueueItem};
+use crate::store::sql::Sql;
 use crate::store::workflow::{self, Outcome, Target};
 use crate::timeutil;
 use clap::{Args, Subcommand};
@@ -216,8 +217,8 @@ fn item_json<'a>(ctx: &Ctx, it: &'a QueueItem, now: i64) -> ItemJson<'a> {
 /// naming the closest known agents.
 fn check_assignee(ctx: &Ctx, to: &str) -> Result<()> {
     crate::agent::validate(to).map_err(Error::BadInput)?;
-    let store = ctx.open_for_read()?;
-    let known = crate::store::workflow::known_agents(&store.conn)?;
+    let db = ctx.open_db_for_read()?;
+    let known = crate::store::workflow::known_agents(&db)?;
     if crate::agent::is_known(to, &known, &ctx.config.agents.names, &ctx.agent) {
         return Ok(());
     }
@@ -273,7 +274,7 @@ fn sla_words(ctx: &Ctx, it: &QueueItem, now: i64) -> String {
 }
 
 fn list(ctx: &Ctx, a: ListArgs) -> Result<i32> {
-    let store = ctx.open_for_read()?;
+    let db = ctx.open_db_for_read()?;
     let now = timeutil::now();
     let status = match a.status.as_deref() {
         None => None,
@@ -325,7 +326,7 @@ fn list(ctx: &Ctx, a: ListArgs) -> Result<i32> {
     let offset = a.offset.max(0);
     let limit = (!a.all).then(|| a.limit.clamp(0, 100_000));
     let (items, total) = feedback::page(
-        &store.conn,
+        &db,
         &filter,
         &ctx.agent,
         &ctx.config.sla,
@@ -385,7 +386,7 @@ fn list(ctx: &Ctx, a: ListArgs) -> Result<i32> {
     Ok(OK)
 }
 
-fn fid(conn: &crate::store::Conn, id: &str) -> Result<i64> {
+fn fid(conn: &dyn Sql, id: &str) -> Result<i64> {
     feedback::fid_of(conn, id)?.ok_or_else(|| Error::bad(format!("no feedback item '{id}'")))
 }
 
@@ -405,18 +406,18 @@ fn exit_code(outcomes: &[Outcome]) -> i32 {
 }
 
 fn act(ctx: &Ctx, ids: Ids, act: Act) -> Result<i32> {
-    let mut store = ctx.open_for_write(&format!("feedback {}", act.name()))?;
+    let mut db = ctx.open_db_for_write(&format!("feedback {}", act.name()))?;
     let targets: Vec<Target> = ids
         .ids
         .iter()
         .map(|id| {
             Ok(Target {
-                fid: fid(&store.conn, id)?,
+                fid: fid(&db, id)?,
                 version: None,
             })
         })
         .collect::<Result<_>>()?;
-    let outcomes = workflow::act(&mut store.conn, &targets, &act, &ctx.agent, timeutil::now())?;
+    let outcomes = workflow::act(&mut db, &targets, &act, &ctx.agent, timeutil::now())?;
     if ids.json {
         print_json(&outcomes)?;
     } else {
@@ -432,9 +433,9 @@ fn act(ctx: &Ctx, ids: Ids, act: Act) -> Result<i32> {
 }
 
 fn next(ctx: &Ctx, json: bool) -> Result<i32> {
-    let mut store = ctx.open_for_write("feedback next")?;
+    let mut db = ctx.open_db_for_write("feedback next")?;
     let now = timeutil::now();
-    let Some((fid, _)) = workflow::next(&mut store.conn, &ctx.agent, &ctx.config.sla, now)? else {
+    let Some((fid, _)) = workflow::next(&mut db, &ctx.agent, &ctx.config.sla, now)? else {
         if json {
             crate::outln!("null");
         } else {
@@ -442,18 +443,18 @@ fn next(ctx: &Ctx, json: bool) -> Result<i32> {
         }
         return Ok(exit::QUEUE_EMPTY);
     };
-    print_item(ctx, &store.conn, fid, json, now)?;
+    print_item(ctx, &db, fid, json, now)?;
     Ok(OK)
 }
 
 fn show(ctx: &Ctx, a: ShowArgs) -> Result<i32> {
-    let store = ctx.open_for_read()?;
-    let fid = fid(&store.conn, &a.id)?;
-    print_item(ctx, &store.conn, fid, a.json, timeutil::now())?;
+    let db = ctx.open_db_for_read()?;
+    let fid = fid(&db, &a.id)?;
+    print_item(ctx, &db, fid, a.json, timeutil::now())?;
     Ok(OK)
 }
 
-fn print_item(ctx: &Ctx, conn: &crate::store::Conn, fid: i64, json: bool, now: i64) -> Result<()> {
+fn print_item(ctx: &Ctx, conn: &dyn Sql, fid: i64, json: bool, now: i64) -> Result<()> {
     let it = feedback::item(conn, fid, &ctx.config.sla, now)?
         .ok_or_else(|| Error::bad(format!("no feedback item with key {fid}")))?;
     let owner = it.customer_name.clone();

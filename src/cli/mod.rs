@@ -37,7 +37,7 @@ pub struct Cli {
 
 #[derive(Debug, Args, Clone)]
 pub struct Global {
-    /// Database file [default: $CRMTOP_DB, else ./crmtop.db]
+    /// Database file, or a PostgreSQL URL (postgres://USER@HOST/DBNAME) [default: $CRMTOP_DB, else ./crmtop.db]
     #[arg(long, global = true, value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// Who is acting (audit log, queue) [default: $CRMTOP_AGENT, else the OS user]
@@ -104,6 +104,8 @@ pub enum Command {
     Backup(ops::BackupArgs),
     /// Check integrity, schema, WAL, orphan rows, stale jobs, the audit log; --fix repairs
     Doctor(ops::DoctorArgs),
+    /// Copy a crmtop file into a PostgreSQL database (checked by counts and checksums)
+    Migrate(ops::MigrateArgs),
 }
 
 #[derive(Debug, Args, Clone, Copy)]
@@ -163,6 +165,24 @@ impl Ctx {
         store::open(&path, Mode::ReadOnly)
     }
 
+    /// The database on either engine, for reading (the commands that run on
+    /// PostgreSQL too).
+    pub fn open_db_for_read(&self) -> Result<store::Db> {
+        let path = self.db_path();
+        if path.to_str().is_some_and(store::pg::is_url) {
+            return store::Db::open(&path, Mode::ReadOnly);
+        }
+        Ok(store::Db::File(self.open_for_read()?))
+    }
+
+    /// The database on either engine, for a write.
+    pub fn open_db_for_write(&self, what: &str) -> Result<store::Db> {
+        if self.global.read_only {
+            return Err(Error::ReadOnly(what.to_string()));
+        }
+        store::Db::open(&self.db_path(), Mode::ReadWrite)
+    }
+
     /// Open the database for a write, refusing in read-only mode.
     pub fn open_for_write(&self, what: &str) -> Result<Store> {
         if self.global.read_only {
@@ -204,6 +224,7 @@ pub fn run(command: Command, ctx: &Ctx) -> Result<i32> {
         Command::Feedback(c) => feedback::run(ctx, c),
         Command::Backup(a) => ops::backup(ctx, a),
         Command::Doctor(a) => ops::doctor(ctx, a),
+        Command::Migrate(a) => ops::migrate(ctx, a),
     }
 }
 

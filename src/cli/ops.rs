@@ -21,6 +21,13 @@ pub struct BackupArgs {
 
 pub fn backup(ctx: &Ctx, a: BackupArgs) -> Result<i32> {
     let path = ctx.db_path();
+    if let Some(url) = path.to_str().filter(|p| crate::store::pg::is_url(p)) {
+        return Err(Error::bad(format!(
+            "a PostgreSQL database is backed up with PostgreSQL's own tool, which takes a consistent copy while agents work: \
+             pg_dump -Fc -f crmtop.dump '{}' (restore with pg_restore -d URL crmtop.dump)",
+            url
+        )));
+    }
     let printer = super::progress_printer();
     let r = backup::backup(
         &path,
@@ -66,6 +73,16 @@ pub fn doctor(ctx: &Ctx, a: DoctorArgs) -> Result<i32> {
         return Err(Error::ReadOnly("doctor --fix".into()));
     }
     let path = ctx.db_path();
+    if let Some(url) = path.to_str().filter(|p| crate::store::pg::is_url(p)) {
+        if a.salvage.is_some() {
+            return Err(Error::bad(
+                "--salvage reads a damaged SQLite file; a PostgreSQL database is restored from its pg_dump backup",
+            ));
+        }
+        let pg = crate::store::pg::Pg::connect(url, ctx.global.read_only)?;
+        let r = crate::store::pg::doctor::run(&pg, a.fix)?;
+        return print_report(&r, a.fix, a.json);
+    }
     if let Some(out) = &a.salvage {
         if out.exists() {
             return Err(Error::File {
@@ -148,8 +165,12 @@ pub fn doctor(ctx: &Ctx, a: DoctorArgs) -> Result<i32> {
             return Ok(exit::PROBLEMS);
         }
     };
-    if a.json {
-        print_json(&r)?;
+    print_report(&r, a.fix, a.json)
+}
+
+fn print_report(r: &doctor::Report, fix: bool, json: bool) -> Result<i32> {
+    if json {
+        print_json(r)?;
     } else {
         crate::outln!("{}", r.path);
         for f in &r.findings {
@@ -168,7 +189,7 @@ pub fn doctor(ctx: &Ctx, a: DoctorArgs) -> Result<i32> {
             "{}",
             if r.healthy {
                 "healthy"
-            } else if a.fix {
+            } else if fix {
                 "problems remain (see above)"
             } else {
                 "problems found (see above; crmtop doctor --fix repairs those that can be repaired without losing anything)"
@@ -176,4 +197,63 @@ pub fn doctor(ctx: &Ctx, a: DoctorArgs) -> Result<i32> {
         );
     }
     Ok(if r.healthy { OK } else { exit::PROBLEMS })
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The crmtop SQLite file to copy
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    /// The PostgreSQL database to copy it into (an empty one:
+    /// postgres://USER@HOST/DBNAME)
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `crmtop migrate --from FILE --to URL`.
+pub fn migrate(ctx: &Ctx, a: MigrateArgs) -> Result<i32> {
+    if ctx.global.read_only {
+        return Err(Error::ReadOnly("migrate".into()));
+    }
+    if !crate::store::pg::is_url(&a.to) {
+        return Err(Error::bad(format!(
+            "--to {}: not a PostgreSQL URL (postgres://USER@HOST/DBNAME); copying from PostgreSQL back into a file is not built yet",
+            a.to
+        )));
+    }
+    let file = crate::store::open(&a.from, crate::store::Mode::ReadOnly)?;
+    let pg = crate::store::pg::Pg::connect(&a.to, false)?;
+    let started = std::time::Instant::now();
+    let verbose = !a.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let copied = crate::store::pg::copy::from_sqlite(&file.conn, &pg, &mut |t, n| {
+        if verbose {
+            crate::errln!("  {t}: {n} rows");
+        }
+    })?;
+    let secs = started.elapsed().as_secs_f64();
+    if a.json {
+        print_json(&serde_json::json!({
+            "from": a.from.display().to_string(),
+            "to": pg.shown,
+            "seconds": secs,
+            "tables": copied,
+        }))?;
+        return Ok(OK);
+    }
+    crate::outln!("{} -> {} in {secs:.1} s", a.from.display(), pg.shown);
+    for c in &copied {
+        crate::outln!(
+            "  {:<13} {:>10} rows  checksum {} (equal on both sides)",
+            c.table,
+            c.rows,
+            c.checksum
+        );
+    }
+    crate::outln!(
+        "The customers, orders, events, feedback queue, audit log and each customer's active churn probability and CLV are on the server. \
+         Models, CLV fits, campaigns and clusters stay in the file: on PostgreSQL this build runs the feedback queue (crmtop feedback ...) and doctor."
+    );
+    Ok(OK)
 }

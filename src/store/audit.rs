@@ -1,7 +1,8 @@
 //! The append-only audit log (triggers in the schema refuse UPDATE and DELETE).
 
 use crate::error::Result;
-use rusqlite::{params, Connection};
+use crate::store::sql::{self, Row, Sql};
+use rusqlite::types::Value;
 
 #[derive(Debug, Clone, serde::Serialize, PartialEq)]
 pub struct Entry {
@@ -19,7 +20,7 @@ pub struct Entry {
 /// Append one entry; returns its id.
 #[allow(clippy::too_many_arguments)]
 pub fn append(
-    conn: &Connection,
+    conn: &dyn Sql,
     agent: &str,
     action: &str,
     entity: &str,
@@ -44,7 +45,7 @@ pub fn append(
 /// Append one entry with an explicit time (demo data, tests).
 #[allow(clippy::too_many_arguments)]
 pub fn append_at(
-    conn: &Connection,
+    conn: &dyn Sql,
     at: i64,
     agent: &str,
     action: &str,
@@ -54,53 +55,65 @@ pub fn append_at(
     new_value: Option<&str>,
     details: Option<&str>,
 ) -> Result<i64> {
-    let mut st = conn.prepare_cached(
+    let row = conn.row(
         "INSERT INTO audit_log(at, agent, action, entity, entity_id, old_value, new_value, details)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+         VALUES (?1, ?2, ?3, ?4, ?5, CAST(?6 AS TEXT), CAST(?7 AS TEXT), CAST(?8 AS TEXT))
+         RETURNING aid",
+        &[
+            sql::int(at),
+            sql::text(agent),
+            sql::text(action),
+            sql::text(entity),
+            sql::text(entity_id),
+            sql::opt_text(old_value),
+            sql::opt_text(new_value),
+            sql::opt_text(details),
+        ],
     )?;
-    st.execute(params![
-        at, agent, action, entity, entity_id, old_value, new_value, details
-    ])?;
-    Ok(conn.last_insert_rowid())
+    match row {
+        Some(r) => r.i64(0),
+        None => Err(crate::error::Error::Other(
+            "the audit log gave no key for a new entry".into(),
+        )),
+    }
 }
 
-fn row(r: &rusqlite::Row) -> rusqlite::Result<Entry> {
+fn row(r: &Row) -> Result<Entry> {
     Ok(Entry {
-        id: r.get(0)?,
-        at: r.get(1)?,
-        agent: r.get(2)?,
-        action: r.get(3)?,
-        entity: r.get(4)?,
-        entity_id: r.get(5)?,
-        old_value: r.get(6)?,
-        new_value: r.get(7)?,
-        details: r.get(8)?,
+        id: r.i64(0)?,
+        at: r.i64(1)?,
+        agent: r.text(2)?,
+        action: r.text(3)?,
+        entity: r.text(4)?,
+        entity_id: r.text(5)?,
+        old_value: r.opt_text(6)?,
+        new_value: r.opt_text(7)?,
+        details: r.opt_text(8)?,
     })
 }
 
 /// The latest entries about one entity, newest first.
-pub fn for_entity(
-    conn: &Connection,
-    entity: &str,
-    entity_id: &str,
-    limit: i64,
-) -> Result<Vec<Entry>> {
-    let mut st = conn.prepare_cached(
+pub fn for_entity(conn: &dyn Sql, entity: &str, entity_id: &str, limit: i64) -> Result<Vec<Entry>> {
+    conn.rows(
         "SELECT aid, at, agent, action, entity, entity_id, old_value, new_value, details
          FROM audit_log WHERE entity = ?1 AND entity_id = ?2 ORDER BY aid DESC LIMIT ?3",
-    )?;
-    let rows = st.query_map(params![entity, entity_id, limit], row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        &[sql::text(entity), sql::text(entity_id), sql::int(limit)],
+    )?
+    .iter()
+    .map(row)
+    .collect()
 }
 
 /// Every entry about one kind of entity in order (for replaying the log).
-pub fn all_for(conn: &Connection, entity: &str) -> Result<Vec<Entry>> {
-    let mut st = conn.prepare(
+pub fn all_for(conn: &dyn Sql, entity: &str) -> Result<Vec<Entry>> {
+    conn.rows(
         "SELECT aid, at, agent, action, entity, entity_id, old_value, new_value, details
          FROM audit_log WHERE entity = ?1 ORDER BY aid",
-    )?;
-    let rows = st.query_map([entity], row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        &[Value::Text(entity.to_string())],
+    )?
+    .iter()
+    .map(row)
+    .collect()
 }
 
 /// What replaying the feedback workflow entries of the audit log found.
@@ -127,7 +140,7 @@ struct Logged {
 /// be a transition the rules allow, carry a higher version than the one
 /// before, and the last must match the item as it is now. (A re-import may
 /// bump an item's version between two entries when its content changed.)
-pub fn replay_feedback(conn: &Connection) -> Result<Replay> {
+pub fn replay_feedback(conn: &dyn Sql) -> Result<Replay> {
     use crate::analytics::workflow::{self as wf, Act, State, Status};
     use std::collections::HashMap;
     const ACTIONS: [&str; 9] = [
@@ -137,14 +150,13 @@ pub fn replay_feedback(conn: &Connection) -> Result<Replay> {
     let mut last: HashMap<String, Logged> = HashMap::new();
     // The state before each item's last change (what an undo restores).
     let mut before_last: HashMap<String, Logged> = HashMap::new();
-    let mut st = conn.prepare(
+    let rows = conn.rows(
         "SELECT aid, agent, action, entity_id, old_value, new_value, details
          FROM audit_log WHERE entity = 'feedback' ORDER BY aid",
+        &[],
     )?;
-    let mut rows = st.query([])?;
-    while let Some(r) = rows.next()? {
-        let (aid, agent, action, id): (i64, String, String, String) =
-            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+    for r in &rows {
+        let (aid, agent, action, id) = (r.i64(0)?, r.text(1)?, r.text(2)?, r.text(3)?);
         if !ACTIONS.contains(&action.as_str()) {
             continue;
         }
@@ -152,12 +164,12 @@ pub fn replay_feedback(conn: &Connection) -> Result<Replay> {
         let parse = |v: Option<String>| -> Option<Logged> {
             v.and_then(|s| serde_json::from_str::<Logged>(&s).ok())
         };
-        let (Some(old), Some(new)) = (parse(r.get(4)?), parse(r.get(5)?)) else {
+        let (Some(old), Some(new)) = (parse(r.opt_text(4)?), parse(r.opt_text(5)?)) else {
             out.problems
                 .push(format!("entry {aid} ({id}): old or new state unreadable"));
             continue;
         };
-        let details: Option<String> = r.get(6)?;
+        let details = r.opt_text(6)?;
         if let Some(prev) = last.get(&id) {
             if (prev.status.as_str(), prev.assignee.as_deref())
                 != (old.status.as_str(), old.assignee.as_deref())
@@ -233,17 +245,17 @@ pub fn replay_feedback(conn: &Connection) -> Result<Replay> {
     }
     drop(rows);
     out.items = last.len() as u64;
-    let mut st =
-        conn.prepare_cached("SELECT status, assignee, version FROM feedback WHERE id = ?1")?;
     let mut ids: Vec<&String> = last.keys().collect();
     ids.sort();
     for id in ids {
         let logged = &last[id];
-        let now: Option<(String, Option<String>, i64)> = {
-            use rusqlite::OptionalExtension;
-            st.query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()?
-        };
+        let now = conn
+            .row(
+                "SELECT status, assignee, version FROM feedback WHERE id = ?1",
+                &[sql::text(id)],
+            )?
+            .map(|r| Ok::<_, crate::error::Error>((r.text(0)?, r.opt_text(1)?, r.i64(2)?)))
+            .transpose()?;
         match now {
             None => out.problems.push(format!(
                 "{id}: in the audit log but no longer in the feedback table"

@@ -3,6 +3,8 @@
 
 use crate::analytics::priority::{self, Inputs};
 use crate::error::Result;
+use crate::store::sql::{self, Sql};
+use rusqlite::types::Value;
 use rusqlite::Connection;
 
 /// Register `crmtop_prio(kind, score, sentiment, churn_prob, clv)`: the
@@ -91,6 +93,52 @@ pub fn refresh_static_priority(conn: &Connection, fids: Option<&[i64]>) -> Resul
             Ok(conn.execute(&format!("{upsert}{ON_CONFLICT}"), [])?)
         }
     }
+}
+
+/// Bring one item's queue row in step with `feedback` (after a workflow
+/// change): an open item gets its row and its time-independent priority,
+/// computed here from its inputs, any other leaves the queue.
+pub fn requeue(conn: &dyn Sql, fid: i64) -> Result<()> {
+    // sql-format-ok: constants only.
+    let inputs = conn.row(
+        &format!(
+            "SELECT f.status, f.kind, f.channel, {SLA_START_SQL}, f.assignee,
+                    f.score, f.sentiment, s.prob, v.clv
+             FROM feedback f JOIN customers c ON c.cid = f.cid LEFT JOIN active_churn s ON s.cid = f.cid
+                  LEFT JOIN active_clv v ON v.cid = f.cid
+             WHERE f.fid = ?1 AND f.status IN ('new', 'open', 'pending', 'escalated')"
+        ),
+        &[sql::int(fid)],
+    )?;
+    let Some(r) = inputs else {
+        conn.exec("DELETE FROM queue WHERE fid = ?1", &[sql::int(fid)])?;
+        return Ok(());
+    };
+    let kind = r.text(1)?;
+    let prio = priority::static_priority(&Inputs {
+        kind: &kind,
+        score: r.opt_f64(5)?,
+        sentiment: r.opt_f64(6)?,
+        churn_prob: r.opt_f64(7)?,
+        clv: r.opt_f64(8)?,
+    });
+    conn.exec(
+        "INSERT INTO queue(fid, status, kind, channel, created_at, assignee, prio_static)
+         VALUES (?1, ?2, ?3, CAST(?4 AS TEXT), ?5, CAST(?6 AS TEXT), ?7)
+         ON CONFLICT(fid) DO UPDATE SET status = excluded.status, kind = excluded.kind,
+           channel = excluded.channel, created_at = excluded.created_at, assignee = excluded.assignee,
+           prio_static = excluded.prio_static",
+        &[
+            sql::int(fid),
+            Value::Text(r.text(0)?),
+            Value::Text(kind),
+            sql::opt_text(r.opt_text(2)?.as_deref()),
+            sql::int(r.i64(3)?),
+            sql::opt_text(r.opt_text(4)?.as_deref()),
+            Value::Real(prio),
+        ],
+    )?;
+    Ok(())
 }
 
 /// Recompute the time-independent priority of every queued item after the
@@ -286,69 +334,105 @@ const ITEM_SQL: &str =
  FROM feedback f JOIN customers c ON c.cid = f.cid LEFT JOIN active_churn s ON s.cid = f.cid
       LEFT JOIN active_clv v ON v.cid = f.cid";
 
-fn read_item(r: &rusqlite::Row, priority: f64) -> rusqlite::Result<QueueItem> {
+fn read_item(r: &sql::Row, priority: f64) -> Result<QueueItem> {
     Ok(QueueItem {
         priority,
-        fid: r.get(0)?,
-        id: r.get(1)?,
-        customer_id: r.get(2)?,
-        customer_name: r.get(3)?,
-        status: r.get(4)?,
-        kind: r.get(5)?,
-        channel: r.get(6)?,
-        created_at: r.get(7)?,
-        assignee: r.get(8)?,
-        sentiment: r.get(9)?,
-        text: r.get(10)?,
-        score: r.get(11)?,
-        churn_prob: r.get(12)?,
-        clv: r.get(13)?,
-        version: r.get(14)?,
-        first_response_at: r.get(15)?,
-        updated_at: r.get(16)?,
-        updated_by: r.get(17)?,
-        resolution_note: r.get(18)?,
-        resolved_at: r.get(19)?,
-        escalation_reason: r.get(20)?,
-        cid: r.get(21)?,
-        sla_start: r.get(22)?,
+        fid: r.i64(0)?,
+        id: r.text(1)?,
+        customer_id: r.text(2)?,
+        customer_name: r.opt_text(3)?,
+        status: r.text(4)?,
+        kind: r.text(5)?,
+        channel: r.opt_text(6)?,
+        created_at: r.i64(7)?,
+        assignee: r.opt_text(8)?,
+        sentiment: r.opt_f64(9)?,
+        text: r.opt_text(10)?,
+        score: r.opt_f64(11)?,
+        churn_prob: r.opt_f64(12)?,
+        clv: r.opt_f64(13)?,
+        version: r.i64(14)?,
+        first_response_at: r.opt_i64(15)?,
+        updated_at: r.opt_i64(16)?,
+        updated_by: r.opt_text(17)?,
+        resolution_note: r.opt_text(18)?,
+        resolved_at: r.opt_i64(19)?,
+        escalation_reason: r.opt_text(20)?,
+        cid: r.i64(21)?,
+        sla_start: r.i64(22)?,
     })
+}
+
+/// Items by the query `ITEM_SQL` + `rest`, each with priority 0.
+fn items_where(conn: &dyn Sql, rest: &str, params: &[Value]) -> Result<Vec<QueueItem>> {
+    // sql-format-ok: callers pass constant text with placeholders.
+    conn.rows(&format!("{ITEM_SQL} {rest}"), params)?
+        .iter()
+        .map(|r| read_item(r, 0.0))
+        .collect()
 }
 
 /// One item by its key, open or not; its priority is the current one while
 /// it is open, else 0.
 pub fn item(
-    conn: &Connection,
+    conn: &dyn Sql,
     fid: i64,
     sla: &priority::SlaConfig,
     now: i64,
 ) -> Result<Option<QueueItem>> {
-    use rusqlite::OptionalExtension;
-    // sql-format-ok: a constant.
-    let mut st = conn.prepare_cached(&format!("{ITEM_SQL} WHERE f.fid = ?1"))?;
-    let it = st.query_row([fid], |r| read_item(r, 0.0)).optional()?;
-    let prio: Option<f64> = conn
-        .query_row("SELECT prio_static FROM queue WHERE fid = ?1", [fid], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    Ok(it.map(|mut it| {
-        if let Some(p) = prio {
-            it.priority = p + priority::age_term(sla, &it.kind, &it.status, it.created_at, now);
-        }
-        it
-    }))
+    let Some(mut it) = items_where(conn, "WHERE f.fid = ?1", &[sql::int(fid)])?
+        .into_iter()
+        .next()
+    else {
+        return Ok(None);
+    };
+    let prio = conn
+        .row(
+            "SELECT prio_static FROM queue WHERE fid = ?1",
+            &[sql::int(fid)],
+        )?
+        .map(|r| r.f64(0))
+        .transpose()?;
+    if let Some(p) = prio {
+        it.priority = p + priority::age_term(sla, &it.kind, &it.status, it.created_at, now);
+    }
+    Ok(Some(it))
 }
 
-/// The key of an item from its id (`F1234`), or from the key itself.
-pub fn fid_of(conn: &Connection, id: &str) -> Result<Option<i64>> {
-    use rusqlite::OptionalExtension;
-    let by_id: Option<i64> = conn
-        .query_row("SELECT fid FROM feedback WHERE id = ?1", [id.trim()], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    Ok(by_id)
+/// The key of an item from its id (`F1234`).
+pub fn fid_of(conn: &dyn Sql, id: &str) -> Result<Option<i64>> {
+    conn.row(
+        "SELECT fid FROM feedback WHERE id = ?1",
+        &[sql::text(id.trim())],
+    )?
+    .map(|r| r.i64(0))
+    .transpose()
+}
+
+/// The items of ranked queue rows, in the order given, each with its
+/// priority (long texts cut for a list; `item` gives the whole text).
+pub fn ranked_items(conn: &dyn Sql, ranked: &[(f64, i64)]) -> Result<Vec<QueueItem>> {
+    let mut out = Vec::with_capacity(ranked.len());
+    for &(prio, fid) in ranked {
+        let Some(mut it) = items_where(conn, "WHERE f.fid = ?1", &[sql::int(fid)])?
+            .into_iter()
+            .next()
+        else {
+            continue;
+        };
+        it.priority = prio;
+        if let Some(t) = it.text.as_mut() {
+            if t.len() > 500 {
+                let mut end = 500;
+                while !t.is_char_boundary(end) {
+                    end -= 1;
+                }
+                t.truncate(end);
+            }
+        }
+        out.push(it);
+    }
+    Ok(out)
 }
 
 /// A page of the queue, highest priority first (see `store::queue`).
@@ -369,24 +453,12 @@ pub fn queue_page(
         now,
         (offset.max(0) + limit.max(0)) as usize,
     )?;
-    // sql-format-ok: a constant.
-    let mut st = conn.prepare_cached(&format!("{ITEM_SQL} WHERE f.fid = ?1"))?;
-    let mut out = Vec::with_capacity(limit.max(0) as usize);
-    for (prio, row) in top.into_iter().skip(offset.max(0) as usize) {
-        let mut it = st.query_row([row.fid], |r| read_item(r, prio))?;
-        // Long texts are cut for the list; `item` gives the whole text.
-        if let Some(t) = it.text.as_mut() {
-            if t.len() > 500 {
-                let mut end = 500;
-                while !t.is_char_boundary(end) {
-                    end -= 1;
-                }
-                t.truncate(end);
-            }
-        }
-        out.push(it);
-    }
-    Ok(out)
+    let ranked: Vec<(f64, i64)> = top
+        .into_iter()
+        .skip(offset.max(0) as usize)
+        .map(|(p, r)| (p, r.fid))
+        .collect();
+    ranked_items(conn, &ranked)
 }
 
 /// A page of what a filter shows, with the total of all it shows: the open
@@ -394,7 +466,7 @@ pub fn queue_page(
 /// `limit` None: every matching item.
 #[allow(clippy::too_many_arguments)]
 pub fn page(
-    conn: &Connection,
+    conn: &dyn Sql,
     filter: &QueueFilter,
     agent: &str,
     sla: &priority::SlaConfig,
@@ -402,6 +474,12 @@ pub fn page(
     offset: i64,
     limit: Option<i64>,
 ) -> Result<(Vec<QueueItem>, i64)> {
+    if let Some(pg) = conn.postgres() {
+        return super::pg::queue::page(pg, filter, agent, sla, now, offset, limit);
+    }
+    let Some(conn) = conn.sqlite() else {
+        return Ok((vec![], 0));
+    };
     if filter.beyond_queue() {
         return wide_page(
             conn,
@@ -429,7 +507,7 @@ pub fn page(
 /// A page of items beyond the open queue (resolved, closed, or any status;
 /// see [`QueueFilter::beyond_queue`]), newest first, with their total.
 pub fn wide_page(
-    conn: &Connection,
+    conn: &dyn Sql,
     filter: &QueueFilter,
     agent: &str,
     sla: &priority::SlaConfig,
@@ -440,16 +518,17 @@ pub fn wide_page(
     let (cond, params, overdue) = super::queue::condition_on(filter, agent, "f.");
     if overdue {
         // Only open items can be overdue: read the matching ones and test.
-        // sql-format-ok: the condition is constant text with placeholders.
-        let mut st = conn.prepare(&format!(
-            "{ITEM_SQL} WHERE {cond} AND f.status IN ('new','open','pending','escalated') ORDER BY f.fid DESC"
-        ))?;
-        let all: Vec<QueueItem> = st
-            .query_map(rusqlite::params_from_iter(params), |r| read_item(r, 0.0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?
-            .into_iter()
-            .filter(|it| super::queue::is_overdue(sla, &it.kind, &it.status, it.created_at, now))
-            .collect();
+        let all: Vec<QueueItem> = items_where(
+            conn,
+            // sql-format-ok: the condition is constant text with placeholders.
+            &format!(
+                "WHERE {cond} AND f.status IN ('new','open','pending','escalated') ORDER BY f.fid DESC"
+            ),
+            &params,
+        )?
+        .into_iter()
+        .filter(|it| super::queue::is_overdue(sla, &it.kind, &it.status, it.created_at, now))
+        .collect();
         let total = all.len() as i64;
         let page = all
             .into_iter()
@@ -458,13 +537,18 @@ pub fn wide_page(
             .collect();
         return Ok((page, total));
     }
-    // sql-format-ok: the condition is constant text with placeholders.
-    let total: i64 = conn
-        .prepare_cached(&format!("SELECT count(*) FROM feedback f WHERE {cond}"))?
-        .query_row(rusqlite::params_from_iter(params.iter()), |r| r.get(0))?;
+    let total = conn
+        // sql-format-ok: the condition is constant text with placeholders.
+        .row(
+            &format!("SELECT count(*) FROM feedback f WHERE {cond}"),
+            &params,
+        )?
+        .map(|r| r.i64(0))
+        .transpose()?
+        .unwrap_or(0);
     let mut all = params;
-    all.push(rusqlite::types::Value::Integer(limit.max(0)));
-    all.push(rusqlite::types::Value::Integer(offset.max(0)));
+    all.push(Value::Integer(limit.max(0)));
+    all.push(Value::Integer(offset.max(0)));
     // A search's matches are few: the most recently changed first (the
     // item one just resolved is on top). Without one, newest item first,
     // straight from the key.
@@ -483,12 +567,11 @@ pub fn wide_page(
         "f.fid DESC"
     };
     // sql-format-ok: the condition and order are constant text with placeholders.
-    let mut st = conn.prepare_cached(&format!(
-        "{ITEM_SQL} WHERE {cond} ORDER BY {order} LIMIT ? OFFSET ?"
-    ))?;
-    let items = st
-        .query_map(rusqlite::params_from_iter(all), |r| read_item(r, 0.0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let items = items_where(
+        conn,
+        &format!("WHERE {cond} ORDER BY {order} LIMIT ? OFFSET ?"),
+        &all,
+    )?;
     Ok((items, total))
 }
 
@@ -508,7 +591,7 @@ pub fn search(conn: &Connection, typed: &str, limit: i64) -> Result<Vec<i64>> {
 /// Resolved or closed items, newest key first, optionally only one agent's,
 /// one kind or one channel.
 pub fn closed_page(
-    conn: &Connection,
+    conn: &dyn Sql,
     status: &str,
     assignee: Option<&str>,
     kind: Option<&str>,
@@ -516,17 +599,20 @@ pub fn closed_page(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<QueueItem>> {
-    // sql-format-ok: a constant.
-    let mut st = conn.prepare_cached(&format!(
-        "{ITEM_SQL} WHERE f.status = ?1 AND (?2 IS NULL OR f.assignee = ?2)
-           AND (?3 IS NULL OR f.kind = ?3) AND (?4 IS NULL OR f.channel = ?4)
-         ORDER BY f.resolved_at DESC, f.fid DESC LIMIT ?5 OFFSET ?6"
-    ))?;
-    let rows = st.query_map(
-        rusqlite::params![status, assignee, kind, channel, limit, offset],
-        |r| read_item(r, 0.0),
-    )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    items_where(
+        conn,
+        "WHERE f.status = ?1 AND (CAST(?2 AS TEXT) IS NULL OR f.assignee = ?2)
+           AND (CAST(?3 AS TEXT) IS NULL OR f.kind = ?3) AND (CAST(?4 AS TEXT) IS NULL OR f.channel = ?4)
+         ORDER BY f.resolved_at DESC, f.fid DESC LIMIT ?5 OFFSET ?6",
+        &[
+            sql::text(status),
+            sql::opt_text(assignee),
+            sql::opt_text(kind),
+            sql::opt_text(channel),
+            sql::int(limit),
+            sql::int(offset),
+        ],
+    )
 }
 
 /// How many items a filter shows.

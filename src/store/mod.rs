@@ -23,6 +23,7 @@ pub mod jobs;
 pub mod list;
 pub mod load;
 pub mod models;
+pub mod pg;
 pub mod queue;
 pub mod ranking;
 pub(crate) mod row_writer;
@@ -30,6 +31,7 @@ pub mod salvage;
 pub mod scores;
 pub mod search;
 pub mod segments;
+pub mod sql;
 pub mod survival;
 pub mod workflow;
 
@@ -123,6 +125,66 @@ pub enum Mode {
     ReadOnly,
 }
 
+/// A crmtop database on either engine: a SQLite file, or a PostgreSQL
+/// server (`--db postgres://...`).
+// One per command, never in a collection: the size of a variant is moot.
+#[allow(clippy::large_enum_variant)]
+pub enum Db {
+    File(Store),
+    Server(pg::Pg),
+}
+
+impl Db {
+    /// Open `target` (a file path or a PostgreSQL URL) in `mode`.
+    pub fn open(target: &Path, mode: Mode) -> Result<Db> {
+        match target.to_str().filter(|t| pg::is_url(t)) {
+            Some(url) => Ok(Db::Server(pg::Pg::connect(url, mode == Mode::ReadOnly)?)),
+            None => Ok(Db::File(open(target, mode)?)),
+        }
+    }
+
+    pub fn read_only(&self) -> bool {
+        match self {
+            Db::File(s) => s.read_only,
+            Db::Server(p) => p.read_only,
+        }
+    }
+
+    fn sql(&self) -> &dyn sql::Sql {
+        match self {
+            Db::File(s) => &s.conn,
+            Db::Server(p) => p,
+        }
+    }
+}
+
+impl sql::Sql for Db {
+    fn engine(&self) -> sql::Engine {
+        self.sql().engine()
+    }
+    fn exec(&self, q: &str, params: &[Value]) -> Result<usize> {
+        self.sql().exec(q, params)
+    }
+    fn rows(&self, q: &str, params: &[Value]) -> Result<Vec<sql::Row>> {
+        self.sql().rows(q, params)
+    }
+    fn sqlite(&self) -> Option<&Connection> {
+        self.sql().sqlite()
+    }
+    fn postgres(&self) -> Option<&pg::Pg> {
+        self.sql().postgres()
+    }
+}
+
+impl sql::Writer for Db {
+    fn write<T>(&mut self, f: &mut dyn FnMut(&dyn sql::Sql) -> Result<T>) -> Result<T> {
+        match self {
+            Db::File(s) => sql::Writer::write(&mut s.conn, f),
+            Db::Server(p) => sql::Writer::write(p, f),
+        }
+    }
+}
+
 /// An open database with the mode it was opened in.
 pub struct Store {
     pub conn: Connection,
@@ -170,6 +232,11 @@ pub fn open_raw(path: &Path, writable: bool) -> Result<Connection> {
 /// a directory): SQLite would hang on a FIFO, and `doctor --fix` must
 /// never chmod /dev/null.
 pub fn check_regular(path: &Path) -> Result<()> {
+    if path.to_str().is_some_and(pg::is_url) {
+        return Err(Error::BadInput(
+            "this command does not run on PostgreSQL yet: this build serves the feedback queue there (`crmtop feedback ...`) and `crmtop doctor`; run the others, and the screen, on the SQLite file".into(),
+        ));
+    }
     match std::fs::metadata(path) {
         Ok(m) if !m.is_file() => Err(Error::File {
             path: path.to_path_buf(),

@@ -84,16 +84,16 @@ pub(crate) fn condition_on(
     let text = |s: &str| Value::Text(s.to_string());
     let p = prefix;
     match filter {
-        QueueFilter::All => ("1".into(), vec![], false),
+        QueueFilter::All => ("TRUE".into(), vec![], false),
         QueueFilter::Mine => (format!("{p}assignee = ?"), vec![text(agent)], false),
         QueueFilter::Assignee(a) => (format!("{p}assignee = ?"), vec![text(a)], false),
         QueueFilter::Unassigned => (format!("{p}assignee IS NULL"), vec![], false),
         QueueFilter::Escalated => (format!("{p}status = 'escalated'"), vec![], false),
-        QueueFilter::Status(st) if st == "any" => ("1".into(), vec![], false),
+        QueueFilter::Status(st) if st == "any" => ("TRUE".into(), vec![], false),
         QueueFilter::Status(st) => (format!("{p}status = ?"), vec![text(st)], false),
         QueueFilter::Kind(k) => (format!("{p}kind = ?"), vec![text(k)], false),
         QueueFilter::Channel(c) => (format!("{p}channel = ?"), vec![text(c)], false),
-        QueueFilter::Overdue => ("1".into(), vec![], true),
+        QueueFilter::Overdue => ("TRUE".into(), vec![], true),
         QueueFilter::Text(t) => match super::feedback::fts_query(t) {
             Some(q) => (
                 // sql-format-ok: a constant column prefix; the query is bound.
@@ -101,7 +101,7 @@ pub(crate) fn condition_on(
                 vec![Value::Text(q)],
                 false,
             ),
-            None => ("1".into(), vec![], false),
+            None => ("TRUE".into(), vec![], false),
         },
         QueueFilter::TextNoNames(t) => match super::feedback::fts_query(t) {
             Some(q) => (
@@ -110,7 +110,7 @@ pub(crate) fn condition_on(
                 vec![Value::Text(format!("{{id customer_id text}} : ({q})"))],
                 false,
             ),
-            None => ("1".into(), vec![], false),
+            None => ("TRUE".into(), vec![], false),
         },
         QueueFilter::Every(parts) => {
             let mut conds = Vec::new();
@@ -123,7 +123,7 @@ pub(crate) fn condition_on(
                 overdue |= o;
             }
             if conds.is_empty() {
-                conds.push("1".into());
+                conds.push("TRUE".into());
             }
             (conds.join(" AND "), params, overdue)
         }

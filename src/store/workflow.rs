@@ -13,7 +13,8 @@ use crate::analytics::priority::SlaConfig;
 use crate::analytics::workflow::{self, Act, Refusal, State, Status};
 use crate::error::{Error, Result};
 use crate::store::feedback::{self, QueueFilter};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use crate::store::sql::{self, Sql, Writer};
+use rusqlite::{Connection, TransactionBehavior};
 
 /// An item as the caller knows it: its key and, for optimistic locking, the
 /// version it saw (None: whatever is current, as a script acting by id).
@@ -154,49 +155,38 @@ struct Current {
     first_response_at: Option<i64>,
 }
 
-fn current(conn: &Connection, fid: i64) -> Result<Option<Current>> {
-    let mut st = conn.prepare_cached(
+fn current(conn: &dyn Sql, fid: i64) -> Result<Option<Current>> {
+    let Some(r) = conn.row(
         "SELECT id, status, assignee, version, updated_by, updated_at, first_response_at
          FROM feedback WHERE fid = ?1",
-    )?;
-    let row = st
-        .query_row([fid], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, Option<String>>(4)?,
-                r.get::<_, Option<i64>>(5)?,
-                r.get::<_, Option<i64>>(6)?,
-            ))
-        })
-        .optional()?;
-    let Some((id, status, assignee, version, updated_by, updated_at, first_response_at)) = row
+        &[sql::int(fid)],
+    )?
     else {
         return Ok(None);
     };
+    let (id, status) = (r.text(0)?, r.text(1)?);
     let status = Status::parse(&status)
         .ok_or_else(|| Error::Other(format!("feedback {id} has an unknown status '{status}'")))?;
     Ok(Some(Current {
         id,
         status,
-        assignee,
-        version,
-        updated_by,
-        updated_at,
-        first_response_at,
+        assignee: r.opt_text(2)?,
+        version: r.i64(3)?,
+        updated_by: r.opt_text(4)?,
+        updated_at: r.opt_i64(5)?,
+        first_response_at: r.opt_i64(6)?,
     }))
 }
 
+/// The pause an item's SLA clock gains when it leaves `pending` for `?1`
+/// at time `?3` (in the dialect both engines run).
+const PAUSE_SQL: &str = "sla_paused_secs = sla_paused_secs + CASE
+                   WHEN status = 'pending' AND ?1 <> 'pending' AND ?3 > COALESCE(pending_since, ?3)
+                   THEN ?3 - COALESCE(pending_since, ?3) ELSE 0 END,
+                 pending_since = CASE WHEN ?1 = 'pending' THEN COALESCE(pending_since, ?3) END";
+
 /// Apply `act` to one item inside the caller's transaction.
-fn apply_one(
-    conn: &Connection,
-    target: Target,
-    act: &Act,
-    agent: &str,
-    now: i64,
-) -> Result<Outcome> {
+fn apply_one(conn: &dyn Sql, target: Target, act: &Act, agent: &str, now: i64) -> Result<Outcome> {
     let Some(cur) = current(conn, target.fid)? else {
         return Ok(Outcome::Missing { fid: target.fid });
     };
@@ -251,33 +241,33 @@ fn apply_one(
         Act::Escalate(r) => (None, None, Some(r.trim().to_string())),
         _ => (None, None, None),
     };
-    let changed = conn
-        .prepare_cached(
-            "UPDATE feedback SET status = ?1, assignee = ?2, version = version + 1,
-                 updated_at = ?3, updated_by = ?4, first_response_at = ?5,
-                 sla_paused_secs = sla_paused_secs + CASE WHEN status = 'pending' AND ?1 <> 'pending'
-                                   THEN max(0, ?3 - COALESCE(pending_since, ?3)) ELSE 0 END,
-                 pending_since = CASE WHEN ?1 = 'pending' THEN COALESCE(pending_since, ?3) END,
-                 resolution_note = CASE WHEN ?6 IS NOT NULL THEN ?6
+    let changed = conn.exec(
+        &format!(
+            // sql-format-ok: a constant.
+            "UPDATE feedback SET status = ?1, assignee = CAST(?2 AS TEXT), version = version + 1,
+                 updated_at = ?3, updated_by = ?4, first_response_at = CAST(?5 AS BIGINT),
+                 {PAUSE_SQL},
+                 resolution_note = CASE WHEN CAST(?6 AS TEXT) IS NOT NULL THEN CAST(?6 AS TEXT)
                                         WHEN ?1 IN ('resolved', 'closed') THEN resolution_note END,
-                 resolved_at = CASE WHEN ?7 IS NOT NULL THEN ?7
+                 resolved_at = CASE WHEN CAST(?7 AS BIGINT) IS NOT NULL THEN CAST(?7 AS BIGINT)
                                     WHEN ?1 IN ('resolved', 'closed') THEN resolved_at END,
-                 escalation_reason = CASE WHEN ?8 IS NOT NULL THEN ?8
+                 escalation_reason = CASE WHEN CAST(?8 AS TEXT) IS NOT NULL THEN CAST(?8 AS TEXT)
                                           WHEN ?1 = 'escalated' THEN escalation_reason END
-             WHERE fid = ?9 AND version = ?10",
-        )?
-        .execute(params![
-            after.status.as_str(),
-            after.assignee,
-            now,
-            agent,
-            first_response,
-            note,
-            resolved_at,
-            reason,
-            target.fid,
-            cur.version
-        ])?;
+             WHERE fid = ?9 AND version = ?10"
+        ),
+        &[
+            sql::text(after.status.as_str()),
+            sql::opt_text(after.assignee.as_deref()),
+            sql::int(now),
+            sql::text(agent),
+            sql::opt_int(first_response),
+            sql::opt_text(note.as_deref()),
+            sql::opt_int(resolved_at),
+            sql::opt_text(reason.as_deref()),
+            sql::int(target.fid),
+            sql::int(cur.version),
+        ],
+    )?;
     if changed != 1 {
         // Cannot happen under BEGIN IMMEDIATE; refuse rather than guess.
         return Ok(Outcome::Conflict {
@@ -288,14 +278,14 @@ fn apply_one(
             assignee: cur.assignee,
         });
     }
-    feedback::refresh_static_priority(conn, Some(&[target.fid]))?;
+    feedback::requeue(conn, target.fid)?;
     changed_and_logged(conn, now, agent, act.name(), cur, after, act.note())
 }
 
 /// The audit entry of a change just written (from `cur` to `after`, one
 /// version on) and its outcome.
 fn changed_and_logged(
-    conn: &Connection,
+    conn: &dyn Sql,
     now: i64,
     agent: &str,
     action: &str,
@@ -332,21 +322,26 @@ fn changed_and_logged(
     })
 }
 
-/// Apply `act` to each item in one transaction; each item's outcome is
-/// reported (a conflict on one does not stop the others).
-pub fn act(
-    conn: &mut Connection,
-    targets: &[Target],
-    act: &Act,
-    agent: &str,
-    now: i64,
-) -> Result<Vec<Outcome>> {
+fn need_agent(agent: &str) -> Result<()> {
     if agent.trim().is_empty() {
         return Err(Error::BadInput(
             "an agent name is needed (--agent or CRMTOP_AGENT)".into(),
         ));
     }
-    immediate(conn, |tx| {
+    Ok(())
+}
+
+/// Apply `act` to each item in one transaction; each item's outcome is
+/// reported (a conflict on one does not stop the others).
+pub fn act(
+    db: &mut impl Writer,
+    targets: &[Target],
+    act: &Act,
+    agent: &str,
+    now: i64,
+) -> Result<Vec<Outcome>> {
+    need_agent(agent)?;
+    db.write(&mut |tx| {
         targets
             .iter()
             .map(|t| apply_one(tx, *t, act, agent, now))
@@ -357,33 +352,34 @@ pub fn act(
 /// Claim the highest-priority unclaimed item for `agent`, in one
 /// transaction (so two agents never get the same item). None when nothing
 /// is left to claim.
+///
+/// SQLite has one writer at a time: the top of the queue is read under
+/// its lock. PostgreSQL serves many: the candidates are locked as they are
+/// read with `FOR UPDATE SKIP LOCKED`, so agents claiming at once each get
+/// the best item nobody else is taking, without waiting for each other.
 pub fn next(
-    conn: &mut Connection,
+    db: &mut impl Writer,
     agent: &str,
     sla: &SlaConfig,
     now: i64,
 ) -> Result<Option<(i64, Outcome)>> {
-    if agent.trim().is_empty() {
-        return Err(Error::BadInput(
-            "an agent name is needed (--agent or CRMTOP_AGENT)".into(),
-        ));
-    }
-    immediate(conn, |tx| {
+    need_agent(agent)?;
+    db.write(&mut |tx| {
         // Top unassigned items; the first that can be claimed is taken.
-        let top = crate::store::queue::top(tx, &QueueFilter::Unassigned, agent, sla, now, 8)?;
-        for (_, row) in top {
-            let out = apply_one(
-                tx,
-                Target {
-                    fid: row.fid,
-                    version: None,
-                },
-                &Act::Claim,
-                agent,
-                now,
-            )?;
+        let fids: Vec<i64> = match (tx.sqlite(), tx.postgres()) {
+            (Some(conn), _) => {
+                crate::store::queue::top(conn, &QueueFilter::Unassigned, agent, sla, now, 8)?
+                    .into_iter()
+                    .map(|(_, r)| r.fid)
+                    .collect()
+            }
+            (None, Some(pg)) => crate::store::pg::queue::claimable(pg, sla, now, 4)?,
+            (None, None) => vec![],
+        };
+        for fid in fids {
+            let out = apply_one(tx, Target { fid, version: None }, &Act::Claim, agent, now)?;
             if out.is_done() {
-                return Ok(Some((row.fid, out)));
+                return Ok(Some((fid, out)));
             }
         }
         Ok(None)
@@ -393,8 +389,8 @@ pub fn next(
 /// Agent names seen in the queue and the audit log (for completion). Each
 /// list is read by skipping from one name to the next in its index, so a
 /// long audit log costs one seek per agent, not a scan.
-pub fn known_agents(conn: &Connection) -> Result<Vec<String>> {
-    let mut st = conn.prepare_cached(
+pub fn known_agents(conn: &dyn Sql) -> Result<Vec<String>> {
+    conn.rows(
         "WITH RECURSIVE
            q(name) AS (SELECT min(assignee) FROM queue
                        UNION ALL SELECT (SELECT min(assignee) FROM queue WHERE assignee > q.name)
@@ -404,9 +400,11 @@ pub fn known_agents(conn: &Connection) -> Result<Vec<String>> {
                        FROM a WHERE a.name IS NOT NULL)
          SELECT name FROM q WHERE name IS NOT NULL
          UNION SELECT name FROM a WHERE name IS NOT NULL ORDER BY 1",
-    )?;
-    let rows = st.query_map([], |r| r.get::<_, String>(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        &[],
+    )?
+    .iter()
+    .map(|r| r.text(0))
+    .collect()
 }
 
 /// Undo `agent`'s own last change of an item, if nobody changed the item
@@ -414,13 +412,13 @@ pub fn known_agents(conn: &Connection) -> Result<Vec<String>> {
 /// locking, as every other change). The item goes back to the status and
 /// assignee it had before; the undo is an audit entry of its own.
 pub fn undo(
-    conn: &mut Connection,
+    db: &mut impl Writer,
     fid: i64,
     version: i64,
     agent: &str,
     now: i64,
 ) -> Result<Outcome> {
-    immediate(conn, |tx| {
+    db.write(&mut |tx| {
         let Some(cur) = current(tx, fid)? else {
             return Ok(Outcome::Missing { fid });
         };
@@ -433,14 +431,14 @@ pub fn undo(
                 assignee: cur.assignee,
             });
         }
-        let last: Option<(String, String, Option<String>)> = tx
-            .query_row(
+        let last = tx
+            .row(
                 "SELECT agent, action, old_value FROM audit_log
                  WHERE entity = 'feedback' AND entity_id = ?1 ORDER BY aid DESC LIMIT 1",
-                [&cur.id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
+                &[sql::text(&cur.id)],
+            )?
+            .map(|r| Ok::<_, Error>((r.text(0)?, r.text(1)?, r.opt_text(2)?)))
+            .transpose()?;
         let Some((by, action, Some(old))) = last else {
             return Ok(Outcome::Refused {
                 id: cur.id,
@@ -464,26 +462,27 @@ pub fn undo(
             .get("assignee")
             .and_then(|s| s.as_str())
             .map(str::to_string);
-        tx.prepare_cached(
-            "UPDATE feedback SET status = ?1, assignee = ?2, version = version + 1,
-                 updated_at = ?3, updated_by = ?4,
-                 sla_paused_secs = sla_paused_secs + CASE WHEN status = 'pending' AND ?1 <> 'pending'
-                                   THEN max(0, ?3 - COALESCE(pending_since, ?3)) ELSE 0 END,
-                 pending_since = CASE WHEN ?1 = 'pending' THEN COALESCE(pending_since, ?3) END,
-                 resolution_note = CASE WHEN ?1 IN ('resolved', 'closed') THEN resolution_note END,
-                 resolved_at = CASE WHEN ?1 IN ('resolved', 'closed') THEN resolved_at END,
-                 escalation_reason = CASE WHEN ?1 = 'escalated' THEN escalation_reason END
-             WHERE fid = ?5 AND version = ?6",
-        )?
-        .execute(params![
-            status.as_str(),
-            assignee,
-            now,
-            agent,
-            fid,
-            cur.version
-        ])?;
-        feedback::refresh_static_priority(tx, Some(&[fid]))?;
+        tx.exec(
+            &format!(
+                // sql-format-ok: a constant.
+                "UPDATE feedback SET status = ?1, assignee = CAST(?2 AS TEXT), version = version + 1,
+                     updated_at = ?3, updated_by = ?4,
+                     {PAUSE_SQL},
+                     resolution_note = CASE WHEN ?1 IN ('resolved', 'closed') THEN resolution_note END,
+                     resolved_at = CASE WHEN ?1 IN ('resolved', 'closed') THEN resolved_at END,
+                     escalation_reason = CASE WHEN ?1 = 'escalated' THEN escalation_reason END
+                 WHERE fid = ?5 AND version = ?6"
+            ),
+            &[
+                sql::text(status.as_str()),
+                sql::opt_text(assignee.as_deref()),
+                sql::int(now),
+                sql::text(agent),
+                sql::int(fid),
+                sql::int(cur.version),
+            ],
+        )?;
+        feedback::requeue(tx, fid)?;
         changed_and_logged(
             tx,
             now,

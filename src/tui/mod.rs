@@ -145,6 +145,7 @@ pub fn run(ctx: &Ctx) -> Result<i32> {
     } else {
         ctx.db_path()
     };
+    crate::store::check_regular(&path)?;
     if !path.exists() {
         return Err(Error::File {
             path,

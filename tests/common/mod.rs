@@ -13,17 +13,94 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// A fresh database file in a temporary directory (kept alive by the guard).
+/// A fresh database file in a temporary directory (kept alive by the guard),
+/// and for the engine-parameterised tests its copy on a PostgreSQL server.
 pub struct TempDb {
     pub dir: tempfile::TempDir,
     pub path: PathBuf,
+    pub server: Option<Server>,
+}
+
+/// A database of its own on the test server, dropped with the test.
+pub struct Server {
+    pub url: String,
+    admin: String,
+    name: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+            let _ = c.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// The engine the engine-parameterised tests run on: `CRMTOP_TEST_ENGINE`
+/// = `postgres` (with `CRMTOP_TEST_PG`, the URL of a server's database
+/// this user may create databases from; `.ci/pg start` gives one), else
+/// SQLite.
+pub fn engine_is_postgres() -> bool {
+    std::env::var("CRMTOP_TEST_ENGINE").is_ok_and(|e| e == "postgres")
 }
 
 impl TempDb {
     pub fn new() -> TempDb {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("test.db");
-        TempDb { dir, path }
+        TempDb {
+            dir,
+            path,
+            server: None,
+        }
+    }
+
+    /// This database on the engine under test: on PostgreSQL, copied into
+    /// a new database with `crmtop migrate`; every later `run`, `count`
+    /// and `db` works there.
+    pub fn on_engine(mut self) -> TempDb {
+        if !engine_is_postgres() {
+            return self;
+        }
+        let admin = std::env::var("CRMTOP_TEST_PG")
+            .expect("CRMTOP_TEST_ENGINE=postgres needs CRMTOP_TEST_PG (eval \"$(.ci/pg start)\")");
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let name = format!(
+            "crmtop_t{}_{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        let mut c =
+            postgres::Client::connect(&admin, postgres::NoTls).expect("connect to CRMTOP_TEST_PG");
+        c.batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create database");
+        let base = admin.rsplit_once('/').expect("a URL with a database").0;
+        let url = format!("{base}/{name}");
+        let out = crmtop_cmd()
+            .args(["migrate", "--from"])
+            .arg(&self.path)
+            .args(["--to", &url])
+            .output()
+            .expect("run crmtop migrate");
+        assert!(out.status.success(), "migrate: {}", stderr(&out));
+        self.server = Some(Server { url, admin, name });
+        self
+    }
+
+    /// What `--db` names: the file, or the server's URL.
+    pub fn target(&self) -> std::ffi::OsString {
+        match &self.server {
+            Some(s) => s.url.clone().into(),
+            None => self.path.clone().into(),
+        }
+    }
+
+    /// The database on the engine under test.
+    pub fn db(&self) -> store::Db {
+        store::Db::open(Path::new(&self.target()), Mode::ReadWrite).expect("open db")
     }
 
     pub fn open(&self) -> Store {
@@ -42,18 +119,22 @@ impl TempDb {
         ingest::import(&mut s.conn, &opts, Ctl::silent())
     }
 
+    /// A count, on the engine under test.
     pub fn count(&self, sql: &str) -> i64 {
-        self.open()
-            .conn
-            .query_row(sql, [], |r| r.get(0))
+        use crmtop::store::sql::Sql;
+        self.db()
+            .row(sql, &[])
+            .expect(sql)
+            .expect("a row")
+            .i64(0)
             .expect(sql)
     }
 
-    /// Run the crmtop binary against this database.
+    /// Run the crmtop binary against this database (on the engine under test).
     pub fn run(&self, args: &[&str]) -> Output {
         crmtop_cmd()
             .arg("--db")
-            .arg(&self.path)
+            .arg(self.target())
             .args(args)
             .output()
             .expect("run crmtop")

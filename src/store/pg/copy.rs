@@ -1,0 +1,283 @@
+//! `crmtop migrate`: a crmtop SQLite file copied into PostgreSQL with
+//! `COPY ... FROM STDIN`, in one transaction, each table checked by its
+//! row count and a checksum of every value read back from the server
+//! before the commit. A copy that does not match leaves the server as it
+//! was.
+
+use super::{cell, Pg};
+use crate::error::{Error, Result};
+use crate::store::sql::Sql;
+use rusqlite::types::Value;
+use std::io::Write;
+
+/// A table as it is copied: its name on PostgreSQL, its columns, what is
+/// read from the SQLite file (a table, or the view of the active model),
+/// and its key (the order both sides are read in for the checksum).
+struct Table {
+    name: &'static str,
+    cols: &'static str,
+    from: &'static str,
+    key: &'static str,
+}
+
+const TABLES: &[Table] = &[
+    Table {
+        name: "meta",
+        cols: "key, value",
+        from: "meta",
+        key: "key",
+    },
+    Table {
+        name: "customers",
+        cols: "cid, id, name, email, phone, signup_date, birth_date, age, income, region, plan, segment, churned, n_orders, revenue, first_order, last_order, since, cancelled_at",
+        from: "customers",
+        key: "cid",
+    },
+    Table {
+        name: "orders",
+        cols: "oid, order_key, cid, ts, amount, quantity, product, category",
+        from: "orders",
+        key: "oid",
+    },
+    Table {
+        name: "events",
+        cols: "eid, event_key, cid, ts, kind, value",
+        from: "events",
+        key: "eid",
+    },
+    Table {
+        name: "feedback",
+        cols: "fid, id, cid, created_at, channel, kind, score, text, sentiment, status, assignee, version, resolution_note, resolved_at, escalation_reason, first_response_at, updated_at, updated_by, sla_paused_secs, pending_since",
+        from: "feedback",
+        key: "fid",
+    },
+    Table {
+        name: "queue",
+        cols: "fid, status, kind, channel, created_at, assignee, prio_static",
+        from: "queue",
+        key: "fid",
+    },
+    Table {
+        name: "audit_log",
+        cols: "aid, at, agent, action, entity, entity_id, old_value, new_value, details",
+        from: "audit_log",
+        key: "aid",
+    },
+    Table {
+        name: "active_churn",
+        cols: "cid, prob",
+        from: "active_churn",
+        key: "cid",
+    },
+    Table {
+        name: "active_clv",
+        cols: "cid, clv",
+        from: "active_clv",
+        key: "cid",
+    },
+];
+
+/// What was copied: per table, its rows and checksum (equal on both sides).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Copied {
+    pub table: String,
+    pub rows: u64,
+    pub checksum: String,
+}
+
+/// A value in COPY's text format (`\N` is NULL; backslash, tab, newline
+/// and carriage return escaped).
+fn copy_text(v: &Value, out: &mut Vec<u8>) -> std::result::Result<(), String> {
+    match v {
+        Value::Null => out.extend_from_slice(b"\\N"),
+        Value::Integer(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        Value::Real(f) => out.extend_from_slice(format!("{f:?}").as_bytes()),
+        Value::Text(s) => {
+            for b in s.bytes() {
+                match b {
+                    b'\\' => out.extend_from_slice(b"\\\\"),
+                    b'\t' => out.extend_from_slice(b"\\t"),
+                    b'\n' => out.extend_from_slice(b"\\n"),
+                    b'\r' => out.extend_from_slice(b"\\r"),
+                    _ => out.push(b),
+                }
+            }
+        }
+        Value::Blob(_) => return Err("holds bytes where crmtop keeps text or numbers".into()),
+    }
+    Ok(())
+}
+
+/// A running checksum of values, the same whichever engine they came from
+/// (an integral number counts the same stored as an integer or a real).
+#[derive(Default)]
+struct Checksum(xxhash_rust::xxh3::Xxh3);
+
+impl Checksum {
+    fn add(&mut self, v: &Value) {
+        let h = &mut self.0;
+        match v {
+            Value::Null => h.update(b"N"),
+            Value::Integer(i) => {
+                h.update(b"n");
+                h.update(&i.to_le_bytes());
+            }
+            Value::Real(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
+                h.update(b"n");
+                h.update(&(*f as i64).to_le_bytes());
+            }
+            Value::Real(f) => {
+                h.update(b"r");
+                h.update(&f.to_bits().to_le_bytes());
+            }
+            Value::Text(s) => {
+                h.update(b"t");
+                h.update(&(s.len() as u64).to_le_bytes());
+                h.update(s.as_bytes());
+            }
+            Value::Blob(b) => {
+                h.update(b"b");
+                h.update(b);
+            }
+        }
+    }
+
+    fn hex(&self) -> String {
+        format!("{:016x}", self.0.digest())
+    }
+}
+
+/// Copy every table of `file` into `pg` (which must hold no customers,
+/// feedback or audit entries yet), in one transaction.
+pub fn from_sqlite(
+    file: &rusqlite::Connection,
+    pg: &Pg,
+    progress: &mut dyn FnMut(&str, u64),
+) -> Result<Vec<Copied>> {
+    for t in ["customers", "feedback", "audit_log"] {
+        let n = pg
+            // sql-format-ok: a constant table name.
+            .row(&format!("SELECT count(*) FROM {t}"), &[])?
+            .map(|r| r.i64(0))
+            .transpose()?
+            .unwrap_or(0);
+        if n > 0 {
+            return Err(Error::bad(format!(
+                "{} already holds data ({n} rows in {t}); migrate copies into an empty crmtop database (create a new one with `createdb`)",
+                pg.shown
+            )));
+        }
+    }
+    pg.batch("BEGIN")?;
+    let r = (|| {
+        // The tables the schema filled itself (none today) start empty.
+        pg.batch("DELETE FROM meta")?;
+        let mut out = Vec::new();
+        for t in TABLES {
+            out.push(copy_table(file, pg, t, progress)?);
+        }
+        pg.exec(
+            "SELECT setval(pg_get_serial_sequence('audit_log', 'aid'), COALESCE(max(aid), 0) + 1, false) FROM audit_log",
+            &[],
+        )?;
+        pg.batch("ANALYZE")?;
+        Ok(out)
+    })();
+    pg.finish(r)
+}
+
+fn copy_table(
+    file: &rusqlite::Connection,
+    pg: &Pg,
+    t: &Table,
+    progress: &mut dyn FnMut(&str, u64),
+) -> Result<Copied> {
+    let ncols = t.cols.split(',').count();
+    let mut sent = Checksum::default();
+    let mut rows = 0u64;
+    {
+        // sql-format-ok: constant table and column names.
+        let mut st = file.prepare(&format!(
+            "SELECT {} FROM {} ORDER BY {}",
+            t.cols, t.from, t.key
+        ))?;
+        let mut q = st.query([])?;
+        let mut client = pg.client.borrow_mut();
+        // sql-format-ok: constant table and column names.
+        let mut w = client
+            .copy_in(&format!("COPY {} ({}) FROM STDIN", t.name, t.cols))
+            .map_err(|e| pg.error(e))?;
+        let mut line = Vec::with_capacity(256);
+        while let Some(r) = q.next()? {
+            line.clear();
+            for i in 0..ncols {
+                let v: Value = r.get(i)?;
+                if i > 0 {
+                    line.push(b'\t');
+                }
+                copy_text(&v, &mut line).map_err(|m| {
+                    Error::Other(format!(
+                        "{} row {}: column {}: {m}",
+                        t.from,
+                        rows + 1,
+                        i + 1
+                    ))
+                })?;
+                sent.add(&v);
+            }
+            line.push(b'\n');
+            w.write_all(&line)?;
+            rows += 1;
+            if rows.is_multiple_of(100_000) {
+                progress(t.name, rows);
+            }
+        }
+        w.finish().map_err(|e| {
+            Error::Other(format!(
+                "copying {} into {}: {}",
+                t.name,
+                pg.shown,
+                super::message(&e)
+            ))
+        })?;
+    }
+    progress(t.name, rows);
+    // Read back what the server holds and compare.
+    let mut got = Checksum::default();
+    let mut back = 0u64;
+    {
+        let mut client = pg.client.borrow_mut();
+        // sql-format-ok: constant table and column names.
+        let st = client
+            .prepare(&format!(
+                "SELECT {} FROM {} ORDER BY {}",
+                t.cols, t.name, t.key
+            ))
+            .map_err(|e| pg.error(e))?;
+        let none: [&(dyn postgres::types::ToSql + Sync); 0] = [];
+        let mut it = client
+            .query_raw(&st, none.iter().copied())
+            .map_err(|e| pg.error(e))?;
+        use postgres::fallible_iterator::FallibleIterator;
+        while let Some(r) = it.next().map_err(|e| pg.error(e))? {
+            for i in 0..ncols {
+                got.add(&cell(&r, i).map_err(Error::Other)?);
+            }
+            back += 1;
+        }
+    }
+    if back != rows || got.hex() != sent.hex() {
+        return Err(Error::Other(format!(
+            "{}: the copy on {} does not match the file ({rows} rows sent, {back} read back, checksum {} against {}); nothing was committed",
+            t.name,
+            pg.shown,
+            got.hex(),
+            sent.hex()
+        )));
+    }
+    Ok(Copied {
+        table: t.name.to_string(),
+        rows,
+        checksum: sent.hex(),
+    })
+}

@@ -1,0 +1,138 @@
+//! `crmtop doctor` on PostgreSQL: the schema version, the queue against
+//! the feedback items, rows that lost their customer, the audit log's
+//! replay and its append-only triggers. The server keeps its own files
+//! sound (WAL, checksums); `pg_amcheck` is the tool for that.
+
+use super::Pg;
+use crate::error::Result;
+use crate::store::doctor::{Finding, Report, Severity};
+use crate::store::sql::Sql;
+
+fn count(pg: &Pg, sql: &str) -> Result<i64> {
+    Ok(pg
+        .row(sql, &[])?
+        .map(|r| r.i64(0))
+        .transpose()?
+        .unwrap_or(0))
+}
+
+fn finding(check: &'static str, problem: Option<(String, String)>, ok: String) -> Finding {
+    match problem {
+        Some((message, fix)) => Finding {
+            check,
+            severity: Severity::Error,
+            message,
+            fix: Some(fix),
+            fixed: false,
+        },
+        None => Finding {
+            check,
+            severity: Severity::Ok,
+            message: ok,
+            fix: None,
+            fixed: false,
+        },
+    }
+}
+
+/// Check the database; with `fix`, rebuild the queue rows that are out of
+/// step (derived from the items, nothing is lost).
+pub fn run(pg: &Pg, fix: bool) -> Result<Report> {
+    let mut findings = Vec::new();
+    let v = pg.version()?;
+    findings.push(finding(
+        "schema",
+        (v != super::latest_version()).then(|| {
+            (
+                format!(
+                    "version {v}, this crmtop writes {}",
+                    super::latest_version()
+                ),
+                "run any writing command once".into(),
+            )
+        }),
+        format!("version {v} (PostgreSQL)"),
+    ));
+    let missing = count(
+        pg,
+        "SELECT count(*) FROM feedback f WHERE f.status IN ('new','open','pending','escalated')
+           AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.fid = f.fid)",
+    )?;
+    let stale = count(
+        pg,
+        "SELECT count(*) FROM queue q JOIN feedback f ON f.fid = q.fid
+          WHERE f.status NOT IN ('new','open','pending','escalated')
+             OR f.status <> q.status OR f.assignee IS DISTINCT FROM q.assignee",
+    )?;
+    let open = count(pg, "SELECT count(*) FROM queue")?;
+    let mut queue = finding(
+        "queue",
+        (missing + stale > 0).then(|| {
+            (
+                format!("{missing} open items missing from the queue, {stale} queue rows out of step with their item"),
+                "crmtop doctor --fix rebuilds them from the items".into(),
+            )
+        }),
+        format!("{open} open items, in step with the feedback table"),
+    );
+    if fix && missing + stale > 0 && !pg.read_only {
+        let fids: Vec<i64> = pg
+            .rows(
+                "SELECT f.fid FROM feedback f LEFT JOIN queue q ON q.fid = f.fid
+                  WHERE (f.status IN ('new','open','pending','escalated') AND q.fid IS NULL)
+                     OR (q.fid IS NOT NULL AND (f.status <> q.status OR f.assignee IS DISTINCT FROM q.assignee))",
+                &[],
+            )?
+            .iter()
+            .map(|r| r.i64(0))
+            .collect::<Result<_>>()?;
+        pg.batch("BEGIN")?;
+        let r = fids
+            .iter()
+            .try_for_each(|fid| crate::store::feedback::requeue(pg, *fid));
+        pg.finish(r)?;
+        queue.fixed = true;
+    }
+    findings.push(queue);
+    let audit = crate::store::audit::replay_feedback(pg)?;
+    findings.push(finding(
+        "audit log",
+        (!audit.problems.is_empty()).then(|| {
+            (
+                format!(
+                    "{} problems replaying {} entries: {}",
+                    audit.problems.len(),
+                    audit.entries,
+                    audit.problems.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+                ),
+                "an update was lost or the log was changed outside crmtop; compare with a pg_dump backup".into(),
+            )
+        }),
+        format!(
+            "{} workflow entries replay to the state of {} items",
+            audit.entries, audit.items
+        ),
+    ));
+    let guards = count(
+        pg,
+        "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'audit_log'::regclass AND NOT tgisinternal AND tgenabled <> 'D'",
+    )?;
+    findings.push(finding(
+        "append-only",
+        (guards < 3).then(|| {
+            (
+                format!("{guards} of the audit log's 3 guard triggers are enabled"),
+                "someone disabled them (ALTER TABLE audit_log ENABLE TRIGGER ALL restores them); see the README for a role that cannot".into(),
+            )
+        }),
+        "UPDATE, DELETE and TRUNCATE of the audit log are refused".into(),
+    ));
+    let healthy = findings
+        .iter()
+        .all(|f| f.severity == Severity::Ok || f.fixed);
+    Ok(Report {
+        path: pg.shown.clone(),
+        findings,
+        healthy,
+    })
+}

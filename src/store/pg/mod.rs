@@ -1,0 +1,467 @@
+//! crmtop on PostgreSQL: the connection, its migrations, and the
+//! statements only PostgreSQL runs (the queue's claims with
+//! `FOR UPDATE SKIP LOCKED`, `COPY`).
+//!
+//! The client is the `postgres` crate, the synchronous face of
+//! `tokio-postgres`: crmtop's commands and worker threads are plain
+//! threads, and the crate is the one the Rust PostgreSQL project keeps.
+
+pub mod copy;
+pub mod doctor;
+pub mod queue;
+
+use super::sql::{numbered, Engine, Row, Sql, Writer};
+use crate::error::{Error, Result};
+use postgres::error::SqlState;
+use postgres::types::{IsNull, ToSql, Type};
+use postgres::{Client, NoTls, Statement};
+use rusqlite::types::Value;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+/// The migrations, in order; the version of a database is how many it has.
+const MIGRATIONS: &[(&str, &str)] = &[(
+    "0001_init.sql",
+    include_str!("../../../schema/pg/0001_init.sql"),
+)];
+
+/// The schema version this build writes on PostgreSQL.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Whether `--db` names a PostgreSQL server rather than a file.
+pub fn is_url(db: &str) -> bool {
+    db.starts_with("postgres://") || db.starts_with("postgresql://")
+}
+
+/// A connection to a crmtop database on a PostgreSQL server.
+pub struct Pg {
+    client: RefCell<Client>,
+    config: postgres::Config,
+    stmts: RefCell<HashMap<String, Statement>>,
+    in_tx: Cell<bool>,
+    /// Where, for messages: `user@host/dbname`, never the password.
+    pub shown: String,
+    pub read_only: bool,
+}
+
+/// Where a configuration points, without its password.
+fn shown(config: &postgres::Config) -> String {
+    use postgres::config::Host;
+    let host = config
+        .get_hosts()
+        .first()
+        .map(|h| match h {
+            Host::Tcp(s) => s.clone(),
+            Host::Unix(p) => p.display().to_string(),
+        })
+        .unwrap_or_else(|| "localhost".into());
+    format!(
+        "{}@{}/{}",
+        config.get_user().unwrap_or(""),
+        host,
+        config.get_dbname().unwrap_or("")
+    )
+}
+
+impl Pg {
+    /// Connect to `url`; a writable connection brings the schema up to
+    /// date, a read-only one refuses an old or new schema and runs every
+    /// transaction read-only on the server.
+    pub fn connect(url: &str, read_only: bool) -> Result<Pg> {
+        let mut config: postgres::Config = url.parse().map_err(|e| {
+            Error::bad(format!(
+                "--db: not a PostgreSQL URL ({e}); write postgres://USER@HOST/DBNAME, or postgres://USER@%2Frun%2Fpostgresql/DBNAME for a local socket"
+            ))
+        })?;
+        if config.get_hosts().is_empty() {
+            // As libpq: $PGHOST, else the local socket directory of
+            // Debian's server, else localhost.
+            match std::env::var("PGHOST").ok().filter(|h| !h.is_empty()) {
+                Some(h) if h.starts_with('/') => {
+                    config.host_path(h);
+                }
+                Some(h) => {
+                    config.host(&h);
+                }
+                None if std::path::Path::new("/var/run/postgresql").is_dir() => {
+                    config.host_path("/var/run/postgresql");
+                }
+                None => {
+                    config.host("localhost");
+                }
+            }
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(std::time::Duration::from_secs(10));
+        }
+        config.application_name("crmtop");
+        let where_ = shown(&config);
+        let client = config.connect(NoTls).map_err(|e| {
+            Error::Other(format!(
+                "cannot connect to the PostgreSQL server at {where_}: {}",
+                message(&e)
+            ))
+        })?;
+        let pg = Pg {
+            client: RefCell::new(client),
+            config,
+            stmts: RefCell::new(HashMap::new()),
+            in_tx: Cell::new(false),
+            shown: where_,
+            read_only,
+        };
+        if read_only {
+            pg.batch("SET default_transaction_read_only = on")?;
+            let v = pg.version()?;
+            pg.check_not_newer(v)?;
+            if v < latest_version() {
+                return Err(Error::Schema(format!(
+                    "{}: schema version {v} needs upgrading to {}; run any writing command once without --read-only",
+                    pg.shown,
+                    latest_version()
+                )));
+            }
+        } else {
+            pg.migrate()?;
+        }
+        Ok(pg)
+    }
+
+    /// Run statements with no parameters and no result (DDL, BEGIN...).
+    pub fn batch(&self, sql: &str) -> Result<()> {
+        self.client
+            .borrow_mut()
+            .batch_execute(sql)
+            .map_err(|e| self.error(e))
+    }
+
+    fn version(&self) -> Result<i64> {
+        let exists = self
+            .row("SELECT to_regclass('crmtop_schema') IS NOT NULL", &[])?
+            .map(|r| r.i64(0))
+            .transpose()?
+            .unwrap_or(0);
+        if exists == 0 {
+            return Ok(0);
+        }
+        Ok(self
+            .row("SELECT COALESCE(max(version), 0) FROM crmtop_schema", &[])?
+            .map(|r| r.i64(0))
+            .transpose()?
+            .unwrap_or(0))
+    }
+
+    fn check_not_newer(&self, v: i64) -> Result<()> {
+        if v > latest_version() {
+            return Err(Error::Schema(format!(
+                "{}: written by a newer crmtop (schema version {v}; this crmtop knows up to {}). Upgrade crmtop to open it; it will not be downgraded.",
+                self.shown,
+                latest_version()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Apply the migrations the database lacks, in one transaction under an
+    /// advisory lock (two agents starting at once do not race).
+    fn migrate(&self) -> Result<()> {
+        // The common case, without a lock: already current.
+        let v = self.version()?;
+        self.check_not_newer(v)?;
+        if v == latest_version() {
+            return Ok(());
+        }
+        self.batch("BEGIN")?;
+        let r = (|| {
+            self.batch(
+                "SELECT pg_advisory_xact_lock(7243001);
+                 CREATE TABLE IF NOT EXISTS crmtop_schema (
+                     version    BIGINT PRIMARY KEY,
+                     name       TEXT NOT NULL,
+                     applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+            )?;
+            let v = self.version()?;
+            self.check_not_newer(v)?;
+            for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(v as usize) {
+                self.batch(sql)?;
+                self.exec(
+                    "INSERT INTO crmtop_schema(version, name) VALUES (?1, ?2)",
+                    &[Value::Integer(i as i64 + 1), Value::Text(name.to_string())],
+                )?;
+            }
+            Ok(())
+        })();
+        self.finish(r)
+    }
+
+    /// Commit after `r` succeeded, else roll back and return its error.
+    fn finish<T>(&self, r: Result<T>) -> Result<T> {
+        match r {
+            Ok(v) => {
+                self.batch("COMMIT")?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// The statement for `sql` (prepared once per connection).
+    fn statement(&self, sql: &str) -> std::result::Result<Statement, postgres::Error> {
+        if let Some(st) = self.stmts.borrow().get(sql) {
+            return Ok(st.clone());
+        }
+        let st = self.client.borrow_mut().prepare(&numbered(sql))?;
+        self.stmts.borrow_mut().insert(sql.to_string(), st.clone());
+        Ok(st)
+    }
+
+    /// Run `f` on the client; a connection the server dropped is opened
+    /// again and `f` run once more, unless a transaction was open (its
+    /// work is gone: the caller's write loop starts it over).
+    fn with_client<T>(
+        &self,
+        f: impl Fn(&Pg) -> std::result::Result<T, postgres::Error>,
+    ) -> Result<T> {
+        match f(self) {
+            Err(e) if e.is_closed() && !self.in_tx.get() => {
+                self.reconnect()?;
+                f(self).map_err(|e| self.error(e))
+            }
+            r => r.map_err(|e| self.error(e)),
+        }
+    }
+
+    fn reconnect(&self) -> Result<()> {
+        let client = self.config.connect(NoTls).map_err(|e| {
+            Error::Other(format!(
+                "lost the connection to the PostgreSQL server at {} and could not connect again: {}",
+                self.shown,
+                message(&e)
+            ))
+        })?;
+        *self.client.borrow_mut() = client;
+        self.stmts.borrow_mut().clear();
+        if self.read_only {
+            self.batch("SET default_transaction_read_only = on")?;
+        }
+        Ok(())
+    }
+
+    /// A driver error as a user reads it.
+    pub(crate) fn error(&self, e: postgres::Error) -> Error {
+        if let Some(db) = e.as_db_error() {
+            let code = db.code();
+            if *code == SqlState::T_R_SERIALIZATION_FAILURE
+                || *code == SqlState::T_R_DEADLOCK_DETECTED
+                || *code == SqlState::LOCK_NOT_AVAILABLE
+            {
+                return Error::Busy(format!(
+                    "another agent's change got in the way on {} ({}); try again",
+                    self.shown,
+                    db.message()
+                ));
+            }
+            if *code == SqlState::READ_ONLY_SQL_TRANSACTION {
+                return Error::ReadOnly("writing".into());
+            }
+        }
+        if e.is_closed() {
+            return Error::Other(format!(
+                "lost the connection to the PostgreSQL server at {} (it may have restarted); nothing was half-written: run the command again",
+                self.shown
+            ));
+        }
+        Error::Other(format!("PostgreSQL at {}: {}", self.shown, message(&e)))
+    }
+}
+
+/// The server's own message (and detail) of an error, else the driver's.
+fn message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(d) => format!("{} ({d})", db.message()),
+            None => db.message().to_string(),
+        },
+        None => {
+            let mut s = e.to_string();
+            let mut src = std::error::Error::source(e);
+            while let Some(inner) = src {
+                s = format!("{s}: {inner}");
+                src = inner.source();
+            }
+            s
+        }
+    }
+}
+
+/// A parameter, sent as the type the server inferred for its place.
+#[derive(Debug)]
+struct Param<'a>(&'a Value);
+
+type BoxError = Box<dyn std::error::Error + Sync + Send>;
+
+fn texty(ty: &Type) -> bool {
+    matches!(
+        *ty,
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN
+    )
+}
+
+impl ToSql for Param<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> std::result::Result<IsNull, BoxError> {
+        match self.0 {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Integer(v) => match *ty {
+                Type::INT8 => v.to_sql(ty, out),
+                Type::INT4 => i32::try_from(*v)?.to_sql(ty, out),
+                Type::INT2 => i16::try_from(*v)?.to_sql(ty, out),
+                Type::FLOAT8 => (*v as f64).to_sql(ty, out),
+                Type::FLOAT4 => (*v as f32).to_sql(ty, out),
+                Type::BOOL => (*v != 0).to_sql(ty, out),
+                _ if texty(ty) => v.to_string().as_str().to_sql(ty, out),
+                _ => Err(format!("cannot send an integer as {ty}").into()),
+            },
+            Value::Real(v) => match *ty {
+                Type::FLOAT8 => v.to_sql(ty, out),
+                Type::FLOAT4 => (*v as f32).to_sql(ty, out),
+                _ => Err(format!("cannot send a number as {ty}").into()),
+            },
+            Value::Text(s) if texty(ty) => s.as_str().to_sql(ty, out),
+            Value::Text(_) => Err(format!("cannot send text as {ty}").into()),
+            Value::Blob(b) if *ty == Type::BYTEA => b.as_slice().to_sql(ty, out),
+            Value::Blob(_) => Err(format!("cannot send bytes as {ty}").into()),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+/// One value of a result row.
+fn cell(row: &postgres::Row, i: usize) -> std::result::Result<Value, String> {
+    let ty = row.columns()[i].type_();
+    let e = |e: postgres::Error| e.to_string();
+    let v = match *ty {
+        Type::INT8 => row
+            .try_get::<_, Option<i64>>(i)
+            .map_err(e)?
+            .map(Value::Integer),
+        Type::INT4 => row
+            .try_get::<_, Option<i32>>(i)
+            .map_err(e)?
+            .map(|v| Value::Integer(v.into())),
+        Type::INT2 => row
+            .try_get::<_, Option<i16>>(i)
+            .map_err(e)?
+            .map(|v| Value::Integer(v.into())),
+        Type::FLOAT8 => row
+            .try_get::<_, Option<f64>>(i)
+            .map_err(e)?
+            .map(Value::Real),
+        Type::FLOAT4 => row
+            .try_get::<_, Option<f32>>(i)
+            .map_err(e)?
+            .map(|v| Value::Real(v.into())),
+        Type::BOOL => row
+            .try_get::<_, Option<bool>>(i)
+            .map_err(e)?
+            .map(|v| Value::Integer(v.into())),
+        Type::BYTEA => row
+            .try_get::<_, Option<Vec<u8>>>(i)
+            .map_err(e)?
+            .map(Value::Blob),
+        _ if texty(ty) => row
+            .try_get::<_, Option<String>>(i)
+            .map_err(e)?
+            .map(Value::Text),
+        _ => {
+            return Err(format!(
+                "column {} has type {ty}, which crmtop does not read",
+                row.columns()[i].name()
+            ))
+        }
+    };
+    Ok(v.unwrap_or(Value::Null))
+}
+
+impl Sql for Pg {
+    fn engine(&self) -> Engine {
+        Engine::Postgres
+    }
+
+    fn postgres(&self) -> Option<&Pg> {
+        Some(self)
+    }
+
+    fn exec(&self, sql: &str, params: &[Value]) -> Result<usize> {
+        let ps: Vec<Param> = params.iter().map(Param).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = ps.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let n = self.with_client(|pg| {
+            let st = pg.statement(sql)?;
+            pg.client.borrow_mut().execute(&st, &refs)
+        })?;
+        Ok(n as usize)
+    }
+
+    fn rows(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+        let ps: Vec<Param> = params.iter().map(Param).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = ps.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let rows = self.with_client(|pg| {
+            let st = pg.statement(sql)?;
+            pg.client.borrow_mut().query(&st, &refs)
+        })?;
+        rows.iter()
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| cell(r, i))
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map(Row)
+                    .map_err(|m| Error::Other(format!("PostgreSQL at {}: {m}", self.shown)))
+            })
+            .collect()
+    }
+}
+
+impl Writer for Pg {
+    /// A READ COMMITTED transaction: the queue's rows are locked as they
+    /// are read (`FOR UPDATE`), and every change carries the version its
+    /// author saw. A serialization failure or deadlock is retried; so is a
+    /// connection the server dropped (nothing was committed).
+    fn write<T>(&mut self, f: &mut dyn FnMut(&dyn Sql) -> Result<T>) -> Result<T> {
+        let mut attempt: u64 = 0;
+        loop {
+            attempt += 1;
+            let r = (|| {
+                self.with_client(|pg| pg.client.borrow_mut().batch_execute("BEGIN"))?;
+                self.in_tx.set(true);
+                let r = f(self);
+                self.in_tx.set(false);
+                self.finish(r)
+            })();
+            self.in_tx.set(false);
+            match r {
+                Err(Error::Busy(_)) if attempt < 20 => {
+                    std::thread::sleep(std::time::Duration::from_millis(
+                        attempt * 7 + u64::from(std::process::id() % 11),
+                    ));
+                }
+                Err(_) if attempt < 3 && self.client.borrow().is_closed() => {
+                    self.reconnect()?;
+                }
+                r => return r,
+            }
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! The queue's order on PostgreSQL: the priority now (the static part plus
+//! the age term of `analytics::priority`) as one SQL expression, so the
+//! server ranks, counts and locks in one statement.
+
+use super::Pg;
+use crate::analytics::priority::{self, SlaConfig, KINDS};
+use crate::error::{Error, Result};
+use crate::store::feedback::{self, QueueFilter, QueueItem};
+use crate::store::queue::{condition_on, sla_secs, OPEN_STATUSES};
+use crate::store::sql::{Row, Sql};
+use rusqlite::types::Value;
+
+/// The SQL and parameters of an open item's priority now and of its SLA
+/// test, over `queue`'s columns. Parameters are numbered from `first`:
+/// the clock, then per kind the hours of its two phases (for the
+/// priority) and the seconds of its two SLAs (for the test). The server
+/// wants every parameter it is sent used, so only the parts asked for are
+/// built.
+struct Clock {
+    priority: String,
+    overdue: String,
+    params: Vec<Value>,
+}
+
+fn clock(sla: &SlaConfig, now: i64, first: usize, priority: bool, overdue: bool) -> Clock {
+    let mut params = vec![Value::Integer(now)];
+    let p_now = first;
+    let mut hours = String::from("CASE kind");
+    let mut secs = String::from("CASE kind");
+    for kind in KINDS {
+        if priority {
+            let i = first + params.len();
+            params.push(Value::Real(priority::sla_hours(sla, kind, "new")));
+            params.push(Value::Real(priority::sla_hours(sla, kind, "open")));
+            hours.push_str(&format!(
+                " WHEN '{kind}' THEN CASE WHEN status = 'new' THEN ${i}::float8 ELSE ${}::float8 END",
+                i + 1
+            ));
+        }
+        if overdue {
+            let i = first + params.len();
+            params.push(Value::Integer(sla_secs(sla, kind, "new")));
+            params.push(Value::Integer(sla_secs(sla, kind, "open")));
+            secs.push_str(&format!(
+                " WHEN '{kind}' THEN CASE WHEN status = 'new' THEN ${i}::bigint ELSE ${}::bigint END",
+                i + 1
+            ));
+        }
+    }
+    hours.push_str(" ELSE 1.0::float8 END");
+    secs.push_str(" ELSE 3600 END");
+    Clock {
+        // sql-format-ok: numbered placeholders and constant kinds only.
+        priority: format!(
+            "prio_static + CASE WHEN status = 'pending' THEN 0.0::float8 ELSE
+               10.0 * LEAST(GREATEST((${p_now}::bigint - created_at)::float8 / 3600.0::float8 / ({hours}), 0.0), 3.0) END"
+        ),
+        // sql-format-ok: numbered placeholders only.
+        overdue: format!("(status <> 'pending' AND ${p_now}::bigint - created_at >= ({secs}))"),
+        params,
+    }
+}
+
+fn no_search(filter: &QueueFilter) -> Result<()> {
+    let searching = filter
+        .parts()
+        .iter()
+        .any(|p| matches!(p, QueueFilter::Text(_) | QueueFilter::TextNoNames(_)));
+    if searching {
+        return Err(Error::bad(
+            "text search of the queue does not run on PostgreSQL yet; filter by status, kind, channel or assignee",
+        ));
+    }
+    Ok(())
+}
+
+/// Lock up to `k` of the best unassigned items nobody else is locking
+/// (`FOR UPDATE SKIP LOCKED`), best first, inside the caller's transaction.
+pub fn claimable(pg: &Pg, sla: &SlaConfig, now: i64, k: i64) -> Result<Vec<i64>> {
+    let c = clock(sla, now, 1, true, false);
+    let mut params = c.params;
+    params.push(Value::Integer(k));
+    let limit = params.len();
+    pg.rows(
+        // sql-format-ok: the expression is built of numbered placeholders.
+        &format!(
+            "SELECT fid FROM queue WHERE assignee IS NULL
+             ORDER BY {} DESC, fid LIMIT ${limit} FOR UPDATE SKIP LOCKED",
+            c.priority
+        ),
+        &params,
+    )?
+    .iter()
+    .map(|r| r.i64(0))
+    .collect()
+}
+
+/// A page of what a filter shows, with the total (see `feedback::page`).
+#[allow(clippy::too_many_arguments)]
+pub fn page(
+    pg: &Pg,
+    filter: &QueueFilter,
+    agent: &str,
+    sla: &SlaConfig,
+    now: i64,
+    offset: i64,
+    limit: Option<i64>,
+) -> Result<(Vec<QueueItem>, i64)> {
+    no_search(filter)?;
+    if filter.beyond_queue() {
+        return feedback::wide_page(
+            pg,
+            filter,
+            agent,
+            sla,
+            now,
+            offset,
+            limit.unwrap_or(i64::MAX),
+        );
+    }
+    // The filter's own `?` placeholders come first, then the clock's.
+    let (cond, params, overdue) = condition_on(filter, agent, "");
+    let cond = crate::store::sql::numbered(&cond);
+    let with_clock = |priority: bool| {
+        let c = clock(sla, now, params.len() + 1, priority, overdue);
+        let mut ps = params.clone();
+        if priority || overdue {
+            ps.extend(c.params);
+        }
+        let cond = if overdue {
+            // sql-format-ok: constant text with numbered placeholders.
+            format!("({cond}) AND {}", c.overdue)
+        } else {
+            cond.clone()
+        };
+        (cond, c.priority, ps)
+    };
+    let (counted, _, count_params) = with_clock(false);
+    let total = pg
+        // sql-format-ok: constant text with numbered placeholders.
+        .row(
+            &format!("SELECT count(*) FROM queue WHERE {counted}"),
+            &count_params,
+        )?
+        .map(|r| r.i64(0))
+        .transpose()?
+        .unwrap_or(0);
+    let (cond, prio, mut params) = with_clock(true);
+    let n = params.len();
+    params.push(Value::Integer(limit.unwrap_or(total).max(0)));
+    params.push(Value::Integer(offset.max(0)));
+    let ranked: Vec<(f64, i64)> = pg
+        .rows(
+            // sql-format-ok: constant text with numbered placeholders.
+            &format!(
+                "SELECT {prio} AS p, fid FROM queue WHERE {cond} ORDER BY p DESC, fid LIMIT ${} OFFSET ${}",
+                n + 1,
+                n + 2
+            ),
+            &params,
+        )?
+        .iter()
+        .map(|r: &Row| Ok((r.f64(0)?, r.i64(1)?)))
+        .collect::<Result<_>>()?;
+    Ok((feedback::ranked_items(pg, &ranked)?, total))
+}
+
+/// Open items in each status (for `info` and `doctor`).
+pub fn open_counts(pg: &Pg) -> Result<Vec<(String, i64)>> {
+    let mut out = Vec::new();
+    for status in OPEN_STATUSES {
+        let n = pg
+            .row(
+                "SELECT count(*) FROM queue WHERE status = ?1",
+                &[Value::Text(status.into())],
+            )?
+            .map(|r| r.i64(0))
+            .transpose()?
+            .unwrap_or(0);
+        out.push((status.to_string(), n));
+    }
+    Ok(out)
+}
