@@ -201,48 +201,88 @@ fn print_report(r: &doctor::Report, fix: bool, json: bool) -> Result<i32> {
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
-    /// The crmtop SQLite file to copy
-    #[arg(long, value_name = "FILE")]
-    pub from: PathBuf,
-    /// The PostgreSQL database to copy it into (an empty one:
-    /// postgres://USER@HOST/DBNAME)
-    #[arg(long, value_name = "URL")]
+    /// What to copy: a crmtop SQLite file, or a PostgreSQL URL
+    #[arg(long, value_name = "FILE|URL")]
+    pub from: String,
+    /// Where to: an empty PostgreSQL database (postgres://USER@HOST/DBNAME),
+    /// or a new file
+    #[arg(long, value_name = "URL|FILE")]
     pub to: String,
     #[arg(long)]
     pub json: bool,
 }
 
-/// `crmtop migrate --from FILE --to URL`.
+/// `crmtop migrate --from FILE --to URL`, or back.
 pub fn migrate(ctx: &Ctx, a: MigrateArgs) -> Result<i32> {
+    use crate::store::pg::{copy, is_url, Pg};
     if ctx.global.read_only {
         return Err(Error::ReadOnly("migrate".into()));
     }
-    if !crate::store::pg::is_url(&a.to) {
-        return Err(Error::bad(format!(
-            "--to {}: not a PostgreSQL URL (postgres://USER@HOST/DBNAME); copying from PostgreSQL back into a file is not built yet",
-            a.to
-        )));
-    }
-    let file = crate::store::open(&a.from, crate::store::Mode::ReadOnly)?;
-    let pg = crate::store::pg::Pg::connect(&a.to, false)?;
     let started = std::time::Instant::now();
     let verbose = !a.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let copied = crate::store::pg::copy::from_sqlite(&file.conn, &pg, &mut |t, n| {
+    let mut progress = |t: &str, n: u64| {
         if verbose {
             crate::errln!("  {t}: {n} rows");
         }
-    })?;
+    };
+    let (from, to, copied, after) = match (is_url(&a.from), is_url(&a.to)) {
+        (false, true) => {
+            let file = crate::store::open(std::path::Path::new(&a.from), crate::store::Mode::ReadOnly)?;
+            let pg = Pg::connect(&a.to, false)?;
+            let copied = copy::from_sqlite(&file.conn, &pg, &mut progress)?;
+            (
+                a.from.clone(),
+                pg.shown.clone(),
+                copied,
+                "The customers, orders, events, feedback queue, audit log and each customer's active churn probability and CLV are on the server. \
+                 Models, CLV fits, campaigns and clusters stay in the file: on PostgreSQL this build runs the feedback queue (crmtop feedback ..., and its screen) and doctor.",
+            )
+        }
+        (true, false) => {
+            let path = PathBuf::from(&a.to);
+            if path.exists() {
+                return Err(Error::File {
+                    path,
+                    message: "already exists; migrate writes a new file".into(),
+                });
+            }
+            let pg = Pg::connect(&a.from, true)?;
+            let mut file = crate::store::open(&path, crate::store::Mode::ReadWrite)?;
+            let copied = match copy::to_sqlite(&pg, &mut file.conn, &mut progress) {
+                Ok(c) => c,
+                Err(e) => {
+                    drop(file);
+                    for f in crate::outfile::database_files(&path) {
+                        let _ = std::fs::remove_file(f);
+                    }
+                    return Err(e);
+                }
+            };
+            (
+                pg.shown.clone(),
+                a.to.clone(),
+                copied,
+                "The customers, orders, events, feedback queue and audit log are in the file. \
+                 Churn probabilities and CLV are not: run crmtop train and crmtop clv on it.",
+            )
+        }
+        _ => {
+            return Err(Error::bad(
+                "migrate copies between a crmtop file and a PostgreSQL database: --from FILE --to postgres://..., or --from postgres://... --to NEW_FILE",
+            ))
+        }
+    };
     let secs = started.elapsed().as_secs_f64();
     if a.json {
         print_json(&serde_json::json!({
-            "from": a.from.display().to_string(),
-            "to": pg.shown,
+            "from": from,
+            "to": to,
             "seconds": secs,
             "tables": copied,
         }))?;
         return Ok(OK);
     }
-    crate::outln!("{} -> {} in {secs:.1} s", a.from.display(), pg.shown);
+    crate::outln!("{from} -> {to} in {secs:.1} s");
     for c in &copied {
         crate::outln!(
             "  {:<13} {:>10} rows  checksum {} (equal on both sides)",
@@ -251,9 +291,6 @@ pub fn migrate(ctx: &Ctx, a: MigrateArgs) -> Result<i32> {
             c.checksum
         );
     }
-    crate::outln!(
-        "The customers, orders, events, feedback queue, audit log and each customer's active churn probability and CLV are on the server. \
-         Models, CLV fits, campaigns and clusters stay in the file: on PostgreSQL this build runs the feedback queue (crmtop feedback ...) and doctor."
-    );
+    crate::outln!("{after}");
     Ok(OK)
 }

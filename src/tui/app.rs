@@ -522,6 +522,8 @@ pub struct AppState {
     pub stamp: Option<crate::store::DataStamp>,
     /// Text waiting to be copied to the clipboard (OSC 52) by the main loop.
     pub clipboard: Option<String>,
+    /// On a PostgreSQL server: only the feedback queue is served there.
+    pub server: bool,
 }
 
 impl AppState {
@@ -579,6 +581,7 @@ impl AppState {
             survival: None,
             cohorts: None,
             clipboard: None,
+            server: false,
         }
     }
 

@@ -12,6 +12,8 @@ pub enum Event {
     Signal(i32),
     /// The input thread could not read the terminal any more.
     InputGone(String),
+    /// Another agent changed the data (PostgreSQL's NOTIFY): reload now.
+    Changed,
 }
 
 /// Read terminal events on their own thread.

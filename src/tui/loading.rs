@@ -14,6 +14,12 @@ use crate::store::list::Seek;
 /// What the program asks for at start.
 pub fn init(state: &mut AppState) -> Vec<Effect> {
     let mut fx = vec![Effect::Request(Request::Probe)];
+    if state.server {
+        // A PostgreSQL server serves the feedback queue only (for now).
+        state.screen = Screen::Feedback;
+        fx.extend(enter_screen(state));
+        return fx;
+    }
     fx.extend(enter_screen(state));
     // Then the first page of every other screen, behind the first one's
     // requests: the first visit to a screen is as quick as the next ones

@@ -145,28 +145,36 @@ pub fn run(ctx: &Ctx) -> Result<i32> {
     } else {
         ctx.db_path()
     };
-    crate::store::check_regular(&path)?;
-    if !path.exists() {
-        return Err(Error::File {
-            path,
-            message: "no such database; try `crmtop --demo`, or create one with `crmtop demo` or `crmtop import`"
-                .into(),
-        });
-    }
-    // Open once here so that errors (newer schema, not a database) print
-    // before the screen is taken over.
     let mode = if ctx.global.read_only {
         crate::store::Mode::ReadOnly
     } else {
         crate::store::Mode::ReadWrite
     };
-    drop(crate::store::open(&path, mode)?);
+    let server = path.to_str().is_some_and(crate::store::pg::is_url);
+    let label = if server {
+        // Connect once here so that errors (no server, newer schema) print
+        // before the screen is taken over.
+        match crate::store::Db::open(&path, mode)? {
+            crate::store::Db::Server(pg) => pg.shown.clone(),
+            crate::store::Db::File(s) => s.path.display().to_string(),
+        }
+    } else {
+        if !path.exists() {
+            return Err(Error::File {
+                path,
+                message: "no such database; try `crmtop --demo`, or create one with `crmtop demo` or `crmtop import`"
+                    .into(),
+            });
+        }
+        // Open once here so that errors (newer schema, not a database) print
+        // before the screen is taken over.
+        drop(crate::store::open(&path, mode)?);
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string())
+    };
     let keymap = Keymap::with_overrides(&ctx.config.keys).map_err(Error::BadInput)?;
     check_terminal()?;
-    let label = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string());
     let mut state = AppState::new(
         label,
         ctx.agent.clone(),
@@ -177,6 +185,7 @@ pub fn run(ctx: &Ctx) -> Result<i32> {
         ctx.config.clone(),
     );
     state.config_path = ctx.global.config.clone();
+    state.server = server;
 
     let (tx, rx) = mpsc::channel::<Event>();
     let policy = std::sync::Arc::new(crate::analytics::nba::Policy::from_config(&ctx.config)?);
@@ -335,6 +344,14 @@ fn main_loop<B: ratatui::backend::Backend>(
                 state.quit = true;
             }
             Ok(Event::InputGone(_)) => state.quit = true,
+            Ok(Event::Changed) => {
+                // Another agent's change (NOTIFY): reload now, at most a few
+                // times a second however many arrive.
+                let soon = Instant::now() + Duration::from_millis(100);
+                if next_refresh > soon {
+                    next_refresh = soon;
+                }
+            }
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 update::update(state, Action::Tick);
                 if Instant::now() >= next_refresh {

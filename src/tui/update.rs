@@ -159,6 +159,17 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             state.mode = Mode::Help(0);
             vec![]
         }
+        Action::GoScreen(s) if state.server && s != Screen::Feedback => {
+            state.say(
+                super::app::Severity::Warning,
+                format!(
+                    "{} is not on PostgreSQL yet: this version serves the feedback queue there; open the SQLite file for the other screens",
+                    s.title()
+                ),
+            );
+            vec![]
+        }
+        Action::NextScreen | Action::PrevScreen if state.server => vec![],
         Action::GoScreen(s) => {
             state.detail = None;
             state.screen = s;

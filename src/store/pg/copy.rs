@@ -12,12 +12,15 @@ use std::io::Write;
 
 /// A table as it is copied: its name on PostgreSQL, its columns, what is
 /// read from the SQLite file (a table, or the view of the active model),
-/// and its key (the order both sides are read in for the checksum).
+/// its key (the order both sides are read in for the checksum), and
+/// whether it goes back into a file (the active figures do not: a file's
+/// are views of its own models and fits).
 struct Table {
     name: &'static str,
     cols: &'static str,
     from: &'static str,
     key: &'static str,
+    back: bool,
 }
 
 const TABLES: &[Table] = &[
@@ -26,54 +29,63 @@ const TABLES: &[Table] = &[
         cols: "key, value",
         from: "meta",
         key: "key",
+        back: true,
     },
     Table {
         name: "customers",
         cols: "cid, id, name, email, phone, signup_date, birth_date, age, income, region, plan, segment, churned, n_orders, revenue, first_order, last_order, since, cancelled_at",
         from: "customers",
         key: "cid",
+        back: true,
     },
     Table {
         name: "orders",
         cols: "oid, order_key, cid, ts, amount, quantity, product, category",
         from: "orders",
         key: "oid",
+        back: true,
     },
     Table {
         name: "events",
         cols: "eid, event_key, cid, ts, kind, value",
         from: "events",
         key: "eid",
+        back: true,
     },
     Table {
         name: "feedback",
         cols: "fid, id, cid, created_at, channel, kind, score, text, sentiment, status, assignee, version, resolution_note, resolved_at, escalation_reason, first_response_at, updated_at, updated_by, sla_paused_secs, pending_since",
         from: "feedback",
         key: "fid",
+        back: true,
     },
     Table {
         name: "queue",
         cols: "fid, status, kind, channel, created_at, assignee, prio_static",
         from: "queue",
         key: "fid",
+        back: true,
     },
     Table {
         name: "audit_log",
         cols: "aid, at, agent, action, entity, entity_id, old_value, new_value, details",
         from: "audit_log",
         key: "aid",
+        back: true,
     },
     Table {
         name: "active_churn",
         cols: "cid, prob",
         from: "active_churn",
         key: "cid",
+        back: false,
     },
     Table {
         name: "active_clv",
         cols: "cid, clv",
         from: "active_clv",
         key: "cid",
+        back: false,
     },
 ];
 
@@ -280,4 +292,108 @@ fn copy_table(
         rows,
         checksum: sent.hex(),
     })
+}
+
+/// Copy a crmtop database on `pg` into `file`, a new crmtop file (made
+/// and migrated by the caller, with no customers yet), in one transaction,
+/// each table checked by its count and checksum read back from the file
+/// before the commit. The customers' churn probabilities and CLV are not
+/// copied: a file holds them per model and fit, which the server does not
+/// have; `crmtop train` and `crmtop clv` make them again.
+pub fn to_sqlite(
+    pg: &Pg,
+    file: &mut rusqlite::Connection,
+    progress: &mut dyn FnMut(&str, u64),
+) -> Result<Vec<Copied>> {
+    let n: i64 = file.query_row("SELECT count(*) FROM customers", [], |r| r.get(0))?;
+    if n > 0 {
+        return Err(Error::bad(
+            "the file already holds customers; migrate copies into a new file",
+        ));
+    }
+    // Read at one point in time on the server.
+    pg.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+    let r = (|| {
+        let tx = file.transaction()?;
+        let mut out = Vec::new();
+        for t in TABLES.iter().filter(|t| t.back) {
+            if t.name == "meta" {
+                // What the new file wrote of itself gives way to the server's.
+                tx.execute("DELETE FROM meta", [])?;
+            }
+            let ncols = t.cols.split(',').count();
+            let marks = vec!["?"; ncols].join(", ");
+            let mut sent = Checksum::default();
+            let mut rows = 0u64;
+            {
+                // sql-format-ok: constant table and column names.
+                let mut ins = tx.prepare(&format!(
+                    "INSERT OR REPLACE INTO {} ({}) VALUES ({marks})",
+                    t.from, t.cols
+                ))?;
+                let mut client = pg.client.borrow_mut();
+                // sql-format-ok: constant table and column names.
+                let st = client
+                    .prepare(&format!(
+                        "SELECT {} FROM {} ORDER BY {}",
+                        t.cols, t.name, t.key
+                    ))
+                    .map_err(|e| pg.error(e))?;
+                let none: [&(dyn postgres::types::ToSql + Sync); 0] = [];
+                let mut it = client
+                    .query_raw(&st, none.iter().copied())
+                    .map_err(|e| pg.error(e))?;
+                use postgres::fallible_iterator::FallibleIterator;
+                let mut vals = Vec::with_capacity(ncols);
+                while let Some(r) = it.next().map_err(|e| pg.error(e))? {
+                    vals.clear();
+                    for i in 0..ncols {
+                        let v = cell(&r, i).map_err(Error::Other)?;
+                        sent.add(&v);
+                        vals.push(v);
+                    }
+                    ins.execute(rusqlite::params_from_iter(vals.iter()))?;
+                    rows += 1;
+                    if rows.is_multiple_of(100_000) {
+                        progress(t.name, rows);
+                    }
+                }
+            }
+            progress(t.name, rows);
+            let mut got = Checksum::default();
+            let mut back = 0u64;
+            {
+                // sql-format-ok: constant table and column names.
+                let mut st = tx.prepare(&format!(
+                    "SELECT {} FROM {} ORDER BY {}",
+                    t.cols, t.from, t.key
+                ))?;
+                let mut q = st.query([])?;
+                while let Some(r) = q.next()? {
+                    for i in 0..ncols {
+                        got.add(&r.get::<_, Value>(i)?);
+                    }
+                    back += 1;
+                }
+            }
+            if back != rows || got.hex() != sent.hex() {
+                return Err(Error::Other(format!(
+                    "{}: the file's copy does not match the server ({rows} rows read, {back} written, checksum {} against {}); nothing was committed",
+                    t.name,
+                    got.hex(),
+                    sent.hex()
+                )));
+            }
+            out.push(Copied {
+                table: t.name.to_string(),
+                rows,
+                checksum: sent.hex(),
+            });
+        }
+        // Derived from the orders (the server does not keep it).
+        crate::store::customers::rebuild_monthly_revenue(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    })();
+    pg.finish(r)
 }

@@ -20,10 +20,16 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 /// The migrations, in order; the version of a database is how many it has.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_init.sql",
-    include_str!("../../../schema/pg/0001_init.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_init.sql",
+        include_str!("../../../schema/pg/0001_init.sql"),
+    ),
+    (
+        "0002_notify_changes.sql",
+        include_str!("../../../schema/pg/0002_notify_changes.sql"),
+    ),
+];
 
 /// The schema version this build writes on PostgreSQL.
 pub fn latest_version() -> i64 {
@@ -278,6 +284,66 @@ impl Pg {
         }
         Error::Other(format!("PostgreSQL at {}: {}", self.shown, message(&e)))
     }
+}
+
+/// Call `changed` whenever another session changes the feedback items
+/// (`LISTEN crmtop_changes`), on a thread of its own with its own
+/// connection, until `changed` returns false. A connection the server
+/// drops is opened again (every second until it is back), and `changed` is
+/// called then too: what happened meanwhile was not heard.
+pub fn listen(url: &str, changed: impl Fn() -> bool + Send + 'static) -> Result<()> {
+    let pg = Pg::connect(url, true)?;
+    let config = pg.config.clone();
+    let mut client = pg.client.into_inner();
+    client
+        .batch_execute("LISTEN crmtop_changes")
+        .map_err(|e| Error::Other(format!("LISTEN: {}", message(&e))))?;
+    std::thread::Builder::new()
+        .name("crmtop-listen".into())
+        .spawn(move || loop {
+            let mut lost = false;
+            {
+                let mut n = client.notifications();
+                let mut it = n.timeout_iter(std::time::Duration::from_secs(5));
+                use postgres::fallible_iterator::FallibleIterator;
+                loop {
+                    match it.next() {
+                        Ok(Some(_)) => {
+                            if !changed() {
+                                return;
+                            }
+                        }
+                        // A quiet while: check the connection is alive.
+                        Ok(None) => break,
+                        Err(_) => {
+                            lost = true;
+                            break;
+                        }
+                    }
+                }
+            }
+            if !lost && client.is_closed() {
+                lost = true;
+            }
+            if !lost && client.batch_execute("SELECT 1").is_ok() {
+                continue;
+            }
+            // Reconnect, then reload: changes may have been missed.
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                if let Ok(mut c) = config.connect(NoTls) {
+                    if c.batch_execute("LISTEN crmtop_changes").is_ok() {
+                        client = c;
+                        break;
+                    }
+                }
+            }
+            if !changed() {
+                return;
+            }
+        })
+        .map_err(Error::Io)?;
+    Ok(())
 }
 
 /// The server's own message (and detail) of an error, else the driver's.

@@ -181,3 +181,14 @@ pub fn open_counts(pg: &Pg) -> Result<Vec<(String, i64)>> {
     }
     Ok(out)
 }
+
+/// Kinds and channels present in the queue (for the filter cycle).
+pub fn facets(pg: &Pg) -> Result<(Vec<String>, Vec<String>)> {
+    let col = |sql: &str| -> Result<Vec<String>> {
+        pg.rows(sql, &[])?.iter().map(|r| r.text(0)).collect()
+    };
+    Ok((
+        col("SELECT DISTINCT kind FROM queue ORDER BY 1")?,
+        col("SELECT DISTINCT channel FROM queue WHERE channel IS NOT NULL ORDER BY 1")?,
+    ))
+}

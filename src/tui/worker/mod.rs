@@ -28,6 +28,7 @@ mod campaigns;
 mod jobs;
 mod lists;
 mod search;
+mod server;
 mod trace;
 
 use lists::ClvSums;
@@ -439,6 +440,55 @@ impl Executor {
     }
 }
 
+/// What a worker thread runs: an executor on the SQLite file, or on a
+/// PostgreSQL server.
+pub trait Answer {
+    /// Answer a request (None: nothing to say, or answered later).
+    fn answer(&mut self, req: Request) -> Option<Response>;
+    /// Before the thread ends: cancel a running job and let it roll back.
+    fn stop(&mut self);
+}
+
+impl Answer for Executor {
+    fn answer(&mut self, req: Request) -> Option<Response> {
+        Executor::answer(self, req)
+    }
+
+    fn stop(&mut self) {
+        if let Some((flag, h)) = self.job.take() {
+            flag.store(true, Ordering::SeqCst);
+            let _ = h.join();
+        }
+    }
+}
+
+/// Start the worker on a PostgreSQL server: one thread for the queue's
+/// reads and one for its changes (each with its own connection), and a
+/// listener that turns other agents' changes (`LISTEN`) into a reload.
+fn spawn_server(
+    url: &str,
+    read_only: bool,
+    out: Sender<Event>,
+) -> crate::Result<(Sender<Request>, std::thread::JoinHandle<()>)> {
+    let exec = server::ServerExecutor::open(url, read_only)?;
+    let writer = server::ServerExecutor::open(url, read_only)?;
+    let (wtx, wrx) = std::sync::mpsc::channel::<Request>();
+    let out2 = out.clone();
+    std::thread::Builder::new()
+        .name("crmtop-writer".into())
+        .spawn(move || run(writer, wrx, out2, None))
+        .map_err(crate::Error::Io)?;
+    let changed = out.clone();
+    crate::store::pg::listen(url, move || changed.send(Event::Changed).is_ok())?;
+    let (tx, rx) = std::sync::mpsc::channel::<Request>();
+    let (slow, _) = std::sync::mpsc::channel::<Request>();
+    let handle = std::thread::Builder::new()
+        .name("crmtop-worker".into())
+        .spawn(move || run(exec, rx, out, Some(Lanes { slow, write: wtx })))
+        .map_err(crate::Error::Io)?;
+    Ok((tx, handle))
+}
+
 /// Start the worker: a thread for pages, details and jobs; a second one,
 /// with a connection of its own, for counts and the dashboard, so that a slow
 /// aggregate never holds up a page; and a third for queue changes, so that a
@@ -453,6 +503,9 @@ pub fn spawn(
     policy: Arc<crate::analytics::nba::Policy>,
     out: Sender<Event>,
 ) -> crate::Result<(Sender<Request>, std::thread::JoinHandle<()>)> {
+    if let Some(url) = path.to_str().filter(|p| crate::store::pg::is_url(p)) {
+        return spawn_server(url, read_only, out);
+    }
     let mut exec = Executor::open(&path, read_only)?;
     exec.out = Some(out.clone());
     exec.set_mask(mask);
@@ -509,16 +562,16 @@ impl Lanes {
     }
 }
 
-fn run(mut exec: Executor, rx: Receiver<Request>, out: Sender<Event>, lanes: Option<Lanes>) {
+fn run(mut exec: impl Answer, rx: Receiver<Request>, out: Sender<Event>, lanes: Option<Lanes>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         batch.extend(rx.try_iter());
         for req in coalesce(batch) {
             if matches!(req, Request::Shutdown) {
-                if let Some((flag, h)) = exec.job.take() {
-                    // Cancel a running job and let it roll back before leaving.
-                    flag.store(true, Ordering::SeqCst);
-                    let _ = h.join();
+                // Cancel a running job and let it roll back before leaving.
+                exec.stop();
+                if let Some(l) = &lanes {
+                    let _ = l.write.send(Request::Shutdown);
                 }
                 return;
             }

@@ -1,0 +1,150 @@
+//! What only a PostgreSQL server has: `crmtop migrate` there and back
+//! (every table's rows and checksums equal), the refusal of a schema
+//! written by a newer crmtop, the audit log's guard against TRUNCATE, and
+//! another agent's change reaching a listener (NOTIFY). These run with
+//! CRMTOP_TEST_ENGINE=postgres (as `.ci/run` does); on SQLite they have
+//! nothing to test and say so.
+
+mod common;
+
+use common::*;
+use crmtop::store::sql::Sql;
+
+fn skip() -> bool {
+    if !engine_is_postgres() {
+        eprintln!("skipped: CRMTOP_TEST_ENGINE is not postgres");
+        return true;
+    }
+    false
+}
+
+#[test]
+fn a_demo_goes_to_the_server_and_back_whole() {
+    if skip() {
+        return;
+    }
+    let db = demo_db(300, 11).on_engine();
+    let back = db.file("back.db");
+    let out = crmtop_cmd()
+        .args(["migrate", "--json", "--from"])
+        .arg(db.target())
+        .arg("--to")
+        .arg(&back)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tables = report["tables"].as_array().unwrap();
+    assert!(tables.iter().any(|t| t["table"] == "feedback"));
+    // The same rows in the original file, on the server and in the copy.
+    let original = db.open();
+    let copy = crmtop::store::open(&back, crmtop::store::Mode::ReadWrite).unwrap();
+    let server = db.db();
+    for t in [
+        "customers",
+        "orders",
+        "events",
+        "feedback",
+        "queue",
+        "audit_log",
+    ] {
+        let q = format!("SELECT count(*) FROM {t}");
+        let n = |c: &dyn Sql| c.row(&q, &[]).unwrap().unwrap().i64(0).unwrap();
+        let (a, b, c) = (n(&original.conn), n(&server), n(&copy.conn));
+        assert!(a > 0 || t == "audit_log", "{t} is empty");
+        assert_eq!((a, a), (b, c), "{t}: file, server, copy");
+        let rows = tables.iter().find(|x| x["table"] == t).unwrap()["rows"]
+            .as_i64()
+            .unwrap();
+        assert_eq!(rows, a, "{t}");
+    }
+    // The copy is a sound crmtop file.
+    let o = crmtop_cmd()
+        .arg("--db")
+        .arg(&back)
+        .arg("doctor")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    // A second copy into the same file is refused, and the file kept.
+    let o = crmtop_cmd()
+        .args(["migrate", "--from"])
+        .arg(db.target())
+        .arg("--to")
+        .arg(&back)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(back.exists());
+    // And into a server database that already holds data.
+    let o = crmtop_cmd()
+        .args(["migrate", "--from"])
+        .arg(&db.path)
+        .arg("--to")
+        .arg(db.target())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("already holds data"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_schema_from_a_newer_crmtop_is_refused() {
+    if skip() {
+        return;
+    }
+    let db = demo_db(50, 3).on_engine();
+    db.db()
+        .exec(
+            "INSERT INTO crmtop_schema(version, name) VALUES (99, 'from the future')",
+            &[],
+        )
+        .unwrap();
+    let o = db.run(&["feedback", "list"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("newer crmtop"), "{}", stderr(&o));
+}
+
+#[test]
+fn the_audit_log_cannot_be_truncated_and_doctor_sees_a_disabled_guard() {
+    if skip() {
+        return;
+    }
+    let db = demo_db(50, 4).on_engine();
+    let s = db.db();
+    let e = s.exec("TRUNCATE audit_log", &[]).unwrap_err();
+    assert!(e.to_string().contains("append-only"), "{e}");
+    assert_eq!(db.run(&["doctor"]).status.code(), Some(0));
+    s.exec(
+        "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_delete",
+        &[],
+    )
+    .unwrap();
+    let o = db.run(&["doctor"]);
+    assert_eq!(o.status.code(), Some(6), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("2 of the audit log's 3 guard triggers"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn another_agents_claim_is_heard_within_a_second() {
+    if skip() {
+        return;
+    }
+    let db = demo_db(300, 5).on_engine();
+    let url = db.target().into_string().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    crmtop::store::pg::listen(&url, move || tx.send(std::time::Instant::now()).is_ok()).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    while rx.try_recv().is_ok() {}
+    let o = db.run(&["--agent", "zed", "feedback", "next", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let done = std::time::Instant::now();
+    let heard = rx
+        .recv_timeout(std::time::Duration::from_secs(1))
+        .expect("no notification within a second of the claim");
+    assert!(heard.duration_since(done) < std::time::Duration::from_secs(1));
+}
