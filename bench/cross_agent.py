@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """How soon another agent's change shows in an open UI, on SQLite and on
 PostgreSQL side by side. A UI (tmux, 120x30) shows the feedback queue as
-agent `viewer`; another agent claims the top unclaimed item with
-`crmtop feedback claim`; the time from the command's end until the UI's
-screen shows the new holder is measured, 20 times (median, max).
+agent `viewer`; another agent gives the item at the top of the queue to a
+new holder (`crmtop feedback assign`, as a team lead does); the time from
+the command's end until the UI's screen shows the new holder is measured,
+20 times (median, max).
 
 usage: bench/cross_agent.py --pg URL_OF_AN_EMPTY_DATABASE [--rounds 20] [--bin target/release/crmtop]
 """
@@ -34,12 +35,12 @@ def measure(target, name):
         time.sleep(1.0)
     out = []
     for i in range(args.rounds):
-        items = json.loads(subprocess.run([args.bin, "--db", target, "feedback", "list", "--unassigned",
+        items = json.loads(subprocess.run([args.bin, "--db", target, "feedback", "list",
                                            "--limit", "1", "--json"], capture_output=True, text=True, env=env).stdout)["items"]
         fid = items[0]["id"]
         agent = f"ag{i:02d}"
-        subprocess.run([args.bin, "--db", target, "--agent", agent, "feedback", "claim", fid],
-                       check=True, capture_output=True, env=env)
+        subprocess.run([args.bin, "--db", target, "--agent", "lead", "feedback", "assign", fid,
+                        "--to", agent, "--new-agent"], check=True, capture_output=True, env=env)
         t0 = time.time()
         while time.time() - t0 < 30:
             screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", sess], capture_output=True, text=True).stdout

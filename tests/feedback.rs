@@ -128,6 +128,19 @@ fn queue_order_and_explanation() {
     assert_eq!(ids_of(&["--channel", "email"]), ["Q1", "Q3", "Q5"]);
     assert_eq!(ids_of(&["--mine"]), Vec::<String>::new());
     assert_eq!(ids_of(&["--overdue", "--limit", "2"]), ["Q1", "Q6"]);
+    // Finding a ticket: each word typed as the start of a word, in the
+    // item's id, its customer's id or its text, in priority order.
+    assert_eq!(ids_of(&["--search", "refund"]), ["Q1"]);
+    assert_eq!(ids_of(&["--search", "arriv dama"]), ["Q2"]);
+    assert_eq!(ids_of(&["--search", "K1"]), ["Q1", "Q6"]);
+    assert_eq!(
+        ids_of(&["--search", "my", "--kind", "question"]),
+        ["Q6", "Q3"]
+    );
+    assert_eq!(
+        ids_of(&["--search", "invoice parcel"]),
+        Vec::<String>::new()
+    );
 }
 
 /// Each action through the CLI, allowed and refused, with its exit code.

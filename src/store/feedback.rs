@@ -292,6 +292,17 @@ pub fn fts_query(typed: &str) -> Option<String> {
     }
 }
 
+/// What was typed as a PostgreSQL text query: every word (letters and
+/// digits) as the start of a word, all of them required.
+pub fn tsquery(typed: &str) -> String {
+    typed
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("{}:*", w.to_lowercase()))
+        .collect::<Vec<_>>()
+        .join(" & ")
+}
+
 /// One item of the queue, with its customer's context.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct QueueItem {
@@ -515,7 +526,7 @@ pub fn wide_page(
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<QueueItem>, i64)> {
-    let (cond, params, overdue) = super::queue::condition_on(filter, agent, "f.");
+    let (cond, params, overdue) = super::queue::condition_on(filter, agent, "f.", conn.engine());
     if overdue {
         // Only open items can be overdue: read the matching ones and test.
         let all: Vec<QueueItem> = items_where(

@@ -15,6 +15,7 @@
 use crate::analytics::priority::{self, SlaConfig, KINDS};
 use crate::error::Result;
 use crate::store::feedback::QueueFilter;
+use crate::store::sql::Engine;
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection};
 use std::cmp::Reverse;
@@ -71,7 +72,7 @@ pub fn priority_now(row: &QRow, sla: &SlaConfig, now: i64) -> f64 {
 /// placeholders), its parameters in order, and whether rows must also pass
 /// the overdue test.
 fn condition(filter: &QueueFilter, agent: &str) -> (String, Vec<Value>, bool) {
-    condition_on(filter, agent, "")
+    condition_on(filter, agent, "", Engine::Sqlite)
 }
 
 /// [`condition`] over a table whose columns carry `prefix` (`"f."` for
@@ -80,6 +81,7 @@ pub(crate) fn condition_on(
     filter: &QueueFilter,
     agent: &str,
     prefix: &'static str,
+    engine: Engine,
 ) -> (String, Vec<Value>, bool) {
     let text = |s: &str| Value::Text(s.to_string());
     let p = prefix;
@@ -94,30 +96,39 @@ pub(crate) fn condition_on(
         QueueFilter::Kind(k) => (format!("{p}kind = ?"), vec![text(k)], false),
         QueueFilter::Channel(c) => (format!("{p}channel = ?"), vec![text(c)], false),
         QueueFilter::Overdue => ("TRUE".into(), vec![], true),
-        QueueFilter::Text(t) => match super::feedback::fts_query(t) {
-            Some(q) => (
-                // sql-format-ok: a constant column prefix; the query is bound.
-                format!("{p}fid IN (SELECT rowid FROM feedback_fts WHERE feedback_fts MATCH ?)"),
-                vec![Value::Text(q)],
-                false,
-            ),
-            None => ("TRUE".into(), vec![], false),
-        },
-        QueueFilter::TextNoNames(t) => match super::feedback::fts_query(t) {
-            Some(q) => (
-                // sql-format-ok: a constant column prefix; the query is bound.
-                format!("{p}fid IN (SELECT rowid FROM feedback_fts WHERE feedback_fts MATCH ?)"),
-                vec![Value::Text(format!("{{id customer_id text}} : ({q})"))],
-                false,
-            ),
-            None => ("TRUE".into(), vec![], false),
-        },
+        QueueFilter::Text(t) | QueueFilter::TextNoNames(t) => {
+            let names = matches!(filter, QueueFilter::Text(_));
+            match (engine, super::feedback::fts_query(t)) {
+                (_, None) => ("TRUE".into(), vec![], false),
+                (Engine::Sqlite, Some(q)) => (
+                    // sql-format-ok: a constant column prefix; the query is bound.
+                    format!("{p}fid IN (SELECT rowid FROM feedback_fts WHERE feedback_fts MATCH ?)"),
+                    vec![Value::Text(if names {
+                        q
+                    } else {
+                        format!("{{id customer_id text}} : ({q})")
+                    })],
+                    false,
+                ),
+                // Every word as the start of a word (`word:*`); the words
+                // are letters and digits only, and bound.
+                (Engine::Postgres, Some(_)) => (
+                    format!(
+                        // sql-format-ok: a constant column prefix and column; the query is bound.
+                        "{p}fid IN (SELECT fid FROM feedback_search WHERE {} @@ to_tsquery('simple', ?))",
+                        if names { "named" } else { "doc" }
+                    ),
+                    vec![Value::Text(super::feedback::tsquery(t))],
+                    false,
+                ),
+            }
+        }
         QueueFilter::Every(parts) => {
             let mut conds = Vec::new();
             let mut params = Vec::new();
             let mut overdue = false;
             for part in parts {
-                let (c, ps, o) = condition_on(part, agent, prefix);
+                let (c, ps, o) = condition_on(part, agent, prefix, engine);
                 conds.push(format!("({c})"));
                 params.extend(ps);
                 overdue |= o;

@@ -8,12 +8,17 @@
 
 pub mod copy;
 pub mod doctor;
+mod listen;
 pub mod queue;
+mod values;
+
+pub use listen::listen;
+use values::{cell, Param};
 
 use super::sql::{numbered, Engine, Row, Sql, Writer};
 use crate::error::{Error, Result};
 use postgres::error::SqlState;
-use postgres::types::{IsNull, ToSql, Type};
+use postgres::types::ToSql;
 use postgres::{Client, NoTls, Statement};
 use rusqlite::types::Value;
 use std::cell::{Cell, RefCell};
@@ -28,6 +33,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0002_notify_changes.sql",
         include_str!("../../../schema/pg/0002_notify_changes.sql"),
+    ),
+    (
+        "0003_queue_search.sql",
+        include_str!("../../../schema/pg/0003_queue_search.sql"),
     ),
 ];
 
@@ -286,66 +295,6 @@ impl Pg {
     }
 }
 
-/// Call `changed` whenever another session changes the feedback items
-/// (`LISTEN crmtop_changes`), on a thread of its own with its own
-/// connection, until `changed` returns false. A connection the server
-/// drops is opened again (every second until it is back), and `changed` is
-/// called then too: what happened meanwhile was not heard.
-pub fn listen(url: &str, changed: impl Fn() -> bool + Send + 'static) -> Result<()> {
-    let pg = Pg::connect(url, true)?;
-    let config = pg.config.clone();
-    let mut client = pg.client.into_inner();
-    client
-        .batch_execute("LISTEN crmtop_changes")
-        .map_err(|e| Error::Other(format!("LISTEN: {}", message(&e))))?;
-    std::thread::Builder::new()
-        .name("crmtop-listen".into())
-        .spawn(move || loop {
-            let mut lost = false;
-            {
-                let mut n = client.notifications();
-                let mut it = n.timeout_iter(std::time::Duration::from_secs(5));
-                use postgres::fallible_iterator::FallibleIterator;
-                loop {
-                    match it.next() {
-                        Ok(Some(_)) => {
-                            if !changed() {
-                                return;
-                            }
-                        }
-                        // A quiet while: check the connection is alive.
-                        Ok(None) => break,
-                        Err(_) => {
-                            lost = true;
-                            break;
-                        }
-                    }
-                }
-            }
-            if !lost && client.is_closed() {
-                lost = true;
-            }
-            if !lost && client.batch_execute("SELECT 1").is_ok() {
-                continue;
-            }
-            // Reconnect, then reload: changes may have been missed.
-            loop {
-                std::thread::sleep(std::time::Duration::from_secs(1));
-                if let Ok(mut c) = config.connect(NoTls) {
-                    if c.batch_execute("LISTEN crmtop_changes").is_ok() {
-                        client = c;
-                        break;
-                    }
-                }
-            }
-            if !changed() {
-                return;
-            }
-        })
-        .map_err(Error::Io)?;
-    Ok(())
-}
-
 /// The server's own message (and detail) of an error, else the driver's.
 fn message(e: &postgres::Error) -> String {
     match e.as_db_error() {
@@ -363,103 +312,6 @@ fn message(e: &postgres::Error) -> String {
             s
         }
     }
-}
-
-/// A parameter, sent as the type the server inferred for its place.
-#[derive(Debug)]
-struct Param<'a>(&'a Value);
-
-type BoxError = Box<dyn std::error::Error + Sync + Send>;
-
-fn texty(ty: &Type) -> bool {
-    matches!(
-        *ty,
-        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN
-    )
-}
-
-impl ToSql for Param<'_> {
-    fn to_sql(
-        &self,
-        ty: &Type,
-        out: &mut bytes::BytesMut,
-    ) -> std::result::Result<IsNull, BoxError> {
-        match self.0 {
-            Value::Null => Ok(IsNull::Yes),
-            Value::Integer(v) => match *ty {
-                Type::INT8 => v.to_sql(ty, out),
-                Type::INT4 => i32::try_from(*v)?.to_sql(ty, out),
-                Type::INT2 => i16::try_from(*v)?.to_sql(ty, out),
-                Type::FLOAT8 => (*v as f64).to_sql(ty, out),
-                Type::FLOAT4 => (*v as f32).to_sql(ty, out),
-                Type::BOOL => (*v != 0).to_sql(ty, out),
-                _ if texty(ty) => v.to_string().as_str().to_sql(ty, out),
-                _ => Err(format!("cannot send an integer as {ty}").into()),
-            },
-            Value::Real(v) => match *ty {
-                Type::FLOAT8 => v.to_sql(ty, out),
-                Type::FLOAT4 => (*v as f32).to_sql(ty, out),
-                _ => Err(format!("cannot send a number as {ty}").into()),
-            },
-            Value::Text(s) if texty(ty) => s.as_str().to_sql(ty, out),
-            Value::Text(_) => Err(format!("cannot send text as {ty}").into()),
-            Value::Blob(b) if *ty == Type::BYTEA => b.as_slice().to_sql(ty, out),
-            Value::Blob(_) => Err(format!("cannot send bytes as {ty}").into()),
-        }
-    }
-
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-
-    postgres::types::to_sql_checked!();
-}
-
-/// One value of a result row.
-fn cell(row: &postgres::Row, i: usize) -> std::result::Result<Value, String> {
-    let ty = row.columns()[i].type_();
-    let e = |e: postgres::Error| e.to_string();
-    let v = match *ty {
-        Type::INT8 => row
-            .try_get::<_, Option<i64>>(i)
-            .map_err(e)?
-            .map(Value::Integer),
-        Type::INT4 => row
-            .try_get::<_, Option<i32>>(i)
-            .map_err(e)?
-            .map(|v| Value::Integer(v.into())),
-        Type::INT2 => row
-            .try_get::<_, Option<i16>>(i)
-            .map_err(e)?
-            .map(|v| Value::Integer(v.into())),
-        Type::FLOAT8 => row
-            .try_get::<_, Option<f64>>(i)
-            .map_err(e)?
-            .map(Value::Real),
-        Type::FLOAT4 => row
-            .try_get::<_, Option<f32>>(i)
-            .map_err(e)?
-            .map(|v| Value::Real(v.into())),
-        Type::BOOL => row
-            .try_get::<_, Option<bool>>(i)
-            .map_err(e)?
-            .map(|v| Value::Integer(v.into())),
-        Type::BYTEA => row
-            .try_get::<_, Option<Vec<u8>>>(i)
-            .map_err(e)?
-            .map(Value::Blob),
-        _ if texty(ty) => row
-            .try_get::<_, Option<String>>(i)
-            .map_err(e)?
-            .map(Value::Text),
-        _ => {
-            return Err(format!(
-                "column {} has type {ty}, which crmtop does not read",
-                row.columns()[i].name()
-            ))
-        }
-    };
-    Ok(v.unwrap_or(Value::Null))
 }
 
 impl Sql for Pg {

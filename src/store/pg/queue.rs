@@ -4,10 +4,10 @@
 
 use super::Pg;
 use crate::analytics::priority::{self, SlaConfig, KINDS};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::store::feedback::{self, QueueFilter, QueueItem};
 use crate::store::queue::{condition_on, sla_secs, OPEN_STATUSES};
-use crate::store::sql::{Row, Sql};
+use crate::store::sql::{Engine, Row, Sql};
 use rusqlite::types::Value;
 
 /// The SQL and parameters of an open item's priority now and of its SLA
@@ -61,19 +61,6 @@ fn clock(sla: &SlaConfig, now: i64, first: usize, priority: bool, overdue: bool)
     }
 }
 
-fn no_search(filter: &QueueFilter) -> Result<()> {
-    let searching = filter
-        .parts()
-        .iter()
-        .any(|p| matches!(p, QueueFilter::Text(_) | QueueFilter::TextNoNames(_)));
-    if searching {
-        return Err(Error::bad(
-            "text search of the queue does not run on PostgreSQL yet; filter by status, kind, channel or assignee",
-        ));
-    }
-    Ok(())
-}
-
 /// Lock up to `k` of the best unassigned items nobody else is locking
 /// (`FOR UPDATE SKIP LOCKED`), best first, inside the caller's transaction.
 pub fn claimable(pg: &Pg, sla: &SlaConfig, now: i64, k: i64) -> Result<Vec<i64>> {
@@ -106,7 +93,6 @@ pub fn page(
     offset: i64,
     limit: Option<i64>,
 ) -> Result<(Vec<QueueItem>, i64)> {
-    no_search(filter)?;
     if filter.beyond_queue() {
         return feedback::wide_page(
             pg,
@@ -119,7 +105,7 @@ pub fn page(
         );
     }
     // The filter's own `?` placeholders come first, then the clock's.
-    let (cond, params, overdue) = condition_on(filter, agent, "");
+    let (cond, params, overdue) = condition_on(filter, agent, "", Engine::Postgres);
     let cond = crate::store::sql::numbered(&cond);
     let with_clock = |priority: bool| {
         let c = clock(sla, now, params.len() + 1, priority, overdue);

@@ -1,0 +1,34 @@
+-- Finding a ticket: each item's words (its id, its customer's id, its
+-- text) and the same with the customer's name, as text-search vectors
+-- with GIN indexes, kept current by triggers (as the SQLite file's FTS5
+-- table is). A search matches every word typed as the start of a word.
+CREATE TABLE feedback_search (
+    fid   BIGINT PRIMARY KEY REFERENCES feedback(fid) ON DELETE CASCADE,
+    doc   tsvector NOT NULL,
+    named tsvector NOT NULL
+);
+CREATE INDEX feedback_search_doc ON feedback_search USING gin (doc);
+CREATE INDEX feedback_search_named ON feedback_search USING gin (named);
+
+CREATE FUNCTION crmtop_feedback_words() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO feedback_search(fid, doc, named)
+    SELECT f.fid,
+           to_tsvector('simple', f.id || ' ' || c.id || ' ' || coalesce(f.text, '')),
+           to_tsvector('simple', f.id || ' ' || c.id || ' ' || coalesce(c.name, '') || ' ' || coalesce(f.text, ''))
+      FROM feedback f JOIN customers c ON c.cid = f.cid
+     WHERE (TG_TABLE_NAME = 'feedback' AND f.fid = NEW.fid)
+        OR (TG_TABLE_NAME = 'customers' AND f.cid = NEW.cid)
+    ON CONFLICT (fid) DO UPDATE SET doc = excluded.doc, named = excluded.named;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER feedback_words AFTER INSERT OR UPDATE OF id, cid, text ON feedback
+    FOR EACH ROW EXECUTE FUNCTION crmtop_feedback_words();
+CREATE TRIGGER customer_words AFTER UPDATE OF id, name ON customers
+    FOR EACH ROW EXECUTE FUNCTION crmtop_feedback_words();
+
+INSERT INTO feedback_search(fid, doc, named)
+SELECT f.fid,
+       to_tsvector('simple', f.id || ' ' || c.id || ' ' || coalesce(f.text, '')),
+       to_tsvector('simple', f.id || ' ' || c.id || ' ' || coalesce(c.name, '') || ' ' || coalesce(f.text, ''))
+  FROM feedback f JOIN customers c ON c.cid = f.cid;
