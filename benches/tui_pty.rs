@@ -445,6 +445,74 @@ fn first_frames(bin: &Path, db: &Path, label: &str) -> Res<()> {
     t.quit()
 }
 
+/// The queue's item number in its footer ("item 12 of 86040").
+fn item_number(s: &vt100::Screen) -> Option<u64> {
+    let f = footer(s);
+    let rest = f.trim_start().strip_prefix("item ")?;
+    rest.split_whitespace()
+        .next()?
+        .replace(',', "")
+        .parse()
+        .ok()
+}
+
+/// On a PostgreSQL server (CRMTOP_BENCH_DB=postgres://...), where the UI
+/// serves the feedback queue: the first frame and the first full page,
+/// one-row moves, and memory.
+fn queue_on_server(bin: &Path, db: &Path, rounds: usize) -> Res<()> {
+    let queue_shown = |s: &vt100::Screen| {
+        s.contents().contains("┌ Feedback queue") && item_number(s).is_some() && quiet_screen(s)
+    };
+    for i in 0..5 {
+        let mut t = Term::spawn(bin, db)?;
+        let started = t.started;
+        let (_, first, _) = t.until(
+            Duration::from_secs(30),
+            |s| s.contents().contains("5 Feedback"),
+            |_| Ok(()),
+        )?;
+        let (_, full, _) = t.until(Duration::from_secs(60), queue_shown, |_| Ok(()))?;
+        println!(
+            "start {i}: first frame {:>7.1} ms   queue shown {:>8.1} ms",
+            first.duration_since(started).as_secs_f64() * 1e3,
+            full.duration_since(started).as_secs_f64() * 1e3
+        );
+        t.settle(Duration::from_millis(200));
+        t.quit()?;
+    }
+    let mut t = Term::spawn(bin, db)?;
+    t.until(Duration::from_secs(60), queue_shown, |_| Ok(()))?;
+    t.settle(Duration::from_millis(300));
+    let mut down = Stats::new("j (next item)");
+    for _ in 0..rounds {
+        let n = item_number(t.shared.0.lock().map_err(|_| "poisoned")?.parser.screen())
+            .ok_or("no item number")?;
+        down.samples.push(t.press("j", move |s| {
+            item_number(s) == Some(n + 1) && quiet_screen(s)
+        })?);
+        t.settle(Duration::from_millis(15));
+    }
+    let mut up = Stats::new("k (previous item)");
+    for _ in 0..rounds / 2 {
+        let n = item_number(t.shared.0.lock().map_err(|_| "poisoned")?.parser.screen())
+            .ok_or("no item number")?;
+        up.samples.push(t.press("k", move |s| {
+            item_number(s) == Some(n - 1) && quiet_screen(s)
+        })?);
+        t.settle(Duration::from_millis(15));
+    }
+    for s in [&down, &up] {
+        s.print();
+    }
+    let (rss, peak) = t.rss_kib();
+    println!(
+        "RSS {:.0} MB (peak {:.0} MB)",
+        rss as f64 / 1024.0,
+        peak as f64 / 1024.0
+    );
+    t.quit()
+}
+
 fn main() -> Res<()> {
     // `cargo bench` passes --bench; a filter argument is not supported.
     let rounds: usize = std::env::var("ROUNDS")
@@ -454,6 +522,9 @@ fn main() -> Res<()> {
     let bin = build_release()?;
     let db = ensure_db(&bin)?;
     println!("crmtop TUI in a {COLS}x{ROWS} pty on {}", db.display());
+    if db.to_str().is_some_and(|d| d.starts_with("postgres")) {
+        return queue_on_server(&bin, &db, rounds);
+    }
 
     drop_dashboard_cache(&db)?;
     first_frames(&bin, &db, "cold")?;

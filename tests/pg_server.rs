@@ -148,3 +148,59 @@ fn another_agents_claim_is_heard_within_a_second() {
         .expect("no notification within a second of the claim");
     assert!(heard.duration_since(done) < std::time::Duration::from_secs(1));
 }
+
+#[test]
+fn search_follows_an_item_and_its_customer_as_they_change() {
+    if skip() {
+        return;
+    }
+    let db = demo_db(200, 6).on_engine();
+    let s = db.db();
+    let ids = |q: &str| -> Vec<String> {
+        let o = db.run(&[
+            "feedback", "list", "--status", "any", "--all", "--json", "--search", q,
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let first = s
+        .row(
+            "SELECT f.id, f.cid FROM feedback f ORDER BY f.fid LIMIT 1",
+            &[],
+        )
+        .unwrap()
+        .unwrap();
+    let (fid, cid) = (first.text(0).unwrap(), first.i64(1).unwrap());
+    assert!(ids("Quetzalcoatlus").is_empty());
+    // A customer renamed: every one of their items is found by the new name.
+    s.exec(
+        "UPDATE customers SET name = 'Quetzalcoatlus Northropi' WHERE cid = ?1",
+        &[crmtop::store::sql::int(cid)],
+    )
+    .unwrap();
+    let n_items = s
+        .row(
+            "SELECT count(*) FROM feedback WHERE cid = ?1",
+            &[crmtop::store::sql::int(cid)],
+        )
+        .unwrap()
+        .unwrap()
+        .i64(0)
+        .unwrap();
+    let found = ids("quetzal northr");
+    assert_eq!(found.len() as i64, n_items, "{found:?}");
+    assert!(found.contains(&fid));
+    // An item's text changed: found by its new words, not its old ones.
+    s.exec(
+        "UPDATE feedback SET text = 'xylophone delivered broken' WHERE id = ?1",
+        &[crmtop::store::sql::text(&fid)],
+    )
+    .unwrap();
+    assert_eq!(ids("xyloph"), vec![fid]);
+}

@@ -721,3 +721,43 @@ fn opened_card(h: &Harness) -> crmtop::tui::app::WorkCard {
         .clone()
         .expect("a card is shown")
 }
+
+/// The queue pages past its first 200 items and back, the footer and the
+/// selection agreeing with the queue's order (it stopped at item 200: the
+/// page further down was loaded but its position never recorded).
+#[test]
+fn the_queue_scrolls_past_its_first_page() {
+    let db = common::demo_db(3000, 2);
+    let total = common::TempDb::count(&db, "SELECT count(*) FROM queue");
+    assert!(total > 230, "only {total} open items");
+    let mut h = at(&db, 100, 30);
+    h.step(Action::GoScreen(Screen::Feedback));
+    // The queue's order at the harness's clock.
+    let order: Vec<String> = crmtop::store::feedback::page(
+        &db.open().conn,
+        &crmtop::store::feedback::QueueFilter::All,
+        "tester",
+        &crmtop::analytics::priority::SlaConfig::default(),
+        NOW,
+        0,
+        None,
+    )
+    .unwrap()
+    .0
+    .into_iter()
+    .map(|i| i.id)
+    .collect();
+    for _ in 0..220 {
+        h.step(Action::Down);
+    }
+    let q = &h.state.queue;
+    assert_eq!(q.offset + q.cursor as i64, 220);
+    assert_eq!(q.selected().unwrap().id, order[220]);
+    assert!(h.screen().contains("item 221 of"), "{}", h.screen());
+    for _ in 0..30 {
+        h.step(Action::Up);
+    }
+    let q = &h.state.queue;
+    assert_eq!(q.selected().unwrap().id, order[190]);
+    assert!(h.screen().contains("item 191 of"), "{}", h.screen());
+}

@@ -163,6 +163,9 @@ pub struct QueueState {
     pub items: Vec<QueueItem>,
     /// Position of items[0] in the whole queue.
     pub offset: i64,
+    /// The position the page being loaded starts at (becomes `offset` when
+    /// it arrives).
+    pub requested_offset: i64,
     pub cursor: usize,
     pub total: Option<i64>,
     pub gen: u64,

@@ -92,6 +92,7 @@ pub fn load_queue(state: &mut AppState, offset: i64) -> Vec<Effect> {
     q.gen += 1;
     q.loading = true;
     q.quiet = false;
+    q.requested_offset = offset.max(0);
     vec![request(Request::Queue {
         gen: q.gen,
         filter: q.filter.clone(),

@@ -32,6 +32,10 @@ pub fn on_queue(
     q.loading = false;
     q.quiet = false;
     let selected = q.selected().map(|i| i.fid);
+    // A page further down the queue (beyond the first QUEUE_PAGE items)
+    // starts where it was asked to: the cursor was set relative to it.
+    let moved = q.offset != q.requested_offset;
+    q.offset = q.requested_offset;
     q.items = items;
     q.total = Some(total);
     q.kinds = kinds;
@@ -39,7 +43,7 @@ pub fn on_queue(
     // Keep the cursor on the same item when it is still in the page
     // (others' changes move items around it), except right after one's own
     // change from the list, when the row stays.
-    if std::mem::take(&mut q.hold_row) {
+    if std::mem::take(&mut q.hold_row) || moved {
     } else if let Some(i) = selected.and_then(|fid| q.items.iter().position(|it| it.fid == fid)) {
         q.cursor = i;
     }

@@ -184,10 +184,22 @@ pub fn from_sqlite(
     let r = (|| {
         // The tables the schema filled itself (none today) start empty.
         pg.batch("DELETE FROM meta")?;
+        // The search's words are made once for every item after the copy,
+        // not by a trigger per row (DDL is transactional: a failed copy
+        // leaves the trigger as it was).
+        pg.batch("ALTER TABLE feedback DISABLE TRIGGER feedback_words")?;
         let mut out = Vec::new();
         for t in TABLES {
             out.push(copy_table(file, pg, t, progress)?);
         }
+        pg.batch(
+            "INSERT INTO feedback_search(fid, doc, named)
+             SELECT f.fid,
+                    to_tsvector('simple', f.id || ' ' || c.id || ' ' || coalesce(f.text, '')),
+                    to_tsvector('simple', f.id || ' ' || c.id || ' ' || coalesce(c.name, '') || ' ' || coalesce(f.text, ''))
+               FROM feedback f JOIN customers c ON c.cid = f.cid;
+             ALTER TABLE feedback ENABLE TRIGGER feedback_words;",
+        )?;
         pg.exec(
             "SELECT setval(pg_get_serial_sequence('audit_log', 'aid'), COALESCE(max(aid), 0) + 1, false) FROM audit_log",
             &[],
