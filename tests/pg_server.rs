@@ -18,6 +18,10 @@ fn skip() -> bool {
     false
 }
 
+fn n_customers(db: &TempDb) -> i64 {
+    db.count("SELECT count(*) FROM customers")
+}
+
 #[test]
 fn a_demo_goes_to_the_server_and_back_whole() {
     if skip() {
@@ -58,6 +62,20 @@ fn a_demo_goes_to_the_server_and_back_whole() {
             .unwrap();
         assert_eq!(rows, a, "{t}");
     }
+    // `info` reads the server like a file.
+    let o = db.run(&["info", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let info: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(info["customers"], n_customers(&db));
+    assert_eq!(info["schema_version"], crmtop::store::pg::latest_version());
+    // What does not run there yet says so, and creates nothing.
+    let o = db.run(&["train"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("does not run on PostgreSQL yet"),
+        "{}",
+        stderr(&o)
+    );
     // The copy is a sound crmtop file.
     let o = crmtop_cmd()
         .arg("--db")

@@ -70,6 +70,7 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
         future_margin_days: ctx.config.future_margin_days,
     };
     let db = ctx.db_path();
+    store::check_regular(&db)?;
     if a.reject_file
         .as_deref()
         .is_some_and(|p| p.as_os_str() == "-")
@@ -312,6 +313,7 @@ pub fn demo(ctx: &Ctx, a: DemoArgs) -> Result<i32> {
         return Err(Error::ReadOnly("demo".into()));
     }
     let path = ctx.db_path();
+    store::check_regular(&path)?;
     prepare_demo_path(&path, a.force)?;
     let mut store = store::open(&path, Mode::ReadWrite)?;
     let opts = demo::DemoOptions {
@@ -359,8 +361,13 @@ pub fn demo(ctx: &Ctx, a: DemoArgs) -> Result<i32> {
 }
 
 pub fn info(ctx: &Ctx, json: bool) -> Result<i32> {
-    let store = ctx.open_for_read()?;
-    let i = store::customers::info(&store.conn, &store.path)?;
+    let db = ctx.open_db_for_read()?;
+    let place = match &db {
+        store::Db::File(s) => s.path.display().to_string(),
+        store::Db::Server(pg) => pg.shown.clone(),
+    };
+    let i = store::customers::info(&db, &place)?;
+    let server = matches!(db, store::Db::Server(_));
     if json {
         print_json(&i)?;
         return Ok(OK);
@@ -382,20 +389,28 @@ pub fn info(ctx: &Ctx, json: bool) -> Result<i32> {
         (Some(a), Some(b)) => crate::outln!("orders from     {a} to {b}"),
         _ => crate::outln!("orders from     (no orders)"),
     }
-    crate::outln!(
-        "churn models    {}{}",
-        i.churn_models,
-        i.active_model
-            .map(|m| format!(" (active: v{m})"))
-            .unwrap_or_default()
-    );
-    crate::outln!("CLV fits        {}", i.clv_fits);
+    if server {
+        crate::outln!("models, fits    in the SQLite file (the server keeps each customer's active churn probability and CLV)");
+    } else {
+        crate::outln!(
+            "churn models    {}{}",
+            i.churn_models,
+            i.active_model
+                .map(|m| format!(" (active: v{m})"))
+                .unwrap_or_default()
+        );
+        crate::outln!("CLV fits        {}", i.clv_fits);
+    }
     crate::outln!("audit entries   {}", i.audit_entries);
-    crate::outln!(
-        "file size       {:.1} MB (WAL {:.1} MB)",
-        i.file_bytes as f64 / 1e6,
-        i.wal_bytes as f64 / 1e6
-    );
+    if server {
+        crate::outln!("database size   {:.1} MB", i.file_bytes as f64 / 1e6);
+    } else {
+        crate::outln!(
+            "file size       {:.1} MB (WAL {:.1} MB)",
+            i.file_bytes as f64 / 1e6,
+            i.wal_bytes as f64 / 1e6
+        );
+    }
     Ok(OK)
 }
 

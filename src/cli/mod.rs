@@ -155,6 +155,8 @@ impl Ctx {
     /// reading command never creates, migrates or changes a file.
     pub fn open_for_read(&self) -> Result<Store> {
         let path = self.db_path();
+        // A server's URL: say what runs there, not "no such file".
+        store::check_regular(&path)?;
         if !path.exists() {
             return Err(Error::File {
                 path,

@@ -1,6 +1,7 @@
 //! Customers: derived aggregates, counts, and the rows the screens and exports page through.
 
 use crate::error::Result;
+use crate::store::sql::Sql;
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// Customers with an explicit churn label (churned 0 or 1).
@@ -117,26 +118,63 @@ pub struct Info {
     pub wal_bytes: u64,
 }
 
-fn count(conn: &Connection, sql: &str) -> Result<i64> {
-    Ok(conn.query_row(sql, [], |r| r.get(0))?)
+fn count(conn: &dyn Sql, sql: &str) -> Result<i64> {
+    Ok(conn
+        .row(sql, &[])?
+        .map(|r| r.i64(0))
+        .transpose()?
+        .unwrap_or(0))
 }
 
-pub fn info(conn: &Connection, path: &std::path::Path) -> Result<Info> {
-    let (first, last): (Option<i64>, Option<i64>) = conn.query_row(
+/// What a database holds (`crmtop info`), on either engine: `place` is the
+/// file, or the server and database.
+pub fn info(conn: &dyn Sql, place: &str) -> Result<Info> {
+    let range = conn.row(
         "SELECT min(first_order), max(last_order) FROM customers",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        &[],
     )?;
-    let attributes = super::attributes::names(conn)?;
-    let wal = path.with_file_name(format!(
-        "{}-wal",
-        path.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default()
-    ));
+    let (first, last) = match range {
+        Some(r) => (r.opt_i64(0)?, r.opt_i64(1)?),
+        None => (None, None),
+    };
+    // What only one engine keeps: a file's models, fits and attribute
+    // columns, its size and WAL; a server's size.
+    let (schema_version, attributes, churn_models, active_model, clv_fits, file_bytes, wal_bytes) =
+        match (conn.sqlite(), conn.postgres()) {
+            (Some(c), _) => {
+                let path = std::path::Path::new(place);
+                let wal = path.with_file_name(format!(
+                    "{}-wal",
+                    path.file_name()
+                        .map(|n| n.to_string_lossy())
+                        .unwrap_or_default()
+                ));
+                (
+                    super::user_version(c)?,
+                    super::attributes::names(c)?,
+                    count(conn, "SELECT count(*) FROM models")?,
+                    conn.row("SELECT id FROM models WHERE active = 1", &[])?
+                        .map(|r| r.i64(0))
+                        .transpose()?,
+                    count(conn, "SELECT count(*) FROM clv_fits")?,
+                    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+                    std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0),
+                )
+            }
+            (None, Some(pg)) => (
+                pg.schema_version()?,
+                vec![],
+                0,
+                None,
+                0,
+                count(conn, "SELECT pg_database_size(current_database())")? as u64,
+                0,
+            ),
+            (None, None) => (0, vec![], 0, None, 0, 0, 0),
+        };
     Ok(Info {
-        path: path.display().to_string(),
-        schema_version: super::user_version(conn)?,
+        path: place.to_string(),
+        schema_version,
         customers: count(conn, "SELECT count(*) FROM customers")?,
         customers_with_orders: count(conn, "SELECT count(*) FROM customers WHERE n_orders > 0")?,
         attributes,
@@ -149,14 +187,12 @@ pub fn info(conn: &Connection, path: &std::path::Path) -> Result<Info> {
         )?,
         first_order: first.map(crate::timeutil::ts_to_day_string),
         last_order: last.map(crate::timeutil::ts_to_day_string),
-        churn_models: count(conn, "SELECT count(*) FROM models")?,
-        active_model: conn
-            .query_row("SELECT id FROM models WHERE active = 1", [], |r| r.get(0))
-            .optional()?,
-        clv_fits: count(conn, "SELECT count(*) FROM clv_fits")?,
+        churn_models,
+        active_model,
+        clv_fits,
         audit_entries: count(conn, "SELECT count(*) FROM audit_log")?,
-        file_bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
-        wal_bytes: std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0),
+        file_bytes,
+        wal_bytes,
     })
 }
 

@@ -257,6 +257,16 @@ pub(crate) fn start_job(state: &mut AppState, spec: JobSpec) -> Vec<Effect> {
         );
         return vec![];
     }
+    if state.server {
+        state.say(
+            Severity::Warning,
+            format!(
+                "{} does not run on PostgreSQL yet; run it on the SQLite file (crmtop migrate copies between them)",
+                spec.label()
+            ),
+        );
+        return vec![];
+    }
     state.job = Some(JobState {
         label: spec.label(),
         progress: None,

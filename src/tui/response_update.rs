@@ -234,6 +234,10 @@ pub fn on_response(state: &mut AppState, resp: Response) -> Vec<Effect> {
             if let Some(d) = state.detail.as_mut() {
                 d.loading = false;
             }
+            // A job that could not start is not running.
+            if what == "starting the job" {
+                state.job = None;
+            }
             state.say(Severity::Error, format!("{what}: {message}"));
             vec![]
         }

@@ -72,12 +72,21 @@ fn shown(config: &postgres::Config) -> String {
             Host::Unix(p) => p.display().to_string(),
         })
         .unwrap_or_else(|| "localhost".into());
-    format!(
-        "{}@{}/{}",
-        config.get_user().unwrap_or(""),
-        host,
-        config.get_dbname().unwrap_or("")
-    )
+    // The driver logs in as the OS user when the URL names none.
+    let user = config
+        .get_user()
+        .map(str::to_string)
+        .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+        .or_else(|| std::env::var("LOGNAME").ok().filter(|u| !u.is_empty()));
+    let db = config
+        .get_dbname()
+        .map(str::to_string)
+        .or_else(|| user.clone())
+        .unwrap_or_default();
+    match user {
+        Some(u) => format!("{u}@{host}/{db}"),
+        None => format!("{host}/{db}"),
+    }
 }
 
 impl Pg {
@@ -150,6 +159,11 @@ impl Pg {
             .borrow_mut()
             .batch_execute(sql)
             .map_err(|e| self.error(e))
+    }
+
+    /// The schema version of the database.
+    pub fn schema_version(&self) -> Result<i64> {
+        self.version()
     }
 
     fn version(&self) -> Result<i64> {
