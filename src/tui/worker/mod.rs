@@ -11,7 +11,6 @@ use crate::store::detail;
 use crate::store::feedback;
 use crate::store::list;
 use crate::store::models;
-use crate::store::workflow;
 use crate::store::{self, Mode};
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -27,6 +26,7 @@ mod advice;
 mod campaigns;
 mod jobs;
 mod lists;
+mod queue;
 mod search;
 mod server;
 mod trace;
@@ -263,94 +263,38 @@ impl Executor {
                 };
                 Response::Found { cid, fid, id }
             }
-            Request::Queue {
-                gen,
-                filter,
-                agent,
-                sla,
-                now,
-                offset,
-                limit,
-            } => {
-                let (items, total) =
-                    feedback::page(&self.conn, &filter, &agent, &sla, now, offset, Some(limit))?;
-                let (kinds, channels) = feedback::queue_facets(&self.conn)?;
-                Response::Queue {
-                    gen,
-                    items,
-                    total,
-                    kinds,
-                    channels,
-                }
-            }
             Request::Models { gen } => Response::Models {
                 gen,
                 rows: models::list(&self.conn)?,
             },
             Request::QueueItem { gen, fid, sla, now } => {
-                let item = feedback::item(&self.conn, fid, &sla, now)?;
-                let (history, customer) = match &item {
-                    Some(it) => (
-                        crate::store::audit::for_entity(&self.conn, "feedback", &it.id, 50)?,
-                        self.customer_view(it.cid)?,
-                    ),
-                    None => (vec![], None),
-                };
-                Response::QueueItem {
-                    gen,
-                    item: item.map(Box::new),
-                    history,
+                let mut r = queue::answer(
+                    &mut self.conn,
+                    self.read_only,
+                    Request::QueueItem { gen, fid, sla, now },
+                )?;
+                // On the file the item comes with its customer's detail.
+                if let Ok(Response::QueueItem {
+                    item: Some(it),
                     customer,
+                    ..
+                }) = &mut r
+                {
+                    *customer = self.customer_view(it.cid)?;
+                }
+                match r {
+                    Ok(r) => r,
+                    Err(_) => return Ok(None),
                 }
             }
-            Request::QueueAct {
-                targets,
-                act,
-                agent,
-                now,
-            } => {
-                if self.read_only {
-                    return Ok(Some(Response::Failed {
-                        what: act.name().to_string(),
-                        message: "read-only (--read-only): the queue cannot be changed".into(),
-                    }));
-                }
-                let outcomes = workflow::act(&mut self.conn, &targets, &act, &agent, now)?;
-                Response::QueueActed {
-                    act: act.name().to_string(),
-                    outcomes,
-                }
-            }
-            Request::QueueUndo {
-                fid,
-                version,
-                agent,
-                now,
-            } => {
-                if self.read_only {
-                    return Ok(Some(Response::Failed {
-                        what: "undo".into(),
-                        message: "read-only (--read-only): the queue cannot be changed".into(),
-                    }));
-                }
-                let outcome = workflow::undo(&mut self.conn, fid, version, &agent, now)?;
-                Response::QueueActed {
-                    act: "undo".into(),
-                    outcomes: vec![outcome],
-                }
-            }
-            Request::QueueNext { agent, sla, now } => {
-                if self.read_only {
-                    return Ok(Some(Response::Failed {
-                        what: "next".into(),
-                        message: "read-only (--read-only): the queue cannot be changed".into(),
-                    }));
-                }
-                Response::QueueNext {
-                    claimed: workflow::next(&mut self.conn, &agent, &sla, now)?,
-                }
-            }
-            Request::Agents => Response::Agents(workflow::known_agents(&self.conn)?),
+            r @ (Request::Queue { .. }
+            | Request::QueueAct { .. }
+            | Request::QueueUndo { .. }
+            | Request::QueueNext { .. }
+            | Request::Agents) => match queue::answer(&mut self.conn, self.read_only, r)? {
+                Ok(r) => r,
+                Err(_) => return Ok(None),
+            },
             Request::Holdout { from, family } => Response::Holdout(
                 crate::analytics::clv::holdout(
                     &self.conn,

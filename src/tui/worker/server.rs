@@ -4,8 +4,8 @@
 //! message saying they run on the SQLite file for now.
 
 use super::{Request, Response};
+use crate::store::feedback;
 use crate::store::pg::Pg;
-use crate::store::{feedback, workflow};
 
 pub struct ServerExecutor {
     pg: Pg,
@@ -17,13 +17,6 @@ impl ServerExecutor {
         Ok(ServerExecutor {
             pg: Pg::connect(url, read_only)?,
             read_only,
-        })
-    }
-
-    fn refuse_write(read_only: bool, what: &str) -> Option<Response> {
-        read_only.then(|| Response::Failed {
-            what: what.to_string(),
-            message: "read-only (--read-only): the queue cannot be changed".into(),
         })
     }
 
@@ -41,77 +34,15 @@ impl ServerExecutor {
                 },
                 stamp: crate::store::DataStamp::default(),
             },
-            Request::Queue {
-                gen,
-                filter,
-                agent,
-                sla,
-                now,
-                offset,
-                limit,
-            } => {
-                let (items, total) =
-                    feedback::page(&*pg, &filter, &agent, &sla, now, offset, Some(limit))?;
-                let (kinds, channels) = crate::store::pg::queue::facets(pg)?;
-                Response::Queue {
-                    gen,
-                    items,
-                    total,
-                    kinds,
-                    channels,
-                }
-            }
-            Request::QueueItem { gen, fid, sla, now } => {
-                let item = feedback::item(&*pg, fid, &sla, now)?;
-                let history = match &item {
-                    Some(it) => crate::store::audit::for_entity(&*pg, "feedback", &it.id, 50)?,
-                    None => vec![],
-                };
-                Response::QueueItem {
-                    gen,
-                    item: item.map(Box::new),
-                    history,
-                    customer: None,
-                }
-            }
-            Request::QueueAct {
-                targets,
-                act,
-                agent,
-                now,
-            } => {
-                if let Some(r) = Self::refuse_write(read_only, act.name()) {
-                    return Ok(Some(r));
-                }
-                let outcomes = workflow::act(pg, &targets, &act, &agent, now)?;
-                Response::QueueActed {
-                    act: act.name().to_string(),
-                    outcomes,
-                }
-            }
-            Request::QueueUndo {
-                fid,
-                version,
-                agent,
-                now,
-            } => {
-                if let Some(r) = Self::refuse_write(read_only, "undo") {
-                    return Ok(Some(r));
-                }
-                Response::QueueActed {
-                    act: "undo".into(),
-                    outcomes: vec![workflow::undo(pg, fid, version, &agent, now)?],
-                }
-            }
-            Request::QueueNext { agent, sla, now } => {
-                if let Some(r) = Self::refuse_write(read_only, "next") {
-                    return Ok(Some(r));
-                }
-                Response::QueueNext {
-                    claimed: workflow::next(pg, &agent, &sla, now)?,
-                }
-            }
-            Request::Agents => Response::Agents(workflow::known_agents(&*pg)?),
+            r @ (Request::Queue { .. }
+            | Request::QueueItem { .. }
+            | Request::QueueAct { .. }
+            | Request::QueueUndo { .. }
+            | Request::QueueNext { .. }
+            | Request::Agents) => match super::queue::answer(pg, read_only, r)? {
+                Ok(r) => r,
+                Err(_) => return Ok(None),
+            },
             Request::Find { id } => Response::Found {
                 cid: None,
                 fid: feedback::fid_of(&*pg, &id)?,
