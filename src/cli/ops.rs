@@ -25,7 +25,7 @@ pub fn backup(ctx: &Ctx, a: BackupArgs) -> Result<i32> {
         return Err(Error::bad(format!(
             "a PostgreSQL database is backed up with PostgreSQL's own tool, which takes a consistent copy while agents work: \
              pg_dump -Fc -f crmtop.dump '{}' (restore with pg_restore -d URL crmtop.dump)",
-            url
+            crate::store::pg::without_password(url)
         )));
     }
     let printer = super::progress_printer();

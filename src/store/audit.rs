@@ -150,15 +150,11 @@ pub fn replay_feedback(conn: &dyn Sql) -> Result<Replay> {
     let mut last: HashMap<String, Logged> = HashMap::new();
     // The state before each item's last change (what an undo restores).
     let mut before_last: HashMap<String, Logged> = HashMap::new();
-    let rows = conn.rows(
-        "SELECT aid, agent, action, entity_id, old_value, new_value, details
-         FROM audit_log WHERE entity = 'feedback' ORDER BY aid",
-        &[],
-    )?;
-    for r in &rows {
+    // The log is read in order, a row at a time (it may hold millions).
+    let mut each = |r: &crate::store::sql::Row| -> Result<()> {
         let (aid, agent, action, id) = (r.i64(0)?, r.text(1)?, r.text(2)?, r.text(3)?);
         if !ACTIONS.contains(&action.as_str()) {
-            continue;
+            return Ok(());
         }
         out.entries += 1;
         let parse = |v: Option<String>| -> Option<Logged> {
@@ -167,7 +163,7 @@ pub fn replay_feedback(conn: &dyn Sql) -> Result<Replay> {
         let (Some(old), Some(new)) = (parse(r.opt_text(4)?), parse(r.opt_text(5)?)) else {
             out.problems
                 .push(format!("entry {aid} ({id}): old or new state unreadable"));
-            continue;
+            return Ok(());
         };
         let details = r.opt_text(6)?;
         if let Some(prev) = last.get(&id) {
@@ -200,7 +196,7 @@ pub fn replay_feedback(conn: &dyn Sql) -> Result<Replay> {
             }
             before_last.remove(&id);
             last.insert(id, new);
-            continue;
+            return Ok(());
         }
         before_last.insert(id.clone(), old.clone());
         let act = match action.as_str() {
@@ -242,8 +238,14 @@ pub fn replay_feedback(conn: &dyn Sql) -> Result<Replay> {
                 .push(format!("entry {aid} ({id}): unknown status {}", old.status)),
         }
         last.insert(id, new);
-    }
-    drop(rows);
+        Ok(())
+    };
+    conn.each(
+        "SELECT aid, agent, action, entity_id, old_value, new_value, details
+         FROM audit_log WHERE entity = 'feedback' ORDER BY aid",
+        &[],
+        &mut each,
+    )?;
     out.items = last.len() as u64;
     let mut ids: Vec<&String> = last.keys().collect();
     ids.sort();

@@ -29,6 +29,19 @@ pub trait Sql {
     fn row(&self, sql: &str, params: &[Value]) -> Result<Option<Row>> {
         Ok(self.rows(sql, params)?.into_iter().next())
     }
+    /// Each row of a query in turn, without holding them all (where the
+    /// engine streams; else read whole).
+    fn each(
+        &self,
+        sql: &str,
+        params: &[Value],
+        f: &mut dyn FnMut(&Row) -> Result<()>,
+    ) -> Result<()> {
+        for r in self.rows(sql, params)? {
+            f(&r)?;
+        }
+        Ok(())
+    }
     /// The SQLite connection underneath, for what only SQLite runs.
     fn sqlite(&self) -> Option<&rusqlite::Connection> {
         None
@@ -180,6 +193,26 @@ impl Sql for rusqlite::Connection {
 
     fn rows(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
         lite_rows(&mut self.prepare_cached(sql)?, params)
+    }
+
+    fn each(
+        &self,
+        sql: &str,
+        params: &[Value],
+        f: &mut dyn FnMut(&Row) -> Result<()>,
+    ) -> Result<()> {
+        let mut st = self.prepare(sql)?;
+        let n = st.column_count();
+        let mut rows = st.query(rusqlite::params_from_iter(params))?;
+        let mut row = Row(Vec::with_capacity(n));
+        while let Some(r) = rows.next()? {
+            row.0.clear();
+            for i in 0..n {
+                row.0.push(r.get::<_, Value>(i)?);
+            }
+            f(&row)?;
+        }
+        Ok(())
     }
 
     fn sqlite(&self) -> Option<&rusqlite::Connection> {

@@ -269,7 +269,9 @@ fn apply_one(conn: &dyn Sql, target: Target, act: &Act, agent: &str, now: i64) -
         ],
     )?;
     if changed != 1 {
-        // Cannot happen under BEGIN IMMEDIATE; refuse rather than guess.
+        // Another agent's change committed since `current` read the row
+        // (possible under PostgreSQL's READ COMMITTED, not under SQLite's
+        // BEGIN IMMEDIATE): refuse rather than guess.
         return Ok(Outcome::Conflict {
             id: cur.id,
             by: None,
@@ -365,16 +367,30 @@ pub fn next(
 ) -> Result<Option<(i64, Outcome)>> {
     need_agent(agent)?;
     db.write(&mut |tx| {
+        if let Some(pg) = tx.postgres() {
+            // One locked candidate at a time, skipping what others lock.
+            let mut tried = Vec::new();
+            while tried.len() < 8 {
+                let Some(fid) = crate::store::pg::queue::claimable(pg, sla, now, &tried)? else {
+                    break;
+                };
+                let out = apply_one(tx, Target { fid, version: None }, &Act::Claim, agent, now)?;
+                if out.is_done() {
+                    return Ok(Some((fid, out)));
+                }
+                tried.push(fid);
+            }
+            return Ok(None);
+        }
         // Top unassigned items; the first that can be claimed is taken.
-        let fids: Vec<i64> = match (tx.sqlite(), tx.postgres()) {
-            (Some(conn), _) => {
+        let fids: Vec<i64> = match tx.sqlite() {
+            Some(conn) => {
                 crate::store::queue::top(conn, &QueueFilter::Unassigned, agent, sla, now, 8)?
                     .into_iter()
                     .map(|(_, r)| r.fid)
                     .collect()
             }
-            (None, Some(pg)) => crate::store::pg::queue::claimable(pg, sla, now, 4)?,
-            (None, None) => vec![],
+            None => vec![],
         };
         for fid in fids {
             let out = apply_one(tx, Target { fid, version: None }, &Act::Claim, agent, now)?;
@@ -462,7 +478,7 @@ pub fn undo(
             .get("assignee")
             .and_then(|s| s.as_str())
             .map(str::to_string);
-        tx.exec(
+        let changed = tx.exec(
             &format!(
                 // sql-format-ok: a constant.
                 "UPDATE feedback SET status = ?1, assignee = CAST(?2 AS TEXT), version = version + 1,
@@ -482,6 +498,17 @@ pub fn undo(
                 sql::int(cur.version),
             ],
         )?;
+        if changed != 1 {
+            // Changed by another agent since it was read (PostgreSQL's
+            // READ COMMITTED): refuse, as any stale change is.
+            return Ok(Outcome::Conflict {
+                id: cur.id,
+                by: None,
+                at: None,
+                status: cur.status.to_string(),
+                assignee: cur.assignee,
+            });
+        }
         feedback::requeue(tx, fid)?;
         changed_and_logged(
             tx,

@@ -36,6 +36,12 @@ pub fn on_queue(
     // starts where it was asked to: the cursor was set relative to it.
     let moved = q.offset != q.requested_offset;
     q.offset = q.requested_offset;
+    // Others' changes shrank the queue below this page: show its end.
+    if items.is_empty() && q.offset > 0 && total > 0 {
+        let end = (total - super::update::QUEUE_PAGE).max(0);
+        q.cursor = (total - 1 - end).max(0) as usize;
+        return super::loading::load_queue(state, end);
+    }
     q.items = items;
     q.total = Some(total);
     q.kinds = kinds;
@@ -120,7 +126,7 @@ pub fn reload(state: &mut AppState) -> Vec<Effect> {
     if let Some(fid) = state.queue.opened.as_ref().map(|o| o.fid) {
         fx.extend(open_item(state, fid));
     }
-    let off = state.queue.offset;
+    let off = state.queue.requested_offset;
     fx.extend(super::update::load_queue(state, off));
     fx
 }
@@ -401,7 +407,7 @@ pub fn on_next(state: &mut AppState, claimed: Option<(i64, Outcome)>) -> Vec<Eff
         Some((fid, outcome)) => {
             state.say(Severity::Success, format!("next: {}", outcome.message()));
             let mut fx = open_item(state, fid);
-            let off = state.queue.offset;
+            let off = state.queue.requested_offset;
             fx.extend(super::update::load_queue(state, off));
             fx
         }

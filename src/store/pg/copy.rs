@@ -180,7 +180,7 @@ pub fn from_sqlite(
             )));
         }
     }
-    pg.batch("BEGIN")?;
+    pg.begin("BEGIN")?;
     let r = (|| {
         // The tables the schema filled itself (none today) start empty.
         pg.batch("DELETE FROM meta")?;
@@ -188,10 +188,15 @@ pub fn from_sqlite(
         // not by a trigger per row (DDL is transactional: a failed copy
         // leaves the trigger as it was).
         pg.batch("ALTER TABLE feedback DISABLE TRIGGER feedback_words")?;
-        let mut out = Vec::new();
-        for t in TABLES {
-            out.push(copy_table(file, pg, t, progress)?);
-        }
+        // Every table of the file as of one moment (agents may be
+        // working on it): one read transaction around the copy.
+        file.execute_batch("BEGIN")?;
+        let copied: Result<Vec<Copied>> = TABLES
+            .iter()
+            .map(|t| copy_table(file, pg, t, progress))
+            .collect();
+        let _ = file.execute_batch("COMMIT");
+        let out = copied?;
         pg.batch(
             "INSERT INTO feedback_search(fid, doc, named)
              SELECT f.fid,
@@ -324,7 +329,7 @@ pub fn to_sqlite(
         ));
     }
     // Read at one point in time on the server.
-    pg.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+    pg.begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
     let r = (|| {
         let tx = file.transaction()?;
         let mut out = Vec::new();

@@ -86,7 +86,7 @@ pub fn run(pg: &Pg, fix: bool) -> Result<Report> {
             .iter()
             .map(|r| r.i64(0))
             .collect::<Result<_>>()?;
-        pg.batch("BEGIN")?;
+        pg.begin("BEGIN")?;
         let r = fids
             .iter()
             .try_for_each(|fid| crate::store::feedback::requeue(pg, *fid));
@@ -115,7 +115,9 @@ pub fn run(pg: &Pg, fix: bool) -> Result<Report> {
     ));
     let guards = count(
         pg,
-        "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'audit_log'::regclass AND NOT tgisinternal AND tgenabled <> 'D'",
+        "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'audit_log'::regclass
+           AND tgname IN ('audit_log_no_update', 'audit_log_no_delete', 'audit_log_no_truncate')
+           AND tgenabled IN ('O', 'A')",
     )?;
     findings.push(finding(
         "append-only",

@@ -45,6 +45,20 @@ pub fn latest_version() -> i64 {
     MIGRATIONS.len() as i64
 }
 
+/// A URL as it may be shown: any password in it left out.
+pub fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((who, host)) if who.contains(':') => {
+            let user = who.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}@{host}")
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// Whether `--db` names a PostgreSQL server rather than a file.
 pub fn is_url(db: &str) -> bool {
     db.starts_with("postgres://") || db.starts_with("postgresql://")
@@ -56,6 +70,8 @@ pub struct Pg {
     config: postgres::Config,
     stmts: RefCell<HashMap<String, Statement>>,
     in_tx: Cell<bool>,
+    /// The last COMMIT's outcome is unknown (the connection dropped).
+    commit_unknown: Cell<bool>,
     /// Where, for messages: `user@host/dbname`, never the password.
     pub shown: String,
     pub read_only: bool,
@@ -133,6 +149,7 @@ impl Pg {
             config,
             stmts: RefCell::new(HashMap::new()),
             in_tx: Cell::new(false),
+            commit_unknown: Cell::new(false),
             shown: where_,
             read_only,
         };
@@ -202,7 +219,7 @@ impl Pg {
         if v == latest_version() {
             return Ok(());
         }
-        self.batch("BEGIN")?;
+        self.begin("BEGIN")?;
         let r = (|| {
             self.batch(
                 "SELECT pg_advisory_xact_lock(7243001);
@@ -227,16 +244,35 @@ impl Pg {
 
     /// Commit after `r` succeeded, else roll back and return its error.
     fn finish<T>(&self, r: Result<T>) -> Result<T> {
+        self.in_tx.set(false);
         match r {
-            Ok(v) => {
-                self.batch("COMMIT")?;
-                Ok(v)
-            }
+            Ok(v) => match self.client.borrow_mut().batch_execute("COMMIT") {
+                Ok(()) => Ok(v),
+                // The server may have committed before the connection went:
+                // doing the work again could do it twice.
+                Err(e) if e.is_closed() => {
+                    self.commit_unknown.set(true);
+                    Err(Error::Other(format!(
+                        "the connection to the PostgreSQL server at {} dropped while the change was being committed: it may or may not have been made; look (crmtop feedback show ID) before doing it again",
+                        self.shown
+                    )))
+                }
+                Err(e) => Err(self.error(e)),
+            },
             Err(e) => {
                 let _ = self.batch("ROLLBACK");
                 Err(e)
             }
         }
+    }
+
+    /// Open a transaction (`BEGIN ...`, ended by `finish`): inside it, a
+    /// connection the server drops is not silently reopened (the work
+    /// done so far is gone with it).
+    pub(crate) fn begin(&self, sql: &str) -> Result<()> {
+        self.with_client(|pg| pg.client.borrow_mut().batch_execute(sql))?;
+        self.in_tx.set(true);
+        Ok(())
     }
 
     /// The statement for `sql` (prepared once per connection).
@@ -366,6 +402,20 @@ impl Sql for Pg {
     }
 }
 
+/// Rolls back the open transaction when dropped armed (on a panic).
+struct RollbackOnUnwind<'a>(&'a Pg, bool);
+
+impl Drop for RollbackOnUnwind<'_> {
+    fn drop(&mut self) {
+        if self.1 {
+            self.0.in_tx.set(false);
+            if let Ok(mut c) = self.0.client.try_borrow_mut() {
+                let _ = c.batch_execute("ROLLBACK");
+            }
+        }
+    }
+}
+
 impl Writer for Pg {
     /// A READ COMMITTED transaction: the queue's rows are locked as they
     /// are read (`FOR UPDATE`), and every change carries the version its
@@ -375,14 +425,23 @@ impl Writer for Pg {
         let mut attempt: u64 = 0;
         loop {
             attempt += 1;
+            self.commit_unknown.set(false);
             let r = (|| {
-                self.with_client(|pg| pg.client.borrow_mut().batch_execute("BEGIN"))?;
-                self.in_tx.set(true);
-                let r = f(self);
-                self.in_tx.set(false);
-                self.finish(r)
+                let this: &Pg = self;
+                this.begin("BEGIN")?;
+                // A panic inside `f` rolls back (the worker that catches it
+                // keeps the connection: the next write must not commit
+                // half of this one, nor find its rows locked).
+                let mut guard = RollbackOnUnwind(this, true);
+                let r = f(this);
+                guard.1 = false;
+                drop(guard);
+                this.finish(r)
             })();
             self.in_tx.set(false);
+            if self.commit_unknown.get() {
+                return r;
+            }
             match r {
                 Err(Error::Busy(_)) if attempt < 20 => {
                     std::thread::sleep(std::time::Duration::from_millis(

@@ -22,18 +22,18 @@ struct Clock {
     params: Vec<Value>,
 }
 
-fn clock(sla: &SlaConfig, now: i64, first: usize, priority: bool, overdue: bool) -> Clock {
+fn clock(sla: &SlaConfig, now: i64, first: usize, priority: bool, overdue: bool, t: &str) -> Clock {
     let mut params = vec![Value::Integer(now)];
     let p_now = first;
-    let mut hours = String::from("CASE kind");
-    let mut secs = String::from("CASE kind");
+    let mut hours = format!("CASE {t}kind");
+    let mut secs = format!("CASE {t}kind");
     for kind in KINDS {
         if priority {
             let i = first + params.len();
             params.push(Value::Real(priority::sla_hours(sla, kind, "new")));
             params.push(Value::Real(priority::sla_hours(sla, kind, "open")));
             hours.push_str(&format!(
-                " WHEN '{kind}' THEN CASE WHEN status = 'new' THEN ${i}::float8 ELSE ${}::float8 END",
+                " WHEN '{kind}' THEN CASE WHEN {t}status = 'new' THEN ${i}::float8 ELSE ${}::float8 END",
                 i + 1
             ));
         }
@@ -42,7 +42,7 @@ fn clock(sla: &SlaConfig, now: i64, first: usize, priority: bool, overdue: bool)
             params.push(Value::Integer(sla_secs(sla, kind, "new")));
             params.push(Value::Integer(sla_secs(sla, kind, "open")));
             secs.push_str(&format!(
-                " WHEN '{kind}' THEN CASE WHEN status = 'new' THEN ${i}::bigint ELSE ${}::bigint END",
+                " WHEN '{kind}' THEN CASE WHEN {t}status = 'new' THEN ${i}::bigint ELSE ${}::bigint END",
                 i + 1
             ));
         }
@@ -52,34 +52,49 @@ fn clock(sla: &SlaConfig, now: i64, first: usize, priority: bool, overdue: bool)
     Clock {
         // sql-format-ok: numbered placeholders and constant kinds only.
         priority: format!(
-            "prio_static + CASE WHEN status = 'pending' THEN 0.0::float8 ELSE
-               10.0 * LEAST(GREATEST((${p_now}::bigint - created_at)::float8 / 3600.0::float8 / ({hours}), 0.0), 3.0) END"
+            "{t}prio_static + CASE WHEN {t}status = 'pending' THEN 0.0::float8 ELSE
+               10.0 * LEAST(GREATEST((${p_now}::bigint - {t}created_at)::float8 / 3600.0::float8 / ({hours}), 0.0), 3.0) END"
         ),
         // sql-format-ok: numbered placeholders only.
-        overdue: format!("(status <> 'pending' AND ${p_now}::bigint - created_at >= ({secs}))"),
+        overdue: format!(
+            "({t}status <> 'pending' AND ${p_now}::bigint - {t}created_at >= ({secs}))"
+        ),
         params,
     }
 }
 
-/// Lock up to `k` of the best unassigned items nobody else is locking
-/// (`FOR UPDATE SKIP LOCKED`), best first, inside the caller's transaction.
-pub fn claimable(pg: &Pg, sla: &SlaConfig, now: i64, k: i64) -> Result<Vec<i64>> {
-    let c = clock(sla, now, 1, true, false);
+/// Lock the best unassigned item nobody else is taking, other than those
+/// already `tried`, inside the caller's transaction: its queue row and its
+/// feedback row together (`FOR UPDATE OF q, f SKIP LOCKED`: the order a
+/// workflow change locks them in, so a claim and a change never wait on
+/// each other), one at a time (a lock held on a second candidate would
+/// hide it from another agent's claim).
+pub fn claimable(pg: &Pg, sla: &SlaConfig, now: i64, tried: &[i64]) -> Result<Option<i64>> {
+    let c = clock(sla, now, 1, true, false, "q.");
     let mut params = c.params;
-    params.push(Value::Integer(k));
-    let limit = params.len();
-    pg.rows(
+    let first = params.len() + 1;
+    params.extend(tried.iter().map(|f| Value::Integer(*f)));
+    let skip = if tried.is_empty() {
+        String::new()
+    } else {
+        let marks: Vec<String> = (first..first + tried.len())
+            .map(|i| format!("${i}"))
+            .collect();
+        // sql-format-ok: numbered placeholders only.
+        format!(" AND q.fid NOT IN ({})", marks.join(", "))
+    };
+    pg.row(
         // sql-format-ok: the expression is built of numbered placeholders.
         &format!(
-            "SELECT fid FROM queue WHERE assignee IS NULL
-             ORDER BY {} DESC, fid LIMIT ${limit} FOR UPDATE SKIP LOCKED",
+            "SELECT q.fid FROM queue q JOIN feedback f ON f.fid = q.fid
+             WHERE q.assignee IS NULL{skip}
+             ORDER BY {} DESC, q.fid LIMIT 1 FOR UPDATE OF q, f SKIP LOCKED",
             c.priority
         ),
         &params,
     )?
-    .iter()
     .map(|r| r.i64(0))
-    .collect()
+    .transpose()
 }
 
 /// A page of what a filter shows, with the total (see `feedback::page`).
@@ -108,7 +123,7 @@ pub fn page(
     let (cond, params, overdue) = condition_on(filter, agent, "", Engine::Postgres);
     let cond = crate::store::sql::numbered(&cond);
     let with_clock = |priority: bool| {
-        let c = clock(sla, now, params.len() + 1, priority, overdue);
+        let c = clock(sla, now, params.len() + 1, priority, overdue, "");
         let mut ps = params.clone();
         if priority || overdue {
             ps.extend(c.params);

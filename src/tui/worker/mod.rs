@@ -425,10 +425,20 @@ fn spawn_server(
     let changed = out.clone();
     crate::store::pg::listen(url, move || changed.send(Event::Changed).is_ok())?;
     let (tx, rx) = std::sync::mpsc::channel::<Request>();
-    let (slow, _) = std::sync::mpsc::channel::<Request>();
+    // No slow lane: what would go there is answered (refused) in place.
     let handle = std::thread::Builder::new()
         .name("crmtop-worker".into())
-        .spawn(move || run(exec, rx, out, Some(Lanes { slow, write: wtx })))
+        .spawn(move || {
+            run(
+                exec,
+                rx,
+                out,
+                Some(Lanes {
+                    slow: None,
+                    write: wtx,
+                }),
+            )
+        })
         .map_err(crate::Error::Io)?;
     Ok((tx, handle))
 }
@@ -476,14 +486,24 @@ pub fn spawn(
     let (tx, rx) = std::sync::mpsc::channel::<Request>();
     let handle = std::thread::Builder::new()
         .name("crmtop-worker".into())
-        .spawn(move || run(exec, rx, out, Some(Lanes { slow, write })))
+        .spawn(move || {
+            run(
+                exec,
+                rx,
+                out,
+                Some(Lanes {
+                    slow: Some(slow),
+                    write,
+                }),
+            )
+        })
         .map_err(crate::Error::Io)?;
     Ok((tx, handle))
 }
 
 /// Where the main worker sends what it does not answer itself.
 struct Lanes {
-    slow: Sender<Request>,
+    slow: Option<Sender<Request>>,
     write: Sender<Request>,
 }
 
@@ -493,7 +513,7 @@ impl Lanes {
             Request::Count { .. }
             | Request::Dashboard { .. }
             | Request::Advice { .. }
-            | Request::CampaignReport { .. } => Some(&self.slow),
+            | Request::CampaignReport { .. } => self.slow.as_ref(),
             Request::QueueAct { .. }
             | Request::QueueNext { .. }
             | Request::QueueUndo { .. }
