@@ -79,7 +79,12 @@ pub fn doctor(ctx: &Ctx, a: DoctorArgs) -> Result<i32> {
                 "--salvage reads a damaged SQLite file; a PostgreSQL database is restored from its pg_dump backup",
             ));
         }
-        let pg = crate::store::pg::Pg::connect(url, ctx.global.read_only)?;
+        // Only --fix upgrades an old schema; a check reports it.
+        let pg = if a.fix {
+            crate::store::pg::Pg::connect(url, false)?
+        } else {
+            crate::store::pg::Pg::connect_as_is(url, ctx.global.read_only)?
+        };
         let r = crate::store::pg::doctor::run(&pg, a.fix)?;
         return print_report(&r, a.fix, a.json);
     }
@@ -235,7 +240,7 @@ pub fn migrate(ctx: &Ctx, a: MigrateArgs) -> Result<i32> {
                 pg.shown.clone(),
                 copied,
                 "The customers, orders, events, feedback queue, audit log and each customer's active churn probability and CLV are on the server. \
-                 Models, CLV fits, campaigns and clusters stay in the file: on PostgreSQL this build runs the feedback queue (crmtop feedback ..., and its screen) and doctor.",
+                 Models, CLV fits, campaigns and clusters stay in the file: on PostgreSQL this build runs the feedback queue (crmtop feedback ..., and its screen), info, doctor and migrate.",
             )
         }
         (true, false) => {

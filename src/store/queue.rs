@@ -115,7 +115,7 @@ pub(crate) fn condition_on(
                 (Engine::Postgres, Some(_)) => (
                     format!(
                         // sql-format-ok: a constant column prefix and column; the query is bound.
-                        "{p}fid IN (SELECT fid FROM feedback_search WHERE {} @@ to_tsquery('simple', ?))",
+                        "{p}fid IN (SELECT fid FROM feedback_search WHERE {} @@ to_tsquery('simple', unaccent(?)))",
                         if names { "named" } else { "doc" }
                     ),
                     vec![Value::Text(super::feedback::tsquery(t))],

@@ -261,7 +261,7 @@ pub(crate) fn start_job(state: &mut AppState, spec: JobSpec) -> Vec<Effect> {
         state.say(
             Severity::Warning,
             format!(
-                "{} does not run on PostgreSQL yet; run it on the SQLite file (crmtop migrate copies between them)",
+                "{}: not on PostgreSQL yet; run it on the SQLite file",
                 spec.label()
             ),
         );

@@ -163,7 +163,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             state.say(
                 super::app::Severity::Warning,
                 format!(
-                    "{} is not on PostgreSQL yet: this version serves the feedback queue there; open the SQLite file for the other screens",
+                    "{}: not on PostgreSQL yet (the queue is); open the SQLite file for it",
                     s.title()
                 ),
             );

@@ -200,8 +200,8 @@ pub fn from_sqlite(
         pg.batch(
             "INSERT INTO feedback_search(fid, doc, named)
              SELECT f.fid,
-                    to_tsvector('simple', f.id || ' ' || c.id || ' ' || coalesce(f.text, '')),
-                    to_tsvector('simple', f.id || ' ' || c.id || ' ' || coalesce(c.name, '') || ' ' || coalesce(f.text, ''))
+                    to_tsvector('simple', unaccent(f.id || ' ' || c.id || ' ' || coalesce(f.text, ''))),
+                    to_tsvector('simple', unaccent(f.id || ' ' || c.id || ' ' || coalesce(c.name, '') || ' ' || coalesce(f.text, '')))
                FROM feedback f JOIN customers c ON c.cid = f.cid;
              ALTER TABLE feedback ENABLE TRIGGER feedback_words;",
         )?;

@@ -40,19 +40,35 @@ fn finding(check: &'static str, problem: Option<(String, String)>, ok: String) -
 pub fn run(pg: &Pg, fix: bool) -> Result<Report> {
     let mut findings = Vec::new();
     let v = pg.version()?;
-    findings.push(finding(
+    let latest = super::latest_version();
+    let schema = finding(
         "schema",
-        (v != super::latest_version()).then(|| {
-            (
-                format!(
-                    "version {v}, this crmtop writes {}",
-                    super::latest_version()
-                ),
-                "run any writing command once".into(),
-            )
+        (v != latest).then(|| {
+            if v > latest {
+                (
+                    format!(
+                        "version {v}, written by a newer crmtop (this one knows up to {latest})"
+                    ),
+                    "upgrade crmtop".into(),
+                )
+            } else {
+                (
+                    format!("version {v}, this crmtop writes {latest}"),
+                    "crmtop doctor --fix (or any writing command) upgrades it".into(),
+                )
+            }
         }),
         format!("version {v} (PostgreSQL)"),
-    ));
+    );
+    // The other checks read the tables of the current schema.
+    if v != latest {
+        return Ok(Report {
+            path: pg.shown.clone(),
+            findings: vec![schema],
+            healthy: false,
+        });
+    }
+    findings.push(schema);
     let missing = count(
         pg,
         "SELECT count(*) FROM feedback f WHERE f.status IN ('new','open','pending','escalated')

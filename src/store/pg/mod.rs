@@ -110,6 +110,33 @@ impl Pg {
     /// date, a read-only one refuses an old or new schema and runs every
     /// transaction read-only on the server.
     pub fn connect(url: &str, read_only: bool) -> Result<Pg> {
+        let pg = Self::connect_as_is(url, read_only)?;
+        if read_only {
+            let v = pg.version()?;
+            pg.check_not_newer(v)?;
+            if v == 0 {
+                return Err(Error::Schema(format!(
+                    "{}: holds no crmtop data yet; copy a crmtop file into it with `crmtop migrate --from FILE --to URL`",
+                    pg.shown
+                )));
+            }
+            if v < latest_version() {
+                return Err(Error::Schema(format!(
+                    "{}: schema version {v} needs upgrading to {}; run any writing command once without --read-only",
+                    pg.shown,
+                    latest_version()
+                )));
+            }
+        } else {
+            pg.migrate()?;
+        }
+        Ok(pg)
+    }
+
+    /// Connect to `url` without looking at the schema (`doctor` reports an
+    /// old or newer one instead of changing or refusing it); read-only on
+    /// the server when asked.
+    pub fn connect_as_is(url: &str, read_only: bool) -> Result<Pg> {
         let mut config: postgres::Config = url.parse().map_err(|e| {
             Error::bad(format!(
                 "--db: not a PostgreSQL URL ({e}); write postgres://USER@HOST/DBNAME, or postgres://USER@%2Frun%2Fpostgresql/DBNAME for a local socket"
@@ -155,17 +182,6 @@ impl Pg {
         };
         if read_only {
             pg.batch("SET default_transaction_read_only = on")?;
-            let v = pg.version()?;
-            pg.check_not_newer(v)?;
-            if v < latest_version() {
-                return Err(Error::Schema(format!(
-                    "{}: schema version {v} needs upgrading to {}; run any writing command once without --read-only",
-                    pg.shown,
-                    latest_version()
-                )));
-            }
-        } else {
-            pg.migrate()?;
         }
         Ok(pg)
     }
