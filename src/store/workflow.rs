@@ -269,19 +269,24 @@ fn apply_one(conn: &dyn Sql, target: Target, act: &Act, agent: &str, now: i64) -
         ],
     )?;
     if changed != 1 {
-        // Another agent's change committed since `current` read the row
-        // (possible under PostgreSQL's READ COMMITTED, not under SQLite's
-        // BEGIN IMMEDIATE): refuse rather than guess.
-        return Ok(Outcome::Conflict {
-            id: cur.id,
-            by: None,
-            at: None,
-            status: cur.status.to_string(),
-            assignee: cur.assignee,
-        });
+        return Ok(changed_meanwhile(cur));
     }
     feedback::requeue(conn, target.fid)?;
     changed_and_logged(conn, now, agent, act.name(), cur, after, act.note())
+}
+
+/// An UPDATE that found the row at another version: another agent's
+/// change committed since `current` read it (possible under PostgreSQL's
+/// READ COMMITTED, not under SQLite's BEGIN IMMEDIATE). Refused, as any
+/// stale change is, rather than guessed at.
+fn changed_meanwhile(cur: Current) -> Outcome {
+    Outcome::Conflict {
+        id: cur.id,
+        by: None,
+        at: None,
+        status: cur.status.to_string(),
+        assignee: cur.assignee,
+    }
 }
 
 /// The audit entry of a change just written (from `cur` to `after`, one
@@ -499,15 +504,7 @@ pub fn undo(
             ],
         )?;
         if changed != 1 {
-            // Changed by another agent since it was read (PostgreSQL's
-            // READ COMMITTED): refuse, as any stale change is.
-            return Ok(Outcome::Conflict {
-                id: cur.id,
-                by: None,
-                at: None,
-                status: cur.status.to_string(),
-                assignee: cur.assignee,
-            });
+            return Ok(changed_meanwhile(cur));
         }
         feedback::requeue(tx, fid)?;
         changed_and_logged(

@@ -4,7 +4,7 @@
 //! before the commit. A copy that does not match leaves the server as it
 //! was.
 
-use super::{cell, Pg};
+use super::Pg;
 use crate::error::{Error, Result};
 use crate::store::sql::Sql;
 use rusqlite::types::Value;
@@ -274,27 +274,16 @@ fn copy_table(
     // Read back what the server holds and compare.
     let mut got = Checksum::default();
     let mut back = 0u64;
-    {
-        let mut client = pg.client.borrow_mut();
+    pg.each(
         // sql-format-ok: constant table and column names.
-        let st = client
-            .prepare(&format!(
-                "SELECT {} FROM {} ORDER BY {}",
-                t.cols, t.name, t.key
-            ))
-            .map_err(|e| pg.error(e))?;
-        let none: [&(dyn postgres::types::ToSql + Sync); 0] = [];
-        let mut it = client
-            .query_raw(&st, none.iter().copied())
-            .map_err(|e| pg.error(e))?;
-        use postgres::fallible_iterator::FallibleIterator;
-        while let Some(r) = it.next().map_err(|e| pg.error(e))? {
-            for i in 0..ncols {
-                got.add(&cell(&r, i).map_err(Error::Other)?);
-            }
+        &format!("SELECT {} FROM {} ORDER BY {}", t.cols, t.name, t.key),
+        &[],
+        &mut |r| {
+            r.0.iter().for_each(|v| got.add(v));
             back += 1;
-        }
-    }
+            Ok(())
+        },
+    )?;
     if back != rows || got.hex() != sent.hex() {
         return Err(Error::Other(format!(
             "{}: the copy on {} does not match the file ({rows} rows sent, {back} read back, checksum {} against {}); nothing was committed",
@@ -348,33 +337,20 @@ pub fn to_sqlite(
                     "INSERT OR REPLACE INTO {} ({}) VALUES ({marks})",
                     t.from, t.cols
                 ))?;
-                let mut client = pg.client.borrow_mut();
-                // sql-format-ok: constant table and column names.
-                let st = client
-                    .prepare(&format!(
-                        "SELECT {} FROM {} ORDER BY {}",
-                        t.cols, t.name, t.key
-                    ))
-                    .map_err(|e| pg.error(e))?;
-                let none: [&(dyn postgres::types::ToSql + Sync); 0] = [];
-                let mut it = client
-                    .query_raw(&st, none.iter().copied())
-                    .map_err(|e| pg.error(e))?;
-                use postgres::fallible_iterator::FallibleIterator;
-                let mut vals = Vec::with_capacity(ncols);
-                while let Some(r) = it.next().map_err(|e| pg.error(e))? {
-                    vals.clear();
-                    for i in 0..ncols {
-                        let v = cell(&r, i).map_err(Error::Other)?;
-                        sent.add(&v);
-                        vals.push(v);
-                    }
-                    ins.execute(rusqlite::params_from_iter(vals.iter()))?;
-                    rows += 1;
-                    if rows.is_multiple_of(100_000) {
-                        progress(t.name, rows);
-                    }
-                }
+                pg.each(
+                    // sql-format-ok: constant table and column names.
+                    &format!("SELECT {} FROM {} ORDER BY {}", t.cols, t.name, t.key),
+                    &[],
+                    &mut |r| {
+                        r.0.iter().for_each(|v| sent.add(v));
+                        ins.execute(rusqlite::params_from_iter(r.0.iter()))?;
+                        rows += 1;
+                        if rows.is_multiple_of(100_000) {
+                            progress(t.name, rows);
+                        }
+                        Ok(())
+                    },
+                )?;
             }
             progress(t.name, rows);
             let mut got = Checksum::default();

@@ -399,6 +399,35 @@ impl Sql for Pg {
         Ok(n as usize)
     }
 
+    /// Streams the rows (a portal, not the whole result in memory). `f`
+    /// must not use this connection: it is busy with the result.
+    fn each(
+        &self,
+        sql: &str,
+        params: &[Value],
+        f: &mut dyn FnMut(&Row) -> Result<()>,
+    ) -> Result<()> {
+        use postgres::fallible_iterator::FallibleIterator;
+        let st = self.with_client(|pg| pg.statement(sql))?;
+        let ps: Vec<Param> = params.iter().map(Param).collect();
+        let mut client = self.client.borrow_mut();
+        let mut it = client
+            .query_raw(&st, ps.iter().map(|p| p as &dyn ToSql))
+            .map_err(|e| self.error(e))?;
+        let mut row = Row(Vec::new());
+        while let Some(r) = it.next().map_err(|e| self.error(e))? {
+            row.0.clear();
+            for i in 0..r.len() {
+                row.0.push(
+                    cell(&r, i)
+                        .map_err(|m| Error::Other(format!("PostgreSQL at {}: {m}", self.shown)))?,
+                );
+            }
+            f(&row)?;
+        }
+        Ok(())
+    }
+
     fn rows(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
         let ps: Vec<Param> = params.iter().map(Param).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = ps.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
