@@ -406,43 +406,6 @@ impl Answer for Executor {
     }
 }
 
-/// Start the worker on a PostgreSQL server: one thread for the queue's
-/// reads and one for its changes (each with its own connection), and a
-/// listener that turns other agents' changes (`LISTEN`) into a reload.
-fn spawn_server(
-    url: &str,
-    read_only: bool,
-    out: Sender<Event>,
-) -> crate::Result<(Sender<Request>, std::thread::JoinHandle<()>)> {
-    let exec = server::ServerExecutor::open(url, read_only)?;
-    let writer = server::ServerExecutor::open(url, read_only)?;
-    let (wtx, wrx) = std::sync::mpsc::channel::<Request>();
-    let out2 = out.clone();
-    std::thread::Builder::new()
-        .name("crmtop-writer".into())
-        .spawn(move || run(writer, wrx, out2, None))
-        .map_err(crate::Error::Io)?;
-    let changed = out.clone();
-    crate::store::pg::listen(url, move || changed.send(Event::Changed).is_ok())?;
-    let (tx, rx) = std::sync::mpsc::channel::<Request>();
-    // No slow lane: what would go there is answered (refused) in place.
-    let handle = std::thread::Builder::new()
-        .name("crmtop-worker".into())
-        .spawn(move || {
-            run(
-                exec,
-                rx,
-                out,
-                Some(Lanes {
-                    slow: None,
-                    write: wtx,
-                }),
-            )
-        })
-        .map_err(crate::Error::Io)?;
-    Ok((tx, handle))
-}
-
 /// Start the worker: a thread for pages, details and jobs; a second one,
 /// with a connection of its own, for counts and the dashboard, so that a slow
 /// aggregate never holds up a page; and a third for queue changes, so that a
@@ -458,7 +421,7 @@ pub fn spawn(
     out: Sender<Event>,
 ) -> crate::Result<(Sender<Request>, std::thread::JoinHandle<()>)> {
     if let Some(url) = path.to_str().filter(|p| crate::store::pg::is_url(p)) {
-        return spawn_server(url, read_only, out);
+        return server::spawn(url, read_only, out);
     }
     let mut exec = Executor::open(&path, read_only)?;
     exec.out = Some(out.clone());

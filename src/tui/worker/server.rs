@@ -76,3 +76,43 @@ impl super::Answer for ServerExecutor {
 
     fn stop(&mut self) {}
 }
+
+/// Start the worker on a PostgreSQL server: one thread for the queue's
+/// reads and one for its changes (each with its own connection), and a
+/// listener that turns other agents' changes (`LISTEN`) into a reload.
+pub(super) fn spawn(
+    url: &str,
+    read_only: bool,
+    out: std::sync::mpsc::Sender<super::Event>,
+) -> crate::Result<(
+    std::sync::mpsc::Sender<Request>,
+    std::thread::JoinHandle<()>,
+)> {
+    let exec = ServerExecutor::open(url, read_only)?;
+    let writer = ServerExecutor::open(url, read_only)?;
+    let (wtx, wrx) = std::sync::mpsc::channel::<Request>();
+    let out2 = out.clone();
+    std::thread::Builder::new()
+        .name("crmtop-writer".into())
+        .spawn(move || super::run(writer, wrx, out2, None))
+        .map_err(crate::Error::Io)?;
+    let changed = out.clone();
+    crate::store::pg::listen(url, move || changed.send(super::Event::Changed).is_ok())?;
+    let (tx, rx) = std::sync::mpsc::channel::<Request>();
+    // No slow lane: what would go there is answered (refused) in place.
+    let handle = std::thread::Builder::new()
+        .name("crmtop-worker".into())
+        .spawn(move || {
+            super::run(
+                exec,
+                rx,
+                out,
+                Some(super::Lanes {
+                    slow: None,
+                    write: wtx,
+                }),
+            )
+        })
+        .map_err(crate::Error::Io)?;
+    Ok((tx, handle))
+}
