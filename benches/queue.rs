@@ -28,9 +28,7 @@ fn build(path: &Path) {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     {
         let mut c = tx
-            .prepare(
-                "INSERT INTO customers(cid, id, name, churn_prob, clv) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )
+            .prepare("INSERT INTO customers(cid, id, name) VALUES (?1, ?2, ?3)")
             .unwrap();
         let mut f = tx
             .prepare(
@@ -41,12 +39,15 @@ fn build(path: &Path) {
         let kinds = ["complaint", "question", "praise", "nps", "csat", "other"];
         let statuses = ["new", "new", "new", "open", "pending", "escalated"];
         for i in 1..=N {
+            // Churn and CLV live per model and fit since schema 11 and 13;
+            // the bench has neither, so priorities come from kind,
+            // sentiment, score and age. (The draws stay, so the items are
+            // the ones earlier runs measured.)
+            let _ = (rng.gen::<f64>(), rng.gen_range(0.0..3000.0f64));
             c.execute(rusqlite::params![
                 i,
                 format!("C{i:07}"),
-                format!("Customer {i}"),
-                rng.gen::<f64>(),
-                rng.gen_range(0.0..3000.0f64)
+                format!("Customer {i}")
             ])
             .unwrap();
             let status = statuses[rng.gen_range(0..statuses.len())];
