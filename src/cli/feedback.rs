@@ -371,7 +371,7 @@ fn list(ctx: &Ctx, a: ListArgs) -> Result<i32> {
             it.status,
             one_line(it.assignee.as_deref(), 12),
             one_line(Some(&cust), 18),
-            sla_words(ctx, it, now),
+            one_line(Some(&sla_words(ctx, it, now)), 14),
             one_line(it.text.as_deref(), 60)
         );
     }
