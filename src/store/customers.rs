@@ -119,11 +119,7 @@ pub struct Info {
 }
 
 fn count(conn: &dyn Sql, sql: &str) -> Result<i64> {
-    Ok(conn
-        .row(sql, &[])?
-        .map(|r| r.i64(0))
-        .transpose()?
-        .unwrap_or(0))
+    conn.count(sql, &[])
 }
 
 /// What a database holds (`crmtop info`), on either engine: `place` is the

@@ -29,6 +29,14 @@ pub trait Sql {
     fn row(&self, sql: &str, params: &[Value]) -> Result<Option<Row>> {
         Ok(self.rows(sql, params)?.into_iter().next())
     }
+    /// The single number a query gives (`SELECT count(*) ...`), 0 for no row.
+    fn count(&self, sql: &str, params: &[Value]) -> Result<i64> {
+        Ok(self
+            .row(sql, params)?
+            .map(|r| r.i64(0))
+            .transpose()?
+            .unwrap_or(0))
+    }
     /// Each row of a query in turn, without holding them all (where the
     /// engine streams; else read whole).
     fn each(

@@ -9,11 +9,7 @@ use crate::store::doctor::{Finding, Report, Severity};
 use crate::store::sql::Sql;
 
 fn count(pg: &Pg, sql: &str) -> Result<i64> {
-    Ok(pg
-        .row(sql, &[])?
-        .map(|r| r.i64(0))
-        .transpose()?
-        .unwrap_or(0))
+    pg.count(sql, &[])
 }
 
 fn finding(check: &'static str, problem: Option<(String, String)>, ok: String) -> Finding {

@@ -200,11 +200,7 @@ impl Pg {
     }
 
     fn version(&self) -> Result<i64> {
-        let exists = self
-            .row("SELECT to_regclass('crmtop_schema') IS NOT NULL", &[])?
-            .map(|r| r.i64(0))
-            .transpose()?
-            .unwrap_or(0);
+        let exists = self.count("SELECT to_regclass('crmtop_schema') IS NOT NULL", &[])?;
         if exists == 0 {
             return Ok(0);
         }

@@ -6,7 +6,7 @@ use super::Pg;
 use crate::analytics::priority::{self, SlaConfig, KINDS};
 use crate::error::Result;
 use crate::store::feedback::{self, QueueFilter, QueueItem};
-use crate::store::queue::{condition_on, sla_secs, OPEN_STATUSES};
+use crate::store::queue::{condition_on, sla_secs};
 use crate::store::sql::{Engine, Row, Sql};
 use rusqlite::types::Value;
 
@@ -137,15 +137,11 @@ pub fn page(
         (cond, c.priority, ps)
     };
     let (counted, _, count_params) = with_clock(false);
-    let total = pg
-        // sql-format-ok: constant text with numbered placeholders.
-        .row(
-            &format!("SELECT count(*) FROM queue WHERE {counted}"),
-            &count_params,
-        )?
-        .map(|r| r.i64(0))
-        .transpose()?
-        .unwrap_or(0);
+    // sql-format-ok: constant text with numbered placeholders.
+    let total = pg.count(
+        &format!("SELECT count(*) FROM queue WHERE {counted}"),
+        &count_params,
+    )?;
     let (cond, prio, mut params) = with_clock(true);
     let n = params.len();
     params.push(Value::Integer(limit.unwrap_or(total).max(0)));
@@ -164,32 +160,4 @@ pub fn page(
         .map(|r: &Row| Ok((r.f64(0)?, r.i64(1)?)))
         .collect::<Result<_>>()?;
     Ok((feedback::ranked_items(pg, &ranked)?, total))
-}
-
-/// Open items in each status (for `info` and `doctor`).
-pub fn open_counts(pg: &Pg) -> Result<Vec<(String, i64)>> {
-    let mut out = Vec::new();
-    for status in OPEN_STATUSES {
-        let n = pg
-            .row(
-                "SELECT count(*) FROM queue WHERE status = ?1",
-                &[Value::Text(status.into())],
-            )?
-            .map(|r| r.i64(0))
-            .transpose()?
-            .unwrap_or(0);
-        out.push((status.to_string(), n));
-    }
-    Ok(out)
-}
-
-/// Kinds and channels present in the queue (for the filter cycle).
-pub fn facets(pg: &Pg) -> Result<(Vec<String>, Vec<String>)> {
-    let col = |sql: &str| -> Result<Vec<String>> {
-        pg.rows(sql, &[])?.iter().map(|r| r.text(0)).collect()
-    };
-    Ok((
-        col("SELECT DISTINCT kind FROM queue ORDER BY 1")?,
-        col("SELECT DISTINCT channel FROM queue WHERE channel IS NOT NULL ORDER BY 1")?,
-    ))
 }

@@ -32,11 +32,7 @@ pub fn answer(
         } => {
             let (items, total) =
                 feedback::page(&*db, &filter, &agent, &sla, now, offset, Some(limit))?;
-            let (kinds, channels) = match (db.sqlite(), db.postgres()) {
-                (Some(c), _) => feedback::queue_facets(c)?,
-                (None, Some(pg)) => crate::store::pg::queue::facets(pg)?,
-                (None, None) => (vec![], vec![]),
-            };
+            let (kinds, channels) = feedback::queue_facets(&*db)?;
             Response::Queue {
                 gen,
                 items,

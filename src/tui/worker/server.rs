@@ -27,10 +27,7 @@ impl ServerExecutor {
             Request::Probe => Response::Probe {
                 customers: {
                     use crate::store::sql::Sql;
-                    pg.row("SELECT count(*) FROM (SELECT 1 FROM customers LIMIT 1) t", &[])?
-                        .map(|r| r.i64(0))
-                        .transpose()?
-                        .unwrap_or(0)
+                    pg.count("SELECT count(*) FROM (SELECT 1 FROM customers LIMIT 1) t", &[])?
                 },
                 stamp: crate::store::DataStamp::default(),
             },
