@@ -239,3 +239,114 @@ fn search_follows_an_item_and_its_customer_as_they_change() {
     .unwrap();
     assert_eq!(ids("xyloph"), vec![fid]);
 }
+
+/// `crmtop import` on a server: new tickets reach the queue (an open UI
+/// hears of them, `next` hands out the urgent one), a re-import changes
+/// nothing, and two imports of different files at once both land whole
+/// (the advisory lock queues them; their keys never collide).
+#[test]
+fn imported_tickets_reach_the_queue_and_two_imports_at_once_both_land() {
+    if skip() {
+        return;
+    }
+    let db = demo_db(200, 8).on_engine();
+    let url = db.target().into_string().unwrap();
+    let before = db.count("SELECT count(*) FROM feedback");
+    let f = db.file("new_tickets.csv");
+    std::fs::write(
+        &f,
+        "id,customer_id,created_at,channel,kind,text\n\
+         NEW1,NEWCUST,2024-05-01T10:00:00Z,email,complaint,Charged twice and nobody answers. Furious; cancelling today!\n\
+         NEW2,NEWCUST,2024-05-01T10:05:00Z,chat,praise,Lovely people\n\
+         NEW1,NEWCUST,2024-05-01T10:00:00Z,email,complaint,again\n",
+    )
+    .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    crmtop::store::pg::listen(&url, move || tx.send(()).is_ok()).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    while rx.try_recv().is_ok() {}
+    let o = db.run(&["import", "feedback"]);
+    assert_eq!(o.status.code(), Some(2), "no file: {}", stderr(&o));
+    let o = crmtop_cmd()
+        .arg("--db")
+        .arg(&url)
+        .args(["import", "feedback"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    // One duplicate rejected: exit 3, as on a file.
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("read 3, inserted 2, updated 0, unchanged 0, rejected 1"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("customers created for unknown ids: 1"));
+    rx.recv_timeout(std::time::Duration::from_secs(1))
+        .expect("an open UI hears of the new tickets");
+    assert_eq!(db.count("SELECT count(*) FROM feedback"), before + 2);
+    assert_eq!(
+        db.count("SELECT count(*) FROM queue q JOIN feedback f USING (fid) WHERE f.id IN ('NEW1', 'NEW2')"),
+        2
+    );
+    // Found by its words, and the furious complaint outranks the praise.
+    let o = db.run(&["feedback", "list", "--json", "--search", "charged"]);
+    assert!(stdout(&o).contains("NEW1"), "{}", stdout(&o));
+    assert!(
+        db.real(
+            "SELECT q.prio_static FROM queue q JOIN feedback f USING (fid) WHERE f.id = 'NEW1'"
+        ) > db.real(
+            "SELECT q.prio_static FROM queue q JOIN feedback f USING (fid) WHERE f.id = 'NEW2'"
+        )
+    );
+    // A re-import changes nothing.
+    let o = db.run(&["import", "feedback", f.to_str().unwrap(), "--json"]);
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (s["inserted"].as_i64(), s["unchanged"].as_i64()),
+        (Some(0), Some(2))
+    );
+
+    // Two order files at once, each with its own new customers.
+    let files: Vec<std::path::PathBuf> = (0..2)
+        .map(|k| {
+            let p = db.file(&format!("orders{k}.csv"));
+            let mut t = String::from("id,customer_id,timestamp,amount\n");
+            for i in 0..3000 {
+                t.push_str(&format!(
+                    "P{k}-{i},N{k}-{},2024-03-01,{}.25\n",
+                    i % 50,
+                    i % 90
+                ));
+            }
+            std::fs::write(&p, t).unwrap();
+            p
+        })
+        .collect();
+    let orders = db.count("SELECT count(*) FROM orders");
+    let customers = n_customers(&db);
+    let runs: Vec<_> = files
+        .iter()
+        .map(|p| {
+            crmtop_cmd()
+                .arg("--db")
+                .arg(&url)
+                .args(["import", "orders"])
+                .arg(p)
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut r in runs {
+        assert!(r.wait().unwrap().success());
+    }
+    assert_eq!(db.count("SELECT count(*) FROM orders"), orders + 6000);
+    assert_eq!(n_customers(&db), customers + 100);
+    assert_eq!(
+        db.count("SELECT CAST(sum(n_orders) AS BIGINT) FROM customers WHERE id LIKE 'N%'"),
+        6000
+    );
+    let o = db.run(&["doctor"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}

@@ -70,7 +70,10 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
         future_margin_days: ctx.config.future_margin_days,
     };
     let db = ctx.db_path();
-    store::check_regular(&db)?;
+    let server = db.to_str().is_some_and(store::pg::is_url);
+    if !server {
+        store::check_regular(&db)?;
+    }
     if a.reject_file
         .as_deref()
         .is_some_and(|p| p.as_os_str() == "-")
@@ -88,14 +91,29 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
     let prepared = ingest::prepare(&opts)?;
     // The reject file may not be the database (or the input): refused
     // before the database is opened, so a refusal changes nothing.
-    let mut protected = crate::outfile::database_files(&db);
+    let mut protected = if server {
+        Vec::new()
+    } else {
+        crate::outfile::database_files(&db)
+    };
     if a.file.as_os_str() != "-" {
         protected.push(a.file.clone());
     }
     crate::outfile::check_target(&opts.reject_path(), &protected)?;
     let cancel = crate::signals::cancel_flag();
     let printer = super::progress_printer();
-    let result = if a.dry_run && !db.exists() {
+    let result = if server {
+        // A server: one transaction there (a dry run rolls it back).
+        match ctx.open_db_for_write("import")? {
+            store::Db::Server(pg) => ingest::import_into(
+                ingest::Target::Server(&pg),
+                &opts,
+                prepared,
+                Ctl::new(&printer, cancel),
+            ),
+            store::Db::File(_) => Err(Error::Other("a URL opened as a file".into())),
+        }
+    } else if a.dry_run && !db.exists() {
         // A dry run into a database that does not exist yet works on a
         // scratch one, removed afterwards: the dry run creates nothing.
         let scratch = ScratchDir::new()?;
@@ -147,7 +165,12 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
                 s.attribute_columns.join(", ")
             );
         }
-        if !s.ignored_columns.is_empty() {
+        if !s.ignored_columns.is_empty() && server && s.kind == "customers" {
+            crate::outln!(
+                "not kept (a server holds no customer attributes yet; a file does): {}",
+                s.ignored_columns.join(", ")
+            );
+        } else if !s.ignored_columns.is_empty() {
             crate::outln!(
                 "columns not used by a {} import: {}",
                 s.kind,

@@ -7,7 +7,7 @@ use super::parse::{Parsed, Parser, Reject};
 use super::Kind;
 use crate::error::{Error, Result};
 use crate::jobs::Ctl;
-use crate::store::row_writer::{Resolver, RowWriter, Verdict, WriteError};
+use crate::store::row_writer::{Resolver, RowWriter, Verdict, WriteError, Writes};
 use crate::store::{self, Conn as Connection};
 use std::collections::HashMap;
 use std::io::Read;
@@ -243,7 +243,7 @@ type CsvReader = csv::Reader<Framer<Box<dyn Read + Send>>>;
 fn read_batches(
     mut rdr: CsvReader,
     mut parser: Parser,
-    mut resolver: Resolver,
+    mut resolver: Option<Resolver>,
     width: usize,
     path: PathBuf,
     out: mpsc::SyncSender<Result<Batch>>,
@@ -308,7 +308,8 @@ fn read_batches(
                 } else {
                     match parser.parse(rec) {
                         Ok(mut p) => {
-                            if let Err(e) = resolver.resolve(&mut p) {
+                            // (On a server, the writer resolves a batch at once.)
+                            if let Some(Err(e)) = resolver.as_mut().map(|r| r.resolve(&mut p)) {
                                 let _ = out.send(Err(e));
                                 return;
                             }
@@ -398,9 +399,25 @@ pub fn import(conn: &mut Connection, opts: &ImportOptions, ctl: Ctl) -> Result<I
     import_prepared(conn, opts, prepared, ctl)
 }
 
+/// Where an import writes.
+pub enum Target<'a> {
+    File(&'a mut Connection),
+    Server(&'a crate::store::pg::Pg),
+}
+
 /// [`import`] of an input [`prepare`]d before the database was opened.
 pub fn import_prepared(
     conn: &mut Connection,
+    opts: &ImportOptions,
+    prepared: Prepared,
+    ctl: Ctl,
+) -> Result<ImportSummary> {
+    import_into(Target::File(conn), opts, prepared, ctl)
+}
+
+/// [`import_prepared`] into a file or a server.
+pub fn import_into(
+    target: Target,
     opts: &ImportOptions,
     prepared: Prepared,
     ctl: Ctl,
@@ -419,19 +436,25 @@ pub fn import_prepared(
         dry_run: opts.dry_run,
         ..Default::default()
     };
+    let server = matches!(target, Target::Server(_));
     for (c, h) in layout.columns.iter().zip(&layout.headers) {
         match c {
             Column::Ignored => summary.ignored_columns.push(h.clone()),
+            // A server keeps no attributes (yet): said, not dropped silently.
+            Column::Attribute(_) if server => summary.ignored_columns.push(h.clone()),
             Column::Attribute(a) => summary.attribute_columns.push(a.clone()),
             Column::Known => {}
         }
     }
     let reject_path = opts.reject_path();
-    let mut protected = conn
-        .path()
-        .filter(|p| !p.is_empty())
-        .map(|p| crate::outfile::database_files(Path::new(p)))
-        .unwrap_or_default();
+    let mut protected = match &target {
+        Target::File(conn) => conn
+            .path()
+            .filter(|p| !p.is_empty())
+            .map(|p| crate::outfile::database_files(Path::new(p)))
+            .unwrap_or_default(),
+        Target::Server(_) => Vec::new(),
+    };
     if let Some(db) = &opts.protect_db {
         protected.extend(crate::outfile::database_files(db));
     }
@@ -442,33 +465,128 @@ pub fn import_prepared(
     crate::outfile::check_target(&reject_path, &protected)?;
     let mut rejects = RejectWriter::new(reject_path.clone(), &layout.headers, protected);
 
-    store::load::begin(conn)?;
     let horizon = crate::timeutil::now().saturating_add(opts.future_margin_days.max(0) * 86_400);
     let parser = Parser::new(opts.kind, &layout, horizon);
     let width = layout.headers.len();
-    let first_load = !opts.dry_run && store::load::begin_first(conn)?;
-    let result = write_all(
-        conn,
-        opts,
-        ctl,
+    let input = Input {
         parser,
         rdr,
         width,
-        &mut summary,
-        &mut rejects,
         total_bytes,
-    );
-    store::load::end(conn);
-    if first_load {
-        store::load::end_first(conn);
+    };
+    match target {
+        Target::File(conn) => {
+            store::load::begin(conn)?;
+            let first_load = !opts.dry_run && store::load::begin_first(conn)?;
+            let result = write_all(conn, opts, ctl, input, &mut summary, &mut rejects);
+            store::load::end(conn);
+            if first_load {
+                store::load::end_first(conn);
+            }
+            result?;
+        }
+        Target::Server(pg) => write_server(pg, opts, ctl, input, &mut summary, &mut rejects)?,
     }
-    result?;
     if rejects.count > 0 {
         summary.reject_file = Some(reject_path.display().to_string());
     }
     summary.duration_ms = started.elapsed().as_millis() as u64;
     ctl.report("import", total_bytes, total_bytes);
     Ok(summary)
+}
+
+/// The input side of an import: the parser and the CSV reader.
+struct Input {
+    parser: Parser,
+    rdr: CsvReader,
+    width: usize,
+    total_bytes: u64,
+}
+
+/// The import's audit entry (when it changed anything).
+fn audit_import(
+    conn: &dyn store::sql::Sql,
+    opts: &ImportOptions,
+    summary: &ImportSummary,
+) -> Result<()> {
+    if summary.inserted + summary.updated == 0 {
+        return Ok(());
+    }
+    let path = opts.file.as_path();
+    crate::store::audit::append(
+        conn,
+        &opts.agent,
+        "import",
+        "file",
+        &file_label(path),
+        None,
+        None,
+        Some(&format!(
+            "{} {}: read {}, inserted {}, updated {}, unchanged {}, rejected {}",
+            opts.kind,
+            file_label(path),
+            summary.read,
+            summary.inserted,
+            summary.updated,
+            summary.unchanged,
+            summary.rejected
+        )),
+    )?;
+    Ok(())
+}
+
+/// Writer side on a server: the batches in one transaction (rolled back
+/// for a dry run, an error or a cancel).
+fn write_server(
+    pg: &crate::store::pg::Pg,
+    opts: &ImportOptions,
+    ctl: Ctl,
+    input: Input,
+    summary: &mut ImportSummary,
+    rejects: &mut RejectWriter,
+) -> Result<()> {
+    let Input {
+        parser,
+        rdr,
+        width,
+        total_bytes,
+    } = input;
+    store::pg::import::in_transaction(pg, !opts.dry_run, || {
+        let mut writer = store::pg::import::PgRowWriter::new(pg, opts.kind)?;
+        std::thread::scope(|s| -> Result<()> {
+            let (out, batches) = mpsc::sync_channel::<Result<Batch>>(4);
+            let (recycle, free) = mpsc::channel::<Vec<csv::ByteRecord>>();
+            let file = opts.file.clone();
+            let cancel = crate::signals::cancel_flag();
+            let reader =
+                s.spawn(move || read_batches(rdr, parser, None, width, file, out, free, cancel));
+            let r = apply_batches(
+                &mut writer,
+                &batches,
+                &recycle,
+                summary,
+                rejects,
+                total_bytes,
+                ctl,
+            );
+            drop(batches);
+            reader
+                .join()
+                .map_err(|_| Error::Other("the CSV reader thread panicked".into()))?;
+            r
+        })?;
+        ctl.check()?;
+        ctl.report("finishing", 0, 1);
+        summary.customers_created = writer.customers_created;
+        writer.finish(summary.inserted)?;
+        audit_import(pg, opts, summary)?;
+        // The reject file is written and synced before the commit: if it
+        // cannot be (a full disk), nothing is committed and nothing is lost.
+        rejects.close()?;
+        ctl.check()?;
+        ctl.report("committing", 0, 1);
+        Ok(())
+    })
 }
 
 /// Writer side: apply the batches in one transaction, then commit (or roll
@@ -478,13 +596,16 @@ fn write_all(
     conn: &mut Connection,
     opts: &ImportOptions,
     ctl: Ctl,
-    parser: Parser,
-    rdr: CsvReader,
-    width: usize,
+    input: Input,
     summary: &mut ImportSummary,
     rejects: &mut RejectWriter,
-    total_bytes: u64,
 ) -> Result<()> {
+    let Input {
+        parser,
+        rdr,
+        width,
+        total_bytes,
+    } = input;
     let path = opts.file.as_path();
     let db_path = conn
         .path()
@@ -500,69 +621,20 @@ fn write_all(
         let (recycle, free) = mpsc::channel::<Vec<csv::ByteRecord>>();
         let file = path.to_path_buf();
         let cancel = crate::signals::cancel_flag();
-        let reader =
-            s.spawn(move || read_batches(rdr, parser, resolver, width, file, out, free, cancel));
+        let reader = s.spawn(move || {
+            read_batches(rdr, parser, Some(resolver), width, file, out, free, cancel)
+        });
         // ~40 bytes per row is typical of orders and events files.
         let mut writer = RowWriter::new(&tx, opts.kind, total_bytes / 40)?;
-        for batch in batches.iter() {
-            ctl.check()?;
-            let Batch {
-                records,
-                outcomes,
-                lines,
-                byte_pos,
-            } = batch?;
-            // Each record's verdict: at once, or after the flush of the
-            // rows the writer batches; then counted and rejected in order.
-            let mut verdicts: Vec<Slot> = Vec::with_capacity(records.len());
-            for (slot, outcome) in outcomes.into_iter().enumerate() {
-                verdicts.push(match outcome {
-                    Outcome::Blank => Slot::Blank,
-                    Outcome::WrongWidth(n) => Slot::Done(Err(Reject::new(
-                        "",
-                        format!("expected {} columns, found {n}", rejects.headers.len()),
-                    ))),
-                    Outcome::Rejected(r) => Slot::Done(Err(r)),
-                    Outcome::Row(p) => match writer.write(slot, p) {
-                        Ok(Some(v)) => Slot::Done(Ok(v)),
-                        Ok(None) => Slot::Pending,
-                        Err(WriteError::Reject(r)) => Slot::Done(Err(r)),
-                        Err(WriteError::Fatal(e)) => return Err(e),
-                    },
-                });
-            }
-            for (slot, v) in writer.flush()? {
-                if let Some(s) = verdicts.get_mut(slot) {
-                    *s = Slot::Done(v);
-                }
-            }
-            for ((rec, verdict), &line) in records.iter().zip(verdicts).zip(&lines) {
-                let verdict = match verdict {
-                    Slot::Blank => {
-                        summary.blank_lines += 1;
-                        continue;
-                    }
-                    Slot::Done(v) => v,
-                    Slot::Pending => {
-                        return Err(Error::Other(format!(
-                            "line {line}: the writer lost track of this row"
-                        )))
-                    }
-                };
-                summary.read += 1;
-                match verdict {
-                    Ok(Verdict::Inserted) => summary.inserted += 1,
-                    Ok(Verdict::Updated) => summary.updated += 1,
-                    Ok(Verdict::Unchanged) => summary.unchanged += 1,
-                    Err(r) => {
-                        summary.rejected += 1;
-                        rejects.write(line, &r.field, &r.reason, rec)?;
-                    }
-                }
-            }
-            ctl.report("import", byte_pos, total_bytes.max(byte_pos));
-            let _ = recycle.send(records);
-        }
+        apply_batches(
+            &mut writer,
+            &batches,
+            &recycle,
+            summary,
+            rejects,
+            total_bytes,
+            ctl,
+        )?;
         drop(batches);
         reader
             .join()
@@ -570,29 +642,8 @@ fn write_all(
         ctl.check()?;
         ctl.report("finishing", 0, 1);
         summary.customers_created = writer.customers_created;
-        let changed = summary.inserted + summary.updated;
         writer.finish(ctl)?;
-        if changed > 0 {
-            crate::store::audit::append(
-                &tx,
-                &opts.agent,
-                "import",
-                "file",
-                &file_label(path),
-                None,
-                None,
-                Some(&format!(
-                    "{} {}: read {}, inserted {}, updated {}, unchanged {}, rejected {}",
-                    opts.kind,
-                    file_label(path),
-                    summary.read,
-                    summary.inserted,
-                    summary.updated,
-                    summary.unchanged,
-                    summary.rejected
-                )),
-            )?;
-        }
+        audit_import(&tx, opts, summary)?;
         Ok(())
     });
     // The reject file is written and synced before the commit: if it
@@ -613,6 +664,79 @@ fn write_all(
             let _ = tx.rollback();
             return Err(e);
         }
+    }
+    Ok(())
+}
+
+/// The batch loop, on either engine: each record's verdict (at once, or at
+/// the writer's flush), counted and rejected in file order.
+fn apply_batches(
+    writer: &mut dyn Writes,
+    batches: &mpsc::Receiver<Result<Batch>>,
+    recycle: &mpsc::Sender<Vec<csv::ByteRecord>>,
+    summary: &mut ImportSummary,
+    rejects: &mut RejectWriter,
+    total_bytes: u64,
+    ctl: Ctl,
+) -> Result<()> {
+    for batch in batches.iter() {
+        ctl.check()?;
+        let Batch {
+            records,
+            outcomes,
+            lines,
+            byte_pos,
+        } = batch?;
+        // Each record's verdict: at once, or after the flush of the
+        // rows the writer batches; then counted and rejected in order.
+        let mut verdicts: Vec<Slot> = Vec::with_capacity(records.len());
+        for (slot, outcome) in outcomes.into_iter().enumerate() {
+            verdicts.push(match outcome {
+                Outcome::Blank => Slot::Blank,
+                Outcome::WrongWidth(n) => Slot::Done(Err(Reject::new(
+                    "",
+                    format!("expected {} columns, found {n}", rejects.headers.len()),
+                ))),
+                Outcome::Rejected(r) => Slot::Done(Err(r)),
+                Outcome::Row(p) => match writer.write(slot, p) {
+                    Ok(Some(v)) => Slot::Done(Ok(v)),
+                    Ok(None) => Slot::Pending,
+                    Err(WriteError::Reject(r)) => Slot::Done(Err(r)),
+                    Err(WriteError::Fatal(e)) => return Err(e),
+                },
+            });
+        }
+        for (slot, v) in writer.flush()? {
+            if let Some(s) = verdicts.get_mut(slot) {
+                *s = Slot::Done(v);
+            }
+        }
+        for ((rec, verdict), &line) in records.iter().zip(verdicts).zip(&lines) {
+            let verdict = match verdict {
+                Slot::Blank => {
+                    summary.blank_lines += 1;
+                    continue;
+                }
+                Slot::Done(v) => v,
+                Slot::Pending => {
+                    return Err(Error::Other(format!(
+                        "line {line}: the writer lost track of this row"
+                    )))
+                }
+            };
+            summary.read += 1;
+            match verdict {
+                Ok(Verdict::Inserted) => summary.inserted += 1,
+                Ok(Verdict::Updated) => summary.updated += 1,
+                Ok(Verdict::Unchanged) => summary.unchanged += 1,
+                Err(r) => {
+                    summary.rejected += 1;
+                    rejects.write(line, &r.field, &r.reason, rec)?;
+                }
+            }
+        }
+        ctl.report("import", byte_pos, total_bytes.max(byte_pos));
+        let _ = recycle.send(records);
     }
     Ok(())
 }

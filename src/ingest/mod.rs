@@ -7,7 +7,9 @@ mod import;
 pub mod input;
 pub(crate) mod parse;
 
-pub use import::{import, import_prepared, prepare, ImportOptions, ImportSummary, Prepared};
+pub use import::{
+    import, import_into, import_prepared, prepare, ImportOptions, ImportSummary, Prepared, Target,
+};
 
 use std::fmt;
 use std::str::FromStr;

@@ -65,6 +65,9 @@ impl TempDb {
         if !engine_is_postgres() {
             return self;
         }
+        if !self.path.exists() {
+            drop(self.open());
+        }
         let admin = std::env::var("CRMTOP_TEST_PG")
             .expect("CRMTOP_TEST_ENGINE=postgres needs CRMTOP_TEST_PG (eval \"$(.ci/pg start)\")");
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -111,12 +114,75 @@ impl TempDb {
         self.dir.path().join(name)
     }
 
+    /// Import a file (on the engine under test), rejects to `rejects.csv`.
     pub fn import(&self, kind: Kind, file: &Path) -> crmtop::Result<ImportSummary> {
-        let mut s = self.open();
         let mut opts = ImportOptions::new(kind, file);
         opts.reject_file = Some(self.file("rejects.csv"));
         opts.agent = "tester".into();
-        ingest::import(&mut s.conn, &opts, Ctl::silent())
+        self.import_opts(&opts, Ctl::silent())
+    }
+
+    /// Import with the given options (on the engine under test).
+    pub fn import_opts(&self, opts: &ImportOptions, ctl: Ctl) -> crmtop::Result<ImportSummary> {
+        match self.server {
+            Some(_) => match self.db() {
+                store::Db::Server(pg) => {
+                    let prepared = ingest::prepare(opts)?;
+                    ingest::import_into(ingest::Target::Server(&pg), opts, prepared, ctl)
+                }
+                store::Db::File(_) => panic!("a server's URL opened a file"),
+            },
+            None => {
+                let mut s = self.open();
+                ingest::import(&mut s.conn, opts, ctl)
+            }
+        }
+    }
+
+    /// Each row of a query as text (`v1|v2|...`), on the engine under test;
+    /// numbers as the same text on both engines.
+    pub fn dump_rows(&self, sql: &str) -> Vec<String> {
+        use crmtop::store::sql::Sql;
+        use rusqlite::types::Value;
+        self.db()
+            .rows(sql, &[])
+            .expect(sql)
+            .iter()
+            .map(|r| {
+                r.0.iter()
+                    .map(|v| match v {
+                        Value::Null => "NULL".to_string(),
+                        Value::Integer(i) => i.to_string(),
+                        Value::Real(f) => format!("{f:?}"),
+                        Value::Text(t) => format!("{t:?}"),
+                        Value::Blob(b) => format!("{b:?}"),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
+            .collect()
+    }
+
+    /// A number, on the engine under test.
+    pub fn real(&self, sql: &str) -> f64 {
+        use crmtop::store::sql::Sql;
+        self.db()
+            .row(sql, &[])
+            .expect(sql)
+            .expect("a row")
+            .f64(0)
+            .expect(sql)
+    }
+
+    /// A text, on the engine under test.
+    pub fn text(&self, sql: &str) -> String {
+        use crmtop::store::sql::Sql;
+        self.db()
+            .row(sql, &[])
+            .expect(sql)
+            .expect("a row")
+            .text(0)
+            .expect(sql)
     }
 
     /// A count, on the engine under test.

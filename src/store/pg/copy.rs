@@ -99,7 +99,7 @@ pub struct Copied {
 
 /// A value in COPY's text format (`\N` is NULL; backslash, tab, newline
 /// and carriage return escaped).
-fn copy_text(v: &Value, out: &mut Vec<u8>) -> std::result::Result<(), String> {
+pub(super) fn copy_text(v: &Value, out: &mut Vec<u8>) -> std::result::Result<(), String> {
     match v {
         Value::Null => out.extend_from_slice(b"\\N"),
         Value::Integer(i) => out.extend_from_slice(i.to_string().as_bytes()),

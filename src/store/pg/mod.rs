@@ -8,6 +8,7 @@
 
 pub mod copy;
 pub mod doctor;
+pub(crate) mod import;
 mod listen;
 pub mod queue;
 mod values;

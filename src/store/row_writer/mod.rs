@@ -44,7 +44,25 @@ impl From<Error> for WriteError {
     }
 }
 
-type W<T> = std::result::Result<T, WriteError>;
+pub(crate) type W<T> = std::result::Result<T, WriteError>;
+
+/// What the import's batch loop needs of a writer, on either engine: each
+/// valid row given under its slot, its verdict at once or at the flush
+/// that ends the batch.
+pub(crate) trait Writes {
+    fn write(&mut self, slot: usize, row: Parsed) -> W<Option<Verdict>>;
+    fn flush(&mut self) -> Result<Vec<SlotVerdict>>;
+}
+
+impl Writes for RowWriter<'_> {
+    fn write(&mut self, slot: usize, row: Parsed) -> W<Option<Verdict>> {
+        RowWriter::write(self, slot, row)
+    }
+
+    fn flush(&mut self) -> Result<Vec<SlotVerdict>> {
+        RowWriter::flush(self)
+    }
+}
 
 /// Orders or events per insert statement.
 const MANY: usize = 64;

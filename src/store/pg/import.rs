@@ -1,0 +1,658 @@
+//! `crmtop import` on PostgreSQL. The reader thread validates rows as for a
+//! file; here each batch is written set-based: its customers resolved in one
+//! query (unknown ids created), its keys looked up in one query, new rows
+//! sent with `COPY ... FROM STDIN`, changed rows updated in one statement
+//! from arrays. The verdicts (inserted, updated, unchanged, duplicate) are
+//! the file's: an empty cell never erases a customer's value, a second row
+//! of the file with an id already written or matched is a duplicate.
+//!
+//! The whole import is one transaction. Imports take an advisory lock for
+//! the transaction, so new keys (the largest plus one) are theirs alone;
+//! agents' workflow changes go on meanwhile (only imports create rows).
+
+use super::Pg;
+use crate::analytics::priority::{self, Inputs};
+use crate::error::{Error, Result};
+use crate::ingest::parse::{CustomerRow, EventRow, FeedbackRow, OrderRow, Parsed, Reject};
+use crate::ingest::Kind;
+use crate::store::feedback::SLA_START_SQL;
+use crate::store::row_writer::{SlotVerdict, Verdict, Writes, W};
+use crate::store::sql::Sql;
+use postgres::types::ToSql;
+use rusqlite::types::Value;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::io::Write;
+
+/// The advisory lock every import holds until its commit.
+const IMPORT_LOCK: i64 = 7_243_002;
+
+pub(crate) struct PgRowWriter<'a> {
+    pg: &'a Pg,
+    kind: Kind,
+    /// Rows with a larger key were inserted by this import.
+    max_before: i64,
+    next_key: i64,
+    next_cid: i64,
+    /// Existing rows matched by an earlier row of the file.
+    matched: HashSet<i64>,
+    /// Customer ids resolved so far.
+    cids: HashMap<String, i64>,
+    pending: Vec<(usize, Parsed)>,
+    /// Customers whose orders changed: their totals are recomputed.
+    totals: HashSet<i64>,
+    /// Items written: their queue rows follow.
+    fids: Vec<i64>,
+    pub customers_created: u64,
+}
+
+/// A row as the table holds it, for comparison with the file's.
+type Old = Vec<Value>;
+
+fn dup() -> Reject {
+    Reject::new(
+        "id",
+        "duplicate id: another row of this file has the same id (this one skipped)",
+    )
+}
+
+fn key_of(row: &Parsed) -> &str {
+    match row {
+        Parsed::Customer(c) => &c.id,
+        Parsed::Order(o) => &o.key,
+        Parsed::Event(e) => &e.key,
+        Parsed::Feedback(f) => &f.id,
+    }
+}
+
+fn txt(v: &Option<String>) -> Value {
+    v.clone().map_or(Value::Null, Value::Text)
+}
+
+fn int(v: Option<i64>) -> Value {
+    v.map_or(Value::Null, Value::Integer)
+}
+
+fn real(v: Option<f64>) -> Value {
+    v.map_or(Value::Null, Value::Real)
+}
+
+/// A customer's start from her signup day (as SQLite's `unixepoch`).
+fn since_of(signup: Option<&str>) -> Option<i64> {
+    signup
+        .and_then(crate::timeutil::parse_date)
+        .map(crate::timeutil::date_to_ts)
+}
+
+impl<'a> PgRowWriter<'a> {
+    /// Call inside the import's transaction: takes the import lock and reads
+    /// the largest keys.
+    pub fn new(pg: &'a Pg, kind: Kind) -> Result<Self> {
+        pg.exec(
+            "SELECT pg_advisory_xact_lock(?1)",
+            &[Value::Integer(IMPORT_LOCK)],
+        )?;
+        let max_before = pg.count(
+            match kind {
+                Kind::Customers => "SELECT COALESCE(max(cid), 0) FROM customers",
+                Kind::Orders => "SELECT COALESCE(max(oid), 0) FROM orders",
+                Kind::Events => "SELECT COALESCE(max(eid), 0) FROM events",
+                Kind::Feedback => "SELECT COALESCE(max(fid), 0) FROM feedback",
+            },
+            &[],
+        )?;
+        let next_cid = pg.count("SELECT COALESCE(max(cid), 0) + 1 FROM customers", &[])?;
+        Ok(PgRowWriter {
+            pg,
+            kind,
+            max_before,
+            next_key: max_before + 1,
+            next_cid,
+            matched: HashSet::default(),
+            cids: HashMap::default(),
+            pending: Vec::new(),
+            totals: HashSet::default(),
+            fids: Vec::new(),
+            customers_created: 0,
+        })
+    }
+
+    /// Rows of a query that takes one array of texts (`$1`).
+    fn by_keys(&self, sql: &str, keys: &[String]) -> Result<Vec<Old>> {
+        let mut client = self.pg.client.borrow_mut();
+        let rows = client.query(sql, &[&keys]).map_err(|e| self.pg.error(e))?;
+        rows.iter()
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| super::values::cell(r, i))
+                    .collect::<std::result::Result<Vec<Value>, String>>()
+                    .map_err(|m| Error::Other(format!("PostgreSQL at {}: {m}", self.pg.shown)))
+            })
+            .collect()
+    }
+
+    /// Rows sent with COPY into `table (cols)`.
+    fn copy(&self, table_cols: &str, rows: &[Vec<Value>]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut client = self.pg.client.borrow_mut();
+        // sql-format-ok: a constant table and column list.
+        let mut w = client
+            .copy_in(&format!("COPY {table_cols} FROM STDIN"))
+            .map_err(|e| self.pg.error(e))?;
+        let mut line = Vec::with_capacity(256);
+        for row in rows {
+            line.clear();
+            for (i, v) in row.iter().enumerate() {
+                if i > 0 {
+                    line.push(b'\t');
+                }
+                super::copy::copy_text(v, &mut line).map_err(Error::Other)?;
+            }
+            line.push(b'\n');
+            w.write_all(&line)?;
+        }
+        w.finish().map_err(|e| self.pg.error(e))?;
+        Ok(())
+    }
+
+    /// A statement with array parameters.
+    fn exec_arrays(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<()> {
+        self.pg
+            .client
+            .borrow_mut()
+            .execute(sql, params)
+            .map_err(|e| self.pg.error(e))?;
+        Ok(())
+    }
+
+    /// Every pending row's customer key, creating the unknown ones.
+    fn resolve(&mut self) -> Result<()> {
+        let mut unknown: Vec<String> = Vec::new();
+        let mut asked: HashSet<&str> = HashSet::default();
+        for (_, row) in &self.pending {
+            let id = match row {
+                Parsed::Order(o) => &o.customer,
+                Parsed::Event(e) => &e.customer,
+                Parsed::Feedback(f) => &f.customer,
+                Parsed::Customer(_) => continue,
+            };
+            if !self.cids.contains_key(id) && asked.insert(id) {
+                unknown.push(id.clone());
+            }
+        }
+        if !unknown.is_empty() {
+            for r in self.by_keys("SELECT id, cid FROM customers WHERE id = ANY($1)", &unknown)? {
+                if let [Value::Text(id), Value::Integer(cid)] = r.as_slice() {
+                    self.cids.insert(id.clone(), *cid);
+                }
+            }
+            let mut created: Vec<Vec<Value>> = Vec::new();
+            for id in unknown {
+                if !self.cids.contains_key(&id) {
+                    let cid = self.next_cid;
+                    self.next_cid += 1;
+                    created.push(vec![Value::Integer(cid), Value::Text(id.clone())]);
+                    self.cids.insert(id, cid);
+                }
+            }
+            self.customers_created += created.len() as u64;
+            self.copy("customers (cid, id)", &created)?;
+        }
+        for (_, row) in self.pending.iter_mut() {
+            if let Some((id, cid, _)) = row.customer_ref() {
+                match self.cids.get(id) {
+                    Some(&c) => *cid = c,
+                    None => return Err(Error::Other(format!("customer {id} was not resolved"))),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The existing row of each key (first column the key, second the
+    /// table's integer key, then the columns compared).
+    fn existing(&self, keys: &[String]) -> Result<HashMap<String, Old>> {
+        let sql = match self.kind {
+            Kind::Customers => "SELECT id, cid, name, email, phone, signup_date, birth_date, age, income, region, plan, segment, churned, cancelled_at FROM customers WHERE id = ANY($1)",
+            Kind::Orders => "SELECT order_key, oid, cid, ts, amount, quantity, product, category FROM orders WHERE order_key = ANY($1)",
+            Kind::Events => "SELECT event_key, eid, cid, ts, kind, value FROM events WHERE event_key = ANY($1)",
+            Kind::Feedback => "SELECT id, fid, cid, created_at, channel, kind, score, text FROM feedback WHERE id = ANY($1)",
+        };
+        let mut out = HashMap::default();
+        for mut r in self.by_keys(sql, keys)? {
+            if let Value::Text(k) = r.remove(0) {
+                out.insert(k, r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether the existing row `key` was written or matched before.
+    fn seen_before(&mut self, key: i64) -> bool {
+        key > self.max_before || !self.matched.insert(key)
+    }
+}
+
+/// The new values of a row as the table's compared columns hold them
+/// (after the key).
+fn compared(row: &Parsed) -> Vec<Value> {
+    match row {
+        Parsed::Order(o) => vec![
+            Value::Integer(o.cid),
+            Value::Integer(o.ts),
+            Value::Real(o.amount),
+            Value::Integer(o.quantity),
+            txt(&o.product),
+            txt(&o.category),
+        ],
+        Parsed::Event(e) => vec![
+            Value::Integer(e.cid),
+            Value::Integer(e.ts),
+            Value::Text(e.kind.clone()),
+            Value::Real(e.value),
+        ],
+        Parsed::Feedback(f) => vec![
+            Value::Integer(f.cid),
+            Value::Integer(f.created),
+            txt(&f.channel),
+            Value::Text(f.kind.to_string()),
+            real(f.score),
+            txt(&f.text),
+        ],
+        Parsed::Customer(c) => customer_fields(c),
+    }
+}
+
+fn customer_fields(c: &CustomerRow) -> Vec<Value> {
+    vec![
+        txt(&c.name),
+        txt(&c.email),
+        txt(&c.phone),
+        txt(&c.signup),
+        txt(&c.birth),
+        int(c.age),
+        real(c.income),
+        txt(&c.region),
+        txt(&c.plan),
+        txt(&c.segment),
+        int(c.churned),
+        txt(&c.cancelled),
+    ]
+}
+
+/// Equal as stored: numbers compare by value whichever type carried them.
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Integer(x), Value::Real(y)) | (Value::Real(y), Value::Integer(x)) => {
+            (*x as f64) == *y
+        }
+        _ => a == b,
+    }
+}
+
+impl Writes for PgRowWriter<'_> {
+    fn write(&mut self, slot: usize, row: Parsed) -> W<Option<Verdict>> {
+        self.pending.push((slot, row));
+        Ok(None)
+    }
+
+    fn flush(&mut self) -> Result<Vec<SlotVerdict>> {
+        if self.pending.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.resolve()?;
+        let pending = std::mem::take(&mut self.pending);
+        let mut out: Vec<SlotVerdict> = Vec::with_capacity(pending.len());
+        // A key met earlier in this batch: a duplicate.
+        let mut in_batch: HashSet<String> = HashSet::default();
+        let mut rows: Vec<(usize, Parsed)> = Vec::with_capacity(pending.len());
+        for (slot, row) in pending {
+            if in_batch.insert(key_of(&row).to_string()) {
+                rows.push((slot, row));
+            } else {
+                out.push((slot, Err(dup())));
+            }
+        }
+        let keys: Vec<String> = rows.iter().map(|(_, r)| key_of(r).to_string()).collect();
+        let old = self.existing(&keys)?;
+        let mut inserts: Vec<Vec<Value>> = Vec::new();
+        let mut updates: Vec<(i64, Parsed, Old)> = Vec::new();
+        for (slot, row) in rows {
+            let Some(o) = old.get(key_of(&row)) else {
+                let key = self.next_key;
+                self.next_key += 1;
+                inserts.push(self.insert_values(key, &row));
+                out.push((slot, Ok(Verdict::Inserted)));
+                continue;
+            };
+            let Some(&Value::Integer(k)) = o.first() else {
+                return Err(Error::Other("an existing row without its key".into()));
+            };
+            if self.seen_before(k) {
+                out.push((slot, Err(dup())));
+                continue;
+            }
+            let new = compared(&row);
+            let changed = match &row {
+                // An empty cell never erases a stored value.
+                Parsed::Customer(_) => new
+                    .iter()
+                    .zip(&o[1..])
+                    .any(|(n, v)| *n != Value::Null && !same(n, v)),
+                _ => new.iter().zip(&o[1..]).any(|(n, v)| !same(n, v)),
+            };
+            if changed {
+                updates.push((k, row, o.clone()));
+                out.push((slot, Ok(Verdict::Updated)));
+            } else {
+                out.push((slot, Ok(Verdict::Unchanged)));
+            }
+        }
+        self.insert(&inserts)?;
+        self.update(updates)?;
+        Ok(out)
+    }
+}
+
+impl PgRowWriter<'_> {
+    /// The columns of an insert, in `insert`'s order.
+    fn insert_values(&mut self, key: i64, row: &Parsed) -> Vec<Value> {
+        match row {
+            Parsed::Customer(c) => {
+                let mut v = vec![Value::Integer(key), Value::Text(c.id.clone())];
+                v.extend(customer_fields(c));
+                v.push(int(since_of(c.signup.as_deref())));
+                v
+            }
+            Parsed::Order(o) => {
+                self.totals.insert(o.cid);
+                let mut v = vec![Value::Integer(key), Value::Text(o.key.clone())];
+                v.extend(compared(row));
+                v
+            }
+            Parsed::Event(e) => {
+                let mut v = vec![Value::Integer(key), Value::Text(e.key.clone())];
+                v.extend(compared(row));
+                v
+            }
+            Parsed::Feedback(f) => {
+                self.fids.push(key);
+                let mut v = vec![Value::Integer(key), Value::Text(f.id.clone())];
+                v.extend(compared(row));
+                v.extend([
+                    real(f.sentiment),
+                    Value::Text(f.status.to_string()),
+                    txt(&f.assignee),
+                    Value::Integer(f.created),
+                ]);
+                v
+            }
+        }
+    }
+
+    fn insert(&self, rows: &[Vec<Value>]) -> Result<()> {
+        self.copy(
+            match self.kind {
+                Kind::Customers => "customers (cid, id, name, email, phone, signup_date, birth_date, age, income, region, plan, segment, churned, cancelled_at, since)",
+                Kind::Orders => "orders (oid, order_key, cid, ts, amount, quantity, product, category)",
+                Kind::Events => "events (eid, event_key, cid, ts, kind, value)",
+                Kind::Feedback => "feedback (fid, id, cid, created_at, channel, kind, score, text, sentiment, status, assignee, updated_at)",
+            },
+            rows,
+        )
+    }
+
+    /// Changed rows, one statement for the batch.
+    fn update(&mut self, updates: Vec<(i64, Parsed, Old)>) -> Result<()> {
+        if updates.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<i64> = updates.iter().map(|(k, _, _)| *k).collect();
+        match self.kind {
+            Kind::Customers => {
+                let cs: Vec<&CustomerRow> = updates
+                    .iter()
+                    .filter_map(|(_, r, _)| match r {
+                        Parsed::Customer(c) => Some(&**c),
+                        _ => None,
+                    })
+                    .collect();
+                let t = |f: fn(&CustomerRow) -> &Option<String>| -> Vec<Option<String>> {
+                    cs.iter().map(|c| f(c).clone()).collect()
+                };
+                let (name, email, phone) = (t(|c| &c.name), t(|c| &c.email), t(|c| &c.phone));
+                let (signup, birth, region) = (t(|c| &c.signup), t(|c| &c.birth), t(|c| &c.region));
+                let (plan, segment, cancelled) =
+                    (t(|c| &c.plan), t(|c| &c.segment), t(|c| &c.cancelled));
+                let age: Vec<Option<i64>> = cs.iter().map(|c| c.age).collect();
+                let income: Vec<Option<f64>> = cs.iter().map(|c| c.income).collect();
+                let churned: Vec<Option<i64>> = cs.iter().map(|c| c.churned).collect();
+                // The start from the signup the row leaves in place.
+                let since: Vec<Option<i64>> = updates
+                    .iter()
+                    .zip(&cs)
+                    .map(|((_, _, old), c)| {
+                        let kept = match old.get(4) {
+                            Some(Value::Text(s)) => Some(s.as_str()),
+                            _ => None,
+                        };
+                        since_of(c.signup.as_deref().or(kept))
+                    })
+                    .collect();
+                self.exec_arrays(
+                    "UPDATE customers c SET name = COALESCE(u.name, c.name), email = COALESCE(u.email, c.email),
+                       phone = COALESCE(u.phone, c.phone), signup_date = COALESCE(u.signup, c.signup_date),
+                       birth_date = COALESCE(u.birth, c.birth_date), age = COALESCE(u.age, c.age),
+                       income = COALESCE(u.income, c.income), region = COALESCE(u.region, c.region),
+                       plan = COALESCE(u.plan, c.plan), segment = COALESCE(u.segment, c.segment),
+                       churned = COALESCE(u.churned, c.churned), cancelled_at = COALESCE(u.cancelled, c.cancelled_at),
+                       since = COALESCE(u.since, c.first_order)
+                     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                                 $7::bigint[], $8::float8[], $9::text[], $10::text[], $11::text[], $12::bigint[],
+                                 $13::text[], $14::bigint[])
+                          AS u(cid, name, email, phone, signup, birth, age, income, region, plan, segment,
+                               churned, cancelled, since)
+                     WHERE c.cid = u.cid",
+                    &[
+                        &keys, &name, &email, &phone, &signup, &birth, &age, &income, &region,
+                        &plan, &segment, &churned, &cancelled, &since,
+                    ],
+                )
+            }
+            Kind::Orders => {
+                let os: Vec<&OrderRow> = updates
+                    .iter()
+                    .filter_map(|(_, r, _)| match r {
+                        Parsed::Order(o) => Some(o),
+                        _ => None,
+                    })
+                    .collect();
+                for (_, r, old) in &updates {
+                    if let (Parsed::Order(o), Some(Value::Integer(was))) = (r, old.get(1)) {
+                        self.totals.extend([o.cid, *was]);
+                    }
+                }
+                let cid: Vec<i64> = os.iter().map(|o| o.cid).collect();
+                let ts: Vec<i64> = os.iter().map(|o| o.ts).collect();
+                let amount: Vec<f64> = os.iter().map(|o| o.amount).collect();
+                let quantity: Vec<i64> = os.iter().map(|o| o.quantity).collect();
+                let product: Vec<Option<String>> = os.iter().map(|o| o.product.clone()).collect();
+                let category: Vec<Option<String>> = os.iter().map(|o| o.category.clone()).collect();
+                self.exec_arrays(
+                    "UPDATE orders o SET cid = u.cid, ts = u.ts, amount = u.amount, quantity = u.quantity,
+                       product = u.product, category = u.category
+                     FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::float8[], $5::bigint[],
+                                 $6::text[], $7::text[]) AS u(oid, cid, ts, amount, quantity, product, category)
+                     WHERE o.oid = u.oid",
+                    &[&keys, &cid, &ts, &amount, &quantity, &product, &category],
+                )
+            }
+            Kind::Events => {
+                let es: Vec<&EventRow> = updates
+                    .iter()
+                    .filter_map(|(_, r, _)| match r {
+                        Parsed::Event(e) => Some(e),
+                        _ => None,
+                    })
+                    .collect();
+                let cid: Vec<i64> = es.iter().map(|e| e.cid).collect();
+                let ts: Vec<i64> = es.iter().map(|e| e.ts).collect();
+                let kind: Vec<String> = es.iter().map(|e| e.kind.clone()).collect();
+                let value: Vec<f64> = es.iter().map(|e| e.value).collect();
+                self.exec_arrays(
+                    "UPDATE events e SET cid = u.cid, ts = u.ts, kind = u.kind, value = u.value
+                     FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::float8[])
+                          AS u(eid, cid, ts, kind, value)
+                     WHERE e.eid = u.eid",
+                    &[&keys, &cid, &ts, &kind, &value],
+                )
+            }
+            Kind::Feedback => {
+                let fs: Vec<&FeedbackRow> = updates
+                    .iter()
+                    .filter_map(|(_, r, _)| match r {
+                        Parsed::Feedback(f) => Some(&**f),
+                        _ => None,
+                    })
+                    .collect();
+                self.fids.extend(&keys);
+                let cid: Vec<i64> = fs.iter().map(|f| f.cid).collect();
+                let created: Vec<i64> = fs.iter().map(|f| f.created).collect();
+                let channel: Vec<Option<String>> = fs.iter().map(|f| f.channel.clone()).collect();
+                let kind: Vec<&str> = fs.iter().map(|f| f.kind).collect();
+                let score: Vec<Option<f64>> = fs.iter().map(|f| f.score).collect();
+                let text: Vec<Option<String>> = fs.iter().map(|f| f.text.clone()).collect();
+                let sentiment: Vec<Option<f64>> = fs.iter().map(|f| f.sentiment).collect();
+                // Content changed; the workflow state (status, assignee) is
+                // the agents', not the file's.
+                self.exec_arrays(
+                    "UPDATE feedback f SET cid = u.cid, created_at = u.created, channel = u.channel,
+                       kind = u.kind, score = u.score, text = u.text, sentiment = u.sentiment,
+                       version = f.version + 1
+                     FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],
+                                 $6::float8[], $7::text[], $8::float8[])
+                          AS u(fid, cid, created, channel, kind, score, text, sentiment)
+                     WHERE f.fid = u.fid",
+                    &[&keys, &cid, &created, &channel, &kind, &score, &text, &sentiment],
+                )
+            }
+        }
+    }
+
+    /// Bring what depends on the written rows up to date: customers'
+    /// order totals, the queue rows of written items; then the planner's
+    /// statistics after a large load.
+    pub fn finish(self, inserted: u64) -> Result<()> {
+        let pg = self.pg;
+        if !self.totals.is_empty() {
+            let cids: Vec<i64> = self.totals.iter().copied().collect();
+            self.exec_arrays(
+                "UPDATE customers c SET n_orders = COALESCE(a.n, 0), revenue = COALESCE(a.r, 0),
+                   first_order = a.f, last_order = a.l,
+                   since = CASE WHEN c.signup_date IS NOT NULL THEN c.since ELSE a.f END
+                 FROM unnest($1::bigint[]) AS t(cid)
+                      LEFT JOIN (SELECT cid, count(*) AS n, sum(amount) AS r, min(ts) AS f, max(ts) AS l
+                                   FROM orders WHERE cid = ANY($1) GROUP BY cid) a ON a.cid = t.cid
+                 WHERE c.cid = t.cid",
+                &[&cids],
+            )?;
+        }
+        if !self.fids.is_empty() {
+            requeue_many(pg, &self.fids)?;
+        }
+        if inserted >= 100_000 {
+            // sql-format-ok: a constant table name.
+            pg.batch(&format!(
+                "ANALYZE {}",
+                match self.kind {
+                    Kind::Customers => "customers",
+                    Kind::Orders => "orders, customers",
+                    Kind::Events => "events, customers",
+                    Kind::Feedback => "feedback, queue, customers",
+                }
+            ))?;
+        }
+        Ok(())
+    }
+}
+
+/// The queue rows of many items at once (after an import): open items get
+/// their row and time-independent priority, the others leave the queue.
+fn requeue_many(pg: &Pg, fids: &[i64]) -> Result<()> {
+    let fids: Vec<i64> = fids.to_vec();
+    let mut client = pg.client.borrow_mut();
+    // sql-format-ok: constants only.
+    let inputs = client
+        .query(
+            &format!(
+                "SELECT f.fid, f.status, f.kind, f.channel, {SLA_START_SQL}, f.assignee,
+                        f.score, f.sentiment, s.prob, v.clv
+                 FROM feedback f LEFT JOIN active_churn s ON s.cid = f.cid
+                      LEFT JOIN active_clv v ON v.cid = f.cid
+                 WHERE f.fid = ANY($1) AND f.status IN ('new', 'open', 'pending', 'escalated')"
+            ),
+            &[&fids],
+        )
+        .map_err(|e| pg.error(e))?;
+    let mut q = (
+        Vec::<i64>::new(),
+        Vec::<String>::new(),
+        Vec::<String>::new(),
+        Vec::<Option<String>>::new(),
+        Vec::<i64>::new(),
+        Vec::<Option<String>>::new(),
+        Vec::<f64>::new(),
+    );
+    for r in &inputs {
+        let get = |e: postgres::Error| pg.error(e);
+        let kind: String = r.try_get(2).map_err(get)?;
+        let prio = priority::static_priority(&Inputs {
+            kind: &kind,
+            score: r.try_get(6).map_err(get)?,
+            sentiment: r.try_get(7).map_err(get)?,
+            churn_prob: r.try_get(8).map_err(get)?,
+            clv: r.try_get(9).map_err(get)?,
+        });
+        q.0.push(r.try_get(0).map_err(get)?);
+        q.1.push(r.try_get(1).map_err(get)?);
+        q.2.push(kind);
+        q.3.push(r.try_get(3).map_err(get)?);
+        q.4.push(r.try_get(4).map_err(get)?);
+        q.5.push(r.try_get(5).map_err(get)?);
+        q.6.push(prio);
+    }
+    client
+        .execute(
+            "DELETE FROM queue WHERE fid = ANY($1) AND NOT (fid = ANY($2))",
+            &[&fids, &q.0],
+        )
+        .map_err(|e| pg.error(e))?;
+    client
+        .execute(
+            "INSERT INTO queue(fid, status, kind, channel, created_at, assignee, prio_static)
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[],
+                                  $6::text[], $7::float8[])
+             ON CONFLICT(fid) DO UPDATE SET status = excluded.status, kind = excluded.kind,
+               channel = excluded.channel, created_at = excluded.created_at, assignee = excluded.assignee,
+               prio_static = excluded.prio_static",
+            &[&q.0, &q.1, &q.2, &q.3, &q.4, &q.5, &q.6],
+        )
+        .map_err(|e| pg.error(e))?;
+    Ok(())
+}
+
+/// Run `f` in one transaction on `pg`: committed when it succeeds and
+/// `keep` (a dry run is rolled back), else rolled back.
+pub(crate) fn in_transaction<T>(pg: &Pg, keep: bool, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    pg.begin("BEGIN")?;
+    let r = f();
+    match r {
+        Ok(v) if !keep => {
+            pg.in_tx.set(false);
+            pg.batch("ROLLBACK")?;
+            Ok(v)
+        }
+        r => pg.finish(r),
+    }
+}
