@@ -350,3 +350,56 @@ fn imported_tickets_reach_the_queue_and_two_imports_at_once_both_land() {
     let o = db.run(&["doctor"]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }
+
+/// A load large against the table (its index by customer and foreign key
+/// set aside, new customers written at its end with their totals) leaves
+/// the server exactly as the same files leave a file: a first load, then
+/// one that updates, keeps and adds orders and customers.
+#[test]
+fn a_large_load_on_the_server_equals_the_same_load_into_a_file() {
+    if skip() {
+        return;
+    }
+    let server = TempDb::new().on_engine();
+    let file = TempDb::new();
+    let write = |name: &str, rows: &mut dyn Iterator<Item = String>| {
+        let p = file.file(name);
+        let mut t = String::from("id,customer_id,timestamp,amount,quantity\n");
+        rows.for_each(|r| t.push_str(&r));
+        std::fs::write(&p, t).unwrap();
+        p
+    };
+    let order = |i: usize, q: usize| {
+        format!(
+            "ORDER{i:07},CUST{:06},2024-{:02}-{:02},{}.{:02},{q}\n",
+            i % 45_000,
+            1 + i % 12,
+            1 + i % 28,
+            i % 500,
+            i % 100
+        )
+    };
+    let first = write("first.csv", &mut (0..140_000).map(|i| order(i, 1)));
+    // 40,000 earlier orders again (every other one changed), 100,000 new.
+    let second = write(
+        "second.csv",
+        &mut (100_000..240_000).map(|i| order(i, if i < 140_000 && i % 2 == 0 { 2 } else { 1 })),
+    );
+    for (p, verdicts) in [
+        (&first, (140_000, 0, 0)),
+        (&second, (100_000, 20_000, 20_000)),
+    ] {
+        for db in [&server, &file] {
+            let s = db.import(crmtop::ingest::Kind::Orders, p).unwrap();
+            assert_eq!((s.inserted, s.updated, s.unchanged), verdicts, "{s:?}");
+        }
+    }
+    for q in [
+        "SELECT cid, id, n_orders, CAST(round(revenue * 100) AS BIGINT), first_order, last_order, since FROM customers ORDER BY cid",
+        "SELECT oid, order_key, cid, ts, CAST(round(amount * 100) AS BIGINT), quantity FROM orders ORDER BY oid",
+    ] {
+        assert!(server.dump_rows(q) == file.dump_rows(q), "{q}");
+    }
+    let o = server.run(&["doctor"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}

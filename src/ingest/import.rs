@@ -552,7 +552,8 @@ fn write_server(
         total_bytes,
     } = input;
     store::pg::import::in_transaction(pg, !opts.dry_run, || {
-        let mut writer = store::pg::import::PgRowWriter::new(pg, opts.kind)?;
+        // ~40 bytes per row is typical of orders and events files.
+        let mut writer = store::pg::import::PgRowWriter::new(pg, opts.kind, total_bytes / 40)?;
         std::thread::scope(|s| -> Result<()> {
             let (out, batches) = mpsc::sync_channel::<Result<Batch>>(4);
             let (recycle, free) = mpsc::channel::<Vec<csv::ByteRecord>>();

@@ -35,9 +35,27 @@ pub(crate) struct PgRowWriter<'a> {
     next_cid: i64,
     /// Existing rows matched by an earlier row of the file.
     matched: HashSet<i64>,
-    /// Customer ids resolved so far.
+    /// Customer ids resolved so far; `all_cids`: every customer is in it
+    /// (read whole at the start of a load large against the customers), so
+    /// an id not in it is new without asking.
     cids: HashMap<String, i64>,
+    all_cids: bool,
+    /// The table was empty at the start: a key this import did not write
+    /// cannot exist, and is not looked up. `written` holds the hashes of
+    /// the keys it wrote (a hash met again is confirmed by the server).
+    empty_before: bool,
+    written: HashSet<u64>,
     pending: Vec<(usize, Parsed)>,
+    /// A large load's index and foreign key on the customer, set aside
+    /// while it copies and made again at its end.
+    deferred: Option<&'static str>,
+    /// In a deferred load, the customers it creates are written at its end
+    /// with their order totals (counted here), instead of being written
+    /// first and updated after: (cid, id), and per new customer from
+    /// `first_new` on, (orders, revenue, first, last).
+    held: Vec<(i64, String)>,
+    first_new: i64,
+    new_totals: Vec<(i64, f64, i64, i64)>,
     /// Customers whose orders changed: their totals are recomputed.
     totals: HashSet<i64>,
     /// Items written: their queue rows follow.
@@ -85,8 +103,11 @@ fn since_of(signup: Option<&str>) -> Option<i64> {
 
 impl<'a> PgRowWriter<'a> {
     /// Call inside the import's transaction: takes the import lock and reads
-    /// the largest keys.
-    pub fn new(pg: &'a Pg, kind: Kind) -> Result<Self> {
+    /// the largest keys. A load of `estimated_rows` orders or events that
+    /// is large against the table builds the table's index by customer and
+    /// checks its foreign key once at the end, not row by row (where the
+    /// user owns the table; else it loads with them in place).
+    pub fn new(pg: &'a Pg, kind: Kind, estimated_rows: u64) -> Result<Self> {
         pg.exec(
             "SELECT pg_advisory_xact_lock(?1)",
             &[Value::Integer(IMPORT_LOCK)],
@@ -101,6 +122,35 @@ impl<'a> PgRowWriter<'a> {
             &[],
         )?;
         let next_cid = pg.count("SELECT COALESCE(max(cid), 0) + 1 FROM customers", &[])?;
+        let big = estimated_rows >= 100_000 && estimated_rows as i64 >= max_before / 4;
+        let n_customers = pg.count("SELECT count(*) FROM customers", &[])?;
+        let mut cids = HashMap::default();
+        let all_cids = kind != Kind::Customers && n_customers <= 4 * estimated_rows as i64;
+        if all_cids {
+            pg.each("SELECT id, cid FROM customers", &[], &mut |r| {
+                cids.insert(r.text(0)?, r.i64(1)?);
+                Ok(())
+            })?;
+        }
+        let table = match kind {
+            Kind::Orders => Some("orders"),
+            Kind::Events => Some("events"),
+            Kind::Customers | Kind::Feedback => None,
+        };
+        let mut deferred = None;
+        if let Some(t) = table.filter(|_| big) {
+            pg.batch("SAVEPOINT crmtop_defer")?;
+            // sql-format-ok: constant table names.
+            match pg.batch(&format!(
+                "ALTER TABLE {t} DROP CONSTRAINT {t}_cid_fkey; DROP INDEX {t}_cid_ts;"
+            )) {
+                Ok(()) => {
+                    pg.batch("RELEASE SAVEPOINT crmtop_defer")?;
+                    deferred = Some(t);
+                }
+                Err(_) => pg.batch("ROLLBACK TO SAVEPOINT crmtop_defer")?,
+            }
+        }
         Ok(PgRowWriter {
             pg,
             kind,
@@ -108,8 +158,15 @@ impl<'a> PgRowWriter<'a> {
             next_key: max_before + 1,
             next_cid,
             matched: HashSet::default(),
-            cids: HashMap::default(),
+            cids,
+            all_cids,
+            empty_before: max_before == 0,
+            written: HashSet::default(),
             pending: Vec::new(),
+            deferred,
+            held: Vec::new(),
+            first_new: next_cid,
+            new_totals: Vec::new(),
             totals: HashSet::default(),
             fids: Vec::new(),
             customers_created: 0,
@@ -181,12 +238,14 @@ impl<'a> PgRowWriter<'a> {
                 unknown.push(id.clone());
             }
         }
-        if !unknown.is_empty() {
+        if !unknown.is_empty() && !self.all_cids {
             for r in self.by_keys("SELECT id, cid FROM customers WHERE id = ANY($1)", &unknown)? {
                 if let [Value::Text(id), Value::Integer(cid)] = r.as_slice() {
                     self.cids.insert(id.clone(), *cid);
                 }
             }
+        }
+        if !unknown.is_empty() {
             let mut created: Vec<Vec<Value>> = Vec::new();
             for id in unknown {
                 if !self.cids.contains_key(&id) {
@@ -197,7 +256,15 @@ impl<'a> PgRowWriter<'a> {
                 }
             }
             self.customers_created += created.len() as u64;
-            self.copy("customers (cid, id)", &created)?;
+            if self.deferred.is_some() {
+                for c in created {
+                    if let [Value::Integer(cid), Value::Text(id)] = &c[..] {
+                        self.held.push((*cid, id.clone()));
+                    }
+                }
+            } else {
+                self.copy("customers (cid, id)", &created)?;
+            }
         }
         for (_, row) in self.pending.iter_mut() {
             if let Some((id, cid, _)) = row.customer_ref() {
@@ -211,8 +278,26 @@ impl<'a> PgRowWriter<'a> {
     }
 
     /// The existing row of each key (first column the key, second the
-    /// table's integer key, then the columns compared).
+    /// table's integer key, then the columns compared). Into a table that
+    /// was empty, only keys whose hash this import wrote are asked for.
     fn existing(&self, keys: &[String]) -> Result<HashMap<String, Old>> {
+        let asked: Vec<String>;
+        let keys = if self.empty_before {
+            asked = keys
+                .iter()
+                .filter(|k| {
+                    self.written
+                        .contains(&xxhash_rust::xxh3::xxh3_64(k.as_bytes()))
+                })
+                .cloned()
+                .collect();
+            if asked.is_empty() {
+                return Ok(HashMap::default());
+            }
+            &asked[..]
+        } else {
+            keys
+        };
         let sql = match self.kind {
             Kind::Customers => "SELECT id, cid, name, email, phone, signup_date, birth_date, age, income, region, plan, segment, churned, cancelled_at FROM customers WHERE id = ANY($1)",
             Kind::Orders => "SELECT order_key, oid, cid, ts, amount, quantity, product, category FROM orders WHERE order_key = ANY($1)",
@@ -322,6 +407,10 @@ impl Writes for PgRowWriter<'_> {
             let Some(o) = old.get(key_of(&row)) else {
                 let key = self.next_key;
                 self.next_key += 1;
+                if self.empty_before {
+                    self.written
+                        .insert(xxhash_rust::xxh3::xxh3_64(key_of(&row).as_bytes()));
+                }
                 inserts.push(self.insert_values(key, &row));
                 out.push((slot, Ok(Verdict::Inserted)));
                 continue;
@@ -366,7 +455,16 @@ impl PgRowWriter<'_> {
                 v
             }
             Parsed::Order(o) => {
-                self.totals.insert(o.cid);
+                if self.deferred.is_some() && o.cid >= self.first_new {
+                    let i = (o.cid - self.first_new) as usize;
+                    if i >= self.new_totals.len() {
+                        self.new_totals.resize(i + 1, (0, 0.0, i64::MAX, i64::MIN));
+                    }
+                    let t = &mut self.new_totals[i];
+                    *t = (t.0 + 1, t.1 + o.amount, t.2.min(o.ts), t.3.max(o.ts));
+                } else {
+                    self.totals.insert(o.cid);
+                }
                 let mut v = vec![Value::Integer(key), Value::Text(o.key.clone())];
                 v.extend(compared(row));
                 v
@@ -545,17 +643,65 @@ impl PgRowWriter<'_> {
     /// statistics after a large load.
     pub fn finish(self, inserted: u64) -> Result<()> {
         let pg = self.pg;
+        if !self.held.is_empty() {
+            let rows: Vec<Vec<Value>> = self
+                .held
+                .iter()
+                .map(|(cid, id)| {
+                    let t = self
+                        .new_totals
+                        .get((cid - self.first_new) as usize)
+                        .filter(|t| t.0 > 0);
+                    vec![
+                        Value::Integer(*cid),
+                        Value::Text(id.clone()),
+                        Value::Integer(t.map_or(0, |t| t.0)),
+                        Value::Real(t.map_or(0.0, |t| t.1)),
+                        t.map_or(Value::Null, |t| Value::Integer(t.2)),
+                        t.map_or(Value::Null, |t| Value::Integer(t.3)),
+                        t.map_or(Value::Null, |t| Value::Integer(t.2)),
+                    ]
+                })
+                .collect();
+            self.copy(
+                "customers (cid, id, n_orders, revenue, first_order, last_order, since)",
+                &rows,
+            )?;
+        }
+        match self.deferred {
+            Some("orders") => pg.batch(
+                "CREATE INDEX orders_cid_ts ON orders(cid, ts, amount);
+                 ALTER TABLE orders ADD CONSTRAINT orders_cid_fkey FOREIGN KEY (cid) REFERENCES customers(cid);",
+            )?,
+            Some("events") => pg.batch(
+                "CREATE INDEX events_cid_ts ON events(cid, ts, kind, value);
+                 ALTER TABLE events ADD CONSTRAINT events_cid_fkey FOREIGN KEY (cid) REFERENCES customers(cid);",
+            )?,
+            _ => {}
+        }
         if !self.totals.is_empty() {
-            let cids: Vec<i64> = self.totals.iter().copied().collect();
-            self.exec_arrays(
-                "UPDATE customers c SET n_orders = COALESCE(a.n, 0), revenue = COALESCE(a.r, 0),
+            // The customers in a table of their own (an array of a million
+            // keys probed one by one took seconds), then one join.
+            pg.batch(
+                "CREATE TEMP TABLE IF NOT EXISTS crmtop_touched (cid BIGINT PRIMARY KEY) ON COMMIT DROP;
+                 TRUNCATE crmtop_touched;",
+            )?;
+            let cids: Vec<Vec<Value>> = self
+                .totals
+                .iter()
+                .map(|&c| vec![Value::Integer(c)])
+                .collect();
+            self.copy("crmtop_touched (cid)", &cids)?;
+            pg.batch(
+                "ANALYZE crmtop_touched;
+                 UPDATE customers c SET n_orders = COALESCE(a.n, 0), revenue = COALESCE(a.r, 0),
                    first_order = a.f, last_order = a.l,
                    since = CASE WHEN c.signup_date IS NOT NULL THEN c.since ELSE a.f END
-                 FROM unnest($1::bigint[]) AS t(cid)
-                      LEFT JOIN (SELECT cid, count(*) AS n, sum(amount) AS r, min(ts) AS f, max(ts) AS l
-                                   FROM orders WHERE cid = ANY($1) GROUP BY cid) a ON a.cid = t.cid
-                 WHERE c.cid = t.cid",
-                &[&cids],
+                 FROM crmtop_touched t
+                      LEFT JOIN (SELECT o.cid, count(*) AS n, sum(o.amount) AS r, min(o.ts) AS f, max(o.ts) AS l
+                                   FROM orders o JOIN crmtop_touched k ON k.cid = o.cid
+                                  GROUP BY o.cid) a ON a.cid = t.cid
+                 WHERE c.cid = t.cid;",
             )?;
         }
         if !self.fids.is_empty() {
