@@ -117,7 +117,7 @@ impl Pg {
             pg.check_not_newer(v)?;
             if v == 0 {
                 return Err(Error::Schema(format!(
-                    "{}: holds no crmtop data yet; copy a crmtop file into it with `crmtop migrate --from FILE --to URL`",
+                    "{}: holds no crmtop data yet; copy a crmtop file into it (`crmtop migrate --from FILE --to URL`) or import CSV files (`crmtop --db URL import KIND FILE`)",
                     pg.shown
                 )));
             }
