@@ -69,7 +69,7 @@ fn a_demo_goes_to_the_server_and_back_whole() {
     assert_eq!(info["customers"], n_customers(&db));
     assert_eq!(info["schema_version"], crmtop::store::pg::latest_version());
     // What does not run there yet says so, and creates nothing.
-    let o = db.run(&["train"]);
+    let o = db.run(&["clv"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("does not run on PostgreSQL yet"),
@@ -402,4 +402,74 @@ fn a_large_load_on_the_server_equals_the_same_load_into_a_file() {
     }
     let o = server.run(&["doctor"]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}
+
+/// `crmtop train` on a server: the same report and scores as on the file
+/// (a server keeps no customer attributes yet, so the file's are set aside
+/// for the comparison), the new version active, its probabilities in the
+/// active figures, the queue's priorities following; a second version is
+/// judged against the first.
+#[test]
+fn training_on_the_server_equals_training_on_the_file() {
+    if skip() {
+        return;
+    }
+    let file = demo_db(600, 12);
+    file.open()
+        .conn
+        .execute("DELETE FROM attribute_columns", [])
+        .unwrap();
+    let server = demo_db(600, 12);
+    server
+        .open()
+        .conn
+        .execute("DELETE FROM attribute_columns", [])
+        .unwrap();
+    let server = server.on_engine();
+    // Stale figures on the server: training puts them right.
+    server
+        .db()
+        .exec("UPDATE queue SET prio_static = 0", &[])
+        .unwrap();
+    let train = |db: &TempDb| -> serde_json::Value {
+        let o = db.run(&["train", "--json"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let (a, b) = (train(&file), train(&server));
+    for k in [
+        "n_train",
+        "n_test",
+        "positive_rate",
+        "iterations",
+        "features",
+        "scored",
+    ] {
+        assert_eq!(a[k], b[k], "{k}");
+    }
+    assert!(
+        (a["log_likelihood"].as_f64().unwrap() - b["log_likelihood"].as_f64().unwrap()).abs()
+            < 1e-6
+    );
+    assert_eq!(a["metrics"]["auc"], b["metrics"]["auc"]);
+    assert_eq!(b["active"], true);
+    // Every customer's probability, as the file's active view holds it.
+    let q = "SELECT cid, CAST(round(prob * 1000000) AS BIGINT) FROM active_churn ORDER BY cid";
+    assert_eq!(server.dump_rows(q), file.dump_rows(q));
+    assert_eq!(
+        server.count("SELECT count(*) FROM churn_scores"),
+        server.count("SELECT count(*) FROM customers")
+    );
+    // The queue's priorities follow the new probabilities, as on the file.
+    let q = "SELECT fid, CAST(round(prio_static * 1000000) AS BIGINT) FROM queue ORDER BY fid";
+    assert_eq!(server.dump_rows(q), file.dump_rows(q));
+    // A second version is judged against the active one, and audited.
+    let c = train(&server);
+    assert_eq!(c["model_id"], 2);
+    assert!(c["activation"].as_str().unwrap().contains("of v1"), "{c}");
+    assert_eq!(server.count("SELECT count(*) FROM models WHERE active"), 1);
+    assert_eq!(
+        server.count("SELECT count(*) FROM audit_log WHERE action = 'train'"),
+        2
+    );
 }

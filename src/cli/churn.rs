@@ -74,23 +74,40 @@ impl TrainArgs {
 }
 
 pub fn train(ctx: &Ctx, a: TrainArgs) -> Result<i32> {
-    let mut store = ctx.open_for_write("train")?;
     let opts = a.options(&ctx.agent);
-    let job = store::jobs::start(&store.conn, "train", &ctx.agent)?;
     let printer = super::progress_printer();
-    let result = churn::train(
-        &mut store.conn,
-        &opts,
-        Ctl::new(&printer, crate::signals::cancel_flag()),
-    );
-    super::warm_dashboard(ctx, &store.conn, &result, &printer);
+    let url = ctx.db_path();
+    let result = match url.to_str().filter(|u| store::pg::is_url(u)) {
+        // A server: the version, its scores and the activation in one
+        // transaction there.
+        Some(url) => match ctx.open_db_for_write("train")? {
+            store::Db::Server(pg) => churn::train_on_server(
+                &pg,
+                url,
+                &opts,
+                Ctl::new(&printer, crate::signals::cancel_flag()),
+            ),
+            store::Db::File(_) => Err(crate::error::Error::Other("a URL opened as a file".into())),
+        },
+        None => {
+            let mut store = ctx.open_for_write("train")?;
+            let job = store::jobs::start(&store.conn, "train", &ctx.agent)?;
+            let result = churn::train(
+                &mut store.conn,
+                &opts,
+                Ctl::new(&printer, crate::signals::cancel_flag()),
+            );
+            super::warm_dashboard(ctx, &store.conn, &result, &printer);
+            super::finish_job(&store.conn, job, &result);
+            result
+        }
+    };
     printer(crate::jobs::Progress {
         phase: "end".into(),
         done: 1,
         total: 1,
     });
     super::progress_done();
-    super::finish_job(&store.conn, job, &result);
     let r = masked_report(ctx, result?)?;
     if a.json {
         print_json(&r)?;

@@ -5,12 +5,11 @@ use crate::store::sql::Sql;
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// Customers with an explicit churn label (churned 0 or 1).
-pub fn labelled(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row(
+pub fn labelled(conn: &dyn crate::store::sql::Sql) -> Result<i64> {
+    conn.count(
         "SELECT count(*) FROM customers WHERE churned IS NOT NULL",
-        [],
-        |r| r.get(0),
-    )?)
+        &[],
+    )
 }
 
 /// Recompute order count, revenue and first/last order of the customers listed
@@ -202,8 +201,11 @@ pub fn cid_of(conn: &Connection, id: &str) -> Result<Option<i64>> {
 }
 
 /// The latest order's time (None: no orders), from the customers' totals.
-pub fn latest_order(conn: &Connection) -> Result<Option<i64>> {
-    Ok(conn.query_row("SELECT max(last_order) FROM customers", [], |r| r.get(0))?)
+pub fn latest_order(conn: &dyn crate::store::sql::Sql) -> Result<Option<i64>> {
+    match conn.row("SELECT max(last_order) FROM customers", &[])? {
+        Some(r) => r.opt_i64(0),
+        None => Ok(None),
+    }
 }
 
 /// Contracts: every customer with a signup date, as (cid, signup day,

@@ -21,6 +21,44 @@ pub fn path_of(conn: &Connection) -> Result<PathBuf> {
         .ok_or_else(|| Error::Other("feature extraction needs a database file".into()))
 }
 
+/// Where the scans of feature extraction read: a file (each scan on its
+/// own read-only connection, so the tables are read in parallel) or a
+/// PostgreSQL server (likewise, each on its own connection).
+#[derive(Debug, Clone)]
+pub enum Source {
+    File(PathBuf),
+    Server(String),
+}
+
+/// Every row of `sql` on a connection of its own to the server at `url`,
+/// checking for a cancel now and then.
+fn server_each(
+    url: &str,
+    sql: &str,
+    params: &[rusqlite::types::Value],
+    ctl: Ctl,
+    mut each: impl FnMut(&super::sql::Row) -> Result<()>,
+) -> Result<()> {
+    use super::sql::Sql;
+    let pg = super::pg::Pg::connect_as_is(url, true)?;
+    let mut k = 0u64;
+    pg.each(sql, params, &mut |r| {
+        k += 1;
+        if k.is_multiple_of(CHECK_EVERY) {
+            ctl.check()?;
+        }
+        each(r)
+    })
+}
+
+/// A text cell of a server's row, borrowed.
+fn cell_text(r: &super::sql::Row, i: usize) -> Option<&str> {
+    match r.0.get(i) {
+        Some(rusqlite::types::Value::Text(t)) => Some(t.as_str()),
+        _ => None,
+    }
+}
+
 /// A read-only connection for one scan.
 pub fn read_conn(path: &Path) -> Result<Connection> {
     let c = Connection::open_with_flags(
@@ -47,10 +85,24 @@ fn lossy(v: ValueRef<'_>) -> Option<Cow<'_, str>> {
 }
 
 /// Every customer key, ascending (an index-only scan).
-pub fn customer_keys(conn: &Connection) -> Result<Vec<i64>> {
-    let mut st = conn.prepare("SELECT cid FROM customers ORDER BY cid")?;
-    let rows = st.query_map([], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+pub fn customer_keys(src: &Source) -> Result<Vec<i64>> {
+    const SQL: &str = "SELECT cid FROM customers ORDER BY cid";
+    match src {
+        Source::File(path) => {
+            let conn = read_conn(path)?;
+            let mut st = conn.prepare(SQL)?;
+            let rows = st.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        }
+        Source::Server(url) => {
+            let mut out = Vec::new();
+            server_each(url, SQL, &[], Ctl::silent(), |r| {
+                out.push(r.i64(0)?);
+                Ok(())
+            })?;
+            Ok(out)
+        }
+    }
 }
 
 /// What a customer is, independent of time, as stored (texts borrowed).
@@ -67,11 +119,30 @@ pub struct CustomerRow<'a> {
     pub churned: Option<bool>,
 }
 
-pub fn scan_customers(path: &Path, mut each: impl FnMut(CustomerRow) -> Result<()>) -> Result<()> {
+pub fn scan_customers(src: &Source, mut each: impl FnMut(CustomerRow) -> Result<()>) -> Result<()> {
+    const SQL: &str =
+        "SELECT cid, since, signup_date, age, birth_date, income, region, plan, segment, churned FROM customers";
+    let path = match src {
+        Source::File(path) => path,
+        Source::Server(url) => {
+            return server_each(url, SQL, &[], Ctl::silent(), |r| {
+                each(CustomerRow {
+                    cid: r.i64(0)?,
+                    since: r.opt_i64(1)?,
+                    signup_date: cell_text(r, 2),
+                    age: r.opt_i64(3)?.map(|a| a as f64),
+                    birth_date: cell_text(r, 4),
+                    income: r.opt_f64(5)?,
+                    region: cell_text(r, 6).map(Cow::Borrowed),
+                    plan: cell_text(r, 7).map(Cow::Borrowed),
+                    segment: cell_text(r, 8).map(Cow::Borrowed),
+                    churned: r.opt_i64(9)?.map(|c| c == 1),
+                })
+            })
+        }
+    };
     let conn = read_conn(path)?;
-    let mut st = conn.prepare(
-        "SELECT cid, since, signup_date, age, birth_date, income, region, plan, segment, churned FROM customers",
-    )?;
+    let mut st = conn.prepare(SQL)?;
     let mut rows = st.query([])?;
     while let Some(r) = rows.next()? {
         each(CustomerRow {
@@ -99,9 +170,13 @@ pub enum AttrValue<'a> {
 /// Every attribute value (customer, attribute's place in `names`, value);
 /// returns the attribute names.
 pub fn scan_attributes(
-    path: &Path,
+    src: &Source,
     mut each: impl FnMut(i64, usize, AttrValue) -> Result<()>,
 ) -> Result<Vec<String>> {
+    // A server keeps no attributes (yet).
+    let Source::File(path) = src else {
+        return Ok(Vec::new());
+    };
     let conn = read_conn(path)?;
     let cols = super::attributes::scan(&conn, |cid, j, v| match v {
         ValueRef::Real(x) => each(cid, j, AttrValue::Num(x)),
@@ -133,14 +208,26 @@ fn stream(
 
 /// Orders before `before` as (cid, ts, amount), by customer and time.
 pub fn scan_orders(
-    path: &Path,
+    src: &Source,
     before: i64,
     ctl: Ctl,
     mut each: impl FnMut(i64, i64, f64),
 ) -> Result<()> {
-    orders_of(&read_conn(path)?, before, ctl, |cid, ts, amount| {
-        each(cid, ts, amount)
-    })
+    match src {
+        Source::File(path) => orders_of(&read_conn(path)?, before, ctl, |cid, ts, amount| {
+            each(cid, ts, amount)
+        }),
+        Source::Server(url) => server_each(
+            url,
+            "SELECT cid, ts, amount FROM orders WHERE ts < ?1 ORDER BY cid, ts",
+            &[rusqlite::types::Value::Integer(before)],
+            ctl,
+            |r| {
+                each(r.i64(0)?, r.i64(1)?, r.f64(2)?);
+                Ok(())
+            },
+        ),
+    }
 }
 
 /// `scan_orders` on the given connection.
@@ -159,26 +246,68 @@ pub fn orders_of(
 }
 
 /// The `limit` most frequent event kinds in [from, to), most frequent first.
-pub fn event_kinds(path: &Path, from: i64, to: i64, limit: usize) -> Result<Vec<String>> {
+pub fn event_kinds(src: &Source, from: i64, to: i64, limit: usize) -> Result<Vec<String>> {
+    const SQL: &str = "SELECT kind FROM events WHERE ts >= ?1 AND ts < ?2 GROUP BY kind ORDER BY count(*) DESC, kind LIMIT ?3";
+    let path = match src {
+        Source::File(path) => path,
+        Source::Server(url) => {
+            use rusqlite::types::Value;
+            let mut out = Vec::new();
+            server_each(
+                url,
+                SQL,
+                &[
+                    Value::Integer(from),
+                    Value::Integer(to),
+                    Value::Integer(limit as i64),
+                ],
+                Ctl::silent(),
+                |r| {
+                    out.push(r.text(0)?);
+                    Ok(())
+                },
+            )?;
+            return Ok(out);
+        }
+    };
     let conn = read_conn(path)?;
-    let mut st = conn.prepare(
-        "SELECT kind FROM events WHERE ts >= ?1 AND ts < ?2 GROUP BY kind ORDER BY count(*) DESC, kind LIMIT ?3",
-    )?;
+    let mut st = conn.prepare(SQL)?;
     let rows = st.query_map(rusqlite::params![from, to, limit as i64], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Events in [from, to) as (cid, ts, kind, value).
 pub fn scan_events(
-    path: &Path,
+    src: &Source,
     from: i64,
     to: i64,
     ctl: Ctl,
     mut each: impl FnMut(i64, i64, &str, f64),
 ) -> Result<()> {
+    const SQL: &str = "SELECT cid, ts, kind, value FROM events WHERE ts >= ?1 AND ts < ?2";
+    let path = match src {
+        Source::File(path) => path,
+        Source::Server(url) => {
+            use rusqlite::types::Value;
+            return server_each(
+                url,
+                SQL,
+                &[Value::Integer(from), Value::Integer(to)],
+                ctl,
+                |r| {
+                    each(
+                        r.i64(0)?,
+                        r.i64(1)?,
+                        cell_text(r, 2).unwrap_or(""),
+                        r.f64(3)?,
+                    );
+                    Ok(())
+                },
+            );
+        }
+    };
     let conn = read_conn(path)?;
-    let mut st =
-        conn.prepare("SELECT cid, ts, kind, value FROM events WHERE ts >= ?1 AND ts < ?2")?;
+    let mut st = conn.prepare(SQL)?;
     stream(&mut st, [from, to], ctl, |r| {
         let kind = text(r.get_ref(2)?).unwrap_or("");
         each(r.get(0)?, r.get(1)?, kind, r.get(3)?);
@@ -188,15 +317,36 @@ pub fn scan_events(
 
 /// Feedback before `before` as (cid, created_at, kind, score, sentiment).
 pub fn scan_feedback(
-    path: &Path,
+    src: &Source,
     before: i64,
     ctl: Ctl,
     mut each: impl FnMut(i64, i64, &str, Option<f64>, Option<f64>),
 ) -> Result<()> {
+    const SQL: &str =
+        "SELECT cid, created_at, kind, score, sentiment FROM feedback WHERE created_at < ?1";
+    let path = match src {
+        Source::File(path) => path,
+        Source::Server(url) => {
+            return server_each(
+                url,
+                SQL,
+                &[rusqlite::types::Value::Integer(before)],
+                ctl,
+                |r| {
+                    each(
+                        r.i64(0)?,
+                        r.i64(1)?,
+                        cell_text(r, 2).unwrap_or(""),
+                        r.opt_f64(3)?,
+                        r.opt_f64(4)?,
+                    );
+                    Ok(())
+                },
+            );
+        }
+    };
     let conn = read_conn(path)?;
-    let mut st = conn.prepare(
-        "SELECT cid, created_at, kind, score, sentiment FROM feedback WHERE created_at < ?1",
-    )?;
+    let mut st = conn.prepare(SQL)?;
     stream(&mut st, [before], ctl, |r| {
         let kind = text(r.get_ref(2)?).unwrap_or("");
         each(r.get(0)?, r.get(1)?, kind, r.get(3)?, r.get(4)?);

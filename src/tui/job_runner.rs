@@ -17,7 +17,12 @@ fn active_auc(conn: &store::Conn) -> crate::Result<Option<f64>> {
     }))
 }
 
-fn train_message(model_id: i64, auc: Option<f64>, prev_auc: Option<f64>, active: bool) -> String {
+pub(crate) fn train_message(
+    model_id: i64,
+    auc: Option<f64>,
+    prev_auc: Option<f64>,
+    active: bool,
+) -> String {
     let mut msg = format!("model v{model_id}");
     if let Some(a) = auc {
         msg.push_str(&format!(": AUC {a:.2}"));

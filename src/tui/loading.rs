@@ -209,7 +209,12 @@ pub(crate) fn invalidate(state: &mut AppState) -> Vec<Effect> {
     // now, whatever the screen, and the old one stays on screen until the
     // new one arrives (no "no model" flash in between).
     state.dashboard_loading = false;
-    let mut fx = load_dashboard(state);
+    // (A server shows the queue only.)
+    let mut fx = if state.server {
+        Vec::new()
+    } else {
+        load_dashboard(state)
+    };
     // The list on screen is reloaded where it stands (an agent at row 240
     // who retrains stays at row 240); the others start again when shown.
     let on_screen = slot_of(state.screen).filter(|_| state.detail.is_none());
@@ -257,7 +262,7 @@ pub(crate) fn start_job(state: &mut AppState, spec: JobSpec) -> Vec<Effect> {
         );
         return vec![];
     }
-    if state.server {
+    if state.server && !matches!(spec, JobSpec::Train(_)) {
         state.say(
             Severity::Warning,
             format!(

@@ -13,12 +13,14 @@ mod explain;
 mod fit;
 pub mod model;
 mod scoring;
+mod storing;
 
 pub use explain::describe_drivers;
 use fit::{coefficient_tables, fit_rows, folds, mean_std, predict_rows, split, FitOutcome};
 pub use model::{Fitted, ModelKind};
 use scoring::score_all;
 pub use scoring::{activate, rescore};
+pub use storing::{train, train_on_server};
 
 use crate::analytics::features::{self, Dropped, FeatureSpec, Raw};
 use crate::analytics::logistic::{FitError, IrlsFit};
@@ -161,14 +163,14 @@ struct Plan {
     score_cutoff: usize,
 }
 
-fn default_as_of(conn: &Connection) -> Result<NaiveDate> {
+fn default_as_of(conn: &dyn store::sql::Sql) -> Result<NaiveDate> {
     let last: Option<i64> = crate::store::customers::latest_order(conn)?;
     Ok(last
         .map(timeutil::ts_to_date)
         .unwrap_or_else(timeutil::today))
 }
 
-fn plan(conn: &Connection, opts: &TrainOptions) -> Result<Plan> {
+fn plan(conn: &dyn store::sql::Sql, opts: &TrainOptions) -> Result<Plan> {
     if opts.window_days < 1 || opts.window_days > 3650 {
         return Err(Error::bad("--window-days must be between 1 and 3650"));
     }
@@ -220,12 +222,24 @@ fn labels(raw: &Raw, plan: &Plan) -> (Vec<usize>, Vec<bool>) {
     (rows, y)
 }
 
-/// Train, evaluate, score and store a model version.
-pub fn train(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<TrainReport> {
-    store::with_big_cache(conn, |c| train_inner(c, opts, ctl))
+/// A model version trained, evaluated and scored, before it is stored.
+pub(crate) struct Trained {
+    pub report: TrainReport,
+    pub params: Params,
+    pub label_source: String,
+    /// (cid, probability, drivers JSON) of every customer.
+    pub scores: Vec<(i64, f64, String)>,
+    pub started: Instant,
 }
 
-fn train_inner(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<TrainReport> {
+/// Train, evaluate and score a model on the customers of `conn` (a file or
+/// a server), read through `src`; nothing is stored.
+fn compute(
+    conn: &dyn store::sql::Sql,
+    src: &store::history::Source,
+    opts: &TrainOptions,
+    ctl: Ctl,
+) -> Result<Trained> {
     let started = Instant::now();
     if !(0.0..0.9).contains(&opts.holdout) {
         return Err(Error::bad("--holdout must be in [0, 0.9)"));
@@ -239,7 +253,13 @@ fn train_inner(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<T
         }
     }
     let plan = plan(conn, opts)?;
-    let raw = features::extract(conn, &plan.cutoffs, &plan.label_ends, ctl)?;
+    let raw = features::extract_source(
+        src,
+        &plan.cutoffs,
+        &plan.label_ends,
+        features::history_for(&plan.cutoffs, &plan.label_ends),
+        ctl,
+    )?;
     ctl.check()?;
     let (rows, y) = labels(&raw, &plan);
     let t0 = timeutil::ts_to_day_string(plan.cutoffs[plan.train_cutoff]);
@@ -369,7 +389,7 @@ fn train_inner(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<T
         window_days: opts.window_days,
         explicit_labels: plan.explicit,
     };
-    let mut report = TrainReport {
+    let report = TrainReport {
         model_id: 0,
         kind: opts.kind.as_str().into(),
         active: false,
@@ -397,119 +417,13 @@ fn train_inner(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<T
         duration_ms: 0,
         notes,
     };
-
-    // One transaction: the version, its scores, the activation decision.
-    ctl.report("writing scores", 0, 1);
-    let params_json = serde_json::to_string(&params)?;
-    let tx = store::begin_immediate(conn)?;
-    let prev = store::models::active(&tx)?;
-    let id = store::models::insert(
-        &tx,
-        &store::models::NewModel {
-            kind: opts.kind.as_str(),
-            agent: &opts.agent,
-            as_of: &report.as_of,
-            window_days: opts.window_days,
-            label_source: &label_source,
-            n_train: report.n_train as i64,
-            n_test: report.n_test as i64,
-            positive_rate: report.positive_rate,
-            duration_ms: 0,
-            report: &serde_json::Value::Null,
-            params: &params_json,
-        },
-    )?;
-    store::models::write_scores(&tx, id, scores.iter().map(|(c, p, d)| (*c, *p, d.as_str())))?;
-    ctl.check()?;
-    let new_auc = report
-        .metrics
-        .as_ref()
-        .map(|m| m.auc)
-        .filter(|a| a.is_finite());
-    let prev_auc = prev.as_ref().and_then(|p| {
-        p.report
-            .get("metrics")
-            .and_then(|m| m.get("auc"))
-            .and_then(|a| a.as_f64())
-    });
-    let (activate, why) = match (&prev, new_auc, prev_auc) {
-        _ if opts.activate => (true, "activated (--activate)".to_string()),
-        (None, _, _) => (true, "activated: the first model".to_string()),
-        // Another kind than the product's logistic model is trained to be
-        // compared, not to replace the scores agents work from.
-        (Some(p), _, _) if opts.kind != ModelKind::Logistic => (
-            false,
-            format!(
-                "kept inactive: a {} model is trained for comparison with the active v{}; \
-                 activate it with `crmtop model activate {id}` (or train with --activate)",
-                opts.kind.as_str(),
-                p.id
-            ),
-        ),
-        (Some(p), Some(a), Some(b)) if a >= b - AUC_TOLERANCE => (
-            true,
-            format!("activated: holdout AUC {a:.3} against {b:.3} of v{} ({:+.3})", p.id, a - b),
-        ),
-        (Some(p), Some(a), Some(b)) => (
-            false,
-            format!(
-                "kept inactive: holdout AUC {a:.3} is below {b:.3} of the active v{} by more than {AUC_TOLERANCE}; \
-                 activate it anyway with `crmtop model activate {id}`",
-                p.id
-            ),
-        ),
-        (Some(p), Some(a), None) => (
-            true,
-            format!("activated: holdout AUC {a:.3}; the active v{} had no holdout AUC", p.id),
-        ),
-        (Some(p), None, _) => (
-            false,
-            format!(
-                "kept inactive: no holdout AUC to compare with v{} (train with --holdout above 0, or pass --activate)",
-                p.id
-            ),
-        ),
-    };
-    if activate {
-        store::models::activate(&tx, id, ctl)?;
-    }
-    ctl.report("removing old versions' scores", 0, 1);
-    store::models::prune(&tx)?;
-    report.model_id = id;
-    report.active = activate;
-    report.activation = why;
-    report.duration_ms = started.elapsed().as_millis() as u64;
-    store::models::update_report(
-        &tx,
-        id,
-        &serde_json::to_value(&report)?,
-        report.duration_ms as i64,
-    )?;
-    store::audit::append(
-        &tx,
-        &opts.agent,
-        "train",
-        "model",
-        &id.to_string(),
-        None,
-        Some(if activate { "active" } else { "inactive" }),
-        Some(&format!(
-            "{} model v{id}: {}",
-            opts.kind.as_str(),
-            match new_auc {
-                Some(a) => format!("holdout AUC {a:.3}"),
-                None => "no holdout".into(),
-            }
-        )),
-    )?;
-    ctl.check()?;
-    ctl.report("committing", 0, 1);
-    // The last moment a cancel can still keep everything as it was.
-    ctl.check()?;
-    store::dashboard::bump_version(&tx)?;
-    tx.commit()?;
-    report.duration_ms = started.elapsed().as_millis() as u64;
-    Ok(report)
+    Ok(Trained {
+        report,
+        params,
+        label_source,
+        scores,
+        started,
+    })
 }
 
 /// Training features of the labelled customers (for tests of leakage).

@@ -6,7 +6,7 @@ use super::*;
 use crate::cid_index::CidIndex;
 use crate::error::{Error, Result};
 use crate::jobs::Ctl;
-use crate::store::history::{self, AttrValue};
+use crate::store::history::{self, AttrValue, Source as DataSource};
 use crate::store::Conn;
 use crate::timeutil::{self, DAY};
 use std::collections::HashMap;
@@ -26,16 +26,27 @@ pub enum History {
 /// bounds the label window after `cutoffs[i]`. The daily sums are read when
 /// they give the same features (whole-day cutoffs, as training's are).
 pub fn extract(conn: &Conn, cutoffs: &[i64], label_ends: &[i64], ctl: Ctl) -> Result<Raw> {
-    let whole_days = cutoffs
+    extract_from(
+        conn,
+        cutoffs,
+        label_ends,
+        history_for(cutoffs, label_ends),
+        ctl,
+    )
+}
+
+/// The daily sums when they give the same features (every cutoff and label
+/// end a whole day), else the rows.
+pub fn history_for(cutoffs: &[i64], label_ends: &[i64]) -> History {
+    if cutoffs
         .iter()
         .chain(label_ends)
-        .all(|t| t.rem_euclid(DAY) == 0);
-    let from = if whole_days {
+        .all(|t| t.rem_euclid(DAY) == 0)
+    {
         History::Days
     } else {
         History::Rows
-    };
-    extract_from(conn, cutoffs, label_ends, from, ctl)
+    }
 }
 
 /// `extract` from the given history (the tests compare both).
@@ -47,10 +58,30 @@ pub fn extract_from(
     ctl: Ctl,
 ) -> Result<Raw> {
     let path = history::path_of(conn)?;
+    extract_source(&DataSource::File(path), cutoffs, label_ends, from, ctl)
+}
+
+/// `extract` from a file or a server (which has no daily sums: its rows are
+/// read).
+pub fn extract_source(
+    src: &DataSource,
+    cutoffs: &[i64],
+    label_ends: &[i64],
+    from: History,
+    ctl: Ctl,
+) -> Result<Raw> {
+    let from = match src {
+        DataSource::Server(_) => History::Rows,
+        DataSource::File(_) => from,
+    };
+    let path = match src {
+        DataSource::File(p) => p.clone(),
+        DataSource::Server(_) => std::path::PathBuf::new(),
+    };
     ctl.report("reading customers, orders, events and feedback", 0, 1);
     // The customer keys first (an index-only scan); then everything in parallel,
     // each reader on its own connection. Rows are placed by cid.
-    let cids = history::customer_keys(conn)?;
+    let cids = history::customer_keys(src)?;
     let by_cid = CidIndex::new(&cids);
     let n = cids.len();
     let nc = cutoffs.len();
@@ -59,9 +90,9 @@ pub fn extract_from(
         std::thread::scope(|s| -> Result<_> {
             let (o, e, f) = match from {
                 History::Rows => (
-                    s.spawn(|| scan_orders(&path, &by_cid, n, cutoffs, label_ends, ctl)),
-                    s.spawn(|| scan_events(&path, &by_cid, n, cutoffs, min_cut, ctl)),
-                    s.spawn(|| scan_feedback(&path, &by_cid, n, cutoffs, ctl)),
+                    s.spawn(|| scan_orders(src, &by_cid, n, cutoffs, label_ends, ctl)),
+                    s.spawn(|| scan_events(src, &by_cid, n, cutoffs, min_cut, ctl)),
+                    s.spawn(|| scan_feedback(src, &by_cid, n, cutoffs, ctl)),
                 ),
                 History::Days => (
                     s.spawn(|| scan_order_days(&path, &by_cid, n, cutoffs, label_ends, ctl)),
@@ -69,8 +100,8 @@ pub fn extract_from(
                     s.spawn(|| scan_feedback_days(&path, &by_cid, n, cutoffs, ctl)),
                 ),
             };
-            let a = s.spawn(|| load_attributes(&path, &by_cid, n));
-            let c = load_customers(&path, &by_cid, &cids);
+            let a = s.spawn(|| load_attributes(src, &by_cid, n));
+            let c = load_customers(src, &by_cid, &cids);
             let panicked = |_| Error::Other("a feature reader thread panicked".into());
             let orders = o.join().map_err(panicked)??;
             let events = e.join().map_err(panicked)??;
@@ -105,7 +136,11 @@ pub fn extract_from(
 }
 
 /// Customers, placed by cid.
-fn load_customers(path: &Path, by_cid: &CidIndex, cids: &[i64]) -> Result<(Vec<Static>, Interner)> {
+fn load_customers(
+    src: &DataSource,
+    by_cid: &CidIndex,
+    cids: &[i64],
+) -> Result<(Vec<Static>, Interner)> {
     let mut customers: Vec<Static> = cids
         .iter()
         .map(|&cid| Static {
@@ -115,7 +150,7 @@ fn load_customers(path: &Path, by_cid: &CidIndex, cids: &[i64]) -> Result<(Vec<S
         .collect();
     let mut strings = Interner::default();
     let date = |t: Option<&str>| t.and_then(timeutil::parse_date).map(timeutil::date_to_ts);
-    history::scan_customers(path, |r| {
+    history::scan_customers(src, |r| {
         let Some(i) = by_cid.get(r.cid) else {
             return Ok(());
         };
@@ -136,11 +171,15 @@ fn load_customers(path: &Path, by_cid: &CidIndex, cids: &[i64]) -> Result<(Vec<S
 
 /// Attributes by column (one table scan, on its own connection), with the
 /// texts in their own interner.
-fn load_attributes(path: &Path, by_cid: &CidIndex, n: usize) -> Result<(AttrColumns, Interner)> {
+fn load_attributes(
+    src: &DataSource,
+    by_cid: &CidIndex,
+    n: usize,
+) -> Result<(AttrColumns, Interner)> {
     let mut num: Vec<Vec<f64>> = Vec::new();
     let mut txt: Vec<Vec<u32>> = Vec::new();
     let mut strings = Interner::default();
-    let names = history::scan_attributes(path, |cid, j, v| {
+    let names = history::scan_attributes(src, |cid, j, v| {
         let Some(i) = by_cid.get(cid) else {
             return Ok(());
         };
@@ -166,7 +205,7 @@ fn load_attributes(path: &Path, by_cid: &CidIndex, n: usize) -> Result<(AttrColu
 }
 
 fn scan_events(
-    path: &Path,
+    src: &DataSource,
     by_cid: &CidIndex,
     n: usize,
     cutoffs: &[i64],
@@ -178,10 +217,10 @@ fn scan_events(
     // The most frequent kinds in the 90 days before the earliest cutoff (the
     // training cutoff): which kinds become features is itself decided
     // without looking past it.
-    let kinds = history::event_kinds(path, from, min_cut, MAX_EVENT_KINDS)?;
+    let kinds = history::event_kinds(src, from, min_cut, MAX_EVENT_KINDS)?;
     ctl.check()?;
     accumulate_events(by_cid, n, cutoffs, kinds, |add| {
-        history::scan_events(path, from, max_cut, ctl, add)
+        history::scan_events(src, from, max_cut, ctl, add)
     })
 }
 
@@ -297,7 +336,7 @@ fn accumulate_orders(
 }
 
 fn scan_orders(
-    path: &Path,
+    src: &DataSource,
     by_cid: &CidIndex,
     n: usize,
     cutoffs: &[i64],
@@ -305,7 +344,7 @@ fn scan_orders(
     ctl: Ctl,
 ) -> Result<Vec<OrderAcc>> {
     accumulate_orders(by_cid, n, cutoffs, label_ends, |max_end, add| {
-        history::scan_orders(path, max_end, ctl, |cid, ts, amount| {
+        history::scan_orders(src, max_end, ctl, |cid, ts, amount| {
             add(cid, ts, 1, amount, ts, ts)
         })
     })
@@ -361,14 +400,14 @@ fn accumulate_feedback(
 }
 
 fn scan_feedback(
-    path: &Path,
+    src: &DataSource,
     by_cid: &CidIndex,
     n: usize,
     cutoffs: &[i64],
     ctl: Ctl,
 ) -> Result<Vec<FeedbackAcc>> {
     accumulate_feedback(by_cid, n, cutoffs, |max_cut, add| {
-        history::scan_feedback(path, max_cut, ctl, |cid, ts, kind, score, sentiment| {
+        history::scan_feedback(src, max_cut, ctl, |cid, ts, kind, score, sentiment| {
             let score = score.and_then(|s| crate::store::activity::unit_score(kind, s));
             add(FeedbackSums {
                 cid,

@@ -9,7 +9,7 @@
 mod extract;
 mod spec;
 
-pub use extract::{extract, extract_from, History};
+pub use extract::{extract, extract_from, extract_source, history_for, History};
 pub use spec::{
     learn, Categorical, Column, Dropped, FeatureSpec, Source, MISSING_LEVEL, OTHER_LEVEL,
 };

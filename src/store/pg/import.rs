@@ -725,7 +725,7 @@ impl PgRowWriter<'_> {
 
 /// The queue rows of many items at once (after an import): open items get
 /// their row and time-independent priority, the others leave the queue.
-fn requeue_many(pg: &Pg, fids: &[i64]) -> Result<()> {
+pub(super) fn requeue_many(pg: &Pg, fids: &[i64]) -> Result<()> {
     let fids: Vec<i64> = fids.to_vec();
     let mut client = pg.client.borrow_mut();
     // sql-format-ok: constants only.

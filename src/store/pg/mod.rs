@@ -10,6 +10,7 @@ pub mod copy;
 pub mod doctor;
 pub(crate) mod import;
 mod listen;
+pub mod models;
 pub mod queue;
 mod values;
 
@@ -38,6 +39,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0003_queue_search.sql",
         include_str!("../../../schema/pg/0003_queue_search.sql"),
+    ),
+    (
+        "0004_models.sql",
+        include_str!("../../../schema/pg/0004_models.sql"),
     ),
 ];
 

@@ -1,15 +1,22 @@
 //! The worker on a PostgreSQL server: the feedback queue (its pages, an
 //! item with its history, claims and every workflow change, undo, the
-//! agents' names). The other screens' requests are answered with a
-//! message saying they run on the SQLite file for now.
+//! agents' names), and retraining (`R`, in a child process). The other
+//! screens' requests are answered with a message saying they run on the
+//! SQLite file for now.
 
-use super::{Request, Response};
+use super::{JobSpec, Request, Response};
 use crate::store::feedback;
 use crate::store::pg::Pg;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 pub struct ServerExecutor {
     pg: Pg,
     read_only: bool,
+    url: String,
+    /// Where a job's progress and end go (None: a writer, which runs none).
+    out: Option<std::sync::mpsc::Sender<super::Event>>,
+    job: Option<(Arc<AtomicBool>, std::thread::JoinHandle<()>)>,
 }
 
 impl ServerExecutor {
@@ -17,7 +24,72 @@ impl ServerExecutor {
         Ok(ServerExecutor {
             pg: Pg::connect(url, read_only)?,
             read_only,
+            url: url.to_string(),
+            out: None,
+            job: None,
         })
+    }
+
+    /// Retrain in a child `crmtop --db URL train` (as on a file): its
+    /// progress and its end reach the UI as a file's job's do.
+    fn start_job(&mut self, spec: JobSpec) -> crate::Result<Option<Response>> {
+        if self.job.as_ref().is_some_and(|(_, h)| !h.is_finished()) {
+            return Ok(Some(Response::JobRefused(
+                "a job is already running; wait for it or cancel it (Esc)".into(),
+            )));
+        }
+        if self.read_only {
+            return Ok(Some(Response::JobRefused(format!(
+                "read-only (--read-only): {} is disabled",
+                spec.label()
+            ))));
+        }
+        let (Some(out), JobSpec::Train(_)) = (self.out.clone(), &spec) else {
+            return Ok(Some(Response::JobRefused(format!(
+                "{}: not on PostgreSQL yet; run it on the SQLite file",
+                spec.label()
+            ))));
+        };
+        let Some(args) = crate::tui::child::args_for(std::path::Path::new(&self.url), &spec) else {
+            return Ok(Some(Response::JobRefused(format!(
+                "{}: not on PostgreSQL yet",
+                spec.label()
+            ))));
+        };
+        let prev_auc = crate::store::pg::models::active_auc(&self.pg)?;
+        let cancel = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&cancel);
+        let label = spec.label();
+        let h = std::thread::Builder::new()
+            .name("crmtop-job".into())
+            .spawn(move || {
+                let progress_out = out.clone();
+                let progress = move |p: crate::jobs::Progress| {
+                    let _ = progress_out.send(super::Event::Worker(Response::Progress(p)));
+                };
+                let (result, cancelled) = match crate::tui::child::run(&args, &progress, &flag) {
+                    Ok(crate::tui::child::Ended::Done(v)) => (
+                        Ok(crate::tui::job_runner::train_message(
+                            v["model_id"].as_i64().unwrap_or(0),
+                            v["metrics"]["auc"].as_f64(),
+                            prev_auc,
+                            v["active"].as_bool().unwrap_or(false),
+                        )),
+                        false,
+                    ),
+                    Ok(crate::tui::child::Ended::Cancelled) => (Err("cancelled".into()), true),
+                    Ok(crate::tui::child::Ended::Failed(m)) => (Err(m), false),
+                    Err(e) => (Err(format!("could not start the job: {e}")), false),
+                };
+                let _ = out.send(super::Event::Worker(Response::JobDone {
+                    label,
+                    result,
+                    cancelled,
+                }));
+            })
+            .map_err(crate::Error::Io)?;
+        self.job = Some((cancel, h));
+        Ok(None)
     }
 
     fn handle(&mut self, req: Request) -> crate::Result<Option<Response>> {
@@ -45,7 +117,14 @@ impl ServerExecutor {
                 fid: feedback::fid_of(&*pg, &id)?,
                 id,
             },
-            Request::Shutdown | Request::CancelJob => return Ok(None),
+            Request::StartJob(spec) => return self.start_job(spec),
+            Request::CancelJob => {
+                if let Some((flag, _)) = &self.job {
+                    flag.store(true, Ordering::Relaxed);
+                }
+                return Ok(None);
+            }
+            Request::Shutdown => return Ok(None),
             Request::Panic => panic!("a panic requested for testing (CRMTOP_TEST_PANIC=worker)"),
             other => Response::Failed {
                 what: super::trace::describe(&other).to_string(),
@@ -71,7 +150,13 @@ impl super::Answer for ServerExecutor {
         }
     }
 
-    fn stop(&mut self) {}
+    /// Cancel a running job and wait for it to roll back.
+    fn stop(&mut self) {
+        if let Some((flag, h)) = self.job.take() {
+            flag.store(true, Ordering::Relaxed);
+            let _ = h.join();
+        }
+    }
 }
 
 /// Start the worker on a PostgreSQL server: one thread for the queue's
@@ -85,7 +170,8 @@ pub(super) fn spawn(
     std::sync::mpsc::Sender<Request>,
     std::thread::JoinHandle<()>,
 )> {
-    let exec = ServerExecutor::open(url, read_only)?;
+    let mut exec = ServerExecutor::open(url, read_only)?;
+    exec.out = Some(out.clone());
     let writer = ServerExecutor::open(url, read_only)?;
     let (wtx, wrx) = std::sync::mpsc::channel::<Request>();
     let out2 = out.clone();

@@ -1,0 +1,29 @@
+-- crmtop on PostgreSQL, schema 4: churn model versions trained on the
+-- server (`crmtop train`, `R` in the UI), each with every customer's
+-- probability and drivers. The active version's probabilities are copied
+-- into active_churn (what the queue's priority reads) when it is activated.
+CREATE TABLE models (
+    id            BIGSERIAL PRIMARY KEY,
+    kind          TEXT NOT NULL,
+    created_at    BIGINT NOT NULL,
+    agent         TEXT NOT NULL,
+    as_of         TEXT NOT NULL,
+    window_days   BIGINT NOT NULL,
+    label_source  TEXT NOT NULL,
+    n_train       BIGINT NOT NULL,
+    n_test        BIGINT NOT NULL,
+    positive_rate DOUBLE PRECISION NOT NULL,
+    duration_ms   BIGINT NOT NULL,
+    active        BOOLEAN NOT NULL DEFAULT FALSE,
+    report        TEXT NOT NULL,
+    params        TEXT NOT NULL
+);
+CREATE UNIQUE INDEX models_one_active ON models(active) WHERE active;
+
+CREATE TABLE churn_scores (
+    model_id BIGINT NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+    cid      BIGINT NOT NULL REFERENCES customers(cid) ON DELETE CASCADE,
+    prob     DOUBLE PRECISION NOT NULL,
+    drivers  TEXT NOT NULL,
+    PRIMARY KEY (model_id, cid)
+);

@@ -1,0 +1,165 @@
+//! Churn model versions on a server: a version and its scores written in
+//! one transaction, the decision whether it becomes active made there
+//! against the active version, and an activation copying its probabilities
+//! into the active figures the queue's priority reads.
+
+use super::Pg;
+use crate::error::Result;
+use crate::jobs::Ctl;
+use crate::store::models::{NewModel, KEEP_SCORES, KEEP_VERSIONS};
+use crate::store::sql::{self, Sql};
+use rusqlite::types::Value;
+use std::io::Write;
+
+/// One training at a time per database.
+const TRAIN_LOCK: i64 = 7_243_003;
+
+/// The active version's holdout AUC, if any.
+pub fn active_auc(pg: &Pg) -> Result<Option<f64>> {
+    Ok(active(pg)?.and_then(|(_, auc)| auc))
+}
+
+/// The active version and its holdout AUC, if any.
+fn active(pg: &Pg) -> Result<Active> {
+    let Some(r) = pg.row("SELECT id, report FROM models WHERE active", &[])? else {
+        return Ok(None);
+    };
+    let report: serde_json::Value = serde_json::from_str(&r.text(1)?).unwrap_or_default();
+    let auc = report
+        .get("metrics")
+        .and_then(|m| m.get("auc"))
+        .and_then(|a| a.as_f64());
+    Ok(Some((r.i64(0)?, auc)))
+}
+
+/// The active version and its holdout AUC, as `decide` is told.
+pub type Active = Option<(i64, Option<f64>)>;
+
+/// What `decide` answers once the version has its id: whether to activate
+/// it, its report (JSON) and the audit entry's text.
+pub type Decision = (bool, String, String);
+
+/// Store version `m` with its scores (cid, probability, drivers JSON) in
+/// one transaction; `decide(id, active version and its AUC)` says whether
+/// it becomes the active one. Older versions are pruned as in a file.
+pub fn store(
+    pg: &Pg,
+    m: &NewModel,
+    scores: &[(i64, f64, String)],
+    decide: &mut dyn FnMut(i64, Active) -> Result<Decision>,
+    ctl: Ctl,
+) -> Result<()> {
+    pg.begin("BEGIN")?;
+    let r = (|| {
+        pg.exec("SELECT pg_advisory_xact_lock(?1)", &[sql::int(TRAIN_LOCK)])?;
+        let prev = active(pg)?;
+        let id = pg.count(
+            "INSERT INTO models(kind, created_at, agent, as_of, window_days, label_source, n_train, n_test,
+                                positive_rate, duration_ms, active, report, params)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, FALSE, ?11, ?12) RETURNING id",
+            &[
+                sql::text(m.kind),
+                sql::int(crate::timeutil::now()),
+                sql::text(m.agent),
+                sql::text(m.as_of),
+                sql::int(m.window_days),
+                sql::text(m.label_source),
+                sql::int(m.n_train),
+                sql::int(m.n_test),
+                Value::Real(m.positive_rate),
+                sql::int(m.duration_ms),
+                sql::text(&m.report.to_string()),
+                sql::text(m.params),
+            ],
+        )?;
+        {
+            let mut client = pg.client.borrow_mut();
+            let mut w = client
+                .copy_in("COPY churn_scores (model_id, cid, prob, drivers) FROM STDIN")
+                .map_err(|e| pg.error(e))?;
+            let mut line = Vec::with_capacity(128);
+            for (cid, p, drivers) in scores {
+                line.clear();
+                for (i, v) in [
+                    Value::Integer(id),
+                    Value::Integer(*cid),
+                    Value::Real(*p),
+                    Value::Text(drivers.clone()),
+                ]
+                .iter()
+                .enumerate()
+                {
+                    if i > 0 {
+                        line.push(b'\t');
+                    }
+                    super::copy::copy_text(v, &mut line).map_err(crate::error::Error::Other)?;
+                }
+                line.push(b'\n');
+                w.write_all(&line)?;
+            }
+            w.finish().map_err(|e| pg.error(e))?;
+        }
+        ctl.check()?;
+        let (activate, report, audit) = decide(id, prev)?;
+        if activate {
+            ctl.report("updating queue priorities", 0, 1);
+            pg.exec(
+                "UPDATE models SET active = FALSE WHERE active AND id <> ?1",
+                &[sql::int(id)],
+            )?;
+            pg.exec(
+                "UPDATE models SET active = TRUE WHERE id = ?1",
+                &[sql::int(id)],
+            )?;
+            pg.exec("DELETE FROM active_churn", &[])?;
+            pg.exec(
+                "INSERT INTO active_churn(cid, prob) SELECT cid, prob FROM churn_scores WHERE model_id = ?1",
+                &[sql::int(id)],
+            )?;
+            let fids: Vec<i64> = pg
+                .rows("SELECT fid FROM queue", &[])?
+                .iter()
+                .map(|r| r.i64(0))
+                .collect::<Result<_>>()?;
+            super::import::requeue_many(pg, &fids)?;
+        }
+        ctl.report("removing old versions' scores", 0, 1);
+        pg.exec(
+            "DELETE FROM churn_scores WHERE model_id IN (
+               SELECT id FROM models WHERE NOT active AND id NOT IN (SELECT id FROM models ORDER BY id DESC LIMIT ?1))",
+            &[sql::int(KEEP_SCORES)],
+        )?;
+        pg.exec(
+            "DELETE FROM models WHERE NOT active AND id NOT IN (SELECT id FROM models ORDER BY id DESC LIMIT ?1)",
+            &[sql::int(KEEP_VERSIONS)],
+        )?;
+        pg.exec(
+            "UPDATE models SET report = ?2, duration_ms = ?3 WHERE id = ?1",
+            &[
+                sql::int(id),
+                sql::text(&report),
+                sql::int(
+                    serde_json::from_str::<serde_json::Value>(&report)
+                        .ok()
+                        .and_then(|r| r.get("duration_ms").and_then(|d| d.as_i64()))
+                        .unwrap_or(0),
+                ),
+            ],
+        )?;
+        crate::store::audit::append(
+            pg,
+            m.agent,
+            "train",
+            "model",
+            &id.to_string(),
+            None,
+            Some(if activate { "active" } else { "inactive" }),
+            Some(&audit),
+        )?;
+        ctl.report("committing", 0, 1);
+        // The last moment a cancel can still keep everything as it was.
+        ctl.check()?;
+        Ok(())
+    })();
+    pg.finish(r)
+}
