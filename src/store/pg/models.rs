@@ -111,23 +111,24 @@ pub fn store(
                 "UPDATE models SET active = TRUE WHERE id = ?1",
                 &[sql::int(id)],
             )?;
-            pg.exec("DELETE FROM active_churn", &[])?;
+            // TRUNCATE, not DELETE: a million dead rows would follow the
+            // table around until a vacuum.
+            pg.batch("TRUNCATE active_churn")?;
             pg.exec(
                 "INSERT INTO active_churn(cid, prob) SELECT cid, prob FROM churn_scores WHERE model_id = ?1",
                 &[sql::int(id)],
             )?;
-            let fids: Vec<i64> = pg
-                .rows("SELECT fid FROM queue", &[])?
-                .iter()
-                .map(|r| r.i64(0))
-                .collect::<Result<_>>()?;
-            super::import::requeue_many(pg, &fids)?;
+            refresh_priorities(pg)?;
         }
         ctl.report("removing old versions' scores", 0, 1);
         pg.exec(
             "DELETE FROM churn_scores WHERE model_id IN (
                SELECT id FROM models WHERE NOT active AND id NOT IN (SELECT id FROM models ORDER BY id DESC LIMIT ?1))",
             &[sql::int(KEEP_SCORES)],
+        )?;
+        pg.exec(
+            "DELETE FROM churn_scores WHERE model_id NOT IN (SELECT id FROM models)",
+            &[],
         )?;
         pg.exec(
             "DELETE FROM models WHERE NOT active AND id NOT IN (SELECT id FROM models ORDER BY id DESC LIMIT ?1)",
@@ -162,4 +163,43 @@ pub fn store(
         Ok(())
     })();
     pg.finish(r)
+}
+
+/// Every queued item's time-independent priority from the active figures
+/// (after an activation), written where it changed: one read of the whole
+/// queue with its inputs, one update from arrays.
+fn refresh_priorities(pg: &Pg) -> Result<()> {
+    use crate::analytics::priority::{self, Inputs};
+    let rows = pg.rows(
+        "SELECT q.fid, q.prio_static, f.kind, f.score, f.sentiment, s.prob, v.clv
+           FROM queue q JOIN feedback f ON f.fid = q.fid
+                LEFT JOIN active_churn s ON s.cid = f.cid LEFT JOIN active_clv v ON v.cid = f.cid",
+        &[],
+    )?;
+    let (mut fids, mut prios) = (Vec::new(), Vec::new());
+    for r in &rows {
+        let kind = r.text(2)?;
+        let p = priority::static_priority(&Inputs {
+            kind: &kind,
+            score: r.opt_f64(3)?,
+            sentiment: r.opt_f64(4)?,
+            churn_prob: r.opt_f64(5)?,
+            clv: r.opt_f64(6)?,
+        });
+        if p != r.f64(1)? {
+            fids.push(r.i64(0)?);
+            prios.push(p);
+        }
+    }
+    if !fids.is_empty() {
+        pg.client
+            .borrow_mut()
+            .execute(
+                "UPDATE queue q SET prio_static = u.p FROM unnest($1::bigint[], $2::float8[]) AS u(fid, p)
+                  WHERE q.fid = u.fid",
+                &[&fids, &prios],
+            )
+            .map_err(|e| pg.error(e))?;
+    }
+    Ok(())
 }
