@@ -472,4 +472,51 @@ fn training_on_the_server_equals_training_on_the_file() {
         server.count("SELECT count(*) FROM audit_log WHERE action = 'train'"),
         2
     );
+    // The versions on the server, listed, shown and activated back.
+    let o = server.run(&["model", "list", "--json"]);
+    let l: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(l["total"], 2, "{l}");
+    let o = server.run(&["model", "activate", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(server.count("SELECT id FROM models WHERE active"), 1);
+    let o = server.run(&["model", "show", "--json"]);
+    let m: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (m["model_id"].as_i64(), m["active"].as_bool()),
+        (Some(1), Some(true))
+    );
+    assert_eq!(
+        server.count(
+            "SELECT count(*) FROM active_churn a JOIN churn_scores s ON s.cid = a.cid AND s.model_id = 1 WHERE s.prob = a.prob"
+        ),
+        server.count("SELECT count(*) FROM customers")
+    );
+    let o = server.run(&["model", "activate", "9"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // Doctor finds figures or totals changed behind crmtop's back, and
+    // --fix puts them right.
+    let db = server.db();
+    db.exec(
+        "UPDATE active_churn SET prob = 0.5 WHERE cid IN (SELECT cid FROM active_churn LIMIT 3)",
+        &[],
+    )
+    .unwrap();
+    db.exec("UPDATE customers SET n_orders = n_orders + 1 WHERE cid IN (SELECT cid FROM customers LIMIT 2)", &[])
+        .unwrap();
+    let o = server.run(&["doctor"]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(
+        stdout(&o).contains("3 customers' active churn probability"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("2 customers' order count"),
+        "{}",
+        stdout(&o)
+    );
+    let o = server.run(&["doctor", "--fix"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let o = server.run(&["doctor"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }

@@ -305,8 +305,10 @@ pub enum ModelCmd {
 pub fn model(ctx: &Ctx, cmd: ModelCmd) -> Result<i32> {
     match cmd {
         ModelCmd::List { json } => {
-            let s = ctx.open_for_read()?;
-            let rows = store::models::list(&s.conn)?;
+            let rows = match ctx.open_db_for_read()? {
+                store::Db::Server(pg) => store::pg::models::list(&pg)?,
+                store::Db::File(s) => store::models::list(&s.conn)?,
+            };
             if json {
                 let v: Vec<serde_json::Value> = rows
                     .iter()
@@ -374,13 +376,15 @@ pub fn model(ctx: &Ctx, cmd: ModelCmd) -> Result<i32> {
             Ok(OK)
         }
         ModelCmd::Show { id, json } => {
-            let s = ctx.open_for_read()?;
-            let row = match id {
-                Some(id) => store::models::get(&s.conn, id)?
-                    .ok_or_else(|| Error::bad(format!("no model v{id}")))?,
-                None => store::models::active(&s.conn)?
-                    .ok_or_else(|| Error::bad("no active model; train one with `crmtop train`"))?,
-            };
+            let row = match (ctx.open_db_for_read()?, id) {
+                (store::Db::Server(pg), id) => store::pg::models::get(&pg, id)?,
+                (store::Db::File(s), Some(id)) => store::models::get(&s.conn, id)?,
+                (store::Db::File(s), None) => store::models::active(&s.conn)?,
+            }
+            .ok_or_else(|| match id {
+                Some(id) => Error::bad(format!("no model v{id}")),
+                None => Error::bad("no active model; train one with `crmtop train`"),
+            })?;
             let report: TrainReport = serde_json::from_value(row.report.clone()).map_err(|e| {
                 Error::Other(format!("model v{} has an unreadable report: {e}", row.id))
             })?;
@@ -398,13 +402,15 @@ pub fn model(ctx: &Ctx, cmd: ModelCmd) -> Result<i32> {
             Ok(OK)
         }
         ModelCmd::Activate { id } => {
-            let mut s = ctx.open_for_write("activating a model")?;
-            churn::activate(
-                &mut s.conn,
-                id,
-                &ctx.agent,
-                Ctl::new(&|_| {}, crate::signals::cancel_flag()),
-            )?;
+            match ctx.open_db_for_write("activating a model")? {
+                store::Db::Server(pg) => store::pg::models::activate(&pg, id, &ctx.agent)?,
+                store::Db::File(mut s) => churn::activate(
+                    &mut s.conn,
+                    id,
+                    &ctx.agent,
+                    Ctl::new(&|_| {}, crate::signals::cancel_flag()),
+                )?,
+            }
             crate::outln!("model v{id} is now active");
             Ok(OK)
         }

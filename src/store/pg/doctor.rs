@@ -106,6 +106,69 @@ pub fn run(pg: &Pg, fix: bool) -> Result<Report> {
         queue.fixed = true;
     }
     findings.push(queue);
+    // Customers' order totals (kept by imports) against their orders.
+    const TOTALS: &str = "FROM customers c LEFT JOIN (SELECT cid, count(*) AS n, sum(amount) AS r, min(ts) AS f, max(ts) AS l
+                                FROM orders GROUP BY cid) a ON a.cid = c.cid
+          WHERE c.n_orders <> COALESCE(a.n, 0) OR abs(c.revenue - COALESCE(a.r, 0)) > 1e-6 * (1 + abs(c.revenue))
+             OR c.first_order IS DISTINCT FROM a.f OR c.last_order IS DISTINCT FROM a.l";
+    // sql-format-ok: a constant.
+    let off = count(pg, &format!("SELECT count(*) {TOTALS}"))?;
+    let mut totals = finding(
+        "customer totals",
+        (off > 0).then(|| {
+            (
+                format!("{off} customers' order count, revenue or first/last order differ from their orders"),
+                "crmtop doctor --fix recomputes them from the orders".into(),
+            )
+        }),
+        "every customer's order count, revenue and first/last order match the orders".into(),
+    );
+    if fix && off > 0 && !pg.read_only {
+        pg.begin("BEGIN")?;
+        let r = pg
+            .exec(
+                "UPDATE customers x SET n_orders = COALESCE(a.n, 0), revenue = COALESCE(a.r, 0),
+                       first_order = a.f, last_order = a.l,
+                       since = CASE WHEN x.signup_date IS NOT NULL THEN x.since ELSE a.f END
+                     FROM customers c LEFT JOIN (SELECT cid, count(*) AS n, sum(amount) AS r, min(ts) AS f, max(ts) AS l
+                                FROM orders GROUP BY cid) a ON a.cid = c.cid
+                     WHERE x.cid = c.cid AND (c.n_orders <> COALESCE(a.n, 0) OR abs(c.revenue - COALESCE(a.r, 0)) > 1e-6 * (1 + abs(c.revenue))
+                        OR c.first_order IS DISTINCT FROM a.f OR c.last_order IS DISTINCT FROM a.l)",
+                &[],
+            )
+            .map(|_| ());
+        pg.finish(r)?;
+        totals.fixed = true;
+    }
+    findings.push(totals);
+    // The active figures against the active version's scores.
+    if let Some(id) = pg
+        .row("SELECT id FROM models WHERE active", &[])?
+        .map(|r| r.i64(0))
+        .transpose()?
+    {
+        let off = pg.count(
+            "SELECT count(*) FROM (SELECT cid, prob FROM churn_scores WHERE model_id = ?1) s
+                    FULL JOIN active_churn a ON a.cid = s.cid
+              WHERE s.cid IS NULL OR a.cid IS NULL OR a.prob IS DISTINCT FROM s.prob",
+            &[crate::store::sql::int(id)],
+        )?;
+        let mut model = finding(
+            "active model",
+            (off > 0).then(|| {
+                (
+                    format!("{off} customers' active churn probability differs from model v{id}'s score"),
+                    format!("crmtop doctor --fix (or crmtop model activate {id}) rewrites them"),
+                )
+            }),
+            format!("model v{id}'s scores are the active figures"),
+        );
+        if fix && off > 0 && !pg.read_only {
+            super::models::activate(pg, id, "doctor")?;
+            model.fixed = true;
+        }
+        findings.push(model);
+    }
     let audit = crate::store::audit::replay_feedback(pg)?;
     findings.push(finding(
         "audit log",

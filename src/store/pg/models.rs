@@ -203,3 +203,102 @@ fn refresh_priorities(pg: &Pg) -> Result<()> {
     }
     Ok(())
 }
+
+const SELECT: &str =
+    "SELECT id, kind, created_at, agent, as_of, window_days, label_source, n_train, n_test,
+            positive_rate, duration_ms, report, active, params,
+            EXISTS (SELECT 1 FROM churn_scores s WHERE s.model_id = models.id)
+       FROM models";
+
+fn model_row(r: &sql::Row) -> Result<crate::store::models::ModelRow> {
+    Ok(crate::store::models::ModelRow {
+        id: r.i64(0)?,
+        kind: r.text(1)?,
+        created_at: r.i64(2)?,
+        agent: r.text(3)?,
+        as_of: r.text(4)?,
+        window_days: r.i64(5)?,
+        label_source: r.text(6)?,
+        n_train: r.i64(7)?,
+        n_test: r.i64(8)?,
+        positive_rate: r.f64(9)?,
+        duration_ms: r.i64(10)?,
+        report: serde_json::from_str(&r.text(11)?).unwrap_or(serde_json::Value::Null),
+        active: r.i64(12)? == 1,
+        params: r.text(13)?,
+        has_scores: r.i64(14)? == 1,
+    })
+}
+
+/// Every version on the server, newest first.
+pub fn list(pg: &Pg) -> Result<Vec<crate::store::models::ModelRow>> {
+    // sql-format-ok: a constant column list.
+    pg.rows(&format!("{SELECT} ORDER BY id DESC"), &[])?
+        .iter()
+        .map(model_row)
+        .collect()
+}
+
+/// One version, or the active one.
+pub fn get(pg: &Pg, id: Option<i64>) -> Result<Option<crate::store::models::ModelRow>> {
+    let rows = match id {
+        // sql-format-ok: a constant column list.
+        Some(id) => pg.rows(&format!("{SELECT} WHERE id = ?1"), &[sql::int(id)])?,
+        // sql-format-ok: a constant column list.
+        None => pg.rows(&format!("{SELECT} WHERE active"), &[])?,
+    };
+    rows.first().map(model_row).transpose()
+}
+
+/// Make version `id` the active one: its probabilities become the active
+/// figures and the queue's priorities follow, in one transaction, audited.
+/// A version whose scores were pruned is refused (train again).
+pub fn activate(pg: &Pg, id: i64, agent: &str) -> Result<()> {
+    pg.begin("BEGIN")?;
+    let r = (|| {
+        pg.exec("SELECT pg_advisory_xact_lock(?1)", &[sql::int(TRAIN_LOCK)])?;
+        let Some(m) = get(pg, Some(id))? else {
+            return Err(crate::error::Error::bad(format!("no model v{id}")));
+        };
+        if !m.has_scores {
+            return Err(crate::error::Error::bad(format!(
+                "model v{id}'s scores were pruned (a server keeps the newest {KEEP_SCORES} versions' scores); train a new version instead"
+            )));
+        }
+        let before = active(pg)?.map(|(a, _)| format!("v{a}"));
+        activate_in(pg, id)?;
+        crate::store::audit::append(
+            pg,
+            agent,
+            "activate",
+            "model",
+            &id.to_string(),
+            before.as_deref(),
+            Some("active"),
+            Some(&format!("model v{id} activated")),
+        )?;
+        Ok(())
+    })();
+    pg.finish(r)
+}
+
+/// Inside a transaction: version `id` active, its probabilities the active
+/// figures, the queue's priorities recomputed.
+fn activate_in(pg: &Pg, id: i64) -> Result<()> {
+    pg.exec(
+        "UPDATE models SET active = FALSE WHERE active AND id <> ?1",
+        &[sql::int(id)],
+    )?;
+    pg.exec(
+        "UPDATE models SET active = TRUE WHERE id = ?1",
+        &[sql::int(id)],
+    )?;
+    // TRUNCATE, not DELETE: a million dead rows would follow the table
+    // around until a vacuum.
+    pg.batch("TRUNCATE active_churn")?;
+    pg.exec(
+        "INSERT INTO active_churn(cid, prob) SELECT cid, prob FROM churn_scores WHERE model_id = ?1",
+        &[sql::int(id)],
+    )?;
+    refresh_priorities(pg)
+}
