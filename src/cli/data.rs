@@ -412,16 +412,18 @@ pub fn info(ctx: &Ctx, json: bool) -> Result<i32> {
         (Some(a), Some(b)) => crate::outln!("orders from     {a} to {b}"),
         _ => crate::outln!("orders from     (no orders)"),
     }
+    crate::outln!(
+        "churn models    {}{}",
+        i.churn_models,
+        i.active_model
+            .map(|m| format!(" (active: v{m})"))
+            .unwrap_or_default()
+    );
     if server {
-        crate::outln!("models, fits    in the SQLite file (the server keeps each customer's active churn probability and CLV)");
-    } else {
         crate::outln!(
-            "churn models    {}{}",
-            i.churn_models,
-            i.active_model
-                .map(|m| format!(" (active: v{m})"))
-                .unwrap_or_default()
+            "CLV fits        in the SQLite file (the server keeps each customer's active CLV)"
         );
+    } else {
         crate::outln!("CLV fits        {}", i.clv_fits);
     }
     crate::outln!("audit entries   {}", i.audit_entries);

@@ -159,8 +159,10 @@ pub fn info(conn: &dyn Sql, place: &str) -> Result<Info> {
             (None, Some(pg)) => (
                 pg.schema_version()?,
                 vec![],
-                0,
-                None,
+                count(conn, "SELECT count(*) FROM models")?,
+                conn.row("SELECT id FROM models WHERE active", &[])?
+                    .map(|r| r.i64(0))
+                    .transpose()?,
                 0,
                 count(conn, "SELECT pg_database_size(current_database())")? as u64,
                 0,

@@ -265,10 +265,7 @@ pub(crate) fn start_job(state: &mut AppState, spec: JobSpec) -> Vec<Effect> {
     if state.server && !matches!(spec, JobSpec::Train(_)) {
         state.say(
             Severity::Warning,
-            format!(
-                "{}: not on PostgreSQL yet; run it on the SQLite file",
-                spec.label()
-            ),
+            format!("{}: not on a server yet", spec.label()),
         );
         return vec![];
     }

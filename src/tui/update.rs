@@ -162,10 +162,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::GoScreen(s) if state.server && s != Screen::Feedback => {
             state.say(
                 super::app::Severity::Warning,
-                format!(
-                    "{}: not on PostgreSQL yet (the queue is); open the SQLite file for it",
-                    s.title()
-                ),
+                format!("{}: not on a server yet (the queue is)", s.title()),
             );
             vec![]
         }

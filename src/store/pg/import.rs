@@ -668,6 +668,10 @@ impl PgRowWriter<'_> {
                 &rows,
             )?;
         }
+        if self.deferred.is_some() {
+            // The index builds of a large load sort in memory.
+            pg.batch("SET LOCAL maintenance_work_mem = '512MB'")?;
+        }
         match self.deferred {
             Some("orders") => pg.batch(
                 "CREATE INDEX orders_cid_ts ON orders(cid, ts, amount);

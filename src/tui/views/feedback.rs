@@ -71,8 +71,9 @@ fn item_text(state: &AppState, it: &crate::store::feedback::QueueItem, one_line:
 }
 
 /// The queue's columns. At 80 columns: id, kind, assignee, customer, SLA
-/// and at least 22 columns of text; priority, status and tone give way first
-/// (the filter bar says the status; the order is the priority).
+/// and at least 20 columns of text; priority, status and tone give way first
+/// (the filter bar says the status; the order is the priority). Who holds
+/// an item must show at 80 columns: agents share the queue.
 pub const QUEUE_COLUMNS: &[ColumnDef] = &[
     ColumnDef::new("mark", "", 1).pinned(),
     ColumnDef::new("prio", "prio", 5).right().prio(4),
@@ -83,7 +84,7 @@ pub const QUEUE_COLUMNS: &[ColumnDef] = &[
     ColumnDef::new("customer", "customer", 13).prio(1),
     ColumnDef::new("sla", "SLA", 12),
     ColumnDef::new("tone", "tone", 4).prio(4),
-    ColumnDef::new("text", "text", 22).flex(),
+    ColumnDef::new("text", "text", 20).flex(),
     ColumnDef::new("channel", "channel", 8).extra(),
     ColumnDef::new("created", "created", 10).extra(),
     ColumnDef::new("customer_id", "cust. id", 9).extra(),

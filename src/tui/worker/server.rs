@@ -46,7 +46,7 @@ impl ServerExecutor {
         }
         let (Some(out), JobSpec::Train(_)) = (self.out.clone(), &spec) else {
             return Ok(Some(Response::JobRefused(format!(
-                "{}: not on PostgreSQL yet; run it on the SQLite file",
+                "{}: not on a server yet",
                 spec.label()
             ))));
         };
@@ -99,7 +99,10 @@ impl ServerExecutor {
             Request::Probe => Response::Probe {
                 customers: {
                     use crate::store::sql::Sql;
-                    pg.count("SELECT count(*) FROM (SELECT 1 FROM customers LIMIT 1) t", &[])?
+                    pg.count(
+                        "SELECT count(*) FROM (SELECT 1 FROM customers LIMIT 1) t",
+                        &[],
+                    )?
                 },
                 stamp: crate::store::DataStamp::default(),
             },
@@ -112,11 +115,22 @@ impl ServerExecutor {
                 Ok(r) => r,
                 Err(_) => return Ok(None),
             },
-            Request::Find { id } => Response::Found {
-                cid: None,
-                fid: feedback::fid_of(&*pg, &id)?,
-                id,
-            },
+            Request::Find { id } => {
+                use crate::store::sql::Sql;
+                let fid = feedback::fid_of(&*pg, &id)?;
+                // A customer is named (the screen says its view is not here yet).
+                let cid = match fid {
+                    Some(_) => None,
+                    None => pg
+                        .row(
+                            "SELECT cid FROM customers WHERE id = ?1",
+                            &[crate::store::sql::text(&id)],
+                        )?
+                        .map(|r| r.i64(0))
+                        .transpose()?,
+                };
+                Response::Found { cid, fid, id }
+            }
             Request::StartJob(spec) => return self.start_job(spec),
             Request::CancelJob => {
                 if let Some((flag, _)) = &self.job {
@@ -128,7 +142,7 @@ impl ServerExecutor {
             Request::Panic => panic!("a panic requested for testing (CRMTOP_TEST_PANIC=worker)"),
             other => Response::Failed {
                 what: super::trace::describe(&other).to_string(),
-                message: "on PostgreSQL this version shows the feedback queue only; the other screens run on the SQLite file (crmtop migrate copies it to the server)".into(),
+                message: "not on a server yet (the queue is)".into(),
             },
         }))
     }
