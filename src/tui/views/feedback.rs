@@ -77,7 +77,7 @@ fn item_text(state: &AppState, it: &crate::store::feedback::QueueItem, one_line:
 pub const QUEUE_COLUMNS: &[ColumnDef] = &[
     ColumnDef::new("mark", "", 1).pinned(),
     ColumnDef::new("prio", "prio", 5).right().prio(4),
-    ColumnDef::new("id", "id", 8),
+    ColumnDef::new("id", "id", 8).pinned(),
     ColumnDef::new("kind", "kind", 9).prio(2),
     ColumnDef::new("status", "status", 9).prio(5),
     ColumnDef::new("assignee", "assignee", 8).prio(3),
