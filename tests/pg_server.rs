@@ -520,3 +520,40 @@ fn training_on_the_server_equals_training_on_the_file() {
     let o = server.run(&["doctor"]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }
+
+/// A customer's detail (what an opened ticket and `:goto` show) read from
+/// a server equals the file's: profile, spend by month, latest orders,
+/// earlier feedback and audit trail (attributes and the CLV fit's detail
+/// are a file's).
+#[test]
+fn a_customers_detail_on_the_server_equals_the_files() {
+    if skip() {
+        return;
+    }
+    // The same demo (one seed) in a file and on the server.
+    let file_db = demo_db(300, 14);
+    let file = file_db.open();
+    let server = demo_db(300, 14).on_engine();
+    let pg = server.db();
+    let mut compared = 0;
+    for cid in [1i64, 2, 17, 150, 299] {
+        let a = crmtop::store::detail::load(&file.conn, cid).unwrap();
+        let b = crmtop::store::detail::load(&pg, cid).unwrap();
+        let (Some(a), Some(b)) = (a, b) else {
+            panic!("customer {cid} missing");
+        };
+        assert_eq!(a.profile, b.profile, "{cid}");
+        assert_eq!(a.latest_orders, b.latest_orders, "{cid}");
+        assert_eq!(a.feedback, b.feedback, "{cid}");
+        assert_eq!(a.monthly.len(), b.monthly.len(), "{cid}");
+        for ((ma, va), (mb, vb)) in a.monthly.iter().zip(&b.monthly) {
+            assert_eq!(ma, mb);
+            assert!((va - vb).abs() < 1e-9);
+        }
+        assert_eq!(a.audit, b.audit, "{cid}");
+        assert_eq!(a.lapsed, b.lapsed, "{cid}");
+        compared += 1;
+    }
+    assert_eq!(compared, 5);
+    assert!(crmtop::store::detail::load(&pg, 999_999).unwrap().is_none());
+}

@@ -1,7 +1,7 @@
 //! Everything the customer detail view shows, in one read.
 
 use crate::error::Result;
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::store::sql::{self, Sql};
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Profile {
@@ -64,134 +64,173 @@ pub struct Detail {
     pub audit: Vec<super::audit::Entry>,
 }
 
-pub fn load(conn: &Connection, cid: i64) -> Result<Option<Detail>> {
-    let profile = conn
-        .query_row(
+/// The customer `cid` on either engine. What only a file keeps (attributes,
+/// the CLV fit's detail, campaign work) is left empty on a server.
+pub fn load(conn: &dyn Sql, cid: i64) -> Result<Option<Detail>> {
+    let file = conn.sqlite();
+    let key = [sql::int(cid)];
+    let Some(r) = conn.row(
+        if file.is_some() {
             "SELECT cid, id, name, email, phone, signup_date, birth_date, age, income, region, plan, segment, churned,
                     n_orders, revenue, first_order, last_order, since,
                     (SELECT prob FROM active_churn s WHERE s.cid = customers.cid),
                     (SELECT clv FROM active_clv v WHERE v.cid = customers.cid),
                     (SELECT segment FROM active_clv v WHERE v.cid = customers.cid)
-             FROM customers WHERE cid = ?1",
-            [cid],
-            |r| {
-                Ok(Profile {
-                    cid: r.get(0)?,
-                    id: r.get(1)?,
-                    name: r.get(2)?,
-                    email: r.get(3)?,
-                    phone: r.get(4)?,
-                    signup_date: r.get(5)?,
-                    birth_date: r.get(6)?,
-                    age: r.get(7)?,
-                    income: r.get(8)?,
-                    region: r.get(9)?,
-                    plan: r.get(10)?,
-                    segment: r.get(11)?,
-                    churned: r.get::<_, Option<i64>>(12)?.map(|c| c == 1),
-                    n_orders: r.get(13)?,
-                    revenue: r.get(14)?,
-                    first_order: r.get(15)?,
-                    last_order: r.get(16)?,
-                    since: r.get(17)?,
-                    churn_prob: r.get(18)?,
-                    clv: r.get(19)?,
-                    rfm_segment: r.get(20)?,
-                })
-            },
-        )
-        .optional()?;
-    let Some(profile) = profile else {
+             FROM customers WHERE cid = ?1"
+        } else {
+            "SELECT cid, id, name, email, phone, signup_date, birth_date, age, income, region, plan, segment, churned,
+                    n_orders, revenue, first_order, last_order, since,
+                    (SELECT prob FROM active_churn s WHERE s.cid = customers.cid),
+                    (SELECT clv FROM active_clv v WHERE v.cid = customers.cid),
+                    CAST(NULL AS TEXT)
+             FROM customers WHERE cid = ?1"
+        },
+        &key,
+    )?
+    else {
         return Ok(None);
     };
-    let attributes = super::attributes::of_customer(conn, cid)?
-        .into_iter()
-        .map(|(name, v)| {
-            let shown = match v {
-                rusqlite::types::Value::Real(x) => crate::export::num(x).to_string(),
-                rusqlite::types::Value::Integer(x) => x.to_string(),
-                rusqlite::types::Value::Text(t) => t,
-                _ => String::new(),
-            };
-            (name, shown)
-        })
-        .collect();
-    let mut st = conn.prepare_cached(
-        "SELECT strftime('%Y-%m', ts, 'unixepoch') AS m, sum(amount) FROM orders
-         WHERE cid = ?1 AND ts >= COALESCE((SELECT max(ts) FROM orders WHERE cid = ?1), 0) - 730 * 86400
-         GROUP BY m ORDER BY m",
+    let profile = Profile {
+        cid: r.i64(0)?,
+        id: r.text(1)?,
+        name: r.opt_text(2)?,
+        email: r.opt_text(3)?,
+        phone: r.opt_text(4)?,
+        signup_date: r.opt_text(5)?,
+        birth_date: r.opt_text(6)?,
+        age: r.opt_i64(7)?,
+        income: r.opt_f64(8)?,
+        region: r.opt_text(9)?,
+        plan: r.opt_text(10)?,
+        segment: r.opt_text(11)?,
+        churned: r.opt_i64(12)?.map(|c| c == 1),
+        n_orders: r.i64(13)?,
+        revenue: r.f64(14)?,
+        first_order: r.opt_i64(15)?,
+        last_order: r.opt_i64(16)?,
+        since: r.opt_i64(17)?,
+        churn_prob: r.opt_f64(18)?,
+        clv: r.opt_f64(19)?,
+        rfm_segment: r.opt_text(20)?,
+    };
+    let attributes = match file {
+        Some(c) => super::attributes::of_customer(c, cid)?
+            .into_iter()
+            .map(|(name, v)| {
+                let shown = match v {
+                    rusqlite::types::Value::Real(x) => crate::export::num(x).to_string(),
+                    rusqlite::types::Value::Integer(x) => x.to_string(),
+                    rusqlite::types::Value::Text(t) => t,
+                    _ => String::new(),
+                };
+                (name, shown)
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    // Revenue by month over the last 24 months of the customer's orders
+    // (months counted here, the same on either engine).
+    let mut by_month: std::collections::BTreeMap<String, f64> = Default::default();
+    conn.each(
+        "SELECT ts, amount FROM orders
+         WHERE cid = ?1 AND ts >= COALESCE((SELECT max(ts) FROM orders WHERE cid = ?1), 0) - 730 * 86400",
+        &key,
+        &mut |r| {
+            let month = crate::timeutil::ts_to_date(r.i64(0)?).format("%Y-%m").to_string();
+            *by_month.entry(month).or_default() += r.f64(1)?;
+            Ok(())
+        },
     )?;
-    let monthly = st
-        .query_map([cid], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut st = conn.prepare_cached(
-        "SELECT o.ts, o.amount, o.quantity, o.product FROM orders o WHERE o.cid = ?1 ORDER BY o.ts DESC LIMIT 10",
-    )?;
-    let latest_orders = st
-        .query_map([cid], |r| {
+    let monthly = by_month.into_iter().collect();
+    let latest_orders = conn
+        .rows(
+            "SELECT o.ts, o.amount, o.quantity, o.product FROM orders o WHERE o.cid = ?1 ORDER BY o.ts DESC LIMIT 10",
+            &key,
+        )?
+        .iter()
+        .map(|r| {
             Ok(OrderLine {
-                ts: r.get(0)?,
-                amount: r.get(1)?,
-                quantity: r.get(2)?,
-                product: r.get(3)?,
+                ts: r.i64(0)?,
+                amount: r.f64(1)?,
+                quantity: r.i64(2)?,
+                product: r.opt_text(3)?,
             })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+        })
+        .collect::<Result<_>>()?;
     let churn = conn
-        .query_row(
-            "SELECT (SELECT id FROM models WHERE active = 1), s.prob, s.drivers FROM active_churn s
-             WHERE s.cid = ?1",
-            [cid],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
-    let mut st = conn.prepare_cached(
-        "SELECT id, created_at, kind, status, score, sentiment, text FROM feedback
-         WHERE cid = ?1 ORDER BY created_at DESC LIMIT 10",
-    )?;
-    let feedback = st
-        .query_map([cid], |r| {
+        .row(
+            if file.is_some() {
+                "SELECT (SELECT id FROM models WHERE active = 1), s.prob, s.drivers FROM active_churn s
+                 WHERE s.cid = ?1"
+            } else {
+                "SELECT m.id, s.prob, s.drivers FROM models m JOIN churn_scores s ON s.model_id = m.id
+                 WHERE m.active AND s.cid = ?1"
+            },
+            &key,
+        )?
+        .map(|r| Ok::<_, crate::error::Error>((r.i64(0)?, r.f64(1)?, r.text(2)?)))
+        .transpose()?;
+    let feedback = conn
+        .rows(
+            "SELECT id, created_at, kind, status, score, sentiment, text FROM feedback
+             WHERE cid = ?1 ORDER BY created_at DESC LIMIT 10",
+            &key,
+        )?
+        .iter()
+        .map(|r| {
             Ok(FeedbackLine {
-                id: r.get(0)?,
-                created_at: r.get(1)?,
-                kind: r.get(2)?,
-                status: r.get(3)?,
-                score: r.get(4)?,
-                sentiment: r.get(5)?,
-                text: r.get(6)?,
+                id: r.text(0)?,
+                created_at: r.i64(1)?,
+                kind: r.text(2)?,
+                status: r.text(3)?,
+                score: r.opt_f64(4)?,
+                sentiment: r.opt_f64(5)?,
+                text: r.opt_text(6)?,
             })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+        })
+        .collect::<Result<_>>()?;
     // The customer's audit trail: entries about the customer, their
-    // feedback items and their places in campaigns agents worked.
-    let mut st = conn.prepare_cached(
+    // feedback items and (in a file) their places in campaigns agents worked.
+    let audit_sql = if file.is_some() {
         "SELECT aid, at, agent, action, entity, entity_id, old_value, new_value, details FROM audit_log
          WHERE (entity = 'customer' AND entity_id = ?1)
             OR (entity = 'feedback' AND entity_id IN (SELECT id FROM feedback WHERE cid = ?2))
             OR (entity = 'campaign_member' AND entity_id IN
                 (SELECT campaign_id || ':' || cid FROM campaign_work WHERE cid = ?2))
-         ORDER BY aid DESC LIMIT 10",
-    )?;
-    let audit = st
-        .query_map(params![profile.id, cid], |r| {
+         ORDER BY aid DESC LIMIT 10"
+    } else {
+        "SELECT aid, at, agent, action, entity, entity_id, old_value, new_value, details FROM audit_log
+         WHERE (entity = 'customer' AND entity_id = ?1)
+            OR (entity = 'feedback' AND entity_id IN (SELECT id FROM feedback WHERE cid = ?2))
+         ORDER BY aid DESC LIMIT 10"
+    };
+    let audit = conn
+        .rows(audit_sql, &[sql::text(&profile.id), sql::int(cid)])?
+        .iter()
+        .map(|r| {
             Ok(super::audit::Entry {
-                id: r.get(0)?,
-                at: r.get(1)?,
-                agent: r.get(2)?,
-                action: r.get(3)?,
-                entity: r.get(4)?,
-                entity_id: r.get(5)?,
-                old_value: r.get(6)?,
-                new_value: r.get(7)?,
-                details: r.get(8)?,
+                id: r.i64(0)?,
+                at: r.i64(1)?,
+                agent: r.text(2)?,
+                action: r.text(3)?,
+                entity: r.text(4)?,
+                entity_id: r.text(5)?,
+                old_value: r.opt_text(6)?,
+                new_value: r.opt_text(7)?,
+                details: r.opt_text(8)?,
             })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+        })
+        .collect::<Result<_>>()?;
+    let latest = super::customers::latest_order(conn)?;
     let lapsed = super::dashboard::is_lapsed(
         profile.churned.map(i64::from),
         profile.last_order,
-        super::dashboard::lapsed_cutoff_now(conn)?,
+        super::dashboard::lapsed_cutoff(latest),
     );
+    let clv = match file {
+        Some(c) => super::clv::customer_value(c, cid)?,
+        None => None,
+    };
     Ok(Some(Detail {
         lapsed,
         profile,
@@ -199,7 +238,7 @@ pub fn load(conn: &Connection, cid: i64) -> Result<Option<Detail>> {
         monthly,
         latest_orders,
         churn,
-        clv: super::clv::customer_value(conn, cid)?,
+        clv,
         feedback,
         audit,
     }))

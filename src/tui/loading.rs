@@ -122,13 +122,15 @@ pub(crate) fn open_detail(state: &mut AppState, cid: i64) -> Vec<Effect> {
         loading: true,
         advice: None,
     });
-    vec![
-        request(Request::Detail {
-            gen: state.detail_gen,
-            cid,
-        }),
-        advice_request(state, cid),
-    ]
+    let mut fx = vec![request(Request::Detail {
+        gen: state.detail_gen,
+        cid,
+    })];
+    // (Next best action and recommendations are a file's for now.)
+    if !state.server {
+        fx.push(advice_request(state, cid));
+    }
+    fx
 }
 
 /// Ask for a customer's next best action and products to offer.
@@ -153,7 +155,9 @@ pub fn refresh(state: &mut AppState) -> Vec<Effect> {
             d.gen = gen;
         }
         fx.push(request(Request::Detail { gen, cid }));
-        fx.push(advice_request(state, cid));
+        if !state.server {
+            fx.push(advice_request(state, cid));
+        }
         return fx;
     }
     match state.screen {
@@ -262,7 +266,7 @@ pub(crate) fn start_job(state: &mut AppState, spec: JobSpec) -> Vec<Effect> {
         );
         return vec![];
     }
-    if state.server && !matches!(spec, JobSpec::Train(_)) {
+    if state.server && !matches!(spec, JobSpec::Train(_) | JobSpec::ActivateModel(_)) {
         state.say(
             Severity::Warning,
             format!("{}: not on a server yet", spec.label()),

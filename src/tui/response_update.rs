@@ -83,15 +83,6 @@ pub fn on_response(state: &mut AppState, resp: Response) -> Vec<Effect> {
             vec![]
         }
         Response::Found { id, cid, fid } => match (cid, fid) {
-            (Some(_), None) if state.server => {
-                state.say(
-                    Severity::Warning,
-                    format!(
-                        "{id}: a customer's view is not on a server yet; / finds their tickets"
-                    ),
-                );
-                vec![]
-            }
             (Some(cid), _) => open_detail(state, cid),
             (None, Some(fid)) => {
                 state.detail = None;

@@ -159,7 +159,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             state.mode = Mode::Help(0);
             vec![]
         }
-        Action::GoScreen(s) if state.server && s != Screen::Feedback => {
+        Action::GoScreen(s) if state.server && !matches!(s, Screen::Feedback | Screen::Models) => {
             state.say(
                 super::app::Severity::Warning,
                 format!("{}: not on a server yet (the queue is)", s.title()),

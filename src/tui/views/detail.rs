@@ -268,8 +268,13 @@ pub fn panes(
                 )));
             }
         }
+        // A server keeps the active CLV alone (fits run on the file).
         None => rl.push(Line::from(Span::styled(
-            "no CLV: press R on the CLV screen (4)",
+            match (p.clv, state.server) {
+                (Some(v), _) => format!("CLV {}", super::format::money(v)),
+                (None, true) => "no CLV (CLV fits run on the SQLite file)".into(),
+                (None, false) => "no CLV: press R on the CLV screen (4)".into(),
+            },
             theme.dim(),
         ))),
     }

@@ -1,8 +1,9 @@
 //! The worker on a PostgreSQL server: the feedback queue (its pages, an
-//! item with its history, claims and every workflow change, undo, the
-//! agents' names), and retraining (`R`, in a child process). The other
-//! screens' requests are answered with a message saying they run on the
-//! SQLite file for now.
+//! item with its history and its customer, claims and every workflow
+//! change, undo, the agents' names), a customer's detail, the model
+//! versions and their activation, and retraining (`R`, in a child
+//! process). The other screens' requests are answered with a message
+//! saying they are not on a server yet.
 
 use super::{JobSpec, Request, Response};
 use crate::store::feedback;
@@ -30,6 +31,27 @@ impl ServerExecutor {
         })
     }
 
+    /// A customer as the detail view and an opened ticket show them: what
+    /// the server keeps (profile, orders, earlier feedback, history, the
+    /// active model's drivers).
+    fn customer_view(&mut self, cid: i64) -> crate::Result<Option<Box<super::DetailView>>> {
+        let Some(detail) = crate::store::detail::load(&self.pg, cid)? else {
+            return Ok(None);
+        };
+        let drivers = match &detail.churn {
+            Some((id, _, json)) => crate::store::pg::models::get(&self.pg, Some(*id))?
+                .and_then(|m| serde_json::from_str(&m.params).ok())
+                .map(|p| crate::analytics::churn::describe_drivers(&p, json, false))
+                .unwrap_or_default(),
+            None => vec![],
+        };
+        Ok(Some(Box::new(super::DetailView {
+            detail,
+            drivers,
+            next_action: None,
+        })))
+    }
+
     /// Retrain in a child `crmtop --db URL train` (as on a file): its
     /// progress and its end reach the UI as a file's job's do.
     fn start_job(&mut self, spec: JobSpec) -> crate::Result<Option<Response>> {
@@ -43,6 +65,17 @@ impl ServerExecutor {
                 "read-only (--read-only): {} is disabled",
                 spec.label()
             ))));
+        }
+        if let JobSpec::ActivateModel(id) = spec {
+            let agent = crate::agent::resolve(None);
+            let result = crate::store::pg::models::activate(&self.pg, id, &agent)
+                .map(|()| format!("model v{id} is now active"))
+                .map_err(|e| e.to_string());
+            return Ok(Some(Response::JobDone {
+                label: spec.label(),
+                result,
+                cancelled: false,
+            }));
         }
         let (Some(out), JobSpec::Train(_)) = (self.out.clone(), &spec) else {
             return Ok(Some(Response::JobRefused(format!(
@@ -106,8 +139,32 @@ impl ServerExecutor {
                 },
                 stamp: crate::store::DataStamp::default(),
             },
+            Request::QueueItem { gen, fid, sla, now } => {
+                let mut r =
+                    super::queue::answer(pg, read_only, Request::QueueItem { gen, fid, sla, now })?;
+                // The item comes with its customer, as on a file.
+                if let Ok(Response::QueueItem {
+                    item: Some(it),
+                    customer,
+                    ..
+                }) = &mut r
+                {
+                    *customer = self.customer_view(it.cid)?;
+                }
+                match r {
+                    Ok(r) => r,
+                    Err(_) => return Ok(None),
+                }
+            }
+            Request::Detail { gen, cid } => Response::Detail {
+                gen,
+                view: self.customer_view(cid)?,
+            },
+            Request::Models { gen } => Response::Models {
+                gen,
+                rows: crate::store::pg::models::list(&self.pg)?,
+            },
             r @ (Request::Queue { .. }
-            | Request::QueueItem { .. }
             | Request::QueueAct { .. }
             | Request::QueueUndo { .. }
             | Request::QueueNext { .. }
@@ -117,17 +174,17 @@ impl ServerExecutor {
             },
             Request::Find { id } => {
                 use crate::store::sql::Sql;
-                let fid = feedback::fid_of(&*pg, &id)?;
-                // A customer is named (the screen says its view is not here yet).
-                let cid = match fid {
+                // A customer first, then a ticket, as on a file.
+                let cid = pg
+                    .row(
+                        "SELECT cid FROM customers WHERE id = ?1",
+                        &[crate::store::sql::text(&id)],
+                    )?
+                    .map(|r| r.i64(0))
+                    .transpose()?;
+                let fid = match cid {
                     Some(_) => None,
-                    None => pg
-                        .row(
-                            "SELECT cid FROM customers WHERE id = ?1",
-                            &[crate::store::sql::text(&id)],
-                        )?
-                        .map(|r| r.i64(0))
-                        .transpose()?,
+                    None => feedback::fid_of(&*pg, &id)?,
                 };
                 Response::Found { cid, fid, id }
             }
