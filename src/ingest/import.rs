@@ -233,10 +233,6 @@ struct Batch {
 /// flat however long the records are: the reader holds at most a few
 /// batches).
 const BATCH: usize = 4096;
-/// On a server a batch is a few round trips whatever its size: larger
-/// batches (measured: 10M orders, 4,096 rows a batch spent a third of the
-/// copy in statements' fixed costs).
-const BATCH_SERVER: usize = 32_768;
 const BATCH_BYTES: usize = 16 << 20;
 
 type CsvReader = csv::Reader<Framer<Box<dyn Read + Send>>>;
@@ -249,7 +245,6 @@ fn read_batches(
     mut parser: Parser,
     mut resolver: Option<Resolver>,
     width: usize,
-    batch: usize,
     path: PathBuf,
     out: mpsc::SyncSender<Result<Batch>>,
     free: mpsc::Receiver<Vec<csv::ByteRecord>>,
@@ -263,13 +258,13 @@ fn read_batches(
                 *r = csv::ByteRecord::new();
             }
         }
-        records.resize_with(batch, csv::ByteRecord::new);
+        records.resize_with(BATCH, csv::ByteRecord::new);
         let mut n = 0;
         let mut bytes = 0;
-        let mut outcomes = Vec::with_capacity(batch);
-        let mut lines = Vec::with_capacity(batch);
+        let mut outcomes = Vec::with_capacity(BATCH);
+        let mut lines = Vec::with_capacity(BATCH);
         let mut ended = false;
-        while n < batch && bytes < BATCH_BYTES {
+        while n < BATCH && bytes < BATCH_BYTES {
             match rdr.read_byte_record(&mut records[n]) {
                 Ok(true) => {}
                 Ok(false) => {
@@ -564,19 +559,8 @@ fn write_server(
             let (recycle, free) = mpsc::channel::<Vec<csv::ByteRecord>>();
             let file = opts.file.clone();
             let cancel = crate::signals::cancel_flag();
-            let reader = s.spawn(move || {
-                read_batches(
-                    rdr,
-                    parser,
-                    None,
-                    width,
-                    BATCH_SERVER,
-                    file,
-                    out,
-                    free,
-                    cancel,
-                )
-            });
+            let reader =
+                s.spawn(move || read_batches(rdr, parser, None, width, file, out, free, cancel));
             let r = apply_batches(
                 &mut writer,
                 &batches,
@@ -639,17 +623,7 @@ fn write_all(
         let file = path.to_path_buf();
         let cancel = crate::signals::cancel_flag();
         let reader = s.spawn(move || {
-            read_batches(
-                rdr,
-                parser,
-                Some(resolver),
-                width,
-                BATCH,
-                file,
-                out,
-                free,
-                cancel,
-            )
+            read_batches(rdr, parser, Some(resolver), width, file, out, free, cancel)
         });
         // ~40 bytes per row is typical of orders and events files.
         let mut writer = RowWriter::new(&tx, opts.kind, total_bytes / 40)?;
