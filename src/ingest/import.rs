@@ -1,18 +1,18 @@
 //! The CSV importer: header mapping, one transaction per file, a reject file
 //! with line, field and reason for every bad row, and an idempotent upsert.
 
+use super::batches::{read_and_apply, CsvReader};
 use super::fields::{self, Field};
 use super::input::{self, Framer};
-use super::parse::{Parsed, Parser, Reject};
+use super::parse::Parser;
+use super::rejects::RejectWriter;
 use super::Kind;
 use crate::error::{Error, Result};
 use crate::jobs::Ctl;
-use crate::store::row_writer::{Resolver, RowWriter, Verdict, WriteError, Writes};
+use crate::store::row_writer::{Resolver, RowWriter};
 use crate::store::{self, Conn as Connection};
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::time::Instant;
 
 /// What to import and how.
@@ -204,141 +204,6 @@ fn map_header(kind: Kind, path: &Path, raw: &csv::ByteRecord, delimiter: u8) -> 
     })
 }
 
-/// What the reader thread found in one record.
-enum Outcome {
-    Blank,
-    WrongWidth(usize),
-    Rejected(Reject),
-    Row(Parsed),
-}
-
-/// Where a record of a batch stands on the writer side.
-enum Slot {
-    Blank,
-    /// Waiting in the writer's batch until its flush.
-    Pending,
-    Done(std::result::Result<Verdict, Reject>),
-}
-
-/// Records read and validated by the reader thread, in file order.
-struct Batch {
-    records: Vec<csv::ByteRecord>,
-    outcomes: Vec<Outcome>,
-    /// The line each record starts on.
-    lines: Vec<u64>,
-    byte_pos: u64,
-}
-
-/// Records per batch, and the bytes a batch may hold (so that memory stays
-/// flat however long the records are: the reader holds at most a few
-/// batches).
-const BATCH: usize = 4096;
-const BATCH_BYTES: usize = 16 << 20;
-
-type CsvReader = csv::Reader<Framer<Box<dyn Read + Send>>>;
-
-/// Reader thread: read and validate records, send them in batches. Record
-/// buffers come back through `free` to be reused.
-#[allow(clippy::too_many_arguments)]
-fn read_batches(
-    mut rdr: CsvReader,
-    mut parser: Parser,
-    mut resolver: Option<Resolver>,
-    width: usize,
-    path: PathBuf,
-    out: mpsc::SyncSender<Result<Batch>>,
-    free: mpsc::Receiver<Vec<csv::ByteRecord>>,
-    cancel: &'static std::sync::atomic::AtomicBool,
-) {
-    loop {
-        let mut records = free.try_recv().unwrap_or_default();
-        // A buffer that held a long record gives its memory back.
-        for r in records.iter_mut() {
-            if r.as_slice().len() > 1 << 16 {
-                *r = csv::ByteRecord::new();
-            }
-        }
-        records.resize_with(BATCH, csv::ByteRecord::new);
-        let mut n = 0;
-        let mut bytes = 0;
-        let mut outcomes = Vec::with_capacity(BATCH);
-        let mut lines = Vec::with_capacity(BATCH);
-        let mut ended = false;
-        while n < BATCH && bytes < BATCH_BYTES {
-            match rdr.read_byte_record(&mut records[n]) {
-                Ok(true) => {}
-                Ok(false) => {
-                    ended = true;
-                    break;
-                }
-                Err(e) => {
-                    let err = if cancel.load(std::sync::atomic::Ordering::Relaxed) {
-                        Error::Cancelled
-                    } else {
-                        Error::Other(format!(
-                            "{}: read error: {e}",
-                            crate::term::safe(&path.display().to_string())
-                        ))
-                    };
-                    let _ = out.send(Err(err));
-                    return;
-                }
-            }
-            lines.push(rdr.get_mut().take_line());
-            if let Some(whole) = input::uncut(&records[n]) {
-                records[n] = whole;
-                outcomes.push(Outcome::Rejected(Reject::new(
-                    "",
-                    format!(
-                        "the record is longer than {} MiB (no line end?); only its start is kept here",
-                        input::RECORD_MAX >> 20
-                    ),
-                )));
-                bytes += records[n].as_slice().len();
-                n += 1;
-                continue;
-            }
-            let rec = &records[n];
-            bytes += rec.as_slice().len();
-            outcomes.push(
-                if rec.len() == 1 && rec.get(0).is_some_and(|f| f.is_empty()) {
-                    Outcome::Blank
-                } else if rec.len() != width {
-                    Outcome::WrongWidth(rec.len())
-                } else {
-                    match parser.parse(rec) {
-                        Ok(mut p) => {
-                            // (On a server, the writer resolves a batch at once.)
-                            if let Some(Err(e)) = resolver.as_mut().map(|r| r.resolve(&mut p)) {
-                                let _ = out.send(Err(e));
-                                return;
-                            }
-                            Outcome::Row(p)
-                        }
-                        Err(r) => Outcome::Rejected(r),
-                    }
-                },
-            );
-            n += 1;
-        }
-        records.truncate(n);
-        let byte_pos = rdr.position().byte();
-        let last = ended;
-        if out
-            .send(Ok(Batch {
-                records,
-                outcomes,
-                lines,
-                byte_pos,
-            }))
-            .is_err()
-            || last
-        {
-            return;
-        }
-    }
-}
-
 /// An import's input, opened and its header read and mapped, before any
 /// database is opened: a file that cannot be imported is refused without
 /// creating or changing one.
@@ -496,11 +361,11 @@ pub fn import_into(
 }
 
 /// The input side of an import: the parser and the CSV reader.
-struct Input {
-    parser: Parser,
-    rdr: CsvReader,
-    width: usize,
-    total_bytes: u64,
+pub(super) struct Input {
+    pub(super) parser: Parser,
+    pub(super) rdr: CsvReader,
+    pub(super) width: usize,
+    pub(super) total_bytes: u64,
 }
 
 /// The import's audit entry (when it changed anything).
@@ -545,37 +410,12 @@ fn write_server(
     summary: &mut ImportSummary,
     rejects: &mut RejectWriter,
 ) -> Result<()> {
-    let Input {
-        parser,
-        rdr,
-        width,
-        total_bytes,
-    } = input;
     store::pg::import::in_transaction(pg, !opts.dry_run, || {
         // ~40 bytes per row is typical of orders and events files.
-        let mut writer = store::pg::import::PgRowWriter::new(pg, opts.kind, total_bytes / 40)?;
-        std::thread::scope(|s| -> Result<()> {
-            let (out, batches) = mpsc::sync_channel::<Result<Batch>>(4);
-            let (recycle, free) = mpsc::channel::<Vec<csv::ByteRecord>>();
-            let file = opts.file.clone();
-            let cancel = crate::signals::cancel_flag();
-            let reader =
-                s.spawn(move || read_batches(rdr, parser, None, width, file, out, free, cancel));
-            let r = apply_batches(
-                &mut writer,
-                &batches,
-                &recycle,
-                summary,
-                rejects,
-                total_bytes,
-                ctl,
-            );
-            drop(batches);
-            reader
-                .join()
-                .map_err(|_| Error::Other("the CSV reader thread panicked".into()))?;
-            r
-        })?;
+        let mut writer =
+            store::pg::import::PgRowWriter::new(pg, opts.kind, input.total_bytes / 40)?;
+        // (On a server the writer resolves customers a batch at a time.)
+        read_and_apply(&mut writer, input, None, opts, summary, rejects, ctl)?;
         ctl.check()?;
         ctl.report("finishing", 0, 1);
         summary.customers_created = writer.customers_created;
@@ -601,52 +441,35 @@ fn write_all(
     summary: &mut ImportSummary,
     rejects: &mut RejectWriter,
 ) -> Result<()> {
-    let Input {
-        parser,
-        rdr,
-        width,
-        total_bytes,
-    } = input;
-    let path = opts.file.as_path();
+    let total_bytes = input.total_bytes;
     let db_path = conn
         .path()
         .filter(|p| !p.is_empty())
         .map(PathBuf::from)
         .ok_or_else(|| Error::Other("import needs a database file".into()))?;
     let tx = store::begin_immediate(conn)?;
-    let outcome = std::thread::scope(|s| -> Result<()> {
+    let outcome = (|| -> Result<()> {
         // Inside the write lock: nobody else can add customers from here on.
         let next_cid = store::load::next_cid(&tx)?;
         let resolver = Resolver::new(&db_path, next_cid, next_cid == 1)?;
-        let (out, batches) = mpsc::sync_channel::<Result<Batch>>(4);
-        let (recycle, free) = mpsc::channel::<Vec<csv::ByteRecord>>();
-        let file = path.to_path_buf();
-        let cancel = crate::signals::cancel_flag();
-        let reader = s.spawn(move || {
-            read_batches(rdr, parser, Some(resolver), width, file, out, free, cancel)
-        });
         // ~40 bytes per row is typical of orders and events files.
         let mut writer = RowWriter::new(&tx, opts.kind, total_bytes / 40)?;
-        apply_batches(
+        read_and_apply(
             &mut writer,
-            &batches,
-            &recycle,
+            input,
+            Some(resolver),
+            opts,
             summary,
             rejects,
-            total_bytes,
             ctl,
         )?;
-        drop(batches);
-        reader
-            .join()
-            .map_err(|_| Error::Other("the CSV reader thread panicked".into()))?;
         ctl.check()?;
         ctl.report("finishing", 0, 1);
         summary.customers_created = writer.customers_created;
         writer.finish(ctl)?;
         audit_import(&tx, opts, summary)?;
         Ok(())
-    });
+    })();
     // The reject file is written and synced before the commit: if it
     // cannot be (a full disk), nothing is committed and nothing is lost.
     let outcome = outcome.and_then(|()| rejects.close());
@@ -669,157 +492,9 @@ fn write_all(
     Ok(())
 }
 
-/// The batch loop, on either engine: each record's verdict (at once, or at
-/// the writer's flush), counted and rejected in file order.
-fn apply_batches(
-    writer: &mut dyn Writes,
-    batches: &mpsc::Receiver<Result<Batch>>,
-    recycle: &mpsc::Sender<Vec<csv::ByteRecord>>,
-    summary: &mut ImportSummary,
-    rejects: &mut RejectWriter,
-    total_bytes: u64,
-    ctl: Ctl,
-) -> Result<()> {
-    for batch in batches.iter() {
-        ctl.check()?;
-        let Batch {
-            records,
-            outcomes,
-            lines,
-            byte_pos,
-        } = batch?;
-        // Each record's verdict: at once, or after the flush of the
-        // rows the writer batches; then counted and rejected in order.
-        let mut verdicts: Vec<Slot> = Vec::with_capacity(records.len());
-        for (slot, outcome) in outcomes.into_iter().enumerate() {
-            verdicts.push(match outcome {
-                Outcome::Blank => Slot::Blank,
-                Outcome::WrongWidth(n) => Slot::Done(Err(Reject::new(
-                    "",
-                    format!("expected {} columns, found {n}", rejects.headers.len()),
-                ))),
-                Outcome::Rejected(r) => Slot::Done(Err(r)),
-                Outcome::Row(p) => match writer.write(slot, p) {
-                    Ok(Some(v)) => Slot::Done(Ok(v)),
-                    Ok(None) => Slot::Pending,
-                    Err(WriteError::Reject(r)) => Slot::Done(Err(r)),
-                    Err(WriteError::Fatal(e)) => return Err(e),
-                },
-            });
-        }
-        for (slot, v) in writer.flush()? {
-            if let Some(s) = verdicts.get_mut(slot) {
-                *s = Slot::Done(v);
-            }
-        }
-        for ((rec, verdict), &line) in records.iter().zip(verdicts).zip(&lines) {
-            let verdict = match verdict {
-                Slot::Blank => {
-                    summary.blank_lines += 1;
-                    continue;
-                }
-                Slot::Done(v) => v,
-                Slot::Pending => {
-                    return Err(Error::Other(format!(
-                        "line {line}: the writer lost track of this row"
-                    )))
-                }
-            };
-            summary.read += 1;
-            match verdict {
-                Ok(Verdict::Inserted) => summary.inserted += 1,
-                Ok(Verdict::Updated) => summary.updated += 1,
-                Ok(Verdict::Unchanged) => summary.unchanged += 1,
-                Err(r) => {
-                    summary.rejected += 1;
-                    rejects.write(line, &r.field, &r.reason, rec)?;
-                }
-            }
-        }
-        ctl.report("import", byte_pos, total_bytes.max(byte_pos));
-        let _ = recycle.send(records);
-    }
-    Ok(())
-}
-
 /// The file's name without its directories (for the audit log).
 fn file_label(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-/// Writes rejected rows (line, field, reason, then the original cells).
-/// The file is only created when the first row is rejected, as a private
-/// temporary file that [`RejectWriter::close`] syncs and renames into place
-/// before the import commits (see `crate::outfile`).
-struct RejectWriter {
-    path: PathBuf,
-    pub(crate) headers: Vec<String>,
-    writer: Option<csv::Writer<crate::outfile::OutFile>>,
-    count: u64,
-    /// Files the reject file must never be: the database and its side
-    /// files, and the input.
-    protected: Vec<PathBuf>,
-}
-
-/// The most one rejected cell keeps (the reject file of a hostile file
-/// stays small; a cell this long is not a value anyone retypes).
-const REJECT_CELL_MAX: usize = 64 * 1024;
-
-impl RejectWriter {
-    fn new(path: PathBuf, headers: &[String], protected: Vec<PathBuf>) -> Self {
-        RejectWriter {
-            path,
-            headers: headers.to_vec(),
-            writer: None,
-            count: 0,
-            protected,
-        }
-    }
-
-    fn write(
-        &mut self,
-        line: u64,
-        field: &str,
-        reason: &str,
-        record: &csv::ByteRecord,
-    ) -> Result<()> {
-        if self.writer.is_none() {
-            let f = crate::outfile::OutFile::create(&self.path, &self.protected)?;
-            let mut w = csv::WriterBuilder::new().flexible(true).from_writer(f);
-            let mut head = vec!["line".to_string(), "field".into(), "reason".into()];
-            head.extend(self.headers.iter().cloned());
-            w.write_record(&head).map_err(csv_err)?;
-            self.writer = Some(w);
-        }
-        if let Some(w) = self.writer.as_mut() {
-            let mut out = csv::ByteRecord::new();
-            out.push_field(line.to_string().as_bytes());
-            out.push_field(field.as_bytes());
-            out.push_field(reason.as_bytes());
-            for f in record.iter() {
-                out.push_field(&f[..f.len().min(REJECT_CELL_MAX)]);
-            }
-            w.write_byte_record(&out).map_err(csv_err)?;
-        }
-        self.count += 1;
-        Ok(())
-    }
-
-    /// Sync the reject file and move it into place (before the commit: if
-    /// it cannot be written, the import rolls back).
-    fn close(&mut self) -> Result<()> {
-        if let Some(w) = self.writer.take() {
-            let f = w
-                .into_inner()
-                .map_err(|e| Error::Other(format!("writing the reject file: {}", e.error())))?;
-            f.commit()?;
-        }
-        Ok(())
-    }
-}
-
-fn csv_err(e: csv::Error) -> Error {
-    Error::Other(format!("writing the reject file: {e}"))
 }

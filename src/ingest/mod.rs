@@ -1,11 +1,13 @@
 //! Data in: CSV import with validation and a reject report, and the demo
 //! data generator.
 
+mod batches;
 pub mod demo;
 pub mod fields;
 mod import;
 pub mod input;
 pub(crate) mod parse;
+mod rejects;
 
 pub use import::{
     import, import_into, import_prepared, prepare, ImportOptions, ImportSummary, Prepared, Target,

@@ -78,7 +78,8 @@ pub fn append_at(
     }
 }
 
-fn row(r: &Row) -> Result<Entry> {
+/// An entry from a row of its nine columns (`SELECT aid, at, agent, ...`).
+pub(crate) fn row(r: &Row) -> Result<Entry> {
     Ok(Entry {
         id: r.i64(0)?,
         at: r.i64(1)?,

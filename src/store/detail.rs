@@ -207,19 +207,7 @@ pub fn load(conn: &dyn Sql, cid: i64) -> Result<Option<Detail>> {
     let audit = conn
         .rows(audit_sql, &[sql::text(&profile.id), sql::int(cid)])?
         .iter()
-        .map(|r| {
-            Ok(super::audit::Entry {
-                id: r.i64(0)?,
-                at: r.i64(1)?,
-                agent: r.text(2)?,
-                action: r.text(3)?,
-                entity: r.text(4)?,
-                entity_id: r.text(5)?,
-                old_value: r.opt_text(6)?,
-                new_value: r.opt_text(7)?,
-                details: r.opt_text(8)?,
-            })
-        })
+        .map(super::audit::row)
         .collect::<Result<_>>()?;
     let latest = super::customers::latest_order(conn)?;
     let lapsed = super::dashboard::is_lapsed(

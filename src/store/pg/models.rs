@@ -103,22 +103,7 @@ pub fn store(
         let (activate, report, audit) = decide(id, prev)?;
         if activate {
             ctl.report("updating queue priorities", 0, 1);
-            pg.exec(
-                "UPDATE models SET active = FALSE WHERE active AND id <> ?1",
-                &[sql::int(id)],
-            )?;
-            pg.exec(
-                "UPDATE models SET active = TRUE WHERE id = ?1",
-                &[sql::int(id)],
-            )?;
-            // TRUNCATE, not DELETE: a million dead rows would follow the
-            // table around until a vacuum.
-            pg.batch("TRUNCATE active_churn")?;
-            pg.exec(
-                "INSERT INTO active_churn(cid, prob) SELECT cid, prob FROM churn_scores WHERE model_id = ?1",
-                &[sql::int(id)],
-            )?;
-            refresh_priorities(pg)?;
+            activate_in(pg, id)?;
         }
         ctl.report("removing old versions' scores", 0, 1);
         pg.exec(
