@@ -35,6 +35,16 @@ fn team_db() -> TempDb {
     db
 }
 
+/// The team's queue on the engine under test (CRMTOP_TEST_ENGINE), and
+/// the UI on it.
+fn team_on_engine() -> TempDb {
+    team_db().on_engine()
+}
+
+fn ui(db: &TempDb, w: u16, h: u16) -> Harness {
+    Harness::new(std::path::Path::new(&db.target()), NOW, w, h).unwrap()
+}
+
 fn ids(h: &Harness) -> Vec<String> {
     h.state.queue.items.iter().map(|i| i.id.clone()).collect()
 }
@@ -54,8 +64,8 @@ fn search(h: &mut Harness, s: &str) {
 
 #[test]
 fn find_a_ticket_resolve_it_find_it_among_resolved_and_reopen_it() {
-    let db = team_db();
-    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    let db = team_on_engine();
+    let mut h = ui(&db, 80, 24);
     h.step(Action::GoScreen(Screen::Feedback));
     assert_eq!(h.state.queue.items.len(), 6);
     // By id, by customer name, by a word of the text (a prefix too).
@@ -107,9 +117,12 @@ fn find_a_ticket_resolve_it_find_it_among_resolved_and_reopen_it() {
     // A typed id never leaks into key handling: `x` and `c` typed into the
     // search resolve nothing and claim nothing.
     h.step(Action::Back);
-    let before = db.count("SELECT sum(version) FROM feedback");
+    let before = db.count("SELECT CAST(sum(version) AS BIGINT) FROM feedback");
     search(&mut h, "xc");
-    assert_eq!(db.count("SELECT sum(version) FROM feedback"), before);
+    assert_eq!(
+        db.count("SELECT CAST(sum(version) AS BIGINT) FROM feedback"),
+        before
+    );
     // n / N move among the matches.
     h.command("filter");
     search(&mut h, "my");
@@ -123,8 +136,8 @@ fn find_a_ticket_resolve_it_find_it_among_resolved_and_reopen_it() {
 
 #[test]
 fn filters_combine_and_are_set_directly() {
-    let db = team_db();
-    let mut h = Harness::new(&db.path, NOW, 100, 30).unwrap();
+    let db = team_on_engine();
+    let mut h = ui(&db, 100, 30);
     h.step(Action::GoScreen(Screen::Feedback));
     h.command("filter kind=complaint channel=email");
     let mut got = ids(&h);
@@ -149,12 +162,12 @@ fn filters_combine_and_are_set_directly() {
 
 #[test]
 fn assign_accepts_known_agents_and_asks_before_a_new_one() {
-    let db = team_db();
+    let db = team_on_engine();
     // bob has acted, so he is known.
     let out = crmtop_cmd()
         .args([
             "--db",
-            db.path.to_str().unwrap(),
+            db.target().to_str().unwrap(),
             "--agent",
             "bob",
             "feedback",
@@ -181,7 +194,7 @@ fn assign_accepts_known_agents_and_asks_before_a_new_one() {
     let out = db.run(&["feedback", "assign", "F3", "--to", "dana", "--new-agent"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // The UI: a new name is confirmed first; `n` leaves it unassigned.
-    let mut h = Harness::new(&db.path, NOW, 100, 30).unwrap();
+    let mut h = ui(&db, 100, 30);
     h.step(Action::GoScreen(Screen::Feedback));
     search(&mut h, "F4");
     h.step(Action::Assign);
@@ -209,12 +222,12 @@ fn assign_accepts_known_agents_and_asks_before_a_new_one() {
 
 #[test]
 fn a_bulk_claim_reports_every_outcome_and_failed_items_stay_marked() {
-    let db = team_db();
+    let db = team_on_engine();
     // The other agent holds three items.
     let out = crmtop_cmd()
         .args([
             "--db",
-            db.path.to_str().unwrap(),
+            db.target().to_str().unwrap(),
             "--agent",
             "bob",
             "feedback",
@@ -226,7 +239,7 @@ fn a_bulk_claim_reports_every_outcome_and_failed_items_stay_marked() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    let mut h = ui(&db, 80, 24);
     h.step(Action::GoScreen(Screen::Feedback));
     for id in ["F1", "F2", "F3", "F4"] {
         search(&mut h, id);
@@ -262,8 +275,8 @@ fn a_bulk_claim_reports_every_outcome_and_failed_items_stay_marked() {
 
 #[test]
 fn undo_a_resolve_unless_someone_changed_the_item_since() {
-    let db = team_db();
-    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    let db = team_on_engine();
+    let mut h = ui(&db, 80, 24);
     h.step(Action::GoScreen(Screen::Feedback));
     search(&mut h, "F2");
     h.step(Action::Claim);
@@ -295,7 +308,7 @@ fn undo_a_resolve_unless_someone_changed_the_item_since() {
     let out = crmtop_cmd()
         .args([
             "--db",
-            db.path.to_str().unwrap(),
+            db.target().to_str().unwrap(),
             "--agent",
             "bob",
             "feedback",
@@ -311,7 +324,7 @@ fn undo_a_resolve_unless_someone_changed_the_item_since() {
     let out = crmtop_cmd()
         .args([
             "--db",
-            db.path.to_str().unwrap(),
+            db.target().to_str().unwrap(),
             "--agent",
             "bob",
             "feedback",
@@ -335,7 +348,7 @@ fn undo_a_resolve_unless_someone_changed_the_item_since() {
 
 #[test]
 fn cli_lists_for_cron_page_with_the_total() {
-    let db = team_db();
+    let db = team_on_engine();
     let out = db.run(&["feedback", "list", "--json", "--limit", "2"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -541,11 +554,11 @@ fn the_sla_clock_pauses_while_pending_and_remembers_a_late_first_response() {
 
 #[test]
 fn no_key_acts_below_the_minimum_size() {
-    let db = team_db();
-    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    let db = team_on_engine();
+    let mut h = ui(&db, 80, 24);
     h.step(Action::GoScreen(Screen::Feedback));
     h.step(Action::Resize(60, 20));
-    let before = db.count("SELECT sum(version) FROM feedback");
+    let before = db.count("SELECT CAST(sum(version) AS BIGINT) FROM feedback");
     for a in [
         Action::Claim,
         Action::FeedbackNext,
@@ -555,7 +568,10 @@ fn no_key_acts_below_the_minimum_size() {
     ] {
         h.step(a);
     }
-    assert_eq!(db.count("SELECT sum(version) FROM feedback"), before);
+    assert_eq!(
+        db.count("SELECT CAST(sum(version) AS BIGINT) FROM feedback"),
+        before
+    );
     assert_eq!(h.state.screen, Screen::Feedback);
     assert!(matches!(h.state.mode, Mode::Normal));
     assert!(
@@ -565,7 +581,10 @@ fn no_key_acts_below_the_minimum_size() {
     );
     h.step(Action::Resize(80, 24));
     h.step(Action::Claim);
-    assert_eq!(db.count("SELECT sum(version) FROM feedback"), before + 1);
+    assert_eq!(
+        db.count("SELECT CAST(sum(version) AS BIGINT) FROM feedback"),
+        before + 1
+    );
 }
 
 #[test]

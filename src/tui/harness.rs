@@ -6,7 +6,7 @@ use super::action::Action;
 use super::app::AppState;
 use super::keymap::Keymap;
 use super::update::{self, Effect};
-use super::worker::{Executor, Request};
+use super::worker::{Answer, Executor, Request};
 use crate::config::Config;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
@@ -16,7 +16,8 @@ use std::path::Path;
 
 pub struct Harness {
     pub state: AppState,
-    pub exec: Executor,
+    /// A file's executor, or a server's when `db` is a PostgreSQL URL.
+    pub exec: Box<dyn Answer>,
     queue: VecDeque<Request>,
 }
 
@@ -35,8 +36,15 @@ impl Harness {
         read_only: bool,
         mask_pii: bool,
     ) -> crate::Result<Harness> {
-        let mut exec = Executor::open(db, read_only)?;
-        exec.set_mask(mask_pii);
+        let server = db.to_str().is_some_and(crate::store::pg::is_url);
+        let exec: Box<dyn Answer> = match db.to_str().filter(|_| server) {
+            Some(url) => Box::new(super::worker::open_server(url, read_only)?),
+            None => {
+                let mut exec = Executor::open(db, read_only)?;
+                exec.set_mask(mask_pii);
+                Box::new(exec)
+            }
+        };
         let mut state = AppState::new(
             "test.db".into(),
             "tester".into(),
@@ -47,8 +55,13 @@ impl Harness {
             Config::default(),
         );
         state.now = now;
+        state.server = server;
         // `:columns` saves beside the test's database, never in the user's config.
-        state.config_path = Some(db.with_extension("config.toml"));
+        state.config_path = Some(if server {
+            std::env::temp_dir().join(format!("crmtop-harness-{}.toml", std::process::id()))
+        } else {
+            db.with_extension("config.toml")
+        });
         // Tests see the screens without colour codes; colour is checked separately.
         state.color = false;
         let mut h_ = Harness {

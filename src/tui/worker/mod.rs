@@ -29,6 +29,11 @@ mod lists;
 mod queue;
 mod search;
 mod server;
+
+/// A server's worker without threads or a listener (the test harness).
+pub fn open_server(url: &str, read_only: bool) -> crate::Result<impl Answer> {
+    server::ServerExecutor::open(url, read_only)
+}
 mod trace;
 
 use lists::ClvSums;
