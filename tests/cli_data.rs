@@ -5,7 +5,7 @@ use common::{crmtop_cmd, fixture, stderr, stdout, TempDb};
 
 #[test]
 fn import_exit_codes() {
-    let db = TempDb::new();
+    let db = TempDb::new().on_engine();
     let ok = db.run(&[
         "import",
         "customers",
@@ -43,7 +43,7 @@ fn import_exit_codes() {
 
 #[test]
 fn the_default_reject_file_sits_beside_the_input() {
-    let db = TempDb::new();
+    let db = TempDb::new().on_engine();
     let input = db.file("orders.csv");
     std::fs::copy(fixture("orders_bad.csv"), &input).unwrap();
     let out = db.run(&["import", "orders", input.to_str().unwrap()]);
