@@ -299,6 +299,25 @@ fn imported_tickets_reach_the_queue_and_two_imports_at_once_both_land() {
             "SELECT q.prio_static FROM queue q JOIN feedback f USING (fid) WHERE f.id = 'NEW2'"
         )
     );
+    // A NUL character (a file stores it; a server's text cannot) rejects
+    // its row, not the file.
+    let nul = db.file("nul.csv");
+    std::fs::write(
+        &nul,
+        "id,customer_id,created_at,kind,text\nNUL1,NEWCUST,2024-05-02,question,bad\0byte\nNUL2,NEWCUST,2024-05-02,question,fine\n",
+    )
+    .unwrap();
+    let o = db.run(&["import", "feedback", nul.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("inserted 1, updated 0, unchanged 0, rejected 1"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM feedback WHERE id = 'NUL2'"),
+        1
+    );
     // A re-import changes nothing.
     let o = db.run(&["import", "feedback", f.to_str().unwrap(), "--json"]);
     let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();

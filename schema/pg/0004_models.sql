@@ -34,3 +34,7 @@ CREATE TABLE churn_scores (
 -- The active figures are rewritten whole at an activation (likewise
 -- without a check per row).
 ALTER TABLE active_churn DROP CONSTRAINT active_churn_cid_fkey;
+
+-- Opening a ticket asks for the latest order in the data (is the customer
+-- already gone?): an index, not a scan of every customer.
+CREATE INDEX customers_last_order ON customers(last_order);

@@ -43,7 +43,7 @@ pub struct Global {
     /// Who is acting (audit log, queue) [default: $CRMTOP_AGENT, else the OS user]
     #[arg(long, global = true, value_name = "NAME")]
     pub agent: Option<String>,
-    /// Open the database read-only (at the SQLite level); every write is refused
+    /// Open the database read-only (a file at the SQLite level, a server in read-only transactions); every write is refused
     #[arg(long, global = true)]
     pub read_only: bool,
     /// Mask names, e-mails and phone numbers on screen and in exports

@@ -144,7 +144,7 @@ pub fn load(conn: &dyn Sql, cid: i64) -> Result<Option<Detail>> {
     let monthly = by_month.into_iter().collect();
     let latest_orders = conn
         .rows(
-            "SELECT o.ts, o.amount, o.quantity, o.product FROM orders o WHERE o.cid = ?1 ORDER BY o.ts DESC LIMIT 10",
+            "SELECT o.ts, o.amount, o.quantity, o.product FROM orders o WHERE o.cid = ?1 ORDER BY o.ts DESC, o.oid DESC LIMIT 10",
             &key,
         )?
         .iter()
@@ -173,7 +173,7 @@ pub fn load(conn: &dyn Sql, cid: i64) -> Result<Option<Detail>> {
     let feedback = conn
         .rows(
             "SELECT id, created_at, kind, status, score, sentiment, text FROM feedback
-             WHERE cid = ?1 ORDER BY created_at DESC LIMIT 10",
+             WHERE cid = ?1 ORDER BY created_at DESC, fid DESC LIMIT 10",
             &key,
         )?
         .iter()

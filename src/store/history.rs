@@ -251,6 +251,9 @@ pub fn event_kinds(src: &Source, from: i64, to: i64, limit: usize) -> Result<Vec
     let path = match src {
         Source::File(path) => path,
         Source::Server(url) => {
+            // Ties broken by bytes, as SQLite breaks them (not the
+            // database's collation): the same kinds become features.
+            const SQL: &str = "SELECT kind FROM events WHERE ts >= ?1 AND ts < ?2 GROUP BY kind ORDER BY count(*) DESC, kind COLLATE \"C\" LIMIT ?3";
             use rusqlite::types::Value;
             let mut out = Vec::new();
             server_each(

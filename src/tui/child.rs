@@ -84,8 +84,23 @@ pub fn run(
     progress: &(dyn Fn(Progress) + Sync),
     cancel: &AtomicBool,
 ) -> std::io::Result<Ended> {
+    run_with_db(args, None, progress, cancel)
+}
+
+/// `run`, with the database named in the child's environment (`CRMTOP_DB`)
+/// instead of its command line, which every local user can read (a
+/// server's URL may hold a password).
+pub fn run_with_db(
+    args: &[String],
+    db: Option<&str>,
+    progress: &(dyn Fn(Progress) + Sync),
+    cancel: &AtomicBool,
+) -> std::io::Result<Ended> {
     let exe = std::env::current_exe()?;
     let mut cmd = Command::new(exe);
+    if let Some(db) = db {
+        cmd.env("CRMTOP_DB", db);
+    }
     cmd.args(args)
         .env("CRMTOP_PROGRESS", "json")
         .stdin(Stdio::null())

@@ -129,7 +129,7 @@ pub fn run(pg: &Pg, fix: bool) -> Result<Report> {
             .exec(
                 "UPDATE customers x SET n_orders = COALESCE(a.n, 0), revenue = COALESCE(a.r, 0),
                        first_order = a.f, last_order = a.l,
-                       since = CASE WHEN x.signup_date IS NOT NULL THEN x.since ELSE a.f END
+                       since = COALESCE(CASE WHEN x.signup_date IS NOT NULL THEN x.since END, a.f)
                      FROM customers c LEFT JOIN (SELECT cid, count(*) AS n, sum(amount) AS r, min(ts) AS f, max(ts) AS l
                                 FROM orders GROUP BY cid) a ON a.cid = c.cid
                      WHERE x.cid = c.cid AND (c.n_orders <> COALESCE(a.n, 0) OR abs(c.revenue - COALESCE(a.r, 0)) > 1e-6 * (1 + abs(c.revenue))

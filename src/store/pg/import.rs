@@ -46,10 +46,12 @@ pub(crate) struct PgRowWriter<'a> {
     empty_before: bool,
     written: HashSet<u64>,
     pending: Vec<(usize, Parsed)>,
-    /// A large load's index and foreign key on the customer, set aside
-    /// while it copies and made again at its end.
-    deferred: Option<&'static str>,
-    /// In a deferred load, the customers it creates are written at its end
+    /// A large load's index by customer, set aside while it copies and
+    /// built again at its end; and whether its foreign key was too (only
+    /// into a database without customers: dropping it locks the customers
+    /// table, which every agent's queue reads, until the commit).
+    deferred: Option<(&'static str, bool)>,
+    /// With the foreign key set aside, the customers a load creates are written at its end
     /// with their order totals (counted here), instead of being written
     /// first and updated after: (cid, id), and per new customer from
     /// `first_new` on, (orders, revenue, first, last).
@@ -71,6 +73,42 @@ fn dup() -> Reject {
         "id",
         "duplicate id: another row of this file has the same id (this one skipped)",
     )
+}
+
+/// The first field of a row holding a NUL character, which PostgreSQL text
+/// cannot hold (a file keeps it): that row is rejected, not the file.
+fn nul_field(row: &Parsed) -> Option<&'static str> {
+    let has = |t: &Option<String>| t.as_deref().is_some_and(|t| t.contains('\0'));
+    let fields: Vec<(&'static str, bool)> = match row {
+        Parsed::Customer(c) => vec![
+            ("id", c.id.contains('\0')),
+            ("name", has(&c.name)),
+            ("email", has(&c.email)),
+            ("phone", has(&c.phone)),
+            ("region", has(&c.region)),
+            ("plan", has(&c.plan)),
+            ("segment", has(&c.segment)),
+        ],
+        Parsed::Order(o) => vec![
+            ("id", o.key.contains('\0')),
+            ("customer_id", o.customer.contains('\0')),
+            ("product", has(&o.product)),
+            ("category", has(&o.category)),
+        ],
+        Parsed::Event(e) => vec![
+            ("id", e.key.contains('\0')),
+            ("customer_id", e.customer.contains('\0')),
+            ("kind", e.kind.contains('\0')),
+        ],
+        Parsed::Feedback(f) => vec![
+            ("id", f.id.contains('\0')),
+            ("customer_id", f.customer.contains('\0')),
+            ("channel", has(&f.channel)),
+            ("text", has(&f.text)),
+            ("assignee", has(&f.assignee)),
+        ],
+    };
+    fields.into_iter().find(|(_, bad)| *bad).map(|(f, _)| f)
 }
 
 fn key_of(row: &Parsed) -> &str {
@@ -139,14 +177,21 @@ impl<'a> PgRowWriter<'a> {
         };
         let mut deferred = None;
         if let Some(t) = table.filter(|_| big) {
-            pg.batch("SAVEPOINT crmtop_defer")?;
+            let fk = n_customers == 0;
+            // Never wait long for the table's lock (readers hold it): a
+            // load that cannot have it at once keeps the index in place.
+            pg.batch("SAVEPOINT crmtop_defer; SET LOCAL lock_timeout = '2s'")?;
             // sql-format-ok: constant table names.
-            match pg.batch(&format!(
-                "ALTER TABLE {t} DROP CONSTRAINT {t}_cid_fkey; DROP INDEX {t}_cid_ts;"
-            )) {
+            let ddl = if fk {
+                format!("ALTER TABLE {t} DROP CONSTRAINT {t}_cid_fkey; DROP INDEX {t}_cid_ts;")
+            } else {
+                // sql-format-ok: a constant table name.
+                format!("DROP INDEX {t}_cid_ts;")
+            };
+            match pg.batch(&ddl) {
                 Ok(()) => {
-                    pg.batch("RELEASE SAVEPOINT crmtop_defer")?;
-                    deferred = Some(t);
+                    pg.batch("RELEASE SAVEPOINT crmtop_defer; SET LOCAL lock_timeout TO DEFAULT")?;
+                    deferred = Some((t, fk));
                 }
                 Err(_) => pg.batch("ROLLBACK TO SAVEPOINT crmtop_defer")?,
             }
@@ -256,7 +301,7 @@ impl<'a> PgRowWriter<'a> {
                 }
             }
             self.customers_created += created.len() as u64;
-            if self.deferred.is_some() {
+            if matches!(self.deferred, Some((_, true))) {
                 for c in created {
                     if let [Value::Integer(cid), Value::Text(id)] = &c[..] {
                         self.held.push((*cid, id.clone()));
@@ -378,6 +423,12 @@ fn same(a: &Value, b: &Value) -> bool {
 
 impl Writes for PgRowWriter<'_> {
     fn write(&mut self, slot: usize, row: Parsed) -> W<Option<Verdict>> {
+        if let Some(field) = nul_field(&row) {
+            return Err(crate::store::row_writer::WriteError::Reject(Reject::new(
+                field,
+                "holds a NUL character, which a PostgreSQL server cannot store",
+            )));
+        }
         self.pending.push((slot, row));
         Ok(None)
     }
@@ -455,7 +506,7 @@ impl PgRowWriter<'_> {
                 v
             }
             Parsed::Order(o) => {
-                if self.deferred.is_some() && o.cid >= self.first_new {
+                if matches!(self.deferred, Some((_, true))) && o.cid >= self.first_new {
                     let i = (o.cid - self.first_new) as usize;
                     if i >= self.new_totals.len() {
                         self.new_totals.resize(i + 1, (0, 0.0, i64::MAX, i64::MIN));
@@ -673,14 +724,18 @@ impl PgRowWriter<'_> {
             pg.batch("SET LOCAL maintenance_work_mem = '512MB'")?;
         }
         match self.deferred {
-            Some("orders") => pg.batch(
-                "CREATE INDEX orders_cid_ts ON orders(cid, ts, amount);
-                 ALTER TABLE orders ADD CONSTRAINT orders_cid_fkey FOREIGN KEY (cid) REFERENCES customers(cid);",
-            )?,
-            Some("events") => pg.batch(
-                "CREATE INDEX events_cid_ts ON events(cid, ts, kind, value);
-                 ALTER TABLE events ADD CONSTRAINT events_cid_fkey FOREIGN KEY (cid) REFERENCES customers(cid);",
-            )?,
+            Some(("orders", fk)) => {
+                pg.batch("CREATE INDEX orders_cid_ts ON orders(cid, ts, amount)")?;
+                if fk {
+                    pg.batch("ALTER TABLE orders ADD CONSTRAINT orders_cid_fkey FOREIGN KEY (cid) REFERENCES customers(cid)")?;
+                }
+            }
+            Some(("events", fk)) => {
+                pg.batch("CREATE INDEX events_cid_ts ON events(cid, ts, kind, value)")?;
+                if fk {
+                    pg.batch("ALTER TABLE events ADD CONSTRAINT events_cid_fkey FOREIGN KEY (cid) REFERENCES customers(cid)")?;
+                }
+            }
             _ => {}
         }
         if !self.totals.is_empty() {
@@ -700,7 +755,7 @@ impl PgRowWriter<'_> {
                 "ANALYZE crmtop_touched;
                  UPDATE customers c SET n_orders = COALESCE(a.n, 0), revenue = COALESCE(a.r, 0),
                    first_order = a.f, last_order = a.l,
-                   since = CASE WHEN c.signup_date IS NOT NULL THEN c.since ELSE a.f END
+                   since = COALESCE(CASE WHEN c.signup_date IS NOT NULL THEN c.since END, a.f)
                  FROM crmtop_touched t
                       LEFT JOIN (SELECT o.cid, count(*) AS n, sum(o.amount) AS r, min(o.ts) AS f, max(o.ts) AS l
                                    FROM orders o JOIN crmtop_touched k ON k.cid = o.cid
@@ -795,7 +850,9 @@ pub(super) fn requeue_many(pg: &Pg, fids: &[i64]) -> Result<()> {
 /// Run `f` in one transaction on `pg`: committed when it succeeds and
 /// `keep` (a dry run is rolled back), else rolled back.
 pub(crate) fn in_transaction<T>(pg: &Pg, keep: bool, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    pg.begin("BEGIN")?;
+    // READ COMMITTED whatever the server's default: after the import lock,
+    // each statement sees the rows an import before it committed.
+    pg.begin("BEGIN ISOLATION LEVEL READ COMMITTED")?;
     let r = f();
     match r {
         Ok(v) if !keep => {

@@ -101,10 +101,6 @@ pub fn store(
         }
         ctl.check()?;
         let (activate, report, audit) = decide(id, prev)?;
-        if activate {
-            ctl.report("updating queue priorities", 0, 1);
-            activate_in(pg, id)?;
-        }
         ctl.report("removing old versions' scores", 0, 1);
         pg.exec(
             "DELETE FROM churn_scores WHERE model_id IN (
@@ -142,6 +138,12 @@ pub fn store(
             Some(if activate { "active" } else { "inactive" }),
             Some(&audit),
         )?;
+        // The activation last: its TRUNCATE locks the active figures (that
+        // opened tickets read) until the commit, which follows at once.
+        if activate {
+            ctl.report("updating queue priorities", 0, 1);
+            activate_in(pg, id)?;
+        }
         ctl.report("committing", 0, 1);
         // The last moment a cancel can still keep everything as it was.
         ctl.check()?;

@@ -83,12 +83,18 @@ impl ServerExecutor {
                 spec.label()
             ))));
         };
-        let Some(args) = crate::tui::child::args_for(std::path::Path::new(&self.url), &spec) else {
+        let Some(mut args) = crate::tui::child::args_for(std::path::Path::new(&self.url), &spec)
+        else {
             return Ok(Some(Response::JobRefused(format!(
                 "{}: not on PostgreSQL yet",
                 spec.label()
             ))));
         };
+        // The URL goes in the child's environment, not its command line.
+        if args.first().is_some_and(|a| a == "--db") {
+            args.drain(..2);
+        }
+        let url = self.url.clone();
         let prev_auc = crate::store::pg::models::active_auc(&self.pg)?;
         let cancel = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&cancel);
@@ -100,20 +106,21 @@ impl ServerExecutor {
                 let progress = move |p: crate::jobs::Progress| {
                     let _ = progress_out.send(super::Event::Worker(Response::Progress(p)));
                 };
-                let (result, cancelled) = match crate::tui::child::run(&args, &progress, &flag) {
-                    Ok(crate::tui::child::Ended::Done(v)) => (
-                        Ok(crate::tui::job_runner::train_message(
-                            v["model_id"].as_i64().unwrap_or(0),
-                            v["metrics"]["auc"].as_f64(),
-                            prev_auc,
-                            v["active"].as_bool().unwrap_or(false),
-                        )),
-                        false,
-                    ),
-                    Ok(crate::tui::child::Ended::Cancelled) => (Err("cancelled".into()), true),
-                    Ok(crate::tui::child::Ended::Failed(m)) => (Err(m), false),
-                    Err(e) => (Err(format!("could not start the job: {e}")), false),
-                };
+                let (result, cancelled) =
+                    match crate::tui::child::run_with_db(&args, Some(&url), &progress, &flag) {
+                        Ok(crate::tui::child::Ended::Done(v)) => (
+                            Ok(crate::tui::job_runner::train_message(
+                                v["model_id"].as_i64().unwrap_or(0),
+                                v["metrics"]["auc"].as_f64(),
+                                prev_auc,
+                                v["active"].as_bool().unwrap_or(false),
+                            )),
+                            false,
+                        ),
+                        Ok(crate::tui::child::Ended::Cancelled) => (Err("cancelled".into()), true),
+                        Ok(crate::tui::child::Ended::Failed(m)) => (Err(m), false),
+                        Err(e) => (Err(format!("could not start the job: {e}")), false),
+                    };
                 let _ = out.send(super::Event::Worker(Response::JobDone {
                     label,
                     result,
