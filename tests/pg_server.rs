@@ -482,8 +482,16 @@ fn training_on_the_server_equals_training_on_the_file() {
     // The queue's priorities follow the new probabilities, as on the file.
     let q = "SELECT fid, CAST(round(prio_static * 1000000) AS BIGINT) FROM queue ORDER BY fid";
     assert_eq!(server.dump_rows(q), file.dump_rows(q));
-    // A second version is judged against the active one, and audited.
+    // A second version is judged against the active one, and audited;
+    // open UIs hear of the new priorities.
+    let url = server.target().into_string().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    crmtop::store::pg::listen(&url, move || tx.send(()).is_ok()).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    while rx.try_recv().is_ok() {}
     let c = train(&server);
+    rx.recv_timeout(std::time::Duration::from_secs(1))
+        .expect("a UI hears of an activation");
     assert_eq!(c["model_id"], 2);
     assert!(c["activation"].as_str().unwrap().contains("of v1"), "{c}");
     assert_eq!(server.count("SELECT count(*) FROM models WHERE active"), 1);

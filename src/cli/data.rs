@@ -103,16 +103,32 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
     let cancel = crate::signals::cancel_flag();
     let printer = super::progress_printer();
     let result = if server {
-        // A server: one transaction there (a dry run rolls it back).
-        match ctx.open_db_for_write("import")? {
-            store::Db::Server(pg) => ingest::import_into(
-                ingest::Target::Server(&pg),
-                &opts,
-                prepared,
-                Ctl::new(&printer, cancel),
-            ),
-            store::Db::File(_) => Err(Error::Other("a URL opened as a file".into())),
-        }
+        // A server: one transaction there (a dry run rolls it back, and
+        // neither creates nor upgrades the schema: it needs a current one).
+        let pg = if a.dry_run {
+            let url = db.to_string_lossy();
+            let pg = store::pg::Pg::connect_as_is(&url, false)?;
+            let v = pg.schema_version()?;
+            if v != store::pg::latest_version() {
+                return Err(Error::Schema(format!(
+                    "{}: schema version {v}, this crmtop writes {}; a dry run changes nothing, so run a writing command (or the import without --dry-run) first",
+                    pg.shown,
+                    store::pg::latest_version()
+                )));
+            }
+            pg
+        } else {
+            match ctx.open_db_for_write("import")? {
+                store::Db::Server(pg) => pg,
+                store::Db::File(_) => return Err(Error::Other("a URL opened as a file".into())),
+            }
+        };
+        ingest::import_into(
+            ingest::Target::Server(&pg),
+            &opts,
+            prepared,
+            Ctl::new(&printer, cancel),
+        )
     } else if a.dry_run && !db.exists() {
         // A dry run into a database that does not exist yet works on a
         // scratch one, removed afterwards: the dry run creates nothing.

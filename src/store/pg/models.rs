@@ -287,5 +287,7 @@ fn activate_in(pg: &Pg, id: i64) -> Result<()> {
         "INSERT INTO active_churn(cid, prob) SELECT cid, prob FROM churn_scores WHERE model_id = ?1",
         &[sql::int(id)],
     )?;
-    refresh_priorities(pg)
+    refresh_priorities(pg)?;
+    // Open UIs reload the queue's new order (sent at the commit).
+    pg.batch("NOTIFY crmtop_changes")
 }
