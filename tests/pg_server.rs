@@ -584,3 +584,171 @@ fn a_customers_detail_on_the_server_equals_the_files() {
     assert_eq!(compared, 5);
     assert!(crmtop::store::detail::load(&pg, 999_999).unwrap().is_none());
 }
+
+/// Every row of a list, page after page forward from the top, and the
+/// same backward from the end (each engine seeks by its own keys).
+fn walk_both_ways(
+    q: &crmtop::store::list::ListQuery,
+    page: &dyn Fn(&crmtop::store::list::ListQuery) -> Vec<crmtop::store::list::CustomerRow>,
+) -> (Vec<i64>, Vec<i64>) {
+    use crmtop::store::list::Seek;
+    let mut fwd = Vec::new();
+    let mut q1 = q.clone();
+    q1.seek = Seek::First;
+    loop {
+        let rows = page(&q1);
+        fwd.extend(rows.iter().map(|r| r.cid));
+        match rows.last() {
+            Some(last) if rows.len() == q1.limit => q1.seek = Seek::After(last.key.clone()),
+            _ => break,
+        }
+    }
+    let mut back = Vec::new();
+    let mut q2 = q.clone();
+    q2.seek = Seek::Last;
+    loop {
+        let rows = page(&q2);
+        back.splice(0..0, rows.iter().map(|r| r.cid));
+        match rows.first() {
+            Some(first) if rows.len() == q2.limit => q2.seek = Seek::Before(first.key.clone()),
+            _ => break,
+        }
+    }
+    (fwd, back)
+}
+
+#[test]
+fn the_customer_lists_on_the_server_equal_the_files() {
+    if skip() {
+        return;
+    }
+    use crmtop::store::list::{self, ListQuery, SortColumn};
+    use crmtop::store::pg::list as pg_list;
+    // Scored and valued in the file, then carried to the server.
+    let file_db = demo_db(400, 15);
+    train_and_fit(&file_db);
+    let file = file_db.open();
+    let server = demo_db(400, 15);
+    train_and_fit(&server);
+    let server = server.on_engine();
+    let crmtop::store::Db::Server(pg) = server.db() else {
+        panic!("not on a server");
+    };
+    let cut = crmtop::store::dashboard::lapsed_cutoff_now(&file.conn).unwrap();
+    assert_eq!(
+        cut,
+        crmtop::store::dashboard::lapsed_cutoff(pg_list::latest_order(&pg).unwrap())
+    );
+    assert!(cut.is_some());
+    let mut walked = 0;
+    for sort in [
+        SortColumn::Id,
+        SortColumn::Name,
+        SortColumn::Segment,
+        SortColumn::Plan,
+        SortColumn::Tenure,
+        SortColumn::LastOrder,
+        SortColumn::Orders,
+        SortColumn::Revenue,
+        SortColumn::Churn,
+    ] {
+        for descending in [false, true] {
+            for (filter, band, lapsed) in [
+                (None, None, None),
+                (Some("an"), None, None),
+                (None, Some((0.6, 1.01)), cut),
+            ] {
+                let mut q = ListQuery::new(sort, descending);
+                q.limit = 37;
+                q.filter = filter.map(String::from);
+                q.churn_band = band;
+                q.skip_lapsed = lapsed;
+                let what = format!("{sort:?} desc={descending} filter={filter:?} band={band:?}");
+                let (f_fwd, f_back) = walk_both_ways(&q, &|q| list::page(&file.conn, q).unwrap());
+                let (s_fwd, s_back) = walk_both_ways(&q, &|q| pg_list::page(&pg, q).unwrap());
+                assert_eq!(f_fwd, s_fwd, "{what}: forward");
+                assert_eq!(f_back, s_back, "{what}: backward");
+                assert_eq!(f_fwd, f_back, "{what}: the file's two ways");
+                let n = list::count(&file.conn, &q).unwrap();
+                assert_eq!(n, f_fwd.len() as i64, "{what}");
+                assert_eq!(pg_list::count(&pg, &q).unwrap(), n, "{what}: count");
+                assert!(n > 0, "{what}: nothing to compare");
+                walked += 1;
+            }
+        }
+    }
+    assert_eq!(walked, 54);
+    // A customer who arrives after the scores ranks below every score on
+    // both engines (unscored), and is listed.
+    file.conn
+        .execute(
+            "INSERT INTO customers(cid, id, name) VALUES (100000, 'CNEW', 'Newcomer')",
+            [],
+        )
+        .unwrap();
+    pg.exec(
+        "INSERT INTO customers(cid, id, name) VALUES (100000, 'CNEW', 'Newcomer')",
+        &[],
+    )
+    .unwrap();
+    for descending in [false, true] {
+        let mut q = ListQuery::new(SortColumn::Churn, descending);
+        q.limit = 50;
+        let (f, fb) = walk_both_ways(&q, &|q| list::page(&file.conn, q).unwrap());
+        let (s, sb) = walk_both_ways(&q, &|q| pg_list::page(&pg, q).unwrap());
+        assert_eq!(f, s, "desc={descending}");
+        assert_eq!(fb, sb, "desc={descending}");
+        assert_eq!(f.len(), 401);
+        let at = if descending { 400 } else { 0 };
+        assert_eq!(s[at], 100000, "desc={descending}");
+    }
+}
+
+#[test]
+fn the_dashboard_on_the_server_counts_as_the_files() {
+    if skip() {
+        return;
+    }
+    let file_db = demo_db(400, 16);
+    train_and_fit(&file_db);
+    let file = file_db.open();
+    let server = demo_db(400, 16);
+    train_and_fit(&server);
+    let server = server.on_engine();
+    let crmtop::store::Db::Server(pg) = server.db() else {
+        panic!("not on a server");
+    };
+    let sla = crmtop::analytics::priority::SlaConfig::default();
+    let now = 1_900_000_000;
+    let a = crmtop::store::dashboard::load(&file.conn, false, 0.7, 0.4, &sla, now).unwrap();
+    let agg = crmtop::store::pg::dashboard::compute(&pg, 0.7, 0.4).unwrap();
+    let b = crmtop::store::pg::dashboard::with_queue(&pg, agg, &sla, now).unwrap();
+    assert_eq!(a.open_feedback, b.open_feedback);
+    assert_eq!(a.overdue_feedback, b.overdue_feedback);
+    let (x, y) = (&a.agg, &b.agg);
+    assert_eq!(x.customers, y.customers);
+    assert_eq!(x.lapsed, y.lapsed);
+    assert_eq!(x.latest_order, y.latest_order);
+    assert_eq!(x.scored, y.scored);
+    assert_eq!(x.high_risk, y.high_risk);
+    assert_eq!(x.medium_risk, y.medium_risk);
+    assert_eq!(x.histogram, y.histogram);
+    assert_eq!(x.heatmap.len(), y.heatmap.len());
+    let close = |p: Option<f64>, q: Option<f64>| match (p, q) {
+        (Some(p), Some(q)) => (p - q).abs() <= 1e-9 * p.abs().max(1.0),
+        (None, None) => true,
+        _ => false,
+    };
+    assert!(close(x.mean_churn, y.mean_churn));
+    assert!(close(x.value_at_risk, y.value_at_risk));
+    assert!(close(x.total_clv, y.total_clv));
+    let ids = |v: &[crmtop::store::dashboard::TopRow]| v.iter().map(|r| r.cid).collect::<Vec<_>>();
+    assert_eq!(ids(&x.top_at_risk), ids(&y.top_at_risk));
+    assert_eq!(x.monthly_revenue.len(), y.monthly_revenue.len());
+    for ((ma, va), (mb, vb)) in x.monthly_revenue.iter().zip(&y.monthly_revenue) {
+        assert_eq!(ma, mb);
+        assert!((va - vb).abs() < 1e-6 * va.abs().max(1.0), "{ma}");
+    }
+    assert!(x.scored > 0 && x.total_clv.is_some());
+    assert!(y.fit.is_none(), "a server has no CLV fits yet");
+}

@@ -240,7 +240,7 @@ pub fn migrate(ctx: &Ctx, a: MigrateArgs) -> Result<i32> {
                 pg.shown.clone(),
                 copied,
                 "The customers, orders, events, feedback queue, audit log and each customer's active churn probability and CLV are on the server. \
-                 Models, CLV fits, campaigns and clusters stay in the file: on PostgreSQL this build runs the feedback queue (crmtop feedback ..., and its screen), import, train, model, info, doctor and migrate.",
+                 Models, CLV fits, campaigns and clusters stay in the file: on PostgreSQL this build runs the feedback queue (crmtop feedback ..., and its screen), the dashboard, customers and churn screens, import, train, model, info, doctor and migrate.",
             )
         }
         (true, false) => {

@@ -155,25 +155,180 @@ pub fn is_lapsed(churned: Option<i64>, last_order: Option<i64>, cutoff: Option<i
     churned == Some(1) || matches!((last_order, cutoff), (Some(l), Some(c)) if l < c)
 }
 
+/// The customer-wide aggregates, fed one customer at a time (by either
+/// engine's reader), then finished with what is not per customer.
+pub struct Tally {
+    customers: i64,
+    latest_order: Option<i64>,
+    high: f64,
+    medium: f64,
+    lapsed_before: Option<i64>,
+    today: chrono::NaiveDate,
+    lapsed: i64,
+    histogram: [i64; 10],
+    matrix: MatrixAcc,
+    scored: i64,
+    sum_churn: f64,
+    hi: i64,
+    med: i64,
+    n_active: i64,
+    var: f64,
+    total: f64,
+    n_var: i64,
+    n_clv: i64,
+    clvs: Vec<f64>,
+    /// The 20 highest values at risk: a min-heap of (value, cid).
+    top: std::collections::BinaryHeap<std::cmp::Reverse<(OrdF64, i64)>>,
+}
+
+/// One customer as the dashboard counts them.
+pub struct TallyRow<'a> {
+    pub cid: i64,
+    pub age: Option<f64>,
+    pub birth_date: Option<&'a str>,
+    pub income: Option<f64>,
+    pub churned: Option<i64>,
+    pub last_order: Option<i64>,
+    pub churn: Option<f64>,
+    pub clv: Option<f64>,
+}
+
+impl Tally {
+    /// `latest`: the latest order in the data (the lapsed cutoff's base).
+    pub fn new(latest: Option<i64>, high: f64, medium: f64) -> Tally {
+        Tally {
+            customers: 0,
+            latest_order: latest,
+            high,
+            medium,
+            lapsed_before: lapsed_cutoff(latest),
+            today: chrono::Utc::now().date_naive(),
+            lapsed: 0,
+            histogram: [0; 10],
+            matrix: MatrixAcc::default(),
+            scored: 0,
+            sum_churn: 0.0,
+            hi: 0,
+            med: 0,
+            n_active: 0,
+            var: 0.0,
+            total: 0.0,
+            n_var: 0,
+            n_clv: 0,
+            clvs: Vec::new(),
+            top: std::collections::BinaryHeap::new(),
+        }
+    }
+
+    pub fn add(&mut self, r: TallyRow) {
+        self.customers += 1;
+        let (churn, clv) = (r.churn, r.clv);
+        let gone = is_lapsed(r.churned, r.last_order, self.lapsed_before);
+        if gone {
+            self.lapsed += 1;
+        }
+        self.matrix.add(
+            years_of(r.age, r.birth_date, self.today),
+            r.income,
+            churn,
+            clv,
+        );
+        if let Some(p) = churn {
+            self.scored += 1;
+            if !gone {
+                self.n_active += 1;
+                self.sum_churn += p;
+            }
+            if gone {
+                // Gone is not at risk.
+            } else if p >= self.high {
+                self.hi += 1;
+            } else if p >= self.medium {
+                self.med += 1;
+            }
+            self.histogram[((p * 10.0) as usize).min(9)] += 1;
+        }
+        if let Some(v) = clv {
+            self.n_clv += 1;
+            self.total += v;
+            self.clvs.push(v);
+        }
+        if let (Some(p), Some(v), false) = (churn, clv, gone) {
+            self.n_var += 1;
+            self.var += p * v;
+            self.top.push(std::cmp::Reverse((OrdF64(p * v), r.cid)));
+            if self.top.len() > 20 {
+                self.top.pop();
+            }
+        }
+    }
+
+    /// The customers with the highest values at risk, highest first:
+    /// (value at risk, cid).
+    pub fn top_at_risk(&self) -> Vec<(f64, i64)> {
+        let mut ranked: Vec<(f64, i64)> = self.top.iter().map(|r| (r.0 .0 .0, r.0 .1)).collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        ranked
+    }
+
+    /// The aggregates, with what is not per customer.
+    pub fn finish(
+        mut self,
+        version: i64,
+        monthly_revenue: Vec<(String, f64)>,
+        top_at_risk: Vec<TopRow>,
+        model: Option<ModelBrief>,
+        fit: Option<FitBrief>,
+    ) -> Aggregates {
+        let mean = (self.n_active > 0).then(|| self.sum_churn / self.n_active as f64);
+        let var = (self.n_var > 0).then_some(self.var);
+        let total = (self.n_clv > 0).then_some(self.total);
+        // Pareto curve, highest CLV first, in 50 steps.
+        let mut pareto = Vec::new();
+        if let Some(total) = total.filter(|t| *t > 0.0) {
+            self.clvs.sort_unstable_by(|a, b| b.total_cmp(a));
+            let n = self.clvs.len() as i64;
+            let (mut k, mut cum) = (0i64, 0.0);
+            let step = (n / 50).max(1);
+            pareto.push((0.0, 0.0));
+            for v in &self.clvs {
+                cum += v;
+                k += 1;
+                if k % step == 0 || k == n {
+                    pareto.push((k as f64 / n as f64, (cum / total).min(1.0)));
+                }
+            }
+        }
+        Aggregates {
+            version,
+            customers: self.customers,
+            active_customers: self.customers - self.lapsed,
+            lapsed: self.lapsed,
+            latest_order: self.latest_order,
+            scored: self.scored,
+            mean_churn: mean,
+            high_risk: self.hi,
+            medium_risk: self.med,
+            value_at_risk: var,
+            total_clv: total,
+            histogram: self.histogram,
+            monthly_revenue,
+            heatmap: self.matrix.cells(),
+            top_at_risk,
+            model,
+            fit,
+            pareto,
+            high_threshold: self.high,
+        }
+    }
+}
+
 fn compute(conn: &Connection, version: i64, high: f64, medium: f64) -> Result<Aggregates> {
-    let (customers, latest): (i64, Option<i64>) =
-        conn.query_row("SELECT count(*), max(last_order) FROM customers", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
-    let lapsed_before = lapsed_cutoff(latest);
-    let mut lapsed = 0i64;
+    let latest: Option<i64> =
+        conn.query_row("SELECT max(last_order) FROM customers", [], |r| r.get(0))?;
     // Everything else per customer in one pass over the table (a million
     // rows: about 0.4 s, where one SQL aggregate per tile took 3 s).
-    let today = chrono::Utc::now().date_naive();
-    let mut histogram = [0i64; 10];
-    let mut matrix = MatrixAcc::default();
-    let (mut scored, mut sum_churn, mut hi, mut med) = (0i64, 0.0f64, 0i64, 0i64);
-    let mut n_active = 0i64;
-    let (mut var, mut total, mut n_var, mut n_clv) = (0.0f64, 0.0f64, 0i64, 0i64);
-    let mut clvs: Vec<f64> = Vec::new();
-    // The 20 highest values at risk: a min-heap of (value, cid).
-    let mut top: std::collections::BinaryHeap<std::cmp::Reverse<(OrdF64, i64)>> =
-        std::collections::BinaryHeap::new();
+    let mut tally = Tally::new(latest, high, medium);
     {
         let mut probs = super::scores::ActiveByCid::load(conn)?;
         let mut clv_of = super::clv_values::active_by_cid(conn)?;
@@ -183,52 +338,18 @@ fn compute(conn: &Connection, version: i64, high: f64, medium: f64) -> Result<Ag
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {
             let cid: i64 = r.get(0)?;
-            let churn = probs.get(cid);
-            let clv = clv_of.get(cid);
-            let gone = is_lapsed(r.get(4)?, r.get(5)?, lapsed_before);
-            if gone {
-                lapsed += 1;
-            }
-            let birth = r.get_ref(2)?.as_str_or_null().ok().flatten();
-            matrix.add(
-                years_of(r.get(1).ok().flatten(), birth, today),
-                r.get(3).ok().flatten(),
-                churn,
-                clv,
-            );
-            if let Some(p) = churn {
-                scored += 1;
-                if !gone {
-                    n_active += 1;
-                    sum_churn += p;
-                }
-                if gone {
-                    // Gone is not at risk.
-                } else if p >= high {
-                    hi += 1;
-                } else if p >= medium {
-                    med += 1;
-                }
-                histogram[((p * 10.0) as usize).min(9)] += 1;
-            }
-            if let Some(v) = clv {
-                n_clv += 1;
-                total += v;
-                clvs.push(v);
-            }
-            if let (Some(p), Some(v), false) = (churn, clv, gone) {
-                n_var += 1;
-                var += p * v;
-                top.push(std::cmp::Reverse((OrdF64(p * v), cid)));
-                if top.len() > 20 {
-                    top.pop();
-                }
-            }
+            tally.add(TallyRow {
+                cid,
+                age: r.get(1).ok().flatten(),
+                birth_date: r.get_ref(2)?.as_str_or_null().ok().flatten(),
+                income: r.get(3).ok().flatten(),
+                churned: r.get(4)?,
+                last_order: r.get(5)?,
+                churn: probs.get(cid),
+                clv: clv_of.get(cid),
+            });
         }
     }
-    let mean = (n_active > 0).then(|| sum_churn / n_active as f64);
-    let var = (n_var > 0).then_some(var);
-    let total = (n_clv > 0).then_some(total);
     let monthly_revenue: Vec<(String, f64)> = {
         let mut st = conn
             .prepare("SELECT month, revenue FROM monthly_revenue ORDER BY month DESC LIMIT 24")?;
@@ -239,13 +360,11 @@ fn compute(conn: &Connection, version: i64, high: f64, medium: f64) -> Result<Ag
         v
     };
     let top_at_risk: Vec<TopRow> = {
-        let mut ranked: Vec<(f64, i64)> = top.into_iter().map(|r| (r.0 .0 .0, r.0 .1)).collect();
-        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         let mut st =
             conn.prepare("SELECT c.id, c.name, s.prob, v.clv FROM customers c LEFT JOIN active_churn s ON s.cid = c.cid
                           LEFT JOIN active_clv v ON v.cid = c.cid WHERE c.cid = ?1")?;
-        let mut out = Vec::with_capacity(ranked.len());
-        for (value, cid) in ranked {
+        let mut out = Vec::new();
+        for (value, cid) in tally.top_at_risk() {
             let row = st.query_row([cid], |r| {
                 Ok(TopRow {
                     cid,
@@ -260,19 +379,7 @@ fn compute(conn: &Connection, version: i64, high: f64, medium: f64) -> Result<Ag
         }
         out
     };
-    let model = super::models::active(conn)?.map(|m| ModelBrief {
-        id: m.id,
-        kind: m.kind,
-        auc: m
-            .report
-            .get("metrics")
-            .and_then(|x| x.get("auc"))
-            .and_then(|x| x.as_f64()),
-        created_at: m.created_at,
-        agent: m.agent,
-        base_rate: m.positive_rate,
-        window_days: m.window_days,
-    });
+    let model = super::models::active(conn)?.map(|m| model_brief(&m));
     let fit = super::clv::active_report(conn)?.map(|(id, r)| FitBrief {
         id,
         as_of: r.as_of.clone(),
@@ -299,43 +406,24 @@ fn compute(conn: &Connection, version: i64, high: f64, medium: f64) -> Result<Ag
         }),
         chosen_because: r.model.as_ref().and_then(|m| m.chosen_because.clone()),
     });
-    // Pareto curve, highest CLV first, in 50 steps.
-    let mut pareto = Vec::new();
-    if let Some(total) = total.filter(|t| *t > 0.0) {
-        clvs.sort_unstable_by(|a, b| b.total_cmp(a));
-        let n = clvs.len() as i64;
-        let (mut k, mut cum) = (0i64, 0.0);
-        let step = (n / 50).max(1);
-        pareto.push((0.0, 0.0));
-        for v in &clvs {
-            cum += v;
-            k += 1;
-            if k % step == 0 || k == n {
-                pareto.push((k as f64 / n as f64, (cum / total).min(1.0)));
-            }
-        }
+    Ok(tally.finish(version, monthly_revenue, top_at_risk, model, fit))
+}
+
+/// The dashboard's brief of a model version.
+pub fn model_brief(m: &super::models::ModelRow) -> ModelBrief {
+    ModelBrief {
+        id: m.id,
+        kind: m.kind.clone(),
+        auc: m
+            .report
+            .get("metrics")
+            .and_then(|x| x.get("auc"))
+            .and_then(|x| x.as_f64()),
+        created_at: m.created_at,
+        agent: m.agent.clone(),
+        base_rate: m.positive_rate,
+        window_days: m.window_days,
     }
-    Ok(Aggregates {
-        version,
-        customers,
-        active_customers: customers - lapsed,
-        lapsed,
-        latest_order: latest,
-        scored,
-        mean_churn: mean,
-        high_risk: hi,
-        medium_risk: med,
-        value_at_risk: var,
-        total_clv: total,
-        histogram,
-        monthly_revenue,
-        heatmap: matrix.cells(),
-        top_at_risk,
-        model,
-        fit,
-        pareto,
-        high_threshold: high,
-    })
 }
 
 /// Compute and cache the customer-wide aggregates now, at the end of the

@@ -70,6 +70,12 @@ impl Screen {
     pub fn index(self) -> usize {
         Screen::ALL.iter().position(|s| *s == self).unwrap_or(0)
     }
+
+    /// Whether a PostgreSQL server serves this screen yet (CLV fits and
+    /// campaigns are a file's).
+    pub fn on_server(self) -> bool {
+        !matches!(self, Screen::Clv | Screen::Campaigns)
+    }
 }
 
 /// What the keyboard is doing right now.

@@ -15,7 +15,8 @@ use crate::store::list::Seek;
 pub fn init(state: &mut AppState) -> Vec<Effect> {
     let mut fx = vec![Effect::Request(Request::Probe)];
     if state.server {
-        // A PostgreSQL server serves the feedback queue only (for now).
+        // A team on a server starts on its queue; the dashboard and the
+        // lists load when first shown (a server has no cache of them).
         state.screen = Screen::Feedback;
         fx.extend(enter_screen(state));
         return fx;
@@ -161,6 +162,9 @@ pub fn refresh(state: &mut AppState) -> Vec<Effect> {
         return fx;
     }
     match state.screen {
+        // (One load at a time: a load slower than the refresh would
+        // otherwise be overtaken by the next and never shown.)
+        Screen::Dashboard if state.dashboard_loading => {}
         Screen::Dashboard => fx.extend(load_dashboard(state)),
         Screen::Feedback => {
             fx.extend(super::queue_update::reload(state));
@@ -213,12 +217,7 @@ pub(crate) fn invalidate(state: &mut AppState) -> Vec<Effect> {
     // now, whatever the screen, and the old one stays on screen until the
     // new one arrives (no "no model" flash in between).
     state.dashboard_loading = false;
-    // (A server shows the queue only.)
-    let mut fx = if state.server {
-        Vec::new()
-    } else {
-        load_dashboard(state)
-    };
+    let mut fx = load_dashboard(state);
     // The list on screen is reloaded where it stands (an agent at row 240
     // who retrains stays at row 240); the others start again when shown.
     let on_screen = slot_of(state.screen).filter(|_| state.detail.is_none());

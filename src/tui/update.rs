@@ -27,6 +27,16 @@ pub fn screens() -> &'static [Screen] {
     &Screen::ALL
 }
 
+/// The screens this database serves: all on a file, those a server serves
+/// yet on PostgreSQL (the tab bar, help and Tab list only these).
+pub fn screens_of(state: &AppState) -> Vec<Screen> {
+    screens()
+        .iter()
+        .copied()
+        .filter(|s| !state.server || s.on_server())
+        .collect()
+}
+
 /// Rows a queue page holds.
 pub const QUEUE_PAGE: i64 = 200;
 
@@ -159,21 +169,20 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             state.mode = Mode::Help(0);
             vec![]
         }
-        Action::GoScreen(s) if state.server && !matches!(s, Screen::Feedback | Screen::Models) => {
+        Action::GoScreen(s) if state.server && !s.on_server() => {
             state.say(
                 super::app::Severity::Warning,
-                format!("{}: not on a server yet (the queue is)", s.title()),
+                format!("{}: not on a server yet (a file's for now)", s.title()),
             );
             vec![]
         }
-        Action::NextScreen | Action::PrevScreen if state.server => vec![],
         Action::GoScreen(s) => {
             state.detail = None;
             state.screen = s;
             enter_screen(state)
         }
         Action::NextScreen | Action::PrevScreen => {
-            let all = screens();
+            let all = screens_of(state);
             let i = all.iter().position(|s| *s == state.screen).unwrap_or(0);
             let n = all.len();
             let j = if action == Action::NextScreen {

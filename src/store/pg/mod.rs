@@ -7,8 +7,10 @@
 //! threads, and the crate is the one the Rust PostgreSQL project keeps.
 
 pub mod copy;
+pub mod dashboard;
 pub mod doctor;
 pub(crate) mod import;
+pub mod list;
 mod listen;
 pub mod models;
 pub mod queue;
@@ -43,6 +45,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0004_models.sql",
         include_str!("../../../schema/pg/0004_models.sql"),
+    ),
+    (
+        "0005_customer_lists.sql",
+        include_str!("../../../schema/pg/0005_customer_lists.sql"),
     ),
 ];
 

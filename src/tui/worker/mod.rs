@@ -426,7 +426,7 @@ pub fn spawn(
     out: Sender<Event>,
 ) -> crate::Result<(Sender<Request>, std::thread::JoinHandle<()>)> {
     if let Some(url) = path.to_str().filter(|p| crate::store::pg::is_url(p)) {
-        return server::spawn(url, read_only, out);
+        return server::spawn(url, read_only, mask, out);
     }
     let mut exec = Executor::open(&path, read_only)?;
     exec.out = Some(out.clone());

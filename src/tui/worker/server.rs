@@ -1,12 +1,14 @@
-//! The worker on a PostgreSQL server: the feedback queue (its pages, an
-//! item with its history and its customer, claims and every workflow
-//! change, undo, the agents' names), a customer's detail, the model
-//! versions and their activation, and retraining (`R`, in a child
+//! The worker on a PostgreSQL server: the dashboard, the Customers and
+//! Churn lists (their pages, counts and drivers), the feedback queue (its
+//! pages, an item with its history and its customer, claims and every
+//! workflow change, undo, the agents' names), a customer's detail, the
+//! model versions and their activation, and retraining (`R`, in a child
 //! process). The other screens' requests are answered with a message
 //! saying they are not on a server yet.
 
-use super::{JobSpec, Request, Response};
+use super::{Extra, JobSpec, Request, Response, Slot};
 use crate::store::feedback;
+use crate::store::pg::list as pg_list;
 use crate::store::pg::Pg;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -18,6 +20,17 @@ pub struct ServerExecutor {
     /// Where a job's progress and end go (None: a writer, which runs none).
     out: Option<std::sync::mpsc::Sender<super::Event>>,
     job: Option<(Arc<AtomicBool>, std::thread::JoinHandle<()>)>,
+    /// `--mask-pii`: drivers in words leave out personal values.
+    mask: bool,
+    /// The active model's parameters (its drivers in words), by version.
+    params: Option<(i64, crate::analytics::churn::Params)>,
+    /// The dashboard's aggregates, with the stamp and thresholds they
+    /// were computed under.
+    dash: Option<(
+        Vec<rusqlite::types::Value>,
+        f64,
+        crate::store::dashboard::Aggregates,
+    )>,
 }
 
 impl ServerExecutor {
@@ -28,7 +41,62 @@ impl ServerExecutor {
             url: url.to_string(),
             out: None,
             job: None,
+            mask: false,
+            params: None,
+            dash: None,
         })
+    }
+
+    pub fn set_mask(&mut self, on: bool) {
+        self.mask = on;
+    }
+
+    /// The lapsed customers' cutoff (the churn list leaves them out).
+    fn lapsed_cutoff(&self) -> crate::Result<Option<i64>> {
+        Ok(crate::store::dashboard::lapsed_cutoff(
+            pg_list::latest_order(&self.pg)?,
+        ))
+    }
+
+    /// Each row's extras: on the churn list, the active model's top
+    /// drivers in words (next best actions are a file's for now).
+    fn extras(
+        &mut self,
+        slot: Slot,
+        rows: &[crate::store::list::CustomerRow],
+    ) -> crate::Result<Vec<Extra>> {
+        if slot != Slot::Churn {
+            return Ok(vec![Extra::None; rows.len()]);
+        }
+        let Some(id) = crate::store::pg::models::get(&self.pg, None)?
+            .filter(|m| m.active)
+            .map(|m| m.id)
+        else {
+            return Ok(vec![Extra::None; rows.len()]);
+        };
+        if self.params.as_ref().map(|(i, _)| *i) != Some(id) {
+            self.params = crate::store::pg::models::get(&self.pg, Some(id))?
+                .and_then(|m| serde_json::from_str(&m.params).ok())
+                .map(|p| (id, p));
+        }
+        let cids: Vec<i64> = rows.iter().map(|r| r.cid).collect();
+        let drivers = pg_list::drivers_of(&self.pg, id, &cids)?;
+        Ok(rows
+            .iter()
+            .map(|r| Extra::Churn {
+                drivers: match (drivers.get(&r.cid), &self.params) {
+                    (Some(json), Some((_, p))) => {
+                        crate::analytics::churn::describe_drivers(p, json, self.mask)
+                            .into_iter()
+                            .map(|(s, c)| format!("{s} ({c:+.2})"))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    }
+                    _ => String::new(),
+                },
+                action: String::new(),
+            })
+            .collect())
     }
 
     /// A customer as the detail view and an opened ticket show them: what
@@ -144,8 +212,35 @@ impl ServerExecutor {
                         &[],
                     )?
                 },
-                stamp: crate::store::DataStamp::default(),
+                // Another agent's retrain or activation shows as a change.
+                stamp: crate::store::DataStamp {
+                    active_model: {
+                        use crate::store::sql::Sql;
+                        pg.count("SELECT coalesce(max(id), 0) FROM models WHERE active", &[])?
+                    },
+                    ..Default::default()
+                },
             },
+            Request::Dashboard {
+                gen,
+                high,
+                medium,
+                sla,
+                now,
+            } => {
+                let stamp = crate::store::pg::dashboard::stamp(&self.pg)?;
+                let agg = match self.dash.take() {
+                    Some((s, h, a)) if s == stamp && h == high => a,
+                    _ => crate::store::pg::dashboard::compute(&self.pg, high, medium)?,
+                };
+                self.dash = Some((stamp, high, agg.clone()));
+                Response::Dashboard {
+                    gen,
+                    data: Box::new(crate::store::pg::dashboard::with_queue(
+                        &self.pg, agg, &sla, now,
+                    )?),
+                }
+            }
             Request::QueueItem { gen, fid, sla, now } => {
                 let mut r =
                     super::queue::answer(pg, read_only, Request::QueueItem { gen, fid, sla, now })?;
@@ -161,6 +256,39 @@ impl ServerExecutor {
                 match r {
                     Ok(r) => r,
                     Err(_) => return Ok(None),
+                }
+            }
+            Request::Page {
+                slot,
+                gen,
+                kind,
+                query,
+            } if slot != Slot::Clv => {
+                let mut query = query;
+                if slot == Slot::Churn {
+                    // "Riskiest first" is of customers who can still be
+                    // saved: the lapsed are left out, as on a file.
+                    query.skip_lapsed = self.lapsed_cutoff()?;
+                }
+                let rows = pg_list::page(&self.pg, &query)?;
+                let extra = self.extras(slot, &rows)?;
+                Response::Page {
+                    slot,
+                    gen,
+                    kind,
+                    rows,
+                    extra,
+                }
+            }
+            Request::Count { slot, gen, query } if slot != Slot::Clv => {
+                let mut query = query;
+                if slot == Slot::Churn {
+                    query.skip_lapsed = self.lapsed_cutoff()?;
+                }
+                Response::Count {
+                    slot,
+                    gen,
+                    total: pg_list::count(&self.pg, &query)?,
                 }
             }
             Request::Detail { gen, cid } => Response::Detail {
@@ -243,6 +371,7 @@ impl super::Answer for ServerExecutor {
 pub(super) fn spawn(
     url: &str,
     read_only: bool,
+    mask: bool,
     out: std::sync::mpsc::Sender<super::Event>,
 ) -> crate::Result<(
     std::sync::mpsc::Sender<Request>,
@@ -250,6 +379,7 @@ pub(super) fn spawn(
 )> {
     let mut exec = ServerExecutor::open(url, read_only)?;
     exec.out = Some(out.clone());
+    exec.set_mask(mask);
     let writer = ServerExecutor::open(url, read_only)?;
     let (wtx, wrx) = std::sync::mpsc::channel::<Request>();
     let out2 = out.clone();

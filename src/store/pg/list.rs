@@ -1,0 +1,406 @@
+//! The customer lists on PostgreSQL (the Customers and Churn screens):
+//! keyset pages in any shown column's order, as on a file (never OFFSET:
+//! each page is an index seek plus its rows), the counts beside them, and
+//! the drivers of the rows a page shows.
+//!
+//! Orders match the file's: ids and texts by bytes (`COLLATE "C"`), names
+//! without regard to ASCII case (SQLite's NOCASE), a missing value before
+//! every value, ties by key. A nullable column is walked as (present,
+//! value, key) on an index of those three (schema pg 5). The churn order
+//! walks the active scores' index, then the customers without a score
+//! (ranked below every score, as the file ranks them).
+
+use super::Pg;
+use crate::error::{Error, Result};
+use crate::store::list::{like_pattern, CustomerRow, Key, ListQuery, Seek, SortColumn};
+use crate::store::sql::{Row, Sql};
+use rusqlite::types::Value;
+
+const COLS: &str = "c.cid, c.id, c.name, c.email, c.segment, c.plan, c.since, c.last_order, \
+                    c.n_orders, c.revenue, ac.prob, av.clv";
+
+/// How a column is walked: its value expression (as the index holds it)
+/// and whether it can be missing (then walked behind a presence flag).
+fn walked(sort: SortColumn) -> Result<(&'static str, bool)> {
+    Ok(match sort {
+        SortColumn::Id => ("(c.id COLLATE \"C\")", false),
+        SortColumn::Name => ("lower(COALESCE(c.name, '') COLLATE \"C\")", true),
+        SortColumn::Segment => ("(COALESCE(c.segment, '') COLLATE \"C\")", true),
+        SortColumn::Plan => ("(COALESCE(c.plan, '') COLLATE \"C\")", true),
+        SortColumn::Tenure => ("COALESCE(c.since, 0)", true),
+        SortColumn::LastOrder => ("COALESCE(c.last_order, 0)", true),
+        SortColumn::Orders => ("c.n_orders", false),
+        SortColumn::Revenue => ("c.revenue", false),
+        SortColumn::Churn => ("ac.prob", false),
+        SortColumn::Clv | SortColumn::Rfm => {
+            return Err(Error::Other(format!(
+                "sorting by {} is not on a server yet (CLV fits are a file's)",
+                sort.title()
+            )))
+        }
+    })
+}
+
+/// The column whose presence the flag tests.
+fn present(sort: SortColumn) -> &'static str {
+    match sort {
+        SortColumn::Name => "c.name",
+        SortColumn::Segment => "c.segment",
+        SortColumn::Plan => "c.plan",
+        SortColumn::Tenure => "c.since",
+        SortColumn::LastOrder => "c.last_order",
+        _ => "NULL",
+    }
+}
+
+/// The filters every part of a page and its count share, with their
+/// parameters numbered from 1.
+struct Conds {
+    sql: String,
+    params: Vec<Value>,
+}
+
+fn conds(q: &ListQuery) -> Result<Conds> {
+    if q.rfm_segment.is_some() || q.cluster.is_some() {
+        return Err(Error::Other(
+            "RFM segments and clusters are not on a server yet (CLV fits and cluster runs are a file's)"
+                .into(),
+        ));
+    }
+    let mut sql = String::new();
+    let mut params = Vec::new();
+    if let Some(text) = q.filter.as_deref().filter(|t| !t.is_empty()) {
+        params.push(Value::Text(like_pattern(text)));
+        let i = params.len();
+        if q.ids_only {
+            sql.push_str(&format!(" AND c.id ILIKE ?{i}"));
+        } else {
+            sql.push_str(&format!(
+                " AND (c.id ILIKE ?{i} OR c.name ILIKE ?{i} OR c.email ILIKE ?{i})"
+            ));
+        }
+    }
+    if let Some(cut) = q.skip_lapsed {
+        params.push(Value::Integer(cut));
+        let i = params.len();
+        sql.push_str(&format!(
+            " AND NOT (c.churned IS NOT DISTINCT FROM 1 OR (c.last_order IS NOT NULL AND c.last_order < ?{i}))"
+        ));
+    }
+    if let Some((lo, hi)) = q.churn_band {
+        params.push(Value::Real(lo));
+        params.push(Value::Real(hi));
+        let i = params.len();
+        sql.push_str(&format!(" AND ac.prob >= ?{} AND ac.prob < ?{i}", i - 1));
+    }
+    Ok(Conds { sql, params })
+}
+
+const FROM: &str = "customers c LEFT JOIN active_churn ac ON ac.cid = c.cid \
+                    LEFT JOIN active_clv av ON av.cid = c.cid";
+
+fn customer_row(r: &Row, key: Value) -> Result<CustomerRow> {
+    Ok(CustomerRow {
+        cid: r.i64(0)?,
+        id: r.text(1)?,
+        name: r.opt_text(2)?,
+        email: r.opt_text(3)?,
+        segment: r.opt_text(4)?,
+        plan: r.opt_text(5)?,
+        since: r.opt_i64(6)?,
+        last_order: r.opt_i64(7)?,
+        n_orders: r.i64(8)?,
+        revenue: r.f64(9)?,
+        churn_prob: r.opt_f64(10)?,
+        clv: r.opt_f64(11)?,
+        rfm_segment: None,
+        key: Key {
+            value: key,
+            cid: r.i64(0)?,
+        },
+    })
+}
+
+/// Where a walk starts: after (or from) a key, in the walk's direction.
+struct Bound<'a> {
+    key: &'a Key,
+    inclusive: bool,
+}
+
+/// The walk a seek asks for: its direction in the table's order (true:
+/// descending), its bound, and whether the rows come back reversed.
+fn walk_of(q: &ListQuery) -> (bool, Option<Bound<'_>>, bool) {
+    let desc = q.descending != q.sort.inverted();
+    match &q.seek {
+        Seek::First => (desc, None, false),
+        Seek::Last => (!desc, None, true),
+        Seek::After(k) => (
+            desc,
+            Some(Bound {
+                key: k,
+                inclusive: false,
+            }),
+            false,
+        ),
+        Seek::From(k) => (
+            desc,
+            Some(Bound {
+                key: k,
+                inclusive: true,
+            }),
+            false,
+        ),
+        Seek::Before(k) => (
+            !desc,
+            Some(Bound {
+                key: k,
+                inclusive: false,
+            }),
+            true,
+        ),
+    }
+}
+
+fn cmp(desc: bool, inclusive: bool) -> &'static str {
+    match (desc, inclusive) {
+        (false, false) => ">",
+        (false, true) => ">=",
+        (true, false) => "<",
+        (true, true) => "<=",
+    }
+}
+
+/// One page of customers in display order.
+pub fn page(pg: &Pg, q: &ListQuery) -> Result<Vec<CustomerRow>> {
+    let (desc, bound, reverse) = walk_of(q);
+    let mut rows = if q.sort == SortColumn::Churn {
+        churn_walk(pg, q, desc, bound)?
+    } else {
+        column_walk(pg, q, desc, bound)?
+    };
+    if reverse {
+        rows.reverse();
+    }
+    Ok(rows)
+}
+
+/// A walk of a customers column's index.
+fn column_walk(
+    pg: &Pg,
+    q: &ListQuery,
+    desc: bool,
+    bound: Option<Bound>,
+) -> Result<Vec<CustomerRow>> {
+    let (val, nullable) = walked(q.sort)?;
+    let Conds {
+        mut sql,
+        mut params,
+    } = conds(q)?;
+    let dir = if desc { "DESC" } else { "ASC" };
+    let flag = format!("({} IS NOT NULL)", present(q.sort));
+    if let Some(b) = &bound {
+        let op = cmp(desc, b.inclusive);
+        let n = params.len();
+        if nullable {
+            let (f, v) = split_key(&b.key.value, q.sort);
+            params.extend([Value::Integer(f.into()), v, Value::Integer(b.key.cid)]);
+            // sql-format-ok: a constant expression and numbered placeholders.
+            sql.push_str(&format!(
+                " AND ({flag}, {val}, c.cid) {op} (?{}, ?{}, ?{})",
+                n + 1,
+                n + 2,
+                n + 3
+            ));
+        } else {
+            params.extend([b.key.value.clone(), Value::Integer(b.key.cid)]);
+            // sql-format-ok: a constant expression and numbered placeholders.
+            sql.push_str(&format!(
+                " AND ({val}, c.cid) {op} (?{}, ?{})",
+                n + 1,
+                n + 2
+            ));
+        }
+    }
+    params.push(Value::Integer(q.limit as i64));
+    let order = if nullable {
+        format!("{flag} {dir}, {val} {dir}, c.cid {dir}")
+    } else {
+        format!("{val} {dir}, c.cid {dir}")
+    };
+    let key = if nullable {
+        format!("CASE WHEN {flag} THEN {val} END")
+    } else {
+        val.to_string()
+    };
+    let where_ = sql.strip_prefix(" AND ").unwrap_or("true");
+    // sql-format-ok: constant columns, expressions and numbered placeholders.
+    let text = format!(
+        "SELECT {COLS}, {key} FROM {FROM} WHERE {where_} ORDER BY {order} LIMIT ?{}",
+        params.len()
+    );
+    pg.rows(&text, &params)?
+        .iter()
+        .map(|r| customer_row(r, r.0.get(12).cloned().unwrap_or(Value::Null)))
+        .collect()
+}
+
+/// A key's value as the walk compares it: (present, value), the value of
+/// a missing one being the expression's stand-in ('' or 0).
+fn split_key(v: &Value, sort: SortColumn) -> (bool, Value) {
+    match v {
+        Value::Null => (
+            false,
+            match sort {
+                SortColumn::Tenure | SortColumn::LastOrder => Value::Integer(0),
+                _ => Value::Text(String::new()),
+            },
+        ),
+        other => (true, other.clone()),
+    }
+}
+
+/// The churn order: the active scores by (probability, key), then the
+/// customers without one (by key), who rank below every score.
+fn churn_walk(
+    pg: &Pg,
+    q: &ListQuery,
+    desc: bool,
+    bound: Option<Bound>,
+) -> Result<Vec<CustomerRow>> {
+    let unscored_key = bound.as_ref().and_then(|b| match b.key.value {
+        Value::Null => Some(b.key.cid),
+        _ => None,
+    });
+    // In the walk's direction: ascending, the unscored come first.
+    let scored_first = desc;
+    let mut out = Vec::new();
+    let parts: [bool; 2] = if scored_first {
+        [true, false]
+    } else {
+        [false, true]
+    };
+    for scored in parts {
+        if out.len() >= q.limit {
+            break;
+        }
+        // A bound in the other part: this one is wholly before it (skipped)
+        // or wholly after it (walked from its start).
+        let this_bound = match (&bound, scored, unscored_key) {
+            (None, _, _) => None,
+            (Some(b), true, None) | (Some(b), false, Some(_)) => Some(b),
+            (Some(_), true, Some(_)) => {
+                // Unscored key: the scored lie after it only ascending.
+                if desc {
+                    continue;
+                }
+                None
+            }
+            (Some(_), false, None) => {
+                // Scored key: the unscored lie after it only descending.
+                if !desc {
+                    continue;
+                }
+                None
+            }
+        };
+        if !scored && q.churn_band.is_some() {
+            continue;
+        }
+        let Conds {
+            mut sql,
+            mut params,
+        } = conds(q)?;
+        let dir = if desc { "DESC" } else { "ASC" };
+        if let Some(b) = this_bound {
+            let op = cmp(desc, b.inclusive);
+            let n = params.len();
+            if scored {
+                params.extend([b.key.value.clone(), Value::Integer(b.key.cid)]);
+                // sql-format-ok: numbered placeholders only.
+                sql.push_str(&format!(
+                    " AND (ac.prob, ac.cid) {op} (?{}, ?{})",
+                    n + 1,
+                    n + 2
+                ));
+            } else {
+                params.push(Value::Integer(b.key.cid));
+                // sql-format-ok: numbered placeholders only.
+                sql.push_str(&format!(" AND c.cid {op} ?{}", n + 1));
+            }
+        }
+        params.push(Value::Integer((q.limit - out.len()) as i64));
+        let lim = params.len();
+        let text = if scored {
+            // sql-format-ok: constant columns and numbered placeholders.
+            format!(
+                "SELECT {COLS}, ac.prob FROM active_churn ac JOIN customers c ON c.cid = ac.cid
+                   LEFT JOIN active_clv av ON av.cid = c.cid
+                  WHERE ac.prob IS NOT NULL{sql}
+                  ORDER BY ac.prob {dir}, ac.cid {dir} LIMIT ?{lim}"
+            )
+        } else {
+            // sql-format-ok: constant columns and numbered placeholders.
+            format!(
+                "SELECT {COLS}, NULL::float8 FROM {FROM}
+                  WHERE ac.prob IS NULL{sql}
+                  ORDER BY c.cid {dir} LIMIT ?{lim}"
+            )
+        };
+        for r in pg.rows(&text, &params)? {
+            out.push(customer_row(
+                &r,
+                r.0.get(12).cloned().unwrap_or(Value::Null),
+            )?);
+        }
+    }
+    Ok(out)
+}
+
+/// How many customers match a query's filters.
+pub fn count(pg: &Pg, q: &ListQuery) -> Result<i64> {
+    let Conds { sql, params } = conds(q)?;
+    if sql.is_empty() {
+        return pg.count("SELECT count(*) FROM customers", &[]);
+    }
+    let where_ = sql.strip_prefix(" AND ").unwrap_or("true");
+    // sql-format-ok: constant joins and numbered placeholders.
+    let text = format!(
+        "SELECT count(*) FROM customers c LEFT JOIN active_churn ac ON ac.cid = c.cid WHERE {where_}"
+    );
+    pg.count(&text, &params)
+}
+
+/// The latest order in the data (the lapsed customers' cutoff is counted
+/// back from it).
+pub fn latest_order(pg: &Pg) -> Result<Option<i64>> {
+    Ok(pg
+        .row("SELECT max(last_order) FROM customers", &[])?
+        .map(|r| r.opt_i64(0))
+        .transpose()?
+        .flatten())
+}
+
+/// The drivers JSON of the given customers under a model version.
+pub fn drivers_of(
+    pg: &Pg,
+    model_id: i64,
+    cids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>> {
+    let mut out = std::collections::HashMap::new();
+    if cids.is_empty() {
+        return Ok(out);
+    }
+    // One statement for the page: the keys as a text array literal.
+    let list = cids
+        .iter()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    for r in pg.rows(
+        "SELECT cid, drivers FROM churn_scores WHERE model_id = ?1 AND cid = ANY(CAST(CAST(?2 AS text) AS bigint[]))",
+        &[Value::Integer(model_id), Value::Text(format!("{{{list}}}"))],
+    )? {
+        out.insert(r.i64(0)?, r.text(1)?);
+    }
+    Ok(out)
+}
