@@ -751,4 +751,33 @@ fn the_dashboard_on_the_server_counts_as_the_files() {
     }
     assert!(x.scored > 0 && x.total_clv.is_some());
     assert!(y.fit.is_none(), "a server has no CLV fits yet");
+    // Cached on the server under its data version, and stale at no change:
+    // a customer labelled churned (as a re-import would) is lapsed at once.
+    use crmtop::store::pg::dashboard::aggregates;
+    let first = aggregates(&pg, true, 0.7, 0.4).unwrap();
+    // (Read back from the cache: a figure changed there is what comes back.)
+    pg.exec(
+        "UPDATE meta SET value = replace(value, '\"customers\":400,', '\"customers\":12345,')
+          WHERE key = 'dashboard_cache'",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(aggregates(&pg, true, 0.7, 0.4).unwrap().customers, 12345);
+    let cut = crmtop::store::dashboard::lapsed_cutoff(first.latest_order).unwrap();
+    let cid = pg
+        .count(
+            "SELECT min(cid) FROM customers WHERE churned IS NULL AND last_order >= ?1",
+            &[crmtop::store::sql::int(cut)],
+        )
+        .unwrap();
+    assert!(cid > 0);
+    pg.exec(
+        "UPDATE customers SET churned = 1 WHERE cid = ?1",
+        &[crmtop::store::sql::int(cid)],
+    )
+    .unwrap();
+    let after = aggregates(&pg, true, 0.7, 0.4).unwrap();
+    assert_eq!(after.customers, 400);
+    assert_eq!(after.lapsed, first.lapsed + 1);
+    assert_ne!(after.version, first.version);
 }

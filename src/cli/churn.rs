@@ -81,12 +81,16 @@ pub fn train(ctx: &Ctx, a: TrainArgs) -> Result<i32> {
         // A server: the version, its scores and the activation in one
         // transaction there.
         Some(url) => match ctx.open_db_for_write("train")? {
-            store::Db::Server(pg) => churn::train_on_server(
-                &pg,
-                url,
-                &opts,
-                Ctl::new(&printer, crate::signals::cancel_flag()),
-            ),
+            store::Db::Server(pg) => {
+                let r = churn::train_on_server(
+                    &pg,
+                    url,
+                    &opts,
+                    Ctl::new(&printer, crate::signals::cancel_flag()),
+                );
+                super::warm_server_dashboard(ctx, &pg, &r, &printer);
+                r
+            }
             store::Db::File(_) => Err(crate::error::Error::Other("a URL opened as a file".into())),
         },
         None => {

@@ -123,12 +123,16 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
                 store::Db::File(_) => return Err(Error::Other("a URL opened as a file".into())),
             }
         };
-        ingest::import_into(
+        let r = ingest::import_into(
             ingest::Target::Server(&pg),
             &opts,
             prepared,
             Ctl::new(&printer, cancel),
-        )
+        );
+        if !a.dry_run {
+            super::warm_server_dashboard(ctx, &pg, &r, &printer);
+        }
+        r
     } else if a.dry_run && !db.exists() {
         // A dry run into a database that does not exist yet works on a
         // scratch one, removed afterwards: the dry run creates nothing.

@@ -252,6 +252,24 @@ pub fn warm_dashboard<T>(
     }
 }
 
+/// `warm_dashboard` on a server (its cache is in `meta`, for every UI).
+pub fn warm_server_dashboard<T>(
+    ctx: &Ctx,
+    pg: &crate::store::pg::Pg,
+    result: &Result<T>,
+    printer: &dyn Fn(crate::jobs::Progress),
+) {
+    if result.is_ok() {
+        printer(crate::jobs::Progress {
+            phase: "preparing the dashboard".into(),
+            done: 0,
+            total: 1,
+        });
+        let t = &ctx.config.thresholds;
+        let _ = store::pg::dashboard::aggregates(pg, true, t.high, t.medium);
+    }
+}
+
 pub fn finish_job<T>(conn: &crate::store::Conn, job: i64, result: &Result<T>) {
     let (status, msg) = match result {
         Ok(_) => ("done", None),

@@ -28,7 +28,8 @@ pub fn screens() -> &'static [Screen] {
 }
 
 /// The screens this database serves: all on a file, those a server serves
-/// yet on PostgreSQL (the tab bar, help and Tab list only these).
+/// yet on PostgreSQL (the tab bar and Tab list only these; the others'
+/// keys say they are not on a server yet).
 pub fn screens_of(state: &AppState) -> Vec<Screen> {
     screens()
         .iter()

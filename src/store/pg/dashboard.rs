@@ -12,22 +12,40 @@ use crate::store::feedback::QueueFilter;
 use crate::store::sql::{int, Sql};
 use rusqlite::types::Value;
 
-/// What the aggregates depend on, read cheaply: the active model, and
-/// the customers' count, latest order and order count (an import or a
-/// doctor's repair moves one of them; not a sum of amounts, which a
-/// parallel scan adds in another order each time). Equal stamps, equal
-/// aggregates.
-pub fn stamp(pg: &Pg) -> Result<Vec<Value>> {
-    Ok(pg
-        .row(
-            "SELECT (SELECT coalesce(max(id), 0) FROM models WHERE active),
-                    (SELECT count(*) FROM active_clv),
-                    count(*), coalesce(max(last_order), 0), coalesce(sum(n_orders), 0)::bigint
-               FROM customers",
-            &[],
-        )?
-        .map(|r| r.0)
-        .unwrap_or_default())
+/// The cache's version: the data version (schema pg 6: bumped by every
+/// statement that changes customers, orders, the active figures or the
+/// models) with the risk thresholds.
+fn version_of(pg: &Pg, high: f64, medium: f64) -> Result<i64> {
+    use std::hash::{Hash, Hasher};
+    let v = pg.count("SELECT v FROM data_version WHERE id = 1", &[])?;
+    let mut h = rustc_hash::FxHasher::default();
+    (v, high.to_bits(), medium.to_bits()).hash(&mut h);
+    Ok(h.finish() as i64)
+}
+
+/// The customer-wide aggregates: cached in `meta` under the version they
+/// were computed at (as a file caches them under its data version), else
+/// computed now and, when `writable`, cached for every UI.
+pub fn aggregates(pg: &Pg, writable: bool, high: f64, medium: f64) -> Result<Aggregates> {
+    let version = version_of(pg, high, medium)?;
+    let cached: Option<Aggregates> = pg
+        .row("SELECT value FROM meta WHERE key = 'dashboard_cache'", &[])?
+        .and_then(|r| r.text(0).ok())
+        .and_then(|t| serde_json::from_str(&t).ok());
+    if let Some(a) = cached.filter(|a| a.version == version && a.high_threshold == high) {
+        return Ok(a);
+    }
+    let mut a = compute(pg, high, medium)?;
+    a.version = version;
+    if writable {
+        // Best effort: a read-only role only costs a recompute next time.
+        let _ = pg.exec(
+            "INSERT INTO meta(key, value) VALUES ('dashboard_cache', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[Value::Text(serde_json::to_string(&a)?)],
+        );
+    }
+    Ok(a)
 }
 
 /// The customer-wide aggregates, computed now.

@@ -50,6 +50,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_customer_lists.sql",
         include_str!("../../../schema/pg/0005_customer_lists.sql"),
     ),
+    (
+        "0006_data_version.sql",
+        include_str!("../../../schema/pg/0006_data_version.sql"),
+    ),
 ];
 
 /// The schema version this build writes on PostgreSQL.

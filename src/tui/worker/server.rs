@@ -24,13 +24,6 @@ pub struct ServerExecutor {
     mask: bool,
     /// The active model's parameters (its drivers in words), by version.
     params: Option<(i64, crate::analytics::churn::Params)>,
-    /// The dashboard's aggregates, with the stamp and thresholds they
-    /// were computed under.
-    dash: Option<(
-        Vec<rusqlite::types::Value>,
-        f64,
-        crate::store::dashboard::Aggregates,
-    )>,
 }
 
 impl ServerExecutor {
@@ -43,7 +36,6 @@ impl ServerExecutor {
             job: None,
             mask: false,
             params: None,
-            dash: None,
         })
     }
 
@@ -228,12 +220,8 @@ impl ServerExecutor {
                 sla,
                 now,
             } => {
-                let stamp = crate::store::pg::dashboard::stamp(&self.pg)?;
-                let agg = match self.dash.take() {
-                    Some((s, h, a)) if s == stamp && h == high => a,
-                    _ => crate::store::pg::dashboard::compute(&self.pg, high, medium)?,
-                };
-                self.dash = Some((stamp, high, agg.clone()));
+                let agg =
+                    crate::store::pg::dashboard::aggregates(&self.pg, !read_only, high, medium)?;
                 Response::Dashboard {
                     gen,
                     data: Box::new(crate::store::pg::dashboard::with_queue(
