@@ -456,9 +456,9 @@ fn item_number(s: &vt100::Screen) -> Option<u64> {
         .ok()
 }
 
-/// On a PostgreSQL server (CRMTOP_BENCH_DB=postgres://...), where the UI
-/// serves the feedback queue: the first frame and the first full page,
-/// one-row moves, and memory.
+/// On a PostgreSQL server (CRMTOP_BENCH_DB=postgres://...): the first
+/// frame and the queue's first full page, one-row moves in the queue, the
+/// screens a server serves, the Customers screen's keys, and memory.
 fn queue_on_server(bin: &Path, db: &Path, rounds: usize) -> Res<()> {
     let queue_shown = |s: &vt100::Screen| {
         s.contents().contains("┌ Feedback queue") && item_number(s).is_some() && quiet_screen(s)
@@ -504,6 +504,35 @@ fn queue_on_server(bin: &Path, db: &Path, rounds: usize) -> Res<()> {
     for s in [&down, &up] {
         s.print();
     }
+    // The screens a server serves beside the queue, each key until its data
+    // show; then the Customers screen's keys as on a file (9 orders: no CLV).
+    let titles = [
+        ("2", "┌ Customers"),
+        ("3", "┌ Churn risk"),
+        ("1", "┌ Dashboard"),
+        ("5", "┌ Feedback queue"),
+    ];
+    let mut per_screen: Vec<Stats> = titles
+        .iter()
+        .map(|(_, title)| Stats::new(&format!("  to {}", title.trim_start_matches("┌ "))))
+        .collect();
+    for _ in 0..(rounds / 4).max(5) {
+        for (i, (k, title)) in titles.iter().enumerate() {
+            let title = title.to_string();
+            per_screen[i]
+                .samples
+                .push(t.press(k, move |s| s.contents().contains(&title) && quiet_screen(s))?);
+            t.settle(Duration::from_millis(30));
+        }
+    }
+    for s in &per_screen {
+        s.print();
+    }
+    t.press("2", |s| {
+        s.contents().contains("┌ Customers") && quiet_screen(s)
+    })?;
+    t.settle(Duration::from_millis(200));
+    browse_customers(&mut t, rounds, 9)?.print();
     let (rss, peak) = t.rss_kib();
     println!(
         "RSS {:.0} MB (peak {:.0} MB)",
@@ -513,59 +542,49 @@ fn queue_on_server(bin: &Path, db: &Path, rounds: usize) -> Res<()> {
     t.quit()
 }
 
-fn main() -> Res<()> {
-    // `cargo bench` passes --bench; a filter argument is not supported.
-    let rounds: usize = std::env::var("ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(200);
-    let bin = build_release()?;
-    let db = ensure_db(&bin)?;
-    println!("crmtop TUI in a {COLS}x{ROWS} pty on {}", db.display());
-    if db.to_str().is_some_and(|d| d.starts_with("postgres")) {
-        return queue_on_server(&bin, &db, rounds);
-    }
+/// Key latencies on the Customers screen: one-row moves (with the bytes
+/// each writes), pages, the ends, every sort order and the live filter.
+struct Browse {
+    down: Stats,
+    down_settled: Stats,
+    up: Stats,
+    pgdn: Stats,
+    end: Stats,
+    sort: Stats,
+    sort_settled: Stats,
+    filter: Stats,
+    bytes_per_row: Vec<u64>,
+}
 
-    drop_dashboard_cache(&db)?;
-    first_frames(&bin, &db, "cold")?;
-    first_frames(&bin, &db, "warm")?;
-
-    let mut t = Term::spawn(&bin, &db)?;
-    t.until(Duration::from_secs(120), dashboard_full, |_| Ok(()))?;
-    t.settle(Duration::from_millis(300));
-
-    // Screens: each key until that screen shows its data.
-    let mut screens = Stats::new("switch screen (1-6)");
-    let mut per_screen: Vec<Stats> = Vec::new();
-    let titles = [
-        ("2", "┌ Customers"),
-        ("3", "┌ Churn risk"),
-        ("4", "┌ CLV ranking"),
-        ("5", "┌ Feedback queue"),
-        ("6", "┌ Model versions"),
-        ("1", "┌ Dashboard"),
-    ];
-    for (_, title) in titles {
-        per_screen.push(Stats::new(&format!(
-            "  to {}",
-            title.trim_start_matches("┌ ")
-        )));
-    }
-    for _ in 0..(rounds / 6).max(5) {
-        for (i, (k, title)) in titles.iter().enumerate() {
-            let title = title.to_string();
-            let d = t.press(k, move |s| {
-                let c = s.contents();
-                c.contains(&title) && quiet_screen(s)
-            })?;
-            screens.samples.push(d);
-            per_screen[i].samples.push(d);
-            t.settle(Duration::from_millis(30));
+impl Browse {
+    fn print(&mut self) {
+        for s in [
+            &self.down,
+            &self.down_settled,
+            &self.up,
+            &self.pgdn,
+            &self.end,
+            &self.sort,
+            &self.sort_settled,
+            &self.filter,
+        ] {
+            s.print();
         }
+        let b = &mut self.bytes_per_row;
+        b.sort_unstable();
+        let mean = b.iter().sum::<u64>() as f64 / b.len().max(1) as f64;
+        println!(
+            "bytes per one-row scroll: median {} B, mean {:.0} B, max {} B",
+            b.get(b.len() / 2).copied().unwrap_or(0),
+            mean,
+            b.last().copied().unwrap_or(0)
+        );
     }
-    t.settle(Duration::from_millis(200));
-    let (rss_browse, _) = t.rss_kib();
+}
 
+/// `sorts`: how many orders `s` steps through (11 on a file; 9 on a
+/// server, which has no CLV orders yet).
+fn browse_customers(t: &mut Term, rounds: usize, sorts: usize) -> Res<Browse> {
     // Customers: one-row scrolling, bytes per scroll.
     t.press("2", |s| {
         s.contents().contains("┌ Customers") && quiet_screen(s)
@@ -621,7 +640,7 @@ fn main() -> Res<()> {
     let mut sort_settled = Stats::new("s / S, to a settled screen");
     for _ in 0..(rounds / 22).max(2) {
         for key in ["s", "S"] {
-            for _ in 0..11 {
+            for _ in 0..sorts {
                 let before = sort_label(t.shared.0.lock().map_err(|_| "poisoned")?.parser.screen());
                 let (first, settled) =
                     t.press_settled(key, move |s| sort_label(s) != before && quiet_screen(s))?;
@@ -661,6 +680,73 @@ fn main() -> Res<()> {
         })?;
         t.settle(Duration::from_millis(100));
     }
+    Ok(Browse {
+        down,
+        down_settled,
+        up,
+        pgdn,
+        end,
+        sort,
+        sort_settled,
+        filter,
+        bytes_per_row,
+    })
+}
+
+fn main() -> Res<()> {
+    // `cargo bench` passes --bench; a filter argument is not supported.
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let bin = build_release()?;
+    let db = ensure_db(&bin)?;
+    println!("crmtop TUI in a {COLS}x{ROWS} pty on {}", db.display());
+    if db.to_str().is_some_and(|d| d.starts_with("postgres")) {
+        return queue_on_server(&bin, &db, rounds);
+    }
+
+    drop_dashboard_cache(&db)?;
+    first_frames(&bin, &db, "cold")?;
+    first_frames(&bin, &db, "warm")?;
+
+    let mut t = Term::spawn(&bin, &db)?;
+    t.until(Duration::from_secs(120), dashboard_full, |_| Ok(()))?;
+    t.settle(Duration::from_millis(300));
+
+    // Screens: each key until that screen shows its data.
+    let mut screens = Stats::new("switch screen (1-6)");
+    let mut per_screen: Vec<Stats> = Vec::new();
+    let titles = [
+        ("2", "┌ Customers"),
+        ("3", "┌ Churn risk"),
+        ("4", "┌ CLV ranking"),
+        ("5", "┌ Feedback queue"),
+        ("6", "┌ Model versions"),
+        ("1", "┌ Dashboard"),
+    ];
+    for (_, title) in titles {
+        per_screen.push(Stats::new(&format!(
+            "  to {}",
+            title.trim_start_matches("┌ ")
+        )));
+    }
+    for _ in 0..(rounds / 6).max(5) {
+        for (i, (k, title)) in titles.iter().enumerate() {
+            let title = title.to_string();
+            let d = t.press(k, move |s| {
+                let c = s.contents();
+                c.contains(&title) && quiet_screen(s)
+            })?;
+            screens.samples.push(d);
+            per_screen[i].samples.push(d);
+            t.settle(Duration::from_millis(30));
+        }
+    }
+    t.settle(Duration::from_millis(200));
+    let (rss_browse, _) = t.rss_kib();
+
+    let mut browse = browse_customers(&mut t, rounds, 11)?;
     t.settle(Duration::from_millis(200));
     let (rss_after, hwm_browse) = t.rss_kib();
 
@@ -707,26 +793,8 @@ fn main() -> Res<()> {
     for st in &per_screen {
         st.print();
     }
-    down.print();
-    down_settled.print();
-    up.print();
-    pgdn.print();
-    end.print();
-    sort.print();
-    sort_settled.print();
-    filter.print();
+    browse.print();
     during.print();
-    bytes_per_row.sort_unstable();
-    let mean = bytes_per_row.iter().sum::<u64>() as f64 / bytes_per_row.len().max(1) as f64;
-    println!(
-        "bytes per one-row scroll: median {} B, mean {:.0} B, max {} B",
-        bytes_per_row
-            .get(bytes_per_row.len() / 2)
-            .copied()
-            .unwrap_or(0),
-        mean,
-        bytes_per_row.last().copied().unwrap_or(0)
-    );
     println!(
         "resident memory: browsing {:.1} MB, after filters {:.1} MB (peak {:.1} MB); \
          after retrain {:.1} MB (peak {:.1} MB)",

@@ -254,12 +254,13 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
             Ok(vec![request(Request::Holdout { from, family })])
         }
         "sort" => {
-            let Some((list, slot)) = current_list(state) else {
-                return Err("this screen has no sortable list".into());
-            };
             // The title ("last order", "churn %") or the `:columns` key
             // ("last_order", "churn").
             let want = rest.join(" ");
+            let server = state.server;
+            let Some((list, slot)) = current_list(state) else {
+                return Err("this screen has no sortable list".into());
+            };
             match SortColumn::ALL.iter().find(|c| {
                 c.title().eq_ignore_ascii_case(&want)
                     || super::views::sort_key(**c).eq_ignore_ascii_case(&want)
@@ -267,6 +268,10 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
                         .replace('_', " ")
                         .eq_ignore_ascii_case(&want)
             }) {
+                Some(c) if server && !c.on_server() => Err(format!(
+                    "sorting by {} is not on a server yet (CLV fits are a file's)",
+                    c.title()
+                )),
                 Some(c) => {
                     list.query.sort = *c;
                     let fx = super::update::resort_list(list, slot);

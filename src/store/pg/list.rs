@@ -77,8 +77,9 @@ fn conds(q: &ListQuery) -> Result<Conds> {
             sql.push_str(&format!(" AND c.id ILIKE ?{i}"));
         } else {
             // sql-format-ok: a numbered placeholder; the text is its parameter.
+            // (One text, as the trigram index holds it: schema pg 7.)
             sql.push_str(&format!(
-                " AND (c.id ILIKE ?{i} OR c.name ILIKE ?{i} OR c.email ILIKE ?{i})"
+                " AND (c.id || E'\\x1f' || COALESCE(c.name, '') || E'\\x1f' || COALESCE(c.email, '')) ILIKE ?{i}"
             ));
         }
     }
@@ -397,10 +398,14 @@ pub fn count(pg: &Pg, q: &ListQuery) -> Result<i64> {
         return pg.count("SELECT count(*) FROM customers", &[]);
     }
     let where_ = sql.strip_prefix(" AND ").unwrap_or("true");
+    // The scores are joined only when a band asks for them.
+    let from = if q.churn_band.is_some() {
+        "customers c JOIN active_churn ac ON ac.cid = c.cid"
+    } else {
+        "customers c"
+    };
     // sql-format-ok: constant joins and numbered placeholders.
-    let text = format!(
-        "SELECT count(*) FROM customers c LEFT JOIN active_churn ac ON ac.cid = c.cid WHERE {where_}"
-    );
+    let text = format!("SELECT count(*) FROM {from} WHERE {where_}");
     pg.count(&text, &params)
 }
 

@@ -54,6 +54,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0006_data_version.sql",
         include_str!("../../../schema/pg/0006_data_version.sql"),
     ),
+    (
+        "0007_customer_search.sql",
+        include_str!("../../../schema/pg/0007_customer_search.sql"),
+    ),
 ];
 
 /// The schema version this build writes on PostgreSQL.
