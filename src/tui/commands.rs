@@ -274,12 +274,18 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
                 )),
                 Some(c) => {
                     list.query.sort = *c;
+                    // In the column's usual direction, as `s` gives it.
+                    list.query.descending = c.descending_first();
                     let fx = super::update::resort_list(list, slot);
                     state.say(Severity::Info, format!("sorted by {}", c.title()));
                     Ok(fx)
                 }
                 None => {
-                    let names: Vec<&str> = SortColumn::ALL.iter().map(|c| c.title()).collect();
+                    let names: Vec<&str> = SortColumn::ALL
+                        .iter()
+                        .filter(|c| !server || c.on_server())
+                        .map(|c| c.title())
+                        .collect();
                     Err(format!("sort by one of: {}", names.join(", ")))
                 }
             }
@@ -294,6 +300,9 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
                 filter
             };
             Ok(super::queue_filter::set_filter(state, filter))
+        }
+        "cluster" if state.server => {
+            Err("clusters are not on a server yet (`crmtop clusters` runs on a file)".into())
         }
         "cluster" => {
             // `:cluster N` on every customer screen; `:cluster` or `off` clears.

@@ -22,6 +22,7 @@ pub(crate) fn train_message(
     auc: Option<f64>,
     prev_auc: Option<f64>,
     active: bool,
+    activation: &str,
 ) -> String {
     let mut msg = format!("model v{model_id}");
     if let Some(a) = auc {
@@ -30,8 +31,11 @@ pub(crate) fn train_message(
             msg.push_str(&format!(" ({:+.2})", a - b));
         }
     }
+    // (Why it stays inactive, from the training's own decision.)
     msg.push_str(if active {
         ", activated"
+    } else if activation.contains("for comparison") {
+        ", kept inactive: trained for comparison (A on Models activates it)"
     } else {
         ", kept inactive (AUC below the active model's)"
     });
@@ -71,6 +75,7 @@ pub fn run_job_isolated(
                 v["metrics"]["auc"].as_f64(),
                 prev_auc,
                 v["active"].as_bool().unwrap_or(false),
+                v["activation"].as_str().unwrap_or(""),
             ),
             _ => clv_message(
                 v["fit_id"].as_i64().unwrap_or(0),
@@ -100,6 +105,7 @@ pub fn run_job(path: &std::path::Path, spec: JobSpec, ctl: Ctl) -> crate::Result
                 r.metrics.as_ref().map(|m| m.auc),
                 prev_auc,
                 r.active,
+                &r.activation,
             ))
         }
         JobSpec::Clv(opts) => {

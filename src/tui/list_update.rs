@@ -326,15 +326,7 @@ pub(crate) fn sort_next(list: &mut ListState, slot: Slot, server: bool) -> Vec<E
         .position(|c| *c == list.query.sort)
         .unwrap_or(0);
     list.query.sort = columns[(i + 1) % columns.len()];
-    list.query.descending = matches!(
-        list.query.sort,
-        SortColumn::Revenue
-            | SortColumn::Orders
-            | SortColumn::Churn
-            | SortColumn::Clv
-            | SortColumn::LastOrder
-            | SortColumn::Tenure
-    );
+    list.query.descending = list.query.sort.descending_first();
     resort_list(list, slot)
 }
 

@@ -51,14 +51,20 @@ pub(crate) fn enter_screen(state: &mut AppState) -> Vec<Effect> {
             vec![]
         }
         Screen::Customers | Screen::Churn | Screen::Clv => {
+            // The churn and CLV headers and charts are the dashboard's.
+            let mut fx = if state.dashboard.is_none() && !state.dashboard_loading {
+                load_dashboard(state)
+            } else {
+                vec![]
+            };
             let Some(slot) = slot_of(state.screen) else {
-                return vec![];
+                return fx;
             };
             let list = list_mut(state, slot);
             if list.rows.is_empty() && !list.loading {
-                return reset_list(list, slot);
+                fx.extend(reset_list(list, slot));
             }
-            vec![]
+            fx
         }
         Screen::Feedback => {
             if state.queue.items.is_empty() && !state.queue.loading {

@@ -72,6 +72,20 @@ impl SortColumn {
         }
     }
 
+    /// Whether the column is first shown highest first (amounts, risk,
+    /// recency, tenure) rather than A to Z.
+    pub fn descending_first(self) -> bool {
+        matches!(
+            self,
+            SortColumn::Revenue
+                | SortColumn::Orders
+                | SortColumn::Churn
+                | SortColumn::Clv
+                | SortColumn::LastOrder
+                | SortColumn::Tenure
+        )
+    }
+
     /// Whether a PostgreSQL server sorts by it yet (CLV fits are a file's).
     pub fn on_server(self) -> bool {
         !matches!(self, SortColumn::Clv | SortColumn::Rfm)
@@ -259,7 +273,12 @@ fn count_plan(
     forced: Option<Plan>,
 ) -> Result<i64> {
     let has_text = q.filter.as_deref().is_some_and(|t| !t.is_empty());
-    let only_text = q.churn_band.is_none() && q.rfm_segment.is_none();
+    // (The search's matches are of the text alone: the lapsed customers
+    // the churn list leaves out, or another cluster's, are among them.)
+    let only_text = q.churn_band.is_none()
+        && q.rfm_segment.is_none()
+        && q.skip_lapsed.is_none()
+        && q.cluster.is_none();
     if let (Some(h), true, true, None) = (hits, has_text, only_text, forced) {
         return Ok(h.len() as i64);
     }
@@ -471,13 +490,22 @@ mod tests {
         let c = db();
         crate::store::search::register_functions(&c).unwrap();
         let idx = crate::store::search::SearchIndex::build(&c).unwrap();
+        // Last orders (none for some), and a lapsed cutoff that leaves
+        // some customers out, as the churn list does.
+        c.execute(
+            "UPDATE customers SET last_order = cid * 1000 WHERE cid % 6 <> 0",
+            [],
+        )
+        .unwrap();
+        let cut = Some(20_000);
         for text in ["k00", "name 3", "5", "K01", "zz"] {
             let hits = idx.search(text);
-            for (band, seg) in [
-                (None, None),
-                (Some((0.2, 0.6)), None),
-                (None, Some("At risk")),
-                (Some((0.2, 0.6)), Some("Champions")),
+            for (band, seg, lapsed) in [
+                (None, None, None),
+                (None, None, cut),
+                (Some((0.2, 0.6)), None, None),
+                (None, Some("At risk"), None),
+                (Some((0.2, 0.6)), Some("Champions"), cut),
             ] {
                 for sort in SortColumn::ALL {
                     for descending in [false, true] {
@@ -485,10 +513,17 @@ mod tests {
                         q.filter = Some(text.into());
                         q.churn_band = band;
                         q.rfm_segment = seg.map(String::from);
+                        q.skip_lapsed = lapsed;
                         q.limit = 1000;
                         let want: Vec<i64> = page(&c, &q).unwrap().iter().map(|r| r.cid).collect();
                         let n = count(&c, &q).unwrap();
                         assert_eq!(n as usize, want.len());
+                        // As the UI counts: with the search's matches.
+                        assert_eq!(
+                            count_with(&c, &q, Some(&hits)).unwrap(),
+                            n,
+                            "{text} {lapsed:?}"
+                        );
                         for keys in [Some(Plan::Keys), Some(Plan::Bits), None] {
                             assert_eq!(count_plan(&c, &q, Some(&hits), keys).unwrap(), n);
                             q.limit = 4;
@@ -505,7 +540,7 @@ mod tests {
                             q.limit = 1000;
                             assert_eq!(
                                 got, want,
-                                "{text} {band:?} {seg:?} {sort:?} {descending} {keys:?}"
+                                "{text} {band:?} {seg:?} {lapsed:?} {sort:?} {descending} {keys:?}"
                             );
                         }
                     }

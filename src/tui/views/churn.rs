@@ -65,6 +65,12 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
                 format!(" · {}-day window", m.window_days)
             }),
         ]),
+        None if state.dashboard.as_ref().is_some_and(|d| d.agg.scored > 0) => {
+            Line::from(Span::styled(
+                " scores carried from a file, no model here: R trains one",
+                theme.warn(),
+            ))
+        }
         None => Line::from(Span::styled(" no active churn model", theme.warn())),
     };
     f.render_widget(Paragraph::new(header), l.header);

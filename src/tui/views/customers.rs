@@ -191,6 +191,12 @@ pub fn footer(state: &AppState, list: &ListState, theme: &Theme) -> Line<'static
 
 /// What to do when there is nothing to show.
 pub fn empty_hint(state: &AppState, list: &ListState) -> Option<String> {
+    if state.empty_db == Some(true) && state.server {
+        return Some(
+            "No customers on this server yet.\n\nMake a demo company in a file and copy it here:\n             \x20 crmtop demo --db demo.db && crmtop migrate --from demo.db --to URL\n             or import your data:  crmtop --db URL import customers FILE.csv\n\n             (see the README for the CSV columns)"
+                .into(),
+        );
+    }
     if state.empty_db == Some(true) {
         return Some(
             "No customers yet.\n\nCreate a demo company:   crmtop demo --db PATH\n\

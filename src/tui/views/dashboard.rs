@@ -116,6 +116,8 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             m.kind,
             m.auc.map(|x| format!(" AUC {x:.2}")).unwrap_or_default()
         )),
+        // Scores carried from a file by `migrate`, without their model.
+        None if a.scored > 0 => title.push_str(" · scores from a file, no model here: press R"),
         None => title.push_str(" · no churn model yet: press R"),
     }
     if let Some(fit_) = &a.fit {

@@ -174,6 +174,7 @@ impl ServerExecutor {
                                 v["metrics"]["auc"].as_f64(),
                                 prev_auc,
                                 v["active"].as_bool().unwrap_or(false),
+                                v["activation"].as_str().unwrap_or(""),
                             )),
                             false,
                         ),
@@ -322,7 +323,7 @@ impl ServerExecutor {
             Request::Panic => panic!("a panic requested for testing (CRMTOP_TEST_PANIC=worker)"),
             other => Response::Failed {
                 what: super::trace::describe(&other).to_string(),
-                message: "not on a server yet (the queue is)".into(),
+                message: "not on a server yet (a file's for now)".into(),
             },
         }))
     }
