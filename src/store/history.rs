@@ -420,23 +420,19 @@ pub fn event_kinds_by_day(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Events summed by customer, day and kind on days [from_day, to_day) of
-/// the customers with keys in [cids.0, cids.1), as (cid, day, kind, sum
-/// of values).
+/// Events summed by customer, day and kind on days [from_day, to_day), as
+/// (cid, day, kind, sum of values).
 pub fn scan_event_days(
     path: &Path,
     from_day: i64,
     to_day: i64,
-    cids: (i64, i64),
     ctl: Ctl,
     mut each: impl FnMut(i64, i64, &str, f64),
 ) -> Result<()> {
     let conn = read_conn(path)?;
-    let mut st = conn.prepare(
-        "SELECT cid, day, kind, value FROM event_days
-          WHERE cid >= ?3 AND cid < ?4 AND day >= ?1 AND day < ?2",
-    )?;
-    stream(&mut st, [from_day, to_day, cids.0, cids.1], ctl, |r| {
+    let mut st =
+        conn.prepare("SELECT cid, day, kind, value FROM event_days WHERE day >= ?1 AND day < ?2")?;
+    stream(&mut st, [from_day, to_day], ctl, |r| {
         let kind = text(r.get_ref(2)?).unwrap_or("");
         each(r.get(0)?, r.get(1)?, kind, r.get(3)?);
         Ok(())

@@ -96,7 +96,7 @@ pub fn extract_source(
                 ),
                 History::Days => (
                     s.spawn(|| scan_order_days(&path, &by_cid, n, cutoffs, label_ends, ctl)),
-                    s.spawn(|| scan_event_days(&path, &by_cid, &cids, cutoffs, min_cut, ctl)),
+                    s.spawn(|| scan_event_days(&path, &by_cid, n, cutoffs, min_cut, ctl)),
                     s.spawn(|| scan_feedback_days(&path, &by_cid, n, cutoffs, ctl)),
                 ),
             };
@@ -225,58 +225,25 @@ fn scan_events(
 }
 
 /// `scan_events` from the daily sums (why whole days give the same sums:
-/// below, before `scan_order_days`). The events are the largest table: they
-/// are read in `EVENT_PARTS` ranges of customers at once, each on its own
-/// connection into its own part of the sums, so that their scan is not the
-/// one the others wait for.
+/// below, before `scan_order_days`).
 fn scan_event_days(
     path: &Path,
     by_cid: &CidIndex,
-    cids: &[i64],
+    n: usize,
     cutoffs: &[i64],
     min_cut: i64,
     ctl: Ctl,
 ) -> Result<(Vec<f32>, Vec<String>)> {
-    const EVENT_PARTS: usize = 2;
-    let n = cids.len();
     let max_cut = cutoffs.iter().copied().max().unwrap_or(i64::MAX);
     let from = (min_cut - 90 * DAY).div_euclid(DAY);
-    let to = max_cut.div_euclid(DAY);
     let kinds = history::event_kinds_by_day(path, from, min_cut.div_euclid(DAY), MAX_EVENT_KINDS)?;
     ctl.check()?;
-    if kinds.is_empty() {
-        return Ok((Vec::new(), kinds));
-    }
-    let stride = cutoffs.len() * MAX_EVENT_KINDS;
-    let mut acc = vec![0f32; n * stride];
-    std::thread::scope(|s| -> Result<()> {
-        let mut rest = &mut acc[..];
-        let mut parts = Vec::new();
-        for k in 0..EVENT_PARTS {
-            let (lo, hi) = (n * k / EVENT_PARTS, n * (k + 1) / EVENT_PARTS);
-            let (mine, r) = std::mem::take(&mut rest).split_at_mut((hi - lo) * stride);
-            rest = r;
-            // Keys ascending: places [lo, hi) hold the keys in [cids[lo], cids[hi]).
-            let keys = (
-                if k == 0 { i64::MIN } else { cids[lo] },
-                if hi < n { cids[hi] } else { i64::MAX },
-            );
-            let kinds = &kinds;
-            parts.push(s.spawn(move || {
-                fill_events(mine, lo, by_cid, cutoffs, kinds, |add| {
-                    history::scan_event_days(path, from, to, keys, ctl, |cid, day, kind, value| {
-                        add(cid, day * DAY, kind, value)
-                    })
-                })
-            }));
-        }
-        for p in parts {
-            p.join()
-                .map_err(|_| Error::Other("a feature reader thread panicked".into()))??;
-        }
-        Ok(())
-    })?;
-    Ok((acc, kinds))
+    accumulate_events(by_cid, n, cutoffs, kinds, |add| {
+        let to = max_cut.div_euclid(DAY);
+        history::scan_event_days(path, from, to, ctl, |cid, day, kind, value| {
+            add(cid, day * DAY, kind, value)
+        })
+    })
 }
 
 /// The values of the chosen event kinds in the 90 days before each cutoff,
@@ -292,24 +259,8 @@ fn accumulate_events(
     if kinds.is_empty() {
         return Ok((Vec::new(), kinds));
     }
-    let mut acc = vec![0f32; n * cutoffs.len() * MAX_EVENT_KINDS];
-    fill_events(&mut acc, 0, by_cid, cutoffs, &kinds, scan)?;
-    Ok((acc, kinds))
-}
-
-/// `accumulate_events` into `acc`, the sums of the customers at places
-/// from `first` on (others the scan meets are left to another part).
-fn fill_events(
-    acc: &mut [f32],
-    first: usize,
-    by_cid: &CidIndex,
-    cutoffs: &[i64],
-    kinds: &[String],
-    scan: impl FnOnce(&mut dyn FnMut(i64, i64, &str, f64)) -> Result<()>,
-) -> Result<()> {
     let nc = cutoffs.len();
-    let stride = nc * MAX_EVENT_KINDS;
-    let held = acc.len() / stride.max(1);
+    let mut acc = vec![0f32; n * nc * MAX_EVENT_KINDS];
     let index: HashMap<&str, usize> = kinds
         .iter()
         .enumerate()
@@ -318,15 +269,14 @@ fn fill_events(
     scan(&mut |cid, at, kind, value| {
         let Some(&ki) = index.get(kind) else { return };
         let Some(i) = by_cid.get(cid) else { return };
-        let Some(i) = i.checked_sub(first).filter(|&i| i < held) else {
-            return;
-        };
         for (c, &t) in cutoffs.iter().enumerate() {
             if at < t && at >= t - 90 * DAY {
-                acc[i * stride + c * MAX_EVENT_KINDS + ki] += value as f32;
+                acc[(i * nc + c) * MAX_EVENT_KINDS + ki] += value as f32;
             }
         }
-    })
+    })?;
+    drop(index);
+    Ok((acc, kinds))
 }
 
 /// Orders of every customer before and after each cutoff, from a scan that
