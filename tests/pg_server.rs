@@ -781,3 +781,43 @@ fn the_dashboard_on_the_server_counts_as_the_files() {
     assert_eq!(after.lapsed, first.lapsed + 1);
     assert_ne!(after.version, first.version);
 }
+
+/// `migrate` carries the file's active churn model to the server with every
+/// customer's score and drivers: the server explains customers with it and
+/// judges its next training against it.
+#[test]
+fn the_active_model_goes_to_the_server_with_its_scores() {
+    if skip() {
+        return;
+    }
+    let file = demo_db(300, 17);
+    train_and_fit(&file);
+    let server = demo_db(300, 17);
+    train_and_fit(&server);
+    let server = server.on_engine();
+    let id = file.count("SELECT id FROM models WHERE active = 1");
+    assert!(id > 0);
+    assert_eq!(server.count("SELECT id FROM models WHERE active"), id);
+    assert_eq!(server.count("SELECT count(*) FROM models"), 1);
+    let q = "SELECT cid, CAST(round(prob * 1000000) AS BIGINT), drivers FROM {} ORDER BY cid";
+    assert_eq!(
+        server.dump_rows(&q.replace("{}", "churn_scores")),
+        file.dump_rows(&q.replace("{}", "active_churn"))
+    );
+    let crmtop::store::Db::Server(pg) = server.db() else {
+        panic!("not on a server");
+    };
+    let d = crmtop::store::detail::load(&pg, 5).unwrap().unwrap();
+    assert_eq!(d.churn.as_ref().map(|c| c.0), Some(id));
+    let o = server.run(&["train", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["model_id"].as_i64(), Some(id + 1), "{r}");
+    assert!(
+        r["activation"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("of v{id}")),
+        "{r}"
+    );
+}

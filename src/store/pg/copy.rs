@@ -87,6 +87,24 @@ const TABLES: &[Table] = &[
         key: "cid",
         back: false,
     },
+    // The active churn model comes along with every customer's score and
+    // drivers, so that the server explains and re-ranks as the file did
+    // (older versions stay in the file).
+    Table {
+        name: "models",
+        cols: "id, kind, created_at, agent, as_of, window_days, label_source, n_train, n_test, positive_rate, duration_ms, active, report, params",
+        from: "(SELECT * FROM models WHERE active = 1) m",
+        key: "id",
+        back: false,
+    },
+    Table {
+        name: "churn_scores",
+        cols: "model_id, cid, prob, drivers",
+        from: "(SELECT (SELECT id FROM models WHERE active = 1) AS model_id, cid, prob, drivers
+                  FROM active_churn WHERE EXISTS (SELECT 1 FROM models WHERE active = 1)) s",
+        key: "cid",
+        back: false,
+    },
 ];
 
 /// What was copied: per table, its rows and checksum (equal on both sides).
@@ -207,6 +225,11 @@ pub fn from_sqlite(
         )?;
         pg.exec(
             "SELECT setval(pg_get_serial_sequence('audit_log', 'aid'), COALESCE(max(aid), 0) + 1, false) FROM audit_log",
+            &[],
+        )?;
+        // The server's next version follows the file's.
+        pg.exec(
+            "SELECT setval(pg_get_serial_sequence('models', 'id'), COALESCE(max(id), 0) + 1, false) FROM models",
             &[],
         )?;
         pg.batch("ANALYZE")?;
