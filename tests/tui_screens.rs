@@ -284,7 +284,8 @@ fn sorting_by_a_column_the_screen_hides_shows_it() {
     assert!(!h.screen().contains("RFM segment"), "{}", h.screen());
     h.command("sort rfm");
     let screen = h.screen();
-    assert!(screen.contains("RFM segment▼"), "{screen}");
+    // In the column's own direction (A to Z), not the churn order's.
+    assert!(screen.contains("RFM segment▲"), "{screen}");
     assert!(screen.contains("Churn risk (by RFM segment)"), "{screen}");
 }
 
