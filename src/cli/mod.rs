@@ -241,15 +241,9 @@ pub fn warm_dashboard<T>(
     result: &Result<T>,
     printer: &dyn Fn(crate::jobs::Progress),
 ) {
-    if result.is_ok() {
-        printer(crate::jobs::Progress {
-            phase: "preparing the dashboard".into(),
-            done: 0,
-            total: 1,
-        });
-        let t = &ctx.config.thresholds;
-        let _ = store::dashboard::warm(conn, t.high, t.medium);
-    }
+    warm_with(ctx, result, printer, &|high, medium| {
+        store::dashboard::warm(conn, high, medium)
+    });
 }
 
 /// `warm_dashboard` on a server (its cache is in `meta`, for every UI).
@@ -259,6 +253,19 @@ pub fn warm_server_dashboard<T>(
     result: &Result<T>,
     printer: &dyn Fn(crate::jobs::Progress),
 ) {
+    warm_with(ctx, result, printer, &|high, medium| {
+        store::pg::dashboard::aggregates(pg, true, high, medium).map(|_| ())
+    });
+}
+
+/// After a job that succeeded: say so, and compute the aggregates with
+/// the configured thresholds (best effort).
+fn warm_with<T>(
+    ctx: &Ctx,
+    result: &Result<T>,
+    printer: &dyn Fn(crate::jobs::Progress),
+    warm: &dyn Fn(f64, f64) -> Result<()>,
+) {
     if result.is_ok() {
         printer(crate::jobs::Progress {
             phase: "preparing the dashboard".into(),
@@ -266,7 +273,7 @@ pub fn warm_server_dashboard<T>(
             total: 1,
         });
         let t = &ctx.config.thresholds;
-        let _ = store::pg::dashboard::aggregates(pg, true, t.high, t.medium);
+        let _ = warm(t.high, t.medium);
     }
 }
 
