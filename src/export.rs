@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::pii;
 use crate::store::export::{stream, Field, Rows};
-use crate::store::Conn as Connection;
+use crate::store::sql::Sql;
 use crate::timeutil;
 use serde_json::{Map, Value};
 use std::io::Write;
@@ -115,13 +115,8 @@ pub fn num(x: f64) -> Value {
 }
 
 /// Every customer with the import columns and one column per attribute.
-pub fn customers(
-    conn: &Connection,
-    format: Format,
-    mask: bool,
-    out: &mut dyn Write,
-) -> Result<u64> {
-    let acols = crate::store::attributes::columns(conn)?;
+pub fn customers(conn: &dyn Sql, format: Format, mask: bool, out: &mut dyn Write) -> Result<u64> {
+    let acols = crate::store::export::attribute_columns(conn)?;
     let attr_names: Vec<String> = acols.iter().map(|c| c.name.clone()).collect();
     let mut columns: Vec<String> = [
         "id",
@@ -202,7 +197,7 @@ fn mask_value(attr: &str, v: Value, owner: Option<&str>) -> Value {
 }
 
 /// Every order, oldest first.
-pub fn orders(conn: &Connection, format: Format, out: &mut dyn Write) -> Result<u64> {
+pub fn orders(conn: &dyn Sql, format: Format, out: &mut dyn Write) -> Result<u64> {
     let columns = [
         "id",
         "customer_id",
@@ -234,7 +229,7 @@ pub fn orders(conn: &Connection, format: Format, out: &mut dyn Write) -> Result<
 /// Every feedback item with its workflow state.
 /// Every feedback item; with `mask`, the e-mail addresses and phone numbers
 /// in its free text (text, resolution note, escalation reason) are masked.
-pub fn feedback(conn: &Connection, format: Format, mask: bool, out: &mut dyn Write) -> Result<u64> {
+pub fn feedback(conn: &dyn Sql, format: Format, mask: bool, out: &mut dyn Write) -> Result<u64> {
     let free = |t: Option<String>, owner: Option<&str>| -> Value {
         opt(if mask {
             t.map(|t| pii::mask(pii::Kind::Text, &t, owner))
@@ -289,8 +284,8 @@ pub fn feedback(conn: &Connection, format: Format, mask: bool, out: &mut dyn Wri
 /// The active model's scores, riskiest first: customer, probability, drivers
 /// in words, and whether the customer has lapsed (already gone: not at
 /// risk, whatever the score; the screens leave them out of the risk lists).
-pub fn churn(conn: &Connection, format: Format, mask: bool, out: &mut dyn Write) -> Result<u64> {
-    let active = crate::store::models::active(conn)?
+pub fn churn(conn: &dyn Sql, format: Format, mask: bool, out: &mut dyn Write) -> Result<u64> {
+    let active = crate::store::export::active_model(conn)?
         .ok_or_else(|| Error::bad("no active churn model; train one with `crmtop train`"))?;
     let params: crate::analytics::churn::Params = serde_json::from_str(&active.params)
         .map_err(|e| Error::Other(format!("model v{} cannot be read back: {e}", active.id)))?;
@@ -303,7 +298,7 @@ pub fn churn(conn: &Connection, format: Format, mask: bool, out: &mut dyn Write)
     ];
     let mut sink = Sink::new(format, columns.iter().map(|s| s.to_string()).collect(), out)?;
     let mut n = 0;
-    let cutoff = crate::store::dashboard::lapsed_cutoff_now(conn)?;
+    let cutoff = crate::store::export::lapsed_cutoff(conn)?;
     stream(conn, Rows::Churn, |f| {
         let lapsed = crate::store::dashboard::is_lapsed(f[3].int(), f[4].int(), cutoff);
         let drivers = f[2].text().unwrap_or_default();
@@ -329,7 +324,7 @@ pub fn churn(conn: &Connection, format: Format, mask: bool, out: &mut dyn Write)
 }
 
 /// The active CLV fit's values, highest CLV first.
-pub fn clv(conn: &Connection, format: Format, out: &mut dyn Write) -> Result<u64> {
+pub fn clv(conn: &dyn Sql, format: Format, out: &mut dyn Write) -> Result<u64> {
     let fit = crate::store::export::active_clv_fit(conn)?
         .ok_or_else(|| Error::bad("no CLV fit yet; run `crmtop clv`"))?;
     let columns = [

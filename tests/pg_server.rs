@@ -812,3 +812,39 @@ fn the_active_model_goes_to_the_server_with_its_scores() {
         "{r}"
     );
 }
+
+/// `crmtop export` on a server writes what the same data's file writes
+/// (a server keeps no attributes: the customers' import columns only), and
+/// refuses CLV, whose fits are a file's.
+#[test]
+fn exports_from_the_server_equal_the_files() {
+    if skip() {
+        return;
+    }
+    let file = demo_db(300, 18);
+    train_and_fit(&file);
+    let server = demo_db(300, 18);
+    train_and_fit(&server);
+    let server = server.on_engine();
+    let export = |db: &TempDb, what: &str| -> String {
+        let o = db.run(&["export", what]);
+        assert_eq!(o.status.code(), Some(0), "{what}: {}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    for what in ["orders", "feedback", "churn"] {
+        let (a, b) = (export(&file, what), export(&server, what));
+        assert!(a.lines().count() > 100, "{what}");
+        assert_eq!(a, b, "{what}");
+    }
+    let (a, b) = (export(&file, "customers"), export(&server, "customers"));
+    let first13 = |t: &str| -> Vec<String> {
+        t.lines()
+            .map(|l| l.split(',').take(13).collect::<Vec<_>>().join(","))
+            .collect()
+    };
+    assert_eq!(b.lines().next().unwrap().split(',').count(), 13);
+    assert_eq!(first13(&a), first13(&b));
+    let o = server.run(&["export", "clv"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not on a server yet"), "{}", stderr(&o));
+}

@@ -479,7 +479,9 @@ pub struct ExportArgs {
 }
 
 pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
-    let store = ctx.open_for_read()?;
+    // A file or a server (which keeps no attributes or CLV fits yet).
+    let db = ctx.open_db_for_read()?;
+    let conn: &dyn crate::store::sql::Sql = &db;
     let format = match a.format {
         OutFormat::Csv => Format::Csv,
         OutFormat::Json => Format::Json,
@@ -496,11 +498,11 @@ pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
         Box::new(lock)
     };
     let result = match a.what {
-        ExportWhat::Customers => export::customers(&store.conn, format, ctx.mask_pii(), &mut out),
-        ExportWhat::Orders => export::orders(&store.conn, format, &mut out),
-        ExportWhat::Feedback => export::feedback(&store.conn, format, ctx.mask_pii(), &mut out),
-        ExportWhat::Churn => export::churn(&store.conn, format, ctx.mask_pii(), &mut out),
-        ExportWhat::Clv => export::clv(&store.conn, format, &mut out),
+        ExportWhat::Customers => export::customers(conn, format, ctx.mask_pii(), &mut out),
+        ExportWhat::Orders => export::orders(conn, format, &mut out),
+        ExportWhat::Feedback => export::feedback(conn, format, ctx.mask_pii(), &mut out),
+        ExportWhat::Churn => export::churn(conn, format, ctx.mask_pii(), &mut out),
+        ExportWhat::Clv => export::clv(conn, format, &mut out),
     };
     match result {
         Ok(_) => Ok(OK),

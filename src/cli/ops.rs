@@ -240,7 +240,7 @@ pub fn migrate(ctx: &Ctx, a: MigrateArgs) -> Result<i32> {
                 pg.shown.clone(),
                 copied,
                 "The customers, orders, events, feedback queue, audit log, the active churn model with every customer's score and drivers, and each customer's active CLV are on the server. \
-                 Older model versions, CLV fits, campaigns and clusters stay in the file: on PostgreSQL this build runs the feedback queue (crmtop feedback ..., and its screen), the dashboard, customers and churn screens, import, train, model, info, doctor and migrate.",
+                 Older model versions, CLV fits, campaigns and clusters stay in the file: on PostgreSQL this build runs the feedback queue (crmtop feedback ..., and its screen), the dashboard, customers and churn screens, import, train, model, export, info, doctor and migrate.",
             )
         }
         (true, false) => {

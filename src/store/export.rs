@@ -2,7 +2,8 @@
 //! order as plain fields (the formatting, masking and CSV/JSON writing are
 //! `crate::export`'s).
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::store::sql::Sql;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension};
 
@@ -74,8 +75,58 @@ pub enum Rows<'a> {
     Clv { fit: i64 },
 }
 
-/// Stream the rows of `what` through `each`, in export order.
+/// Stream the rows of `what` through `each`, in export order, from a file
+/// or a server (which keeps no attributes or CLV fits yet).
 pub fn stream(
+    conn: &dyn Sql,
+    what: Rows,
+    mut each: impl FnMut(&[Field]) -> Result<()>,
+) -> Result<()> {
+    match (conn.sqlite(), conn.postgres()) {
+        (Some(c), _) => stream_file(c, what, each),
+        (None, Some(pg)) => {
+            let sql = match what {
+                Rows::Customers { .. } => {
+                    "SELECT c.id, c.name, c.email, c.phone, c.signup_date, c.birth_date, c.age, c.income,
+                            c.region, c.plan, c.segment, c.churned, c.cancelled_at
+                     FROM customers c ORDER BY c.cid"
+                }
+                Rows::Orders => {
+                    "SELECT o.order_key, c.id, o.ts, o.amount, o.quantity, o.product, o.category
+                     FROM orders o JOIN customers c ON c.cid = o.cid ORDER BY o.oid"
+                }
+                Rows::Feedback => {
+                    "SELECT f.id, c.id, f.created_at, f.channel, f.kind, f.score, f.text, f.sentiment,
+                            f.status, f.assignee, f.version, f.resolution_note, f.resolved_at,
+                            f.escalation_reason, c.name
+                     FROM feedback f JOIN customers c ON c.cid = f.cid ORDER BY f.fid"
+                }
+                // The active version's scores, riskiest first (ties by id,
+                // in bytes, as a file orders them).
+                Rows::Churn => {
+                    "SELECT c.id, s.prob, s.drivers, c.churned, c.last_order
+                     FROM churn_scores s JOIN models m ON m.id = s.model_id AND m.active
+                     JOIN customers c ON c.cid = s.cid
+                     ORDER BY s.prob DESC, c.id COLLATE \"C\""
+                }
+                Rows::Clv { .. } => {
+                    return Err(Error::bad(
+                        "CLV fits are not on a server yet: export clv from the file that holds them",
+                    ))
+                }
+            };
+            let mut fields = Vec::new();
+            pg.each(sql, &[], &mut |r| {
+                fields.clear();
+                fields.extend(r.0.iter().map(|v| Field::of(ValueRef::from(v))));
+                each(&fields)
+            })
+        }
+        (None, None) => Err(Error::Other("export: no connection".into())),
+    }
+}
+
+fn stream_file(
     conn: &Connection,
     what: Rows,
     mut each: impl FnMut(&[Field]) -> Result<()>,
@@ -129,9 +180,38 @@ pub fn stream(
     Ok(())
 }
 
-/// The active CLV fit, if any.
-pub fn active_clv_fit(conn: &Connection) -> Result<Option<i64>> {
+/// The active CLV fit, if any (a server has no fits yet: refused).
+pub fn active_clv_fit(conn: &dyn Sql) -> Result<Option<i64>> {
+    let Some(conn) = conn.sqlite() else {
+        return Err(Error::bad(
+            "CLV fits are not on a server yet: export clv from the file that holds them",
+        ));
+    };
     Ok(conn
         .query_row("SELECT id FROM clv_fits WHERE active = 1", [], |r| r.get(0))
         .optional()?)
+}
+
+/// The attribute columns to export (a server keeps none yet).
+pub fn attribute_columns(conn: &dyn Sql) -> Result<Vec<super::attributes::Column>> {
+    match conn.sqlite() {
+        Some(c) => super::attributes::columns(c),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The active churn model, on either engine.
+pub fn active_model(conn: &dyn Sql) -> Result<Option<super::models::ModelRow>> {
+    match (conn.sqlite(), conn.postgres()) {
+        (Some(c), _) => super::models::active(c),
+        (None, Some(pg)) => super::pg::models::get(pg, None),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The lapsed customers' cutoff now, on either engine.
+pub fn lapsed_cutoff(conn: &dyn Sql) -> Result<Option<i64>> {
+    Ok(super::dashboard::lapsed_cutoff(
+        super::customers::latest_order(conn)?,
+    ))
 }
