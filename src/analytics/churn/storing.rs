@@ -27,19 +27,7 @@ fn train_inner(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<T
     let prev = store::models::active(&tx)?;
     let id = store::models::insert(
         &tx,
-        &store::models::NewModel {
-            kind: opts.kind.as_str(),
-            agent: &opts.agent,
-            as_of: &report.as_of,
-            window_days: opts.window_days,
-            label_source: &label_source,
-            n_train: report.n_train as i64,
-            n_test: report.n_test as i64,
-            positive_rate: report.positive_rate,
-            duration_ms: 0,
-            report: &serde_json::Value::Null,
-            params: &params_json,
-        },
+        &new_model(opts, &report, &report.as_of, &label_source, &params_json),
     )?;
     store::models::write_scores(&tx, id, scores.iter().map(|(c, p, d)| (*c, *p, d.as_str())))?;
     ctl.check()?;
@@ -105,21 +93,11 @@ pub fn train_on_server(
     ctl.report("writing scores", 0, 1);
     let params_json = serde_json::to_string(&params)?;
     let new_auc = auc_of(&report);
+    let as_of = report.as_of.clone();
+    let as_stored = new_model(opts, &report, &as_of, &label_source, &params_json);
     store::pg::models::store(
         pg,
-        &store::models::NewModel {
-            kind: opts.kind.as_str(),
-            agent: &opts.agent,
-            as_of: &report.as_of.clone(),
-            window_days: opts.window_days,
-            label_source: &label_source,
-            n_train: report.n_train as i64,
-            n_test: report.n_test as i64,
-            positive_rate: report.positive_rate,
-            duration_ms: 0,
-            report: &serde_json::Value::Null,
-            params: &params_json,
-        },
+        &as_stored,
         &scores,
         &mut |id, prev| {
             let (activate, why) =
@@ -138,6 +116,30 @@ pub fn train_on_server(
     )?;
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// The version's row as stored (its report is written once it is decided).
+fn new_model<'a>(
+    opts: &'a TrainOptions,
+    report: &TrainReport,
+    as_of: &'a str,
+    label_source: &'a str,
+    params_json: &'a str,
+) -> store::models::NewModel<'a> {
+    static NO_REPORT: serde_json::Value = serde_json::Value::Null;
+    store::models::NewModel {
+        kind: opts.kind.as_str(),
+        agent: &opts.agent,
+        as_of,
+        window_days: opts.window_days,
+        label_source,
+        n_train: report.n_train as i64,
+        n_test: report.n_test as i64,
+        positive_rate: report.positive_rate,
+        duration_ms: 0,
+        report: &NO_REPORT,
+        params: params_json,
+    }
 }
 
 fn auc_of(report: &TrainReport) -> Option<f64> {
