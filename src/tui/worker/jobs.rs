@@ -22,16 +22,8 @@ impl Executor {
     }
 
     pub(super) fn start_job(&mut self, spec: JobSpec) -> crate::Result<Option<Response>> {
-        if self.job_running() {
-            return Ok(Some(Response::JobRefused(
-                "a job is already running; wait for it or cancel it (Esc)".into(),
-            )));
-        }
-        if self.read_only {
-            return Ok(Some(Response::JobRefused(format!(
-                "read-only (--read-only): {} is disabled",
-                spec.label()
-            ))));
+        if let Some(no) = refusal(self.job_running(), self.read_only, &spec) {
+            return Ok(Some(no));
         }
         let cancel = Arc::new(AtomicBool::new(false));
         let path = self.path.clone();
@@ -79,4 +71,20 @@ impl Executor {
             }
         }
     }
+}
+
+/// Why a job cannot start now, on either engine: one already runs, or the
+/// UI is read-only.
+pub(super) fn refusal(running: bool, read_only: bool, spec: &JobSpec) -> Option<Response> {
+    if running {
+        return Some(Response::JobRefused(
+            "a job is already running; wait for it or cancel it (Esc)".into(),
+        ));
+    }
+    read_only.then(|| {
+        Response::JobRefused(format!(
+            "read-only (--read-only): {} is disabled",
+            spec.label()
+        ))
+    })
 }

@@ -60,12 +60,16 @@ impl ServerExecutor {
         if slot != Slot::Churn {
             return Ok(vec![Extra::None; rows.len()]);
         }
-        let Some(id) = crate::store::pg::models::get(&self.pg, None)?
-            .filter(|m| m.active)
-            .map(|m| m.id)
-        else {
-            return Ok(vec![Extra::None; rows.len()]);
+        // The active version's number only; its parameters are read when
+        // it changes (a page asked for the whole row, JSON and all).
+        let id = {
+            use crate::store::sql::Sql;
+            self.pg
+                .count("SELECT coalesce(max(id), 0) FROM models WHERE active", &[])?
         };
+        if id == 0 {
+            return Ok(vec![Extra::None; rows.len()]);
+        }
         if self.params.as_ref().map(|(i, _)| *i) != Some(id) {
             self.params = crate::store::pg::models::get(&self.pg, Some(id))?
                 .and_then(|m| serde_json::from_str(&m.params).ok())
@@ -115,16 +119,9 @@ impl ServerExecutor {
     /// Retrain in a child `crmtop --db URL train` (as on a file): its
     /// progress and its end reach the UI as a file's job's do.
     fn start_job(&mut self, spec: JobSpec) -> crate::Result<Option<Response>> {
-        if self.job.as_ref().is_some_and(|(_, h)| !h.is_finished()) {
-            return Ok(Some(Response::JobRefused(
-                "a job is already running; wait for it or cancel it (Esc)".into(),
-            )));
-        }
-        if self.read_only {
-            return Ok(Some(Response::JobRefused(format!(
-                "read-only (--read-only): {} is disabled",
-                spec.label()
-            ))));
+        let running = self.job.as_ref().is_some_and(|(_, h)| !h.is_finished());
+        if let Some(no) = super::jobs::refusal(running, self.read_only, &spec) {
+            return Ok(Some(no));
         }
         if let JobSpec::ActivateModel(id) = spec {
             let agent = crate::agent::resolve(None);
