@@ -69,7 +69,7 @@ fn a_demo_goes_to_the_server_and_back_whole() {
     assert_eq!(info["customers"], n_customers(&db));
     assert_eq!(info["schema_version"], crmtop::store::pg::latest_version());
     // What does not run there yet says so, and creates nothing.
-    let o = db.run(&["clv"]);
+    let o = db.run(&["clusters"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("does not run on PostgreSQL yet"),
@@ -579,6 +579,8 @@ fn a_customers_detail_on_the_server_equals_the_files() {
         }
         assert_eq!(a.audit, b.audit, "{cid}");
         assert_eq!(a.lapsed, b.lapsed, "{cid}");
+        // The CLV fit's detail came along with the migration.
+        assert_eq!(a.clv, b.clv, "{cid}");
         compared += 1;
     }
     assert_eq!(compared, 5);
@@ -641,20 +643,26 @@ fn the_customer_lists_on_the_server_equal_the_files() {
     );
     assert!(cut.is_some());
     let mut walked = 0;
-    // Every order a server sorts by (all but CLV's and RFM's).
-    for sort in SortColumn::ALL.into_iter().filter(|c| c.on_server()) {
+    // Every order, with the Churn screen's band, the CLV screen's segment
+    // and the typed filter.
+    for sort in SortColumn::ALL {
         for descending in [false, true] {
-            for (filter, band, lapsed) in [
-                (None, None, None),
-                (Some("an"), None, None),
-                (None, Some((0.6, 1.01)), cut),
+            for (filter, band, lapsed, segment) in [
+                (None, None, None, None),
+                (Some("an"), None, None, None),
+                (None, Some((0.6, 1.01)), cut, None),
+                (None, None, None, Some("Champions")),
+                (Some("e"), None, None, Some("Hibernating")),
             ] {
                 let mut q = ListQuery::new(sort, descending);
                 q.limit = 37;
                 q.filter = filter.map(String::from);
                 q.churn_band = band;
                 q.skip_lapsed = lapsed;
-                let what = format!("{sort:?} desc={descending} filter={filter:?} band={band:?}");
+                q.rfm_segment = segment.map(String::from);
+                let what = format!(
+                    "{sort:?} desc={descending} filter={filter:?} band={band:?} segment={segment:?}"
+                );
                 let (f_fwd, f_back) = walk_both_ways(&q, &|q| list::page(&file.conn, q).unwrap());
                 let (s_fwd, s_back) = walk_both_ways(&q, &|q| pg_list::page(&pg, q).unwrap());
                 assert_eq!(f_fwd, s_fwd, "{what}: forward");
@@ -668,9 +676,9 @@ fn the_customer_lists_on_the_server_equal_the_files() {
             }
         }
     }
-    assert_eq!(walked, 54);
-    // A customer who arrives after the scores ranks below every score on
-    // both engines (unscored), and is listed.
+    assert_eq!(walked, 110);
+    // A customer who arrives after the scores and values ranks below every
+    // score, value and segment on both engines, and is listed.
     file.conn
         .execute(
             "INSERT INTO customers(cid, id, name) VALUES (100000, 'CNEW', 'Newcomer')",
@@ -682,16 +690,21 @@ fn the_customer_lists_on_the_server_equal_the_files() {
         &[],
     )
     .unwrap();
-    for descending in [false, true] {
-        let mut q = ListQuery::new(SortColumn::Churn, descending);
-        q.limit = 50;
-        let (f, fb) = walk_both_ways(&q, &|q| list::page(&file.conn, q).unwrap());
-        let (s, sb) = walk_both_ways(&q, &|q| pg_list::page(&pg, q).unwrap());
-        assert_eq!(f, s, "desc={descending}");
-        assert_eq!(fb, sb, "desc={descending}");
-        assert_eq!(f.len(), 401);
-        let at = if descending { 400 } else { 0 };
-        assert_eq!(s[at], 100000, "desc={descending}");
+    for sort in [SortColumn::Churn, SortColumn::Clv, SortColumn::Rfm] {
+        for descending in [false, true] {
+            let mut q = ListQuery::new(sort, descending);
+            q.limit = 50;
+            let (f, fb) = walk_both_ways(&q, &|q| list::page(&file.conn, q).unwrap());
+            let (s, sb) = walk_both_ways(&q, &|q| pg_list::page(&pg, q).unwrap());
+            assert_eq!(f, s, "{sort:?} desc={descending}");
+            assert_eq!(fb, sb, "{sort:?} desc={descending}");
+            assert_eq!(f.len(), 401);
+            assert!(s.contains(&100000), "{sort:?} desc={descending}");
+            if sort != SortColumn::Rfm {
+                let at = if descending { 400 } else { 0 };
+                assert_eq!(s[at], 100000, "{sort:?} desc={descending}");
+            }
+        }
     }
 }
 
@@ -741,7 +754,9 @@ fn the_dashboard_on_the_server_counts_as_the_files() {
         assert!((va - vb).abs() < 1e-6 * va.abs().max(1.0), "{ma}");
     }
     assert!(x.scored > 0 && x.total_clv.is_some());
-    assert!(y.fit.is_none(), "a server has no CLV fits yet");
+    // The active CLV fit came along, and is briefed as on the file.
+    assert!(y.fit.is_some());
+    assert_eq!(x.fit, y.fit);
     // Cached on the server under its data version, and stale at no change:
     // a customer labelled churned (as a re-import would) is lapsed at once.
     use crmtop::store::pg::dashboard::aggregates;
@@ -814,8 +829,7 @@ fn the_active_model_goes_to_the_server_with_its_scores() {
 }
 
 /// `crmtop export` on a server writes what the same data's file writes
-/// (a server keeps no attributes: the customers' import columns only), and
-/// refuses CLV, whose fits are a file's.
+/// (a server keeps no attributes: the customers' import columns only).
 #[test]
 fn exports_from_the_server_equal_the_files() {
     if skip() {
@@ -831,7 +845,7 @@ fn exports_from_the_server_equal_the_files() {
         assert_eq!(o.status.code(), Some(0), "{what}: {}", stderr(&o));
         String::from_utf8(o.stdout).unwrap()
     };
-    for what in ["orders", "feedback", "churn"] {
+    for what in ["orders", "feedback", "churn", "clv"] {
         let (a, b) = (export(&file, what), export(&server, what));
         assert!(a.lines().count() > 100, "{what}");
         assert_eq!(a, b, "{what}");
@@ -844,7 +858,118 @@ fn exports_from_the_server_equal_the_files() {
     };
     assert_eq!(b.lines().next().unwrap().split(',').count(), 13);
     assert_eq!(first13(&a), first13(&b));
-    let o = server.run(&["export", "clv"]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("not on a server yet"), "{}", stderr(&o));
+}
+
+/// Numbers equal to a few units in the last place (the engines sum a
+/// day's amounts in their own order), anything else exactly.
+fn same_json(a: &serde_json::Value, b: &serde_json::Value, at: &str) {
+    use serde_json::Value as J;
+    match (a, b) {
+        (J::Number(x), J::Number(y)) => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            assert!(
+                (x - y).abs() <= 1e-7 * x.abs().max(y.abs()).max(1e-6),
+                "{at}: {x} against {y}"
+            );
+        }
+        (J::Object(x), J::Object(y)) => {
+            assert_eq!(
+                x.keys().collect::<Vec<_>>(),
+                y.keys().collect::<Vec<_>>(),
+                "{at}"
+            );
+            for (k, v) in x {
+                if k != "duration_ms" {
+                    same_json(v, &y[k], &format!("{at}.{k}"));
+                }
+            }
+        }
+        (J::Array(x), J::Array(y)) => {
+            assert_eq!(x.len(), y.len(), "{at}");
+            for (i, (v, w)) in x.iter().zip(y).enumerate() {
+                same_json(v, w, &format!("{at}[{i}]"));
+            }
+        }
+        _ => assert_eq!(a, b, "{at}"),
+    }
+}
+
+/// `crmtop clv` on a server fits, values and ranks as on the file (the
+/// report, every customer's values, the shares' sums), numbered after the
+/// fit the migration carried; the holdout check agrees too.
+#[test]
+fn a_clv_fit_on_the_server_equals_the_files() {
+    if skip() {
+        return;
+    }
+    use crmtop::store::clv::Shares;
+    let file = demo_db(400, 19);
+    train_and_fit(&file);
+    let server = demo_db(400, 19);
+    train_and_fit(&server);
+    let server = server.on_engine();
+    let json = |db: &TempDb, args: &[&str]| -> serde_json::Value {
+        let o = db.run(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    for args in [
+        &["clv", "--json"][..],
+        &["clv", "--json", "--model", "pnbd", "--time-unit", "day"],
+        &["clv", "--json", "--holdout-from", "2025-01-01"],
+    ] {
+        let (a, b) = (json(&file, args), json(&server, args));
+        same_json(&a, &b, &format!("{args:?}"));
+    }
+    // The last fit is the migrated one's successor on both.
+    let fit_id = json(&server, &["clv", "--json"])["fit_id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        fit_id,
+        json(&file, &["clv", "--json"])["fit_id"].as_i64().unwrap()
+    );
+    // Every customer's values, in the export's order.
+    let export = |db: &TempDb| -> Vec<Vec<String>> {
+        let o = db.run(&["export", "clv"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        String::from_utf8(o.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| l.split(',').map(String::from).collect())
+            .collect()
+    };
+    let (a, b) = (export(&file), export(&server));
+    assert!(a.len() > 300);
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.len(), y.len());
+        for (u, v) in x.iter().zip(y) {
+            match (u.parse::<f64>(), v.parse::<f64>()) {
+                (Ok(p), Ok(q)) => assert!((p - q).abs() <= 1e-6 * p.abs().max(1.0), "{x:?} {y:?}"),
+                _ => assert_eq!(u, v),
+            }
+        }
+    }
+    // The shares' sums.
+    let f = file.open();
+    let crmtop::store::Db::Server(pg) = server.db() else {
+        panic!("not on a server");
+    };
+    let close = |x: f64, y: f64| (x - y).abs() <= 1e-6 * x.abs().max(1.0);
+    assert!(close(f.conn.total_clv().unwrap(), pg.total_clv().unwrap()));
+    for (clv, cid) in [(Some(500.0), 17), (Some(50.0), 3), (None, 1)] {
+        assert!(close(
+            f.conn.clv_above(clv, cid).unwrap(),
+            pg.clv_above(clv, cid).unwrap()
+        ));
+        assert!(close(
+            f.conn.segment_clv("Champions", Some((clv, cid))).unwrap(),
+            pg.segment_clv("Champions", Some((clv, cid))).unwrap()
+        ));
+    }
+    assert!(close(
+        f.conn.segment_clv("Champions", None).unwrap(),
+        pg.segment_clv("Champions", None).unwrap()
+    ));
 }

@@ -112,7 +112,7 @@ impl ClvArgs {
 
 pub fn clv(ctx: &Ctx, a: ClvArgs) -> Result<i32> {
     if let Some(from) = a.holdout_from {
-        let s = ctx.open_for_read()?;
+        let s = ctx.open_db_for_read()?;
         let unit = a.options(&ctx.agent).time_unit;
         let family = match a.model {
             ModelArg::Auto => None,
@@ -125,7 +125,11 @@ pub fn clv(ctx: &Ctx, a: ClvArgs) -> Result<i32> {
                 ))
             }
         };
-        let r = clv::holdout(&s.conn, Some(from), a.as_of, unit, a.penalizer, family)?;
+        let reads: &dyn store::clv::Reads = match &s {
+            store::Db::File(f) => &f.conn,
+            store::Db::Server(pg) => pg,
+        };
+        let r = clv::holdout(reads, Some(from), a.as_of, unit, a.penalizer, family)?;
         if a.json {
             print_json(&r)?;
         } else {
@@ -133,22 +137,30 @@ pub fn clv(ctx: &Ctx, a: ClvArgs) -> Result<i32> {
         }
         return Ok(OK);
     }
-    let mut s = ctx.open_for_write("clv")?;
-    let job = store::jobs::start(&s.conn, "clv", &ctx.agent)?;
     let printer = super::progress_printer();
-    let result = clv::fit(
-        &mut s.conn,
-        &a.options(&ctx.agent),
-        Ctl::new(&printer, crate::signals::cancel_flag()),
-    );
-    super::warm_dashboard(ctx, &s.conn, &result, &printer);
+    let ctl = Ctl::new(&printer, crate::signals::cancel_flag());
+    let result = match ctx.open_db_for_write("clv")? {
+        // A server: the fit, its values and the activation in one
+        // transaction there.
+        store::Db::Server(pg) => {
+            let r = clv::fit_on_server(&pg, &a.options(&ctx.agent), ctl);
+            super::warm_server_dashboard(ctx, &pg, &r, &printer);
+            r
+        }
+        store::Db::File(mut s) => {
+            let job = store::jobs::start(&s.conn, "clv", &ctx.agent)?;
+            let result = clv::fit(&mut s.conn, &a.options(&ctx.agent), ctl);
+            super::warm_dashboard(ctx, &s.conn, &result, &printer);
+            super::finish_job(&s.conn, job, &result);
+            result
+        }
+    };
     printer(crate::jobs::Progress {
         phase: "end".into(),
         done: 1,
         total: 1,
     });
     super::progress_done();
-    super::finish_job(&s.conn, job, &result);
     let r = result?;
     if a.json {
         print_json(&r)?;

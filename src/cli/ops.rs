@@ -239,8 +239,8 @@ pub fn migrate(ctx: &Ctx, a: MigrateArgs) -> Result<i32> {
                 a.from.clone(),
                 pg.shown.clone(),
                 copied,
-                "The customers, orders, events, feedback queue, audit log, the active churn model with every customer's score and drivers, and each customer's active CLV are on the server. \
-                 Older model versions, CLV fits, campaigns and clusters stay in the file: on PostgreSQL this build runs the feedback queue (crmtop feedback ..., and its screen), the dashboard, customers and churn screens, import, train, model, export, info, doctor and migrate.",
+                "The customers, orders, events, feedback queue, audit log, the active churn model with every customer's score and drivers, and the active CLV fit with every customer's values are on the server. \
+                 Older model versions and CLV fits, campaigns and clusters stay in the file: on PostgreSQL this build runs the feedback queue (crmtop feedback ..., and its screen), the dashboard, customers, churn and CLV screens, import, train, clv, model, export, info, doctor and migrate.",
             )
         }
         (true, false) => {

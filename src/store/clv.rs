@@ -129,6 +129,83 @@ pub fn customer_value(conn: &Connection, cid: i64) -> Result<Option<CustomerValu
         .optional()?)
 }
 
+/// What a CLV fit reads, from a file (here) or a server
+/// (`store::pg::clv`); `analytics::clv` computes on what it is handed.
+pub trait Reads {
+    /// The latest order's time, if any.
+    fn latest_order(&self) -> Result<Option<i64>>;
+    /// Each customer's spend per day with orders, on days before
+    /// `before_day` (days since 1970), in customer then day order:
+    /// `each(cid, day, spend)`.
+    fn order_days(
+        &self,
+        before_day: i64,
+        ctl: crate::jobs::Ctl,
+        each: &mut dyn FnMut(i64, i64, f64),
+    ) -> Result<()>;
+    /// `(cid, day)` of every day with orders up to and including
+    /// `last_day`, in customer then day order.
+    fn purchase_days(&self, last_day: i64) -> Result<Vec<(i64, i64)>> {
+        let mut out = Vec::new();
+        self.order_days(last_day + 1, crate::jobs::Ctl::silent(), &mut |c, d, _| {
+            out.push((c, d))
+        })?;
+        Ok(out)
+    }
+    /// Customers with a cancellation date.
+    fn cancelled_count(&self) -> Result<i64>;
+    /// Every customer.
+    fn customers(&self) -> Result<i64>;
+    /// The active churn model's window in days, if a model is active.
+    fn churn_window(&self) -> Result<Option<i64>>;
+    /// Every scored customer's churn probability under the active model.
+    fn churn_probs(&self) -> Result<Vec<(i64, f64)>>;
+    /// A numeric customer attribute, per customer that has it.
+    fn numeric_attribute(&self, name: &str) -> Result<Vec<(i64, f64)>>;
+    /// Per customer with orders in [start, end): (cid, spend, first order).
+    fn spend_between(&self, start: i64, end: i64) -> Result<Vec<(i64, f64, i64)>>;
+    /// (cid, signup day, cancellation day) of every customer with a signup date.
+    fn contracts(&self) -> Result<Vec<(i64, i64, Option<i64>)>>;
+}
+
+impl Reads for Connection {
+    fn latest_order(&self) -> Result<Option<i64>> {
+        super::customers::latest_order(self)
+    }
+    fn order_days(
+        &self,
+        before_day: i64,
+        ctl: crate::jobs::Ctl,
+        each: &mut dyn FnMut(i64, i64, f64),
+    ) -> Result<()> {
+        super::history::order_days_of(self, before_day, ctl, |d| each(d.cid, d.day, d.spend))
+    }
+    fn purchase_days(&self, last_day: i64) -> Result<Vec<(i64, i64)>> {
+        purchase_days(self, last_day)
+    }
+    fn cancelled_count(&self) -> Result<i64> {
+        super::customers::cancelled_count(self)
+    }
+    fn customers(&self) -> Result<i64> {
+        super::customers::total(self)
+    }
+    fn churn_window(&self) -> Result<Option<i64>> {
+        Ok(super::models::active(self)?.map(|m| m.window_days))
+    }
+    fn churn_probs(&self) -> Result<Vec<(i64, f64)>> {
+        super::customers::churn_probs(self)
+    }
+    fn numeric_attribute(&self, name: &str) -> Result<Vec<(i64, f64)>> {
+        super::attributes::numeric(self, name)
+    }
+    fn spend_between(&self, start: i64, end: i64) -> Result<Vec<(i64, f64, i64)>> {
+        spend_between(self, start, end)
+    }
+    fn contracts(&self) -> Result<Vec<(i64, i64, Option<i64>)>> {
+        super::customers::contracts(self)
+    }
+}
+
 /// Every customer's purchase days up to and including `last_day` (days
 /// since 1970; several orders on one day are one purchase, as lifetimes and
 /// Fader-Hardie count them), in customer then day order: `(cid, day)`.
@@ -219,6 +296,35 @@ pub fn basket_items(conn: &Connection) -> Result<BasketItems> {
         *ts = ts.div_euclid(crate::timeutil::DAY);
     }
     Ok((ordered, items))
+}
+
+/// The sums behind the CLV screen's shares, from a file (here) or a
+/// server (`store::pg::clv`).
+pub trait Shares {
+    /// Every customer's CLV under the active fit, summed.
+    fn total_clv(&self) -> Result<f64>;
+    /// The CLV of the customers ranked above (clv, cid), highest first.
+    fn clv_above(&self, clv: Option<f64>, cid: i64) -> Result<f64>;
+    /// The CLV of one RFM segment's customers (with `above`, of those
+    /// ranked above (clv, cid) in the segment).
+    fn segment_clv(&self, segment: &str, above: Option<(Option<f64>, i64)>) -> Result<f64>;
+}
+
+impl Shares for Connection {
+    fn total_clv(&self) -> Result<f64> {
+        // The active fit's report holds the total (only fits write CLV);
+        // summing a million values takes 40 ms.
+        match active_report(self)? {
+            Some((_, r)) => Ok(r.total_clv),
+            None => total_clv(self),
+        }
+    }
+    fn clv_above(&self, clv: Option<f64>, cid: i64) -> Result<f64> {
+        clv_above(self, clv, cid)
+    }
+    fn segment_clv(&self, segment: &str, above: Option<(Option<f64>, i64)>) -> Result<f64> {
+        segment_clv(self, segment, above)
+    }
 }
 
 /// The sum of every customer's CLV under the active fit (its ranking

@@ -380,7 +380,13 @@ fn compute(conn: &Connection, version: i64, high: f64, medium: f64) -> Result<Ag
         out
     };
     let model = super::models::active(conn)?.map(|m| model_brief(&m));
-    let fit = super::clv::active_report(conn)?.map(|(id, r)| FitBrief {
+    let fit = super::clv::active_report(conn)?.map(|(id, r)| fit_brief(id, &r));
+    Ok(tally.finish(version, monthly_revenue, top_at_risk, model, fit))
+}
+
+/// The dashboard's brief of a CLV fit.
+pub fn fit_brief(id: i64, r: &crate::analytics::clv::ClvReport) -> FitBrief {
+    FitBrief {
         id,
         as_of: r.as_of.clone(),
         time_unit: r.time_unit.clone(),
@@ -405,8 +411,7 @@ fn compute(conn: &Connection, version: i64, high: f64, medium: f64) -> Result<Ag
             })
         }),
         chosen_because: r.model.as_ref().and_then(|m| m.chosen_because.clone()),
-    });
-    Ok(tally.finish(version, monthly_revenue, top_at_risk, model, fit))
+    }
 }
 
 /// The dashboard's brief of a model version.

@@ -65,26 +65,17 @@ pub struct Detail {
 }
 
 /// The customer `cid` on either engine. What only a file keeps (attributes,
-/// the CLV fit's detail, campaign work) is left empty on a server.
+/// campaign work) is left empty on a server.
 pub fn load(conn: &dyn Sql, cid: i64) -> Result<Option<Detail>> {
     let file = conn.sqlite();
     let key = [sql::int(cid)];
     let Some(r) = conn.row(
-        if file.is_some() {
-            "SELECT cid, id, name, email, phone, signup_date, birth_date, age, income, region, plan, segment, churned,
-                    n_orders, revenue, first_order, last_order, since,
-                    (SELECT prob FROM active_churn s WHERE s.cid = customers.cid),
-                    (SELECT clv FROM active_clv v WHERE v.cid = customers.cid),
-                    (SELECT segment FROM active_clv v WHERE v.cid = customers.cid)
-             FROM customers WHERE cid = ?1"
-        } else {
-            "SELECT cid, id, name, email, phone, signup_date, birth_date, age, income, region, plan, segment, churned,
-                    n_orders, revenue, first_order, last_order, since,
-                    (SELECT prob FROM active_churn s WHERE s.cid = customers.cid),
-                    (SELECT clv FROM active_clv v WHERE v.cid = customers.cid),
-                    CAST(NULL AS TEXT)
-             FROM customers WHERE cid = ?1"
-        },
+        "SELECT cid, id, name, email, phone, signup_date, birth_date, age, income, region, plan, segment, churned,
+                n_orders, revenue, first_order, last_order, since,
+                (SELECT prob FROM active_churn s WHERE s.cid = customers.cid),
+                (SELECT clv FROM active_clv v WHERE v.cid = customers.cid),
+                (SELECT segment FROM active_clv v WHERE v.cid = customers.cid)
+         FROM customers WHERE cid = ?1",
         &key,
     )?
     else {
@@ -215,9 +206,10 @@ pub fn load(conn: &dyn Sql, cid: i64) -> Result<Option<Detail>> {
         profile.last_order,
         super::dashboard::lapsed_cutoff(latest),
     );
-    let clv = match file {
-        Some(c) => super::clv::customer_value(c, cid)?,
-        None => None,
+    let clv = match (file, conn.postgres()) {
+        (Some(c), _) => super::clv::customer_value(c, cid)?,
+        (None, Some(pg)) => super::pg::clv::customer_value(pg, cid)?,
+        (None, None) => None,
     };
     Ok(Some(Detail {
         lapsed,

@@ -76,7 +76,8 @@ pub enum Rows<'a> {
 }
 
 /// Stream the rows of `what` through `each`, in export order, from a file
-/// or a server (which keeps no attributes or CLV fits yet).
+/// or a server (which keeps no attributes, and only the active CLV fit's
+/// values).
 pub fn stream(
     conn: &dyn Sql,
     what: Rows,
@@ -109,10 +110,13 @@ pub fn stream(
                      JOIN customers c ON c.cid = s.cid
                      ORDER BY s.prob DESC, c.id COLLATE \"C\""
                 }
+                // The active fit's values (the server keeps no other),
+                // highest first, ties by id in bytes as a file orders them.
                 Rows::Clv { .. } => {
-                    return Err(Error::bad(
-                        "CLV fits are not on a server yet: export clv from the file that holds them",
-                    ))
+                    "SELECT c.id, v.p_alive, v.exp_txn, v.exp_spend, v.clv, v.method,
+                            v.r_score, v.f_score, v.m_score, v.segment
+                     FROM active_clv v JOIN customers c ON c.cid = v.cid
+                     ORDER BY v.clv IS NULL, v.clv DESC, c.id COLLATE \"C\""
                 }
             };
             let mut fields = Vec::new();
@@ -180,12 +184,13 @@ fn stream_file(
     Ok(())
 }
 
-/// The active CLV fit, if any (a server has no fits yet: refused).
+/// The active CLV fit, if any.
 pub fn active_clv_fit(conn: &dyn Sql) -> Result<Option<i64>> {
     let Some(conn) = conn.sqlite() else {
-        return Err(Error::bad(
-            "CLV fits are not on a server yet: export clv from the file that holds them",
-        ));
+        return match conn.row("SELECT id FROM clv_fits WHERE active", &[])? {
+            Some(r) => Ok(Some(r.i64(0)?)),
+            None => Ok(None),
+        };
     };
     Ok(conn
         .query_row("SELECT id FROM clv_fits WHERE active = 1", [], |r| r.get(0))

@@ -71,10 +71,10 @@ impl Screen {
         Screen::ALL.iter().position(|s| *s == self).unwrap_or(0)
     }
 
-    /// Whether a PostgreSQL server serves this screen yet (CLV fits and
-    /// campaigns are a file's).
+    /// Whether a PostgreSQL server serves this screen yet (campaigns are
+    /// a file's).
     pub fn on_server(self) -> bool {
-        !matches!(self, Screen::Clv | Screen::Campaigns)
+        !matches!(self, Screen::Campaigns)
     }
 }
 

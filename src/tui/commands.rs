@@ -257,7 +257,6 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
             // The title ("last order", "churn %") or the `:columns` key
             // ("last_order", "churn").
             let want = rest.join(" ");
-            let server = state.server;
             let Some((list, slot)) = current_list(state) else {
                 return Err("this screen has no sortable list".into());
             };
@@ -268,10 +267,6 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
                         .replace('_', " ")
                         .eq_ignore_ascii_case(&want)
             }) {
-                Some(c) if server && !c.on_server() => Err(format!(
-                    "sorting by {} is not on a server yet (CLV fits are a file's)",
-                    c.title()
-                )),
                 Some(c) => {
                     list.query.sort = *c;
                     // In the column's usual direction, as `s` gives it.
@@ -281,11 +276,7 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
                     Ok(fx)
                 }
                 None => {
-                    let names: Vec<&str> = SortColumn::ALL
-                        .iter()
-                        .filter(|c| !server || c.on_server())
-                        .map(|c| c.title())
-                        .collect();
+                    let names: Vec<&str> = SortColumn::ALL.iter().map(|c| c.title()).collect();
                     Err(format!("sort by one of: {}", names.join(", ")))
                 }
             }

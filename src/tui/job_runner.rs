@@ -42,7 +42,7 @@ pub(crate) fn train_message(
     msg
 }
 
-fn clv_message(fit_id: i64, customers: u64, total: f64, note: Option<&str>) -> String {
+pub(crate) fn clv_message(fit_id: i64, customers: u64, total: f64, note: Option<&str>) -> String {
     let mut msg = format!(
         "CLV fit #{fit_id}: {customers} customers, total {}",
         crate::analytics::priority::money(total)

@@ -314,13 +314,8 @@ pub(crate) fn apply_page(
 
 /// Appended CLV shares were computed from the page's own start: the worker
 /// already includes the value above the first row, so they need no change.
-/// On a server the CLV and RFM orders are skipped (CLV fits are a file's).
-pub(crate) fn sort_next(list: &mut ListState, slot: Slot, server: bool) -> Vec<Effect> {
-    let columns: Vec<SortColumn> = SortColumn::ALL
-        .iter()
-        .copied()
-        .filter(|c| !server || c.on_server())
-        .collect();
+pub(crate) fn sort_next(list: &mut ListState, slot: Slot) -> Vec<Effect> {
+    let columns = SortColumn::ALL;
     let i = columns
         .iter()
         .position(|c| *c == list.query.sort)

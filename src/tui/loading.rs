@@ -271,7 +271,12 @@ pub(crate) fn start_job(state: &mut AppState, spec: JobSpec) -> Vec<Effect> {
         );
         return vec![];
     }
-    if state.server && !matches!(spec, JobSpec::Train(_) | JobSpec::ActivateModel(_)) {
+    if state.server
+        && !matches!(
+            spec,
+            JobSpec::Train(_) | JobSpec::Clv(_) | JobSpec::ActivateModel(_)
+        )
+    {
         state.say(
             Severity::Warning,
             format!("{}: not on a server yet", spec.label()),

@@ -293,9 +293,9 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
                 _ => vec![],
             },
         },
-        Action::SortNext => match (state.server, current_list(state)) {
-            (server, Some((list, slot))) => sort_next(list, slot, server),
-            (_, None) => vec![],
+        Action::SortNext => match current_list(state) {
+            Some((list, slot)) => sort_next(list, slot),
+            None => vec![],
         },
         Action::SortReverse => match current_list(state) {
             Some((list, slot)) => {

@@ -6,7 +6,61 @@
 use super::family::{self, FitReport, Fitted, Model};
 use super::*;
 
+/// A fit computed, not yet stored: its report (without its id) and every
+/// customer's values.
+pub(super) struct Computed {
+    pub report: ClvReport,
+    pub values: Vec<Value>,
+    pub started: Instant,
+}
+
+/// The fit on a file, stored and made active in one transaction.
 pub(super) fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> Result<ClvReport> {
+    let Computed {
+        mut report,
+        values,
+        started,
+    } = compute(&*conn, opts, ctl)?;
+    // One transaction: the fit, every customer's values in the fit's own tables.
+    ctl.check()?;
+    ctl.report("writing values", 0, 1);
+    let tx = store::begin_immediate(conn)?;
+    let id = store::clv::insert_fit(&tx, &report, &opts.agent)?;
+    store::clv_values::write(&tx, id, &values)?;
+    ctl.check()?;
+    store::clv::activate(&tx, id, ctl)?;
+    store::clv::prune(&tx)?;
+    report.fit_id = id;
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    store::clv::update_report(&tx, id, &report)?;
+    store::audit::append(
+        &tx,
+        &opts.agent,
+        "clv",
+        "clv_fit",
+        &id.to_string(),
+        None,
+        Some("active"),
+        Some(&audit_text(&report)),
+    )?;
+    ctl.report("committing", 0, 1);
+    ctl.check()?;
+    crate::store::dashboard::bump_version(&tx)?;
+    tx.commit()?;
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// The audit entry's text for a fit.
+pub(super) fn audit_text(report: &ClvReport) -> String {
+    format!(
+        "{} customers valued, total CLV {:.2}",
+        report.customers, report.total_clv
+    )
+}
+
+/// The fit computed from what `reads` gives (a file's or a server's rows).
+pub(super) fn compute(reads: &dyn Reads, opts: &ClvOptions, ctl: Ctl) -> Result<Computed> {
     let started = Instant::now();
     if opts.horizon_months == 0 || opts.horizon_months > 600 {
         return Err(Error::bad("--horizon-months must be between 1 and 600"));
@@ -25,7 +79,7 @@ pub(super) fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> R
         // as if years had passed without a purchase, and replace the active
         // fit with it.
         Some(d) if d > timeutil::today() => {
-            let last: Option<i64> = crate::store::customers::latest_order(conn)?;
+            let last: Option<i64> = reads.latest_order()?;
             let last_day = last.map(timeutil::ts_to_date);
             if last_day.is_none_or(|l| d > l) {
                 return Err(Error::bad(format!(
@@ -37,7 +91,7 @@ pub(super) fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> R
         }
         Some(d) => d,
         None => {
-            let last: Option<i64> = crate::store::customers::latest_order(conn)?;
+            let last: Option<i64> = reads.latest_order()?;
             last.map(timeutil::ts_to_date)
                 .unwrap_or_else(timeutil::today)
         }
@@ -50,7 +104,7 @@ pub(super) fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> R
     let summaries = if opts.method == Method::Retention {
         Vec::new()
     } else {
-        summary::summarise(conn, as_of_day, unit, ctl)?
+        summary::summarise(reads, as_of_day, unit, ctl)?
     };
     ctl.check()?;
     if opts.method == Method::Bgnbd && summaries.len() < 10 {
@@ -77,7 +131,7 @@ pub(super) fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> R
     let mut model = opts.model;
     let mut chosen_because = None;
     if model == Model::Auto {
-        let (m, why) = choose_model(conn, opts, as_of, use_bgnbd)?;
+        let (m, why) = choose_model(reads, opts, as_of, use_bgnbd)?;
         model = m;
         chosen_because = Some(why);
     }
@@ -92,7 +146,7 @@ pub(super) fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> R
     let rows: Vec<(f64, f64, f64)> = if !transactional {
         Vec::new()
     } else if model == Model::Bgbb {
-        bgbb_rows(conn, &summaries, as_of_day, opts.time_unit)?
+        bgbb_rows(reads, &summaries, as_of_day, opts.time_unit)?
     } else {
         summaries.iter().map(|s| (s.x, s.tx, s.t)).collect()
     };
@@ -150,7 +204,7 @@ pub(super) fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> R
     // sBG: contracts valued by their survival.
     if model == Model::Sbg && opts.method != Method::Bgnbd {
         ctl.report("fitting sBG", 0, 1);
-        let (v, r, mut n) = retention::sbg_values(conn, opts, as_of_day, &disc)?;
+        let (v, r, mut n) = retention::sbg_values(reads, opts, as_of_day, &disc)?;
         let mut r = r;
         r.chosen_because = chosen_because.take();
         fit_report = Some(r);
@@ -159,10 +213,10 @@ pub(super) fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> R
     }
     // Retention CLV for the others (or everyone with --method retention).
     let valued: std::collections::HashSet<i64> = values.iter().map(|v| v.cid).collect();
-    let all_customers: i64 = store::customers::total(conn)?;
+    let all_customers: i64 = reads.customers()?;
     // Retention CLV only runs when someone is left to value.
     if opts.method != Method::Bgnbd && (all_customers as usize) > valued.len() {
-        let retention = retention::retention_values(conn, opts, as_of_day, &disc, &valued)?;
+        let retention = retention::retention_values(reads, opts, as_of_day, &disc, &valued)?;
         match retention {
             Ok(v) => values.extend(v),
             Err(why) => {
@@ -195,7 +249,7 @@ pub(super) fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> R
             *by_method.entry(v.method.to_string()).or_default() += 1;
         }
     }
-    let mut report = ClvReport {
+    let report = ClvReport {
         fit_id: 0,
         as_of: as_of.format("%Y-%m-%d").to_string(),
         time_unit: opts.time_unit.as_str().into(),
@@ -233,37 +287,11 @@ pub(super) fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> R
         }),
     };
 
-    // One transaction: the fit, every customer's values in the fit's own tables.
-    ctl.check()?;
-    ctl.report("writing values", 0, 1);
-    let tx = store::begin_immediate(conn)?;
-    let id = store::clv::insert_fit(&tx, &report, &opts.agent)?;
-    store::clv_values::write(&tx, id, &values)?;
-    ctl.check()?;
-    store::clv::activate(&tx, id, ctl)?;
-    store::clv::prune(&tx)?;
-    report.fit_id = id;
-    report.duration_ms = started.elapsed().as_millis() as u64;
-    store::clv::update_report(&tx, id, &report)?;
-    store::audit::append(
-        &tx,
-        &opts.agent,
-        "clv",
-        "clv_fit",
-        &id.to_string(),
-        None,
-        Some("active"),
-        Some(&format!(
-            "{} customers valued, total CLV {:.2}",
-            report.customers, report.total_clv
-        )),
-    )?;
-    ctl.report("committing", 0, 1);
-    ctl.check()?;
-    crate::store::dashboard::bump_version(&tx)?;
-    tx.commit()?;
-    report.duration_ms = started.elapsed().as_millis() as u64;
-    Ok(report)
+    Ok(Computed {
+        report,
+        values,
+        started,
+    })
 }
 
 /// What a reader must know about a family's fit: no standard errors, a
@@ -394,12 +422,12 @@ fn fit_gamma_gamma(summaries: &[summary::Summary], opts: &ClvOptions, ctl: Ctl) 
 /// periods after the first with a purchase, t_x the last such period and n
 /// the periods from the first purchase to the as-of date.
 fn bgbb_rows(
-    conn: &Connection,
+    reads: &dyn Reads,
     summaries: &[summary::Summary],
     as_of_day: i64,
     unit: TimeUnit,
 ) -> Result<Vec<(f64, f64, f64)>> {
-    let days = store::clv::purchase_days(conn, as_of_day)?;
+    let days = reads.purchase_days(as_of_day)?;
     let as_of = unit.period(as_of_day);
     let mut by_cid: HashMap<i64, (f64, f64, f64)> = HashMap::with_capacity(summaries.len());
     let mut periods: Vec<i64> = Vec::new();
@@ -428,12 +456,12 @@ fn bgbb_rows(
 /// else the repeat-purchase family with the smallest error on held-out
 /// time (the last 26 weeks), BG/NBD when no holdout can be made.
 fn choose_model(
-    conn: &Connection,
+    reads: &dyn Reads,
     opts: &ClvOptions,
     as_of: NaiveDate,
     has_orders: bool,
 ) -> Result<(Model, String)> {
-    let cancelled = store::customers::cancelled_count(conn)?;
+    let cancelled = reads.cancelled_count()?;
     if cancelled >= 10 {
         return Ok((
             Model::Sbg,
@@ -447,7 +475,7 @@ fn choose_model(
         ));
     }
     match holdout(
-        conn,
+        reads,
         None,
         Some(as_of),
         opts.time_unit,

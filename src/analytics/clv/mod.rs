@@ -27,6 +27,7 @@ mod valuing;
 use crate::error::{Error, Result};
 use crate::jobs::Ctl;
 use crate::store;
+use crate::store::clv::Reads;
 use crate::store::Conn as Connection;
 use crate::timeutil::{self, DAY};
 use chrono::NaiveDate;
@@ -294,14 +295,14 @@ impl Value {
 /// `to`), its predictions for the days after it up to `to` (default: the
 /// latest order's day) compared with what happened. Reads only.
 pub fn holdout(
-    conn: &Connection,
+    reads: &dyn Reads,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     unit: TimeUnit,
     penalizer: f64,
     family: Option<holdout::Family>,
 ) -> Result<holdout::HoldoutReport> {
-    let last: Option<i64> = crate::store::customers::latest_order(conn)?;
+    let last: Option<i64> = reads.latest_order()?;
     let latest = last
         .map(timeutil::ts_to_date)
         .ok_or_else(|| Error::bad("no orders: nothing to hold out"))?;
@@ -314,7 +315,7 @@ pub fn holdout(
     }
     let cal_end = timeutil::date_to_ts(from) / DAY;
     let end = timeutil::date_to_ts(to) / DAY;
-    let days = store::clv::purchase_days(conn, end)?;
+    let days = reads.purchase_days(end)?;
     // Runs of one customer's days.
     let mut starts = Vec::new();
     for (i, (cid, _)) in days.iter().enumerate() {
@@ -394,4 +395,26 @@ pub fn holdout(
 /// Fit the models, value every customer, and store the fit (`fit.rs`).
 pub fn fit(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> Result<ClvReport> {
     store::with_big_cache(conn, |c| fit::fit_inner(c, opts, ctl))
+}
+
+/// The same fit on a PostgreSQL server: computed from the server's rows,
+/// then stored there and made active in one transaction.
+pub fn fit_on_server(pg: &store::pg::Pg, opts: &ClvOptions, ctl: Ctl) -> Result<ClvReport> {
+    let fit::Computed {
+        mut report,
+        values,
+        started,
+    } = fit::compute(pg, opts, ctl)?;
+    ctl.check()?;
+    ctl.report("writing values", 0, 1);
+    store::pg::clv::store(
+        pg,
+        &mut report,
+        &values,
+        &opts.agent,
+        &fit::audit_text,
+        started,
+        ctl,
+    )?;
+    Ok(report)
 }

@@ -6,8 +6,7 @@
 use super::family::{FitReport, Model};
 use super::{optim, sbg, ClvOptions, Method, Value, MONTH_DAYS};
 use crate::error::Result;
-use crate::store;
-use crate::store::Conn as Connection;
+use crate::store::clv::Reads;
 use crate::timeutil::DAY;
 use std::collections::HashMap;
 
@@ -15,24 +14,24 @@ use std::collections::HashMap;
 /// or order history) x survival from the active churn model, discounted.
 /// Err(reason) when the method cannot run at all.
 pub(super) fn retention_values(
-    conn: &Connection,
+    reads: &dyn Reads,
     opts: &ClvOptions,
     as_of_day: i64,
     disc: &[f64],
     skip: &std::collections::HashSet<i64>,
 ) -> Result<std::result::Result<Vec<Value>, String>> {
-    let Some(model) = store::models::active(conn)? else {
+    let Some(window) = reads.churn_window()? else {
         return Ok(Err(
             "retention CLV needs an active churn model (run `crmtop train`)".into(),
         ));
     };
-    let window = model.window_days.max(1) as f64;
-    let revenue = match monthly_revenue(conn, opts, as_of_day)? {
+    let window = window.max(1) as f64;
+    let revenue = match monthly_revenue(reads, opts, as_of_day)? {
         Ok(r) => r,
         Err(why) => return Ok(Err(why)),
     };
     let mut out = Vec::new();
-    for (cid, p) in store::customers::churn_probs(conn)? {
+    for (cid, p) in reads.churn_probs()? {
         if skip.contains(&cid) {
             continue;
         }
@@ -75,21 +74,21 @@ pub(super) fn retention_values(
 /// average monthly spend over the last 12 months (or since the first order
 /// when later). Err(reason) when there is none.
 fn monthly_revenue(
-    conn: &Connection,
+    reads: &dyn Reads,
     opts: &ClvOptions,
     as_of_day: i64,
 ) -> Result<std::result::Result<HashMap<i64, f64>, String>> {
     let mut revenue: HashMap<i64, f64> = HashMap::new();
     match &opts.revenue_attr {
         Some(attr) => {
-            revenue.extend(store::attributes::numeric(conn, attr)?);
+            revenue.extend(reads.numeric_attribute(attr)?);
             if revenue.is_empty() {
                 return Ok(Err(format!("no customer has a numeric attribute '{attr}'")));
             }
         }
         None => {
             let end = (as_of_day + 1) * DAY;
-            for (c, sum, first) in store::clv::spend_between(conn, end - 365 * DAY, end)? {
+            for (c, sum, first) in reads.spend_between(end - 365 * DAY, end)? {
                 let months = (((end - first) as f64 / DAY as f64) / MONTH_DAYS).clamp(1.0, 12.0);
                 revenue.insert(c, sum / months);
             }
@@ -108,13 +107,14 @@ fn monthly_revenue(
 /// contract: monthly revenue x the survival of its age, discounted, over
 /// the horizon. Without revenue the fit and the survival are still given.
 pub(super) fn sbg_values(
-    conn: &Connection,
+    reads: &dyn Reads,
     opts: &ClvOptions,
     as_of_day: i64,
     disc: &[f64],
 ) -> Result<(Vec<Value>, FitReport, Vec<String>)> {
     let u = opts.time_unit.days();
-    let contracts: Vec<(i64, i64, Option<i64>)> = store::customers::contracts(conn)?
+    let contracts: Vec<(i64, i64, Option<i64>)> = reads
+        .contracts()?
         .into_iter()
         .filter(|&(_, signup, _)| signup <= as_of_day)
         .collect();
@@ -149,7 +149,7 @@ pub(super) fn sbg_values(
         data.len(),
     );
     let mut notes = Vec::new();
-    let revenue = match monthly_revenue(conn, opts, as_of_day)? {
+    let revenue = match monthly_revenue(reads, opts, as_of_day)? {
         Ok(r) => Some(r),
         Err(why) => {
             notes.push(format!("sBG gives survival but no CLV in money: {why}"));

@@ -29,9 +29,14 @@ pub struct Summary {
 /// Summaries of every customer with an order on or before `as_of_day`
 /// (days since 1970-01-01), in `unit_days` units, from the orders summed by
 /// customer and day (`order_days`: one row per transaction).
-pub fn summarise(conn: &Conn, as_of_day: i64, unit_days: f64, ctl: Ctl) -> Result<Vec<Summary>> {
+pub fn summarise(
+    reads: &dyn crate::store::clv::Reads,
+    as_of_day: i64,
+    unit_days: f64,
+    ctl: Ctl,
+) -> Result<Vec<Summary>> {
     let mut b = Builder::new(as_of_day, unit_days);
-    history::order_days_of(conn, as_of_day + 1, ctl, |d| b.day(d.cid, d.day, d.spend))?;
+    reads.order_days(as_of_day + 1, ctl, &mut |c, d, spend| b.day(c, d, spend))?;
     Ok(b.finish())
 }
 

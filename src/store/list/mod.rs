@@ -86,11 +86,6 @@ impl SortColumn {
         )
     }
 
-    /// Whether a PostgreSQL server sorts by it yet (CLV fits are a file's).
-    pub fn on_server(self) -> bool {
-        !matches!(self, SortColumn::Clv | SortColumn::Rfm)
-    }
-
     /// Whether "ascending" as a person reads the column runs against the
     /// stored value (longer tenure = earlier start).
     pub fn inverted(self) -> bool {

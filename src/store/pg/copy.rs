@@ -80,11 +80,20 @@ const TABLES: &[Table] = &[
         key: "cid",
         back: false,
     },
+    // The active CLV fit comes along with every customer's values (older
+    // fits stay in the file).
     Table {
         name: "active_clv",
-        cols: "cid, clv",
+        cols: "cid, frequency, recency, t, monetary, p_alive, exp_txn, exp_spend, clv, method, r_score, f_score, m_score, segment",
         from: "active_clv",
         key: "cid",
+        back: false,
+    },
+    Table {
+        name: "clv_fits",
+        cols: "id, created_at, agent, as_of, time_unit, customers, total_clv, duration_ms, active, report",
+        from: "(SELECT * FROM clv_fits WHERE active = 1) f",
+        key: "id",
         back: false,
     },
     // The active churn model comes along with every customer's score and
@@ -230,6 +239,10 @@ pub fn from_sqlite(
         // The server's next version follows the file's.
         pg.exec(
             "SELECT setval(pg_get_serial_sequence('models', 'id'), COALESCE(max(id), 0) + 1, false) FROM models",
+            &[],
+        )?;
+        pg.exec(
+            "SELECT setval(pg_get_serial_sequence('clv_fits', 'id'), COALESCE(max(id), 0) + 1, false) FROM clv_fits",
             &[],
         )?;
         pg.batch("ANALYZE")?;

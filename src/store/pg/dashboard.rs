@@ -7,19 +7,26 @@
 use super::Pg;
 use crate::analytics::priority::SlaConfig;
 use crate::error::Result;
-use crate::store::dashboard::{model_brief, Aggregates, Dashboard, Tally, TallyRow, TopRow};
+use crate::store::dashboard::{
+    fit_brief, model_brief, Aggregates, Dashboard, Tally, TallyRow, TopRow,
+};
 use crate::store::feedback::QueueFilter;
 use crate::store::sql::{int, Sql};
 use rusqlite::types::Value;
 
+/// What the cached aggregates hold: raised when a build computes more
+/// (2: the active CLV fit's brief), so that an older build's cache is not
+/// taken for this one's.
+const CACHE_FORMAT: u32 = 2;
+
 /// The cache's version: the data version (schema pg 6: bumped by every
-/// statement that changes customers, orders, the active figures or the
-/// models) with the risk thresholds.
+/// statement that changes customers, orders, the active figures, the
+/// models or the CLV fits) with the risk thresholds and the cache's format.
 fn version_of(pg: &Pg, high: f64, medium: f64) -> Result<i64> {
     use std::hash::{Hash, Hasher};
     let v = pg.count("SELECT v FROM data_version WHERE id = 1", &[])?;
     let mut h = rustc_hash::FxHasher::default();
-    (v, high.to_bits(), medium.to_bits()).hash(&mut h);
+    (v, high.to_bits(), medium.to_bits(), CACHE_FORMAT).hash(&mut h);
     Ok(h.finish() as i64)
 }
 
@@ -106,7 +113,8 @@ pub fn compute(pg: &Pg, high: f64, medium: f64) -> Result<Aggregates> {
         }
     }
     let model = super::models::get(pg, None)?.map(|m| model_brief(&m));
-    Ok(tally.finish(0, monthly_revenue, top_at_risk, model, None))
+    let fit = super::clv::active_report(pg)?.map(|(id, r)| fit_brief(id, &r));
+    Ok(tally.finish(0, monthly_revenue, top_at_risk, model, fit))
 }
 
 /// The dashboard from given aggregates, with the queue's counts now.

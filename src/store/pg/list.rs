@@ -6,9 +6,10 @@
 //! Orders match the file's: ids and texts by bytes (`COLLATE "C"`), names
 //! without regard to ASCII case (SQLite's NOCASE), a missing value before
 //! every value, ties by key. A nullable column is walked as (present,
-//! value, key) on an index of those three (schema pg 5). The churn order
-//! walks the active scores' index, then the customers without a score
-//! (ranked below every score, as the file ranks them).
+//! value, key) on an index of those three (schema pg 5). The churn, CLV
+//! and RFM-segment orders walk the active figures' index (schema pg 5 and
+//! 8), then the customers without a figure (ranked below every figure, as
+//! the file ranks them).
 
 use super::Pg;
 use crate::error::{Error, Result};
@@ -17,7 +18,7 @@ use crate::store::sql::{Row, Sql};
 use rusqlite::types::Value;
 
 const COLS: &str = "c.cid, c.id, c.name, c.email, c.segment, c.plan, c.since, c.last_order, \
-                    c.n_orders, c.revenue, ac.prob, av.clv";
+                    c.n_orders, c.revenue, ac.prob, av.clv, av.segment";
 
 /// How a column is walked: its value expression (as the index holds it)
 /// and whether it can be missing (then walked behind a presence flag).
@@ -31,14 +32,54 @@ fn walked(sort: SortColumn) -> Result<(&'static str, bool)> {
         SortColumn::LastOrder => ("COALESCE(c.last_order, 0)", true),
         SortColumn::Orders => ("c.n_orders", false),
         SortColumn::Revenue => ("c.revenue", false),
-        SortColumn::Churn => ("ac.prob", false),
-        SortColumn::Clv | SortColumn::Rfm => {
+        SortColumn::Churn | SortColumn::Clv | SortColumn::Rfm => {
             return Err(Error::Other(format!(
-                "sorting by {} is not on a server yet (CLV fits are a file's)",
+                "{} is walked as a ranking",
                 sort.title()
             )))
         }
     })
+}
+
+/// An order walked in two parts: the rows of the active figures that have
+/// a value, by (value, key) on the figures' index, then the customers
+/// without one, by key (below every value, as a file ranks them).
+struct Ranked {
+    /// The figures joined to their customers (and the other figures).
+    from: &'static str,
+    /// The value as the index holds it.
+    value: &'static str,
+    /// The figures' key column.
+    key: &'static str,
+    /// The value's type, for the missing ones' NULL.
+    null: &'static str,
+}
+
+fn ranked(sort: SortColumn) -> Option<Ranked> {
+    const BY_CLV: &str = "active_clv av JOIN customers c ON c.cid = av.cid \
+                          LEFT JOIN active_churn ac ON ac.cid = c.cid";
+    match sort {
+        SortColumn::Churn => Some(Ranked {
+            from: "active_churn ac JOIN customers c ON c.cid = ac.cid \
+                   LEFT JOIN active_clv av ON av.cid = c.cid",
+            value: "ac.prob",
+            key: "ac.cid",
+            null: "NULL::float8",
+        }),
+        SortColumn::Clv => Some(Ranked {
+            from: BY_CLV,
+            value: "av.clv",
+            key: "av.cid",
+            null: "NULL::float8",
+        }),
+        SortColumn::Rfm => Some(Ranked {
+            from: BY_CLV,
+            value: "(av.segment COLLATE \"C\")",
+            key: "av.cid",
+            null: "NULL::text",
+        }),
+        _ => None,
+    }
 }
 
 /// The column whose presence the flag tests.
@@ -61,14 +102,19 @@ struct Conds {
 }
 
 fn conds(q: &ListQuery) -> Result<Conds> {
-    if q.rfm_segment.is_some() || q.cluster.is_some() {
+    if q.cluster.is_some() {
         return Err(Error::Other(
-            "RFM segments and clusters are not on a server yet (CLV fits and cluster runs are a file's)"
-                .into(),
+            "clusters are not on a server yet (cluster runs are a file's)".into(),
         ));
     }
     let mut sql = String::new();
     let mut params = Vec::new();
+    if let Some(seg) = &q.rfm_segment {
+        params.push(Value::Text(seg.clone()));
+        let i = params.len();
+        // sql-format-ok: a numbered placeholder.
+        sql.push_str(&format!(" AND av.segment = ?{i}"));
+    }
     if let Some(text) = q.filter.as_deref().filter(|t| !t.is_empty()) {
         params.push(Value::Text(like_pattern(text)));
         let i = params.len();
@@ -118,7 +164,7 @@ fn customer_row(r: &Row, key: Value) -> Result<CustomerRow> {
         revenue: r.f64(9)?,
         churn_prob: r.opt_f64(10)?,
         clv: r.opt_f64(11)?,
-        rfm_segment: None,
+        rfm_segment: r.opt_text(12)?,
         key: Key {
             value: key,
             cid: r.i64(0)?,
@@ -178,10 +224,9 @@ fn cmp(desc: bool, inclusive: bool) -> &'static str {
 /// One page of customers in display order.
 pub fn page(pg: &Pg, q: &ListQuery) -> Result<Vec<CustomerRow>> {
     let (desc, bound, reverse) = walk_of(q);
-    let mut rows = if q.sort == SortColumn::Churn {
-        churn_walk(pg, q, desc, bound)?
-    } else {
-        column_walk(pg, q, desc, bound)?
+    let mut rows = match ranked(q.sort) {
+        Some(r) => ranked_walk(pg, q, &r, desc, bound)?,
+        None => column_walk(pg, q, desc, bound)?,
     };
     if reverse {
         rows.reverse();
@@ -245,7 +290,7 @@ fn column_walk(
     );
     pg.rows(&text, &params)?
         .iter()
-        .map(|r| customer_row(r, r.0.get(12).cloned().unwrap_or(Value::Null)))
+        .map(|r| customer_row(r, r.0.get(13).cloned().unwrap_or(Value::Null)))
         .collect()
 }
 
@@ -264,11 +309,12 @@ fn split_key(v: &Value, sort: SortColumn) -> (bool, Value) {
     }
 }
 
-/// The churn order: the active scores by (probability, key), then the
-/// customers without one (by key), who rank below every score.
-fn churn_walk(
+/// A ranking's order: the active figures by (value, key), then the
+/// customers without one (by key), who rank below every value.
+fn ranked_walk(
     pg: &Pg,
     q: &ListQuery,
+    r: &Ranked,
     desc: bool,
     bound: Option<Bound>,
 ) -> Result<Vec<CustomerRow>> {
@@ -308,7 +354,14 @@ fn churn_walk(
                 None
             }
         };
-        if !scored && (q.churn_band.is_some() || !any_unscored(pg)?) {
+        // A band asks for a score, a segment filter for a segment: no
+        // customer without the figure matches.
+        let needs_value = match q.sort {
+            SortColumn::Churn => q.churn_band.is_some(),
+            SortColumn::Rfm => q.rfm_segment.is_some(),
+            _ => false,
+        };
+        if !scored && (needs_value || !any_unvalued(pg, r)?) {
             continue;
         }
         let Conds {
@@ -323,7 +376,9 @@ fn churn_walk(
                 params.extend([b.key.value.clone(), Value::Integer(b.key.cid)]);
                 // sql-format-ok: numbered placeholders only.
                 sql.push_str(&format!(
-                    " AND (ac.prob, ac.cid) {op} (?{}, ?{})",
+                    " AND ({}, {}) {op} (?{}, ?{})",
+                    r.value,
+                    r.key,
                     n + 1,
                     n + 2
                 ));
@@ -335,38 +390,38 @@ fn churn_walk(
         }
         params.push(Value::Integer((q.limit - out.len()) as i64));
         let lim = params.len();
+        let (from, value, key, null) = (r.from, r.value, r.key, r.null);
         let text = if scored {
             // sql-format-ok: constant columns and numbered placeholders.
             format!(
-                "SELECT {COLS}, ac.prob FROM active_churn ac JOIN customers c ON c.cid = ac.cid
-                   LEFT JOIN active_clv av ON av.cid = c.cid
-                  WHERE ac.prob IS NOT NULL{sql}
-                  ORDER BY ac.prob {dir}, ac.cid {dir} LIMIT ?{lim}"
+                "SELECT {COLS}, {value} FROM {from}
+                  WHERE {value} IS NOT NULL{sql}
+                  ORDER BY {value} {dir}, {key} {dir} LIMIT ?{lim}"
             )
         } else {
             // sql-format-ok: constant columns and numbered placeholders.
             format!(
-                "SELECT {COLS}, NULL::float8 FROM {FROM}
-                  WHERE ac.prob IS NULL{sql}
+                "SELECT {COLS}, {null} FROM {FROM}
+                  WHERE {value} IS NULL{sql}
                   ORDER BY c.cid {dir} LIMIT ?{lim}"
             )
         };
-        for r in pg.rows(&text, &params)? {
+        for row in pg.rows(&text, &params)? {
             out.push(customer_row(
-                &r,
-                r.0.get(12).cloned().unwrap_or(Value::Null),
+                &row,
+                row.0.get(13).cloned().unwrap_or(Value::Null),
             )?);
         }
     }
     Ok(out)
 }
 
-/// Whether any customer has no active score. Asked once per data version
-/// (schema pg 6) and database: the answer reads every customer beside
-/// the scores (0.4 s at a million), where the walk's unscored part is
-/// asked at each page that reaches it.
-fn any_unscored(pg: &Pg) -> Result<bool> {
-    type Seen = Vec<(String, (i64, i64), bool)>;
+/// Whether any customer has no value in a ranking. Asked once per data
+/// version (schema pg 6), database and ranking: the answer reads every
+/// customer beside the figures (0.4 s at a million), where the walk's
+/// unvalued part is asked at each page that reaches it.
+fn any_unvalued(pg: &Pg, r: &Ranked) -> Result<bool> {
+    type Seen = Vec<(String, &'static str, (i64, i64), bool)>;
     static SEEN: std::sync::Mutex<Seen> = std::sync::Mutex::new(Vec::new());
     // (A database dropped and made again under its name has another oid.)
     let at = match pg.row(
@@ -378,16 +433,20 @@ fn any_unscored(pg: &Pg) -> Result<bool> {
         None => (0, 0),
     };
     let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, _, any)) = seen.iter().find(|(db, v, _)| *db == pg.shown && *v == at) {
+    if let Some((_, _, _, any)) = seen
+        .iter()
+        .find(|(db, val, v, _)| *db == pg.shown && *val == r.value && *v == at)
+    {
         return Ok(*any);
     }
-    let any = pg.count(
-        "SELECT count(*) FROM (SELECT 1 FROM customers c WHERE NOT EXISTS
-           (SELECT 1 FROM active_churn ac WHERE ac.cid = c.cid AND ac.prob IS NOT NULL) LIMIT 1) t",
-        &[],
-    )? > 0;
-    seen.retain(|(db, _, _)| *db != pg.shown);
-    seen.push((pg.shown.clone(), at, any));
+    // sql-format-ok: constant joins and expressions.
+    let text = format!(
+        "SELECT count(*) FROM (SELECT 1 FROM {FROM} WHERE {} IS NULL LIMIT 1) t",
+        r.value
+    );
+    let any = pg.count(&text, &[])? > 0;
+    seen.retain(|(db, val, _, _)| !(*db == pg.shown && *val == r.value));
+    seen.push((pg.shown.clone(), r.value, at, any));
     Ok(any)
 }
 
@@ -398,11 +457,14 @@ pub fn count(pg: &Pg, q: &ListQuery) -> Result<i64> {
         return pg.count("SELECT count(*) FROM customers", &[]);
     }
     let where_ = sql.strip_prefix(" AND ").unwrap_or("true");
-    // The scores are joined only when a band asks for them.
-    let from = if q.churn_band.is_some() {
-        "customers c JOIN active_churn ac ON ac.cid = c.cid"
-    } else {
-        "customers c"
+    // The figures are joined only when a band or a segment asks for them.
+    let from = match (q.churn_band.is_some(), q.rfm_segment.is_some()) {
+        (false, false) => "customers c",
+        (true, false) => "customers c JOIN active_churn ac ON ac.cid = c.cid",
+        (false, true) => "customers c JOIN active_clv av ON av.cid = c.cid",
+        (true, true) => {
+            "customers c JOIN active_churn ac ON ac.cid = c.cid JOIN active_clv av ON av.cid = c.cid"
+        }
     };
     // sql-format-ok: constant joins and numbered placeholders.
     let text = format!("SELECT count(*) FROM {from} WHERE {where_}");

@@ -6,6 +6,7 @@
 //! `tokio-postgres`: crmtop's commands and worker threads are plain
 //! threads, and the crate is the one the Rust PostgreSQL project keeps.
 
+pub mod clv;
 pub mod copy;
 pub mod dashboard;
 pub mod doctor;
@@ -57,6 +58,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0007_customer_search.sql",
         include_str!("../../../schema/pg/0007_customer_search.sql"),
+    ),
+    (
+        "0008_clv_fits.sql",
+        include_str!("../../../schema/pg/0008_clv_fits.sql"),
     ),
 ];
 

@@ -155,7 +155,7 @@ pub fn store(
 /// Every queued item's time-independent priority from the active figures
 /// (after an activation), written where it changed: one read of the whole
 /// queue with its inputs, one update from arrays.
-fn refresh_priorities(pg: &Pg) -> Result<()> {
+pub(super) fn refresh_priorities(pg: &Pg) -> Result<()> {
     use crate::analytics::priority::{self, Inputs};
     let rows = pg.rows(
         "SELECT q.fid, q.prio_static, f.kind, f.score, f.sentiment, s.prob, v.clv

@@ -413,11 +413,9 @@ fn render_top(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
     if d.agg.top_at_risk.is_empty() {
         let msg = match (&d.agg.model, &d.agg.fit) {
             (None, _) => "Needs a churn model: press R.",
-            // A server has no CLV fits yet: its values come from a file's.
-            (_, None) if state.server && d.agg.total_clv.is_none() => {
-                "Needs CLV values: fit them in a file (crmtop clv) and migrate it."
+            (_, None) if d.agg.total_clv.is_none() => {
+                "Needs a CLV fit: press R on the CLV screen (4)."
             }
-            (_, None) if !state.server => "Needs a CLV fit: press R on the CLV screen (4).",
             _ => "No customer has both a churn score and a CLV.",
         };
         f.render_widget(Paragraph::new(msg).block(block(title, theme)), area);

@@ -104,101 +104,104 @@ impl Executor {
             }
             Slot::Clv => {
                 let version = dashboard::data_version(&self.conn)?;
-                if self.clv.version != version || self.clv.above.len() > 200_000 {
-                    // The active fit's report holds the total (only fits
-                    // write CLV); summing a million values takes 40 ms.
-                    let total = match store::clv::active_report(&self.conn)? {
-                        Some((_, r)) => r.total_clv,
-                        None => store::clv::total_clv(&self.conn)?,
-                    };
-                    self.clv = ClvSums {
-                        version,
-                        total,
-                        above: HashMap::new(),
-                    };
-                }
-                let total = self.clv.total;
-                let Some(first) = rows.first() else {
-                    return Ok(vec![]);
-                };
-                let ranking = query.sort == SortColumn::Clv && query.descending;
-                let unfiltered = query.filter.as_deref().is_none_or(str::is_empty)
-                    && query.rfm_segment.is_none()
-                    && query.cluster.is_none()
-                    && query.churn_band.is_none();
-                let page_sum: f64 = rows.iter().map(|r| r.clv.unwrap_or(0.0)).sum();
-                // (The ranking's key of a customer without a value is its
-                // "missing" rank, not a CLV.)
-                let clv_of = |k: &list::Key| {
-                    k.number()
-                        .filter(|&v| v != store::clv_values::NO_CLV)
-                        .unwrap_or(0.0)
-                };
-                let known = |k: &list::Key| self.clv.above.get(&key_of(k)).copied();
-                // Value above the first row, in the ranking's order (CLV, highest first).
-                let cached = if ranking && unfiltered {
-                    match &query.seek {
-                        list::Seek::First => Some(0.0),
-                        list::Seek::Last => Some(total - page_sum),
-                        list::Seek::After(k) => known(k).map(|a| a + clv_of(k)),
-                        list::Seek::Before(k) => known(k).map(|a| a - page_sum),
-                        list::Seek::From(k) => known(k),
-                    }
-                } else {
-                    None
-                };
-                // Within one RFM segment the running share is of the
-                // segment's total (the rank column counts within it too).
-                let segment = match (&query.rfm_segment, ranking) {
-                    (Some(seg), true)
-                        if query.filter.as_deref().is_none_or(str::is_empty)
-                            && query.cluster.is_none()
-                            && query.churn_band.is_none() =>
-                    {
-                        Some(seg.as_str())
-                    }
-                    _ => None,
-                };
-                let (above, of_total) = match (cached, segment) {
-                    (Some(a), _) => (Some(a), total),
-                    (None, Some(seg)) => (
-                        Some(store::clv::segment_clv(
-                            &self.conn,
-                            seg,
-                            Some((first.clv, first.cid)),
-                        )?),
-                        store::clv::segment_clv(&self.conn, seg, None)?,
-                    ),
-                    (None, None) if ranking && unfiltered => (
-                        Some(store::clv::clv_above(&self.conn, first.clv, first.cid)?),
-                        total,
-                    ),
-                    // Sorted otherwise or filtered otherwise: no running share.
-                    (None, None) => (None, total),
-                };
-                let mut cum = above.unwrap_or(0.0);
-                let mut out = Vec::with_capacity(rows.len());
-                for r in rows {
-                    if ranking && unfiltered {
-                        self.clv.above.insert(key_of(&r.key), cum);
-                    }
-                    let v = r.clv.unwrap_or(0.0);
-                    cum += v;
-                    out.push(if total > 0.0 && of_total > 0.0 {
-                        Extra::Share {
-                            share: v / if segment.is_some() { of_total } else { total },
-                            cumulative: above
-                                .filter(|_| of_total > 0.0)
-                                .map(|_| (cum / of_total).clamp(0.0, 1.0)),
-                        }
-                    } else {
-                        Extra::None
-                    });
-                }
-                Ok(out)
+                clv_shares(&mut self.clv, version, query, rows, &self.conn)
             }
         }
     }
+}
+
+/// Each CLV row's share of the total and the running share down the
+/// ranking, from a file's or a server's sums (`src`); `sums` keeps the
+/// value above each row seen, so that the next page costs no scan.
+pub(super) fn clv_shares(
+    sums: &mut ClvSums,
+    version: i64,
+    query: &ListQuery,
+    rows: &[CustomerRow],
+    src: &dyn store::clv::Shares,
+) -> crate::Result<Vec<Extra>> {
+    if sums.version != version || sums.above.len() > 200_000 {
+        let total = src.total_clv()?;
+        *sums = ClvSums {
+            version,
+            total,
+            above: HashMap::new(),
+        };
+    }
+    let total = sums.total;
+    let Some(first) = rows.first() else {
+        return Ok(vec![]);
+    };
+    let ranking = query.sort == SortColumn::Clv && query.descending;
+    let unfiltered = query.filter.as_deref().is_none_or(str::is_empty)
+        && query.rfm_segment.is_none()
+        && query.cluster.is_none()
+        && query.churn_band.is_none();
+    let page_sum: f64 = rows.iter().map(|r| r.clv.unwrap_or(0.0)).sum();
+    // (The ranking's key of a customer without a value is its
+    // "missing" rank, not a CLV.)
+    let clv_of = |k: &list::Key| {
+        k.number()
+            .filter(|&v| v != store::clv_values::NO_CLV)
+            .unwrap_or(0.0)
+    };
+    let known = |k: &list::Key| sums.above.get(&key_of(k)).copied();
+    // Value above the first row, in the ranking's order (CLV, highest first).
+    let cached = if ranking && unfiltered {
+        match &query.seek {
+            list::Seek::First => Some(0.0),
+            list::Seek::Last => Some(total - page_sum),
+            list::Seek::After(k) => known(k).map(|a| a + clv_of(k)),
+            list::Seek::Before(k) => known(k).map(|a| a - page_sum),
+            list::Seek::From(k) => known(k),
+        }
+    } else {
+        None
+    };
+    // Within one RFM segment the running share is of the
+    // segment's total (the rank column counts within it too).
+    let segment = match (&query.rfm_segment, ranking) {
+        (Some(seg), true)
+            if query.filter.as_deref().is_none_or(str::is_empty)
+                && query.cluster.is_none()
+                && query.churn_band.is_none() =>
+        {
+            Some(seg.as_str())
+        }
+        _ => None,
+    };
+    let (above, of_total) = match (cached, segment) {
+        (Some(a), _) => (Some(a), total),
+        (None, Some(seg)) => (
+            Some(src.segment_clv(seg, Some((first.clv, first.cid)))?),
+            src.segment_clv(seg, None)?,
+        ),
+        (None, None) if ranking && unfiltered => {
+            (Some(src.clv_above(first.clv, first.cid)?), total)
+        }
+        // Sorted otherwise or filtered otherwise: no running share.
+        (None, None) => (None, total),
+    };
+    let mut cum = above.unwrap_or(0.0);
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        if ranking && unfiltered {
+            sums.above.insert(key_of(&r.key), cum);
+        }
+        let v = r.clv.unwrap_or(0.0);
+        cum += v;
+        out.push(if total > 0.0 && of_total > 0.0 {
+            Extra::Share {
+                share: v / if segment.is_some() { of_total } else { total },
+                cumulative: above
+                    .filter(|_| of_total > 0.0)
+                    .map(|_| (cum / of_total).clamp(0.0, 1.0)),
+            }
+        } else {
+            Extra::None
+        });
+    }
+    Ok(out)
 }
 
 /// Next best action in a list cell: the action's name ("hold (ctrl)" for

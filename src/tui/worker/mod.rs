@@ -118,6 +118,18 @@ pub struct Executor {
     pub policy: Arc<crate::analytics::nba::Policy>,
 }
 
+/// The `:matrix` view's figures from the active fit's report, or why none.
+fn clv_matrices(
+    active: Option<(i64, crate::analytics::clv::ClvReport)>,
+) -> std::result::Result<Box<crate::analytics::clv::Matrices>, String> {
+    match active {
+        None => Err("no CLV fit yet: press R on the CLV screen".into()),
+        Some((_, r)) => r.matrices.map(Box::new).ok_or_else(|| {
+            "the active CLV fit has no BG/NBD matrices (a retention-only fit, or one made by an earlier version: refit with R)".to_string()
+        }),
+    }
+}
+
 impl Executor {
     /// Last orders before this mean lapsed.
     fn lapsed_cutoff(&self) -> crate::Result<Option<i64>> {
@@ -331,14 +343,9 @@ impl Executor {
                     }
                 },
             ),
-            Request::Matrices => Response::Matrices(
-                match store::clv::active_report(&self.conn)? {
-                    None => Err("no CLV fit yet: press R on the CLV screen".into()),
-                    Some((_, r)) => r.matrices.map(Box::new).ok_or_else(|| {
-                        "the active CLV fit has no BG/NBD matrices (a retention-only fit, or one made by an earlier version: refit with R)".to_string()
-                    }),
-                },
-            ),
+            Request::Matrices => {
+                Response::Matrices(clv_matrices(store::clv::active_report(&self.conn)?))
+            }
             Request::SaveColumns {
                 config,
                 screen,

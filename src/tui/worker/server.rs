@@ -1,10 +1,11 @@
-//! The worker on a PostgreSQL server: the dashboard, the Customers and
-//! Churn lists (their pages, counts and drivers), the feedback queue (its
-//! pages, an item with its history and its customer, claims and every
-//! workflow change, undo, the agents' names), a customer's detail, the
-//! model versions and their activation, and retraining (`R`, in a child
-//! process). The other screens' requests are answered with a message
-//! saying they are not on a server yet.
+//! The worker on a PostgreSQL server: the dashboard, the Customers, Churn
+//! and CLV lists (their pages, counts, drivers and CLV shares), the CLV
+//! holdout check and matrices, the feedback queue (its pages, an item with
+//! its history and its customer, claims and every workflow change, undo,
+//! the agents' names), a customer's detail, the model versions and their
+//! activation, and retraining and refitting (`R`, in a child process). The
+//! other screens' requests are answered with a message saying they are not
+//! on a server yet.
 
 use super::{Extra, JobSpec, Request, Response, Slot};
 use crate::store::feedback;
@@ -24,6 +25,8 @@ pub struct ServerExecutor {
     mask: bool,
     /// The active model's parameters (its drivers in words), by version.
     params: Option<(i64, crate::analytics::churn::Params)>,
+    /// The CLV list's running sums.
+    clv: super::lists::ClvSums,
 }
 
 impl ServerExecutor {
@@ -36,6 +39,7 @@ impl ServerExecutor {
             job: None,
             mask: false,
             params: None,
+            clv: Default::default(),
         })
     }
 
@@ -55,18 +59,25 @@ impl ServerExecutor {
     fn extras(
         &mut self,
         slot: Slot,
+        query: &crate::store::list::ListQuery,
         rows: &[crate::store::list::CustomerRow],
     ) -> crate::Result<Vec<Extra>> {
-        if slot != Slot::Churn {
-            return Ok(vec![Extra::None; rows.len()]);
+        use crate::store::sql::Sql;
+        match slot {
+            Slot::Customers => return Ok(vec![Extra::None; rows.len()]),
+            Slot::Clv => {
+                let version = self
+                    .pg
+                    .count("SELECT v FROM data_version WHERE id = 1", &[])?;
+                return super::lists::clv_shares(&mut self.clv, version, query, rows, &self.pg);
+            }
+            Slot::Churn => {}
         }
         // The active version's number only; its parameters are read when
         // it changes (a page asked for the whole row, JSON and all).
-        let id = {
-            use crate::store::sql::Sql;
-            self.pg
-                .count("SELECT coalesce(max(id), 0) FROM models WHERE active", &[])?
-        };
+        let id = self
+            .pg
+            .count("SELECT coalesce(max(id), 0) FROM models WHERE active", &[])?;
         if id == 0 {
             return Ok(vec![Extra::None; rows.len()]);
         }
@@ -134,7 +145,7 @@ impl ServerExecutor {
                 cancelled: false,
             }));
         }
-        let (Some(out), JobSpec::Train(_)) = (self.out.clone(), &spec) else {
+        let (Some(out), JobSpec::Train(_) | JobSpec::Clv(_)) = (self.out.clone(), &spec) else {
             return Ok(Some(Response::JobRefused(format!(
                 "{}: not on a server yet",
                 spec.label()
@@ -156,6 +167,7 @@ impl ServerExecutor {
         let cancel = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&cancel);
         let label = spec.label();
+        let is_clv = matches!(spec, JobSpec::Clv(_));
         let h = std::thread::Builder::new()
             .name("crmtop-job".into())
             .spawn(move || {
@@ -165,6 +177,15 @@ impl ServerExecutor {
                 };
                 let (result, cancelled) =
                     match crate::tui::child::run_with_db(&args, Some(&url), &progress, &flag) {
+                        Ok(crate::tui::child::Ended::Done(v)) if is_clv => (
+                            Ok(crate::tui::job_runner::clv_message(
+                                v["fit_id"].as_i64().unwrap_or(0),
+                                v["customers"].as_u64().unwrap_or(0),
+                                v["total_clv"].as_f64().unwrap_or(0.0),
+                                v["gamma_gamma_note"].as_str(),
+                            )),
+                            false,
+                        ),
                         Ok(crate::tui::child::Ended::Done(v)) => (
                             Ok(crate::tui::job_runner::train_message(
                                 v["model_id"].as_i64().unwrap_or(0),
@@ -249,7 +270,7 @@ impl ServerExecutor {
                 gen,
                 kind,
                 query,
-            } if slot != Slot::Clv => {
+            } => {
                 let mut query = query;
                 if slot == Slot::Churn {
                     // "Riskiest first" is of customers who can still be
@@ -257,7 +278,7 @@ impl ServerExecutor {
                     query.skip_lapsed = self.lapsed_cutoff()?;
                 }
                 let rows = pg_list::page(&self.pg, &query)?;
-                let extra = self.extras(slot, &rows)?;
+                let extra = self.extras(slot, &query, &rows)?;
                 Response::Page {
                     slot,
                     gen,
@@ -266,7 +287,7 @@ impl ServerExecutor {
                     extra,
                 }
             }
-            Request::Count { slot, gen, query } if slot != Slot::Clv => {
+            Request::Count { slot, gen, query } => {
                 let mut query = query;
                 if slot == Slot::Churn {
                     query.skip_lapsed = self.lapsed_cutoff()?;
@@ -309,6 +330,21 @@ impl ServerExecutor {
                 };
                 Response::Found { cid, fid, id }
             }
+            Request::Holdout { from, family } => Response::Holdout(
+                crate::analytics::clv::holdout(
+                    &*pg,
+                    from,
+                    None,
+                    crate::analytics::clv::TimeUnit::Week,
+                    0.0,
+                    family,
+                )
+                .map(Box::new)
+                .map_err(|e| e.to_string()),
+            ),
+            Request::Matrices => Response::Matrices(super::clv_matrices(
+                crate::store::pg::clv::active_report(pg)?,
+            )),
             Request::StartJob(spec) => return self.start_job(spec),
             Request::CancelJob => {
                 if let Some((flag, _)) = &self.job {

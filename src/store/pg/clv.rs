@@ -1,0 +1,365 @@
+//! CLV fits on a server: what a fit reads (`store::clv::Reads`), the fit
+//! and every customer's values written in one transaction, and what the
+//! screens read back (the active fit's report, one customer's values).
+
+use super::Pg;
+use crate::analytics::clv::{ClvReport, Value};
+use crate::error::{Error, Result};
+use crate::jobs::Ctl;
+use crate::store::clv::{CustomerValue, Reads, Shares, KEEP_FITS};
+use crate::store::sql::{self, Sql};
+use crate::timeutil::DAY;
+use rusqlite::types::Value as V;
+use std::io::Write;
+
+/// One CLV fit at a time per database (a churn training has its own lock).
+const CLV_LOCK: i64 = 7_243_004;
+
+/// Rows between two checks for a cancel.
+const CHECK_EVERY: u64 = 1 << 20;
+
+impl Reads for Pg {
+    fn latest_order(&self) -> Result<Option<i64>> {
+        crate::store::customers::latest_order(self)
+    }
+
+    fn order_days(
+        &self,
+        before_day: i64,
+        ctl: Ctl,
+        each: &mut dyn FnMut(i64, i64, f64),
+    ) -> Result<()> {
+        // Along the (cid, ts, amount) index; the orders of one customer and
+        // day are summed here (grouping by an expression would sort them).
+        let mut open: Option<(i64, i64, f64)> = None;
+        let mut k = 0u64;
+        self.each(
+            "SELECT cid, ts, amount FROM orders WHERE ts < ?1 ORDER BY cid, ts",
+            &[sql::int(before_day.saturating_mul(DAY))],
+            &mut |r| {
+                k += 1;
+                if k.is_multiple_of(CHECK_EVERY) {
+                    ctl.check()?;
+                }
+                let (cid, ts, amount) = (r.i64(0)?, r.i64(1)?, r.f64(2)?);
+                let day = ts.div_euclid(DAY);
+                match &mut open {
+                    Some((c, d, sum)) if *c == cid && *d == day => *sum += amount,
+                    _ => {
+                        if let Some((c, d, sum)) = open.take() {
+                            each(c, d, sum);
+                        }
+                        open = Some((cid, day, amount));
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        if let Some((c, d, sum)) = open {
+            each(c, d, sum);
+        }
+        Ok(())
+    }
+
+    fn cancelled_count(&self) -> Result<i64> {
+        self.count(
+            "SELECT count(*) FROM customers WHERE cancelled_at IS NOT NULL",
+            &[],
+        )
+    }
+
+    fn customers(&self) -> Result<i64> {
+        self.count("SELECT count(*) FROM customers", &[])
+    }
+
+    fn churn_window(&self) -> Result<Option<i64>> {
+        match self.row("SELECT window_days FROM models WHERE active", &[])? {
+            Some(r) => Ok(Some(r.i64(0)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn churn_probs(&self) -> Result<Vec<(i64, f64)>> {
+        let mut out = Vec::new();
+        self.each(
+            "SELECT cid, prob FROM active_churn WHERE prob IS NOT NULL ORDER BY cid",
+            &[],
+            &mut |r| {
+                out.push((r.i64(0)?, r.f64(1)?));
+                Ok(())
+            },
+        )?;
+        Ok(out)
+    }
+
+    fn numeric_attribute(&self, name: &str) -> Result<Vec<(i64, f64)>> {
+        Err(Error::bad(format!(
+            "--revenue-attr {name}: a PostgreSQL database keeps no customer attributes (only a file does); leave it out to take monthly revenue from the orders"
+        )))
+    }
+
+    fn spend_between(&self, start: i64, end: i64) -> Result<Vec<(i64, f64, i64)>> {
+        let mut out = Vec::new();
+        self.each(
+            "SELECT cid, sum(amount), min(ts) FROM orders WHERE ts >= ?1 AND ts < ?2 GROUP BY cid",
+            &[sql::int(start), sql::int(end)],
+            &mut |r| {
+                out.push((r.i64(0)?, r.f64(1)?, r.i64(2)?));
+                Ok(())
+            },
+        )?;
+        Ok(out)
+    }
+
+    fn contracts(&self) -> Result<Vec<(i64, i64, Option<i64>)>> {
+        // Both dates are stored as YYYY-MM-DD (the import writes them so).
+        let day = |t: Option<String>| {
+            t.as_deref()
+                .and_then(crate::timeutil::parse_date)
+                .map(|d| crate::timeutil::date_to_ts(d).div_euclid(DAY))
+        };
+        let mut out = Vec::new();
+        self.each(
+            "SELECT cid, signup_date, cancelled_at FROM customers WHERE signup_date IS NOT NULL ORDER BY cid",
+            &[],
+            &mut |r| {
+                if let Some(s) = day(r.opt_text(1)?) {
+                    out.push((r.i64(0)?, s, day(r.opt_text(2)?)));
+                }
+                Ok(())
+            },
+        )?;
+        Ok(out)
+    }
+}
+
+/// The columns of active_clv after `cid`, as a file's view names them.
+const VALUE_COLUMNS: &str = crate::store::clv_values::VALUE_COLUMNS;
+
+/// Store a computed fit and make it active, in one transaction: its row
+/// (its id then written into `report`), every customer's values copied
+/// into a staging table and swapped in as the active figures, the queue's
+/// priorities recomputed, older fits' reports pruned, the audit entry.
+pub fn store(
+    pg: &Pg,
+    report: &mut ClvReport,
+    values: &[Value],
+    agent: &str,
+    audit_text: &dyn Fn(&ClvReport) -> String,
+    started: std::time::Instant,
+    ctl: Ctl,
+) -> Result<()> {
+    pg.begin("BEGIN")?;
+    let r = (|| {
+        pg.exec("SELECT pg_advisory_xact_lock(?1)", &[sql::int(CLV_LOCK)])?;
+        let id = pg.count(
+            "INSERT INTO clv_fits(created_at, agent, as_of, time_unit, customers, total_clv, duration_ms, active, report)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, FALSE, '{}') RETURNING id",
+            &[
+                sql::int(crate::timeutil::now()),
+                sql::text(agent),
+                sql::text(&report.as_of),
+                sql::text(&report.time_unit),
+                sql::int(report.customers as i64),
+                V::Real(report.total_clv),
+            ],
+        )?;
+        report.fit_id = id;
+        // sql-format-ok: constant column names.
+        pg.batch(&format!(
+            "CREATE TEMP TABLE clv_staging ON COMMIT DROP AS SELECT cid, {VALUE_COLUMNS} FROM active_clv WITH NO DATA"
+        ))?;
+        {
+            let mut client = pg.client.borrow_mut();
+            let mut w = client
+                // sql-format-ok: constant column names.
+                .copy_in(&format!(
+                    "COPY clv_staging (cid, {VALUE_COLUMNS}) FROM STDIN"
+                ))
+                .map_err(|e| pg.error(e))?;
+            let mut line = Vec::with_capacity(256);
+            let real = |x: Option<f64>| x.filter(|v| v.is_finite()).map(V::Real).unwrap_or(V::Null);
+            for (n, v) in values.iter().enumerate() {
+                if n % 65_536 == 0 {
+                    ctl.check()?;
+                }
+                let (r, f, m) = match v.rfm {
+                    Some((r, f, m)) => (
+                        V::Integer(r.into()),
+                        V::Integer(f.into()),
+                        V::Integer(m.into()),
+                    ),
+                    None => (V::Null, V::Null, V::Null),
+                };
+                line.clear();
+                for (i, x) in [
+                    V::Integer(v.cid),
+                    real(v.frequency),
+                    real(v.recency),
+                    real(v.t),
+                    real(v.monetary),
+                    real(v.p_alive),
+                    real(v.exp_txn),
+                    real(v.exp_spend),
+                    real(v.clv),
+                    V::Text(v.method.into()),
+                    r,
+                    f,
+                    m,
+                    v.segment.map(|s| V::Text(s.into())).unwrap_or(V::Null),
+                ]
+                .iter()
+                .enumerate()
+                {
+                    if i > 0 {
+                        line.push(b'\t');
+                    }
+                    super::copy::copy_text(x, &mut line).map_err(Error::Other)?;
+                }
+                line.push(b'\n');
+                w.write_all(&line)?;
+            }
+            w.finish().map_err(|e| pg.error(e))?;
+        }
+        ctl.check()?;
+        pg.exec(
+            "DELETE FROM clv_fits WHERE NOT active AND id <> ?1 AND id NOT IN (SELECT id FROM clv_fits ORDER BY id DESC LIMIT ?2)",
+            &[sql::int(id), sql::int(KEEP_FITS)],
+        )?;
+        crate::store::audit::append(
+            pg,
+            agent,
+            "clv",
+            "clv_fit",
+            &id.to_string(),
+            None,
+            Some("active"),
+            Some(&audit_text(report)),
+        )?;
+        // The swap last: its TRUNCATE locks the active figures (that the
+        // lists and opened tickets read) until the commit, which follows.
+        ctl.report("updating queue priorities", 0, 1);
+        pg.exec("UPDATE clv_fits SET active = FALSE WHERE active", &[])?;
+        pg.batch("TRUNCATE active_clv")?;
+        // sql-format-ok: constant column names.
+        pg.batch(&format!(
+            "INSERT INTO active_clv (cid, {VALUE_COLUMNS}) SELECT cid, {VALUE_COLUMNS} FROM clv_staging"
+        ))?;
+        super::models::refresh_priorities(pg)?;
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        pg.exec(
+            "UPDATE clv_fits SET active = TRUE, report = ?2, duration_ms = ?3 WHERE id = ?1",
+            &[
+                sql::int(id),
+                sql::text(&serde_json::to_string(report)?),
+                sql::int(report.duration_ms as i64),
+            ],
+        )?;
+        // Open UIs reload (sent at the commit).
+        pg.batch("NOTIFY crmtop_changes")?;
+        ctl.report("committing", 0, 1);
+        // The last moment a cancel can still keep everything as it was.
+        ctl.check()?;
+        Ok(())
+    })();
+    pg.finish(r)
+}
+
+/// The active fit's id and report, if a fit is active.
+pub fn active_report(pg: &Pg) -> Result<Option<(i64, ClvReport)>> {
+    let Some(r) = pg.row("SELECT id, report FROM clv_fits WHERE active", &[])? else {
+        return Ok(None);
+    };
+    Ok(serde_json::from_str(&r.text(1)?)
+        .ok()
+        .map(|rep| (r.i64(0).unwrap_or_default(), rep)))
+}
+
+/// One customer's values under the active fit.
+pub fn customer_value(pg: &Pg, cid: i64) -> Result<Option<CustomerValue>> {
+    let Some(r) = pg.row(
+        "SELECT p_alive, exp_txn, exp_spend, clv, method, frequency, recency, t, monetary,
+                r_score, f_score, m_score, segment
+           FROM active_clv WHERE cid = ?1",
+        &[sql::int(cid)],
+    )?
+    else {
+        return Ok(None);
+    };
+    let rfm = match (r.opt_i64(9)?, r.opt_i64(10)?, r.opt_i64(11)?) {
+        (Some(a), Some(b), Some(c)) => Some((a, b, c)),
+        _ => None,
+    };
+    Ok(Some(CustomerValue {
+        p_alive: r.opt_f64(0)?,
+        exp_txn: r.opt_f64(1)?,
+        exp_spend: r.opt_f64(2)?,
+        clv: r.opt_f64(3)?,
+        method: r.opt_text(4)?.unwrap_or_default(),
+        frequency: r.opt_f64(5)?,
+        recency: r.opt_f64(6)?,
+        t: r.opt_f64(7)?,
+        monetary: r.opt_f64(8)?,
+        rfm,
+        segment: r.opt_text(12)?,
+    }))
+}
+
+impl Shares for Pg {
+    fn total_clv(&self) -> Result<f64> {
+        match active_report(self)? {
+            Some((_, r)) => Ok(r.total_clv),
+            None => Ok(self
+                .row("SELECT coalesce(sum(clv), 0) FROM active_clv", &[])?
+                .map(|r| r.f64(0))
+                .transpose()?
+                .unwrap_or(0.0)),
+        }
+    }
+
+    fn clv_above(&self, clv: Option<f64>, cid: i64) -> Result<f64> {
+        // A customer without a value ranks below every value.
+        let Some(at) = clv else {
+            return self.total_clv_of_ranked();
+        };
+        Ok(self
+            .row(
+                "SELECT coalesce(sum(clv), 0) FROM active_clv WHERE clv IS NOT NULL AND (clv, cid) > (?1, ?2)",
+                &[V::Real(at), sql::int(cid)],
+            )?
+            .map(|r| r.f64(0))
+            .transpose()?
+            .unwrap_or(0.0))
+    }
+
+    fn segment_clv(&self, segment: &str, above: Option<(Option<f64>, i64)>) -> Result<f64> {
+        let r = match above {
+            None => self.row(
+                "SELECT coalesce(sum(clv), 0) FROM active_clv WHERE segment = ?1",
+                &[sql::text(segment)],
+            )?,
+            Some((None, _)) => self.row(
+                "SELECT coalesce(sum(clv), 0) FROM active_clv WHERE segment = ?1 AND clv IS NOT NULL",
+                &[sql::text(segment)],
+            )?,
+            Some((Some(at), cid)) => self.row(
+                "SELECT coalesce(sum(clv), 0) FROM active_clv
+                  WHERE segment = ?1 AND clv IS NOT NULL AND (clv, cid) > (?2, ?3)",
+                &[sql::text(segment), V::Real(at), sql::int(cid)],
+            )?,
+        };
+        Ok(r.map(|r| r.f64(0)).transpose()?.unwrap_or(0.0))
+    }
+}
+
+impl Pg {
+    /// Every value under the active fit, summed (what ranks above a
+    /// customer without one).
+    fn total_clv_of_ranked(&self) -> Result<f64> {
+        Ok(self
+            .row("SELECT coalesce(sum(clv), 0) FROM active_clv", &[])?
+            .map(|r| r.f64(0))
+            .transpose()?
+            .unwrap_or(0.0))
+    }
+}
