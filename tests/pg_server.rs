@@ -973,3 +973,48 @@ fn a_clv_fit_on_the_server_equals_the_files() {
         pg.segment_clv("Champions", None).unwrap()
     ));
 }
+
+/// `crmtop survival` and the Churn screen's `:survival` and `:cohorts` on
+/// a server give the file's curves and cohorts; an attribute, which a
+/// server does not keep, is refused with the columns there are.
+#[test]
+fn survival_curves_and_cohorts_on_the_server_equal_the_files() {
+    if skip() {
+        return;
+    }
+    let file = demo_db(400, 20);
+    let server = demo_db(400, 20).on_engine();
+    for args in [
+        &["survival", "--json"][..],
+        &["survival", "--json", "--by", "plan"],
+    ] {
+        let a = file.run(args);
+        let b = server.run(args);
+        assert_eq!(a.status.code(), Some(0), "{args:?}: {}", stderr(&a));
+        assert_eq!(b.status.code(), Some(0), "{args:?}: {}", stderr(&b));
+        assert!(a.stdout.len() > 500, "{args:?}");
+        assert_eq!(
+            String::from_utf8(a.stdout).unwrap(),
+            String::from_utf8(b.stdout).unwrap(),
+            "{args:?}"
+        );
+    }
+    let o = server.run(&["survival", "--by", "tenure_band"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("there are: plan, segment, region"),
+        "{}",
+        stderr(&o)
+    );
+    let f = file.open();
+    let crmtop::store::Db::Server(pg) = server.db() else {
+        panic!("not on a server");
+    };
+    let a = crmtop::analytics::survival::cohort_table(&f.conn, 12).unwrap();
+    let b = crmtop::analytics::survival::cohort_table(&pg, 12).unwrap();
+    assert!(!a.cohorts.is_empty());
+    assert_eq!(
+        serde_json::to_string(&a).unwrap(),
+        serde_json::to_string(&b).unwrap()
+    );
+}

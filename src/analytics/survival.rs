@@ -316,9 +316,9 @@ pub struct CohortRow {
 }
 
 /// The cohort table of the data: purchase days up to the latest order.
-pub fn cohort_table(conn: &crate::store::Conn, n: usize) -> Result<CohortTable> {
-    let days = match crate::store::customers::latest_order(conn)? {
-        Some(l) => crate::store::clv::purchase_days(conn, l.div_euclid(crate::timeutil::DAY))?,
+pub fn cohort_table(reads: &dyn crate::store::clv::Reads, n: usize) -> Result<CohortTable> {
+    let days = match reads.latest_order()? {
+        Some(l) => reads.purchase_days(l.div_euclid(crate::timeutil::DAY))?,
         None => Vec::new(),
     };
     Ok(cohorts(&days, n))

@@ -28,9 +28,8 @@ pub struct SurvivalArgs {
 }
 
 pub fn survival(ctx: &Ctx, a: SurvivalArgs) -> Result<i32> {
-    let s = ctx.open_for_read()?;
-    let found =
-        store::survival::subjects(&s.conn, a.duration.as_deref(), &a.event, a.by.as_deref())?;
+    let db = ctx.open_db_for_read()?;
+    let found = store::survival::subjects(&db, a.duration.as_deref(), &a.event, a.by.as_deref())?;
     let subjects = Subject::from_rows(found.rows);
     let r = survival::report(
         &subjects,

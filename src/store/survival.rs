@@ -2,9 +2,9 @@
 //! event flag and a group, from customer columns or attributes.
 
 use super::attributes;
+use super::sql::Sql;
 use crate::error::{Error, Result};
 use rusqlite::types::Value;
-use rusqlite::Connection;
 use std::collections::HashMap;
 
 /// Core columns a curve can be grouped by (the rest are attributes).
@@ -46,9 +46,10 @@ pub struct Subjects {
 /// they are observed up to 365 days before the latest order (an event is
 /// a last order before then; everyone else is censored there, and who
 /// started after it is left out). `by`: plan, segment, region or an
-/// attribute; customers without a value are "(none)".
+/// attribute; customers without a value are "(none)". On either engine (a
+/// server keeps no attributes: only the core columns and `churned` there).
 pub fn subjects(
-    conn: &Connection,
+    conn: &dyn Sql,
     duration: Option<&str>,
     event: &str,
     by: Option<&str>,
@@ -69,29 +70,35 @@ pub fn subjects(
     };
     // sql-format-ok: the column comes from the constant list above.
     let sql = format!("SELECT cid, since, last_order, churned, {group_sql} FROM customers");
-    let mut st = conn.prepare(&sql)?;
-    let core: Vec<(i64, Core)> = st
-        .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                Core {
-                    since: r.get(1)?,
-                    last: r.get(2)?,
-                    churned: r.get(3)?,
-                    group: r.get(4)?,
-                },
-            ))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+    let mut core: Vec<(i64, Core)> = Vec::new();
+    conn.each(&sql, &[], &mut |r| {
+        core.push((
+            r.i64(0)?,
+            Core {
+                since: r.opt_i64(1)?,
+                last: r.opt_i64(2)?,
+                churned: r.opt_i64(3)?,
+                group: r.opt_text(4)?,
+            },
+        ));
+        Ok(())
+    })?;
+    let file = conn.sqlite();
     let attr = |name: &str, what: &str| -> Result<HashMap<i64, Value>> {
-        Ok(attributes::values(conn, name)?
+        let values = match file {
+            Some(c) => attributes::values(c, name)?,
+            None => None,
+        };
+        Ok(values
             .ok_or_else(|| {
                 let mut known: Vec<String> = match what {
                     "--by" => CORE.iter().map(|c| c.to_string()).collect(),
                     "--event" => vec!["churned".into()],
                     _ => Vec::new(),
                 };
-                known.extend(attributes::names(conn).unwrap_or_default());
+                if let Some(c) = file {
+                    known.extend(attributes::names(c).unwrap_or_default());
+                }
                 Error::bad(format!(
                     "{what} {name}: no such column or attribute (there are: {})",
                     known.join(", ")

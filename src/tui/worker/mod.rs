@@ -118,6 +118,19 @@ pub struct Executor {
     pub policy: Arc<crate::analytics::nba::Policy>,
 }
 
+/// The `:survival` view's curves (months since start, churned or lapsed),
+/// or why none.
+fn survival_report(
+    conn: &dyn store::sql::Sql,
+    by: Option<&str>,
+) -> std::result::Result<Box<crate::analytics::survival::SurvivalReport>, String> {
+    let found = store::survival::subjects(conn, None, "churned", by).map_err(|e| e.to_string())?;
+    let subjects = crate::analytics::survival::Subject::from_rows(found.rows);
+    crate::analytics::survival::report(&subjects, "months since start", &found.event, by)
+        .map(Box::new)
+        .map_err(|e| e.to_string())
+}
+
 /// The `:matrix` view's figures from the active fit's report, or why none.
 fn clv_matrices(
     active: Option<(i64, crate::analytics::clv::ClvReport)>,
@@ -327,22 +340,9 @@ impl Executor {
             Request::Cohorts => Response::Cohorts(Box::new(
                 crate::analytics::survival::cohort_table(&self.conn, 12)?,
             )),
-            Request::Survival { by } => Response::Survival(
-                match store::survival::subjects(&self.conn, None, "churned", by.as_deref()) {
-                    Err(e) => Err(e.to_string()),
-                    Ok(found) => {
-                        let subjects = crate::analytics::survival::Subject::from_rows(found.rows);
-                        crate::analytics::survival::report(
-                            &subjects,
-                            "months since start",
-                            &found.event,
-                            by.as_deref(),
-                        )
-                        .map(Box::new)
-                        .map_err(|e| e.to_string())
-                    }
-                },
-            ),
+            Request::Survival { by } => {
+                Response::Survival(survival_report(&self.conn, by.as_deref()))
+            }
             Request::Matrices => {
                 Response::Matrices(clv_matrices(store::clv::active_report(&self.conn)?))
             }

@@ -342,6 +342,12 @@ impl ServerExecutor {
                 .map(Box::new)
                 .map_err(|e| e.to_string()),
             ),
+            Request::Cohorts => Response::Cohorts(Box::new(
+                crate::analytics::survival::cohort_table(&*pg, 12)?,
+            )),
+            Request::Survival { by } => {
+                Response::Survival(super::survival_report(&*pg, by.as_deref()))
+            }
             Request::Matrices => Response::Matrices(super::clv_matrices(
                 crate::store::pg::clv::active_report(pg)?,
             )),
