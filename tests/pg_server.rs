@@ -1018,3 +1018,30 @@ fn survival_curves_and_cohorts_on_the_server_equal_the_files() {
         serde_json::to_string(&b).unwrap()
     );
 }
+
+/// `crmtop rules` and `crmtop recommend` on a server learn from the same
+/// baskets as on the file and say the same.
+#[test]
+fn rules_and_recommendations_on_the_server_equal_the_files() {
+    if skip() {
+        return;
+    }
+    let file = demo_db(400, 21);
+    let server = demo_db(400, 21).on_engine();
+    for args in [
+        &["rules", "--json", "--min-support", "0.01"][..],
+        &["recommend", "--json"],
+        &["recommend", "--json", "C000007", "--n", "5"],
+    ] {
+        let a = file.run(args);
+        let b = server.run(args);
+        assert_eq!(a.status.code(), Some(0), "{args:?}: {}", stderr(&a));
+        assert_eq!(b.status.code(), Some(0), "{args:?}: {}", stderr(&b));
+        assert!(a.stdout.len() > 200, "{args:?}");
+        assert_eq!(
+            String::from_utf8(a.stdout).unwrap(),
+            String::from_utf8(b.stdout).unwrap(),
+            "{args:?}"
+        );
+    }
+}

@@ -38,10 +38,10 @@ pub struct RecommendArgs {
     pub json: bool,
 }
 
-fn baskets(ctx: &Ctx) -> Result<(crate::store::Store, Baskets)> {
-    let s = ctx.open_for_read()?;
+fn baskets(ctx: &Ctx) -> Result<(crate::store::Db, Baskets)> {
+    let s = ctx.open_db_for_read()?;
     let b = {
-        let (names, items) = store::clv::basket_items(&s.conn)?;
+        let (names, items) = store::clv::basket_items(&s)?;
         Baskets::from_items(names, &items)
     };
     if b.baskets.is_empty() {
@@ -120,7 +120,7 @@ pub fn recommend(ctx: &Ctx, a: RecommendArgs) -> Result<i32> {
     let evaluation = recommend::evaluate(&b);
     let wanted = match &a.customer {
         Some(id) => {
-            let cid = store::customers::cid_of(&s.conn, id)?
+            let cid = store::customers::cid_of(&s, id)?
                 .ok_or_else(|| Error::bad(format!("no customer '{}'", crate::term::safe(id))))?;
             vec![cid]
         }
@@ -138,7 +138,7 @@ pub fn recommend(ctx: &Ctx, a: RecommendArgs) -> Result<i32> {
             .map(|(_, h)| h.as_slice())
             .unwrap_or(&[]);
         let recs = model.recommend(history, n);
-        let id = store::customers::id_of(&s.conn, cid)?.unwrap_or_default();
+        let id = store::customers::id_of(&s, cid)?.unwrap_or_default();
         out.push(serde_json::json!({
             "customer_id": id,
             "bought": history.iter().map(|&i| b.names[i as usize].clone()).collect::<Vec<_>>(),

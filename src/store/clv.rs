@@ -244,32 +244,14 @@ pub type BasketItems = (Vec<String>, Vec<(i64, i64, u32)>);
 /// and recommendations. The table is read as stored and sorted here: walking
 /// the (customer, time) index instead looks up every row in the table, 13 s
 /// for 10 million orders where this takes a few.
-pub fn basket_items(conn: &Connection) -> Result<BasketItems> {
-    let n: i64 = conn.query_row("SELECT count(*) FROM orders", [], |r| r.get(0))?;
-    let mut st = conn.prepare(
-        "SELECT cid, ts, product FROM orders WHERE product IS NOT NULL AND product <> ''",
-    )?;
-    let mut rows = st.query([])?;
+pub fn basket_items(conn: &dyn super::sql::Sql) -> Result<BasketItems> {
     let mut ids: rustc_hash::FxHashMap<String, u32> = Default::default();
     let mut names: Vec<String> = Vec::new();
+    // Room for every order at once (10 million orders grow the vector
+    // otherwise through a dozen copies).
+    let n: i64 = conn.count("SELECT count(*) FROM orders", &[])?;
     let mut items: Vec<(i64, i64, u32)> = Vec::with_capacity(usize::try_from(n).unwrap_or(0));
-    while let Some(r) = rows.next()? {
-        use rusqlite::types::ValueRef;
-        let owned;
-        let product: &str = match r.get_ref(2)? {
-            ValueRef::Text(t) => {
-                std::str::from_utf8(t).map_err(|e| crate::Error::Other(e.to_string()))?
-            }
-            ValueRef::Integer(i) => {
-                owned = i.to_string();
-                &owned
-            }
-            ValueRef::Real(f) => {
-                owned = f.to_string();
-                &owned
-            }
-            _ => continue,
-        };
+    let mut push = |cid: i64, ts: i64, product: &str| {
         let id = match ids.get(product) {
             Some(&id) => id,
             None => {
@@ -279,7 +261,46 @@ pub fn basket_items(conn: &Connection) -> Result<BasketItems> {
                 id
             }
         };
-        items.push((r.get(0)?, r.get(1)?, id));
+        items.push((cid, ts, id));
+    };
+    match conn.sqlite() {
+        Some(conn) => {
+            let mut st = conn.prepare(
+                "SELECT cid, ts, product FROM orders WHERE product IS NOT NULL AND product <> ''",
+            )?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                use rusqlite::types::ValueRef;
+                let owned;
+                let product: &str = match r.get_ref(2)? {
+                    ValueRef::Text(t) => {
+                        std::str::from_utf8(t).map_err(|e| crate::Error::Other(e.to_string()))?
+                    }
+                    ValueRef::Integer(i) => {
+                        owned = i.to_string();
+                        &owned
+                    }
+                    ValueRef::Real(f) => {
+                        owned = f.to_string();
+                        &owned
+                    }
+                    _ => continue,
+                };
+                push(r.get(0)?, r.get(1)?, product);
+            }
+        }
+        // A server: in the order a file stores them (by key), so that the
+        // same data give the same numbering and baskets.
+        None => conn.each(
+            "SELECT cid, ts, product FROM orders WHERE product IS NOT NULL AND product <> '' ORDER BY oid",
+            &[],
+            &mut |r| {
+                if let Some(p) = r.opt_text(2)? {
+                    push(r.i64(0)?, r.i64(1)?, &p);
+                }
+                Ok(())
+            },
+        )?,
     }
     // Stable: orders at the same time stay in the order they were stored,
     // as the index would give them.

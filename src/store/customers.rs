@@ -2,7 +2,7 @@
 
 use crate::error::Result;
 use crate::store::sql::Sql;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 
 /// Customers with an explicit churn label (churned 0 or 1).
 pub fn labelled(conn: &dyn crate::store::sql::Sql) -> Result<i64> {
@@ -194,12 +194,13 @@ pub fn info(conn: &dyn Sql, place: &str) -> Result<Info> {
 }
 
 /// The internal key of a customer id.
-pub fn cid_of(conn: &Connection, id: &str) -> Result<Option<i64>> {
-    Ok(conn
-        .query_row("SELECT cid FROM customers WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })
-        .optional()?)
+pub fn cid_of(conn: &dyn crate::store::sql::Sql, id: &str) -> Result<Option<i64>> {
+    conn.row(
+        "SELECT cid FROM customers WHERE id = ?1",
+        &[crate::store::sql::text(id)],
+    )?
+    .map(|r| r.i64(0))
+    .transpose()
 }
 
 /// The latest order's time (None: no orders), from the customers' totals.
@@ -252,12 +253,13 @@ pub fn churn_probs(conn: &Connection) -> Result<Vec<(i64, f64)>> {
 }
 
 /// A customer's id by key.
-pub fn id_of(conn: &Connection, cid: i64) -> Result<Option<String>> {
-    Ok(conn
-        .query_row("SELECT id FROM customers WHERE cid = ?1", [cid], |r| {
-            r.get(0)
-        })
-        .optional()?)
+pub fn id_of(conn: &dyn crate::store::sql::Sql, cid: i64) -> Result<Option<String>> {
+    conn.row(
+        "SELECT id FROM customers WHERE cid = ?1",
+        &[crate::store::sql::int(cid)],
+    )?
+    .map(|r| r.text(0))
+    .transpose()
 }
 
 /// Whether there is any customer at all (1) or none (0), without counting.
