@@ -69,7 +69,7 @@ fn a_demo_goes_to_the_server_and_back_whole() {
     assert_eq!(info["customers"], n_customers(&db));
     assert_eq!(info["schema_version"], crmtop::store::pg::latest_version());
     // What does not run there yet says so, and creates nothing.
-    let o = db.run(&["clusters"]);
+    let o = db.run(&["segments"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("does not run on PostgreSQL yet"),
@@ -1042,6 +1042,52 @@ fn rules_and_recommendations_on_the_server_equal_the_files() {
             String::from_utf8(a.stdout).unwrap(),
             String::from_utf8(b.stdout).unwrap(),
             "{args:?}"
+        );
+    }
+}
+
+/// `crmtop clusters` on a server clusters the same behaviour into the
+/// same clusters as on the file, and `:cluster N` lists the same customers.
+#[test]
+fn clusters_on_the_server_equal_the_files() {
+    if skip() {
+        return;
+    }
+    use crmtop::store::list::{self, ListQuery, SortColumn};
+    use crmtop::store::pg::list as pg_list;
+    let file = demo_db(400, 22);
+    train_and_fit(&file);
+    let server = demo_db(400, 22);
+    train_and_fit(&server);
+    let server = server.on_engine();
+    let args = ["clusters", "--json", "--k", "4"];
+    let (a, b) = (file.run(&args), server.run(&args));
+    assert_eq!(a.status.code(), Some(0), "{}", stderr(&a));
+    assert_eq!(b.status.code(), Some(0), "{}", stderr(&b));
+    same_json(
+        &serde_json::from_slice(&a.stdout).unwrap(),
+        &serde_json::from_slice(&b.stdout).unwrap(),
+        "clusters",
+    );
+    let f = file.open();
+    let crmtop::store::Db::Server(pg) = server.db() else {
+        panic!("not on a server");
+    };
+    let q = "SELECT cid, cluster FROM customer_clusters ORDER BY cid";
+    let (x, y) = (f.conn.rows(q, &[]).unwrap(), pg.rows(q, &[]).unwrap());
+    assert_eq!(x.len(), 400);
+    assert_eq!(x, y);
+    for sort in [SortColumn::Name, SortColumn::Churn, SortColumn::Clv] {
+        let mut q = ListQuery::new(sort, true);
+        q.limit = 23;
+        q.cluster = Some(2);
+        let (ff, fb) = walk_both_ways(&q, &|q| list::page(&f.conn, q).unwrap());
+        let (sf, sb) = walk_both_ways(&q, &|q| pg_list::page(&pg, q).unwrap());
+        assert!(!ff.is_empty());
+        assert_eq!((ff, fb), (sf, sb), "{sort:?}");
+        assert_eq!(
+            list::count(&f.conn, &q).unwrap(),
+            pg_list::count(&pg, &q).unwrap()
         );
     }
 }

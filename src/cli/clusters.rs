@@ -22,14 +22,21 @@ pub struct ClustersArgs {
 }
 
 pub fn clusters(ctx: &Ctx, a: ClustersArgs) -> Result<i32> {
-    let mut s = ctx.open_for_write("clusters")?;
+    let db = ctx.open_db_for_write("clusters")?;
     // As of the day after the latest order (or now, without orders).
-    let as_of = store::customers::latest_order(&s.conn)?
+    let as_of = store::customers::latest_order(&db)?
         .map(|t| (t.div_euclid(DAY) + 1) * DAY)
         .unwrap_or_else(crate::timeutil::now);
-    let rows = store::clusters::rows(&s.conn, as_of)?;
+    let rows = store::clusters::rows(&db, as_of)?;
     let (report, labels) = clusters::cluster(&rows, a.k, a.seed)?;
     let cids: Vec<i64> = rows.iter().map(|r| r.cid).collect();
+    let mut s = match db {
+        store::Db::Server(pg) => {
+            store::pg::clusters::save(&pg, &report, &cids, &labels, &ctx.agent)?;
+            return print(&report, a.json);
+        }
+        store::Db::File(s) => s,
+    };
     let tx = store::begin_immediate(&mut s.conn)?;
     store::clusters::save(&tx, &report, &cids, &labels, &ctx.agent)?;
     store::audit::append(
@@ -47,10 +54,14 @@ pub fn clusters(ctx: &Ctx, a: ClustersArgs) -> Result<i32> {
     )?;
     store::dashboard::bump_version(&tx)?;
     tx.commit()?;
-    if a.json {
-        print_json(&report)?;
+    print(&report, a.json)
+}
+
+fn print(report: &Report, json: bool) -> Result<i32> {
+    if json {
+        print_json(report)?;
     } else {
-        print_report(&report);
+        print_report(report);
     }
     Ok(OK)
 }

@@ -1,6 +1,7 @@
 //! Behavioural clusters: the rows k-means reads (one per customer, as of a
 //! day) and the latest run's report and assignments.
 
+use super::sql::{self, Sql};
 use crate::analytics::clusters::{Report, Row};
 use crate::error::Result;
 use crate::timeutil::DAY;
@@ -10,58 +11,82 @@ use std::collections::HashMap;
 /// Every customer's behaviour as of `as_of` (a timestamp): recency,
 /// orders, revenue and tenure from the customer's columns, events in the
 /// 90 days and complaints in the 365 days before it, mean sentiment, the
-/// active churn probability, the label and CLV. In cid order.
-pub fn rows(conn: &Connection, as_of: i64) -> Result<Vec<Row>> {
+/// active churn probability, the label and CLV. In cid order. On either
+/// engine.
+pub fn rows(conn: &dyn Sql, as_of: i64) -> Result<Vec<Row>> {
     let days = |ts: i64| (as_of - ts) as f64 / DAY as f64;
     let mut events: HashMap<i64, f64> = HashMap::new();
-    {
-        let mut st = conn
-            .prepare("SELECT cid, count(*) FROM events WHERE ts >= ?1 AND ts < ?2 GROUP BY cid")?;
-        let rows = st.query_map([as_of - 90 * DAY, as_of], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        for r in rows {
-            let (c, n): (i64, i64) = r?;
-            events.insert(c, n as f64);
-        }
-    }
-    let mut feedback: HashMap<i64, (f64, Option<f64>)> = HashMap::new();
-    {
-        let mut st = conn.prepare(
-            "SELECT cid, sum(kind = 'complaint' AND created_at >= ?1), avg(sentiment)
-             FROM feedback WHERE created_at < ?2 GROUP BY cid",
-        )?;
-        let rows = st.query_map([as_of - 365 * DAY, as_of], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?;
-        for r in rows {
-            let (c, n, s): (i64, i64, Option<f64>) = r?;
-            feedback.insert(c, (n as f64, s));
-        }
-    }
-    let mut probs = super::scores::ActiveByCid::load(conn)?;
-    let mut clv_of = super::clv_values::active_by_cid(conn)?;
-    let mut st = conn.prepare(
-        "SELECT cid, last_order, n_orders, revenue, since, churned FROM customers ORDER BY cid",
+    conn.each(
+        "SELECT cid, count(*) FROM events WHERE ts >= ?1 AND ts < ?2 GROUP BY cid",
+        &[sql::int(as_of - 90 * DAY), sql::int(as_of)],
+        &mut |r| {
+            events.insert(r.i64(0)?, r.i64(1)? as f64);
+            Ok(())
+        },
     )?;
-    let rows = st.query_map([], |r| {
-        let cid: i64 = r.get(0)?;
-        let last: Option<i64> = r.get(1)?;
-        let since: Option<i64> = r.get(4)?;
-        let (complaints, sentiment) = feedback.get(&cid).copied().unwrap_or((0.0, None));
-        Ok(Row {
-            cid,
-            recency_days: last.map(days),
-            orders: r.get::<_, i64>(2)? as f64,
-            revenue: r.get(3)?,
-            tenure_days: since.map(days),
-            events_90: events.get(&cid).copied().unwrap_or(0.0),
-            complaints_365: complaints,
-            sentiment,
-            churn_prob: probs.get(cid),
-            churned: r.get::<_, Option<i64>>(5)?.map(|c| c == 1),
-            clv: clv_of.get(cid),
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let mut feedback: HashMap<i64, (f64, Option<f64>)> = HashMap::new();
+    conn.each(
+        "SELECT cid, sum(CASE WHEN kind = 'complaint' AND created_at >= ?1 THEN 1 ELSE 0 END),
+                avg(sentiment)
+         FROM feedback WHERE created_at < ?2 GROUP BY cid",
+        &[sql::int(as_of - 365 * DAY), sql::int(as_of)],
+        &mut |r| {
+            feedback.insert(r.i64(0)?, (r.i64(1)? as f64, r.opt_f64(2)?));
+            Ok(())
+        },
+    )?;
+    // The active figures by key: a file's from its per-version tables, a
+    // server's from the active figures.
+    let (mut probs, mut clv_of) = match conn.sqlite() {
+        Some(c) => (
+            super::scores::ActiveByCid::load(c)?,
+            super::clv_values::active_by_cid(c)?,
+        ),
+        None => {
+            let sorted = |q: &str| -> Result<Vec<(i64, f64)>> {
+                let mut v = Vec::new();
+                conn.each(q, &[], &mut |r| {
+                    if let Some(x) = r.opt_f64(1)? {
+                        v.push((r.i64(0)?, x));
+                    }
+                    Ok(())
+                })?;
+                Ok(v)
+            };
+            (
+                super::scores::ActiveByCid::from_sorted(sorted(
+                    "SELECT cid, prob FROM active_churn ORDER BY cid",
+                )?),
+                super::scores::ActiveByCid::from_sorted(sorted(
+                    "SELECT cid, clv FROM active_clv ORDER BY cid",
+                )?),
+            )
+        }
+    };
+    let mut out = Vec::new();
+    conn.each(
+        "SELECT cid, last_order, n_orders, revenue, since, churned FROM customers ORDER BY cid",
+        &[],
+        &mut |r| {
+            let cid = r.i64(0)?;
+            let (complaints, sentiment) = feedback.get(&cid).copied().unwrap_or((0.0, None));
+            out.push(Row {
+                cid,
+                recency_days: r.opt_i64(1)?.map(days),
+                orders: r.i64(2)? as f64,
+                revenue: r.f64(3)?,
+                tenure_days: r.opt_i64(4)?.map(days),
+                events_90: events.get(&cid).copied().unwrap_or(0.0),
+                complaints_365: complaints,
+                sentiment,
+                churn_prob: probs.get(cid),
+                churned: r.opt_i64(5)?.map(|c| c == 1),
+                clv: clv_of.get(cid),
+            });
+            Ok(())
+        },
+    )?;
+    Ok(out)
 }
 
 /// Replace the latest run: its report and every customer's cluster

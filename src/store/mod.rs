@@ -234,7 +234,7 @@ pub fn open_raw(path: &Path, writable: bool) -> Result<Connection> {
 pub fn check_regular(path: &Path) -> Result<()> {
     if path.to_str().is_some_and(pg::is_url) {
         return Err(Error::BadInput(
-            "this command does not run on PostgreSQL yet; there crmtop runs the queue, dashboard, customers, churn and CLV screens, feedback, import, train, clv, model, export, info, doctor and migrate (make a demo in a file and `crmtop migrate` it)".into(),
+            "this command does not run on PostgreSQL yet; there crmtop runs the queue, dashboard, customers, churn and CLV screens, feedback, import, train, clv, clusters, survival, rules, recommend, model, export, info, doctor and migrate (make a demo in a file and `crmtop migrate` it)".into(),
         ));
     }
     match std::fs::metadata(path) {

@@ -292,9 +292,6 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
             };
             Ok(super::queue_filter::set_filter(state, filter))
         }
-        "cluster" if state.server => {
-            Err("clusters are not on a server yet (`crmtop clusters` runs on a file)".into())
-        }
         "cluster" => {
             // `:cluster N` on every customer screen; `:cluster` or `off` clears.
             let k = match rest.first().copied() {

@@ -80,6 +80,21 @@ const TABLES: &[Table] = &[
         key: "cid",
         back: false,
     },
+    // The latest clusters (the customer screens filter by them).
+    Table {
+        name: "cluster_runs",
+        cols: "id, created_at, agent, k, report",
+        from: "cluster_runs",
+        key: "id",
+        back: true,
+    },
+    Table {
+        name: "customer_clusters",
+        cols: "cid, cluster",
+        from: "customer_clusters",
+        key: "cid",
+        back: true,
+    },
     // The active CLV fit comes along with every customer's values (older
     // fits stay in the file).
     Table {
@@ -243,6 +258,10 @@ pub fn from_sqlite(
         )?;
         pg.exec(
             "SELECT setval(pg_get_serial_sequence('clv_fits', 'id'), COALESCE(max(id), 0) + 1, false) FROM clv_fits",
+            &[],
+        )?;
+        pg.exec(
+            "SELECT setval(pg_get_serial_sequence('cluster_runs', 'id'), COALESCE(max(id), 0) + 1, false) FROM cluster_runs",
             &[],
         )?;
         pg.batch("ANALYZE")?;

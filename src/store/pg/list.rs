@@ -102,13 +102,16 @@ struct Conds {
 }
 
 fn conds(q: &ListQuery) -> Result<Conds> {
-    if q.cluster.is_some() {
-        return Err(Error::Other(
-            "clusters are not on a server yet (cluster runs are a file's)".into(),
-        ));
-    }
     let mut sql = String::new();
     let mut params = Vec::new();
+    if let Some(k) = q.cluster {
+        params.push(Value::Integer(i64::from(k)));
+        let i = params.len();
+        // sql-format-ok: a numbered placeholder.
+        sql.push_str(&format!(
+            " AND c.cid IN (SELECT cid FROM customer_clusters WHERE cluster = ?{i})"
+        ));
+    }
     if let Some(seg) = &q.rfm_segment {
         params.push(Value::Text(seg.clone()));
         let i = params.len();

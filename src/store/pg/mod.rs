@@ -6,6 +6,7 @@
 //! `tokio-postgres`: crmtop's commands and worker threads are plain
 //! threads, and the crate is the one the Rust PostgreSQL project keeps.
 
+pub mod clusters;
 pub mod clv;
 pub mod copy;
 pub mod dashboard;
@@ -62,6 +63,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0008_clv_fits.sql",
         include_str!("../../../schema/pg/0008_clv_fits.sql"),
+    ),
+    (
+        "0009_clusters.sql",
+        include_str!("../../../schema/pg/0009_clusters.sql"),
     ),
 ];
 
