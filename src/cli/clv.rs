@@ -397,9 +397,9 @@ pub struct SegmentsArgs {
 }
 
 pub fn segments(ctx: &Ctx, a: SegmentsArgs) -> Result<i32> {
-    let s = ctx.open_for_read()?;
-    let seg = store::segments::rfm_summary(&s.conn)?;
-    let matrix = store::segments::age_income_matrix(&s.conn)?;
+    let db = ctx.open_db_for_read()?;
+    let seg = store::segments::rfm_summary(&db)?;
+    let matrix = store::segments::age_income_matrix(&db)?;
     if a.json {
         print_json(&serde_json::json!({"rfm": seg, "age_income": matrix}))?;
         return Ok(OK);

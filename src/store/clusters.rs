@@ -35,34 +35,7 @@ pub fn rows(conn: &dyn Sql, as_of: i64) -> Result<Vec<Row>> {
             Ok(())
         },
     )?;
-    // The active figures by key: a file's from its per-version tables, a
-    // server's from the active figures.
-    let (mut probs, mut clv_of) = match conn.sqlite() {
-        Some(c) => (
-            super::scores::ActiveByCid::load(c)?,
-            super::clv_values::active_by_cid(c)?,
-        ),
-        None => {
-            let sorted = |q: &str| -> Result<Vec<(i64, f64)>> {
-                let mut v = Vec::new();
-                conn.each(q, &[], &mut |r| {
-                    if let Some(x) = r.opt_f64(1)? {
-                        v.push((r.i64(0)?, x));
-                    }
-                    Ok(())
-                })?;
-                Ok(v)
-            };
-            (
-                super::scores::ActiveByCid::from_sorted(sorted(
-                    "SELECT cid, prob FROM active_churn ORDER BY cid",
-                )?),
-                super::scores::ActiveByCid::from_sorted(sorted(
-                    "SELECT cid, clv FROM active_clv ORDER BY cid",
-                )?),
-            )
-        }
-    };
+    let (mut probs, mut clv_of) = super::scores::active_figures(conn)?;
     let mut out = Vec::new();
     conn.each(
         "SELECT cid, last_order, n_orders, revenue, since, churned FROM customers ORDER BY cid",

@@ -278,3 +278,26 @@ impl ActiveByCid {
         }
     }
 }
+
+/// Every customer's active churn probability and CLV by key, on either
+/// engine: a file's from its per-version tables, a server's from the
+/// active figures.
+pub fn active_figures(conn: &dyn super::sql::Sql) -> Result<(ActiveByCid, ActiveByCid)> {
+    if let Some(c) = conn.sqlite() {
+        return Ok((ActiveByCid::load(c)?, super::clv_values::active_by_cid(c)?));
+    }
+    let sorted = |q: &str| -> Result<Vec<(i64, f64)>> {
+        let mut v = Vec::new();
+        conn.each(q, &[], &mut |r| {
+            if let Some(x) = r.opt_f64(1)? {
+                v.push((r.i64(0)?, x));
+            }
+            Ok(())
+        })?;
+        Ok(v)
+    };
+    Ok((
+        ActiveByCid::from_sorted(sorted("SELECT cid, prob FROM active_churn ORDER BY cid")?),
+        ActiveByCid::from_sorted(sorted("SELECT cid, clv FROM active_clv ORDER BY cid")?),
+    ))
+}

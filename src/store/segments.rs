@@ -1,8 +1,8 @@
 //! Summaries for the dashboard and `crmtop segments`: RFM segments of the
 //! active CLV fit, and the age-group x income-group matrix.
 
+use super::sql::Sql;
 use crate::error::Result;
-use rusqlite::Connection;
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SegmentRow {
@@ -16,21 +16,45 @@ pub struct SegmentRow {
     pub mean_churn: Option<f64>,
 }
 
-pub fn rfm_summary(conn: &Connection) -> Result<Vec<SegmentRow>> {
-    let mut st = conn.prepare(
+/// The active fit's RFM segments, highest total CLV first (on either
+/// engine).
+pub fn rfm_summary(conn: &dyn Sql) -> Result<Vec<SegmentRow>> {
+    // The fit's as-of day (its values are as of then).
+    let Some(as_of_day) = conn
+        // (`active` is 1 on a file and true on a server: both are true.)
+        .row("SELECT as_of FROM clv_fits WHERE active", &[])?
+        .map(|r| r.text(0))
+        .transpose()?
+        .as_deref()
+        .and_then(crate::timeutil::parse_date)
+        .map(|d| crate::timeutil::date_to_ts(d) as f64 / 86400.0)
+    else {
+        return Ok(Vec::new());
+    };
+    type Row = (String, i64, f64, Option<f64>, Option<f64>, f64, f64);
+    let mut rows: Vec<Row> = Vec::new();
+    conn.each(
         "SELECT v.segment, count(*), avg(c.revenue), sum(v.clv), avg(s.prob), avg(v.frequency + 1),
-                avg((f.as_of_day - c.last_order / 86400.0))
+                avg(?1 - CAST(c.last_order AS DOUBLE PRECISION) / 86400.0)
          FROM active_clv v
-         CROSS JOIN (SELECT unixepoch(as_of) / 86400.0 AS as_of_day FROM clv_fits WHERE active = 1) f
          JOIN customers c ON c.cid = v.cid
          LEFT JOIN active_churn s ON s.cid = v.cid
          WHERE v.segment IS NOT NULL
          GROUP BY v.segment ORDER BY sum(v.clv) DESC",
+        &[rusqlite::types::Value::Real(as_of_day)],
+        &mut |r| {
+            rows.push((
+                r.text(0)?,
+                r.i64(1)?,
+                r.f64(2)?,
+                r.opt_f64(3)?,
+                r.opt_f64(4)?,
+                r.f64(5)?,
+                r.f64(6)?,
+            ));
+            Ok(())
+        },
     )?;
-    type Row = (String, i64, f64, Option<f64>, Option<f64>, f64, f64);
-    let rows: Vec<Row> = st
-        .query_map([], |r| r.try_into())?
-        .collect::<rusqlite::Result<_>>()?;
     let total: i64 = rows.iter().map(|r| r.1).sum();
     Ok(rows
         .into_iter()
@@ -152,23 +176,26 @@ pub fn years_of(age: Option<f64>, birth: Option<&str>, today: chrono::NaiveDate)
         .or_else(|| birth.and_then(|b| years_since(b, today)))
 }
 
-/// Customers, churn rate and mean CLV per age group x income group.
-pub fn age_income_matrix(conn: &Connection) -> Result<Vec<Cell>> {
+/// Customers, churn rate and mean CLV per age group x income group (on
+/// either engine).
+pub fn age_income_matrix(conn: &dyn Sql) -> Result<Vec<Cell>> {
     let today = chrono::Utc::now().date_naive();
     let mut acc = MatrixAcc::default();
-    let mut probs = super::scores::ActiveByCid::load(conn)?;
-    let mut clv_of = super::clv_values::active_by_cid(conn)?;
-    let mut st = conn.prepare("SELECT cid, age, birth_date, income FROM customers ORDER BY cid")?;
-    let mut rows = st.query([])?;
-    while let Some(r) = rows.next()? {
-        let birth = r.get_ref(2)?.as_str_or_null().ok().flatten();
-        let cid: i64 = r.get(0)?;
-        acc.add(
-            years_of(r.get(1).ok().flatten(), birth, today),
-            r.get(3).ok().flatten(),
-            probs.get(cid),
-            clv_of.get(cid),
-        );
-    }
+    let (mut probs, mut clv_of) = super::scores::active_figures(conn)?;
+    conn.each(
+        "SELECT cid, age, birth_date, income FROM customers ORDER BY cid",
+        &[],
+        &mut |r| {
+            let cid = r.i64(0)?;
+            let birth = r.opt_text(2).ok().flatten();
+            acc.add(
+                years_of(r.opt_f64(1).ok().flatten(), birth.as_deref(), today),
+                r.opt_f64(3).ok().flatten(),
+                probs.get(cid),
+                clv_of.get(cid),
+            );
+            Ok(())
+        },
+    )?;
     Ok(acc.cells())
 }
