@@ -399,6 +399,11 @@ fn a_large_load_on_the_server_equals_the_same_load_into_a_file() {
         )
     };
     let first = write("first.csv", &mut (0..140_000).map(|i| order(i, 1)));
+    // The customers' indexes as the schema made them (a load into a
+    // database without customers sets them aside and builds them again).
+    let index_defs = "SELECT indexname || ' ' || indexdef FROM pg_indexes WHERE tablename = 'customers' ORDER BY indexname";
+    let indexes = server.dump_rows(index_defs);
+    assert!(indexes.len() > 10, "{indexes:?}");
     // 40,000 earlier orders again (every other one changed), 100,000 new.
     let second = write(
         "second.csv",
@@ -419,6 +424,7 @@ fn a_large_load_on_the_server_equals_the_same_load_into_a_file() {
     ] {
         assert!(server.dump_rows(q) == file.dump_rows(q), "{q}");
     }
+    assert_eq!(server.dump_rows(index_defs), indexes);
     let o = server.run(&["doctor"]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }
