@@ -144,10 +144,22 @@ pub struct Copied {
 pub(super) fn copy_text(v: &Value, out: &mut Vec<u8>) -> std::result::Result<(), String> {
     match v {
         Value::Null => out.extend_from_slice(b"\\N"),
-        Value::Integer(i) => out.extend_from_slice(i.to_string().as_bytes()),
-        Value::Real(f) => out.extend_from_slice(format!("{f:?}").as_bytes()),
+        // Written in place, not through a String per number.
+        Value::Integer(i) => {
+            use std::io::Write;
+            let _ = write!(out, "{i}");
+        }
+        Value::Real(f) => {
+            use std::io::Write;
+            let _ = write!(out, "{f:?}");
+        }
         Value::Text(s) => {
-            for b in s.bytes() {
+            let bytes = s.as_bytes();
+            if !bytes.iter().any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r')) {
+                out.extend_from_slice(bytes);
+                return Ok(());
+            }
+            for &b in bytes {
                 match b {
                     b'\\' => out.extend_from_slice(b"\\\\"),
                     b'\t' => out.extend_from_slice(b"\\t"),

@@ -253,18 +253,18 @@ impl<'a> PgRowWriter<'a> {
         let mut w = client
             .copy_in(&format!("COPY {table_cols} FROM STDIN"))
             .map_err(|e| self.pg.error(e))?;
-        let mut line = Vec::with_capacity(256);
+        // The batch as one buffer, sent at once.
+        let mut buf = Vec::with_capacity(rows.len() * 64);
         for row in rows {
-            line.clear();
             for (i, v) in row.iter().enumerate() {
                 if i > 0 {
-                    line.push(b'\t');
+                    buf.push(b'\t');
                 }
-                super::copy::copy_text(v, &mut line).map_err(Error::Other)?;
+                super::copy::copy_text(v, &mut buf).map_err(Error::Other)?;
             }
-            line.push(b'\n');
-            w.write_all(&line)?;
+            buf.push(b'\n');
         }
+        w.write_all(&buf)?;
         w.finish().map_err(|e| self.pg.error(e))?;
         Ok(())
     }
