@@ -187,11 +187,6 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
             if state.job.is_some() {
                 return Err("a job is running; wait for it".into());
             }
-            if state.server {
-                return Err(
-                    "export does not run on PostgreSQL yet; `crmtop feedback list --json` does, or export from the SQLite file".into(),
-                );
-            }
             state.job = Some(JobState {
                 label: spec.label(),
                 progress: None,

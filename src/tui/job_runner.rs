@@ -130,28 +130,44 @@ pub fn run_job(path: &std::path::Path, spec: JobSpec, ctl: Ctl) -> crate::Result
             path: out,
             csv,
             mask,
-        } => {
-            use crate::export::{self as ex, Format};
-            // Customer data: a private file, never the database, replaced
-            // whole (see crate::outfile).
-            let protected = crate::outfile::database_files(&s.path);
-            let f = crate::outfile::OutFile::create(&out, &protected)?;
-            let mut w = std::io::BufWriter::new(f);
-            let format = if csv { Format::Csv } else { Format::Json };
-            let n = match what {
-                ExportWhat::Customers => ex::customers(&s.conn, format, mask, &mut w)?,
-                ExportWhat::Orders => ex::orders(&s.conn, format, &mut w)?,
-                ExportWhat::Feedback => ex::feedback(&s.conn, format, mask, &mut w)?,
-                ExportWhat::Churn => ex::churn(&s.conn, format, mask, &mut w)?,
-                ExportWhat::Clv => ex::clv(&s.conn, format, &mut w)?,
-            };
-            w.into_inner()
-                .map_err(|e| crate::Error::File {
-                    path: out.clone(),
-                    message: e.error().to_string(),
-                })?
-                .commit()?;
-            Ok(format!("exported {n} rows to {}", out.display()))
-        }
+        } => export(
+            &s.conn,
+            &crate::outfile::database_files(&s.path),
+            what,
+            &out,
+            csv,
+            mask,
+        ),
     }
+}
+
+/// `:export`: `what` from a file's or a server's database into `out`, a
+/// private file replaced whole (see crate::outfile), never one of
+/// `protected` (the database's own files).
+pub(crate) fn export(
+    conn: &dyn crate::store::sql::Sql,
+    protected: &[std::path::PathBuf],
+    what: ExportWhat,
+    out: &std::path::Path,
+    csv: bool,
+    mask: bool,
+) -> crate::Result<String> {
+    use crate::export::{self as ex, Format};
+    let f = crate::outfile::OutFile::create(out, protected)?;
+    let mut w = std::io::BufWriter::new(f);
+    let format = if csv { Format::Csv } else { Format::Json };
+    let n = match what {
+        ExportWhat::Customers => ex::customers(conn, format, mask, &mut w)?,
+        ExportWhat::Orders => ex::orders(conn, format, &mut w)?,
+        ExportWhat::Feedback => ex::feedback(conn, format, mask, &mut w)?,
+        ExportWhat::Churn => ex::churn(conn, format, mask, &mut w)?,
+        ExportWhat::Clv => ex::clv(conn, format, &mut w)?,
+    };
+    w.into_inner()
+        .map_err(|e| crate::Error::File {
+            path: out.to_path_buf(),
+            message: e.error().to_string(),
+        })?
+        .commit()?;
+    Ok(format!("exported {n} rows to {}", out.display()))
 }

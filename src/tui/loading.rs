@@ -133,10 +133,8 @@ pub(crate) fn open_detail(state: &mut AppState, cid: i64) -> Vec<Effect> {
         gen: state.detail_gen,
         cid,
     })];
-    // (Next best action and recommendations are a file's for now.)
-    if !state.server {
-        fx.push(advice_request(state, cid));
-    }
+    // (On a server: products to offer; next best action is a file's.)
+    fx.push(advice_request(state, cid));
     fx
 }
 

@@ -155,7 +155,10 @@ pub(super) fn copy_text(v: &Value, out: &mut Vec<u8>) -> std::result::Result<(),
         }
         Value::Text(s) => {
             let bytes = s.as_bytes();
-            if !bytes.iter().any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r')) {
+            if !bytes
+                .iter()
+                .any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r'))
+            {
                 out.extend_from_slice(bytes);
                 return Ok(());
             }

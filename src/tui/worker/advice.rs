@@ -47,30 +47,11 @@ impl Executor {
 
     /// A customer's next best action (explained) and products to offer.
     pub(super) fn advice(&mut self, cid: i64) -> crate::Result<crate::tui::messages::Advice> {
-        use crate::analytics::recommend;
         let version = dashboard::data_version(&self.conn)?;
         let model = match &self.items_cache {
             Some((v, m)) if *v == version => Arc::clone(m),
             _ => {
-                let b = {
-                    let (names, items) = store::clv::basket_items(&self.conn)?;
-                    recommend::Baskets::from_items(names, &items)
-                };
-                let mut histories: std::collections::HashMap<i64, Vec<u32>> = Default::default();
-                for (c, _, items) in &b.baskets {
-                    histories.entry(*c).or_default().extend(items);
-                }
-                for h in histories.values_mut() {
-                    h.sort_unstable();
-                    h.dedup();
-                }
-                let all: Vec<Vec<u32>> = histories.values().cloned().collect();
-                let items = recommend::learn(b.names.len(), &all, 100);
-                let m = Arc::new(ItemsModel {
-                    names: b.names,
-                    histories,
-                    items,
-                });
+                let m = Arc::new(ItemsModel::learn(&self.conn)?);
                 self.items_cache = Some((version, Arc::clone(&m)));
                 m
             }
@@ -80,21 +61,53 @@ impl Executor {
             .pop()
             .flatten()
             .map(|a| a.explanation);
-        let history: &[u32] = model
+        Ok(crate::tui::messages::Advice {
+            next_action,
+            offer: model.offer(cid),
+        })
+    }
+}
+
+impl ItemsModel {
+    /// What recommendations learn from every customer's baskets (a file's
+    /// or a server's).
+    pub(super) fn learn(conn: &dyn store::sql::Sql) -> crate::Result<ItemsModel> {
+        use crate::analytics::recommend;
+        let b = {
+            let (names, items) = store::clv::basket_items(conn)?;
+            recommend::Baskets::from_items(names, &items)
+        };
+        let mut histories: std::collections::HashMap<i64, Vec<u32>> = Default::default();
+        for (c, _, items) in &b.baskets {
+            histories.entry(*c).or_default().extend(items);
+        }
+        for h in histories.values_mut() {
+            h.sort_unstable();
+            h.dedup();
+        }
+        let all: Vec<Vec<u32>> = histories.values().cloned().collect();
+        let items = recommend::learn(b.names.len(), &all, 100);
+        Ok(ItemsModel {
+            names: b.names,
+            histories,
+            items,
+        })
+    }
+
+    /// The five products to offer a customer first.
+    pub(super) fn offer(&self, cid: i64) -> Vec<String> {
+        let history: &[u32] = self
             .histories
             .get(&cid)
             .map(|h| h.as_slice())
             .unwrap_or(&[]);
-        let offer = if model.names.is_empty() {
-            Vec::new()
-        } else {
-            model
-                .items
-                .recommend(history, 5)
-                .into_iter()
-                .map(|(i, _)| model.names[i as usize].clone())
-                .collect()
-        };
-        Ok(crate::tui::messages::Advice { next_action, offer })
+        if self.names.is_empty() {
+            return Vec::new();
+        }
+        self.items
+            .recommend(history, 5)
+            .into_iter()
+            .map(|(i, _)| self.names[i as usize].clone())
+            .collect()
     }
 }

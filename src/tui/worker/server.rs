@@ -27,6 +27,8 @@ pub struct ServerExecutor {
     params: Option<(i64, crate::analytics::churn::Params)>,
     /// The CLV list's running sums.
     clv: super::lists::ClvSums,
+    /// What recommendations learned, by data version.
+    items: Option<(i64, Arc<super::advice::ItemsModel>)>,
 }
 
 impl ServerExecutor {
@@ -40,6 +42,7 @@ impl ServerExecutor {
             mask: false,
             params: None,
             clv: Default::default(),
+            items: None,
         })
     }
 
@@ -144,6 +147,37 @@ impl ServerExecutor {
                 result,
                 cancelled: false,
             }));
+        }
+        if let (
+            Some(out),
+            JobSpec::Export {
+                what,
+                path,
+                csv,
+                mask,
+            },
+        ) = (self.out.clone(), &spec)
+        {
+            // On its own connection, beside the screens' reads.
+            let (url, label) = (self.url.clone(), spec.label());
+            let (what, path, csv, mask) = (*what, path.clone(), *csv, *mask);
+            let h = std::thread::Builder::new()
+                .name("crmtop-export".into())
+                .spawn(move || {
+                    let result = Pg::connect(&url, true)
+                        .and_then(|pg| {
+                            crate::tui::job_runner::export(&pg, &[], what, &path, csv, mask)
+                        })
+                        .map_err(|e| e.to_string());
+                    let _ = out.send(super::Event::Worker(Response::JobDone {
+                        label,
+                        result,
+                        cancelled: false,
+                    }));
+                })
+                .map_err(crate::Error::Io)?;
+            self.job = Some((Arc::new(AtomicBool::new(false)), h));
+            return Ok(None);
         }
         let (Some(out), JobSpec::Train(_) | JobSpec::Clv(_)) = (self.out.clone(), &spec) else {
             return Ok(Some(Response::JobRefused(format!(
@@ -351,6 +385,27 @@ impl ServerExecutor {
             Request::Matrices => Response::Matrices(super::clv_matrices(
                 crate::store::pg::clv::active_report(pg)?,
             )),
+            // Products to offer (next best action needs campaigns, a
+            // file's for now).
+            Request::Advice { gen, cid } => {
+                use crate::store::sql::Sql;
+                let version = pg.count("SELECT v FROM data_version WHERE id = 1", &[])?;
+                let model = match &self.items {
+                    Some((v, m)) if *v == version => Arc::clone(m),
+                    _ => {
+                        let m = Arc::new(super::advice::ItemsModel::learn(&*pg)?);
+                        self.items = Some((version, Arc::clone(&m)));
+                        m
+                    }
+                };
+                Response::Advice {
+                    gen,
+                    advice: Box::new(crate::tui::messages::Advice {
+                        next_action: None,
+                        offer: model.offer(cid),
+                    }),
+                }
+            }
             Request::StartJob(spec) => return self.start_job(spec),
             Request::CancelJob => {
                 if let Some((flag, _)) = &self.job {
