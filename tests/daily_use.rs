@@ -2,7 +2,7 @@
 //! assignment and bulk actions with every outcome in the message log, undo.
 
 mod common;
-use common::{crmtop_cmd, stderr, stdout, TempDb};
+use common::{crmtop_cmd, demo_db, stderr, stdout, train_and_fit, TempDb};
 use crmtop::ingest::Kind;
 use crmtop::tui::action::{Action, InputKey};
 use crmtop::tui::app::{Mode, Screen};
@@ -643,4 +643,58 @@ fn gone_is_not_at_risk() {
     let mut sorted = ids.clone();
     sorted.sort();
     assert_eq!(sorted, vec!["A1", "S1"], "{ids:?}");
+}
+
+/// An analyst's CLV screen, on either engine: the ranking highest first
+/// with each row's share and the running share, `s` through the orders
+/// (RFM segment included), and an RFM segment's customers only.
+#[test]
+fn the_clv_screen_ranks_and_filters_on_either_engine() {
+    let db = demo_db(300, 31);
+    train_and_fit(&db);
+    let db = db.on_engine();
+    let mut h = ui(&db, 100, 30);
+    h.step(Action::GoScreen(Screen::Clv));
+    let rows = &h.state.clv.rows;
+    assert!(rows.len() >= 10, "{}", h.screen());
+    let clvs: Vec<f64> = rows.iter().map(|r| r.clv.unwrap_or(0.0)).collect();
+    assert!(clvs.windows(2).all(|w| w[0] >= w[1]), "{clvs:?}");
+    let screen = h.screen();
+    assert!(screen.contains("CLV fit #"), "{screen}");
+    assert!(screen.contains("row 1 of 300"), "{screen}");
+    assert!(screen.contains("share"), "{screen}");
+    // The RFM segment order, then one segment's customers.
+    h.command("sort rfm");
+    let segs: Vec<String> = h
+        .state
+        .clv
+        .rows
+        .iter()
+        .map(|r| r.rfm_segment.clone().unwrap_or_default())
+        .collect();
+    let mut sorted = segs.clone();
+    sorted.sort();
+    assert_eq!(segs, sorted);
+    assert!(!segs.iter().all(|s| s.is_empty()), "{segs:?}");
+    h.command("sort clv");
+    let first = h.state.clv.rows[0].rfm_segment.clone().unwrap();
+    let i = crmtop::analytics::rfm::SEGMENTS
+        .iter()
+        .position(|s| *s == first)
+        .unwrap();
+    // The segment filter steps on from "all segments".
+    for _ in 0..=i {
+        h.step(Action::CycleSegment);
+    }
+    assert!(
+        h.screen().contains(&format!("segment: {first}")),
+        "{}",
+        h.screen()
+    );
+    assert!(h
+        .state
+        .clv
+        .rows
+        .iter()
+        .all(|r| r.rfm_segment.as_deref() == Some(first.as_str())));
 }
