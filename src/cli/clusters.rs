@@ -39,19 +39,7 @@ pub fn clusters(ctx: &Ctx, a: ClustersArgs) -> Result<i32> {
     };
     let tx = store::begin_immediate(&mut s.conn)?;
     store::clusters::save(&tx, &report, &cids, &labels, &ctx.agent)?;
-    store::audit::append(
-        &tx,
-        &ctx.agent,
-        "clusters",
-        "cluster_run",
-        &report.k.to_string(),
-        None,
-        None,
-        Some(&format!(
-            "{} customers in {} clusters",
-            report.customers, report.k
-        )),
-    )?;
+    store::clusters::audit(&tx, &report, &ctx.agent)?;
     store::dashboard::bump_version(&tx)?;
     tx.commit()?;
     print(&report, a.json)

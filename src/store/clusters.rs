@@ -92,6 +92,24 @@ pub fn save(
     Ok(id)
 }
 
+/// The audit entry of a run (in its transaction, on either engine).
+pub fn audit(conn: &dyn Sql, report: &Report, agent: &str) -> Result<()> {
+    super::audit::append(
+        conn,
+        agent,
+        "clusters",
+        "cluster_run",
+        &report.k.to_string(),
+        None,
+        None,
+        Some(&format!(
+            "{} customers in {} clusters",
+            report.customers, report.k
+        )),
+    )?;
+    Ok(())
+}
+
 /// The latest run's report, if any.
 pub fn latest(conn: &Connection) -> Result<Option<Report>> {
     let json: Option<String> = conn

@@ -99,34 +99,34 @@ pub struct CustomerValue {
     pub segment: Option<String>,
 }
 
-pub fn customer_value(conn: &Connection, cid: i64) -> Result<Option<CustomerValue>> {
-    Ok(conn
-        .query_row(
-            "SELECT v.p_alive, v.exp_txn, v.exp_spend, v.clv, v.method, v.frequency, v.recency, v.t, v.monetary,
-                    v.r_score, v.f_score, v.m_score, v.segment
-             FROM active_clv v WHERE v.cid = ?1",
-            [cid],
-            |r| {
-                let rfm = match (r.get::<_, Option<i64>>(9)?, r.get::<_, Option<i64>>(10)?, r.get::<_, Option<i64>>(11)?) {
-                    (Some(a), Some(b), Some(c)) => Some((a, b, c)),
-                    _ => None,
-                };
-                Ok(CustomerValue {
-                    p_alive: r.get(0)?,
-                    exp_txn: r.get(1)?,
-                    exp_spend: r.get(2)?,
-                    clv: r.get(3)?,
-                    method: r.get(4)?,
-                    frequency: r.get(5)?,
-                    recency: r.get(6)?,
-                    t: r.get(7)?,
-                    monetary: r.get(8)?,
-                    rfm,
-                    segment: r.get(12)?,
-                })
-            },
-        )
-        .optional()?)
+/// One customer's values under the active fit, on either engine.
+pub fn customer_value(conn: &dyn super::sql::Sql, cid: i64) -> Result<Option<CustomerValue>> {
+    let Some(r) = conn.row(
+        "SELECT p_alive, exp_txn, exp_spend, clv, method, frequency, recency, t, monetary,
+                r_score, f_score, m_score, segment
+           FROM active_clv WHERE cid = ?1",
+        &[super::sql::int(cid)],
+    )?
+    else {
+        return Ok(None);
+    };
+    let rfm = match (r.opt_i64(9)?, r.opt_i64(10)?, r.opt_i64(11)?) {
+        (Some(a), Some(b), Some(c)) => Some((a, b, c)),
+        _ => None,
+    };
+    Ok(Some(CustomerValue {
+        p_alive: r.opt_f64(0)?,
+        exp_txn: r.opt_f64(1)?,
+        exp_spend: r.opt_f64(2)?,
+        clv: r.opt_f64(3)?,
+        method: r.opt_text(4)?.unwrap_or_default(),
+        frequency: r.opt_f64(5)?,
+        recency: r.opt_f64(6)?,
+        t: r.opt_f64(7)?,
+        monetary: r.opt_f64(8)?,
+        rfm,
+        segment: r.opt_text(12)?,
+    }))
 }
 
 /// What a CLV fit reads, from a file (here) or a server

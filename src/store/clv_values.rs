@@ -85,6 +85,35 @@ fn real(x: Option<f64>) -> V {
     x.filter(|v| v.is_finite()).map(V::Real).unwrap_or(V::Null)
 }
 
+/// A customer's values as stored: `cid`, then `VALUE_COLUMNS` (a value
+/// that is not finite is missing).
+pub fn row_of(v: &Value) -> [V; 14] {
+    let (r, f, m) = match v.rfm {
+        Some((r, f, m)) => (
+            V::Integer(r.into()),
+            V::Integer(f.into()),
+            V::Integer(m.into()),
+        ),
+        None => (V::Null, V::Null, V::Null),
+    };
+    [
+        V::Integer(v.cid),
+        real(v.frequency),
+        real(v.recency),
+        real(v.t),
+        real(v.monetary),
+        real(v.p_alive),
+        real(v.exp_txn),
+        real(v.exp_spend),
+        real(v.clv),
+        V::Text(v.method.into()),
+        r,
+        f,
+        m,
+        v.segment.map(|s| V::Text(s.into())).unwrap_or(V::Null),
+    ]
+}
+
 /// Write a fit's values, replacing any it had: by key, by CLV and by
 /// segment, each appended in its own order; the rankings hold every
 /// customer, those the fit did not value as missing. Returns how many
@@ -98,31 +127,7 @@ pub fn write(conn: &Connection, id: i64, values: &[Value]) -> Result<u64> {
     let mut ins =
         super::BatchInsert::new(conn, &format!("INSERT INTO {vt}(cid, {VALUE_COLUMNS})"), 14)?;
     for &i in &order {
-        let v = &values[i];
-        let (r, f, m) = match v.rfm {
-            Some((r, f, m)) => (
-                V::Integer(r.into()),
-                V::Integer(f.into()),
-                V::Integer(m.into()),
-            ),
-            None => (V::Null, V::Null, V::Null),
-        };
-        ins.push([
-            V::Integer(v.cid),
-            real(v.frequency),
-            real(v.recency),
-            real(v.t),
-            real(v.monetary),
-            real(v.p_alive),
-            real(v.exp_txn),
-            real(v.exp_spend),
-            real(v.clv),
-            V::Text(v.method.into()),
-            r,
-            f,
-            m,
-            v.segment.map(|s| V::Text(s.into())).unwrap_or(V::Null),
-        ])?;
+        ins.push(row_of(&values[i]))?;
     }
     ins.finish()?;
     // Every customer, in key order, beside the values in key order.

@@ -206,11 +206,7 @@ pub fn load(conn: &dyn Sql, cid: i64) -> Result<Option<Detail>> {
         profile.last_order,
         super::dashboard::lapsed_cutoff(latest),
     );
-    let clv = match (file, conn.postgres()) {
-        (Some(c), _) => super::clv::customer_value(c, cid)?,
-        (None, Some(pg)) => super::pg::clv::customer_value(pg, cid)?,
-        (None, None) => None,
-    };
+    let clv = super::clv::customer_value(conn, cid)?;
     Ok(Some(Detail {
         lapsed,
         profile,

@@ -30,19 +30,7 @@ pub fn save(pg: &Pg, report: &Report, cids: &[i64], labels: &[u32], agent: &str)
                 &[&cids, &labels],
             )
             .map_err(|e| pg.error(e))?;
-        crate::store::audit::append(
-            pg,
-            agent,
-            "clusters",
-            "cluster_run",
-            &report.k.to_string(),
-            None,
-            None,
-            Some(&format!(
-                "{} customers in {} clusters",
-                report.customers, report.k
-            )),
-        )?;
+        crate::store::clusters::audit(pg, report, agent)?;
         Ok(id)
     })();
     pg.finish(r)

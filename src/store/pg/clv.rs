@@ -6,7 +6,7 @@ use super::Pg;
 use crate::analytics::clv::{ClvReport, Value};
 use crate::error::{Error, Result};
 use crate::jobs::Ctl;
-use crate::store::clv::{CustomerValue, Reads, Shares, KEEP_FITS};
+use crate::store::clv::{Reads, Shares, KEEP_FITS};
 use crate::store::sql::{self, Sql};
 use crate::timeutil::DAY;
 use rusqlite::types::Value as V;
@@ -178,39 +178,12 @@ pub fn store(
                 ))
                 .map_err(|e| pg.error(e))?;
             let mut line = Vec::with_capacity(256);
-            let real = |x: Option<f64>| x.filter(|v| v.is_finite()).map(V::Real).unwrap_or(V::Null);
             for (n, v) in values.iter().enumerate() {
                 if n % 65_536 == 0 {
                     ctl.check()?;
                 }
-                let (r, f, m) = match v.rfm {
-                    Some((r, f, m)) => (
-                        V::Integer(r.into()),
-                        V::Integer(f.into()),
-                        V::Integer(m.into()),
-                    ),
-                    None => (V::Null, V::Null, V::Null),
-                };
                 line.clear();
-                for (i, x) in [
-                    V::Integer(v.cid),
-                    real(v.frequency),
-                    real(v.recency),
-                    real(v.t),
-                    real(v.monetary),
-                    real(v.p_alive),
-                    real(v.exp_txn),
-                    real(v.exp_spend),
-                    real(v.clv),
-                    V::Text(v.method.into()),
-                    r,
-                    f,
-                    m,
-                    v.segment.map(|s| V::Text(s.into())).unwrap_or(V::Null),
-                ]
-                .iter()
-                .enumerate()
-                {
+                for (i, x) in crate::store::clv_values::row_of(v).iter().enumerate() {
                     if i > 0 {
                         line.push(b'\t');
                     }
@@ -273,36 +246,6 @@ pub fn active_report(pg: &Pg) -> Result<Option<(i64, ClvReport)>> {
     Ok(serde_json::from_str(&r.text(1)?)
         .ok()
         .map(|rep| (r.i64(0).unwrap_or_default(), rep)))
-}
-
-/// One customer's values under the active fit.
-pub fn customer_value(pg: &Pg, cid: i64) -> Result<Option<CustomerValue>> {
-    let Some(r) = pg.row(
-        "SELECT p_alive, exp_txn, exp_spend, clv, method, frequency, recency, t, monetary,
-                r_score, f_score, m_score, segment
-           FROM active_clv WHERE cid = ?1",
-        &[sql::int(cid)],
-    )?
-    else {
-        return Ok(None);
-    };
-    let rfm = match (r.opt_i64(9)?, r.opt_i64(10)?, r.opt_i64(11)?) {
-        (Some(a), Some(b), Some(c)) => Some((a, b, c)),
-        _ => None,
-    };
-    Ok(Some(CustomerValue {
-        p_alive: r.opt_f64(0)?,
-        exp_txn: r.opt_f64(1)?,
-        exp_spend: r.opt_f64(2)?,
-        clv: r.opt_f64(3)?,
-        method: r.opt_text(4)?.unwrap_or_default(),
-        frequency: r.opt_f64(5)?,
-        recency: r.opt_f64(6)?,
-        t: r.opt_f64(7)?,
-        monetary: r.opt_f64(8)?,
-        rfm,
-        segment: r.opt_text(12)?,
-    }))
 }
 
 impl Shares for Pg {

@@ -118,6 +118,24 @@ pub struct Executor {
     pub policy: Arc<crate::analytics::nba::Policy>,
 }
 
+/// The `:holdout` view's check (weeks, no penalizer), or why none.
+fn holdout_report(
+    reads: &dyn store::clv::Reads,
+    from: Option<chrono::NaiveDate>,
+    family: Option<crate::analytics::clv::holdout::Family>,
+) -> std::result::Result<Box<crate::analytics::clv::holdout::HoldoutReport>, String> {
+    crate::analytics::clv::holdout(
+        reads,
+        from,
+        None,
+        crate::analytics::clv::TimeUnit::Week,
+        0.0,
+        family,
+    )
+    .map(Box::new)
+    .map_err(|e| e.to_string())
+}
+
 /// The `:survival` view's curves (months since start, churned or lapsed),
 /// or why none.
 fn survival_report(
@@ -325,18 +343,9 @@ impl Executor {
                 Ok(r) => r,
                 Err(_) => return Ok(None),
             },
-            Request::Holdout { from, family } => Response::Holdout(
-                crate::analytics::clv::holdout(
-                    &self.conn,
-                    from,
-                    None,
-                    crate::analytics::clv::TimeUnit::Week,
-                    0.0,
-                    family,
-                )
-                .map(Box::new)
-                .map_err(|e| e.to_string()),
-            ),
+            Request::Holdout { from, family } => {
+                Response::Holdout(holdout_report(&self.conn, from, family))
+            }
             Request::Cohorts => Response::Cohorts(Box::new(
                 crate::analytics::survival::cohort_table(&self.conn, 12)?,
             )),

@@ -364,18 +364,9 @@ impl ServerExecutor {
                 };
                 Response::Found { cid, fid, id }
             }
-            Request::Holdout { from, family } => Response::Holdout(
-                crate::analytics::clv::holdout(
-                    &*pg,
-                    from,
-                    None,
-                    crate::analytics::clv::TimeUnit::Week,
-                    0.0,
-                    family,
-                )
-                .map(Box::new)
-                .map_err(|e| e.to_string()),
-            ),
+            Request::Holdout { from, family } => {
+                Response::Holdout(super::holdout_report(&*pg, from, family))
+            }
             Request::Cohorts => Response::Cohorts(Box::new(
                 crate::analytics::survival::cohort_table(&*pg, 12)?,
             )),
