@@ -3,9 +3,9 @@
 //! server ranks, counts and locks in one statement.
 
 use super::Pg;
-use crate::analytics::priority::{self, SlaConfig, KINDS};
+use crate::analytics::priority::{self, Inputs, SlaConfig, KINDS};
 use crate::error::Result;
-use crate::store::feedback::{self, QueueFilter, QueueItem};
+use crate::store::feedback::{self, QueueFilter, QueueItem, SLA_START_SQL};
 use crate::store::queue::{condition_on, sla_secs};
 use crate::store::sql::{Engine, Row, Sql};
 use rusqlite::types::Value;
@@ -160,4 +160,69 @@ pub fn page(
         .map(|r: &Row| Ok((r.f64(0)?, r.i64(1)?)))
         .collect::<Result<_>>()?;
     Ok((feedback::ranked_items(pg, &ranked)?, total))
+}
+
+/// The queue rows of many items at once (after an import): open items get
+/// their row and time-independent priority, the others leave the queue.
+pub(super) fn requeue_many(pg: &Pg, fids: &[i64]) -> Result<()> {
+    let fids: Vec<i64> = fids.to_vec();
+    let mut client = pg.client.borrow_mut();
+    // sql-format-ok: constants only.
+    let inputs = client
+        .query(
+            &format!(
+                "SELECT f.fid, f.status, f.kind, f.channel, {SLA_START_SQL}, f.assignee,
+                        f.score, f.sentiment, s.prob, v.clv
+                 FROM feedback f LEFT JOIN active_churn s ON s.cid = f.cid
+                      LEFT JOIN active_clv v ON v.cid = f.cid
+                 WHERE f.fid = ANY($1) AND f.status IN ('new', 'open', 'pending', 'escalated')"
+            ),
+            &[&fids],
+        )
+        .map_err(|e| pg.error(e))?;
+    let mut q = (
+        Vec::<i64>::new(),
+        Vec::<String>::new(),
+        Vec::<String>::new(),
+        Vec::<Option<String>>::new(),
+        Vec::<i64>::new(),
+        Vec::<Option<String>>::new(),
+        Vec::<f64>::new(),
+    );
+    for r in &inputs {
+        let get = |e: postgres::Error| pg.error(e);
+        let kind: String = r.try_get(2).map_err(get)?;
+        let prio = priority::static_priority(&Inputs {
+            kind: &kind,
+            score: r.try_get(6).map_err(get)?,
+            sentiment: r.try_get(7).map_err(get)?,
+            churn_prob: r.try_get(8).map_err(get)?,
+            clv: r.try_get(9).map_err(get)?,
+        });
+        q.0.push(r.try_get(0).map_err(get)?);
+        q.1.push(r.try_get(1).map_err(get)?);
+        q.2.push(kind);
+        q.3.push(r.try_get(3).map_err(get)?);
+        q.4.push(r.try_get(4).map_err(get)?);
+        q.5.push(r.try_get(5).map_err(get)?);
+        q.6.push(prio);
+    }
+    client
+        .execute(
+            "DELETE FROM queue WHERE fid = ANY($1) AND NOT (fid = ANY($2))",
+            &[&fids, &q.0],
+        )
+        .map_err(|e| pg.error(e))?;
+    client
+        .execute(
+            "INSERT INTO queue(fid, status, kind, channel, created_at, assignee, prio_static)
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[],
+                                  $6::text[], $7::float8[])
+             ON CONFLICT(fid) DO UPDATE SET status = excluded.status, kind = excluded.kind,
+               channel = excluded.channel, created_at = excluded.created_at, assignee = excluded.assignee,
+               prio_static = excluded.prio_static",
+            &[&q.0, &q.1, &q.2, &q.3, &q.4, &q.5, &q.6],
+        )
+        .map_err(|e| pg.error(e))?;
+    Ok(())
 }

@@ -6,16 +6,20 @@
 //! the file's: an empty cell never erases a customer's value, a second row
 //! of the file with an id already written or matched is a duplicate.
 //!
+//! Changed rows are written per kind in `update`; what a large load sets
+//! aside and builds again at its end is `large`'s.
+//!
 //! The whole import is one transaction. Imports take an advisory lock for
 //! the transaction, so new keys (the largest plus one) are theirs alone;
 //! agents' workflow changes go on meanwhile (only imports create rows).
 
 use super::Pg;
-use crate::analytics::priority::{self, Inputs};
+
+mod large;
+mod update;
 use crate::error::{Error, Result};
-use crate::ingest::parse::{CustomerRow, EventRow, FeedbackRow, OrderRow, Parsed, Reject};
+use crate::ingest::parse::{CustomerRow, Parsed, Reject};
 use crate::ingest::Kind;
-use crate::store::feedback::SLA_START_SQL;
 use crate::store::row_writer::{SlotVerdict, Verdict, Writes, W};
 use crate::store::sql::Sql;
 use postgres::types::ToSql;
@@ -46,16 +50,9 @@ pub(crate) struct PgRowWriter<'a> {
     empty_before: bool,
     written: HashSet<u64>,
     pending: Vec<(usize, Parsed)>,
-    /// A large load's index by customer, set aside while it copies and
-    /// built again at its end; and whether its foreign key was too (only
-    /// into a database without customers: dropping it locks the customers
-    /// table, which every agent's queue reads, until the commit).
-    deferred: Option<(&'static str, bool)>,
-    /// A load into a database without customers sets the customers' own
-    /// indexes aside (the lists' orders, the search's trigrams) and builds
-    /// them again at its end from these definitions: kept up row by row,
-    /// they made copying 864,000 new customers take 34 s.
-    customer_indexes: Vec<String>,
+    /// What a large load sets aside while it copies and builds again at
+    /// its end (`large`).
+    set_aside: large::SetAside,
     /// With the foreign key set aside, the customers a load creates are written at its end
     /// with their order totals (counted here), instead of being written
     /// first and updated after: (cid, id), and per new customer from
@@ -175,41 +172,11 @@ impl<'a> PgRowWriter<'a> {
                 Ok(())
             })?;
         }
-        let table = match kind {
-            Kind::Orders => Some("orders"),
-            Kind::Events => Some("events"),
-            Kind::Customers | Kind::Feedback => None,
-        };
-        let mut deferred = None;
-        if let Some(t) = table.filter(|_| big) {
-            let fk = n_customers == 0;
-            // Never wait long for the table's lock (readers hold it): a
-            // load that cannot have it at once keeps the index in place.
-            pg.batch("SAVEPOINT crmtop_defer; SET LOCAL lock_timeout = '2s'")?;
-            // sql-format-ok: constant table names.
-            let ddl = if fk {
-                format!("ALTER TABLE {t} DROP CONSTRAINT {t}_cid_fkey; DROP INDEX {t}_cid_ts;")
-            } else {
-                // sql-format-ok: a constant table name.
-                format!("DROP INDEX {t}_cid_ts;")
-            };
-            match pg.batch(&ddl) {
-                Ok(()) => {
-                    pg.batch("RELEASE SAVEPOINT crmtop_defer; SET LOCAL lock_timeout TO DEFAULT")?;
-                    deferred = Some((t, fk));
-                }
-                Err(_) => pg.batch("ROLLBACK TO SAVEPOINT crmtop_defer")?,
-            }
-        }
-        let customer_indexes = if big && n_customers == 0 && kind != Kind::Feedback {
-            set_aside_customer_indexes(pg)?
-        } else {
-            Vec::new()
-        };
+        let set_aside = large::SetAside::new(pg, kind, big, n_customers)?;
         Ok(PgRowWriter {
             pg,
             kind,
-            customer_indexes,
+            set_aside,
             max_before,
             next_key: max_before + 1,
             next_cid,
@@ -219,7 +186,6 @@ impl<'a> PgRowWriter<'a> {
             empty_before: max_before == 0,
             written: HashSet::default(),
             pending: Vec::new(),
-            deferred,
             held: Vec::new(),
             first_new: next_cid,
             new_totals: Vec::new(),
@@ -312,7 +278,7 @@ impl<'a> PgRowWriter<'a> {
                 }
             }
             self.customers_created += created.len() as u64;
-            if matches!(self.deferred, Some((_, true))) {
+            if self.set_aside.without_foreign_key() {
                 for c in created {
                     if let [Value::Integer(cid), Value::Text(id)] = &c[..] {
                         self.held.push((*cid, id.clone()));
@@ -517,7 +483,7 @@ impl PgRowWriter<'_> {
                 v
             }
             Parsed::Order(o) => {
-                if matches!(self.deferred, Some((_, true))) && o.cid >= self.first_new {
+                if self.set_aside.without_foreign_key() && o.cid >= self.first_new {
                     let i = (o.cid - self.first_new) as usize;
                     if i >= self.new_totals.len() {
                         self.new_totals.resize(i + 1, (0, 0.0, i64::MAX, i64::MIN));
@@ -563,143 +529,6 @@ impl PgRowWriter<'_> {
         )
     }
 
-    /// Changed rows, one statement for the batch.
-    fn update(&mut self, updates: Vec<(i64, Parsed, Old)>) -> Result<()> {
-        if updates.is_empty() {
-            return Ok(());
-        }
-        let keys: Vec<i64> = updates.iter().map(|(k, _, _)| *k).collect();
-        match self.kind {
-            Kind::Customers => {
-                let cs: Vec<&CustomerRow> = updates
-                    .iter()
-                    .filter_map(|(_, r, _)| match r {
-                        Parsed::Customer(c) => Some(&**c),
-                        _ => None,
-                    })
-                    .collect();
-                let t = |f: fn(&CustomerRow) -> &Option<String>| -> Vec<Option<String>> {
-                    cs.iter().map(|c| f(c).clone()).collect()
-                };
-                let (name, email, phone) = (t(|c| &c.name), t(|c| &c.email), t(|c| &c.phone));
-                let (signup, birth, region) = (t(|c| &c.signup), t(|c| &c.birth), t(|c| &c.region));
-                let (plan, segment, cancelled) =
-                    (t(|c| &c.plan), t(|c| &c.segment), t(|c| &c.cancelled));
-                let age: Vec<Option<i64>> = cs.iter().map(|c| c.age).collect();
-                let income: Vec<Option<f64>> = cs.iter().map(|c| c.income).collect();
-                let churned: Vec<Option<i64>> = cs.iter().map(|c| c.churned).collect();
-                // The start from the signup the row leaves in place.
-                let since: Vec<Option<i64>> = updates
-                    .iter()
-                    .zip(&cs)
-                    .map(|((_, _, old), c)| {
-                        let kept = match old.get(4) {
-                            Some(Value::Text(s)) => Some(s.as_str()),
-                            _ => None,
-                        };
-                        since_of(c.signup.as_deref().or(kept))
-                    })
-                    .collect();
-                self.exec_arrays(
-                    "UPDATE customers c SET name = COALESCE(u.name, c.name), email = COALESCE(u.email, c.email),
-                       phone = COALESCE(u.phone, c.phone), signup_date = COALESCE(u.signup, c.signup_date),
-                       birth_date = COALESCE(u.birth, c.birth_date), age = COALESCE(u.age, c.age),
-                       income = COALESCE(u.income, c.income), region = COALESCE(u.region, c.region),
-                       plan = COALESCE(u.plan, c.plan), segment = COALESCE(u.segment, c.segment),
-                       churned = COALESCE(u.churned, c.churned), cancelled_at = COALESCE(u.cancelled, c.cancelled_at),
-                       since = COALESCE(u.since, c.first_order)
-                     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                                 $7::bigint[], $8::float8[], $9::text[], $10::text[], $11::text[], $12::bigint[],
-                                 $13::text[], $14::bigint[])
-                          AS u(cid, name, email, phone, signup, birth, age, income, region, plan, segment,
-                               churned, cancelled, since)
-                     WHERE c.cid = u.cid",
-                    &[
-                        &keys, &name, &email, &phone, &signup, &birth, &age, &income, &region,
-                        &plan, &segment, &churned, &cancelled, &since,
-                    ],
-                )
-            }
-            Kind::Orders => {
-                let os: Vec<&OrderRow> = updates
-                    .iter()
-                    .filter_map(|(_, r, _)| match r {
-                        Parsed::Order(o) => Some(o),
-                        _ => None,
-                    })
-                    .collect();
-                for (_, r, old) in &updates {
-                    if let (Parsed::Order(o), Some(Value::Integer(was))) = (r, old.get(1)) {
-                        self.totals.extend([o.cid, *was]);
-                    }
-                }
-                let cid: Vec<i64> = os.iter().map(|o| o.cid).collect();
-                let ts: Vec<i64> = os.iter().map(|o| o.ts).collect();
-                let amount: Vec<f64> = os.iter().map(|o| o.amount).collect();
-                let quantity: Vec<i64> = os.iter().map(|o| o.quantity).collect();
-                let product: Vec<Option<String>> = os.iter().map(|o| o.product.clone()).collect();
-                let category: Vec<Option<String>> = os.iter().map(|o| o.category.clone()).collect();
-                self.exec_arrays(
-                    "UPDATE orders o SET cid = u.cid, ts = u.ts, amount = u.amount, quantity = u.quantity,
-                       product = u.product, category = u.category
-                     FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::float8[], $5::bigint[],
-                                 $6::text[], $7::text[]) AS u(oid, cid, ts, amount, quantity, product, category)
-                     WHERE o.oid = u.oid",
-                    &[&keys, &cid, &ts, &amount, &quantity, &product, &category],
-                )
-            }
-            Kind::Events => {
-                let es: Vec<&EventRow> = updates
-                    .iter()
-                    .filter_map(|(_, r, _)| match r {
-                        Parsed::Event(e) => Some(e),
-                        _ => None,
-                    })
-                    .collect();
-                let cid: Vec<i64> = es.iter().map(|e| e.cid).collect();
-                let ts: Vec<i64> = es.iter().map(|e| e.ts).collect();
-                let kind: Vec<String> = es.iter().map(|e| e.kind.clone()).collect();
-                let value: Vec<f64> = es.iter().map(|e| e.value).collect();
-                self.exec_arrays(
-                    "UPDATE events e SET cid = u.cid, ts = u.ts, kind = u.kind, value = u.value
-                     FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::float8[])
-                          AS u(eid, cid, ts, kind, value)
-                     WHERE e.eid = u.eid",
-                    &[&keys, &cid, &ts, &kind, &value],
-                )
-            }
-            Kind::Feedback => {
-                let fs: Vec<&FeedbackRow> = updates
-                    .iter()
-                    .filter_map(|(_, r, _)| match r {
-                        Parsed::Feedback(f) => Some(&**f),
-                        _ => None,
-                    })
-                    .collect();
-                self.fids.extend(&keys);
-                let cid: Vec<i64> = fs.iter().map(|f| f.cid).collect();
-                let created: Vec<i64> = fs.iter().map(|f| f.created).collect();
-                let channel: Vec<Option<String>> = fs.iter().map(|f| f.channel.clone()).collect();
-                let kind: Vec<&str> = fs.iter().map(|f| f.kind).collect();
-                let score: Vec<Option<f64>> = fs.iter().map(|f| f.score).collect();
-                let text: Vec<Option<String>> = fs.iter().map(|f| f.text.clone()).collect();
-                let sentiment: Vec<Option<f64>> = fs.iter().map(|f| f.sentiment).collect();
-                // Content changed; the workflow state (status, assignee) is
-                // the agents', not the file's.
-                self.exec_arrays(
-                    "UPDATE feedback f SET cid = u.cid, created_at = u.created, channel = u.channel,
-                       kind = u.kind, score = u.score, text = u.text, sentiment = u.sentiment,
-                       version = f.version + 1
-                     FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],
-                                 $6::float8[], $7::text[], $8::float8[])
-                          AS u(fid, cid, created, channel, kind, score, text, sentiment)
-                     WHERE f.fid = u.fid",
-                    &[&keys, &cid, &created, &channel, &kind, &score, &text, &sentiment],
-                )
-            }
-        }
-    }
-
     /// Bring what depends on the written rows up to date: customers'
     /// order totals, the queue rows of written items; then the planner's
     /// statistics after a large load.
@@ -730,28 +559,7 @@ impl PgRowWriter<'_> {
                 &rows,
             )?;
         }
-        if self.deferred.is_some() || !self.customer_indexes.is_empty() {
-            // The index builds of a large load sort in memory.
-            pg.batch("SET LOCAL maintenance_work_mem = '512MB'")?;
-        }
-        for def in &self.customer_indexes {
-            pg.batch(def)?;
-        }
-        match self.deferred {
-            Some(("orders", fk)) => {
-                pg.batch("CREATE INDEX orders_cid_ts ON orders(cid, ts, amount)")?;
-                if fk {
-                    pg.batch("ALTER TABLE orders ADD CONSTRAINT orders_cid_fkey FOREIGN KEY (cid) REFERENCES customers(cid)")?;
-                }
-            }
-            Some(("events", fk)) => {
-                pg.batch("CREATE INDEX events_cid_ts ON events(cid, ts, kind, value)")?;
-                if fk {
-                    pg.batch("ALTER TABLE events ADD CONSTRAINT events_cid_fkey FOREIGN KEY (cid) REFERENCES customers(cid)")?;
-                }
-            }
-            _ => {}
-        }
+        self.set_aside.rebuild(pg)?;
         if !self.totals.is_empty() {
             // The customers in a table of their own (an array of a million
             // keys probed one by one took seconds), then one join.
@@ -778,7 +586,7 @@ impl PgRowWriter<'_> {
             )?;
         }
         if !self.fids.is_empty() {
-            requeue_many(pg, &self.fids)?;
+            super::queue::requeue_many(pg, &self.fids)?;
         }
         if inserted >= 100_000 {
             // sql-format-ok: a constant table name.
@@ -794,110 +602,6 @@ impl PgRowWriter<'_> {
         }
         Ok(())
     }
-}
-
-/// Drop the customers' indexes that back no constraint, returning their
-/// definitions to build them again; none when the table's lock cannot be
-/// had at once (then the load keeps them in place).
-fn set_aside_customer_indexes(pg: &Pg) -> Result<Vec<String>> {
-    let mut found = Vec::new();
-    pg.each(
-        "SELECT i.indexname, i.indexdef FROM pg_indexes i
-          WHERE i.schemaname = current_schema() AND i.tablename = 'customers'
-            AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)
-          ORDER BY i.indexname",
-        &[],
-        &mut |r| {
-            found.push((r.text(0)?, r.text(1)?));
-            Ok(())
-        },
-    )?;
-    if found.is_empty() {
-        return Ok(found.into_iter().map(|(_, d)| d).collect());
-    }
-    pg.batch("SAVEPOINT crmtop_defer_customers; SET LOCAL lock_timeout = '2s'")?;
-    let drop = found
-        .iter()
-        .map(|(name, _)| format!("DROP INDEX \"{}\";", name.replace('"', "\"\"")))
-        .collect::<String>();
-    // sql-format-ok: index names read from the catalog, quoted as identifiers.
-    match pg.batch(&drop) {
-        Ok(()) => {
-            pg.batch(
-                "RELEASE SAVEPOINT crmtop_defer_customers; SET LOCAL lock_timeout TO DEFAULT",
-            )?;
-            Ok(found.into_iter().map(|(_, d)| d).collect())
-        }
-        Err(_) => {
-            pg.batch("ROLLBACK TO SAVEPOINT crmtop_defer_customers")?;
-            Ok(Vec::new())
-        }
-    }
-}
-
-/// The queue rows of many items at once (after an import): open items get
-/// their row and time-independent priority, the others leave the queue.
-pub(super) fn requeue_many(pg: &Pg, fids: &[i64]) -> Result<()> {
-    let fids: Vec<i64> = fids.to_vec();
-    let mut client = pg.client.borrow_mut();
-    // sql-format-ok: constants only.
-    let inputs = client
-        .query(
-            &format!(
-                "SELECT f.fid, f.status, f.kind, f.channel, {SLA_START_SQL}, f.assignee,
-                        f.score, f.sentiment, s.prob, v.clv
-                 FROM feedback f LEFT JOIN active_churn s ON s.cid = f.cid
-                      LEFT JOIN active_clv v ON v.cid = f.cid
-                 WHERE f.fid = ANY($1) AND f.status IN ('new', 'open', 'pending', 'escalated')"
-            ),
-            &[&fids],
-        )
-        .map_err(|e| pg.error(e))?;
-    let mut q = (
-        Vec::<i64>::new(),
-        Vec::<String>::new(),
-        Vec::<String>::new(),
-        Vec::<Option<String>>::new(),
-        Vec::<i64>::new(),
-        Vec::<Option<String>>::new(),
-        Vec::<f64>::new(),
-    );
-    for r in &inputs {
-        let get = |e: postgres::Error| pg.error(e);
-        let kind: String = r.try_get(2).map_err(get)?;
-        let prio = priority::static_priority(&Inputs {
-            kind: &kind,
-            score: r.try_get(6).map_err(get)?,
-            sentiment: r.try_get(7).map_err(get)?,
-            churn_prob: r.try_get(8).map_err(get)?,
-            clv: r.try_get(9).map_err(get)?,
-        });
-        q.0.push(r.try_get(0).map_err(get)?);
-        q.1.push(r.try_get(1).map_err(get)?);
-        q.2.push(kind);
-        q.3.push(r.try_get(3).map_err(get)?);
-        q.4.push(r.try_get(4).map_err(get)?);
-        q.5.push(r.try_get(5).map_err(get)?);
-        q.6.push(prio);
-    }
-    client
-        .execute(
-            "DELETE FROM queue WHERE fid = ANY($1) AND NOT (fid = ANY($2))",
-            &[&fids, &q.0],
-        )
-        .map_err(|e| pg.error(e))?;
-    client
-        .execute(
-            "INSERT INTO queue(fid, status, kind, channel, created_at, assignee, prio_static)
-             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[],
-                                  $6::text[], $7::float8[])
-             ON CONFLICT(fid) DO UPDATE SET status = excluded.status, kind = excluded.kind,
-               channel = excluded.channel, created_at = excluded.created_at, assignee = excluded.assignee,
-               prio_static = excluded.prio_static",
-            &[&q.0, &q.1, &q.2, &q.3, &q.4, &q.5, &q.6],
-        )
-        .map_err(|e| pg.error(e))?;
-    Ok(())
 }
 
 /// Run `f` in one transaction on `pg`: committed when it succeeds and
