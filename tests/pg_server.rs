@@ -683,6 +683,10 @@ fn the_customer_lists_on_the_server_equal_the_files() {
         }
     }
     assert_eq!(walked, 110);
+    // Counts are remembered per data version: a customer who arrives is
+    // counted at once.
+    let all = ListQuery::new(SortColumn::Id, false);
+    assert_eq!(pg_list::count(&pg, &all).unwrap(), 400);
     // A customer who arrives after the scores and values ranks below every
     // score, value and segment on both engines, and is listed.
     file.conn
@@ -696,6 +700,7 @@ fn the_customer_lists_on_the_server_equal_the_files() {
         &[],
     )
     .unwrap();
+    assert_eq!(pg_list::count(&pg, &all).unwrap(), 401);
     for sort in [SortColumn::Churn, SortColumn::Clv, SortColumn::Rfm] {
         for descending in [false, true] {
             let mut q = ListQuery::new(sort, descending);

@@ -426,15 +426,7 @@ fn ranked_walk(
 fn any_unvalued(pg: &Pg, r: &Ranked) -> Result<bool> {
     type Seen = Vec<(String, &'static str, (i64, i64), bool)>;
     static SEEN: std::sync::Mutex<Seen> = std::sync::Mutex::new(Vec::new());
-    // (A database dropped and made again under its name has another oid.)
-    let at = match pg.row(
-        "SELECT (SELECT oid::bigint FROM pg_database WHERE datname = current_database()), v
-           FROM data_version WHERE id = 1",
-        &[],
-    )? {
-        Some(r) => (r.i64(0)?, r.i64(1)?),
-        None => (0, 0),
-    };
+    let at = version_at(pg)?;
     let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, _, _, any)) = seen
         .iter()
@@ -453,9 +445,51 @@ fn any_unvalued(pg: &Pg, r: &Ranked) -> Result<bool> {
     Ok(any)
 }
 
-/// How many customers match a query's filters.
+/// The database's data version (schema pg 6), with the database's oid
+/// (a database dropped and made again under its name has another).
+fn version_at(pg: &Pg) -> Result<(i64, i64)> {
+    Ok(
+        match pg.row(
+            "SELECT (SELECT oid::bigint FROM pg_database WHERE datname = current_database()), v
+               FROM data_version WHERE id = 1",
+            &[],
+        )? {
+            Some(r) => (r.i64(0)?, r.i64(1)?),
+            None => (0, 0),
+        },
+    )
+}
+
+/// How many customers match a query's filters. Remembered per data
+/// version: the screens ask again after every sort and jump, and counting
+/// a million customers takes 50-60 ms, which a key pressed meanwhile
+/// waited behind (the `G` after a `g` took 100 ms).
 pub fn count(pg: &Pg, q: &ListQuery) -> Result<i64> {
+    type Seen = Vec<(String, (i64, i64), String, i64)>;
+    static SEEN: std::sync::Mutex<Seen> = std::sync::Mutex::new(Vec::new());
     let Conds { sql, params } = conds(q)?;
+    let at = version_at(pg)?;
+    let key = format!("{} {sql} {params:?}", q.churn_band.is_some());
+    {
+        let seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, _, _, n)) = seen
+            .iter()
+            .find(|(db, v, k, _)| *db == pg.shown && *v == at && *k == key)
+        {
+            return Ok(*n);
+        }
+    }
+    let n = count_now(pg, q, &sql, &params)?;
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    seen.retain(|(db, v, _, _)| !(*db == pg.shown && *v != at));
+    if seen.len() >= 64 {
+        seen.remove(0);
+    }
+    seen.push((pg.shown.clone(), at, key, n));
+    Ok(n)
+}
+
+fn count_now(pg: &Pg, q: &ListQuery, sql: &str, params: &[Value]) -> Result<i64> {
     if sql.is_empty() {
         return pg.count("SELECT count(*) FROM customers", &[]);
     }
@@ -471,7 +505,7 @@ pub fn count(pg: &Pg, q: &ListQuery) -> Result<i64> {
     };
     // sql-format-ok: constant joins and numbered placeholders.
     let text = format!("SELECT count(*) FROM {from} WHERE {where_}");
-    pg.count(&text, &params)
+    pg.count(&text, params)
 }
 
 /// The latest order in the data (the lapsed customers' cutoff is counted

@@ -417,6 +417,7 @@ impl ServerExecutor {
 impl super::Answer for ServerExecutor {
     fn answer(&mut self, req: Request) -> Option<Response> {
         let what = super::trace::describe(&req);
+        let _trace = super::trace::Trace::new(&req);
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.handle(req))) {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => Some(Response::Failed {
