@@ -984,6 +984,19 @@ fn a_clv_fit_on_the_server_equals_the_files() {
         f.conn.segment_clv("Champions", None).unwrap(),
         pg.segment_clv("Champions", None).unwrap()
     ));
+    // doctor checks the values against the fit.
+    let o = server.run(&["doctor"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!("fit #{fit_id}'s values")),
+        "{}",
+        stdout(&o)
+    );
+    pg.exec("DELETE FROM active_clv WHERE cid IN (SELECT cid FROM active_clv WHERE clv IS NOT NULL LIMIT 3)", &[])
+        .unwrap();
+    let o = server.run(&["doctor"]);
+    assert_ne!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("have a CLV"), "{}", stdout(&o));
 }
 
 /// `crmtop survival` and the Churn screen's `:survival` and `:cohorts` on

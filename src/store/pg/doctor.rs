@@ -169,6 +169,59 @@ pub fn run(pg: &Pg, fix: bool) -> Result<Report> {
         }
         findings.push(model);
     }
+    // The active CLV fit's values (the server keeps no other): every value
+    // a customer's, and a fit active when there are values.
+    let fit = pg
+        .row("SELECT id, customers FROM clv_fits WHERE active", &[])?
+        .map(|r| Ok::<_, crate::Error>((r.i64(0)?, r.i64(1)?)))
+        .transpose()?;
+    let values = count(pg, "SELECT count(*) FROM active_clv")?;
+    let valued = count(pg, "SELECT count(*) FROM active_clv WHERE clv IS NOT NULL")?;
+    let strays = count(
+        pg,
+        "SELECT count(*) FROM active_clv v WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.cid = v.cid)",
+    )?;
+    findings.push(finding(
+        "CLV values",
+        match (fit, values) {
+            (None, n) if n > 0 => Some((
+                format!("{n} customers have CLV values but no CLV fit is active"),
+                "run crmtop clv to fit and value them again".into(),
+            )),
+            _ if strays > 0 => Some((
+                format!("{strays} CLV values belong to no customer"),
+                "run crmtop clv to value the customers again".into(),
+            )),
+            (Some((id, n)), _) if n != valued => Some((
+                format!("fit #{id} valued {n} customers; {valued} have a CLV"),
+                "run crmtop clv to value the customers again".into(),
+            )),
+            _ => None,
+        },
+        match fit {
+            Some((id, _)) => format!("fit #{id}'s values: {valued} customers with a CLV"),
+            None => "no CLV fit yet".into(),
+        },
+    ));
+    let lost = count(
+        pg,
+        "SELECT count(*) FROM customer_clusters k WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.cid = k.cid)",
+    )?;
+    let clustered = count(pg, "SELECT count(*) FROM customer_clusters")?;
+    findings.push(finding(
+        "clusters",
+        (lost > 0).then(|| {
+            (
+                format!("{lost} cluster assignments belong to no customer"),
+                "run crmtop clusters again".into(),
+            )
+        }),
+        if clustered > 0 {
+            format!("{clustered} customers in the latest clusters")
+        } else {
+            "no clusters yet".into()
+        },
+    ));
     let audit = crate::store::audit::replay_feedback(pg)?;
     findings.push(finding(
         "audit log",
