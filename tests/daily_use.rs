@@ -697,4 +697,15 @@ fn the_clv_screen_ranks_and_filters_on_either_engine() {
         .rows
         .iter()
         .all(|r| r.rfm_segment.as_deref() == Some(first.as_str())));
+    // Another analyst refits: the next look at the data (the UI probes
+    // every few seconds) reloads the header with the rows.
+    let before = h.state.dashboard.as_ref().and_then(|d| d.agg.fit.clone());
+    let o = db.run(&["clv", "--horizon-months", "24"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    h.step(Action::Refresh);
+    let after = h.state.dashboard.as_ref().and_then(|d| d.agg.fit.clone());
+    let (before, after) = (before.unwrap(), after.unwrap());
+    assert_eq!(after.id, before.id + 1);
+    assert_eq!(after.horizon_months, 24);
+    assert!(h.screen().contains("24 months"), "{}", h.screen());
 }

@@ -439,13 +439,7 @@ pub fn info(ctx: &Ctx, json: bool) -> Result<i32> {
             .map(|m| format!(" (active: v{m})"))
             .unwrap_or_default()
     );
-    if server {
-        crate::outln!(
-            "CLV fits        in the SQLite file (the server keeps each customer's active CLV)"
-        );
-    } else {
-        crate::outln!("CLV fits        {}", i.clv_fits);
-    }
+    crate::outln!("CLV fits        {}", i.clv_fits);
     crate::outln!("audit entries   {}", i.audit_entries);
     if server {
         crate::outln!("database size   {:.1} MB", i.file_bytes as f64 / 1e6);

@@ -163,7 +163,7 @@ pub fn info(conn: &dyn Sql, place: &str) -> Result<Info> {
                 conn.row("SELECT id FROM models WHERE active", &[])?
                     .map(|r| r.i64(0))
                     .transpose()?,
-                0,
+                count(conn, "SELECT count(*) FROM clv_fits")?,
                 count(conn, "SELECT pg_database_size(current_database())")? as u64,
                 0,
             ),

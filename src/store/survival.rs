@@ -99,10 +99,17 @@ pub fn subjects(
                 if let Some(c) = file {
                     known.extend(attributes::names(c).unwrap_or_default());
                 }
-                Error::bad(format!(
-                    "{what} {name}: no such column or attribute (there are: {})",
-                    known.join(", ")
-                ))
+                Error::bad(if file.is_some() {
+                    format!(
+                        "{what} {name}: no such column or attribute (there are: {})",
+                        known.join(", ")
+                    )
+                } else {
+                    format!(
+                        "{what} {name}: no such column here (there are: {}); customer attributes stay in the SQLite file, where survival can use them",
+                        known.join(", ")
+                    )
+                })
             })?
             .into_iter()
             .collect())

@@ -202,6 +202,7 @@ impl ServerExecutor {
         let flag = Arc::clone(&cancel);
         let label = spec.label();
         let is_clv = matches!(spec, JobSpec::Clv(_));
+        let job = spec.clone();
         let h = std::thread::Builder::new()
             .name("crmtop-job".into())
             .spawn(move || {
@@ -232,7 +233,14 @@ impl ServerExecutor {
                         ),
                         Ok(crate::tui::child::Ended::Cancelled) => (Err("cancelled".into()), true),
                         Ok(crate::tui::child::Ended::Failed(m)) => (Err(m), false),
-                        Err(e) => (Err(format!("could not start the job: {e}")), false),
+                        // No child (the program was replaced or removed
+                        // since this UI started): here, as a file's job
+                        // falls back to running in the UI's process.
+                        Err(_) => match in_process(&url, job, prev_auc, &progress, &flag) {
+                            Ok(m) => (Ok(m), false),
+                            Err(crate::Error::Cancelled) => (Err("cancelled".into()), true),
+                            Err(e) => (Err(e.to_string()), false),
+                        },
                     };
                 let _ = out.send(super::Event::Worker(Response::JobDone {
                     label,
@@ -257,13 +265,25 @@ impl ServerExecutor {
                         &[],
                     )?
                 },
-                // Another agent's retrain or activation shows as a change.
-                stamp: crate::store::DataStamp {
-                    active_model: {
-                        use crate::store::sql::Sql;
-                        pg.count("SELECT coalesce(max(id), 0) FROM models WHERE active", &[])?
-                    },
-                    ..Default::default()
+                // Another agent's retrain, refit, activation, clusters or
+                // import shows as a change (the data version counts what
+                // a job changes: schema pg 6).
+                stamp: {
+                    use crate::store::sql::Sql;
+                    let r = pg.row(
+                        "SELECT (SELECT v FROM data_version WHERE id = 1),
+                                (SELECT coalesce(max(id), 0) FROM models WHERE active),
+                                (SELECT coalesce(max(id), 0) FROM clv_fits WHERE active)",
+                        &[],
+                    )?;
+                    match r {
+                        Some(r) => crate::store::DataStamp {
+                            jobs_finished: r.i64(0)?,
+                            active_model: r.i64(1)?,
+                            active_fit: r.i64(2)?,
+                        },
+                        None => Default::default(),
+                    }
                 },
             },
             Request::Dashboard {
@@ -411,6 +431,44 @@ impl ServerExecutor {
                 message: "not on a server yet (a file's for now)".into(),
             },
         }))
+    }
+}
+
+/// A retrain or refit on the server in this process, on a connection of
+/// its own (when no child `crmtop` can be started).
+fn in_process(
+    url: &str,
+    job: JobSpec,
+    prev_auc: Option<f64>,
+    progress: &(dyn Fn(crate::jobs::Progress) + Sync),
+    cancel: &AtomicBool,
+) -> crate::Result<String> {
+    let pg = Pg::connect(url, false)?;
+    let ctl = crate::jobs::Ctl::new(progress, cancel);
+    match job {
+        JobSpec::Train(opts) => {
+            let r = crate::analytics::churn::train_on_server(&pg, url, &opts, ctl)?;
+            Ok(crate::tui::job_runner::train_message(
+                r.model_id,
+                r.metrics.as_ref().map(|m| m.auc),
+                prev_auc,
+                r.active,
+                &r.activation,
+            ))
+        }
+        JobSpec::Clv(opts) => {
+            let r = crate::analytics::clv::fit_on_server(&pg, &opts, ctl)?;
+            Ok(crate::tui::job_runner::clv_message(
+                r.fit_id,
+                r.customers as u64,
+                r.total_clv,
+                r.gamma_gamma_note.as_deref(),
+            ))
+        }
+        other => Err(crate::Error::Other(format!(
+            "{}: not on a server yet",
+            other.label()
+        ))),
     }
 }
 
