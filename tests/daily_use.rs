@@ -700,7 +700,15 @@ fn the_clv_screen_ranks_and_filters_on_either_engine() {
     // Another analyst refits: the next look at the data (the UI probes
     // every few seconds) reloads the header with the rows.
     let before = h.state.dashboard.as_ref().and_then(|d| d.agg.fit.clone());
-    let o = db.run(&["clv", "--horizon-months", "24"]);
+    let o = db.run(&[
+        "clv",
+        "--horizon-months",
+        "24",
+        "--margin",
+        "0.3",
+        "--model",
+        "pnbd",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     h.step(Action::Refresh);
     let after = h.state.dashboard.as_ref().and_then(|d| d.agg.fit.clone());
@@ -708,4 +716,18 @@ fn the_clv_screen_ranks_and_filters_on_either_engine() {
     assert_eq!(after.id, before.id + 1);
     assert_eq!(after.horizon_months, 24);
     assert!(h.screen().contains("24 months"), "{}", h.screen());
+    // `R` refits with that fit's settings, not the defaults.
+    let asked = h.step_pending(Action::Retrain);
+    let opts = asked
+        .iter()
+        .find_map(|r| match r {
+            crmtop::tui::worker::Request::StartJob(crmtop::tui::messages::JobSpec::Clv(o)) => {
+                Some(o.clone())
+            }
+            _ => None,
+        })
+        .expect("a refit");
+    assert_eq!(opts.horizon_months, 24);
+    assert!((opts.margin - 0.3).abs() < 1e-12);
+    assert_eq!(opts.model, crmtop::analytics::clv::family::Model::Pnbd);
 }

@@ -75,6 +75,15 @@ pub struct FitBrief {
     /// Why `--model auto` chose it.
     #[serde(default)]
     pub chosen_because: Option<String>,
+    /// The settings a refit (`R`) keeps: the family as asked (`auto` when
+    /// chosen), the penalizer and the method. (None from a cache written
+    /// before they were kept: a refit then takes the defaults.)
+    #[serde(default)]
+    pub asked_model: Option<String>,
+    #[serde(default)]
+    pub penalizer: Option<f64>,
+    #[serde(default)]
+    pub method: Option<String>,
 }
 
 /// What only changes with the data version.
@@ -411,6 +420,15 @@ pub fn fit_brief(id: i64, r: &crate::analytics::clv::ClvReport) -> FitBrief {
             })
         }),
         chosen_because: r.model.as_ref().and_then(|m| m.chosen_because.clone()),
+        asked_model: r.model.as_ref().map(|m| {
+            if m.chosen_because.is_some() {
+                "auto".to_string()
+            } else {
+                m.family.clone()
+            }
+        }),
+        penalizer: Some(r.penalizer),
+        method: Some(r.method.clone()),
     }
 }
 

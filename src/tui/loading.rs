@@ -298,9 +298,37 @@ pub(crate) fn train_spec(state: &AppState, kind: ModelKind) -> JobSpec {
     })
 }
 
+/// `R` on the CLV screen: a refit as of the latest data with the active
+/// fit's settings (horizon, discount, margin, time unit, family, penalizer,
+/// method), not the defaults: a fit made with `:clv --horizon-months 24`
+/// stays a 24-month fit.
 pub(crate) fn clv_spec(state: &AppState) -> JobSpec {
-    JobSpec::Clv(ClvOptions {
+    let mut o = ClvOptions {
         agent: state.agent.clone(),
         ..Default::default()
-    })
+    };
+    if let Some(f) = state.dashboard.as_ref().and_then(|d| d.agg.fit.as_ref()) {
+        o.horizon_months = f.horizon_months;
+        o.discount = f.discount_rate;
+        o.margin = f.margin;
+        if let Some(u) = crate::analytics::clv::TimeUnit::parse(&f.time_unit) {
+            o.time_unit = u;
+        }
+        if let Some(m) = f
+            .asked_model
+            .as_deref()
+            .and_then(crate::analytics::clv::family::Model::parse)
+        {
+            o.model = m;
+        }
+        if let Some(p) = f.penalizer {
+            o.penalizer = p;
+        }
+        o.method = match f.method.as_deref() {
+            Some("bgnbd") => crate::analytics::clv::Method::Bgnbd,
+            Some("retention") => crate::analytics::clv::Method::Retention,
+            _ => crate::analytics::clv::Method::Auto,
+        };
+    }
+    JobSpec::Clv(o)
 }

@@ -15,9 +15,9 @@ use crate::store::sql::{int, Sql};
 use rusqlite::types::Value;
 
 /// What the cached aggregates hold: raised when a build computes more
-/// (2: the active CLV fit's brief), so that an older build's cache is not
+/// (2: the active CLV fit's brief; 3: the settings a refit keeps), so that an older build's cache is not
 /// taken for this one's.
-const CACHE_FORMAT: u32 = 2;
+const CACHE_FORMAT: u32 = 3;
 
 /// The cache's version: the data version (schema pg 6: bumped by every
 /// statement that changes customers, orders, the active figures, the
