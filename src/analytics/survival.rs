@@ -313,6 +313,11 @@ pub struct CohortRow {
     /// Share of the cohort with an order in month k since the first
     /// (k = 0 is always 1); None where month k has not been reached yet.
     pub active: Vec<Option<f64>>,
+    /// The k of the data's last month when the data end before that
+    /// month does: its share counts only the days so far (a lower bound,
+    /// not a drop).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partial_at: Option<usize>,
 }
 
 /// The cohort table of the data: purchase days up to the latest order.
@@ -332,11 +337,14 @@ pub fn cohorts(days: &[(i64, i64)], n: usize) -> CohortTable {
         use chrono::Datelike;
         i64::from(d.year()) * 12 + i64::from(d.month0())
     };
-    let Some(last_month) = days.iter().map(|(_, d)| month_of(*d)).max() else {
+    let Some(last_day) = days.iter().map(|(_, d)| *d).max() else {
         return CohortTable {
             cohorts: Vec::new(),
         };
     };
+    let last_month = month_of(last_day);
+    // The data end before their last month does (the next day is in it).
+    let partial = month_of(last_day + 1) == last_month;
     // Per cohort month: customers, and per k the customers active.
     let mut table: std::collections::BTreeMap<i64, (usize, Vec<usize>)> = Default::default();
     let mut i = 0;
@@ -372,6 +380,9 @@ pub fn cohorts(days: &[(i64, i64)], n: usize) -> CohortTable {
                 .enumerate()
                 .map(|(k, a)| (m + k as i64 <= last_month).then(|| *a as f64 / count as f64))
                 .collect(),
+            partial_at: usize::try_from(last_month - m)
+                .ok()
+                .filter(|&k| partial && k >= 1 && k < n),
         })
         .collect();
     CohortTable { cohorts }
@@ -403,5 +414,14 @@ mod cohort_tests {
         assert_eq!((f.month.as_str(), f.customers), ("2025-02", 1));
         assert_eq!(f.active[2], Some(1.0)); // April is month 2 of February's
         assert_eq!(f.active[3], None); // May has not happened yet
+                                       // The data end on 11 April: April's shares are so far only.
+        assert_eq!(j.partial_at, Some(3));
+        assert_eq!(f.partial_at, Some(2));
+        let mut whole = days.clone();
+        whole.push((4, jan + 119)); // 30 April: the month is whole
+        assert!(cohorts(&whole, 4)
+            .cohorts
+            .iter()
+            .all(|c| c.partial_at.is_none()));
     }
 }

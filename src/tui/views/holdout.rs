@@ -425,9 +425,13 @@ pub fn render_cohorts(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme
             c.month,
             format::count(c.customers as i64)
         ))];
-        for a in c.active.iter().take(k) {
+        for (i, a) in c.active.iter().take(k).enumerate() {
             spans.push(match a {
                 None => Span::raw(format!("{:>5}", "")),
+                // The data's last month, not over yet: so far, at least.
+                Some(v) if c.partial_at == Some(i) => {
+                    Span::styled(format!("{:>5}", format!("≥{:.0}%", v * 100.0)), theme.dim())
+                }
                 Some(v) => {
                     // The 16-colour palette: three bands.
                     let style = if *v >= 0.5 {
@@ -444,7 +448,11 @@ pub fn render_cohorts(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme
         lines.push(Line::from(spans));
     }
     lines.push(Line::from(Span::styled(
-        " +0 is the first month (100%); blank: not reached yet",
+        if t.cohorts.iter().any(|c| c.partial_at.is_some()) {
+            " +0 is the first month (100%); blank: not reached yet; ≥: the data's last month, so far"
+        } else {
+            " +0 is the first month (100%); blank: not reached yet"
+        },
         theme.dim(),
     )));
     f.render_widget(Paragraph::new(lines), inner);
