@@ -449,7 +449,7 @@ pub fn render_cohorts(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme
     }
     lines.push(Line::from(Span::styled(
         if t.cohorts.iter().any(|c| c.partial_at.is_some()) {
-            " +0 is the first month (100%); blank: not reached yet; ≥: the data's last month, so far"
+            " +0: first month (100%); blank: not reached; ≥: last month, so far"
         } else {
             " +0 is the first month (100%); blank: not reached yet"
         },
