@@ -675,6 +675,10 @@ fn the_clv_screen_ranks_and_filters_on_either_engine() {
     let mut sorted = segs.clone();
     sorted.sort();
     assert_eq!(segs, sorted);
+    // In another order a row's place is not its CLV rank: none is shown.
+    let screen = h.screen();
+    assert!(screen.contains("│      - "), "{screen}");
+    assert!(!screen.contains("│      1 "), "{screen}");
     assert!(!segs.iter().all(|s| s.is_empty()), "{segs:?}");
     h.command("sort clv");
     let first = h.state.clv.rows[0].rfm_segment.clone().unwrap();

@@ -271,7 +271,19 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
                     Ok(fx)
                 }
                 None => {
-                    let names: Vec<&str> = SortColumn::ALL.iter().map(|c| c.title()).collect();
+                    // The words it takes (`rfm`, not "segment", names the
+                    // RFM segment), with what each sorts by.
+                    let names: Vec<String> = SortColumn::ALL
+                        .iter()
+                        .map(|c| {
+                            let key = super::views::sort_key(*c);
+                            if key.replace('_', " ").eq_ignore_ascii_case(c.title()) {
+                                key.to_string()
+                            } else {
+                                format!("{key} ({})", c.title())
+                            }
+                        })
+                        .collect();
                     Err(format!("sort by one of: {}", names.join(", ")))
                 }
             }

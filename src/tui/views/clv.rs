@@ -99,6 +99,12 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             l.table,
         );
     } else {
+        let q = &list.query;
+        let ranked = q.sort == crate::store::list::SortColumn::Clv
+            && q.descending
+            && q.filter.as_deref().is_none_or(str::is_empty)
+            && q.cluster.is_none()
+            && q.churn_band.is_none();
         super::customers::draw_rows(
             state,
             f,
@@ -113,6 +119,10 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
                 None => " CLV ranking ".into(),
             },
             &|i, r, key| match key {
+                // A rank by CLV (within the segment when one is chosen):
+                // in another order, or among a search's matches, a row's
+                // place is not its rank ("row N of M" below gives it).
+                "rank" if !ranked => Some(plain(String::from("-"))),
                 "rank" => Some(plain(
                     list.base
                         .map(|b| format::count(b + i as i64 + 1))
