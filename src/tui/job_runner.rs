@@ -42,6 +42,27 @@ pub(crate) fn train_message(
     msg
 }
 
+/// What a finished training says (against the version active before it).
+pub(crate) fn trained(r: &churn::TrainReport, prev_auc: Option<f64>) -> String {
+    train_message(
+        r.model_id,
+        r.metrics.as_ref().map(|m| m.auc),
+        prev_auc,
+        r.active,
+        &r.activation,
+    )
+}
+
+/// What a finished CLV fit says.
+pub(crate) fn fitted(r: &crate::analytics::clv::ClvReport) -> String {
+    clv_message(
+        r.fit_id,
+        r.customers as u64,
+        r.total_clv,
+        r.gamma_gamma_note.as_deref(),
+    )
+}
+
 pub(crate) fn clv_message(fit_id: i64, customers: u64, total: f64, note: Option<&str>) -> String {
     let mut msg = format!(
         "CLV fit #{fit_id}: {customers} customers, total {}",
@@ -99,26 +120,13 @@ pub fn run_job(path: &std::path::Path, spec: JobSpec, ctl: Ctl) -> crate::Result
             let job = store::jobs::start(&s.conn, "train", &opts.agent)?;
             let r = churn::train(&mut s.conn, &opts, ctl);
             crate::cli::finish_job(&s.conn, job, &r);
-            let r = r?;
-            Ok(train_message(
-                r.model_id,
-                r.metrics.as_ref().map(|m| m.auc),
-                prev_auc,
-                r.active,
-                &r.activation,
-            ))
+            Ok(trained(&r?, prev_auc))
         }
         JobSpec::Clv(opts) => {
             let job = store::jobs::start(&s.conn, "clv", &opts.agent)?;
             let r = crate::analytics::clv::fit(&mut s.conn, &opts, ctl);
             crate::cli::finish_job(&s.conn, job, &r);
-            let r = r?;
-            Ok(clv_message(
-                r.fit_id,
-                r.customers as u64,
-                r.total_clv,
-                r.gamma_gamma_note.as_deref(),
-            ))
+            Ok(fitted(&r?))
         }
         JobSpec::ActivateModel(id) => {
             let agent = crate::agent::resolve(None);

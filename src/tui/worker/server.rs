@@ -448,22 +448,11 @@ fn in_process(
     match job {
         JobSpec::Train(opts) => {
             let r = crate::analytics::churn::train_on_server(&pg, url, &opts, ctl)?;
-            Ok(crate::tui::job_runner::train_message(
-                r.model_id,
-                r.metrics.as_ref().map(|m| m.auc),
-                prev_auc,
-                r.active,
-                &r.activation,
-            ))
+            Ok(crate::tui::job_runner::trained(&r, prev_auc))
         }
         JobSpec::Clv(opts) => {
             let r = crate::analytics::clv::fit_on_server(&pg, &opts, ctl)?;
-            Ok(crate::tui::job_runner::clv_message(
-                r.fit_id,
-                r.customers as u64,
-                r.total_clv,
-                r.gamma_gamma_note.as_deref(),
-            ))
+            Ok(crate::tui::job_runner::fitted(&r))
         }
         other => Err(crate::Error::Other(format!(
             "{}: not on a server yet",
