@@ -230,6 +230,35 @@ pub fn scan_orders(
     }
 }
 
+/// Orders summed by customer and calendar day (UTC) as they stream by in
+/// customer then time order: each finished day goes to `each(cid, day,
+/// spend)`; `finish` hands over the last.
+#[derive(Default)]
+pub struct DaySums {
+    open: Option<(i64, i64, f64)>,
+}
+
+impl DaySums {
+    pub fn push(&mut self, cid: i64, ts: i64, amount: f64, each: &mut dyn FnMut(i64, i64, f64)) {
+        let day = ts.div_euclid(crate::timeutil::DAY);
+        match &mut self.open {
+            Some((c, d, sum)) if *c == cid && *d == day => *sum += amount,
+            _ => {
+                if let Some((c, d, sum)) = self.open.take() {
+                    each(c, d, sum);
+                }
+                self.open = Some((cid, day, amount));
+            }
+        }
+    }
+
+    pub fn finish(self, each: &mut dyn FnMut(i64, i64, f64)) {
+        if let Some((c, d, sum)) = self.open {
+            each(c, d, sum);
+        }
+    }
+}
+
 /// `scan_orders` on the given connection.
 pub fn orders_of(
     conn: &Connection,

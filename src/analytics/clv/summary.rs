@@ -50,22 +50,11 @@ pub fn summarise_rows(
 ) -> Result<Vec<Summary>> {
     let mut b = Builder::new(as_of_day, unit_days);
     // The orders of one customer and day, summed as they stream by.
-    let mut open: Option<(i64, i64, f64)> = None;
+    let mut days = history::DaySums::default();
     history::orders_of(conn, (as_of_day + 1) * DAY, ctl, |cid, ts, amount| {
-        let day = ts.div_euclid(DAY);
-        match &mut open {
-            Some((c, d, sum)) if *c == cid && *d == day => *sum += amount,
-            _ => {
-                if let Some((c, d, sum)) = open.take() {
-                    b.day(c, d, sum);
-                }
-                open = Some((cid, day, amount));
-            }
-        }
+        days.push(cid, ts, amount, &mut |c, d, s| b.day(c, d, s))
     })?;
-    if let Some((c, d, sum)) = open {
-        b.day(c, d, sum);
-    }
+    days.finish(&mut |c, d, s| b.day(c, d, s));
     Ok(b.finish())
 }
 

@@ -31,7 +31,7 @@ impl Reads for Pg {
     ) -> Result<()> {
         // Along the (cid, ts, amount) index; the orders of one customer and
         // day are summed here (grouping by an expression would sort them).
-        let mut open: Option<(i64, i64, f64)> = None;
+        let mut days = crate::store::history::DaySums::default();
         let mut k = 0u64;
         self.each(
             "SELECT cid, ts, amount FROM orders WHERE ts < ?1 ORDER BY cid, ts",
@@ -41,23 +41,11 @@ impl Reads for Pg {
                 if k.is_multiple_of(CHECK_EVERY) {
                     ctl.check()?;
                 }
-                let (cid, ts, amount) = (r.i64(0)?, r.i64(1)?, r.f64(2)?);
-                let day = ts.div_euclid(DAY);
-                match &mut open {
-                    Some((c, d, sum)) if *c == cid && *d == day => *sum += amount,
-                    _ => {
-                        if let Some((c, d, sum)) = open.take() {
-                            each(c, d, sum);
-                        }
-                        open = Some((cid, day, amount));
-                    }
-                }
+                days.push(r.i64(0)?, r.i64(1)?, r.f64(2)?, each);
                 Ok(())
             },
         )?;
-        if let Some((c, d, sum)) = open {
-            each(c, d, sum);
-        }
+        days.finish(each);
         Ok(())
     }
 
@@ -252,55 +240,38 @@ impl Shares for Pg {
     fn total_clv(&self) -> Result<f64> {
         match active_report(self)? {
             Some((_, r)) => Ok(r.total_clv),
-            None => Ok(self
-                .row("SELECT coalesce(sum(clv), 0) FROM active_clv", &[])?
-                .map(|r| r.f64(0))
-                .transpose()?
-                .unwrap_or(0.0)),
+            None => self.clv_sum("true", &[]),
         }
     }
 
     fn clv_above(&self, clv: Option<f64>, cid: i64) -> Result<f64> {
-        // A customer without a value ranks below every value.
-        let Some(at) = clv else {
-            return self.total_clv_of_ranked();
-        };
-        Ok(self
-            .row(
-                "SELECT coalesce(sum(clv), 0) FROM active_clv WHERE clv IS NOT NULL AND (clv, cid) > (?1, ?2)",
-                &[V::Real(at), sql::int(cid)],
-            )?
-            .map(|r| r.f64(0))
-            .transpose()?
-            .unwrap_or(0.0))
+        match clv {
+            // A customer without a value ranks below every value.
+            None => self.clv_sum("true", &[]),
+            Some(at) => self.clv_sum("(clv, cid) > (?1, ?2)", &[V::Real(at), sql::int(cid)]),
+        }
     }
 
     fn segment_clv(&self, segment: &str, above: Option<(Option<f64>, i64)>) -> Result<f64> {
-        let r = match above {
-            None => self.row(
-                "SELECT coalesce(sum(clv), 0) FROM active_clv WHERE segment = ?1",
-                &[sql::text(segment)],
-            )?,
-            Some((None, _)) => self.row(
-                "SELECT coalesce(sum(clv), 0) FROM active_clv WHERE segment = ?1 AND clv IS NOT NULL",
-                &[sql::text(segment)],
-            )?,
-            Some((Some(at), cid)) => self.row(
-                "SELECT coalesce(sum(clv), 0) FROM active_clv
-                  WHERE segment = ?1 AND clv IS NOT NULL AND (clv, cid) > (?2, ?3)",
+        match above {
+            Some((Some(at), cid)) => self.clv_sum(
+                "segment = ?1 AND (clv, cid) > (?2, ?3)",
                 &[sql::text(segment), V::Real(at), sql::int(cid)],
-            )?,
-        };
-        Ok(r.map(|r| r.f64(0)).transpose()?.unwrap_or(0.0))
+            ),
+            // Above a customer without a value: the whole segment's.
+            _ => self.clv_sum("segment = ?1", &[sql::text(segment)]),
+        }
     }
 }
 
 impl Pg {
-    /// Every value under the active fit, summed (what ranks above a
-    /// customer without one).
-    fn total_clv_of_ranked(&self) -> Result<f64> {
+    /// The active values matching `cond` summed (missing ones count
+    /// nothing; 0 for none).
+    fn clv_sum(&self, cond: &str, params: &[V]) -> Result<f64> {
+        // sql-format-ok: the conditions are constants with numbered placeholders.
+        let sql = format!("SELECT coalesce(sum(clv), 0) FROM active_clv WHERE {cond}");
         Ok(self
-            .row("SELECT coalesce(sum(clv), 0) FROM active_clv", &[])?
+            .row(&sql, params)?
             .map(|r| r.f64(0))
             .transpose()?
             .unwrap_or(0.0))

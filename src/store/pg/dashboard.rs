@@ -24,7 +24,7 @@ const CACHE_FORMAT: u32 = 3;
 /// models or the CLV fits) with the risk thresholds and the cache's format.
 fn version_of(pg: &Pg, high: f64, medium: f64) -> Result<i64> {
     use std::hash::{Hash, Hasher};
-    let v = pg.count("SELECT v FROM data_version WHERE id = 1", &[])?;
+    let v = super::data_version(pg)?;
     let mut h = rustc_hash::FxHasher::default();
     (v, high.to_bits(), medium.to_bits(), CACHE_FORMAT).hash(&mut h);
     Ok(h.finish() as i64)

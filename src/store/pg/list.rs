@@ -424,25 +424,47 @@ fn ranked_walk(
 /// customer beside the figures (0.4 s at a million), where the walk's
 /// unvalued part is asked at each page that reaches it.
 fn any_unvalued(pg: &Pg, r: &Ranked) -> Result<bool> {
-    type Seen = Vec<(String, &'static str, (i64, i64), bool)>;
-    static SEEN: std::sync::Mutex<Seen> = std::sync::Mutex::new(Vec::new());
+    static SEEN: Memo = Memo::new(Vec::new());
+    Ok(remembered(&SEEN, pg, r.value, || {
+        // sql-format-ok: constant joins and expressions.
+        let text = format!(
+            "SELECT count(*) FROM (SELECT 1 FROM {FROM} WHERE {} IS NULL LIMIT 1) t",
+            r.value
+        );
+        pg.count(&text, &[])
+    })? > 0)
+}
+
+/// Answers remembered per database, data version and question.
+type Memo = std::sync::Mutex<Vec<(String, (i64, i64), String, i64)>>;
+
+/// `compute`'s answer to `key`, remembered in `memo` until the database's
+/// data changes (the newest 64 answers).
+fn remembered(
+    memo: &Memo,
+    pg: &Pg,
+    key: &str,
+    compute: impl FnOnce() -> Result<i64>,
+) -> Result<i64> {
     let at = version_at(pg)?;
-    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, _, _, any)) = seen
-        .iter()
-        .find(|(db, val, v, _)| *db == pg.shown && *val == r.value && *v == at)
     {
-        return Ok(*any);
+        let seen = memo.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, _, _, n)) = seen
+            .iter()
+            .find(|(db, v, k, _)| *db == pg.shown && *v == at && k == key)
+        {
+            return Ok(*n);
+        }
     }
-    // sql-format-ok: constant joins and expressions.
-    let text = format!(
-        "SELECT count(*) FROM (SELECT 1 FROM {FROM} WHERE {} IS NULL LIMIT 1) t",
-        r.value
-    );
-    let any = pg.count(&text, &[])? > 0;
-    seen.retain(|(db, val, _, _)| !(*db == pg.shown && *val == r.value));
-    seen.push((pg.shown.clone(), r.value, at, any));
-    Ok(any)
+    // (Not held while computing: the page and the count ask at once.)
+    let n = compute()?;
+    let mut seen = memo.lock().unwrap_or_else(|e| e.into_inner());
+    seen.retain(|(db, v, _, _)| !(*db == pg.shown && *v != at));
+    if seen.len() >= 64 {
+        seen.remove(0);
+    }
+    seen.push((pg.shown.clone(), at, key.to_string(), n));
+    Ok(n)
 }
 
 /// The database's data version (schema pg 6), with the database's oid
@@ -465,28 +487,10 @@ fn version_at(pg: &Pg) -> Result<(i64, i64)> {
 /// a million customers takes 50-60 ms, which a key pressed meanwhile
 /// waited behind (the `G` after a `g` took 100 ms).
 pub fn count(pg: &Pg, q: &ListQuery) -> Result<i64> {
-    type Seen = Vec<(String, (i64, i64), String, i64)>;
-    static SEEN: std::sync::Mutex<Seen> = std::sync::Mutex::new(Vec::new());
+    static SEEN: Memo = Memo::new(Vec::new());
     let Conds { sql, params } = conds(q)?;
-    let at = version_at(pg)?;
     let key = format!("{} {sql} {params:?}", q.churn_band.is_some());
-    {
-        let seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, _, _, n)) = seen
-            .iter()
-            .find(|(db, v, k, _)| *db == pg.shown && *v == at && *k == key)
-        {
-            return Ok(*n);
-        }
-    }
-    let n = count_now(pg, q, &sql, &params)?;
-    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
-    seen.retain(|(db, v, _, _)| !(*db == pg.shown && *v != at));
-    if seen.len() >= 64 {
-        seen.remove(0);
-    }
-    seen.push((pg.shown.clone(), at, key, n));
-    Ok(n)
+    remembered(&SEEN, pg, &key, || count_now(pg, q, &sql, &params))
 }
 
 fn count_now(pg: &Pg, q: &ListQuery, sql: &str, params: &[Value]) -> Result<i64> {

@@ -71,6 +71,15 @@ const MIGRATIONS: &[(&str, &str)] = &[
 ];
 
 /// The schema version this build writes on PostgreSQL.
+/// The database's data version (schema pg 6): bumped by every statement
+/// that changes the customers, their orders, the active figures, the
+/// models, the CLV fits or the clusters. What is cached per version (the
+/// dashboard's aggregates, the lists' counts, a UI's sums) is current
+/// while it holds.
+pub fn data_version(pg: &Pg) -> Result<i64> {
+    pg.count("SELECT v FROM data_version WHERE id = 1", &[])
+}
+
 pub fn latest_version() -> i64 {
     MIGRATIONS.len() as i64
 }

@@ -69,9 +69,7 @@ impl ServerExecutor {
         match slot {
             Slot::Customers => return Ok(vec![Extra::None; rows.len()]),
             Slot::Clv => {
-                let version = self
-                    .pg
-                    .count("SELECT v FROM data_version WHERE id = 1", &[])?;
+                let version = crate::store::pg::data_version(&self.pg)?;
                 return super::lists::clv_shares(&mut self.clv, version, query, rows, &self.pg);
             }
             Slot::Churn => {}
@@ -399,8 +397,7 @@ impl ServerExecutor {
             // Products to offer (next best action needs campaigns, a
             // file's for now).
             Request::Advice { gen, cid } => {
-                use crate::store::sql::Sql;
-                let version = pg.count("SELECT v FROM data_version WHERE id = 1", &[])?;
+                let version = crate::store::pg::data_version(pg)?;
                 let model = match &self.items {
                     Some((v, m)) if *v == version => Arc::clone(m),
                     _ => {
