@@ -11,6 +11,7 @@
 //! 8), then the customers without a figure (ranked below every figure, as
 //! the file ranks them).
 
+use super::memo::{remembered, Memo};
 use super::Pg;
 use crate::error::{Error, Result};
 use crate::store::list::{like_pattern, CustomerRow, Key, ListQuery, Seek, SortColumn};
@@ -433,53 +434,6 @@ fn any_unvalued(pg: &Pg, r: &Ranked) -> Result<bool> {
         );
         pg.count(&text, &[])
     })? > 0)
-}
-
-/// Answers remembered per database, data version and question.
-type Memo = std::sync::Mutex<Vec<(String, (i64, i64), String, i64)>>;
-
-/// `compute`'s answer to `key`, remembered in `memo` until the database's
-/// data changes (the newest 64 answers).
-fn remembered(
-    memo: &Memo,
-    pg: &Pg,
-    key: &str,
-    compute: impl FnOnce() -> Result<i64>,
-) -> Result<i64> {
-    let at = version_at(pg)?;
-    {
-        let seen = memo.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, _, _, n)) = seen
-            .iter()
-            .find(|(db, v, k, _)| *db == pg.shown && *v == at && k == key)
-        {
-            return Ok(*n);
-        }
-    }
-    // (Not held while computing: the page and the count ask at once.)
-    let n = compute()?;
-    let mut seen = memo.lock().unwrap_or_else(|e| e.into_inner());
-    seen.retain(|(db, v, _, _)| !(*db == pg.shown && *v != at));
-    if seen.len() >= 64 {
-        seen.remove(0);
-    }
-    seen.push((pg.shown.clone(), at, key.to_string(), n));
-    Ok(n)
-}
-
-/// The database's data version (schema pg 6), with the database's oid
-/// (a database dropped and made again under its name has another).
-fn version_at(pg: &Pg) -> Result<(i64, i64)> {
-    Ok(
-        match pg.row(
-            "SELECT (SELECT oid::bigint FROM pg_database WHERE datname = current_database()), v
-               FROM data_version WHERE id = 1",
-            &[],
-        )? {
-            Some(r) => (r.i64(0)?, r.i64(1)?),
-            None => (0, 0),
-        },
-    )
 }
 
 /// How many customers match a query's filters. Remembered per data

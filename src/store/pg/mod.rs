@@ -14,6 +14,7 @@ pub mod doctor;
 pub(crate) mod import;
 pub mod list;
 mod listen;
+mod memo;
 pub mod models;
 pub mod queue;
 mod values;
