@@ -23,42 +23,44 @@ fn rejects(db: &TempDb) -> Vec<Vec<String>> {
 
 #[test]
 fn extra_customer_columns_become_attributes() {
-    let db = TempDb::new();
+    let db = TempDb::new().on_engine();
     let s = db
         .import(Kind::Customers, &fixture("customers_extra.csv"))
         .unwrap();
     assert_eq!((s.read, s.inserted, s.rejected), (4, 4, 0));
     assert_eq!(s.attribute_columns, vec!["loyalty_tier", "devices"]);
-    let conn = db.open().conn;
     use crmtop::store::attributes;
     use rusqlite::types::Value;
-    let cid = |id: &str| -> i64 {
-        conn.query_row("SELECT cid FROM customers WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })
-        .unwrap()
-    };
+    let conn = db.db();
+    let cid =
+        |id: &str| -> i64 { db.count(&format!("SELECT cid FROM customers WHERE id = '{id}'")) };
     let of = |id: &str| attributes::of_customer(&conn, cid(id)).unwrap();
     assert!(of("C1").contains(&("loyalty_tier".to_string(), Value::Text("gold".into()))));
     assert!(of("C3").contains(&("devices".to_string(), Value::Real(2.0))));
+    assert_eq!(
+        attributes::names(&conn).unwrap(),
+        ["devices", "loyalty_tier"]
+    );
     // Empty cells are not stored; the churn label is read in its three spellings.
     assert_eq!(attributes::numeric(&conn, "devices").unwrap().len(), 3);
-    assert_eq!(db.count("SELECT sum(churned) FROM customers"), 2);
+    let tiers = attributes::values(&conn, "loyalty_tier").unwrap().unwrap();
+    assert!(
+        tiers.iter().all(|(_, v)| matches!(v, Value::Text(_))),
+        "{tiers:?}"
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM customers WHERE churned = 1"),
+        2
+    );
     // Dates in all three accepted forms end up as calendar dates.
-    let signup: String = conn
-        .query_row(
-            "SELECT signup_date FROM customers WHERE id = 'C3'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(signup, "2024-03-05");
-    let name: String = conn
-        .query_row("SELECT name FROM customers WHERE id = 'C4'", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
-    assert_eq!(name, "王芳");
+    assert_eq!(
+        db.text("SELECT signup_date FROM customers WHERE id = 'C3'"),
+        "2024-03-05"
+    );
+    assert_eq!(
+        db.text("SELECT name FROM customers WHERE id = 'C4'"),
+        "王芳"
+    );
 }
 
 #[test]
@@ -172,7 +174,7 @@ fn re_import_changes_nothing() {
 }
 
 /// Every table's rows, for before/after comparisons (on the engine under
-/// test; attributes and monthly totals are a file's).
+/// test; monthly totals are a file's).
 fn dump(db: &TempDb) -> String {
     let mut out = String::new();
     let mut queries = vec![
@@ -182,12 +184,10 @@ fn dump(db: &TempDb) -> String {
         "SELECT fid, id, cid, created_at, channel, kind, score, text, sentiment, status, assignee, version FROM feedback ORDER BY fid",
         "SELECT * FROM queue ORDER BY fid",
         "SELECT count(*) FROM audit_log",
+        "SELECT * FROM customer_attrs ORDER BY cid",
     ];
     if !common::engine_is_postgres() {
-        queries.extend([
-            "SELECT * FROM customer_attrs ORDER BY cid",
-            "SELECT * FROM monthly_revenue ORDER BY month",
-        ]);
+        queries.push("SELECT * FROM monthly_revenue ORDER BY month");
     }
     for sql in queries {
         for row in db.dump_rows(sql) {
@@ -206,13 +206,35 @@ fn changed_rows_are_updated_and_empty_cells_keep_stored_values() {
     let f = db.file("update.csv");
     std::fs::write(&f, "id,name,email,plan,loyalty_tier\nC1,Ada King,,basic,gold\nC2,Alan Turing,,,\nC9,New Person,new@example.com,basic,\n").unwrap();
     let s = db.import(Kind::Customers, &f).unwrap();
-    // On a server the attribute column is not kept: C2's row is unchanged
-    // there as on a file (its attribute cell is empty).
+    // C2's row is unchanged (its attribute cell is empty).
     assert_eq!((s.inserted, s.updated, s.unchanged), (1, 1, 1), "{s:?}");
     assert_eq!(
         db.dump_rows("SELECT name, email, plan FROM customers WHERE id = 'C1'"),
         ["\"Ada King\"|\"ada@example.com\"|\"basic\""]
     );
+    // A row whose only change is an attribute is updated; an empty cell
+    // keeps the stored value; a number may become a text.
+    std::fs::write(&f, "id,loyalty_tier,devices\nC1,silver,\nC2,,\nC3,,many\n").unwrap();
+    let s = db.import(Kind::Customers, &f).unwrap();
+    assert_eq!((s.inserted, s.updated, s.unchanged), (0, 2, 1), "{s:?}");
+    use crmtop::store::attributes;
+    use rusqlite::types::Value;
+    let conn = db.db();
+    let cid = |id: &str| db.count(&format!("SELECT cid FROM customers WHERE id = '{id}'"));
+    let c1 = attributes::of_customer(&conn, cid("C1")).unwrap();
+    assert!(
+        c1.contains(&("loyalty_tier".into(), Value::Text("silver".into()))),
+        "{c1:?}"
+    );
+    let c3 = attributes::of_customer(&conn, cid("C3")).unwrap();
+    assert!(
+        c3.contains(&("devices".into(), Value::Text("many".into()))),
+        "{c3:?}"
+    );
+    assert_eq!(attributes::numeric(&conn, "devices").unwrap().len(), 2);
+    // The same file again changes nothing.
+    let s = db.import(Kind::Customers, &f).unwrap();
+    assert_eq!((s.inserted, s.updated, s.unchanged), (0, 0, 3), "{s:?}");
 }
 
 #[test]

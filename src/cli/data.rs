@@ -185,12 +185,7 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
                 s.attribute_columns.join(", ")
             );
         }
-        if !s.ignored_columns.is_empty() && server && s.kind == "customers" {
-            crate::outln!(
-                "not kept (a server holds no customer attributes yet; a file does): {}",
-                s.ignored_columns.join(", ")
-            );
-        } else if !s.ignored_columns.is_empty() {
+        if !s.ignored_columns.is_empty() {
             crate::outln!(
                 "columns not used by a {} import: {}",
                 s.kind,
@@ -473,7 +468,7 @@ pub struct ExportArgs {
 }
 
 pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
-    // A file or a server (which keeps no attributes or CLV fits yet).
+    // A file or a server (which keeps only the active CLV fit).
     let db = ctx.open_db_for_read()?;
     let conn: &dyn crate::store::sql::Sql = &db;
     let format = match a.format {

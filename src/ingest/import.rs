@@ -301,12 +301,9 @@ pub fn import_into(
         dry_run: opts.dry_run,
         ..Default::default()
     };
-    let server = matches!(target, Target::Server(_));
     for (c, h) in layout.columns.iter().zip(&layout.headers) {
         match c {
             Column::Ignored => summary.ignored_columns.push(h.clone()),
-            // A server keeps no attributes (yet): said, not dropped silently.
-            Column::Attribute(_) if server => summary.ignored_columns.push(h.clone()),
             Column::Attribute(a) => summary.attribute_columns.push(a.clone()),
             Column::Known => {}
         }

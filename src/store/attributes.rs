@@ -11,6 +11,7 @@
 //! importing a wide customers file is one row write per customer (it was a
 //! row per attribute and customer).
 
+use super::sql::{Engine, Row, Sql};
 use crate::Result;
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, OptionalExtension};
@@ -29,23 +30,59 @@ impl Column {
     }
 }
 
-/// Every attribute, by name.
-pub fn columns(conn: &Connection) -> Result<Vec<Column>> {
-    let mut st = conn.prepare_cached("SELECT pos, name FROM attribute_columns ORDER BY name")?;
-    let cols = st
-        .query_map([], |r| {
+/// Every attribute, by name (in bytes, whatever the server's collation),
+/// on either engine.
+pub fn columns(conn: &dyn Sql) -> Result<Vec<Column>> {
+    let mut cols = conn
+        .rows("SELECT pos, name FROM attribute_columns", &[])?
+        .iter()
+        .map(|r| {
             Ok(Column {
-                pos: r.get(0)?,
-                name: r.get(1)?,
+                pos: r.i64(0)?,
+                name: r.text(1)?,
             })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+        })
+        .collect::<Result<Vec<_>>>()?;
+    cols.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
     Ok(cols)
 }
 
 /// Attribute names, sorted.
-pub fn names(conn: &Connection) -> Result<Vec<String>> {
+pub fn names(conn: &dyn Sql) -> Result<Vec<String>> {
     Ok(columns(conn)?.into_iter().map(|c| c.name).collect())
+}
+
+impl Column {
+    /// The columns holding this attribute's value on `engine`, after the
+    /// table alias `t`: `t.a<pos>` in a file (untyped: the value keeps its
+    /// type), `t.n<pos>, t.t<pos>` on a server (a number or a text).
+    pub fn select(&self, engine: Engine, t: &str) -> String {
+        match engine {
+            Engine::Sqlite => format!("{t}.a{}", self.pos),
+            Engine::Postgres => format!("{t}.n{p}, {t}.t{p}", p = self.pos),
+        }
+    }
+}
+
+/// How many result columns an attribute takes on `engine`.
+pub fn width(engine: Engine) -> usize {
+    match engine {
+        Engine::Sqlite => 1,
+        Engine::Postgres => 2,
+    }
+}
+
+/// Attribute `j`'s value in a row whose attribute columns start at `at`
+/// (selected with [`Column::select`]).
+pub fn cell(row: &Row, engine: Engine, at: usize, j: usize) -> Value {
+    let get = |i: usize| row.0.get(i).cloned().unwrap_or(Value::Null);
+    match engine {
+        Engine::Sqlite => get(at + j),
+        Engine::Postgres => match get(at + 2 * j) {
+            Value::Null => get(at + 2 * j + 1),
+            n => n,
+        },
+    }
 }
 
 /// The columns of `names` (in that order), adding those that do not exist
@@ -80,6 +117,18 @@ pub fn ensure(conn: &Connection, names: &[String]) -> Result<Vec<Column>> {
         });
     }
     Ok(out)
+}
+
+/// Register attribute `name` at column `pos` (a copy from a server keeps
+/// the server's positions). Inside the copy's transaction.
+pub fn register_at(conn: &Connection, pos: i64, name: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO attribute_columns(pos, name) VALUES (?1, ?2)",
+        rusqlite::params![pos, name],
+    )?;
+    // sql-format-ok: the column is named after our own integer.
+    conn.execute_batch(&format!("ALTER TABLE customer_attrs ADD COLUMN a{pos}"))?;
+    Ok(())
 }
 
 /// A value as written: a number, or else a text.
@@ -148,15 +197,19 @@ fn select_all(cols: &[Column], order: bool) -> String {
     )
 }
 
-/// The column position of attribute `name`, if it exists.
-fn position(conn: &Connection, name: &str) -> Result<Option<i64>> {
+/// Attribute `name`'s column, if it exists.
+fn column(conn: &dyn Sql, name: &str) -> Result<Option<Column>> {
     Ok(conn
-        .query_row(
+        .row(
             "SELECT pos FROM attribute_columns WHERE name = ?1",
-            [name],
-            |r| r.get(0),
-        )
-        .optional()?)
+            &[Value::Text(name.to_string())],
+        )?
+        .map(|r| r.i64(0))
+        .transpose()?
+        .map(|pos| Column {
+            pos,
+            name: name.to_string(),
+        }))
 }
 
 /// Every present attribute value: `each(cid, j, value)` with `j` the
@@ -182,43 +235,50 @@ pub fn scan(
 }
 
 /// One customer's attributes that have a value, sorted by name.
-pub fn of_customer(conn: &Connection, cid: i64) -> Result<Vec<(String, Value)>> {
+pub fn of_customer(conn: &dyn Sql, cid: i64) -> Result<Vec<(String, Value)>> {
     let cols = columns(conn)?;
+    if cols.is_empty() {
+        return Ok(Vec::new());
+    }
+    let engine = conn.engine();
+    let list: Vec<String> = cols.iter().map(|c| c.select(engine, "a")).collect();
     // sql-format-ok: columns named after our own integers; the customer is bound.
-    let sql = format!("{} WHERE cid = ?1", select_all(&cols, false));
-    let mut st = conn.prepare_cached(&sql)?;
-    let row: Option<Vec<Value>> = st
-        .query_row([cid], |r| {
-            (0..cols.len())
-                .map(|i| r.get::<_, Value>(i + 1))
-                .collect::<rusqlite::Result<Vec<Value>>>()
-        })
-        .optional()?;
-    Ok(match row {
-        Some(vals) => cols
-            .into_iter()
-            .zip(vals)
-            .filter(|(_, v)| *v != Value::Null)
-            .map(|(c, v)| (c.name, v))
-            .collect(),
-        None => Vec::new(),
-    })
+    let sql = format!(
+        "SELECT {} FROM customer_attrs a WHERE a.cid = ?1",
+        list.join(", ")
+    );
+    let Some(row) = conn.row(&sql, &[Value::Integer(cid)])? else {
+        return Ok(Vec::new());
+    };
+    Ok(cols
+        .into_iter()
+        .enumerate()
+        .map(|(j, c)| (c.name, cell(&row, engine, 0, j)))
+        .filter(|(_, v)| *v != Value::Null)
+        .collect())
 }
 
 /// The customers with a numeric value of attribute `name`.
-pub fn numeric(conn: &Connection, name: &str) -> Result<Vec<(i64, f64)>> {
-    let col = position(conn, name)?;
-    let Some(pos) = col else {
+pub fn numeric(conn: &dyn Sql, name: &str) -> Result<Vec<(i64, f64)>> {
+    let Some(col) = column(conn, name)? else {
         return Ok(Vec::new());
     };
-    // sql-format-ok: the column is named after our own integer.
-    let sql = format!(
-        "SELECT cid, a{pos} FROM customer_attrs WHERE typeof(a{pos}) IN ('real', 'integer')"
-    );
-    let mut st = conn.prepare(&sql)?;
-    let out = st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+    let pos = col.pos;
+    let sql = match conn.engine() {
+        // sql-format-ok: the column is named after our own integer.
+        Engine::Sqlite => format!(
+            "SELECT cid, a{pos} FROM customer_attrs WHERE typeof(a{pos}) IN ('real', 'integer')"
+        ),
+        // sql-format-ok: the column is named after our own integer.
+        Engine::Postgres => {
+            format!("SELECT cid, n{pos} FROM customer_attrs WHERE n{pos} IS NOT NULL")
+        }
+    };
+    let mut out = Vec::new();
+    conn.each(&sql, &[], &mut |r| {
+        out.push((r.i64(0)?, r.f64(1)?));
+        Ok(())
+    })?;
     Ok(out)
 }
 
@@ -282,16 +342,23 @@ pub fn set(conn: &Connection, cid: i64, values: &[(&str, Value)]) -> Result<()> 
 }
 
 /// Every value of attribute `name`, by customer (None: no such attribute).
-pub fn values(conn: &Connection, name: &str) -> Result<Option<Vec<(i64, Value)>>> {
-    let col = position(conn, name)?;
-    let Some(pos) = col else {
+pub fn values(conn: &dyn Sql, name: &str) -> Result<Option<Vec<(i64, Value)>>> {
+    let Some(col) = column(conn, name)? else {
         return Ok(None);
     };
+    let engine = conn.engine();
     // sql-format-ok: the column is named after our own integer.
-    let sql = format!("SELECT cid, a{pos} FROM customer_attrs WHERE a{pos} IS NOT NULL");
-    let mut st = conn.prepare(&sql)?;
-    let out = st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+    let sql = format!(
+        "SELECT a.cid, {} FROM customer_attrs a",
+        col.select(engine, "a")
+    );
+    let mut out = Vec::new();
+    conn.each(&sql, &[], &mut |r| {
+        let v = cell(r, engine, 1, 0);
+        if v != Value::Null {
+            out.push((r.i64(0)?, v));
+        }
+        Ok(())
+    })?;
     Ok(Some(out))
 }

@@ -132,8 +132,8 @@ pub fn info(conn: &dyn Sql, place: &str) -> Result<Info> {
         Some(r) => (r.opt_i64(0)?, r.opt_i64(1)?),
         None => (None, None),
     };
-    // What only one engine keeps: a file's models, fits and attribute
-    // columns, its size and WAL; a server's size.
+    // What each engine says of itself: a file's schema, size and WAL, a
+    // server's schema and size.
     let (schema_version, attributes, churn_models, active_model, clv_fits, file_bytes, wal_bytes) =
         match (conn.sqlite(), conn.postgres()) {
             (Some(c), _) => {
@@ -158,7 +158,7 @@ pub fn info(conn: &dyn Sql, place: &str) -> Result<Info> {
             }
             (None, Some(pg)) => (
                 pg.schema_version()?,
-                vec![],
+                super::attributes::names(conn)?,
                 count(conn, "SELECT count(*) FROM models")?,
                 conn.row("SELECT id FROM models WHERE active", &[])?
                     .map(|r| r.i64(0))

@@ -64,8 +64,8 @@ pub struct Detail {
     pub audit: Vec<super::audit::Entry>,
 }
 
-/// The customer `cid` on either engine. What only a file keeps (attributes,
-/// campaign work) is left empty on a server.
+/// The customer `cid` on either engine. What only a file keeps (campaign
+/// work) is left empty on a server.
 pub fn load(conn: &dyn Sql, cid: i64) -> Result<Option<Detail>> {
     let file = conn.sqlite();
     let key = [sql::int(cid)];
@@ -104,21 +104,18 @@ pub fn load(conn: &dyn Sql, cid: i64) -> Result<Option<Detail>> {
         clv: r.opt_f64(19)?,
         rfm_segment: r.opt_text(20)?,
     };
-    let attributes = match file {
-        Some(c) => super::attributes::of_customer(c, cid)?
-            .into_iter()
-            .map(|(name, v)| {
-                let shown = match v {
-                    rusqlite::types::Value::Real(x) => crate::export::num(x).to_string(),
-                    rusqlite::types::Value::Integer(x) => x.to_string(),
-                    rusqlite::types::Value::Text(t) => t,
-                    _ => String::new(),
-                };
-                (name, shown)
-            })
-            .collect(),
-        None => Vec::new(),
-    };
+    let attributes = super::attributes::of_customer(conn, cid)?
+        .into_iter()
+        .map(|(name, v)| {
+            let shown = match v {
+                rusqlite::types::Value::Real(x) => crate::export::num(x).to_string(),
+                rusqlite::types::Value::Integer(x) => x.to_string(),
+                rusqlite::types::Value::Text(t) => t,
+                _ => String::new(),
+            };
+            (name, shown)
+        })
+        .collect();
     // Revenue by month over the last 24 months of the customer's orders
     // (months counted here, the same on either engine).
     let mut by_month: std::collections::BTreeMap<String, f64> = Default::default();

@@ -76,8 +76,7 @@ pub enum Rows<'a> {
 }
 
 /// Stream the rows of `what` through `each`, in export order, from a file
-/// or a server (which keeps no attributes, and only the active CLV fit's
-/// values).
+/// or a server (which keeps only the active CLV fit's values).
 pub fn stream(
     conn: &dyn Sql,
     what: Rows,
@@ -86,11 +85,25 @@ pub fn stream(
     match (conn.sqlite(), conn.postgres()) {
         (Some(c), _) => stream_file(c, what, each),
         (None, Some(pg)) => {
+            // A customer's attributes: two columns each on a server (a
+            // number, a text), one field in the export.
+            let mut attrs_at = None;
+            let customers;
             let sql = match what {
-                Rows::Customers { .. } => {
-                    "SELECT c.id, c.name, c.email, c.phone, c.signup_date, c.birth_date, c.age, c.income,
-                            c.region, c.plan, c.segment, c.churned, c.cancelled_at
-                     FROM customers c ORDER BY c.cid"
+                Rows::Customers { attrs } => {
+                    let engine = super::sql::Engine::Postgres;
+                    let list: String = attrs
+                        .iter()
+                        .map(|c| format!(", {}", c.select(engine, "a")))
+                        .collect();
+                    attrs_at = Some((13, attrs.len()));
+                    // sql-format-ok: attribute columns named after our own integers.
+                    customers = format!(
+                        "SELECT c.id, c.name, c.email, c.phone, c.signup_date, c.birth_date, c.age, c.income,
+                                c.region, c.plan, c.segment, c.churned, c.cancelled_at{list}
+                         FROM customers c LEFT JOIN customer_attrs a ON a.cid = c.cid ORDER BY c.cid"
+                    );
+                    customers.as_str()
                 }
                 Rows::Orders => {
                     "SELECT o.order_key, c.id, o.ts, o.amount, o.quantity, o.product, o.category
@@ -122,7 +135,16 @@ pub fn stream(
             let mut fields = Vec::new();
             pg.each(sql, &[], &mut |r| {
                 fields.clear();
-                fields.extend(r.0.iter().map(|v| Field::of(ValueRef::from(v))));
+                match attrs_at {
+                    Some((at, n)) => {
+                        fields.extend(r.0.iter().take(at).map(|v| Field::of(ValueRef::from(v))));
+                        for j in 0..n {
+                            let v = super::attributes::cell(r, super::sql::Engine::Postgres, at, j);
+                            fields.push(Field::of(ValueRef::from(&v)));
+                        }
+                    }
+                    None => fields.extend(r.0.iter().map(|v| Field::of(ValueRef::from(v)))),
+                }
                 each(&fields)
             })
         }
@@ -197,12 +219,9 @@ pub fn active_clv_fit(conn: &dyn Sql) -> Result<Option<i64>> {
         .optional()?)
 }
 
-/// The attribute columns to export (a server keeps none yet).
+/// The attribute columns to export.
 pub fn attribute_columns(conn: &dyn Sql) -> Result<Vec<super::attributes::Column>> {
-    match conn.sqlite() {
-        Some(c) => super::attributes::columns(c),
-        None => Ok(Vec::new()),
-    }
+    super::attributes::columns(conn)
 }
 
 /// The active churn model, on either engine.

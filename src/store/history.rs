@@ -173,9 +173,32 @@ pub fn scan_attributes(
     src: &Source,
     mut each: impl FnMut(i64, usize, AttrValue) -> Result<()>,
 ) -> Result<Vec<String>> {
-    // A server keeps no attributes (yet).
-    let Source::File(path) = src else {
-        return Ok(Vec::new());
+    let path = match src {
+        Source::File(path) => path,
+        Source::Server(url) => {
+            let pg = super::pg::Pg::connect_as_is(url, true)?;
+            let cols = super::attributes::columns(&pg)?;
+            if cols.is_empty() {
+                return Ok(Vec::new());
+            }
+            let engine = super::sql::Engine::Postgres;
+            let list: Vec<String> = cols.iter().map(|c| c.select(engine, "a")).collect();
+            // sql-format-ok: columns named after our own integers.
+            let sql = format!("SELECT a.cid, {} FROM customer_attrs a", list.join(", "));
+            drop(pg);
+            server_each(url, &sql, &[], Ctl::silent(), |r| {
+                let cid = r.i64(0)?;
+                for j in 0..cols.len() {
+                    match super::attributes::cell(r, engine, 1, j) {
+                        rusqlite::types::Value::Real(x) => each(cid, j, AttrValue::Num(x))?,
+                        rusqlite::types::Value::Text(t) => each(cid, j, AttrValue::Text(&t))?,
+                        _ => {}
+                    }
+                }
+                Ok(())
+            })?;
+            return Ok(cols.into_iter().map(|c| c.name).collect());
+        }
     };
     let conn = read_conn(path)?;
     let cols = super::attributes::scan(&conn, |cid, j, v| match v {

@@ -46,8 +46,7 @@ pub struct Subjects {
 /// they are observed up to 365 days before the latest order (an event is
 /// a last order before then; everyone else is censored there, and who
 /// started after it is left out). `by`: plan, segment, region or an
-/// attribute; customers without a value are "(none)". On either engine (a
-/// server keeps no attributes: only the core columns and `churned` there).
+/// attribute; customers without a value are "(none)". On either engine.
 pub fn subjects(
     conn: &dyn Sql,
     duration: Option<&str>,
@@ -83,33 +82,19 @@ pub fn subjects(
         ));
         Ok(())
     })?;
-    let file = conn.sqlite();
     let attr = |name: &str, what: &str| -> Result<HashMap<i64, Value>> {
-        let values = match file {
-            Some(c) => attributes::values(c, name)?,
-            None => None,
-        };
-        Ok(values
+        Ok(attributes::values(conn, name)?
             .ok_or_else(|| {
                 let mut known: Vec<String> = match what {
                     "--by" => CORE.iter().map(|c| c.to_string()).collect(),
                     "--event" => vec!["churned".into()],
                     _ => Vec::new(),
                 };
-                if let Some(c) = file {
-                    known.extend(attributes::names(c).unwrap_or_default());
-                }
-                Error::bad(if file.is_some() {
-                    format!(
-                        "{what} {name}: no such column or attribute (there are: {})",
-                        known.join(", ")
-                    )
-                } else {
-                    format!(
-                        "{what} {name}: no such column here (there are: {}); customer attributes stay in the SQLite file, where survival can use them",
-                        known.join(", ")
-                    )
-                })
+                known.extend(attributes::names(conn).unwrap_or_default());
+                Error::bad(format!(
+                    "{what} {name}: no such column or attribute (there are: {})",
+                    known.join(", ")
+                ))
             })?
             .into_iter()
             .collect())

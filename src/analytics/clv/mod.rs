@@ -400,12 +400,6 @@ pub fn fit(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> Result<ClvRepo
 /// The same fit on a PostgreSQL server: computed from the server's rows,
 /// then stored there and made active in one transaction.
 pub fn fit_on_server(pg: &store::pg::Pg, opts: &ClvOptions, ctl: Ctl) -> Result<ClvReport> {
-    if let Some(attr) = &opts.revenue_attr {
-        // Refused whatever the method (not only when retention reads it).
-        return Err(Error::bad(format!(
-            "--revenue-attr {attr}: a PostgreSQL database keeps no customer attributes (only a file does); leave it out to take monthly revenue from the orders"
-        )));
-    }
     let fit::Computed {
         mut report,
         values,

@@ -81,9 +81,7 @@ impl Reads for Pg {
     }
 
     fn numeric_attribute(&self, name: &str) -> Result<Vec<(i64, f64)>> {
-        Err(Error::bad(format!(
-            "--revenue-attr {name}: a PostgreSQL database keeps no customer attributes (only a file does); leave it out to take monthly revenue from the orders"
-        )))
+        crate::store::attributes::numeric(self, name)
     }
 
     fn spend_between(&self, start: i64, end: i64) -> Result<Vec<(i64, f64, i64)>> {

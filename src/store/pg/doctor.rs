@@ -222,6 +222,37 @@ pub fn run(pg: &Pg, fix: bool) -> Result<Report> {
             "no clusters yet".into()
         },
     ));
+    // Attributes have no foreign key on a server (a large load writes one
+    // row per customer and no lookup): a stray row is found here.
+    let strays = count(
+        pg,
+        "SELECT count(*) FROM customer_attrs a WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.cid = a.cid)",
+    )?;
+    let with = count(pg, "SELECT count(*) FROM customer_attrs")?;
+    let mut attrs = finding(
+        "attributes",
+        (strays > 0).then(|| {
+            (
+                format!("{strays} customers' attributes belong to no customer"),
+                "crmtop doctor --fix gives them a placeholder customer 'restored-<key>' (nothing is deleted)".into(),
+            )
+        }),
+        format!("{with} customers with attributes, each a customer's"),
+    );
+    if fix && strays > 0 && !pg.read_only {
+        pg.begin("BEGIN")?;
+        let r = pg
+            .exec(
+                "INSERT INTO customers(cid, id)
+                 SELECT a.cid, 'restored-' || a.cid FROM customer_attrs a
+                  WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.cid = a.cid)",
+                &[],
+            )
+            .map(|_| ());
+        pg.finish(r)?;
+        attrs.fixed = true;
+    }
+    findings.push(attrs);
     let audit = crate::store::audit::replay_feedback(pg)?;
     findings.push(finding(
         "audit log",

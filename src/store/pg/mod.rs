@@ -6,6 +6,7 @@
 //! `tokio-postgres`: crmtop's commands and worker threads are plain
 //! threads, and the crate is the one the Rust PostgreSQL project keeps.
 
+pub mod attributes;
 pub mod clusters;
 pub mod clv;
 pub mod copy;
@@ -68,6 +69,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0009_clusters.sql",
         include_str!("../../../schema/pg/0009_clusters.sql"),
+    ),
+    (
+        "0010_customer_attributes.sql",
+        include_str!("../../../schema/pg/0010_customer_attributes.sql"),
     ),
 ];
 

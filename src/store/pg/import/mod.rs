@@ -15,6 +15,7 @@
 
 use super::Pg;
 
+mod attrs;
 mod large;
 mod update;
 use crate::error::{Error, Result};
@@ -65,6 +66,12 @@ pub(crate) struct PgRowWriter<'a> {
     /// Items written: their queue rows follow.
     fids: Vec<i64>,
     pub customers_created: u64,
+    /// The file's attribute columns (names shared by its rows, and their
+    /// columns on the server), found or added once per file.
+    attr_cols: Option<(
+        std::sync::Arc<Vec<String>>,
+        Vec<crate::store::attributes::Column>,
+    )>,
 }
 
 /// A row as the table holds it, for comparison with the file's.
@@ -79,8 +86,15 @@ fn dup() -> Reject {
 
 /// The first field of a row holding a NUL character, which PostgreSQL text
 /// cannot hold (a file keeps it): that row is rejected, not the file.
-fn nul_field(row: &Parsed) -> Option<&'static str> {
+fn nul_field(row: &Parsed) -> Option<String> {
     let has = |t: &Option<String>| t.as_deref().is_some_and(|t| t.contains('\0'));
+    if let Parsed::Customer(c) = row {
+        // An attribute's cell, named by its column.
+        let bad = c.attributes.iter().find(|(_, _, t)| has(t));
+        if let Some((k, _, _)) = bad {
+            return Some(c.attr_names.get(*k as usize).cloned().unwrap_or_default());
+        }
+    }
     let fields: Vec<(&'static str, bool)> = match row {
         Parsed::Customer(c) => vec![
             ("id", c.id.contains('\0')),
@@ -110,7 +124,10 @@ fn nul_field(row: &Parsed) -> Option<&'static str> {
             ("assignee", has(&f.assignee)),
         ],
     };
-    fields.into_iter().find(|(_, bad)| *bad).map(|(f, _)| f)
+    fields
+        .into_iter()
+        .find(|(_, bad)| *bad)
+        .map(|(f, _)| f.to_string())
 }
 
 fn key_of(row: &Parsed) -> &str {
@@ -192,6 +209,7 @@ impl<'a> PgRowWriter<'a> {
             totals: HashSet::default(),
             fids: Vec::new(),
             customers_created: 0,
+            attr_cols: None,
         })
     }
 
@@ -402,7 +420,7 @@ impl Writes for PgRowWriter<'_> {
     fn write(&mut self, slot: usize, row: Parsed) -> W<Option<Verdict>> {
         if let Some(field) = nul_field(&row) {
             return Err(crate::store::row_writer::WriteError::Reject(Reject::new(
-                field,
+                &field,
                 "holds a NUL character, which a PostgreSQL server cannot store",
             )));
         }
@@ -431,7 +449,16 @@ impl Writes for PgRowWriter<'_> {
         let old = self.existing(&keys)?;
         let mut inserts: Vec<Vec<Value>> = Vec::new();
         let mut updates: Vec<(i64, Parsed, Old)> = Vec::new();
-        for (slot, row) in rows {
+        let mut attrs = attrs::Batch::default();
+        for (slot, mut row) in rows {
+            // A customer's attribute cells, written after the rows.
+            let cells = match &mut row {
+                Parsed::Customer(c) if !c.attributes.is_empty() => {
+                    attrs.names = Some(std::sync::Arc::clone(&c.attr_names));
+                    Some(std::mem::take(&mut c.attributes))
+                }
+                _ => None,
+            };
             let Some(o) = old.get(key_of(&row)) else {
                 let key = self.next_key;
                 self.next_key += 1;
@@ -441,6 +468,9 @@ impl Writes for PgRowWriter<'_> {
                 }
                 inserts.push(self.insert_values(key, &row));
                 out.push((slot, Ok(Verdict::Inserted)));
+                if let Some(cells) = cells {
+                    attrs.new.push((key, cells));
+                }
                 continue;
             };
             let Some(&Value::Integer(k)) = o.first() else {
@@ -459,6 +489,9 @@ impl Writes for PgRowWriter<'_> {
                     .any(|(n, v)| *n != Value::Null && !same(n, v)),
                 _ => new.iter().zip(&o[1..]).any(|(n, v)| !same(n, v)),
             };
+            if let Some(cells) = cells {
+                attrs.old.push((k, cells, out.len(), changed));
+            }
             if changed {
                 updates.push((k, row, o.clone()));
                 out.push((slot, Ok(Verdict::Updated)));
@@ -468,6 +501,7 @@ impl Writes for PgRowWriter<'_> {
         }
         self.insert(&inserts)?;
         self.update(updates)?;
+        self.write_attributes(attrs, &mut out)?;
         Ok(out)
     }
 }
