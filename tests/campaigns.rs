@@ -34,6 +34,7 @@ fn groups(db: &TempDb, name: &str) -> HashMap<String, (String, String)> {
 fn assignment_is_stratified_reproducible_and_immutable() {
     let db = demo_db(1200, 5);
     train_and_fit(&db);
+    let db = db.on_engine();
     let create = |name: &str, seed: &str| {
         db.run(&[
             "campaign",
@@ -67,13 +68,14 @@ fn assignment_is_stratified_reproducible_and_immutable() {
     assert!(!again.status.success());
     assert!(stderr(&again).contains("exists already"));
     // The assignment cannot be changed or deleted, even in SQL.
-    let s = db.open();
-    let moved = s.conn.execute(
+    use crmtop::store::sql::Sql;
+    let s = db.db();
+    let moved = s.exec(
         "UPDATE campaign_assignment SET treatment = 1 - treatment",
-        [],
+        &[],
     );
     assert!(moved.unwrap_err().to_string().contains("cannot be changed"));
-    let gone = s.conn.execute("DELETE FROM campaign_assignment", []);
+    let gone = s.exec("DELETE FROM campaign_assignment", &[]);
     assert!(gone.unwrap_err().to_string().contains("cannot be deleted"));
     // Every step is in the audit log.
     assert_eq!(
@@ -106,6 +108,7 @@ fn assignment_is_stratified_reproducible_and_immutable() {
 fn two_agents_work_the_list_without_losing_an_outcome() {
     let db = demo_db(600, 6);
     train_and_fit(&db);
+    let db = db.on_engine();
     assert!(db
         .run(&[
             "campaign",
@@ -331,6 +334,7 @@ fn reports_recover_the_demo_campaigns_true_effects() {
 fn next_best_action_learns_from_the_demo_campaigns() {
     let db = demo_db(3000, 9);
     train_and_fit(&db);
+    let db = db.on_engine();
     let v = json(&db.run(&["next-action", "--limit", "0", "--json"]));
     let all = v["customers"].as_array().unwrap();
     assert!(!all.is_empty());
@@ -359,6 +363,7 @@ fn next_best_action_learns_from_the_demo_campaigns() {
 fn the_playbook_in_the_config_steers_untested_actions() {
     let db = demo_db(1500, 4);
     train_and_fit(&db);
+    let db = db.on_engine();
     let cfg = db.file("playbook.toml");
     std::fs::write(
         &cfg,
@@ -399,6 +404,7 @@ fn the_playbook_in_the_config_steers_untested_actions() {
 fn a_campaign_without_two_groups_or_anyone_is_refused_with_the_right_reason() {
     let db = demo_db(600, 2);
     train_and_fit(&db);
+    let db = db.on_engine();
     let one = db.run(&[
         "campaign",
         "create",

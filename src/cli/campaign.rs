@@ -7,6 +7,7 @@ use super::{print_json, Ctx, OK};
 use crate::analytics::campaign::{self, Target};
 use crate::error::{Error, Result};
 use crate::store;
+use crate::store::sql::Writer;
 use crate::timeutil::DAY;
 use clap::{Args, Subcommand};
 
@@ -94,8 +95,8 @@ pub fn campaign(ctx: &Ctx, cmd: CampaignCmd) -> Result<i32> {
     match cmd {
         CampaignCmd::Create(a) => create(ctx, a),
         CampaignCmd::List(j) => {
-            let s = ctx.open_for_read()?;
-            let all = store::campaigns::list(&s.conn)?;
+            let s = ctx.open_db_for_read()?;
+            let all = store::campaigns::list(&s)?;
             if j.json {
                 print_json(&all)?;
             } else if all.is_empty() {
@@ -132,10 +133,10 @@ pub fn campaign(ctx: &Ctx, cmd: CampaignCmd) -> Result<i32> {
             Ok(OK)
         }
         CampaignCmd::Show(a) => {
-            let s = ctx.open_for_read()?;
-            let c = store::campaigns::get(&s.conn, &a.name)?;
+            let s = ctx.open_db_for_read()?;
+            let c = store::campaigns::get(&s, &a.name)?;
             let end = (c.start_day + c.window_days) * DAY;
-            let members = store::campaigns::members(&s.conn, c.id, c.start_day * DAY, end)?;
+            let members = store::campaigns::members(&s, c.id, c.start_day * DAY, end)?;
             if a.json {
                 print_json(&serde_json::json!({ "campaign": c, "members": members }))?;
             } else {
@@ -165,22 +166,21 @@ pub fn campaign(ctx: &Ctx, cmd: CampaignCmd) -> Result<i32> {
             Ok(OK)
         }
         CampaignCmd::Next(a) => {
-            let mut s = ctx.open_for_write("campaign next")?;
-            let c = store::campaigns::get(&s.conn, &a.name)?;
+            let mut s = ctx.open_db_for_write("campaign next")?;
+            let c = store::campaigns::get(&s, &a.name)?;
             if c.status != "open" {
                 return Err(Error::bad(format!(
                     "campaign '{}' is closed",
                     crate::term::safe(&c.name)
                 )));
             }
-            let Some(cid) = store::immediate(&mut s.conn, |tx| {
-                store::campaigns::claim_next(tx, c.id, &ctx.agent)
-            })?
+            let Some(cid) =
+                s.write(&mut |tx| store::campaigns::claim_next(tx, c.id, &ctx.agent))?
             else {
                 return Err(Error::QueueEmpty);
             };
             let end = (c.start_day + c.window_days) * DAY;
-            let m = store::campaigns::member(&s.conn, c.id, cid, c.start_day * DAY, end)?
+            let m = store::campaigns::member(&s, c.id, cid, c.start_day * DAY, end)?
                 .ok_or_else(|| Error::Other("the claimed member vanished".into()))?;
             if a.json {
                 print_json(&m)?;
@@ -208,12 +208,12 @@ pub fn campaign(ctx: &Ctx, cmd: CampaignCmd) -> Result<i32> {
             Ok(OK)
         }
         CampaignCmd::Outcome(a) => {
-            let mut s = ctx.open_for_write("campaign outcome")?;
-            let c = store::campaigns::get(&s.conn, &a.name)?;
-            let cid = store::customers::cid_of(&s.conn, &a.customer)?.ok_or_else(|| {
+            let mut s = ctx.open_db_for_write("campaign outcome")?;
+            let c = store::campaigns::get(&s, &a.name)?;
+            let cid = store::customers::cid_of(&s, &a.customer)?.ok_or_else(|| {
                 Error::bad(format!("no customer '{}'", crate::term::safe(&a.customer)))
             })?;
-            let v = store::immediate(&mut s.conn, |tx| {
+            let v = s.write(&mut |tx| {
                 store::campaigns::record_outcome(
                     tx,
                     c.id,
@@ -232,9 +232,9 @@ pub fn campaign(ctx: &Ctx, cmd: CampaignCmd) -> Result<i32> {
             Ok(OK)
         }
         CampaignCmd::Close(a) => {
-            let mut s = ctx.open_for_write("campaign close")?;
-            let c = store::campaigns::get(&s.conn, &a.name)?;
-            store::immediate(&mut s.conn, |tx| {
+            let mut s = ctx.open_db_for_write("campaign close")?;
+            let c = store::campaigns::get(&s, &a.name)?;
+            s.write(&mut |tx| {
                 let seen_to = store::customers::latest_order(tx)?
                     .map(|t| t.div_euclid(DAY))
                     .unwrap_or_else(|| crate::timeutil::now() / DAY);
@@ -304,9 +304,9 @@ fn create(ctx: &Ctx, a: CreateArgs) -> Result<i32> {
     let target = Target::parse(&a.target)?;
     let start = a.start.unwrap_or_else(crate::timeutil::today);
     let start_ts = crate::timeutil::date_to_ts(start);
-    let mut s = ctx.open_for_write("campaign create")?;
+    let mut s = ctx.open_db_for_write("campaign create")?;
     let t = ctx.config.thresholds;
-    let candidates = store::campaigns::candidates(&s.conn, start_ts, target.fields())?;
+    let candidates = store::campaigns::candidates(&s, start_ts, target.fields())?;
     // Lapsed customers the target would take but for their lapse: the
     // reason to name when nobody is left.
     let lapsed = candidates
@@ -318,7 +318,7 @@ fn create(ctx: &Ctx, a: CreateArgs) -> Result<i32> {
         .filter(|c| target.matches(c, t.medium, t.high))
         .collect();
     if targeted.is_empty() && lapsed > 0 {
-        let latest = store::customers::latest_order(&s.conn)?
+        let latest = store::customers::latest_order(&s)?
             .map(crate::timeutil::ts_to_day_string)
             .unwrap_or_else(|| "none".into());
         return Err(Error::bad(format!(
@@ -342,7 +342,7 @@ fn create(ctx: &Ctx, a: CreateArgs) -> Result<i32> {
             held
         )));
     }
-    let model_id = store::models::active(&s.conn)?.map(|m| m.id);
+    let model_id = store::export::active_model(&s)?.map(|m| m.id);
     let detail = format!(
         "{} members ({} control), action {}, target '{}', seed {}",
         members.len(),
@@ -352,7 +352,7 @@ fn create(ctx: &Ctx, a: CreateArgs) -> Result<i32> {
         a.seed
     );
     let id = store::campaigns::create_audited(
-        &mut s.conn,
+        &mut s,
         &store::campaigns::NewCampaign {
             name: a.name.trim(),
             action: &a.action,
@@ -370,7 +370,7 @@ fn create(ctx: &Ctx, a: CreateArgs) -> Result<i32> {
         &members,
         &detail,
     )?;
-    let c = store::campaigns::get(&s.conn, &id.to_string())?;
+    let c = store::campaigns::get(&s, &id.to_string())?;
     if a.json {
         print_json(&c)?;
     } else {
@@ -398,10 +398,10 @@ fn create(ctx: &Ctx, a: CreateArgs) -> Result<i32> {
 }
 
 fn report(ctx: &Ctx, a: ReportArgs) -> Result<i32> {
-    let s = ctx.open_for_read()?;
-    let c = store::campaigns::get(&s.conn, &a.name)?;
+    let s = ctx.open_db_for_read()?;
+    let c = store::campaigns::get(&s, &a.name)?;
     let as_of_day = a.as_of.map(|d| crate::timeutil::date_to_ts(d) / DAY);
-    let measured = store::campaigns::measure(&s.conn, &c, as_of_day)?;
+    let measured = store::campaigns::measure(&s, &c, as_of_day)?;
     let r = measured.report;
     if a.json {
         print_json(

@@ -24,7 +24,7 @@ pub struct NextActionArgs {
 /// Advice for `customer` (or everyone at risk: medium or high band, not
 /// lapsed), best gain first.
 pub fn advise(
-    conn: &store::Conn,
+    conn: &dyn store::sql::Sql,
     ctx: &Ctx,
     customer: Option<&str>,
     seed: u64,
@@ -55,13 +55,13 @@ pub fn advise(
 }
 
 pub fn next_action(ctx: &Ctx, a: NextActionArgs) -> Result<i32> {
-    let s = ctx.open_for_read()?;
-    if store::models::active(&s.conn)?.is_none() {
+    let s = ctx.open_db_for_read()?;
+    if store::export::active_model(&s)?.is_none() {
         return Err(Error::bad(
             "next best action needs churn scores: train a model first (crmtop train)",
         ));
     }
-    let mut all = advise(&s.conn, ctx, a.customer.as_deref(), a.seed)?;
+    let mut all = advise(&s, ctx, a.customer.as_deref(), a.seed)?;
     if let Some(id) = &a.customer {
         if all.is_empty() {
             return Err(Error::bad(format!(

@@ -239,8 +239,8 @@ pub fn migrate(ctx: &Ctx, a: MigrateArgs) -> Result<i32> {
                 a.from.clone(),
                 pg.shown.clone(),
                 copied,
-                "The customers with their attributes, orders, events, feedback queue, audit log, the active churn model with every customer's score and drivers, and the active CLV fit with every customer's values are on the server. \
-                 Older model versions and CLV fits and campaigns stay in the file: on PostgreSQL this build runs the feedback queue (crmtop feedback ..., and its screen), the dashboard, customers, churn and CLV screens, import, train, clv, clusters, survival, rules, recommend, model, export, info, doctor and migrate.",
+                "The customers with their attributes, orders, events, feedback queue, audit log, campaigns, the latest clusters, the active churn model with every customer's score and drivers, and the active CLV fit with every customer's values are on the server. \
+                 Older model versions and CLV fits stay in the file. Every screen and every command but demo and score runs on the server.",
             )
         }
         (true, false) => {

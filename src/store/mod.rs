@@ -234,7 +234,7 @@ pub fn open_raw(path: &Path, writable: bool) -> Result<Connection> {
 pub fn check_regular(path: &Path) -> Result<()> {
     if path.to_str().is_some_and(pg::is_url) {
         return Err(Error::BadInput(
-            "this command does not run on PostgreSQL yet; there crmtop runs the queue, dashboard, customers, churn and CLV screens, feedback, import, train, clv, clusters, survival, rules, recommend, model, export, info, doctor and migrate (make a demo in a file and `crmtop migrate` it)".into(),
+            "this command runs on a file only: `crmtop demo` makes its company in a file (then `crmtop migrate` it to the server), and `crmtop score` (scores at another date) needs a file's model versions; every other command and screen runs on PostgreSQL too".into(),
         ));
     }
     match std::fs::metadata(path) {
@@ -674,8 +674,8 @@ pub fn data_stamp(conn: &Connection) -> Result<DataStamp> {
 
 /// Whether orders (or feedback) have any row: an empty history needs no
 /// per-customer accumulators.
-pub fn has_orders(conn: &Connection) -> Result<bool> {
-    Ok(conn.query_row("SELECT EXISTS (SELECT 1 FROM orders)", [], |r| r.get(0))?)
+pub fn has_orders(conn: &dyn sql::Sql) -> Result<bool> {
+    Ok(conn.row("SELECT 1 FROM orders LIMIT 1", &[])?.is_some())
 }
 
 pub fn has_feedback(conn: &Connection) -> Result<bool> {

@@ -70,12 +70,6 @@ impl Screen {
     pub fn index(self) -> usize {
         Screen::ALL.iter().position(|s| *s == self).unwrap_or(0)
     }
-
-    /// Whether a PostgreSQL server serves this screen yet (campaigns are
-    /// a file's).
-    pub fn on_server(self) -> bool {
-        !matches!(self, Screen::Campaigns)
-    }
 }
 
 /// What the keyboard is doing right now.

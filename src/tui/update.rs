@@ -27,17 +27,6 @@ pub fn screens() -> &'static [Screen] {
     &Screen::ALL
 }
 
-/// The screens this database serves: all on a file, those a server serves
-/// yet on PostgreSQL (the tab bar and Tab list only these; the others'
-/// keys say they are not on a server yet).
-pub fn screens_of(state: &AppState) -> Vec<Screen> {
-    screens()
-        .iter()
-        .copied()
-        .filter(|s| !state.server || s.on_server())
-        .collect()
-}
-
 /// Rows a queue page holds.
 pub const QUEUE_PAGE: i64 = 200;
 
@@ -170,20 +159,13 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             state.mode = Mode::Help(0);
             vec![]
         }
-        Action::GoScreen(s) if state.server && !s.on_server() => {
-            state.say(
-                super::app::Severity::Warning,
-                format!("{}: not on a server yet (a file's for now)", s.title()),
-            );
-            vec![]
-        }
         Action::GoScreen(s) => {
             state.detail = None;
             state.screen = s;
             enter_screen(state)
         }
         Action::NextScreen | Action::PrevScreen => {
-            let all = screens_of(state);
+            let all = screens();
             let i = all.iter().position(|s| *s == state.screen).unwrap_or(0);
             let n = all.len();
             let j = if action == Action::NextScreen {

@@ -3,26 +3,27 @@
 
 use crate::analytics::campaign::{Candidate, Fields};
 use crate::error::Result;
+use crate::store::sql::{int, Sql};
 use crate::timeutil::DAY;
-use rusqlite::{params, Connection};
+use rusqlite::types::Value;
 
 /// Every customer as a candidate as of `start` (a timestamp): lapsed when
 /// labelled churned, or with an order before the start and none in the 365
 /// days before it. Only the `fields` asked for beyond the scores (the
 /// others are empty).
-pub fn candidates(conn: &Connection, start: i64, fields: Fields) -> Result<Vec<Candidate>> {
+pub fn candidates(conn: &dyn Sql, start: i64, fields: Fields) -> Result<Vec<Candidate>> {
     candidates_where(conn, Some(start), None, fields)
 }
 
 /// Every customer (or the one with `cid`) as a candidate now: lapsed as
 /// the dashboard counts them (churned, or no order in the 365 days before
 /// the latest order in the data).
-pub fn candidates_now(conn: &Connection, cid: Option<i64>) -> Result<Vec<Candidate>> {
+pub fn candidates_now(conn: &dyn Sql, cid: Option<i64>) -> Result<Vec<Candidate>> {
     candidates_where(conn, None, cid, Fields::ALL)
 }
 
 fn candidates_where(
-    conn: &Connection,
+    conn: &dyn Sql,
     start: Option<i64>,
     cid: Option<i64>,
     fields: Fields,
@@ -60,12 +61,23 @@ fn candidates_where(
     } else {
         ("NULL", "NULL")
     };
+    // The parameters the statement names (a server refuses one it does not).
+    let mut params = Vec::new();
+    if last.contains("?1") {
+        params.push(int(start.unwrap_or(0)));
+    }
     // One customer by key; `?2 IS NULL OR c.cid = ?2` would scan all of
     // them (a churn page's next actions: 17 s at a million customers).
-    let only = if cid.is_some() {
-        "WHERE c.cid = ?2"
-    } else {
-        "WHERE ?2 IS NULL"
+    let only = match cid {
+        Some(cid) => {
+            params.push(int(cid));
+            if params.len() == 1 {
+                "WHERE c.cid = ?1"
+            } else {
+                "WHERE c.cid = ?2"
+            }
+        }
+        None => "",
     };
     // sql-format-ok: `last`, `names`, `attrs`, `join`, `age`, `income` and
     // `only` are constant expressions above.
@@ -76,52 +88,48 @@ fn candidates_where(
               LEFT JOIN active_clv v ON v.cid = c.cid {join}
          {only}"
     );
-    let mut st = conn.prepare_cached(&sql)?;
-    let rows = st.query_map(params![start.unwrap_or(0), cid], |r| {
-        let churned: Option<i64> = r.get(10)?;
-        let last_before: Option<i64> = r.get(11)?;
+    // Sized once: growing a vector of a million candidates copies it ~20 times.
+    let n: i64 = match cid {
+        Some(_) => 1,
+        None => conn.count("SELECT count(*) FROM customers", &[])?,
+    };
+    let mut out = Vec::with_capacity(usize::try_from(n).unwrap_or(0));
+    conn.each(&sql, &params, &mut |r| {
+        let churned = r.opt_i64(10)?;
+        let last_before = r.opt_i64(11)?;
         // Columns not asked for are not even looked at (a million rows).
         let mut c = Candidate {
-            cid: r.get(0)?,
-            churn_prob: r.get(8)?,
-            clv: r.get(9)?,
+            cid: r.i64(0)?,
+            churn_prob: r.opt_f64(8)?,
+            clv: r.opt_f64(9)?,
             lapsed: crate::store::dashboard::is_lapsed(churned, last_before, cutoff),
             ..Default::default()
         };
         if fields.names {
-            c.id = r.get(1)?;
-            c.name = r.get(2)?;
-            c.email = r.get(3)?;
+            c.id = r.text(1)?;
+            c.name = r.opt_text(2)?;
+            c.email = r.opt_text(3)?;
         }
         if fields.attributes {
-            c.plan = r.get(4)?;
-            c.region = r.get(5)?;
-            c.rfm_segment = r.get(6)?;
-            c.cluster = r.get(7)?;
-            c.age = number(r.get_ref(12)?);
-            c.income = number(r.get_ref(13)?);
+            c.plan = r.opt_text(4)?;
+            c.region = r.opt_text(5)?;
+            c.rfm_segment = r.opt_text(6)?;
+            c.cluster = r.opt_i64(7)?.and_then(|k| u32::try_from(k).ok());
+            c.age = number(r.0.get(12));
+            c.income = number(r.0.get(13));
         }
-        Ok(c)
+        out.push(c);
+        Ok(())
     })?;
-    // Sized once: growing a vector of a million candidates copies it ~20 times.
-    let n: i64 = match cid {
-        Some(_) => 1,
-        None => conn.query_row("SELECT count(*) FROM customers", [], |r| r.get(0))?,
-    };
-    let mut out = Vec::with_capacity(usize::try_from(n).unwrap_or(0));
-    for r in rows {
-        out.push(r?);
-    }
     Ok(out)
 }
 
 /// A number from a column that may hold text (an import's raw value).
-fn number(v: rusqlite::types::ValueRef) -> Option<f64> {
-    use rusqlite::types::ValueRef;
-    match v {
-        ValueRef::Integer(i) => Some(i as f64),
-        ValueRef::Real(f) => Some(f),
-        ValueRef::Text(t) => std::str::from_utf8(t).ok()?.trim().parse().ok(),
+fn number(v: Option<&Value>) -> Option<f64> {
+    match v? {
+        Value::Integer(i) => Some(*i as f64),
+        Value::Real(f) => Some(*f),
+        Value::Text(t) => t.trim().parse().ok(),
         _ => None,
     }
 }

@@ -3,8 +3,8 @@
 //! groups (never to be acted on).
 
 use crate::error::Result;
+use crate::store::sql::Sql;
 use crate::timeutil::DAY;
-use rusqlite::Connection;
 
 /// What finished (closed) campaigns measured, per (action, risk band):
 /// retained and counts in treatment and control, and each band's retention
@@ -12,7 +12,7 @@ use rusqlite::Connection;
 /// an order in the window, or, for data without orders, not labelled churned.
 #[allow(clippy::type_complexity)]
 pub fn measured(
-    conn: &Connection,
+    conn: &dyn Sql,
 ) -> Result<(
     std::collections::BTreeMap<(String, String), crate::analytics::nba::Measured>,
     std::collections::BTreeMap<String, f64>,
@@ -65,7 +65,7 @@ pub fn measured(
 
 /// Customers (by cid) held out in the control group of an open campaign,
 /// with the campaign's name: acting on them would spoil the measurement.
-pub fn held_out(conn: &Connection) -> Result<std::collections::HashMap<i64, String>> {
+pub fn held_out(conn: &dyn Sql) -> Result<std::collections::HashMap<i64, String>> {
     let mut out = std::collections::HashMap::new();
     for c in super::list(conn)?
         .into_iter()
@@ -80,7 +80,7 @@ pub fn held_out(conn: &Connection) -> Result<std::collections::HashMap<i64, Stri
 
 /// What next best action learns from: the finished campaigns' measurements
 /// and the open campaigns' control groups.
-pub fn learned(conn: &Connection) -> Result<crate::analytics::nba::Learned> {
+pub fn learned(conn: &dyn Sql) -> Result<crate::analytics::nba::Learned> {
     let (measured, base) = measured(conn)?;
     Ok(crate::analytics::nba::Learned {
         measured,

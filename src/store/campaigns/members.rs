@@ -7,7 +7,7 @@ use super::packed::{self, Packed};
 use super::work::{work_of, WorkRow};
 use crate::cid_index::CidIndex;
 use crate::error::Result;
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::store::sql::{int, Row, Sql};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -31,14 +31,14 @@ pub struct Member {
 
 /// Every member of a campaign in rank order, with their orders and spend
 /// in [from, to) (timestamps).
-pub fn members(conn: &Connection, campaign_id: i64, from: i64, to: i64) -> Result<Vec<Member>> {
+pub fn members(conn: &dyn Sql, campaign_id: i64, from: i64, to: i64) -> Result<Vec<Member>> {
     let all = packed::read_by_rank(conn, campaign_id)?;
     joined(conn, campaign_id, all, from, to)
 }
 
 /// One member (by cid), as `members` gives them.
 pub fn member(
-    conn: &Connection,
+    conn: &dyn Sql,
     campaign_id: i64,
     cid: i64,
     from: i64,
@@ -52,11 +52,14 @@ pub fn member(
 
 /// The packed member for a customer: through their work row's place when
 /// they have one, else by a search of the assignment.
-pub(super) fn packed_of(conn: &Connection, campaign_id: i64, cid: i64) -> Result<Option<Packed>> {
-    let pos: Option<i64> = conn
-        .prepare_cached("SELECT pos FROM campaign_work WHERE campaign_id = ?1 AND cid = ?2")?
-        .query_row([campaign_id, cid], |r| r.get(0))
-        .optional()?;
+pub(super) fn packed_of(conn: &dyn Sql, campaign_id: i64, cid: i64) -> Result<Option<Packed>> {
+    let pos = conn
+        .row(
+            "SELECT pos FROM campaign_work WHERE campaign_id = ?1 AND cid = ?2",
+            &[int(campaign_id), int(cid)],
+        )?
+        .map(|r| r.i64(0))
+        .transpose()?;
     if let Some(p) = pos {
         if let Some(m) = packed::at(conn, campaign_id, true, p)?.filter(|m| m.cid == cid) {
             return Ok(Some(m));
@@ -67,7 +70,7 @@ pub(super) fn packed_of(conn: &Connection, campaign_id: i64, cid: i64) -> Result
 
 /// Members (in the order given) with their customer, work and window.
 fn joined(
-    conn: &Connection,
+    conn: &dyn Sql,
     campaign_id: i64,
     all: Vec<Packed>,
     from: i64,
@@ -110,7 +113,7 @@ pub(super) struct Who {
 /// The customers of `cids` (in that order); `names`: id and name,
 /// `label`: the churn label.
 pub(super) fn customers_of(
-    conn: &Connection,
+    conn: &dyn Sql,
     cids: &[i64],
     names: bool,
     label: bool,
@@ -119,35 +122,39 @@ pub(super) fn customers_of(
     if !names && !label {
         return Ok(out);
     }
-    let who = |r: &rusqlite::Row| -> rusqlite::Result<Who> {
+    let who = |r: &Row| -> Result<Who> {
         Ok(Who {
-            id: if names { r.get(1)? } else { String::new() },
-            name: if names { r.get(2)? } else { None },
-            churned: r.get::<_, Option<i64>>(3)?.map(|c| c == 1),
+            id: if names { r.text(1)? } else { String::new() },
+            name: if names { r.opt_text(2)? } else { None },
+            churned: r.opt_i64(3)?.map(|c| c == 1),
         })
     };
     if cids.len() < LOOKUPS {
-        let mut st =
-            conn.prepare_cached("SELECT cid, id, name, churned FROM customers WHERE cid = ?1")?;
         for (o, cid) in out.iter_mut().zip(cids) {
-            if let Some(w) = st.query_row([cid], who).optional()? {
-                *o = w;
+            if let Some(r) = conn.row(
+                "SELECT cid, id, name, churned FROM customers WHERE cid = ?1",
+                &[int(*cid)],
+            )? {
+                *o = who(&r)?;
             }
         }
         return Ok(out);
     }
     let index = CidIndex::new(cids);
-    let mut st = conn.prepare_cached(if names {
-        "SELECT cid, id, name, churned FROM customers ORDER BY cid"
-    } else {
-        "SELECT cid, NULL, NULL, churned FROM customers ORDER BY cid"
-    })?;
-    let mut rows = st.query([])?;
-    while let Some(r) = rows.next()? {
-        if let Some(i) = index.get(r.get(0)?) {
-            out[i] = who(r)?;
-        }
-    }
+    conn.each(
+        if names {
+            "SELECT cid, id, name, churned FROM customers ORDER BY cid"
+        } else {
+            "SELECT cid, NULL, NULL, churned FROM customers ORDER BY cid"
+        },
+        &[],
+        &mut |r| {
+            if let Some(i) = index.get(r.i64(0)?) {
+                out[i] = who(r)?;
+            }
+            Ok(())
+        },
+    )?;
     Ok(out)
 }
 
@@ -155,29 +162,31 @@ pub(super) fn customers_of(
 /// order of `cids`. For many customers the window's orders are summed in
 /// one pass over the orders (a million members: 0.4 s, where a lookup per
 /// member took 2.3 s).
-fn spend_of(conn: &Connection, cids: &[i64], from: i64, to: i64) -> Result<Vec<Option<f64>>> {
+fn spend_of(conn: &dyn Sql, cids: &[i64], from: i64, to: i64) -> Result<Vec<Option<f64>>> {
     let mut out = vec![None; cids.len()];
     if cids.len() < LOOKUPS {
-        let mut st = conn.prepare_cached(
-            "SELECT total(amount), count(*) FROM orders WHERE cid = ?1 AND ts >= ?2 AND ts < ?3",
-        )?;
         for (o, cid) in out.iter_mut().zip(cids) {
-            let (s, n): (f64, i64) =
-                st.query_row(params![cid, from, to], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            *o = (n > 0).then_some(s);
+            let r = conn.row(
+                "SELECT coalesce(sum(amount), 0.0), count(*) FROM orders WHERE cid = ?1 AND ts >= ?2 AND ts < ?3",
+                &[int(*cid), int(from), int(to)],
+            )?;
+            if let Some(r) = r {
+                *o = (r.i64(1)? > 0).then_some(r.f64(0)?);
+            }
         }
         return Ok(out);
     }
     let index = CidIndex::new(cids);
-    let mut st = conn.prepare_cached(
-        "SELECT cid, total(amount) FROM orders WHERE ts >= ?1 AND ts < ?2 GROUP BY cid",
+    conn.each(
+        "SELECT cid, sum(amount) FROM orders WHERE ts >= ?1 AND ts < ?2 GROUP BY cid",
+        &[int(from), int(to)],
+        &mut |r| {
+            if let Some(i) = index.get(r.i64(0)?) {
+                out[i] = Some(r.f64(1)?);
+            }
+            Ok(())
+        },
     )?;
-    let mut rows = st.query(params![from, to])?;
-    while let Some(r) = rows.next()? {
-        if let Some(i) = index.get(r.get(0)?) {
-            out[i] = Some(r.get(1)?);
-        }
-    }
     Ok(out)
 }
 
@@ -205,7 +214,7 @@ pub struct WindowRow {
 /// the packed assignment, the outcomes of the members agents worked, and
 /// the window's orders (and the label, `with_label`) in one pass each.
 pub fn window_rows(
-    conn: &Connection,
+    conn: &dyn Sql,
     campaign_id: i64,
     from: i64,
     to: i64,
@@ -233,17 +242,18 @@ pub fn window_rows(
     let spend = spend_of(conn, &cids, from, to)?;
     let who = customers_of(conn, &cids, false, with_label)?;
     let mut outcomes: HashMap<i64, &'static str> = HashMap::new();
-    let mut st = conn.prepare_cached(
+    conn.each(
         "SELECT cid, outcome FROM campaign_work WHERE campaign_id = ?1 AND outcome IS NOT NULL",
+        &[int(campaign_id)],
+        &mut |r| {
+            // The schema allows these four only.
+            let o = r.opt_text(1)?.unwrap_or_default();
+            if let Some(o) = OUTCOMES.iter().find(|k| **k == o) {
+                outcomes.insert(r.i64(0)?, o);
+            }
+            Ok(())
+        },
     )?;
-    let mut found = st.query([campaign_id])?;
-    while let Some(r) = found.next()? {
-        // The schema allows these four only.
-        let o = r.get_ref(1)?.as_str().unwrap_or("");
-        if let Some(o) = OUTCOMES.iter().find(|k| **k == o) {
-            outcomes.insert(r.get(0)?, o);
-        }
-    }
     for (((row, cid), s), w) in rows.iter_mut().zip(&cids).zip(spend).zip(who) {
         row.outcome = outcomes.remove(cid);
         row.ordered = s.is_some();

@@ -17,8 +17,10 @@ pub use work::{claim_next, record_outcome, release, seed_outcomes, work_page, wo
 
 use crate::analytics::campaign::Assigned;
 use crate::error::{Error, Result};
+use crate::store::sql::{int, text, Row, Sql};
 use crate::timeutil::DAY;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::types::Value;
+use rusqlite::Connection;
 use serde::Serialize;
 
 /// A campaign as stored.
@@ -65,39 +67,37 @@ pub struct NewCampaign<'a> {
 }
 
 /// Store a campaign and its assignment. Call inside a transaction.
-pub fn create(conn: &Connection, c: &NewCampaign, members: &[Assigned]) -> Result<i64> {
-    let exists: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM campaigns WHERE name = ?1)",
-        [c.name],
-        |r| r.get(0),
-    )?;
+pub fn create(conn: &dyn Sql, c: &NewCampaign, members: &[Assigned]) -> Result<i64> {
+    let exists = conn
+        .row("SELECT 1 FROM campaigns WHERE name = ?1", &[text(c.name)])?
+        .is_some();
     if exists {
         return Err(Error::bad(format!(
             "a campaign named '{}' exists already (campaign list)",
             crate::term::safe(c.name)
         )));
     }
-    conn.execute(
+    let id = conn.count(
         "INSERT INTO campaigns(name, action, channel, cost, cost_share, target, control_share,
                                start_day, window_days, seed, model_id, created_at, created_by)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        params![
-            c.name,
-            c.action,
-            c.channel,
-            c.cost,
-            c.cost_share,
-            c.target,
-            c.control_share,
-            c.start_day,
-            c.window_days,
-            c.seed as i64,
-            c.model_id,
-            crate::timeutil::now(),
-            c.agent
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+         RETURNING id",
+        &[
+            text(c.name),
+            text(c.action),
+            text(c.channel),
+            Value::Real(c.cost),
+            Value::Real(c.cost_share),
+            text(c.target),
+            Value::Real(c.control_share),
+            int(c.start_day),
+            int(c.window_days),
+            int(c.seed as i64),
+            c.model_id.map(Value::Integer).unwrap_or(Value::Null),
+            int(crate::timeutil::now()),
+            text(c.agent),
         ],
     )?;
-    let id = conn.last_insert_rowid();
     packed::write(conn, id, members)?;
     Ok(id)
 }
@@ -105,12 +105,12 @@ pub fn create(conn: &Connection, c: &NewCampaign, members: &[Assigned]) -> Resul
 /// Create a campaign with its members in one transaction, with its audit
 /// entry (`detail` says who is in it).
 pub fn create_audited(
-    conn: &mut Connection,
+    conn: &mut impl crate::store::sql::Writer,
     c: &NewCampaign,
     members: &[Assigned],
     detail: &str,
 ) -> Result<i64> {
-    crate::store::immediate(conn, |tx| {
+    conn.write(&mut |tx| {
         let id = create(tx, c, members)?;
         crate::store::audit::append(
             tx,
@@ -128,7 +128,7 @@ pub fn create_audited(
 
 /// Close an open campaign, with its audit entry (false: it was closed).
 /// Call inside the caller's transaction.
-pub fn close_audited(conn: &Connection, id: i64, agent: &str) -> Result<bool> {
+pub fn close_audited(conn: &dyn Sql, id: i64, agent: &str) -> Result<bool> {
     let closed = close(conn, id, agent)?;
     if closed {
         crate::store::audit::append(
@@ -148,7 +148,7 @@ pub fn close_audited(conn: &Connection, id: i64, agent: &str) -> Result<bool> {
 /// A campaign's report as of a day (default: the data's last day), from
 /// its members' orders and spend in the window up to that day.
 pub fn measure(
-    conn: &Connection,
+    conn: &dyn Sql,
     c: &Campaign,
     as_of_day: Option<i64>,
 ) -> Result<crate::analytics::campaign::report::Measured> {
@@ -172,47 +172,48 @@ const SELECT: &str = "SELECT c.id, c.name, c.action, c.channel, c.cost, c.cost_s
 
 /// A campaign's group sizes (from its packed chunks' counts) and the
 /// members worked (outcomes recorded).
-fn fill_counts(conn: &Connection, c: &mut Campaign) -> Result<()> {
+fn fill_counts(conn: &dyn Sql, c: &mut Campaign) -> Result<()> {
     (c.treatment, c.control) = packed::counts(conn, c.id)?;
-    c.worked = conn
-        .prepare_cached(
-            "SELECT count(*) FROM campaign_work WHERE campaign_id = ?1 AND outcome IS NOT NULL",
-        )?
-        .query_row([c.id], |r| r.get(0))?;
+    c.worked = conn.count(
+        "SELECT count(*) FROM campaign_work WHERE campaign_id = ?1 AND outcome IS NOT NULL",
+        &[int(c.id)],
+    )?;
     Ok(())
 }
 
-fn row(r: &rusqlite::Row) -> rusqlite::Result<Campaign> {
-    let start_day: i64 = r.get(8)?;
+fn row(r: &Row) -> Result<Campaign> {
+    let start_day = r.i64(8)?;
     Ok(Campaign {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        action: r.get(2)?,
-        channel: r.get(3)?,
-        cost: r.get(4)?,
-        cost_share: r.get(5)?,
-        target: r.get(6)?,
-        control_share: r.get(7)?,
+        id: r.i64(0)?,
+        name: r.text(1)?,
+        action: r.text(2)?,
+        channel: r.text(3)?,
+        cost: r.f64(4)?,
+        cost_share: r.f64(5)?,
+        target: r.text(6)?,
+        control_share: r.f64(7)?,
         start: crate::timeutil::ts_to_day_string(start_day * DAY),
         start_day,
-        window_days: r.get(9)?,
-        seed: r.get(10)?,
-        model_id: r.get(11)?,
-        status: r.get(12)?,
-        created_at: r.get(13)?,
-        created_by: r.get(14)?,
-        closed_at: r.get(15)?,
+        window_days: r.i64(9)?,
+        seed: r.i64(10)?,
+        model_id: r.opt_i64(11)?,
+        status: r.text(12)?,
+        created_at: r.i64(13)?,
+        created_by: r.text(14)?,
+        closed_at: r.opt_i64(15)?,
         treatment: 0,
         control: 0,
         worked: 0,
     })
 }
 
-pub fn list(conn: &Connection) -> Result<Vec<Campaign>> {
+pub fn list(conn: &dyn Sql) -> Result<Vec<Campaign>> {
     // sql-format-ok: a constant column list.
-    let mut st = conn.prepare(&format!("{SELECT} ORDER BY c.id DESC"))?;
-    let rows = st.query_map([], row)?;
-    let mut all: Vec<Campaign> = rows.collect::<rusqlite::Result<_>>()?;
+    let mut all = conn
+        .rows(&format!("{SELECT} ORDER BY c.id DESC"), &[])?
+        .iter()
+        .map(row)
+        .collect::<Result<Vec<_>>>()?;
     for c in &mut all {
         fill_counts(conn, c)?;
     }
@@ -220,12 +221,18 @@ pub fn list(conn: &Connection) -> Result<Vec<Campaign>> {
 }
 
 /// A campaign by name (or by id, given as digits).
-pub fn get(conn: &Connection, name: &str) -> Result<Campaign> {
+pub fn get(conn: &dyn Sql, name: &str) -> Result<Campaign> {
+    let id = name
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| name.parse::<i64>().ok())
+        .flatten();
     // sql-format-ok: a constant column list.
-    let mut st = conn.prepare(&format!(
-        "{SELECT} WHERE c.name = ?1 OR (?1 GLOB '[0-9]*' AND c.id = CAST(?1 AS INTEGER))"
-    ))?;
-    let mut c = st.query_row([name], row).optional()?.ok_or_else(|| {
+    let found = conn.row(
+        &format!("{SELECT} WHERE c.name = ?1 OR c.id = ?2 ORDER BY c.name = ?1 DESC LIMIT 1"),
+        &[text(name), id.map(Value::Integer).unwrap_or(Value::Null)],
+    )?;
+    let mut c = found.as_ref().map(row).transpose()?.ok_or_else(|| {
         Error::BadInput(format!(
             "no campaign '{}' (campaign list)",
             crate::term::safe(name)
@@ -236,11 +243,11 @@ pub fn get(conn: &Connection, name: &str) -> Result<Campaign> {
 }
 
 /// Close a campaign (its work list ends; its report stays).
-pub fn close(conn: &Connection, id: i64, agent: &str) -> Result<bool> {
-    Ok(conn.execute(
+pub fn close(conn: &dyn Sql, id: i64, agent: &str) -> Result<bool> {
+    Ok(conn.exec(
         "UPDATE campaigns SET status = 'closed', closed_at = ?2, closed_by = ?3
          WHERE id = ?1 AND status = 'open'",
-        params![id, crate::timeutil::now(), agent],
+        &[int(id), int(crate::timeutil::now()), text(agent)],
     )? == 1)
 }
 

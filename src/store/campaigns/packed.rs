@@ -12,7 +12,8 @@
 
 use crate::analytics::campaign::Assigned;
 use crate::error::{Error, Result};
-use rusqlite::{params, Connection};
+use crate::store::sql::{Row, Sql};
+use rusqlite::types::Value;
 
 /// Members per chunk.
 pub const CHUNK: usize = 4096;
@@ -51,9 +52,17 @@ fn encode(members: &[&Assigned]) -> Vec<u8> {
     out
 }
 
-fn blob(v: rusqlite::types::ValueRef<'_>) -> Result<&[u8]> {
-    v.as_blob()
-        .map_err(|_| Error::Schema("a campaign's packed assignment is not a blob (doctor)".into()))
+fn blob(r: &Row, i: usize) -> Result<&[u8]> {
+    match r.0.get(i) {
+        Some(Value::Blob(b)) => Ok(b),
+        _ => Err(Error::Schema(
+            "a campaign's packed assignment is not a blob (doctor)".into(),
+        )),
+    }
+}
+
+fn int(v: i64) -> Value {
+    Value::Integer(v)
 }
 
 fn f64_at(b: &[u8], at: usize) -> f64 {
@@ -90,11 +99,7 @@ fn decode(data: &[u8], treatment: bool, first_pos: i64, out: &mut Vec<Packed>) -
 }
 
 /// Store an assignment (both groups, each in rank order).
-pub fn write(conn: &Connection, campaign_id: i64, members: &[Assigned]) -> Result<()> {
-    let mut st = conn.prepare(
-        "INSERT INTO campaign_assignment(campaign_id, treatment, chunk, members, data)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
+pub fn write(conn: &dyn Sql, campaign_id: i64, members: &[Assigned]) -> Result<()> {
     for treatment in [true, false] {
         let mut group: Vec<&Assigned> = members
             .iter()
@@ -102,31 +107,40 @@ pub fn write(conn: &Connection, campaign_id: i64, members: &[Assigned]) -> Resul
             .collect();
         group.sort_by_key(|m| m.rank);
         for (i, chunk) in group.chunks(CHUNK).enumerate() {
-            st.execute(params![
-                campaign_id,
-                treatment,
-                i as i64,
-                chunk.len() as i64,
-                encode(chunk)
-            ])?;
+            conn.exec(
+                "INSERT INTO campaign_assignment(campaign_id, treatment, chunk, members, data)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                &[
+                    int(campaign_id),
+                    int(i64::from(treatment)),
+                    int(i as i64),
+                    int(chunk.len() as i64),
+                    Value::Blob(encode(chunk)),
+                ],
+            )?;
         }
     }
     Ok(())
 }
 
 /// Treated and control counts.
-pub fn counts(conn: &Connection, campaign_id: i64) -> Result<(i64, i64)> {
-    let mut st = conn.prepare_cached(
-        "SELECT total(CASE WHEN treatment THEN members END),
-                total(CASE WHEN NOT treatment THEN members END)
-         FROM campaign_assignment WHERE campaign_id = ?1",
-    )?;
-    let (t, c): (f64, f64) = st.query_row([campaign_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok((t as i64, c as i64))
+pub fn counts(conn: &dyn Sql, campaign_id: i64) -> Result<(i64, i64)> {
+    let mut out = (0, 0);
+    for r in conn.rows(
+        "SELECT treatment, members FROM campaign_assignment WHERE campaign_id = ?1",
+        &[int(campaign_id)],
+    )? {
+        if r.i64(0)? != 0 {
+            out.0 += r.i64(1)?;
+        } else {
+            out.1 += r.i64(1)?;
+        }
+    }
+    Ok(out)
 }
 
 /// Every member of one group (or both: `None`), each group in rank order.
-pub fn read(conn: &Connection, campaign_id: i64, treatment: Option<bool>) -> Result<Vec<Packed>> {
+pub fn read(conn: &dyn Sql, campaign_id: i64, treatment: Option<bool>) -> Result<Vec<Packed>> {
     let mut out = Vec::new();
     for t in [false, true]
         .into_iter()
@@ -140,7 +154,7 @@ pub fn read(conn: &Connection, campaign_id: i64, treatment: Option<bool>) -> Res
 }
 
 /// Every member in rank order.
-pub fn read_by_rank(conn: &Connection, campaign_id: i64) -> Result<Vec<Packed>> {
+pub fn read_by_rank(conn: &dyn Sql, campaign_id: i64) -> Result<Vec<Packed>> {
     let all = ByRank::read(conn, campaign_id)?;
     let mut out = Vec::with_capacity(all.len());
     all.for_each(|m| out.push(m))?;
@@ -157,7 +171,7 @@ pub struct ByRank {
 }
 
 impl ByRank {
-    pub fn read(conn: &Connection, campaign_id: i64) -> Result<ByRank> {
+    pub fn read(conn: &dyn Sql, campaign_id: i64) -> Result<ByRank> {
         Ok(ByRank {
             control: raw(conn, campaign_id, false)?,
             treated: raw(conn, campaign_id, true)?,
@@ -223,37 +237,38 @@ fn rank_of(m: &[u8]) -> u32 {
 }
 
 /// A group's packed bytes, its chunks in order.
-fn raw(conn: &Connection, campaign_id: i64, treatment: bool) -> Result<Vec<u8>> {
-    let mut st = conn.prepare_cached(
+fn raw(conn: &dyn Sql, campaign_id: i64, treatment: bool) -> Result<Vec<u8>> {
+    let key = [int(campaign_id), int(i64::from(treatment))];
+    // Sized once (the chunks' counts are stored beside them).
+    let n = conn.count(
+        "SELECT coalesce(sum(members), 0) FROM campaign_assignment
+         WHERE campaign_id = ?1 AND treatment = ?2",
+        &key,
+    )?;
+    let mut out = Vec::with_capacity(usize::try_from(n).unwrap_or(0) * SIZE);
+    conn.each(
         "SELECT data FROM campaign_assignment
          WHERE campaign_id = ?1 AND treatment = ?2 ORDER BY chunk",
+        &key,
+        &mut |r| {
+            let data = blob(r, 0)?;
+            if !data.len().is_multiple_of(SIZE) {
+                return Err(Error::Schema(format!(
+                    "a campaign's packed assignment has {} bytes, not a multiple of {SIZE} (doctor)",
+                    data.len()
+                )));
+            }
+            out.extend_from_slice(data);
+            Ok(())
+        },
     )?;
-    // Sized once (length() of a blob does not read it).
-    let n: i64 = conn
-        .prepare_cached(
-            "SELECT coalesce(sum(length(data)), 0) FROM campaign_assignment
-             WHERE campaign_id = ?1 AND treatment = ?2",
-        )?
-        .query_row(params![campaign_id, treatment], |r| r.get(0))?;
-    let mut out = Vec::with_capacity(usize::try_from(n).unwrap_or(0));
-    let mut rows = st.query(params![campaign_id, treatment])?;
-    while let Some(r) = rows.next()? {
-        let data = blob(r.get_ref(0)?)?;
-        if !data.len().is_multiple_of(SIZE) {
-            return Err(Error::Schema(format!(
-                "a campaign's packed assignment has {} bytes, not a multiple of {SIZE} (doctor)",
-                data.len()
-            )));
-        }
-        out.extend_from_slice(data);
-    }
     Ok(out)
 }
 
 /// The members of a group from place `from` (in rank order), at most
 /// `limit`: only the chunks that hold them are read.
 pub fn page(
-    conn: &Connection,
+    conn: &dyn Sql,
     campaign_id: i64,
     treatment: bool,
     from: i64,
@@ -264,58 +279,56 @@ pub fn page(
         return Ok(out);
     }
     let c = CHUNK as i64;
-    let mut st = conn.prepare_cached(
+    for r in conn.rows(
         "SELECT chunk, data FROM campaign_assignment
          WHERE campaign_id = ?1 AND treatment = ?2 AND chunk BETWEEN ?3 AND ?4 ORDER BY chunk",
-    )?;
-    let mut rows = st.query(params![
-        campaign_id,
-        treatment,
-        from / c,
-        (from + limit - 1) / c
-    ])?;
-    while let Some(r) = rows.next()? {
-        let chunk: i64 = r.get(0)?;
-        decode(blob(r.get_ref(1)?)?, treatment, chunk * c, &mut out)?;
+        &[
+            int(campaign_id),
+            int(i64::from(treatment)),
+            int(from / c),
+            int((from + limit - 1) / c),
+        ],
+    )? {
+        decode(blob(&r, 1)?, treatment, r.i64(0)? * c, &mut out)?;
     }
     out.retain(|m| m.pos >= from && m.pos < from + limit);
     Ok(out)
 }
 
 /// One member of a group by place.
-pub fn at(
-    conn: &Connection,
-    campaign_id: i64,
-    treatment: bool,
-    pos: i64,
-) -> Result<Option<Packed>> {
+pub fn at(conn: &dyn Sql, campaign_id: i64, treatment: bool, pos: i64) -> Result<Option<Packed>> {
     Ok(page(conn, campaign_id, treatment, pos, 1)?.pop())
 }
 
 /// One member by customer (both groups searched: a member not yet worked
 /// has no other index).
-pub fn find(conn: &Connection, campaign_id: i64, cid: i64) -> Result<Option<Packed>> {
-    let mut st = conn.prepare_cached(
+pub fn find(conn: &dyn Sql, campaign_id: i64, cid: i64) -> Result<Option<Packed>> {
+    let key = cid.to_le_bytes();
+    let mut found = None;
+    conn.each(
         "SELECT treatment, chunk, data FROM campaign_assignment
          WHERE campaign_id = ?1 ORDER BY treatment, chunk",
+        &[int(campaign_id)],
+        &mut |r| {
+            if found.is_some() {
+                return Ok(());
+            }
+            let data = blob(r, 2)?;
+            if let Some(i) = data.chunks_exact(SIZE).position(|m| m[0..8] == key) {
+                let chunk = r.i64(1)?;
+                let mut one = Vec::with_capacity(1);
+                decode(
+                    &data[i * SIZE..(i + 1) * SIZE],
+                    r.i64(0)? != 0,
+                    chunk * CHUNK as i64 + i as i64,
+                    &mut one,
+                )?;
+                found = one.pop();
+            }
+            Ok(())
+        },
     )?;
-    let mut rows = st.query([campaign_id])?;
-    let key = cid.to_le_bytes();
-    while let Some(r) = rows.next()? {
-        let data = blob(r.get_ref(2)?)?;
-        if let Some(i) = data.chunks_exact(SIZE).position(|m| m[0..8] == key) {
-            let chunk: i64 = r.get(1)?;
-            let mut one = Vec::with_capacity(1);
-            decode(
-                &data[i * SIZE..(i + 1) * SIZE],
-                r.get(0)?,
-                chunk * CHUNK as i64 + i as i64,
-                &mut one,
-            )?;
-            return Ok(one.pop());
-        }
-    }
-    Ok(None)
+    Ok(found)
 }
 
 #[cfg(test)]

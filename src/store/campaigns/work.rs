@@ -6,7 +6,7 @@
 use super::members::{customers_of, packed_of, Who};
 use super::packed::{self, Packed};
 use crate::error::{Error, Result};
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::store::sql::{int, opt_text, text, Row, Sql};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -32,36 +32,41 @@ impl Default for Work {
     }
 }
 
-fn work_from(r: &rusqlite::Row, at: usize) -> rusqlite::Result<Work> {
+fn work_from(r: &Row, at: usize) -> Result<Work> {
     Ok(Work {
-        outcome: r.get(at)?,
-        note: r.get(at + 1)?,
-        outcome_by: r.get(at + 2)?,
-        claimed_by: r.get(at + 3)?,
-        version: r.get(at + 4)?,
+        outcome: r.opt_text(at)?,
+        note: r.opt_text(at + 1)?,
+        outcome_by: r.opt_text(at + 2)?,
+        claimed_by: r.opt_text(at + 3)?,
+        version: r.i64(at + 4)?,
     })
 }
 
 /// Every work row of a campaign, by cid.
-pub(super) fn work_of(conn: &Connection, campaign_id: i64) -> Result<HashMap<i64, Work>> {
-    let mut st = conn.prepare_cached(
+pub(super) fn work_of(conn: &dyn Sql, campaign_id: i64) -> Result<HashMap<i64, Work>> {
+    let mut out = HashMap::new();
+    conn.each(
         "SELECT cid, outcome, note, outcome_by, claimed_by, version
          FROM campaign_work WHERE campaign_id = ?1",
+        &[int(campaign_id)],
+        &mut |r| {
+            out.insert(r.i64(0)?, work_from(r, 1)?);
+            Ok(())
+        },
     )?;
-    let rows = st.query_map([campaign_id], |r| Ok((r.get(0)?, work_from(r, 1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(out)
 }
 
 /// One member's work row.
-fn work_one(conn: &Connection, campaign_id: i64, cid: i64) -> Result<Work> {
-    let mut st = conn.prepare_cached(
+fn work_one(conn: &dyn Sql, campaign_id: i64, cid: i64) -> Result<Work> {
+    conn.row(
         "SELECT outcome, note, outcome_by, claimed_by, version
          FROM campaign_work WHERE campaign_id = ?1 AND cid = ?2",
-    )?;
-    Ok(st
-        .query_row([campaign_id, cid], |r| work_from(r, 0))
-        .optional()?
-        .unwrap_or_default())
+        &[int(campaign_id), int(cid)],
+    )?
+    .map(|r| work_from(&r, 0))
+    .transpose()
+    .map(Option::unwrap_or_default)
 }
 
 /// A row of a campaign's work list: a treated member, by rank.
@@ -104,7 +109,7 @@ impl WorkRow {
     }
 }
 
-fn work_row_of(conn: &Connection, campaign_id: i64, m: Packed) -> Result<WorkRow> {
+fn work_row_of(conn: &dyn Sql, campaign_id: i64, m: Packed) -> Result<WorkRow> {
     let w = work_one(conn, campaign_id, m.cid)?;
     let who = customers_of(conn, &[m.cid], true, false)?
         .pop()
@@ -115,7 +120,7 @@ fn work_row_of(conn: &Connection, campaign_id: i64, m: Packed) -> Result<WorkRow
 /// Treated members from `offset` in rank order (a page of a million-member
 /// campaign reads the chunk that holds it).
 pub fn work_page(
-    conn: &Connection,
+    conn: &dyn Sql,
     campaign_id: i64,
     offset: i64,
     limit: i64,
@@ -127,7 +132,7 @@ pub fn work_page(
 }
 
 /// One member's work row (any group).
-pub fn work_row(conn: &Connection, campaign_id: i64, cid: i64) -> Result<Option<WorkRow>> {
+pub fn work_row(conn: &dyn Sql, campaign_id: i64, cid: i64) -> Result<Option<WorkRow>> {
     packed_of(conn, campaign_id, cid)?
         .map(|m| work_row_of(conn, campaign_id, m))
         .transpose()
@@ -137,51 +142,68 @@ pub fn work_row(conn: &Connection, campaign_id: i64, cid: i64) -> Result<Option<
 /// outcome, else the highest value at risk nobody holds and without an
 /// outcome (given back, or not touched yet); claimed for them. Call inside
 /// an immediate transaction (two agents never get the same customer).
-pub fn claim_next(conn: &Connection, campaign_id: i64, agent: &str) -> Result<Option<i64>> {
+pub fn claim_next(conn: &dyn Sql, campaign_id: i64, agent: &str) -> Result<Option<i64>> {
     let now = crate::timeutil::now();
-    let held: Option<i64> = conn
-        .query_row(
+    if let Some(pg) = conn.postgres() {
+        // One claim at a time per campaign on a server (a file's
+        // immediate transaction is one writer already): the campaign's
+        // row is locked until the commit, so two agents never take the
+        // same member from the cursor.
+        pg.exec(
+            "SELECT id FROM campaigns WHERE id = ?1 FOR UPDATE",
+            &[int(campaign_id)],
+        )?;
+    }
+    let held = conn
+        .row(
             "UPDATE campaign_work SET claimed_at = ?3
              WHERE campaign_id = ?1 AND cid = (
                  SELECT cid FROM campaign_work
                  WHERE campaign_id = ?1 AND claimed_by = ?2 AND outcome IS NULL
                  ORDER BY rank LIMIT 1)
              RETURNING cid",
-            params![campaign_id, agent, now],
-            |r| r.get(0),
-        )
-        .optional()?;
+            &[int(campaign_id), text(agent), int(now)],
+        )?
+        .map(|r| r.i64(0))
+        .transpose()?;
     if held.is_some() {
         return Ok(held);
     }
-    let given_back: Option<(i64, i64)> = conn
-        .query_row(
+    let given_back = conn
+        .row(
             "SELECT cid, rank FROM campaign_work
              WHERE campaign_id = ?1 AND claimed_by IS NULL AND outcome IS NULL
              ORDER BY rank LIMIT 1",
-            [campaign_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
+            &[int(campaign_id)],
+        )?
+        .map(|r| Ok::<_, Error>((r.i64(0)?, r.i64(1)?)))
+        .transpose()?;
     let untouched = first_untouched(conn, campaign_id)?;
     match (given_back, untouched) {
         (Some((cid, rank)), u) if u.as_ref().is_none_or(|u| rank < u.rank) => {
-            conn.execute(
+            conn.exec(
                 "UPDATE campaign_work SET claimed_by = ?3, claimed_at = ?4, version = version + 1
                  WHERE campaign_id = ?1 AND cid = ?2",
-                params![campaign_id, cid, agent, now],
+                &[int(campaign_id), int(cid), text(agent), int(now)],
             )?;
             Ok(Some(cid))
         }
         (_, Some(m)) => {
-            conn.execute(
+            conn.exec(
                 "INSERT INTO campaign_work(campaign_id, cid, rank, pos, claimed_by, claimed_at, version)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, 2)",
-                params![campaign_id, m.cid, m.rank, m.pos, agent, now],
+                &[
+                    int(campaign_id),
+                    int(m.cid),
+                    int(m.rank),
+                    int(m.pos),
+                    text(agent),
+                    int(now),
+                ],
             )?;
-            conn.execute(
+            conn.exec(
                 "UPDATE campaigns SET claim_cursor = ?2 WHERE id = ?1",
-                [campaign_id, m.pos + 1],
+                &[int(campaign_id), int(m.pos + 1)],
             )?;
             Ok(Some(m.cid))
         }
@@ -189,24 +211,31 @@ pub fn claim_next(conn: &Connection, campaign_id: i64, agent: &str) -> Result<Op
     }
 }
 
+/// Whether a member has a work row.
+fn has_work(conn: &dyn Sql, campaign_id: i64, cid: i64) -> Result<bool> {
+    Ok(conn
+        .row(
+            "SELECT 1 FROM campaign_work WHERE campaign_id = ?1 AND cid = ?2",
+            &[int(campaign_id), int(cid)],
+        )?
+        .is_some())
+}
+
 /// The first treated member, in rank order, without a work row: from the
 /// campaign's cursor (every member before it has one), which moves on.
-fn first_untouched(conn: &Connection, campaign_id: i64) -> Result<Option<Packed>> {
-    let mut cursor: i64 = conn.query_row(
+fn first_untouched(conn: &dyn Sql, campaign_id: i64) -> Result<Option<Packed>> {
+    let mut cursor = conn.count(
         "SELECT claim_cursor FROM campaigns WHERE id = ?1",
-        [campaign_id],
-        |r| r.get(0),
+        &[int(campaign_id)],
     )?;
     let start = cursor;
-    let mut has_work =
-        conn.prepare_cached("SELECT 1 FROM campaign_work WHERE campaign_id = ?1 AND cid = ?2")?;
     let found = 'search: loop {
         let page = packed::page(conn, campaign_id, true, cursor, packed::CHUNK as i64)?;
         if page.is_empty() {
             break None;
         }
         for m in page {
-            if has_work.exists([campaign_id, m.cid])? {
+            if has_work(conn, campaign_id, m.cid)? {
                 cursor = m.pos + 1;
             } else {
                 break 'search Some(m);
@@ -214,9 +243,9 @@ fn first_untouched(conn: &Connection, campaign_id: i64) -> Result<Option<Packed>
         }
     };
     if cursor != start {
-        conn.execute(
+        conn.exec(
             "UPDATE campaigns SET claim_cursor = ?2 WHERE id = ?1",
-            [campaign_id, cursor],
+            &[int(campaign_id), int(cursor)],
         )?;
     }
     Ok(found)
@@ -225,12 +254,8 @@ fn first_untouched(conn: &Connection, campaign_id: i64) -> Result<Option<Packed>
 /// The work row of a member, made (untouched: version 1) if they have
 /// none. Errors when the customer is not in the campaign; gives whether
 /// they are treated.
-fn ensure_work(conn: &Connection, campaign_id: i64, cid: i64) -> Result<bool> {
-    let treated_row: Option<i64> = conn
-        .prepare_cached("SELECT 1 FROM campaign_work WHERE campaign_id = ?1 AND cid = ?2")?
-        .query_row([campaign_id, cid], |r| r.get(0))
-        .optional()?;
-    if treated_row.is_some() {
+fn ensure_work(conn: &dyn Sql, campaign_id: i64, cid: i64) -> Result<bool> {
+    if has_work(conn, campaign_id, cid)? {
         return Ok(true);
     }
     let Some(m) = packed::find(conn, campaign_id, cid)? else {
@@ -241,9 +266,13 @@ fn ensure_work(conn: &Connection, campaign_id: i64, cid: i64) -> Result<bool> {
     if !m.treatment {
         return Ok(false);
     }
-    conn.execute(
-        "INSERT INTO campaign_work(campaign_id, cid, rank, pos) VALUES (?1, ?2, ?3, ?4)",
-        params![campaign_id, cid, m.rank, m.pos],
+    // Another agent's transaction may have made it meanwhile (a server's
+    // writers run side by side): theirs stands, and the version check
+    // that follows sees it.
+    conn.exec(
+        "INSERT INTO campaign_work(campaign_id, cid, rank, pos) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (campaign_id, cid) DO NOTHING",
+        &[int(campaign_id), int(cid), int(m.rank), int(m.pos)],
     )?;
     Ok(true)
 }
@@ -253,22 +282,27 @@ fn ensure_work(conn: &Connection, campaign_id: i64, cid: i64) -> Result<bool> {
 /// new version, or says why not (someone else holds them, an outcome is
 /// recorded, or they changed meanwhile).
 pub fn release(
-    conn: &Connection,
+    conn: &dyn Sql,
     campaign_id: i64,
     cid: i64,
     agent: &str,
     expected_version: i64,
 ) -> Result<i64> {
-    let v: Option<i64> = conn
-        .query_row(
+    let v = conn
+        .row(
             "UPDATE campaign_work SET claimed_by = NULL, claimed_at = NULL, version = version + 1
              WHERE campaign_id = ?1 AND cid = ?2 AND claimed_by = ?3 AND outcome IS NULL
                AND version = ?4
              RETURNING version",
-            params![campaign_id, cid, agent, expected_version],
-            |r| r.get(0),
-        )
-        .optional()?;
+            &[
+                int(campaign_id),
+                int(cid),
+                text(agent),
+                int(expected_version),
+            ],
+        )?
+        .map(|r| r.i64(0))
+        .transpose()?;
     if let Some(v) = v {
         crate::store::audit::append(
             conn,
@@ -284,12 +318,12 @@ pub fn release(
     }
     type Cur = (i64, Option<String>, Option<String>);
     let cur: Option<Cur> = conn
-        .query_row(
+        .row(
             "SELECT version, claimed_by, outcome FROM campaign_work WHERE campaign_id = ?1 AND cid = ?2",
-            [campaign_id, cid],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
+            &[int(campaign_id), int(cid)],
+        )?
+        .map(|r| Ok::<_, Error>((r.i64(0)?, r.opt_text(1)?, r.opt_text(2)?)))
+        .transpose()?;
     if cur.is_none() && packed_of(conn, campaign_id, cid)?.is_some() {
         return Err(Error::Conflict("nobody holds this customer".into()));
     }
@@ -307,7 +341,7 @@ pub fn release(
 /// Record an outcome on a treated member. `expected_version` (as read) makes
 /// a change made meanwhile by someone else a conflict instead of lost.
 pub fn record_outcome(
-    conn: &Connection,
+    conn: &dyn Sql,
     campaign_id: i64,
     cid: i64,
     outcome: &str,
@@ -315,11 +349,14 @@ pub fn record_outcome(
     agent: &str,
     expected_version: Option<i64>,
 ) -> Result<i64> {
-    let status: String = conn.query_row(
-        "SELECT status FROM campaigns WHERE id = ?1",
-        [campaign_id],
-        |r| r.get(0),
-    )?;
+    let status = conn
+        .row(
+            "SELECT status FROM campaigns WHERE id = ?1",
+            &[int(campaign_id)],
+        )?
+        .map(|r| r.text(0))
+        .transpose()?
+        .ok_or_else(|| Error::BadInput(format!("no campaign {campaign_id}")))?;
     if status != "open" {
         return Err(Error::bad("the campaign is closed: its outcomes are final"));
     }
@@ -328,12 +365,15 @@ pub fn record_outcome(
             "this customer is in the control group: the control group receives nothing, so it has no outcome",
         ));
     }
-    type Cur = (i64, Option<String>, Option<String>);
-    let (version, old, claimed): Cur = conn.query_row(
-        "SELECT version, outcome, claimed_by FROM campaign_work WHERE campaign_id = ?1 AND cid = ?2",
-        [campaign_id, cid],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?;
+    let key = [int(campaign_id), int(cid)];
+    let (version, old, claimed) = conn
+        .row(
+            "SELECT version, outcome, claimed_by FROM campaign_work WHERE campaign_id = ?1 AND cid = ?2",
+            &key,
+        )?
+        .map(|r| Ok::<_, Error>((r.i64(0)?, r.opt_text(1)?, r.opt_text(2)?)))
+        .transpose()?
+        .ok_or_else(|| Error::Conflict("changed by someone else meanwhile; read it again".into()))?;
     if let Some(other) = claimed.filter(|c| c != agent) {
         return Err(Error::Conflict(format!(
             "{} is working this customer (claimed with `campaign next`); leave it to them",
@@ -353,18 +393,18 @@ pub fn record_outcome(
             )));
         }
     }
-    let n = conn.execute(
+    let n = conn.exec(
         "UPDATE campaign_work SET outcome = ?3, note = ?4, outcome_at = ?5, outcome_by = ?6,
                 claimed_by = NULL, claimed_at = NULL, version = version + 1
          WHERE campaign_id = ?1 AND cid = ?2 AND version = ?7",
-        params![
-            campaign_id,
-            cid,
-            outcome,
-            note,
-            crate::timeutil::now(),
-            agent,
-            version
+        &[
+            int(campaign_id),
+            int(cid),
+            text(outcome),
+            opt_text(note),
+            int(crate::timeutil::now()),
+            text(agent),
+            int(version),
         ],
     )?;
     if n == 0 {
@@ -388,7 +428,7 @@ pub fn record_outcome(
 /// Outcomes recorded outside crmtop (the demo's past campaigns), in bulk:
 /// `(cid, outcome)` for treated members, by `agent` at `at`.
 pub fn seed_outcomes(
-    conn: &Connection,
+    conn: &dyn Sql,
     campaign_id: i64,
     outcomes: &[(i64, &str)],
     agent: &str,
@@ -398,13 +438,21 @@ pub fn seed_outcomes(
         .into_iter()
         .map(|m| (m.cid, m))
         .collect();
-    let mut st = conn.prepare(
-        "INSERT INTO campaign_work(campaign_id, cid, rank, pos, outcome, outcome_at, outcome_by, version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 2)",
-    )?;
     for (cid, o) in outcomes {
         if let Some(m) = treated.get(cid) {
-            st.execute(params![campaign_id, cid, m.rank, m.pos, o, at, agent])?;
+            conn.exec(
+                "INSERT INTO campaign_work(campaign_id, cid, rank, pos, outcome, outcome_at, outcome_by, version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 2)",
+                &[
+                    int(campaign_id),
+                    int(*cid),
+                    int(m.rank),
+                    int(m.pos),
+                    text(o),
+                    int(at),
+                    text(agent),
+                ],
+            )?;
         }
     }
     Ok(())

@@ -95,6 +95,28 @@ const TABLES: &[Table] = &[
         key: "cid",
         back: true,
     },
+    // Campaigns with their assignments and the members agents worked.
+    Table {
+        name: "campaigns",
+        cols: "id, name, action, channel, cost, cost_share, target, control_share, start_day, window_days, seed, model_id, status, created_at, created_by, closed_at, closed_by, claim_cursor",
+        from: "campaigns",
+        key: "id",
+        back: true,
+    },
+    Table {
+        name: "campaign_assignment",
+        cols: "campaign_id, treatment, chunk, members, data",
+        from: "campaign_assignment",
+        key: "campaign_id, treatment, chunk",
+        back: true,
+    },
+    Table {
+        name: "campaign_work",
+        cols: "campaign_id, cid, rank, pos, outcome, note, outcome_at, outcome_by, claimed_by, claimed_at, version",
+        from: "campaign_work",
+        key: "campaign_id, cid",
+        back: true,
+    },
     // The active CLV fit comes along with every customer's values (older
     // fits stay in the file).
     Table {
@@ -172,7 +194,13 @@ pub(super) fn copy_text(v: &Value, out: &mut Vec<u8>) -> std::result::Result<(),
                 }
             }
         }
-        Value::Blob(_) => return Err("holds bytes where crmtop keeps text or numbers".into()),
+        // bytea in hex (`\x..`), its backslash escaped for COPY's text.
+        Value::Blob(b) => {
+            out.extend_from_slice(b"\\\\x");
+            for byte in b {
+                let _ = write!(out, "{byte:02x}");
+            }
+        }
     }
     Ok(())
 }
@@ -281,6 +309,10 @@ pub fn from_sqlite(
         )?;
         pg.exec(
             "SELECT setval(pg_get_serial_sequence('cluster_runs', 'id'), COALESCE(max(id), 0) + 1, false) FROM cluster_runs",
+            &[],
+        )?;
+        pg.exec(
+            "SELECT setval(pg_get_serial_sequence('campaigns', 'id'), COALESCE(max(id), 0) + 1, false) FROM campaigns",
             &[],
         )?;
         pg.batch("ANALYZE")?;

@@ -74,6 +74,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0010_customer_attributes.sql",
         include_str!("../../../schema/pg/0010_customer_attributes.sql"),
     ),
+    (
+        "0011_campaigns.sql",
+        include_str!("../../../schema/pg/0011_campaigns.sql"),
+    ),
 ];
 
 /// The schema version this build writes on PostgreSQL.

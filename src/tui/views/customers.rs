@@ -111,15 +111,6 @@ pub fn draw_rows(
     title: String,
     extra: &dyn Fn(usize, &CustomerRow, &str) -> Option<Span<'static>>,
 ) {
-    // A server has no next best actions yet (campaigns are a file's): no
-    // column that would stand empty.
-    let served: Vec<ColumnDef>;
-    let defs = if state.server {
-        served = defs.iter().copied().filter(|d| d.key != "action").collect();
-        &served[..]
-    } else {
-        defs
-    };
     let rows: Vec<TableRow> = list
         .rows
         .iter()

@@ -12,15 +12,6 @@ pub fn lines(state: &AppState, theme: &Theme) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     let mut last = None;
     for (ctx, keys, name, help) in state.keymap.help(state.screen) {
-        // A screen the server does not serve is not offered there.
-        if state.server && name.starts_with("screen_") {
-            let served = crate::tui::app::Screen::ALL
-                .iter()
-                .any(|s| s.on_server() && s.key_name() == name);
-            if !served {
-                continue;
-            }
-        }
         if last != Some(ctx) {
             if last.is_some() {
                 out.push(Line::raw(""));

@@ -58,7 +58,7 @@ pub fn columns_of(
 
 use super::app::{AppState, Mode, Severity};
 use super::theme::Theme;
-use super::update::screens_of;
+use super::update::screens;
 use ratatui::layout::{Constraint, Layout, Rect};
 
 use ratatui::style::Modifier;
@@ -155,7 +155,7 @@ fn render_tabs(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
     };
     let tail = "  ? help";
     let width = |short: bool| {
-        screens_of(state)
+        screens()
             .iter()
             .map(|s| format::width(&label(s, short)))
             .sum::<usize>()
@@ -168,7 +168,7 @@ fn render_tabs(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
     if brand {
         spans.push(Span::styled(" crmtop ", theme.title()));
     }
-    for s in &screens_of(state) {
+    for s in screens() {
         let label = label(s, short);
         let style = if *s == state.screen {
             theme.tab_active()

@@ -3,6 +3,7 @@
 
 use super::Executor;
 use crate::analytics::nba;
+use crate::store::sql::Sql;
 use crate::store::{self, dashboard};
 use std::sync::Arc;
 
@@ -17,28 +18,49 @@ pub(super) struct ItemsModel {
 /// say the same).
 const SEED: u64 = 7;
 
-impl Executor {
-    /// What next best action learned from the campaigns (cached per data
-    /// version: a page of the churn list asks for it on every refresh).
-    fn learned(&mut self) -> crate::Result<Arc<nba::Learned>> {
-        let version = dashboard::data_version(&self.conn)?;
-        if let Some((v, l)) = &self.learned_cache {
+/// What advice learns (from the campaigns, from the baskets), kept for one
+/// data version; the same for a file's executor and a server's.
+pub(super) struct Advisor {
+    /// The action catalogue, playbook and risk bands (from the config).
+    pub policy: Arc<nba::Policy>,
+    learned: Option<(i64, Arc<nba::Learned>)>,
+    items: Option<(i64, Arc<ItemsModel>)>,
+}
+
+impl Advisor {
+    pub fn new(policy: Arc<nba::Policy>) -> Advisor {
+        Advisor {
+            policy,
+            learned: None,
+            items: None,
+        }
+    }
+
+    /// What next best action learned from the campaigns (a page of the
+    /// churn list asks for it on every refresh).
+    fn learned(&mut self, conn: &dyn Sql, version: i64) -> crate::Result<Arc<nba::Learned>> {
+        if let Some((v, l)) = &self.learned {
             if *v == version {
                 return Ok(Arc::clone(l));
             }
         }
-        let l = Arc::new(store::campaigns::learned(&self.conn)?);
-        self.learned_cache = Some((version, Arc::clone(&l)));
+        let l = Arc::new(store::campaigns::learned(conn)?);
+        self.learned = Some((version, Arc::clone(&l)));
         Ok(l)
     }
 
     /// Next best action for each of `cids` (None: no such customer).
-    pub(super) fn next_actions(&mut self, cids: &[i64]) -> crate::Result<Vec<Option<nba::Advice>>> {
-        let learned = self.learned()?;
+    pub fn next_actions(
+        &mut self,
+        conn: &dyn Sql,
+        version: i64,
+        cids: &[i64],
+    ) -> crate::Result<Vec<Option<nba::Advice>>> {
+        let learned = self.learned(conn, version)?;
         let policy = Arc::clone(&self.policy);
         cids.iter()
             .map(|&cid| {
-                Ok(store::campaigns::candidates_now(&self.conn, Some(cid))?
+                Ok(store::campaigns::candidates_now(conn, Some(cid))?
                     .first()
                     .map(|c| nba::advise(&policy, &learned, c, SEED)))
             })
@@ -46,18 +68,22 @@ impl Executor {
     }
 
     /// A customer's next best action (explained) and products to offer.
-    pub(super) fn advice(&mut self, cid: i64) -> crate::Result<crate::tui::messages::Advice> {
-        let version = dashboard::data_version(&self.conn)?;
-        let model = match &self.items_cache {
+    pub fn advice(
+        &mut self,
+        conn: &dyn Sql,
+        version: i64,
+        cid: i64,
+    ) -> crate::Result<crate::tui::messages::Advice> {
+        let model = match &self.items {
             Some((v, m)) if *v == version => Arc::clone(m),
             _ => {
-                let m = Arc::new(ItemsModel::learn(&self.conn)?);
-                self.items_cache = Some((version, Arc::clone(&m)));
+                let m = Arc::new(ItemsModel::learn(conn)?);
+                self.items = Some((version, Arc::clone(&m)));
                 m
             }
         };
         let next_action = self
-            .next_actions(&[cid])?
+            .next_actions(conn, version, &[cid])?
             .pop()
             .flatten()
             .map(|a| a.explanation);
@@ -68,10 +94,24 @@ impl Executor {
     }
 }
 
+impl Executor {
+    /// Next best action for each of `cids` (None: no such customer).
+    pub(super) fn next_actions(&mut self, cids: &[i64]) -> crate::Result<Vec<Option<nba::Advice>>> {
+        let version = dashboard::data_version(&self.conn)?;
+        self.advisor.next_actions(&self.conn, version, cids)
+    }
+
+    /// A customer's next best action (explained) and products to offer.
+    pub(super) fn advice(&mut self, cid: i64) -> crate::Result<crate::tui::messages::Advice> {
+        let version = dashboard::data_version(&self.conn)?;
+        self.advisor.advice(&self.conn, version, cid)
+    }
+}
+
 impl ItemsModel {
     /// What recommendations learn from every customer's baskets (a file's
     /// or a server's).
-    pub(super) fn learn(conn: &dyn store::sql::Sql) -> crate::Result<ItemsModel> {
+    pub(super) fn learn(conn: &dyn Sql) -> crate::Result<ItemsModel> {
         use crate::analytics::recommend;
         let b = {
             let (names, items) = store::clv::basket_items(conn)?;

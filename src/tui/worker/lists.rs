@@ -206,7 +206,7 @@ pub(super) fn clv_shares(
 
 /// Next best action in a list cell: the action's name ("hold (ctrl)" for
 /// a control-group member, "-" for none); the detail explains it.
-fn short_action(a: &crate::analytics::nba::Advice) -> String {
+pub(super) fn short_action(a: &crate::analytics::nba::Advice) -> String {
     match &a.action {
         Some(name) => name.clone(),
         None if a.explanation.contains("control group") => "hold (ctrl)".into(),

@@ -109,13 +109,9 @@ pub struct Executor {
     clv: ClvSums,
     /// `--mask-pii`: drivers built from personal attributes are masked.
     pub mask: bool,
-    /// What advice learns from (campaign posteriors, the item model), for
-    /// one data version.
-    items_cache: Option<(i64, Arc<advice::ItemsModel>)>,
-    /// What next best action learned, for one data version.
-    learned_cache: Option<(i64, Arc<crate::analytics::nba::Learned>)>,
-    /// The action catalogue, playbook and risk bands (from the config).
-    pub policy: Arc<crate::analytics::nba::Policy>,
+    /// What advice learns (campaign posteriors, the item model), for one
+    /// data version, and the policy it follows.
+    advisor: advice::Advisor,
 }
 
 /// The `:holdout` view's check (weeks, no penalizer), or why none.
@@ -190,11 +186,9 @@ impl Executor {
             search_started: false,
             clv: ClvSums::default(),
             mask: false,
-            items_cache: None,
-            learned_cache: None,
-            policy: Arc::new(crate::analytics::nba::Policy::from_config(
+            advisor: advice::Advisor::new(Arc::new(crate::analytics::nba::Policy::from_config(
                 &crate::config::Config::default(),
-            )?),
+            )?)),
         })
     }
 
@@ -374,7 +368,9 @@ impl Executor {
             | Request::CampaignNext { .. }
             | Request::CampaignOutcome { .. }
             | Request::CampaignRelease { .. }
-            | Request::CampaignClose { .. }) => self.campaign_request(r)?,
+            | Request::CampaignClose { .. }) => {
+                campaigns::answer(&mut self.conn, self.read_only, r)?
+            }
             Request::StartJob(spec) => return self.start_job(spec),
             Request::CancelJob => {
                 if let Some((flag, _)) = &self.job {
@@ -442,19 +438,19 @@ pub fn spawn(
     out: Sender<Event>,
 ) -> crate::Result<(Sender<Request>, std::thread::JoinHandle<()>)> {
     if let Some(url) = path.to_str().filter(|p| crate::store::pg::is_url(p)) {
-        return server::spawn(url, read_only, mask, out);
+        return server::spawn(url, read_only, mask, policy, out);
     }
     let mut exec = Executor::open(&path, read_only)?;
     exec.out = Some(out.clone());
     exec.set_mask(mask);
-    exec.policy = Arc::clone(&policy);
+    exec.advisor.policy = Arc::clone(&policy);
     let mut lanes = Vec::new();
     for name in ["crmtop-counter", "crmtop-writer"] {
         let mut e = Executor::open(&path, read_only)?;
         e.out = Some(out.clone());
         e.search = Arc::clone(&exec.search);
         e.mask = mask;
-        e.policy = Arc::clone(&policy);
+        e.advisor.policy = Arc::clone(&policy);
         let (tx, rx) = std::sync::mpsc::channel::<Request>();
         let out2 = out.clone();
         std::thread::Builder::new()

@@ -27,8 +27,8 @@ pub struct ServerExecutor {
     params: Option<(i64, crate::analytics::churn::Params)>,
     /// The CLV list's running sums.
     clv: super::lists::ClvSums,
-    /// What recommendations learned, by data version.
-    items: Option<(i64, Arc<super::advice::ItemsModel>)>,
+    /// What advice learns (campaigns, baskets), by data version.
+    advisor: super::advice::Advisor,
 }
 
 impl ServerExecutor {
@@ -42,7 +42,9 @@ impl ServerExecutor {
             mask: false,
             params: None,
             clv: Default::default(),
-            items: None,
+            advisor: super::advice::Advisor::new(Arc::new(
+                crate::analytics::nba::Policy::from_config(&crate::config::Config::default())?,
+            )),
         })
     }
 
@@ -58,7 +60,7 @@ impl ServerExecutor {
     }
 
     /// Each row's extras: on the churn list, the active model's top
-    /// drivers in words (next best actions are a file's for now).
+    /// drivers in words and the next best action.
     fn extras(
         &mut self,
         slot: Slot,
@@ -89,9 +91,12 @@ impl ServerExecutor {
         }
         let cids: Vec<i64> = rows.iter().map(|r| r.cid).collect();
         let drivers = pg_list::drivers_of(&self.pg, id, &cids)?;
+        let version = crate::store::pg::data_version(&self.pg)?;
+        let advice = self.advisor.next_actions(&self.pg, version, &cids)?;
         Ok(rows
             .iter()
-            .map(|r| Extra::Churn {
+            .zip(advice)
+            .map(|(r, adv)| Extra::Churn {
                 drivers: match (drivers.get(&r.cid), &self.params) {
                     (Some(json), Some((_, p))) => {
                         crate::analytics::churn::describe_drivers(p, json, self.mask)
@@ -102,7 +107,9 @@ impl ServerExecutor {
                     }
                     _ => String::new(),
                 },
-                action: String::new(),
+                action: adv
+                    .map(|a| super::lists::short_action(&a))
+                    .unwrap_or_default(),
             })
             .collect())
     }
@@ -121,10 +128,17 @@ impl ServerExecutor {
                 .unwrap_or_default(),
             None => vec![],
         };
+        let version = crate::store::pg::data_version(&self.pg)?;
+        let next_action = self
+            .advisor
+            .next_actions(&self.pg, version, &[cid])?
+            .pop()
+            .flatten()
+            .map(|a| a.explanation);
         Ok(Some(Box::new(super::DetailView {
             detail,
             drivers,
-            next_action: None,
+            next_action,
         })))
     }
 
@@ -394,26 +408,20 @@ impl ServerExecutor {
             Request::Matrices => Response::Matrices(super::clv_matrices(
                 crate::store::pg::clv::active_report(pg)?,
             )),
-            // Products to offer (next best action needs campaigns, a
-            // file's for now).
             Request::Advice { gen, cid } => {
                 let version = crate::store::pg::data_version(pg)?;
-                let model = match &self.items {
-                    Some((v, m)) if *v == version => Arc::clone(m),
-                    _ => {
-                        let m = Arc::new(super::advice::ItemsModel::learn(&*pg)?);
-                        self.items = Some((version, Arc::clone(&m)));
-                        m
-                    }
-                };
                 Response::Advice {
                     gen,
-                    advice: Box::new(crate::tui::messages::Advice {
-                        next_action: None,
-                        offer: model.offer(cid),
-                    }),
+                    advice: Box::new(self.advisor.advice(&*pg, version, cid)?),
                 }
             }
+            r @ (Request::Campaigns { .. }
+            | Request::CampaignWork { .. }
+            | Request::CampaignReport { .. }
+            | Request::CampaignNext { .. }
+            | Request::CampaignOutcome { .. }
+            | Request::CampaignRelease { .. }
+            | Request::CampaignClose { .. }) => super::campaigns::answer(pg, read_only, r)?,
             Request::StartJob(spec) => return self.start_job(spec),
             Request::CancelJob => {
                 if let Some((flag, _)) = &self.job {
@@ -491,6 +499,7 @@ pub(super) fn spawn(
     url: &str,
     read_only: bool,
     mask: bool,
+    policy: Arc<crate::analytics::nba::Policy>,
     out: std::sync::mpsc::Sender<super::Event>,
 ) -> crate::Result<(
     std::sync::mpsc::Sender<Request>,
@@ -499,7 +508,9 @@ pub(super) fn spawn(
     let mut exec = ServerExecutor::open(url, read_only)?;
     exec.out = Some(out.clone());
     exec.set_mask(mask);
-    let writer = ServerExecutor::open(url, read_only)?;
+    exec.advisor.policy = Arc::clone(&policy);
+    let mut writer = ServerExecutor::open(url, read_only)?;
+    writer.advisor.policy = policy;
     let (wtx, wrx) = std::sync::mpsc::channel::<Request>();
     let out2 = out.clone();
     std::thread::Builder::new()

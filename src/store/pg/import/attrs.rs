@@ -98,6 +98,7 @@ impl PgRowWriter<'_> {
             list.push(format!("t{p}"));
             types.push(format!("${}::float8[]", 2 * j + 2));
             types.push(format!("${}::text[]", 2 * j + 3));
+            // sql-format-ok: columns named after our own integers.
             let kept = format!("(excluded.n{p} IS NULL AND excluded.t{p} IS NULL)");
             set.push(format!(
                 "n{p} = CASE WHEN {kept} THEN a.n{p} ELSE excluded.n{p} END, t{p} = CASE WHEN {kept} THEN a.t{p} ELSE excluded.t{p} END"
