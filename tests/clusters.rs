@@ -11,6 +11,7 @@ use crmtop::store::list::{self, ListQuery, SortColumn};
 fn clusters_profile_every_customer_and_filter_the_lists() {
     let db = demo_db(1500, 4);
     train_and_fit(&db);
+    let db = db.on_engine();
     let out = db.run(&["clusters", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
@@ -46,13 +47,21 @@ fn clusters_profile_every_customer_and_filter_the_lists() {
     }
     // Each customer's cluster is stored; the list filter shows exactly them.
     assert_eq!(db.count("SELECT count(*) FROM customer_clusters"), 1500);
-    let s = db.open();
     let mut q = ListQuery::new(SortColumn::Clv, true);
     q.cluster = Some(2);
     q.limit = 5000;
-    let rows = list::page(&s.conn, &q).unwrap();
+    let (rows, n) = match db.db() {
+        crmtop::store::Db::File(s) => (
+            list::page(&s.conn, &q).unwrap(),
+            list::count(&s.conn, &q).unwrap(),
+        ),
+        crmtop::store::Db::Server(pg) => (
+            crmtop::store::pg::list::page(&pg, &q).unwrap(),
+            crmtop::store::pg::list::count(&pg, &q).unwrap(),
+        ),
+    };
     assert_eq!(rows.len() as u64, sizes[1]);
-    assert_eq!(list::count(&s.conn, &q).unwrap() as u64, sizes[1]);
+    assert_eq!(n as u64, sizes[1]);
     // The same seed gives the same clusters; --k is obeyed.
     let again = db.run(&["clusters", "--json"]);
     assert_eq!(stdout(&again), stdout(&out));

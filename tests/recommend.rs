@@ -11,7 +11,7 @@ fn rules_equal_mlxtends_fpgrowth_and_association_rules() {
     // 400 baskets over 25 products with planted co-purchases; the reference
     // is mlxtend 0.25's fpgrowth(min_support=0.05, max_len=3) +
     // association_rules(confidence >= 0.3) (bench/rules_mlxtend.py).
-    let db = TempDb::new();
+    let db = TempDb::new().on_engine();
     db.import(Kind::Orders, &fixture("baskets.csv")).unwrap();
     let out = db.run(&[
         "rules",
@@ -72,7 +72,7 @@ fn rules_equal_mlxtends_fpgrowth_and_association_rules() {
 
 #[test]
 fn recommendations_beat_the_most_popular_baseline_on_the_demo() {
-    let db = demo_db(3000, 2);
+    let db = demo_db(3000, 2).on_engine();
     let out = db.run(&["recommend", "--json", "--limit", "3"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();

@@ -288,9 +288,10 @@ pub fn migrate(ctx: &Ctx, a: MigrateArgs) -> Result<i32> {
         return Ok(OK);
     }
     crate::outln!("{from} -> {to} in {secs:.1} s");
+    let w = copied.iter().map(|c| c.table.len()).max().unwrap_or(0);
     for c in &copied {
         crate::outln!(
-            "  {:<13} {:>10} rows  checksum {} (equal on both sides)",
+            "  {:<w$} {:>10} rows  checksum {} (equal on both sides)",
             c.table,
             c.rows,
             c.checksum
