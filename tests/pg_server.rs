@@ -1185,3 +1185,39 @@ fn attributes_on_the_server_train_and_value_as_on_the_file() {
         "restored-999999"
     );
 }
+
+/// `crmtop --db URL demo` makes the same company a file's demo has (made
+/// in a scratch file and copied), and refuses a database with customers.
+#[test]
+fn the_demo_on_a_server_equals_the_files() {
+    if skip() {
+        return;
+    }
+    let file = TempDb::new();
+    let server = TempDb::new().on_engine();
+    for db in [&file, &server] {
+        let o = db.run(&[
+            "demo",
+            "--customers",
+            "300",
+            "--seed",
+            "3",
+            "--as-of",
+            "2026-06-30",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    for what in ["customers", "orders", "feedback", "churn"] {
+        let a = file.run(&["export", what]);
+        let b = server.run(&["export", what]);
+        assert!(a.stdout.len() > 1000, "{what}");
+        assert_eq!(stdout(&a), stdout(&b), "{what}");
+    }
+    let o = server.run(&["demo", "--customers", "10"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("already holds customers"),
+        "{}",
+        stderr(&o)
+    );
+}

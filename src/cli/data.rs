@@ -351,6 +351,9 @@ pub fn demo(ctx: &Ctx, a: DemoArgs) -> Result<i32> {
         return Err(Error::ReadOnly("demo".into()));
     }
     let path = ctx.db_path();
+    if let Some(url) = path.to_str().filter(|p| store::pg::is_url(p)) {
+        return demo_on_server(ctx, a, url);
+    }
     store::check_regular(&path)?;
     prepare_demo_path(&path, a.force)?;
     let mut store = store::open(&path, Mode::ReadWrite)?;
@@ -386,6 +389,79 @@ pub fn demo(ctx: &Ctx, a: DemoArgs) -> Result<i32> {
         crate::outln!(
             "{}: demo company with {} customers, {} orders, {} events, {} feedback items (seed {}, as of {}) in {:.1} s",
             path.display(),
+            s.customers,
+            s.orders,
+            s.events,
+            s.feedback,
+            s.seed,
+            s.as_of,
+            s.duration_ms as f64 / 1000.0
+        );
+    }
+    Ok(OK)
+}
+
+/// The demo company on a server: made in a private file of its own (the
+/// generator writes a file's layout), with its first model and fit, then
+/// copied into the server's empty database as `crmtop migrate` copies (one
+/// transaction, every table checked); the file is removed after.
+fn demo_on_server(ctx: &Ctx, a: DemoArgs, url: &str) -> Result<i32> {
+    let pg = store::pg::Pg::connect(url, false)?;
+    if a.force {
+        return Err(Error::bad(
+            "--force replaces a file; a server's database is not replaced: make a new one (createdb) and run the demo there",
+        ));
+    }
+    // Refused before the work, not after it.
+    {
+        use store::sql::Sql;
+        let n = pg.count(
+            "SELECT count(*) FROM (SELECT 1 FROM customers LIMIT 1) t",
+            &[],
+        )?;
+        if n > 0 {
+            return Err(Error::bad(format!(
+                "{} already holds customers: the demo goes into an empty database (createdb a new one)",
+                pg.shown
+            )));
+        }
+    }
+    let dir = tempfile::Builder::new().prefix("crmtop-demo").tempdir()?;
+    let file = dir.path().join("demo.db");
+    let mut store = store::open(&file, Mode::ReadWrite)?;
+    let opts = demo::DemoOptions {
+        customers: a.customers,
+        seed: a.seed,
+        as_of: a.as_of.unwrap_or_else(crate::timeutil::today),
+    };
+    let printer = super::progress_printer();
+    let result = demo::generate(
+        &mut store.conn,
+        &opts,
+        &ctx.agent,
+        Ctl::new(&printer, crate::signals::cancel_flag()),
+    );
+    let s = result?;
+    if !a.no_models {
+        first_models(ctx, &mut store.conn);
+    }
+    let copied = store::pg::copy::from_sqlite(&store.conn, &pg, &mut |t, n| {
+        printer(crate::jobs::Progress {
+            phase: format!("copying {t}"),
+            done: n,
+            total: 0,
+        })
+    });
+    super::progress_done();
+    copied?;
+    let r: Result<()> = Ok(());
+    super::warm_server_dashboard(ctx, &pg, &r, &printer);
+    if a.json {
+        print_json(&s)?;
+    } else {
+        crate::outln!(
+            "{}: demo company with {} customers, {} orders, {} events, {} feedback items (seed {}, as of {}) in {:.1} s",
+            pg.shown,
             s.customers,
             s.orders,
             s.events,

@@ -234,7 +234,7 @@ pub fn open_raw(path: &Path, writable: bool) -> Result<Connection> {
 pub fn check_regular(path: &Path) -> Result<()> {
     if path.to_str().is_some_and(pg::is_url) {
         return Err(Error::BadInput(
-            "this command runs on a file only: `crmtop demo` makes its company in a file (then `crmtop migrate` it to the server), and `crmtop score` (scores at another date) needs a file's model versions; every other command and screen runs on PostgreSQL too".into(),
+            "this command runs on a file only (`crmtop score`, scores at another date, needs a file's model versions); every other command and screen runs on PostgreSQL too".into(),
         ));
     }
     match std::fs::metadata(path) {
