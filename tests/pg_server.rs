@@ -81,10 +81,10 @@ fn a_demo_goes_to_the_server_and_back_whole() {
     let info: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(info["customers"], n_customers(&db));
     assert_eq!(info["schema_version"], crmtop::store::pg::latest_version());
-    // What runs on a file only says so, and creates nothing.
-    let o = db.run(&["score"]);
+    // A backup there is PostgreSQL's own tool's job: said, with the command.
+    let o = db.run(&["backup", "--to", "/tmp/never.db"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("runs on a file only"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("pg_dump -Fc"), "{}", stderr(&o));
     // The copy is a sound crmtop file.
     let o = crmtop_cmd()
         .arg("--db")
@@ -1187,7 +1187,9 @@ fn attributes_on_the_server_train_and_value_as_on_the_file() {
 }
 
 /// `crmtop --db URL demo` makes the same company a file's demo has (made
-/// in a scratch file and copied), and refuses a database with customers.
+/// in a scratch file and copied), and refuses a database with customers;
+/// `crmtop score --as-of` rescoring the active version there equals a
+/// file's.
 #[test]
 fn the_demo_on_a_server_equals_the_files() {
     if skip() {
@@ -1213,6 +1215,20 @@ fn the_demo_on_a_server_equals_the_files() {
         assert!(a.stdout.len() > 1000, "{what}");
         assert_eq!(stdout(&a), stdout(&b), "{what}");
     }
+    // The active version scored as of another day: the same there too.
+    let before = stdout(&server.run(&["export", "churn"]));
+    for db in [&file, &server] {
+        let o = db.run(&["score", "--as-of", "2026-03-31"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(
+            stdout(&o).contains("scored 300 customers"),
+            "{}",
+            stdout(&o)
+        );
+    }
+    let after = stdout(&server.run(&["export", "churn"]));
+    assert_ne!(before, after);
+    assert_eq!(stdout(&file.run(&["export", "churn"])), after);
     let o = server.run(&["demo", "--customers", "10"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(

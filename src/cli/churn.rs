@@ -431,18 +431,20 @@ pub struct ScoreArgs {
 }
 
 pub fn score(ctx: &Ctx, a: ScoreArgs) -> Result<i32> {
-    let mut s = ctx.open_for_write("score")?;
-    let active = store::models::active(&s.conn)?
+    let mut db = ctx.open_db_for_write("score")?;
+    let active = store::export::active_model(&db)?
         .ok_or_else(|| Error::bad("no active model; train one with `crmtop train`"))?;
     let printer = super::progress_printer();
-    let n = churn::rescore(
-        &mut s.conn,
-        active.id,
-        a.as_of,
-        false,
-        &ctx.agent,
-        Ctl::new(&printer, crate::signals::cancel_flag()),
-    );
+    let ctl = Ctl::new(&printer, crate::signals::cancel_flag());
+    let n = match &mut db {
+        store::Db::File(s) => {
+            churn::rescore(&mut s.conn, active.id, a.as_of, false, &ctx.agent, ctl)
+        }
+        store::Db::Server(pg) => {
+            let url = ctx.db_path().to_string_lossy().into_owned();
+            churn::rescore_on_server(pg, &url, active.id, a.as_of, &ctx.agent, ctl)
+        }
+    };
     super::progress_done();
     let n = n?;
     if a.json {

@@ -240,7 +240,7 @@ pub fn migrate(ctx: &Ctx, a: MigrateArgs) -> Result<i32> {
                 pg.shown.clone(),
                 copied,
                 "The customers with their attributes, orders, events, feedback queue, audit log, campaigns, the latest clusters, the active churn model with every customer's score and drivers, and the active CLV fit with every customer's values are on the server. \
-                 Older model versions and CLV fits stay in the file. Every screen and every command but score runs on the server.",
+                 Older model versions and CLV fits stay in the file. Every screen and command runs on the server.",
             )
         }
         (true, false) => {

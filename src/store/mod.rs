@@ -234,7 +234,7 @@ pub fn open_raw(path: &Path, writable: bool) -> Result<Connection> {
 pub fn check_regular(path: &Path) -> Result<()> {
     if path.to_str().is_some_and(pg::is_url) {
         return Err(Error::BadInput(
-            "this command runs on a file only (`crmtop score`, scores at another date, needs a file's model versions); every other command and screen runs on PostgreSQL too".into(),
+            "a PostgreSQL URL where a database file is needed".into(),
         ));
     }
     match std::fs::metadata(path) {

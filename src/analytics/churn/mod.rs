@@ -19,7 +19,7 @@ pub use explain::describe_drivers;
 use fit::{coefficient_tables, fit_rows, folds, mean_std, predict_rows, split, FitOutcome};
 pub use model::{Fitted, ModelKind};
 use scoring::score_all;
-pub use scoring::{activate, rescore};
+pub use scoring::{activate, rescore, rescore_on_server};
 pub use storing::{train, train_on_server};
 
 use crate::analytics::features::{self, Dropped, FeatureSpec, Raw};

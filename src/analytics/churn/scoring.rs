@@ -110,6 +110,47 @@ pub fn rescore(
     })
 }
 
+/// The same on a PostgreSQL server: version `model_id`'s scores as of
+/// `as_of` (default: the latest order's day), computed from the server's
+/// rows and written there in one transaction (the active figures and the
+/// queue's priorities follow when it is the active version).
+pub fn rescore_on_server(
+    pg: &store::pg::Pg,
+    url: &str,
+    model_id: i64,
+    as_of: Option<NaiveDate>,
+    agent: &str,
+    ctl: Ctl,
+) -> Result<u64> {
+    let row = store::pg::models::get(pg, Some(model_id))?
+        .ok_or_else(|| Error::bad(format!("no model v{model_id}")))?;
+    let params: Params = serde_json::from_str(&row.params)
+        .map_err(|e| Error::Other(format!("model v{model_id} cannot be read back: {e}")))?;
+    let as_of = match as_of {
+        Some(d) => d,
+        None => default_as_of(pg)?,
+    };
+    let end = timeutil::date_to_ts(as_of) + DAY;
+    let raw = features::extract_source(
+        &crate::store::history::Source::Server(url.to_string()),
+        &[end],
+        &[end],
+        features::history_for(&[end], &[end]),
+        ctl,
+    )?;
+    let scores = score_all(&raw, &params.spec, &params.model, 0, ctl)?;
+    drop(raw);
+    ctl.report("writing scores", 0, 1);
+    store::pg::models::rescore(
+        pg,
+        model_id,
+        &scores,
+        agent,
+        &format!("scored {} customers as of {as_of}", scores.len()),
+    )?;
+    Ok(scores.len() as u64)
+}
+
 fn rescore_inner(
     conn: &mut Connection,
     model_id: i64,

@@ -72,33 +72,7 @@ pub fn store(
                 sql::text(m.params),
             ],
         )?;
-        {
-            let mut client = pg.client.borrow_mut();
-            let mut w = client
-                .copy_in("COPY churn_scores (model_id, cid, prob, drivers) FROM STDIN")
-                .map_err(|e| pg.error(e))?;
-            let mut line = Vec::with_capacity(128);
-            for (cid, p, drivers) in scores {
-                line.clear();
-                for (i, v) in [
-                    Value::Integer(id),
-                    Value::Integer(*cid),
-                    Value::Real(*p),
-                    Value::Text(drivers.clone()),
-                ]
-                .iter()
-                .enumerate()
-                {
-                    if i > 0 {
-                        line.push(b'\t');
-                    }
-                    super::copy::copy_text(v, &mut line).map_err(crate::error::Error::Other)?;
-                }
-                line.push(b'\n');
-                w.write_all(&line)?;
-            }
-            w.finish().map_err(|e| pg.error(e))?;
-        }
+        copy_scores(pg, id, scores)?;
         ctl.check()?;
         let (activate, report, audit) = decide(id, prev)?;
         ctl.report("removing old versions' scores", 0, 1);
@@ -150,6 +124,36 @@ pub fn store(
         Ok(())
     })();
     pg.finish(r)
+}
+
+/// Version `id`'s scores sent with COPY.
+fn copy_scores(pg: &Pg, id: i64, scores: &[(i64, f64, String)]) -> Result<()> {
+    let mut client = pg.client.borrow_mut();
+    let mut w = client
+        .copy_in("COPY churn_scores (model_id, cid, prob, drivers) FROM STDIN")
+        .map_err(|e| pg.error(e))?;
+    let mut line = Vec::with_capacity(128);
+    for (cid, p, drivers) in scores {
+        line.clear();
+        for (i, v) in [
+            Value::Integer(id),
+            Value::Integer(*cid),
+            Value::Real(*p),
+            Value::Text(drivers.clone()),
+        ]
+        .iter()
+        .enumerate()
+        {
+            if i > 0 {
+                line.push(b'\t');
+            }
+            super::copy::copy_text(v, &mut line).map_err(crate::error::Error::Other)?;
+        }
+        line.push(b'\n');
+        w.write_all(&line)?;
+    }
+    w.finish().map_err(|e| pg.error(e))?;
+    Ok(())
 }
 
 /// Every queued item's time-independent priority from the active figures
@@ -235,6 +239,45 @@ pub fn get(pg: &Pg, id: Option<i64>) -> Result<Option<crate::store::models::Mode
         None => pg.rows(&format!("{SELECT} WHERE active"), &[])?,
     };
     rows.first().map(model_row).transpose()
+}
+
+/// Version `id`'s scores replaced by `scores` (a rescore as of another
+/// date), in one transaction: when it is the active version, the active
+/// figures and the queue's priorities follow. Audited as a file's score is.
+pub fn rescore(
+    pg: &Pg,
+    id: i64,
+    scores: &[(i64, f64, String)],
+    agent: &str,
+    detail: &str,
+) -> Result<()> {
+    pg.begin("BEGIN")?;
+    let r = (|| {
+        pg.exec("SELECT pg_advisory_xact_lock(?1)", &[sql::int(TRAIN_LOCK)])?;
+        let Some(m) = get(pg, Some(id))? else {
+            return Err(crate::error::Error::bad(format!("no model v{id}")));
+        };
+        pg.exec(
+            "DELETE FROM churn_scores WHERE model_id = ?1",
+            &[sql::int(id)],
+        )?;
+        copy_scores(pg, id, scores)?;
+        if m.active {
+            activate_in(pg, id)?;
+        }
+        crate::store::audit::append(
+            pg,
+            agent,
+            "score",
+            "model",
+            &id.to_string(),
+            None,
+            Some("active"),
+            Some(detail),
+        )?;
+        Ok(())
+    })();
+    pg.finish(r)
 }
 
 /// Make version `id` the active one: its probabilities become the active
