@@ -199,11 +199,12 @@ pub fn store(
         // lists and opened tickets read) until the commit, which follows.
         ctl.report("updating queue priorities", 0, 1);
         pg.exec("UPDATE clv_fits SET active = FALSE WHERE active", &[])?;
-        pg.batch("TRUNCATE active_clv")?;
-        // sql-format-ok: constant column names.
-        pg.batch(&format!(
-            "INSERT INTO active_clv (cid, {VALUE_COLUMNS}) SELECT cid, {VALUE_COLUMNS} FROM clv_staging"
-        ))?;
+        super::replace_rows(pg, "active_clv", &|| {
+            // sql-format-ok: constant column names.
+            pg.batch(&format!(
+                "INSERT INTO active_clv (cid, {VALUE_COLUMNS}) SELECT cid, {VALUE_COLUMNS} FROM clv_staging ORDER BY cid"
+            ))
+        })?;
         super::models::refresh_priorities(pg)?;
         report.duration_ms = started.elapsed().as_millis() as u64;
         pg.exec(

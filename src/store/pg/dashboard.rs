@@ -6,7 +6,7 @@
 
 use super::Pg;
 use crate::analytics::priority::SlaConfig;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::dashboard::{
     fit_brief, model_brief, Aggregates, Dashboard, Tally, TallyRow, TopRow,
 };
@@ -58,40 +58,27 @@ pub fn aggregates(pg: &Pg, writable: bool, high: f64, medium: f64) -> Result<Agg
 /// The customer-wide aggregates, computed now.
 pub fn compute(pg: &Pg, high: f64, medium: f64) -> Result<Aggregates> {
     let latest = super::list::latest_order(pg)?;
-    let mut tally = Tally::new(latest, high, medium);
-    pg.each(
-        "SELECT c.cid, c.age, c.birth_date, c.income, c.churned, c.last_order, ac.prob, av.clv
-           FROM customers c LEFT JOIN active_churn ac ON ac.cid = c.cid
-                            LEFT JOIN active_clv av ON av.cid = c.cid",
-        &[],
-        &mut |r| {
-            tally.add(TallyRow {
-                cid: r.i64(0)?,
-                age: r.opt_i64(1)?.map(|a| a as f64),
-                birth_date: match r.0.get(2) {
-                    Some(Value::Text(t)) => Some(t.as_str()),
-                    _ => None,
-                },
-                income: r.opt_f64(3)?,
-                churned: r.opt_i64(4)?,
-                last_order: r.opt_i64(5)?,
-                churn: r.opt_f64(6)?,
-                clv: r.opt_f64(7)?,
-            });
-            Ok(())
-        },
-    )?;
-    // Revenue by day in integers (a date formatted per order took three
-    // times as long at 5.5 million orders), then by month here.
-    let mut months: std::collections::BTreeMap<String, f64> = Default::default();
-    for r in pg.rows(
-        "SELECT ts / 86400 - (CASE WHEN ts % 86400 < 0 THEN 1 ELSE 0 END) AS d, sum(amount)::float8
-           FROM orders GROUP BY 1",
-        &[],
-    )? {
-        let day = crate::timeutil::ts_to_date(r.i64(0)? * 86_400);
-        *months.entry(day.format("%Y-%m").to_string()).or_default() += r.f64(1)?;
-    }
+    // Revenue by month on a second connection while this one tallies the
+    // customers (0.9 s and 1.7 s at a million customers and 5.5 million
+    // orders); in a transaction, both on this one (it sees what the
+    // transaction wrote).
+    let months = if pg.in_transaction() {
+        None
+    } else {
+        pg.sibling().ok()
+    };
+    let (tally, months) = std::thread::scope(|s| {
+        let side = months.map(|other| s.spawn(move || revenue_by_month(&other)));
+        let tally = tally_customers(pg, latest, high, medium);
+        let months = match side {
+            Some(h) => h
+                .join()
+                .unwrap_or_else(|_| Err(Error::Other("the revenue query panicked".into()))),
+            None => revenue_by_month(pg),
+        };
+        (tally, months)
+    });
+    let (tally, months) = (tally?, months?);
     let skip = months.len().saturating_sub(24);
     let monthly_revenue: Vec<(String, f64)> = months.into_iter().skip(skip).collect();
     let mut top_at_risk = Vec::new();
@@ -115,6 +102,50 @@ pub fn compute(pg: &Pg, high: f64, medium: f64) -> Result<Aggregates> {
     let model = super::models::get(pg, None)?.map(|m| model_brief(&m));
     let fit = super::clv::active_report(pg)?.map(|(id, r)| fit_brief(id, &r));
     Ok(tally.finish(0, monthly_revenue, top_at_risk, model, fit))
+}
+
+/// Every customer's row of the dashboard's tally.
+fn tally_customers(pg: &Pg, latest: Option<i64>, high: f64, medium: f64) -> Result<Tally> {
+    let mut tally = Tally::new(latest, high, medium);
+    pg.each(
+        "SELECT c.cid, c.age, c.birth_date, c.income, c.churned, c.last_order, ac.prob, av.clv
+           FROM customers c LEFT JOIN active_churn ac ON ac.cid = c.cid
+                            LEFT JOIN active_clv av ON av.cid = c.cid",
+        &[],
+        &mut |r| {
+            tally.add(TallyRow {
+                cid: r.i64(0)?,
+                age: r.opt_i64(1)?.map(|a| a as f64),
+                birth_date: match r.0.get(2) {
+                    Some(Value::Text(t)) => Some(t.as_str()),
+                    _ => None,
+                },
+                income: r.opt_f64(3)?,
+                churned: r.opt_i64(4)?,
+                last_order: r.opt_i64(5)?,
+                churn: r.opt_f64(6)?,
+                clv: r.opt_f64(7)?,
+            });
+            Ok(())
+        },
+    )?;
+    Ok(tally)
+}
+
+/// Revenue by calendar month: summed by day in integers (a date formatted
+/// per order took three times as long at 5.5 million orders), then by
+/// month here.
+fn revenue_by_month(pg: &Pg) -> Result<std::collections::BTreeMap<String, f64>> {
+    let mut months: std::collections::BTreeMap<String, f64> = Default::default();
+    for r in pg.rows(
+        "SELECT ts / 86400 - (CASE WHEN ts % 86400 < 0 THEN 1 ELSE 0 END) AS d, sum(amount)::float8
+           FROM orders GROUP BY 1",
+        &[],
+    )? {
+        let day = crate::timeutil::ts_to_date(r.i64(0)? * 86_400);
+        *months.entry(day.format("%Y-%m").to_string()).or_default() += r.f64(1)?;
+    }
+    Ok(months)
 }
 
 /// The dashboard from given aggregates, with the queue's counts now.

@@ -324,12 +324,15 @@ fn activate_in(pg: &Pg, id: i64) -> Result<()> {
         &[sql::int(id)],
     )?;
     // TRUNCATE, not DELETE: a million dead rows would follow the table
-    // around until a vacuum.
-    pg.batch("TRUNCATE active_churn")?;
-    pg.exec(
-        "INSERT INTO active_churn(cid, prob) SELECT cid, prob FROM churn_scores WHERE model_id = ?1",
-        &[sql::int(id)],
-    )?;
+    // around until a vacuum; in key order, the key's index is appended to.
+    super::replace_rows(pg, "active_churn", &|| {
+        pg.exec(
+            "INSERT INTO active_churn(cid, prob)
+             SELECT cid, prob FROM churn_scores WHERE model_id = ?1 ORDER BY cid",
+            &[sql::int(id)],
+        )
+        .map(|_| ())
+    })?;
     refresh_priorities(pg)?;
     // Open UIs reload the queue's new order (sent at the commit).
     pg.batch("NOTIFY crmtop_changes")

@@ -1,11 +1,13 @@
 //! The worker on a PostgreSQL server: the dashboard, the Customers, Churn
-//! and CLV lists (their pages, counts, drivers and CLV shares), the CLV
-//! holdout check and matrices, the feedback queue (its pages, an item with
-//! its history and its customer, claims and every workflow change, undo,
-//! the agents' names), a customer's detail, the model versions and their
-//! activation, and retraining and refitting (`R`, in a child process). The
-//! other screens' requests are answered with a message saying they are not
-//! on a server yet.
+//! and CLV lists (their pages, counts, drivers, next actions and CLV
+//! shares), the CLV holdout check and matrices, survival and cohorts, the
+//! feedback queue (its pages, an item with its history and its customer,
+//! claims and every workflow change, undo, the agents' names), the
+//! campaigns (their work lists, claims, outcomes and reports), a
+//! customer's detail and advice, the model versions and their activation,
+//! and retraining and refitting (`R`, in a child process). Three threads,
+//! each with its own connection, as on a file: pages, counts and slow
+//! aggregates, writes.
 
 use super::{Extra, JobSpec, Request, Response, Slot};
 use crate::store::feedback;
@@ -517,10 +519,22 @@ pub(super) fn spawn(
         .name("crmtop-writer".into())
         .spawn(move || super::run(writer, wrx, out2, None))
         .map_err(crate::Error::Io)?;
+    // Counts, the dashboard, advice and campaign reports on a connection
+    // of their own, as on a file: a filter's count of a million customers
+    // (half a second for a text of one or two characters, which no
+    // trigram answers) never holds up the page that shows its first rows.
+    let mut slow = ServerExecutor::open(url, read_only)?;
+    slow.set_mask(mask);
+    slow.advisor.policy = Arc::clone(&exec.advisor.policy);
+    let (stx, srx) = std::sync::mpsc::channel::<Request>();
+    let out3 = out.clone();
+    std::thread::Builder::new()
+        .name("crmtop-counter".into())
+        .spawn(move || super::run(slow, srx, out3, None))
+        .map_err(crate::Error::Io)?;
     let changed = out.clone();
     crate::store::pg::listen(url, move || changed.send(super::Event::Changed).is_ok())?;
     let (tx, rx) = std::sync::mpsc::channel::<Request>();
-    // No slow lane: what would go there is answered (refused) in place.
     let handle = std::thread::Builder::new()
         .name("crmtop-worker".into())
         .spawn(move || {
@@ -529,7 +543,7 @@ pub(super) fn spawn(
                 rx,
                 out,
                 Some(super::Lanes {
-                    slow: None,
+                    slow: Some(stx),
                     write: wtx,
                 }),
             )

@@ -9,7 +9,6 @@
 use super::Pg;
 use crate::error::Result;
 use crate::ingest::Kind;
-use crate::store::sql::Sql;
 
 #[derive(Debug, Default)]
 pub(super) struct SetAside {
@@ -96,18 +95,7 @@ impl SetAside {
 /// definitions to build them again; none when the table's lock cannot be
 /// had at once (then the load keeps them in place).
 fn set_aside_customer_indexes(pg: &Pg) -> Result<Vec<String>> {
-    let mut found = Vec::new();
-    pg.each(
-        "SELECT i.indexname, i.indexdef FROM pg_indexes i
-          WHERE i.schemaname = current_schema() AND i.tablename = 'customers'
-            AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)
-          ORDER BY i.indexname",
-        &[],
-        &mut |r| {
-            found.push((r.text(0)?, r.text(1)?));
-            Ok(())
-        },
-    )?;
+    let found = crate::store::pg::indexes_of(pg, "customers")?;
     if found.is_empty() {
         return Ok(Vec::new());
     }
