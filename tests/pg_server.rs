@@ -1232,8 +1232,106 @@ fn the_demo_on_a_server_equals_the_files() {
     let o = server.run(&["demo", "--customers", "10"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("already holds customers"),
+        stderr(&o).contains("already holds data"),
         "{}",
         stderr(&o)
     );
+}
+
+/// The README's role for agents, run as it is written: an agent logged in
+/// with it works the queue and the campaigns and reads every screen's
+/// data, and cannot change the audit log, its guard triggers or the
+/// customers.
+#[test]
+fn the_readmes_agent_role_works_the_queue_and_campaigns_and_no_more() {
+    if skip() {
+        return;
+    }
+    let db = demo_db(400, 31);
+    train_and_fit(&db);
+    let db = db.on_engine();
+    let o = db.run(&[
+        "campaign",
+        "create",
+        "save",
+        "--action",
+        "call",
+        "--start",
+        "2025-03-01",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The README's block, with this test's names for the roles and database.
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find("CREATE ROLE agents NOLOGIN;")
+        .expect("the README's role block");
+    let end = start + readme[start..].find("```").unwrap();
+    let url = db.target().into_string().unwrap();
+    let (base, dbname) = url.rsplit_once('/').unwrap();
+    let pid = std::process::id();
+    let (group, login) = (format!("agents_t{pid}"), format!("ann_t{pid}"));
+    let block = readme[start..end]
+        .replace("ON DATABASE crmtop", &format!("ON DATABASE {dbname}"))
+        .replace("ROLE agents", &format!("ROLE {group}"))
+        .replace("TO agents", &format!("TO {group}"))
+        .replace("ROLE ann", &format!("ROLE {login}"));
+    for word in [" agents;", " agents ", " ann "] {
+        assert!(!block.contains(word), "{block}");
+    }
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    admin.batch_execute(&block).unwrap();
+    let (_, host) = base.split_once('@').unwrap();
+    let agent_url = format!("postgres://{login}@{host}/{dbname}");
+    let agent = |args: &[&str]| {
+        crmtop_cmd()
+            .args(["--db", &agent_url, "--agent", "ann"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // The queue, the campaigns and every screen's reads.
+    for args in [
+        &["feedback", "next", "--json"][..],
+        &["feedback", "list", "--mine"],
+        &["campaign", "list"],
+        &["next-action", "--limit", "3"],
+        &["info"],
+        &["export", "customers"],
+        &["segments"],
+    ] {
+        let o = agent(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+    }
+    let next = agent(&["campaign", "next", "save", "--json"]);
+    assert_eq!(next.status.code(), Some(0), "{}", stderr(&next));
+    let m: serde_json::Value = serde_json::from_slice(&next.stdout).unwrap();
+    let who = m["customer_id"].as_str().unwrap();
+    let o = agent(&["campaign", "outcome", "save", who, "accepted"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = agent(&["campaign", "close", "save"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Not the audit log, its triggers or the customers.
+    let mut as_agent = postgres::Client::connect(&agent_url, postgres::NoTls).unwrap();
+    for sql in [
+        "UPDATE audit_log SET agent = 'mallory'",
+        "DELETE FROM audit_log",
+        "ALTER TABLE audit_log DISABLE TRIGGER ALL",
+        "DROP TRIGGER audit_log_no_update ON audit_log",
+        "UPDATE customers SET name = 'x'",
+    ] {
+        assert!(as_agent.batch_execute(sql).is_err(), "{sql} was allowed");
+    }
+    let o = agent(&[
+        "import",
+        "customers",
+        common::fixture("customers_extra.csv").to_str().unwrap(),
+    ]);
+    assert_ne!(o.status.code(), Some(0));
+    drop(as_agent);
+    admin
+        .batch_execute(&format!(
+            "DROP OWNED BY {login}, {group}; DROP ROLE {login}; DROP ROLE {group};"
+        ))
+        .unwrap();
 }

@@ -234,19 +234,22 @@ pub fn campaign(ctx: &Ctx, cmd: CampaignCmd) -> Result<i32> {
         CampaignCmd::Close(a) => {
             let mut s = ctx.open_db_for_write("campaign close")?;
             let c = store::campaigns::get(&s, &a.name)?;
-            s.write(&mut |tx| {
+            let seen_to = s.write(&mut |tx| {
                 let seen_to = store::customers::latest_order(tx)?
                     .map(|t| t.div_euclid(DAY))
                     .unwrap_or_else(|| crate::timeutil::now() / DAY);
-                if c.start_day + c.window_days > seen_to + 1 {
-                    crate::outln!(
-                        "note: its window runs to {}, past the data (to {}): its report is not final, and next best action learns from it only once the data reach the window's end",
-                        crate::timeutil::ts_to_day_string((c.start_day + c.window_days - 1) * DAY),
-                        crate::timeutil::ts_to_day_string(seen_to * DAY)
-                    );
-                }
-                store::campaigns::close_audited(tx, c.id, &ctx.agent)
+                store::campaigns::close_audited(tx, c.id, &ctx.agent)?;
+                Ok(seen_to)
             })?;
+            // Said once the close is committed (a server may run the
+            // transaction again).
+            if c.start_day + c.window_days > seen_to + 1 {
+                crate::outln!(
+                    "note: its window runs to {}, past the data (to {}): its report is not final, and next best action learns from it only once the data reach the window's end",
+                    crate::timeutil::ts_to_day_string((c.start_day + c.window_days - 1) * DAY),
+                    crate::timeutil::ts_to_day_string(seen_to * DAY)
+                );
+            }
             crate::outln!("campaign '{}' is closed", crate::term::safe(&c.name));
             Ok(OK)
         }
@@ -370,7 +373,7 @@ fn create(ctx: &Ctx, a: CreateArgs) -> Result<i32> {
         &members,
         &detail,
     )?;
-    let c = store::campaigns::get(&s, &id.to_string())?;
+    let c = store::campaigns::get_by_id(&s, id)?;
     if a.json {
         print_json(&c)?;
     } else {

@@ -413,19 +413,7 @@ fn demo_on_server(ctx: &Ctx, a: DemoArgs, url: &str) -> Result<i32> {
         ));
     }
     // Refused before the work, not after it.
-    {
-        use store::sql::Sql;
-        let n = pg.count(
-            "SELECT count(*) FROM (SELECT 1 FROM customers LIMIT 1) t",
-            &[],
-        )?;
-        if n > 0 {
-            return Err(Error::bad(format!(
-                "{} already holds customers: the demo goes into an empty database (createdb a new one)",
-                pg.shown
-            )));
-        }
-    }
+    store::pg::copy::check_empty(&pg)?;
     let dir = tempfile::Builder::new().prefix("crmtop-demo").tempdir()?;
     let file = dir.path().join("demo.db");
     let mut store = store::open(&file, Mode::ReadWrite)?;

@@ -407,6 +407,13 @@ fn write_server(
     summary: &mut ImportSummary,
     rejects: &mut RejectWriter,
 ) -> Result<()> {
+    if !opts.dry_run && !summary.attribute_columns.is_empty() {
+        // New attribute columns in a short transaction of their own: added
+        // inside the load's, their ALTER TABLE would keep every reader of
+        // the attributes (a detail, an export, a training) waiting until
+        // the load commits. Empty columns are all a failed load leaves.
+        store::pg::attributes::add_missing(pg, &summary.attribute_columns)?;
+    }
     store::pg::import::in_transaction(pg, !opts.dry_run, || {
         // ~40 bytes per row is typical of orders and events files.
         let mut writer =

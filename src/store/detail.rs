@@ -64,8 +64,7 @@ pub struct Detail {
     pub audit: Vec<super::audit::Entry>,
 }
 
-/// The customer `cid` on either engine. What only a file keeps (campaign
-/// work) is left empty on a server.
+/// The customer `cid` on either engine.
 pub fn load(conn: &dyn Sql, cid: i64) -> Result<Option<Detail>> {
     let file = conn.sqlite();
     let key = [sql::int(cid)];
@@ -178,20 +177,13 @@ pub fn load(conn: &dyn Sql, cid: i64) -> Result<Option<Detail>> {
         })
         .collect::<Result<_>>()?;
     // The customer's audit trail: entries about the customer, their
-    // feedback items and (in a file) their places in campaigns agents worked.
-    let audit_sql = if file.is_some() {
-        "SELECT aid, at, agent, action, entity, entity_id, old_value, new_value, details FROM audit_log
+    // feedback items and their places in campaigns agents worked.
+    let audit_sql = "SELECT aid, at, agent, action, entity, entity_id, old_value, new_value, details FROM audit_log
          WHERE (entity = 'customer' AND entity_id = ?1)
             OR (entity = 'feedback' AND entity_id IN (SELECT id FROM feedback WHERE cid = ?2))
             OR (entity = 'campaign_member' AND entity_id IN
                 (SELECT campaign_id || ':' || cid FROM campaign_work WHERE cid = ?2))
-         ORDER BY aid DESC LIMIT 10"
-    } else {
-        "SELECT aid, at, agent, action, entity, entity_id, old_value, new_value, details FROM audit_log
-         WHERE (entity = 'customer' AND entity_id = ?1)
-            OR (entity = 'feedback' AND entity_id IN (SELECT id FROM feedback WHERE cid = ?2))
-         ORDER BY aid DESC LIMIT 10"
-    };
+         ORDER BY aid DESC LIMIT 10";
     let audit = conn
         .rows(audit_sql, &[sql::text(&profile.id), sql::int(cid)])?
         .iter()

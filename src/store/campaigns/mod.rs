@@ -112,6 +112,12 @@ pub fn create_audited(
 ) -> Result<i64> {
     conn.write(&mut |tx| {
         let id = create(tx, c, members)?;
+        // What next best action learned (the open campaigns' control
+        // groups) is cached per data version: a file's moves on here (a
+        // server's trigger moves its own).
+        if let Some(file) = tx.sqlite() {
+            crate::store::dashboard::bump_version(file)?;
+        }
         crate::store::audit::append(
             tx,
             c.agent,
@@ -131,6 +137,9 @@ pub fn create_audited(
 pub fn close_audited(conn: &dyn Sql, id: i64, agent: &str) -> Result<bool> {
     let closed = close(conn, id, agent)?;
     if closed {
+        if let Some(file) = conn.sqlite() {
+            crate::store::dashboard::bump_version(file)?;
+        }
         crate::store::audit::append(
             conn,
             agent,
@@ -220,7 +229,22 @@ pub fn list(conn: &dyn Sql) -> Result<Vec<Campaign>> {
     Ok(all)
 }
 
-/// A campaign by name (or by id, given as digits).
+/// A campaign by its id (what the screens and the CLI hold once they have
+/// one: a name made of digits cannot be mistaken for it).
+pub fn get_by_id(conn: &dyn Sql, id: i64) -> Result<Campaign> {
+    // sql-format-ok: a constant column list.
+    let found = conn.row(&format!("{SELECT} WHERE c.id = ?1"), &[int(id)])?;
+    let mut c = found
+        .as_ref()
+        .map(row)
+        .transpose()?
+        .ok_or_else(|| Error::BadInput(format!("no campaign {id} (campaign list)")))?;
+    fill_counts(conn, &mut c)?;
+    Ok(c)
+}
+
+/// A campaign by name (or by id, given as digits, when no campaign has
+/// that name).
 pub fn get(conn: &dyn Sql, name: &str) -> Result<Campaign> {
     let id = name
         .bytes()

@@ -181,11 +181,19 @@ pub fn claim_next(conn: &dyn Sql, campaign_id: i64, agent: &str) -> Result<Optio
     let untouched = first_untouched(conn, campaign_id)?;
     match (given_back, untouched) {
         (Some((cid, rank)), u) if u.as_ref().is_none_or(|u| rank < u.rank) => {
-            conn.exec(
+            // Still given back and without an outcome: on a server another
+            // agent may have recorded one since it was read (a file's
+            // immediate transaction rules that out).
+            let n = conn.exec(
                 "UPDATE campaign_work SET claimed_by = ?3, claimed_at = ?4, version = version + 1
-                 WHERE campaign_id = ?1 AND cid = ?2",
+                 WHERE campaign_id = ?1 AND cid = ?2 AND claimed_by IS NULL AND outcome IS NULL",
                 &[int(campaign_id), int(cid), text(agent), int(now)],
             )?;
+            if n == 0 {
+                return Err(Error::Busy(
+                    "another agent took or worked that customer meanwhile".into(),
+                ));
+            }
             Ok(Some(cid))
         }
         (_, Some(m)) => {

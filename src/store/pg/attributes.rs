@@ -25,6 +25,14 @@ pub fn ensure(pg: &Pg, names: &[String]) -> Result<Vec<Column>> {
     if names.iter().any(|n| !have.contains_key(n)) {
         pg.batch("LOCK TABLE attribute_columns IN SHARE ROW EXCLUSIVE MODE")?;
         have = known(pg)?;
+        let new = names.iter().filter(|n| !have.contains_key(*n)).count();
+        if have.len() + new > MAX_ATTRIBUTES {
+            return Err(crate::error::Error::bad(format!(
+                "{} holds {} customer attributes and this file brings {new} more: a PostgreSQL table holds at most {MAX_ATTRIBUTES} (each takes two of its 1,600 columns); leave some columns out of the file",
+                pg.shown,
+                have.len()
+            )));
+        }
         for name in names {
             if have.contains_key(name) {
                 continue;
@@ -48,6 +56,18 @@ pub fn ensure(pg: &Pg, names: &[String]) -> Result<Vec<Column>> {
         })
         .collect())
 }
+
+/// Add the columns of `names` that do not exist yet, in a transaction of
+/// their own (committed before a load starts).
+pub fn add_missing(pg: &Pg, names: &[String]) -> Result<()> {
+    pg.begin("BEGIN")?;
+    let r = ensure(pg, names).map(|_| ());
+    pg.finish(r)
+}
+
+/// At most this many attributes: each is two of a PostgreSQL table's 1,600
+/// columns.
+pub(super) const MAX_ATTRIBUTES: usize = 790;
 
 /// The two columns of attribute `pos`.
 pub(super) fn add_columns(pg: &Pg, pos: i64) -> Result<()> {

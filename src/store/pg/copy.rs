@@ -21,6 +21,8 @@ struct Table {
     from: &'static str,
     key: &'static str,
     back: bool,
+    /// Its last column holds bytes (`bytea` on the server).
+    bytes: bool,
 }
 
 const TABLES: &[Table] = &[
@@ -30,6 +32,7 @@ const TABLES: &[Table] = &[
         from: "meta",
         key: "key",
         back: true,
+        bytes: false,
     },
     Table {
         name: "customers",
@@ -37,6 +40,7 @@ const TABLES: &[Table] = &[
         from: "customers",
         key: "cid",
         back: true,
+        bytes: false,
     },
     Table {
         name: "orders",
@@ -44,6 +48,7 @@ const TABLES: &[Table] = &[
         from: "orders",
         key: "oid",
         back: true,
+        bytes: false,
     },
     Table {
         name: "events",
@@ -51,6 +56,7 @@ const TABLES: &[Table] = &[
         from: "events",
         key: "eid",
         back: true,
+        bytes: false,
     },
     Table {
         name: "feedback",
@@ -58,6 +64,7 @@ const TABLES: &[Table] = &[
         from: "feedback",
         key: "fid",
         back: true,
+        bytes: false,
     },
     Table {
         name: "queue",
@@ -65,6 +72,7 @@ const TABLES: &[Table] = &[
         from: "queue",
         key: "fid",
         back: true,
+        bytes: false,
     },
     Table {
         name: "audit_log",
@@ -72,6 +80,7 @@ const TABLES: &[Table] = &[
         from: "audit_log",
         key: "aid",
         back: true,
+        bytes: false,
     },
     Table {
         name: "active_churn",
@@ -79,6 +88,7 @@ const TABLES: &[Table] = &[
         from: "active_churn",
         key: "cid",
         back: false,
+        bytes: false,
     },
     // The latest clusters (the customer screens filter by them).
     Table {
@@ -87,6 +97,7 @@ const TABLES: &[Table] = &[
         from: "cluster_runs",
         key: "id",
         back: true,
+        bytes: false,
     },
     Table {
         name: "customer_clusters",
@@ -94,6 +105,7 @@ const TABLES: &[Table] = &[
         from: "customer_clusters",
         key: "cid",
         back: true,
+        bytes: false,
     },
     // Campaigns with their assignments and the members agents worked.
     Table {
@@ -102,6 +114,7 @@ const TABLES: &[Table] = &[
         from: "campaigns",
         key: "id",
         back: true,
+        bytes: false,
     },
     Table {
         name: "campaign_assignment",
@@ -109,6 +122,7 @@ const TABLES: &[Table] = &[
         from: "campaign_assignment",
         key: "campaign_id, treatment, chunk",
         back: true,
+        bytes: true,
     },
     Table {
         name: "campaign_work",
@@ -116,6 +130,7 @@ const TABLES: &[Table] = &[
         from: "campaign_work",
         key: "campaign_id, cid",
         back: true,
+        bytes: false,
     },
     // The active CLV fit comes along with every customer's values (older
     // fits stay in the file).
@@ -125,6 +140,7 @@ const TABLES: &[Table] = &[
         from: "active_clv",
         key: "cid",
         back: false,
+        bytes: false,
     },
     Table {
         name: "clv_fits",
@@ -132,6 +148,7 @@ const TABLES: &[Table] = &[
         from: "(SELECT * FROM clv_fits WHERE active = 1) f",
         key: "id",
         back: false,
+        bytes: false,
     },
     // The active churn model comes along with every customer's score and
     // drivers, so that the server explains and re-ranks as the file did
@@ -142,6 +159,7 @@ const TABLES: &[Table] = &[
         from: "(SELECT * FROM models WHERE active = 1) m",
         key: "id",
         back: false,
+        bytes: false,
     },
     Table {
         name: "churn_scores",
@@ -150,6 +168,7 @@ const TABLES: &[Table] = &[
                   FROM active_churn WHERE EXISTS (SELECT 1 FROM models WHERE active = 1)) s",
         key: "cid",
         back: false,
+        bytes: false,
     },
 ];
 
@@ -194,15 +213,18 @@ pub(super) fn copy_text(v: &Value, out: &mut Vec<u8>) -> std::result::Result<(),
                 }
             }
         }
-        // bytea in hex (`\x..`), its backslash escaped for COPY's text.
-        Value::Blob(b) => {
-            out.extend_from_slice(b"\\\\x");
-            for byte in b {
-                let _ = write!(out, "{byte:02x}");
-            }
-        }
+        Value::Blob(_) => return Err("holds bytes where crmtop keeps text or numbers".into()),
     }
     Ok(())
+}
+
+/// Bytes for a `bytea` column in COPY's text format: hex (`\x..`), its
+/// backslash escaped.
+fn copy_bytes(b: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(b"\\\\x");
+    for byte in b {
+        let _ = write!(out, "{byte:02x}");
+    }
 }
 
 /// A running checksum of values, the same whichever engine they came from
@@ -244,14 +266,16 @@ impl Checksum {
     }
 }
 
-/// Copy every table of `file` into `pg` (which must hold no customers,
-/// feedback or audit entries yet), in one transaction.
-pub fn from_sqlite(
-    file: &rusqlite::Connection,
-    pg: &Pg,
-    progress: &mut dyn FnMut(&str, u64),
-) -> Result<Vec<Copied>> {
-    for t in ["customers", "feedback", "audit_log"] {
+/// Refuse a database that holds crmtop data already (a copy goes into an
+/// empty one): checked before any work.
+pub fn check_empty(pg: &Pg) -> Result<()> {
+    for t in [
+        "customers",
+        "feedback",
+        "audit_log",
+        "attribute_columns",
+        "campaigns",
+    ] {
         let n = pg
             // sql-format-ok: a constant table name.
             .row(&format!("SELECT count(*) FROM {t}"), &[])?
@@ -260,11 +284,22 @@ pub fn from_sqlite(
             .unwrap_or(0);
         if n > 0 {
             return Err(Error::bad(format!(
-                "{} already holds data ({n} rows in {t}); migrate copies into an empty crmtop database (create a new one with `createdb`)",
+                "{} already holds data ({n} rows in {t}); crmtop copies into an empty crmtop database (create a new one with `createdb`)",
                 pg.shown
             )));
         }
     }
+    Ok(())
+}
+
+/// Copy every table of `file` into `pg` (which must hold no customers,
+/// feedback or audit entries yet), in one transaction.
+pub fn from_sqlite(
+    file: &rusqlite::Connection,
+    pg: &Pg,
+    progress: &mut dyn FnMut(&str, u64),
+) -> Result<Vec<Copied>> {
+    check_empty(pg)?;
     pg.begin("BEGIN")?;
     let r = (|| {
         // The tables the schema filled itself (none today) start empty.
@@ -349,6 +384,11 @@ fn copy_table(
                 let v: Value = r.get(i)?;
                 if i > 0 {
                     line.push(b'\t');
+                }
+                if let (Value::Blob(b), true) = (&v, t.bytes && i + 1 == ncols) {
+                    copy_bytes(b, &mut line);
+                    sent.add(&v);
+                    continue;
                 }
                 copy_text(&v, &mut line).map_err(|m| {
                     Error::Other(format!(
@@ -509,6 +549,13 @@ fn attributes_to_server(
     use crate::store::attributes;
     use crate::store::sql::Engine;
     let cols = attributes::columns(file)?;
+    if cols.len() > super::attributes::MAX_ATTRIBUTES {
+        return Err(Error::bad(format!(
+            "the file holds {} customer attributes; a PostgreSQL table holds at most {} (each takes two of its 1,600 columns)",
+            cols.len(),
+            super::attributes::MAX_ATTRIBUTES
+        )));
+    }
     for c in &cols {
         super::attributes::register(pg, c.pos, &c.name)?;
     }

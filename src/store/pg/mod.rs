@@ -78,6 +78,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0011_campaigns.sql",
         include_str!("../../../schema/pg/0011_campaigns.sql"),
     ),
+    (
+        "0012_agents_role.sql",
+        include_str!("../../../schema/pg/0012_agents_role.sql"),
+    ),
 ];
 
 /// A table's indexes that back no constraint: (name, definition).

@@ -26,12 +26,12 @@ pub fn answer(db: &mut impl Writer, read_only: bool, req: Request) -> crate::Res
             limit,
         } => Response::CampaignWork {
             gen,
-            campaign: Box::new(store::campaigns::get(&*db, &id.to_string())?),
+            campaign: Box::new(store::campaigns::get_by_id(&*db, id)?),
             offset,
             rows: store::campaigns::work_page(&*db, id, offset, limit)?,
         },
         Request::CampaignReport { gen, id } => {
-            let c = store::campaigns::get(&*db, &id.to_string())?;
+            let c = store::campaigns::get_by_id(&*db, id)?;
             Response::CampaignReport {
                 gen,
                 report: store::campaigns::measure(&*db, &c, None)
@@ -44,7 +44,7 @@ pub fn answer(db: &mut impl Writer, read_only: bool, req: Request) -> crate::Res
                 return refused();
             }
             let taken = (|| {
-                let c = store::campaigns::get(&*db, &id.to_string())?;
+                let c = store::campaigns::get_by_id(&*db, id)?;
                 if c.status != "open" {
                     return Err(crate::Error::bad(format!(
                         "campaign '{}' is closed: its work list has ended",
