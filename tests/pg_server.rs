@@ -1231,11 +1231,7 @@ fn the_demo_on_a_server_equals_the_files() {
     assert_eq!(stdout(&file.run(&["export", "churn"])), after);
     let o = server.run(&["demo", "--customers", "10"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("already holds data"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("already holds data"), "{}", stderr(&o));
 }
 
 /// The README's role for agents, run as it is written: an agent logged in
