@@ -1331,3 +1331,40 @@ fn the_readmes_agent_role_works_the_queue_and_campaigns_and_no_more() {
         ))
         .unwrap();
 }
+
+/// A server keeps the newest versions' scores (each version's in a
+/// partition of its own) and drops the older ones' after the commit: a
+/// pruned version cannot be activated, a kept one can.
+#[test]
+fn old_versions_scores_are_dropped_partition_by_partition() {
+    if skip() {
+        return;
+    }
+    let db = demo_db(300, 41).on_engine();
+    for _ in 0..7 {
+        let o = db.run(&["train", "--json"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let parts =
+        db.count("SELECT count(*) FROM pg_inherits WHERE inhparent = 'churn_scores'::regclass");
+    let kept = crmtop::store::models::KEEP_SCORES;
+    assert!(parts <= kept + 1 && parts >= kept, "{parts} partitions");
+    assert_eq!(
+        db.count("SELECT count(DISTINCT model_id) FROM churn_scores"),
+        parts
+    );
+    let newest = db.count("SELECT max(id) FROM models");
+    let oldest = db.count("SELECT min(id) FROM models");
+    let o = db.run(&["model", "activate", &oldest.to_string()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("pruned"), "{}", stderr(&o));
+    let o = db.run(&["model", "activate", &(newest - 1).to_string()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        db.count("SELECT count(*) FROM active_churn"),
+        db.count(&format!(
+            "SELECT count(*) FROM churn_scores WHERE model_id = {}",
+            newest - 1
+        ))
+    );
+}

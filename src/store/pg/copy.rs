@@ -311,6 +311,13 @@ pub fn from_sqlite(
         // Every table of the file as of one moment (agents may be
         // working on it): one read transaction around the copy.
         file.execute_batch("BEGIN")?;
+        // The active version's scores go into a partition of their own.
+        let active: Option<i64> = file
+            .query_row("SELECT id FROM models WHERE active = 1", [], |r| r.get(0))
+            .ok();
+        if let Some(id) = active {
+            super::models::scores_partition(pg, id)?;
+        }
         let copied: Result<Vec<Copied>> = (|| {
             let mut out = TABLES
                 .iter()

@@ -82,6 +82,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0012_agents_role.sql",
         include_str!("../../../schema/pg/0012_agents_role.sql"),
     ),
+    (
+        "0013_churn_scores_partitioned.sql",
+        include_str!("../../../schema/pg/0013_churn_scores_partitioned.sql"),
+    ),
 ];
 
 /// A table's indexes that back no constraint: (name, definition).
@@ -113,6 +117,7 @@ pub(crate) fn replace_rows(pg: &Pg, table: &str, fill: &dyn Fn() -> Result<()>) 
     // index names come from the catalog, quoted as identifiers.
     let mut drop = format!("TRUNCATE {table};");
     for (name, _) in &indexes {
+        // sql-format-ok: an index name from the catalog, quoted as an identifier.
         drop.push_str(&format!("DROP INDEX \"{}\";", name.replace('"', "\"\"")));
     }
     pg.batch(&drop)?;

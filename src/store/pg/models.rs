@@ -72,19 +72,9 @@ pub fn store(
                 sql::text(m.params),
             ],
         )?;
-        copy_scores(pg, id, scores)?;
+        new_scores(pg, id, scores)?;
         ctl.check()?;
         let (activate, report, audit) = decide(id, prev)?;
-        ctl.report("removing old versions' scores", 0, 1);
-        pg.exec(
-            "DELETE FROM churn_scores WHERE model_id IN (
-               SELECT id FROM models WHERE NOT active AND id NOT IN (SELECT id FROM models ORDER BY id DESC LIMIT ?1))",
-            &[sql::int(KEEP_SCORES)],
-        )?;
-        pg.exec(
-            "DELETE FROM churn_scores WHERE model_id NOT IN (SELECT id FROM models)",
-            &[],
-        )?;
         pg.exec(
             "DELETE FROM models WHERE NOT active AND id NOT IN (SELECT id FROM models ORDER BY id DESC LIMIT ?1)",
             &[sql::int(KEEP_VERSIONS)],
@@ -123,14 +113,106 @@ pub fn store(
         ctl.check()?;
         Ok(())
     })();
-    pg.finish(r)
+    pg.finish(r)?;
+    // Old versions' scores go after the commit, partition by partition,
+    // without holding up a reader (best effort: the next training tries
+    // again, and doctor says what is left).
+    ctl.report("removing old versions' scores", 0, 1);
+    let _ = prune_scores(pg);
+    Ok(())
+}
+
+/// Version `id`'s scores as a partition of `churn_scores`: copied into a
+/// table of their own, indexed once from the whole, then attached (its
+/// CHECK constraint spares the attach a scan; the attach does not hold up
+/// readers of the other versions).
+fn new_scores(pg: &Pg, id: i64, scores: &[(i64, f64, String)]) -> Result<()> {
+    // sql-format-ok: the table is named after our own integer.
+    pg.batch(&format!(
+        "CREATE TABLE churn_scores_{id} (
+             model_id BIGINT NOT NULL CHECK (model_id = {id}),
+             cid      BIGINT NOT NULL,
+             prob     DOUBLE PRECISION NOT NULL,
+             drivers  TEXT NOT NULL)"
+    ))?;
+    copy_scores(pg, &format!("churn_scores_{id}"), id, scores)?;
+    // sql-format-ok: the table is named after our own integer.
+    pg.batch(&format!(
+        "ALTER TABLE churn_scores_{id} ADD PRIMARY KEY (model_id, cid);
+         ALTER TABLE churn_scores ATTACH PARTITION churn_scores_{id} FOR VALUES IN ({id})"
+    ))
+}
+
+/// A partition for version `id`'s scores, to be filled (a copy from a file).
+pub(super) fn scores_partition(pg: &Pg, id: i64) -> Result<()> {
+    // sql-format-ok: the table is named after our own integer.
+    pg.batch(&format!(
+        "CREATE TABLE IF NOT EXISTS churn_scores_{id} PARTITION OF churn_scores FOR VALUES IN ({id})"
+    ))
+}
+
+/// Drop the partitions of versions whose scores are no longer kept (not
+/// the active one, not among the newest `KEEP_SCORES`, or gone): each
+/// detached concurrently (readers go on), then dropped.
+pub fn prune_scores(pg: &Pg) -> Result<usize> {
+    let keep: std::collections::HashSet<i64> = pg
+        .rows(
+            "SELECT id FROM models WHERE active
+             UNION SELECT id FROM (SELECT id FROM models ORDER BY id DESC LIMIT ?1) k",
+            &[sql::int(KEEP_SCORES)],
+        )?
+        .iter()
+        .map(|r| r.i64(0))
+        .collect::<Result<_>>()?;
+    let parts: Vec<i64> = pg
+        .rows(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+              WHERE i.inhparent = 'churn_scores'::regclass",
+            &[],
+        )?
+        .iter()
+        .filter_map(|r| r.text(0).ok())
+        .filter_map(|n| n.strip_prefix("churn_scores_").and_then(|x| x.parse().ok()))
+        .collect();
+    let mut dropped = 0;
+    for id in parts.into_iter().filter(|id| !keep.contains(id)) {
+        // sql-format-ok: the table is named after our own integer.
+        let detached = pg.batch(&format!(
+            "ALTER TABLE churn_scores DETACH PARTITION churn_scores_{id} CONCURRENTLY"
+        ));
+        // A server before PostgreSQL 14 detaches only with a lock on every
+        // version's scores: asked for briefly, else left for next time.
+        // sql-format-ok: the table is named after our own integer.
+        let drop = format!(
+            "{}DROP TABLE churn_scores_{id}{}",
+            if detached.is_ok() {
+                ""
+            } else {
+                "SET lock_timeout = '1s'; "
+            },
+            if detached.is_ok() {
+                ""
+            } else {
+                "; RESET lock_timeout"
+            }
+        );
+        if pg.batch(&drop).is_ok() {
+            dropped += 1;
+        } else {
+            let _ = pg.batch("RESET lock_timeout");
+        }
+    }
+    Ok(dropped)
 }
 
 /// Version `id`'s scores sent with COPY.
-fn copy_scores(pg: &Pg, id: i64, scores: &[(i64, f64, String)]) -> Result<()> {
+fn copy_scores(pg: &Pg, table: &str, id: i64, scores: &[(i64, f64, String)]) -> Result<()> {
     let mut client = pg.client.borrow_mut();
+    // sql-format-ok: the table is ours (churn_scores or a version's partition).
     let mut w = client
-        .copy_in("COPY churn_scores (model_id, cid, prob, drivers) FROM STDIN")
+        .copy_in(&format!(
+            "COPY {table} (model_id, cid, prob, drivers) FROM STDIN"
+        ))
         .map_err(|e| pg.error(e))?;
     let mut line = Vec::with_capacity(128);
     for (cid, p, drivers) in scores {
@@ -261,7 +343,8 @@ pub fn rescore(
             "DELETE FROM churn_scores WHERE model_id = ?1",
             &[sql::int(id)],
         )?;
-        copy_scores(pg, id, scores)?;
+        scores_partition(pg, id)?;
+        copy_scores(pg, "churn_scores", id, scores)?;
         if m.active {
             activate_in(pg, id)?;
         }
