@@ -97,7 +97,10 @@ fn app(db: &Path, extra: &str) -> String {
 }
 
 fn demo(customers: usize) -> common::TempDb {
-    let db = common::TempDb::new();
+    demo_in(common::TempDb::new(), customers)
+}
+
+fn demo_in(db: common::TempDb, customers: usize) -> common::TempDb {
     let out = db.run(&[
         "demo",
         "--customers",
@@ -113,10 +116,17 @@ fn demo(customers: usize) -> common::TempDb {
     db
 }
 
+/// On the engine under test (a server's `R` runs the training in a child
+/// process there too).
 #[test]
 fn pressing_r_retrains_and_the_database_gains_a_model() {
-    let db = demo(3000);
-    let t = Tmux::start("retrain", 100, 30, &app(&db.path, ""));
+    let db = demo_in(common::TempDb::new().on_engine(), 3000);
+    let t = Tmux::start("retrain", 100, 30, &app(Path::new(&db.target()), ""));
+    // A server's UI opens on the queue (agents first): to the dashboard.
+    t.wait_for("the first screen", Duration::from_secs(20), |s| {
+        s.contains("crmtop  1 Dashboard")
+    });
+    t.send(&["1"]);
     t.wait_for("the dashboard", Duration::from_secs(20), |s| {
         s.contains("Dashboard") && s.contains("Customers 3,000")
     });
