@@ -170,6 +170,23 @@ fn two_agents_work_the_list_without_losing_an_outcome() {
         "{}",
         stderr(&late)
     );
+    // Nor is carl, without the version: ann's outcome is hers until
+    // someone replaces it knowingly.
+    let over = db.run(&[
+        "--agent",
+        "carl",
+        "campaign",
+        "outcome",
+        "save",
+        id,
+        "no_answer",
+    ]);
+    assert!(!over.status.success());
+    assert!(
+        stderr(&over).contains("ann recorded 'accepted'") && stderr(&over).contains("--version"),
+        "{}",
+        stderr(&over)
+    );
     let shown = json(&db.run(&["campaign", "show", "save", "--json"]));
     let m = shown["members"]
         .as_array()

@@ -216,7 +216,7 @@ pub fn advise(policy: &Policy, learned: &Learned, c: &Candidate, seed: u64) -> A
         return advice;
     }
     if c.churn_prob.is_none() {
-        advice.explanation = "none: not scored (train a model)".into();
+        advice.explanation = "none: not scored yet (crmtop train scores every customer)".into();
         return advice;
     }
     if band == "low" {

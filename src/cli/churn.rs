@@ -451,6 +451,11 @@ pub fn score(ctx: &Ctx, a: ScoreArgs) -> Result<i32> {
         print_json(&serde_json::json!({"model_id": active.id, "scored": n}))?;
     } else {
         crate::outln!("scored {n} customers with model v{}", active.id);
+        if let Some(d) = a.as_of {
+            crate::outln!(
+                "note: the active scores (every screen's, the queue's priorities, next best action) are now as of {d}; `crmtop score` without --as-of scores as of the latest order again"
+            );
+        }
     }
     Ok(OK)
 }

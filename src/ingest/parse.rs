@@ -27,6 +27,23 @@ impl Reject {
 
 type R<T> = Result<T, Reject>;
 
+/// An attribute's cell as a number, when it is one: not a code that only
+/// looks like one (a zip code's leading zero, `02134`, or more digits than
+/// a number keeps, `12345678901234567890`), which stays text as written.
+pub fn number_of(v: &str) -> Option<f64> {
+    let x: f64 = v.parse().ok().filter(|x: &f64| x.is_finite())?;
+    let t = v.trim_start_matches(['+', '-']);
+    let leading_zero = t.len() > 1 && t.starts_with('0') && t.as_bytes()[1].is_ascii_digit();
+    let digits = t
+        .split(['e', 'E'])
+        .next()
+        .unwrap_or("")
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .count();
+    (!leading_zero && digits <= 15).then_some(x)
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct CustomerRow {
     pub id: String,
@@ -306,9 +323,9 @@ impl Parser {
             if let Some(v) = cell(rec, *i, name)? {
                 fields::check_len(v, MAX_SHORT_LEN).map_err(|e| Reject::new(name, e))?;
                 let k = k as u16;
-                match v.parse::<f64>() {
-                    Ok(x) if x.is_finite() => attributes.push((k, Some(x), None)),
-                    _ => attributes.push((k, None, Some(v.to_string()))),
+                match number_of(v) {
+                    Some(x) => attributes.push((k, Some(x), None)),
+                    None => attributes.push((k, None, Some(v.to_string()))),
                 }
             }
         }
@@ -526,4 +543,27 @@ pub fn normalise_event_kind(s: &str) -> String {
         .chars()
         .map(|c| if c.is_alphanumeric() { c } else { '_' })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::number_of;
+
+    #[test]
+    fn codes_that_look_like_numbers_stay_text() {
+        for (v, want) in [
+            ("3", Some(3.0)),
+            ("2.50", Some(2.5)),
+            ("-0.5", Some(-0.5)),
+            ("0", Some(0.0)),
+            ("1e3", Some(1000.0)),
+            ("02134", None),
+            ("00042", None),
+            ("12345678901234567890", None),
+            ("gold", None),
+            ("inf", None),
+        ] {
+            assert_eq!(number_of(v), want, "{v}");
+        }
+    }
 }

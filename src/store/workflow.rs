@@ -269,7 +269,7 @@ fn apply_one(conn: &dyn Sql, target: Target, act: &Act, agent: &str, now: i64) -
         ],
     )?;
     if changed != 1 {
-        return Ok(changed_meanwhile(cur));
+        return changed_meanwhile(conn, target.fid, cur);
     }
     feedback::requeue(conn, target.fid)?;
     changed_and_logged(conn, now, agent, act.name(), cur, after, act.note())
@@ -278,15 +278,18 @@ fn apply_one(conn: &dyn Sql, target: Target, act: &Act, agent: &str, now: i64) -
 /// An UPDATE that found the row at another version: another agent's
 /// change committed since `current` read it (possible under PostgreSQL's
 /// READ COMMITTED, not under SQLite's BEGIN IMMEDIATE). Refused, as any
-/// stale change is, rather than guessed at.
-fn changed_meanwhile(cur: Current) -> Outcome {
-    Outcome::Conflict {
-        id: cur.id,
-        by: None,
-        at: None,
-        status: cur.status.to_string(),
-        assignee: cur.assignee,
-    }
+/// stale change is, rather than guessed at. The item is read again for
+/// the message (a new statement sees the
+/// change that committed), so it names who changed it and what it is now.
+fn changed_meanwhile(conn: &dyn Sql, fid: i64, cur: Current) -> Result<Outcome> {
+    let now = current(conn, fid)?.unwrap_or(cur);
+    Ok(Outcome::Conflict {
+        id: now.id,
+        by: now.updated_by,
+        at: now.updated_at,
+        status: now.status.to_string(),
+        assignee: now.assignee,
+    })
 }
 
 /// The audit entry of a change just written (from `cur` to `after`, one
@@ -504,7 +507,7 @@ pub fn undo(
             ],
         )?;
         if changed != 1 {
-            return Ok(changed_meanwhile(cur));
+            return changed_meanwhile(tx, fid, cur);
         }
         feedback::requeue(tx, fid)?;
         changed_and_logged(

@@ -242,6 +242,24 @@ pub fn action(state: &mut AppState, action: Action) -> Vec<Effect> {
                 );
                 return vec![];
             }
+            // Another agent's recorded outcome is theirs: replacing it from
+            // a list is too easy to do by mistake (the CLI can, with the
+            // version it read).
+            if let (Some(o), Some(by)) = (
+                row.outcome.as_deref(),
+                row.outcome_by.as_deref().filter(|a| *a != state.agent),
+            ) {
+                state.say(
+                    Severity::Warning,
+                    format!(
+                        "{} has {}'s outcome ({}); it stays theirs",
+                        row.customer_id,
+                        crate::term::safe(by),
+                        o.replace('_', " ")
+                    ),
+                );
+                return vec![];
+            }
             state.mode = Mode::Prompt(Prompt {
                 label: format!(
                     "{} {}: note (Enter for none)",

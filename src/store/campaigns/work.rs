@@ -374,14 +374,24 @@ pub fn record_outcome(
         ));
     }
     let key = [int(campaign_id), int(cid)];
-    let (version, old, claimed) = conn
+    let (version, old, claimed, old_by) = conn
         .row(
-            "SELECT version, outcome, claimed_by FROM campaign_work WHERE campaign_id = ?1 AND cid = ?2",
+            "SELECT version, outcome, claimed_by, outcome_by FROM campaign_work WHERE campaign_id = ?1 AND cid = ?2",
             &key,
         )?
-        .map(|r| Ok::<_, Error>((r.i64(0)?, r.opt_text(1)?, r.opt_text(2)?)))
+        .map(|r| Ok::<_, Error>((r.i64(0)?, r.opt_text(1)?, r.opt_text(2)?, r.opt_text(3)?)))
         .transpose()?
         .ok_or_else(|| Error::Conflict("changed by someone else meanwhile; read it again".into()))?;
+    // Another agent's recorded outcome is replaced only knowingly: with the
+    // version read (campaign show --json gives it).
+    if let (Some(o), Some(by), None) = (&old, old_by.as_deref(), expected_version) {
+        if by != agent {
+            return Err(Error::Conflict(format!(
+                "{} recorded '{o}' for this customer; to replace it, give --version {version}",
+                crate::term::safe(by)
+            )));
+        }
+    }
     if let Some(other) = claimed.filter(|c| c != agent) {
         return Err(Error::Conflict(format!(
             "{} is working this customer (claimed with `campaign next`); leave it to them",

@@ -189,7 +189,7 @@ pub fn panes(
             }
         }
         None => rl.push(Line::from(Span::styled(
-            "no churn score: press R to train a model",
+            "no churn score for this customer yet: R trains (or retrains) the model",
             theme.dim(),
         ))),
     }
@@ -268,12 +268,10 @@ pub fn panes(
                 )));
             }
         }
-        // A server keeps the active CLV alone (fits run on the file).
         None => rl.push(Line::from(Span::styled(
-            match (p.clv, state.server) {
-                (Some(v), _) => format!("CLV {}", super::format::money(v)),
-                (None, true) => "no CLV (CLV fits run on the SQLite file)".into(),
-                (None, false) => "no CLV: press R on the CLV screen (4)".into(),
+            match p.clv {
+                Some(v) => format!("CLV {}", super::format::money(v)),
+                None => "no CLV for this customer yet: R on the CLV screen (4) fits it".into(),
             },
             theme.dim(),
         ))),
