@@ -116,15 +116,19 @@ pub struct Cost {
     /// Whether the return can be told from chance (the revenue interval
     /// excludes 0), in words.
     pub roi_verdict: String,
+    /// Some treated customers worked, not all: no return yet.
+    pub under_way: bool,
 }
 
 impl Cost {
-    /// "+12% [-40%, +64%]", or "-" without cost.
+    /// "+12% [-40%, +64%]", "not yet" while the work list is under way,
+    /// or "-" without cost.
     pub fn roi_text(&self) -> String {
         let pc = |x: f64| format!("{:+.0}%", 100.0 * x);
         match (self.roi, self.roi_low, self.roi_high) {
             (Some(r), Some(lo), Some(hi)) => format!("{} [{}, {}]", pc(r), pc(lo), pc(hi)),
             (Some(r), _, _) => pc(r),
+            _ if self.under_way => "not yet (work list under way)".into(),
             _ => "-".into(),
         }
     }
@@ -314,14 +318,24 @@ pub fn report(members: &[Observed], cost: f64, cost_share: f64, retained_means: 
         ));
     }
     notes.push("contacted-only compares the treated customers who were reached with the whole control group: who answers is not random, so it is a hint, not a measurement".into());
+    // A work list under way: the revenue difference is every treated
+    // customer's (intention to treat), the cost only the contacts made so
+    // far; their ratio would be a return of thousands of percent after one
+    // call. No return until every treated customer has been worked.
+    let under_way = outcomes.not_worked > 0 && outcomes.not_worked < rt.len();
     let cost = {
         let roi_at = |diff: f64| {
-            (total_cost > 0.0 && diff.is_finite())
+            (total_cost > 0.0 && diff.is_finite() && !under_way)
                 .then(|| (diff * rt.len() as f64 - total_cost) / total_cost)
         };
         let (lo, hi) = (revenue.ci_low, revenue.ci_high);
         let roi_verdict = if total_cost <= 0.0 {
             "no cost recorded".to_string()
+        } else if under_way {
+            format!(
+                "the work list is under way ({n_contacted} of {} treated customers worked): the return is read once every one has been",
+                rt.len()
+            )
         } else if !(lo.is_finite() && hi.is_finite()) {
             "too few customers to put an interval on the return".to_string()
         } else if lo > 0.0 || hi < 0.0 {
@@ -337,6 +351,7 @@ pub fn report(members: &[Observed], cost: f64, cost_share: f64, retained_means: 
             roi_low: roi_at(lo),
             roi_high: roi_at(hi),
             roi_verdict,
+            under_way,
         }
     };
     Report {
@@ -442,5 +457,36 @@ mod tests {
         assert!(t.windows(2).all(|w| w[1].0 - w[0].0 == 5.0));
         let short = thin(curve[..10].to_vec(), 1000);
         assert_eq!(short, curve[..10].to_vec());
+    }
+
+    /// One call made among 700 treated: no return of thousands of percent
+    /// (the revenue difference is every treated customer's, the cost one
+    /// call's); once every one is worked, the return is given.
+    #[test]
+    fn no_return_while_the_work_list_is_under_way() {
+        let member = |i: usize, treatment: bool, outcome: Option<&'static str>| Observed {
+            treatment,
+            churn_prob: Some(0.5),
+            value_at_risk: i as f64,
+            outcome,
+            retained: i % 3 == 0,
+            revenue: if treatment { 20.0 } else { 10.0 } + (i % 5) as f64,
+        };
+        let mut members: Vec<Observed> = (0..700).map(|i| member(i, true, None)).collect();
+        members.extend((700..900).map(|i| member(i, false, None)));
+        members[0].outcome = Some("no_answer");
+        let r = report(&members, 5.0, 0.0, "ordered");
+        assert!(r.cost.roi.is_none() && r.cost.under_way, "{:?}", r.cost.roi);
+        assert_eq!(r.cost.roi_text(), "not yet (work list under way)");
+        assert!(
+            r.cost.roi_verdict.contains("1 of 700"),
+            "{}",
+            r.cost.roi_verdict
+        );
+        for m in members.iter_mut().filter(|m| m.treatment) {
+            m.outcome = Some("reached");
+        }
+        let r = report(&members, 5.0, 0.0, "ordered");
+        assert!(r.cost.roi.is_some() && !r.cost.under_way);
     }
 }
