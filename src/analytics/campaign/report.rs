@@ -469,7 +469,7 @@ mod tests {
             churn_prob: Some(0.5),
             value_at_risk: i as f64,
             outcome,
-            retained: i % 3 == 0,
+            retained: i.is_multiple_of(3),
             revenue: if treatment { 20.0 } else { 10.0 } + (i % 5) as f64,
         };
         let mut members: Vec<Observed> = (0..700).map(|i| member(i, true, None)).collect();
