@@ -230,6 +230,24 @@ fn two_agents_work_the_list_without_losing_an_outcome() {
         "{}",
         stderr(&theirs)
     );
+    // Bob left for the day: ann frees his hold (audited as hers), and the
+    // customer can be worked again.
+    let bobs = bob["customer_id"].as_str().unwrap();
+    let freed = db.run(&[
+        "--agent", "ann", "campaign", "release", "save", bobs, "--from", "bob",
+    ]);
+    assert!(freed.status.success(), "{}", stderr(&freed));
+    assert!(
+        stdout(&freed).contains("given back from bob"),
+        "{}",
+        stdout(&freed)
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM audit_log WHERE action = 'campaign_release' AND agent = 'ann' AND old_value = 'bob'"),
+        1
+    );
+    let again = db.run(&["--agent", "bob", "campaign", "release", "save", bobs]);
+    assert!(!again.status.success(), "nothing left to give back");
     // A control member of an open campaign gets no action: it would spoil it.
     let held = control["customer_id"].as_str().unwrap();
     let advice = db.run(&["next-action", held, "--json"]);

@@ -28,6 +28,19 @@ pub enum CampaignCmd {
     Report(ReportArgs),
     /// Close a campaign (its work list ends; its report stays)
     Close(NameArgs),
+    /// Give back a customer you hold, so `next` hands them out again; with
+    /// --from AGENT, one another agent holds (an agent who left)
+    Release(ReleaseArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ReleaseArgs {
+    pub name: String,
+    /// The customer's id
+    pub customer: String,
+    /// Free the hold of this agent instead of your own (audited as yours)
+    #[arg(long)]
+    pub from: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -254,6 +267,23 @@ pub fn campaign(ctx: &Ctx, cmd: CampaignCmd) -> Result<i32> {
             Ok(OK)
         }
         CampaignCmd::Report(a) => report(ctx, a),
+        CampaignCmd::Release(a) => {
+            let mut s = ctx.open_db_for_write("campaign release")?;
+            let c = store::campaigns::get(&s, &a.name)?;
+            let cid = store::customers::cid_of(&s, &a.customer)?.ok_or_else(|| {
+                Error::bad(format!("no customer '{}'", crate::term::safe(&a.customer)))
+            })?;
+            let holder = a.from.clone().unwrap_or_else(|| ctx.agent.clone());
+            let v = s.write(&mut |tx| {
+                store::campaigns::release_held_by(tx, c.id, cid, &holder, &ctx.agent)
+            })?;
+            crate::outln!(
+                "{}: given back from {} (version {v}); `campaign next` hands them out again",
+                crate::term::safe(&a.customer),
+                crate::term::safe(&holder)
+            );
+            Ok(OK)
+        }
     }
 }
 

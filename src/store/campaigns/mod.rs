@@ -13,7 +13,10 @@ mod work;
 pub use candidates::{candidates, candidates_now};
 pub use learned::{held_out, learned, measured};
 pub use members::{member, members, window_rows, Member, WindowRow, OUTCOMES};
-pub use work::{claim_next, record_outcome, release, seed_outcomes, work_page, work_row, WorkRow};
+pub use work::{
+    claim_next, record_outcome, release, release_held_by, seed_outcomes, work_page, work_row,
+    WorkRow,
+};
 
 use crate::analytics::campaign::Assigned;
 use crate::error::{Error, Result};

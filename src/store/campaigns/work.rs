@@ -296,6 +296,34 @@ pub fn release(
     agent: &str,
     expected_version: i64,
 ) -> Result<i64> {
+    release_as(conn, campaign_id, cid, agent, agent, expected_version)
+}
+
+/// Give back a treated member `holder` holds without an outcome, as
+/// `actor` (the holder, or someone freeing the hold of an agent who left:
+/// the audit says who did and whose it was). The version is read here.
+pub fn release_held_by(
+    conn: &dyn Sql,
+    campaign_id: i64,
+    cid: i64,
+    holder: &str,
+    actor: &str,
+) -> Result<i64> {
+    let v = conn.count(
+        "SELECT version FROM campaign_work WHERE campaign_id = ?1 AND cid = ?2",
+        &[int(campaign_id), int(cid)],
+    )?;
+    release_as(conn, campaign_id, cid, holder, actor, v)
+}
+
+fn release_as(
+    conn: &dyn Sql,
+    campaign_id: i64,
+    cid: i64,
+    agent: &str,
+    actor: &str,
+    expected_version: i64,
+) -> Result<i64> {
     let v = conn
         .row(
             "UPDATE campaign_work SET claimed_by = NULL, claimed_at = NULL, version = version + 1
@@ -314,7 +342,7 @@ pub fn release(
     if let Some(v) = v {
         crate::store::audit::append(
             conn,
-            agent,
+            actor,
             "campaign_release",
             "campaign_member",
             &format!("{campaign_id}:{cid}"),
