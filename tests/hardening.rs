@@ -461,6 +461,16 @@ fn masking_leaves_nothing_personal_in_any_output() {
         "Lovelace wants ada.lovelace@example.com answered",
     ]);
     common::train_and_fit(&db);
+    // A campaign over everyone: its members' names and contacts.
+    agent(&[
+        "campaign",
+        "create",
+        "m",
+        "--action",
+        "call",
+        "--start",
+        "2025-06-01",
+    ]);
 
     let secrets = [
         "Lovelace",
@@ -491,6 +501,9 @@ fn masking_leaves_nothing_personal_in_any_output() {
         vec!["train"],
         vec!["info"],
         vec!["info", "--json"],
+        vec!["campaign", "show", "m", "--json"],
+        vec!["campaign", "next", "m"],
+        vec!["campaign", "next", "m", "--json"],
     ];
     for args in &commands {
         let out = crmtop_cmd()

@@ -149,7 +149,10 @@ pub fn campaign(ctx: &Ctx, cmd: CampaignCmd) -> Result<i32> {
             let s = ctx.open_db_for_read()?;
             let c = store::campaigns::get(&s, &a.name)?;
             let end = (c.start_day + c.window_days) * DAY;
-            let members = store::campaigns::members(&s, c.id, c.start_day * DAY, end)?;
+            let mut members = store::campaigns::members(&s, c.id, c.start_day * DAY, end)?;
+            if ctx.mask_pii() {
+                members.iter_mut().for_each(|m| masked(&mut m.row));
+            }
             if a.json {
                 print_json(&serde_json::json!({ "campaign": c, "members": members }))?;
             } else {
@@ -193,8 +196,11 @@ pub fn campaign(ctx: &Ctx, cmd: CampaignCmd) -> Result<i32> {
                 return Err(Error::QueueEmpty);
             };
             let end = (c.start_day + c.window_days) * DAY;
-            let m = store::campaigns::member(&s, c.id, cid, c.start_day * DAY, end)?
+            let mut m = store::campaigns::member(&s, c.id, cid, c.start_day * DAY, end)?
                 .ok_or_else(|| Error::Other("the claimed member vanished".into()))?;
+            if ctx.mask_pii() {
+                masked(&mut m.row);
+            }
             if a.json {
                 print_json(&m)?;
             } else {
@@ -208,6 +214,18 @@ pub fn campaign(ctx: &Ctx, cmd: CampaignCmd) -> Result<i32> {
                     m.row.clv.map(crate::analytics::priority::money).unwrap_or_else(|| "-".into()),
                     crate::analytics::priority::money(m.row.value_at_risk),
                     m.row.rank
+                );
+                let reach: Vec<String> = [m.row.phone.clone(), m.row.email.clone()]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                crate::outln!(
+                    "reach: {}",
+                    crate::term::safe(&if reach.is_empty() {
+                        "no phone or e-mail on file".to_string()
+                    } else {
+                        reach.join(" · ")
+                    })
                 );
                 crate::outln!(
                     "offer: {} ({}); then: crmtop campaign outcome {} {} reached|no_answer|accepted|declined --version {}",
@@ -285,6 +303,22 @@ pub fn campaign(ctx: &Ctx, cmd: CampaignCmd) -> Result<i32> {
             Ok(OK)
         }
     }
+}
+
+/// A member's personal fields masked (`--mask-pii`).
+fn masked(r: &mut store::campaigns::WorkRow) {
+    use crate::pii::{mask, Kind};
+    let owner = r.name.clone();
+    r.name = r.name.as_deref().map(|v| mask(Kind::Name, v, None));
+    r.phone = r.phone.as_deref().map(|v| mask(Kind::Phone, v, None));
+    r.email = r
+        .email
+        .as_deref()
+        .map(|v| mask(Kind::Email, v, owner.as_deref()));
+    r.note = r
+        .note
+        .as_deref()
+        .map(|v| mask(Kind::Text, v, owner.as_deref()));
 }
 
 fn print_campaign(c: &store::campaigns::Campaign) {

@@ -108,6 +108,9 @@ pub(super) struct Who {
     pub id: String,
     pub name: Option<String>,
     pub churned: Option<bool>,
+    /// How to reach them (read with the names).
+    pub phone: Option<String>,
+    pub email: Option<String>,
 }
 
 /// The customers of `cids` (in that order); `names`: id and name,
@@ -127,12 +130,14 @@ pub(super) fn customers_of(
             id: if names { r.text(1)? } else { String::new() },
             name: if names { r.opt_text(2)? } else { None },
             churned: r.opt_i64(3)?.map(|c| c == 1),
+            phone: if names { r.opt_text(4)? } else { None },
+            email: if names { r.opt_text(5)? } else { None },
         })
     };
     if cids.len() < LOOKUPS {
         for (o, cid) in out.iter_mut().zip(cids) {
             if let Some(r) = conn.row(
-                "SELECT cid, id, name, churned FROM customers WHERE cid = ?1",
+                "SELECT cid, id, name, churned, phone, email FROM customers WHERE cid = ?1",
                 &[int(*cid)],
             )? {
                 *o = who(&r)?;
@@ -143,9 +148,9 @@ pub(super) fn customers_of(
     let index = CidIndex::new(cids);
     conn.each(
         if names {
-            "SELECT cid, id, name, churned FROM customers ORDER BY cid"
+            "SELECT cid, id, name, churned, phone, email FROM customers ORDER BY cid"
         } else {
-            "SELECT cid, NULL, NULL, churned FROM customers ORDER BY cid"
+            "SELECT cid, NULL, NULL, churned, NULL, NULL FROM customers ORDER BY cid"
         },
         &[],
         &mut |r| {

@@ -76,6 +76,12 @@ pub struct WorkRow {
     pub cid: i64,
     pub customer_id: String,
     pub name: Option<String>,
+    /// How to reach them (shown on the card an agent works from; not in
+    /// the JSON, which lists members, not contacts).
+    #[serde(skip)]
+    pub phone: Option<String>,
+    #[serde(skip)]
+    pub email: Option<String>,
     pub stratum: String,
     pub churn_prob: Option<f64>,
     pub clv: Option<f64>,
@@ -95,6 +101,8 @@ impl WorkRow {
             cid: m.cid,
             customer_id: who.id,
             name: who.name,
+            phone: who.phone,
+            email: who.email,
             stratum: m.stratum.into(),
             churn_prob: m.churn_prob,
             clv: m.clv,

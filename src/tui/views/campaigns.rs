@@ -360,12 +360,39 @@ fn card_pane(
         Some(a) if a.offer.is_empty() => "(no purchase history to go on)".to_string(),
         Some(a) => a.offer.join(", "),
     };
+    // Where to reach them: the channel's contact first.
+    let contact = {
+        use crate::pii::{mask, Kind};
+        let shown = |v: &Option<String>, k: Kind| {
+            v.as_deref().filter(|v| !v.is_empty()).map(|v| {
+                if state.mask_pii {
+                    mask(k, v, None)
+                } else {
+                    v.to_string()
+                }
+            })
+        };
+        let phone = shown(&r.phone, Kind::Phone);
+        let email = shown(&r.email, Kind::Email);
+        let by_mail = o.campaign.channel.contains("mail");
+        let (first, second) = if by_mail {
+            (email, phone)
+        } else {
+            (phone, email)
+        };
+        match (first, second) {
+            (Some(a), Some(b)) => format!(" {a} ({b})"),
+            (Some(a), None) | (None, Some(a)) => format!(" {a}"),
+            (None, None) => " (no phone or e-mail on file)".into(),
+        }
+    };
     lines.push(Line::from(vec![
         Span::styled("do: ", theme.header()),
         Span::styled(
             format!("{} ({})", o.campaign.action, o.campaign.channel),
             theme.accent(),
         ),
+        Span::raw(crate::term::safe(&contact).to_string()),
         Span::styled(" · offer: ", theme.header()),
         Span::raw(offer),
     ]));
