@@ -241,6 +241,15 @@ impl Sql for rusqlite::Transaction<'_> {
         (**self).rows(sql, params)
     }
 
+    fn each(
+        &self,
+        sql: &str,
+        params: &[Value],
+        f: &mut dyn FnMut(&Row) -> Result<()>,
+    ) -> Result<()> {
+        (**self).each(sql, params, f)
+    }
+
     fn sqlite(&self) -> Option<&rusqlite::Connection> {
         Some(self)
     }
