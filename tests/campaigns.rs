@@ -58,11 +58,36 @@ fn assignment_is_stratified_reproducible_and_immutable() {
         let held = all.iter().filter(|(g, _)| g == "control").count();
         assert_eq!(held, (all.len() as f64 * 0.2).round() as usize, "{band}");
     }
-    // The same seed gives the same groups; another seed others.
+    // The same seed gives the same groups (once a is closed: an open
+    // campaign's control group is left out of others); another seed others.
+    assert!(db.run(&["campaign", "close", "a"]).status.success());
     assert!(create("b", "1").status.success());
     assert_eq!(groups(&db, "b"), a);
-    assert!(create("c", "2").status.success());
-    assert_ne!(groups(&db, "c"), a);
+    let c = create("c", "2");
+    assert!(c.status.success(), "{}", stderr(&c));
+    let c_groups = groups(&db, "c");
+    assert_ne!(c_groups, a);
+    // c leaves out b's control group (b is open) and says so.
+    let b_control: Vec<&String> = a
+        .iter()
+        .filter(|(_, (g, _))| g == "control")
+        .map(|(id, _)| id)
+        .collect();
+    assert!(b_control.iter().all(|id| !c_groups.contains_key(*id)));
+    assert_eq!(c_groups.len() + b_control.len(), a.len());
+    assert!(
+        stdout(&c).contains(&format!(
+            "{} customers the target takes were left out",
+            b_control.len()
+        )),
+        "{}",
+        stdout(&c)
+    );
+    assert!(
+        stdout(&c).contains("also being worked in another open campaign"),
+        "{}",
+        stdout(&c)
+    );
     // A name is used once.
     let again = create("a", "1");
     assert!(!again.status.success());

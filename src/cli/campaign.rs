@@ -384,6 +384,25 @@ fn create(ctx: &Ctx, a: CreateArgs) -> Result<i32> {
         .into_iter()
         .filter(|c| target.matches(c, t.medium, t.high))
         .collect();
+    // Another open campaign's control group receives nothing until it
+    // closes: treating its customers here would spoil its measurement.
+    let held = store::campaigns::held_out(&s)?;
+    let n_before = targeted.len();
+    let targeted: Vec<_> = targeted
+        .into_iter()
+        .filter(|c| !held.contains_key(&c.cid))
+        .collect();
+    let left_out = n_before - targeted.len();
+    let busy = store::campaigns::treated_in_open(&s)?;
+    let overlap = targeted
+        .iter()
+        .filter(|c| busy.contains_key(&c.cid))
+        .count();
+    if targeted.is_empty() && left_out > 0 {
+        return Err(Error::bad(format!(
+            "the {left_out} customers the target takes are all in the control group of an open campaign, which must receive nothing until it closes (campaign list; campaign close NAME ends one)"
+        )));
+    }
     if targeted.is_empty() && lapsed > 0 {
         let latest = store::customers::latest_order(&s)?
             .map(crate::timeutil::ts_to_day_string)
@@ -454,6 +473,16 @@ fn create(ctx: &Ctx, a: CreateArgs) -> Result<i32> {
         }
         if model_id.is_none() {
             crate::outln!("note: no churn model yet: customers are unscored, ranked by CLV alone (crmtop train)");
+        }
+        if left_out > 0 {
+            crate::outln!(
+                "note: {left_out} customers the target takes were left out: they are in the control group of an open campaign, which must receive nothing until it closes"
+            );
+        }
+        if overlap > 0 {
+            crate::outln!(
+                "note: {overlap} of these customers are also being worked in another open campaign (its treatment group): both campaigns' reports count them"
+            );
         }
         if start < crate::timeutil::today() {
             crate::outln!(

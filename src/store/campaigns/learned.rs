@@ -66,12 +66,22 @@ pub fn measured(
 /// Customers (by cid) held out in the control group of an open campaign,
 /// with the campaign's name: acting on them would spoil the measurement.
 pub fn held_out(conn: &dyn Sql) -> Result<std::collections::HashMap<i64, String>> {
+    in_open(conn, false)
+}
+
+/// Customers (by cid) in the treatment group of an open campaign, with
+/// the campaign's name.
+pub fn treated_in_open(conn: &dyn Sql) -> Result<std::collections::HashMap<i64, String>> {
+    in_open(conn, true)
+}
+
+fn in_open(conn: &dyn Sql, treatment: bool) -> Result<std::collections::HashMap<i64, String>> {
     let mut out = std::collections::HashMap::new();
     for c in super::list(conn)?
         .into_iter()
         .filter(|c| c.status == "open")
     {
-        for m in super::packed::read(conn, c.id, Some(false))? {
+        for m in super::packed::read(conn, c.id, Some(treatment))? {
             out.entry(m.cid).or_insert_with(|| c.name.clone());
         }
     }

@@ -11,7 +11,7 @@ mod packed;
 mod work;
 
 pub use candidates::{candidates, candidates_now};
-pub use learned::{held_out, learned, measured};
+pub use learned::{held_out, learned, measured, treated_in_open};
 pub use members::{member, members, window_rows, Member, WindowRow, OUTCOMES};
 pub use work::{
     claim_next, record_outcome, release, release_held_by, seed_outcomes, work_page, work_row,
