@@ -357,38 +357,53 @@ pub fn demo(ctx: &Ctx, a: DemoArgs) -> Result<i32> {
     store::check_regular(&path)?;
     prepare_demo_path(&path, a.force)?;
     let mut store = store::open(&path, Mode::ReadWrite)?;
-    let opts = demo::DemoOptions {
-        customers: a.customers,
-        seed: a.seed,
-        as_of: a.as_of.unwrap_or_else(crate::timeutil::today),
-    };
     let printer = super::progress_printer();
-    let result = demo::generate(
-        &mut store.conn,
-        &opts,
-        &ctx.agent,
-        Ctl::new(&printer, crate::signals::cancel_flag()),
-    );
+    let s = generate_demo(ctx, &a, &mut store.conn, &printer);
     printer(crate::jobs::Progress {
         phase: "end".into(),
         done: 1,
         total: 1,
     });
     super::progress_done();
-    let s = result?;
-    // The same living database as `--demo`: a first churn model and CLV fit.
-    if !a.no_models {
-        first_models(ctx, &mut store.conn);
-    }
+    let s = s?;
     // The first screen is ready at once.
     let t = &ctx.config.thresholds;
     let _ = store::dashboard::warm(&store.conn, t.high, t.medium);
+    said_demo(&a, &path.display().to_string(), &s)
+}
+
+/// The demo company generated into `conn`, with a first churn model and
+/// CLV fit unless `--no-models` (the same living database as `--demo`).
+fn generate_demo(
+    ctx: &Ctx,
+    a: &DemoArgs,
+    conn: &mut crate::store::Conn,
+    printer: &(dyn Fn(crate::jobs::Progress) + Sync),
+) -> Result<demo::DemoSummary> {
+    let opts = demo::DemoOptions {
+        customers: a.customers,
+        seed: a.seed,
+        as_of: a.as_of.unwrap_or_else(crate::timeutil::today),
+    };
+    let s = demo::generate(
+        conn,
+        &opts,
+        &ctx.agent,
+        Ctl::new(printer, crate::signals::cancel_flag()),
+    )?;
+    if !a.no_models {
+        first_models(ctx, conn);
+    }
+    Ok(s)
+}
+
+/// What a demo made, said (JSON with `--json`).
+fn said_demo(a: &DemoArgs, place: &str, s: &demo::DemoSummary) -> Result<i32> {
     if a.json {
-        print_json(&s)?;
+        print_json(s)?;
     } else {
         crate::outln!(
-            "{}: demo company with {} customers, {} orders, {} events, {} feedback items (seed {}, as of {}) in {:.1} s",
-            path.display(),
+            "{place}: demo company with {} customers, {} orders, {} events, {} feedback items (seed {}, as of {}) in {:.1} s",
             s.customers,
             s.orders,
             s.events,
@@ -415,24 +430,9 @@ fn demo_on_server(ctx: &Ctx, a: DemoArgs, url: &str) -> Result<i32> {
     // Refused before the work, not after it.
     store::pg::copy::check_empty(&pg)?;
     let dir = tempfile::Builder::new().prefix("crmtop-demo").tempdir()?;
-    let file = dir.path().join("demo.db");
-    let mut store = store::open(&file, Mode::ReadWrite)?;
-    let opts = demo::DemoOptions {
-        customers: a.customers,
-        seed: a.seed,
-        as_of: a.as_of.unwrap_or_else(crate::timeutil::today),
-    };
+    let mut store = store::open(&dir.path().join("demo.db"), Mode::ReadWrite)?;
     let printer = super::progress_printer();
-    let result = demo::generate(
-        &mut store.conn,
-        &opts,
-        &ctx.agent,
-        Ctl::new(&printer, crate::signals::cancel_flag()),
-    );
-    let s = result?;
-    if !a.no_models {
-        first_models(ctx, &mut store.conn);
-    }
+    let s = generate_demo(ctx, &a, &mut store.conn, &printer)?;
     let copied = store::pg::copy::from_sqlite(&store.conn, &pg, &mut |t, n| {
         printer(crate::jobs::Progress {
             phase: format!("copying {t}"),
@@ -444,22 +444,7 @@ fn demo_on_server(ctx: &Ctx, a: DemoArgs, url: &str) -> Result<i32> {
     copied?;
     let r: Result<()> = Ok(());
     super::warm_server_dashboard(ctx, &pg, &r, &printer);
-    if a.json {
-        print_json(&s)?;
-    } else {
-        crate::outln!(
-            "{}: demo company with {} customers, {} orders, {} events, {} feedback items (seed {}, as of {}) in {:.1} s",
-            pg.shown,
-            s.customers,
-            s.orders,
-            s.events,
-            s.feedback,
-            s.seed,
-            s.as_of,
-            s.duration_ms as f64 / 1000.0
-        );
-    }
-    Ok(OK)
+    said_demo(&a, &pg.shown, &s)
 }
 
 pub fn info(ctx: &Ctx, json: bool) -> Result<i32> {

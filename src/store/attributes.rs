@@ -185,15 +185,17 @@ pub fn upsert(conn: &Connection, cid: i64, values: &[(&Column, Value)]) -> Resul
     Ok(st.execute(args.as_slice())? > 0)
 }
 
-/// `SELECT cid, <every attribute column, by name> FROM customer_attrs`.
-fn select_all(cols: &[Column], order: bool) -> String {
-    let list: Vec<String> = cols.iter().map(Column::sql).collect();
+/// `SELECT a.cid, <the columns of `cols` on `engine`> FROM customer_attrs a`,
+/// in key order when `ordered`.
+pub fn select_all(cols: &[Column], engine: Engine, ordered: bool) -> String {
+    let list: String = cols
+        .iter()
+        .map(|c| format!(", {}", c.select(engine, "a")))
+        .collect();
     // sql-format-ok: columns named after our own integers.
     format!(
-        "SELECT cid{}{} FROM customer_attrs{}",
-        if list.is_empty() { "" } else { ", " },
-        list.join(", "),
-        if order { " ORDER BY cid" } else { "" }
+        "SELECT a.cid{list} FROM customer_attrs a{}",
+        if ordered { " ORDER BY a.cid" } else { "" }
     )
 }
 
@@ -220,7 +222,7 @@ pub fn scan(
     mut each: impl FnMut(i64, usize, ValueRef) -> Result<()>,
 ) -> Result<Vec<Column>> {
     let cols = columns(conn)?;
-    let mut st = conn.prepare(&select_all(&cols, false))?;
+    let mut st = conn.prepare(&select_all(&cols, Engine::Sqlite, false))?;
     let mut rows = st.query([])?;
     while let Some(r) = rows.next()? {
         let cid: i64 = r.get(0)?;

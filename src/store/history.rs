@@ -182,9 +182,7 @@ pub fn scan_attributes(
                 return Ok(Vec::new());
             }
             let engine = super::sql::Engine::Postgres;
-            let list: Vec<String> = cols.iter().map(|c| c.select(engine, "a")).collect();
-            // sql-format-ok: columns named after our own integers.
-            let sql = format!("SELECT a.cid, {} FROM customer_attrs a", list.join(", "));
+            let sql = super::attributes::select_all(&cols, engine, false);
             drop(pg);
             server_each(url, &sql, &[], Ctl::silent(), |r| {
                 let cid = r.i64(0)?;

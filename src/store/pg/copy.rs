@@ -566,11 +566,6 @@ fn attributes_to_server(
     for c in &cols {
         super::attributes::register(pg, c.pos, &c.name)?;
     }
-    let lite: Vec<String> = cols.iter().map(|c| c.select(Engine::Sqlite, "a")).collect();
-    let served: Vec<String> = cols
-        .iter()
-        .map(|c| c.select(Engine::Postgres, "a"))
-        .collect();
     let target: Vec<String> = cols
         .iter()
         .flat_map(|c| [format!("n{}", c.pos), format!("t{}", c.pos)])
@@ -578,12 +573,7 @@ fn attributes_to_server(
     let mut sent = Checksum::default();
     let mut rows = 0u64;
     {
-        // sql-format-ok: columns named after our own integers.
-        let mut st = file.prepare(&format!(
-            "SELECT a.cid{}{} FROM customer_attrs a ORDER BY a.cid",
-            if cols.is_empty() { "" } else { ", " },
-            lite.join(", ")
-        ))?;
+        let mut st = file.prepare(&attributes::select_all(&cols, Engine::Sqlite, true))?;
         let mut q = st.query([])?;
         let mut client = pg.client.borrow_mut();
         // sql-format-ok: columns named after our own integers.
@@ -640,12 +630,7 @@ fn attributes_to_server(
     let mut got = Checksum::default();
     let mut back = 0u64;
     pg.each(
-        // sql-format-ok: columns named after our own integers.
-        &format!(
-            "SELECT a.cid{}{} FROM customer_attrs a ORDER BY a.cid",
-            if cols.is_empty() { "" } else { ", " },
-            served.join(", ")
-        ),
+        &attributes::select_all(&cols, Engine::Postgres, true),
         &[],
         &mut |r| {
             got.add(r.0.first().unwrap_or(&Value::Null));
@@ -684,11 +669,6 @@ fn attributes_to_file(
     for c in &cols {
         attributes::register_at(tx, c.pos, &c.name)?;
     }
-    let served: Vec<String> = cols
-        .iter()
-        .map(|c| c.select(Engine::Postgres, "a"))
-        .collect();
-    let lite: Vec<String> = cols.iter().map(|c| c.select(Engine::Sqlite, "a")).collect();
     let names: Vec<String> = cols.iter().map(|c| format!("a{}", c.pos)).collect();
     let marks = vec!["?"; cols.len() + 1].join(", ");
     let mut sent = Checksum::default();
@@ -702,12 +682,7 @@ fn attributes_to_file(
         ))?;
         let mut vals: Vec<Value> = Vec::with_capacity(cols.len() + 1);
         pg.each(
-            // sql-format-ok: columns named after our own integers.
-            &format!(
-                "SELECT a.cid{}{} FROM customer_attrs a ORDER BY a.cid",
-                if cols.is_empty() { "" } else { ", " },
-                served.join(", ")
-            ),
+            &attributes::select_all(&cols, Engine::Postgres, true),
             &[],
             &mut |r| {
                 vals.clear();
@@ -729,12 +704,7 @@ fn attributes_to_file(
     let mut got = Checksum::default();
     let mut back = 0u64;
     {
-        // sql-format-ok: columns named after our own integers.
-        let mut st = tx.prepare(&format!(
-            "SELECT a.cid{}{} FROM customer_attrs a ORDER BY a.cid",
-            if cols.is_empty() { "" } else { ", " },
-            lite.join(", ")
-        ))?;
+        let mut st = tx.prepare(&attributes::select_all(&cols, Engine::Sqlite, true))?;
         let mut q = st.query([])?;
         while let Some(r) = q.next()? {
             for i in 0..=cols.len() {

@@ -7,6 +7,22 @@ use super::{Request, Response};
 use crate::store;
 use crate::store::sql::Writer;
 
+impl Request {
+    /// One of the Campaigns screen's requests (answered by [`answer`]).
+    pub fn is_campaign(&self) -> bool {
+        matches!(
+            self,
+            Request::Campaigns { .. }
+                | Request::CampaignWork { .. }
+                | Request::CampaignReport { .. }
+                | Request::CampaignNext { .. }
+                | Request::CampaignOutcome { .. }
+                | Request::CampaignRelease { .. }
+                | Request::CampaignClose { .. }
+        )
+    }
+}
+
 /// The answer to a campaign request (an error for any other request).
 pub fn answer(db: &mut impl Writer, read_only: bool, req: Request) -> crate::Result<Response> {
     let refused = || {

@@ -417,13 +417,7 @@ impl ServerExecutor {
                     advice: Box::new(self.advisor.advice(&*pg, version, cid)?),
                 }
             }
-            r @ (Request::Campaigns { .. }
-            | Request::CampaignWork { .. }
-            | Request::CampaignReport { .. }
-            | Request::CampaignNext { .. }
-            | Request::CampaignOutcome { .. }
-            | Request::CampaignRelease { .. }
-            | Request::CampaignClose { .. }) => super::campaigns::answer(pg, read_only, r)?,
+            r if r.is_campaign() => super::campaigns::answer(pg, read_only, r)?,
             Request::StartJob(spec) => return self.start_job(spec),
             Request::CancelJob => {
                 if let Some((flag, _)) = &self.job {
