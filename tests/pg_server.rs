@@ -1368,3 +1368,40 @@ fn old_versions_scores_are_dropped_partition_by_partition() {
         ))
     );
 }
+
+/// A read given a time budget is stopped at it (a filtered page then asks
+/// the other way round), and leaves the connection as it was; one within
+/// its budget gives its rows.
+#[test]
+fn a_read_past_its_budget_is_stopped_and_the_connection_goes_on() {
+    if skip() {
+        return;
+    }
+    let db = demo_db(50, 51).on_engine();
+    let crmtop::store::Db::Server(pg) = db.db() else {
+        panic!("not on a server");
+    };
+    let slow = pg
+        .rows_within(
+            "SELECT pg_sleep(0.5)::text",
+            &[],
+            std::time::Duration::from_millis(20),
+            "",
+        )
+        .unwrap();
+    assert!(slow.is_none());
+    let quick = pg
+        .rows_within(
+            "SELECT count(*) FROM customers",
+            &[],
+            std::time::Duration::from_secs(5),
+            "SET LOCAL enable_indexscan = off",
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(quick[0].i64(0).unwrap(), 50);
+    // No transaction left open, no setting left behind.
+    assert_eq!(pg.count("SELECT count(*) FROM customers", &[]).unwrap(), 50);
+    let t = pg.row("SHOW statement_timeout", &[]).unwrap().unwrap();
+    assert_eq!(t.text(0).unwrap(), "0");
+}

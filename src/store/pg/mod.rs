@@ -432,6 +432,50 @@ impl Pg {
         Ok(st)
     }
 
+    /// The rows of a query, given at most `budget` to run; `None` when
+    /// the server stopped it at that (nothing is changed: a read).
+    pub fn rows_within(
+        &self,
+        sql: &str,
+        params: &[Value],
+        budget: std::time::Duration,
+        settings: &str,
+    ) -> Result<Option<Vec<Row>>> {
+        self.begin("BEGIN")?;
+        let r = (|| {
+            // sql-format-ok: a number of milliseconds and our own settings.
+            self.batch(&format!(
+                "SET LOCAL statement_timeout = {}; {settings}",
+                budget.as_millis().max(1)
+            ))?;
+            let ps: Vec<Param> = params.iter().map(Param).collect();
+            let refs: Vec<&(dyn ToSql + Sync)> =
+                ps.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+            let st = self.statement(sql).map_err(|e| self.error(e))?;
+            let found = self.client.borrow_mut().query(&st, &refs);
+            match found {
+                Ok(rows) => rows
+                    .iter()
+                    .map(|r| {
+                        (0..r.len())
+                            .map(|i| cell(r, i))
+                            .collect::<std::result::Result<Vec<_>, _>>()
+                            .map(Row)
+                            .map_err(|m| Error::Other(format!("PostgreSQL at {}: {m}", self.shown)))
+                    })
+                    .collect::<Result<Vec<_>>>()
+                    .map(Some),
+                Err(e) if e.code() == Some(&SqlState::QUERY_CANCELED) => Ok(None),
+                Err(e) => Err(self.error(e)),
+            }
+        })();
+        // A cancelled statement leaves the transaction aborted: ended
+        // either way (a read changes nothing).
+        let _ = self.batch("ROLLBACK");
+        self.in_tx.set(false);
+        r
+    }
+
     /// Run `f` on the client; a connection the server dropped is opened
     /// again and `f` run once more, unless a transaction was open (its
     /// work is gone: the caller's write loop starts it over).
