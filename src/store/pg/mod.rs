@@ -125,7 +125,10 @@ pub(crate) fn replace_rows(pg: &Pg, table: &str, fill: &dyn Fn() -> Result<()>) 
     for (_, def) in &indexes {
         pg.batch(def)?;
     }
-    Ok(())
+    // Statistics of the new rows at once (a sample), not at the next
+    // autovacuum: until then the planner works from the old rows'.
+    // sql-format-ok: the table is one of ours (a constant at every call).
+    pg.batch(&format!("ANALYZE {table}"))
 }
 
 /// The schema version this build writes on PostgreSQL.
