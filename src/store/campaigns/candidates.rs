@@ -15,17 +15,29 @@ pub fn candidates(conn: &dyn Sql, start: i64, fields: Fields) -> Result<Vec<Cand
     candidates_where(conn, Some(start), None, fields)
 }
 
+/// The customers `cids` as candidates now (those that exist, in no set
+/// order): one query for a page of a list, not one per row.
+pub fn candidates_of(conn: &dyn Sql, cids: &[i64]) -> Result<Vec<Candidate>> {
+    if cids.is_empty() {
+        return Ok(Vec::new());
+    }
+    candidates_where(conn, None, Some(cids), Fields::ALL)
+}
+
 /// Every customer (or the one with `cid`) as a candidate now: lapsed as
 /// the dashboard counts them (churned, or no order in the 365 days before
 /// the latest order in the data).
 pub fn candidates_now(conn: &dyn Sql, cid: Option<i64>) -> Result<Vec<Candidate>> {
-    candidates_where(conn, None, cid, Fields::ALL)
+    match cid {
+        Some(c) => candidates_of(conn, &[c]),
+        None => candidates_where(conn, None, None, Fields::ALL),
+    }
 }
 
 fn candidates_where(
     conn: &dyn Sql,
     start: Option<i64>,
-    cid: Option<i64>,
+    cids: Option<&[i64]>,
     fields: Fields,
 ) -> Result<Vec<Candidate>> {
     // When the start is after every order (the usual case: a campaign that
@@ -66,18 +78,39 @@ fn candidates_where(
     if last.contains("?1") {
         params.push(int(start.unwrap_or(0)));
     }
-    // One customer by key; `?2 IS NULL OR c.cid = ?2` would scan all of
-    // them (a churn page's next actions: 17 s at a million customers).
-    let only = match cid {
-        Some(cid) => {
-            params.push(int(cid));
-            if params.len() == 1 {
-                "WHERE c.cid = ?1"
-            } else {
-                "WHERE c.cid = ?2"
+    // Some customers by key (`?2 IS NULL OR c.cid = ?2` would scan all of
+    // them: a churn page's next actions took 17 s at a million customers).
+    let only = match cids {
+        Some([one]) => {
+            params.push(int(*one));
+            format!("WHERE c.cid = ?{}", params.len())
+        }
+        Some(many) => {
+            let list = many
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(",");
+            match conn.engine() {
+                crate::store::sql::Engine::Sqlite => {
+                    params.push(Value::Text(format!("[{list}]")));
+                    // sql-format-ok: a numbered placeholder.
+                    format!(
+                        "WHERE c.cid IN (SELECT value FROM json_each(?{}))",
+                        params.len()
+                    )
+                }
+                crate::store::sql::Engine::Postgres => {
+                    params.push(Value::Text(format!("{{{list}}}")));
+                    // sql-format-ok: a numbered placeholder.
+                    format!(
+                        "WHERE c.cid = ANY(CAST(CAST(?{} AS text) AS bigint[]))",
+                        params.len()
+                    )
+                }
             }
         }
-        None => "",
+        None => String::new(),
     };
     // sql-format-ok: `last`, `names`, `attrs`, `join`, `age`, `income` and
     // `only` are constant expressions above.
@@ -89,8 +122,8 @@ fn candidates_where(
          {only}"
     );
     // Sized once: growing a vector of a million candidates copies it ~20 times.
-    let n: i64 = match cid {
-        Some(_) => 1,
+    let n: i64 = match cids {
+        Some(c) => c.len() as i64,
         None => conn.count("SELECT count(*) FROM customers", &[])?,
     };
     let mut out = Vec::with_capacity(usize::try_from(n).unwrap_or(0));

@@ -10,7 +10,7 @@ mod members;
 mod packed;
 mod work;
 
-pub use candidates::{candidates, candidates_now};
+pub use candidates::{candidates, candidates_now, candidates_of};
 pub use learned::{held_out, learned, measured, treated_in_open};
 pub use members::{member, members, window_rows, Member, WindowRow, OUTCOMES};
 pub use work::{

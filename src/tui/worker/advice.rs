@@ -58,13 +58,19 @@ impl Advisor {
     ) -> crate::Result<Vec<Option<nba::Advice>>> {
         let learned = self.learned(conn, version)?;
         let policy = Arc::clone(&self.policy);
-        cids.iter()
-            .map(|&cid| {
-                Ok(store::campaigns::candidates_now(conn, Some(cid))?
-                    .first()
-                    .map(|c| nba::advise(&policy, &learned, c, SEED)))
+        // The page's customers in one query, then in the page's order.
+        let found: std::collections::HashMap<i64, _> = store::campaigns::candidates_of(conn, cids)?
+            .into_iter()
+            .map(|c| (c.cid, c))
+            .collect();
+        Ok(cids
+            .iter()
+            .map(|cid| {
+                found
+                    .get(cid)
+                    .map(|c| nba::advise(&policy, &learned, c, SEED))
             })
-            .collect()
+            .collect())
     }
 
     /// A customer's next best action (explained) and products to offer.
