@@ -236,24 +236,7 @@ impl Pg {
     /// A second, read-only connection to the same database (for a read
     /// that runs beside this connection's, outside any transaction).
     pub(crate) fn sibling(&self) -> Result<Pg> {
-        let client = self.config.connect(NoTls).map_err(|e| {
-            Error::Other(format!(
-                "cannot connect to the PostgreSQL server at {}: {}",
-                self.shown,
-                message(&e)
-            ))
-        })?;
-        let pg = Pg {
-            client: RefCell::new(client),
-            config: self.config.clone(),
-            stmts: RefCell::new(HashMap::new()),
-            in_tx: Cell::new(false),
-            commit_unknown: Cell::new(false),
-            shown: self.shown.clone(),
-            read_only: true,
-        };
-        pg.batch("SET default_transaction_read_only = on")?;
-        Ok(pg)
+        Self::open(self.config.clone(), true)
     }
 
     /// Whether a transaction is open on this connection.
@@ -302,6 +285,11 @@ impl Pg {
             config.get_options().unwrap_or("")
         );
         config.options(options.trim());
+        Self::open(config, read_only)
+    }
+
+    /// A connection made with `config`; read-only on the server when asked.
+    fn open(config: postgres::Config, read_only: bool) -> Result<Pg> {
         let where_ = shown(&config);
         let client = config.connect(NoTls).map_err(|e| {
             Error::Other(format!(
