@@ -699,6 +699,23 @@ fn a_campaign_is_worked_from_the_campaigns_screen() {
     h.step(Action::CampaignRelease);
     let msg = status(&h);
     assert!(msg.contains("hold no customer"), "{msg}");
+    // With the card gone (the campaign reopened) and the cursor on another
+    // row, `u` still gives back the customer one holds.
+    h.step(Action::FeedbackNext);
+    let held = opened_card(&h);
+    h.state.campaigns.opened.as_mut().unwrap().card = None;
+    h.step(Action::Refresh);
+    {
+        let o = h.state.campaigns.opened.as_mut().unwrap();
+        assert!(o
+            .work
+            .iter()
+            .any(|r| r.cid == held.row.cid && r.claimed_by.as_deref() == Some("tester")));
+        o.pos = o.work.iter().position(|r| r.cid != held.row.cid).unwrap() as i64;
+    }
+    h.step(Action::CampaignRelease);
+    let msg = status(&h);
+    assert!(msg.contains("given back"), "{msg}");
     // Closing asks first; then the work list has ended.
     h.step(Action::Close);
     h.step(Action::Input(InputKey::Char('y')));

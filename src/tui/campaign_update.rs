@@ -202,11 +202,15 @@ pub fn action(state: &mut AppState, action: Action) -> Vec<Effect> {
             let Some(o) = state.campaigns.opened.as_ref() else {
                 return vec![];
             };
-            // The customer taken, else the selected row if it is yours.
-            let row = acted_on(o).filter(|r| {
-                o.card.as_ref().is_some_and(|c| c.row.cid == r.cid)
-                    || r.claimed_by.as_deref() == Some(state.agent.as_str())
-            });
+            // The customer taken, else the selected row if it is yours,
+            // else the one you hold among the rows shown (after reopening
+            // the campaign, the card is gone and the cursor may be elsewhere).
+            let mine = |r: &WorkRow| {
+                r.claimed_by.as_deref() == Some(state.agent.as_str()) && r.outcome.is_none()
+            };
+            let row = acted_on(o)
+                .filter(|r| o.card.as_ref().is_some_and(|c| c.row.cid == r.cid) || mine(r))
+                .or_else(|| o.work.iter().find(|r| mine(r)).cloned());
             let Some(row) = row else {
                 state.say(Severity::Warning, "you hold no customer here to give back");
                 return vec![];
