@@ -269,6 +269,43 @@ impl Checksum {
     }
 }
 
+/// Where a copy went (for its check's message).
+enum Dest<'a> {
+    Server(&'a str),
+    File,
+}
+
+/// The record of a copied table, or the error that stops the copy when
+/// what was read back differs from what was sent (rows or checksum).
+fn checked(
+    table: &str,
+    to: Dest,
+    rows: u64,
+    back: u64,
+    sent: &Checksum,
+    got: &Checksum,
+) -> Result<Copied> {
+    if back != rows || got.hex() != sent.hex() {
+        return Err(Error::Other(match to {
+            Dest::Server(shown) => format!(
+                "{table}: the copy on {shown} does not match the file ({rows} rows sent, {back} read back, checksum {} against {}); nothing was committed",
+                got.hex(),
+                sent.hex()
+            ),
+            Dest::File => format!(
+                "{table}: the file's copy does not match the server ({rows} rows read, {back} written, checksum {} against {}); nothing was committed",
+                got.hex(),
+                sent.hex()
+            ),
+        }));
+    }
+    Ok(Copied {
+        table: table.to_string(),
+        rows,
+        checksum: sent.hex(),
+    })
+}
+
 /// Refuse a database that holds crmtop data already (a copy goes into an
 /// empty one): checked before any work.
 pub fn check_empty(pg: &Pg) -> Result<()> {
@@ -440,20 +477,7 @@ fn copy_table(
             Ok(())
         },
     )?;
-    if back != rows || got.hex() != sent.hex() {
-        return Err(Error::Other(format!(
-            "{}: the copy on {} does not match the file ({rows} rows sent, {back} read back, checksum {} against {}); nothing was committed",
-            t.name,
-            pg.shown,
-            got.hex(),
-            sent.hex()
-        )));
-    }
-    Ok(Copied {
-        table: t.name.to_string(),
-        rows,
-        checksum: sent.hex(),
-    })
+    checked(t.name, Dest::Server(&pg.shown), rows, back, &sent, &got)
 }
 
 /// Copy a crmtop database on `pg` into `file`, a new crmtop file (made
@@ -525,19 +549,7 @@ pub fn to_sqlite(
                     back += 1;
                 }
             }
-            if back != rows || got.hex() != sent.hex() {
-                return Err(Error::Other(format!(
-                    "{}: the file's copy does not match the server ({rows} rows read, {back} written, checksum {} against {}); nothing was committed",
-                    t.name,
-                    got.hex(),
-                    sent.hex()
-                )));
-            }
-            out.push(Copied {
-                table: t.name.to_string(),
-                rows,
-                checksum: sent.hex(),
-            });
+            out.push(checked(t.name, Dest::File, rows, back, &sent, &got)?);
         }
         out.push(attributes::attributes_to_file(pg, &tx, progress)?);
         // Derived from the orders (the server does not keep it).

@@ -18,9 +18,14 @@ mod listen;
 mod memo;
 pub mod models;
 pub mod queue;
+mod schema;
+mod tables;
 mod values;
 
 pub use listen::listen;
+pub use schema::latest_version;
+pub use tables::data_version;
+pub(crate) use tables::{indexes_of, replace_rows};
 use values::{cell, Param};
 
 use super::sql::{numbered, Engine, Row, Sql, Writer};
@@ -31,119 +36,6 @@ use postgres::{Client, NoTls, Statement};
 use rusqlite::types::Value;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-
-/// The migrations, in order; the version of a database is how many it has.
-const MIGRATIONS: &[(&str, &str)] = &[
-    (
-        "0001_init.sql",
-        include_str!("../../../schema/pg/0001_init.sql"),
-    ),
-    (
-        "0002_notify_changes.sql",
-        include_str!("../../../schema/pg/0002_notify_changes.sql"),
-    ),
-    (
-        "0003_queue_search.sql",
-        include_str!("../../../schema/pg/0003_queue_search.sql"),
-    ),
-    (
-        "0004_models.sql",
-        include_str!("../../../schema/pg/0004_models.sql"),
-    ),
-    (
-        "0005_customer_lists.sql",
-        include_str!("../../../schema/pg/0005_customer_lists.sql"),
-    ),
-    (
-        "0006_data_version.sql",
-        include_str!("../../../schema/pg/0006_data_version.sql"),
-    ),
-    (
-        "0007_customer_search.sql",
-        include_str!("../../../schema/pg/0007_customer_search.sql"),
-    ),
-    (
-        "0008_clv_fits.sql",
-        include_str!("../../../schema/pg/0008_clv_fits.sql"),
-    ),
-    (
-        "0009_clusters.sql",
-        include_str!("../../../schema/pg/0009_clusters.sql"),
-    ),
-    (
-        "0010_customer_attributes.sql",
-        include_str!("../../../schema/pg/0010_customer_attributes.sql"),
-    ),
-    (
-        "0011_campaigns.sql",
-        include_str!("../../../schema/pg/0011_campaigns.sql"),
-    ),
-    (
-        "0012_agents_role.sql",
-        include_str!("../../../schema/pg/0012_agents_role.sql"),
-    ),
-    (
-        "0013_churn_scores_partitioned.sql",
-        include_str!("../../../schema/pg/0013_churn_scores_partitioned.sql"),
-    ),
-];
-
-/// A table's indexes that back no constraint: (name, definition).
-pub(crate) fn indexes_of(pg: &Pg, table: &str) -> Result<Vec<(String, String)>> {
-    let mut found = Vec::new();
-    pg.each(
-        "SELECT i.indexname, i.indexdef FROM pg_indexes i
-          WHERE i.schemaname = current_schema() AND i.tablename = ?1
-            AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)
-          ORDER BY i.indexname",
-        &[Value::Text(table.to_string())],
-        &mut |r| {
-            found.push((r.text(0)?, r.text(1)?));
-            Ok(())
-        },
-    )?;
-    Ok(found)
-}
-
-/// Replace every row of `table` (one of the active figures, derived and
-/// rewritten whole) by what `fill` inserts, inside the caller's
-/// transaction. Its indexes other than the key are dropped first and built
-/// after from the sorted rows: a million rows kept in a (value, key) index
-/// one by one took 5.2 s, built at the end 2.4 s. Readers wait for the
-/// commit either way (TRUNCATE locks the table).
-pub(crate) fn replace_rows(pg: &Pg, table: &str, fill: &dyn Fn() -> Result<()>) -> Result<()> {
-    let indexes = indexes_of(pg, table)?;
-    // sql-format-ok: the table is one of ours (a constant at every call);
-    // index names come from the catalog, quoted as identifiers.
-    let mut drop = format!("TRUNCATE {table};");
-    for (name, _) in &indexes {
-        // sql-format-ok: an index name from the catalog, quoted as an identifier.
-        drop.push_str(&format!("DROP INDEX \"{}\";", name.replace('"', "\"\"")));
-    }
-    pg.batch(&drop)?;
-    fill()?;
-    for (_, def) in &indexes {
-        pg.batch(def)?;
-    }
-    // Statistics of the new rows at once (a sample), not at the next
-    // autovacuum: until then the planner works from the old rows'.
-    // sql-format-ok: the table is one of ours (a constant at every call).
-    pg.batch(&format!("ANALYZE {table}"))
-}
-
-/// The schema version this build writes on PostgreSQL.
-/// The database's data version (schema pg 6): bumped by every statement
-/// that changes the customers, their orders, the active figures, the
-/// models, the CLV fits or the clusters. What is cached per version (the
-/// dashboard's aggregates, the lists' counts, a UI's sums) is current
-/// while it holds.
-pub fn data_version(pg: &Pg) -> Result<i64> {
-    pg.count("SELECT v FROM data_version WHERE id = 1", &[])
-}
-
-pub fn latest_version() -> i64 {
-    MIGRATIONS.len() as i64
-}
 
 /// A URL as it may be shown: any password in it left out.
 pub fn without_password(url: &str) -> String {
@@ -320,66 +212,6 @@ impl Pg {
             .map_err(|e| self.error(e))
     }
 
-    /// The schema version of the database.
-    pub fn schema_version(&self) -> Result<i64> {
-        self.version()
-    }
-
-    fn version(&self) -> Result<i64> {
-        let exists = self.count("SELECT to_regclass('crmtop_schema') IS NOT NULL", &[])?;
-        if exists == 0 {
-            return Ok(0);
-        }
-        Ok(self
-            .row("SELECT COALESCE(max(version), 0) FROM crmtop_schema", &[])?
-            .map(|r| r.i64(0))
-            .transpose()?
-            .unwrap_or(0))
-    }
-
-    fn check_not_newer(&self, v: i64) -> Result<()> {
-        if v > latest_version() {
-            return Err(Error::Schema(format!(
-                "{}: written by a newer crmtop (schema version {v}; this crmtop knows up to {}). Upgrade crmtop to open it; it will not be downgraded.",
-                self.shown,
-                latest_version()
-            )));
-        }
-        Ok(())
-    }
-
-    /// Apply the migrations the database lacks, in one transaction under an
-    /// advisory lock (two agents starting at once do not race).
-    fn migrate(&self) -> Result<()> {
-        // The common case, without a lock: already current.
-        let v = self.version()?;
-        self.check_not_newer(v)?;
-        if v == latest_version() {
-            return Ok(());
-        }
-        self.begin("BEGIN")?;
-        let r = (|| {
-            self.batch(
-                "SELECT pg_advisory_xact_lock(7243001);
-                 CREATE TABLE IF NOT EXISTS crmtop_schema (
-                     version    BIGINT PRIMARY KEY,
-                     name       TEXT NOT NULL,
-                     applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
-            )?;
-            let v = self.version()?;
-            self.check_not_newer(v)?;
-            for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(v as usize) {
-                self.batch(sql)?;
-                self.exec(
-                    "INSERT INTO crmtop_schema(version, name) VALUES (?1, ?2)",
-                    &[Value::Integer(i as i64 + 1), Value::Text(name.to_string())],
-                )?;
-            }
-            Ok(())
-        })();
-        self.finish(r)
-    }
-
     /// Commit after `r` succeeded, else roll back and return its error.
     fn finish<T>(&self, r: Result<T>) -> Result<T> {
         self.in_tx.set(false);
@@ -445,17 +277,7 @@ impl Pg {
             let st = self.statement(sql).map_err(|e| self.error(e))?;
             let found = self.client.borrow_mut().query(&st, &refs);
             match found {
-                Ok(rows) => rows
-                    .iter()
-                    .map(|r| {
-                        (0..r.len())
-                            .map(|i| cell(r, i))
-                            .collect::<std::result::Result<Vec<_>, _>>()
-                            .map(Row)
-                            .map_err(|m| Error::Other(format!("PostgreSQL at {}: {m}", self.shown)))
-                    })
-                    .collect::<Result<Vec<_>>>()
-                    .map(Some),
+                Ok(rows) => self.rows_of(&rows).map(Some),
                 Err(e) if e.code() == Some(&SqlState::QUERY_CANCELED) => Ok(None),
                 Err(e) => Err(self.error(e)),
             }
@@ -465,6 +287,19 @@ impl Pg {
         let _ = self.batch("ROLLBACK");
         self.in_tx.set(false);
         r
+    }
+
+    /// A result's rows as crmtop reads them.
+    pub(crate) fn rows_of(&self, rows: &[postgres::Row]) -> Result<Vec<Row>> {
+        rows.iter()
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| cell(r, i))
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map(Row)
+                    .map_err(|m| Error::Other(format!("PostgreSQL at {}: {m}", self.shown)))
+            })
+            .collect()
     }
 
     /// Run `f` on the client; a connection the server dropped is opened
@@ -601,15 +436,7 @@ impl Sql for Pg {
             let st = pg.statement(sql)?;
             pg.client.borrow_mut().query(&st, &refs)
         })?;
-        rows.iter()
-            .map(|r| {
-                (0..r.len())
-                    .map(|i| cell(r, i))
-                    .collect::<std::result::Result<Vec<_>, _>>()
-                    .map(Row)
-                    .map_err(|m| Error::Other(format!("PostgreSQL at {}: {m}", self.shown)))
-            })
-            .collect()
+        self.rows_of(&rows)
     }
 }
 

@@ -335,10 +335,7 @@ pub fn rescore(
 ) -> Result<()> {
     pg.begin("BEGIN")?;
     let r = (|| {
-        pg.exec("SELECT pg_advisory_xact_lock(?1)", &[sql::int(TRAIN_LOCK)])?;
-        let Some(m) = get(pg, Some(id))? else {
-            return Err(crate::error::Error::bad(format!("no model v{id}")));
-        };
+        let m = locked_model(pg, id)?;
         pg.exec(
             "DELETE FROM churn_scores WHERE model_id = ?1",
             &[sql::int(id)],
@@ -363,16 +360,20 @@ pub fn rescore(
     pg.finish(r)
 }
 
+/// Inside a transaction: the training lock (one job on the versions at a
+/// time), then version `id`.
+fn locked_model(pg: &Pg, id: i64) -> Result<crate::store::models::ModelRow> {
+    pg.exec("SELECT pg_advisory_xact_lock(?1)", &[sql::int(TRAIN_LOCK)])?;
+    get(pg, Some(id))?.ok_or_else(|| crate::error::Error::bad(format!("no model v{id}")))
+}
+
 /// Make version `id` the active one: its probabilities become the active
 /// figures and the queue's priorities follow, in one transaction, audited.
 /// A version whose scores were pruned is refused (train again).
 pub fn activate(pg: &Pg, id: i64, agent: &str) -> Result<()> {
     pg.begin("BEGIN")?;
     let r = (|| {
-        pg.exec("SELECT pg_advisory_xact_lock(?1)", &[sql::int(TRAIN_LOCK)])?;
-        let Some(m) = get(pg, Some(id))? else {
-            return Err(crate::error::Error::bad(format!("no model v{id}")));
-        };
+        let m = locked_model(pg, id)?;
         if !m.has_scores {
             return Err(crate::error::Error::bad(format!(
                 "model v{id}'s scores were pruned (a server keeps the newest {KEEP_SCORES} versions' scores); train a new version instead"

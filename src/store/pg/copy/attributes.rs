@@ -2,7 +2,7 @@
 //! database (a file's `a<pos>`, a server's `n<pos>` and `t<pos>`), so they
 //! are copied by a reader of their own, checked like the tables.
 
-use super::{copy_text, Checksum, Copied};
+use super::{checked, copy_text, Checksum, Copied, Dest};
 use crate::error::{Error, Result};
 use crate::store::pg::Pg;
 use crate::store::sql::Sql;
@@ -105,19 +105,14 @@ pub(super) fn attributes_to_server(
             Ok(())
         },
     )?;
-    if back != rows || got.hex() != sent.hex() {
-        return Err(Error::Other(format!(
-            "customer_attrs: the copy on {} does not match the file ({rows} rows sent, {back} read back, checksum {} against {}); nothing was committed",
-            pg.shown,
-            got.hex(),
-            sent.hex()
-        )));
-    }
-    Ok(Copied {
-        table: "customer_attrs".into(),
+    checked(
+        "customer_attrs",
+        Dest::Server(&pg.shown),
         rows,
-        checksum: sent.hex(),
-    })
+        back,
+        &sent,
+        &got,
+    )
 }
 
 /// The customers' attributes from a server back into a file (inside the
@@ -177,16 +172,5 @@ pub(super) fn attributes_to_file(
             back += 1;
         }
     }
-    if back != rows || got.hex() != sent.hex() {
-        return Err(Error::Other(format!(
-            "customer_attrs: the file's copy does not match the server ({rows} rows read, {back} written, checksum {} against {}); nothing was committed",
-            got.hex(),
-            sent.hex()
-        )));
-    }
-    Ok(Copied {
-        table: "customer_attrs".into(),
-        rows,
-        checksum: sent.hex(),
-    })
+    checked("customer_attrs", Dest::File, rows, back, &sent, &got)
 }

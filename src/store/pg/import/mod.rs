@@ -215,16 +215,13 @@ impl<'a> PgRowWriter<'a> {
 
     /// Rows of a query that takes one array of texts (`$1`).
     fn by_keys(&self, sql: &str, keys: &[String]) -> Result<Vec<Old>> {
-        let mut client = self.pg.client.borrow_mut();
-        let rows = client.query(sql, &[&keys]).map_err(|e| self.pg.error(e))?;
-        rows.iter()
-            .map(|r| {
-                (0..r.len())
-                    .map(|i| super::values::cell(r, i))
-                    .collect::<std::result::Result<Vec<Value>, String>>()
-                    .map_err(|m| Error::Other(format!("PostgreSQL at {}: {m}", self.pg.shown)))
-            })
-            .collect()
+        let rows = self
+            .pg
+            .client
+            .borrow_mut()
+            .query(sql, &[&keys])
+            .map_err(|e| self.pg.error(e))?;
+        Ok(self.pg.rows_of(&rows)?.into_iter().map(|r| r.0).collect())
     }
 
     /// Rows sent with COPY into `table (cols)`.
