@@ -183,8 +183,9 @@ pub fn scan_attributes(
             }
             let engine = super::sql::Engine::Postgres;
             let sql = super::attributes::select_all(&cols, engine, false);
-            drop(pg);
-            server_each(url, &sql, &[], Ctl::silent(), |r| {
+            // Streamed on the connection that read the columns.
+            use super::sql::Sql;
+            pg.each(&sql, &[], &mut |r| {
                 let cid = r.i64(0)?;
                 for j in 0..cols.len() {
                     match super::attributes::cell(r, engine, 1, j) {
