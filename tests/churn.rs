@@ -96,24 +96,33 @@ fn synthetic(db: &TempDb, n: usize) {
 }
 
 fn train(db: &TempDb, o: &TrainOptions) -> crmtop::Result<churn::TrainReport> {
-    let mut s = db.open();
-    churn::train(&mut s.conn, o, Ctl::silent())
+    db.train(o, Ctl::silent())
 }
 
 fn prob(db: &TempDb, id: &str) -> f64 {
-    db.open()
-        .conn
-        .query_row(
-            "SELECT s.prob FROM customers c JOIN active_churn s ON s.cid = c.cid WHERE c.id = ?1",
-            [id],
-            |r| r.get(0),
-        )
-        .unwrap()
+    db.real(&format!(
+        "SELECT s.prob FROM customers c JOIN active_churn s ON s.cid = c.cid WHERE c.id = '{id}'"
+    ))
+}
+
+/// The active scores, by customer.
+fn active_scores(db: &TempDb) -> Vec<String> {
+    db.dump_rows("SELECT cid, prob FROM active_churn ORDER BY cid")
+}
+
+/// Set the active (or a given) model's recorded holdout AUC.
+fn set_auc(db: &TempDb, auc: f64, which: &str) {
+    let sql = if common::engine_is_postgres() {
+        format!("UPDATE models SET report = jsonb_set(report::jsonb, '{{metrics,auc}}', '{auc}')::text WHERE {which}")
+    } else {
+        format!("UPDATE models SET report = json_set(report, '$.metrics.auc', {auc}) WHERE {which}")
+    };
+    assert_eq!(db.exec(&sql), 1);
 }
 
 #[test]
 fn a_customer_built_riskier_scores_higher() {
-    let db = TempDb::new();
+    let db = TempDb::new().on_engine();
     synthetic(&db, 400);
     for kind in [
         ModelKind::Logistic,
@@ -169,9 +178,9 @@ fn a_customer_built_riskier_scores_higher() {
 
 #[test]
 fn no_information_after_the_cutoff_reaches_training_features() {
-    let db = TempDb::new();
+    let db = TempDb::new().on_engine();
     synthetic(&db, 200);
-    let (names1, x1, _) = churn::training_matrix(&db.open().conn, &opts()).unwrap();
+    let (names1, x1, _) = churn::training_matrix(&db.db(), &db.source(), &opts()).unwrap();
     // Everything after T0 (2025-04-01 for a 90-day window to 2025-06-30):
     // orders (which change the labels), a new event kind, angry feedback.
     let mut o = String::from("customer_id,date,amount\n");
@@ -196,7 +205,7 @@ fn no_information_after_the_cutoff_reaches_training_features() {
         std::fs::write(&p, text).unwrap();
         db.import(kind, &p).unwrap();
     }
-    let (names2, x2, _) = churn::training_matrix(&db.open().conn, &opts()).unwrap();
+    let (names2, x2, _) = churn::training_matrix(&db.db(), &db.source(), &opts()).unwrap();
     assert_eq!(names1, names2);
     assert_eq!(
         x1, x2,
@@ -242,7 +251,7 @@ const STATSMODELS: [(&str, f64, f64, f64); 5] = [
 
 #[test]
 fn unpenalised_coefficients_and_std_errors_match_statsmodels() {
-    let db = TempDb::new();
+    let db = TempDb::new().on_engine();
     db.import(Kind::Customers, &fixture("telco_numeric.csv"))
         .unwrap();
     let r = train(
@@ -285,23 +294,17 @@ fn unpenalised_coefficients_and_std_errors_match_statsmodels() {
 
 #[test]
 fn activation_follows_the_auc_rule() {
-    let db = TempDb::new();
+    let db = TempDb::new().on_engine();
     synthetic(&db, 300);
     let first = train(&db, &opts()).unwrap();
     assert!(first.active && first.activation.contains("first model"));
     // Pretend the active model was far better: the next one stays inactive.
-    db.open()
-        .conn
-        .execute(
-            "UPDATE models SET report = json_set(report, '$.metrics.auc', 0.999) WHERE id = ?1",
-            [first.model_id],
-        )
-        .unwrap();
+    set_auc(&db, 0.999, &format!("id = {}", first.model_id));
     let second = train(&db, &opts()).unwrap();
     assert!(!second.active, "{}", second.activation);
     assert!(second.activation.contains("kept inactive"));
     assert_eq!(
-        db.count("SELECT id FROM models WHERE active = 1"),
+        db.count("SELECT id FROM models WHERE active"),
         first.model_id
     );
     // Its scores are kept, but the customers still show the active model's.
@@ -322,20 +325,14 @@ fn activation_follows_the_auc_rule() {
     )
     .unwrap();
     assert!(third.active);
-    let mut s = db.open();
-    churn::activate(&mut s.conn, second.model_id, "tester", Ctl::silent()).unwrap();
+    let out = db.run(&["model", "activate", &second.model_id.to_string()]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
     assert_eq!(
-        db.count("SELECT id FROM models WHERE active = 1"),
+        db.count("SELECT id FROM models WHERE active"),
         second.model_id
     );
     // Within tolerance of the active AUC: activated.
-    db.open()
-        .conn
-        .execute(
-            "UPDATE models SET report = json_set(report, '$.metrics.auc', 0.5) WHERE active = 1",
-            [],
-        )
-        .unwrap();
+    set_auc(&db, 0.5, "active");
     let fourth = train(&db, &opts()).unwrap();
     assert!(fourth.active, "{}", fourth.activation);
 }
@@ -343,7 +340,7 @@ fn activation_follows_the_auc_rule() {
 #[test]
 fn bad_input_is_refused_and_the_active_model_kept() {
     // Too few labelled customers.
-    let db = TempDb::new();
+    let db = TempDb::new().on_engine();
     db.import(Kind::Orders, &fixture("orders_only.csv"))
         .unwrap();
     let e = train(&db, &opts()).unwrap_err();
@@ -351,7 +348,7 @@ fn bad_input_is_refused_and_the_active_model_kept() {
     assert!(e.to_string().contains("at least 50"), "{e}");
 
     // One class only, with a model already active.
-    let db = TempDb::new();
+    let db = TempDb::new().on_engine();
     synthetic(&db, 200);
     let good = train(&db, &opts()).unwrap();
     let mut csv = String::from("id,churned\n");
@@ -365,13 +362,13 @@ fn bad_input_is_refused_and_the_active_model_kept() {
     assert_eq!(e.exit_code(), 2);
     assert!(e.to_string().contains("stayed"), "{e}");
     assert_eq!(
-        db.count("SELECT id FROM models WHERE active = 1"),
+        db.count("SELECT id FROM models WHERE active"),
         good.model_id
     );
     assert_eq!(db.count("SELECT count(*) FROM models"), 1);
 
     // Labels but nothing to learn from.
-    let db = TempDb::new();
+    let db = TempDb::new().on_engine();
     let mut csv = String::from("id,churned\n");
     for i in 0..100 {
         csv.push_str(&format!("L{i},{}\n", i % 2));
@@ -387,19 +384,10 @@ fn bad_input_is_refused_and_the_active_model_kept() {
 #[test]
 fn a_cancelled_training_leaves_the_database_unchanged() {
     use std::sync::atomic::{AtomicBool, Ordering};
-    let db = TempDb::new();
+    let db = TempDb::new().on_engine();
     synthetic(&db, 200);
     let first = train(&db, &opts()).unwrap();
-    let before: Vec<(i64, f64)> = {
-        let c = db.open().conn;
-        let mut st = c
-            .prepare("SELECT cid, prob FROM active_churn ORDER BY cid")
-            .unwrap();
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .map(|r| r.unwrap())
-            .collect()
-    };
+    let before = active_scores(&db);
     for phase in [
         "fitting",
         "scoring customers",
@@ -413,9 +401,7 @@ fn a_cancelled_training_leaves_the_database_unchanged() {
                 cancel.store(true, Ordering::SeqCst);
             }
         };
-        let mut s = db.open();
-        let r = churn::train(
-            &mut s.conn,
+        let r = db.train(
             &TrainOptions {
                 activate: true,
                 ..opts()
@@ -429,26 +415,17 @@ fn a_cancelled_training_leaves_the_database_unchanged() {
         );
         assert_eq!(db.count("SELECT count(*) FROM models"), 1, "{phase}");
         assert_eq!(
-            db.count("SELECT id FROM models WHERE active = 1"),
+            db.count("SELECT id FROM models WHERE active"),
             first.model_id
         );
-        let after: Vec<(i64, f64)> = {
-            let c = db.open().conn;
-            let mut st = c
-                .prepare("SELECT cid, prob FROM active_churn ORDER BY cid")
-                .unwrap();
-            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .unwrap()
-                .map(|r| r.unwrap())
-                .collect()
-        };
+        let after = active_scores(&db);
         assert_eq!(before, after, "{phase}");
     }
 }
 
 #[test]
 fn train_json_has_every_documented_key() {
-    let db = TempDb::new();
+    let db = TempDb::new().on_engine();
     synthetic(&db, 200);
     let out = db.run(&["train", "--as-of", "2025-06-30", "--cv", "3", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));

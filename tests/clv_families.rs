@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use crmtop::analytics::clv::{self, family, optim, sbg, ClvOptions, TimeUnit};
+use crmtop::analytics::clv::{family, optim, sbg, ClvOptions, TimeUnit};
 use crmtop::ingest::Kind;
 use crmtop::jobs::Ctl;
 use rand::{Rng, SeedableRng};
@@ -63,13 +63,12 @@ fn donations_orders() -> String {
 
 #[test]
 fn donations_imported_as_orders_give_the_published_bgbb_estimates() {
-    let db = TempDb::new();
+    let db = TempDb::new().on_engine();
     let path = db.file("donations_orders.csv");
     std::fs::write(&path, donations_orders()).unwrap();
     db.import(Kind::Orders, &path).unwrap();
-    let mut s = db.open();
     let o = opts((2001, 12, 31), TimeUnit::Year, family::Model::Bgbb);
-    let r = clv::fit(&mut s.conn, &o, Ctl::silent()).unwrap();
+    let r = db.fit_clv(&o, Ctl::silent()).unwrap();
     let m = r.model.expect("the BG/BB fit");
     assert_eq!(m.family, "bgbb");
     assert_eq!(m.customers, 11104);
@@ -108,17 +107,16 @@ fn the_high_end_cohort_imported_as_contracts_gives_the_published_sbg_estimates()
         id += 1;
         csv.push_str(&format!("S{id},2000-01-01,\n"));
     }
-    let db = TempDb::new();
+    let db = TempDb::new().on_engine();
     let path = db.file("high_end.csv");
     std::fs::write(&path, csv).unwrap();
     db.import(Kind::Customers, &path).unwrap();
-    let mut s = db.open();
-    let r = clv::fit(
-        &mut s.conn,
-        &opts((2007, 1, 1), TimeUnit::Year, family::Model::Sbg),
-        Ctl::silent(),
-    )
-    .unwrap();
+    let r = db
+        .fit_clv(
+            &opts((2007, 1, 1), TimeUnit::Year, family::Model::Sbg),
+            Ctl::silent(),
+        )
+        .unwrap();
     let m = r.model.expect("the sBG fit");
     assert_eq!(m.family, "sbg");
     close(m.param("alpha").unwrap(), 0.668, 1e-3, "alpha");
@@ -131,12 +129,12 @@ fn the_high_end_cohort_imported_as_contracts_gives_the_published_sbg_estimates()
         r.notes
     );
     // `auto` sees contractual data and picks sBG, saying why.
-    let r = clv::fit(
-        &mut s.conn,
-        &opts((2007, 1, 1), TimeUnit::Year, family::Model::Auto),
-        Ctl::silent(),
-    )
-    .unwrap();
+    let r = db
+        .fit_clv(
+            &opts((2007, 1, 1), TimeUnit::Year, family::Model::Auto),
+            Ctl::silent(),
+        )
+        .unwrap();
     let m = r.model.unwrap();
     assert_eq!(m.family, "sbg");
     assert!(m.chosen_because.unwrap().contains("contractual"));
@@ -144,7 +142,7 @@ fn the_high_end_cohort_imported_as_contracts_gives_the_published_sbg_estimates()
 
 #[test]
 fn cli_fits_each_family_and_json_names_the_parameters() {
-    let db = TempDb::new();
+    let db = TempDb::new().on_engine();
     db.import(Kind::Orders, &fixture("cdnow_sample.csv"))
         .unwrap();
     let out = db.run(&["clv", "--as-of", "1997-09-30", "--model", "pnbd", "--json"]);

@@ -14,13 +14,13 @@ const NOW: i64 = 1_751_241_600;
 fn demo() -> common::TempDb {
     let db = common::demo_db(300, 1);
     common::train_and_fit(&db);
-    db
+    db.on_engine()
 }
 
 #[test]
 fn the_ticket_view_scrolls_to_its_end_and_stops_there() {
     let db = demo();
-    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    let mut h = Harness::new(&db.target_path(), NOW, 80, 24).unwrap();
     h.step(Action::GoScreen(Screen::Feedback));
     h.step(Action::Open);
     assert!(h.state.queue.opened.is_some());
@@ -45,7 +45,7 @@ fn the_ticket_view_scrolls_to_its_end_and_stops_there() {
 #[test]
 fn the_customer_detail_scrolls_and_reads_its_audit_trail_as_sentences() {
     let db = demo();
-    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    let mut h = Harness::new(&db.target_path(), NOW, 80, 24).unwrap();
     h.step(Action::GoScreen(Screen::Customers));
     h.step(Action::Open);
     let limit = crmtop::tui::views::scroll_limit(&h.state);
@@ -61,7 +61,7 @@ fn the_customer_detail_scrolls_and_reads_its_audit_trail_as_sentences() {
 #[test]
 fn the_help_stops_at_its_end() {
     let db = demo();
-    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    let mut h = Harness::new(&db.target_path(), NOW, 80, 24).unwrap();
     h.step(Action::Help);
     let limit = crmtop::tui::views::scroll_limit(&h.state);
     assert!(limit > 0);
@@ -81,7 +81,7 @@ fn the_help_stops_at_its_end() {
 #[test]
 fn wide_tables_scroll_sideways_and_keep_the_id() {
     let db = demo();
-    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    let mut h = Harness::new(&db.target_path(), NOW, 80, 24).unwrap();
     h.step(Action::GoScreen(Screen::Customers));
     let s = h.screen();
     assert!(s.contains("cols →"), "hidden columns are announced:\n{s}");
@@ -105,7 +105,7 @@ fn wide_tables_scroll_sideways_and_keep_the_id() {
 #[test]
 fn columns_are_chosen_with_a_command_and_saved_per_screen() {
     let db = demo();
-    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    let mut h = Harness::new(&db.target_path(), NOW, 80, 24).unwrap();
     h.step(Action::GoScreen(Screen::Customers));
     h.command("columns id clv name");
     let s = h.screen();
@@ -117,7 +117,7 @@ fn columns_are_chosen_with_a_command_and_saved_per_screen() {
     );
     assert!(!header.contains("revenue"), "{header}");
     // Saved in the config file, per screen, and read back by a new session.
-    let file = db.path.with_extension("config.toml");
+    let file = h.state.config_path.clone().unwrap();
     let cfg = crmtop::config::Config::load(Some(&file)).unwrap();
     assert_eq!(
         cfg.columns.get("customers"),
@@ -177,7 +177,7 @@ fn saving_columns_keeps_the_rest_of_the_config_file() {
 #[test]
 fn the_queue_at_80x24_shows_text_the_sla_and_who_holds_an_item() {
     let db = demo();
-    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    let mut h = Harness::new(&db.target_path(), NOW, 80, 24).unwrap();
     h.step(Action::GoScreen(Screen::Feedback));
     let s = h.screen();
     let header = s.lines().nth(2).unwrap_or_default().to_string();
@@ -198,9 +198,10 @@ fn the_queue_at_80x24_shows_text_the_sla_and_who_holds_an_item() {
 #[test]
 fn headers_refresh_in_every_open_ui_when_another_process_trains() {
     let db = demo();
-    let mut churn = Harness::new(&db.path, NOW, 100, 30).unwrap();
+    let mut churn = Harness::new(&db.target_path(), NOW, 100, 30).unwrap();
     churn.step(Action::GoScreen(Screen::Churn));
-    let mut dash = Harness::new(&db.path, NOW, 100, 30).unwrap();
+    let mut dash = Harness::new(&db.target_path(), NOW, 100, 30).unwrap();
+    dash.step(Action::GoScreen(Screen::Dashboard));
     let first_model = churn
         .state
         .dashboard
@@ -216,7 +217,7 @@ fn headers_refresh_in_every_open_ui_when_another_process_trains() {
     // Another terminal trains a new version and activates it.
     let out = crmtop_cmd()
         .args(["train", "--activate", "--db"])
-        .arg(&db.path)
+        .arg(db.target())
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", common::stderr(&out));
@@ -250,7 +251,7 @@ fn keys_typed_while_a_question_is_open_do_not_carry_on() {
     use crmtop::tui::action::InputKey;
     let db = demo();
     let before = db.count("SELECT count(*) FROM audit_log");
-    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    let mut h = Harness::new(&db.target_path(), NOW, 80, 24).unwrap();
     h.step(Action::GoScreen(Screen::Feedback));
     h.step(Action::Assign);
     for c in "anm".chars() {
@@ -291,7 +292,7 @@ fn keys_typed_while_a_question_is_open_do_not_carry_on() {
 #[test]
 fn resolving_an_unclaimed_item_is_refused_before_the_note_is_typed() {
     let db = demo();
-    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    let mut h = Harness::new(&db.target_path(), NOW, 80, 24).unwrap();
     h.step(Action::GoScreen(Screen::Feedback));
     let first = h.state.queue.selected().unwrap().clone();
     assert_eq!(first.status, "new");
@@ -325,7 +326,7 @@ fn resolving_an_unclaimed_item_is_refused_before_the_note_is_typed() {
 #[test]
 fn the_clv_holdout_check_opens_from_the_command_line() {
     let db = demo();
-    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    let mut h = Harness::new(&db.target_path(), NOW, 80, 24).unwrap();
     h.step(Action::GoScreen(Screen::Clv));
     h.command("holdout 2025-01-31");
     assert_eq!(h.state.mode, Mode::Holdout);
@@ -349,7 +350,7 @@ fn the_clv_holdout_check_opens_from_the_command_line() {
 #[test]
 fn the_clv_matrices_show_as_heatmaps() {
     let db = demo();
-    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    let mut h = Harness::new(&db.target_path(), NOW, 80, 24).unwrap();
     h.step(Action::GoScreen(Screen::Clv));
     h.command("matrix");
     assert_eq!(h.state.mode, Mode::Matrices);
@@ -372,7 +373,9 @@ fn the_clv_matrices_show_as_heatmaps() {
 #[test]
 fn retention_curves_open_from_the_command_line() {
     let db = demo();
-    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    let mut h = Harness::new(&db.target_path(), NOW, 80, 24).unwrap();
+    // Over the dashboard (a team on a server starts on its queue).
+    h.step(Action::GoScreen(Screen::Dashboard));
     h.command("survival plan");
     assert_eq!(h.state.mode, Mode::Survival);
     let r = h.state.survival.as_ref().unwrap();
@@ -399,7 +402,9 @@ fn retention_curves_open_from_the_command_line() {
 #[test]
 fn cohort_retention_shows_as_a_table() {
     let db = demo();
-    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    let mut h = Harness::new(&db.target_path(), NOW, 80, 24).unwrap();
+    // Over the dashboard (a team on a server starts on its queue).
+    h.step(Action::GoScreen(Screen::Dashboard));
     h.command("cohorts");
     assert_eq!(h.state.mode, Mode::Cohorts);
     let t = h.state.cohorts.as_ref().unwrap();

@@ -8,7 +8,7 @@ use crmtop::analytics::survival::{self, Subject};
 use crmtop::ingest::Kind;
 
 fn telco() -> TempDb {
-    let db = TempDb::new();
+    let db = TempDb::new().on_engine();
     db.import(Kind::Customers, &fixture("telco_contract.csv"))
         .unwrap();
     db
@@ -42,7 +42,7 @@ fn kaplan_meier_and_log_rank_equal_lifelines_on_telco() {
             "--json",
             "--db",
         ])
-        .arg(&db.path)
+        .arg(db.target())
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", common::stderr(&out));
@@ -183,14 +183,10 @@ fn kaplan_meier_and_log_rank_equal_lifelines_on_telco() {
     );
     assert_eq!(r["logrank"]["df"], 2);
     // logrank_test between two of the groups: 926.0645586243711.
-    let rows = crmtop::store::survival::subjects(
-        &db.open().conn,
-        Some("tenure"),
-        "churned",
-        Some("Contract"),
-    )
-    .unwrap()
-    .rows;
+    let rows =
+        crmtop::store::survival::subjects(&db.db(), Some("tenure"), "churned", Some("Contract"))
+            .unwrap()
+            .rows;
     let subjects = Subject::from_rows(rows);
     let pick = |g: &str| subjects.iter().filter(|s| s.group == g).collect::<Vec<_>>();
     let two = survival::log_rank(&[pick("Month-to-month"), pick("One year")]).unwrap();
@@ -204,7 +200,7 @@ fn a_missing_column_is_named_with_the_ones_that_exist() {
     let db = telco();
     let out = crmtop_cmd()
         .args(["survival", "--duration", "tenur", "--db"])
-        .arg(&db.path)
+        .arg(db.target())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -43,12 +43,13 @@ fn every_screen(h: &mut Harness, what: &str) -> Vec<String> {
 fn read_only_refuses_every_change_and_says_why() {
     let db = common::demo_db(200, 2);
     common::train_and_fit(&db);
+    let db = db.on_engine();
     let before = (
         db.count("SELECT count(*) FROM models"),
         db.count("SELECT count(*) FROM audit_log"),
-        db.count("SELECT sum(version) FROM feedback"),
+        db.count("SELECT CAST(sum(version) AS BIGINT) FROM feedback"),
     );
-    let mut h = Harness::with_flags(&db.path, NOW, 100, 30, true, false).unwrap();
+    let mut h = Harness::with_flags(&db.target_path(), NOW, 100, 30, true, false).unwrap();
     assert!(h.screen().contains("READ-ONLY"), "{}", h.screen());
     let mut tried = 0;
     for (screen, actions) in [
@@ -95,14 +96,14 @@ fn read_only_refuses_every_change_and_says_why() {
     let after = (
         db.count("SELECT count(*) FROM models"),
         db.count("SELECT count(*) FROM audit_log"),
-        db.count("SELECT sum(version) FROM feedback"),
+        db.count("SELECT CAST(sum(version) AS BIGINT) FROM feedback"),
     );
     assert_eq!(before, after);
 }
 
 #[test]
 fn masked_personal_data_never_reaches_the_screen() {
-    let db = TempDb::new();
+    let db = TempDb::new().on_engine();
     let f = db.file("people.csv");
     std::fs::write(
         &f,
@@ -120,7 +121,7 @@ fn masked_personal_data_never_reaches_the_screen() {
     )
     .unwrap();
     db.import(Kind::Feedback, &fb).unwrap();
-    let mut h = Harness::with_flags(&db.path, NOW, 120, 40, false, true).unwrap();
+    let mut h = Harness::with_flags(&db.target_path(), NOW, 120, 40, false, true).unwrap();
     let mut seen = every_screen(&mut h, "masked");
     h.step(Action::GoScreen(Screen::Customers));
     h.step(Action::Open);
@@ -148,7 +149,8 @@ fn masked_personal_data_never_reaches_the_screen() {
 fn resize_storms_and_tiny_terminals_never_break_the_screen() {
     let db = common::demo_db(150, 3);
     common::train_and_fit(&db);
-    let mut h = Harness::new(&db.path, NOW, 80, 24).unwrap();
+    let db = db.on_engine();
+    let mut h = Harness::new(&db.target_path(), NOW, 80, 24).unwrap();
     let sizes: Vec<(u16, u16)> = vec![
         (1, 1),
         (20, 5),
@@ -198,7 +200,7 @@ fn resize_storms_and_tiny_terminals_never_break_the_screen() {
 
 #[test]
 fn long_and_unicode_names_keep_the_columns_aligned() {
-    let db = TempDb::new();
+    let db = TempDb::new().on_engine();
     let f = db.file("world.csv");
     let long = "Bartholomew ".repeat(40);
     std::fs::write(
@@ -224,7 +226,7 @@ fn long_and_unicode_names_keep_the_columns_aligned() {
     std::fs::write(&orders, o).unwrap();
     db.import(Kind::Orders, &orders).unwrap();
     for (w, ht) in [(80u16, 24u16), (120, 40), (200, 50)] {
-        let mut h = Harness::new(&db.path, NOW, w, ht).unwrap();
+        let mut h = Harness::new(&db.target_path(), NOW, w, ht).unwrap();
         h.step(Action::GoScreen(Screen::Customers));
         let text = h.screen();
         // Every row's last-order column (the column after the name at
@@ -284,7 +286,7 @@ fn cli(db: &TempDb, args: &[&str]) -> (i32, String) {
 #[test]
 fn degenerate_companies_get_clear_messages_and_sane_screens() {
     // Ten customers.
-    let ten = TempDb::new();
+    let ten = TempDb::new().on_engine();
     let rows: Vec<(String, &str, f64)> = (0..10)
         .flat_map(|i| {
             [
@@ -305,7 +307,7 @@ fn degenerate_companies_get_clear_messages_and_sane_screens() {
     assert!(!out.contains("NaN") && !out.contains("panicked"), "{out}");
 
     // Every order on one day.
-    let one_day = TempDb::new();
+    let one_day = TempDb::new().on_engine();
     let rows: Vec<(String, &str, f64)> = (0..300)
         .map(|i| (format!("D{i}"), "2025-05-01", 10.0 + (i % 7) as f64))
         .collect();
@@ -318,7 +320,7 @@ fn degenerate_companies_get_clear_messages_and_sane_screens() {
     assert!(!out.contains("NaN") && !out.contains("panicked"), "{out}");
 
     // One-class labels: everybody churned.
-    let one_class = TempDb::new();
+    let one_class = TempDb::new().on_engine();
     let f = one_class.file("c.csv");
     let mut s = String::from("id,income,churned\n");
     for i in 0..120 {
@@ -331,7 +333,7 @@ fn degenerate_companies_get_clear_messages_and_sane_screens() {
     assert!(out.contains("one class") || out.contains("both"), "{out}");
 
     // Huge amounts (the largest the importer takes).
-    let huge = TempDb::new();
+    let huge = TempDb::new().on_engine();
     let rows: Vec<(String, &str, f64)> = (0..200)
         .flat_map(|i| {
             [
@@ -353,7 +355,7 @@ fn degenerate_companies_get_clear_messages_and_sane_screens() {
         (&huge, "huge amounts"),
     ] {
         for (w, ht) in [(80u16, 24u16), (120, 40)] {
-            let mut h = Harness::new(&db.path, NOW, w, ht).unwrap();
+            let mut h = Harness::new(&db.target_path(), NOW, w, ht).unwrap();
             every_screen(&mut h, what);
             h.step(Action::GoScreen(Screen::Customers));
             h.step(Action::Open);

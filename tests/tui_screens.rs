@@ -36,7 +36,7 @@ fn status(h: &Harness) -> String {
 }
 
 fn at(db: &common::TempDb, w: u16, h: u16) -> Harness {
-    Harness::new(&db.path, NOW, w, h).expect("harness")
+    Harness::new(&db.target_path(), NOW, w, h).expect("harness")
 }
 
 #[test]

@@ -9,8 +9,8 @@ use crmtop::tui::harness::Harness;
 const NOW: i64 = 1_751_241_600;
 
 fn harness(w: u16, h: u16) -> (common::TempDb, Harness) {
-    let db = common::demo_db(300, 1);
-    let mut h = Harness::new(&db.path, NOW, w, h).expect("harness");
+    let db = common::demo_db(300, 1).on_engine();
+    let mut h = Harness::new(&db.target_path(), NOW, w, h).expect("harness");
     h.step(Action::GoScreen(crmtop::tui::app::Screen::Customers));
     (db, h)
 }

@@ -58,7 +58,10 @@ impl Harness {
         state.server = server;
         // `:columns` saves beside the test's database, never in the user's config.
         state.config_path = Some(if server {
-            std::env::temp_dir().join(format!("crmtop-harness-{}.toml", std::process::id()))
+            // One file per harness: tests run side by side in one process.
+            static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            std::env::temp_dir().join(format!("crmtop-harness-{}-{n}.toml", std::process::id()))
         } else {
             db.with_extension("config.toml")
         });

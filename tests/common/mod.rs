@@ -101,6 +101,19 @@ impl TempDb {
         }
     }
 
+    /// Where the analytics read this database (on the engine under test).
+    pub fn source(&self) -> store::history::Source {
+        match &self.server {
+            Some(s) => store::history::Source::Server(s.url.clone()),
+            None => store::history::Source::File(self.path.clone()),
+        }
+    }
+
+    /// What `--db` names, as a path (a TUI harness opens either).
+    pub fn target_path(&self) -> PathBuf {
+        PathBuf::from(self.target())
+    }
+
     /// The database on the engine under test.
     pub fn db(&self) -> store::Db {
         store::Db::open(Path::new(&self.target()), Mode::ReadWrite).expect("open db")
@@ -194,6 +207,39 @@ impl TempDb {
             .expect("a row")
             .i64(0)
             .expect(sql)
+    }
+
+    /// A statement, on the engine under test; the rows it changed.
+    pub fn exec(&self, sql: &str) -> usize {
+        use crmtop::store::sql::Sql;
+        self.db().exec(sql, &[]).expect(sql)
+    }
+
+    /// Train a churn model on the engine under test, as `crmtop train` does.
+    pub fn train(
+        &self,
+        o: &crmtop::analytics::churn::TrainOptions,
+        ctl: Ctl,
+    ) -> crmtop::Result<crmtop::analytics::churn::TrainReport> {
+        use crmtop::analytics::churn;
+        match (self.db(), &self.server) {
+            (store::Db::Server(pg), Some(s)) => churn::train_on_server(&pg, &s.url, o, ctl),
+            (store::Db::File(mut f), _) => churn::train(&mut f.conn, o, ctl),
+            (store::Db::Server(_), None) => panic!("a file opened as a server"),
+        }
+    }
+
+    /// Fit CLV on the engine under test, as `crmtop clv` does.
+    pub fn fit_clv(
+        &self,
+        o: &crmtop::analytics::clv::ClvOptions,
+        ctl: Ctl,
+    ) -> crmtop::Result<crmtop::analytics::clv::ClvReport> {
+        use crmtop::analytics::clv;
+        match self.db() {
+            store::Db::Server(pg) => clv::fit_on_server(&pg, o, ctl),
+            store::Db::File(mut f) => clv::fit(&mut f.conn, o, ctl),
+        }
     }
 
     /// Run the crmtop binary against this database (on the engine under test).

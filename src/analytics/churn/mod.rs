@@ -426,13 +426,16 @@ fn compute(
     })
 }
 
-/// Training features of the labelled customers (for tests of leakage).
+/// Training features of the labelled customers (for tests of leakage), on
+/// either engine (`src` names the same database as `conn`).
 pub fn training_matrix(
-    conn: &Connection,
+    conn: &dyn store::sql::Sql,
+    src: &store::history::Source,
     opts: &TrainOptions,
 ) -> Result<(Vec<String>, ndarray::Array2<f64>, Vec<bool>)> {
     let plan = plan(conn, opts)?;
-    let raw = features::extract(conn, &plan.cutoffs, &plan.label_ends, Ctl::silent())?;
+    let from = features::history_for(&plan.cutoffs, &plan.label_ends);
+    let raw = features::extract_source(src, &plan.cutoffs, &plan.label_ends, from, Ctl::silent())?;
     let (rows, y) = labels(&raw, &plan);
     let (spec, _) = features::learn(&raw, &rows, plan.train_cutoff);
     let x = spec.raw_matrix(&raw, &rows, plan.train_cutoff);

@@ -418,6 +418,16 @@ impl ServerExecutor {
                 }
             }
             r if r.is_campaign() => super::campaigns::answer(pg, read_only, r)?,
+            // The choice is the user's, in their config file (a server has
+            // no database file beside it to keep clear of).
+            Request::SaveColumns {
+                config,
+                screen,
+                columns,
+            } => Response::ColumnsSaved(
+                crate::config::save_columns(config.as_deref(), &screen, columns.as_deref(), &[])
+                    .map(|p| p.display().to_string()),
+            ),
             Request::StartJob(spec) => return self.start_job(spec),
             Request::CancelJob => {
                 if let Some((flag, _)) = &self.job {
