@@ -23,7 +23,18 @@ fn company() -> common::TempDb {
     s.conn
         .execute("DELETE FROM meta WHERE key = 'dashboard_cache'", [])
         .unwrap();
-    db
+    drop(s);
+    db.on_engine()
+}
+
+/// A text (or NULL) a query gives, on the engine under test.
+fn text_or_null(db: &common::TempDb, sql: &str) -> Option<String> {
+    let rows = db.dump_rows(sql);
+    assert_eq!(rows.len(), 1, "{sql}: {rows:?}");
+    match rows[0].as_str() {
+        "NULL" => None,
+        t => Some(t.trim_matches('"').to_string()),
+    }
 }
 
 /// The status line's message.
@@ -61,8 +72,7 @@ fn every_screen_at_80x24_and_120x40() {
 
 #[test]
 fn an_empty_database_says_what_to_do_on_every_screen() {
-    let db = common::TempDb::new();
-    drop(db.open());
+    let db = common::TempDb::new().on_engine();
     let mut h = at(&db, 100, 30);
     for s in Screen::ALL {
         h.step(Action::GoScreen(s));
@@ -174,15 +184,9 @@ fn the_clv_screen_ranks_with_shares_and_filters_segments() {
     let last = h.state.clv.rows.len() - 1;
     let c = cum_at(&h, last).expect("a running share");
     assert!((c - 1.0).abs() < 1e-9, "{c}");
-    let seg_total: f64 = db
-        .open()
-        .conn
-        .query_row(
-            "SELECT total(clv) FROM active_clv WHERE segment = ?1",
-            [&seg],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let seg_total = db.real(&format!(
+        "SELECT COALESCE(sum(clv), 0.0) FROM active_clv WHERE segment = '{seg}'"
+    ));
     h.step(Action::Top);
     let first = h.state.clv.rows[0].clv.unwrap_or(0.0);
     let c0 = cum_at(&h, 0).expect("a running share");
@@ -226,15 +230,11 @@ fn retrain_from_a_key_reports_what_changed_and_refreshes() {
         1
     );
     h.command("clv --horizon-months 24");
-    let horizon: i64 = db
-        .open()
-        .conn
-        .query_row(
-            "SELECT json_extract(report, '$.horizon_months') FROM clv_fits WHERE active = 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let horizon = db.count(if common::engine_is_postgres() {
+        "SELECT CAST(report::jsonb ->> 'horizon_months' AS BIGINT) FROM clv_fits WHERE active"
+    } else {
+        "SELECT json_extract(report, '$.horizon_months') FROM clv_fits WHERE active"
+    });
     assert_eq!(horizon, 24);
 }
 
@@ -327,13 +327,10 @@ fn models_screen_activates_after_confirmation_and_compares() {
     let db = company();
     let mut h = at(&db, 120, 40);
     h.command("train naive_bayes --activate false");
-    db.open()
-        .conn
-        .execute(
-            "UPDATE models SET created_at = ?1 WHERE id = 2",
-            [NOW - 1800],
-        )
-        .unwrap();
+    db.exec(&format!(
+        "UPDATE models SET created_at = {} WHERE id = 2",
+        NOW - 1800
+    ));
     h.step(Action::GoScreen(Screen::Models));
     assert_eq!(h.state.models.rows.len(), 2);
     // The newest (v2, naive Bayes) is first and inactive.
@@ -341,10 +338,10 @@ fn models_screen_activates_after_confirmation_and_compares() {
     h.step(Action::Activate);
     assert!(h.screen().contains("Activate model v2?"));
     h.step(Action::Input(InputKey::Char('n')));
-    assert_eq!(db.count("SELECT id FROM models WHERE active = 1"), 1);
+    assert_eq!(db.count("SELECT id FROM models WHERE active"), 1);
     h.step(Action::Activate);
     h.step(Action::Input(InputKey::Char('y')));
-    assert_eq!(db.count("SELECT id FROM models WHERE active = 1"), 2);
+    assert_eq!(db.count("SELECT id FROM models WHERE active"), 2);
     // Compare v2 with v1 side by side.
     h.step(Action::Compare);
     h.step(Action::Down);
@@ -392,7 +389,6 @@ fn typed(h: &mut Harness, text: &str) {
 /// another agent takes one of them, assign with completion, escalate.
 #[test]
 fn the_feedback_review_flow() {
-    use crmtop::store::workflow::{self, Target};
     let db = company();
     for (w, hgt) in [(80u16, 24u16), (120, 40)] {
         let mut h = at(&db, w, hgt);
@@ -478,19 +474,15 @@ fn the_feedback_review_flow() {
         h.steps([Action::Mark, Action::Mark, Action::Mark]);
         assert_eq!(h.state.queue.marked.len(), 3);
         assert!(h.screen().contains("3 marked"));
-        let mut s = db.open();
-        let o = workflow::act(
-            &mut s.conn,
-            &[Target {
-                fid: ids[1].0,
-                version: None,
-            }],
-            &crmtop::analytics::workflow::Act::Claim,
-            "bob",
-            NOW,
-        )
-        .unwrap();
-        assert!(o[0].is_done());
+        // bob, in another terminal.
+        let o = common::crmtop_cmd()
+            .env("CRMTOP_AGENT", "bob")
+            .arg("--db")
+            .arg(db.target())
+            .args(["feedback", "claim", &ids[1].1])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", common::stderr(&o));
         h.step(Action::Claim);
         let msg = status(&h);
         assert!(msg.contains("claim: 2 of 3 done"), "{msg}");
@@ -504,12 +496,10 @@ fn the_feedback_review_flow() {
         h.step(Action::Back);
         assert!(h.state.queue.marked.is_empty());
         let holder = |id: &str| -> Option<String> {
-            db.open()
-                .conn
-                .query_row("SELECT assignee FROM feedback WHERE id = ?1", [id], |r| {
-                    r.get(0)
-                })
-                .unwrap()
+            text_or_null(
+                &db,
+                &format!("SELECT assignee FROM feedback WHERE id = '{id}'"),
+            )
         };
         assert_eq!(holder(&ids[0].1).as_deref(), Some("tester"));
         assert_eq!(holder(&ids[1].1).as_deref(), Some("bob"));
@@ -608,14 +598,11 @@ fn a_campaign_is_worked_from_the_campaigns_screen() {
     assert!(risks.windows(2).all(|w| w[0] >= w[1]), "{risks:?}");
     // bob holds the first customer: t gives this agent the next one.
     let first = o.work[0].clone();
-    db.open()
-        .conn
-        .execute(
-            "INSERT INTO campaign_work(campaign_id, cid, rank, pos, claimed_by, version)
-             VALUES ((SELECT id FROM campaigns WHERE name = 'save'), ?1, ?2, 0, 'bob', 2)",
-            [first.cid, first.rank],
-        )
-        .unwrap();
+    db.exec(&format!(
+        "INSERT INTO campaign_work(campaign_id, cid, rank, pos, claimed_by, version)
+         VALUES ((SELECT id FROM campaigns WHERE name = 'save'), {}, {}, 0, 'bob', 2)",
+        first.cid, first.rank
+    ));
     let mut worked = Vec::new();
     for (i, key) in ['a', 'd', 'r', 'x', 'a'].into_iter().enumerate() {
         h.step(Action::FeedbackNext);
@@ -645,26 +632,17 @@ fn a_campaign_is_worked_from_the_campaigns_screen() {
         assert!(msg.contains(outcome.replace('_', " ").as_str()), "{msg}");
         worked.push(card.row.cid);
     }
-    let stored: Vec<(i64, String, String, String)> = {
-        let s = db.open();
-        let mut st = s
-            .conn
-            .prepare(
-                "SELECT cid, outcome, note, outcome_by FROM campaign_work
-                 WHERE outcome IS NOT NULL AND campaign_id = (SELECT id FROM campaigns WHERE name = 'save')",
-            )
-            .unwrap();
-        let rows = st
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-            .unwrap()
-            .collect::<Result<Vec<_>, _>>()
-            .unwrap();
-        rows
-    };
+    let stored = db.dump_rows(
+        "SELECT note, outcome_by FROM campaign_work
+         WHERE outcome IS NOT NULL AND campaign_id = (SELECT id FROM campaigns WHERE name = 'save')",
+    );
     assert_eq!(stored.len(), 5);
-    assert!(stored
-        .iter()
-        .all(|r| r.3 == "tester" && r.2.starts_with("note")));
+    assert!(
+        stored
+            .iter()
+            .all(|r| r.starts_with("\"note") && r.ends_with("|\"tester\"")),
+        "{stored:?}"
+    );
     assert_eq!(
         h.state.campaigns.opened.as_ref().unwrap().campaign.worked,
         5
@@ -683,16 +661,14 @@ fn a_campaign_is_worked_from_the_campaigns_screen() {
     h.step(Action::CampaignRelease);
     let msg = status(&h);
     assert!(msg.contains("given back"), "{msg}");
-    let holder: Option<String> = db
-        .open()
-        .conn
-        .query_row(
-            "SELECT claimed_by FROM campaign_work WHERE cid = ?1
+    let holder = text_or_null(
+        &db,
+        &format!(
+            "SELECT claimed_by FROM campaign_work WHERE cid = {}
              AND campaign_id = (SELECT id FROM campaigns WHERE name = 'save')",
-            [held.row.cid],
-            |r| r.get(0),
-        )
-        .unwrap();
+            held.row.cid
+        ),
+    );
     assert_eq!(holder, None);
     assert!(h.state.campaigns.opened.as_ref().unwrap().card.is_none());
     h.state.campaigns.opened.as_mut().unwrap().pos = 0;
@@ -745,14 +721,14 @@ fn opened_card(h: &Harness) -> crmtop::tui::app::WorkCard {
 /// page further down was loaded but its position never recorded).
 #[test]
 fn the_queue_scrolls_past_its_first_page() {
-    let db = common::demo_db(3000, 2);
+    let db = common::demo_db(3000, 2).on_engine();
     let total = common::TempDb::count(&db, "SELECT count(*) FROM queue");
     assert!(total > 230, "only {total} open items");
     let mut h = at(&db, 100, 30);
     h.step(Action::GoScreen(Screen::Feedback));
     // The queue's order at the harness's clock.
     let order: Vec<String> = crmtop::store::feedback::page(
-        &db.open().conn,
+        &db.db(),
         &crmtop::store::feedback::QueueFilter::All,
         "tester",
         &crmtop::analytics::priority::SlaConfig::default(),

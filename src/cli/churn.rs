@@ -82,6 +82,7 @@ pub fn train(ctx: &Ctx, a: TrainArgs) -> Result<i32> {
         // transaction there.
         Some(url) => match ctx.open_db_for_write("train")? {
             store::Db::Server(pg) => {
+                let job = store::pg::jobs::start(&pg, "train", &ctx.agent)?;
                 let r = churn::train_on_server(
                     &pg,
                     url,
@@ -89,6 +90,7 @@ pub fn train(ctx: &Ctx, a: TrainArgs) -> Result<i32> {
                     Ctl::new(&printer, crate::signals::cancel_flag()),
                 );
                 super::warm_server_dashboard(ctx, &pg, &r, &printer);
+                super::finish_server_job(&pg, job, &r);
                 r
             }
             store::Db::File(_) => Err(crate::error::Error::Other("a URL opened as a file".into())),

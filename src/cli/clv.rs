@@ -143,8 +143,10 @@ pub fn clv(ctx: &Ctx, a: ClvArgs) -> Result<i32> {
         // A server: the fit, its values and the activation in one
         // transaction there.
         store::Db::Server(pg) => {
+            let job = store::pg::jobs::start(&pg, "clv", &ctx.agent)?;
             let r = clv::fit_on_server(&pg, &a.options(&ctx.agent), ctl);
             super::warm_server_dashboard(ctx, &pg, &r, &printer);
+            super::finish_server_job(&pg, job, &r);
             r
         }
         store::Db::File(mut s) => {

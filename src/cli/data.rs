@@ -123,14 +123,20 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
                 store::Db::File(_) => return Err(Error::Other("a URL opened as a file".into())),
             }
         };
+        let job = if a.dry_run {
+            None
+        } else {
+            Some(store::pg::jobs::start(&pg, "import", &ctx.agent)?)
+        };
         let r = ingest::import_into(
             ingest::Target::Server(&pg),
             &opts,
             prepared,
             Ctl::new(&printer, cancel),
         );
-        if !a.dry_run {
+        if let Some(job) = job {
             super::warm_server_dashboard(ctx, &pg, &r, &printer);
+            super::finish_server_job(&pg, job, &r);
         }
         r
     } else if a.dry_run && !db.exists() {

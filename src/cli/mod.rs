@@ -278,12 +278,23 @@ fn warm_with<T>(
 }
 
 pub fn finish_job<T>(conn: &crate::store::Conn, job: i64, result: &Result<T>) {
-    let (status, msg) = match result {
+    let (status, msg) = job_end(result);
+    let _ = store::jobs::finish(conn, job, status, msg.as_deref());
+}
+
+/// `finish_job` on a server.
+pub fn finish_server_job<T>(pg: &store::pg::Pg, job: i64, result: &Result<T>) {
+    let (status, msg) = job_end(result);
+    let _ = store::pg::jobs::finish(pg, job, status, msg.as_deref());
+}
+
+/// How a job ended, as its record says it.
+fn job_end<T>(result: &Result<T>) -> (&'static str, Option<String>) {
+    match result {
         Ok(_) => ("done", None),
         Err(Error::Cancelled) => ("cancelled", None),
         Err(e) => ("failed", Some(e.to_string())),
-    };
-    let _ = store::jobs::finish(conn, job, status, msg.as_deref());
+    }
 }
 
 pub const OK: i32 = exit::OK;

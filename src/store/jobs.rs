@@ -79,6 +79,58 @@ pub fn died(conn: &Connection, limit: i64) -> Result<Vec<Job>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// What doctor says of the jobs when none is left running: the ones that
+/// died lately, if any.
+pub fn history_text(died: &[Job]) -> String {
+    if died.is_empty() {
+        return "no job was left running by a process that died".into();
+    }
+    let what: Vec<String> = died
+        .iter()
+        .map(|j| {
+            format!(
+                "{} #{} by {} (started {}, recorded as died {})",
+                j.kind,
+                j.id,
+                j.agent,
+                crate::timeutil::ts_to_day_string(j.started_at),
+                j.finished_at
+                    .map(crate::timeutil::ts_to_day_string)
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    format!(
+        "no job is left running; history: {} (their process ended before they finished; nothing of them was written)",
+        what.join(", ")
+    )
+}
+
+/// What doctor says of jobs left running by a process that died.
+pub fn stale_text(stale: &[Job]) -> String {
+    let what: Vec<String> = stale
+        .iter()
+        .map(|j| {
+            format!(
+                "{} #{} by {} (pid {}, started {})",
+                j.kind,
+                j.id,
+                j.agent,
+                j.pid,
+                crate::timeutil::ts_to_day_string(j.started_at)
+            )
+        })
+        .collect();
+    format!(
+        "jobs whose process died before finishing: {}; their writes were one transaction that never committed, so nothing of them is in the database",
+        what.join(", ")
+    )
+}
+
+/// How doctor mends jobs left running by a process that died.
+pub const STALE_FIX: &str =
+    "crmtop doctor --fix marks them failed; run them again (crmtop train / clv / import)";
+
 /// The start time of a process (clock ticks since boot, field 22 of
 /// /proc/PID/stat), to tell a reused pid from the job's process.
 pub fn process_start(pid: i64) -> Option<i64> {

@@ -166,55 +166,14 @@ pub(super) fn check_jobs(d: &mut Doctor, conn: &Connection, fix: bool) -> Result
     let stale = crate::store::jobs::stale(conn)?;
     if stale.is_empty() {
         let died = crate::store::jobs::died(conn, 5).unwrap_or_default();
-        if died.is_empty() {
-            d.ok("jobs", "no job was left running by a process that died");
-        } else {
-            let what: Vec<String> = died
-                .iter()
-                .map(|j| {
-                    format!(
-                        "{} #{} by {} (started {}, recorded as died {})",
-                        j.kind,
-                        j.id,
-                        j.agent,
-                        crate::timeutil::ts_to_day_string(j.started_at),
-                        j.finished_at
-                            .map(crate::timeutil::ts_to_day_string)
-                            .unwrap_or_default()
-                    )
-                })
-                .collect();
-            d.ok(
-                "jobs",
-                format!(
-                    "no job is left running; history: {} (their process ended before they finished; nothing of them was written)",
-                    what.join(", ")
-                ),
-            );
-        }
+        d.ok("jobs", crate::store::jobs::history_text(&died));
         return Ok(());
     }
-    let what: Vec<String> = stale
-        .iter()
-        .map(|j| {
-            format!(
-                "{} #{} by {} (pid {}, started {})",
-                j.kind,
-                j.id,
-                j.agent,
-                j.pid,
-                crate::timeutil::ts_to_day_string(j.started_at)
-            )
-        })
-        .collect();
     let i = d.problem(
         "jobs",
         Severity::Warning,
-        format!(
-            "jobs whose process died before finishing: {}; their writes were one transaction that never committed, so nothing of them is in the database",
-            what.join(", ")
-        ),
-        "crmtop doctor --fix marks them failed; run them again (crmtop train / clv / import)",
+        crate::store::jobs::stale_text(&stale),
+        crate::store::jobs::STALE_FIX,
     );
     if fix {
         crate::store::jobs::clear_stale(conn)?;

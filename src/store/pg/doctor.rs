@@ -288,6 +288,7 @@ pub fn run(pg: &Pg, fix: bool) -> Result<Report> {
         }),
         "UPDATE, DELETE and TRUNCATE of the audit log are refused".into(),
     ));
+    findings.push(jobs(pg, fix)?);
     let healthy = findings
         .iter()
         .all(|f| f.severity == Severity::Ok || f.fixed);
@@ -296,4 +297,33 @@ pub fn run(pg: &Pg, fix: bool) -> Result<Report> {
         findings,
         healthy,
     })
+}
+
+/// Jobs left running by a process (or a connection) that ended, as a
+/// file's doctor finds them; `fix` records them as died.
+fn jobs(pg: &Pg, fix: bool) -> Result<Finding> {
+    // As a file's opening for writing records them (doctor opens it so),
+    // unless read-only: then they are shown as left running.
+    super::jobs::reap_dead(pg)?;
+    let stale = super::jobs::stale(pg)?;
+    if stale.is_empty() {
+        let died = super::jobs::died(pg, 5)?;
+        return Ok(finding(
+            "jobs",
+            None,
+            crate::store::jobs::history_text(&died),
+        ));
+    }
+    let mut f = Finding {
+        check: "jobs",
+        severity: Severity::Warning,
+        message: crate::store::jobs::stale_text(&stale),
+        fix: Some(crate::store::jobs::STALE_FIX.into()),
+        fixed: false,
+    };
+    if fix && !pg.read_only {
+        super::jobs::reap_dead(pg)?;
+        f.fixed = true;
+    }
+    Ok(f)
 }

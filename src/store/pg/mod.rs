@@ -13,6 +13,7 @@ pub mod copy;
 pub mod dashboard;
 pub mod doctor;
 pub(crate) mod import;
+pub mod jobs;
 pub mod list;
 mod listen;
 mod memo;

@@ -61,6 +61,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0013_churn_scores_partitioned.sql",
         include_str!("../../../schema/pg/0013_churn_scores_partitioned.sql"),
     ),
+    (
+        "0014_jobs.sql",
+        include_str!("../../../schema/pg/0014_jobs.sql"),
+    ),
 ];
 
 /// The schema version this build writes on PostgreSQL.

@@ -162,6 +162,30 @@ impl ServerExecutor {
                 cancelled: false,
             }));
         }
+        // No event channel (tests): the job here, answered at once, as a
+        // file's is.
+        if self.out.is_none() {
+            let label = spec.label();
+            let cancel = AtomicBool::new(false);
+            let r = match spec {
+                JobSpec::Export {
+                    what,
+                    path,
+                    csv,
+                    mask,
+                } => crate::tui::job_runner::export(&self.pg, &[], what, &path, csv, mask),
+                job => {
+                    let prev_auc = crate::store::pg::models::active_auc(&self.pg)?;
+                    in_process(&self.url, job, prev_auc, &|_| {}, &cancel)
+                }
+            };
+            let cancelled = matches!(r, Err(crate::Error::Cancelled));
+            return Ok(Some(Response::JobDone {
+                label,
+                result: r.map_err(|e| e.to_string()),
+                cancelled,
+            }));
+        }
         if let (
             Some(out),
             JobSpec::Export {
