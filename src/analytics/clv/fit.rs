@@ -26,10 +26,12 @@ pub(super) fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> R
     ctl.report("writing values", 0, 1);
     let tx = store::begin_immediate(conn)?;
     let id = store::clv::insert_fit(&tx, &report, &opts.agent)?;
+    // The oldest kept fit's values go first, before the cache fills with
+    // the new ones (as a model version's scores).
+    store::clv::prune(&tx)?;
     store::clv_values::write(&tx, id, &values)?;
     ctl.check()?;
     store::clv::activate(&tx, id, ctl)?;
-    store::clv::prune(&tx)?;
     report.fit_id = id;
     report.duration_ms = started.elapsed().as_millis() as u64;
     store::clv::update_report(&tx, id, &report)?;
