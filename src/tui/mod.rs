@@ -15,6 +15,7 @@ pub mod layout;
 pub mod list_update;
 mod loading;
 pub mod messages;
+mod navigation;
 pub mod queue_filter;
 pub mod queue_update;
 pub mod response_update;
