@@ -154,6 +154,10 @@ fn conds(q: &ListQuery) -> Result<Conds> {
 const FROM: &str = "customers c LEFT JOIN active_churn ac ON ac.cid = c.cid \
                     LEFT JOIN active_clv av ON av.cid = c.cid";
 
+/// A page's rows joined to its keys (`k.k`, from a walk's subquery).
+const FROM_KEYS: &str = "customers c ON c.cid = k.k LEFT JOIN active_churn ac ON ac.cid = c.cid \
+                         LEFT JOIN active_clv av ON av.cid = c.cid";
+
 fn customer_row(r: &Row, key: Value) -> Result<CustomerRow> {
     Ok(CustomerRow {
         cid: r.i64(0)?,
@@ -424,11 +428,17 @@ fn ranked_walk(
         let lim = params.len();
         let (from, value, key, null) = (r.from, r.value, r.key, r.null);
         let text = if scored {
+            // The page's keys first, then their rows: the walk's filters
+            // read indexes only (the lapsed customers' columns are beside
+            // the key, schema pg 15), and only the page's rows are read
+            // from the customers table.
             // sql-format-ok: constant columns and numbered placeholders.
             format!(
-                "SELECT {COLS}, {value} FROM {from}
+                "SELECT {COLS}, k.v FROM (SELECT {key} AS k, {value} AS v FROM {from}
                   WHERE {value} IS NOT NULL{sql}
-                  ORDER BY {value} {dir}, {key} {dir} LIMIT ?{lim}"
+                  ORDER BY {value} {dir}, {key} {dir} LIMIT ?{lim}) k
+                 JOIN {FROM_KEYS}
+                 ORDER BY k.v {dir}, k.k {dir}"
             )
         } else {
             // sql-format-ok: constant columns and numbered placeholders.

@@ -65,6 +65,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0014_jobs.sql",
         include_str!("../../../schema/pg/0014_jobs.sql"),
     ),
+    (
+        "0015_customers_lapse.sql",
+        include_str!("../../../schema/pg/0015_customers_lapse.sql"),
+    ),
 ];
 
 /// The schema version this build writes on PostgreSQL.
