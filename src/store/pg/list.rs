@@ -54,6 +54,8 @@ struct Ranked {
     key: &'static str,
     /// The value's type, for the missing ones' NULL.
     null: &'static str,
+    /// The figures' table alone (under the alias `value` names).
+    figures: &'static str,
 }
 
 fn ranked(sort: SortColumn) -> Option<Ranked> {
@@ -66,18 +68,21 @@ fn ranked(sort: SortColumn) -> Option<Ranked> {
             value: "ac.prob",
             key: "ac.cid",
             null: "NULL::float8",
+            figures: "active_churn ac",
         }),
         SortColumn::Clv => Some(Ranked {
             from: BY_CLV,
             value: "av.clv",
             key: "av.cid",
             null: "NULL::float8",
+            figures: "active_clv av",
         }),
         SortColumn::Rfm => Some(Ranked {
             from: BY_CLV,
             value: "(av.segment COLLATE \"C\")",
             key: "av.cid",
             null: "NULL::text",
+            figures: "active_clv av",
         }),
         _ => None,
     }
@@ -459,16 +464,18 @@ fn ranked_walk(
 }
 
 /// Whether any customer has no value in a ranking. Asked once per data
-/// version (schema pg 6), database and ranking: the answer reads every
-/// customer beside the figures (0.4 s at a million), where the walk's
-/// unvalued part is asked at each page that reaches it.
+/// version (schema pg 6), database and ranking, where the walk's unvalued
+/// part is asked at each page that reaches it. Counted on both sides'
+/// indexes (the figures are of customers, one row each, and customers are
+/// never deleted): an anti-join read every customer beside the figures,
+/// 0.45 s at a million against 0.1 s.
 fn any_unvalued(pg: &Pg, r: &Ranked) -> Result<bool> {
     static SEEN: Memo = Memo::new(Vec::new());
     Ok(remembered(&SEEN, pg, r.value, || {
-        // sql-format-ok: constant joins and expressions.
+        // sql-format-ok: constant tables and expressions.
         let text = format!(
-            "SELECT count(*) FROM (SELECT 1 FROM {FROM} WHERE {} IS NULL LIMIT 1) t",
-            r.value
+            "SELECT (SELECT count(*) FROM customers) - (SELECT count(*) FROM {} WHERE {} IS NOT NULL)",
+            r.figures, r.value
         );
         pg.count(&text, &[])
     })? > 0)
