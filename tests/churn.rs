@@ -502,3 +502,44 @@ fn train_json_has_every_documented_key() {
     let bad = db.run(&["train", "--holdout", "1.5"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// A retrain and a CLV fit set the queue's priorities from the figures
+/// they hold: the same as reading the new figures back (a file's path; a
+/// server recomputes them from its tables). A priority weighs risk by
+/// value: each job runs beside the other's figures.
+#[test]
+fn priorities_set_from_a_jobs_figures_equal_the_stored_figures() {
+    let db = common::demo_db(400, 3);
+    let fit = || {
+        db.fit_clv(
+            &crmtop::analytics::clv::ClvOptions {
+                agent: "tester".into(),
+                ..Default::default()
+            },
+            Ctl::silent(),
+        )
+        .unwrap()
+    };
+    fit();
+    train(
+        &db,
+        &TrainOptions {
+            activate: true,
+            ..opts()
+        },
+    )
+    .unwrap();
+    let s = db.open();
+    assert_eq!(
+        crmtop::store::feedback::refresh_priorities(&s.conn).unwrap(),
+        0,
+        "a retrain's priorities differ from the stored scores'"
+    );
+    fit();
+    assert_eq!(
+        crmtop::store::feedback::refresh_priorities(&s.conn).unwrap(),
+        0,
+        "a CLV fit's priorities differ from the stored values'"
+    );
+    assert!(db.count("SELECT count(*) FROM queue") > 0);
+}

@@ -46,7 +46,14 @@ fn train_inner(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<T
     });
     let (activate, why) = decide(opts, prev.as_ref().map(|p| p.id), prev_auc, new_auc, id);
     if activate {
-        store::models::activate(&tx, id, ctl)?;
+        let mut by_cid: Vec<(i64, f64)> = scores.iter().map(|(c, p, _)| (*c, *p)).collect();
+        by_cid.sort_unstable_by_key(|s| s.0);
+        store::models::activate_given(
+            &tx,
+            id,
+            ctl,
+            Some(store::scores::ActiveByCid::from_sorted(by_cid)),
+        )?;
     }
     report.model_id = id;
     report.active = activate;

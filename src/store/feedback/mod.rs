@@ -9,7 +9,8 @@ use rusqlite::Connection;
 
 mod upkeep;
 pub use upkeep::{
-    refresh_priorities, refresh_static_priority, register_functions, requeue, settle_sla_clocks,
+    refresh_priorities, refresh_priorities_given, refresh_static_priority, register_functions,
+    requeue, settle_sla_clocks,
 };
 
 /// The start of an item's SLA clock that no item reaches: items that need

@@ -139,6 +139,17 @@ pub fn requeue(conn: &dyn Sql, fid: i64) -> Result<()> {
 /// `refresh_static_priority` rewrites every column and every index of the
 /// queue, 2 s for 86,000 open items against a few hundred ms.
 pub fn refresh_priorities(conn: &Connection) -> Result<usize> {
+    refresh_priorities_given(conn, None, None)
+}
+
+/// `refresh_priorities` with the figures a job just computed and holds
+/// (the active ones, in key order): they are not read back from the
+/// tables it wrote (a million customers' scores: a few hundred ms).
+pub fn refresh_priorities_given(
+    conn: &Connection,
+    churn: Option<crate::store::scores::ActiveByCid>,
+    clv: Option<crate::store::scores::ActiveByCid>,
+) -> Result<usize> {
     // The queued items' inputs (a lookup of each item's feedback row), in
     // customer order; the active scores and values read whole in key order
     // and walked beside them. A lookup per item into the scores and values
@@ -154,8 +165,14 @@ pub fn refresh_priorities(conn: &Connection) -> Result<usize> {
         rows.collect::<rusqlite::Result<_>>()?
     };
     items.sort_unstable_by_key(|i| (i.1, i.0));
-    let mut churn = crate::store::scores::ActiveByCid::load(conn)?;
-    let mut clv = crate::store::clv_values::active_by_cid(conn)?;
+    let mut churn = match churn {
+        Some(c) => c,
+        None => crate::store::scores::ActiveByCid::load(conn)?,
+    };
+    let mut clv = match clv {
+        Some(c) => c,
+        None => crate::store::clv_values::active_by_cid(conn)?,
+    };
     let mut up = conn.prepare("UPDATE queue SET prio_static = ?2 WHERE fid = ?1")?;
     let mut n = 0;
     for (fid, cid, kind, score, sentiment, old) in &items {
