@@ -25,21 +25,50 @@ pub(crate) fn indexes_of(pg: &Pg, table: &str) -> Result<Vec<(String, String)>> 
 
 /// Replace every row of `table` (one of the active figures, derived and
 /// rewritten whole) by what `fill` inserts, inside the caller's
-/// transaction. Its indexes other than the key are dropped first and built
-/// after from the sorted rows: a million rows kept in a (value, key) index
-/// one by one took 5.2 s, built at the end 2.4 s. Readers wait for the
-/// commit either way (TRUNCATE locks the table).
+/// transaction. Its indexes and its key are dropped first and built after
+/// from the sorted rows: a million rows kept in a (value, key) index one
+/// by one took 5.2 s, built at the end 2.4 s. Readers wait for the commit
+/// either way (TRUNCATE locks the table).
 pub(crate) fn replace_rows(pg: &Pg, table: &str, fill: &dyn Fn() -> Result<()>) -> Result<()> {
     let indexes = indexes_of(pg, table)?;
+    // The key too, unless another table's foreign key needs it: kept up
+    // row by row, it made sending a million rows take 0.96 s, against
+    // 0.36 s and 0.24 s to build it after.
+    let key: Vec<(String, String)> = pg
+        .rows(
+            "SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c
+              WHERE c.conrelid = CAST(CAST(?1 AS TEXT) AS regclass) AND c.contype = 'p'
+                AND NOT EXISTS (SELECT 1 FROM pg_constraint f
+                                 WHERE f.contype = 'f' AND f.confrelid = c.conrelid)",
+            &[Value::Text(table.to_string())],
+        )?
+        .iter()
+        .map(|r| Ok((r.text(0)?, r.text(1)?)))
+        .collect::<Result<_>>()?;
     // sql-format-ok: the table is one of ours (a constant at every call);
     // index names come from the catalog, quoted as identifiers.
     let mut drop = format!("TRUNCATE {table};");
+    for (name, _) in &key {
+        // sql-format-ok: our table; a constraint name from the catalog, quoted.
+        drop.push_str(&format!(
+            "ALTER TABLE {table} DROP CONSTRAINT \"{}\";",
+            name.replace('"', "\"\"")
+        ));
+    }
     for (name, _) in &indexes {
         // sql-format-ok: an index name from the catalog, quoted as an identifier.
         drop.push_str(&format!("DROP INDEX \"{}\";", name.replace('"', "\"\"")));
     }
     pg.batch(&drop)?;
     fill()?;
+    for (name, def) in &key {
+        // sql-format-ok: our table; the constraint's name and definition
+        // from the catalog.
+        pg.batch(&format!(
+            "ALTER TABLE {table} ADD CONSTRAINT \"{}\" {def}",
+            name.replace('"', "\"\"")
+        ))?;
+    }
     for (_, def) in &indexes {
         pg.batch(def)?;
     }
