@@ -158,6 +158,23 @@ pub use rusqlite::types::Value;
 /// dropped without it).
 pub type Tx<'a> = rusqlite::Transaction<'a>;
 
+/// Run `f` in one IMMEDIATE transaction on a shared connection (what
+/// `immediate` does where no `&mut` is at hand): committed if `f`
+/// succeeds, rolled back if not.
+pub fn immediate_on<T>(conn: &Connection, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    match f() {
+        Ok(v) => {
+            conn.execute_batch("COMMIT")?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
 /// Begin an IMMEDIATE transaction (the write lock taken at once), for a job
 /// whose writes span more than one closure (`immediate` is the usual way).
 pub fn begin_immediate(conn: &mut Conn) -> Result<Tx<'_>> {

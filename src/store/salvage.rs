@@ -126,8 +126,7 @@ pub fn salvage(source: &Path, target: &Path) -> Result<SalvageReport> {
         target: target.display().to_string(),
         tables: Vec::new(),
     };
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    let result = (|| -> Result<()> {
+    super::immediate_on(conn, || {
         // Each churn model version's scores, and each CLV fit's values,
         // are tables of their own.
         for name in &names {
@@ -176,14 +175,7 @@ pub fn salvage(source: &Path, target: &Path) -> Result<SalvageReport> {
         super::clv_values::drop_orphans(conn)?;
         super::clv_values::point_at_active(conn)?;
         Ok(())
-    })();
-    match result {
-        Ok(()) => conn.execute_batch("COMMIT")?,
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            return Err(e);
-        }
-    }
+    })?;
     conn.execute_batch("PRAGMA foreign_keys = ON")?;
     conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
     drop(dst);

@@ -108,8 +108,7 @@ pub fn migrate(conn: &Connection, path: &Path) -> Result<()> {
         if v >= latest_version() {
             return Ok(());
         }
-        conn.execute_batch("BEGIN IMMEDIATE")?;
-        let result = (|| -> Result<()> {
+        super::immediate_on(conn, || {
             let v = user_version(conn)?;
             check_not_newer(v, path)?;
             if v >= latest_version() {
@@ -126,13 +125,6 @@ pub fn migrate(conn: &Connection, path: &Path) -> Result<()> {
             // PRAGMA cannot take a bound parameter; the value is our own integer.
             conn.pragma_update(None, "user_version", v + 1)?;
             Ok(())
-        })();
-        match result {
-            Ok(()) => conn.execute_batch("COMMIT")?,
-            Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
-                return Err(e);
-            }
-        }
+        })?;
     }
 }

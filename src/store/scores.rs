@@ -267,6 +267,13 @@ impl ActiveByCid {
         ActiveByCid { scores, next: 0 }
     }
 
+    /// Values in any order (a job's figures, as it holds them).
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (i64, f64)>) -> ActiveByCid {
+        let mut scores: Vec<(i64, f64)> = pairs.into_iter().collect();
+        scores.sort_unstable_by_key(|s| s.0);
+        ActiveByCid::from_sorted(scores)
+    }
+
     /// The score of `cid`; keys must be asked in ascending order.
     pub fn get(&mut self, cid: i64) -> Option<f64> {
         while self.scores.get(self.next).is_some_and(|s| s.0 < cid) {

@@ -46,14 +46,8 @@ fn train_inner(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<T
     });
     let (activate, why) = decide(opts, prev.as_ref().map(|p| p.id), prev_auc, new_auc, id);
     if activate {
-        let mut by_cid: Vec<(i64, f64)> = scores.iter().map(|(c, p, _)| (*c, *p)).collect();
-        by_cid.sort_unstable_by_key(|s| s.0);
-        store::models::activate_given(
-            &tx,
-            id,
-            ctl,
-            Some(store::scores::ActiveByCid::from_sorted(by_cid)),
-        )?;
+        let held = store::scores::ActiveByCid::from_pairs(scores.iter().map(|s| (s.0, s.1)));
+        store::models::activate_given(&tx, id, ctl, Some(held))?;
     }
     report.model_id = id;
     report.active = activate;

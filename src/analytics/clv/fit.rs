@@ -31,17 +31,10 @@ pub(super) fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> R
     store::clv::prune(&tx)?;
     store::clv_values::write(&tx, id, &values)?;
     ctl.check()?;
-    let mut by_cid: Vec<(i64, f64)> = values
-        .iter()
-        .filter_map(|v| v.clv.map(|c| (v.cid, c)))
-        .collect();
-    by_cid.sort_unstable_by_key(|v| v.0);
-    store::clv::activate_given(
-        &tx,
-        id,
-        ctl,
-        Some(store::scores::ActiveByCid::from_sorted(by_cid)),
-    )?;
+    let held = store::scores::ActiveByCid::from_pairs(
+        values.iter().filter_map(|v| v.clv.map(|c| (v.cid, c))),
+    );
+    store::clv::activate_given(&tx, id, ctl, Some(held))?;
     report.fit_id = id;
     report.duration_ms = started.elapsed().as_millis() as u64;
     store::clv::update_report(&tx, id, &report)?;
