@@ -246,18 +246,32 @@ fn a_training_killed_anywhere_keeps_the_active_model_and_its_scores() {
         assert_intact(&db);
         assert_eq!(scores(&db), before, "killed at {phase}");
     }
+    // Killed after its commit (while it warms the dashboard): the version
+    // is there, and its record says done, not died with nothing written.
+    kill_at(&db, &["train", "--activate"], "preparing the dashboard");
+    assert_intact(&db);
+    let (models, active, _, _) = scores(&db);
+    assert_eq!(models, 2, "the committed version is kept");
+    assert_eq!(
+        db.text("SELECT status FROM jobs WHERE kind = 'train' ORDER BY id DESC LIMIT 1"),
+        "done"
+    );
+    assert_eq!(
+        db.count("SELECT id FROM models ORDER BY id DESC LIMIT 1"),
+        active
+    );
     // And it trains again afterwards.
     let out = db.run(&["train", "--activate", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    // Nothing of the killed ones was kept: the next version is v2 (on a
-    // server, whose sequences never go back, the versions the killed jobs
-    // drew are skipped).
+    // Nothing of the killed ones was kept: the next version is v3, after
+    // the one committed before its kill (on a server, whose sequences never
+    // go back, the versions the killed jobs drew are skipped).
     let (models, active, _, _) = scores(&db);
-    assert_eq!(models, 2);
+    assert_eq!(models, 3);
     if engine_is_postgres() {
-        assert!(active > 1, "{active}");
+        assert!(active > 2, "{active}");
     } else {
-        assert_eq!(active, 2);
+        assert_eq!(active, 3);
     }
 }
 

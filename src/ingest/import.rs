@@ -483,6 +483,7 @@ fn write_all(
             if summary.inserted + summary.updated > 0 {
                 crate::store::dashboard::bump_version(&tx)?;
             }
+            store::jobs::done_within(&*tx)?;
             tx.commit()?;
             ctl.report("checkpoint", 0, 1);
             store::load::checkpoint(conn)?;

@@ -5,6 +5,12 @@
 use crate::error::Result;
 use rusqlite::{params, Connection};
 
+thread_local! {
+    /// The job this thread runs (its record's id), from its start to its
+    /// end: the job's own transaction records it done (`done_within`).
+    static CURRENT: std::cell::Cell<Option<i64>> = const { std::cell::Cell::new(None) };
+}
+
 /// Record the start of a job; returns its id.
 pub fn start(conn: &Connection, kind: &str, agent: &str) -> Result<i64> {
     let pid = std::process::id();
@@ -12,11 +18,36 @@ pub fn start(conn: &Connection, kind: &str, agent: &str) -> Result<i64> {
         "INSERT INTO jobs(kind, agent, pid, started_at, status, pid_start) VALUES (?1, ?2, ?3, ?4, 'running', ?5)",
         params![kind, agent, pid, crate::timeutil::now(), process_start(i64::from(pid))],
     )?;
-    Ok(conn.last_insert_rowid())
+    let id = conn.last_insert_rowid();
+    set_current(Some(id));
+    Ok(id)
+}
+
+/// Which job this thread runs (a server's jobs set it too).
+pub fn set_current(id: Option<i64>) {
+    CURRENT.with(|c| c.set(id));
+}
+
+/// Inside the running job's own transaction, just before its commit: its
+/// record says done, and commits with its writes. A job killed after its
+/// commit (while it prunes or warms the dashboard) is then not taken for
+/// one that wrote nothing; a record still `running` never committed.
+pub fn done_within(conn: &dyn super::sql::Sql) -> Result<()> {
+    if let Some(id) = CURRENT.with(|c| c.get()) {
+        conn.exec(
+            "UPDATE jobs SET status = 'done', finished_at = ?1 WHERE id = ?2 AND status = 'running'",
+            &[
+                rusqlite::types::Value::Integer(crate::timeutil::now()),
+                rusqlite::types::Value::Integer(id),
+            ],
+        )?;
+    }
+    Ok(())
 }
 
 /// Record how a job ended: `done`, `failed` or `cancelled`.
 pub fn finish(conn: &Connection, id: i64, status: &str, message: Option<&str>) -> Result<()> {
+    set_current(None);
     conn.execute(
         "UPDATE jobs SET status = ?2, finished_at = ?3, message = ?4 WHERE id = ?1",
         params![id, status, crate::timeutil::now(), message],

@@ -74,6 +74,7 @@ fn train_inner(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<T
     // The last moment a cancel can still keep everything as it was.
     ctl.check()?;
     store::dashboard::bump_version(&tx)?;
+    store::jobs::done_within(&*tx)?;
     tx.commit()?;
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)

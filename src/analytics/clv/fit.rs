@@ -51,6 +51,7 @@ pub(super) fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> R
     ctl.report("committing", 0, 1);
     ctl.check()?;
     crate::store::dashboard::bump_version(&tx)?;
+    crate::store::jobs::done_within(&*tx)?;
     tx.commit()?;
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)

@@ -220,7 +220,7 @@ pub fn store(
         ctl.report("committing", 0, 1);
         // The last moment a cancel can still keep everything as it was.
         ctl.check()?;
-        Ok(())
+        crate::store::jobs::done_within(pg)
     })();
     pg.finish(r)
 }

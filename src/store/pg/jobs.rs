@@ -45,12 +45,14 @@ pub fn start(pg: &Pg, kind: &str, agent: &str) -> Result<i64> {
         "SELECT 1 FROM (SELECT pg_advisory_lock(CAST($1 AS INTEGER), CAST($2 % 2147483647 AS INTEGER))) AS l",
         &[Value::Integer(JOB_LOCK), Value::Integer(id)],
     )?;
+    crate::store::jobs::set_current(Some(id));
     Ok(id)
 }
 
 /// Record how a job ended (`done`, `failed` or `cancelled`) and let go of
 /// its lock.
 pub fn finish(pg: &Pg, id: i64, status: &str, message: Option<&str>) -> Result<()> {
+    crate::store::jobs::set_current(None);
     pg.exec(
         "UPDATE jobs SET status = $2, finished_at = $3, message = $4 WHERE id = $1",
         &[

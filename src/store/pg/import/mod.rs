@@ -641,7 +641,12 @@ pub(crate) fn in_transaction<T>(pg: &Pg, keep: bool, f: impl FnOnce() -> Result<
     // READ COMMITTED whatever the server's default: after the import lock,
     // each statement sees the rows an import before it committed.
     pg.begin("BEGIN ISOLATION LEVEL READ COMMITTED")?;
-    let r = f();
+    let r = f().and_then(|v| {
+        if keep {
+            crate::store::jobs::done_within(pg)?;
+        }
+        Ok(v)
+    });
     match r {
         Ok(v) if !keep => {
             pg.in_tx.set(false);
