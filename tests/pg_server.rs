@@ -1405,3 +1405,82 @@ fn a_read_past_its_budget_is_stopped_and_the_connection_goes_on() {
     let t = pg.row("SHOW statement_timeout", &[]).unwrap().unwrap();
     assert_eq!(t.text(0).unwrap(), "0");
 }
+
+/// A job whose process died while the server ran one of its statements:
+/// the server goes on with its transaction (and its locks) until it next
+/// talks to the process. doctor says so, `--fix` ends it, and it then
+/// reads as died; a job running in a live process reads as running.
+#[test]
+fn doctor_names_a_jobs_transaction_its_dead_process_left_running() {
+    if skip() {
+        return;
+    }
+    let db = TempDb::new().on_engine();
+    let url = db.server.as_ref().unwrap().url.clone();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_string();
+    // A pid no process of this host has.
+    let dead = (400_000..4_000_000)
+        .find(|p| !std::path::Path::new(&format!("/proc/{p}")).exists())
+        .unwrap();
+    let live = std::process::id();
+    let job = |id: i64, pid: u32| {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        c.batch_execute(&format!(
+            "INSERT INTO jobs(id, kind, agent, host, pid, started_at, status, backend)
+             VALUES ({id}, 'import', 'ann', '{host}', {pid}, 1765000000, 'running', pg_backend_pid());
+             SELECT pg_advisory_lock(7243003, {id});"
+        ))
+        .unwrap();
+        // The job's statement, running on the server.
+        std::thread::spawn(move || c.batch_execute("SELECT pg_sleep(60)").is_err())
+    };
+    let orphan = job(7, dead);
+    let running = job(8, live);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let findings = |args: &[&str]| -> serde_json::Value {
+        let out = db.run(args);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["check"] == "jobs")
+            .unwrap()
+            .clone()
+    };
+    let f = findings(&["doctor", "--json"]);
+    assert_eq!(f["severity"], "warning", "{f}");
+    let m = f["message"].as_str().unwrap();
+    assert!(
+        m.contains("import #7 by ann") && m.contains("still runs its transaction"),
+        "{m}"
+    );
+    assert!(
+        !m.contains("#8"),
+        "a live process's job is not a problem: {m}"
+    );
+    let f = findings(&["doctor", "--fix", "--json"]);
+    assert_eq!(f["fixed"], true, "{f}");
+    assert!(orphan.join().unwrap(), "the orphan's statement was ended");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let f = findings(&["doctor", "--json"]);
+    assert_eq!(f["severity"], "ok", "{f}");
+    let m = f["message"].as_str().unwrap();
+    assert!(m.contains("running now: import #8 by ann"), "{m}");
+    assert!(
+        m.contains("import #7 by ann (started"),
+        "died, in the history: {m}"
+    );
+    assert_eq!(db.text("SELECT status FROM jobs WHERE id = 7"), "died");
+    // The live one's statement is ended by the test (its database goes).
+    let _ = crmtop::store::pg::Pg::connect(&url, false).map(|pg| {
+        let _ = pg.rows(
+            "SELECT pg_terminate_backend(backend) FROM jobs WHERE id = 8",
+            &[],
+        );
+    });
+    assert!(running.join().unwrap());
+}

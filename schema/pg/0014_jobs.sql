@@ -11,6 +11,9 @@ CREATE TABLE jobs (
     agent       TEXT NOT NULL,
     host        TEXT NOT NULL,
     pid         BIGINT NOT NULL,
+    -- The job's connection on the server (pg_backend_pid), to tell a
+    -- process gone from a transaction the server still runs for it.
+    backend     INTEGER,
     started_at  BIGINT NOT NULL,
     finished_at BIGINT,
     status      TEXT NOT NULL CHECK (status IN ('running','done','failed','cancelled','died')),

@@ -124,9 +124,9 @@ pub fn history_text(died: &[Job]) -> String {
                 j.kind,
                 j.id,
                 j.agent,
-                crate::timeutil::ts_to_day_string(j.started_at),
+                crate::timeutil::ts_to_minute_string(j.started_at),
                 j.finished_at
-                    .map(crate::timeutil::ts_to_day_string)
+                    .map(crate::timeutil::ts_to_minute_string)
                     .unwrap_or_default()
             )
         })
@@ -148,7 +148,7 @@ pub fn stale_text(stale: &[Job]) -> String {
                 j.id,
                 j.agent,
                 j.pid,
-                crate::timeutil::ts_to_day_string(j.started_at)
+                crate::timeutil::ts_to_minute_string(j.started_at)
             )
         })
         .collect();
@@ -169,6 +169,11 @@ pub fn process_start(pid: i64) -> Option<i64> {
     // The command name (field 2) is in parentheses and may hold spaces.
     let rest = &stat[stat.rfind(')')? + 1..];
     rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Whether a process of this host has that pid.
+pub fn process_exists(pid: i64) -> bool {
+    process_alive(pid, None)
 }
 
 fn process_alive(pid: i64, pid_start: Option<i64>) -> bool {

@@ -307,12 +307,56 @@ fn jobs(pg: &Pg, fix: bool) -> Result<Finding> {
     super::jobs::reap_dead(pg)?;
     let stale = super::jobs::stale(pg)?;
     if stale.is_empty() {
+        let running = super::jobs::running(pg)?;
         let died = super::jobs::died(pg, 5)?;
-        return Ok(finding(
-            "jobs",
-            None,
-            crate::store::jobs::history_text(&died),
-        ));
+        let history = crate::store::jobs::history_text(&died);
+        let said = |r: &super::jobs::Running| {
+            format!(
+                "{} #{} by {} (pid {} on {}, started {})",
+                r.job.kind,
+                r.job.id,
+                r.job.agent,
+                r.job.pid,
+                r.host,
+                crate::timeutil::ts_to_minute_string(r.job.started_at)
+            )
+        };
+        let (orphans, live): (Vec<_>, Vec<_>) = running.iter().partition(|r| r.orphaned);
+        if orphans.is_empty() {
+            let now: Vec<String> = live.iter().map(|r| said(r)).collect();
+            return Ok(finding(
+                "jobs",
+                None,
+                if now.is_empty() {
+                    history
+                } else {
+                    format!("running now: {}; {history}", now.join(", "))
+                },
+            ));
+        }
+        // A process killed mid-statement: the server goes on with its
+        // transaction until it next talks to the process, then rolls it
+        // back. Meanwhile it holds its locks (another import waits).
+        let mut f = Finding {
+            check: "jobs",
+            severity: Severity::Warning,
+            message: format!(
+                "{}: the process is gone, but the server still runs its transaction; it will be rolled back (nothing of it is kept), and holds its locks until then",
+                orphans.iter().map(|r| said(r)).collect::<Vec<_>>().join(", ")
+            ),
+            fix: Some("crmtop doctor --fix ends it now (pg_terminate_backend)".into()),
+            fixed: false,
+        };
+        if fix && !pg.read_only {
+            let mut ended = true;
+            for r in &orphans {
+                ended &= r
+                    .backend
+                    .is_some_and(|b| super::jobs::end_orphan(pg, b).unwrap_or(false));
+            }
+            f.fixed = ended;
+        }
+        return Ok(f);
     }
     let mut f = Finding {
         check: "jobs",

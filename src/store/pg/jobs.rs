@@ -28,8 +28,8 @@ pub fn start(pg: &Pg, kind: &str, agent: &str) -> Result<i64> {
         .unwrap_or_default();
     let id = pg
         .row(
-            "INSERT INTO jobs(kind, agent, host, pid, started_at, status)
-             VALUES ($1, $2, $3, $4, $5, 'running') RETURNING id",
+            "INSERT INTO jobs(kind, agent, host, pid, started_at, status, backend)
+             VALUES ($1, $2, $3, $4, $5, 'running', pg_backend_pid()) RETURNING id",
             &[
                 Value::Text(kind.into()),
                 Value::Text(agent.into()),
@@ -135,4 +135,68 @@ pub fn reap_dead(pg: &Pg) -> Result<usize> {
         ],
     );
     pg.finish(r)
+}
+
+/// A job its server still runs (its lock is held): by whom, where, and
+/// whether its process is known to be gone (on this host, no such
+/// process), its transaction running on until the server notices.
+pub struct Running {
+    pub job: Job,
+    pub host: String,
+    pub backend: Option<i64>,
+    pub orphaned: bool,
+}
+
+/// The jobs still running on the server (their lock held).
+pub fn running(pg: &Pg) -> Result<Vec<Running>> {
+    let here = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let rows = pg.rows(
+        // sql-format-ok: a constant column list.
+        &format!(
+            "SELECT {COLUMNS}, host, backend FROM jobs j WHERE status = 'running'
+               AND EXISTS (SELECT 1 FROM pg_locks l
+                            WHERE l.locktype = 'advisory' AND l.granted
+                              AND l.classid = CAST(CAST($1 AS INTEGER) AS oid)
+                              AND l.objid = CAST(CAST(j.id % 2147483647 AS INTEGER) AS oid)
+                              AND l.objsubid = 2)
+             ORDER BY id"
+        ),
+        &[Value::Integer(JOB_LOCK)],
+    )?;
+    rows.iter()
+        .map(|r| {
+            let job = Job {
+                id: r.i64(0)?,
+                kind: r.text(1)?,
+                agent: r.text(2)?,
+                pid: r.i64(3)?,
+                started_at: r.i64(4)?,
+                status: r.text(5)?,
+                finished_at: r.opt_i64(6)?,
+                message: r.opt_text(7)?,
+            };
+            let host = r.text(8)?;
+            let orphaned = host == here && !crate::store::jobs::process_exists(job.pid);
+            Ok(Running {
+                backend: r.opt_i64(9)?,
+                host,
+                job,
+                orphaned,
+            })
+        })
+        .collect()
+}
+
+/// End the server's transaction of a job whose process is gone (it would
+/// be rolled back anyway, once the server noticed); whether it was ended.
+pub fn end_orphan(pg: &Pg, backend: i64) -> Result<bool> {
+    Ok(pg
+        .row(
+            "SELECT CASE WHEN pg_terminate_backend(CAST($1 AS INTEGER)) THEN 1 ELSE 0 END",
+            &[Value::Integer(backend)],
+        )?
+        .map(|r| r.i64(0).unwrap_or(0) == 1)
+        .unwrap_or(false))
 }
