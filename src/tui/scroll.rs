@@ -192,6 +192,16 @@ impl<B: Backend + Write> Backend for ScrollingBackend<B> {
             if let Some(c) = next.cell_mut((x, y)) {
                 *c = cell.clone();
             }
+            // A wide glyph covers the cells after it, which the update
+            // leaves out: blank them here as the frame's buffer has them
+            // (a stale wide glyph kept there made the next diff skip the
+            // cell after it: "佐 민花子" drawn over "김민준" for "佐藤 花子").
+            let w = unicode_width::UnicodeWidthStr::width(cell.symbol()) as u16;
+            for k in 1..w {
+                if let Some(c) = next.cell_mut((x.saturating_add(k), y)) {
+                    c.reset();
+                }
+            }
         }
         if let Some(m) = find_move(&self.screen, &next) {
             self.inner.write_all(&move_sequence(m))?;
@@ -505,6 +515,31 @@ mod tests {
         let differ = |x: &Buffer, y: &Buffer| (0..24).filter(|&r| row(x, r) != row(y, r)).count();
         assert!(differ(&moved, &c) <= 4, "{}", differ(&moved, &c));
         assert!(differ(&b, &c) > 15);
+    }
+
+    /// Wide glyphs replaced by others at another offset (a list of Korean
+    /// names, then one of Japanese names a column to the left) reach the
+    /// terminal whole: the model of the screen blanks the cells a wide
+    /// glyph covers, as the frame's buffer does.
+    #[test]
+    fn wide_glyphs_replaced_at_another_offset_are_drawn_whole() {
+        let out = Sink::default();
+        let rec = Recorder {
+            inner: CrosstermBackend::new(out.clone()),
+            size: Size::new(40, 4),
+        };
+        let mut term = ratatui::Terminal::new(ScrollingBackend::new(rec).unwrap()).unwrap();
+        let mut parser = vt100::Parser::new(4, 40, 0);
+        for (x, text) in [(12u16, "김민준 x"), (11, "佐藤 花子 y")] {
+            term.draw(|f| {
+                f.buffer_mut()
+                    .set_string(x, 1, text, ratatui::style::Style::default());
+            })
+            .unwrap();
+            parser.process(&std::mem::take(&mut *out.0.borrow_mut()));
+        }
+        let row = parser.screen().rows(0, 40).nth(1).unwrap();
+        assert_eq!(row.trim(), "佐藤 花子 y", "{row:?}");
     }
 
     /// A redraw that changes nothing (a worker reply with the same rows, a
