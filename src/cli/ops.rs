@@ -178,6 +178,8 @@ fn print_report(r: &doctor::Report, fix: bool, json: bool) -> Result<i32> {
         print_json(r)?;
     } else {
         crate::outln!("{}", r.path);
+        // The checks' names in a column as wide as the longest.
+        let w = r.findings.iter().map(|f| f.check.len()).max().unwrap_or(0);
         for f in &r.findings {
             let mark = match (f.severity, f.fixed) {
                 (_, true) => "fixed",
@@ -185,9 +187,9 @@ fn print_report(r: &doctor::Report, fix: bool, json: bool) -> Result<i32> {
                 (doctor::Severity::Warning, _) => "WARN",
                 (doctor::Severity::Error, _) => "ERROR",
             };
-            crate::outln!("  {mark:<6} {:<13} {}", f.check, f.message);
+            crate::outln!("  {mark:<6} {:<w$} {}", f.check, f.message);
             if let (Some(fix), false) = (&f.fix, f.fixed) {
-                crate::outln!("  {:<6} {:<13} fix: {fix}", "", "");
+                crate::outln!("  {:<6} {:<w$} fix: {fix}", "", "");
             }
         }
         crate::outln!(

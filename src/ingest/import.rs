@@ -353,7 +353,6 @@ pub fn import_into(
         summary.reject_file = Some(reject_path.display().to_string());
     }
     summary.duration_ms = started.elapsed().as_millis() as u64;
-    ctl.report("import", total_bytes, total_bytes);
     Ok(summary)
 }
 

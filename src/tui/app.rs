@@ -381,8 +381,12 @@ pub enum Severity {
 pub struct StatusMsg {
     pub text: String,
     pub severity: Severity,
-    pub at_tick: u64,
+    /// When it was said (the clock's seconds): it fades `STATUS_SECS` after.
+    pub at: i64,
 }
+
+/// How long a status message stays on the status line.
+pub const STATUS_SECS: i64 = 8;
 
 /// A line of the message log: every status message, with its time.
 #[derive(Debug, Clone, PartialEq)]
@@ -594,7 +598,7 @@ impl AppState {
         self.status = Some(StatusMsg {
             text,
             severity,
-            at_tick: self.tick,
+            at: self.now,
         });
     }
 

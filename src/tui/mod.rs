@@ -324,6 +324,11 @@ fn main_loop<B: ratatui::backend::Backend>(
             || state.detail.as_ref().is_some_and(|d| d.loading);
         let timeout = if busy {
             Duration::from_millis(200)
+        } else if state.status.is_some() {
+            // A message on the status line fades on time, idle or not.
+            next_refresh
+                .saturating_duration_since(Instant::now())
+                .min(Duration::from_secs(1))
         } else {
             next_refresh.saturating_duration_since(Instant::now())
         };
@@ -354,6 +359,7 @@ fn main_loop<B: ratatui::backend::Backend>(
                 }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
+                state.now = crate::timeutil::now();
                 update::update(state, Action::Tick);
                 if Instant::now() >= next_refresh {
                     let fx = update::refresh(state);

@@ -377,7 +377,7 @@ pub fn on_acted(state: &mut AppState, act: &str, outcomes: Vec<Outcome>) -> Vec<
         state.status = Some(super::app::StatusMsg {
             text: format!("{summary}{undo_hint}"),
             severity: Severity::Success,
-            at_tick: state.tick,
+            at: state.now,
         });
     } else {
         let text = if done.is_empty() && problems.len() == 1 {
@@ -394,7 +394,7 @@ pub fn on_acted(state: &mut AppState, act: &str, outcomes: Vec<Outcome>) -> Vec<
         state.status = Some(super::app::StatusMsg {
             text,
             severity: Severity::Warning,
-            at_tick: state.tick,
+            at: state.now,
         });
     }
     reload(state)

@@ -39,8 +39,9 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::Tick => {
             state.tick += 1;
             if let Some(s) = &state.status {
-                // Messages fade after about 8 seconds.
-                if state.tick.saturating_sub(s.at_tick) > 40 && state.job.is_none() {
+                // Messages fade after a few seconds (not while a job runs:
+                // its progress is there).
+                if state.now - s.at >= super::app::STATUS_SECS && state.job.is_none() {
                     state.status = None;
                 }
             }
@@ -448,5 +449,33 @@ fn confirmed(state: &mut AppState, what: ConfirmAction) -> Vec<Effect> {
         ConfirmAction::ActivateModel(id) => start_job(state, JobSpec::ActivateModel(id)),
         ConfirmAction::AssignNew(name) => super::queue_update::assign_confirmed(state, name),
         ConfirmAction::CloseCampaign(id) => super::campaign_update::close_confirmed(state, id),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A status message fades on the clock, however few ticks came
+    /// meanwhile (an idle UI ticks once per refresh; it stayed minutes).
+    #[test]
+    fn a_status_message_fades_after_its_seconds() {
+        let mut state = AppState::new(
+            "t.db".into(),
+            "ann".into(),
+            false,
+            false,
+            true,
+            super::super::keymap::Keymap::defaults(),
+            crate::config::Config::default(),
+        );
+        state.now = 1_000;
+        state.say(Severity::Info, "screens reloaded");
+        state.now = 1_000 + super::super::app::STATUS_SECS - 1;
+        update(&mut state, Action::Tick);
+        assert!(state.status.is_some());
+        state.now = 1_000 + super::super::app::STATUS_SECS;
+        update(&mut state, Action::Tick);
+        assert!(state.status.is_none());
     }
 }

@@ -314,7 +314,6 @@ fn compute(
             "the training split has one class only; use a smaller --holdout",
         ));
     }
-    ctl.report("fitting", 0, 1);
     let FitOutcome {
         spec,
         dropped,

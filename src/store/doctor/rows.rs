@@ -408,8 +408,11 @@ pub(super) fn check_audit(d: &mut Doctor, conn: &Connection, fix: bool) -> Resul
         d.ok(
             "audit replay",
             format!(
-                "{} workflow entries on {} items replay to the items' current state",
-                r.entries, r.items
+                "{} workflow {} on {} {} replay to the items' current state",
+                r.entries,
+                if r.entries == 1 { "entry" } else { "entries" },
+                r.items,
+                if r.items == 1 { "item" } else { "items" }
             ),
         );
     } else {

@@ -268,8 +268,11 @@ pub fn run(pg: &Pg, fix: bool) -> Result<Report> {
             )
         }),
         format!(
-            "{} workflow entries replay to the state of {} items",
-            audit.entries, audit.items
+            "{} workflow {} replay to the state of {} {}",
+            audit.entries,
+            if audit.entries == 1 { "entry" } else { "entries" },
+            audit.items,
+            if audit.items == 1 { "item" } else { "items" }
         ),
     ));
     let guards = count(
