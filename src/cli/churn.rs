@@ -53,6 +53,7 @@ pub struct TrainArgs {
     /// Make this version active whatever its AUC
     #[arg(long)]
     pub activate: bool,
+    /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }
@@ -428,6 +429,7 @@ pub struct ScoreArgs {
     /// Score as of this date [default: the day of the latest order]
     #[arg(long, value_name = "DATE", value_parser = super::data::parse_date_arg)]
     pub as_of: Option<chrono::NaiveDate>,
+    /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }

@@ -73,6 +73,7 @@ pub struct ClvArgs {
     /// the family with the smallest holdout error
     #[arg(long, value_enum, value_name = "FAMILY", default_value_t = ModelArg::Bgnbd)]
     pub model: ModelArg,
+    /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }
@@ -394,6 +395,7 @@ pub fn print_report(r: &ClvReport) {
 
 #[derive(Debug, Args)]
 pub struct SegmentsArgs {
+    /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }

@@ -43,6 +43,7 @@ pub struct ImportArgs {
     /// Field delimiter: a single character, or `tab`
     #[arg(long, default_value = ",", value_parser = parse_delimiter)]
     pub delimiter: u8,
+    /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }
@@ -260,6 +261,7 @@ pub struct DemoArgs {
     /// Only the data: no first churn model and CLV fit
     #[arg(long)]
     pub no_models: bool,
+    /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }

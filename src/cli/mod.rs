@@ -24,7 +24,7 @@ use std::path::PathBuf;
 #[command(
     name = "crmtop",
     version,
-    about = "A keyboard-driven terminal dashboard for customer retention: churn, CLV and feedback triage on one SQLite file.",
+    about = "A keyboard-driven terminal dashboard for customer retention: churn, CLV and feedback triage on one SQLite file or a PostgreSQL server.",
     long_about = None,
     after_help = "Run without a command to open the terminal UI. Exit codes: 0 ok, 1 failure, 2 bad input or refused, 3 rows rejected, 4 conflict with another agent, 5 queue empty, 6 doctor found problems, 130 cancelled."
 )]

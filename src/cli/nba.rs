@@ -17,6 +17,7 @@ pub struct NextActionArgs {
     /// Seed of the Thompson draws (same seed, same advice)
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }

@@ -15,6 +15,7 @@ pub struct BackupArgs {
     /// Replace FILE if it exists
     #[arg(long)]
     pub force: bool,
+    /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }
@@ -64,6 +65,7 @@ pub struct DoctorArgs {
     /// new database FILE (what `sqlite3 .recover` does)
     #[arg(long, value_name = "FILE", conflicts_with = "fix")]
     pub salvage: Option<PathBuf>,
+    /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }
@@ -215,6 +217,7 @@ pub struct MigrateArgs {
     /// or a new file
     #[arg(long, value_name = "URL|FILE")]
     pub to: String,
+    /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }

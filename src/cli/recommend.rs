@@ -21,6 +21,7 @@ pub struct RulesArgs {
     /// Show at most this many (0 = all)
     #[arg(long, default_value_t = 30)]
     pub limit: usize,
+    /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }
@@ -34,6 +35,7 @@ pub struct RecommendArgs {
     /// Customers listed at most without CUSTOMER (0 = all)
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
+    /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }

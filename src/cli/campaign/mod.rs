@@ -69,6 +69,7 @@ pub struct CreateArgs {
     /// Seed of the random assignment (same seed, same groups)
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }
@@ -76,6 +77,7 @@ pub struct CreateArgs {
 #[derive(Debug, Args, Clone)]
 pub struct NameArgs {
     pub name: String,
+    /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }
@@ -102,6 +104,7 @@ pub struct ReportArgs {
     /// Measure up to this day [default: the latest order]
     #[arg(long, value_parser = super::data::parse_date_arg)]
     pub as_of: Option<chrono::NaiveDate>,
+    /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }
