@@ -8,7 +8,50 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Clear;
 use ratatui::Frame;
 
-pub fn lines(state: &AppState, theme: &Theme) -> Vec<Line<'static>> {
+/// A help entry: its key column (`indent` wide) and its words, wrapped
+/// to `width` with the words continuing under the first (a hanging
+/// indent: the two columns stay columns however narrow the pane).
+fn hanging(
+    head: Span<'static>,
+    indent: usize,
+    words: &[(String, ratatui::style::Style)],
+    width: usize,
+) -> Vec<Line<'static>> {
+    use unicode_width::UnicodeWidthStr;
+    let room = width.saturating_sub(indent).max(10);
+    let mut out: Vec<Line<'static>> = Vec::new();
+    let mut spans: Vec<Span<'static>> = vec![head];
+    let mut used = 0usize;
+    for (word, style) in words {
+        let mut word = word.as_str();
+        let w = word.width();
+        if used > 0 && used + 1 + w > room {
+            out.push(Line::from(std::mem::take(&mut spans)));
+            spans.push(Span::raw(" ".repeat(indent)));
+            used = 0;
+            word = word.trim_start();
+        }
+        let w = word.width().min(w);
+        if used > 0 {
+            spans.push(Span::raw(" "));
+            used += 1;
+        }
+        spans.push(Span::styled(word.to_string(), *style));
+        used += w;
+    }
+    out.push(Line::from(spans));
+    out
+}
+
+/// The words of a text, in one style.
+fn words(text: &str, style: ratatui::style::Style) -> Vec<(String, ratatui::style::Style)> {
+    text.split_whitespace()
+        .map(|w| (w.to_string(), style))
+        .collect()
+}
+
+/// The help's lines, wrapped to `width` columns.
+pub fn lines(state: &AppState, theme: &Theme, width: usize) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     let mut last = None;
     for (ctx, keys, name, help) in state.keymap.help(state.screen) {
@@ -22,11 +65,14 @@ pub fn lines(state: &AppState, theme: &Theme) -> Vec<Line<'static>> {
             )));
             last = Some(ctx);
         }
-        out.push(Line::from(vec![
+        let mut w = words(help, ratatui::style::Style::default());
+        w.push((format!(" [{name}]"), theme.dim()));
+        out.extend(hanging(
             Span::styled(format!("  {keys:<18}"), theme.key()),
-            Span::raw(help.to_string()),
-            Span::styled(format!("  [{name}]"), theme.dim()),
-        ]));
+            20,
+            &w,
+            width,
+        ));
     }
     out.push(Line::raw(""));
     out.push(Line::from(Span::styled(
@@ -36,23 +82,25 @@ pub fn lines(state: &AppState, theme: &Theme) -> Vec<Line<'static>> {
     for c in COMMANDS {
         let usage = format!(":{} {}", c.names.join(" | :"), c.args);
         // A long usage gets a line of its own (never run into its text).
+        let help = words(c.help, ratatui::style::Style::default());
         if usage.chars().count() > 31 {
             out.push(Line::from(Span::styled(format!("  {usage}"), theme.key())));
-            out.push(Line::from(vec![
-                Span::raw(format!("  {:<32}", "")),
-                Span::raw(c.help.to_string()),
-            ]));
+            out.extend(hanging(Span::raw(" ".repeat(34)), 34, &help, width));
         } else {
-            out.push(Line::from(vec![
+            out.extend(hanging(
                 Span::styled(format!("  {usage:<32}"), theme.key()),
-                Span::raw(c.help.to_string()),
-            ]));
+                34,
+                &help,
+                width,
+            ));
         }
         if !c.flags.is_empty() {
-            out.push(Line::from(Span::styled(
-                format!("  {:<32}{}", "", c.flags.join(" ")),
-                theme.dim(),
-            )));
+            let flags: Vec<(String, ratatui::style::Style)> = c
+                .flags
+                .iter()
+                .map(|f| (f.to_string(), theme.dim()))
+                .collect();
+            out.extend(hanging(Span::raw(" ".repeat(34)), 34, &flags, width));
         }
     }
     out.push(Line::raw(""));
@@ -230,7 +278,11 @@ pub fn help_pane(state: &AppState, area: Rect, theme: &Theme) -> Pane {
     let title = format!("Help: {} (j/k scroll, Esc closes)", state.screen.title());
     // Wrapped: a description longer than the pane continues on the next
     // line instead of being cut (the pane scrolls over the wrapped lines).
-    Pane::new(rect, title, lines(state, theme))
+    Pane::new(
+        rect,
+        title,
+        lines(state, theme, rect.width.saturating_sub(2) as usize),
+    )
 }
 
 pub fn render(state: &AppState, f: &mut Frame, area: Rect, scroll: u16, theme: &Theme) {
