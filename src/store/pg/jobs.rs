@@ -71,22 +71,22 @@ pub fn finish(pg: &Pg, id: i64, status: &str, message: Option<&str>) -> Result<(
 
 const COLUMNS: &str = "id, kind, agent, pid, started_at, status, finished_at, message";
 
+/// A job from a row that starts with `COLUMNS`.
+fn job_of(r: &crate::store::sql::Row) -> Result<Job> {
+    Ok(Job {
+        id: r.i64(0)?,
+        kind: r.text(1)?,
+        agent: r.text(2)?,
+        pid: r.i64(3)?,
+        started_at: r.i64(4)?,
+        status: r.text(5)?,
+        finished_at: r.opt_i64(6)?,
+        message: r.opt_text(7)?,
+    })
+}
+
 fn jobs(pg: &Pg, sql: &str, params: &[Value]) -> Result<Vec<Job>> {
-    pg.rows(sql, params)?
-        .iter()
-        .map(|r| {
-            Ok(Job {
-                id: r.i64(0)?,
-                kind: r.text(1)?,
-                agent: r.text(2)?,
-                pid: r.i64(3)?,
-                started_at: r.i64(4)?,
-                status: r.text(5)?,
-                finished_at: r.opt_i64(6)?,
-                message: r.opt_text(7)?,
-            })
-        })
-        .collect()
+    pg.rows(sql, params)?.iter().map(job_of).collect()
 }
 
 /// Jobs still marked running whose lock is free: their connection ended.
@@ -167,16 +167,7 @@ pub fn running(pg: &Pg) -> Result<Vec<Running>> {
     )?;
     rows.iter()
         .map(|r| {
-            let job = Job {
-                id: r.i64(0)?,
-                kind: r.text(1)?,
-                agent: r.text(2)?,
-                pid: r.i64(3)?,
-                started_at: r.i64(4)?,
-                status: r.text(5)?,
-                finished_at: r.opt_i64(6)?,
-                message: r.opt_text(7)?,
-            };
+            let job = job_of(r)?;
             let host = r.text(8)?;
             let orphaned = host == here && !crate::store::jobs::process_exists(job.pid);
             Ok(Running {
