@@ -1295,6 +1295,7 @@ fn the_readmes_agent_role_works_the_queue_and_campaigns_and_no_more() {
         &["info"],
         &["export", "customers"],
         &["segments"],
+        &["doctor"],
     ] {
         let o = agent(args);
         assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
