@@ -4,13 +4,12 @@
 
 use super::Pg;
 use crate::analytics::clv::{ClvReport, Value};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::jobs::Ctl;
 use crate::store::clv::{Reads, Shares, KEEP_FITS};
 use crate::store::sql::{self, Sql};
 use crate::timeutil::DAY;
 use rusqlite::types::Value as V;
-use std::io::Write;
 
 /// One CLV fit at a time per database (a churn training has its own lock).
 const CLV_LOCK: i64 = 7_243_004;
@@ -155,31 +154,13 @@ pub fn store(
         pg.batch(&format!(
             "CREATE TEMP TABLE clv_staging ON COMMIT DROP AS SELECT cid, {VALUE_COLUMNS} FROM active_clv WITH NO DATA"
         ))?;
-        {
-            let mut client = pg.client.borrow_mut();
-            let mut w = client
-                // sql-format-ok: constant column names.
-                .copy_in(&format!(
-                    "COPY clv_staging (cid, {VALUE_COLUMNS}) FROM STDIN"
-                ))
-                .map_err(|e| pg.error(e))?;
-            let mut line = Vec::with_capacity(256);
-            for (n, v) in values.iter().enumerate() {
-                if n % 65_536 == 0 {
-                    ctl.check()?;
-                }
-                line.clear();
-                for (i, x) in crate::store::clv_values::row_of(v).iter().enumerate() {
-                    if i > 0 {
-                        line.push(b'\t');
-                    }
-                    super::copy::copy_text(x, &mut line).map_err(Error::Other)?;
-                }
-                line.push(b'\n');
-                w.write_all(&line)?;
-            }
-            w.finish().map_err(|e| pg.error(e))?;
-        }
+        ctl.check()?;
+        super::copy::send_rows(
+            pg,
+            // sql-format-ok: constant column names.
+            &format!("clv_staging (cid, {VALUE_COLUMNS})"),
+            values.iter().map(crate::store::clv_values::row_of),
+        )?;
         ctl.check()?;
         pg.exec(
             "DELETE FROM clv_fits WHERE NOT active AND id <> ?1 AND id NOT IN (SELECT id FROM clv_fits ORDER BY id DESC LIMIT ?2)",

@@ -183,6 +183,41 @@ pub struct Copied {
     pub checksum: String,
 }
 
+/// Rows of values sent with `COPY {target} FROM STDIN` (`target`: one of
+/// our tables and its columns, a constant at every call), in pieces of
+/// about a megabyte as they are formatted, so the server stores the first
+/// rows while the next are written.
+pub(crate) fn send_rows<R: AsRef<[Value]>>(
+    pg: &Pg,
+    target: &str,
+    rows: impl IntoIterator<Item = R>,
+) -> Result<()> {
+    use std::io::Write;
+    const PIECE: usize = 1 << 20;
+    let mut client = pg.client.borrow_mut();
+    // sql-format-ok: our table and its columns (see above).
+    let mut w = client
+        .copy_in(&format!("COPY {target} FROM STDIN"))
+        .map_err(|e| pg.error(e))?;
+    let mut buf = Vec::with_capacity(PIECE + 4096);
+    for row in rows {
+        for (i, v) in row.as_ref().iter().enumerate() {
+            if i > 0 {
+                buf.push(b'\t');
+            }
+            copy_text(v, &mut buf).map_err(Error::Other)?;
+        }
+        buf.push(b'\n');
+        if buf.len() >= PIECE {
+            w.write_all(&buf)?;
+            buf.clear();
+        }
+    }
+    w.write_all(&buf)?;
+    w.finish().map_err(|e| pg.error(e))?;
+    Ok(())
+}
+
 /// A value in COPY's text format (`\N` is NULL; backslash, tab, newline
 /// and carriage return escaped).
 pub(super) fn copy_text(v: &Value, out: &mut Vec<u8>) -> std::result::Result<(), String> {

@@ -9,7 +9,6 @@ use crate::jobs::Ctl;
 use crate::store::models::{NewModel, KEEP_SCORES, KEEP_VERSIONS};
 use crate::store::sql::{self, Sql};
 use rusqlite::types::Value;
-use std::io::Write;
 
 /// One training at a time per database.
 const TRAIN_LOCK: i64 = 7_243_003;
@@ -207,60 +206,30 @@ pub fn prune_scores(pg: &Pg) -> Result<usize> {
 
 /// The active figures sent with COPY from a version's scores.
 fn copy_active(pg: &Pg, scores: &[(i64, f64, String)]) -> Result<()> {
-    let mut client = pg.client.borrow_mut();
-    let mut w = client
-        .copy_in("COPY active_churn (cid, prob) FROM STDIN")
-        .map_err(|e| pg.error(e))?;
-    let mut buf = Vec::with_capacity(1 << 20);
-    for (cid, p, _) in scores {
-        for (i, v) in [Value::Integer(*cid), Value::Real(*p)].iter().enumerate() {
-            if i > 0 {
-                buf.push(b'\t');
-            }
-            super::copy::copy_text(v, &mut buf).map_err(crate::error::Error::Other)?;
-        }
-        buf.push(b'\n');
-        if buf.len() >= 1 << 20 {
-            w.write_all(&buf)?;
-            buf.clear();
-        }
-    }
-    w.write_all(&buf)?;
-    w.finish().map_err(|e| pg.error(e))?;
-    Ok(())
+    super::copy::send_rows(
+        pg,
+        "active_churn (cid, prob)",
+        scores
+            .iter()
+            .map(|(cid, p, _)| [Value::Integer(*cid), Value::Real(*p)]),
+    )
 }
 
 /// Version `id`'s scores sent with COPY.
 fn copy_scores(pg: &Pg, table: &str, id: i64, scores: &[(i64, f64, String)]) -> Result<()> {
-    let mut client = pg.client.borrow_mut();
-    // sql-format-ok: the table is ours (churn_scores or a version's partition).
-    let mut w = client
-        .copy_in(&format!(
-            "COPY {table} (model_id, cid, prob, drivers) FROM STDIN"
-        ))
-        .map_err(|e| pg.error(e))?;
-    let mut line = Vec::with_capacity(128);
-    for (cid, p, drivers) in scores {
-        line.clear();
-        for (i, v) in [
-            Value::Integer(id),
-            Value::Integer(*cid),
-            Value::Real(*p),
-            Value::Text(drivers.clone()),
-        ]
-        .iter()
-        .enumerate()
-        {
-            if i > 0 {
-                line.push(b'\t');
-            }
-            super::copy::copy_text(v, &mut line).map_err(crate::error::Error::Other)?;
-        }
-        line.push(b'\n');
-        w.write_all(&line)?;
-    }
-    w.finish().map_err(|e| pg.error(e))?;
-    Ok(())
+    super::copy::send_rows(
+        pg,
+        // sql-format-ok: the table is ours (churn_scores or a version's partition).
+        &format!("{table} (model_id, cid, prob, drivers)"),
+        scores.iter().map(|(cid, p, drivers)| {
+            [
+                Value::Integer(id),
+                Value::Integer(*cid),
+                Value::Real(*p),
+                Value::Text(drivers.clone()),
+            ]
+        }),
+    )
 }
 
 /// Every queued item's time-independent priority from the active figures

@@ -26,7 +26,6 @@ use crate::store::sql::Sql;
 use postgres::types::ToSql;
 use rusqlite::types::Value;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
-use std::io::Write;
 
 /// The advisory lock every import holds until its commit.
 const IMPORT_LOCK: i64 = 7_243_002;
@@ -229,25 +228,7 @@ impl<'a> PgRowWriter<'a> {
         if rows.is_empty() {
             return Ok(());
         }
-        let mut client = self.pg.client.borrow_mut();
-        // sql-format-ok: a constant table and column list.
-        let mut w = client
-            .copy_in(&format!("COPY {table_cols} FROM STDIN"))
-            .map_err(|e| self.pg.error(e))?;
-        // The batch as one buffer, sent at once.
-        let mut buf = Vec::with_capacity(rows.len() * 64);
-        for row in rows {
-            for (i, v) in row.iter().enumerate() {
-                if i > 0 {
-                    buf.push(b'\t');
-                }
-                super::copy::copy_text(v, &mut buf).map_err(Error::Other)?;
-            }
-            buf.push(b'\n');
-        }
-        w.write_all(&buf)?;
-        w.finish().map_err(|e| self.pg.error(e))?;
-        Ok(())
+        super::copy::send_rows(self.pg, table_cols, rows)
     }
 
     /// A statement with array parameters.
