@@ -3,6 +3,7 @@
 //! the accumulators; the SQL stays here). Each scan runs on its own
 //! read-only connection, so the tables are read in parallel.
 
+use super::pg::stream::Cells;
 use crate::error::{Error, Result};
 use crate::jobs::Ctl;
 use rusqlite::types::ValueRef;
@@ -30,19 +31,17 @@ pub enum Source {
     Server(String),
 }
 
-/// Every row of `sql` on a connection of its own to the server at `url`,
-/// checking for a cancel now and then.
+/// Every row of `sql` streamed on a connection of its own to the server
+/// at `url`, checking for a cancel now and then.
 fn server_each(
     url: &str,
     sql: &str,
     params: &[rusqlite::types::Value],
     ctl: Ctl,
-    mut each: impl FnMut(&super::sql::Row) -> Result<()>,
+    mut each: impl FnMut(&Cells) -> Result<()>,
 ) -> Result<()> {
-    use super::sql::Sql;
-    let pg = super::pg::Pg::connect_as_is(url, true)?;
     let mut k = 0u64;
-    pg.each(sql, params, &mut |r| {
+    super::pg::Pg::stream_url(url, sql, params, &mut |r| {
         k += 1;
         if k.is_multiple_of(CHECK_EVERY) {
             ctl.check()?;
@@ -52,11 +51,8 @@ fn server_each(
 }
 
 /// A text cell of a server's row, borrowed.
-fn cell_text(r: &super::sql::Row, i: usize) -> Option<&str> {
-    match r.0.get(i) {
-        Some(rusqlite::types::Value::Text(t)) => Some(t.as_str()),
-        _ => None,
-    }
+fn cell_text<'a>(r: &'a Cells, i: usize) -> Option<&'a str> {
+    r.text(i)
 }
 
 /// A read-only connection for one scan.
@@ -317,7 +313,7 @@ pub fn event_kinds(src: &Source, from: i64, to: i64, limit: usize) -> Result<Vec
                 ],
                 Ctl::silent(),
                 |r| {
-                    out.push(r.text(0)?);
+                    out.push(r.text(0).unwrap_or("").to_string());
                     Ok(())
                 },
             )?;

@@ -122,6 +122,34 @@ impl Row {
     }
 }
 
+/// A row's cells read where they lie: a fetched `Row`, or a row a server
+/// streams (`pg::stream`).
+pub trait Cells {
+    fn opt_i64(&self, i: usize) -> Result<Option<i64>>;
+    fn opt_f64(&self, i: usize) -> Result<Option<f64>>;
+    /// A text cell, borrowed; `None` for a NULL or another type.
+    fn text_at(&self, i: usize) -> Option<&str>;
+    fn i64(&self, i: usize) -> Result<i64> {
+        self.opt_i64(i)?
+            .ok_or_else(|| Error::Other(format!("column {i}: expected an integer, found NULL")))
+    }
+}
+
+impl Cells for Row {
+    fn opt_i64(&self, i: usize) -> Result<Option<i64>> {
+        Row::opt_i64(self, i)
+    }
+    fn opt_f64(&self, i: usize) -> Result<Option<f64>> {
+        Row::opt_f64(self, i)
+    }
+    fn text_at(&self, i: usize) -> Option<&str> {
+        match self.0.get(i) {
+            Some(Value::Text(t)) => Some(t.as_str()),
+            _ => None,
+        }
+    }
+}
+
 /// Shorthands for parameters.
 pub fn int(v: i64) -> Value {
     Value::Integer(v)

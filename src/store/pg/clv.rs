@@ -32,7 +32,7 @@ impl Reads for Pg {
         // day are summed here (grouping by an expression would sort them).
         let mut days = crate::store::history::DaySums::default();
         let mut k = 0u64;
-        self.each(
+        self.stream(
             "SELECT cid, ts, amount FROM orders WHERE ts < ?1 ORDER BY cid, ts",
             &[sql::int(before_day.saturating_mul(DAY))],
             &mut |r| {

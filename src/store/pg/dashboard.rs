@@ -11,7 +11,7 @@ use crate::store::dashboard::{
     fit_brief, model_brief, Aggregates, Dashboard, Tally, TallyRow, TopRow,
 };
 use crate::store::feedback::QueueFilter;
-use crate::store::sql::{int, Sql};
+use crate::store::sql::{int, Cells, Sql};
 use rusqlite::types::Value;
 
 /// What the cached aggregates hold: raised when a build computes more
@@ -104,31 +104,38 @@ pub fn compute(pg: &Pg, high: f64, medium: f64) -> Result<Aggregates> {
     Ok(tally.finish(0, monthly_revenue, top_at_risk, model, fit))
 }
 
-/// Every customer's row of the dashboard's tally.
+/// Every customer's row of the dashboard's tally: streamed on a
+/// connection of its own (`Pg::stream`), unless a transaction is open
+/// (only this connection sees what it wrote).
 fn tally_customers(pg: &Pg, latest: Option<i64>, high: f64, medium: f64) -> Result<Tally> {
-    let mut tally = Tally::new(latest, high, medium);
-    pg.each(
+    const SQL: &str =
         "SELECT c.cid, c.age, c.birth_date, c.income, c.churned, c.last_order, ac.prob, av.clv
            FROM customers c LEFT JOIN active_churn ac ON ac.cid = c.cid
-                            LEFT JOIN active_clv av ON av.cid = c.cid",
-        &[],
-        &mut |r| {
-            tally.add(TallyRow {
-                cid: r.i64(0)?,
-                age: r.opt_i64(1)?.map(|a| a as f64),
-                birth_date: match r.0.get(2) {
-                    Some(Value::Text(t)) => Some(t.as_str()),
-                    _ => None,
-                },
-                income: r.opt_f64(3)?,
-                churned: r.opt_i64(4)?,
-                last_order: r.opt_i64(5)?,
-                churn: r.opt_f64(6)?,
-                clv: r.opt_f64(7)?,
-            });
+                            LEFT JOIN active_clv av ON av.cid = c.cid";
+    fn row(r: &dyn Cells) -> Result<TallyRow<'_>> {
+        Ok(TallyRow {
+            cid: r.i64(0)?,
+            age: r.opt_i64(1)?.map(|a| a as f64),
+            birth_date: r.text_at(2),
+            income: r.opt_f64(3)?,
+            churned: r.opt_i64(4)?,
+            last_order: r.opt_i64(5)?,
+            churn: r.opt_f64(6)?,
+            clv: r.opt_f64(7)?,
+        })
+    }
+    let mut tally = Tally::new(latest, high, medium);
+    if pg.in_transaction() {
+        pg.each(SQL, &[], &mut |r| {
+            tally.add(row(r)?);
             Ok(())
-        },
-    )?;
+        })?;
+    } else {
+        pg.stream(SQL, &[], &mut |r| {
+            tally.add(row(r)?);
+            Ok(())
+        })?;
+    }
     Ok(tally)
 }
 

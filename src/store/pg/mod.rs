@@ -20,6 +20,7 @@ mod memo;
 pub mod models;
 pub mod queue;
 mod schema;
+pub mod stream;
 mod tables;
 mod values;
 
@@ -61,6 +62,8 @@ pub fn is_url(db: &str) -> bool {
 pub struct Pg {
     client: RefCell<Client>,
     config: postgres::Config,
+    /// The same settings, for bulk reads (`stream`).
+    stream_config: tokio_postgres::Config,
     stmts: RefCell<HashMap<String, Statement>>,
     in_tx: Cell<bool>,
     /// The last COMMIT's outcome is unknown (the connection dropped).
@@ -129,7 +132,31 @@ impl Pg {
     /// A second, read-only connection to the same database (for a read
     /// that runs beside this connection's, outside any transaction).
     pub(crate) fn sibling(&self) -> Result<Pg> {
-        Self::open(self.config.clone(), true)
+        Self::open(self.stream_config.clone(), true)
+    }
+
+    /// Every row of `sql` through `each`, streamed on a read-only
+    /// connection of its own (`stream::each_row`): for reads of millions of
+    /// rows, beside this connection's (outside its transaction).
+    pub fn stream(
+        &self,
+        sql: &str,
+        params: &[Value],
+        each: &mut dyn FnMut(&stream::Cells) -> Result<()>,
+    ) -> Result<()> {
+        stream::each_row(&self.stream_config, &self.shown, sql, params, each)
+    }
+
+    /// `stream` on the server at `url`, without a connection of this kind.
+    pub fn stream_url(
+        url: &str,
+        sql: &str,
+        params: &[Value],
+        each: &mut dyn FnMut(&stream::Cells) -> Result<()>,
+    ) -> Result<()> {
+        let config = config_of(url)?;
+        let where_ = shown(&postgres::Config::from(config.clone()));
+        stream::each_row(&config, &where_, sql, params, each)
     }
 
     /// Whether a transaction is open on this connection.
@@ -141,48 +168,58 @@ impl Pg {
     /// old or newer one instead of changing or refusing it); read-only on
     /// the server when asked.
     pub fn connect_as_is(url: &str, read_only: bool) -> Result<Pg> {
-        let mut config: postgres::Config = url.parse().map_err(|e| {
+        Self::open(config_of(url)?, read_only)
+    }
+}
+
+/// The connection settings `url` names, with crmtop's defaults (as
+/// libpq's: the host from $PGHOST or the local socket; a connect timeout;
+/// plans made for each statement's parameters).
+fn config_of(url: &str) -> Result<tokio_postgres::Config> {
+    let mut config: tokio_postgres::Config = url.parse().map_err(|e| {
             Error::bad(format!(
                 "--db: not a PostgreSQL URL ({e}); write postgres://USER@HOST/DBNAME, or postgres://USER@%2Frun%2Fpostgresql/DBNAME for a local socket"
             ))
         })?;
-        if config.get_hosts().is_empty() {
-            // As libpq: $PGHOST, else the local socket directory of
-            // Debian's server, else localhost.
-            match std::env::var("PGHOST").ok().filter(|h| !h.is_empty()) {
-                Some(h) if h.starts_with('/') => {
-                    config.host_path(h);
-                }
-                Some(h) => {
-                    config.host(&h);
-                }
-                None if std::path::Path::new("/var/run/postgresql").is_dir() => {
-                    config.host_path("/var/run/postgresql");
-                }
-                None => {
-                    config.host("localhost");
-                }
+    if config.get_hosts().is_empty() {
+        // As libpq: $PGHOST, else the local socket directory of
+        // Debian's server, else localhost.
+        match std::env::var("PGHOST").ok().filter(|h| !h.is_empty()) {
+            Some(h) if h.starts_with('/') => {
+                config.host_path(h);
+            }
+            Some(h) => {
+                config.host(&h);
+            }
+            None if std::path::Path::new("/var/run/postgresql").is_dir() => {
+                config.host_path("/var/run/postgresql");
+            }
+            None => {
+                config.host("localhost");
             }
         }
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(std::time::Duration::from_secs(10));
-        }
-        config.application_name("crmtop");
-        // Every statement planned for its parameters, on every connection
-        // (a reconnect's too): a generic plan (the server's choice after
-        // five runs of a prepared statement) walks a list's order whatever
-        // the filter's text, and a rare one (`c00012`) read the whole
-        // index: 2.0 s, against 9 ms planned for the text.
-        let options = format!(
-            "{} -c plan_cache_mode=force_custom_plan",
-            config.get_options().unwrap_or("")
-        );
-        config.options(options.trim());
-        Self::open(config, read_only)
     }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(std::time::Duration::from_secs(10));
+    }
+    config.application_name("crmtop");
+    // Every statement planned for its parameters, on every connection
+    // (a reconnect's too): a generic plan (the server's choice after
+    // five runs of a prepared statement) walks a list's order whatever
+    // the filter's text, and a rare one (`c00012`) read the whole
+    // index: 2.0 s, against 9 ms planned for the text.
+    let options = format!(
+        "{} -c plan_cache_mode=force_custom_plan",
+        config.get_options().unwrap_or("")
+    );
+    config.options(options.trim());
+    Ok(config)
+}
 
+impl Pg {
     /// A connection made with `config`; read-only on the server when asked.
-    fn open(config: postgres::Config, read_only: bool) -> Result<Pg> {
+    fn open(stream_config: tokio_postgres::Config, read_only: bool) -> Result<Pg> {
+        let config = postgres::Config::from(stream_config.clone());
         let where_ = shown(&config);
         let client = config.connect(NoTls).map_err(|e| {
             Error::Other(format!(
@@ -193,6 +230,7 @@ impl Pg {
         let pg = Pg {
             client: RefCell::new(client),
             config,
+            stream_config,
             stmts: RefCell::new(HashMap::new()),
             in_tx: Cell::new(false),
             commit_unknown: Cell::new(false),

@@ -11,7 +11,7 @@ pub(super) struct Param<'a>(pub(super) &'a Value);
 
 type BoxError = Box<dyn std::error::Error + Sync + Send>;
 
-fn texty(ty: &Type) -> bool {
+pub(super) fn texty(ty: &Type) -> bool {
     matches!(
         *ty,
         Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN
