@@ -56,8 +56,8 @@ fn clusters_profile_every_customer_and_filter_the_lists() {
             list::count(&s.conn, &q).unwrap(),
         ),
         crmtop::store::Db::Server(pg) => (
-            crmtop::store::pg::list::page(&pg, &q).unwrap(),
-            crmtop::store::pg::list::count(&pg, &q).unwrap(),
+            crmtop::store::pg::list::page(&pg, &q, None).unwrap(),
+            crmtop::store::pg::list::count(&pg, &q, None).unwrap(),
         ),
     };
     assert_eq!(rows.len() as u64, sizes[1]);

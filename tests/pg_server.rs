@@ -648,9 +648,11 @@ fn the_customer_lists_on_the_server_equal_the_files() {
         crmtop::store::dashboard::lapsed_cutoff(pg_list::latest_order(&pg).unwrap())
     );
     assert!(cut.is_some());
+    // The live filter's in-memory search, as the TUI's worker holds it.
+    let search = crmtop::store::pg::search::build(&pg, false).unwrap();
     let mut walked = 0;
     // Every order, with the Churn screen's band, the CLV screen's segment
-    // and the typed filter.
+    // and the typed filter (by its text, and by its matches' keys).
     for sort in SortColumn::ALL {
         for descending in [false, true] {
             for (filter, band, lapsed, segment) in [
@@ -670,13 +672,22 @@ fn the_customer_lists_on_the_server_equal_the_files() {
                     "{sort:?} desc={descending} filter={filter:?} band={band:?} segment={segment:?}"
                 );
                 let (f_fwd, f_back) = walk_both_ways(&q, &|q| list::page(&file.conn, q).unwrap());
-                let (s_fwd, s_back) = walk_both_ways(&q, &|q| pg_list::page(&pg, q).unwrap());
+                let (s_fwd, s_back) = walk_both_ways(&q, &|q| pg_list::page(&pg, q, None).unwrap());
                 assert_eq!(f_fwd, s_fwd, "{what}: forward");
                 assert_eq!(f_back, s_back, "{what}: backward");
                 assert_eq!(f_fwd, f_back, "{what}: the file's two ways");
                 let n = list::count(&file.conn, &q).unwrap();
                 assert_eq!(n, f_fwd.len() as i64, "{what}");
-                assert_eq!(pg_list::count(&pg, &q).unwrap(), n, "{what}: count");
+                assert_eq!(pg_list::count(&pg, &q, None).unwrap(), n, "{what}: count");
+                if let Some(text) = filter {
+                    let hits = search.search(text);
+                    let by_keys = |q: &ListQuery| pg_list::page(&pg, q, Some(&hits)).unwrap();
+                    let (k_fwd, k_back) = walk_both_ways(&q, &by_keys);
+                    assert_eq!(f_fwd, k_fwd, "{what}: forward by the matches' keys");
+                    assert_eq!(f_back, k_back, "{what}: backward by the matches' keys");
+                    let k = pg_list::count(&pg, &q, Some(&hits)).unwrap();
+                    assert_eq!(k, n, "{what}: count of the matches");
+                }
                 assert!(n > 0, "{what}: nothing to compare");
                 walked += 1;
             }
@@ -686,7 +697,7 @@ fn the_customer_lists_on_the_server_equal_the_files() {
     // Counts are remembered per data version: a customer who arrives is
     // counted at once.
     let all = ListQuery::new(SortColumn::Id, false);
-    assert_eq!(pg_list::count(&pg, &all).unwrap(), 400);
+    assert_eq!(pg_list::count(&pg, &all, None).unwrap(), 400);
     // A customer who arrives after the scores and values ranks below every
     // score, value and segment on both engines, and is listed.
     file.conn
@@ -700,13 +711,13 @@ fn the_customer_lists_on_the_server_equal_the_files() {
         &[],
     )
     .unwrap();
-    assert_eq!(pg_list::count(&pg, &all).unwrap(), 401);
+    assert_eq!(pg_list::count(&pg, &all, None).unwrap(), 401);
     for sort in [SortColumn::Churn, SortColumn::Clv, SortColumn::Rfm] {
         for descending in [false, true] {
             let mut q = ListQuery::new(sort, descending);
             q.limit = 50;
             let (f, fb) = walk_both_ways(&q, &|q| list::page(&file.conn, q).unwrap());
-            let (s, sb) = walk_both_ways(&q, &|q| pg_list::page(&pg, q).unwrap());
+            let (s, sb) = walk_both_ways(&q, &|q| pg_list::page(&pg, q, None).unwrap());
             assert_eq!(f, s, "{sort:?} desc={descending}");
             assert_eq!(fb, sb, "{sort:?} desc={descending}");
             assert_eq!(f.len(), 401);
@@ -1110,12 +1121,12 @@ fn clusters_on_the_server_equal_the_files() {
         q.limit = 23;
         q.cluster = Some(2);
         let (ff, fb) = walk_both_ways(&q, &|q| list::page(&f.conn, q).unwrap());
-        let (sf, sb) = walk_both_ways(&q, &|q| pg_list::page(&pg, q).unwrap());
+        let (sf, sb) = walk_both_ways(&q, &|q| pg_list::page(&pg, q, None).unwrap());
         assert!(!ff.is_empty());
         assert_eq!((ff, fb), (sf, sb), "{sort:?}");
         assert_eq!(
             list::count(&f.conn, &q).unwrap(),
-            pg_list::count(&pg, &q).unwrap()
+            pg_list::count(&pg, &q, None).unwrap()
         );
     }
 }

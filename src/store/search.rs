@@ -107,6 +107,53 @@ pub fn normalise(needle: &str) -> Vec<u8> {
     v
 }
 
+/// A `SearchIndex` made from customers given in key order (a file's
+/// scan, a server's stream).
+pub struct SearchIndexBuilder {
+    index: SearchIndex,
+    ids_only: bool,
+}
+
+impl SearchIndexBuilder {
+    /// For about `n` customers of a database at data version `version`;
+    /// with `ids_only`, names and e-mails are left out (`build_fields`).
+    pub fn new(version: i64, ids_only: bool, n: i64) -> Self {
+        let n = n.max(0) as usize;
+        SearchIndexBuilder {
+            index: SearchIndex {
+                text: Vec::with_capacity(n * 56),
+                starts: Vec::with_capacity(n),
+                cids: Vec::with_capacity(n),
+                version,
+            },
+            ids_only,
+        }
+    }
+
+    /// One customer: its key, then its id, name and e-mail as stored.
+    pub fn push(&mut self, cid: i64, fields: [Option<&[u8]>; 3]) -> Result<()> {
+        let ix = &mut self.index;
+        ix.starts.push(ix.text.len() as u32);
+        ix.cids.push(cid);
+        for (i, f) in fields.into_iter().enumerate() {
+            if let Some(t) = f.filter(|_| i == 0 || !self.ids_only) {
+                push_lower(&mut ix.text, t);
+            }
+            ix.text.push(if i < 2 { FIELD } else { RECORD });
+        }
+        if ix.text.len() > u32::MAX as usize {
+            return Err(crate::Error::Other(
+                "too many customers for the in-memory search (4 GB of names)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn finish(self) -> SearchIndex {
+        self.index
+    }
+}
+
 impl SearchIndex {
     /// Read every customer's id, name and e-mail (one table scan).
     pub fn build(conn: &Connection) -> Result<SearchIndex> {
@@ -119,35 +166,19 @@ impl SearchIndex {
     pub fn build_fields(conn: &Connection, ids_only: bool) -> Result<SearchIndex> {
         let version = super::dashboard::data_version(conn)?;
         let n: i64 = conn.query_row("SELECT count(*) FROM customers", [], |r| r.get(0))?;
-        let mut text = Vec::with_capacity(n.max(0) as usize * 56);
-        let mut starts = Vec::with_capacity(n.max(0) as usize);
-        let mut cids = Vec::with_capacity(n.max(0) as usize);
+        let mut b = SearchIndexBuilder::new(version, ids_only, n);
         let mut st = conn.prepare("SELECT cid, id, name, email FROM customers ORDER BY cid")?;
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {
-            starts.push(text.len() as u32);
-            cids.push(r.get::<_, i64>(0)?);
-            for i in 1..4 {
-                match r.get_ref(i)? {
-                    ValueRef::Text(t) | ValueRef::Blob(t) if i == 1 || !ids_only => {
-                        push_lower(&mut text, t)
-                    }
-                    _ => {}
-                }
-                text.push(if i < 3 { FIELD } else { RECORD });
-            }
-            if text.len() > u32::MAX as usize {
-                return Err(crate::Error::Other(
-                    "too many customers for the in-memory search (4 GB of names)".into(),
-                ));
-            }
+            let field = |i| -> Result<Option<&[u8]>> {
+                Ok(match r.get_ref(i)? {
+                    ValueRef::Text(t) | ValueRef::Blob(t) => Some(t),
+                    _ => None,
+                })
+            };
+            b.push(r.get(0)?, [field(1)?, field(2)?, field(3)?])?;
         }
-        Ok(SearchIndex {
-            text,
-            starts,
-            cids,
-            version,
-        })
+        Ok(b.finish())
     }
 
     pub fn len(&self) -> usize {

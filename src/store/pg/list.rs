@@ -15,6 +15,7 @@ use super::memo::{remembered, Memo};
 use super::Pg;
 use crate::error::{Error, Result};
 use crate::store::list::{like_pattern, CustomerRow, Key, ListQuery, Seek, SortColumn};
+use crate::store::search::Hits;
 use crate::store::sql::{Row, Sql};
 use rusqlite::types::Value;
 
@@ -107,7 +108,19 @@ struct Conds {
     params: Vec<Value>,
 }
 
-fn conds(q: &ListQuery) -> Result<Conds> {
+/// Matches of a text filter up to which a page and its count ask for
+/// them by key (`c.cid = ANY(...)`) rather than by the text; more are
+/// found at once along any order by the text itself.
+const BY_KEYS_MAX: usize = 20_000;
+
+/// Whether a text filter's matches are asked for by key.
+fn by_keys(hits: Option<&Hits>) -> bool {
+    hits.is_some_and(|h| h.len() <= BY_KEYS_MAX)
+}
+
+/// The filters of `q`; a text filter by its matches' keys when the
+/// in-memory search (`store::search`) gave few.
+fn conds(q: &ListQuery, hits: Option<&Hits>) -> Result<Conds> {
     let mut sql = String::new();
     let mut params = Vec::new();
     if let Some(k) = q.cluster {
@@ -124,7 +137,14 @@ fn conds(q: &ListQuery) -> Result<Conds> {
         // sql-format-ok: a numbered placeholder.
         sql.push_str(&format!(" AND av.segment = ?{i}"));
     }
-    if let Some(text) = q.filter.as_deref().filter(|t| !t.is_empty()) {
+    let text = q.filter.as_deref().filter(|t| !t.is_empty());
+    if let (Some(_), Some(h)) = (text, hits.filter(|_| by_keys(hits))) {
+        let keys: Vec<String> = h.cids().iter().map(i64::to_string).collect();
+        params.push(Value::Text(format!("{{{}}}", keys.join(","))));
+        let i = params.len();
+        // sql-format-ok: a numbered placeholder; the keys are its parameter.
+        sql.push_str(&format!(" AND c.cid = ANY(?{i})"));
+    } else if let Some(text) = text {
         params.push(Value::Text(like_pattern(text)));
         let i = params.len();
         if q.ids_only {
@@ -235,11 +255,11 @@ fn cmp(desc: bool, inclusive: bool) -> &'static str {
 }
 
 /// One page of customers in display order.
-pub fn page(pg: &Pg, q: &ListQuery) -> Result<Vec<CustomerRow>> {
+pub fn page(pg: &Pg, q: &ListQuery, hits: Option<&Hits>) -> Result<Vec<CustomerRow>> {
     let (desc, bound, reverse) = walk_of(q);
     let mut rows = match ranked(q.sort) {
-        Some(r) => ranked_walk(pg, q, &r, desc, bound)?,
-        None => column_walk(pg, q, desc, bound)?,
+        Some(r) => ranked_walk(pg, q, hits, &r, desc, bound)?,
+        None => column_walk(pg, q, hits, desc, bound)?,
     };
     if reverse {
         rows.reverse();
@@ -251,6 +271,7 @@ pub fn page(pg: &Pg, q: &ListQuery) -> Result<Vec<CustomerRow>> {
 fn column_walk(
     pg: &Pg,
     q: &ListQuery,
+    hits: Option<&Hits>,
     desc: bool,
     bound: Option<Bound>,
 ) -> Result<Vec<CustomerRow>> {
@@ -258,7 +279,7 @@ fn column_walk(
     let Conds {
         mut sql,
         mut params,
-    } = conds(q)?;
+    } = conds(q, hits)?;
     let dir = if desc { "DESC" } else { "ASC" };
     let flag = format!("({} IS NOT NULL)", present(q.sort));
     if let Some(b) = &bound {
@@ -301,7 +322,7 @@ fn column_walk(
         "SELECT {COLS}, {key} FROM {FROM} WHERE {where_} ORDER BY {order} LIMIT ?{}",
         params.len()
     );
-    page_rows(pg, q, &text, &params)?
+    page_rows(pg, q, hits, &text, &params)?
         .iter()
         .map(|r| customer_row(r, r.0.get(13).cloned().unwrap_or(Value::Null)))
         .collect()
@@ -317,8 +338,14 @@ const WALK_BUDGET: std::time::Duration = std::time::Duration::from_millis(100);
 /// `c00` in ids sorted descending read 900,000 rows, 1.9 s) runs again
 /// from the filter's matches (the trigram index), sorted. The planner
 /// cannot tell the two apart: it does not know where the matches lie.
-fn page_rows(pg: &Pg, q: &ListQuery, text: &str, params: &[Value]) -> Result<Vec<Row>> {
-    let filtered = q.filter.as_deref().is_some_and(|t| t.chars().count() >= 3);
+fn page_rows(
+    pg: &Pg,
+    q: &ListQuery,
+    hits: Option<&Hits>,
+    text: &str,
+    params: &[Value],
+) -> Result<Vec<Row>> {
+    let filtered = q.filter.as_deref().is_some_and(|t| t.chars().count() >= 3) && !by_keys(hits);
     if !filtered || pg.in_transaction() {
         return pg.rows(text, params);
     }
@@ -355,6 +382,7 @@ fn split_key(v: &Value, sort: SortColumn) -> (bool, Value) {
 fn ranked_walk(
     pg: &Pg,
     q: &ListQuery,
+    hits: Option<&Hits>,
     r: &Ranked,
     desc: bool,
     bound: Option<Bound>,
@@ -408,7 +436,7 @@ fn ranked_walk(
         let Conds {
             mut sql,
             mut params,
-        } = conds(q)?;
+        } = conds(q, hits)?;
         let dir = if desc { "DESC" } else { "ASC" };
         if let Some(b) = this_bound {
             let op = cmp(desc, b.inclusive);
@@ -453,7 +481,7 @@ fn ranked_walk(
                   ORDER BY c.cid {dir} LIMIT ?{lim}"
             )
         };
-        for row in page_rows(pg, q, &text, &params)? {
+        for row in page_rows(pg, q, hits, &text, &params)? {
             out.push(customer_row(
                 &row,
                 row.0.get(13).cloned().unwrap_or(Value::Null),
@@ -484,10 +512,24 @@ fn any_unvalued(pg: &Pg, r: &Ranked) -> Result<bool> {
 /// How many customers match a query's filters. Remembered per data
 /// version: the screens ask again after every sort and jump, and counting
 /// a million customers takes 50-60 ms, which a key pressed meanwhile
-/// waited behind (the `G` after a `g` took 100 ms).
-pub fn count(pg: &Pg, q: &ListQuery) -> Result<i64> {
+/// waited behind (the `G` after a `g` took 100 ms). A text filter's
+/// matches from the in-memory search (`hits`) are counted there, or by key.
+pub fn count(pg: &Pg, q: &ListQuery, hits: Option<&Hits>) -> Result<i64> {
     static SEEN: Memo = Memo::new(Vec::new());
-    let Conds { sql, params } = conds(q)?;
+    if let Some(h) = hits.filter(|_| q.filter.as_deref().is_some_and(|t| !t.is_empty())) {
+        let text_only = q.cluster.is_none()
+            && q.rfm_segment.is_none()
+            && q.skip_lapsed.is_none()
+            && q.churn_band.is_none();
+        if text_only {
+            return Ok(h.len() as i64);
+        }
+        if by_keys(hits) {
+            let Conds { sql, params } = conds(q, hits)?;
+            return count_now(pg, q, &sql, &params);
+        }
+    }
+    let Conds { sql, params } = conds(q, None)?;
     let key = format!("{} {sql} {params:?}", q.churn_band.is_some());
     remembered(&SEEN, pg, &key, || count_now(pg, q, &sql, &params))
 }

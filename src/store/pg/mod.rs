@@ -20,6 +20,7 @@ mod memo;
 pub mod models;
 pub mod queue;
 mod schema;
+pub mod search;
 pub mod stream;
 mod tables;
 mod values;

@@ -42,6 +42,19 @@ impl ToSql for Param<'_> {
                 _ => Err(format!("cannot send a number as {ty}").into()),
             },
             Value::Text(s) if texty(ty) => s.as_str().to_sql(ty, out),
+            // Keys written as the server writes an array ('{1,2,3}'), sent
+            // as one: the planner sees every element (a text cast to an
+            // array at run time was compared element by element per row).
+            Value::Text(s) if *ty == Type::INT8_ARRAY => {
+                let keys = s
+                    .trim_start_matches('{')
+                    .trim_end_matches('}')
+                    .split(',')
+                    .filter(|k| !k.is_empty())
+                    .map(|k| k.trim().parse::<i64>())
+                    .collect::<std::result::Result<Vec<i64>, _>>()?;
+                keys.to_sql(ty, out)
+            }
             Value::Text(_) => Err(format!("cannot send text as {ty}").into()),
             Value::Blob(b) if *ty == Type::BYTEA => b.as_slice().to_sql(ty, out),
             Value::Blob(_) => Err(format!("cannot send bytes as {ty}").into()),

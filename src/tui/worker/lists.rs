@@ -1,7 +1,7 @@
 //! The customer lists' pages: the filter's matches and each row's extras
 //! (churn drivers in words, CLV shares of the total).
 
-use super::{trace, Executor, Extra, Slot};
+use super::{Executor, Extra, Slot};
 use crate::analytics::churn;
 use crate::store::{
     self, dashboard,
@@ -42,30 +42,7 @@ impl Executor {
             }
             _ => self.search.build_with(&self.conn)?,
         };
-        // Held during the search: the page (this thread) and the count (the
-        // counter's) ask for the same text at once; the second waits for the
-        // first's answer instead of searching again beside it (two searches
-        // on two cores took twice as long each).
-        let mut last = self.search.last.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((t, i, h)) = last.as_ref() {
-            if t == text && Arc::ptr_eq(i, &idx) {
-                return Ok(Some(Arc::clone(h)));
-            }
-        }
-        let t0 = std::time::Instant::now();
-        let h = Arc::new(idx.search(text));
-        let stale = idx.version != version;
-        trace(|| {
-            format!(
-                "{:>9.2} ms  search of {} chars: {} matches{}",
-                t0.elapsed().as_secs_f64() * 1e3,
-                text.chars().count(),
-                h.len(),
-                if stale { " (index being rebuilt)" } else { "" }
-            )
-        });
-        *last = Some((text.to_string(), idx, Arc::clone(&h)));
-        Ok(Some(h))
+        Ok(Some(self.search.search(idx, text, version)))
     }
 
     pub(super) fn extras(

@@ -31,22 +31,51 @@ impl SearchCache {
     }
 
     pub(super) fn build_with(&self, conn: &crate::store::Conn) -> crate::Result<Arc<SearchIndex>> {
-        let _g = self.build.lock().unwrap_or_else(|e| e.into_inner());
         let version = dashboard::data_version(conn)?;
+        self.build_at(version, |ids_only| {
+            SearchIndex::build_fields(conn, ids_only)
+        })
+    }
+
+    /// The index of data version `version`: the current one if it is of
+    /// that version, else one `make` builds (given `ids_only`).
+    fn build_at(
+        &self,
+        version: i64,
+        make: impl FnOnce(bool) -> crate::Result<SearchIndex>,
+    ) -> crate::Result<Arc<SearchIndex>> {
+        let _g = self.build.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(i) = self.current().filter(|i| i.version == version) {
             return Ok(i);
         }
-        let idx = Arc::new(SearchIndex::build_fields(
-            conn,
-            self.ids_only.load(Ordering::Relaxed),
-        )?);
+        let idx = Arc::new(make(self.ids_only.load(Ordering::Relaxed))?);
         *self.index.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&idx));
         Ok(idx)
     }
 
-    /// Build (or rebuild) on a thread of its own; the current index, if any,
-    /// keeps answering meanwhile.
+    /// Build (or rebuild) from a file on a thread of its own; the current
+    /// index, if any, keeps answering meanwhile.
     pub fn build_in_background(self: &Arc<Self>, path: PathBuf) {
+        self.in_background(move |me| {
+            if let Ok(s) = store::open(&path, Mode::ReadOnly) {
+                let _ = me.build_with(&s.conn);
+            }
+        });
+    }
+
+    /// Build (or rebuild) from the server at `url`, likewise.
+    pub(super) fn build_on_server_in_background(self: &Arc<Self>, url: String) {
+        use crate::store::pg;
+        self.in_background(move |me| {
+            if let Ok(conn) = pg::Pg::connect(&url, true) {
+                if let Ok(version) = pg::data_version(&conn) {
+                    let _ = me.build_at(version, |ids_only| pg::search::build(&conn, ids_only));
+                }
+            }
+        });
+    }
+
+    fn in_background(self: &Arc<Self>, build: impl FnOnce(&SearchCache) + Send + 'static) {
         if self.rebuilding.swap(true, Ordering::SeqCst) {
             return;
         }
@@ -54,15 +83,39 @@ impl SearchCache {
         let spawned = std::thread::Builder::new()
             .name("crmtop-search".into())
             .spawn(move || {
-                let _ = catch_unwind(AssertUnwindSafe(|| {
-                    if let Ok(s) = store::open(&path, Mode::ReadOnly) {
-                        let _ = me.build_with(&s.conn);
-                    }
-                }));
+                let _ = catch_unwind(AssertUnwindSafe(|| build(&me)));
                 me.rebuilding.store(false, Ordering::SeqCst);
             });
         if spawned.is_err() {
             self.rebuilding.store(false, Ordering::SeqCst);
         }
+    }
+
+    /// `text`'s matches in `idx`. Held during the search: the page (one
+    /// thread) and the count (the counter's) ask for the same text at
+    /// once; the second waits for the first's answer instead of searching
+    /// again beside it (two searches on two cores took twice as long
+    /// each).
+    pub(super) fn search(&self, idx: Arc<SearchIndex>, text: &str, version: i64) -> Arc<Hits> {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((t, i, h)) = last.as_ref() {
+            if t == text && Arc::ptr_eq(i, &idx) {
+                return Arc::clone(h);
+            }
+        }
+        let t0 = std::time::Instant::now();
+        let h = Arc::new(idx.search(text));
+        let stale = idx.version != version;
+        super::trace(|| {
+            format!(
+                "{:>9.2} ms  search of {} chars: {} matches{}",
+                t0.elapsed().as_secs_f64() * 1e3,
+                text.chars().count(),
+                h.len(),
+                if stale { " (index being rebuilt)" } else { "" }
+            )
+        });
+        *last = Some((text.to_string(), idx, Arc::clone(&h)));
+        h
     }
 }

@@ -33,6 +33,13 @@ pub struct ServerExecutor {
     clv: super::lists::ClvSums,
     /// What advice learns (campaigns, baskets), by data version.
     advisor: super::advice::Advisor,
+    /// The live filter's in-memory search, shared with the counter's
+    /// thread; built in the background once a list is first shown and
+    /// again when the data version moves on (until it is, filters are
+    /// answered by the server's text index).
+    search: Arc<super::SearchCache>,
+    /// Whether this executor builds the search index (the UI's threads).
+    live_search: bool,
 }
 
 impl ServerExecutor {
@@ -49,11 +56,40 @@ impl ServerExecutor {
             advisor: super::advice::Advisor::new(Arc::new(
                 crate::analytics::nba::Policy::from_config(&crate::config::Config::default())?,
             )),
+            search: Arc::default(),
+            live_search: false,
         })
     }
 
     pub fn set_mask(&mut self, on: bool) {
         self.mask = on;
+        self.search.ids_only.store(on, Ordering::Relaxed);
+    }
+
+    /// The text filter's matches from the in-memory search; None without
+    /// a text, or while no index is built yet (one is started). A stale
+    /// index answers while a fresh one is built, as on a file.
+    fn hits(
+        &self,
+        q: &crate::store::list::ListQuery,
+    ) -> crate::Result<Option<Arc<crate::store::search::Hits>>> {
+        let Some(text) = q.filter.as_deref().filter(|f| !f.is_empty()) else {
+            return Ok(None);
+        };
+        let version = crate::store::pg::data_version(&self.pg)?;
+        let idx = self.search.current();
+        if idx.as_ref().is_none_or(|i| i.version != version) {
+            self.start_search();
+        }
+        Ok(idx.map(|i| self.search.search(i, text, version)))
+    }
+
+    /// Build the search index in the background (the UI's worker only: the
+    /// test harness answers filters from the server's text index).
+    fn start_search(&self) {
+        if self.live_search {
+            self.search.build_on_server_in_background(self.url.clone());
+        }
     }
 
     /// The lapsed customers' cutoff (the churn list leaves them out).
@@ -218,13 +254,17 @@ impl ServerExecutor {
                 kind,
                 query,
             } => {
+                if self.search.current().is_none() {
+                    self.start_search();
+                }
                 let mut query = query;
                 if slot == Slot::Churn {
                     // "Riskiest first" is of customers who can still be
                     // saved: the lapsed are left out, as on a file.
                     query.skip_lapsed = self.lapsed_cutoff()?;
                 }
-                let rows = pg_list::page(&self.pg, &query)?;
+                let hits = self.hits(&query)?;
+                let rows = pg_list::page(&self.pg, &query, hits.as_deref())?;
                 let extra = self.extras(slot, &query, &rows)?;
                 Response::Page {
                     slot,
@@ -242,7 +282,7 @@ impl ServerExecutor {
                 Response::Count {
                     slot,
                     gen,
-                    total: pg_list::count(&self.pg, &query)?,
+                    total: pg_list::count(&self.pg, &query, self.hits(&query)?.as_deref())?,
                 }
             }
             Request::Detail { gen, cid } => Response::Detail {
@@ -366,6 +406,7 @@ pub(super) fn spawn(
     let mut exec = ServerExecutor::open(url, read_only)?;
     exec.out = Some(out.clone());
     exec.set_mask(mask);
+    exec.live_search = true;
     exec.advisor.policy = Arc::clone(&policy);
     let mut writer = ServerExecutor::open(url, read_only)?;
     writer.advisor.policy = policy;
@@ -380,6 +421,8 @@ pub(super) fn spawn(
     // (half a second for a text of one or two characters, which no
     // trigram answers) never holds up the page that shows its first rows.
     let mut slow = ServerExecutor::open(url, read_only)?;
+    slow.search = Arc::clone(&exec.search);
+    slow.live_search = true;
     slow.set_mask(mask);
     slow.advisor.policy = Arc::clone(&exec.advisor.policy);
     let (stx, srx) = std::sync::mpsc::channel::<Request>();
