@@ -226,7 +226,40 @@ pub fn drivers(m: &Fitted, row: &[f64], k: usize) -> Vec<(usize, f64)> {
         Fitted::RandomForest(_) => return vec![],
     };
     c.retain(|(_, v)| v.is_finite() && v.abs() > 1e-9);
-    c.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
-    c.truncate(k);
+    // Largest first, ties in feature order: the k largest are selected,
+    // then only they are sorted (once per customer scored).
+    let order =
+        |a: &(usize, f64), b: &(usize, f64)| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0));
+    if k < c.len() {
+        if k == 0 {
+            return Vec::new();
+        }
+        c.select_nth_unstable_by(k - 1, order);
+        c.truncate(k);
+    }
+    c.sort_unstable_by(order);
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drivers_are_the_largest_contributions_ties_in_feature_order() {
+        let m = Fitted::Logistic {
+            intercept: 0.0,
+            coef: vec![1.0, -2.0, 0.5, 2.0, 0.0, -0.5, 3.0],
+        };
+        let row = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, f64::NAN];
+        // |2| twice (features 1 and 3), |1| once, |0.5| twice; the zero and
+        // the NaN contribution are no drivers.
+        assert_eq!(drivers(&m, &row, 3), vec![(1, -2.0), (3, 2.0), (0, 1.0)]);
+        assert_eq!(
+            drivers(&m, &row, 10),
+            vec![(1, -2.0), (3, 2.0), (0, 1.0), (2, 0.5), (5, -0.5)]
+        );
+        assert_eq!(drivers(&m, &row, 4)[3], (2, 0.5));
+        assert!(drivers(&m, &row, 0).is_empty());
+    }
 }
