@@ -7,6 +7,7 @@
 //! so that scoring builds exactly the same columns.
 
 mod extract;
+mod matrix;
 mod spec;
 
 pub use extract::{extract, extract_from, extract_source, history_for, History};

@@ -9,14 +9,19 @@
 //! value, key) on an index of those three (schema pg 5). The churn, CLV
 //! and RFM-segment orders walk the active figures' index (schema pg 5 and
 //! 8), then the customers without a figure (ranked below every figure, as
-//! the file ranks them).
+//! the file ranks them). The filters a page and its count share, and how
+//! a filtered page is asked: `filters`.
+
+mod filters;
 
 use super::memo::{remembered, Memo};
 use super::Pg;
 use crate::error::{Error, Result};
-use crate::store::list::{like_pattern, CustomerRow, Key, ListQuery, Seek, SortColumn};
+use crate::store::list::{CustomerRow, Key, ListQuery, Seek, SortColumn};
 use crate::store::search::Hits;
 use crate::store::sql::{Row, Sql};
+pub use filters::count;
+use filters::{conds, page_rows, Conds};
 use rusqlite::types::Value;
 
 const COLS: &str = "c.cid, c.id, c.name, c.email, c.segment, c.plan, c.since, c.last_order, \
@@ -99,81 +104,6 @@ fn present(sort: SortColumn) -> &'static str {
         SortColumn::LastOrder => "c.last_order",
         _ => "NULL",
     }
-}
-
-/// The filters every part of a page and its count share, with their
-/// parameters numbered from 1.
-struct Conds {
-    sql: String,
-    params: Vec<Value>,
-}
-
-/// Matches of a text filter up to which a page and its count ask for
-/// them by key (`c.cid = ANY(...)`) rather than by the text; more are
-/// found at once along any order by the text itself.
-const BY_KEYS_MAX: usize = 5_000;
-
-/// Whether a text filter's matches are asked for by key.
-fn by_keys(hits: Option<&Hits>) -> bool {
-    hits.is_some_and(|h| h.len() <= BY_KEYS_MAX)
-}
-
-/// The filters of `q`; a text filter by its matches' keys when the
-/// in-memory search (`store::search`) gave few.
-fn conds(q: &ListQuery, hits: Option<&Hits>) -> Result<Conds> {
-    let mut sql = String::new();
-    let mut params = Vec::new();
-    if let Some(k) = q.cluster {
-        params.push(Value::Integer(i64::from(k)));
-        let i = params.len();
-        // sql-format-ok: a numbered placeholder.
-        sql.push_str(&format!(
-            " AND c.cid IN (SELECT cid FROM customer_clusters WHERE cluster = ?{i})"
-        ));
-    }
-    if let Some(seg) = &q.rfm_segment {
-        params.push(Value::Text(seg.clone()));
-        let i = params.len();
-        // sql-format-ok: a numbered placeholder.
-        sql.push_str(&format!(" AND av.segment = ?{i}"));
-    }
-    let text = q.filter.as_deref().filter(|t| !t.is_empty());
-    if let (Some(_), Some(h)) = (text, hits.filter(|_| by_keys(hits))) {
-        let keys: Vec<String> = h.cids().iter().map(i64::to_string).collect();
-        params.push(Value::Text(format!("{{{}}}", keys.join(","))));
-        let i = params.len();
-        // sql-format-ok: a numbered placeholder; the keys are its parameter.
-        sql.push_str(&format!(" AND c.cid = ANY(?{i})"));
-    } else if let Some(text) = text {
-        params.push(Value::Text(like_pattern(text)));
-        let i = params.len();
-        if q.ids_only {
-            // sql-format-ok: a numbered placeholder; the text is its parameter.
-            sql.push_str(&format!(" AND c.id ILIKE ?{i}"));
-        } else {
-            // sql-format-ok: a numbered placeholder; the text is its parameter.
-            // (One text, as the trigram index holds it: schema pg 7.)
-            sql.push_str(&format!(
-                " AND (c.id || E'\\x1f' || COALESCE(c.name, '') || E'\\x1f' || COALESCE(c.email, '')) ILIKE ?{i}"
-            ));
-        }
-    }
-    if let Some(cut) = q.skip_lapsed {
-        params.push(Value::Integer(cut));
-        let i = params.len();
-        // sql-format-ok: a numbered placeholder.
-        sql.push_str(&format!(
-            " AND NOT (c.churned IS NOT DISTINCT FROM 1 OR (c.last_order IS NOT NULL AND c.last_order < ?{i}))"
-        ));
-    }
-    if let Some((lo, hi)) = q.churn_band {
-        params.push(Value::Real(lo));
-        params.push(Value::Real(hi));
-        let i = params.len();
-        // sql-format-ok: numbered placeholders.
-        sql.push_str(&format!(" AND ac.prob >= ?{} AND ac.prob < ?{i}", i - 1));
-    }
-    Ok(Conds { sql, params })
 }
 
 const FROM: &str = "customers c LEFT JOIN active_churn ac ON ac.cid = c.cid \
@@ -328,53 +258,6 @@ fn column_walk(
         .collect()
 }
 
-/// How long a filtered page may walk its order before it is asked the
-/// other way round: by the filter's text, and by its matches' keys (a
-/// hashed lookup per row, and few matches to fetch after it).
-const WALK_BUDGET: std::time::Duration = std::time::Duration::from_millis(50);
-const KEYED_WALK_BUDGET: std::time::Duration = std::time::Duration::from_millis(25);
-
-/// A page's rows. With a text filter, the order's index is walked for at
-/// most a budget (a common text finds its first rows at once); a walk
-/// that has not found them by then (the matches lie far along the order:
-/// `c00` in ids sorted descending read 900,000 rows, 1.9 s) runs again
-/// from the filter's matches, sorted: found by the trigram index, or
-/// fetched by key when the in-memory search gave them (`c000`'s 9,999
-/// among ids sorted descending: 1 s walked, 35 ms fetched; `smi`'s 19,721,
-/// spread along the order: 5 ms walked, 110 ms fetched). The planner
-/// cannot tell the two apart: it does not know where the matches lie.
-fn page_rows(
-    pg: &Pg,
-    q: &ListQuery,
-    hits: Option<&Hits>,
-    text: &str,
-    params: &[Value],
-) -> Result<Vec<Row>> {
-    let texted = q.filter.as_deref().is_some_and(|t| !t.is_empty());
-    let keyed = texted && by_keys(hits);
-    let filtered = keyed || q.filter.as_deref().is_some_and(|t| t.chars().count() >= 3);
-    if !filtered || pg.in_transaction() {
-        return pg.rows(text, params);
-    }
-    let budget = if keyed {
-        KEYED_WALK_BUDGET
-    } else {
-        WALK_BUDGET
-    };
-    if let Some(rows) = pg.rows_within(text, params, budget, "")? {
-        return Ok(rows);
-    }
-    let sorted = if keyed {
-        // The matches by their key's index, then sorted.
-        "SET LOCAL enable_indexscan = off; SET LOCAL enable_indexonlyscan = off; SET LOCAL enable_seqscan = off"
-    } else {
-        "SET LOCAL enable_indexscan = off; SET LOCAL enable_indexonlyscan = off"
-    };
-    Ok(pg
-        .rows_within(text, params, std::time::Duration::from_secs(30), sorted)?
-        .unwrap_or_default())
-}
-
 /// A key's value as the walk compares it: (present, value), the value of
 /// a missing one being the expression's stand-in ('' or 0).
 fn split_key(v: &Value, sort: SortColumn) -> (bool, Value) {
@@ -520,50 +403,6 @@ fn any_unvalued(pg: &Pg, r: &Ranked) -> Result<bool> {
         );
         pg.count(&text, &[])
     })? > 0)
-}
-
-/// How many customers match a query's filters. Remembered per data
-/// version: the screens ask again after every sort and jump, and counting
-/// a million customers takes 50-60 ms, which a key pressed meanwhile
-/// waited behind (the `G` after a `g` took 100 ms). A text filter's
-/// matches from the in-memory search (`hits`) are counted there, or by key.
-pub fn count(pg: &Pg, q: &ListQuery, hits: Option<&Hits>) -> Result<i64> {
-    static SEEN: Memo = Memo::new(Vec::new());
-    if let Some(h) = hits.filter(|_| q.filter.as_deref().is_some_and(|t| !t.is_empty())) {
-        let text_only = q.cluster.is_none()
-            && q.rfm_segment.is_none()
-            && q.skip_lapsed.is_none()
-            && q.churn_band.is_none();
-        if text_only {
-            return Ok(h.len() as i64);
-        }
-        if by_keys(hits) {
-            let Conds { sql, params } = conds(q, hits)?;
-            return count_now(pg, q, &sql, &params);
-        }
-    }
-    let Conds { sql, params } = conds(q, None)?;
-    let key = format!("{} {sql} {params:?}", q.churn_band.is_some());
-    remembered(&SEEN, pg, &key, || count_now(pg, q, &sql, &params))
-}
-
-fn count_now(pg: &Pg, q: &ListQuery, sql: &str, params: &[Value]) -> Result<i64> {
-    if sql.is_empty() {
-        return pg.count("SELECT count(*) FROM customers", &[]);
-    }
-    let where_ = sql.strip_prefix(" AND ").unwrap_or("true");
-    // The figures are joined only when a band or a segment asks for them.
-    let from = match (q.churn_band.is_some(), q.rfm_segment.is_some()) {
-        (false, false) => "customers c",
-        (true, false) => "customers c JOIN active_churn ac ON ac.cid = c.cid",
-        (false, true) => "customers c JOIN active_clv av ON av.cid = c.cid",
-        (true, true) => {
-            "customers c JOIN active_churn ac ON ac.cid = c.cid JOIN active_clv av ON av.cid = c.cid"
-        }
-    };
-    // sql-format-ok: constant joins and numbered placeholders.
-    let text = format!("SELECT count(*) FROM {from} WHERE {where_}");
-    pg.count(&text, params)
 }
 
 /// The latest order in the data (the lapsed customers' cutoff is counted

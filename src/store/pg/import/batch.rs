@@ -1,0 +1,398 @@
+//! One batch of an import: its customers resolved (unknown ids created),
+//! its keys looked up, each row's verdict decided (inserted, updated,
+//! unchanged, duplicate), and its new rows sent with COPY.
+
+use super::{attrs, since_of, Old, PgRowWriter};
+use crate::error::{Error, Result};
+use crate::ingest::parse::{CustomerRow, Parsed, Reject};
+use crate::ingest::Kind;
+use crate::store::row_writer::{SlotVerdict, Verdict, Writes, W};
+use rusqlite::types::Value;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+
+fn dup() -> Reject {
+    Reject::new(
+        "id",
+        "duplicate id: another row of this file has the same id (this one skipped)",
+    )
+}
+
+/// The first field of a row holding a NUL character, which PostgreSQL text
+/// cannot hold (a file keeps it): that row is rejected, not the file.
+fn nul_field(row: &Parsed) -> Option<String> {
+    let has = |t: &Option<String>| t.as_deref().is_some_and(|t| t.contains('\0'));
+    if let Parsed::Customer(c) = row {
+        // An attribute's cell, named by its column.
+        let bad = c.attributes.iter().find(|(_, _, t)| has(t));
+        if let Some((k, _, _)) = bad {
+            return Some(c.attr_names.get(*k as usize).cloned().unwrap_or_default());
+        }
+    }
+    let fields: Vec<(&'static str, bool)> = match row {
+        Parsed::Customer(c) => vec![
+            ("id", c.id.contains('\0')),
+            ("name", has(&c.name)),
+            ("email", has(&c.email)),
+            ("phone", has(&c.phone)),
+            ("region", has(&c.region)),
+            ("plan", has(&c.plan)),
+            ("segment", has(&c.segment)),
+        ],
+        Parsed::Order(o) => vec![
+            ("id", o.key.contains('\0')),
+            ("customer_id", o.customer.contains('\0')),
+            ("product", has(&o.product)),
+            ("category", has(&o.category)),
+        ],
+        Parsed::Event(e) => vec![
+            ("id", e.key.contains('\0')),
+            ("customer_id", e.customer.contains('\0')),
+            ("kind", e.kind.contains('\0')),
+        ],
+        Parsed::Feedback(f) => vec![
+            ("id", f.id.contains('\0')),
+            ("customer_id", f.customer.contains('\0')),
+            ("channel", has(&f.channel)),
+            ("text", has(&f.text)),
+            ("assignee", has(&f.assignee)),
+        ],
+    };
+    fields
+        .into_iter()
+        .find(|(_, bad)| *bad)
+        .map(|(f, _)| f.to_string())
+}
+
+fn key_of(row: &Parsed) -> &str {
+    match row {
+        Parsed::Customer(c) => &c.id,
+        Parsed::Order(o) => &o.key,
+        Parsed::Event(e) => &e.key,
+        Parsed::Feedback(f) => &f.id,
+    }
+}
+
+fn txt(v: &Option<String>) -> Value {
+    v.clone().map_or(Value::Null, Value::Text)
+}
+
+fn int(v: Option<i64>) -> Value {
+    v.map_or(Value::Null, Value::Integer)
+}
+
+fn real(v: Option<f64>) -> Value {
+    v.map_or(Value::Null, Value::Real)
+}
+
+impl PgRowWriter<'_> {
+    /// Rows of a query that takes one array of texts (`$1`).
+    fn by_keys(&self, sql: &str, keys: &[String]) -> Result<Vec<Old>> {
+        let rows = self
+            .pg
+            .client
+            .borrow_mut()
+            .query(sql, &[&keys])
+            .map_err(|e| self.pg.error(e))?;
+        Ok(self.pg.rows_of(&rows)?.into_iter().map(|r| r.0).collect())
+    }
+
+    /// Every pending row's customer key, creating the unknown ones.
+    fn resolve(&mut self) -> Result<()> {
+        let mut unknown: Vec<String> = Vec::new();
+        let mut asked: HashSet<&str> = HashSet::default();
+        for (_, row) in &self.pending {
+            let id = match row {
+                Parsed::Order(o) => &o.customer,
+                Parsed::Event(e) => &e.customer,
+                Parsed::Feedback(f) => &f.customer,
+                Parsed::Customer(_) => continue,
+            };
+            if !self.cids.contains_key(id) && asked.insert(id) {
+                unknown.push(id.clone());
+            }
+        }
+        if !unknown.is_empty() && !self.all_cids {
+            for r in self.by_keys("SELECT id, cid FROM customers WHERE id = ANY($1)", &unknown)? {
+                if let [Value::Text(id), Value::Integer(cid)] = r.as_slice() {
+                    self.cids.insert(id.clone(), *cid);
+                }
+            }
+        }
+        if !unknown.is_empty() {
+            let mut created: Vec<Vec<Value>> = Vec::new();
+            for id in unknown {
+                if !self.cids.contains_key(&id) {
+                    let cid = self.next_cid;
+                    self.next_cid += 1;
+                    created.push(vec![Value::Integer(cid), Value::Text(id.clone())]);
+                    self.cids.insert(id, cid);
+                }
+            }
+            self.customers_created += created.len() as u64;
+            if self.set_aside.without_foreign_key() {
+                for c in created {
+                    if let [Value::Integer(cid), Value::Text(id)] = &c[..] {
+                        self.held.push((*cid, id.clone()));
+                    }
+                }
+            } else {
+                self.copy("customers (cid, id)", &created)?;
+            }
+        }
+        for (_, row) in self.pending.iter_mut() {
+            if let Some((id, cid, _)) = row.customer_ref() {
+                match self.cids.get(id) {
+                    Some(&c) => *cid = c,
+                    None => return Err(Error::Other(format!("customer {id} was not resolved"))),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The existing row of each key (first column the key, second the
+    /// table's integer key, then the columns compared). Into a table that
+    /// was empty, only keys whose hash this import wrote are asked for.
+    fn existing(&self, keys: &[String]) -> Result<HashMap<String, Old>> {
+        let asked: Vec<String>;
+        let keys = if self.empty_before {
+            asked = keys
+                .iter()
+                .filter(|k| {
+                    self.written
+                        .contains(&xxhash_rust::xxh3::xxh3_64(k.as_bytes()))
+                })
+                .cloned()
+                .collect();
+            if asked.is_empty() {
+                return Ok(HashMap::default());
+            }
+            &asked[..]
+        } else {
+            keys
+        };
+        let sql = match self.kind {
+            Kind::Customers => "SELECT id, cid, name, email, phone, signup_date, birth_date, age, income, region, plan, segment, churned, cancelled_at FROM customers WHERE id = ANY($1)",
+            Kind::Orders => "SELECT order_key, oid, cid, ts, amount, quantity, product, category FROM orders WHERE order_key = ANY($1)",
+            Kind::Events => "SELECT event_key, eid, cid, ts, kind, value FROM events WHERE event_key = ANY($1)",
+            Kind::Feedback => "SELECT id, fid, cid, created_at, channel, kind, score, text FROM feedback WHERE id = ANY($1)",
+        };
+        let mut out = HashMap::default();
+        for mut r in self.by_keys(sql, keys)? {
+            if let Value::Text(k) = r.remove(0) {
+                out.insert(k, r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether the existing row `key` was written or matched before.
+    fn seen_before(&mut self, key: i64) -> bool {
+        key > self.max_before || !self.matched.insert(key)
+    }
+}
+
+/// The new values of a row as the table's compared columns hold them
+/// (after the key).
+fn compared(row: &Parsed) -> Vec<Value> {
+    match row {
+        Parsed::Order(o) => vec![
+            Value::Integer(o.cid),
+            Value::Integer(o.ts),
+            Value::Real(o.amount),
+            Value::Integer(o.quantity),
+            txt(&o.product),
+            txt(&o.category),
+        ],
+        Parsed::Event(e) => vec![
+            Value::Integer(e.cid),
+            Value::Integer(e.ts),
+            Value::Text(e.kind.clone()),
+            Value::Real(e.value),
+        ],
+        Parsed::Feedback(f) => vec![
+            Value::Integer(f.cid),
+            Value::Integer(f.created),
+            txt(&f.channel),
+            Value::Text(f.kind.to_string()),
+            real(f.score),
+            txt(&f.text),
+        ],
+        Parsed::Customer(c) => customer_fields(c),
+    }
+}
+
+fn customer_fields(c: &CustomerRow) -> Vec<Value> {
+    vec![
+        txt(&c.name),
+        txt(&c.email),
+        txt(&c.phone),
+        txt(&c.signup),
+        txt(&c.birth),
+        int(c.age),
+        real(c.income),
+        txt(&c.region),
+        txt(&c.plan),
+        txt(&c.segment),
+        int(c.churned),
+        txt(&c.cancelled),
+    ]
+}
+
+/// Equal as stored: numbers compare by value whichever type carried them.
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Integer(x), Value::Real(y)) | (Value::Real(y), Value::Integer(x)) => {
+            (*x as f64) == *y
+        }
+        _ => a == b,
+    }
+}
+
+impl Writes for PgRowWriter<'_> {
+    fn write(&mut self, slot: usize, row: Parsed) -> W<Option<Verdict>> {
+        if let Some(field) = nul_field(&row) {
+            return Err(crate::store::row_writer::WriteError::Reject(Reject::new(
+                &field,
+                "holds a NUL character, which a PostgreSQL server cannot store",
+            )));
+        }
+        self.pending.push((slot, row));
+        Ok(None)
+    }
+
+    fn flush(&mut self) -> Result<Vec<SlotVerdict>> {
+        if self.pending.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.resolve()?;
+        let pending = std::mem::take(&mut self.pending);
+        let mut out: Vec<SlotVerdict> = Vec::with_capacity(pending.len());
+        // A key met earlier in this batch: a duplicate.
+        let mut in_batch: HashSet<String> = HashSet::default();
+        let mut rows: Vec<(usize, Parsed)> = Vec::with_capacity(pending.len());
+        for (slot, row) in pending {
+            if in_batch.insert(key_of(&row).to_string()) {
+                rows.push((slot, row));
+            } else {
+                out.push((slot, Err(dup())));
+            }
+        }
+        let keys: Vec<String> = rows.iter().map(|(_, r)| key_of(r).to_string()).collect();
+        let old = self.existing(&keys)?;
+        let mut inserts: Vec<Vec<Value>> = Vec::new();
+        let mut updates: Vec<(i64, Parsed, Old)> = Vec::new();
+        let mut attrs = attrs::Batch::default();
+        for (slot, mut row) in rows {
+            // A customer's attribute cells, written after the rows.
+            let cells = match &mut row {
+                Parsed::Customer(c) if !c.attributes.is_empty() => {
+                    attrs.names = Some(std::sync::Arc::clone(&c.attr_names));
+                    Some(std::mem::take(&mut c.attributes))
+                }
+                _ => None,
+            };
+            let Some(o) = old.get(key_of(&row)) else {
+                let key = self.next_key;
+                self.next_key += 1;
+                if self.empty_before {
+                    self.written
+                        .insert(xxhash_rust::xxh3::xxh3_64(key_of(&row).as_bytes()));
+                }
+                inserts.push(self.insert_values(key, &row));
+                out.push((slot, Ok(Verdict::Inserted)));
+                if let Some(cells) = cells {
+                    attrs.new.push((key, cells));
+                }
+                continue;
+            };
+            let Some(&Value::Integer(k)) = o.first() else {
+                return Err(Error::Other("an existing row without its key".into()));
+            };
+            if self.seen_before(k) {
+                out.push((slot, Err(dup())));
+                continue;
+            }
+            let new = compared(&row);
+            let changed = match &row {
+                // An empty cell never erases a stored value.
+                Parsed::Customer(_) => new
+                    .iter()
+                    .zip(&o[1..])
+                    .any(|(n, v)| *n != Value::Null && !same(n, v)),
+                _ => new.iter().zip(&o[1..]).any(|(n, v)| !same(n, v)),
+            };
+            if let Some(cells) = cells {
+                attrs.old.push((k, cells, out.len(), changed));
+            }
+            if changed {
+                updates.push((k, row, o.clone()));
+                out.push((slot, Ok(Verdict::Updated)));
+            } else {
+                out.push((slot, Ok(Verdict::Unchanged)));
+            }
+        }
+        self.insert(&inserts)?;
+        self.update(updates)?;
+        self.write_attributes(attrs, &mut out)?;
+        Ok(out)
+    }
+}
+
+impl PgRowWriter<'_> {
+    /// The columns of an insert, in `insert`'s order.
+    fn insert_values(&mut self, key: i64, row: &Parsed) -> Vec<Value> {
+        match row {
+            Parsed::Customer(c) => {
+                let mut v = vec![Value::Integer(key), Value::Text(c.id.clone())];
+                v.extend(customer_fields(c));
+                v.push(int(since_of(c.signup.as_deref())));
+                v
+            }
+            Parsed::Order(o) => {
+                if self.set_aside.without_foreign_key() && o.cid >= self.first_new {
+                    let i = (o.cid - self.first_new) as usize;
+                    if i >= self.new_totals.len() {
+                        self.new_totals.resize(i + 1, (0, 0.0, i64::MAX, i64::MIN));
+                    }
+                    let t = &mut self.new_totals[i];
+                    *t = (t.0 + 1, t.1 + o.amount, t.2.min(o.ts), t.3.max(o.ts));
+                } else {
+                    self.totals.insert(o.cid);
+                }
+                let mut v = vec![Value::Integer(key), Value::Text(o.key.clone())];
+                v.extend(compared(row));
+                v
+            }
+            Parsed::Event(e) => {
+                let mut v = vec![Value::Integer(key), Value::Text(e.key.clone())];
+                v.extend(compared(row));
+                v
+            }
+            Parsed::Feedback(f) => {
+                self.fids.push(key);
+                let mut v = vec![Value::Integer(key), Value::Text(f.id.clone())];
+                v.extend(compared(row));
+                v.extend([
+                    real(f.sentiment),
+                    Value::Text(f.status.to_string()),
+                    txt(&f.assignee),
+                    Value::Integer(f.created),
+                ]);
+                v
+            }
+        }
+    }
+
+    fn insert(&self, rows: &[Vec<Value>]) -> Result<()> {
+        self.copy(
+            match self.kind {
+                Kind::Customers => "customers (cid, id, name, email, phone, signup_date, birth_date, age, income, region, plan, segment, churned, cancelled_at, since)",
+                Kind::Orders => "orders (oid, order_key, cid, ts, amount, quantity, product, category)",
+                Kind::Events => "events (eid, event_key, cid, ts, kind, value)",
+                Kind::Feedback => "feedback (fid, id, cid, created_at, channel, kind, score, text, sentiment, status, assignee, updated_at)",
+            },
+            rows,
+        )
+    }
+}
