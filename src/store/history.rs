@@ -50,11 +50,6 @@ fn server_each(
     })
 }
 
-/// A text cell of a server's row, borrowed.
-fn cell_text<'a>(r: &'a Cells, i: usize) -> Option<&'a str> {
-    r.text(i)
-}
-
 /// A read-only connection for one scan.
 pub fn read_conn(path: &Path) -> Result<Connection> {
     let c = Connection::open_with_flags(
@@ -125,13 +120,13 @@ pub fn scan_customers(src: &Source, mut each: impl FnMut(CustomerRow) -> Result<
                 each(CustomerRow {
                     cid: r.i64(0)?,
                     since: r.opt_i64(1)?,
-                    signup_date: cell_text(r, 2),
+                    signup_date: r.text(2),
                     age: r.opt_i64(3)?.map(|a| a as f64),
-                    birth_date: cell_text(r, 4),
+                    birth_date: r.text(4),
                     income: r.opt_f64(5)?,
-                    region: cell_text(r, 6).map(Cow::Borrowed),
-                    plan: cell_text(r, 7).map(Cow::Borrowed),
-                    segment: cell_text(r, 8).map(Cow::Borrowed),
+                    region: r.text(6).map(Cow::Borrowed),
+                    plan: r.text(7).map(Cow::Borrowed),
+                    segment: r.text(8).map(Cow::Borrowed),
                     churned: r.opt_i64(9)?.map(|c| c == 1),
                 })
             })
@@ -179,15 +174,14 @@ pub fn scan_attributes(
             }
             let engine = super::sql::Engine::Postgres;
             let sql = super::attributes::select_all(&cols, engine, false);
-            // Streamed on the connection that read the columns.
-            use super::sql::Sql;
-            pg.each(&sql, &[], &mut |r| {
+            // A number and a text column per attribute (`attributes::cell`).
+            pg.stream(&sql, &[], &mut |r| {
                 let cid = r.i64(0)?;
                 for j in 0..cols.len() {
-                    match super::attributes::cell(r, engine, 1, j) {
-                        rusqlite::types::Value::Real(x) => each(cid, j, AttrValue::Num(x))?,
-                        rusqlite::types::Value::Text(t) => each(cid, j, AttrValue::Text(&t))?,
-                        _ => {}
+                    if let Some(x) = r.opt_f64(1 + 2 * j)? {
+                        each(cid, j, AttrValue::Num(x))?;
+                    } else if let Some(t) = r.text(2 + 2 * j) {
+                        each(cid, j, AttrValue::Text(t))?;
                     }
                 }
                 Ok(())
@@ -345,12 +339,7 @@ pub fn scan_events(
                 &[Value::Integer(from), Value::Integer(to)],
                 ctl,
                 |r| {
-                    each(
-                        r.i64(0)?,
-                        r.i64(1)?,
-                        cell_text(r, 2).unwrap_or(""),
-                        r.f64(3)?,
-                    );
+                    each(r.i64(0)?, r.i64(1)?, r.text(2).unwrap_or(""), r.f64(3)?);
                     Ok(())
                 },
             );
@@ -386,7 +375,7 @@ pub fn scan_feedback(
                     each(
                         r.i64(0)?,
                         r.i64(1)?,
-                        cell_text(r, 2).unwrap_or(""),
+                        r.text(2).unwrap_or(""),
                         r.opt_f64(3)?,
                         r.opt_f64(4)?,
                     );
