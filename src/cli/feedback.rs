@@ -1,7 +1,7 @@
 //! `crmtop feedback ...`: the queue for scripts and cron.
 
 use super::{print_json, Ctx, OK};
-use crate::analytics::priority::{self, Inputs};
+use crate::analytics::priority;
 use crate::analytics::workflow::{Act, Status};
 use crate::error::{exit, Error, Result};
 use crate::store::feedback::{self, QueueFilter, QueueItem};
@@ -468,14 +468,7 @@ fn print_item(ctx: &Ctx, conn: &dyn Sql, fid: i64, json: bool, now: i64) -> Resu
                 .map(|d| crate::pii::mask(crate::pii::Kind::Text, d, owner.as_deref()));
         }
     }
-    let inputs = Inputs {
-        churn_prob: it.churn_prob,
-        clv: it.clv,
-        sentiment: it.sentiment,
-        kind: &it.kind,
-        score: it.score,
-    };
-    let why = priority::explain(&inputs, &ctx.config.sla, &it.status, it.sla_start, now);
+    let why = it.why(&ctx.config.sla, now);
     if json {
         let mut v = serde_json::to_value(item_json(ctx, &it, now))?;
         if let Some(o) = v.as_object_mut() {

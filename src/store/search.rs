@@ -89,10 +89,20 @@ fn push_lower(out: &mut Vec<u8>, s: &[u8]) {
             }
         })),
         Ok(t) => {
-            for ch in t.chars().flat_map(char::to_lowercase) {
+            // `İ` (Turkish capital dotted I) lowers to `i` plus a combining
+            // dot above: kept as `i`, `ipek` finds İpek (as a server's
+            // `ILIKE` does).
+            let mut push = |ch: char| {
                 let ch = if ch.is_control() { ' ' } else { ch };
                 let mut buf = [0u8; 4];
                 out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+            };
+            for c in t.chars() {
+                if c == '\u{130}' {
+                    push('i');
+                } else {
+                    c.to_lowercase().for_each(&mut push);
+                }
             }
         }
         // Not text (a BLOB in a text column): searchable as it is.
@@ -322,6 +332,19 @@ mod tests {
         assert_eq!(idx.search("example").cids(), vec![1, 2]);
         assert!(idx.search("nobody").is_empty());
         assert_eq!(idx.search("").len(), 4);
+    }
+
+    #[test]
+    fn a_turkish_dotted_capital_i_is_found_as_i() {
+        let mut b = SearchIndexBuilder::new(0, false, 2);
+        b.push(1, [Some(b"X1".as_slice()), Some("İpek Yıldız".as_bytes()), None])
+            .unwrap();
+        b.push(2, [Some(b"X2".as_slice()), Some(b"Ipek Lane".as_slice()), None])
+            .unwrap();
+        let idx = b.finish();
+        assert_eq!(idx.search("ipek").cids(), vec![1, 2]);
+        assert_eq!(idx.search("İPEK").cids(), vec![1, 2]);
+        assert_eq!(idx.search("yıldız").cids(), vec![1]);
     }
 
     #[test]

@@ -176,6 +176,20 @@ pub struct QueueItem {
     pub sla_start: i64,
 }
 
+impl QueueItem {
+    /// Why the item ranks where it does, in words (`priority::explain`).
+    pub fn why(&self, sla: &crate::analytics::priority::SlaConfig, now: i64) -> Vec<String> {
+        let inputs = Inputs {
+            churn_prob: self.churn_prob,
+            clv: self.clv,
+            sentiment: self.sentiment,
+            kind: &self.kind,
+            score: self.score,
+        };
+        priority::explain(&inputs, sla, &self.status, self.sla_start, now)
+    }
+}
+
 const ITEM_SQL: &str =
     "SELECT f.fid, f.id, c.id, c.name, f.status, f.kind, f.channel, f.created_at, f.assignee,
         f.sentiment, f.text, f.score, s.prob, v.clv, f.version,

@@ -9,7 +9,7 @@ pub use opened::opened_panes;
 
 use super::format;
 use super::table::{self, plain, styled, ColumnDef, TableRow, TableSpec};
-use crate::analytics::priority::{self, Inputs};
+use crate::analytics::priority;
 use crate::analytics::sentiment;
 use crate::pii;
 use crate::tui::app::AppState;
@@ -320,20 +320,7 @@ fn render_item(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
         ),
         text_area,
     );
-    let inputs = Inputs {
-        churn_prob: it.churn_prob,
-        clv: it.clv,
-        sentiment: it.sentiment,
-        kind: &it.kind,
-        score: it.score,
-    };
-    let why = priority::explain(
-        &inputs,
-        &state.config.sla,
-        &it.status,
-        it.sla_start,
-        state.now,
-    );
+    let why = it.why(&state.config.sla, state.now);
     let mut lines = vec![
         Line::from(vec![
             Span::styled("customer ", theme.dim()),

@@ -3,7 +3,7 @@
 //! drivers, CLV, last orders, earlier feedback).
 
 use super::item_text;
-use crate::analytics::priority::{self, Inputs};
+use crate::analytics::priority;
 use crate::analytics::sentiment;
 use crate::pii;
 use crate::tui::app::AppState;
@@ -71,20 +71,7 @@ pub fn opened_panes(
     ];
     let open = crate::analytics::workflow::Status::parse(&it.status).is_some_and(|s| s.is_open());
     if open {
-        let inputs = Inputs {
-            churn_prob: it.churn_prob,
-            clv: it.clv,
-            sentiment: it.sentiment,
-            kind: &it.kind,
-            score: it.score,
-        };
-        let why = priority::explain(
-            &inputs,
-            &state.config.sla,
-            &it.status,
-            it.sla_start,
-            state.now,
-        );
+        let why = it.why(&state.config.sla, state.now);
         lines.push(Line::from(vec![
             Span::styled("priority ", theme.dim()),
             Span::raw(format!("{:.1}: {}", it.priority, why.join("; "))),
