@@ -687,6 +687,8 @@ fn the_customer_lists_on_the_server_equal_the_files() {
                     assert_eq!(f_back, k_back, "{what}: backward by the matches' keys");
                     let k = pg_list::count(&pg, &q, Some(&hits)).unwrap();
                     assert_eq!(k, n, "{what}: count of the matches");
+                    let b = pg_list::count_by_bits(&pg, &q, &hits).unwrap();
+                    assert_eq!(b, n, "{what}: count by the matches' bitmap");
                 }
                 assert!(n > 0, "{what}: nothing to compare");
                 walked += 1;

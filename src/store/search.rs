@@ -337,10 +337,16 @@ mod tests {
     #[test]
     fn a_turkish_dotted_capital_i_is_found_as_i() {
         let mut b = SearchIndexBuilder::new(0, false, 2);
-        b.push(1, [Some(b"X1".as_slice()), Some("İpek Yıldız".as_bytes()), None])
-            .unwrap();
-        b.push(2, [Some(b"X2".as_slice()), Some(b"Ipek Lane".as_slice()), None])
-            .unwrap();
+        b.push(
+            1,
+            [Some(b"X1".as_slice()), Some("İpek Yıldız".as_bytes()), None],
+        )
+        .unwrap();
+        b.push(
+            2,
+            [Some(b"X2".as_slice()), Some(b"Ipek Lane".as_slice()), None],
+        )
+        .unwrap();
         let idx = b.finish();
         assert_eq!(idx.search("ipek").cids(), vec![1, 2]);
         assert_eq!(idx.search("İPEK").cids(), vec![1, 2]);

@@ -20,8 +20,8 @@ use crate::error::{Error, Result};
 use crate::store::list::{CustomerRow, Key, ListQuery, Seek, SortColumn};
 use crate::store::search::Hits;
 use crate::store::sql::{Row, Sql};
-pub use filters::count;
 use filters::{conds, page_rows, Conds};
+pub use filters::{count, count_by_bits};
 use rusqlite::types::Value;
 
 const COLS: &str = "c.cid, c.id, c.name, c.email, c.segment, c.plan, c.since, c.last_order, \
