@@ -689,6 +689,12 @@ fn the_customer_lists_on_the_server_equal_the_files() {
                     assert_eq!(k, n, "{what}: count of the matches");
                     let b = pg_list::count_by_bits(&pg, &q, &hits).unwrap();
                     assert_eq!(b, n, "{what}: count by the matches' bitmap");
+                    let by_bits = |q: &ListQuery| {
+                        pg_list::page_by(&pg, q, pg_list::TextBy::Bits(&hits)).unwrap()
+                    };
+                    let (b_fwd, b_back) = walk_both_ways(&q, &by_bits);
+                    assert_eq!(f_fwd, b_fwd, "{what}: forward by the matches' bitmap");
+                    assert_eq!(f_back, b_back, "{what}: backward by the matches' bitmap");
                 }
                 assert!(n > 0, "{what}: nothing to compare");
                 walked += 1;

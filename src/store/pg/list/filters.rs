@@ -21,27 +21,36 @@ pub(super) struct Conds {
 }
 
 /// Matches of a text filter up to which a page and its count ask for
-/// them by key (`c.cid = ANY(...)`) rather than by the text; more are
-/// found at once along any order by the text itself.
+/// them by key (`c.cid = ANY(...)`); more are asked for by their bitmap.
 const BY_KEYS_MAX: usize = 5_000;
 
-/// Whether a text filter's matches are asked for by key.
-fn by_keys(hits: Option<&Hits>) -> bool {
-    hits.is_some_and(|h| h.len() <= BY_KEYS_MAX)
+/// How a page or a count asks for a text filter's matches.
+#[derive(Debug, Clone, Copy)]
+pub enum TextBy<'a> {
+    /// By the text (`ILIKE`, the trigram index): no in-memory search yet.
+    Text,
+    /// By the matches' keys (`c.cid = ANY(...)`, an `int8[]` the planner
+    /// sees whole).
+    Keys(&'a Hits),
+    /// By the matches' bitmap (`get_bit` per row: cheaper than an `ILIKE`
+    /// of the text, which lowers every row's text beyond ASCII).
+    Bits(&'a Hits),
 }
 
-/// The filters of `q`; a text filter by its matches' keys when the
-/// in-memory search (`store::search`) gave few.
-pub(super) fn conds(q: &ListQuery, hits: Option<&Hits>) -> Result<Conds> {
-    conds_by(q, hits.filter(|_| by_keys(hits)), false)
+impl<'a> TextBy<'a> {
+    /// By key up to `BY_KEYS_MAX` matches, else by bitmap; by the text
+    /// without the in-memory search's matches.
+    pub fn of(hits: Option<&'a Hits>) -> TextBy<'a> {
+        match hits {
+            None => TextBy::Text,
+            Some(h) if h.len() <= BY_KEYS_MAX => TextBy::Keys(h),
+            Some(h) => TextBy::Bits(h),
+        }
+    }
 }
 
-/// The filters of `q`, the text by `hits` when given: by their keys, or
-/// with `bits`, by their bits (`get_bit` of the matches' bitmap per row:
-/// a count of many matches among other filters scans the customers
-/// either way, and a bit costs less than an `ILIKE` of the text, which
-/// lowers every row's text beyond ASCII).
-fn conds_by(q: &ListQuery, hits: Option<&Hits>, bits: bool) -> Result<Conds> {
+/// The filters of `q`, its text asked for `by`.
+pub(super) fn conds(q: &ListQuery, by: TextBy) -> Result<Conds> {
     let mut sql = String::new();
     let mut params = Vec::new();
     if let Some(k) = q.cluster {
@@ -59,7 +68,7 @@ fn conds_by(q: &ListQuery, hits: Option<&Hits>, bits: bool) -> Result<Conds> {
         sql.push_str(&format!(" AND av.segment = ?{i}"));
     }
     let text = q.filter.as_deref().filter(|t| !t.is_empty());
-    if let (Some(_), Some(h), true) = (text, hits, bits) {
+    if let (Some(_), TextBy::Bits(h)) = (text, by) {
         params.push(Value::Blob(h.bits.clone()));
         params.push(Value::Integer(h.bits.len() as i64 * 8));
         let i = params.len();
@@ -68,7 +77,7 @@ fn conds_by(q: &ListQuery, hits: Option<&Hits>, bits: bool) -> Result<Conds> {
             " AND c.cid >= 0 AND c.cid < ?{i} AND get_bit(?{}, c.cid) = 1",
             i - 1
         ));
-    } else if let (Some(_), Some(h)) = (text, hits) {
+    } else if let (Some(_), TextBy::Keys(h)) = (text, by) {
         let keys: Vec<String> = h.cids().iter().map(i64::to_string).collect();
         params.push(Value::Text(format!("{{{}}}", keys.join(","))));
         let i = params.len();
@@ -117,20 +126,24 @@ const KEYED_WALK_BUDGET: std::time::Duration = std::time::Duration::from_millis(
 /// that has not found them by then (the matches lie far along the order:
 /// `c00` in ids sorted descending read 900,000 rows, 1.9 s) runs again
 /// from the filter's matches, sorted: found by the trigram index, or
-/// fetched by key when the in-memory search gave them (`c000`'s 9,999
+/// fetched by key when the in-memory search gave few (`c000`'s 9,999
 /// among ids sorted descending: 1 s walked, 35 ms fetched; `smi`'s 19,721,
 /// spread along the order: 5 ms walked, 110 ms fetched). The planner
 /// cannot tell the two apart: it does not know where the matches lie.
+/// Many matches from the in-memory search are walked by their bitmap, then
+/// sorted from a scan of it (`ü`, which no trigram answers and `ILIKE`
+/// lowers row by row: 583 ms walked by the text at 1M).
 pub(super) fn page_rows(
     pg: &Pg,
     q: &ListQuery,
-    hits: Option<&Hits>,
+    by: TextBy,
     text: &str,
     params: &[Value],
 ) -> Result<Vec<Row>> {
     let texted = q.filter.as_deref().is_some_and(|t| !t.is_empty());
-    let keyed = texted && by_keys(hits);
-    let filtered = keyed || q.filter.as_deref().is_some_and(|t| t.chars().count() >= 3);
+    let keyed = texted && matches!(by, TextBy::Keys(_));
+    let bits = texted && matches!(by, TextBy::Bits(_));
+    let filtered = keyed || bits || q.filter.as_deref().is_some_and(|t| t.chars().count() >= 3);
     if !filtered || pg.in_transaction() {
         return pg.rows(text, params);
     }
@@ -168,10 +181,10 @@ pub fn count(pg: &Pg, q: &ListQuery, hits: Option<&Hits>) -> Result<i64> {
         if text_only {
             return Ok(h.len() as i64);
         }
-        let Conds { sql, params } = conds_by(q, hits, !by_keys(hits))?;
+        let Conds { sql, params } = conds(q, TextBy::of(Some(h)))?;
         return count_now(pg, q, &sql, &params);
     }
-    let Conds { sql, params } = conds(q, None)?;
+    let Conds { sql, params } = conds(q, TextBy::Text)?;
     let key = format!("{} {sql} {params:?}", q.churn_band.is_some());
     remembered(&SEEN, pg, &key, || count_now(pg, q, &sql, &params))
 }
@@ -179,7 +192,7 @@ pub fn count(pg: &Pg, q: &ListQuery, hits: Option<&Hits>) -> Result<i64> {
 /// `count` with a text's matches asked for by their bitmap, whatever their
 /// number (`count`'s way beyond `BY_KEYS_MAX`; the tests compare it).
 pub fn count_by_bits(pg: &Pg, q: &ListQuery, hits: &Hits) -> Result<i64> {
-    let Conds { sql, params } = conds_by(q, Some(hits), true)?;
+    let Conds { sql, params } = conds(q, TextBy::Bits(hits))?;
     count_now(pg, q, &sql, &params)
 }
 
