@@ -643,6 +643,25 @@ fn gone_is_not_at_risk() {
     let mut sorted = ids.clone();
     sorted.sort();
     assert_eq!(sorted, vec!["A1", "S1"], "{ids:?}");
+    // An agent looking a lapsed customer up there is told why nothing
+    // matches, and where to look instead.
+    search(&mut h, "L1");
+    assert!(h.state.churn.rows.is_empty());
+    let screen = h.screen();
+    assert!(
+        screen.contains("No customer matches the filter") && screen.contains("already left"),
+        "{screen}"
+    );
+    h.step(Action::GoScreen(Screen::Customers));
+    search(&mut h, "L1");
+    let found: Vec<&str> = h
+        .state
+        .customers
+        .rows
+        .iter()
+        .map(|r| r.id.as_str())
+        .collect();
+    assert_eq!(found, vec!["L1"]);
 }
 
 /// An analyst's CLV screen, on either engine: the ranking highest first

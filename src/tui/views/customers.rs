@@ -111,6 +111,28 @@ pub fn draw_rows(
     title: String,
     extra: &dyn Fn(usize, &CustomerRow, &str) -> Option<Span<'static>>,
 ) {
+    if list.rows.is_empty()
+        && !list.loading
+        && list.query.filter.as_deref().is_some_and(|t| !t.is_empty())
+    {
+        // Said, not an empty box: the churn list leaves out who has left,
+        // so a lapsed customer's id finds nothing there.
+        let mut msg = String::from("No customer matches the filter. Esc clears it.");
+        if screen_key == "churn" {
+            msg.push_str(
+                "\n\nThis list leaves out the customers who have already left (labelled churned, \
+                 or no order in the 365 days before the latest order in the data): \
+                 2 (Customers) finds them.",
+            );
+        }
+        let p = Paragraph::new(msg).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(Span::styled(title, theme.title())),
+        );
+        f.render_widget(p, area);
+        return;
+    }
     let rows: Vec<TableRow> = list
         .rows
         .iter()
