@@ -6,13 +6,14 @@ mod churn;
 mod clusters;
 mod clv;
 mod data;
+mod demo;
 mod feedback;
 mod nba;
 mod ops;
 mod recommend;
 mod survival;
 
-pub use data::{build_demo, first_models};
+pub use demo::{build_demo, first_models};
 
 use crate::config::Config;
 use crate::error::{exit, Error, Result};
@@ -68,7 +69,7 @@ pub enum Command {
     /// Import a CSV file of customers, orders, feedback or events
     Import(data::ImportArgs),
     /// Generate a demo company (deterministic for a seed)
-    Demo(data::DemoArgs),
+    Demo(demo::DemoArgs),
     /// Schema version, counts and date range
     Info(JsonFlag),
     /// Write records to stdout as CSV or JSON Lines
@@ -209,7 +210,7 @@ pub fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
 pub fn run(command: Command, ctx: &Ctx) -> Result<i32> {
     match command {
         Command::Import(a) => data::import(ctx, a),
-        Command::Demo(a) => data::demo(ctx, a),
+        Command::Demo(a) => demo::demo(ctx, a),
         Command::Info(j) => data::info(ctx, j.json),
         Command::Export(a) => data::export(ctx, a),
         Command::Train(a) => churn::train(ctx, a),

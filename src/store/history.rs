@@ -3,7 +3,7 @@
 //! the accumulators; the SQL stays here). Each scan runs on its own
 //! read-only connection, so the tables are read in parallel.
 
-use super::pg::stream::Cells;
+use super::pg::stream::StreamedRow;
 use crate::error::{Error, Result};
 use crate::jobs::Ctl;
 use rusqlite::types::ValueRef;
@@ -38,7 +38,7 @@ fn server_each(
     sql: &str,
     params: &[rusqlite::types::Value],
     ctl: Ctl,
-    mut each: impl FnMut(&Cells) -> Result<()>,
+    mut each: impl FnMut(&StreamedRow) -> Result<()>,
 ) -> Result<()> {
     let mut k = 0u64;
     super::pg::Pg::stream_url(url, sql, params, &mut |r| {

@@ -136,30 +136,6 @@ impl Pg {
         Self::open(self.stream_config.clone(), true)
     }
 
-    /// Every row of `sql` through `each`, streamed on a read-only
-    /// connection of its own (`stream::each_row`): for reads of millions of
-    /// rows, beside this connection's (outside its transaction).
-    pub fn stream(
-        &self,
-        sql: &str,
-        params: &[Value],
-        each: &mut dyn FnMut(&stream::Cells) -> Result<()>,
-    ) -> Result<()> {
-        stream::each_row(&self.stream_config, &self.shown, sql, params, each)
-    }
-
-    /// `stream` on the server at `url`, without a connection of this kind.
-    pub fn stream_url(
-        url: &str,
-        sql: &str,
-        params: &[Value],
-        each: &mut dyn FnMut(&stream::Cells) -> Result<()>,
-    ) -> Result<()> {
-        let config = config_of(url)?;
-        let where_ = shown(&postgres::Config::from(config.clone()));
-        stream::each_row(&config, &where_, sql, params, each)
-    }
-
     /// Whether a transaction is open on this connection.
     pub(crate) fn in_transaction(&self) -> bool {
         self.in_tx.get()

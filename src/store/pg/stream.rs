@@ -17,12 +17,12 @@ use rusqlite::types::Value;
 use tokio_postgres::{Config, NoTls, Row};
 
 /// One row's cells, read by their column's type.
-pub struct Cells<'a> {
+pub struct StreamedRow<'a> {
     row: &'a Row,
     shown: &'a str,
 }
 
-impl Cells<'_> {
+impl StreamedRow<'_> {
     fn wrong(&self, i: usize, what: &str) -> Error {
         let name = self.row.columns().get(i).map_or("?", |c| c.name());
         Error::Other(format!(
@@ -81,15 +81,41 @@ impl Cells<'_> {
     }
 }
 
-impl crate::store::sql::Cells for Cells<'_> {
+impl crate::store::sql::Cells for StreamedRow<'_> {
     fn opt_i64(&self, i: usize) -> Result<Option<i64>> {
-        Cells::opt_i64(self, i)
+        StreamedRow::opt_i64(self, i)
     }
     fn opt_f64(&self, i: usize) -> Result<Option<f64>> {
-        Cells::opt_f64(self, i)
+        StreamedRow::opt_f64(self, i)
     }
     fn text_at(&self, i: usize) -> Option<&str> {
         self.text(i)
+    }
+}
+
+impl super::Pg {
+    /// Every row of `sql` through `each`, streamed on a read-only
+    /// connection of its own (`stream::each_row`): for reads of millions of
+    /// rows, beside this connection's (outside its transaction).
+    pub fn stream(
+        &self,
+        sql: &str,
+        params: &[Value],
+        each: &mut dyn FnMut(&StreamedRow) -> Result<()>,
+    ) -> Result<()> {
+        each_row(&self.stream_config, &self.shown, sql, params, each)
+    }
+
+    /// `stream` on the server at `url`, without a connection of this kind.
+    pub fn stream_url(
+        url: &str,
+        sql: &str,
+        params: &[Value],
+        each: &mut dyn FnMut(&StreamedRow) -> Result<()>,
+    ) -> Result<()> {
+        let config = super::config_of(url)?;
+        let where_ = super::shown(&postgres::Config::from(config.clone()));
+        each_row(&config, &where_, sql, params, each)
     }
 }
 
@@ -101,7 +127,7 @@ pub fn each_row(
     shown: &str,
     sql: &str,
     params: &[Value],
-    each: &mut dyn FnMut(&Cells) -> Result<()>,
+    each: &mut dyn FnMut(&StreamedRow) -> Result<()>,
 ) -> Result<()> {
     let fail = |e: tokio_postgres::Error| {
         Error::Other(format!("PostgreSQL at {shown}: {}", super::message(&e)))
@@ -133,7 +159,7 @@ pub fn each_row(
             .map_err(fail)?;
         let mut rows = std::pin::pin!(rows);
         while let Some(row) = rows.try_next().await.map_err(fail)? {
-            each(&Cells { row: &row, shown })?;
+            each(&StreamedRow { row: &row, shown })?;
         }
         drop(client);
         let _ = driver.await;

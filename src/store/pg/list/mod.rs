@@ -189,7 +189,8 @@ pub fn page(pg: &Pg, q: &ListQuery, hits: Option<&Hits>) -> Result<Vec<CustomerR
     page_by(pg, q, TextBy::of(hits))
 }
 
-/// `page` with the text's matches asked for `by` (the tests compare every way).
+/// `page` with the text's matches asked for `by` in a column's order (a
+/// ranking asks by the text; the tests compare every way).
 pub fn page_by(pg: &Pg, q: &ListQuery, by: TextBy) -> Result<Vec<CustomerRow>> {
     let (desc, bound, reverse) = walk_of(q);
     let mut rows = match ranked(q.sort) {
@@ -197,7 +198,7 @@ pub fn page_by(pg: &Pg, q: &ListQuery, by: TextBy) -> Result<Vec<CustomerRow>> {
         // asked by the text, its filtered pages took 100-500 ms at 1M (the
         // trigram path behind the budget); by the matches' keys or bitmap,
         // 250-730 ms (the planner's fallbacks for a join are worse).
-        Some(r) => ranked_walk(pg, q, TextBy::Text, &r, desc, bound)?,
+        Some(r) => ranked_walk(pg, q, &r, desc, bound)?,
         None => column_walk(pg, q, by, desc, bound)?,
     };
     if reverse {
@@ -287,7 +288,6 @@ fn split_key(v: &Value, sort: SortColumn) -> (bool, Value) {
 fn ranked_walk(
     pg: &Pg,
     q: &ListQuery,
-    by: TextBy,
     r: &Ranked,
     desc: bool,
     bound: Option<Bound>,
@@ -341,7 +341,7 @@ fn ranked_walk(
         let Conds {
             mut sql,
             mut params,
-        } = conds(q, by)?;
+        } = conds(q, TextBy::Text)?;
         let dir = if desc { "DESC" } else { "ASC" };
         if let Some(b) = this_bound {
             let op = cmp(desc, b.inclusive);
@@ -386,7 +386,7 @@ fn ranked_walk(
                   ORDER BY c.cid {dir} LIMIT ?{lim}"
             )
         };
-        for row in page_rows(pg, q, by, &text, &params)? {
+        for row in page_rows(pg, q, TextBy::Text, &text, &params)? {
             out.push(customer_row(
                 &row,
                 row.0.get(13).cloned().unwrap_or(Value::Null),
