@@ -754,3 +754,25 @@ fn the_clv_screen_ranks_and_filters_on_either_engine() {
     assert!((opts.margin - 0.3).abs() < 1e-12);
     assert_eq!(opts.model, crmtop::analytics::clv::family::Model::Pnbd);
 }
+
+/// A list left open is refreshed every few seconds (a server answers an
+/// unchanged list from its last reload): a change another tool makes is
+/// on screen at the next look, on both engines, and so is the one after.
+#[test]
+fn a_list_left_open_shows_each_change_made_elsewhere() {
+    let db = team_on_engine();
+    let mut h = ui(&db, 100, 30);
+    h.step(Action::GoScreen(Screen::Customers));
+    for _ in 0..3 {
+        h.step(Action::Refresh);
+    }
+    let cid = h.state.customers.rows[0].key.cid;
+    for name in ["Grace Renamed", "Grace Again"] {
+        db.exec(&format!(
+            "UPDATE customers SET name = '{name}' WHERE cid = {cid}"
+        ));
+        h.step(Action::Refresh);
+        h.step(Action::Refresh);
+        assert!(h.screen().contains(name), "{name}:\n{}", h.screen());
+    }
+}
