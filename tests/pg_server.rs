@@ -816,6 +816,37 @@ fn the_dashboard_on_the_server_counts_as_the_files() {
     assert_eq!(after.customers, 400);
     assert_eq!(after.lapsed, first.lapsed + 1);
     assert_ne!(after.version, first.version);
+    // The customers without each figure (a ranking's lists ask), counted
+    // by the tally and answered from the cache while the data stand.
+    use crmtop::store::pg::dashboard::cached_unvalued;
+    let missing = |sql: &str| pg.count(sql, &[]).unwrap();
+    let counted = |pg: &crmtop::store::pg::Pg| {
+        let u = cached_unvalued(pg)
+            .unwrap()
+            .expect("counted at this version");
+        (u.churn, u.clv, u.segment)
+    };
+    let by_sql = || {
+        (
+            missing("SELECT count(*) FROM customers c WHERE NOT EXISTS (SELECT 1 FROM active_churn a WHERE a.cid = c.cid AND a.prob IS NOT NULL)"),
+            missing("SELECT count(*) FROM customers c WHERE NOT EXISTS (SELECT 1 FROM active_clv a WHERE a.cid = c.cid AND a.clv IS NOT NULL)"),
+            missing("SELECT count(*) FROM customers c WHERE NOT EXISTS (SELECT 1 FROM active_clv a WHERE a.cid = c.cid AND a.segment IS NOT NULL)"),
+        )
+    };
+    assert_eq!(counted(&pg), by_sql());
+    // A customer who came after the model and the fit has none of them:
+    // the cache no longer answers, the next tally counts them.
+    pg.exec(
+        "INSERT INTO customers(cid, id) VALUES (100000, 'NEWCOMER')",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(cached_unvalued(&pg).unwrap(), None);
+    let before = by_sql();
+    aggregates(&pg, true, 0.7, 0.4).unwrap();
+    assert_eq!(counted(&pg), before);
+    let (c, v, g) = counted(&pg);
+    assert!(c >= 1 && v >= 1 && g >= 1, "{:?}", (c, v, g));
 }
 
 /// `migrate` carries the file's active churn model to the server with every

@@ -8,7 +8,7 @@ use super::Pg;
 use crate::analytics::priority::SlaConfig;
 use crate::error::{Error, Result};
 use crate::store::dashboard::{
-    fit_brief, model_brief, Aggregates, Dashboard, Tally, TallyRow, TopRow,
+    fit_brief, model_brief, Aggregates, Dashboard, Tally, TallyRow, TopRow, Unvalued,
 };
 use crate::store::feedback::QueueFilter;
 use crate::store::sql::{int, Cells, Sql};
@@ -57,6 +57,9 @@ pub fn aggregates(pg: &Pg, writable: bool, high: f64, medium: f64) -> Result<Agg
 
 /// The customer-wide aggregates, computed now.
 pub fn compute(pg: &Pg, high: f64, medium: f64) -> Result<Aggregates> {
+    // Read first: a change while the tally runs leaves the counts labelled
+    // older than they are, and a reader at a newer version counts again.
+    let data_version = super::data_version(pg)?;
     let latest = super::list::latest_order(pg)?;
     // Revenue by month on a second connection while this one tallies the
     // customers (0.9 s and 1.7 s at a million customers and 5.5 million
@@ -78,7 +81,8 @@ pub fn compute(pg: &Pg, high: f64, medium: f64) -> Result<Aggregates> {
         };
         (tally, months)
     });
-    let (tally, months) = (tally?, months?);
+    let ((tally, mut unvalued), months) = (tally?, months?);
+    unvalued.data_version = data_version;
     let skip = months.len().saturating_sub(24);
     let monthly_revenue: Vec<(String, f64)> = months.into_iter().skip(skip).collect();
     let mut top_at_risk = Vec::new();
@@ -101,15 +105,46 @@ pub fn compute(pg: &Pg, high: f64, medium: f64) -> Result<Aggregates> {
     }
     let model = super::models::get(pg, None)?.map(|m| model_brief(&m));
     let fit = super::clv::active_report(pg)?.map(|(id, r)| fit_brief(id, &r));
-    Ok(tally.finish(0, monthly_revenue, top_at_risk, model, fit))
+    let mut agg = tally.finish(0, monthly_revenue, top_at_risk, model, fit);
+    agg.unvalued = Some(unvalued);
+    Ok(agg)
+}
+
+/// The cached dashboard's counts of customers without each figure, if
+/// they were counted at the data version the server is at now.
+pub fn cached_unvalued(pg: &Pg) -> Result<Option<Unvalued>> {
+    #[derive(serde::Deserialize)]
+    struct Only {
+        #[serde(default)]
+        unvalued: Option<Unvalued>,
+    }
+    let Some(r) = pg.row("SELECT value FROM meta WHERE key = 'dashboard_cache'", &[])? else {
+        return Ok(None);
+    };
+    let Some(u) = r
+        .text(0)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Only>(&t).ok())
+        .and_then(|o| o.unvalued)
+    else {
+        return Ok(None);
+    };
+    Ok((u.data_version == super::data_version(pg)?).then_some(u))
 }
 
 /// Every customer's row of the dashboard's tally: streamed on a
 /// connection of its own (`Pg::stream`), unless a transaction is open
 /// (only this connection sees what it wrote).
-fn tally_customers(pg: &Pg, latest: Option<i64>, high: f64, medium: f64) -> Result<Tally> {
+/// With it, the customers without each figure (all but the data version).
+fn tally_customers(
+    pg: &Pg,
+    latest: Option<i64>,
+    high: f64,
+    medium: f64,
+) -> Result<(Tally, Unvalued)> {
     const SQL: &str =
-        "SELECT c.cid, c.age, c.birth_date, c.income, c.churned, c.last_order, ac.prob, av.clv
+        "SELECT c.cid, c.age, c.birth_date, c.income, c.churned, c.last_order, ac.prob, av.clv,
+                av.segment IS NULL
            FROM customers c LEFT JOIN active_churn ac ON ac.cid = c.cid
                             LEFT JOIN active_clv av ON av.cid = c.cid";
     fn row(r: &dyn Cells) -> Result<TallyRow<'_>> {
@@ -125,18 +160,21 @@ fn tally_customers(pg: &Pg, latest: Option<i64>, high: f64, medium: f64) -> Resu
         })
     }
     let mut tally = Tally::new(latest, high, medium);
+    let mut unvalued = Unvalued::default();
+    let mut add = |r: &dyn Cells| -> Result<()> {
+        let t = row(r)?;
+        unvalued.churn += i64::from(t.churn.is_none());
+        unvalued.clv += i64::from(t.clv.is_none());
+        unvalued.segment += i64::from(r.opt_i64(8)?.unwrap_or(1) != 0);
+        tally.add(t);
+        Ok(())
+    };
     if pg.in_transaction() {
-        pg.each(SQL, &[], &mut |r| {
-            tally.add(row(r)?);
-            Ok(())
-        })?;
+        pg.each(SQL, &[], &mut |r| add(r))?;
     } else {
-        pg.stream(SQL, &[], &mut |r| {
-            tally.add(row(r)?);
-            Ok(())
-        })?;
+        pg.stream(SQL, &[], &mut |r| add(r))?;
     }
-    Ok(tally)
+    Ok((tally, unvalued))
 }
 
 /// Revenue by calendar month: summed by day in integers (a date formatted

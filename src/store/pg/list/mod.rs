@@ -62,6 +62,8 @@ struct Ranked {
     null: &'static str,
     /// The figures' table alone (under the alias `value` names).
     figures: &'static str,
+    /// The dashboard's count of the customers without a value.
+    unvalued: fn(&crate::store::dashboard::Unvalued) -> i64,
 }
 
 fn ranked(sort: SortColumn) -> Option<Ranked> {
@@ -75,6 +77,7 @@ fn ranked(sort: SortColumn) -> Option<Ranked> {
             key: "ac.cid",
             null: "NULL::float8",
             figures: "active_churn ac",
+            unvalued: |u| u.churn,
         }),
         SortColumn::Clv => Some(Ranked {
             from: BY_CLV,
@@ -82,6 +85,7 @@ fn ranked(sort: SortColumn) -> Option<Ranked> {
             key: "av.cid",
             null: "NULL::float8",
             figures: "active_clv av",
+            unvalued: |u| u.clv,
         }),
         SortColumn::Rfm => Some(Ranked {
             from: BY_CLV,
@@ -89,6 +93,7 @@ fn ranked(sort: SortColumn) -> Option<Ranked> {
             key: "av.cid",
             null: "NULL::text",
             figures: "active_clv av",
+            unvalued: |u| u.segment,
         }),
         _ => None,
     }
@@ -402,9 +407,15 @@ fn ranked_walk(
 /// indexes (the figures are of customers, one row each, and customers are
 /// never deleted): an anti-join read every customer beside the figures,
 /// 0.45 s at a million against 0.1 s.
+/// The dashboard's tally counts them (it reads every customer beside the
+/// figures): its cache answers when it is of the data version now, as it
+/// is after every job, which prepares the dashboard.
 fn any_unvalued(pg: &Pg, r: &Ranked) -> Result<bool> {
     static SEEN: Memo = Memo::new(Vec::new());
     Ok(remembered(&SEEN, pg, r.value, || {
+        if let Some(u) = super::dashboard::cached_unvalued(pg)? {
+            return Ok((r.unvalued)(&u));
+        }
         // sql-format-ok: constant tables and expressions.
         let text = format!(
             "SELECT (SELECT count(*) FROM customers) - (SELECT count(*) FROM {} WHERE {} IS NOT NULL)",
