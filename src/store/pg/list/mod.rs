@@ -251,22 +251,35 @@ fn column_walk(
         }
     }
     params.push(Value::Integer(q.limit as i64));
-    let order = if nullable {
-        format!("{flag} {dir}, {val} {dir}, c.cid {dir}")
-    } else {
-        format!("{val} {dir}, c.cid {dir}")
-    };
-    let key = if nullable {
-        format!("CASE WHEN {flag} THEN {val} END")
-    } else {
-        val.to_string()
-    };
+    let lim = params.len();
     let where_ = sql.strip_prefix(" AND ").unwrap_or("true");
-    // sql-format-ok: constant columns, expressions and numbered placeholders.
-    let text = format!(
-        "SELECT {COLS}, {key} FROM {FROM} WHERE {where_} ORDER BY {order} LIMIT ?{}",
-        params.len()
-    );
+    // The page's keys first, walked on the column's index alone when the
+    // filters ask only of the customers' keys (a text's matches, a
+    // cluster): their rows are read for the page only. `c00`'s 100,000
+    // matches at the far end of ids sorted descending: 483 ms walking the
+    // rows, 81 ms walking the index. The churn band and the RFM segment
+    // are the figures': those walks join them.
+    let figures = q.churn_band.is_some() || q.rfm_segment.is_some();
+    let walked_from = if figures { FROM } else { "customers c" };
+    let text = if nullable {
+        // sql-format-ok: constant columns, expressions and numbered placeholders.
+        format!(
+            "SELECT {COLS}, CASE WHEN k.f THEN k.v END FROM
+               (SELECT c.cid AS k, {flag} AS f, {val} AS v FROM {walked_from} WHERE {where_}
+                 ORDER BY {flag} {dir}, {val} {dir}, c.cid {dir} LIMIT ?{lim}) k
+              JOIN {FROM_KEYS}
+              ORDER BY k.f {dir}, k.v {dir}, k.k {dir}"
+        )
+    } else {
+        // sql-format-ok: constant columns, expressions and numbered placeholders.
+        format!(
+            "SELECT {COLS}, k.v FROM
+               (SELECT c.cid AS k, {val} AS v FROM {walked_from} WHERE {where_}
+                 ORDER BY {val} {dir}, c.cid {dir} LIMIT ?{lim}) k
+              JOIN {FROM_KEYS}
+              ORDER BY k.v {dir}, k.k {dir}"
+        )
+    };
     page_rows(pg, q, by, &text, &params)?
         .iter()
         .map(|r| customer_row(r, r.0.get(13).cloned().unwrap_or(Value::Null)))
