@@ -736,6 +736,58 @@ fn the_customer_lists_on_the_server_equal_the_files() {
             }
         }
     }
+    // A filter's matches in id order, picked from the in-memory search by
+    // the ids' bytes (upper case before lower, beyond ASCII last) and read
+    // by key, walk as the file walks them, pages of every size.
+    for (cid, id) in [
+        (100001, "an-lower"),
+        (100002, "AN-UPPER"),
+        (100003, "Ängan"),
+        (100004, "_an_"),
+        (100005, "CNEW-an"),
+    ] {
+        let sql = "INSERT INTO customers(cid, id) VALUES (?1, ?2)";
+        file.conn.execute(sql, rusqlite::params![cid, id]).unwrap();
+        pg.exec(
+            sql,
+            &[crmtop::store::sql::int(cid), crmtop::store::sql::text(id)],
+        )
+        .unwrap();
+    }
+    let search = crmtop::store::pg::search::build(&pg, false).unwrap();
+    let mut compared = 0;
+    for text in ["an", "C0", "an-", "zzz"] {
+        let hits = search.search(text);
+        for descending in [false, true] {
+            for limit in [1, 7, 50] {
+                let mut q = ListQuery::new(SortColumn::Id, descending);
+                q.limit = limit;
+                q.filter = Some(text.into());
+                let what = format!("{text:?} desc={descending} limit={limit}");
+                let (f_fwd, f_back) = walk_both_ways(&q, &|q| list::page(&file.conn, q).unwrap());
+                let picked = |q: &ListQuery| {
+                    pg_list::page_from_index(&pg, q, &search, &hits)
+                        .unwrap()
+                        .expect("picked from the index")
+                };
+                let (p_fwd, p_back) = walk_both_ways(&q, &picked);
+                assert_eq!(f_fwd, p_fwd, "{what}: forward");
+                assert_eq!(f_back, p_back, "{what}: backward");
+                assert_eq!(f_fwd.len(), hits.len(), "{what}");
+                compared += f_fwd.len();
+            }
+        }
+    }
+    assert!(compared > 1000, "{compared}");
+    // Anything beyond the text is walked on the server.
+    let mut q = ListQuery::new(SortColumn::Id, false);
+    q.filter = Some("an".into());
+    q.churn_band = Some((0.5, 1.01));
+    assert!(
+        pg_list::page_from_index(&pg, &q, &search, &search.search("an"))
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]

@@ -101,6 +101,24 @@ impl ServerExecutor {
         Ok(idx.map(|i| self.search.search(i, text, version)))
     }
 
+    /// A page of a filter's matches in id order, picked from the in-memory
+    /// search when it is of the data the server holds now.
+    fn page_from_index(
+        &self,
+        q: &crate::store::list::ListQuery,
+        hits: Option<&crate::store::search::Hits>,
+    ) -> crate::Result<Option<Vec<crate::store::list::CustomerRow>>> {
+        let (Some(hits), Some(idx)) = (hits, self.search.current()) else {
+            return Ok(None);
+        };
+        if q.sort != crate::store::list::SortColumn::Id
+            || idx.version != crate::store::pg::data_version(&self.pg)?
+        {
+            return Ok(None);
+        }
+        pg_list::page_from_index(&self.pg, q, &idx, hits)
+    }
+
     /// Build the search index in the background (the UI's worker only: the
     /// test harness answers filters from the server's text index).
     fn start_search(&self) {
@@ -305,7 +323,10 @@ impl ServerExecutor {
                     }
                 }
                 let hits = self.hits(&query)?;
-                let rows = pg_list::page(&self.pg, &query, hits.as_deref())?;
+                let rows = match self.page_from_index(&query, hits.as_deref())? {
+                    Some(rows) => rows,
+                    None => pg_list::page(&self.pg, &query, hits.as_deref())?,
+                };
                 let extra = self.extras(slot, &query, &rows)?;
                 if let Some((version, search)) = stamp {
                     self.reloaded = Some(Reloaded {

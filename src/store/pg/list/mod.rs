@@ -212,6 +212,52 @@ pub fn page_by(pg: &Pg, q: &ListQuery, by: TextBy) -> Result<Vec<CustomerRow>> {
     Ok(rows)
 }
 
+/// A page in id order of a text filter's matches, picked from the
+/// in-memory search (`idx`, of the data version the server is at: the
+/// caller checks) and read by key: a walk of the ids' index reads past
+/// every customer who does not match (`c00` among 1M ids sorted
+/// descending, 100,000 matches at the far end: 184 ms). None where the
+/// page asks more than the text (a cluster, a band, a segment, the
+/// lapsed left out) or is not in id order: it is walked.
+pub fn page_from_index(
+    pg: &Pg,
+    q: &ListQuery,
+    idx: &crate::store::search::SearchIndex,
+    hits: &Hits,
+) -> Result<Option<Vec<CustomerRow>>> {
+    let only_text = q.sort == SortColumn::Id
+        && q.filter.as_deref().is_some_and(|t| !t.is_empty())
+        && q.cluster.is_none()
+        && q.rfm_segment.is_none()
+        && q.churn_band.is_none()
+        && q.skip_lapsed.is_none();
+    if !only_text {
+        return Ok(None);
+    }
+    let (desc, bound, reverse) = walk_of(q);
+    let after = bound.map(|b| (b.key.cid, b.inclusive));
+    let Some(keys) = idx.first_by_id(hits, desc, after, q.limit) else {
+        return Ok(None);
+    };
+    if keys.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let list: Vec<String> = keys.iter().map(i64::to_string).collect();
+    // sql-format-ok: constant columns; the keys are a parameter.
+    let text = format!("SELECT {COLS}, c.id FROM {FROM} WHERE c.cid = ANY(?1)");
+    let rows = pg.rows(&text, &[Value::Text(format!("{{{}}}", list.join(",")))])?;
+    let mut by_key: std::collections::HashMap<i64, CustomerRow> = Default::default();
+    for r in &rows {
+        let row = customer_row(r, r.0.get(13).cloned().unwrap_or(Value::Null))?;
+        by_key.insert(row.cid, row);
+    }
+    let mut out: Vec<CustomerRow> = keys.iter().filter_map(|k| by_key.remove(k)).collect();
+    if reverse {
+        out.reverse();
+    }
+    Ok(Some(out))
+}
+
 /// A walk of a customers column's index.
 fn column_walk(
     pg: &Pg,
