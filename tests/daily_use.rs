@@ -776,3 +776,26 @@ fn a_list_left_open_shows_each_change_made_elsewhere() {
         assert!(h.screen().contains(name), "{name}:\n{}", h.screen());
     }
 }
+
+/// `:cluster N` before any grouping (or past the last cluster) says why
+/// the lists are empty and how to get them back, on every customer screen.
+#[test]
+fn an_empty_cluster_says_so_and_how_to_go_back() {
+    let db = team_on_engine();
+    let mut h = ui(&db, 100, 30);
+    h.step(Action::GoScreen(Screen::Customers));
+    assert!(!h.state.customers.rows.is_empty());
+    h.command("cluster 3");
+    let screen = h.screen();
+    assert!(screen.contains("No customer in cluster 3."), "{screen}");
+    assert!(screen.contains("crmtop clusters"), "{screen}");
+    search(&mut h, "ada");
+    assert!(
+        h.screen()
+            .contains("No customer in cluster 3 matches the filter"),
+        "{}",
+        h.screen()
+    );
+    h.command("cluster");
+    assert!(!h.state.customers.rows.is_empty(), "{}", h.screen());
+}

@@ -111,20 +111,7 @@ pub fn draw_rows(
     title: String,
     extra: &dyn Fn(usize, &CustomerRow, &str) -> Option<Span<'static>>,
 ) {
-    if list.rows.is_empty()
-        && !list.loading
-        && list.query.filter.as_deref().is_some_and(|t| !t.is_empty())
-    {
-        // Said, not an empty box: the churn list leaves out who has left,
-        // so a lapsed customer's id finds nothing there.
-        let mut msg = String::from("No customer matches the filter. Esc clears it.");
-        if screen_key == "churn" {
-            msg.push_str(
-                "\n\nThis list leaves out the customers who have already left (labelled churned, \
-                 or no order in the 365 days before the latest order in the data): \
-                 2 (Customers) finds them.",
-            );
-        }
+    if let Some(msg) = no_match(list, screen_key) {
         let p = Paragraph::new(msg).wrap(Wrap { trim: false }).block(
             Block::default()
                 .borders(Borders::ALL)
@@ -228,10 +215,37 @@ pub fn empty_hint(state: &AppState, list: &ListState) -> Option<String> {
                 .into(),
         );
     }
-    if list.rows.is_empty() && !list.loading && list.query.filter.is_some() {
-        return Some("No customer matches the filter. Esc clears it.".into());
+    no_match(list, "customers")
+}
+
+/// Said, not an empty box, when nothing matches the list's filter or
+/// cluster: the churn list leaves out who has left, so a lapsed
+/// customer's id finds nothing there; a cluster number may be of no
+/// grouping yet.
+fn no_match(list: &ListState, screen_key: &str) -> Option<String> {
+    let filtered = list.query.filter.as_deref().is_some_and(|t| !t.is_empty());
+    if !list.rows.is_empty() || list.loading || !(filtered || list.query.cluster.is_some()) {
+        return None;
     }
-    None
+    let mut msg = match list.query.cluster {
+        Some(k) if filtered => format!(
+            "No customer in cluster {k} matches the filter. Esc clears the filter, \
+             :cluster the cluster."
+        ),
+        Some(k) => format!(
+            "No customer in cluster {k}. :cluster shows every customer again.\n\n\
+             `crmtop clusters` groups the customers and lists the clusters it made."
+        ),
+        None => String::from("No customer matches the filter. Esc clears it."),
+    };
+    if screen_key == "churn" && filtered {
+        msg.push_str(
+            "\n\nThis list leaves out the customers who have already left (labelled churned, \
+             or no order in the 365 days before the latest order in the data): \
+             2 (Customers) finds them.",
+        );
+    }
+    Some(msg)
 }
 
 pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
