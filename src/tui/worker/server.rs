@@ -96,7 +96,7 @@ impl ServerExecutor {
         let version = crate::store::pg::data_version(&self.pg)?;
         let idx = self.search.current();
         if idx.as_ref().is_none_or(|i| i.version != version) {
-            self.start_search();
+            self.start_search(false);
         }
         Ok(idx.map(|i| self.search.search(i, text, version)))
     }
@@ -120,10 +120,13 @@ impl ServerExecutor {
     }
 
     /// Build the search index in the background (the UI's worker only: the
-    /// test harness answers filters from the server's text index).
-    fn start_search(&self) {
+    /// test harness answers filters from the server's text index): for a
+    /// filter at once, for a list shown after a pause (the next screens'
+    /// first pages go first).
+    fn start_search(&self, after_a_pause: bool) {
         if self.live_search {
-            self.search.build_on_server_in_background(self.url.clone());
+            self.search
+                .build_on_server_in_background(self.url.clone(), after_a_pause);
         }
     }
 
@@ -290,7 +293,7 @@ impl ServerExecutor {
                 query,
             } => {
                 if self.search.current().is_none() {
-                    self.start_search();
+                    self.start_search(true);
                 }
                 let mut query = query;
                 if slot == Slot::Churn {
