@@ -798,4 +798,15 @@ fn an_empty_cluster_says_so_and_how_to_go_back() {
     );
     h.command("cluster");
     assert!(!h.state.customers.rows.is_empty(), "{}", h.screen());
+    // The churn list (with a model) says the same, not "no model yet".
+    let db = demo_db(300, 5);
+    train_and_fit(&db);
+    let db = db.on_engine();
+    let mut h = ui(&db, 100, 30);
+    h.step(Action::GoScreen(Screen::Churn));
+    assert!(!h.state.churn.rows.is_empty(), "{}", h.screen());
+    h.command("cluster 3");
+    let screen = h.screen();
+    assert!(screen.contains("No customer in cluster 3."), "{screen}");
+    assert!(!screen.contains("No churn model"), "{screen}");
 }

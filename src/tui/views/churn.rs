@@ -82,7 +82,8 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
         || (list.rows.is_empty()
             && !list.loading
             && list.query.churn_band.is_none()
-            && list.query.filter.is_none())
+            && list.query.filter.is_none()
+            && list.query.cluster.is_none())
     {
         let msg = if state.empty_db == Some(true) {
             super::customers::empty_hint(state, list).unwrap_or_default()

@@ -89,12 +89,15 @@ pub fn tenure(days: f64) -> String {
         return "-".into();
     }
     let d = days as i64;
-    if d >= 365 && (d % 365) / 30 == 0 {
+    // Whole months of 30 days, at most 11 (the 360-364 days before a year
+    // are 11 months, not "12m" nor "1y 12m").
+    let months = ((d % 365) / 30).min(11);
+    if d >= 365 && months == 0 {
         format!("{}y", d / 365)
     } else if d >= 365 {
-        format!("{}y {}m", d / 365, (d % 365) / 30)
+        format!("{}y {months}m", d / 365)
     } else if d >= 30 {
-        format!("{}m", d / 30)
+        format!("{months}m")
     } else {
         format!("{d}d")
     }
@@ -125,6 +128,11 @@ mod tests {
         assert_eq!(money_short(2_500_000.0), "2.5M");
         assert_eq!(percent(0.1234), "12.3%");
         assert_eq!(tenure(800.0), "2y 2m");
+        // Never twelve months: a year is a year.
+        assert_eq!(tenure(364.0), "11m");
+        assert_eq!(tenure(365.0), "1y");
+        assert_eq!(tenure(729.0), "1y 11m");
+        assert_eq!(tenure(730.0), "2y");
     }
 }
 
