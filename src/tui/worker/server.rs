@@ -84,8 +84,8 @@ impl ServerExecutor {
     }
 
     /// The text filter's matches from the in-memory search; None without
-    /// a text, or while no index is built yet (one is started). A stale
-    /// index answers while a fresh one is built, as on a file.
+    /// a text, or while no index of the server's data version is built
+    /// (one is started).
     fn hits(
         &self,
         q: &crate::store::list::ListQuery,
@@ -94,11 +94,17 @@ impl ServerExecutor {
             return Ok(None);
         };
         let version = crate::store::pg::data_version(&self.pg)?;
-        let idx = self.search.current();
-        if idx.as_ref().is_none_or(|i| i.version != version) {
-            self.start_search(false);
+        match self.search.current() {
+            Some(i) if i.version == version => Ok(Some(self.search.search(i, text, version))),
+            // Missing, or of older data: the server's text answers while
+            // it is built (a stale copy answered before: after another
+            // tool renamed a customer, the count and the rows, asked a
+            // moment apart, disagreed for up to 3 s).
+            _ => {
+                self.start_search(false);
+                Ok(None)
+            }
         }
-        Ok(idx.map(|i| self.search.search(i, text, version)))
     }
 
     /// A page of a filter's matches in id order, picked from the in-memory
