@@ -785,6 +785,11 @@ fn an_empty_cluster_says_so_and_how_to_go_back() {
     let mut h = ui(&db, 100, 30);
     h.step(Action::GoScreen(Screen::Customers));
     assert!(!h.state.customers.rows.is_empty());
+    h.command("cluster 3 4");
+    assert!(
+        h.state.customers.query.cluster.is_none(),
+        "two numbers are refused, not one of them taken"
+    );
     h.command("cluster 3");
     let screen = h.screen();
     assert!(screen.contains("No customer in cluster 3."), "{screen}");

@@ -237,7 +237,7 @@ fn headers_refresh_in_every_open_ui_when_another_process_trains() {
             .state
             .messages
             .iter()
-            .any(|m| m.text.contains("changed in another crmtop")),
+            .any(|m| m.text.contains("the data changed elsewhere")),
         "the reload is said"
     );
     // A refresh with nothing new reloads nothing and says nothing.

@@ -301,6 +301,12 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
         }
         "cluster" => {
             // `:cluster N` on every customer screen; `:cluster` or `off` clears.
+            if rest.len() > 1 {
+                return Err(format!(
+                    ":cluster takes one cluster number, not {} words (`:cluster` clears)",
+                    rest.len()
+                ));
+            }
             let k = match rest.first().copied() {
                 None | Some("off") | Some("all") => None,
                 Some(w) => Some(w.parse::<u32>().ok().filter(|k| *k >= 1).ok_or_else(|| {

@@ -18,7 +18,7 @@ pub fn on_response(state: &mut AppState, resp: Response) -> Vec<Effect> {
                 // every screen, header and count is reloaded.
                 state.say(
                     Severity::Info,
-                    "the data changed in another crmtop: screens reloaded",
+                    "the data changed elsewhere (another crmtop or tool): screens reloaded",
                 );
                 return invalidate(state);
             }
