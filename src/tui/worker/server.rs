@@ -1,6 +1,5 @@
 //! The worker on a PostgreSQL server: the dashboard, the Customers, Churn
-//! and CLV lists (their pages, counts, drivers, next actions and CLV
-//! shares), the CLV holdout check and matrices, survival and cohorts, the
+//! and CLV lists (in `lists`), the CLV holdout check and matrices, survival and cohorts, the
 //! feedback queue (its pages, an item with its history and its customer,
 //! claims and every workflow change, undo, the agents' names), the
 //! campaigns (their work lists, claims, outcomes and reports), a
@@ -10,11 +9,12 @@
 //! aggregates, writes.
 
 mod jobs;
+mod lists;
 
-use super::{Extra, Request, Response, Slot};
+use super::{Request, Response};
 use crate::store::feedback;
-use crate::store::pg::list as pg_list;
 use crate::store::pg::Pg;
+use lists::Reloaded;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -47,17 +47,6 @@ pub struct ServerExecutor {
     reloaded: Option<Reloaded>,
 }
 
-/// A reloaded page and what it depends on: its list, query, the data
-/// version and the search index it was asked with.
-struct Reloaded {
-    slot: Slot,
-    query: crate::store::list::ListQuery,
-    version: i64,
-    search: Option<i64>,
-    rows: Vec<crate::store::list::CustomerRow>,
-    extra: Vec<super::Extra>,
-}
-
 impl ServerExecutor {
     pub fn open(url: &str, read_only: bool) -> crate::Result<ServerExecutor> {
         Ok(ServerExecutor {
@@ -81,121 +70,6 @@ impl ServerExecutor {
     pub fn set_mask(&mut self, on: bool) {
         self.mask = on;
         self.search.ids_only.store(on, Ordering::Relaxed);
-    }
-
-    /// The text filter's matches from the in-memory search; None without
-    /// a text, or while no index of the server's data version is built
-    /// (one is started).
-    fn hits(
-        &self,
-        q: &crate::store::list::ListQuery,
-    ) -> crate::Result<Option<Arc<crate::store::search::Hits>>> {
-        let Some(text) = q.filter.as_deref().filter(|f| !f.is_empty()) else {
-            return Ok(None);
-        };
-        let version = crate::store::pg::data_version(&self.pg)?;
-        match self.search.current() {
-            Some(i) if i.version == version => Ok(Some(self.search.search(i, text, version))),
-            // Missing, or of older data: the server's text answers while
-            // it is built (a stale copy answered before: after another
-            // tool renamed a customer, the count and the rows, asked a
-            // moment apart, disagreed for up to 3 s).
-            _ => {
-                self.start_search(false);
-                Ok(None)
-            }
-        }
-    }
-
-    /// A page of a filter's matches in id order, picked from the in-memory
-    /// search when it is of the data the server holds now.
-    fn page_from_index(
-        &self,
-        q: &crate::store::list::ListQuery,
-        hits: Option<&crate::store::search::Hits>,
-    ) -> crate::Result<Option<Vec<crate::store::list::CustomerRow>>> {
-        let (Some(hits), Some(idx)) = (hits, self.search.current()) else {
-            return Ok(None);
-        };
-        if q.sort != crate::store::list::SortColumn::Id
-            || idx.version != crate::store::pg::data_version(&self.pg)?
-        {
-            return Ok(None);
-        }
-        pg_list::page_from_index(&self.pg, q, &idx, hits)
-    }
-
-    /// Build the search index in the background (the UI's worker only: the
-    /// test harness answers filters from the server's text index): for a
-    /// filter at once, for a list shown after a pause (the next screens'
-    /// first pages go first).
-    fn start_search(&self, after_a_pause: bool) {
-        if self.live_search {
-            self.search
-                .build_on_server_in_background(self.url.clone(), after_a_pause);
-        }
-    }
-
-    /// The lapsed customers' cutoff (the churn list leaves them out).
-    fn lapsed_cutoff(&self) -> crate::Result<Option<i64>> {
-        Ok(crate::store::dashboard::lapsed_cutoff(
-            pg_list::latest_order(&self.pg)?,
-        ))
-    }
-
-    /// Each row's extras: on the churn list, the active model's top
-    /// drivers in words and the next best action.
-    fn extras(
-        &mut self,
-        slot: Slot,
-        query: &crate::store::list::ListQuery,
-        rows: &[crate::store::list::CustomerRow],
-    ) -> crate::Result<Vec<Extra>> {
-        use crate::store::sql::Sql;
-        match slot {
-            Slot::Customers => return Ok(vec![Extra::None; rows.len()]),
-            Slot::Clv => {
-                let version = crate::store::pg::data_version(&self.pg)?;
-                return super::lists::clv_shares(&mut self.clv, version, query, rows, &self.pg);
-            }
-            Slot::Churn => {}
-        }
-        // The active version's number only; its parameters are read when
-        // it changes (a page asked for the whole row, JSON and all).
-        let id = self
-            .pg
-            .count("SELECT coalesce(max(id), 0) FROM models WHERE active", &[])?;
-        if id == 0 {
-            return Ok(vec![Extra::None; rows.len()]);
-        }
-        if self.params.as_ref().map(|(i, _)| *i) != Some(id) {
-            self.params = crate::store::pg::models::get(&self.pg, Some(id))?
-                .and_then(|m| serde_json::from_str(&m.params).ok())
-                .map(|p| (id, p));
-        }
-        let cids: Vec<i64> = rows.iter().map(|r| r.cid).collect();
-        let drivers = pg_list::drivers_of(&self.pg, id, &cids)?;
-        let version = crate::store::pg::data_version(&self.pg)?;
-        let advice = self.advisor.next_actions(&self.pg, version, &cids)?;
-        Ok(rows
-            .iter()
-            .zip(advice)
-            .map(|(r, adv)| Extra::Churn {
-                drivers: match (drivers.get(&r.cid), &self.params) {
-                    (Some(json), Some((_, p))) => {
-                        crate::analytics::churn::describe_drivers(p, json, self.mask)
-                            .into_iter()
-                            .map(|(s, c)| format!("{s} ({c:+.2})"))
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    }
-                    _ => String::new(),
-                },
-                action: adv
-                    .map(|a| super::lists::short_action(&a))
-                    .unwrap_or_default(),
-            })
-            .collect())
     }
 
     /// A customer as the detail view and an opened ticket show them: what
@@ -297,75 +171,8 @@ impl ServerExecutor {
                 gen,
                 kind,
                 query,
-            } => {
-                if self.search.current().is_none() {
-                    self.start_search(true);
-                }
-                let mut query = query;
-                if slot == Slot::Churn {
-                    // "Riskiest first" is of customers who can still be
-                    // saved: the lapsed are left out, as on a file.
-                    query.skip_lapsed = self.lapsed_cutoff()?;
-                }
-                // What a reload depends on, read before the page: a change
-                // in between moves it on, and the next reload asks again.
-                let stamp = match kind {
-                    super::PageKind::Reload => Some((
-                        crate::store::pg::data_version(&self.pg)?,
-                        self.search.current().map(|i| i.version),
-                    )),
-                    _ => None,
-                };
-                if let (Some((version, search)), Some(m)) = (stamp, &self.reloaded) {
-                    if m.slot == slot
-                        && m.query == query
-                        && m.version == version
-                        && m.search == search
-                    {
-                        return Ok(Some(Response::Page {
-                            slot,
-                            gen,
-                            kind,
-                            rows: m.rows.clone(),
-                            extra: m.extra.clone(),
-                        }));
-                    }
-                }
-                let hits = self.hits(&query)?;
-                let rows = match self.page_from_index(&query, hits.as_deref())? {
-                    Some(rows) => rows,
-                    None => pg_list::page(&self.pg, &query, hits.as_deref())?,
-                };
-                let extra = self.extras(slot, &query, &rows)?;
-                if let Some((version, search)) = stamp {
-                    self.reloaded = Some(Reloaded {
-                        slot,
-                        query,
-                        version,
-                        search,
-                        rows: rows.clone(),
-                        extra: extra.clone(),
-                    });
-                }
-                Response::Page {
-                    slot,
-                    gen,
-                    kind,
-                    rows,
-                    extra,
-                }
-            }
-            Request::Count { slot, gen, query } => {
-                let mut query = query;
-                if slot == Slot::Churn {
-                    query.skip_lapsed = self.lapsed_cutoff()?;
-                }
-                Response::Count {
-                    slot,
-                    gen,
-                    total: pg_list::count(&self.pg, &query, self.hits(&query)?.as_deref())?,
-                }
-            }
+            } => self.page(slot, gen, kind, query)?,
+            Request::Count { slot, gen, query } => self.count(slot, gen, query)?,
             Request::Detail { gen, cid } => Response::Detail {
                 gen,
                 view: self.customer_view(cid)?,
