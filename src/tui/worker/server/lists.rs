@@ -8,6 +8,12 @@ use super::ServerExecutor;
 use crate::store::pg::list as pg_list;
 use std::sync::Arc;
 
+/// A text filter's matches and the in-memory search they come from.
+type Matches = (
+    Arc<crate::store::search::SearchIndex>,
+    Arc<crate::store::search::Hits>,
+);
+
 /// A reloaded page and what it depends on: its list, query, the data
 /// version and the search index it was asked with.
 pub(super) struct Reloaded {
@@ -57,10 +63,15 @@ impl ServerExecutor {
                 });
             }
         }
-        let hits = self.hits(&query)?;
-        let rows = match self.page_from_index(&query, hits.as_deref())? {
+        let found = self.hits(&query)?;
+        // In id order, picked from the index the matches are of; else walked.
+        let picked = match &found {
+            Some((index, hits)) => pg_list::page_from_index(&self.pg, &query, index, hits)?,
+            None => None,
+        };
+        let rows = match picked {
             Some(rows) => rows,
-            None => pg_list::page(&self.pg, &query, hits.as_deref())?,
+            None => pg_list::page(&self.pg, &query, found.as_ref().map(|m| &*m.1))?,
         };
         let extra = self.extras(slot, &query, &rows)?;
         if let Some((version, search)) = stamp {
@@ -96,23 +107,24 @@ impl ServerExecutor {
         Ok(Response::Count {
             slot,
             gen,
-            total: pg_list::count(&self.pg, &query, self.hits(&query)?.as_deref())?,
+            total: pg_list::count(&self.pg, &query, self.hits(&query)?.as_ref().map(|m| &*m.1))?,
         })
     }
 
-    /// The text filter's matches from the in-memory search; None without
-    /// a text, or while no index of the server's data version is built
-    /// (one is started).
-    fn hits(
-        &self,
-        q: &crate::store::list::ListQuery,
-    ) -> crate::Result<Option<Arc<crate::store::search::Hits>>> {
+    /// The text filter's matches from the in-memory search, with the index
+    /// they are of (of the server's data version: a page in id order is
+    /// picked from it); None without a text, or while no index of that
+    /// version is built (one is started).
+    fn hits(&self, q: &crate::store::list::ListQuery) -> crate::Result<Option<Matches>> {
         let Some(text) = q.filter.as_deref().filter(|f| !f.is_empty()) else {
             return Ok(None);
         };
         let version = crate::store::pg::data_version(&self.pg)?;
         match self.search.current() {
-            Some(i) if i.version == version => Ok(Some(self.search.search(i, text, version))),
+            Some(i) if i.version == version => {
+                let hits = self.search.search(Arc::clone(&i), text, version);
+                Ok(Some((i, hits)))
+            }
             // Missing, or of older data: the server's text answers while
             // it is built (a stale copy answered before: after another
             // tool renamed a customer, the count and the rows, asked a
@@ -122,24 +134,6 @@ impl ServerExecutor {
                 Ok(None)
             }
         }
-    }
-
-    /// A page of a filter's matches in id order, picked from the in-memory
-    /// search when it is of the data the server holds now.
-    fn page_from_index(
-        &self,
-        q: &crate::store::list::ListQuery,
-        hits: Option<&crate::store::search::Hits>,
-    ) -> crate::Result<Option<Vec<crate::store::list::CustomerRow>>> {
-        let (Some(hits), Some(idx)) = (hits, self.search.current()) else {
-            return Ok(None);
-        };
-        if q.sort != crate::store::list::SortColumn::Id
-            || idx.version != crate::store::pg::data_version(&self.pg)?
-        {
-            return Ok(None);
-        }
-        pg_list::page_from_index(&self.pg, q, &idx, hits)
     }
 
     /// Build the search index in the background (the UI's worker only: the
