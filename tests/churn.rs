@@ -543,3 +543,99 @@ fn priorities_set_from_a_jobs_figures_equal_the_stored_figures() {
     );
     assert!(db.count("SELECT count(*) FROM queue") > 0);
 }
+
+/// The tables of a file whose names start with `prefix`.
+fn tables_like(db: &TempDb, prefix: &str) -> Vec<String> {
+    db.dump_rows(&format!(
+        "SELECT name FROM sqlite_schema WHERE type = 'table' AND substr(name, 1, {}) = '{prefix}' ORDER BY name",
+        prefix.len()
+    ))
+}
+
+/// Old versions' scores leave with their tables after the retrain's commit
+/// (retired inside it, dropped after), so the write lock is never held for
+/// a cold drop; a retrain stopped while dropping leaves them retired, doctor
+/// says so, and the next retrain or `doctor --fix` finishes the work.
+#[test]
+fn old_versions_scores_are_dropped_after_the_commit() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    if common::engine_is_postgres() {
+        return; // a file's tables; a server prunes after its commit too
+    }
+    let db = TempDb::new();
+    synthetic(&db, 120);
+    let keep = crmtop::store::models::KEEP_SCORES as usize;
+    for k in 1..=keep + 2 {
+        train(&db, &opts()).unwrap();
+        assert_eq!(
+            tables_like(&db, "retired_"),
+            Vec::<String>::new(),
+            "retrain {k}"
+        );
+        assert_eq!(
+            tables_like(&db, "churn_scores_").len(),
+            k.min(keep),
+            "retrain {k}"
+        );
+    }
+    // Stopped while dropping: the training stands, the old scores are retired.
+    let cancel = AtomicBool::new(false);
+    let cb = |p: crmtop::jobs::Progress| {
+        if p.phase == "removing old versions' scores" {
+            cancel.store(true, Ordering::SeqCst);
+        }
+    };
+    let r = db.train(&opts(), Ctl::new(&cb, &cancel)).unwrap();
+    assert_eq!(db.count("SELECT max(id) FROM models"), r.model_id);
+    let oldest = r.model_id - keep as i64;
+    assert_eq!(
+        tables_like(&db, "retired_"),
+        vec![
+            format!("\"retired_churn_rank_{oldest}\""),
+            format!("\"retired_churn_scores_{oldest}\"")
+        ]
+    );
+    assert_eq!(tables_like(&db, "churn_scores_").len(), keep);
+    // The retired version reads as pruned at once: `model list` says so.
+    let out = db.run(&["model", "list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"].as_i64() == Some(oldest))
+        .unwrap_or_else(|| panic!("v{oldest} in {list}"));
+    assert_eq!(row["has_scores"], serde_json::json!(false), "{row}");
+    // doctor says so and --fix drops them.
+    let out = db.run(&["doctor"]);
+    let text = common::stdout(&out);
+    assert!(
+        text.contains("old versions") && text.contains("not cleared"),
+        "{text}"
+    );
+    let out = db.run(&["doctor", "--fix"]);
+    assert!(
+        common::stdout(&out).contains("2 cleared"),
+        "{}",
+        common::stdout(&out)
+    );
+    assert_eq!(tables_like(&db, "retired_"), Vec::<String>::new());
+    let out = db.run(&["doctor"]);
+    assert!(
+        !common::stdout(&out).contains("old versions"),
+        "{}",
+        common::stdout(&out)
+    );
+    // A retrain stopped again; the next one clears what it left.
+    let cancel = AtomicBool::new(false);
+    let cb = |p: crmtop::jobs::Progress| {
+        if p.phase == "removing old versions' scores" {
+            cancel.store(true, Ordering::SeqCst);
+        }
+    };
+    db.train(&opts(), Ctl::new(&cb, &cancel)).unwrap();
+    assert_eq!(tables_like(&db, "retired_").len(), 2);
+    train(&db, &opts()).unwrap();
+    assert_eq!(tables_like(&db, "retired_"), Vec::<String>::new());
+    assert_eq!(tables_like(&db, "churn_scores_").len(), keep);
+}

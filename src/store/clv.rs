@@ -66,7 +66,8 @@ pub fn activate_given(
 }
 
 /// Keep the newest fits and the active one; the others' values are
-/// dropped with their tables.
+/// retired with their tables (cleared after the commit by
+/// `store::retired::clear`).
 pub fn prune(conn: &Connection) -> Result<()> {
     let gone: Vec<i64> = {
         let mut st = conn.prepare(
@@ -76,7 +77,7 @@ pub fn prune(conn: &Connection) -> Result<()> {
         rows.collect::<rusqlite::Result<_>>()?
     };
     for id in gone {
-        super::clv_values::drop_fit(conn, id)?;
+        super::clv_values::retire_fit(conn, id)?;
         conn.execute("DELETE FROM clv_fits WHERE id = ?1", [id])?;
     }
     Ok(())

@@ -71,6 +71,15 @@ pub fn create(conn: &Connection, id: i64) -> Result<()> {
     Ok(())
 }
 
+/// Retire a fit's values inside the caller's transaction (cleared after
+/// the commit, see `store::retired`).
+pub fn retire_fit(conn: &Connection, id: i64) -> Result<()> {
+    for t in tables(id) {
+        super::retired::retire(conn, &t)?;
+    }
+    Ok(())
+}
+
 /// Drop a fit's tables.
 pub fn drop_fit(conn: &Connection, id: i64) -> Result<()> {
     let [v, r, s] = tables(id);

@@ -27,6 +27,7 @@ mod open;
 pub mod pg;
 pub mod queue;
 pub mod ranking;
+pub mod retired;
 pub(crate) mod row_writer;
 pub mod salvage;
 mod schema;

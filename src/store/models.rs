@@ -178,7 +178,9 @@ pub fn activate_given(
 }
 
 /// Delete versions beyond the newest `KEEP_VERSIONS` (never the active one),
-/// and the scores of all but the newest `KEEP_SCORES` and the active one.
+/// and the scores of all but the newest `KEEP_SCORES` and the active one
+/// (retired: their rows are cleared after the commit by
+/// `store::retired::clear`, without holding the write lock for long).
 pub fn prune(conn: &Connection) -> Result<()> {
     // Scores go first, each version's two tables dropped (those beyond
     // KEEP_VERSIONS are among them).
@@ -190,7 +192,7 @@ pub fn prune(conn: &Connection) -> Result<()> {
         rows.collect::<rusqlite::Result<_>>()?
     };
     for id in gone {
-        super::scores::drop_version(conn, id)?;
+        super::scores::retire_version(conn, id)?;
     }
     conn.execute(
         "DELETE FROM models WHERE active = 0 AND id NOT IN (SELECT id FROM models ORDER BY id DESC LIMIT ?1)",

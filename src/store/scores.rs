@@ -86,6 +86,15 @@ pub fn drop_version(conn: &Connection, id: i64) -> Result<()> {
     Ok(())
 }
 
+/// Retire a version's scores inside the caller's transaction (gone at
+/// once for every reader; the rows are cleared after the commit, see
+/// `store::retired`).
+pub fn retire_version(conn: &Connection, id: i64) -> Result<()> {
+    let (s, r) = tables(id);
+    super::retired::retire(conn, &s)?;
+    super::retired::retire(conn, &r)
+}
+
 /// Whether a version has its scores.
 pub fn has(conn: &Connection, id: i64) -> Result<bool> {
     let (s, _) = tables(id);

@@ -29,10 +29,9 @@ fn train_inner(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<T
         &tx,
         &new_model(opts, &report, &report.as_of, &label_source, &params_json),
     )?;
-    // The oldest kept version's scores go first (the new one counts among
-    // the newest kept): dropped after the new scores were written, its
-    // pages were read past a cache full of them, 2-3 s at a million.
-    ctl.report("removing old versions' scores", 0, 1);
+    // The oldest kept version's scores are retired (renamed: instant); their
+    // rows are cleared after the commit, a piece per transaction, so the
+    // write lock is never held for a cold drop (3-24 s at a million).
     store::models::prune(&tx)?;
     ctl.report("writing scores", 0, 1);
     store::models::write_scores(&tx, id, scores.iter().map(|(c, p, d)| (*c, *p, d.as_str())))?;
@@ -77,6 +76,9 @@ fn train_inner(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<T
     store::jobs::done_within(&*tx)?;
     tx.commit()?;
     report.duration_ms = started.elapsed().as_millis() as u64;
+    // Committed: clearing the retired scores is housekeeping. A failure or a
+    // cancel leaves them retired for the next job to clear.
+    let _ = store::retired::clear(conn, ctl);
     Ok(report)
 }
 

@@ -26,8 +26,8 @@ pub(super) fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> R
     ctl.report("writing values", 0, 1);
     let tx = store::begin_immediate(conn)?;
     let id = store::clv::insert_fit(&tx, &report, &opts.agent)?;
-    // The oldest kept fit's values go first, before the cache fills with
-    // the new ones (as a model version's scores).
+    // The oldest kept fit's values are retired (cleared after the commit,
+    // as a model version's scores).
     store::clv::prune(&tx)?;
     store::clv_values::write(&tx, id, &values)?;
     ctl.check()?;
@@ -54,6 +54,9 @@ pub(super) fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> R
     crate::store::jobs::done_within(&*tx)?;
     tx.commit()?;
     report.duration_ms = started.elapsed().as_millis() as u64;
+    // Committed: clearing the retired values is housekeeping (see
+    // store::retired); what is left is cleared by the next job.
+    let _ = store::retired::clear(conn, ctl);
     Ok(report)
 }
 

@@ -167,6 +167,29 @@ pub(super) fn check_journal_mode(
     Ok(())
 }
 
+/// Old versions' scores or fits' values retired by a job that was stopped
+/// before it cleared them (space not yet reused; nothing reads them).
+pub(super) fn check_retired(d: &mut Doctor, conn: &Connection, fix: bool) -> Result<()> {
+    let left = crate::store::retired::pending(conn)?;
+    if left.is_empty() {
+        return Ok(());
+    }
+    let i = d.problem(
+        "old versions",
+        Severity::Warning,
+        format!(
+            "{} tables of pruned model versions or CLV fits were not cleared (a job stopped before it finished; nothing reads them, their space is not reused yet)",
+            left.len()
+        ),
+        "crmtop doctor --fix clears them, as the next retrain or CLV fit would",
+    );
+    if fix {
+        let n = crate::store::retired::clear(conn, crate::jobs::Ctl::silent())?;
+        d.fixed(i, format!("{n} cleared"));
+    }
+    Ok(())
+}
+
 pub(super) fn check_wal(d: &mut Doctor, conn: &Connection, path: &Path, fix: bool) -> Result<()> {
     let wal = sibling(path, "-wal");
     let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);

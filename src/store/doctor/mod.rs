@@ -232,6 +232,8 @@ pub fn run(path: &Path, opts: Options) -> Result<Report> {
     guard(&mut d, "search index", r);
     let r = check_audit(&mut d, &conn, fix);
     guard(&mut d, "audit", r);
+    let r = check_retired(&mut d, &conn, fix);
+    guard(&mut d, "old versions", r);
     let r = check_wal(&mut d, &conn, path, fix);
     guard(&mut d, "wal", r);
     Ok(finish(path, d))

@@ -1,0 +1,83 @@
+//! Tables of pruned versions (a churn version's scores, a CLV fit's values),
+//! removed without holding the write lock for long.
+//!
+//! Dropping a table of a million rows reads every one of its pages; when they
+//! are scattered and not cached that took 3-24 s, and a retrain held the
+//! write lock all that time, while agents' claims wait 5 s at most. So a job
+//! only *retires* a version's tables inside its transaction (renamed to
+//! `retired_<name>`: instant, and the version reads as having no scores at
+//! once), and after its commit [`clear`] reads each retired table through
+//! as a reader (no lock that keeps writers out: the slow, cold reads happen
+//! there), then drops it in a transaction of its own, which finds its pages
+//! cached. A job killed while clearing leaves retired tables behind; the
+//! next job's `clear` (or `doctor --fix`) finishes them.
+
+use crate::error::Result;
+use crate::jobs::Ctl;
+use rusqlite::Connection;
+
+const PREFIX: &str = "retired_";
+
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Rename `table` (one of our own tables, if it exists) out of the way, to
+/// be cleared after the commit. Call inside the job's transaction.
+pub fn retire(conn: &Connection, table: &str) -> Result<()> {
+    let exists: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1)",
+        [table],
+        |r| r.get(0),
+    )?;
+    if !exists {
+        return Ok(());
+    }
+    let to = format!("{PREFIX}{table}");
+    // sql-format-ok: our own table names, quoted.
+    conn.execute_batch(&format!(
+        "DROP TABLE IF EXISTS {to}; ALTER TABLE {} RENAME TO {to};",
+        quoted(table),
+        to = quoted(&to)
+    ))?;
+    Ok(())
+}
+
+/// The retired tables waiting to be cleared.
+pub fn pending(conn: &Connection) -> Result<Vec<String>> {
+    let mut st = conn.prepare(
+        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE 'retired\\_%' ESCAPE '\\' ORDER BY name",
+    )?;
+    let rows = st.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Drop every retired table, each read first and dropped in a transaction
+/// of its own. Returns how many were dropped. Call outside a transaction.
+pub fn clear(conn: &Connection, ctl: Ctl) -> Result<usize> {
+    let tables = pending(conn)?;
+    for (k, t) in tables.iter().enumerate() {
+        ctl.report(
+            "removing old versions' scores",
+            k as u64,
+            tables.len() as u64,
+        );
+        clear_one(conn, t, ctl)?;
+    }
+    Ok(tables.len())
+}
+
+fn clear_one(conn: &Connection, table: &str, ctl: Ctl) -> Result<()> {
+    let t = quoted(table);
+    // Counting the rows reads every page of the table, as a drop does, but
+    // as a reader (no lock that keeps writers out): the drop that follows
+    // finds them cached and holds the write lock for a fraction of a second.
+    // sql-format-ok: our own table name, quoted.
+    conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |_| Ok(()))?;
+    ctl.check()?;
+    super::immediate_on(conn, || {
+        // sql-format-ok: as above.
+        conn.execute_batch(&format!("DROP TABLE IF EXISTS {t}"))?;
+        Ok(())
+    })
+}
