@@ -38,16 +38,18 @@ pub fn update_report(conn: &Connection, id: i64, r: &ClvReport) -> Result<()> {
 /// point at it, and the queue's priorities follow. Call inside a
 /// transaction.
 pub fn activate(conn: &Connection, id: i64, ctl: crate::jobs::Ctl) -> Result<()> {
-    activate_given(conn, id, ctl, None)
+    activate_given(conn, id, ctl, None, None)
 }
 
 /// `activate` a fit whose values the caller holds (in key order): the
-/// queue's priorities are computed from them, not read back.
+/// queue's priorities are computed from them, not read back; `churn`, the
+/// active scores read before the transaction, is used if still active.
 pub fn activate_given(
     conn: &Connection,
     id: i64,
     ctl: crate::jobs::Ctl,
     values: Option<super::scores::ActiveByCid>,
+    churn: Option<super::feedback::Prefetched>,
 ) -> Result<()> {
     if !super::clv_values::has(conn, id)? {
         return Err(crate::Error::Other(format!(
@@ -61,7 +63,7 @@ pub fn activate_given(
     conn.execute("UPDATE clv_fits SET active = 1 WHERE id = ?1", [id])?;
     super::clv_values::point_active(conn, Some(id))?;
     ctl.report("updating queue priorities", 0, 1);
-    super::feedback::refresh_priorities_given(conn, None, values)?;
+    super::feedback::refresh_priorities_prefetched(conn, None, values, churn)?;
     Ok(())
 }
 

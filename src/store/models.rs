@@ -150,16 +150,18 @@ pub fn write_scores<'a>(
 /// scores (instant at any size); the queue's priorities follow. Call
 /// inside a transaction.
 pub fn activate(conn: &Connection, id: i64, ctl: crate::jobs::Ctl) -> Result<()> {
-    activate_given(conn, id, ctl, None)
+    activate_given(conn, id, ctl, None, None)
 }
 
 /// `activate` a version whose scores the caller holds (in key order): the
-/// queue's priorities are computed from them, not read back.
+/// queue's priorities are computed from them, not read back; `clv`, the
+/// active CLV values read before the transaction, is used if still active.
 pub fn activate_given(
     conn: &Connection,
     id: i64,
     ctl: crate::jobs::Ctl,
     scores: Option<super::scores::ActiveByCid>,
+    clv: Option<super::feedback::Prefetched>,
 ) -> Result<()> {
     if !super::scores::has(conn, id)? {
         return Err(Error::Other(format!(
@@ -173,7 +175,7 @@ pub fn activate_given(
     conn.execute("UPDATE models SET active = 1 WHERE id = ?1", [id])?;
     super::scores::point_active(conn, Some(id))?;
     ctl.report("updating queue priorities", 0, 1);
-    super::feedback::refresh_priorities_given(conn, scores, None)?;
+    super::feedback::refresh_priorities_prefetched(conn, scores, None, clv)?;
     Ok(())
 }
 

@@ -23,30 +23,48 @@ fn train_inner(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<T
     // One transaction: the version, its scores, the activation decision.
     ctl.report("writing scores", 0, 1);
     let params_json = serde_json::to_string(&params)?;
+    let new_auc = auc_of(&report);
+    // When the version will likely become active, what the queue's
+    // priorities need beside its scores is read before the write lock is
+    // taken (see store::feedback::Prefetched; the decision itself is taken
+    // again inside the transaction).
+    let clv = {
+        let prev = store::models::active(&*conn)?;
+        let (likely, _) = decide(
+            opts,
+            prev.as_ref().map(|p| p.id),
+            auc_in(prev.as_ref()),
+            new_auc,
+            0,
+        );
+        match likely {
+            true => Some(store::feedback::Prefetched::clv(conn)?),
+            false => None,
+        }
+    };
     let tx = store::begin_immediate(conn)?;
     let prev = store::models::active(&tx)?;
     let id = store::models::insert(
         &tx,
         &new_model(opts, &report, &report.as_of, &label_source, &params_json),
     )?;
-    // The oldest kept version's scores are retired (renamed: instant); their
-    // rows are cleared after the commit, a piece per transaction, so the
-    // write lock is never held for a cold drop (3-24 s at a million).
+    // The oldest kept version's scores are retired (renamed: instant) and
+    // dropped after the commit (store::retired), so the write lock is never
+    // held for a cold drop (3-24 s at a million).
     store::models::prune(&tx)?;
     ctl.report("writing scores", 0, 1);
     store::models::write_scores(&tx, id, scores.iter().map(|(c, p, d)| (*c, *p, d.as_str())))?;
     ctl.check()?;
-    let new_auc = auc_of(&report);
-    let prev_auc = prev.as_ref().and_then(|p| {
-        p.report
-            .get("metrics")
-            .and_then(|m| m.get("auc"))
-            .and_then(|a| a.as_f64())
-    });
-    let (activate, why) = decide(opts, prev.as_ref().map(|p| p.id), prev_auc, new_auc, id);
+    let (activate, why) = decide(
+        opts,
+        prev.as_ref().map(|p| p.id),
+        auc_in(prev.as_ref()),
+        new_auc,
+        id,
+    );
     if activate {
         let held = store::scores::ActiveByCid::from_pairs(scores.iter().map(|s| (s.0, s.1)));
-        store::models::activate_given(&tx, id, ctl, Some(held))?;
+        store::models::activate_given(&tx, id, ctl, Some(held), clv)?;
     }
     report.model_id = id;
     report.active = activate;
@@ -172,6 +190,13 @@ fn audit_text(opts: &TrainOptions, id: i64, new_auc: Option<f64>) -> String {
 /// Whether version `id` becomes the active one, and why: the first model,
 /// `--activate`, or a holdout AUC no worse than the active version's (by
 /// more than the tolerance); a model of another kind is kept for comparison.
+/// A stored version's holdout AUC.
+fn auc_in(m: Option<&store::models::ModelRow>) -> Option<f64> {
+    m.and_then(|p| p.report.get("metrics"))
+        .and_then(|m| m.get("auc"))
+        .and_then(|a| a.as_f64())
+}
+
 fn decide(
     opts: &TrainOptions,
     prev_id: Option<i64>,

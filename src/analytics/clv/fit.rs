@@ -24,6 +24,9 @@ pub(super) fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> R
     // One transaction: the fit, every customer's values in the fit's own tables.
     ctl.check()?;
     ctl.report("writing values", 0, 1);
+    // What the queue's priorities need beside the new values, read before
+    // the write lock is taken (see store::feedback::Prefetched).
+    let churn = store::feedback::Prefetched::churn(conn)?;
     let tx = store::begin_immediate(conn)?;
     let id = store::clv::insert_fit(&tx, &report, &opts.agent)?;
     // The oldest kept fit's values are retired (cleared after the commit,
@@ -34,7 +37,7 @@ pub(super) fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> R
     let held = store::scores::ActiveByCid::from_pairs(
         values.iter().filter_map(|v| v.clv.map(|c| (v.cid, c))),
     );
-    store::clv::activate_given(&tx, id, ctl, Some(held))?;
+    store::clv::activate_given(&tx, id, ctl, Some(held), Some(churn))?;
     report.fit_id = id;
     report.duration_ms = started.elapsed().as_millis() as u64;
     store::clv::update_report(&tx, id, &report)?;

@@ -9,8 +9,8 @@ use rusqlite::Connection;
 
 mod upkeep;
 pub use upkeep::{
-    refresh_priorities, refresh_priorities_given, refresh_static_priority, register_functions,
-    requeue, settle_sla_clocks,
+    refresh_priorities, refresh_priorities_given, refresh_priorities_prefetched,
+    refresh_static_priority, register_functions, requeue, settle_sla_clocks, Prefetched,
 };
 
 /// The start of an item's SLA clock that no item reaches: items that need
