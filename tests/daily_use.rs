@@ -815,3 +815,46 @@ fn an_empty_cluster_says_so_and_how_to_go_back() {
     assert!(screen.contains("No customer in cluster 3."), "{screen}");
     assert!(!screen.contains("No churn model"), "{screen}");
 }
+
+/// After a claim from the list the cursor stays on the claimed item, which
+/// its new priority moved: the row it was on now holds another item, which
+/// the agent's next key would have acted on. After a resolve the item leaves
+/// the list and the next one comes under the cursor.
+#[test]
+fn the_cursor_follows_a_claimed_item_and_stays_put_after_a_resolve() {
+    let db = team_on_engine();
+    let mut h = ui(&db, 80, 24);
+    h.step(Action::GoScreen(Screen::Feedback));
+    let before = ids(&h);
+    assert_eq!(before.len(), 6, "{before:?}");
+    // The second item: claimed, its priority drops below others'.
+    let claimed = before[1].clone();
+    h.step(Action::Down);
+    h.step(Action::Claim);
+    assert_eq!(
+        db.count(&format!(
+            "SELECT count(*) FROM feedback WHERE id = '{claimed}' AND assignee = 'tester'"
+        )),
+        1
+    );
+    let after = ids(&h);
+    let moved_to = after.iter().position(|i| *i == claimed).unwrap();
+    assert!(moved_to > 0, "the claim did not move {claimed}: {after:?}");
+    assert_eq!(h.state.queue.cursor, moved_to, "{after:?}");
+    assert_eq!(
+        h.state.queue.selected().map(|i| i.id.clone()),
+        Some(claimed.clone())
+    );
+    // Resolved: gone from the open queue; the row keeps its place and the
+    // next item is under it.
+    h.step(Action::Resolve);
+    type_text(&mut h, "done");
+    h.step(Action::Input(InputKey::Submit));
+    let left = ids(&h);
+    assert!(!left.contains(&claimed), "{left:?}");
+    assert_eq!(
+        h.state.queue.cursor,
+        moved_to.min(left.len() - 1),
+        "{left:?}"
+    );
+}

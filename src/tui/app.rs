@@ -198,9 +198,13 @@ pub struct QueueState {
     /// Lines the opened item's text and history are scrolled by.
     pub item_scroll: u16,
     /// The next reload keeps the cursor's row instead of following the
-    /// item (after one's own change from the list: the item moves away and
-    /// the next one comes under the cursor, as in a file manager).
+    /// item (after one's own change from the list: when the item left the
+    /// list, the next one comes under the cursor, as in a file manager).
     pub hold_row: bool,
+    /// The one item just changed from the list: the cursor follows it when
+    /// it is still in the list (a claim moves it: the row would otherwise
+    /// hold another item, which the agent's next key would act on).
+    pub follow: Option<i64>,
     /// `/` was just pressed: the first character typed starts a new search
     /// (the old one stays applied until then).
     pub search_fresh: bool,

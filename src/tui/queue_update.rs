@@ -47,10 +47,17 @@ pub fn on_queue(
     q.kinds = kinds;
     q.channels = channels;
     // Keep the cursor on the same item when it is still in the page
-    // (others' changes move items around it), except right after one's own
-    // change from the list, when the row stays.
-    if std::mem::take(&mut q.hold_row) || moved {
-    } else if let Some(i) = selected.and_then(|fid| q.items.iter().position(|it| it.fid == fid)) {
+    // (others' changes move items around it). Right after one's own change
+    // from the list, it follows that item if it is still listed, else the
+    // row stays (the next item comes under it).
+    let follow = q.follow.take();
+    let at = |fid: Option<i64>| fid.and_then(|f| q.items.iter().position(|it| it.fid == f));
+    if std::mem::take(&mut q.hold_row) {
+        if let Some(i) = at(follow) {
+            q.cursor = i;
+        }
+    } else if moved {
+    } else if let Some(i) = at(selected) {
         q.cursor = i;
     }
     q.cursor = q.cursor.min(q.items.len().saturating_sub(1));
@@ -195,6 +202,10 @@ fn send_act(state: &mut AppState, act: Act) -> Vec<Effect> {
     }
     state.queue.acting = true;
     state.queue.hold_row = state.queue.opened.is_none();
+    state.queue.follow = match targets.as_slice() {
+        [one] if state.queue.opened.is_none() => Some(one.fid),
+        _ => None,
+    };
     state.queue.acting_on = targets.iter().map(|t| t.fid).collect();
     vec![request(Request::QueueAct {
         targets,
