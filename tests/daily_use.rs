@@ -858,3 +858,43 @@ fn the_cursor_follows_a_claimed_item_and_stays_put_after_a_resolve() {
         "{left:?}"
     );
 }
+
+/// With an item opened, the list and its marks are not on screen: Space
+/// marks nothing, and an action applies to the opened item, not to items
+/// marked before it was opened.
+#[test]
+fn an_opened_item_is_what_an_action_applies_to() {
+    let db = team_on_engine();
+    let mut h = ui(&db, 80, 24);
+    h.step(Action::GoScreen(Screen::Feedback));
+    // F2 and F3 marked in the list; then F6 opened.
+    for id in ["F2", "F3"] {
+        search(&mut h, id);
+        h.step(Action::Mark);
+    }
+    assert_eq!(h.state.queue.marked.len(), 2);
+    search(&mut h, "F6");
+    h.step(Action::Open);
+    assert!(h.state.queue.opened.is_some());
+    h.step(Action::Mark);
+    assert_eq!(
+        h.state.queue.marked.len(),
+        2,
+        "Space marked in the item view"
+    );
+    assert!(
+        h.screen().contains("Space marks items in the list"),
+        "{}",
+        h.screen()
+    );
+    h.step(Action::Claim);
+    let held: Vec<String> = db
+        .dump_rows("SELECT id FROM feedback WHERE assignee = 'tester' ORDER BY id")
+        .into_iter()
+        .map(|s| s.trim_matches('"').to_string())
+        .collect();
+    assert_eq!(held, vec!["F6".to_string()]);
+    // Back in the list, the marks are still there for a bulk action.
+    h.step(Action::Back);
+    assert_eq!(h.state.queue.marked.len(), 2);
+}

@@ -139,10 +139,11 @@ pub fn reload(state: &mut AppState) -> Vec<Effect> {
 }
 
 /// The items an action applies to, with the versions the agent saw: the
-/// marked ones, else the opened one, else the selected one.
+/// opened one (marks belong to the list, which is not on screen then), else
+/// the marked ones, else the selected one.
 fn targets(state: &AppState) -> Vec<Target> {
     let q = &state.queue;
-    if !q.marked.is_empty() {
+    if !q.marked.is_empty() && q.opened.is_none() {
         return q
             .marked
             .iter()
@@ -302,6 +303,13 @@ pub fn queue_action(state: &mut AppState, action: Action) -> Vec<Effect> {
     }
     match action {
         Action::Mark => {
+            if state.queue.opened.is_some() {
+                state.say(
+                    Severity::Info,
+                    "Space marks items in the list; Esc goes back to it",
+                );
+                return vec![];
+            }
             if let Some((fid, version)) = state.queue.selected().map(|i| (i.fid, i.version)) {
                 if state.queue.marked.remove(&fid).is_none() {
                     state.queue.marked.insert(fid, version);
@@ -349,9 +357,10 @@ pub fn on_acted(state: &mut AppState, act: &str, outcomes: Vec<Outcome>) -> Vec<
         .filter(|o| !o.is_done())
         .map(Outcome::message)
         .collect();
-    // Every outcome goes to the message log (`:messages`); items that were
-    // not changed stay marked, so the agent sees which and can retry.
-    let marked = std::mem::take(&mut state.queue.marked);
+    // Every outcome goes to the message log (`:messages`); marked items
+    // that were changed are unmarked, those that were not stay marked, so
+    // the agent sees which and can retry (marks an action on the opened
+    // item did not touch stay too).
     for (i, o) in outcomes.iter().enumerate() {
         let sev = if o.is_done() {
             Severity::Success
@@ -359,11 +368,9 @@ pub fn on_acted(state: &mut AppState, act: &str, outcomes: Vec<Outcome>) -> Vec<
             Severity::Warning
         };
         state.log(sev, format!("{act}: {}", o.message()));
-        if !o.is_done() {
+        if o.is_done() {
             if let Some(fid) = on.get(i) {
-                if let Some(v) = marked.get(fid) {
-                    state.queue.marked.insert(*fid, *v);
-                }
+                state.queue.marked.remove(fid);
             }
         }
     }
