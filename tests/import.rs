@@ -541,3 +541,46 @@ fn quoted_newlines_long_texts_and_bad_bytes_in_one_file() {
     assert_eq!(text("F2").chars().count(), 10_000 - 1);
     assert_eq!(text("F5"), "quoted \"twice\"");
 }
+
+/// A quote left open swallows the lines after it into one record: the
+/// reject names the line, the open quote and how many lines it took, and
+/// every one of those lines is in the rejects file, to be fixed and
+/// imported again; the rows after the record are imported.
+#[test]
+fn an_unclosed_quote_says_which_lines_it_swallowed_and_keeps_them() {
+    let db = TempDb::new().on_engine();
+    let f = db.file("c.csv");
+    std::fs::write(
+        &f,
+        "id,name,email,plan,signup_date\n\
+         X1,Ann,a@x.com,basic,2024-01-01\n\
+         X2,\"Broken quote,b@x.com,basic,2024-01-02\n\
+         X3,Cid,c@x.com,basic,2024-01-03\n\
+         X4,Dee,\"d@x.com\",basic,2024-01-04\n\
+         X5,Eve,e@x.com,basic,2024-01-05\n",
+    )
+    .unwrap();
+    let mut opts = crmtop::ingest::ImportOptions::new(Kind::Customers, f);
+    opts.reject_file = Some(db.file("rejects.csv"));
+    let s = db.import_opts(&opts, crmtop::jobs::Ctl::silent()).unwrap();
+    assert_eq!((s.inserted, s.rejected), (2, 1), "{s:?}");
+    let r = rejects(&db);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0][0], "3");
+    assert!(
+        r[0][2].contains("a quote opened on this line is not closed")
+            && r[0][2].contains("this line and the 2 after it"),
+        "{}",
+        r[0][2]
+    );
+    // The swallowed line is in the reject's cells, whole.
+    assert!(
+        r[0][4].contains("X3,Cid,c@x.com,basic,2024-01-03"),
+        "{:?}",
+        r[0]
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM customers WHERE id IN ('X1', 'X4', 'X5')"),
+        2
+    );
+}

@@ -17,7 +17,9 @@ use std::sync::mpsc;
 /// What the reader thread found in one record.
 pub(super) enum Outcome {
     Blank,
-    WrongWidth(usize),
+    /// Columns found, and the lines the record spans (more than one: a
+    /// quote left open swallowed the lines after it).
+    WrongWidth(usize, u64),
     Rejected(Reject),
     Row(Parsed),
 }
@@ -114,7 +116,7 @@ fn read_batches(
                 if rec.len() == 1 && rec.get(0).is_some_and(|f| f.is_empty()) {
                     Outcome::Blank
                 } else if rec.len() != width {
-                    Outcome::WrongWidth(rec.len())
+                    Outcome::WrongWidth(rec.len(), lines_spanned(rec))
                 } else {
                     match parser.parse(rec) {
                         Ok(mut p) => {
@@ -190,6 +192,24 @@ pub(super) fn read_and_apply(
     })
 }
 
+/// How many lines of the file a record spans: one, plus the line ends
+/// inside its quoted fields (CR, LF and CRLF each end a line, as the line
+/// numbers count them; one that ends the record's last line does not count).
+fn lines_spanned(rec: &csv::ByteRecord) -> u64 {
+    let mut b = rec.as_slice();
+    // A line end that closes the record's last line starts no new one.
+    for end in [b"\n".as_slice(), b"\r"] {
+        b = b.strip_suffix(end).unwrap_or(b);
+    }
+    let mut n = 1;
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'\n' || (c == b'\r' && b.get(i + 1) != Some(&b'\n')) {
+            n += 1;
+        }
+    }
+    n
+}
+
 /// The batch loop, on either engine: each record's verdict (at once, or at
 /// the writer's flush), counted and rejected in file order.
 fn apply_batches(
@@ -215,9 +235,20 @@ fn apply_batches(
         for (slot, outcome) in outcomes.into_iter().enumerate() {
             verdicts.push(match outcome {
                 Outcome::Blank => Slot::Blank,
-                Outcome::WrongWidth(n) => Slot::Done(Err(Reject::new(
+                Outcome::WrongWidth(n, 1) => Slot::Done(Err(Reject::new(
                     "",
                     format!("expected {} columns, found {n}", rejects.headers.len()),
+                ))),
+                Outcome::WrongWidth(n, span) => Slot::Done(Err(Reject::new(
+                    "",
+                    format!(
+                        "expected {} columns, found {n}: a quote opened on this line is not closed \
+                         before the line ends, so this line and the {} after it were read as one \
+                         record (all {span} lines are in the rejects file: close the quote there \
+                         and import it again)",
+                        rejects.headers.len(),
+                        span - 1
+                    ),
                 ))),
                 Outcome::Rejected(r) => Slot::Done(Err(r)),
                 Outcome::Row(p) => match writer.write(slot, p) {
