@@ -898,3 +898,44 @@ fn an_opened_item_is_what_an_action_applies_to() {
     h.step(Action::Back);
     assert_eq!(h.state.queue.marked.len(), 2);
 }
+
+/// The footer's place is the opened item's, not the cursor's (`:goto` and
+/// `t` open items away from it), and says so when the item is not listed.
+#[test]
+fn the_footer_counts_the_opened_items_place() {
+    let db = team_on_engine();
+    let mut h = ui(&db, 100, 30);
+    h.step(Action::GoScreen(Screen::Feedback));
+    let list = ids(&h);
+    let at = list.iter().position(|i| i == "F5").unwrap();
+    assert_ne!(at, h.state.queue.cursor, "{list:?}");
+    h.command("goto F5");
+    assert!(
+        h.screen().contains(&format!("item {} of 6", at + 1)),
+        "{}",
+        h.screen()
+    );
+    // Resolved elsewhere, then opened: not in the open queue shown.
+    for act in [&["claim", "F2"][..], &["resolve", "F2", "--note", "done"]] {
+        let out = crmtop_cmd()
+            .args([
+                "--db",
+                db.target().to_str().unwrap(),
+                "--agent",
+                "bob",
+                "feedback",
+            ])
+            .args(act)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    h.step(Action::Back);
+    h.step(Action::Refresh);
+    h.command("goto F2");
+    assert!(
+        h.screen().contains("not among the 5 listed"),
+        "{}",
+        h.screen()
+    );
+}

@@ -226,14 +226,26 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
 
 fn render_footer(state: &AppState, f: &mut Frame, footer: Rect, theme: &Theme) {
     let q = &state.queue;
-    let pos = match q.total {
-        Some(t) if t > 0 => format!(
+    // The opened item's place (`t` and `:goto` open items away from the
+    // cursor, or outside the list shown), else the cursor's.
+    let opened = q
+        .opened
+        .as_ref()
+        .and_then(|o| o.item.as_ref())
+        .map(|it| it.fid);
+    let at = match opened {
+        Some(fid) => q.items.iter().position(|it| it.fid == fid),
+        None => Some(q.cursor),
+    };
+    let pos = match (q.total, at) {
+        (Some(t), Some(i)) if t > 0 => format!(
             " item {} of {}",
-            format::count(q.offset + q.cursor as i64 + 1),
+            format::count(q.offset + i as i64 + 1),
             format::count(t)
         ),
-        Some(_) => " empty".into(),
-        None => " …".into(),
+        (Some(t), None) if t > 0 => format!(" not among the {} listed", format::count(t)),
+        (Some(_), _) => " empty".into(),
+        (None, _) => " …".into(),
     };
     // The filter bar: the status shown, then every other part.
     let status = q.filter.status().unwrap_or("all open");
