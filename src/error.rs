@@ -30,7 +30,7 @@ pub enum Error {
     #[error("{0}")]
     BadInput(String),
 
-    #[error("cannot read {path}: {message}")]
+    #[error("{path}: {message}")]
     File { path: PathBuf, message: String },
 
     #[error("{0}")]

@@ -255,7 +255,13 @@ pub fn apply(state: &State, act: &Act, agent: &str) -> Result<State, Refusal> {
                 status: Open,
                 assignee: Some(agent.to_string()),
             }),
-            _ => invalid("reopen"),
+            Pending => Err(Refusal::Invalid(
+                "cannot reopen an item that is pending (it is still open, waiting); claim it (c in the queue, or feedback claim) to resume work on it".into(),
+            )),
+            _ => Err(Refusal::Invalid(format!(
+                "cannot reopen an item that is {}: only resolved and closed items are reopened",
+                state.status
+            ))),
         },
         Act::Close => match state.status {
             Resolved => same(Closed),
@@ -277,6 +283,20 @@ mod tests {
             status,
             assignee: who.map(str::to_string),
         }
+    }
+
+    #[test]
+    fn a_refused_reopen_says_what_to_do_instead() {
+        let why = |s: Status| match apply(&st(s, Some("ann")), &Act::Reopen, "ann") {
+            Err(Refusal::Invalid(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        assert!(why(Pending).contains("claim it"), "{}", why(Pending));
+        assert!(
+            why(Open).contains("only resolved and closed"),
+            "{}",
+            why(Open)
+        );
     }
 
     #[test]

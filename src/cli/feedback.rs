@@ -345,7 +345,15 @@ fn list(ctx: &Ctx, a: ListArgs) -> Result<i32> {
         return Ok(OK);
     }
     if items.is_empty() {
-        crate::outln!("no items");
+        if total > 0 {
+            crate::outln!("no items past --offset {offset} (of {total})");
+        } else if status.is_none() {
+            crate::outln!(
+                "no open items match; --status any looks among resolved and closed ones too"
+            );
+        } else {
+            crate::outln!("no items");
+        }
         return Ok(OK);
     }
     crate::outln!(

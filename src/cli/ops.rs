@@ -200,8 +200,13 @@ fn print_report(r: &doctor::Report, fix: bool, json: bool) -> Result<i32> {
                 "healthy"
             } else if fix {
                 "problems remain (see above)"
-            } else {
+            } else if r.findings.iter().any(|f| f.severity != doctor::Severity::Ok
+                && !f.fixed
+                && f.fix.as_deref().is_some_and(|x| x.contains("--fix")))
+            {
                 "problems found (see above; crmtop doctor --fix repairs those that can be repaired without losing anything)"
+            } else {
+                "problems found (see above; each says what to do)"
             }
         );
     }

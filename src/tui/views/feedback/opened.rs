@@ -46,10 +46,15 @@ pub fn opened_panes(
         it.first_response_at,
         state.now,
     );
+    // Which clock runs: none once the item is resolved or closed.
+    let still_open =
+        crate::analytics::workflow::Status::parse(&it.status).is_some_and(|s| s.is_open());
     let phase = if it.status == "new" {
         " (first response)"
-    } else {
+    } else if still_open {
         " (resolution)"
+    } else {
+        ""
     };
     let mut lines = vec![
         Line::from(vec![
@@ -69,8 +74,7 @@ pub fn opened_panes(
             Span::styled(if sla == "-" { "" } else { phase }, theme.dim()),
         ]),
     ];
-    let open = crate::analytics::workflow::Status::parse(&it.status).is_some_and(|s| s.is_open());
-    if open {
+    if still_open {
         let why = it.why(&state.config.sla, state.now);
         lines.push(Line::from(vec![
             Span::styled("priority ", theme.dim()),
