@@ -939,3 +939,74 @@ fn the_footer_counts_the_opened_items_place() {
         h.screen()
     );
 }
+
+/// A note on a ticket (a call made, what the customer said) without
+/// changing its status or holder: from the CLI and with `m` in the UI; it
+/// is in the item's history and the audit replay still holds.
+#[test]
+fn a_note_is_added_without_changing_the_item() {
+    let db = team_on_engine();
+    let run = |args: &[&str]| {
+        let out = crmtop_cmd()
+            .args(["--db", db.target().to_str().unwrap(), "--agent", "bob"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    run(&["feedback", "claim", "F3"]);
+    let state = |id: &str| {
+        db.dump_rows(&format!(
+            "SELECT status, assignee FROM feedback WHERE id = '{id}'"
+        ))
+    };
+    let version = || db.count("SELECT version FROM feedback WHERE id = 'F3'");
+    let (before, v0) = (state("F3"), version());
+    run(&["feedback", "note", "F3", "--text", "called, no answer"]);
+    let after = state("F3");
+    assert_eq!(before, after);
+    assert_eq!(
+        version(),
+        v0 + 1,
+        "a note is a change others' stale actions meet"
+    );
+    let shown = run(&["feedback", "show", "F3"]);
+    assert!(shown.contains("bob noted: called, no answer"), "{shown}");
+    // An empty note is refused.
+    let out = crmtop_cmd()
+        .args(["--db", db.target().to_str().unwrap(), "--agent", "bob"])
+        .args(["feedback", "note", "F3", "--text", "  "])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&out).contains("a note needs some text")
+            || stderr(&out).contains("a note needs some text"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    // In the UI: m asks for the note; the item stays bob's and open.
+    let mut h = ui(&db, 100, 30);
+    h.step(Action::GoScreen(Screen::Feedback));
+    search(&mut h, "F3");
+    h.step(Action::Open);
+    h.step(Action::AddNote);
+    type_text(&mut h, "sent the refund form");
+    h.step(Action::Input(InputKey::Submit));
+    assert!(h.screen().contains("F3: note added"), "{}", h.screen());
+    assert!(
+        h.screen().contains("tester noted: sent the refund form"),
+        "{}",
+        h.screen()
+    );
+    assert_eq!(state("F3"), after);
+    // The audit log replays to every item's state.
+    let doc = run(&["doctor"]);
+    assert!(
+        doc.contains("3 workflow entries on 1 item replay")
+            || doc.contains("3 workflow entries replay to the state of 1 item"),
+        "{doc}"
+    );
+    assert!(doc.contains("healthy"), "{doc}");
+}

@@ -71,6 +71,9 @@ pub enum Act {
     Escalate(String),
     Reopen,
     Close,
+    /// A note on the item (a call made, what the customer said), its
+    /// status and holder unchanged.
+    Note(String),
 }
 
 impl Act {
@@ -84,13 +87,14 @@ impl Act {
             Act::Escalate(_) => "escalate",
             Act::Reopen => "reopen",
             Act::Close => "close",
+            Act::Note(_) => "note",
         }
     }
 
     /// The note an action carries (resolution note, escalation reason, assignee).
     pub fn note(&self) -> Option<&str> {
         match self {
-            Act::Assign(a) | Act::Resolve(a) | Act::Escalate(a) => Some(a),
+            Act::Assign(a) | Act::Resolve(a) | Act::Escalate(a) | Act::Note(a) => Some(a),
             _ => None,
         }
     }
@@ -263,6 +267,11 @@ pub fn apply(state: &State, act: &Act, agent: &str) -> Result<State, Refusal> {
                 state.status
             ))),
         },
+        // Anyone may add a note, at any status: nothing else changes.
+        Act::Note(text) if text.trim().is_empty() => {
+            Err(Refusal::Invalid("a note needs some text".into()))
+        }
+        Act::Note(_) => Ok(state.clone()),
         Act::Close => match state.status {
             Resolved => same(Closed),
             _ => Err(Refusal::Invalid(format!(

@@ -26,6 +26,8 @@ pub enum FeedbackCmd {
     Resolve(ResolveArgs),
     /// Escalate items with a reason
     Escalate(EscalateArgs),
+    /// Add a note to items (a call made, what the customer said); status and holder stay
+    Note(NoteArgs),
     /// Reopen resolved or closed items
     Reopen(Ids),
     /// Close resolved items
@@ -126,6 +128,15 @@ pub struct EscalateArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct NoteArgs {
+    #[command(flatten)]
+    pub ids: Ids,
+    /// The note (required)
+    #[arg(long, value_name = "TEXT")]
+    pub text: String,
+}
+
+#[derive(Debug, Args)]
 pub struct ShowArgs {
     /// Item id
     pub id: String,
@@ -148,6 +159,7 @@ pub fn run(ctx: &Ctx, cmd: FeedbackCmd) -> Result<i32> {
         FeedbackCmd::Pending(i) => act(ctx, i, Act::Pending),
         FeedbackCmd::Resolve(a) => act(ctx, a.ids, Act::Resolve(a.note)),
         FeedbackCmd::Escalate(a) => act(ctx, a.ids, Act::Escalate(a.reason)),
+        FeedbackCmd::Note(a) => act(ctx, a.ids, Act::Note(a.text)),
         FeedbackCmd::Reopen(i) => act(ctx, i, Act::Reopen),
         FeedbackCmd::Close(i) => act(ctx, i, Act::Close),
         FeedbackCmd::Release(i) => act(ctx, i, Act::Release),

@@ -144,8 +144,9 @@ struct Logged {
 pub fn replay_feedback(conn: &dyn Sql) -> Result<Replay> {
     use crate::analytics::workflow::{self as wf, Act, State, Status};
     use std::collections::HashMap;
-    const ACTIONS: [&str; 9] = [
+    const ACTIONS: [&str; 10] = [
         "claim", "assign", "release", "pending", "resolve", "escalate", "reopen", "close", "undo",
+        "note",
     ];
     let mut out = Replay::default();
     let mut last: HashMap<String, Logged> = HashMap::new();
@@ -208,6 +209,7 @@ pub fn replay_feedback(conn: &dyn Sql) -> Result<Replay> {
             "resolve" => Act::Resolve(details.clone().unwrap_or_default()),
             "escalate" => Act::Escalate(details.clone().unwrap_or_default()),
             "reopen" => Act::Reopen,
+            "note" => Act::Note(details.clone().unwrap_or_default()),
             _ => Act::Close,
         };
         match Status::parse(&old.status) {
@@ -316,6 +318,7 @@ pub fn sentence(e: &Entry, details: Option<&str>) -> String {
         "escalate" => format!("{who} escalated it{moved}{}", note(": ")),
         "reopen" => format!("{who} reopened it{moved}"),
         "close" => format!("{who} closed it{moved}"),
+        "note" => format!("{who} noted{}", note(": ")),
         "undo" => format!(
             "{who} undid their last change{moved}{}",
             note(": ").replace(": undid ", ": undid the ")

@@ -223,7 +223,7 @@ fn apply_one(conn: &dyn Sql, target: Target, act: &Act, agent: &str, now: i64) -
     };
     // Nothing changes (a claim of an item one already holds, an assignment
     // to its holder): nothing is written.
-    if after == before && !matches!(act, Act::Resolve(_) | Act::Escalate(_)) {
+    if after == before && !matches!(act, Act::Resolve(_) | Act::Escalate(_) | Act::Note(_)) {
         return Ok(Outcome::Done {
             id: cur.id,
             from: cur.status.to_string(),

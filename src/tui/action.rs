@@ -38,6 +38,8 @@ pub enum Action {
     Pending,
     Resolve,
     Escalate,
+    /// `m`: a note on the item, nothing else changed.
+    AddNote,
     Reopen,
     CycleQueueFilter,
     /// The queue's status: open, new, open, pending, escalated, resolved,
@@ -114,6 +116,7 @@ impl Action {
             Action::Pending => "pending",
             Action::Resolve => "resolve",
             Action::Escalate => "escalate",
+            Action::AddNote => "note",
             Action::Reopen => "reopen",
             Action::CycleQueueFilter => "queue_filter",
             Action::CycleStatus => "queue_status",

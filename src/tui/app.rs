@@ -369,6 +369,7 @@ pub enum PromptPurpose {
     Resolve,
     Escalate,
     Assign,
+    Note,
     /// A note to an outcome on a campaign's customer (may be empty).
     CampaignNote(Box<crate::store::campaigns::WorkRow>, &'static str),
 }

@@ -308,6 +308,12 @@ impl Keymap {
                     Action::Escalate,
                     "escalate (asks for a reason)",
                 ),
+                b(
+                    s(Feedback),
+                    &["m"],
+                    Action::AddNote,
+                    "add a note (status and holder stay)",
+                ),
                 b(s(Feedback), &["o"], Action::Reopen, "reopen"),
                 b(
                     s(Feedback),

@@ -253,7 +253,7 @@ fn ask(state: &mut AppState, label: &str, purpose: PromptPurpose) -> Vec<Effect>
     let probe = match purpose {
         PromptPurpose::Resolve => Some(Act::Resolve("-".into())),
         PromptPurpose::Escalate => Some(Act::Escalate("-".into())),
-        PromptPurpose::Assign | PromptPurpose::CampaignNote(..) => None,
+        PromptPurpose::Assign | PromptPurpose::Note | PromptPurpose::CampaignNote(..) => None,
     };
     if let Some(act) = probe {
         let refusals: Vec<String> = targets
@@ -342,6 +342,7 @@ pub fn queue_action(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::Assign => ask(state, "assign to", PromptPurpose::Assign),
         Action::Resolve => ask(state, "resolution note", PromptPurpose::Resolve),
         Action::Escalate => ask(state, "escalation reason", PromptPurpose::Escalate),
+        Action::AddNote => ask(state, "note", PromptPurpose::Note),
         _ => vec![],
     }
 }
@@ -374,18 +375,23 @@ pub fn on_acted(state: &mut AppState, act: &str, outcomes: Vec<Outcome>) -> Vec<
             }
         }
     }
-    // The last change of one item can be undone (`u`).
-    if act != "undo" && outcomes.len() == 1 {
+    // The last change of one item can be undone (`u`); a note is not a
+    // change of the item's state.
+    if act != "undo" && act != "note" && outcomes.len() == 1 {
         if let (Some(Outcome::Done { id, version, .. }), Some(fid)) = (outcomes.first(), on.first())
         {
             state.queue.last_done = Some((*fid, *version, id.clone()));
         }
     }
     let summary = match (done.len(), outcomes.len()) {
+        (1, 1) if act == "note" => match done[0] {
+            Outcome::Done { id, .. } => format!("{id}: note added"),
+            o => o.message(),
+        },
         (1, 1) => done[0].message(),
         (d, n) => format!("{act}: {d} of {n} done"),
     };
-    let undo_hint = if state.queue.last_done.is_some() && act != "undo" {
+    let undo_hint = if state.queue.last_done.is_some() && act != "undo" && act != "note" {
         " (u undoes)"
     } else {
         ""
@@ -501,6 +507,7 @@ pub fn prompt_input(state: &mut AppState, action: Action) -> Vec<Effect> {
                 let need = match p.purpose {
                     PromptPurpose::Resolve => "a resolution note is required (Esc cancels)",
                     PromptPurpose::Escalate => "an escalation reason is required (Esc cancels)",
+                    PromptPurpose::Note => "type the note (Esc cancels)",
                     PromptPurpose::Assign => "type an agent name; Tab completes (Esc cancels)",
                     PromptPurpose::CampaignNote(..) => "",
                 };
@@ -515,6 +522,7 @@ pub fn prompt_input(state: &mut AppState, action: Action) -> Vec<Effect> {
             let act = match p.purpose {
                 PromptPurpose::Resolve => Act::Resolve(text),
                 PromptPurpose::Escalate => Act::Escalate(text),
+                PromptPurpose::Note => Act::Note(text),
                 PromptPurpose::CampaignNote(..) => return vec![],
                 PromptPurpose::Assign => {
                     // Only agents known to the database or the config; a

@@ -409,6 +409,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         | Action::Pending
         | Action::Resolve
         | Action::Escalate
+        | Action::AddNote
         | Action::Reopen
         | Action::Release
         | Action::Close

@@ -287,15 +287,15 @@ fn render_footer(state: &AppState, f: &mut Frame, footer: Rect, theme: &Theme) {
     // The review keys, as many as room allows (longest first).
     let hints: &[&str] = if q.opened.is_some() {
         &[
-            " · c claim a assign p pending x resolve e escalate o reopen r release X close u undo · t take next · Esc queue",
-            " · c a p x e o r X act · u undo · t take next · Esc queue",
-            " · c a p x e o act · u undo · Esc queue",
+            " · c claim a assign p pending x resolve e escalate m note o reopen r release X close u undo · t take next · Esc queue",
+            " · c a p x e m o r X act · u undo · t take next · Esc queue",
+            " · c a p x e m o act · u undo · Esc queue",
             " · Esc queue",
         ]
     } else {
         &[
-            " · t take · / search · S status · f filter · Space mark · c a p x e o r X act · u undo",
-            " · t take · / search · S status · Space mark · c a p x e act · u undo",
+            " · t take · / search · S status · f filter · Space mark · c a p x e m o r X act · u undo",
+            " · t take · / search · S status · Space mark · c a p x e m act · u undo",
             " · t take · / search · S status · u undo",
             " · / search",
         ]
