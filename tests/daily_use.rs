@@ -1010,3 +1010,59 @@ fn a_note_is_added_without_changing_the_item() {
     );
     assert!(doc.contains("healthy"), "{doc}");
 }
+
+/// A ticket read out by its number alone (`5`, `123` for `T0000123`) is
+/// found: by `feedback show`, `:goto` and the queue's search.
+#[test]
+fn a_ticket_is_found_by_its_number_alone() {
+    let db = team_on_engine();
+    let f = db.file("f2.csv");
+    std::fs::write(
+        &f,
+        "id,customer_id,created_at,kind,channel,text\n\
+         T0000123,C1,2025-06-26,question,email,Is there a student discount?\n",
+    )
+    .unwrap();
+    db.import(Kind::Feedback, &f).unwrap();
+    for (typed, id) in [("123", "T0000123"), ("0123", "T0000123"), ("5", "F5")] {
+        let out = crmtop_cmd()
+            .args([
+                "--db",
+                db.target().to_str().unwrap(),
+                "feedback",
+                "show",
+                typed,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{typed}: {}", stderr(&out));
+        assert!(stdout(&out).starts_with(id), "{typed}: {}", stdout(&out));
+    }
+    let out = crmtop_cmd()
+        .args([
+            "--db",
+            db.target().to_str().unwrap(),
+            "feedback",
+            "show",
+            "124",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let mut h = ui(&db, 100, 30);
+    h.step(Action::GoScreen(Screen::Feedback));
+    search(&mut h, "123");
+    assert_eq!(ids(&h), vec!["T0000123"]);
+    search(&mut h, "5");
+    assert_eq!(ids(&h), vec!["F5"]);
+    h.command("goto 123");
+    assert_eq!(
+        h.state
+            .queue
+            .opened
+            .as_ref()
+            .and_then(|o| o.item.as_ref())
+            .map(|i| i.id.clone()),
+        Some("T0000123".into())
+    );
+}

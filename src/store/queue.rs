@@ -98,7 +98,7 @@ pub(crate) fn condition_on(
         QueueFilter::Overdue => ("TRUE".into(), vec![], true),
         QueueFilter::Text(t) | QueueFilter::TextNoNames(t) => {
             let names = matches!(filter, QueueFilter::Text(_));
-            match (engine, super::feedback::fts_query(t)) {
+            let (cond, mut params, overdue) = match (engine, super::feedback::fts_query(t)) {
                 (_, None) => ("TRUE".into(), vec![], false),
                 (Engine::Sqlite, Some(q)) => (
                     // sql-format-ok: a constant column prefix; the query is bound.
@@ -121,6 +121,24 @@ pub(crate) fn condition_on(
                     vec![Value::Text(super::feedback::tsquery(t))],
                     false,
                 ),
+            };
+            // A number alone (`5133`) also finds the item it numbers
+            // (`F0005133`), as tickets are read out.
+            match super::feedback::item_number(t) {
+                Some(n) => {
+                    params.push(Value::Text(n.clone()));
+                    params.push(Value::Text(n));
+                    (
+                        // sql-format-ok: a constant column prefix and subquery; the number is bound.
+                        format!(
+                            "({cond} OR {p}fid IN (SELECT fid FROM feedback WHERE id IN ({})))",
+                            super::feedback::number_ids_sql(engine)
+                        ),
+                        params,
+                        overdue,
+                    )
+                }
+                None => (cond, params, overdue),
             }
         }
         QueueFilter::Every(parts) => {

@@ -265,14 +265,63 @@ pub fn item(
     Ok(Some(it))
 }
 
-/// The key of an item from its id (`F1234`).
+/// The key of an item from its id (`F0005133`), or from its number alone
+/// (`5133`, as tickets are read out: see [`number_ids_sql`]) when exactly
+/// one item has it.
 pub fn fid_of(conn: &dyn Sql, id: &str) -> Result<Option<i64>> {
-    conn.row(
-        "SELECT fid FROM feedback WHERE id = ?1",
-        &[sql::text(id.trim())],
-    )?
-    .map(|r| r.i64(0))
-    .transpose()
+    let id = id.trim();
+    if let Some(r) = conn.row("SELECT fid FROM feedback WHERE id = ?1", &[sql::text(id)])? {
+        return Ok(Some(r.i64(0)?));
+    }
+    let Some(n) = item_number(id) else {
+        return Ok(None);
+    };
+    // sql-format-ok: a constant subquery; the number is bound.
+    let sql = format!(
+        "SELECT fid FROM feedback WHERE id IN ({}) LIMIT 2",
+        number_ids_sql(conn.engine())
+    );
+    let rows = conn.rows(&sql, &[sql::text(&n), sql::text(&n)])?;
+    match rows.as_slice() {
+        [one] => Ok(Some(one.i64(0)?)),
+        _ => Ok(None),
+    }
+}
+
+/// Typed text that is an item's number (digits only, leading zeros
+/// dropped), to be looked up by [`number_ids_sql`].
+pub fn item_number(typed: &str) -> Option<String> {
+    let t = typed.trim();
+    if t.is_empty() || t.len() > 18 || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n = t.trim_start_matches('0');
+    Some(if n.is_empty() {
+        "0".into()
+    } else {
+        n.to_string()
+    })
+}
+
+/// The ids an item number (bound twice, as `?`) can stand for: ids are
+/// usually a fixed prefix and a zero-padded number (`F0005133`), so the
+/// number is padded to the digits that end the first and the last item's
+/// ids, after their prefix. Two index lookups, whatever the size.
+pub fn number_ids_sql(engine: sql::Engine) -> &'static str {
+    match engine {
+        sql::Engine::Sqlite => {
+            "SELECT rtrim(s.id, '0123456789') || substr('000000000000000000' || CAST(? AS TEXT), -(length(s.id) - length(rtrim(s.id, '0123456789'))))
+             FROM (SELECT id FROM (SELECT id FROM feedback ORDER BY fid LIMIT 1)
+                   UNION SELECT id FROM (SELECT id FROM feedback ORDER BY fid DESC LIMIT 1)) s
+             WHERE length(CAST(? AS TEXT)) <= length(s.id) - length(rtrim(s.id, '0123456789'))"
+        }
+        sql::Engine::Postgres => {
+            "SELECT rtrim(s.id, '0123456789') || right('000000000000000000' || CAST(? AS TEXT), length(s.id) - length(rtrim(s.id, '0123456789')))
+             FROM (SELECT id FROM (SELECT id FROM feedback ORDER BY fid LIMIT 1) a
+                   UNION SELECT id FROM (SELECT id FROM feedback ORDER BY fid DESC LIMIT 1) b) s
+             WHERE length(CAST(? AS TEXT)) <= length(s.id) - length(rtrim(s.id, '0123456789'))"
+        }
+    }
 }
 
 /// The items of ranked queue rows, in the order given, each with its
