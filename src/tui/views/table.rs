@@ -106,15 +106,32 @@ pub struct Shown {
 
 /// Lay the chosen columns out in `width`. Unscrolled, the least important
 /// columns make room (priority); scrolled by `hscroll`, the pinned columns
-/// stay and the others start `hscroll` columns further right.
+/// stay and the others start `hscroll` columns further right. When the
+/// unscrolled layout leaves out the first column (an unimportant one, as the
+/// queue's `prio`), the first step right starts at it, so every column is
+/// reached in turn.
 pub fn layout(defs: &[ColumnDef], chosen: Option<&[String]>, width: u16, hscroll: usize) -> Shown {
     let order = ordered(defs, chosen);
+    let movable: Vec<usize> = order.iter().copied().filter(|&i| !defs[i].pinned).collect();
+    if hscroll == 0 {
+        return place(defs, &order, width, None);
+    }
+    let first_left_out = movable
+        .first()
+        .is_some_and(|f| !place(defs, &order, width, None).cols.contains(f));
+    let start = hscroll - usize::from(first_left_out);
+    place(defs, &order, width, Some(start))
+}
+
+/// `layout` by priority (`start` None) or in order from the `start`th
+/// movable column.
+fn place(defs: &[ColumnDef], order: &[usize], width: u16, start: Option<usize>) -> Shown {
     let cost = |i: usize| defs[i].width + 1;
     let pinned: Vec<usize> = order.iter().copied().filter(|&i| defs[i].pinned).collect();
     let movable: Vec<usize> = order.iter().copied().filter(|&i| !defs[i].pinned).collect();
     let mut used: u16 = pinned.iter().map(|&i| cost(i)).sum();
     let mut cols = pinned.clone();
-    if hscroll == 0 {
+    let Some(hscroll) = start else {
         let max_prio = movable.iter().map(|&i| defs[i].priority).max().unwrap_or(0);
         let mut chosen_set: Vec<usize> = Vec::new();
         for prio in 0..=max_prio {
@@ -132,7 +149,7 @@ pub fn layout(defs: &[ColumnDef], chosen: Option<&[String]>, width: u16, hscroll
             left: 0,
             right: movable.len() - shown,
         };
-    }
+    };
     let start = hscroll.min(movable.len().saturating_sub(1));
     let mut shown = 0;
     for &i in &movable[start..] {
@@ -159,9 +176,9 @@ pub fn max_hscroll(defs: &[ColumnDef], chosen: Option<&[String]>, width: u16) ->
     if layout(defs, chosen, width, 0).right == 0 {
         return 0;
     }
-    (1..n)
+    (1..=n)
         .find(|&s| layout(defs, chosen, width, s).right == 0)
-        .unwrap_or(n.saturating_sub(1))
+        .unwrap_or(n)
 }
 
 /// A row: one cell per column definition (the widget picks the shown ones).
@@ -308,6 +325,29 @@ mod tests {
         assert_eq!((s.left, s.right), (2, 0));
         assert_eq!(max_hscroll(DEFS, None, 31), 2);
         assert_eq!(max_hscroll(DEFS, None, 200), 0);
+    }
+
+    #[test]
+    fn a_first_column_left_out_unscrolled_is_reached_by_the_first_step() {
+        // As the queue: an unimportant column first, before the pinned id.
+        const Q: &[ColumnDef] = &[
+            ColumnDef::new("prio", "prio", 5).prio(4),
+            ColumnDef::new("id", "id", 8).pinned(),
+            ColumnDef::new("kind", "kind", 9).prio(2),
+            ColumnDef::new("status", "status", 9).prio(5),
+            ColumnDef::new("text", "text", 20),
+        ];
+        // 9 + 10 + 21 = 40: id, kind, text; prio and status left out.
+        let s = layout(Q, None, 40, 0);
+        assert_eq!(s.cols, vec![1, 2, 4]);
+        // Every column is shown at some step, and the last step ends the row.
+        let last = max_hscroll(Q, None, 40);
+        let mut seen: Vec<usize> = (0..=last).flat_map(|h| layout(Q, None, 40, h).cols).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen, vec![0, 1, 2, 3, 4]);
+        assert_eq!(layout(Q, None, 40, 1).cols, vec![1, 0, 2, 3]);
+        assert_eq!(layout(Q, None, 40, last).right, 0);
     }
 
     #[test]
