@@ -1066,3 +1066,34 @@ fn a_ticket_is_found_by_its_number_alone() {
         Some("T0000123".into())
     );
 }
+
+/// `:export` writes every row; with a filtered list on screen its message
+/// says the filter was not applied (an analyst expected the 66 rows shown).
+#[test]
+fn an_export_from_a_filtered_list_says_it_wrote_every_row() {
+    let db = team_on_engine();
+    let mut h = ui(&db, 120, 30);
+    h.step(Action::GoScreen(Screen::Customers));
+    let out = db.file("all.csv");
+    h.command(&format!("export customers {}", out.display()));
+    let said = |h: &Harness| {
+        h.state
+            .messages
+            .last()
+            .map(|m| m.text.clone())
+            .unwrap_or_default()
+    };
+    assert!(said(&h).starts_with("exported 3 rows"), "{}", said(&h));
+    assert!(!said(&h).contains("do not apply"), "{}", said(&h));
+    h.step(Action::StartFilter);
+    type_text(&mut h, "ada");
+    h.step(Action::Input(InputKey::Submit));
+    assert_eq!(h.state.customers.total, Some(1));
+    h.command(&format!("export customers {}", out.display()));
+    assert!(
+        said(&h).starts_with("exported 3 rows")
+            && said(&h).contains("exports do not apply the screen's filter"),
+        "{}",
+        said(&h)
+    );
+}

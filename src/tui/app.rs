@@ -407,6 +407,8 @@ pub struct JobState {
     pub label: String,
     pub progress: Option<Progress>,
     pub cancelling: bool,
+    /// Said after the job's success message (an export's scope).
+    pub after: Option<String>,
 }
 
 /// A customer list paged from SQL: a window of loaded rows around the view.

@@ -187,10 +187,15 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
             if state.job.is_some() {
                 return Err("a job is running; wait for it".into());
             }
+            // An export writes the whole table: say so when the screen
+            // shows a filtered list (the count would otherwise surprise).
+            let after = filtered_view(state)
+                .map(|what| format!("every row: exports do not apply the screen's {what}"));
             state.job = Some(JobState {
                 label: spec.label(),
                 progress: None,
                 cancelling: false,
+                after,
             });
             Ok(vec![request(Request::StartJob(spec))])
         }
@@ -433,4 +438,30 @@ fn columns(state: &mut AppState, rest: &[&str]) -> Result<Vec<Effect>, String> {
         screen: key.to_string(),
         columns: new,
     })])
+}
+
+/// What narrows the list on screen (a filter, a cluster, a band or a
+/// segment), if anything.
+fn filtered_view(state: &AppState) -> Option<&'static str> {
+    let q = match state.screen {
+        crate::tui::app::Screen::Customers => &state.customers.query,
+        crate::tui::app::Screen::Churn => &state.churn.query,
+        crate::tui::app::Screen::Clv => &state.clv.query,
+        crate::tui::app::Screen::Feedback => {
+            return (state.queue.filter != crate::store::feedback::QueueFilter::All)
+                .then_some("queue filter");
+        }
+        _ => return None,
+    };
+    if q.filter.as_deref().is_some_and(|t| !t.is_empty()) {
+        Some("filter")
+    } else if q.cluster.is_some() {
+        Some("cluster")
+    } else if q.churn_band.is_some() {
+        Some("risk band")
+    } else if q.rfm_segment.is_some() {
+        Some("segment")
+    } else {
+        None
+    }
 }

@@ -285,6 +285,7 @@ pub(crate) fn start_job(state: &mut AppState, spec: JobSpec) -> Vec<Effect> {
         label: spec.label(),
         progress: None,
         cancelling: false,
+        after: None,
     });
     state.say(Severity::Info, format!("{}… (Esc cancels)", spec.label()));
     vec![request(Request::StartJob(spec))]

@@ -200,13 +200,19 @@ pub fn on_response(state: &mut AppState, resp: Response) -> Vec<Effect> {
             result,
             cancelled,
         } => {
-            state.job = None;
+            let after = state.job.take().and_then(|j| j.after);
             match (cancelled, result) {
                 (true, _) => state.say(
                     Severity::Info,
                     format!("{label} cancelled; the database is unchanged"),
                 ),
-                (false, Ok(msg)) => state.say(Severity::Success, msg),
+                (false, Ok(msg)) => state.say(
+                    Severity::Success,
+                    match after {
+                        Some(a) => format!("{msg} ({a})"),
+                        None => msg,
+                    },
+                ),
                 (false, Err(e)) => state.say(Severity::Error, format!("{label} failed: {e}")),
             }
             // Our own job: the next stamp is recorded, not announced.

@@ -342,7 +342,9 @@ mod tests {
         assert_eq!(s.cols, vec![1, 2, 4]);
         // Every column is shown at some step, and the last step ends the row.
         let last = max_hscroll(Q, None, 40);
-        let mut seen: Vec<usize> = (0..=last).flat_map(|h| layout(Q, None, 40, h).cols).collect();
+        let mut seen: Vec<usize> = (0..=last)
+            .flat_map(|h| layout(Q, None, 40, h).cols)
+            .collect();
         seen.sort_unstable();
         seen.dedup();
         assert_eq!(seen, vec![0, 1, 2, 3, 4]);
