@@ -158,6 +158,16 @@ fn filters_combine_and_are_set_directly() {
         .is_some_and(|s| s.text.contains("kind=nonsense")));
     h.command("filter");
     assert_eq!(ids(&h).len(), 6);
+    // `t` takes the top of the whole queue, and says so under a filter.
+    h.command("filter kind=question");
+    h.step(Action::FeedbackNext);
+    let said = h
+        .state
+        .status
+        .as_ref()
+        .map(|s| s.text.clone())
+        .unwrap_or_default();
+    assert!(said.contains("t does not follow the filter"), "{said}");
 }
 
 #[test]

@@ -429,7 +429,17 @@ pub fn on_next(state: &mut AppState, claimed: Option<(i64, Outcome)>) -> Vec<Eff
     state.queue.acting = false;
     match claimed {
         Some((fid, outcome)) => {
-            state.say(Severity::Success, format!("next: {}", outcome.message()));
+            // `t` takes the top of the whole queue, as `crmtop feedback
+            // next` does: with a filter on, say so (an agent filtering to
+            // complaints took a question and could not tell why).
+            let scope = match state.queue.filter {
+                crate::store::feedback::QueueFilter::All => "",
+                _ => " (the top unclaimed item of the whole queue: t does not follow the filter)",
+            };
+            state.say(
+                Severity::Success,
+                format!("next: {}{scope}", outcome.message()),
+            );
             let mut fx = open_item(state, fid);
             let off = state.queue.requested_offset;
             fx.extend(super::update::load_queue(state, off));
