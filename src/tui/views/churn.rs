@@ -44,13 +44,23 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
                     .map(|a| format!("{a:.3}"))
                     .unwrap_or_else(|| "-".into()),
             )),
+            // Narrow: the thresholds in short, so the window still fits.
             Span::styled(
-                format!(
-                    "band {} (high >= {:.0}%, medium >= {:.0}%)",
-                    state.band.label(),
-                    state.config.thresholds.high * 100.0,
-                    state.config.thresholds.medium * 100.0
-                ),
+                if area.width >= 100 {
+                    format!(
+                        "band {} (high >= {:.0}%, medium >= {:.0}%)",
+                        state.band.label(),
+                        state.config.thresholds.high * 100.0,
+                        state.config.thresholds.medium * 100.0
+                    )
+                } else {
+                    format!(
+                        "band {} (high {:.0}%+, med {:.0}%+)",
+                        state.band.label(),
+                        state.config.thresholds.high * 100.0,
+                        state.config.thresholds.medium * 100.0
+                    )
+                },
                 theme.accent(),
             ),
             // Narrow: the window only (the Models screen has the rest).
