@@ -45,6 +45,17 @@ fn ui(db: &TempDb, w: u16, h: u16) -> Harness {
     Harness::new(std::path::Path::new(&db.target()), NOW, w, h).unwrap()
 }
 
+/// `crmtop --db DB --agent AGENT ARGS...` (another agent, or a script).
+fn cli(db: &TempDb, agent: &str, args: &[&str]) -> std::process::Output {
+    crmtop_cmd()
+        .arg("--db")
+        .arg(db.target())
+        .args(["--agent", agent])
+        .args(args)
+        .output()
+        .expect("run crmtop")
+}
+
 fn ids(h: &Harness) -> Vec<String> {
     h.state.queue.items.iter().map(|i| i.id.clone()).collect()
 }
@@ -161,12 +172,7 @@ fn filters_combine_and_are_set_directly() {
     // `t` takes the top of the whole queue, and says so under a filter.
     h.command("filter kind=question");
     h.step(Action::FeedbackNext);
-    let said = h
-        .state
-        .status
-        .as_ref()
-        .map(|s| s.text.clone())
-        .unwrap_or_default();
+    let said = h.status_text();
     assert!(said.contains("t does not follow the filter"), "{said}");
 }
 
@@ -174,18 +180,7 @@ fn filters_combine_and_are_set_directly() {
 fn assign_accepts_known_agents_and_asks_before_a_new_one() {
     let db = team_on_engine();
     // bob has acted, so he is known.
-    let out = crmtop_cmd()
-        .args([
-            "--db",
-            db.target().to_str().unwrap(),
-            "--agent",
-            "bob",
-            "feedback",
-            "claim",
-            "F6",
-        ])
-        .output()
-        .unwrap();
+    let out = cli(&db, "bob", &["feedback", "claim", "F6"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // The CLI: a typo is refused, naming the closest known agents.
     let out = db.run(&["feedback", "assign", "F2", "--to", "bbo"]);
@@ -234,20 +229,7 @@ fn assign_accepts_known_agents_and_asks_before_a_new_one() {
 fn a_bulk_claim_reports_every_outcome_and_failed_items_stay_marked() {
     let db = team_on_engine();
     // The other agent holds three items.
-    let out = crmtop_cmd()
-        .args([
-            "--db",
-            db.target().to_str().unwrap(),
-            "--agent",
-            "bob",
-            "feedback",
-            "claim",
-            "F1",
-            "F2",
-            "F3",
-        ])
-        .output()
-        .unwrap();
+    let out = cli(&db, "bob", &["feedback", "claim", "F1", "F2", "F3"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let mut h = ui(&db, 80, 24);
     h.step(Action::GoScreen(Screen::Feedback));
@@ -315,34 +297,10 @@ fn undo_a_resolve_unless_someone_changed_the_item_since() {
         .is_some_and(|s| s.text.contains("nothing to undo")));
     search(&mut h, "F5");
     h.step(Action::Claim);
-    let out = crmtop_cmd()
-        .args([
-            "--db",
-            db.target().to_str().unwrap(),
-            "--agent",
-            "bob",
-            "feedback",
-            "assign",
-            "F5",
-            "--to",
-            "tester",
-        ])
-        .output()
-        .unwrap();
+    let out = cli(&db, "bob", &["feedback", "assign", "F5", "--to", "tester"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // bob's re-assignment was a no-op (same holder), so make a real change.
-    let out = crmtop_cmd()
-        .args([
-            "--db",
-            db.target().to_str().unwrap(),
-            "--agent",
-            "bob",
-            "feedback",
-            "pending",
-            "F5",
-        ])
-        .output()
-        .unwrap();
+    let out = cli(&db, "bob", &["feedback", "pending", "F5"]);
     let _ = out;
     let v_before = db.count("SELECT version FROM feedback WHERE id = 'F5'");
     h.step(Action::Undo);
@@ -927,17 +885,7 @@ fn the_footer_counts_the_opened_items_place() {
     );
     // Resolved elsewhere, then opened: not in the open queue shown.
     for act in [&["claim", "F2"][..], &["resolve", "F2", "--note", "done"]] {
-        let out = crmtop_cmd()
-            .args([
-                "--db",
-                db.target().to_str().unwrap(),
-                "--agent",
-                "bob",
-                "feedback",
-            ])
-            .args(act)
-            .output()
-            .unwrap();
+        let out = cli(&db, "bob", &[&["feedback"], act].concat());
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     }
     h.step(Action::Back);
@@ -957,11 +905,7 @@ fn the_footer_counts_the_opened_items_place() {
 fn a_note_is_added_without_changing_the_item() {
     let db = team_on_engine();
     let run = |args: &[&str]| {
-        let out = crmtop_cmd()
-            .args(["--db", db.target().to_str().unwrap(), "--agent", "bob"])
-            .args(args)
-            .output()
-            .unwrap();
+        let out = cli(&db, "bob", args);
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
         stdout(&out)
     };
@@ -984,11 +928,7 @@ fn a_note_is_added_without_changing_the_item() {
     let shown = run(&["feedback", "show", "F3"]);
     assert!(shown.contains("bob noted: called, no answer"), "{shown}");
     // An empty note is refused.
-    let out = crmtop_cmd()
-        .args(["--db", db.target().to_str().unwrap(), "--agent", "bob"])
-        .args(["feedback", "note", "F3", "--text", "  "])
-        .output()
-        .unwrap();
+    let out = cli(&db, "bob", &["feedback", "note", "F3", "--text", "  "]);
     assert!(
         stdout(&out).contains("a note needs some text")
             || stderr(&out).contains("a note needs some text"),
@@ -1035,29 +975,11 @@ fn a_ticket_is_found_by_its_number_alone() {
     .unwrap();
     db.import(Kind::Feedback, &f).unwrap();
     for (typed, id) in [("123", "T0000123"), ("0123", "T0000123"), ("5", "F5")] {
-        let out = crmtop_cmd()
-            .args([
-                "--db",
-                db.target().to_str().unwrap(),
-                "feedback",
-                "show",
-                typed,
-            ])
-            .output()
-            .unwrap();
+        let out = cli(&db, "tester", &["feedback", "show", typed]);
         assert_eq!(out.status.code(), Some(0), "{typed}: {}", stderr(&out));
         assert!(stdout(&out).starts_with(id), "{typed}: {}", stdout(&out));
     }
-    let out = crmtop_cmd()
-        .args([
-            "--db",
-            db.target().to_str().unwrap(),
-            "feedback",
-            "show",
-            "124",
-        ])
-        .output()
-        .unwrap();
+    let out = cli(&db, "tester", &["feedback", "show", "124"]);
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
     let mut h = ui(&db, 100, 30);
     h.step(Action::GoScreen(Screen::Feedback));

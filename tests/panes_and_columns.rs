@@ -298,12 +298,7 @@ fn resolving_an_unclaimed_item_is_refused_before_the_note_is_typed() {
     assert_eq!(first.status, "new");
     h.step(Action::Resolve);
     assert_eq!(h.state.mode, Mode::Normal, "no prompt for a note");
-    let said = h
-        .state
-        .status
-        .as_ref()
-        .map(|s| s.text.clone())
-        .unwrap_or_default();
+    let said = h.status_text();
     assert!(said.contains("claim it first"), "{said}");
     // Claimed, it asks for the note.
     h.step(Action::Claim);

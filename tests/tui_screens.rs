@@ -208,12 +208,7 @@ fn retrain_from_a_key_reports_what_changed_and_refreshes() {
     h.step(Action::GoScreen(Screen::Churn));
     h.step(Action::Retrain);
     assert!(h.state.job.is_none(), "the job finished");
-    let msg = h
-        .state
-        .status
-        .as_ref()
-        .map(|s| s.text.clone())
-        .unwrap_or_default();
+    let msg = h.status_text();
     assert!(msg.starts_with("model v2: AUC 0."), "{msg}");
     assert!(msg.contains("activated"), "{msg}");
     assert_eq!(db.count("SELECT count(*) FROM models"), 2);

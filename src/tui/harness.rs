@@ -152,6 +152,15 @@ impl Harness {
     pub fn screen(&self) -> String {
         buffer_text(&self.draw())
     }
+
+    /// The status line's message, whole (the screen may cut it).
+    pub fn status_text(&self) -> String {
+        self.state
+            .status
+            .as_ref()
+            .map(|s| s.text.clone())
+            .unwrap_or_default()
+    }
 }
 
 pub fn buffer_text(b: &Buffer) -> String {
