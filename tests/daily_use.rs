@@ -917,7 +917,8 @@ fn a_note_is_added_without_changing_the_item() {
     };
     let version = || db.count("SELECT version FROM feedback WHERE id = 'F3'");
     let (before, v0) = (state("F3"), version());
-    run(&["feedback", "note", "F3", "--text", "called, no answer"]);
+    let said = run(&["feedback", "note", "F3", "--text", "called, no answer"]);
+    assert_eq!(said.trim(), "F3: note added");
     let after = state("F3");
     assert_eq!(before, after);
     assert_eq!(
@@ -939,6 +940,9 @@ fn a_note_is_added_without_changing_the_item() {
     // In the UI: m asks for the note; the item stays bob's and open.
     let mut h = ui(&db, 100, 30);
     h.step(Action::GoScreen(Screen::Feedback));
+    // A claim of another item first: `u` must not reach back to it.
+    search(&mut h, "F1");
+    h.step(Action::Claim);
     search(&mut h, "F3");
     h.step(Action::Open);
     h.step(Action::AddNote);
@@ -951,11 +955,20 @@ fn a_note_is_added_without_changing_the_item() {
         h.screen()
     );
     assert_eq!(state("F3"), after);
+    // A note cannot be undone, and `u` does not reach past it to an earlier
+    // change (of this or another item).
+    h.step(Action::Undo);
+    assert!(
+        h.status_text().contains("nothing to undo"),
+        "{}",
+        h.status_text()
+    );
+    assert_eq!(state("F3"), after);
     // The audit log replays to every item's state.
     let doc = run(&["doctor"]);
     assert!(
-        doc.contains("3 workflow entries on 1 item replay")
-            || doc.contains("3 workflow entries replay to the state of 1 item"),
+        doc.contains("4 workflow entries on 2 items replay")
+            || doc.contains("4 workflow entries replay to the state of 2 items"),
         "{doc}"
     );
     assert!(doc.contains("healthy"), "{doc}");

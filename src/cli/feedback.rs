@@ -442,7 +442,9 @@ fn act(ctx: &Ctx, ids: Ids, act: Act) -> Result<i32> {
         print_json(&outcomes)?;
     } else {
         for o in &outcomes {
-            if o.is_done() {
+            if let (workflow::Outcome::Done { id, .. }, Act::Note(_)) = (o, &act) {
+                crate::outln!("{id}: note added");
+            } else if o.is_done() {
                 crate::outln!("{}", o.message());
             } else {
                 crate::errln!("crmtop: {}", o.message());

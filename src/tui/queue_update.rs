@@ -368,15 +368,24 @@ pub fn on_acted(state: &mut AppState, act: &str, outcomes: Vec<Outcome>) -> Vec<
         } else {
             Severity::Warning
         };
-        state.log(sev, format!("{act}: {}", o.message()));
+        let said = match o {
+            Outcome::Done { id, .. } if act == "note" => format!("{id}: note added"),
+            o => o.message(),
+        };
+        state.log(sev, format!("{act}: {said}"));
         if o.is_done() {
             if let Some(fid) = on.get(i) {
                 state.queue.marked.remove(fid);
             }
         }
     }
-    // The last change of one item can be undone (`u`); a note is not a
-    // change of the item's state.
+    // The last change of one item can be undone (`u`). A note is not a
+    // change of the item's state and cannot be undone; after one, `u` has
+    // nothing to undo (it undid an earlier change, maybe of another item,
+    // or met the note's own new version).
+    if act == "note" {
+        state.queue.last_done = None;
+    }
     if act != "undo" && act != "note" && outcomes.len() == 1 {
         if let (Some(Outcome::Done { id, version, .. }), Some(fid)) = (outcomes.first(), on.first())
         {
