@@ -584,3 +584,40 @@ fn an_unclosed_quote_says_which_lines_it_swallowed_and_keeps_them() {
         2
     );
 }
+
+/// A quote left open that a later field's quote closes: the record has the
+/// right width, but the rows between were read as one field's text. It is
+/// rejected (it was imported as one garbled row, and the rows swallowed
+/// were lost without a word); a real multi-line text is imported.
+#[test]
+fn rows_swallowed_by_a_quote_closed_late_are_rejected_not_merged() {
+    let db = TempDb::new().on_engine();
+    let f = db.file("c.csv");
+    std::fs::write(
+        &f,
+        "id,name,email,region\n\
+         X1,Good One,g1@x.com,north\n\
+         X2,\"Broken quote,b@x.com,south\n\
+         X3,Good Three,g3@x.com,east\n\
+         X4,\"Four Jr\",g4@x.com,west\n\
+         X5,\"Five, on\ntwo lines\",g5@x.com,north\n",
+    )
+    .unwrap();
+    let mut opts = crmtop::ingest::ImportOptions::new(Kind::Customers, f);
+    opts.reject_file = Some(db.file("rejects.csv"));
+    let s = db.import_opts(&opts, crmtop::jobs::Ctl::silent()).unwrap();
+    assert_eq!((s.inserted, s.rejected), (2, 1), "{s:?}");
+    let r = rejects(&db);
+    assert_eq!(r[0][0], "3");
+    assert!(
+        r[0][2].contains("seems to close only 2 lines later")
+            && r[0][2].contains("one of them holds as many separators"),
+        "{}",
+        r[0][2]
+    );
+    assert!(r[0][4].contains("X3,Good Three"), "{:?}", r[0]);
+    assert_eq!(
+        db.dump_rows("SELECT id FROM customers ORDER BY id"),
+        vec!["\"X1\"", "\"X5\""]
+    );
+}

@@ -57,6 +57,7 @@ fn read_batches(
     mut parser: Parser,
     mut resolver: Option<Resolver>,
     width: usize,
+    delimiter: u8,
     path: PathBuf,
     out: mpsc::SyncSender<Result<Batch>>,
     free: mpsc::Receiver<Vec<csv::ByteRecord>>,
@@ -117,6 +118,8 @@ fn read_batches(
                     Outcome::Blank
                 } else if rec.len() != width {
                     Outcome::WrongWidth(rec.len(), lines_spanned(rec))
+                } else if let Some(r) = swallowed_rows(rec, width, delimiter) {
+                    Outcome::Rejected(r)
                 } else {
                     match parser.parse(rec) {
                         Ok(mut p) => {
@@ -172,9 +175,13 @@ pub(super) fn read_and_apply(
         let (out, batches) = mpsc::sync_channel::<Result<Batch>>(4);
         let (recycle, free) = mpsc::channel::<Vec<csv::ByteRecord>>();
         let file = opts.file.clone();
+        let delimiter = opts.delimiter;
         let cancel = crate::signals::cancel_flag();
-        let reader =
-            s.spawn(move || read_batches(rdr, parser, resolver, width, file, out, free, cancel));
+        let reader = s.spawn(move || {
+            read_batches(
+                rdr, parser, resolver, width, delimiter, file, out, free, cancel,
+            )
+        });
         let r = apply_batches(
             writer,
             &batches,
@@ -208,6 +215,46 @@ fn lines_spanned(rec: &csv::ByteRecord) -> u64 {
         }
     }
     n
+}
+
+/// A record of the right width whose quoted field runs over lines that hold
+/// as many separators as a whole row: a quote left open that a later
+/// field's quote closed, the rows between read as text of one field (a
+/// legitimate multi-line text, as a note, seldom has a line that looks
+/// like a whole row). Rejected, not imported as one garbled row.
+fn swallowed_rows(rec: &csv::ByteRecord, width: usize, delimiter: u8) -> Option<Reject> {
+    // Most records hold no line break: two memchr scans answer for them.
+    let b = rec.as_slice();
+    if width < 3 || !(b.contains(&b'\n') || b.contains(&b'\r')) || lines_spanned(rec) < 2 {
+        return None;
+    }
+    let row_like = |line: &[u8]| line.iter().filter(|&&b| b == delimiter).count() >= width - 1;
+    let rows: usize = rec
+        .iter()
+        .map(|f| {
+            f.split(|&b| b == b'\n' || b == b'\r')
+                .skip(1)
+                .filter(|l| row_like(l))
+                .count()
+        })
+        .sum();
+    (rows > 0).then(|| {
+        Reject::new(
+            "",
+            format!(
+                "a quote opened on this line seems to close only {} line{} later: the lines between \
+                 read as one field, and {} as many separators as a whole row \
+                 (all of them are in the rejects file: close the quote there and import it again)",
+                lines_spanned(rec) - 1,
+                if lines_spanned(rec) == 2 { "" } else { "s" },
+                if rows == 1 {
+                    "one of them holds".to_string()
+                } else {
+                    format!("{rows} of them hold")
+                }
+            ),
+        )
+    })
 }
 
 /// The batch loop, on either engine: each record's verdict (at once, or at
