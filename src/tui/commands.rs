@@ -189,8 +189,8 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
             }
             // An export writes the whole table: say so when the screen
             // shows a filtered list (the count would otherwise surprise).
-            let after = filtered_view(state)
-                .map(|what| format!("every row: exports do not apply the screen's {what}"));
+            let after =
+                filtered_view(state).map(|what| format!("all rows: the {what} is not applied"));
             state.job = Some(JobState {
                 label: spec.label(),
                 progress: None,

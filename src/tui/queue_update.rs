@@ -443,7 +443,7 @@ pub fn on_next(state: &mut AppState, claimed: Option<(i64, Outcome)>) -> Vec<Eff
             // complaints took a question and could not tell why).
             let scope = match state.queue.filter {
                 crate::store::feedback::QueueFilter::All => "",
-                _ => " (the top unclaimed item of the whole queue: t does not follow the filter)",
+                _ => " · top of the whole queue: t ignores the filter",
             };
             state.say(
                 Severity::Success,
