@@ -883,6 +883,10 @@ fn the_footer_counts_the_opened_items_place() {
         "{}",
         h.screen()
     );
+    // Esc goes back to the list on that item.
+    h.step(Action::Back);
+    assert_eq!(h.state.queue.cursor, at);
+    h.command("goto F5");
     // Resolved elsewhere, then opened: not in the open queue shown.
     for act in [&["claim", "F2"][..], &["resolve", "F2", "--note", "done"]] {
         let out = cli(&db, "bob", &[&["feedback"], act].concat());

@@ -195,7 +195,13 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
                 return vec![];
             }
             if state.screen == Screen::Feedback && state.queue.opened.is_some() {
-                state.queue.opened = None;
+                // Back to the list on the item one was working (`t` and
+                // `:goto` open items away from the cursor), when listed.
+                let q = &mut state.queue;
+                let fid = q.opened.take().and_then(|o| o.item).map(|it| it.fid);
+                if let Some(i) = fid.and_then(|f| q.items.iter().position(|it| it.fid == f)) {
+                    q.cursor = i;
+                }
                 return vec![];
             }
             if state.screen == Screen::Campaigns && super::campaign_update::back(state) {
