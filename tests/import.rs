@@ -21,6 +21,16 @@ fn rejects(db: &TempDb) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// Write `text` as a customers file and import it with its rejects in
+/// `rejects.csv`.
+fn import_customers_text(db: &TempDb, text: &str) -> crmtop::ingest::ImportSummary {
+    let f = db.file("c.csv");
+    std::fs::write(&f, text).unwrap();
+    let mut opts = crmtop::ingest::ImportOptions::new(Kind::Customers, f);
+    opts.reject_file = Some(db.file("rejects.csv"));
+    db.import_opts(&opts, crmtop::jobs::Ctl::silent()).unwrap()
+}
+
 #[test]
 fn extra_customer_columns_become_attributes() {
     let db = TempDb::new().on_engine();
@@ -549,20 +559,15 @@ fn quoted_newlines_long_texts_and_bad_bytes_in_one_file() {
 #[test]
 fn an_unclosed_quote_says_which_lines_it_swallowed_and_keeps_them() {
     let db = TempDb::new().on_engine();
-    let f = db.file("c.csv");
-    std::fs::write(
-        &f,
+    let s = import_customers_text(
+        &db,
         "id,name,email,plan,signup_date\n\
          X1,Ann,a@x.com,basic,2024-01-01\n\
          X2,\"Broken quote,b@x.com,basic,2024-01-02\n\
          X3,Cid,c@x.com,basic,2024-01-03\n\
          X4,Dee,\"d@x.com\",basic,2024-01-04\n\
          X5,Eve,e@x.com,basic,2024-01-05\n",
-    )
-    .unwrap();
-    let mut opts = crmtop::ingest::ImportOptions::new(Kind::Customers, f);
-    opts.reject_file = Some(db.file("rejects.csv"));
-    let s = db.import_opts(&opts, crmtop::jobs::Ctl::silent()).unwrap();
+    );
     assert_eq!((s.inserted, s.rejected), (2, 1), "{s:?}");
     let r = rejects(&db);
     assert_eq!(r.len(), 1, "{r:?}");
@@ -592,20 +597,15 @@ fn an_unclosed_quote_says_which_lines_it_swallowed_and_keeps_them() {
 #[test]
 fn rows_swallowed_by_a_quote_closed_late_are_rejected_not_merged() {
     let db = TempDb::new().on_engine();
-    let f = db.file("c.csv");
-    std::fs::write(
-        &f,
+    let s = import_customers_text(
+        &db,
         "id,name,email,region\n\
          X1,Good One,g1@x.com,north\n\
          X2,\"Broken quote,b@x.com,south\n\
          X3,Good Three,g3@x.com,east\n\
          X4,\"Four Jr\",g4@x.com,west\n\
          X5,\"Five, on\ntwo lines\",g5@x.com,north\n",
-    )
-    .unwrap();
-    let mut opts = crmtop::ingest::ImportOptions::new(Kind::Customers, f);
-    opts.reject_file = Some(db.file("rejects.csv"));
-    let s = db.import_opts(&opts, crmtop::jobs::Ctl::silent()).unwrap();
+    );
     assert_eq!((s.inserted, s.rejected), (2, 1), "{s:?}");
     let r = rejects(&db);
     assert_eq!(r[0][0], "3");

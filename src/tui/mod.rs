@@ -17,6 +17,7 @@ mod loading;
 pub mod messages;
 mod navigation;
 pub mod queue_filter;
+mod queue_prompt;
 pub mod queue_update;
 pub mod response_update;
 pub mod scroll;

@@ -1,10 +1,12 @@
 //! The feedback screen's part of the update: queue pages, the opened item,
-//! marks, prompts and the review actions (claim, assign, pending, resolve,
+//! marks and the review actions (claim, assign, pending, resolve,
 //! escalate, reopen), on the marked items in one transaction, else on the
 //! opened item, else on the selected one.
 
-use super::action::{Action, InputKey};
-use super::app::{AppState, Mode, OpenedItem, Prompt, PromptPurpose, Screen, Severity};
+use super::action::Action;
+use super::app::{AppState, OpenedItem, PromptPurpose, Screen, Severity};
+use super::queue_prompt::ask;
+pub use super::queue_prompt::{assign_confirmed, on_agents, prompt_input};
 use super::update::Effect;
 use super::worker::{DetailView, Request};
 use crate::analytics::workflow::Act;
@@ -141,7 +143,7 @@ pub fn reload(state: &mut AppState) -> Vec<Effect> {
 /// The items an action applies to, with the versions the agent saw: the
 /// opened one (marks belong to the list, which is not on screen then), else
 /// the marked ones, else the selected one.
-fn targets(state: &AppState) -> Vec<Target> {
+pub(super) fn targets(state: &AppState) -> Vec<Target> {
     let q = &state.queue;
     if !q.marked.is_empty() && q.opened.is_none() {
         return q
@@ -172,7 +174,7 @@ fn targets(state: &AppState) -> Vec<Target> {
 }
 
 /// A loaded item by its key (the list, or the opened item).
-fn item_of(state: &AppState, fid: i64) -> Option<&crate::store::feedback::QueueItem> {
+pub(super) fn item_of(state: &AppState, fid: i64) -> Option<&crate::store::feedback::QueueItem> {
     let q = &state.queue;
     q.items.iter().find(|i| i.fid == fid).or_else(|| {
         q.opened
@@ -183,7 +185,7 @@ fn item_of(state: &AppState, fid: i64) -> Option<&crate::store::feedback::QueueI
 }
 
 /// Refuse a change in read-only mode, saying why (true: refused).
-fn refuse_read_only(state: &mut AppState) -> bool {
+pub(super) fn refuse_read_only(state: &mut AppState) -> bool {
     if state.read_only {
         state.say(Severity::Warning, READ_ONLY_QUEUE);
     }
@@ -192,7 +194,7 @@ fn refuse_read_only(state: &mut AppState) -> bool {
 
 const READ_ONLY_QUEUE: &str = "read-only (--read-only): the queue cannot be changed";
 
-fn send_act(state: &mut AppState, act: Act) -> Vec<Effect> {
+pub(super) fn send_act(state: &mut AppState, act: Act) -> Vec<Effect> {
     if refuse_read_only(state) {
         return vec![];
     }
@@ -237,66 +239,6 @@ fn undo(state: &mut AppState) -> Vec<Effect> {
     })]
 }
 
-fn ask(state: &mut AppState, label: &str, purpose: PromptPurpose) -> Vec<Effect> {
-    // Refused before the prompt: typing a note that can never be saved
-    // would waste the agent's time.
-    if refuse_read_only(state) {
-        return vec![];
-    }
-    let targets = targets(state);
-    if targets.is_empty() {
-        state.say(Severity::Warning, "no item selected");
-        return vec![];
-    }
-    // A resolve or escalation that the workflow would refuse for every
-    // item is refused now, before the agent types a note for nothing.
-    let probe = match purpose {
-        PromptPurpose::Resolve => Some(Act::Resolve("-".into())),
-        PromptPurpose::Escalate => Some(Act::Escalate("-".into())),
-        PromptPurpose::Assign | PromptPurpose::Note | PromptPurpose::CampaignNote(..) => None,
-    };
-    if let Some(act) = probe {
-        let refusals: Vec<String> = targets
-            .iter()
-            .filter_map(|t| {
-                let it = item_of(state, t.fid)?;
-                let st = crate::analytics::workflow::State {
-                    status: crate::analytics::workflow::Status::parse(&it.status)?,
-                    assignee: it.assignee.clone(),
-                };
-                crate::analytics::workflow::apply(&st, &act, &state.agent)
-                    .err()
-                    .map(|r| format!("{}: {r}", it.id))
-            })
-            .collect();
-        if !refusals.is_empty() && refusals.len() == targets.len() {
-            for r in &refusals {
-                state.log(Severity::Warning, r.clone());
-            }
-            state.say(Severity::Warning, refusals[0].clone());
-            return vec![];
-        }
-    }
-    let choices = if purpose == PromptPurpose::Assign {
-        state.queue.agents.clone()
-    } else {
-        vec![]
-    };
-    state.mode = Mode::Prompt(Prompt {
-        label: label.to_string(),
-        text: String::new(),
-        purpose: purpose.clone(),
-        choices,
-        stem: None,
-    });
-    if purpose == PromptPurpose::Assign {
-        // Fresh names for completion (answers while the agent types).
-        return vec![request(Request::Agents)];
-    }
-    vec![]
-}
-
-/// Space and the review keys.
 pub fn queue_action(state: &mut AppState, action: Action) -> Vec<Effect> {
     if state.screen != Screen::Feedback {
         return vec![];
@@ -458,158 +400,5 @@ pub fn on_next(state: &mut AppState, claimed: Option<(i64, Outcome)>) -> Vec<Eff
             state.say(Severity::Info, "the queue has nothing left to take");
             vec![]
         }
-    }
-}
-
-/// Names for the assign prompt.
-pub fn on_agents(state: &mut AppState, agents: Vec<String>) -> Vec<Effect> {
-    state.queue.agents = agents.clone();
-    if let Mode::Prompt(p) = &mut state.mode {
-        if p.purpose == PromptPurpose::Assign {
-            p.choices = agents;
-        }
-    }
-    vec![]
-}
-
-/// The completion of `text` among `choices`: the next candidate after the
-/// current text that starts with what was typed before completing.
-fn complete(stem: &str, text: &str, choices: &[String]) -> Option<String> {
-    let lower = stem.to_lowercase();
-    let matching: Vec<&String> = choices
-        .iter()
-        .filter(|c| c.to_lowercase().starts_with(&lower))
-        .collect();
-    match matching.iter().position(|c| c.as_str() == text) {
-        // Already a full name: the next one sharing the prefix, round.
-        Some(i) if matching.len() > 1 => Some(matching[(i + 1) % matching.len()].to_string()),
-        Some(_) => None,
-        None => matching.first().map(|c| c.to_string()),
-    }
-}
-
-/// Typing into a prompt.
-pub fn prompt_input(state: &mut AppState, action: Action) -> Vec<Effect> {
-    let Mode::Prompt(mut p) = state.mode.clone() else {
-        return vec![];
-    };
-    match action {
-        Action::Input(InputKey::Char(c)) => {
-            p.text.push(c);
-            p.stem = None;
-        }
-        Action::Input(InputKey::Backspace) => {
-            p.text.pop();
-            p.stem = None;
-        }
-        Action::Input(InputKey::Clear) => {
-            p.text.clear();
-            p.stem = None;
-        }
-        Action::Input(InputKey::Complete) => {
-            let stem = p.stem.get_or_insert_with(|| p.text.clone()).clone();
-            if let Some(c) = complete(&stem, &p.text, &p.choices) {
-                p.text = c;
-            }
-        }
-        Action::Input(InputKey::Cancel) => {
-            state.mode = Mode::Normal;
-            return vec![];
-        }
-        Action::Input(InputKey::Submit) => {
-            let text = p.text.trim().to_string();
-            if let PromptPurpose::CampaignNote(row, outcome) = p.purpose {
-                state.mode = Mode::Normal;
-                return super::campaign_update::record(state, *row, outcome, text);
-            }
-            if text.is_empty() {
-                let need = match p.purpose {
-                    PromptPurpose::Resolve => "a resolution note is required (Esc cancels)",
-                    PromptPurpose::Escalate => "an escalation reason is required (Esc cancels)",
-                    PromptPurpose::Note => "type the note (Esc cancels)",
-                    PromptPurpose::Assign => "type an agent name; Tab completes (Esc cancels)",
-                    PromptPurpose::CampaignNote(..) => "",
-                };
-                state.say(Severity::Warning, need);
-                if !p.label.ends_with("(required)") {
-                    p.label.push_str(" (required)");
-                }
-                state.mode = Mode::Prompt(p);
-                return vec![];
-            }
-            state.mode = Mode::Normal;
-            let act = match p.purpose {
-                PromptPurpose::Resolve => Act::Resolve(text),
-                PromptPurpose::Escalate => Act::Escalate(text),
-                PromptPurpose::Note => Act::Note(text),
-                PromptPurpose::CampaignNote(..) => return vec![],
-                PromptPurpose::Assign => {
-                    // Only agents known to the database or the config; a
-                    // new name is confirmed first (a typo hands work to
-                    // no one).
-                    if let Err(e) = crate::agent::validate(&text) {
-                        state.say(Severity::Warning, e);
-                        return vec![];
-                    }
-                    let listed = &state.config.agents.names;
-                    if !crate::agent::is_known(&text, &state.queue.agents, listed, &state.agent) {
-                        let mut all = state.queue.agents.clone();
-                        all.extend(listed.iter().cloned());
-                        let near = crate::agent::closest(&text, &all);
-                        let hint = if near.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" (did you mean {}?)", near.join(", "))
-                        };
-                        state.mode = Mode::Confirm(super::app::Confirm {
-                            question: format!(
-                                "'{text}' has never acted here{hint}. Assign to a new agent '{text}'? (y/n)"
-                            ),
-                            on_yes: super::app::ConfirmAction::AssignNew(text),
-                        });
-                        return vec![];
-                    }
-                    Act::Assign(text)
-                }
-            };
-            return send_act(state, act);
-        }
-        _ => {}
-    }
-    state.mode = Mode::Prompt(p);
-    vec![]
-}
-
-/// The assignment of a new agent, confirmed.
-pub fn assign_confirmed(state: &mut AppState, name: String) -> Vec<Effect> {
-    if !state.queue.agents.contains(&name) {
-        state.queue.agents.push(name.clone());
-    }
-    send_act(state, Act::Assign(name))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn completion_cycles_through_matching_names() {
-        let names: Vec<String> = ["ann", "anna", "bob"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        // Tab after "a" goes round every name starting with "a".
-        assert_eq!(complete("a", "a", &names).as_deref(), Some("ann"));
-        assert_eq!(complete("a", "ann", &names).as_deref(), Some("anna"));
-        assert_eq!(complete("a", "anna", &names).as_deref(), Some("ann"));
-        // Tab after "ann": ann and anna.
-        assert_eq!(complete("ann", "ann", &names).as_deref(), Some("anna"));
-        assert_eq!(complete("B", "B", &names).as_deref(), Some("bob"));
-        assert_eq!(complete("bob", "bob", &names), None);
-        assert_eq!(complete("zed", "zed", &names), None);
-        // The helper's case: "an" reaches both ana and ann.
-        let team: Vec<String> = ["ana", "ann"].iter().map(|s| s.to_string()).collect();
-        assert_eq!(complete("an", "an", &team).as_deref(), Some("ana"));
-        assert_eq!(complete("an", "ana", &team).as_deref(), Some("ann"));
     }
 }
