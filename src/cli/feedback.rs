@@ -442,10 +442,8 @@ fn act(ctx: &Ctx, ids: Ids, act: Act) -> Result<i32> {
         print_json(&outcomes)?;
     } else {
         for o in &outcomes {
-            if let (workflow::Outcome::Done { id, .. }, Act::Note(_)) = (o, &act) {
-                crate::outln!("{id}: note added");
-            } else if o.is_done() {
-                crate::outln!("{}", o.message());
+            if o.is_done() {
+                crate::outln!("{}", o.message_for(act.name()));
             } else {
                 crate::errln!("crmtop: {}", o.message());
             }

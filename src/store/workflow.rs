@@ -62,6 +62,15 @@ impl Outcome {
         matches!(self, Outcome::Done { .. })
     }
 
+    /// One line for a person about `act`'s outcome (a note says it was
+    /// added: its status did not move).
+    pub fn message_for(&self, act: &str) -> String {
+        match self {
+            Outcome::Done { id, .. } if act == "note" => format!("{id}: note added"),
+            o => o.message(),
+        }
+    }
+
     /// One line for a person.
     pub fn message(&self) -> String {
         let when = |t: Option<i64>| {

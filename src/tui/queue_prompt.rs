@@ -4,7 +4,7 @@
 
 use super::action::{Action, InputKey};
 use super::app::{AppState, Mode, Prompt, PromptPurpose, Severity};
-use super::queue_update::{item_of, refuse_read_only, send_act, targets};
+use super::queue_update::{act_targets, item_of, send_act};
 use super::update::Effect;
 use super::worker::Request;
 use crate::analytics::workflow::Act;
@@ -12,14 +12,9 @@ use crate::analytics::workflow::Act;
 pub(super) fn ask(state: &mut AppState, label: &str, purpose: PromptPurpose) -> Vec<Effect> {
     // Refused before the prompt: typing a note that can never be saved
     // would waste the agent's time.
-    if refuse_read_only(state) {
+    let Some(targets) = act_targets(state) else {
         return vec![];
-    }
-    let targets = targets(state);
-    if targets.is_empty() {
-        state.say(Severity::Warning, "no item selected");
-        return vec![];
-    }
+    };
     // A resolve or escalation that the workflow would refuse for every
     // item is refused now, before the agent types a note for nothing.
     let probe = match purpose {

@@ -194,15 +194,24 @@ pub(super) fn refuse_read_only(state: &mut AppState) -> bool {
 
 const READ_ONLY_QUEUE: &str = "read-only (--read-only): the queue cannot be changed";
 
-pub(super) fn send_act(state: &mut AppState, act: Act) -> Vec<Effect> {
+/// The items an action will change, or None (said why) when read-only or
+/// nothing is selected.
+pub(super) fn act_targets(state: &mut AppState) -> Option<Vec<Target>> {
     if refuse_read_only(state) {
-        return vec![];
+        return None;
     }
     let targets = targets(state);
     if targets.is_empty() {
         state.say(Severity::Warning, "no item selected");
-        return vec![];
+        return None;
     }
+    Some(targets)
+}
+
+pub(super) fn send_act(state: &mut AppState, act: Act) -> Vec<Effect> {
+    let Some(targets) = act_targets(state) else {
+        return vec![];
+    };
     state.queue.acting = true;
     state.queue.hold_row = state.queue.opened.is_none();
     state.queue.follow = match targets.as_slice() {
@@ -310,11 +319,7 @@ pub fn on_acted(state: &mut AppState, act: &str, outcomes: Vec<Outcome>) -> Vec<
         } else {
             Severity::Warning
         };
-        let said = match o {
-            Outcome::Done { id, .. } if act == "note" => format!("{id}: note added"),
-            o => o.message(),
-        };
-        state.log(sev, format!("{act}: {said}"));
+        state.log(sev, format!("{act}: {}", o.message_for(act)));
         if o.is_done() {
             if let Some(fid) = on.get(i) {
                 state.queue.marked.remove(fid);
@@ -335,11 +340,7 @@ pub fn on_acted(state: &mut AppState, act: &str, outcomes: Vec<Outcome>) -> Vec<
         }
     }
     let summary = match (done.len(), outcomes.len()) {
-        (1, 1) if act == "note" => match done[0] {
-            Outcome::Done { id, .. } => format!("{id}: note added"),
-            o => o.message(),
-        },
-        (1, 1) => done[0].message(),
+        (1, 1) => done[0].message_for(act),
         (d, n) => format!("{act}: {d} of {n} done"),
     };
     let undo_hint = if state.queue.last_done.is_some() && act != "undo" && act != "note" {

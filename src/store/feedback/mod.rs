@@ -7,7 +7,9 @@ use crate::store::sql::{self, Sql};
 use rusqlite::types::Value;
 use rusqlite::Connection;
 
+mod find;
 mod upkeep;
+pub use find::{fid_of, fts_query, item_number, number_ids_sql, search, tsquery};
 pub use upkeep::{
     refresh_priorities, refresh_priorities_given, refresh_priorities_prefetched,
     refresh_static_priority, register_functions, requeue, settle_sla_clocks, Prefetched,
@@ -115,33 +117,6 @@ impl QueueFilter {
             _ => QueueFilter::Every(parts),
         }
     }
-}
-
-/// A full-text query from what a user typed: each word quoted (so FTS5
-/// syntax characters are only text) and matched as the start of a word;
-/// all words must match. None when nothing searchable was typed.
-pub fn fts_query(typed: &str) -> Option<String> {
-    let words: Vec<String> = typed
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
-        .collect();
-    if words.is_empty() {
-        None
-    } else {
-        Some(words.join(" "))
-    }
-}
-
-/// What was typed as a PostgreSQL text query: every word (letters and
-/// digits) as the start of a word, all of them required.
-pub fn tsquery(typed: &str) -> String {
-    typed
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| format!("{}:*", w.to_lowercase()))
-        .collect::<Vec<_>>()
-        .join(" & ")
 }
 
 /// One item of the queue, with its customer's context.
@@ -263,65 +238,6 @@ pub fn item(
         it.priority = p + priority::age_term(sla, &it.kind, &it.status, it.created_at, now);
     }
     Ok(Some(it))
-}
-
-/// The key of an item from its id (`F0005133`), or from its number alone
-/// (`5133`, as tickets are read out: see [`number_ids_sql`]) when exactly
-/// one item has it.
-pub fn fid_of(conn: &dyn Sql, id: &str) -> Result<Option<i64>> {
-    let id = id.trim();
-    if let Some(r) = conn.row("SELECT fid FROM feedback WHERE id = ?1", &[sql::text(id)])? {
-        return Ok(Some(r.i64(0)?));
-    }
-    let Some(n) = item_number(id) else {
-        return Ok(None);
-    };
-    // sql-format-ok: a constant subquery; the number is bound.
-    let sql = format!(
-        "SELECT fid FROM feedback WHERE id IN ({}) LIMIT 2",
-        number_ids_sql(conn.engine())
-    );
-    let rows = conn.rows(&sql, &[sql::text(&n), sql::text(&n)])?;
-    match rows.as_slice() {
-        [one] => Ok(Some(one.i64(0)?)),
-        _ => Ok(None),
-    }
-}
-
-/// Typed text that is an item's number (digits only, leading zeros
-/// dropped), to be looked up by [`number_ids_sql`].
-pub fn item_number(typed: &str) -> Option<String> {
-    let t = typed.trim();
-    if t.is_empty() || t.len() > 18 || !t.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let n = t.trim_start_matches('0');
-    Some(if n.is_empty() {
-        "0".into()
-    } else {
-        n.to_string()
-    })
-}
-
-/// The ids an item number (bound twice, as `?`) can stand for: ids are
-/// usually a fixed prefix and a zero-padded number (`F0005133`), so the
-/// number is padded to the digits that end the first and the last item's
-/// ids, after their prefix. Two index lookups, whatever the size.
-pub fn number_ids_sql(engine: sql::Engine) -> &'static str {
-    match engine {
-        sql::Engine::Sqlite => {
-            "SELECT rtrim(s.id, '0123456789') || substr('000000000000000000' || CAST(? AS TEXT), -(length(s.id) - length(rtrim(s.id, '0123456789'))))
-             FROM (SELECT id FROM (SELECT id FROM feedback ORDER BY fid LIMIT 1)
-                   UNION SELECT id FROM (SELECT id FROM feedback ORDER BY fid DESC LIMIT 1)) s
-             WHERE length(CAST(? AS TEXT)) <= length(s.id) - length(rtrim(s.id, '0123456789'))"
-        }
-        sql::Engine::Postgres => {
-            "SELECT rtrim(s.id, '0123456789') || right('000000000000000000' || CAST(? AS TEXT), length(s.id) - length(rtrim(s.id, '0123456789')))
-             FROM (SELECT id FROM (SELECT id FROM feedback ORDER BY fid LIMIT 1) a
-                   UNION SELECT id FROM (SELECT id FROM feedback ORDER BY fid DESC LIMIT 1) b) s
-             WHERE length(CAST(? AS TEXT)) <= length(s.id) - length(rtrim(s.id, '0123456789'))"
-        }
-    }
 }
 
 /// The items of ranked queue rows, in the order given, each with its
@@ -484,19 +400,6 @@ pub fn wide_page(
         &all,
     )?;
     Ok((items, total))
-}
-
-/// Feedback items whose id, customer id, customer name or text match what
-/// was typed, best match first (at most `limit`).
-pub fn search(conn: &Connection, typed: &str, limit: i64) -> Result<Vec<i64>> {
-    let Some(q) = fts_query(typed) else {
-        return Ok(vec![]);
-    };
-    let mut st = conn.prepare_cached(
-        "SELECT rowid FROM feedback_fts WHERE feedback_fts MATCH ?1 ORDER BY rank LIMIT ?2",
-    )?;
-    let rows = st.query_map(rusqlite::params![q, limit], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Resolved or closed items, newest key first, optionally only one agent's,
