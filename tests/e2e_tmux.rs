@@ -321,7 +321,7 @@ fn retrain_held_at(name: &str, phase: &str, shell: bool) -> (common::TempDb, Tmu
     let env = format!("CRMTOP_TEST_STALL_AT={phase}");
     let cmd = if shell {
         format!(
-            "sh -c \"{} ; echo EXITED \\$?; stty -a | grep -o ' icanon\\| -icanon'; sleep 60\"",
+            "sh -c \"{} ; echo EXITED \\$?; stty -a | grep -o ' icanon\\| -icanon'; echo TTY-CHECKED; sleep 60\"",
             app(&db.path, &env)
         )
     } else {
@@ -411,8 +411,9 @@ fn sighup_and_sigterm_end_the_ui_cleanly_and_cancel_the_job() {
         let jobs = children(ui);
         assert_eq!(jobs.len(), 1);
         signal(ui, sig);
+        // The terminal check is printed after EXITED: wait for its end.
         let s = t.wait_for("the UI to end", Duration::from_secs(30), |s| {
-            s.contains("EXITED")
+            s.contains("EXITED") && s.contains("TTY-CHECKED")
         });
         // Raw mode is off again, and the alternate screen is gone.
         assert!(s.contains(" icanon") && !s.contains("-icanon"), "{s}");
