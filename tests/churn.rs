@@ -565,8 +565,33 @@ fn old_versions_scores_are_dropped_after_the_commit() {
     let db = TempDb::new();
     synthetic(&db, 120);
     let keep = crmtop::store::models::KEEP_SCORES as usize;
+    let score_tables = |db: &TempDb| -> std::collections::BTreeSet<String> {
+        tables_like(db, "churn_")
+            .into_iter()
+            .map(|t| t.trim_matches('"').to_string())
+            .collect()
+    };
+    let mut read_ahead = 0;
     for k in 1..=keep + 2 {
+        // What a retrain reads ahead (to clear it quickly after its
+        // commit) is exactly what its prune removes.
+        let soon: std::collections::BTreeSet<String> =
+            crmtop::store::models::soon_pruned(&db.open().conn)
+                .unwrap()
+                .into_iter()
+                .collect();
+        let before = score_tables(&db);
         train(&db, &opts()).unwrap();
+        let after = score_tables(&db);
+        assert_eq!(
+            before
+                .difference(&after)
+                .cloned()
+                .collect::<std::collections::BTreeSet<_>>(),
+            soon,
+            "retrain {k}"
+        );
+        read_ahead += soon.len();
         assert_eq!(
             tables_like(&db, "retired_"),
             Vec::<String>::new(),
@@ -578,6 +603,7 @@ fn old_versions_scores_are_dropped_after_the_commit() {
             "retrain {k}"
         );
     }
+    assert!(read_ahead >= 2, "no retrain pruned a version");
     // Stopped while dropping: the training stands, the old scores are retired.
     let cancel = AtomicBool::new(false);
     let cb = |p: crmtop::jobs::Progress| {

@@ -275,6 +275,49 @@ fn a_cancelled_fit_leaves_the_database_unchanged() {
     }
 }
 
+/// Old fits' values leave with their tables after a fit's commit, and what
+/// a fit reads ahead to clear them quickly (`soon_pruned`) is exactly what
+/// its prune removes.
+#[test]
+fn old_fits_values_are_dropped_and_read_ahead_exactly() {
+    if common::engine_is_postgres() {
+        return; // a file's tables
+    }
+    let db = cdnow();
+    let tables = |db: &TempDb| -> std::collections::BTreeSet<String> {
+        db.dump_rows("SELECT name FROM sqlite_schema WHERE type = 'table' AND (name LIKE 'clv\\_%' ESCAPE '\\' OR name LIKE 'retired\\_%' ESCAPE '\\') ORDER BY name")
+            .into_iter()
+            .map(|t| t.trim_matches('"').to_string())
+            .collect()
+    };
+    let keep = crmtop::store::clv::KEEP_FITS as usize;
+    let mut read_ahead = 0;
+    for k in 1..=keep + 2 {
+        let soon: std::collections::BTreeSet<String> =
+            crmtop::store::clv::soon_pruned(&db.open().conn)
+                .unwrap()
+                .into_iter()
+                .collect();
+        let before = tables(&db);
+        run(&db, &cdnow_opts()).unwrap();
+        let after = tables(&db);
+        assert!(
+            after.iter().all(|t| !t.starts_with("retired_")),
+            "fit {k}: {after:?}"
+        );
+        assert_eq!(
+            before
+                .difference(&after)
+                .cloned()
+                .collect::<std::collections::BTreeSet<_>>(),
+            soon,
+            "fit {k}"
+        );
+        read_ahead += soon.len();
+    }
+    assert_eq!(read_ahead, 2 * 3, "two fits pruned, three tables each");
+}
+
 #[test]
 fn clv_json_has_every_documented_key_and_export_ranks() {
     let db = cdnow();

@@ -47,6 +47,11 @@ pub fn fit_of_table(name: &str) -> Option<i64> {
         .and_then(|n| n.parse().ok())
 }
 
+/// A fit's three table names (values, rank, segments).
+pub fn table_names(id: i64) -> [String; 3] {
+    tables(id)
+}
+
 /// The table of a fit's values by customer.
 pub fn values_table(id: i64) -> String {
     format!("{}{id}", PREFIXES[0])

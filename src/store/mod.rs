@@ -213,6 +213,20 @@ pub fn without_foreign_keys<T>(
 }
 
 /// A value from the `meta` table.
+/// The names among `names` that are tables of the file, in their order.
+pub fn existing_tables(conn: &Connection, names: Vec<String>) -> Result<Vec<String>> {
+    let mut st = conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1)",
+    )?;
+    let mut out = Vec::with_capacity(names.len());
+    for n in names {
+        if st.query_row([&n], |r| r.get::<_, bool>(0))? {
+            out.push(n);
+        }
+    }
+    Ok(out)
+}
+
 pub fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn
         .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))

@@ -95,6 +95,12 @@ pub fn retire_version(conn: &Connection, id: i64) -> Result<()> {
     super::retired::retire(conn, &r)
 }
 
+/// A version's two table names (scores, rank).
+pub fn table_names(id: i64) -> [String; 2] {
+    let (s, r) = tables(id);
+    [s, r]
+}
+
 /// Whether a version has its scores.
 pub fn has(conn: &Connection, id: i64) -> Result<bool> {
     let (s, _) = tables(id);

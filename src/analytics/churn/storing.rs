@@ -13,6 +13,9 @@ pub fn train(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<Tra
 
 fn train_inner(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<TrainReport> {
     let src = Source::File(store::history::path_of(conn)?);
+    // The old scores this version's prune retires, read ahead while the
+    // job computes, so that clearing them after the commit is quick.
+    let warming = store::retired::warm(conn, store::models::soon_pruned(conn)?);
     let Trained {
         mut report,
         params,
@@ -96,6 +99,7 @@ fn train_inner(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<T
     report.duration_ms = started.elapsed().as_millis() as u64;
     // Committed: clearing the retired scores is housekeeping. A failure or a
     // cancel leaves them retired for the next job to clear.
+    warming.wait();
     let _ = store::retired::clear(conn, ctl);
     Ok(report)
 }

@@ -16,6 +16,9 @@ pub(super) struct Computed {
 
 /// The fit on a file, stored and made active in one transaction.
 pub(super) fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> Result<ClvReport> {
+    // The old values this fit's prune retires, read ahead while it computes
+    // (see store::retired::warm).
+    let warming = store::retired::warm(conn, store::clv::soon_pruned(conn)?);
     let Computed {
         mut report,
         values,
@@ -59,6 +62,7 @@ pub(super) fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> R
     report.duration_ms = started.elapsed().as_millis() as u64;
     // Committed: clearing the retired values is housekeeping (see
     // store::retired); what is left is cleared by the next job.
+    warming.wait();
     let _ = store::retired::clear(conn, ctl);
     Ok(report)
 }
