@@ -978,6 +978,75 @@ fn a_note_is_added_without_changing_the_item() {
     assert!(doc.contains("healthy"), "{doc}");
 }
 
+/// A resolution note typed while a colleague changed the item is refused
+/// with the item's new state, and not lost: the same key on the same item
+/// brings it back; another item's prompt starts empty; once saved it is
+/// forgotten. A long note shows its end as it is typed.
+#[test]
+fn a_refused_note_is_kept_for_the_same_item() {
+    let db = team_on_engine();
+    let mut h = ui(&db, 80, 24);
+    h.step(Action::GoScreen(Screen::Feedback));
+    search(&mut h, "F2");
+    h.step(Action::Claim);
+    h.step(Action::Resolve);
+    let note = "called the customer, refund issued; she confirmed the card arrived and stays";
+    type_text(&mut h, note);
+    // The end of what is typed is in sight on an 80-column line.
+    let last = h.screen().lines().last().unwrap_or_default().to_string();
+    assert!(last.contains("and stays▏"), "{last}");
+    let out = cli(
+        &db,
+        "bob",
+        &["feedback", "note", "F2", "--text", "rang back"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    h.step(Action::Input(InputKey::Submit));
+    let said = h.status_text();
+    assert!(said.contains("F2 was changed by bob"), "{said}");
+    assert!(said.contains("x brings back your text"), "{said}");
+    // The message is read to its end on the screen (two lines at 80).
+    let screen = h.screen();
+    assert!(screen.contains("brings back your text)"), "{screen}");
+    assert_eq!(
+        db.count("SELECT count(*) FROM feedback WHERE id = 'F2' AND status = 'resolved'"),
+        0
+    );
+    // The same key on the same item: the note as typed.
+    h.step(Action::Resolve);
+    match &h.state.mode {
+        Mode::Prompt(p) => assert_eq!(p.text, note),
+        m => panic!("no prompt: {m:?}"),
+    }
+    // Esc keeps it too; another item's prompt starts empty.
+    h.step(Action::Input(InputKey::Cancel));
+    search(&mut h, "F5");
+    h.step(Action::Claim);
+    h.step(Action::Resolve);
+    match &h.state.mode {
+        Mode::Prompt(p) => assert_eq!(p.text, ""),
+        m => panic!("no prompt: {m:?}"),
+    }
+    h.step(Action::Input(InputKey::Cancel));
+    search(&mut h, "F2");
+    h.step(Action::Resolve);
+    h.step(Action::Input(InputKey::Submit));
+    assert!(
+        h.status_text().contains("F2: open -> resolved"),
+        "{}",
+        h.screen()
+    );
+    assert_eq!(
+        db.count(&format!(
+            "SELECT count(*) FROM feedback WHERE id = 'F2' AND status = 'resolved' AND resolution_note = '{}'",
+            note.replace('\'', "''")
+        )),
+        1
+    );
+    // Saved: forgotten.
+    assert!(h.state.queue.draft.is_none());
+}
+
 /// A ticket read out by its number alone (`5`, `123` for `T0000123`) is
 /// found: by `feedback show`, `:goto` and the queue's search.
 #[test]

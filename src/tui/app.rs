@@ -208,6 +208,18 @@ pub struct QueueState {
     /// `/` was just pressed: the first character typed starts a new search
     /// (the old one stays applied until then).
     pub search_fresh: bool,
+    /// A note, reason or resolution typed for these items and not saved
+    /// (another agent changed an item first, or Esc): the same prompt on
+    /// the same items opens with it.
+    pub draft: Option<Draft>,
+}
+
+/// Text typed into a queue prompt, kept for the items it was typed for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Draft {
+    pub purpose: PromptPurpose,
+    pub fids: Vec<i64>,
+    pub text: String,
 }
 
 /// An opened feedback item.

@@ -495,6 +495,19 @@ impl Keymap {
         find(Context::Screen(screen)).or_else(|| find(Context::Global))
     }
 
+    /// The first key bound to `action` on a screen (for hints that name
+    /// a key the agent may have rebound).
+    pub fn key_of(&self, screen: Screen, action: &Action) -> Option<String> {
+        [Context::Screen(screen), Context::Global]
+            .into_iter()
+            .find_map(|ctx| {
+                self.bindings
+                    .iter()
+                    .find(|bnd| bnd.context == ctx && &bnd.action == action)
+            })
+            .and_then(|bnd| bnd.keys.first().map(Key::label))
+    }
+
     /// Help lines for a screen: (keys, action name, description), its own bindings first.
     pub fn help(&self, screen: Screen) -> Vec<(Context, String, &'static str, &'static str)> {
         let mut out = Vec::new();

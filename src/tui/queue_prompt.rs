@@ -3,8 +3,8 @@
 //! the agent names Tab completes, and the confirmation of a new agent.
 
 use super::action::{Action, InputKey};
-use super::app::{AppState, Mode, Prompt, PromptPurpose, Severity};
-use super::queue_update::{act_targets, item_of, send_act};
+use super::app::{AppState, Draft, Mode, Prompt, PromptPurpose, Severity};
+use super::queue_update::{act_targets, item_of, send_act, targets};
 use super::update::Effect;
 use super::worker::Request;
 use crate::analytics::workflow::Act;
@@ -49,9 +49,21 @@ pub(super) fn ask(state: &mut AppState, label: &str, purpose: PromptPurpose) -> 
     } else {
         vec![]
     };
+    // Text typed before for the same items and not saved comes back.
+    let fids: Vec<i64> = targets.iter().map(|t| t.fid).collect();
+    let kept = state
+        .queue
+        .draft
+        .as_ref()
+        .filter(|d| d.purpose == purpose && d.fids == fids)
+        .map(|d| d.text.clone());
+    let label = match &kept {
+        Some(_) => format!("{label} (kept; Ctrl-U clears)"),
+        None => label.to_string(),
+    };
     state.mode = Mode::Prompt(Prompt {
-        label: label.to_string(),
-        text: String::new(),
+        label,
+        text: kept.unwrap_or_default(),
         purpose: purpose.clone(),
         choices,
         stem: None,
@@ -117,6 +129,9 @@ pub fn prompt_input(state: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::Input(InputKey::Cancel) => {
             state.mode = Mode::Normal;
+            // What was typed stays for these items (the same key brings it
+            // back); an emptied prompt forgets it.
+            keep_draft(state, &p.purpose, p.text.trim());
             return vec![];
         }
         Action::Input(InputKey::Submit) => {
@@ -175,12 +190,58 @@ pub fn prompt_input(state: &mut AppState, action: Action) -> Vec<Effect> {
                     Act::Assign(text)
                 }
             };
-            return send_act(state, act);
+            let purpose = p.purpose.clone();
+            let effects = send_act(state, act.clone());
+            if !effects.is_empty() {
+                // Kept until the change is saved: another agent's change
+                // first refuses it, and the agent must not type it again.
+                keep_draft(state, &purpose, act_text(&act));
+            }
+            return effects;
         }
         _ => {}
     }
     state.mode = Mode::Prompt(p);
     vec![]
+}
+
+/// The text an act carries (a note, a reason), if any.
+fn act_text(act: &Act) -> &str {
+    match act {
+        Act::Resolve(t) | Act::Escalate(t) | Act::Note(t) => t,
+        _ => "",
+    }
+}
+
+/// Keep `text` (typed into a resolution, escalation or note prompt) for the
+/// items the prompt was for; empty text forgets what was kept for them
+/// (what was kept for other items stays).
+fn keep_draft(state: &mut AppState, purpose: &PromptPurpose, text: &str) {
+    if !matches!(
+        purpose,
+        PromptPurpose::Resolve | PromptPurpose::Escalate | PromptPurpose::Note
+    ) {
+        return;
+    }
+    let fids: Vec<i64> = if state.queue.acting {
+        state.queue.acting_on.clone()
+    } else {
+        targets(state).iter().map(|t| t.fid).collect()
+    };
+    if !text.is_empty() {
+        state.queue.draft = Some(Draft {
+            purpose: purpose.clone(),
+            fids,
+            text: text.to_string(),
+        });
+    } else if state
+        .queue
+        .draft
+        .as_ref()
+        .is_some_and(|d| &d.purpose == purpose && d.fids == fids)
+    {
+        state.queue.draft = None;
+    }
 }
 
 /// The assignment of a new agent, confirmed.

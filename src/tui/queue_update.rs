@@ -339,6 +339,28 @@ pub fn on_acted(state: &mut AppState, act: &str, outcomes: Vec<Outcome>) -> Vec<
             state.queue.last_done = Some((*fid, *version, id.clone()));
         }
     }
+    // A typed note or reason saved is forgotten; one refused stays for the
+    // same prompt on the same items, and the agent is told how to send it.
+    let mut kept_hint = String::new();
+    if let Some(d) = &state.queue.draft {
+        if d.fids == on {
+            if problems.is_empty() {
+                state.queue.draft = None;
+            } else {
+                let action = match d.purpose {
+                    PromptPurpose::Resolve => Some(Action::Resolve),
+                    PromptPurpose::Escalate => Some(Action::Escalate),
+                    PromptPurpose::Note => Some(Action::AddNote),
+                    _ => None,
+                };
+                if let Some(k) =
+                    action.and_then(|a| state.keymap.key_of(super::app::Screen::Feedback, &a))
+                {
+                    kept_hint = format!(" ({k} brings back your text)");
+                }
+            }
+        }
+    }
     let summary = match (done.len(), outcomes.len()) {
         (1, 1) => done[0].message_for(act),
         (d, n) => format!("{act}: {d} of {n} done"),
@@ -366,6 +388,7 @@ pub fn on_acted(state: &mut AppState, act: &str, outcomes: Vec<Outcome>) -> Vec<
         } else {
             format!("{summary}; {}", problems.join("; "))
         };
+        let text = format!("{text}{kept_hint}");
         // The log already has each outcome: only the status line here.
         state.status = Some(super::app::StatusMsg {
             text,

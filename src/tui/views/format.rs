@@ -27,6 +27,28 @@ pub fn fit(s: &str, max: usize) -> String {
     out
 }
 
+/// The end of a text in at most `max` cells, with an ellipsis before it when
+/// cut (the text being typed on an input line: its end, where the cursor
+/// is, stays in sight).
+pub fn fit_tail(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    let mut tail: Vec<char> = Vec::new();
+    let mut w = 0;
+    for ch in s.chars().rev() {
+        let cw = unicode_width::UnicodeWidthChar::width(ch).unwrap_or(0);
+        if w + cw + 1 > max {
+            break;
+        }
+        tail.push(ch);
+        w += cw;
+    }
+    let mut out = String::from('…');
+    out.extend(tail.into_iter().rev());
+    out
+}
+
 /// Money with thousands separators and 2 decimals.
 pub fn money(x: f64) -> String {
     crate::analytics::priority::money(x)
@@ -111,6 +133,14 @@ pub fn count(n: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tail_fits_by_display_width() {
+        assert_eq!(fit_tail("short", 10), "short");
+        assert_eq!(fit_tail("a long note typed", 8), "…e typed");
+        assert_eq!(width(&fit_tail("王芳王芳王芳", 5)), 5);
+        assert_eq!(fit_tail("王芳王芳王芳", 5), "…王芳");
+    }
 
     #[test]
     fn fits_by_display_width() {

@@ -195,21 +195,18 @@ fn render_status(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             } else {
                 list.query.filter.clone().unwrap_or_default()
             };
-            let line = Line::from(vec![
+            let line = input_line(
                 Span::styled("/", theme.key()),
-                Span::raw(text),
-                Span::styled("▏", theme.key()),
-                Span::styled("   Enter keep · Esc clear", theme.dim()),
-            ]);
+                &text,
+                "   Enter keep · Esc clear",
+                area.width,
+                theme,
+            );
             f.render_widget(Paragraph::new(line), area);
             return;
         }
         Mode::Command(text) => {
-            let line = Line::from(vec![
-                Span::styled(":", theme.key()),
-                Span::raw(text.clone()),
-                Span::styled("▏", theme.key()),
-            ]);
+            let line = input_line(Span::styled(":", theme.key()), text, "", area.width, theme);
             f.render_widget(Paragraph::new(line), area);
             return;
         }
@@ -227,12 +224,13 @@ fn render_status(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             } else {
                 format!("   Tab: {} · Enter ok · Esc cancel", names.join(", "))
             };
-            let line = Line::from(vec![
+            let line = input_line(
                 Span::styled(format!("{}: ", p.label), theme.key()),
-                Span::raw(p.text.clone()),
-                Span::styled("▏", theme.key()),
-                Span::styled(hint, theme.dim()),
-            ]);
+                &p.text,
+                &hint,
+                area.width,
+                theme,
+            );
             f.render_widget(Paragraph::new(line), area);
             return;
         }
@@ -311,8 +309,42 @@ fn render_status(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
         }
         None => Span::styled(" ? help · : command · / filter · q quit", theme.dim()),
     };
-    f.render_widget(Paragraph::new(Line::from(msg)), left);
+    if msg_w > left.width && area.y > 0 {
+        // Too long for the line: it takes the line above too (the screen's
+        // footer, for the seconds it shows), so its end, often what to do
+        // next, is read.
+        let two = Rect {
+            y: area.y - 1,
+            height: 2,
+            ..left
+        };
+        f.render_widget(Clear, two);
+        f.render_widget(
+            Paragraph::new(Line::from(msg)).wrap(Wrap { trim: false }),
+            two,
+        );
+    } else {
+        f.render_widget(Paragraph::new(Line::from(msg)), left);
+    }
     f.render_widget(Paragraph::new(Span::styled(right, theme.dim())), right_area);
+}
+
+/// An input line: the prompt, what was typed and the cursor, then the hint
+/// if it fits. Text wider than the line shows its end (where the cursor
+/// is), so a long note is never typed blind.
+fn input_line<'a>(prompt: Span<'a>, text: &str, hint: &str, width: u16, theme: &Theme) -> Line<'a> {
+    let width = usize::from(width);
+    // A prompt that leaves less than 20 cells for the text is cut first.
+    let prompt_w = format::width(&prompt.content).min(width.saturating_sub(21));
+    let prompt = Span::styled(format::fit(&prompt.content, prompt_w), prompt.style);
+    let room = width.saturating_sub(prompt_w + 1);
+    let shown = format::fit_tail(text, room);
+    let used = prompt_w + format::width(&shown) + 1;
+    let mut spans = vec![prompt, Span::raw(shown), Span::styled("▏", theme.key())];
+    if used + format::width(hint) <= width {
+        spans.push(Span::styled(hint.to_string(), theme.dim()));
+    }
+    Line::from(spans)
 }
 
 fn render_dialog(f: &mut Frame, area: Rect, text: &str, theme: &Theme) {
