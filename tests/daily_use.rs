@@ -1047,8 +1047,8 @@ fn a_refused_note_is_kept_for_the_same_item() {
     assert!(h.state.queue.draft.is_none());
 }
 
-/// A ticket read out by its number alone (`5`, `123` for `T0000123`) is
-/// found: by `feedback show`, `:goto` and the queue's search.
+/// A ticket read out by its number (`5`, `123`, `T123`, `t0000123` for
+/// `T0000123`) is found: by `feedback show`, `:goto` and the queue's search.
 #[test]
 fn a_ticket_is_found_by_its_number_alone() {
     let db = team_on_engine();
@@ -1060,20 +1060,33 @@ fn a_ticket_is_found_by_its_number_alone() {
     )
     .unwrap();
     db.import(Kind::Feedback, &f).unwrap();
-    for (typed, id) in [("123", "T0000123"), ("0123", "T0000123"), ("5", "F5")] {
+    for (typed, id) in [
+        ("123", "T0000123"),
+        ("0123", "T0000123"),
+        ("5", "F5"),
+        // With its letters, in any case, padded or not.
+        ("T123", "T0000123"),
+        ("t0000123", "T0000123"),
+        ("f5", "F5"),
+    ] {
         let out = cli(&db, "tester", &["feedback", "show", typed]);
         assert_eq!(out.status.code(), Some(0), "{typed}: {}", stderr(&out));
         assert!(stdout(&out).starts_with(id), "{typed}: {}", stdout(&out));
     }
-    let out = cli(&db, "tester", &["feedback", "show", "124"]);
-    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    // Another number, or the number under another prefix, is no item.
+    for typed in ["124", "X123", "F123"] {
+        let out = cli(&db, "tester", &["feedback", "show", typed]);
+        assert_eq!(out.status.code(), Some(2), "{typed}: {}", stdout(&out));
+    }
     let mut h = ui(&db, 100, 30);
     h.step(Action::GoScreen(Screen::Feedback));
     search(&mut h, "123");
     assert_eq!(ids(&h), vec!["T0000123"]);
     search(&mut h, "5");
     assert_eq!(ids(&h), vec!["F5"]);
-    h.command("goto 123");
+    search(&mut h, "t123");
+    assert_eq!(ids(&h), vec!["T0000123"]);
+    h.command("goto T123");
     assert_eq!(
         h.state
             .queue

@@ -122,12 +122,11 @@ pub(crate) fn condition_on(
                     false,
                 ),
             };
-            // A number alone (`5133`) also finds the item it numbers
-            // (`F0005133`), as tickets are read out.
+            // A number (`5133`, `F5133`, `f0005133`) also finds the item
+            // it numbers (`F0005133`), as tickets are read out.
             match super::feedback::item_number(t) {
                 Some(n) => {
-                    params.push(Value::Text(n.clone()));
-                    params.push(Value::Text(n));
+                    params.extend(n.params());
                     (
                         // sql-format-ok: a constant column prefix and subquery; the number is bound.
                         format!(

@@ -32,9 +32,9 @@ pub fn tsquery(typed: &str) -> String {
         .join(" & ")
 }
 
-/// The key of an item from its id (`F0005133`), or from its number alone
-/// (`5133`, as tickets are read out: see [`number_ids_sql`]) when exactly
-/// one item has it.
+/// The key of an item from its id (`F0005133`), or from its number
+/// (`5133`, `F5133`, `f0005133`, as tickets are read out: see
+/// [`number_ids_sql`]) when exactly one item has it.
 pub fn fid_of(conn: &dyn Sql, id: &str) -> Result<Option<i64>> {
     let id = id.trim();
     if let Some(r) = conn.row("SELECT fid FROM feedback WHERE id = ?1", &[sql::text(id)])? {
@@ -43,50 +43,86 @@ pub fn fid_of(conn: &dyn Sql, id: &str) -> Result<Option<i64>> {
     let Some(n) = item_number(id) else {
         return Ok(None);
     };
-    // sql-format-ok: a constant subquery; the number is bound.
+    // sql-format-ok: a constant subquery; the number and prefix are bound.
     let sql = format!(
         "SELECT fid FROM feedback WHERE id IN ({}) LIMIT 2",
         number_ids_sql(conn.engine())
     );
-    let rows = conn.rows(&sql, &[sql::text(&n), sql::text(&n)])?;
+    let rows = conn.rows(&sql, &n.params())?;
     match rows.as_slice() {
         [one] => Ok(Some(one.i64(0)?)),
         _ => Ok(None),
     }
 }
 
-/// Typed text that is an item's number (digits only, leading zeros
-/// dropped), to be looked up by [`number_ids_sql`].
-pub fn item_number(typed: &str) -> Option<String> {
+/// An item's number as typed: the digits (leading zeros dropped) and the
+/// letters before them, if any (`F5133`, `f0005133`: compared with the
+/// ids' prefix without regard to case).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemNumber {
+    /// The letters typed before the number, upper case ("" when none).
+    pub prefix: String,
+    pub number: String,
+}
+
+impl ItemNumber {
+    /// The values [`number_ids_sql`] binds, in its order.
+    pub fn params(&self) -> [rusqlite::types::Value; 4] {
+        [
+            sql::text(&self.number),
+            sql::text(&self.number),
+            sql::text(&self.prefix),
+            sql::text(&self.prefix),
+        ]
+    }
+}
+
+/// Typed text that is an item's number (digits, after ASCII letters if
+/// any), to be looked up by [`number_ids_sql`].
+pub fn item_number(typed: &str) -> Option<ItemNumber> {
     let t = typed.trim();
-    if t.is_empty() || t.len() > 18 || !t.bytes().all(|b| b.is_ascii_digit()) {
+    let digits_at = t.find(|c: char| c.is_ascii_digit())?;
+    let (prefix, digits) = t.split_at(digits_at);
+    if digits.is_empty()
+        || digits.len() > 18
+        || prefix.len() > 8
+        || !prefix.bytes().all(|b| b.is_ascii_alphabetic())
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
-    let n = t.trim_start_matches('0');
-    Some(if n.is_empty() {
-        "0".into()
-    } else {
-        n.to_string()
+    let n = digits.trim_start_matches('0');
+    Some(ItemNumber {
+        prefix: prefix.to_ascii_uppercase(),
+        number: if n.is_empty() {
+            "0".into()
+        } else {
+            n.to_string()
+        },
     })
 }
 
-/// The ids an item number (bound twice, as `?`) can stand for: ids are
-/// usually a fixed prefix and a zero-padded number (`F0005133`), so the
-/// number is padded to the digits that end the first and the last item's
-/// ids, after their prefix. Two index lookups, whatever the size.
+/// The ids an item number can stand for (binds: the number twice, then the
+/// typed prefix twice, see [`ItemNumber::params`]): ids are usually a fixed
+/// prefix and a zero-padded number (`F0005133`), so the number is padded to
+/// the digits that end the first and the last item's ids, after their
+/// prefix, which must be the typed one when one was typed (any case). Two
+/// index lookups, whatever the size.
 pub fn number_ids_sql(engine: sql::Engine) -> &'static str {
     match engine {
         sql::Engine::Sqlite => {
             "SELECT rtrim(s.id, '0123456789') || substr('000000000000000000' || CAST(? AS TEXT), -(length(s.id) - length(rtrim(s.id, '0123456789'))))
              FROM (SELECT id FROM (SELECT id FROM feedback ORDER BY fid LIMIT 1)
                    UNION SELECT id FROM (SELECT id FROM feedback ORDER BY fid DESC LIMIT 1)) s
-             WHERE length(CAST(? AS TEXT)) <= length(s.id) - length(rtrim(s.id, '0123456789'))"
+             WHERE length(CAST(? AS TEXT)) <= length(s.id) - length(rtrim(s.id, '0123456789'))
+               AND (CAST(? AS TEXT) = '' OR upper(rtrim(s.id, '0123456789')) = CAST(? AS TEXT))"
         }
         sql::Engine::Postgres => {
             "SELECT rtrim(s.id, '0123456789') || right('000000000000000000' || CAST(? AS TEXT), length(s.id) - length(rtrim(s.id, '0123456789')))
              FROM (SELECT id FROM (SELECT id FROM feedback ORDER BY fid LIMIT 1) a
                    UNION SELECT id FROM (SELECT id FROM feedback ORDER BY fid DESC LIMIT 1) b) s
-             WHERE length(CAST(? AS TEXT)) <= length(s.id) - length(rtrim(s.id, '0123456789'))"
+             WHERE length(CAST(? AS TEXT)) <= length(s.id) - length(rtrim(s.id, '0123456789'))
+               AND (CAST(? AS TEXT) = '' OR upper(rtrim(s.id, '0123456789')) = CAST(? AS TEXT))"
         }
     }
 }
