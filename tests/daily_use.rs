@@ -988,6 +988,18 @@ fn a_refused_note_is_kept_for_the_same_item() {
     let mut h = ui(&db, 80, 24);
     h.step(Action::GoScreen(Screen::Feedback));
     search(&mut h, "F2");
+    // A new item cannot be resolved: refused before typing, said once.
+    h.step(Action::Resolve);
+    let refusal = "cannot resolve a new item";
+    assert!(h.status_text().contains(refusal), "{}", h.status_text());
+    assert_eq!(
+        h.state
+            .messages
+            .iter()
+            .filter(|m| m.text.contains(refusal))
+            .count(),
+        1
+    );
     h.step(Action::Claim);
     h.step(Action::Resolve);
     let note = "called the customer, refund issued; she confirmed the card arrived and stays";

@@ -37,7 +37,8 @@ pub(super) fn ask(state: &mut AppState, label: &str, purpose: PromptPurpose) -> 
             })
             .collect();
         if !refusals.is_empty() && refusals.len() == targets.len() {
-            for r in &refusals {
+            // Each refusal once in the log (`say` logs the first).
+            for r in &refusals[1..] {
                 state.log(Severity::Warning, r.clone());
             }
             state.say(Severity::Warning, refusals[0].clone());
