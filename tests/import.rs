@@ -519,6 +519,90 @@ fn batched_inserts_give_the_row_by_row_verdicts() {
     assert_eq!((again.inserted, again.unchanged), (0, 300), "{again:?}");
 }
 
+/// A file of several batches gives the row-by-row verdicts too, where a
+/// server prepares a batch while the previous one is still being sent: a
+/// key repeated within a batch, from the batch before (not yet sent when
+/// it is met), and from the first batch, is each a duplicate, the first
+/// row winning; every other row is inserted once, and totals follow.
+#[test]
+fn several_batches_give_the_row_by_row_verdicts() {
+    let db = TempDb::new().on_engine();
+    let orders = db.file("batches.csv");
+    let mut text = String::from("id,customer_id,timestamp,amount\n");
+    // Batches hold 4,096 rows: 0-4095 (its customers new), 4096-8191 and
+    // 8192-12287 (prepared while the one before is sent), 12288-14999.
+    let id_of = |i: usize| match i {
+        8300 => 8200,   // the same batch
+        13000 => 12000, // the batch before, still waiting to be sent
+        14000 => 100,   // the first batch
+        i => i,
+    };
+    for i in 0..15_000 {
+        text.push_str(&format!(
+            "O{},C{},2024-03-{:02},{}.25\n",
+            id_of(i),
+            i % 37,
+            1 + i % 28,
+            i
+        ));
+    }
+    std::fs::write(&orders, &text).unwrap();
+    // Cancelled once the third batch is on its way: nothing is kept.
+    {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let cancel = AtomicBool::new(false);
+        let cb = |p: crmtop::jobs::Progress| {
+            // (The third batch ends at byte 355,416, the second at 233,160.)
+            if p.done >= 300_000 {
+                cancel.store(true, Ordering::SeqCst);
+            }
+        };
+        let opts = crmtop::ingest::ImportOptions::new(Kind::Orders, orders.clone());
+        let err = db
+            .import_opts(&opts, crmtop::jobs::Ctl::new(&cb, &cancel))
+            .unwrap_err();
+        assert!(matches!(err, crmtop::Error::Cancelled), "{err}");
+        assert_eq!(db.count("SELECT count(*) FROM orders"), 0);
+        assert_eq!(db.count("SELECT count(*) FROM customers"), 0);
+    }
+    let s = db.import(Kind::Orders, &orders).unwrap();
+    assert_eq!(
+        (s.read, s.inserted, s.rejected),
+        (15_000, 14_997, 3),
+        "{s:?}"
+    );
+    let r = rejects(&db);
+    let lines: Vec<&str> = r.iter().map(|row| row[0].as_str()).collect();
+    assert_eq!(lines, ["8302", "13002", "14002"]);
+    assert!(r.iter().all(|row| row[2].contains("duplicate id")), "{r:?}");
+    assert_eq!(db.count("SELECT count(*) FROM orders"), 14_997);
+    for (key, cents) in [
+        ("O8200", 820_025),
+        ("O12000", 1_200_025),
+        ("O100", 10_025),
+        ("O4096", 409_625),
+        ("O14999", 1_499_925),
+    ] {
+        assert_eq!(
+            db.count(&format!(
+                "SELECT CAST(amount * 100 AS INTEGER) FROM orders WHERE order_key = '{key}'"
+            )),
+            cents,
+            "{key}"
+        );
+    }
+    assert_eq!(
+        db.count("SELECT CAST(sum(n_orders) AS BIGINT) FROM customers"),
+        14_997
+    );
+    let again = db.import(Kind::Orders, &orders).unwrap();
+    assert_eq!(
+        (again.inserted, again.unchanged, again.rejected),
+        (0, 14_997, 3),
+        "{again:?}"
+    );
+}
+
 /// Quoted newlines do not shift the line numbers of later rejects; a long
 /// free text (10,000 characters) is kept whole; a row with invalid UTF-8
 /// in one field is rejected naming that field, the others kept.

@@ -23,8 +23,7 @@ pub fn save(pg: &Pg, report: &Report, cids: &[i64], labels: &[u32], agent: &str)
         )?;
         let labels: Vec<i64> = labels.iter().map(|&l| i64::from(l)).collect();
         // Two arrays in one statement (a million single inserts take minutes).
-        pg.client
-            .borrow_mut()
+        pg.client()
             .execute(
                 "INSERT INTO customer_clusters(cid, cluster) SELECT * FROM unnest($1::bigint[], $2::bigint[])",
                 &[&cids, &labels],

@@ -34,7 +34,7 @@ pub(crate) fn send_rows<R: AsRef<[Value]>>(
 ) -> Result<()> {
     use std::io::Write;
     const PIECE: usize = 1 << 20;
-    let mut client = pg.client.borrow_mut();
+    let mut client = pg.client();
     // sql-format-ok: our table and its columns (see above).
     let mut w = client
         .copy_in(&format!("COPY {target} FROM STDIN"))
@@ -55,6 +55,24 @@ pub(crate) fn send_rows<R: AsRef<[Value]>>(
     }
     w.write_all(&buf)?;
     w.finish().map_err(|e| pg.error(e))?;
+    Ok(())
+}
+
+/// Rows in COPY's text format, appended to `out` (sent later with
+/// [`send_formatted`]).
+pub(crate) fn format_rows<R: AsRef<[Value]>>(
+    rows: impl IntoIterator<Item = R>,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    for row in rows {
+        for (i, v) in row.as_ref().iter().enumerate() {
+            if i > 0 {
+                out.push(b'\t');
+            }
+            copy_text(v, out).map_err(Error::Other)?;
+        }
+        out.push(b'\n');
+    }
     Ok(())
 }
 
@@ -294,7 +312,7 @@ fn copy_table(
             t.cols, t.from, t.key
         ))?;
         let mut q = st.query([])?;
-        let mut client = pg.client.borrow_mut();
+        let mut client = pg.client();
         // sql-format-ok: constant table and column names.
         let mut w = client
             .copy_in(&format!("COPY {} ({}) FROM STDIN", t.name, t.cols))

@@ -13,7 +13,9 @@ use postgres::NoTls;
 pub fn listen(url: &str, changed: impl Fn() -> bool + Send + 'static) -> Result<()> {
     let pg = Pg::connect(url, true)?;
     let config = pg.config.clone();
-    let mut client = pg.client.into_inner();
+    let Some(mut client) = pg.lend() else {
+        return Err(Error::Other("LISTEN: no connection".into()));
+    };
     client
         .batch_execute("LISTEN crmtop_changes")
         .map_err(|e| Error::Other(format!("LISTEN: {}", message(&e))))?;

@@ -61,7 +61,8 @@ pub fn is_url(db: &str) -> bool {
 
 /// A connection to a crmtop database on a PostgreSQL server.
 pub struct Pg {
-    client: RefCell<Client>,
+    /// None while lent to a bulk copy's thread (`lend`, `give_back`).
+    client: RefCell<Option<Client>>,
     config: postgres::Config,
     /// The same settings, for bulk reads (`stream`).
     stream_config: tokio_postgres::Config,
@@ -205,7 +206,7 @@ impl Pg {
             ))
         })?;
         let pg = Pg {
-            client: RefCell::new(client),
+            client: RefCell::new(Some(client)),
             config,
             stream_config,
             stmts: RefCell::new(HashMap::new()),
@@ -222,17 +223,14 @@ impl Pg {
 
     /// Run statements with no parameters and no result (DDL, BEGIN...).
     pub fn batch(&self, sql: &str) -> Result<()> {
-        self.client
-            .borrow_mut()
-            .batch_execute(sql)
-            .map_err(|e| self.error(e))
+        self.client().batch_execute(sql).map_err(|e| self.error(e))
     }
 
     /// Commit after `r` succeeded, else roll back and return its error.
     fn finish<T>(&self, r: Result<T>) -> Result<T> {
         self.in_tx.set(false);
         match r {
-            Ok(v) => match self.client.borrow_mut().batch_execute("COMMIT") {
+            Ok(v) => match self.client().batch_execute("COMMIT") {
                 Ok(()) => Ok(v),
                 // The server may have committed before the connection went:
                 // doing the work again could do it twice.
@@ -256,7 +254,7 @@ impl Pg {
     /// connection the server drops is not silently reopened (the work
     /// done so far is gone with it).
     pub(crate) fn begin(&self, sql: &str) -> Result<()> {
-        self.with_client(|pg| pg.client.borrow_mut().batch_execute(sql))?;
+        self.with_client(|pg| pg.client().batch_execute(sql))?;
         self.in_tx.set(true);
         Ok(())
     }
@@ -266,7 +264,7 @@ impl Pg {
         if let Some(st) = self.stmts.borrow().get(sql) {
             return Ok(st.clone());
         }
-        let st = self.client.borrow_mut().prepare(&numbered(sql))?;
+        let st = self.client().prepare(&numbered(sql))?;
         self.stmts.borrow_mut().insert(sql.to_string(), st.clone());
         Ok(st)
     }
@@ -291,7 +289,7 @@ impl Pg {
             let refs: Vec<&(dyn ToSql + Sync)> =
                 ps.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
             let st = self.statement(sql).map_err(|e| self.error(e))?;
-            let found = self.client.borrow_mut().query(&st, &refs);
+            let found = self.client().query(&st, &refs);
             match found {
                 Ok(rows) => self.rows_of(&rows).map(Some),
                 Err(e) if e.code() == Some(&SqlState::QUERY_CANCELED) => Ok(None),
@@ -334,6 +332,27 @@ impl Pg {
         }
     }
 
+    /// The connection. It is only ever lent (`lend`) to a thread that
+    /// has it alone while its owner uses none of it, and given back before
+    /// the owner goes on: asked for while lent is a bug in crmtop.
+    pub(crate) fn client(&self) -> std::cell::RefMut<'_, Client> {
+        std::cell::RefMut::map(self.client.borrow_mut(), |c| {
+            c.as_mut()
+                .expect("the PostgreSQL connection was used while lent to a bulk copy")
+        })
+    }
+
+    /// The connection, lent to a thread of its own (a bulk copy); None
+    /// when it is lent already.
+    pub(crate) fn lend(&self) -> Option<Client> {
+        self.client.borrow_mut().take()
+    }
+
+    /// The lent connection back.
+    pub(crate) fn give_back(&self, client: Client) {
+        *self.client.borrow_mut() = Some(client);
+    }
+
     fn reconnect(&self) -> Result<()> {
         let client = self.config.connect(NoTls).map_err(|e| {
             Error::Other(format!(
@@ -342,7 +361,7 @@ impl Pg {
                 message(&e)
             ))
         })?;
-        *self.client.borrow_mut() = client;
+        *self.client.borrow_mut() = Some(client);
         self.stmts.borrow_mut().clear();
         if self.read_only {
             self.batch("SET default_transaction_read_only = on")?;
@@ -411,7 +430,7 @@ impl Sql for Pg {
         let refs: Vec<&(dyn ToSql + Sync)> = ps.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         let n = self.with_client(|pg| {
             let st = pg.statement(sql)?;
-            pg.client.borrow_mut().execute(&st, &refs)
+            pg.client().execute(&st, &refs)
         })?;
         Ok(n as usize)
     }
@@ -427,7 +446,7 @@ impl Sql for Pg {
         use postgres::fallible_iterator::FallibleIterator;
         let st = self.with_client(|pg| pg.statement(sql))?;
         let ps: Vec<Param> = params.iter().map(Param).collect();
-        let mut client = self.client.borrow_mut();
+        let mut client = self.client();
         let mut it = client
             .query_raw(&st, ps.iter().map(|p| p as &dyn ToSql))
             .map_err(|e| self.error(e))?;
@@ -450,7 +469,7 @@ impl Sql for Pg {
         let refs: Vec<&(dyn ToSql + Sync)> = ps.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         let rows = self.with_client(|pg| {
             let st = pg.statement(sql)?;
-            pg.client.borrow_mut().query(&st, &refs)
+            pg.client().query(&st, &refs)
         })?;
         self.rows_of(&rows)
     }
@@ -464,7 +483,9 @@ impl Drop for RollbackOnUnwind<'_> {
         if self.1 {
             self.0.in_tx.set(false);
             if let Ok(mut c) = self.0.client.try_borrow_mut() {
-                let _ = c.batch_execute("ROLLBACK");
+                if let Some(c) = c.as_mut() {
+                    let _ = c.batch_execute("ROLLBACK");
+                }
             }
         }
     }
@@ -502,7 +523,10 @@ impl Writer for Pg {
                         attempt * 7 + u64::from(std::process::id() % 11),
                     ));
                 }
-                Err(_) if attempt < 3 && self.client.borrow().is_closed() => {
+                Err(_)
+                    if attempt < 3
+                        && self.client.borrow().as_ref().is_some_and(Client::is_closed) =>
+                {
                     self.reconnect()?;
                 }
                 r => return r,

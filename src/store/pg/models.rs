@@ -259,8 +259,7 @@ pub(super) fn refresh_priorities(pg: &Pg) -> Result<()> {
         }
     }
     if !fids.is_empty() {
-        pg.client
-            .borrow_mut()
+        pg.client()
             .execute(
                 "UPDATE queue q SET prio_static = u.p FROM unnest($1::bigint[], $2::float8[]) AS u(fid, p)
                   WHERE q.fid = u.fid",

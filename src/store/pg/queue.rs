@@ -166,7 +166,7 @@ pub fn page(
 /// their row and time-independent priority, the others leave the queue.
 pub(super) fn requeue_many(pg: &Pg, fids: &[i64]) -> Result<()> {
     let fids: Vec<i64> = fids.to_vec();
-    let mut client = pg.client.borrow_mut();
+    let mut client = pg.client();
     // sql-format-ok: constants only.
     let inputs = client
         .query(

@@ -39,7 +39,7 @@ pub(super) fn attributes_to_server(
     {
         let mut st = file.prepare(&attributes::select_all(&cols, Engine::Sqlite, true))?;
         let mut q = st.query([])?;
-        let mut client = pg.client.borrow_mut();
+        let mut client = pg.client();
         // sql-format-ok: columns named after our own integers.
         let mut w = client
             .copy_in(&format!(

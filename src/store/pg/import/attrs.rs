@@ -136,8 +136,7 @@ impl PgRowWriter<'_> {
         );
         let rows = self
             .pg
-            .client
-            .borrow_mut()
+            .client()
             .query(&sql, &[&cids])
             .map_err(|e| self.pg.error(e))?;
         let bad = |e: postgres::Error| self.pg.error(e);

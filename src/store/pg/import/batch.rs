@@ -89,8 +89,7 @@ impl PgRowWriter<'_> {
     fn by_keys(&self, sql: &str, keys: &[String]) -> Result<Vec<Old>> {
         let rows = self
             .pg
-            .client
-            .borrow_mut()
+            .client()
             .query(sql, &[&keys])
             .map_err(|e| self.pg.error(e))?;
         Ok(self.pg.rows_of(&rows)?.into_iter().map(|r| r.0).collect())
@@ -265,10 +264,85 @@ impl Writes for PgRowWriter<'_> {
         if self.pending.is_empty() {
             return Ok(Vec::new());
         }
+        if self.prepared_offline() {
+            return self.flush_piped();
+        }
+        // This batch asks the server: the rows on their way are stored first.
+        self.close_pipe()?;
         self.resolve()?;
+        let (rows, mut out) = self.without_duplicates();
+        let keys: Vec<String> = rows.iter().map(|(_, r)| key_of(r).to_string()).collect();
+        let old = self.existing(&keys)?;
+        let (inserts, updates, attrs) = self.decide(rows, &old, &mut out)?;
+        self.insert(&inserts)?;
+        self.update(updates)?;
+        self.write_attributes(attrs, &mut out)?;
+        Ok(out)
+    }
+}
+
+impl PgRowWriter<'_> {
+    /// Whether the pending batch can be decided without the server: new
+    /// orders or events into a table empty at the start, every customer
+    /// known or created at the load's end, no key whose hash this import
+    /// wrote (which the server would confirm). The bulk of a large load.
+    fn prepared_offline(&self) -> bool {
+        matches!(self.kind, Kind::Orders | Kind::Events)
+            && self.empty_before
+            && self.pending.iter().all(|(_, row)| {
+                let customer = match row {
+                    Parsed::Order(o) => Some(&o.customer),
+                    Parsed::Event(e) => Some(&e.customer),
+                    Parsed::Feedback(f) => Some(&f.customer),
+                    Parsed::Customer(_) => None,
+                };
+                let known = customer.is_none_or(|id| {
+                    self.cids.contains_key(id)
+                        || (self.all_cids && self.set_aside.without_foreign_key())
+                });
+                known
+                    && !self
+                        .written
+                        .contains(&xxhash_rust::xxh3::xxh3_64(key_of(row).as_bytes()))
+            })
+    }
+
+    /// A batch decided without the server (see `prepared_offline`): its new
+    /// rows go into the load's open COPY (`pipe`), which the server stores
+    /// while the next batches are read and decided. The verdicts are final:
+    /// the load is one transaction, which a failed COPY rolls back whole.
+    fn flush_piped(&mut self) -> Result<Vec<SlotVerdict>> {
+        self.resolve()?;
+        let (rows, mut out) = self.without_duplicates();
+        let (inserts, _, _) = self.decide(rows, &HashMap::default(), &mut out)?;
+        if inserts.is_empty() {
+            return Ok(out);
+        }
+        let mut bytes = Vec::with_capacity(inserts.len() * 64);
+        super::super::copy::format_rows(&inserts, &mut bytes)?;
+        if self.pipe.is_none() {
+            self.pipe = Some(super::pipe::Pipe::open(self.pg, self.insert_target())?);
+        }
+        if let Some(pipe) = self.pipe.as_mut() {
+            pipe.send(bytes)?;
+        }
+        Ok(out)
+    }
+
+    /// The load's open COPY finished (its rows stored) and the connection
+    /// back, before anything else asks the server.
+    pub(super) fn close_pipe(&mut self) -> Result<()> {
+        match self.pipe.take() {
+            Some(pipe) => pipe.close(),
+            None => Ok(()),
+        }
+    }
+
+    /// The pending rows, without a second row of a key met earlier in the
+    /// batch (a duplicate verdict for it).
+    fn without_duplicates(&mut self) -> (Vec<(usize, Parsed)>, Vec<SlotVerdict>) {
         let pending = std::mem::take(&mut self.pending);
         let mut out: Vec<SlotVerdict> = Vec::with_capacity(pending.len());
-        // A key met earlier in this batch: a duplicate.
         let mut in_batch: HashSet<String> = HashSet::default();
         let mut rows: Vec<(usize, Parsed)> = Vec::with_capacity(pending.len());
         for (slot, row) in pending {
@@ -278,8 +352,18 @@ impl Writes for PgRowWriter<'_> {
                 out.push((slot, Err(dup())));
             }
         }
-        let keys: Vec<String> = rows.iter().map(|(_, r)| key_of(r).to_string()).collect();
-        let old = self.existing(&keys)?;
+        (rows, out)
+    }
+
+    /// Each row's verdict against the existing rows of its key (`old`): new
+    /// rows to insert, changed rows to update, attribute cells to write.
+    #[allow(clippy::type_complexity)]
+    fn decide(
+        &mut self,
+        rows: Vec<(usize, Parsed)>,
+        old: &HashMap<String, Old>,
+        out: &mut Vec<SlotVerdict>,
+    ) -> Result<(Vec<Vec<Value>>, Vec<(i64, Parsed, Old)>, attrs::Batch)> {
         let mut inserts: Vec<Vec<Value>> = Vec::new();
         let mut updates: Vec<(i64, Parsed, Old)> = Vec::new();
         let mut attrs = attrs::Batch::default();
@@ -332,10 +416,7 @@ impl Writes for PgRowWriter<'_> {
                 out.push((slot, Ok(Verdict::Unchanged)));
             }
         }
-        self.insert(&inserts)?;
-        self.update(updates)?;
-        self.write_attributes(attrs, &mut out)?;
-        Ok(out)
+        Ok((inserts, updates, attrs))
     }
 }
 
@@ -385,14 +466,17 @@ impl PgRowWriter<'_> {
     }
 
     fn insert(&self, rows: &[Vec<Value>]) -> Result<()> {
-        self.copy(
-            match self.kind {
-                Kind::Customers => "customers (cid, id, name, email, phone, signup_date, birth_date, age, income, region, plan, segment, churned, cancelled_at, since)",
-                Kind::Orders => "orders (oid, order_key, cid, ts, amount, quantity, product, category)",
-                Kind::Events => "events (eid, event_key, cid, ts, kind, value)",
-                Kind::Feedback => "feedback (fid, id, cid, created_at, channel, kind, score, text, sentiment, status, assignee, updated_at)",
-            },
-            rows,
-        )
+        self.copy(self.insert_target(), rows)
+    }
+
+    /// The table and columns new rows are copied into, in `insert_values`'
+    /// order.
+    fn insert_target(&self) -> &'static str {
+        match self.kind {
+            Kind::Customers => "customers (cid, id, name, email, phone, signup_date, birth_date, age, income, region, plan, segment, churned, cancelled_at, since)",
+            Kind::Orders => "orders (oid, order_key, cid, ts, amount, quantity, product, category)",
+            Kind::Events => "events (eid, event_key, cid, ts, kind, value)",
+            Kind::Feedback => "feedback (fid, id, cid, created_at, channel, kind, score, text, sentiment, status, assignee, updated_at)",
+        }
     }
 }

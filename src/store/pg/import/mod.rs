@@ -19,6 +19,7 @@ use super::Pg;
 mod attrs;
 mod batch;
 mod large;
+mod pipe;
 mod update;
 use crate::error::Result;
 use crate::ingest::parse::Parsed;
@@ -72,6 +73,9 @@ pub(crate) struct PgRowWriter<'a> {
         std::sync::Arc<Vec<String>>,
         Vec<crate::store::attributes::Column>,
     )>,
+    /// The load's COPY kept open across batches decided without the
+    /// server (`pipe`); closed before anything else asks the server.
+    pipe: Option<pipe::Pipe<'a>>,
 }
 
 /// A row as the table holds it, for comparison with the file's.
@@ -136,6 +140,7 @@ impl<'a> PgRowWriter<'a> {
             fids: Vec::new(),
             customers_created: 0,
             attr_cols: None,
+            pipe: None,
         })
     }
 
@@ -150,8 +155,7 @@ impl<'a> PgRowWriter<'a> {
     /// A statement with array parameters.
     fn exec_arrays(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<()> {
         self.pg
-            .client
-            .borrow_mut()
+            .client()
             .execute(sql, params)
             .map_err(|e| self.pg.error(e))?;
         Ok(())
@@ -162,7 +166,8 @@ impl PgRowWriter<'_> {
     /// Bring what depends on the written rows up to date: customers'
     /// order totals, the queue rows of written items; then the planner's
     /// statistics after a large load.
-    pub fn finish(self, inserted: u64) -> Result<()> {
+    pub fn finish(mut self, inserted: u64) -> Result<()> {
+        self.close_pipe()?;
         let pg = self.pg;
         if !self.held.is_empty() {
             let rows: Vec<Vec<Value>> = self
