@@ -603,6 +603,68 @@ fn several_batches_give_the_row_by_row_verdicts() {
     );
 }
 
+/// A first load large enough to set indexes and keys aside while it copies
+/// (and, on a server, to create its customers at its end) builds them all
+/// again: the same rows and totals on both engines, customer ids still
+/// unique, and every order's customer there.
+#[test]
+fn a_large_first_load_builds_again_what_it_set_aside() {
+    let db = TempDb::new().on_engine();
+    let orders = db.file("large.csv");
+    let mut text = String::from("id,customer_id,timestamp,amount,product,category\n");
+    let n = 150_000;
+    for i in 0..n {
+        text.push_str(&format!(
+            "ORDER-{i:08},CUSTOMER-{:06},2024-{:02}-{:02},{}.5,P{},Category {}\n",
+            (i * 7919) % 20_000,
+            1 + i % 12,
+            1 + i % 28,
+            i % 500,
+            i % 40,
+            i % 6
+        ));
+    }
+    std::fs::write(&orders, &text).unwrap();
+    let s = db.import(Kind::Orders, &orders).unwrap();
+    assert_eq!(
+        (s.inserted, s.rejected, s.customers_created),
+        (n as u64, 0, 20_000),
+        "{s:?}"
+    );
+    assert_eq!(db.count("SELECT count(*) FROM orders"), n as i64);
+    assert_eq!(db.count("SELECT count(*) FROM customers"), 20_000);
+    assert_eq!(db.count("SELECT count(DISTINCT id) FROM customers"), 20_000);
+    // Every order's customer is there, and the totals follow the orders.
+    assert_eq!(
+        db.count("SELECT count(*) FROM orders o LEFT JOIN customers c ON c.cid = o.cid WHERE c.cid IS NULL"),
+        0
+    );
+    assert_eq!(
+        db.count("SELECT CAST(sum(n_orders) AS BIGINT) FROM customers"),
+        n as i64
+    );
+    // The keys are back: a second customer with an existing id is refused.
+    let refused = |sql: &str| {
+        use crmtop::store::sql::Sql;
+        db.db().exec(sql, &[]).is_err()
+    };
+    assert!(
+        refused("INSERT INTO customers (cid, id) VALUES (999999, 'CUSTOMER-000001')"),
+        "a duplicate customer id was accepted"
+    );
+    assert!(
+        refused("INSERT INTO orders (oid, order_key, cid, ts, amount) VALUES (999999999, 'X', 999999, 0, 1)"),
+        "an order without its customer was accepted"
+    );
+    // Loading it again changes nothing.
+    let again = db.import(Kind::Orders, &orders).unwrap();
+    assert_eq!(
+        (again.inserted, again.unchanged),
+        (0, n as u64),
+        "{again:?}"
+    );
+}
+
 /// Quoted newlines do not shift the line numbers of later rejects; a long
 /// free text (10,000 characters) is kept whole; a row with invalid UTF-8
 /// in one field is rejected naming that field, the others kept.
