@@ -583,14 +583,7 @@ fn old_versions_scores_are_dropped_after_the_commit() {
         let before = score_tables(&db);
         train(&db, &opts()).unwrap();
         let after = score_tables(&db);
-        assert_eq!(
-            before
-                .difference(&after)
-                .cloned()
-                .collect::<std::collections::BTreeSet<_>>(),
-            soon,
-            "retrain {k}"
-        );
+        assert_eq!(common::removed(&before, &after), soon, "retrain {k}");
         read_ahead += soon.len();
         assert_eq!(
             tables_like(&db, "retired_"),

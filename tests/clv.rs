@@ -305,14 +305,7 @@ fn old_fits_values_are_dropped_and_read_ahead_exactly() {
             after.iter().all(|t| !t.starts_with("retired_")),
             "fit {k}: {after:?}"
         );
-        assert_eq!(
-            before
-                .difference(&after)
-                .cloned()
-                .collect::<std::collections::BTreeSet<_>>(),
-            soon,
-            "fit {k}"
-        );
+        assert_eq!(common::removed(&before, &after), soon, "fit {k}");
         read_ahead += soon.len();
     }
     assert_eq!(read_ahead, 2 * 3, "two fits pruned, three tables each");

@@ -425,6 +425,21 @@ fn a_cancelled_import_leaves_the_database_unchanged() {
 /// statement, with duplicates inside one statement's rows and across them,
 /// changed and unchanged rows on re-import, must give exactly the verdicts
 /// (and reject lines) of one row at a time.
+/// `n` order lines `O{id},C{i % 37},{month}-{day},{i}.{cents}`, the id of
+/// row `i` being `id_of(i)` (repeats make duplicates).
+fn numbered_orders(n: usize, id_of: impl Fn(usize) -> usize, month: &str, cents: &str) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "O{},C{},{month}-{:02},{i}.{cents}\n",
+                id_of(i),
+                i % 37,
+                1 + i % 28
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn batched_inserts_give_the_row_by_row_verdicts() {
     let db = TempDb::new().on_engine();
@@ -438,15 +453,7 @@ fn batched_inserts_give_the_row_by_row_verdicts() {
         999 => 100,
         i => i,
     };
-    for i in 0..1000 {
-        text.push_str(&format!(
-            "O{},C{},2024-01-{:02},{}.50\n",
-            id_of(i),
-            i % 37,
-            1 + i % 28,
-            i
-        ));
-    }
+    text.push_str(&numbered_orders(1000, id_of, "2024-01", "50"));
     std::fs::write(&orders, &text).unwrap();
     let s = db.import(Kind::Orders, &orders).unwrap();
     assert_eq!((s.read, s.inserted, s.rejected), (1000, 997, 3), "{s:?}");
@@ -537,15 +544,7 @@ fn several_batches_give_the_row_by_row_verdicts() {
         14000 => 100,   // the first batch
         i => i,
     };
-    for i in 0..15_000 {
-        text.push_str(&format!(
-            "O{},C{},2024-03-{:02},{}.25\n",
-            id_of(i),
-            i % 37,
-            1 + i % 28,
-            i
-        ));
-    }
+    text.push_str(&numbered_orders(15_000, id_of, "2024-03", "25"));
     std::fs::write(&orders, &text).unwrap();
     // Cancelled once the third batch is on its way: nothing is kept.
     {

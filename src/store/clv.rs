@@ -89,16 +89,12 @@ pub fn prune(conn: &Connection) -> Result<()> {
 /// them once that fit is the newest), to be read ahead of it
 /// (`store::retired::warm`).
 pub fn soon_pruned(conn: &Connection) -> Result<Vec<String>> {
-    let mut st = conn.prepare(
+    super::retired::tables_of(
+        conn,
         "SELECT id FROM clv_fits WHERE active = 0 AND id NOT IN (SELECT id FROM clv_fits ORDER BY id DESC LIMIT ?1)",
-    )?;
-    let rows = st.query_map([KEEP_FITS - 1], |r| r.get::<_, i64>(0))?;
-    let mut out = Vec::new();
-    for id in rows {
-        out.extend(super::clv_values::table_names(id?));
-    }
-    // (Versions kept without their scores have no tables left.)
-    super::existing_tables(conn, out)
+        KEEP_FITS - 1,
+        |id| super::clv_values::table_names(id).to_vec(),
+    )
 }
 
 /// The active fit's report.

@@ -89,6 +89,24 @@ fn clear_one(conn: &Connection, table: &str, ctl: Ctl) -> Result<()> {
     })
 }
 
+/// The tables (`names` of each id) of the versions `ids_sql` picks with
+/// `keep` bound, those that exist: what a prune will retire, read ahead of
+/// it by [`warm`]. (Versions kept without their tables have none left.)
+pub(super) fn tables_of(
+    conn: &Connection,
+    ids_sql: &str,
+    keep: i64,
+    names: impl Fn(i64) -> Vec<String>,
+) -> Result<Vec<String>> {
+    let mut st = conn.prepare(ids_sql)?;
+    let ids = st.query_map([keep], |r| r.get::<_, i64>(0))?;
+    let mut out = Vec::new();
+    for id in ids {
+        out.extend(names(id?));
+    }
+    super::existing_tables(conn, out)
+}
+
 /// Tables being read through on a thread of their own (see [`warm`]).
 pub struct Warming(Option<std::thread::JoinHandle<()>>);
 

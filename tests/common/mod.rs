@@ -374,3 +374,11 @@ pub fn set_clv(conn: &rusqlite::Connection, values: &[(&str, f64)]) {
     store::clv::activate(&tx, id, Ctl::silent()).expect("activate");
     tx.commit().expect("commit");
 }
+
+/// The names in `before` that are not in `after` (tables a job removed).
+pub fn removed(
+    before: &std::collections::BTreeSet<String>,
+    after: &std::collections::BTreeSet<String>,
+) -> std::collections::BTreeSet<String> {
+    before.difference(after).cloned().collect()
+}
