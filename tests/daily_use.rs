@@ -1059,6 +1059,99 @@ fn a_refused_note_is_kept_for_the_same_item() {
     assert!(h.state.queue.draft.is_none());
 }
 
+/// A change made elsewhere while a note is typed refuses the note even
+/// after the list has reloaded (the item shown meanwhile at its new
+/// version): the change applies to the item as it was when the prompt
+/// opened. Another change of the same item (a claim) keeps the typed text.
+#[test]
+fn a_change_while_typing_is_caught_after_a_reload() {
+    let db = team_on_engine();
+    let mut h = ui(&db, 100, 30);
+    h.step(Action::GoScreen(Screen::Feedback));
+    search(&mut h, "F3");
+    h.step(Action::Claim);
+    h.step(Action::Resolve);
+    type_text(&mut h, "refund sent");
+    let out = cli(
+        &db,
+        "bob",
+        &["feedback", "note", "F3", "--text", "customer rang"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The periodic reload comes while the agent types.
+    h.step(Action::Refresh);
+    h.step(Action::Refresh);
+    h.step(Action::Input(InputKey::Submit));
+    let said = h.status_text();
+    assert!(said.contains("F3 was changed by bob"), "{said}");
+    assert_eq!(
+        db.count("SELECT count(*) FROM feedback WHERE id = 'F3' AND status = 'resolved'"),
+        0
+    );
+    // The text is kept through another change of the item (Esc, pending).
+    h.step(Action::Pending);
+    assert!(h.status_text().contains("pending"), "{}", h.status_text());
+    h.step(Action::Resolve);
+    match &h.state.mode {
+        Mode::Prompt(p) => assert_eq!(p.text, "refund sent"),
+        m => panic!("no prompt: {m:?}"),
+    }
+}
+
+/// Undoing a reopen gives the item back its resolution: the note and the
+/// time it was resolved, as before the reopen.
+#[test]
+fn undoing_a_reopen_gives_back_the_resolution() {
+    let db = team_on_engine();
+    let resolution = || {
+        db.dump_rows("SELECT status, resolution_note, resolved_at FROM feedback WHERE id = 'F4'")
+    };
+    let mut h = ui(&db, 100, 30);
+    h.step(Action::GoScreen(Screen::Feedback));
+    search(&mut h, "F4");
+    h.step(Action::Claim);
+    h.step(Action::Resolve);
+    type_text(&mut h, "refund confirmed by phone");
+    h.step(Action::Input(InputKey::Submit));
+    let resolved = resolution();
+    assert!(
+        resolved[0].contains("refund confirmed by phone"),
+        "{resolved:?}"
+    );
+    h.command("status resolved");
+    search(&mut h, "F4");
+    h.step(Action::Reopen);
+    assert!(
+        h.status_text().contains("resolved -> open"),
+        "{}",
+        h.screen()
+    );
+    h.step(Action::Undo);
+    assert!(
+        h.status_text().contains("open -> resolved"),
+        "{}",
+        h.status_text()
+    );
+    assert_eq!(resolution(), resolved);
+    // With another item opened, `u` does not reach back to this change.
+    search(&mut h, "F4");
+    h.step(Action::Reopen);
+    h.command("goto F1");
+    assert!(h.state.queue.opened.is_some(), "{}", h.screen());
+    h.step(Action::Undo);
+    assert!(
+        h.status_text().contains("your last change was of F4"),
+        "{}",
+        h.status_text()
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM feedback WHERE id = 'F4' AND status = 'open'"),
+        1
+    );
+    let doc = common::stdout(&db.run(&["doctor"]));
+    assert!(doc.contains("healthy"), "{doc}");
+}
+
 /// A ticket read out by its number (`5`, `123`, `T123`, `t0000123` for
 /// `T0000123`) is found: by `feedback show`, `:goto` and the queue's search.
 #[test]

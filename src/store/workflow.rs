@@ -495,15 +495,35 @@ pub fn undo(
             .get("assignee")
             .and_then(|s| s.as_str())
             .map(str::to_string);
+        // Back to resolved or escalated: the note, time and reason the
+        // undone change cleared come back from the entry that set them
+        // (undoing a reopen had left a resolved item without them).
+        let set_by = |act: &str| -> Result<Option<(Option<String>, i64)>> {
+            tx.row(
+                "SELECT details, at FROM audit_log
+                 WHERE entity = 'feedback' AND entity_id = ?1 AND action = ?2 ORDER BY aid DESC LIMIT 1",
+                &[sql::text(&cur.id), sql::text(act)],
+            )?
+            .map(|r| Ok((r.opt_text(0)?, r.i64(1)?)))
+            .transpose()
+        };
+        let resolved = match status {
+            Status::Resolved | Status::Closed => set_by("resolve")?,
+            _ => None,
+        };
+        let escalated = match status {
+            Status::Escalated => set_by("escalate")?,
+            _ => None,
+        };
         let changed = tx.exec(
             &format!(
                 // sql-format-ok: a constant.
                 "UPDATE feedback SET status = ?1, assignee = CAST(?2 AS TEXT), version = version + 1,
                      updated_at = ?3, updated_by = ?4,
                      {PAUSE_SQL},
-                     resolution_note = CASE WHEN ?1 IN ('resolved', 'closed') THEN resolution_note END,
-                     resolved_at = CASE WHEN ?1 IN ('resolved', 'closed') THEN resolved_at END,
-                     escalation_reason = CASE WHEN ?1 = 'escalated' THEN escalation_reason END
+                     resolution_note = CASE WHEN ?1 IN ('resolved', 'closed') THEN COALESCE(resolution_note, CAST(?7 AS TEXT)) END,
+                     resolved_at = CASE WHEN ?1 IN ('resolved', 'closed') THEN COALESCE(resolved_at, CAST(?8 AS BIGINT)) END,
+                     escalation_reason = CASE WHEN ?1 = 'escalated' THEN COALESCE(escalation_reason, CAST(?9 AS TEXT)) END
                  WHERE fid = ?5 AND version = ?6"
             ),
             &[
@@ -513,6 +533,11 @@ pub fn undo(
                 sql::text(agent),
                 sql::int(fid),
                 sql::int(cur.version),
+                sql::opt_text(resolved.as_ref().and_then(|r| r.0.as_deref())),
+                resolved
+                    .as_ref()
+                    .map_or(rusqlite::types::Value::Null, |r| sql::int(r.1)),
+                sql::opt_text(escalated.as_ref().and_then(|r| r.0.as_deref())),
             ],
         )?;
         if changed != 1 {

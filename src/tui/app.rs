@@ -374,6 +374,11 @@ pub struct Prompt {
     /// What was typed before Tab was first pressed: Tab cycles through the
     /// candidates that start with it.
     pub stem: Option<String>,
+    /// The queue items the prompt is for, at the versions shown when it
+    /// opened: the change is made to the items as the agent saw them, so
+    /// another agent's change while the note is typed refuses it (the
+    /// list's reload would otherwise have moved the versions on).
+    pub seen: Vec<crate::store::workflow::Target>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -274,6 +274,7 @@ pub fn action(state: &mut AppState, action: Action) -> Vec<Effect> {
                 purpose: PromptPurpose::CampaignNote(Box::new(row), outcome),
                 choices: vec![],
                 stem: None,
+                seen: vec![],
             });
             vec![]
         }

@@ -4,7 +4,7 @@
 
 use super::action::{Action, InputKey};
 use super::app::{AppState, Draft, Mode, Prompt, PromptPurpose, Severity};
-use super::queue_update::{act_targets, item_of, send_act, targets};
+use super::queue_update::{act_targets, item_of, send_act, send_act_to, targets};
 use super::update::Effect;
 use super::worker::Request;
 use crate::analytics::workflow::Act;
@@ -68,6 +68,7 @@ pub(super) fn ask(state: &mut AppState, label: &str, purpose: PromptPurpose) -> 
         purpose: purpose.clone(),
         choices,
         stem: None,
+        seen: targets.clone(),
     });
     if purpose == PromptPurpose::Assign {
         // Fresh names for completion (answers while the agent types).
@@ -192,7 +193,12 @@ pub fn prompt_input(state: &mut AppState, action: Action) -> Vec<Effect> {
                 }
             };
             let purpose = p.purpose.clone();
-            let effects = send_act(state, act.clone());
+            // On the items as they were when the prompt opened.
+            let effects = if p.seen.is_empty() {
+                send_act(state, act.clone())
+            } else {
+                send_act_to(state, act.clone(), p.seen.clone())
+            };
             if !effects.is_empty() {
                 // Kept until the change is saved: another agent's change
                 // first refuses it, and the agent must not type it again.

@@ -212,6 +212,11 @@ pub(super) fn send_act(state: &mut AppState, act: Act) -> Vec<Effect> {
     let Some(targets) = act_targets(state) else {
         return vec![];
     };
+    send_act_to(state, act, targets)
+}
+
+/// `act` on `targets` (their versions those the agent acted on).
+pub(super) fn send_act_to(state: &mut AppState, act: Act, targets: Vec<Target>) -> Vec<Effect> {
     state.queue.acting = true;
     state.queue.hold_row = state.queue.opened.is_none();
     state.queue.follow = match targets.as_slice() {
@@ -236,6 +241,19 @@ fn undo(state: &mut AppState) -> Vec<Effect> {
         state.say(Severity::Info, "nothing to undo");
         return vec![];
     };
+    // With an item opened, `u` is about that item: the last change of
+    // another one is not undone out of sight.
+    if let Some(open) = state.queue.opened.as_ref().filter(|o| o.fid != fid) {
+        let here = open
+            .item
+            .as_ref()
+            .map_or_else(String::new, |i| format!(" on {}", i.id));
+        state.say(
+            Severity::Info,
+            format!("nothing of yours to undo{here}; your last change was of {id} (Esc, then u)"),
+        );
+        return vec![];
+    }
     state.say(Severity::Info, format!("undoing your last change of {id}…"));
     state.queue.acting = true;
     state.queue.acting_on = vec![fid];
@@ -343,7 +361,14 @@ pub fn on_acted(state: &mut AppState, act: &str, outcomes: Vec<Outcome>) -> Vec<
     // same prompt on the same items, and the agent is told how to send it.
     let mut kept_hint = String::new();
     if let Some(d) = &state.queue.draft {
-        if d.fids == on {
+        let typed_for = match d.purpose {
+            PromptPurpose::Resolve => "resolve",
+            PromptPurpose::Escalate => "escalate",
+            PromptPurpose::Note => "note",
+            _ => "",
+        };
+        // (Another change of the same items, a claim or a pending, keeps it.)
+        if d.fids == on && typed_for == act {
             if problems.is_empty() {
                 state.queue.draft = None;
             } else {
