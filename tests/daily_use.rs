@@ -174,6 +174,22 @@ fn filters_combine_and_are_set_directly() {
     h.step(Action::FeedbackNext);
     let said = h.status_text();
     assert!(said.contains("t ignores the filter"), "{said}");
+    // `f` cycles its own filters and keeps a status and a search.
+    h.command("filter");
+    h.command("status new");
+    search(&mut h, "refund");
+    assert_eq!(ids(&h), vec!["F4"]);
+    h.step(Action::CycleQueueFilter); // mine: none of them is mine yet
+    assert!(ids(&h).is_empty());
+    h.step(Action::CycleQueueFilter); // unassigned
+    assert_eq!(ids(&h), vec!["F4"]);
+    let screen = h.screen();
+    assert!(
+        screen.contains("status new")
+            && screen.contains("unassigned")
+            && screen.contains("/refund"),
+        "{screen}"
+    );
 }
 
 #[test]
@@ -1191,7 +1207,17 @@ fn a_ticket_is_found_by_its_number_alone() {
     assert_eq!(ids(&h), vec!["F5"]);
     search(&mut h, "t123");
     assert_eq!(ids(&h), vec!["T0000123"]);
+    // A :goto that finds nothing says so; the next that finds the item
+    // takes its warning away.
+    h.command("goto X123");
+    assert!(
+        h.status_text()
+            .contains("no customer or feedback item with id X123"),
+        "{}",
+        h.status_text()
+    );
     h.command("goto T123");
+    assert!(!h.status_text().contains("X123"), "{}", h.status_text());
     assert_eq!(
         h.state
             .queue

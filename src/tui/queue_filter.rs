@@ -157,16 +157,31 @@ pub fn cycle_status(state: &mut AppState) -> Vec<Effect> {
     set_filter(state, filter)
 }
 
-/// `f` on the queue: the next of the usual filters.
+/// `f` on the queue: the next of the usual filters, in place of the one
+/// `f` set before; a status (`:status`, `S`) or a search stays, as filters
+/// combine.
 pub fn cycle_filter(state: &mut AppState) -> Vec<Effect> {
     use crate::store::feedback::QueueFilter as F;
+    fn cycled(p: &F) -> bool {
+        matches!(
+            p,
+            F::Mine | F::Unassigned | F::Overdue | F::Escalated | F::Kind(_) | F::Channel(_)
+        )
+    }
     let q = &state.queue;
     let mut all = vec![F::All, F::Mine, F::Unassigned, F::Overdue, F::Escalated];
     all.extend(q.kinds.iter().map(|k| F::Kind(k.clone())));
     all.extend(q.channels.iter().map(|c| F::Channel(c.clone())));
-    let i = all.iter().position(|f| *f == q.filter).unwrap_or(0);
+    let now = q.filter.parts().into_iter().find(|p| cycled(p)).cloned();
+    let i = now
+        .and_then(|n| all.iter().position(|f| *f == n))
+        .unwrap_or(0);
     let next = all[(i + 1) % all.len()].clone();
-    state.queue.filter = next;
+    let part = match next {
+        F::All => None,
+        p => Some(p),
+    };
+    state.queue.filter = q.filter.with(cycled, part);
     state.queue.cursor = 0;
     state.queue.items.clear();
     load_queue(state, 0)

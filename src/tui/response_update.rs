@@ -83,8 +83,13 @@ pub fn on_response(state: &mut AppState, resp: Response) -> Vec<Effect> {
             vec![]
         }
         Response::Found { id, cid, fid } => match (cid, fid) {
-            (Some(cid), _) => open_detail(state, cid),
+            // (A warning of an earlier :goto that found nothing goes.)
+            (Some(cid), _) => {
+                state.status = None;
+                open_detail(state, cid)
+            }
             (None, Some(fid)) => {
+                state.status = None;
                 state.detail = None;
                 state.screen = Screen::Feedback;
                 super::queue_update::open_item(state, fid)
