@@ -111,6 +111,13 @@ fn find_a_ticket_resolve_it_find_it_among_resolved_and_reopen_it() {
     assert_eq!(h.state.queue.filter.status(), Some("resolved"));
     assert_eq!(ids(&h), vec!["F1"]);
     assert!(h.screen().contains("status resolved"), "{}", h.screen());
+    // Its side pane says how it ended, not why it would rank.
+    let screen = h.screen();
+    assert!(
+        screen.contains("Resolution") && screen.contains("corrected the invoice"),
+        "{screen}"
+    );
+    assert!(!screen.contains("Why it ranks here"), "{screen}");
     h.step(Action::Reopen);
     assert_eq!(
         db.count("SELECT count(*) FROM feedback WHERE id = 'F1' AND status = 'open'"),
@@ -1112,6 +1119,45 @@ fn a_change_while_typing_is_caught_after_a_reload() {
         Mode::Prompt(p) => assert_eq!(p.text, "refund sent"),
         m => panic!("no prompt: {m:?}"),
     }
+}
+
+/// A note is edited where the cursor is: Home, End, Left, Right, Delete
+/// and Backspace, and the line shows the cursor in the text.
+#[test]
+fn a_note_is_edited_in_the_middle() {
+    let db = team_on_engine();
+    let mut h = ui(&db, 80, 24);
+    h.step(Action::GoScreen(Screen::Feedback));
+    search(&mut h, "F2");
+    h.step(Action::Claim);
+    h.step(Action::Resolve);
+    type_text(&mut h, "refund snet");
+    // Fix the typo three characters back ("snet": the n out, back in
+    // after the e), then add before and after.
+    h.steps([
+        Action::Input(InputKey::Left),
+        Action::Input(InputKey::Left),
+        Action::Input(InputKey::Left),
+        Action::Input(InputKey::Delete),
+        Action::Input(InputKey::Right),
+    ]);
+    type_text(&mut h, "n");
+    h.step(Action::Input(InputKey::Home));
+    type_text(&mut h, "Called: ");
+    let last = h.screen().lines().last().unwrap_or_default().to_string();
+    assert!(last.contains("Called: ▏refund sent"), "{last}");
+    h.step(Action::Input(InputKey::End));
+    type_text(&mut h, ".x");
+    h.step(Action::Input(InputKey::Backspace));
+    match &h.state.mode {
+        Mode::Prompt(p) => assert_eq!(p.text, "Called: refund sent."),
+        m => panic!("no prompt: {m:?}"),
+    }
+    h.step(Action::Input(InputKey::Submit));
+    assert_eq!(
+        db.count("SELECT count(*) FROM feedback WHERE id = 'F2' AND resolution_note = 'Called: refund sent.'"),
+        1
+    );
 }
 
 /// Undoing a reopen gives the item back its resolution: the note and the

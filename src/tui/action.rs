@@ -77,6 +77,13 @@ pub enum InputKey {
     Submit,
     Cancel,
     Complete,
+    /// Moving in the text typed (a prompt's note: a typo at its start is
+    /// fixed without deleting the rest).
+    Left,
+    Right,
+    Home,
+    End,
+    Delete,
 }
 
 impl Action {

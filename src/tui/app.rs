@@ -368,6 +368,9 @@ pub struct DetailState {
 pub struct Prompt {
     pub label: String,
     pub text: String,
+    /// Where typing goes in `text`, in characters (its end unless moved
+    /// with Left, Right, Home, End).
+    pub cursor: usize,
     pub purpose: PromptPurpose,
     /// Completion candidates (Tab cycles).
     pub choices: Vec<String>,

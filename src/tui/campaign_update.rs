@@ -275,6 +275,7 @@ pub fn action(state: &mut AppState, action: Action) -> Vec<Effect> {
                 choices: vec![],
                 stem: None,
                 seen: vec![],
+                cursor: 0,
             });
             vec![]
         }

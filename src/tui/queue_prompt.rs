@@ -62,9 +62,11 @@ pub(super) fn ask(state: &mut AppState, label: &str, purpose: PromptPurpose) -> 
         Some(_) => format!("{label} (kept; Ctrl-U clears)"),
         None => label.to_string(),
     };
+    let text = kept.unwrap_or_default();
     state.mode = Mode::Prompt(Prompt {
         label,
-        text: kept.unwrap_or_default(),
+        cursor: text.chars().count(),
+        text,
         purpose: purpose.clone(),
         choices,
         stem: None,
@@ -112,21 +114,40 @@ pub fn prompt_input(state: &mut AppState, action: Action) -> Vec<Effect> {
     };
     match action {
         Action::Input(InputKey::Char(c)) => {
-            p.text.push(c);
+            let at = byte_at(&p.text, p.cursor);
+            p.text.insert(at, c);
+            p.cursor += 1;
             p.stem = None;
         }
         Action::Input(InputKey::Backspace) => {
-            p.text.pop();
+            if p.cursor > 0 {
+                p.cursor -= 1;
+                let at = byte_at(&p.text, p.cursor);
+                p.text.remove(at);
+            }
             p.stem = None;
         }
+        Action::Input(InputKey::Delete) => {
+            if p.cursor < p.text.chars().count() {
+                let at = byte_at(&p.text, p.cursor);
+                p.text.remove(at);
+            }
+            p.stem = None;
+        }
+        Action::Input(InputKey::Left) => p.cursor = p.cursor.saturating_sub(1),
+        Action::Input(InputKey::Right) => p.cursor = (p.cursor + 1).min(p.text.chars().count()),
+        Action::Input(InputKey::Home) => p.cursor = 0,
+        Action::Input(InputKey::End) => p.cursor = p.text.chars().count(),
         Action::Input(InputKey::Clear) => {
             p.text.clear();
+            p.cursor = 0;
             p.stem = None;
         }
         Action::Input(InputKey::Complete) => {
             let stem = p.stem.get_or_insert_with(|| p.text.clone()).clone();
             if let Some(c) = complete(&stem, &p.text, &p.choices) {
                 p.text = c;
+                p.cursor = p.text.chars().count();
             }
         }
         Action::Input(InputKey::Cancel) => {
@@ -210,6 +231,14 @@ pub fn prompt_input(state: &mut AppState, action: Action) -> Vec<Effect> {
     }
     state.mode = Mode::Prompt(p);
     vec![]
+}
+
+/// The byte offset of the `chars`-th character of `text` (its end when
+/// beyond).
+fn byte_at(text: &str, chars: usize) -> usize {
+    text.char_indices()
+        .nth(chars)
+        .map_or(text.len(), |(i, _)| i)
 }
 
 /// The text an act carries (a note, a reason), if any.

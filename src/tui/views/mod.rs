@@ -198,6 +198,7 @@ fn render_status(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             let line = input_line(
                 Span::styled("/", theme.key()),
                 &text,
+                text.chars().count(),
                 "   Enter keep · Esc clear",
                 area.width,
                 theme,
@@ -206,7 +207,14 @@ fn render_status(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             return;
         }
         Mode::Command(text) => {
-            let line = input_line(Span::styled(":", theme.key()), text, "", area.width, theme);
+            let line = input_line(
+                Span::styled(":", theme.key()),
+                text,
+                text.chars().count(),
+                "",
+                area.width,
+                theme,
+            );
             f.render_widget(Paragraph::new(line), area);
             return;
         }
@@ -227,6 +235,7 @@ fn render_status(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             let line = input_line(
                 Span::styled(format!("{}: ", p.label), theme.key()),
                 &p.text,
+                p.cursor,
                 &hint,
                 area.width,
                 theme,
@@ -329,18 +338,43 @@ fn render_status(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
     f.render_widget(Paragraph::new(Span::styled(right, theme.dim())), right_area);
 }
 
-/// An input line: the prompt, what was typed and the cursor, then the hint
-/// if it fits. Text wider than the line shows its end (where the cursor
-/// is), so a long note is never typed blind.
-fn input_line<'a>(prompt: Span<'a>, text: &str, hint: &str, width: u16, theme: &Theme) -> Line<'a> {
+/// An input line: the prompt, what was typed with the cursor at `cursor`
+/// (characters), then the hint if it fits. Text wider than the line shows
+/// the part around the cursor, so a long note is never typed blind.
+fn input_line<'a>(
+    prompt: Span<'a>,
+    text: &str,
+    cursor: usize,
+    hint: &str,
+    width: u16,
+    theme: &Theme,
+) -> Line<'a> {
     let width = usize::from(width);
     // A prompt that leaves less than 20 cells for the text is cut first.
     let prompt_w = format::width(&prompt.content).min(width.saturating_sub(21));
     let prompt = Span::styled(format::fit(&prompt.content, prompt_w), prompt.style);
     let room = width.saturating_sub(prompt_w + 1);
-    let shown = format::fit_tail(text, room);
-    let used = prompt_w + format::width(&shown) + 1;
-    let mut spans = vec![prompt, Span::raw(shown), Span::styled("▏", theme.key())];
+    let at = text
+        .char_indices()
+        .nth(cursor)
+        .map_or(text.len(), |(i, _)| i);
+    let (before, after) = text.split_at(at);
+    let (bw, aw) = (format::width(before), format::width(after));
+    let (before, after) = if bw + aw <= room {
+        (before.to_string(), after.to_string())
+    } else {
+        // Some of what follows the cursor stays in sight too.
+        let b = format::fit_tail(before, room - aw.min(room / 3));
+        let a = format::fit(after, room.saturating_sub(format::width(&b)));
+        (b, a)
+    };
+    let used = prompt_w + format::width(&before) + format::width(&after) + 1;
+    let mut spans = vec![
+        prompt,
+        Span::raw(before),
+        Span::styled("▏", theme.key()),
+        Span::raw(after),
+    ];
     if used + format::width(hint) <= width {
         spans.push(Span::styled(hint.to_string(), theme.dim()));
     }

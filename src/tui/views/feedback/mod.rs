@@ -332,27 +332,49 @@ fn render_item(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
         ),
         text_area,
     );
-    let why = it.why(&state.config.sla, state.now);
-    let mut lines = vec![
-        Line::from(vec![
-            Span::styled("customer ", theme.dim()),
-            Span::raw(format!("{} ", it.customer_id)),
-            Span::styled(
-                format!(
-                    "churn {} · CLV {}",
-                    it.churn_prob
-                        .map(format::percent)
-                        .unwrap_or_else(|| "-".into()),
-                    it.clv.map(format::money).unwrap_or_else(|| "-".into())
-                ),
-                theme.dim(),
+    // A resolved or closed item: how it ended, not why it would rank.
+    let done = matches!(it.status.as_str(), "resolved" | "closed");
+    let why = if done {
+        Vec::new()
+    } else {
+        it.why(&state.config.sla, state.now)
+    };
+    let mut lines = Vec::new();
+    if done {
+        let owner = it.customer_name.as_deref();
+        lines.push(Line::from(vec![
+            Span::styled(format!("{} ", it.status), theme.dim()),
+            Span::raw(
+                it.resolved_at
+                    .map(crate::timeutil::ts_to_minute_string)
+                    .unwrap_or_else(|| "-".into()),
             ),
-        ]),
-        Line::from(vec![
+        ]));
+        lines.push(Line::from(match &it.resolution_note {
+            Some(n) => Span::raw(pii::show(state.mask_pii, pii::Kind::Text, n, owner)),
+            None => Span::styled("(no resolution note)", theme.dim()),
+        }));
+    }
+    lines.extend([Line::from(vec![
+        Span::styled("customer ", theme.dim()),
+        Span::raw(format!("{} ", it.customer_id)),
+        Span::styled(
+            format!(
+                "churn {} · CLV {}",
+                it.churn_prob
+                    .map(format::percent)
+                    .unwrap_or_else(|| "-".into()),
+                it.clv.map(format::money).unwrap_or_else(|| "-".into())
+            ),
+            theme.dim(),
+        ),
+    ])]);
+    if !done {
+        lines.push(Line::from(vec![
             Span::styled("priority ", theme.dim()),
             Span::raw(format!("{:.1}", it.priority)),
-        ]),
-    ];
+        ]));
+    }
     for w in why {
         lines.push(Line::from(format!("  {w}")));
     }
@@ -367,9 +389,14 @@ fn render_item(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
     }
     f.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: true }).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(Span::styled(" Why it ranks here ", theme.title())),
+            Block::default().borders(Borders::ALL).title(Span::styled(
+                if done {
+                    " Resolution "
+                } else {
+                    " Why it ranks here "
+                },
+                theme.title(),
+            )),
         ),
         ctx,
     );
