@@ -204,13 +204,7 @@ fn apply_one(conn: &dyn Sql, target: Target, act: &Act, agent: &str, now: i64) -
     };
     if let Some(v) = target.version {
         if v != cur.version {
-            return Ok(Outcome::Conflict {
-                id: cur.id,
-                by: cur.updated_by,
-                at: cur.updated_at,
-                status: cur.status.to_string(),
-                assignee: cur.assignee,
-            });
+            return Ok(conflict(cur));
         }
     }
     let before = State {
@@ -294,14 +288,19 @@ fn apply_one(conn: &dyn Sql, target: Target, act: &Act, agent: &str, now: i64) -
 /// the message (a new statement sees the
 /// change that committed), so it names who changed it and what it is now.
 fn changed_meanwhile(conn: &dyn Sql, fid: i64, cur: Current) -> Result<Outcome> {
-    let now = current(conn, fid)?.unwrap_or(cur);
-    Ok(Outcome::Conflict {
+    Ok(conflict(current(conn, fid)?.unwrap_or(cur)))
+}
+
+/// The item is not at the version the agent acted on: who changed it, and
+/// how it is now.
+fn conflict(now: Current) -> Outcome {
+    Outcome::Conflict {
         id: now.id,
         by: now.updated_by,
         at: now.updated_at,
         status: now.status.to_string(),
         assignee: now.assignee,
-    })
+    }
 }
 
 /// The audit entry of a change just written (from `cur` to `after`, one

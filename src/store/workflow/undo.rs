@@ -3,7 +3,7 @@
 //! cleared (a resolution's note and time, an escalation's reason), through
 //! the same version check as every change, as an audit entry of its own.
 
-use super::{changed_and_logged, changed_meanwhile, current, Outcome, PAUSE_SQL};
+use super::{changed_and_logged, changed_meanwhile, conflict, current, Outcome, PAUSE_SQL};
 use crate::analytics::workflow::{State, Status};
 use crate::error::{Error, Result};
 use crate::store::feedback;
@@ -25,13 +25,7 @@ pub fn undo(
             return Ok(Outcome::Missing { fid });
         };
         if cur.version != version {
-            return Ok(Outcome::Conflict {
-                id: cur.id,
-                by: cur.updated_by,
-                at: cur.updated_at,
-                status: cur.status.to_string(),
-                assignee: cur.assignee,
-            });
+            return Ok(conflict(cur));
         }
         let last = tx
             .row(
