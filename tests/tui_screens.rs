@@ -534,6 +534,9 @@ fn the_feedback_review_flow() {
             .unwrap();
         h.state.queue.cursor = bobs;
         h.step(Action::Escalate);
+        // Refused before typing, naming the change refused.
+        let msg = status(&h);
+        assert!(msg.contains("held by bob: not yours to escalate"), "{msg}");
         typed(&mut h, "legal");
         h.step(Action::Input(InputKey::Submit));
         let msg = status(&h);

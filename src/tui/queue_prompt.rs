@@ -33,7 +33,13 @@ pub(super) fn ask(state: &mut AppState, label: &str, purpose: PromptPurpose) -> 
                 };
                 crate::analytics::workflow::apply(&st, &act, &state.agent)
                     .err()
-                    .map(|r| format!("{}: {r}", it.id))
+                    .map(|r| match r {
+                        // Which change was refused, not only why.
+                        crate::analytics::workflow::Refusal::Held { .. } => {
+                            format!("{}: {r}: not yours to {}", it.id, act.name())
+                        }
+                        r => format!("{}: {r}", it.id),
+                    })
             })
             .collect();
         if !refusals.is_empty() && refusals.len() == targets.len() {
