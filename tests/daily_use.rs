@@ -66,6 +66,14 @@ fn type_text(h: &mut Harness, s: &str) {
     }
 }
 
+/// What the open prompt holds (a test fails when none is open).
+fn prompt_text(h: &Harness) -> String {
+    match &h.state.mode {
+        Mode::Prompt(p) => p.text.clone(),
+        m => panic!("no prompt: {m:?}"),
+    }
+}
+
 fn search(h: &mut Harness, s: &str) {
     h.step(Action::StartFilter);
     h.step(Action::Input(InputKey::Clear));
@@ -1049,19 +1057,13 @@ fn a_refused_note_is_kept_for_the_same_item() {
     );
     // The same key on the same item: the note as typed.
     h.step(Action::Resolve);
-    match &h.state.mode {
-        Mode::Prompt(p) => assert_eq!(p.text, note),
-        m => panic!("no prompt: {m:?}"),
-    }
+    assert_eq!(prompt_text(&h), note);
     // Esc keeps it too; another item's prompt starts empty.
     h.step(Action::Input(InputKey::Cancel));
     search(&mut h, "F5");
     h.step(Action::Claim);
     h.step(Action::Resolve);
-    match &h.state.mode {
-        Mode::Prompt(p) => assert_eq!(p.text, ""),
-        m => panic!("no prompt: {m:?}"),
-    }
+    assert_eq!(prompt_text(&h), "");
     h.step(Action::Input(InputKey::Cancel));
     search(&mut h, "F2");
     h.step(Action::Resolve);
@@ -1115,10 +1117,7 @@ fn a_change_while_typing_is_caught_after_a_reload() {
     h.step(Action::Pending);
     assert!(h.status_text().contains("pending"), "{}", h.status_text());
     h.step(Action::Resolve);
-    match &h.state.mode {
-        Mode::Prompt(p) => assert_eq!(p.text, "refund sent"),
-        m => panic!("no prompt: {m:?}"),
-    }
+    assert_eq!(prompt_text(&h), "refund sent");
 }
 
 /// A note is edited where the cursor is: Home, End, Left, Right, Delete
@@ -1149,10 +1148,7 @@ fn a_note_is_edited_in_the_middle() {
     h.step(Action::Input(InputKey::End));
     type_text(&mut h, ".x");
     h.step(Action::Input(InputKey::Backspace));
-    match &h.state.mode {
-        Mode::Prompt(p) => assert_eq!(p.text, "Called: refund sent."),
-        m => panic!("no prompt: {m:?}"),
-    }
+    assert_eq!(prompt_text(&h), "Called: refund sent.");
     h.step(Action::Input(InputKey::Submit));
     assert_eq!(
         db.count("SELECT count(*) FROM feedback WHERE id = 'F2' AND resolution_note = 'Called: refund sent.'"),

@@ -79,11 +79,10 @@ fn clear_one(conn: &Connection, table: &str, ctl: Ctl) -> Result<()> {
     // Counting the rows reads every page of the table, as a drop does, but
     // as a reader (no lock that keeps writers out): the drop that follows
     // finds them cached and holds the write lock for a fraction of a second.
-    // sql-format-ok: our own table name, quoted.
-    conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |_| Ok(()))?;
+    read(conn, table)?;
     ctl.check()?;
     super::immediate_on(conn, || {
-        // sql-format-ok: as above.
+        // sql-format-ok: our own table name, quoted.
         conn.execute_batch(&format!("DROP TABLE IF EXISTS {t}"))?;
         Ok(())
     })
@@ -141,14 +140,23 @@ pub fn warm(conn: &Connection, soon: Vec<String>) -> Warming {
     )
 }
 
+/// Read every page of `table` (one of ours), as a reader: counting its rows
+/// visits them all and takes no lock that keeps writers out.
+fn read(conn: &Connection, table: &str) -> Result<()> {
+    // sql-format-ok: our own table name, quoted.
+    conn.query_row(
+        &format!("SELECT count(*) FROM {}", quoted(table)),
+        [],
+        |_| Ok(()),
+    )?;
+    Ok(())
+}
+
 fn read_through(path: &Path, tables: &[String]) {
     let Ok(c) = super::history::read_conn(path) else {
         return;
     };
     for t in tables {
-        // sql-format-ok: our own table names, quoted.
-        let _ = c.query_row(&format!("SELECT count(*) FROM {}", quoted(t)), [], |_| {
-            Ok(())
-        });
+        let _ = read(&c, t);
     }
 }

@@ -384,6 +384,21 @@ pub struct Prompt {
     pub seen: Vec<crate::store::workflow::Target>,
 }
 
+impl Prompt {
+    /// Where typing goes in `text`, in bytes.
+    pub fn cursor_byte(&self) -> usize {
+        self.text
+            .char_indices()
+            .nth(self.cursor)
+            .map_or(self.text.len(), |(i, _)| i)
+    }
+
+    /// The text before and after the cursor.
+    pub fn split(&self) -> (&str, &str) {
+        self.text.split_at(self.cursor_byte())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum PromptPurpose {
     Resolve,
@@ -392,6 +407,20 @@ pub enum PromptPurpose {
     Note,
     /// A note to an outcome on a campaign's customer (may be empty).
     CampaignNote(Box<crate::store::campaigns::WorkRow>, &'static str),
+}
+
+impl PromptPurpose {
+    /// For a prompt whose text is kept when it is not saved (`Draft`): the
+    /// act it makes (its name) and the action that opens it again.
+    pub fn kept_as(&self) -> Option<(&'static str, super::action::Action)> {
+        use super::action::Action;
+        match self {
+            PromptPurpose::Resolve => Some(("resolve", Action::Resolve)),
+            PromptPurpose::Escalate => Some(("escalate", Action::Escalate)),
+            PromptPurpose::Note => Some(("note", Action::AddNote)),
+            PromptPurpose::Assign | PromptPurpose::CampaignNote(..) => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

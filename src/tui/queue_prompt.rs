@@ -4,7 +4,7 @@
 
 use super::action::{Action, InputKey};
 use super::app::{AppState, Draft, Mode, Prompt, PromptPurpose, Severity};
-use super::queue_update::{act_targets, item_of, send_act, send_act_to, targets};
+use super::queue_update::{act_targets, item_of, send_act, send_act_to};
 use super::update::Effect;
 use super::worker::Request;
 use crate::analytics::workflow::Act;
@@ -85,7 +85,6 @@ pub(super) fn ask(state: &mut AppState, label: &str, purpose: PromptPurpose) -> 
     vec![]
 }
 
-/// Space and the review keys.
 /// Names for the assign prompt.
 pub fn on_agents(state: &mut AppState, agents: Vec<String>) -> Vec<Effect> {
     state.queue.agents = agents.clone();
@@ -120,7 +119,7 @@ pub fn prompt_input(state: &mut AppState, action: Action) -> Vec<Effect> {
     };
     match action {
         Action::Input(InputKey::Char(c)) => {
-            let at = byte_at(&p.text, p.cursor);
+            let at = p.cursor_byte();
             p.text.insert(at, c);
             p.cursor += 1;
             p.stem = None;
@@ -128,14 +127,14 @@ pub fn prompt_input(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::Input(InputKey::Backspace) => {
             if p.cursor > 0 {
                 p.cursor -= 1;
-                let at = byte_at(&p.text, p.cursor);
+                let at = p.cursor_byte();
                 p.text.remove(at);
             }
             p.stem = None;
         }
         Action::Input(InputKey::Delete) => {
             if p.cursor < p.text.chars().count() {
-                let at = byte_at(&p.text, p.cursor);
+                let at = p.cursor_byte();
                 p.text.remove(at);
             }
             p.stem = None;
@@ -160,7 +159,7 @@ pub fn prompt_input(state: &mut AppState, action: Action) -> Vec<Effect> {
             state.mode = Mode::Normal;
             // What was typed stays for these items (the same key brings it
             // back); an emptied prompt forgets it.
-            keep_draft(state, &p.purpose, p.text.trim());
+            keep_draft(state, &p, p.text.trim());
             return vec![];
         }
         Action::Input(InputKey::Submit) => {
@@ -219,7 +218,6 @@ pub fn prompt_input(state: &mut AppState, action: Action) -> Vec<Effect> {
                     Act::Assign(text)
                 }
             };
-            let purpose = p.purpose.clone();
             // On the items as they were when the prompt opened.
             let effects = if p.seen.is_empty() {
                 send_act(state, act.clone())
@@ -229,7 +227,7 @@ pub fn prompt_input(state: &mut AppState, action: Action) -> Vec<Effect> {
             if !effects.is_empty() {
                 // Kept until the change is saved: another agent's change
                 // first refuses it, and the agent must not type it again.
-                keep_draft(state, &purpose, act_text(&act));
+                keep_draft(state, &p, act_text(&act));
             }
             return effects;
         }
@@ -237,14 +235,6 @@ pub fn prompt_input(state: &mut AppState, action: Action) -> Vec<Effect> {
     }
     state.mode = Mode::Prompt(p);
     vec![]
-}
-
-/// The byte offset of the `chars`-th character of `text` (its end when
-/// beyond).
-fn byte_at(text: &str, chars: usize) -> usize {
-    text.char_indices()
-        .nth(chars)
-        .map_or(text.len(), |(i, _)| i)
 }
 
 /// The text an act carries (a note, a reason), if any.
@@ -255,24 +245,17 @@ fn act_text(act: &Act) -> &str {
     }
 }
 
-/// Keep `text` (typed into a resolution, escalation or note prompt) for the
-/// items the prompt was for; empty text forgets what was kept for them
-/// (what was kept for other items stays).
-fn keep_draft(state: &mut AppState, purpose: &PromptPurpose, text: &str) {
-    if !matches!(
-        purpose,
-        PromptPurpose::Resolve | PromptPurpose::Escalate | PromptPurpose::Note
-    ) {
+/// Keep `text` (typed into a resolution, escalation or note prompt `p`)
+/// for the items the prompt was for; empty text forgets what was kept for
+/// them (what was kept for other items stays).
+fn keep_draft(state: &mut AppState, p: &Prompt, text: &str) {
+    if p.purpose.kept_as().is_none() {
         return;
     }
-    let fids: Vec<i64> = if state.queue.acting {
-        state.queue.acting_on.clone()
-    } else {
-        targets(state).iter().map(|t| t.fid).collect()
-    };
+    let fids: Vec<i64> = p.seen.iter().map(|t| t.fid).collect();
     if !text.is_empty() {
         state.queue.draft = Some(Draft {
-            purpose: purpose.clone(),
+            purpose: p.purpose.clone(),
             fids,
             text: text.to_string(),
         });
@@ -280,7 +263,7 @@ fn keep_draft(state: &mut AppState, purpose: &PromptPurpose, text: &str) {
         .queue
         .draft
         .as_ref()
-        .is_some_and(|d| &d.purpose == purpose && d.fids == fids)
+        .is_some_and(|d| d.purpose == p.purpose && d.fids == fids)
     {
         state.queue.draft = None;
     }

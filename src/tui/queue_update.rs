@@ -361,26 +361,12 @@ pub fn on_acted(state: &mut AppState, act: &str, outcomes: Vec<Outcome>) -> Vec<
     // same prompt on the same items, and the agent is told how to send it.
     let mut kept_hint = String::new();
     if let Some(d) = &state.queue.draft {
-        let typed_for = match d.purpose {
-            PromptPurpose::Resolve => "resolve",
-            PromptPurpose::Escalate => "escalate",
-            PromptPurpose::Note => "note",
-            _ => "",
-        };
         // (Another change of the same items, a claim or a pending, keeps it.)
-        if d.fids == on && typed_for == act {
-            if problems.is_empty() {
-                state.queue.draft = None;
-            } else {
-                let action = match d.purpose {
-                    PromptPurpose::Resolve => Some(Action::Resolve),
-                    PromptPurpose::Escalate => Some(Action::Escalate),
-                    PromptPurpose::Note => Some(Action::AddNote),
-                    _ => None,
-                };
-                if let Some(k) =
-                    action.and_then(|a| state.keymap.key_of(super::app::Screen::Feedback, &a))
-                {
+        if let Some((_, opens)) = d.purpose.kept_as().filter(|(name, _)| *name == act) {
+            if d.fids == on {
+                if problems.is_empty() {
+                    state.queue.draft = None;
+                } else if let Some(k) = state.keymap.key_of(Screen::Feedback, &opens) {
                     kept_hint = format!(" ({k} brings back your text)");
                 }
             }

@@ -197,8 +197,7 @@ fn render_status(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             };
             let line = input_line(
                 Span::styled("/", theme.key()),
-                &text,
-                text.chars().count(),
+                (&text, ""),
                 "   Enter keep · Esc clear",
                 area.width,
                 theme,
@@ -209,8 +208,7 @@ fn render_status(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
         Mode::Command(text) => {
             let line = input_line(
                 Span::styled(":", theme.key()),
-                text,
-                text.chars().count(),
+                (text, ""),
                 "",
                 area.width,
                 theme,
@@ -234,8 +232,7 @@ fn render_status(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             };
             let line = input_line(
                 Span::styled(format!("{}: ", p.label), theme.key()),
-                &p.text,
-                p.cursor,
+                p.split(),
                 &hint,
                 area.width,
                 theme,
@@ -338,13 +335,12 @@ fn render_status(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
     f.render_widget(Paragraph::new(Span::styled(right, theme.dim())), right_area);
 }
 
-/// An input line: the prompt, what was typed with the cursor at `cursor`
-/// (characters), then the hint if it fits. Text wider than the line shows
+/// An input line: the prompt, what was typed before and after the cursor,
+/// then the hint if it fits. Text wider than the line shows
 /// the part around the cursor, so a long note is never typed blind.
 fn input_line<'a>(
     prompt: Span<'a>,
-    text: &str,
-    cursor: usize,
+    (before, after): (&str, &str),
     hint: &str,
     width: u16,
     theme: &Theme,
@@ -354,11 +350,6 @@ fn input_line<'a>(
     let prompt_w = format::width(&prompt.content).min(width.saturating_sub(21));
     let prompt = Span::styled(format::fit(&prompt.content, prompt_w), prompt.style);
     let room = width.saturating_sub(prompt_w + 1);
-    let at = text
-        .char_indices()
-        .nth(cursor)
-        .map_or(text.len(), |(i, _)| i);
-    let (before, after) = text.split_at(at);
     let (bw, aw) = (format::width(before), format::width(after));
     let (before, after) = if bw + aw <= room {
         (before.to_string(), after.to_string())
