@@ -16,6 +16,7 @@ pub mod list_update;
 mod loading;
 pub mod messages;
 mod navigation;
+pub mod prompt;
 pub mod queue_filter;
 mod queue_prompt;
 pub mod queue_update;
