@@ -70,12 +70,16 @@ impl TrainArgs {
             seed: self.seed,
             activate: self.activate,
             agent: agent.to_string(),
+            dashboard: None,
         }
     }
 }
 
 pub fn train(ctx: &Ctx, a: TrainArgs) -> Result<i32> {
-    let opts = a.options(&ctx.agent);
+    let opts = TrainOptions {
+        dashboard: Some(ctx.config.thresholds),
+        ..a.options(&ctx.agent)
+    };
     let printer = super::progress_printer();
     let url = ctx.db_path();
     let result = match url.to_str().filter(|u| store::pg::is_url(u)) {

@@ -351,32 +351,47 @@ impl Tally {
 }
 
 fn compute(conn: &Connection, version: i64, high: f64, medium: f64) -> Result<Aggregates> {
+    let probs = super::scores::ActiveByCid::load(conn)?;
+    let tally = tally_of(conn, high, medium, probs)?;
+    finish_tally(conn, version, tally)
+}
+
+/// The per-customer pass: every customer with their churn score from
+/// `probs` and their active CLV (a million rows: about 0.4 s, where one SQL
+/// aggregate per tile took 3 s).
+fn tally_of(
+    conn: &Connection,
+    high: f64,
+    medium: f64,
+    mut probs: super::scores::ActiveByCid,
+) -> Result<Tally> {
     let latest: Option<i64> =
         conn.query_row("SELECT max(last_order) FROM customers", [], |r| r.get(0))?;
-    // Everything else per customer in one pass over the table (a million
-    // rows: about 0.4 s, where one SQL aggregate per tile took 3 s).
     let mut tally = Tally::new(latest, high, medium);
-    {
-        let mut probs = super::scores::ActiveByCid::load(conn)?;
-        let mut clv_of = super::clv_values::active_by_cid(conn)?;
-        let mut st = conn.prepare(
-            "SELECT cid, age, birth_date, income, churned, last_order FROM customers ORDER BY cid",
-        )?;
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            let cid: i64 = r.get(0)?;
-            tally.add(TallyRow {
-                cid,
-                age: r.get(1).ok().flatten(),
-                birth_date: r.get_ref(2)?.as_str_or_null().ok().flatten(),
-                income: r.get(3).ok().flatten(),
-                churned: r.get(4)?,
-                last_order: r.get(5)?,
-                churn: probs.get(cid),
-                clv: clv_of.get(cid),
-            });
-        }
+    let mut clv_of = super::clv_values::active_by_cid(conn)?;
+    let mut st = conn.prepare(
+        "SELECT cid, age, birth_date, income, churned, last_order FROM customers ORDER BY cid",
+    )?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        let cid: i64 = r.get(0)?;
+        tally.add(TallyRow {
+            cid,
+            age: r.get(1).ok().flatten(),
+            birth_date: r.get_ref(2)?.as_str_or_null().ok().flatten(),
+            income: r.get(3).ok().flatten(),
+            churned: r.get(4)?,
+            last_order: r.get(5)?,
+            churn: probs.get(cid),
+            clv: clv_of.get(cid),
+        });
     }
+    Ok(tally)
+}
+
+/// The aggregates from a finished pass, with what is not per customer (the
+/// monthly revenue, the riskiest customers' names, the active model and fit).
+fn finish_tally(conn: &Connection, version: i64, tally: Tally) -> Result<Aggregates> {
     let monthly_revenue: Vec<(String, f64)> = {
         let mut st = conn
             .prepare("SELECT month, revenue FROM monthly_revenue ORDER BY month DESC LIMIT 24")?;
@@ -409,6 +424,52 @@ fn compute(conn: &Connection, version: i64, high: f64, medium: f64) -> Result<Ag
     let model = super::models::active(conn)?.map(|m| model_brief(&m));
     let fit = super::clv::active_report(conn)?.map(|(id, r)| fit_brief(id, &r));
     Ok(tally.finish(version, monthly_revenue, top_at_risk, model, fit))
+}
+
+/// The aggregates prepared by a job that writes churn scores, while it
+/// writes them: the per-customer pass runs on a thread of its own, reading
+/// the file on its own connection, and the job stores the result inside
+/// its transaction (`Ahead::store`), so the first screen after it never
+/// pays for them. Started after the job took the write lock, the pass reads
+/// the customers and CLV values the commit will hold (the job writes
+/// neither); the churn scores are the job's own when its version becomes
+/// the active one, else the active version's as read.
+pub struct Ahead {
+    pass: std::thread::JoinHandle<Result<Tally>>,
+}
+
+impl Ahead {
+    /// Start the pass (`scores`: the job's scores when its version will be
+    /// the active one).
+    pub fn start(
+        conn: &Connection,
+        high: f64,
+        medium: f64,
+        scores: Option<super::scores::ActiveByCid>,
+    ) -> Result<Ahead> {
+        let path = super::history::path_of(conn)?;
+        let pass = std::thread::spawn(move || {
+            let c = super::history::read_conn(&path)?;
+            let probs = match scores {
+                Some(s) => s,
+                None => super::scores::ActiveByCid::load(&c)?,
+            };
+            tally_of(&c, high, medium, probs)
+        });
+        Ok(Ahead { pass })
+    }
+
+    /// Store the aggregates as the cache of the data version `tx` is at
+    /// (call after the job's last `bump_version`, before its commit).
+    /// Best effort: a pass that failed leaves the cache to `warm`.
+    pub fn store(self, tx: &Connection) -> Result<()> {
+        let Ok(Ok(tally)) = self.pass.join() else {
+            return Ok(());
+        };
+        let version = data_version(tx)?;
+        let a = finish_tally(tx, version, tally)?;
+        meta_set(tx, "dashboard_cache", &serde_json::to_string(&a)?)
+    }
 }
 
 /// The dashboard's brief of a CLV fit.

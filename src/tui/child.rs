@@ -222,6 +222,7 @@ mod tests {
             seed: 7,
             activate: true,
             agent: "ann".into(),
+            dashboard: None,
         };
         let clv = crate::analytics::clv::ClvOptions {
             as_of: chrono::NaiveDate::from_ymd_opt(2025, 6, 30),

@@ -57,6 +57,10 @@ pub struct TrainOptions {
     pub seed: u64,
     pub activate: bool,
     pub agent: String,
+    /// The risk thresholds to prepare the dashboard's aggregates with,
+    /// inside the job's transaction and beside its writing (the CLI's
+    /// configuration). None: `store::dashboard::warm` computes them after.
+    pub dashboard: Option<crate::config::Thresholds>,
 }
 
 impl Default for TrainOptions {
@@ -71,6 +75,7 @@ impl Default for TrainOptions {
             seed: 42,
             activate: false,
             agent: "unknown".into(),
+            dashboard: None,
         }
     }
 }

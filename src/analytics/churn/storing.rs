@@ -55,9 +55,6 @@ fn train_inner(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<T
     // dropped after the commit (store::retired), so the write lock is never
     // held for a cold drop (3-24 s at a million).
     store::models::prune(&tx)?;
-    ctl.report("writing scores", 0, 1);
-    store::models::write_scores(&tx, id, scores.iter().map(|(c, p, d)| (*c, *p, d.as_str())))?;
-    ctl.check()?;
     let (activate, why) = decide(
         opts,
         prev.as_ref().map(|p| p.id),
@@ -65,8 +62,17 @@ fn train_inner(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<T
         new_auc,
         id,
     );
-    if activate {
-        let held = store::scores::ActiveByCid::from_pairs(scores.iter().map(|s| (s.0, s.1)));
+    let held =
+        activate.then(|| store::scores::ActiveByCid::from_pairs(scores.iter().map(|s| (s.0, s.1))));
+    // The dashboard's per-customer pass runs beside the writing (best
+    // effort: without it, `warm` computes the aggregates after the commit).
+    let ahead = opts
+        .dashboard
+        .and_then(|t| store::dashboard::Ahead::start(&tx, t.high, t.medium, held.clone()).ok());
+    ctl.report("writing scores", 0, 1);
+    store::models::write_scores(&tx, id, scores.iter().map(|(c, p, d)| (*c, *p, d.as_str())))?;
+    ctl.check()?;
+    if let Some(held) = held {
         store::models::activate_given(&tx, id, ctl, Some(held), clv)?;
     }
     report.model_id = id;
@@ -90,10 +96,14 @@ fn train_inner(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<T
         Some(&audit_text(opts, id, new_auc)),
     )?;
     ctl.check()?;
+    store::dashboard::bump_version(&tx)?;
+    if let Some(ahead) = ahead {
+        ctl.report("preparing the dashboard", 0, 1);
+        ahead.store(&tx)?;
+    }
     ctl.report("committing", 0, 1);
     // The last moment a cancel can still keep everything as it was.
     ctl.check()?;
-    store::dashboard::bump_version(&tx)?;
     store::jobs::done_within(&*tx)?;
     tx.commit()?;
     report.duration_ms = started.elapsed().as_millis() as u64;
