@@ -659,28 +659,6 @@ fn old_versions_scores_are_dropped_after_the_commit() {
     assert_eq!(tables_like(&db, "churn_scores_").len(), keep);
 }
 
-/// The dashboard's aggregates as cached, and as computed afresh (equal).
-fn cached_and_fresh(db: &TempDb) -> (serde_json::Value, serde_json::Value) {
-    let s = db.open();
-    let cached = crmtop::store::meta_get(&s.conn, "dashboard_cache")
-        .unwrap()
-        .expect("the job cached the dashboard");
-    s.conn
-        .execute("DELETE FROM meta WHERE key = 'dashboard_cache'", [])
-        .unwrap();
-    let sla = crmtop::analytics::priority::SlaConfig::default();
-    let fresh = crmtop::store::dashboard::load(&s.conn, false, 0.7, 0.4, &sla, 1_900_000_000)
-        .unwrap()
-        .agg;
-    // The same text, figure for figure (a parse could round the last bit).
-    let fresh = serde_json::to_string(&fresh).unwrap();
-    assert_eq!(cached, fresh);
-    (
-        serde_json::from_str(&cached).unwrap(),
-        serde_json::from_str(&fresh).unwrap(),
-    )
-}
-
 #[test]
 fn a_training_leaves_the_dashboard_it_would_show_computed() {
     // A file's job (a server's aggregates are cached by its own reader).
@@ -703,7 +681,7 @@ fn a_training_leaves_the_dashboard_it_would_show_computed() {
     )
     .unwrap();
     assert!(active.active);
-    let (cached, fresh) = cached_and_fresh(&db);
+    let (cached, fresh) = common::cached_and_fresh(&db);
     assert_eq!(cached, fresh);
     assert_eq!(fresh["model"]["id"], active.model_id);
     assert!(fresh["scored"].as_i64().unwrap() > 0 && fresh["total_clv"].is_number());
@@ -711,7 +689,7 @@ fn a_training_leaves_the_dashboard_it_would_show_computed() {
     set_auc(&db, 0.999, "active");
     let kept = train(&db, &with_dashboard).unwrap();
     assert!(!kept.active, "{}", kept.activation);
-    let (cached, fresh) = cached_and_fresh(&db);
+    let (cached, fresh) = common::cached_and_fresh(&db);
     assert_eq!(cached, fresh);
     assert_eq!(fresh["model"]["id"], active.model_id);
     // At the data version the commit left, so the first screen uses it.

@@ -581,3 +581,31 @@ fn an_as_of_date_beyond_the_data_and_today_is_refused_and_keeps_the_active_fit()
     let out = db.run(&["clv", "--as-of", "1998-01-01"]);
     assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
 }
+
+#[test]
+fn a_fit_leaves_the_dashboard_it_would_show_computed() {
+    // A file's job (a server's aggregates are cached by its own reader).
+    let db = common::demo_db(400, 16);
+    common::train_and_fit(&db);
+    let r = run(
+        &db,
+        &ClvOptions {
+            horizon_months: 24,
+            agent: "t".into(),
+            dashboard: Some(crmtop::config::Thresholds {
+                high: 0.7,
+                medium: 0.4,
+            }),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let (cached, fresh) = common::cached_and_fresh(&db);
+    // The new fit's figures, at the data version the commit left.
+    assert_eq!(fresh["fit"]["id"], r.fit_id);
+    assert_eq!(fresh["fit"]["horizon_months"], 24);
+    assert!((fresh["total_clv"].as_f64().unwrap() - r.total_clv).abs() < 1e-6 * r.total_clv);
+    let s = db.open();
+    let version = crmtop::store::dashboard::data_version(&s.conn).unwrap();
+    assert_eq!(cached["version"], version);
+}

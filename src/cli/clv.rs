@@ -107,6 +107,7 @@ impl ClvArgs {
                 ModelArg::Auto => Model::Auto,
             },
             agent: agent.to_string(),
+            dashboard: None,
         }
     }
 }
@@ -152,7 +153,11 @@ pub fn clv(ctx: &Ctx, a: ClvArgs) -> Result<i32> {
         }
         store::Db::File(mut s) => {
             let job = store::jobs::start(&s.conn, "clv", &ctx.agent)?;
-            let result = clv::fit(&mut s.conn, &a.options(&ctx.agent), ctl);
+            let opts = ClvOptions {
+                dashboard: Some(ctx.config.thresholds),
+                ..a.options(&ctx.agent)
+            };
+            let result = clv::fit(&mut s.conn, &opts, ctl);
             super::warm_dashboard(ctx, &s.conn, &result, &printer);
             super::finish_job(&s.conn, job, &result);
             result

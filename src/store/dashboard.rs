@@ -351,24 +351,35 @@ impl Tally {
 }
 
 fn compute(conn: &Connection, version: i64, high: f64, medium: f64) -> Result<Aggregates> {
-    let probs = super::scores::ActiveByCid::load(conn)?;
-    let tally = tally_of(conn, high, medium, probs)?;
+    let tally = tally_of(conn, high, medium, Held::default())?;
     finish_tally(conn, version, tally)
 }
 
-/// The per-customer pass: every customer with their churn score from
-/// `probs` and their active CLV (a million rows: about 0.4 s, where one SQL
-/// aggregate per tile took 3 s).
-fn tally_of(
-    conn: &Connection,
-    high: f64,
-    medium: f64,
-    mut probs: super::scores::ActiveByCid,
-) -> Result<Tally> {
+/// The figures a job holds that the pass takes instead of the active ones
+/// stored (None: the stored ones).
+#[derive(Default)]
+pub struct Held {
+    /// Churn scores, when the job's model version becomes the active one.
+    pub churn: Option<super::scores::ActiveByCid>,
+    /// CLV values, when the job's fit becomes the active one.
+    pub clv: Option<super::scores::ActiveByCid>,
+}
+
+/// The per-customer pass: every customer with their churn score and CLV
+/// (`held`, else the active ones) (a million rows: about 0.4 s, where one
+/// SQL aggregate per tile took 3 s).
+fn tally_of(conn: &Connection, high: f64, medium: f64, held: Held) -> Result<Tally> {
+    let mut probs = match held.churn {
+        Some(p) => p,
+        None => super::scores::ActiveByCid::load(conn)?,
+    };
+    let mut clv_of = match held.clv {
+        Some(v) => v,
+        None => super::clv_values::active_by_cid(conn)?,
+    };
     let latest: Option<i64> =
         conn.query_row("SELECT max(last_order) FROM customers", [], |r| r.get(0))?;
     let mut tally = Tally::new(latest, high, medium);
-    let mut clv_of = super::clv_values::active_by_cid(conn)?;
     let mut st = conn.prepare(
         "SELECT cid, age, birth_date, income, churned, last_order FROM customers ORDER BY cid",
     )?;
@@ -426,35 +437,26 @@ fn finish_tally(conn: &Connection, version: i64, tally: Tally) -> Result<Aggrega
     Ok(tally.finish(version, monthly_revenue, top_at_risk, model, fit))
 }
 
-/// The aggregates prepared by a job that writes churn scores, while it
-/// writes them: the per-customer pass runs on a thread of its own, reading
-/// the file on its own connection, and the job stores the result inside
-/// its transaction (`Ahead::store`), so the first screen after it never
-/// pays for them. Started after the job took the write lock, the pass reads
-/// the customers and CLV values the commit will hold (the job writes
-/// neither); the churn scores are the job's own when its version becomes
-/// the active one, else the active version's as read.
+/// The aggregates prepared by a job that writes churn scores or CLV values,
+/// while it writes them: the per-customer pass runs on a thread of its own,
+/// reading the file on its own connection, and the job stores the result
+/// inside its transaction (`Ahead::store`), so the first screen after it
+/// never pays for them. Started after the job took the write lock, the pass
+/// reads what the commit will hold of what the job does not write (the
+/// customers; the scores or values of the other kind); of its own kind it
+/// takes the job's figures when they become the active ones, else the
+/// active ones as read.
 pub struct Ahead {
     pass: std::thread::JoinHandle<Result<Tally>>,
 }
 
 impl Ahead {
-    /// Start the pass (`scores`: the job's scores when its version will be
-    /// the active one).
-    pub fn start(
-        conn: &Connection,
-        high: f64,
-        medium: f64,
-        scores: Option<super::scores::ActiveByCid>,
-    ) -> Result<Ahead> {
+    /// Start the pass (call inside the job's write transaction `conn`).
+    pub fn start(conn: &Connection, high: f64, medium: f64, held: Held) -> Result<Ahead> {
         let path = super::history::path_of(conn)?;
         let pass = std::thread::spawn(move || {
             let c = super::history::read_conn(&path)?;
-            let probs = match scores {
-                Some(s) => s,
-                None => super::scores::ActiveByCid::load(&c)?,
-            };
-            tally_of(&c, high, medium, probs)
+            tally_of(&c, high, medium, held)
         });
         Ok(Ahead { pass })
     }

@@ -382,3 +382,25 @@ pub fn removed(
 ) -> std::collections::BTreeSet<String> {
     before.difference(after).cloned().collect()
 }
+
+/// The dashboard's aggregates as cached, and as computed afresh (equal).
+pub fn cached_and_fresh(db: &TempDb) -> (serde_json::Value, serde_json::Value) {
+    let s = db.open();
+    let cached = crmtop::store::meta_get(&s.conn, "dashboard_cache")
+        .unwrap()
+        .expect("the job cached the dashboard");
+    s.conn
+        .execute("DELETE FROM meta WHERE key = 'dashboard_cache'", [])
+        .unwrap();
+    let sla = crmtop::analytics::priority::SlaConfig::default();
+    let fresh = crmtop::store::dashboard::load(&s.conn, false, 0.7, 0.4, &sla, 1_900_000_000)
+        .unwrap()
+        .agg;
+    // The same text, figure for figure (a parse could round the last bit).
+    let fresh = serde_json::to_string(&fresh).unwrap();
+    assert_eq!(cached, fresh);
+    (
+        serde_json::from_str(&cached).unwrap(),
+        serde_json::from_str(&fresh).unwrap(),
+    )
+}

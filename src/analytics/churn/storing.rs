@@ -66,9 +66,13 @@ fn train_inner(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<T
         activate.then(|| store::scores::ActiveByCid::from_pairs(scores.iter().map(|s| (s.0, s.1))));
     // The dashboard's per-customer pass runs beside the writing (best
     // effort: without it, `warm` computes the aggregates after the commit).
-    let ahead = opts
-        .dashboard
-        .and_then(|t| store::dashboard::Ahead::start(&tx, t.high, t.medium, held.clone()).ok());
+    let ahead = opts.dashboard.and_then(|t| {
+        let held = store::dashboard::Held {
+            churn: held.clone(),
+            clv: None,
+        };
+        store::dashboard::Ahead::start(&tx, t.high, t.medium, held).ok()
+    });
     ctl.report("writing scores", 0, 1);
     store::models::write_scores(&tx, id, scores.iter().map(|(c, p, d)| (*c, *p, d.as_str())))?;
     ctl.check()?;

@@ -35,11 +35,20 @@ pub(super) fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> R
     // The oldest kept fit's values are retired (cleared after the commit,
     // as a model version's scores).
     store::clv::prune(&tx)?;
-    store::clv_values::write(&tx, id, &values)?;
-    ctl.check()?;
     let held = store::scores::ActiveByCid::from_pairs(
         values.iter().filter_map(|v| v.clv.map(|c| (v.cid, c))),
     );
+    // The dashboard's per-customer pass runs beside the writing (see
+    // store::dashboard::Ahead; best effort).
+    let ahead = opts.dashboard.and_then(|t| {
+        let held = store::dashboard::Held {
+            churn: None,
+            clv: Some(held.clone()),
+        };
+        store::dashboard::Ahead::start(&tx, t.high, t.medium, held).ok()
+    });
+    store::clv_values::write(&tx, id, &values)?;
+    ctl.check()?;
     store::clv::activate_given(&tx, id, ctl, Some(held), Some(churn))?;
     report.fit_id = id;
     report.duration_ms = started.elapsed().as_millis() as u64;
@@ -54,9 +63,13 @@ pub(super) fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> R
         Some("active"),
         Some(&audit_text(&report)),
     )?;
+    crate::store::dashboard::bump_version(&tx)?;
+    if let Some(ahead) = ahead {
+        ctl.report("preparing the dashboard", 0, 1);
+        ahead.store(&tx)?;
+    }
     ctl.report("committing", 0, 1);
     ctl.check()?;
-    crate::store::dashboard::bump_version(&tx)?;
     crate::store::jobs::done_within(&*tx)?;
     tx.commit()?;
     report.duration_ms = started.elapsed().as_millis() as u64;

@@ -116,6 +116,10 @@ pub struct ClvOptions {
     /// The model family (`--model`).
     pub model: Model,
     pub agent: String,
+    /// The risk thresholds to prepare the dashboard's aggregates with,
+    /// inside the fit's transaction and beside its writing (the CLI's
+    /// configuration). None: `store::dashboard::warm` computes them after.
+    pub dashboard: Option<crate::config::Thresholds>,
 }
 
 impl Default for ClvOptions {
@@ -131,6 +135,7 @@ impl Default for ClvOptions {
             revenue_attr: None,
             model: Model::Bgnbd,
             agent: "unknown".into(),
+            dashboard: None,
         }
     }
 }
