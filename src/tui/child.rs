@@ -235,6 +235,7 @@ mod tests {
             revenue_attr: Some("MonthlyCharges".into()),
             model: crate::analytics::clv::family::Model::Pnbd,
             agent: "ann".into(),
+            dashboard: None,
         };
         for spec in [JobSpec::Train(train), JobSpec::Clv(clv)] {
             let args = args_for(db, &spec).expect("a child job");
