@@ -257,52 +257,53 @@ pub fn learn(raw: &Raw, rows: &[usize], c: usize) -> (FeatureSpec, Vec<Dropped>)
         levels.push((cat, names));
     }
 
-    // Every candidate column, computed once (in parallel: the columns are
-    // independent and each is a pass over every training row).
+    // Every candidate column, computed once and summarised at once (in
+    // parallel: the columns are independent and each is a pass over every
+    // training row). Only the summaries are kept: each column's values are
+    // dropped as soon as it is summarised, so a million rows' forty
+    // candidates never take memory all at once.
     use rayon::prelude::*;
-    let computed: Vec<(Source, Vec<f64>, usize)> = sources
+    let computed: Vec<Vec<(Source, Summary)>> = sources
         .into_par_iter()
         .map(|s| {
             let v = column(raw, &levels, &s, rows, c);
             let missing = v.iter().filter(|x| x.is_nan()).count();
-            (s, v, missing)
+            if missing == v.len() {
+                vec![(s, Summary::NoValues)]
+            } else if missing > 0 {
+                let ind: Vec<f64> = v.iter().map(|x| f64::from(u8::from(x.is_nan()))).collect();
+                let of = Source::Missing {
+                    of: Box::new(s.clone()),
+                };
+                vec![(s, summarise(v)), (of, summarise(ind))]
+            } else {
+                vec![(s, summarise(v))]
+            }
         })
         .collect();
-    let mut cols: Vec<(Source, Vec<f64>)> = Vec::new();
-    for (s, v, missing) in computed {
-        if missing == v.len() {
-            dropped.push(Dropped {
-                feature: s.name(),
-                reason: "no values".into(),
-            });
-            continue;
-        }
-        if missing > 0 {
-            let ind: Vec<f64> = v.iter().map(|x| f64::from(u8::from(x.is_nan()))).collect();
-            cols.push((s.clone(), v));
-            cols.push((Source::Missing { of: Box::new(s) }, ind));
-        } else {
-            cols.push((s, v));
+    let mut summaries: Vec<(Source, Summary)> = Vec::new();
+    for cols in computed {
+        for (s, sum) in cols {
+            if let Summary::NoValues = sum {
+                dropped.push(Dropped {
+                    feature: s.name(),
+                    reason: "no values".into(),
+                });
+            } else {
+                summaries.push((s, sum));
+            }
         }
     }
-    let hot: Vec<(Source, Vec<f64>)> = onehots
+    let hot: Vec<(Source, Summary)> = onehots
         .into_par_iter()
         .map(|s| {
             let v = column(raw, &levels, &s, rows, c);
-            (s, v)
+            (s, summarise(v))
         })
         .collect();
-    cols.extend(hot);
+    summaries.extend(hot);
 
-    // Impute and summarise each column (in parallel), then drop constant,
-    // near-constant and duplicate columns (in order).
-    let summaries: Vec<(Source, Summary)> = cols
-        .into_par_iter()
-        .map(|(s, v)| {
-            let sum = summarise(v);
-            (s, sum)
-        })
-        .collect();
+    // Drop constant, near-constant and duplicate columns (in order).
     let mut columns: Vec<Column> = Vec::new();
     let mut seen: HashMap<u128, String> = HashMap::new();
     for (s, sum) in summaries {
@@ -313,6 +314,8 @@ pub fn learn(raw: &Raw, rows: &[usize], c: usize) -> (FeatureSpec, Vec<Dropped>)
                     reason: "constant".into(),
                 });
             }
+            // Dropped above.
+            Summary::NoValues => {}
             Summary::AlmostConstant(share) => {
                 dropped.push(Dropped {
                     feature: s.name(),
@@ -347,6 +350,8 @@ pub fn learn(raw: &Raw, rows: &[usize], c: usize) -> (FeatureSpec, Vec<Dropped>)
 
 /// What `learn` needs to know of one candidate column.
 enum Summary {
+    /// Every value missing.
+    NoValues,
     Constant,
     /// The share of rows with the most frequent value (>= 99.5%).
     AlmostConstant(f64),
