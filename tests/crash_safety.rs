@@ -240,8 +240,13 @@ fn a_training_killed_anywhere_keeps_the_active_model_and_its_scores() {
         "scoring customers",
         "writing scores",
         "updating queue priorities",
+        // A file's job computes the dashboard inside its transaction.
+        "computing the dashboard",
         "committing",
     ] {
+        if phase == "computing the dashboard" && engine_is_postgres() {
+            continue;
+        }
         kill_at(&db, &["train", "--activate"], phase);
         assert_intact(&db);
         assert_eq!(scores(&db), before, "killed at {phase}");

@@ -102,7 +102,7 @@ fn train_inner(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<T
     ctl.check()?;
     store::dashboard::bump_version(&tx)?;
     if let Some(ahead) = ahead {
-        ctl.report("preparing the dashboard", 0, 1);
+        ctl.report("computing the dashboard", 0, 1);
         ahead.store(&tx)?;
     }
     ctl.report("committing", 0, 1);

@@ -65,7 +65,7 @@ pub(super) fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> R
     )?;
     crate::store::dashboard::bump_version(&tx)?;
     if let Some(ahead) = ahead {
-        ctl.report("preparing the dashboard", 0, 1);
+        ctl.report("computing the dashboard", 0, 1);
         ahead.store(&tx)?;
     }
     ctl.report("committing", 0, 1);
