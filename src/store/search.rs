@@ -68,6 +68,18 @@ impl Hits {
         out
     }
 
+    /// The customers in either.
+    fn or(mut self, other: &Hits) -> Hits {
+        if self.bits.len() < other.bits.len() {
+            self.bits.resize(other.bits.len(), 0);
+        }
+        for (b, o) in self.bits.iter_mut().zip(&other.bits) {
+            *b |= o;
+        }
+        self.count = self.bits.iter().map(|b| b.count_ones() as usize).sum();
+        self
+    }
+
     fn from_cids(cids: &[i64]) -> Hits {
         let max = cids.iter().copied().max().unwrap_or(0).max(0) as usize;
         let mut bits = vec![0u8; max / 8 + 1];
@@ -303,15 +315,56 @@ impl SearchIndex {
         Some(out)
     }
 
-    /// The customers whose id, name or e-mail contains `needle`, ignoring case.
-    /// The buffer is cut into one slice of records per core.
+    /// The customers whose id, name or e-mail contains `needle`, ignoring
+    /// case; a customer's number with its letters (`c2554`) also finds the
+    /// id it stands for (`C002554`, see `padded`).
     pub fn search(&self, needle: &str) -> Hits {
-        use rayon::prelude::*;
         let pat = normalise(needle);
         if pat.is_empty() {
             return Hits::from_cids(&self.cids);
         }
-        let finder = memmem::Finder::new(&pat);
+        let hits = self.search_for(&pat);
+        match self.padded(&pat) {
+            Some(id) => hits.or(&self.search_for(&id)),
+            None => hits,
+        }
+    }
+
+    /// `pat` (letters, then digits) as an id of the first customer's shape:
+    /// the same letters and the digits zero-padded to that id's number of
+    /// digits (`c2554` -> `c002554` when the first id is `c000001`). None
+    /// when `pat` is not of that shape or is that long already.
+    fn padded(&self, pat: &[u8]) -> Option<Vec<u8>> {
+        fn split(s: &[u8]) -> Option<(&[u8], usize)> {
+            let at = s.iter().position(|b| b.is_ascii_digit())?;
+            let (letters, digits) = s.split_at(at);
+            (!letters.is_empty()
+                && letters.iter().all(u8::is_ascii_alphabetic)
+                && digits.iter().all(u8::is_ascii_digit))
+            .then_some((letters, digits.len()))
+        }
+        let start = *self.starts.first()? as usize;
+        let first = &self.text[start..];
+        let end = first
+            .iter()
+            .position(|&b| b == FIELD || b == RECORD)
+            .unwrap_or(first.len());
+        let (letters, width) = split(&first[..end])?;
+        let (typed, digits) = split(pat)?;
+        if typed != letters || digits >= width {
+            return None;
+        }
+        let mut out = letters.to_vec();
+        out.resize(letters.len() + width - digits, b'0');
+        out.extend_from_slice(&pat[typed.len()..]);
+        Some(out)
+    }
+
+    /// The customers whose id, name or e-mail contains `pat` (normalised).
+    /// The buffer is cut into one slice of records per core.
+    fn search_for(&self, pat: &[u8]) -> Hits {
+        use rayon::prelude::*;
+        let finder = memmem::Finder::new(pat);
         let n = self.starts.len();
         let parts = if n < 50_000 {
             1
@@ -464,6 +517,21 @@ mod tests {
         assert_eq!(idx.search("example").cids(), vec![1, 2]);
         assert!(idx.search("nobody").is_empty());
         assert_eq!(idx.search("").len(), 4);
+    }
+
+    #[test]
+    fn a_customer_number_with_its_letters_finds_the_padded_id() {
+        let idx = SearchIndex::build(&db()).unwrap();
+        // C001..C003: "c2" stands for C002, "C3" for C003, whatever the case.
+        assert_eq!(idx.search("c2").cids(), vec![2]);
+        assert_eq!(idx.search("C3").cids(), vec![3]);
+        // Still a substring search too: "c00" is in every C id.
+        assert_eq!(idx.search("c00").cids(), vec![1, 2, 3]);
+        // Other letters, a number longer than the ids', no letters: as typed.
+        assert!(idx.search("x2").is_empty());
+        assert!(idx.search("c00002").is_empty());
+        assert_eq!(idx.search("2").cids(), vec![2, 4]);
+        assert_eq!(idx.search("x-42").cids(), vec![4]);
     }
 
     #[test]
