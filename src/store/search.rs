@@ -333,7 +333,8 @@ impl SearchIndex {
     /// `pat` (letters, then digits) as an id of the first customer's shape:
     /// the same letters and the digits zero-padded to that id's number of
     /// digits (`c2554` -> `c002554` when the first id is `c000001`). None
-    /// when `pat` is not of that shape or is that long already.
+    /// when `pat` is not of that shape, starts its digits with a zero or is
+    /// that long already.
     fn padded(&self, pat: &[u8]) -> Option<Vec<u8>> {
         fn split(s: &[u8]) -> Option<(&[u8], usize)> {
             let at = s.iter().position(|b| b.is_ascii_digit())?;
@@ -351,7 +352,9 @@ impl SearchIndex {
             .unwrap_or(first.len());
         let (letters, width) = split(&first[..end])?;
         let (typed, digits) = split(pat)?;
-        if typed != letters || digits >= width {
+        // Digits typed with a leading zero are the padded form being typed
+        // (`c00012` is a prefix of c000120..c000129, not customer 12).
+        if typed != letters || digits >= width || pat[typed.len()] == b'0' {
             return None;
         }
         let mut out = letters.to_vec();
@@ -527,6 +530,9 @@ mod tests {
         assert_eq!(idx.search("C3").cids(), vec![3]);
         // Still a substring search too: "c00" is in every C id.
         assert_eq!(idx.search("c00").cids(), vec![1, 2, 3]);
+        // A leading zero is the padded form being typed: "c01" is a
+        // substring of no id here, and not customer 1.
+        assert!(idx.search("c01").is_empty());
         // Other letters, a number longer than the ids', no letters: as typed.
         assert!(idx.search("x2").is_empty());
         assert!(idx.search("c00002").is_empty());
