@@ -600,7 +600,7 @@ fn old_versions_scores_are_dropped_after_the_commit() {
     // Stopped while dropping: the training stands, the old scores are retired.
     let cancel = AtomicBool::new(false);
     let cb = |p: crmtop::jobs::Progress| {
-        if p.phase == "removing old versions' scores" {
+        if p.phase == "removing old scores" {
             cancel.store(true, Ordering::SeqCst);
         }
     };
@@ -648,7 +648,7 @@ fn old_versions_scores_are_dropped_after_the_commit() {
     // A retrain stopped again; the next one clears what it left.
     let cancel = AtomicBool::new(false);
     let cb = |p: crmtop::jobs::Progress| {
-        if p.phase == "removing old versions' scores" {
+        if p.phase == "removing old scores" {
             cancel.store(true, Ordering::SeqCst);
         }
     };

@@ -235,7 +235,7 @@ fn a_training_killed_anywhere_keeps_the_active_model_and_its_scores() {
     let before = scores(&db);
     assert_eq!((before.0, before.1, before.2), (1, 1, 1200));
     for phase in [
-        "reading customers",
+        "reading the history",
         "fitting",
         "scoring customers",
         "writing scores",

@@ -315,6 +315,42 @@ fn a_second_retrain_while_one_runs_is_refused_and_cancel_asks_first() {
     h.step(Action::Quit);
     assert!(matches!(h.state.mode, Mode::Confirm(_)));
     assert!(!h.state.quit);
+    // The job ends while the question is open: the question goes (it has
+    // no object), nothing quits, and the outcome is said.
+    h.respond(Response::JobDone {
+        label: "training logistic".into(),
+        result: Ok("model v2: activated".into()),
+        cancelled: false,
+    });
+    assert!(matches!(h.state.mode, Mode::Normal));
+    assert!(!h.state.quit);
+    assert!(!h.screen().contains("Quit and cancel it?"));
+    assert!(status(&h).contains("model v2"));
+    // A cancel that comes too late: the job's outcome says so, and the
+    // question is gone too.
+    h.step_pending(Action::Retrain);
+    h.step(Action::Back);
+    h.step_pending(Action::Input(InputKey::Char('y')));
+    assert!(status(&h).contains("cancel sent"));
+    assert!(h.screen().contains("cancelling…"));
+    h.respond(Response::JobDone {
+        label: "training logistic".into(),
+        result: Ok("model v3: activated".into()),
+        cancelled: false,
+    });
+    assert!(status(&h).contains("model v3"), "{}", status(&h));
+    assert!(status(&h).contains("finished before the cancel"));
+    // Asked, not answered, when the job ends: the box closes.
+    h.step_pending(Action::Retrain);
+    h.step(Action::Back);
+    assert!(h.screen().contains("Cancel the running job?"));
+    h.respond(Response::JobDone {
+        label: "training logistic".into(),
+        result: Ok("model v4: activated".into()),
+        cancelled: false,
+    });
+    assert!(matches!(h.state.mode, Mode::Normal));
+    assert!(!h.screen().contains("Cancel the running job?"));
 }
 
 #[test]
@@ -752,4 +788,47 @@ fn the_queue_scrolls_past_its_first_page() {
     let q = &h.state.queue;
     assert_eq!(q.selected().unwrap().id, order[190]);
     assert!(h.screen().contains("item 191 of"), "{}", h.screen());
+}
+
+#[test]
+fn r_retrains_the_active_kind_of_model_with_its_window() {
+    use crmtop::analytics::churn::{ModelKind, TrainOptions};
+    use crmtop::tui::messages::JobSpec;
+    let db = company();
+    // A logistic model active (the demo's): a logistic retrain.
+    let mut h = at(&db, 100, 30);
+    let reqs = h.step_pending(Action::Retrain);
+    match reqs.as_slice() {
+        [Request::StartJob(JobSpec::Train(o))] => {
+            assert_eq!((o.kind, o.window_days), (ModelKind::Logistic, 90))
+        }
+        other => panic!("{other:?}"),
+    }
+    // A naive Bayes model over a 60-day window made active: R keeps both.
+    db.train(
+        &TrainOptions {
+            kind: ModelKind::NaiveBayes,
+            window_days: 60,
+            activate: true,
+            agent: "tester".into(),
+            ..Default::default()
+        },
+        crmtop::jobs::Ctl::silent(),
+    )
+    .unwrap();
+    let mut h = at(&db, 100, 30);
+    h.step(Action::GoScreen(Screen::Dashboard));
+    assert!(h.screen().contains("naive_bayes"), "{}", h.screen());
+    let reqs = h.step_pending(Action::Retrain);
+    match reqs.as_slice() {
+        [Request::StartJob(JobSpec::Train(o))] => {
+            assert_eq!((o.kind, o.window_days), (ModelKind::NaiveBayes, 60))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        h.screen().contains("training naive_bayes"),
+        "{}",
+        h.screen()
+    );
 }

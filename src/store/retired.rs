@@ -64,11 +64,7 @@ pub fn pending(conn: &Connection) -> Result<Vec<String>> {
 pub fn clear(conn: &Connection, ctl: Ctl) -> Result<usize> {
     let tables = pending(conn)?;
     for (k, t) in tables.iter().enumerate() {
-        ctl.report(
-            "removing old versions' scores",
-            k as u64,
-            tables.len() as u64,
-        );
+        ctl.report("removing old scores", k as u64, tables.len() as u64);
         clear_one(conn, t, ctl)?;
     }
     Ok(tables.len())

@@ -392,6 +392,9 @@ pub struct JobState {
     pub cancelling: bool,
     /// Said after the job's success message (an export's scope).
     pub after: Option<String>,
+    /// When its current phase began (`AppState::now`): a phase without
+    /// measurable steps shows how long it has run instead of a percentage.
+    pub phase_since: i64,
 }
 
 /// A customer list paged from SQL: a window of loaded rows around the view.

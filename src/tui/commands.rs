@@ -196,6 +196,7 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
                 progress: None,
                 cancelling: false,
                 after,
+                phase_since: state.now,
             });
             Ok(vec![request(Request::StartJob(spec))])
         }

@@ -286,16 +286,26 @@ pub(crate) fn start_job(state: &mut AppState, spec: JobSpec) -> Vec<Effect> {
         progress: None,
         cancelling: false,
         after: None,
+        phase_since: state.now,
     });
     state.say(Severity::Info, format!("{}… (Esc cancels)", spec.label()));
     vec![request(Request::StartJob(spec))]
 }
 
-pub(crate) fn train_spec(state: &AppState, kind: ModelKind) -> JobSpec {
+/// `R` elsewhere: a retrain of the active version's kind and label window
+/// (a naive Bayes model is retrained as one, as a CLV refit keeps its
+/// family), logistic when there is none.
+pub(crate) fn retrain_spec(state: &AppState) -> JobSpec {
+    let active = state.dashboard.as_ref().and_then(|d| d.agg.model.as_ref());
+    let kind = active
+        .and_then(|m| ModelKind::parse(&m.kind))
+        .unwrap_or(ModelKind::Logistic);
+    let defaults = TrainOptions::default();
     JobSpec::Train(TrainOptions {
         kind,
+        window_days: active.map_or(defaults.window_days, |m| m.window_days),
         agent: state.agent.clone(),
-        ..Default::default()
+        ..defaults
     })
 }
 

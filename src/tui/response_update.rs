@@ -1,7 +1,7 @@
 //! The update's half that handles the worker's replies: pages, counts,
 //! details, jobs, probes of other terminals' changes.
 
-use super::app::{AppState, Mode, Screen, Severity};
+use super::app::{AppState, Confirm, ConfirmAction, Mode, Screen, Severity};
 use super::list_update::{apply_page, list_mut, request};
 use super::update::{invalidate, open_detail, Effect};
 use super::worker::{Request, Response, Slot};
@@ -196,6 +196,9 @@ pub fn on_response(state: &mut AppState, resp: Response) -> Vec<Effect> {
         }
         Response::Progress(p) => {
             if let Some(j) = state.job.as_mut() {
+                if j.progress.as_ref().is_none_or(|q| q.phase != p.phase) {
+                    j.phase_since = state.now;
+                }
                 j.progress = Some(p);
             }
             vec![]
@@ -205,7 +208,20 @@ pub fn on_response(state: &mut AppState, resp: Response) -> Vec<Effect> {
             result,
             cancelled,
         } => {
-            let after = state.job.take().and_then(|j| j.after);
+            let (after, cancelling) = state
+                .job
+                .take()
+                .map_or((None, false), |j| (j.after, j.cancelling));
+            // A question about the running job has no object any more.
+            if matches!(
+                &state.mode,
+                Mode::Confirm(Confirm {
+                    on_yes: ConfirmAction::CancelJob | ConfirmAction::Quit,
+                    ..
+                })
+            ) {
+                state.mode = Mode::Normal;
+            }
             match (cancelled, result) {
                 (true, _) => state.say(
                     Severity::Info,
@@ -213,9 +229,12 @@ pub fn on_response(state: &mut AppState, resp: Response) -> Vec<Effect> {
                 ),
                 (false, Ok(msg)) => state.say(
                     Severity::Success,
-                    match after {
-                        Some(a) => format!("{msg} ({a})"),
-                        None => msg,
+                    match (after, cancelling) {
+                        (_, true) => {
+                            format!("{msg} (it had finished before the cancel reached it)")
+                        }
+                        (Some(a), false) => format!("{msg} ({a})"),
+                        (None, false) => msg,
                     },
                 ),
                 (false, Err(e)) => state.say(Severity::Error, format!("{label} failed: {e}")),

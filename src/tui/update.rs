@@ -10,14 +10,13 @@ pub(crate) use super::list_update::{
 };
 pub(crate) use super::loading::{
     advice_request_gen, clv_spec, enter_screen, init, invalidate, load_queue, open_detail, refresh,
-    start_job, train_spec,
+    retrain_spec, start_job,
 };
 use super::navigation::{
     filter_input, navigate, next_match, open, queue_move, scroll_by, scroll_sideways,
 };
 pub use super::response_update::on_response;
 use super::worker::{JobSpec, Request, Slot};
-use crate::analytics::churn::ModelKind;
 use crate::analytics::rfm;
 
 #[derive(Debug, Clone)]
@@ -308,7 +307,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             let spec = if state.screen == Screen::Clv {
                 clv_spec(state)
             } else {
-                train_spec(state, ModelKind::Logistic)
+                retrain_spec(state)
             };
             start_job(state, spec)
         }
@@ -450,7 +449,10 @@ fn confirmed(state: &mut AppState, what: ConfirmAction) -> Vec<Effect> {
             if let Some(j) = state.job.as_mut() {
                 j.cancelling = true;
             }
-            state.say(Severity::Info, "cancelling…");
+            state.say(
+                Severity::Info,
+                "cancel sent: the job stops at its next check and keeps nothing",
+            );
             vec![request(Request::CancelJob)]
         }
         ConfirmAction::ActivateModel(id) => start_job(state, JobSpec::ActivateModel(id)),

@@ -78,7 +78,7 @@ pub fn extract_source(
         DataSource::File(p) => p.clone(),
         DataSource::Server(_) => std::path::PathBuf::new(),
     };
-    ctl.report("reading customers, orders, events and feedback", 0, 1);
+    ctl.report("reading the history", 0, 1);
     // The customer keys first (an index-only scan); then everything in parallel,
     // each reader on its own connection. Rows are placed by cid.
     let cids = history::customer_keys(src)?;

@@ -116,7 +116,7 @@ pub fn store(
     // Old versions' scores go after the commit, partition by partition,
     // without holding up a reader (best effort: the next training tries
     // again, and doctor says what is left).
-    ctl.report("removing old versions' scores", 0, 1);
+    ctl.report("removing old scores", 0, 1);
     let _ = prune_scores(pg);
     Ok(())
 }

@@ -259,7 +259,7 @@ fn render_status(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
         };
         (1 + mark + format::width(&s.text)) as u16
     });
-    let gauge_w = if state.job.is_some() { 29 } else { 0 };
+    let gauge_w = if state.job.is_some() { 33 } else { 0 };
     // (READ-ONLY and PII masked always stay in sight.)
     let safety = state.read_only || state.mask_pii;
     let right_w = if !safety && msg_w + gauge_w + format::width(&right) as u16 > area.width {
@@ -269,18 +269,24 @@ fn render_status(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
     };
     let [left, gauge_area, right_area] = Layout::horizontal([
         Constraint::Min(10),
-        Constraint::Length(if state.job.is_some() { 28 } else { 0 }),
+        Constraint::Length(if state.job.is_some() { 32 } else { 0 }),
         Constraint::Length(right_w.min(area.width / 2)),
     ])
     .spacing(if state.job.is_some() { 1 } else { 0 })
     .areas(area);
     if let Some(job) = &state.job {
         let (label, ratio) = match &job.progress {
-            // (The job's name is in the message on the left.)
-            Some(p) => (
+            // (The job's name is in the message on the left.) A phase
+            // counted in steps shows its share done; one that is a single
+            // step, how long it has run.
+            Some(p) if p.total > 1 => (
                 format!("{} {}%", p.phase, p.percent()),
                 f64::from(p.percent()) / 100.0,
             ),
+            Some(p) => match state.now - job.phase_since {
+                secs @ 1.. => (format!("{} {secs} s", p.phase), 0.0),
+                _ => (format!("{}…", p.phase), 0.0),
+            },
             None => (format!("{} starting", job.label), 0.0),
         };
         let label = if job.cancelling {
@@ -324,6 +330,16 @@ fn render_status(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             height: 2,
             ..left
         };
+        // The whole line above is cleared: what is left of a border there
+        // would run on from the message.
+        f.render_widget(
+            Clear,
+            Rect {
+                y: area.y - 1,
+                height: 1,
+                ..area
+            },
+        );
         f.render_widget(Clear, two);
         f.render_widget(
             Paragraph::new(Line::from(msg)).wrap(Wrap { trim: false }),
