@@ -265,7 +265,7 @@ pub(crate) fn start_job(state: &mut AppState, spec: JobSpec) -> Vec<Effect> {
     if state.job.is_some() {
         state.say(
             Severity::Warning,
-            "a job is running; wait for it, or Esc to cancel it",
+            "a job is running (Esc cancels it)",
         );
         return vec![];
     }
