@@ -661,16 +661,11 @@ fn old_versions_scores_are_dropped_after_the_commit() {
 
 #[test]
 fn a_training_leaves_the_dashboard_it_would_show_computed() {
-    if common::engine_is_postgres() {
-        return; // a file's job; a server's aggregates are cached by its own reader
-    }
-    let db = common::demo_db(400, 16);
-    common::train_and_fit(&db);
+    let Some((db, thresholds)) = common::dashboard_job_db() else {
+        return;
+    };
     let with_dashboard = TrainOptions {
-        dashboard: Some(crmtop::config::Thresholds {
-            high: 0.7,
-            medium: 0.4,
-        }),
+        dashboard: Some(thresholds),
         ..opts()
     };
     // A version that becomes active: the figures are its own.

@@ -584,20 +584,15 @@ fn an_as_of_date_beyond_the_data_and_today_is_refused_and_keeps_the_active_fit()
 
 #[test]
 fn a_fit_leaves_the_dashboard_it_would_show_computed() {
-    if common::engine_is_postgres() {
-        return; // a file's job; a server's aggregates are cached by its own reader
-    }
-    let db = common::demo_db(400, 16);
-    common::train_and_fit(&db);
+    let Some((db, thresholds)) = common::dashboard_job_db() else {
+        return;
+    };
     let r = run(
         &db,
         &ClvOptions {
             horizon_months: 24,
             agent: "t".into(),
-            dashboard: Some(crmtop::config::Thresholds {
-                high: 0.7,
-                medium: 0.4,
-            }),
+            dashboard: Some(thresholds),
             ..Default::default()
         },
     )

@@ -263,10 +263,7 @@ pub(crate) fn start_job(state: &mut AppState, spec: JobSpec) -> Vec<Effect> {
         return vec![];
     }
     if state.job.is_some() {
-        state.say(
-            Severity::Warning,
-            "a job is running (Esc cancels it)",
-        );
+        state.say(Severity::Warning, "a job is running (Esc cancels it)");
         return vec![];
     }
     if state.server

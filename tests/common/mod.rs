@@ -404,3 +404,21 @@ pub fn cached_and_fresh(db: &TempDb) -> (serde_json::Value, serde_json::Value) {
         serde_json::from_str(&fresh).unwrap(),
     )
 }
+
+/// For the tests of a job that computes the dashboard in its transaction:
+/// a trained and fitted 400-customer demo in a file, and the thresholds;
+/// None on a server (whose aggregates are cached by its own reader).
+pub fn dashboard_job_db() -> Option<(TempDb, crmtop::config::Thresholds)> {
+    if engine_is_postgres() {
+        return None;
+    }
+    let db = demo_db(400, 16);
+    train_and_fit(&db);
+    Some((
+        db,
+        crmtop::config::Thresholds {
+            high: 0.7,
+            medium: 0.4,
+        },
+    ))
+}
