@@ -65,7 +65,8 @@ pub(crate) fn fitted(r: &crate::analytics::clv::ClvReport) -> String {
 
 pub(crate) fn clv_message(fit_id: i64, customers: u64, total: f64, note: Option<&str>) -> String {
     let mut msg = format!(
-        "CLV fit #{fit_id}: {customers} customers, total {}",
+        "CLV fit #{fit_id}: {} customers, total {}",
+        crate::tui::views::format::count(customers as i64),
         crate::analytics::priority::money(total)
     );
     if let Some(n) = note {
@@ -178,4 +179,15 @@ pub(crate) fn export(
         })?
         .commit()?;
     Ok(format!("exported {n} rows to {}", out.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_fit_says_its_customers_as_the_screens_count_them() {
+        assert_eq!(
+            super::clv_message(2, 100_000, 1_139_068.53, None),
+            "CLV fit #2: 100,000 customers, total 1,139,068.53"
+        );
+    }
 }
