@@ -242,6 +242,11 @@ pub fn warm_dashboard<T>(
     result: &Result<T>,
     printer: &dyn Fn(crate::jobs::Progress),
 ) {
+    // A job that computed them in its transaction left nothing to do, and
+    // says nothing (a second dashboard phase after its own read as work).
+    if store::dashboard::is_current(conn, ctx.config.thresholds.high).unwrap_or(false) {
+        return;
+    }
     warm_with(ctx, result, printer, &|high, medium| {
         store::dashboard::warm(conn, high, medium)
     });

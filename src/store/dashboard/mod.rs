@@ -331,15 +331,29 @@ pub fn model_brief(m: &super::models::ModelRow) -> ModelBrief {
 /// job that changed the data (import, train, clv), so the first screen after
 /// it never pays for them. Nothing to do when the cache is current.
 pub fn warm(conn: &Connection, high: f64, medium: f64) -> Result<()> {
-    let version = data_version(conn)?;
-    let cached: Option<Aggregates> =
-        meta_get(conn, "dashboard_cache")?.and_then(|s| serde_json::from_str(&s).ok());
-    if cached.is_some_and(|a| a.version == version && a.high_threshold == high) {
+    let (version, cached) = current_cache(conn, high)?;
+    if cached.is_some() {
         return Ok(());
     }
     let a = compute(conn, version, high, medium)?;
     meta_set(conn, "dashboard_cache", &serde_json::to_string(&a)?)?;
     Ok(())
+}
+
+/// The data version, and the cached aggregates when they are of it and of
+/// the `high` threshold.
+fn current_cache(conn: &Connection, high: f64) -> Result<(i64, Option<Aggregates>)> {
+    let version = data_version(conn)?;
+    let cached = meta_get(conn, "dashboard_cache")?
+        .and_then(|s| serde_json::from_str::<Aggregates>(&s).ok())
+        .filter(|a| a.version == version && a.high_threshold == high);
+    Ok((version, cached))
+}
+
+/// Whether the cached aggregates are current (a job computed them in its
+/// transaction: nothing is left for `warm`).
+pub fn is_current(conn: &Connection, high: f64) -> Result<bool> {
+    Ok(current_cache(conn, high)?.1.is_some())
 }
 
 /// The dashboard: cached aggregates (recomputed when the data version or the
@@ -353,12 +367,10 @@ pub fn load(
     sla: &SlaConfig,
     now: i64,
 ) -> Result<Dashboard> {
-    let version = data_version(conn)?;
-    let cached: Option<Aggregates> =
-        meta_get(conn, "dashboard_cache")?.and_then(|s| serde_json::from_str(&s).ok());
+    let (version, cached) = current_cache(conn, high)?;
     let agg = match cached {
-        Some(a) if a.version == version && a.high_threshold == high => a,
-        _ => {
+        Some(a) => a,
+        None => {
             let a = compute(conn, version, high, medium)?;
             if writable {
                 // Best effort: another agent's write lock only costs a recompute next time.
