@@ -174,6 +174,17 @@ fn a_customer_built_riskier_scores_higher() {
         .lines()
         .skip(1)
         .all(|l| l.ends_with(",yes") || l.ends_with(",no")));
+    // A file stores the drivers packed (store::drivers: a third of their
+    // JSON); a server keeps the JSON text. Both read back as the same JSON.
+    if let crmtop::store::history::Source::File(_) = db.source() {
+        let kind = db.text("SELECT DISTINCT typeof(drivers) FROM active_churn");
+        assert_eq!(kind, "blob");
+    }
+    let cid = db.count("SELECT cid FROM customers WHERE id = 'S0001'");
+    let d = crmtop::store::detail::load(&db.db(), cid).unwrap().unwrap();
+    let json = d.churn.map(|c| c.2).unwrap_or_default();
+    let parsed: Vec<(usize, Option<f64>, f64)> = serde_json::from_str(&json).expect(&json);
+    assert_eq!(parsed.len(), 3, "{json}");
 }
 
 #[test]

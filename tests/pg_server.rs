@@ -918,11 +918,28 @@ fn the_active_model_goes_to_the_server_with_its_scores() {
     assert!(id > 0);
     assert_eq!(server.count("SELECT id FROM models WHERE active"), id);
     assert_eq!(server.count("SELECT count(*) FROM models"), 1);
+    // The drivers packed in the file (store::drivers) arrive as their text.
     let q = "SELECT cid, CAST(round(prob * 1000000) AS BIGINT), drivers FROM {} ORDER BY cid";
-    assert_eq!(
-        server.dump_rows(&q.replace("{}", "churn_scores")),
-        file.dump_rows(&q.replace("{}", "active_churn"))
+    let scores = |db: &crmtop::store::Db, table: &str| {
+        use crmtop::store::sql::Sql;
+        db.rows(&q.replace("{}", table), &[])
+            .expect("scores")
+            .into_iter()
+            .map(|r| {
+                let mut v = r.0.into_iter();
+                let (cid, p) = (v.next(), v.next());
+                let drivers = crmtop::store::drivers::text_of(v.next().expect("drivers"));
+                (format!("{cid:?}"), format!("{p:?}"), drivers)
+            })
+            .collect::<Vec<_>>()
+    };
+    let on_server = scores(&server.db(), "churn_scores");
+    assert!(
+        on_server.iter().all(|r| r.2.starts_with("[[")),
+        "{:?}",
+        on_server.first()
     );
+    assert_eq!(on_server, scores(&file.db(), "active_churn"));
     let crmtop::store::Db::Server(pg) = server.db() else {
         panic!("not on a server");
     };

@@ -58,6 +58,33 @@ impl<'c> BatchInsert<'c> {
     }
 }
 
+/// Insert `rows` many per statement (as [`BatchInsert`]), each row's values
+/// bound in place by `bind(statement, first parameter index, row)`: nothing
+/// copied into owned values (a million scores: 1M allocations fewer).
+pub fn insert_bound<T>(
+    conn: &Connection,
+    head: &str,
+    cols: usize,
+    rows: &[T],
+    mut bind: impl FnMut(&mut rusqlite::Statement<'_>, usize, &T) -> rusqlite::Result<()>,
+) -> Result<()> {
+    const BATCH: usize = BatchInsert::BATCH;
+    let mut many = conn.prepare(&multi_row_insert_sql(head, cols, BATCH))?;
+    let mut chunks = rows.chunks_exact(BATCH);
+    for chunk in &mut chunks {
+        for (k, row) in chunk.iter().enumerate() {
+            bind(&mut many, k * cols + 1, row)?;
+        }
+        many.raw_execute()?;
+    }
+    let mut one = conn.prepare(&multi_row_insert_sql(head, cols, 1))?;
+    for row in chunks.remainder() {
+        bind(&mut one, 1, row)?;
+        one.raw_execute()?;
+    }
+    Ok(())
+}
+
 /// Drop the secondary indexes of `tables` (optionally also the unique ones)
 /// for a bulk load, returning what is needed to build them again. Call inside
 /// the load's transaction: DDL is transactional, a rollback restores them.

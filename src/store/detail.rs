@@ -155,7 +155,11 @@ pub fn load(conn: &dyn Sql, cid: i64) -> Result<Option<Detail>> {
             },
             &key,
         )?
-        .map(|r| Ok::<_, crate::error::Error>((r.i64(0)?, r.f64(1)?, r.text(2)?)))
+        .map(|r| {
+            // Packed in a file's scores, text on a server (store::drivers).
+            let drivers = r.0.get(2).cloned().unwrap_or(rusqlite::types::Value::Null);
+            Ok::<_, crate::error::Error>((r.i64(0)?, r.f64(1)?, super::drivers::text_of(drivers)))
+        })
         .transpose()?;
     let feedback = conn
         .rows(

@@ -199,7 +199,13 @@ fn stream_file(
     while let Some(r) = rows.next()? {
         fields.clear();
         for i in 0..n {
-            fields.push(Field::of(r.get_ref(i)?));
+            match (&what, i, r.get_ref(i)?) {
+                // The drivers, packed in the scores (store::drivers), as JSON.
+                (Rows::Churn, 2, ValueRef::Blob(b)) => fields.push(Field::Text(
+                    super::drivers::text_of(rusqlite::types::Value::Blob(b.to_vec())),
+                )),
+                (_, _, v) => fields.push(Field::of(v)),
+            }
         }
         each(&fields)?;
     }

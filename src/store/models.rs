@@ -137,11 +137,12 @@ pub fn active(conn: &Connection) -> Result<Option<ModelRow>> {
     Ok(st.query_row([], row).optional()?)
 }
 
-/// Write one version's scores, replacing any it had (see `store::scores`).
+/// Write one version's scores, replacing any it had (see `store::scores`;
+/// the drivers packed, see `store::drivers`).
 pub fn write_scores<'a>(
     conn: &Connection,
     model_id: i64,
-    scores: impl IntoIterator<Item = (i64, f64, &'a str)>,
+    scores: impl IntoIterator<Item = (i64, f64, &'a [u8])>,
 ) -> Result<u64> {
     super::scores::write(conn, model_id, scores)
 }

@@ -1,6 +1,7 @@
 //! A churn model version's scores, stored once per version in two tables of
 //! its own (schema 11):
-//!   `churn_scores_<id>` (cid primary key, prob, drivers) - a customer's score;
+//!   `churn_scores_<id>` (cid primary key, prob, drivers) - a customer's score
+//!                       and its drivers, packed (`store::drivers`);
 //!   `churn_rank_<id>`   (prob, cid)                      - the customers by score.
 //! Both are written in their own key order, so every insert appends and no
 //! index is updated at random; deleting a version drops its two tables
@@ -14,6 +15,7 @@
 //! a list sorted by churn still holds every customer.
 
 use crate::error::Result;
+use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension};
 
 /// The rank of a customer the version did not score (they came after it):
@@ -39,7 +41,7 @@ pub fn create(conn: &Connection, id: i64) -> Result<()> {
     conn.execute_batch(&format!(
         "DROP TABLE IF EXISTS {s};
          DROP TABLE IF EXISTS {r};
-         CREATE TABLE {s} (cid INTEGER PRIMARY KEY, prob REAL NOT NULL, drivers TEXT NOT NULL);
+         CREATE TABLE {s} (cid INTEGER PRIMARY KEY, prob REAL NOT NULL, drivers BLOB NOT NULL);
          CREATE TABLE {r} (prob REAL NOT NULL, cid INTEGER NOT NULL, PRIMARY KEY (prob, cid)) WITHOUT ROWID;"
     ))?;
     Ok(())
@@ -50,29 +52,38 @@ pub fn create(conn: &Connection, id: i64) -> Result<()> {
 pub fn write<'a>(
     conn: &Connection,
     id: i64,
-    scores: impl IntoIterator<Item = (i64, f64, &'a str)>,
+    scores: impl IntoIterator<Item = (i64, f64, &'a [u8])>,
 ) -> Result<u64> {
     create(conn, id)?;
     let (s, r) = tables(id);
-    let mut rows: Vec<(i64, f64, &str)> = scores.into_iter().collect();
+    let mut rows: Vec<(i64, f64, &[u8])> = scores.into_iter().collect();
     rows.sort_unstable_by_key(|r| r.0);
-    use rusqlite::types::Value as V;
-    // sql-format-ok: a table name built from our own integer key.
-    let mut ins =
-        super::BatchInsert::new(conn, &format!("INSERT INTO {s}(cid, prob, drivers)"), 3)?;
-    for &(cid, p, d) in &rows {
-        ins.push([V::Integer(cid), V::Real(p), V::Text(d.to_string())])?;
-    }
-    ins.finish()?;
+    super::insert_bound(
+        conn,
+        // sql-format-ok: a table name built from our own integer key.
+        &format!("INSERT INTO {s}(cid, prob, drivers)"),
+        3,
+        &rows,
+        |st, at, &(cid, p, d)| {
+            st.raw_bind_parameter(at, cid)?;
+            st.raw_bind_parameter(at + 1, p)?;
+            st.raw_bind_parameter(at + 2, d)
+        },
+    )?;
     let mut rank: Vec<(f64, i64)> = rows.iter().map(|r| (r.1, r.0)).collect();
     drop(rows);
     rank.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    // sql-format-ok: a table name built from our own integer key.
-    let mut ins = super::BatchInsert::new(conn, &format!("INSERT INTO {r}(prob, cid)"), 2)?;
-    for &(p, cid) in &rank {
-        ins.push([V::Real(p), V::Integer(cid)])?;
-    }
-    ins.finish()?;
+    super::insert_bound(
+        conn,
+        // sql-format-ok: a table name built from our own integer key.
+        &format!("INSERT INTO {r}(prob, cid)"),
+        2,
+        &rank,
+        |st, at, &(p, cid)| {
+            st.raw_bind_parameter(at, p)?;
+            st.raw_bind_parameter(at + 1, cid)
+        },
+    )?;
     Ok(rank.len() as u64)
 }
 
@@ -167,7 +178,8 @@ fn rank_of<'a>(scores: &'a str, rank: &'a str) -> super::ranking::Ranking<'a, f6
     }
 }
 
-/// One customer's score under a version, with its drivers JSON.
+/// One customer's score under a version, with its drivers JSON (unpacked,
+/// see `store::drivers`).
 pub fn score_of(conn: &Connection, id: i64, cid: i64) -> Result<Option<(f64, String)>> {
     if !has(conn, id)? {
         return Ok(None);
@@ -176,8 +188,9 @@ pub fn score_of(conn: &Connection, id: i64, cid: i64) -> Result<Option<(f64, Str
     // sql-format-ok: a table name built from our own integer key.
     let sql = format!("SELECT prob, drivers FROM {s} WHERE cid = ?1");
     Ok(conn
-        .query_row(&sql, [cid], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?)
+        .query_row(&sql, [cid], |r| Ok((r.get(0)?, r.get::<_, Value>(1)?)))
+        .optional()?
+        .map(|(p, d)| (p, super::drivers::text_of(d))))
 }
 
 /// How a version's ranking stands against its scores and the customers:

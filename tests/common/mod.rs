@@ -339,7 +339,8 @@ pub fn set_churn(conn: &rusqlite::Connection, scores: &[(&str, f64)]) {
             (cid, *p)
         })
         .collect();
-    store::models::write_scores(&tx, id, rows.iter().map(|&(c, p)| (c, p, "[]"))).expect("scores");
+    store::models::write_scores(&tx, id, rows.iter().map(|&(c, p)| (c, p, &[1u8][..])))
+        .expect("scores");
     store::models::activate(&tx, id, Ctl::silent()).expect("activate");
     store::scores::rebuild_rank(&tx, id).expect("rank");
     tx.commit().expect("commit");

@@ -233,7 +233,7 @@ pub(crate) struct Trained {
     pub params: Params,
     pub label_source: String,
     /// (cid, probability, drivers JSON) of every customer.
-    pub scores: Vec<(i64, f64, String)>,
+    pub scores: Vec<(i64, f64, Vec<u8>)>,
     pub started: Instant,
 }
 

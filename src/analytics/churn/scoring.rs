@@ -4,21 +4,22 @@
 
 use super::*;
 
-/// Probabilities and drivers of every customer at a cutoff: (cid, p, drivers JSON).
+/// Probabilities and drivers of every customer at a cutoff: (cid, p, packed
+/// drivers, see `store::drivers`).
 pub(super) fn score_all(
     raw: &Raw,
     spec: &FeatureSpec,
     m: &Fitted,
     cutoff: usize,
     ctl: Ctl,
-) -> Result<Vec<(i64, f64, String)>> {
+) -> Result<Vec<(i64, f64, Vec<u8>)>> {
     let n = raw.customers.len();
     let rows: Vec<usize> = (0..n).collect();
     let mut out = Vec::with_capacity(n);
     for (k, chunk) in rows.chunks(100_000).enumerate() {
         ctl.check()?;
         ctl.report("scoring customers", (k * 100_000) as u64, n as u64);
-        let part: Vec<(i64, f64, String)> = chunk
+        let part: Vec<(i64, f64, Vec<u8>)> = chunk
             .par_chunks(10_000)
             .flat_map_iter(|sub| {
                 let xr = spec.raw_matrix(raw, sub, cutoff);
@@ -30,22 +31,9 @@ pub(super) fn score_all(
                     .map(|(r, &i)| {
                         let row = x.row(r);
                         let d = model::drivers(m, row.as_slice().unwrap_or(&row.to_vec()), 3);
-                        let mut json = String::with_capacity(64);
-                        json.push('[');
-                        for (k, (j, c)) in d.iter().enumerate() {
-                            if k > 0 {
-                                json.push(',');
-                            }
-                            json.push('[');
-                            json.push_str(&j.to_string());
-                            json.push(',');
-                            push_decimal4(&mut json, xr[(r, *j)], true);
-                            json.push(',');
-                            push_decimal4(&mut json, *c, false);
-                            json.push(']');
-                        }
-                        json.push(']');
-                        (raw.customers[i].cid, p[r], json)
+                        let packed =
+                            store::drivers::pack(d.iter().map(|&(j, c)| (j, xr[(r, j)], c)));
+                        (raw.customers[i].cid, p[r], packed)
                     })
                     .collect::<Vec<_>>()
             })
@@ -53,45 +41,6 @@ pub(super) fn score_all(
         out.extend(part);
     }
     Ok(out)
-}
-
-/// `v` rounded to 4 decimals, written without going through the general
-/// float formatter (a million customers' drivers: a third of scoring time).
-/// `trim` drops trailing zeros (`2.5`, `6`); otherwise always 4 decimals
-/// (`0.4060`). Not finite: `null`.
-fn push_decimal4(out: &mut String, v: f64, trim: bool) {
-    use std::fmt::Write as _;
-    if !v.is_finite() {
-        out.push_str("null");
-        return;
-    }
-    let k = (v * 10_000.0).round();
-    if k.abs() >= 9.0e15 {
-        // Beyond exact integers: the general formatter.
-        let _ = if trim {
-            write!(out, "{}", k / 10_000.0)
-        } else {
-            write!(out, "{v:.4}")
-        };
-        return;
-    }
-    let k = k as i64;
-    if k < 0 {
-        out.push('-');
-    }
-    let a = k.unsigned_abs();
-    let (int, mut frac) = (a / 10_000, a % 10_000);
-    let _ = write!(out, "{int}");
-    let mut digits = 4;
-    if trim {
-        while digits > 0 && frac % 10 == 0 {
-            frac /= 10;
-            digits -= 1;
-        }
-    }
-    if digits > 0 {
-        let _ = write!(out, ".{frac:0digits$}");
-    }
 }
 
 /// Recompute the scores of a version as of a date (default: its own as-of,
@@ -175,7 +124,7 @@ fn rescore_inner(
     let n = store::models::write_scores(
         &tx,
         model_id,
-        scores.iter().map(|(c, p, d)| (*c, *p, d.as_str())),
+        scores.iter().map(|(c, p, d)| (*c, *p, d.as_slice())),
     )?;
     if activate || row.active {
         store::models::activate(&tx, model_id, ctl)?;
@@ -223,33 +172,4 @@ pub fn activate(conn: &mut Connection, model_id: i64, agent: &str, ctl: Ctl) -> 
     store::dashboard::bump_version(&tx)?;
     tx.commit()?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::push_decimal4;
-
-    fn dec(v: f64, trim: bool) -> String {
-        let mut s = String::new();
-        push_decimal4(&mut s, v, trim);
-        s
-    }
-
-    #[test]
-    fn driver_numbers_are_written_as_the_formatter_would() {
-        for v in [
-            0.0, 6.0, 2.5, 464.26714, -0.63694, 0.40604, 1e-5, 123456.0, -3.92, 0.99995,
-        ] {
-            assert_eq!(dec(v, false), format!("{v:.4}"), "{v}");
-            assert_eq!(
-                dec(v, true),
-                format!("{}", (v * 10_000.0).round() / 10_000.0),
-                "{v}"
-            );
-        }
-        assert_eq!(dec(-0.00001, true), "0");
-        assert_eq!(dec(f64::NAN, true), "null");
-        assert_eq!(dec(f64::INFINITY, false), "null");
-        assert_eq!(dec(1e300, true), format!("{}", 1e300));
-    }
 }

@@ -74,7 +74,11 @@ fn train_inner(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<T
         store::dashboard::Ahead::start(&tx, t.high, t.medium, held).ok()
     });
     ctl.report("writing scores", 0, 1);
-    store::models::write_scores(&tx, id, scores.iter().map(|(c, p, d)| (*c, *p, d.as_str())))?;
+    store::models::write_scores(
+        &tx,
+        id,
+        scores.iter().map(|(c, p, d)| (*c, *p, d.as_slice())),
+    )?;
     ctl.check()?;
     if let Some(held) = held {
         store::models::activate_given(&tx, id, ctl, Some(held), clv)?;

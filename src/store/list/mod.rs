@@ -174,7 +174,7 @@ mod tests {
         let mut scores = Vec::new();
         for i in 1..=55i64 {
             if i % 5 != 0 {
-                scores.push((i, (i % 7) as f64 / 10.0, "[]"));
+                scores.push((i, (i % 7) as f64 / 10.0, &[1u8][..]));
             }
             c.execute(
                 "INSERT INTO customers(cid, id, name, n_orders) VALUES (?1, ?2, ?3, ?4)",

@@ -318,10 +318,15 @@ fn copy_table(
             .copy_in(&format!("COPY {} ({}) FROM STDIN", t.name, t.cols))
             .map_err(|e| pg.error(e))?;
         let mut line = Vec::with_capacity(256);
+        // A file's drivers are packed (store::drivers); a server keeps their text.
+        let drivers_at = t.cols.split(',').position(|c| c.trim() == "drivers");
         while let Some(r) = q.next()? {
             line.clear();
             for i in 0..ncols {
-                let v: Value = r.get(i)?;
+                let mut v: Value = r.get(i)?;
+                if drivers_at == Some(i) {
+                    v = crate::store::drivers::as_text(v);
+                }
                 if i > 0 {
                     line.push(b'\t');
                 }
