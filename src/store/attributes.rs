@@ -216,14 +216,23 @@ fn column(conn: &dyn Sql, name: &str) -> Result<Option<Column>> {
 
 /// Every present attribute value: `each(cid, j, value)` with `j` the
 /// position in the returned list of columns (sorted by name); missing
-/// values (NULL) are skipped.
+/// values (NULL) are skipped. With `cids` (first, last), only those
+/// customers' (a range of the table's key: a part of the table to read
+/// beside the others).
 pub fn scan(
     conn: &Connection,
+    cids: Option<(i64, i64)>,
     mut each: impl FnMut(i64, usize, ValueRef) -> Result<()>,
 ) -> Result<Vec<Column>> {
     let cols = columns(conn)?;
-    let mut st = conn.prepare(&select_all(&cols, Engine::Sqlite, false))?;
-    let mut rows = st.query([])?;
+    let (lo, hi) = cids.unwrap_or((i64::MIN, i64::MAX));
+    // sql-format-ok: columns named after our own integers; the range is bound.
+    let sql = format!(
+        "{} WHERE a.cid >= ?1 AND a.cid <= ?2",
+        select_all(&cols, Engine::Sqlite, false)
+    );
+    let mut st = conn.prepare(&sql)?;
+    let mut rows = st.query([lo, hi])?;
     while let Some(r) = rows.next()? {
         let cid: i64 = r.get(0)?;
         for j in 0..cols.len() {

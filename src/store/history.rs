@@ -159,9 +159,11 @@ pub enum AttrValue<'a> {
 }
 
 /// Every attribute value (customer, attribute's place in `names`, value);
-/// returns the attribute names.
+/// returns the attribute names. With `cids` (first, last), only those
+/// customers' (parts of the table read in parallel).
 pub fn scan_attributes(
     src: &Source,
+    cids: Option<(i64, i64)>,
     mut each: impl FnMut(i64, usize, AttrValue) -> Result<()>,
 ) -> Result<Vec<String>> {
     let path = match src {
@@ -173,9 +175,18 @@ pub fn scan_attributes(
                 return Ok(Vec::new());
             }
             let engine = super::sql::Engine::Postgres;
-            let sql = super::attributes::select_all(&cols, engine, false);
+            let (lo, hi) = cids.unwrap_or((i64::MIN, i64::MAX));
+            // sql-format-ok: columns named after our own integers; the range is bound.
+            let sql = format!(
+                "{} WHERE a.cid >= ?1 AND a.cid <= ?2",
+                super::attributes::select_all(&cols, engine, false)
+            );
+            let range = [
+                rusqlite::types::Value::Integer(lo),
+                rusqlite::types::Value::Integer(hi),
+            ];
             // A number and a text column per attribute (`attributes::cell`).
-            pg.stream(&sql, &[], &mut |r| {
+            pg.stream(&sql, &range, &mut |r| {
                 let cid = r.i64(0)?;
                 for j in 0..cols.len() {
                     if let Some(x) = r.opt_f64(1 + 2 * j)? {
@@ -190,7 +201,7 @@ pub fn scan_attributes(
         }
     };
     let conn = read_conn(path)?;
-    let cols = super::attributes::scan(&conn, |cid, j, v| match v {
+    let cols = super::attributes::scan(&conn, cids, |cid, j, v| match v {
         ValueRef::Real(x) => each(cid, j, AttrValue::Num(x)),
         ValueRef::Integer(x) => each(cid, j, AttrValue::Num(x as f64)),
         ValueRef::Text(t) => each(cid, j, AttrValue::Text(&String::from_utf8_lossy(t))),
