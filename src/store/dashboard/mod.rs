@@ -388,7 +388,7 @@ pub fn load(
     })
 }
 
-/// "Pareto/NBD r 0.5533 α 10.5777 s 0.6062 β 11.6687 (LL -9594.98, 2,357 customers)".
+/// "Pareto/NBD r 0.5533 α 10.5777 s 0.6062 β 11.6687 (LL -9,594.98, 2,357 customers)".
 fn family_text(m: &crate::analytics::clv::family::FitReport) -> String {
     use crate::analytics::clv::family::Model;
     let greek = |n: &str| match n {
@@ -404,10 +404,10 @@ fn family_text(m: &crate::analytics::clv::family::FitReport) -> String {
         .map(|(n, v)| format!("{} {:.4}", greek(n), v.as_f64().unwrap_or(f64::NAN)))
         .collect();
     format!(
-        "{} {} (LL {:.2}, {} customers)",
+        "{} {} (LL {}, {} customers)",
         Model::parse(&m.family).map(Model::title).unwrap_or("model"),
         params.join(" "),
-        m.log_likelihood,
-        m.customers
+        crate::analytics::priority::money(m.log_likelihood),
+        crate::analytics::priority::count(m.customers as i64)
     )
 }

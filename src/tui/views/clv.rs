@@ -57,24 +57,39 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
                 )),
                 Span::styled(seg, theme.accent()),
             ]),
+            // The model first, then its economics: as many as the width
+            // shows, "…" for the rest (all of it in `crmtop clv --json`).
             Line::from(Span::styled(
                 format!(
-                    " {} · unit {} · margin {} · discount {}/month · Gamma-Gamma p {} q {} γ {}{}{}",
-                    fb.family.as_deref().unwrap_or("no repeat-purchase model"),
-                    fb.time_unit,
-                    format::percent(fb.margin),
-                    format::percent(fb.discount_rate),
-                    p4(fb.p),
-                    p4(fb.q),
-                    p4(fb.gamma),
-                    fb.chosen_because
-                        .as_ref()
-                        .map(|n| format!(" · auto: {}", fit(n, 80)))
-                        .unwrap_or_default(),
-                    fb.note
-                        .as_ref()
-                        .map(|n| format!(" · {}", fit(n, 60)))
-                        .unwrap_or_default()
+                    " {}",
+                    format::fit_parts(
+                        &[
+                            fb.family
+                                .clone()
+                                .unwrap_or_else(|| "no repeat-purchase model".into()),
+                            format!("unit {}", fb.time_unit),
+                            format!("margin {}", format::percent(fb.margin)),
+                            format!("discount {}/month", format::percent(fb.discount_rate)),
+                            format!(
+                                "Gamma-Gamma p {} q {} γ {}",
+                                p4(fb.p),
+                                p4(fb.q),
+                                p4(fb.gamma)
+                            ),
+                            fb.chosen_because
+                                .as_ref()
+                                .map(|n| format!("auto: {}", fit(n, 80)))
+                                .unwrap_or_default(),
+                            fb.note
+                                .as_ref()
+                                .map(|n| fit(n, 60).to_string())
+                                .unwrap_or_default(),
+                        ]
+                        .into_iter()
+                        .filter(|p| !p.is_empty())
+                        .collect::<Vec<_>>(),
+                        (l.header.width as usize).saturating_sub(1),
+                    )
                 ),
                 theme.dim(),
             )),
@@ -105,6 +120,7 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             && q.filter.as_deref().is_none_or(str::is_empty)
             && q.cluster.is_none()
             && q.churn_band.is_none();
+        let whole = format::whole_units(list.rows.iter().filter_map(|r| r.clv));
         super::customers::draw_rows(
             state,
             f,
@@ -129,7 +145,9 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
                         .unwrap_or_else(|| "?".into()),
                 )),
                 "clv" => Some(styled(
-                    r.clv.map(format::money_short).unwrap_or_else(|| "-".into()),
+                    r.clv
+                        .map(|v| format::money_in_column(v, whole))
+                        .unwrap_or_else(|| "-".into()),
                     theme.good(),
                 )),
                 "share" | "cumulative" => Some(plain(match list.extra(i) {

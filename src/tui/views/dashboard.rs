@@ -114,7 +114,7 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             " · model v{} {}{}",
             m.id,
             m.kind,
-            m.auc.map(|x| format!(" AUC {x:.2}")).unwrap_or_default()
+            m.auc.map(|x| format!(" AUC {x:.3}")).unwrap_or_default()
         )),
         // Scores carried from a file by `migrate`, without their model.
         None if a.scored > 0 => title.push_str(" · scores from a file, no model here: press R"),

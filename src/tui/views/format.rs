@@ -49,6 +49,19 @@ pub fn fit_tail(s: &str, max: usize) -> String {
     out
 }
 
+/// A name in at most `max` cells, cut in the middle when it must be: its
+/// start and its end stay (`events_…are_90d` and `events_…ike_90d` stay
+/// apart, where `events_social_…` would not).
+pub fn fit_middle(s: &str, max: usize) -> String {
+    if width(s) <= max || max < 5 {
+        return fit(s, max);
+    }
+    let head = fit(s, (max - 1) / 2 + 1);
+    let head = head.trim_end_matches('…');
+    let tail = fit_tail(s, max - width(head));
+    format!("{head}{tail}")
+}
+
 /// Money with thousands separators and 2 decimals.
 pub fn money(x: f64) -> String {
     crate::analytics::priority::money(x)
@@ -69,6 +82,25 @@ pub fn money_short(x: f64) -> String {
     } else {
         money(x)
     }
+}
+
+/// Money in a column of values that `whole` says reach 10,000: then every
+/// value is shown in whole units (15,123 above 8,751, not 15.1k above
+/// 8,750.98), else with cents; past 10 million, 12.3M.
+pub fn money_in_column(x: f64, whole: bool) -> String {
+    if !x.is_finite() || x.abs() >= 1e7 {
+        money_short(x)
+    } else if whole {
+        count(x.round() as i64)
+    } else {
+        money(x)
+    }
+}
+
+/// Whether a column of money values is shown in whole units
+/// ([`money_in_column`]).
+pub fn whole_units(values: impl IntoIterator<Item = f64>) -> bool {
+    values.into_iter().any(|v| v.abs() >= 10_000.0)
 }
 
 /// A count in at most four characters: 950, 9.5k, 95k, 1.2M.
@@ -125,6 +157,30 @@ pub fn tenure(days: f64) -> String {
     }
 }
 
+/// `parts` joined with " · " in their order of importance, as many as fit
+/// in `max` cells; "…" says that some did not.
+pub fn fit_parts(parts: &[String], max: usize) -> String {
+    let mut out = String::new();
+    for (k, part) in parts.iter().enumerate() {
+        let next = if out.is_empty() {
+            part.clone()
+        } else {
+            format!("{out} · {part}")
+        };
+        let last = k + 1 == parts.len();
+        // Room for the "…" that says more followed, unless this is the last.
+        let room = if last { max } else { max.saturating_sub(2) };
+        if width(&next) > room {
+            if out.is_empty() {
+                return fit(part, max);
+            }
+            return format!("{out} …");
+        }
+        out = next;
+    }
+    out
+}
+
 /// Thousands separators for counts.
 pub fn count(n: i64) -> String {
     crate::analytics::priority::count(n)
@@ -133,6 +189,34 @@ pub fn count(n: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_cut_in_the_middle_keep_both_ends() {
+        assert_eq!(fit_middle("events_social_share_90d", 15), "events_…are_90d");
+        assert_eq!(fit_middle("events_social_like_90d", 15), "events_…ike_90d");
+        assert_eq!(fit_middle("feedback_365d", 15), "feedback_365d");
+        assert_eq!(width(&fit_middle("王芳王芳王芳王芳王芳", 9)), 9);
+        assert_eq!(fit_middle("abcdefgh", 4), "abc…");
+    }
+
+    #[test]
+    fn parts_fit_in_order_and_say_when_some_did_not() {
+        let parts: Vec<String> = ["BG/NBD r 1.0851", "unit week", "margin 30%"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            fit_parts(&parts, 80),
+            "BG/NBD r 1.0851 · unit week · margin 30%"
+        );
+        assert_eq!(
+            fit_parts(&parts, 40),
+            "BG/NBD r 1.0851 · unit week · margin 30%"
+        );
+        assert_eq!(fit_parts(&parts, 39), "BG/NBD r 1.0851 · unit week …");
+        assert_eq!(fit_parts(&parts, 20), "BG/NBD r 1.0851 …");
+        assert_eq!(width(&fit_parts(&parts, 10)), 10);
+    }
 
     #[test]
     fn the_tail_fits_by_display_width() {

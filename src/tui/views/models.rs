@@ -16,6 +16,17 @@ use ratatui::widgets::{
 };
 use ratatui::Frame;
 
+/// The first of `titles` (longest first) that fits a panel `width` wide.
+fn title_for(width: u16, titles: &[String]) -> String {
+    let room = (width as usize).saturating_sub(4);
+    titles
+        .iter()
+        .find(|t| format::width(t) <= room)
+        .or(titles.last())
+        .cloned()
+        .unwrap_or_default()
+}
+
 fn block<'a>(title: String, theme: &Theme) -> Block<'a> {
     Block::default()
         .borders(Borders::ALL)
@@ -85,7 +96,7 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
                 Cell::from(format!("v{}", m.id)),
                 Cell::from(m.kind.clone()),
                 Cell::from(crate::timeutil::ts_to_minute_string(m.created_at)),
-                Cell::from(fit(&m.agent, 10)),
+                Cell::from(fit(&m.agent, 7)),
                 Cell::from(metric(m, "auc")),
                 Cell::from(metric(m, "log_loss")),
                 Cell::from(metric(m, "brier")),
@@ -100,16 +111,17 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
         .collect();
     let t = Table::new(
         rows,
+        // 78 cells with their spacing: the whole row at 80 columns.
         [
             Constraint::Length(6),
             Constraint::Length(7),
-            Constraint::Length(13),
+            Constraint::Length(11),
             Constraint::Length(16),
-            Constraint::Length(10),
-            Constraint::Length(6),
+            Constraint::Length(7),
+            Constraint::Length(5),
             Constraint::Length(8),
-            Constraint::Length(6),
-            Constraint::Min(6),
+            Constraint::Length(5),
+            Constraint::Min(5),
         ],
     )
     .header(header)
@@ -162,6 +174,10 @@ fn coef_table<'a>(
     }
     head.push("");
     let header = Row::new(head).style(theme.header());
+    // The feature's column takes what the numbers leave inside the borders
+    // (28 cells of numbers and stars, their 5 spaces; 16 more with the
+    // interval).
+    let name_w = (width as usize).saturating_sub(28 + 5 + if with_ci { 16 } else { 0 });
     let rows: Vec<Row> = coefs
         .iter()
         .skip(scroll as usize)
@@ -172,7 +188,7 @@ fn coef_table<'a>(
                 theme.dim()
             };
             let mut cells = vec![
-                Cell::from(c.feature.clone()),
+                Cell::from(format::fit_middle(&c.feature, name_w.max(10))),
                 Cell::from(format!("{:>7.3}", c.coef)),
                 Cell::from(format!("{:>7.3}", c.std_err)),
                 Cell::from(format!("{:>6.2}", c.z)),
@@ -220,9 +236,16 @@ fn render_one(state: &AppState, m: &ModelRow, f: &mut Frame, area: Rect, theme: 
                 c,
                 state.models.scroll,
                 theme,
-                format!(
-                    "v{} coefficients, standardised (j/k on a version; *** p<.001)",
-                    m.id
+                title_for(
+                    left.width,
+                    &[
+                        format!(
+                            "v{} coefficients, standardised (j/k on a version; *** p<.001)",
+                            m.id
+                        ),
+                        format!("v{} standardised coefficients (j/k: version)", m.id),
+                        format!("v{} coefficients", m.id),
+                    ],
                 ),
                 left.width.saturating_sub(2),
             ),
@@ -254,17 +277,32 @@ fn render_one(state: &AppState, m: &ModelRow, f: &mut Frame, area: Rect, theme: 
     .areas(right);
     render_roc(&[(format!("v{}", m.id), &r)], f, roc, theme);
     render_calibration(&r, f, cal, theme);
-    let text = match &r.metrics {
-        Some(x) => format!(
-            "at p >= {}: tp {} fp {} / fn {} tn {} · F1 {:.3}",
-            x.threshold, x.confusion.tp, x.confusion.fp, x.confusion.fn_, x.confusion.tn, x.f1
+    // The threshold and F1 in the title, the four counts on one line: all
+    // of it in the single line a 24-row terminal leaves this panel.
+    let (title, text) = match &r.metrics {
+        Some(x) => (
+            title_for(
+                conf.width,
+                &[
+                    format!("Confusion matrix at p >= {} · F1 {:.3}", x.threshold, x.f1),
+                    format!("Confusion at p >= {} · F1 {:.3}", x.threshold, x.f1),
+                    format!("p >= {} · F1 {:.3}", x.threshold, x.f1),
+                ],
+            ),
+            format!(
+                "tp {} fp {} / fn {} tn {}",
+                x.confusion.tp, x.confusion.fp, x.confusion.fn_, x.confusion.tn
+            ),
         ),
-        None => "no holdout (trained with --holdout 0)".into(),
+        None => (
+            "Confusion matrix".into(),
+            "no holdout (trained with --holdout 0)".into(),
+        ),
     };
     f.render_widget(
         Paragraph::new(text)
             .wrap(Wrap { trim: true })
-            .block(block("Confusion matrix".into(), theme)),
+            .block(block(title, theme)),
         conf,
     );
 }
@@ -303,7 +341,14 @@ fn render_roc(models: &[(String, &TrainReport)], f: &mut Frame, area: Rect, them
     }
     let chart = Chart::new(ds)
         .block(block(
-            "ROC (x: false positive rate, y: true positive rate)".into(),
+            title_for(
+                area.width,
+                &[
+                    "ROC (x: false positive rate, y: true positive rate)".into(),
+                    "ROC (x: false pos. rate, y: true pos.)".into(),
+                    "ROC (x: FPR, y: TPR)".into(),
+                ],
+            ),
             theme,
         ))
         .x_axis(
@@ -346,7 +391,15 @@ fn render_calibration(r: &TrainReport, f: &mut Frame, area: Rect, theme: &Theme)
     ];
     let chart = Chart::new(ds)
         .block(block(
-            "Calibration (x: predicted, y: observed)".into(),
+            title_for(
+                area.width,
+                &[
+                    "Calibration (x: predicted, y: observed)".into(),
+                    "Calibration: predicted vs observed".into(),
+                    "Calibration (x: pred., y: obs.)".into(),
+                    "Calibration".into(),
+                ],
+            ),
             theme,
         ))
         .x_axis(
