@@ -6,6 +6,7 @@
 //! standardisation) turns them into a matrix, and is stored with the model
 //! so that scoring builds exactly the same columns.
 
+mod attrs;
 mod extract;
 mod matrix;
 mod spec;
