@@ -240,6 +240,17 @@ fn headers_refresh_in_every_open_ui_when_another_process_trains() {
             .any(|m| m.text.contains("the data changed elsewhere")),
         "the reload is said"
     );
+    // And what arrived with it, once the new figures are in.
+    let said: Vec<&str> = churn
+        .state
+        .messages
+        .iter()
+        .map(|m| m.text.as_str())
+        .collect();
+    assert!(
+        said.contains(&format!("changed elsewhere: model v{new_model} active").as_str()),
+        "{said:?}"
+    );
     // A refresh with nothing new reloads nothing and says nothing.
     let n = churn.state.messages.len();
     churn.step(Action::Refresh);

@@ -484,6 +484,9 @@ pub struct AppState {
     pub dashboard: Option<Dashboard>,
     pub dashboard_gen: u64,
     pub dashboard_loading: bool,
+    /// The dashboard as it was when another process's change was seen:
+    /// what changed is said when the reloaded one arrives.
+    pub changed_elsewhere: Option<Box<Dashboard>>,
     pub detail: Option<DetailState>,
     pub detail_gen: u64,
     pub queue: QueueState,
@@ -554,6 +557,7 @@ impl AppState {
             segment_filter: None,
             dashboard: None,
             dashboard_gen: 0,
+            changed_elsewhere: None,
             dashboard_loading: false,
             detail: None,
             detail_gen: 0,

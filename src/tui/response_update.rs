@@ -20,6 +20,7 @@ pub fn on_response(state: &mut AppState, resp: Response) -> Vec<Effect> {
                     Severity::Info,
                     "the data changed elsewhere (another crmtop or tool): screens reloaded",
                 );
+                state.changed_elsewhere = state.dashboard.clone().map(Box::new);
                 return invalidate(state);
             }
             vec![]
@@ -49,6 +50,15 @@ pub fn on_response(state: &mut AppState, resp: Response) -> Vec<Effect> {
         }
         Response::Dashboard { gen, data } => {
             if gen == state.dashboard_gen {
+                if let Some(before) = state.changed_elsewhere.take() {
+                    let changes = what_changed(&before, &data);
+                    if !changes.is_empty() {
+                        state.say(
+                            Severity::Info,
+                            format!("changed elsewhere: {}", changes.join(" · ")),
+                        );
+                    }
+                }
                 state.dashboard = Some(*data);
                 state.dashboard_loading = false;
             }
@@ -272,4 +282,47 @@ pub fn on_response(state: &mut AppState, resp: Response) -> Vec<Effect> {
             vec![]
         }
     }
+}
+
+/// What another process changed, as the dashboards before and after it
+/// show it: "model v5 active · CLV fit #3 · +1,200 customers · +14 open
+/// items · orders to 2026-12-07". Empty when none of these moved (a
+/// change the screens show but the dashboard does not count).
+fn what_changed(
+    before: &crate::store::dashboard::Dashboard,
+    after: &crate::store::dashboard::Dashboard,
+) -> Vec<String> {
+    use super::views::format;
+    let (a, b) = (&before.agg, &after.agg);
+    let mut out = Vec::new();
+    let model = |d: &crate::store::dashboard::Aggregates| d.model.as_ref().map(|m| m.id);
+    if model(a) != model(b) {
+        out.push(match &b.model {
+            Some(m) => format!("model v{} active", m.id),
+            None => "no active model".into(),
+        });
+    }
+    let fit = |d: &crate::store::dashboard::Aggregates| d.fit.as_ref().map(|f| f.id);
+    if fit(a) != fit(b) {
+        out.push(match &b.fit {
+            Some(f) => format!("CLV fit #{}", f.id),
+            None => "no CLV fit".into(),
+        });
+    }
+    let delta = |n: i64, what: &str| match n {
+        0 => None,
+        n if n > 0 => Some(format!("+{} {what}", format::count(n))),
+        n => Some(format!("-{} {what}", format::count(-n))),
+    };
+    out.extend(delta(b.customers - a.customers, "customers"));
+    out.extend(delta(
+        after.open_feedback - before.open_feedback,
+        "open items",
+    ));
+    if b.latest_order > a.latest_order {
+        if let Some(t) = b.latest_order {
+            out.push(format!("orders to {}", format::day(t)));
+        }
+    }
+    out
 }
