@@ -96,6 +96,11 @@ struct Problem<'a, D: Data<Elem = f64>> {
     l2: f64,
 }
 
+/// From this many rows, Newton starts from a sample's fit
+/// (`IrlsParams::sample_start`), of about this many rows.
+const WARM_FROM: usize = 200_000;
+const WARM_SAMPLE: usize = 50_000;
+
 /// Rows per block of the parallel passes: a block of a 20-column matrix is
 /// ~650 KB, so its passes stay in cache.
 const BLOCK: usize = 4096;
@@ -221,12 +226,59 @@ impl IrlsParams {
             y: y.iter().map(|&v| f64::from(u8::from(v))).collect(),
             l2: self.l2,
         };
-        let rate = pos as f64 / n as f64;
-        let mut b0 = (rate / (1.0 - rate)).ln();
-        let mut w = Array1::<f64>::zeros(d);
-        let (mut obj, _) = prob.objective(b0, &w);
+        let start = match n >= WARM_FROM {
+            true => self.sample_start(x, y),
+            false => None,
+        };
+        let (b0, w) = start.unwrap_or_else(|| {
+            let rate = pos as f64 / n as f64;
+            ((rate / (1.0 - rate)).ln(), Array1::<f64>::zeros(d))
+        });
+        self.newton(&prob, b0, w)
+    }
+
+    /// Where Newton starts on many rows: the fit of an evenly spaced sample
+    /// of about `WARM_SAMPLE` of them (with the penalty scaled to the
+    /// sample's size, the same objective per row). Near the optimum Newton
+    /// converges quadratically, so the full data's passes (each one a
+    /// Hessian over every row) drop from 6-7 to 3-4 at a million rows; the
+    /// optimum, and the tolerance it is found to, are the same. None when
+    /// the sample cannot be fitted (one class, separated): the usual start.
+    fn sample_start<D: Data<Elem = f64> + Sync>(
+        &self,
+        x: &ArrayBase<D, Ix2>,
+        y: &[bool],
+    ) -> Option<(f64, Array1<f64>)> {
+        let n = x.nrows();
+        let step = (n / WARM_SAMPLE).max(1);
+        let rows: Vec<usize> = (0..n).step_by(step).collect();
+        let xs = x.select(Axis(0), &rows);
+        let ys: Vec<bool> = rows.iter().map(|&i| y[i]).collect();
+        let sample = IrlsParams {
+            l2: self.l2 * rows.len() as f64 / n as f64,
+            max_iter: self.max_iter,
+            // Close is enough: the full data's Newton steps finish it.
+            tol: 1e-6,
+        };
+        let fit = sample.fit_arrays(&xs, &ys).ok()?;
+        Some((fit.intercept, fit.coef))
+    }
+
+    /// Damped Newton on `prob` from (`b0`, `w`) to the optimum, with the
+    /// covariance there.
+    fn newton<D: Data<Elem = f64> + Sync>(
+        &self,
+        prob: &Problem<'_, D>,
+        mut b0: f64,
+        mut w: Array1<f64>,
+    ) -> Result<IrlsFit, FitError> {
+        let d = w.len();
+        let (mut obj, mut ll) = prob.objective(b0, &w);
         let mut iterations = 0;
-        let mut converged = false;
+        // The Hessian of the last step, taken where Newton stopped or within
+        // `tol` of it (a last pass over every row for it changed the
+        // standard errors in their ninth digit).
+        let mut last_h = None;
         while iterations < self.max_iter {
             iterations += 1;
             let (g, h) = prob.newton_system(b0, &w);
@@ -242,18 +294,19 @@ impl IrlsParams {
             for _ in 0..40 {
                 let nb0 = b0 - t * step[0];
                 let nw = &w - &(Array1::from_iter(step.iter().skip(1).copied()) * t);
-                let (nobj, _) = prob.objective(nb0, &nw);
+                let (nobj, nll) = prob.objective(nb0, &nw);
                 if nobj.is_finite() && nobj <= obj + 1e-12 * obj.abs().max(1.0) {
                     b0 = nb0;
                     w = nw;
                     obj = nobj;
+                    ll = nll;
                     accepted = true;
                     break;
                 }
                 t *= 0.5;
             }
             if !accepted || max_step * t < self.tol {
-                converged = true;
+                last_h = Some(h);
                 break;
             }
             if w.iter().any(|v| v.abs() > 1e6) {
@@ -264,16 +317,14 @@ impl IrlsParams {
                 ));
             }
         }
-        if !converged {
+        let Some(h) = last_h else {
             return Err(FitError::NotConverged(format!(
                 "Newton did not converge in {} iterations; try a larger --l2",
                 self.max_iter
             )));
-        }
-        let (_, h) = prob.newton_system(b0, &w);
+        };
         let inv = h.cholesky().ok_or_else(|| singular(self.l2))?.inverse();
         let cov = Array2::from_shape_fn((d + 1, d + 1), |(i, j)| inv[(i, j)]);
-        let (_, ll) = prob.objective(b0, &w);
         Ok(IrlsFit {
             intercept: b0,
             coef: w,
@@ -329,6 +380,42 @@ mod tests {
             })
             .collect();
         (x, y)
+    }
+
+    /// On many rows Newton starts from a sample's fit: fewer passes over
+    /// every row, and the optimum, covariance and likelihood of a start
+    /// from nothing.
+    #[test]
+    fn a_start_from_a_sample_reaches_the_same_optimum_in_fewer_passes() {
+        let (x, y) = synthetic(WARM_FROM + 10_000, 11);
+        let params = IrlsParams {
+            l2: 2.0,
+            ..IrlsParams::default()
+        };
+        let warm = params.fit_arrays(&x, &y).unwrap();
+        let prob = Problem {
+            x: &x,
+            y: y.iter().map(|&v| f64::from(u8::from(v))).collect(),
+            l2: params.l2,
+        };
+        let rate = y.iter().filter(|&&v| v).count() as f64 / y.len() as f64;
+        let cold = params
+            .newton(&prob, (rate / (1.0 - rate)).ln(), Array1::zeros(3))
+            .unwrap();
+        assert!(
+            warm.iterations < cold.iterations,
+            "{} against {}",
+            warm.iterations,
+            cold.iterations
+        );
+        assert!((warm.intercept - cold.intercept).abs() < 1e-8);
+        for (a, b) in warm.coef.iter().zip(&cold.coef) {
+            assert!((a - b).abs() < 1e-8, "{a} {b}");
+        }
+        for (a, b) in warm.cov.iter().zip(&cold.cov) {
+            assert!((a - b).abs() <= 1e-6 * b.abs().max(1e-12), "{a} {b}");
+        }
+        assert!((warm.log_likelihood - cold.log_likelihood).abs() < 1e-6);
     }
 
     #[test]
