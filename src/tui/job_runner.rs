@@ -26,9 +26,9 @@ pub(crate) fn train_message(
 ) -> String {
     let mut msg = format!("model v{model_id}");
     if let Some(a) = auc {
-        msg.push_str(&format!(": AUC {a:.2}"));
+        msg.push_str(&format!(": AUC {a:.3}"));
         if let Some(b) = prev_auc {
-            msg.push_str(&format!(" ({:+.2})", a - b));
+            msg.push_str(&format!(" ({:+.3})", a - b));
         }
     }
     // (Why it stays inactive, from the training's own decision.)

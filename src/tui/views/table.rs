@@ -6,7 +6,7 @@
 
 use super::format::{self, fit};
 use crate::tui::theme::Theme;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::Span;
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
@@ -212,14 +212,37 @@ pub fn render(f: &mut Frame, area: Rect, theme: &Theme, spec: &TableSpec, rows: 
         Cell::from(if d.flex { t } else { align(&t, d) })
     }))
     .style(theme.header());
+    let widths: Vec<Constraint> = shown
+        .cols
+        .iter()
+        .map(|&i| {
+            let d = &spec.defs[i];
+            if d.flex {
+                Constraint::Min(d.width)
+            } else {
+                Constraint::Length(d.width)
+            }
+        })
+        .collect();
+    // The widths the table gives its columns (its own layout: left to
+    // right, one cell apart), so that a flexible column's text is cut with
+    // an ellipsis, as every other column's, not at the border.
+    let given: Vec<u16> = Layout::horizontal(widths.clone())
+        .flex(Flex::Start)
+        .spacing(1)
+        .split(Rect::new(0, 0, inner, 1))
+        .iter()
+        .map(|r| r.width)
+        .collect();
     let body: Vec<Row> = rows
         .into_iter()
         .map(|r| {
-            let cells = shown.cols.iter().map(|&i| {
+            let cells = shown.cols.iter().enumerate().map(|(k, &i)| {
                 let d = &spec.defs[i];
                 let span = r.cells.get(i).cloned().unwrap_or_default();
                 let text = if d.flex {
-                    span.content.to_string()
+                    let w = given.get(k).copied().unwrap_or(d.width) as usize;
+                    fit(&span.content, w)
                 } else {
                     align(&span.content, d)
                 };
@@ -230,18 +253,6 @@ pub fn render(f: &mut Frame, area: Rect, theme: &Theme, spec: &TableSpec, rows: 
                 row.style(theme.selected())
             } else {
                 row
-            }
-        })
-        .collect();
-    let widths: Vec<Constraint> = shown
-        .cols
-        .iter()
-        .map(|&i| {
-            let d = &spec.defs[i];
-            if d.flex {
-                Constraint::Min(d.width)
-            } else {
-                Constraint::Length(d.width)
             }
         })
         .collect();
