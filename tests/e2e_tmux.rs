@@ -152,7 +152,14 @@ fn pressing_r_retrains_and_the_database_gains_a_model() {
 #[test]
 fn a_cancelled_retrain_leaves_no_model() {
     let db = demo(20_000);
-    let t = Tmux::start("cancel", 100, 30, &app(&db.path, ""));
+    // The job waits at its fit until cancelled (the crash tests' hook): a
+    // 20,000-customer retrain can end before the Escape below arrives.
+    let t = Tmux::start(
+        "cancel",
+        100,
+        30,
+        &app(&db.path, "CRMTOP_TEST_STALL_AT=fitting"),
+    );
     t.wait_for("the dashboard", Duration::from_secs(20), |s| {
         s.contains("Customers 20,000")
     });

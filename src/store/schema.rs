@@ -59,6 +59,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0013_clv_values_per_fit.sql",
         include_str!("../../schema/0013_clv_values_per_fit.sql"),
     ),
+    (
+        "0014_packed_drivers.sql",
+        include_str!("../../schema/0014_packed_drivers.sql"),
+    ),
 ];
 
 /// The second step of a migration, in the same transaction, where SQL alone

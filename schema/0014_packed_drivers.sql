@@ -1,0 +1,7 @@
+-- Schema 14: a churn version's drivers are stored packed (store::drivers: a
+-- BLOB of about 22 bytes a customer, in place of about 60 of JSON text) in the
+-- scores tables of versions trained from now on; versions scored before keep
+-- their JSON text, which reads as it did. No table changes: the version is
+-- raised so that an older crmtop, which reads the drivers as text only,
+-- refuses the file with its "written by a newer crmtop" message instead of
+-- failing on the first packed value it meets.
