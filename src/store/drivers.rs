@@ -184,16 +184,22 @@ fn write_value(out: &mut String, v: Packed, trim: bool) {
 pub fn text_of(v: Value) -> String {
     match v {
         Value::Text(t) => t,
-        Value::Blob(b) => json(&b).unwrap_or_else(|| "[]".into()),
+        Value::Blob(b) => text(&b),
         _ => "[]".into(),
     }
+}
+
+/// Packed drivers as their JSON text; bytes that are not packed drivers as
+/// no drivers (`[]`).
+pub fn text(bytes: &[u8]) -> String {
+    json(bytes).unwrap_or_else(|| "[]".into())
 }
 
 /// A row value with packed drivers turned into their JSON text (for copies
 /// to a server, which keeps the text).
 pub fn as_text(v: Value) -> Value {
     match v {
-        Value::Blob(b) => Value::Text(json(&b).unwrap_or_else(|| "[]".into())),
+        Value::Blob(b) => Value::Text(text(&b)),
         other => other,
     }
 }

@@ -201,9 +201,9 @@ fn stream_file(
         for i in 0..n {
             match (&what, i, r.get_ref(i)?) {
                 // The drivers, packed in the scores (store::drivers), as JSON.
-                (Rows::Churn, 2, ValueRef::Blob(b)) => fields.push(Field::Text(
-                    super::drivers::text_of(rusqlite::types::Value::Blob(b.to_vec())),
-                )),
+                (Rows::Churn, 2, ValueRef::Blob(b)) => {
+                    fields.push(Field::Text(super::drivers::text(b)))
+                }
                 (_, _, v) => fields.push(Field::of(v)),
             }
         }

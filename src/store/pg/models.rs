@@ -227,7 +227,7 @@ fn copy_scores(pg: &Pg, table: &str, id: i64, scores: &[(i64, f64, Vec<u8>)]) ->
                 Value::Integer(id),
                 Value::Integer(*cid),
                 Value::Real(*p),
-                Value::Text(crate::store::drivers::text_of(Value::Blob(drivers.clone()))),
+                Value::Text(crate::store::drivers::text(drivers)),
             ]
         }),
     )

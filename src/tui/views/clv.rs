@@ -80,10 +80,7 @@ pub fn render(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
                                 .as_ref()
                                 .map(|n| format!("auto: {}", fit(n, 80)))
                                 .unwrap_or_default(),
-                            fb.note
-                                .as_ref()
-                                .map(|n| fit(n, 60).to_string())
-                                .unwrap_or_default(),
+                            fb.note.as_ref().map(|n| fit(n, 60)).unwrap_or_default(),
                         ]
                         .into_iter()
                         .filter(|p| !p.is_empty())
