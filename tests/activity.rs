@@ -11,7 +11,7 @@ use crmtop::analytics::features::{self, History, Raw};
 use crmtop::analytics::workflow::Act;
 use crmtop::ingest::Kind;
 use crmtop::jobs::Ctl;
-use crmtop::store::{self, activity, workflow};
+use crmtop::store::{self, activity, packs, workflow};
 use proptest::prelude::*;
 
 const DAY: i64 = 86_400;
@@ -72,13 +72,25 @@ fn cutoffs(conn: &store::Conn) -> (Vec<i64>, Vec<i64>) {
     (vec![end - 90 * DAY, end], vec![end, end + 90 * DAY])
 }
 
+/// The rows' and the daily sums' extractions; the packed sums' extraction
+/// is the daily sums' bit for bit (the same additions in the same order).
 fn both(conn: &store::Conn) -> (Raw, Raw) {
     let (cuts, ends) = cutoffs(conn);
     let rows =
         features::extract_from(conn, &cuts, &ends, History::Rows, Ctl::silent()).expect("rows");
     let days =
         features::extract_from(conn, &cuts, &ends, History::Days, Ctl::silent()).expect("days");
+    let packs =
+        features::extract_from(conn, &cuts, &ends, History::Packs, Ctl::silent()).expect("packs");
+    assert_identical(&days, &packs);
     (rows, days)
+}
+
+fn assert_identical(days: &Raw, packs: &Raw) {
+    assert_eq!(days.event_kinds, packs.event_kinds);
+    assert_eq!(days.orders, packs.orders);
+    assert_eq!(days.events, packs.events);
+    assert_eq!(days.feedback, packs.feedback);
 }
 
 #[test]
@@ -90,10 +102,13 @@ fn demo_features_from_daily_sums_equal_features_from_rows() {
     assert!(!rows.event_kinds.is_empty(), "the demo has events");
     assert!(rows.feedback.iter().any(|f| f.n_365 > 0));
     assert_same(&rows, &days);
-    // Training reads the daily sums (whole-day cutoffs).
+    // Training reads the packed daily sums (whole-day cutoffs).
     let (cuts, ends) = cutoffs(&s.conn);
+    assert_eq!(features::history_for(&cuts, &ends), History::Packs);
     let chosen = features::extract(&s.conn, &cuts, &ends, Ctl::silent()).expect("extract");
-    assert_same(&rows, &chosen);
+    assert_identical(&days, &chosen);
+    assert_eq!(packs::faults(&s.conn).expect("packs"), 0);
+    assert_eq!(packs::stale_count(&s.conn).expect("stale"), 0);
 }
 
 #[test]
@@ -267,11 +282,26 @@ proptest! {
         let s = db.open();
         let faults = activity::faults(&s.conn).expect("faults");
         prop_assert!(faults.is_empty(), "{faults:?} after {ops:?}");
+        // Every pack not marked stale equals its customer's days (the
+        // readers take the marked ones from the days).
+        let bad = packs::faults(&s.conn).expect("packs");
+        prop_assert_eq!(bad, 0, "packs after {:?}", ops);
+        let direct = ops.iter().any(|o| matches!(o, Op::Direct(..)));
+        let stale = packs::stale_count(&s.conn).expect("stale");
+        prop_assert!(direct || stale == 0, "{} stale without a direct write", stale);
         // And what training would read from them is what the rows give.
         let n: i64 = s.conn.query_row("SELECT count(*) FROM orders", [], |r| r.get(0)).expect("n");
         if n > 0 {
             let (rows, days) = both(&s.conn);
             assert_same(&rows, &days);
+        }
+        // Packing the stale customers leaves none stale and every pack right.
+        packs::refresh(&s.conn, packs::Scope::Stale, Ctl::silent()).expect("refresh");
+        prop_assert_eq!(packs::stale_count(&s.conn).expect("stale"), 0);
+        prop_assert_eq!(packs::faults(&s.conn).expect("packs"), 0);
+        if n > 0 {
+            // (which compares the packed read with the daily sums' again)
+            both(&s.conn);
         }
     }
 }
@@ -307,4 +337,46 @@ fn doctor_finds_and_fixes_daily_sums_that_drifted() {
     assert!(out.status.success(), "{}", stdout(&out));
     let s = db.open();
     assert!(activity::faults(&s.conn).expect("faults").is_empty());
+    assert_eq!(packs::faults(&s.conn).expect("packs"), 0);
+}
+
+#[test]
+fn doctor_finds_and_fixes_packed_history_that_drifted() {
+    let db = TempDb::new();
+    db.import(Kind::Orders, &fixture("cdnow_sample.csv"))
+        .expect("import");
+    db.import(Kind::Events, &fixture("events.csv"))
+        .expect("events");
+    {
+        let s = db.open();
+        assert_eq!(packs::faults(&s.conn).expect("packs"), 0);
+        // One pack changed, one lost, one unreadable; a stale mark is no fault.
+        s.conn
+            .execute_batch(
+                "UPDATE history_packs SET pack = (SELECT pack FROM history_packs ORDER BY cid DESC LIMIT 1)
+                  WHERE cid = (SELECT min(cid) FROM history_packs);
+                 DELETE FROM history_packs WHERE cid = (SELECT max(cid) FROM history_packs);
+                 UPDATE history_packs SET pack = x'0907'
+                  WHERE cid = (SELECT cid FROM history_packs ORDER BY cid LIMIT 1 OFFSET 5);",
+            )
+            .expect("damage");
+        assert_eq!(packs::faults(&s.conn).expect("packs"), 3);
+        // Training refuses an unreadable pack with a way out, not a panic.
+        let (cuts, ends) = cutoffs(&s.conn);
+        let err = features::extract_from(&s.conn, &cuts, &ends, History::Packs, Ctl::silent())
+            .err()
+            .expect("damaged pack");
+        assert!(err.to_string().contains("doctor --fix"), "{err}");
+    }
+    let out = db.run(&["doctor"]);
+    let text = stdout(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("packed history"), "{text}");
+    assert!(text.contains("3 customers"), "{text}");
+    let out = db.run(&["doctor", "--fix"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    let s = db.open();
+    assert_eq!(packs::faults(&s.conn).expect("packs"), 0);
+    let (rows, days) = both(&s.conn);
+    assert_same(&rows, &days);
 }

@@ -476,6 +476,48 @@ fn daily_sums_are_filled_from_the_rows_of_a_schema_11_database() {
 }
 
 #[test]
+fn each_customers_days_are_packed_from_a_schema_14_database() {
+    use crmtop::store::packs::{self, CustomerDays, PackReader};
+    let (dir, s) = migrated_from(
+        14,
+        "INSERT INTO customers(cid, id) VALUES (1, 'C1'), (2, 'C2'), (3, 'C3');
+         INSERT INTO orders(order_key, cid, ts, amount) VALUES
+           ('a', 1, 1700000000, 10.25), ('b', 1, 1700003600, 5.5), ('c', 2, -100, 1.0);
+         INSERT INTO events(event_key, cid, ts, kind, value) VALUES
+           ('e1', 1, 1700000000, 'login', 2), ('e2', 2, 1700000100, 'support_contact', 0.1);
+         INSERT INTO feedback(fid, id, cid, created_at, kind, score, sentiment) VALUES
+           (1, 'F1', 1, 1700000000, 'nps', 6, 0.5);",
+    );
+    assert_eq!(packs::faults(&s.conn).unwrap(), 0);
+    assert_eq!(packs::stale_count(&s.conn).unwrap(), 0);
+    // Customer 3 has no history and no pack.
+    let n: i64 = s
+        .conn
+        .query_row("SELECT count(*) FROM history_packs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 2);
+    let mut reader = PackReader::open(&dir.path().join("old.db")).unwrap();
+    let mut seen: Vec<CustomerDays> = Vec::new();
+    reader
+        .scan((i64::MIN, i64::MAX), crmtop::jobs::Ctl::silent(), |h| {
+            seen.push(h.clone())
+        })
+        .unwrap();
+    let kinds = reader.kinds().to_vec();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].cid, 1);
+    let o = &seen[0].orders;
+    assert_eq!(o.len(), 1);
+    assert_eq!((o[0].day, o[0].n, o[0].spend), (19675, 2, 15.75));
+    assert_eq!((o[0].first, o[0].last), (1700000000, 1700003600));
+    assert_eq!(kinds[seen[0].events[0].kind as usize], "login");
+    assert_eq!(seen[0].feedback[0].score_n, 1);
+    assert_eq!((seen[1].orders[0].day, seen[1].orders[0].first), (-1, -100));
+    assert_eq!(kinds[seen[1].events[0].kind as usize], "support_contact");
+    assert_eq!(seen[1].events[0].value, 0.1);
+}
+
+#[test]
 fn clv_values_move_to_tables_per_fit_in_place() {
     use crmtop::store::{clv, clv_values, list};
     let (_dir, s) = migrated_from(

@@ -6,7 +6,9 @@
 //! fills them from the raw rows (the migration, `doctor --fix`) and counts
 //! the days that differ from a recomputation (`doctor`, the tests).
 
+use super::packs;
 use crate::error::Result;
+use crate::jobs::Ctl;
 use rusqlite::{params, Connection};
 
 /// A table of raw rows that the daily sums sum.
@@ -141,7 +143,11 @@ fn recompute_sql(table: &str, filter: &str) -> String {
 /// Fill the summary tables from the raw rows, replacing what they hold
 /// (inside the caller's transaction).
 pub fn rebuild(conn: &Connection) -> Result<()> {
-    conn.execute_batch("DELETE FROM activity_bulk")?;
+    // Its own mark while it writes: the packs' stale marks (schema 15) stand
+    // aside for rows that all change; the caller packs everyone after.
+    conn.execute_batch(
+        "DELETE FROM activity_bulk; INSERT INTO activity_bulk(tbl, mark) VALUES ('rebuild', 0);",
+    )?;
     for s in SUMMARIES {
         // sql-format-ok: our own table names and queries.
         conn.execute_batch(&format!(
@@ -151,6 +157,7 @@ pub fn rebuild(conn: &Connection) -> Result<()> {
             k = s.key.join(", ")
         ))?;
     }
+    conn.execute_batch("DELETE FROM activity_bulk")?;
     Ok(())
 }
 
@@ -213,8 +220,10 @@ pub fn begin_bulk(conn: &Connection, source: Source) -> Result<()> {
 /// (whose existing rows the load moved or changed, before and after) are
 /// recomputed from their rows, and the rows the load added for the other
 /// customers are summed into theirs. Run after the load's indexes are
-/// back (the recomputation reads by customer).
-pub fn end_bulk(conn: &Connection, source: Source, changed: &[i64]) -> Result<()> {
+/// back (the recomputation reads by customer). Then the customers it
+/// touched are packed again (`packs`): everyone when the load is a good
+/// part of its table, else those it touched and any marked stale before.
+pub fn end_bulk(conn: &Connection, source: Source, changed: &[i64], ctl: Ctl) -> Result<()> {
     let mark: i64 = conn.query_row(
         "SELECT mark FROM activity_bulk WHERE tbl = ?1",
         [source.table()],
@@ -291,8 +300,24 @@ pub fn end_bulk(conn: &Connection, source: Source, changed: &[i64]) -> Result<()
             params![mark],
         )?;
     }
+    let scope = if (last - mark) * 4 >= last && last > mark {
+        packs::Scope::All
+    } else {
+        // sql-format-ok: our own table and column names; the mark is bound.
+        conn.execute(
+            &format!(
+                "INSERT OR IGNORE INTO history_stale(cid)
+                 SELECT cid FROM {} WHERE {rowid} > ?1 UNION SELECT cid FROM temp.bulk_changed",
+                source.table()
+            ),
+            [mark],
+        )?;
+        packs::Scope::Stale
+    };
     conn.execute_batch("DELETE FROM temp.bulk_changed")?;
     conn.execute("DELETE FROM activity_bulk WHERE tbl = ?1", [source.table()])?;
+    ctl.report("packing the history", 0, 1);
+    packs::refresh(conn, scope, ctl)?;
     Ok(())
 }
 

@@ -196,6 +196,8 @@ fn load_in<T, U>(
         days.finish(&tx)?;
         generated
     };
+    ctl.report("packing the history", 0, 1);
+    super::packs::refresh(&tx, super::packs::Scope::All, ctl)?;
     let (out, stamp) = then(&tx, generated)?;
     super::feedback::settle_sla_clocks(&tx)?;
     super::rebuild_indexes(&tx, &indexes, ctl)?;

@@ -405,6 +405,7 @@ pub fn scan_feedback(
 }
 
 /// A customer's orders on one day (`order_days`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrderDay {
     pub cid: i64,
     pub day: i64,
@@ -487,6 +488,7 @@ pub fn scan_event_days(
 }
 
 /// A customer's feedback on one day (`feedback_days`; scores on 0..1).
+#[derive(Debug, Clone, PartialEq)]
 pub struct FeedbackDay {
     pub cid: i64,
     pub day: i64,

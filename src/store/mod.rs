@@ -25,6 +25,7 @@ pub mod list;
 pub mod load;
 pub mod models;
 mod open;
+pub mod packs;
 pub mod pg;
 pub mod queue;
 pub mod ranking;

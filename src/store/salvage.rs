@@ -165,6 +165,7 @@ pub fn salvage(source: &Path, target: &Path) -> Result<SalvageReport> {
         }
         // The daily sums are whatever the rows that were saved sum to.
         super::activity::rebuild(conn)?;
+        super::packs::refresh(conn, super::packs::Scope::All, crate::jobs::Ctl::silent())?;
         super::scores::drop_orphans(conn)?;
         let active = super::models::active_id(conn)?;
         let scored = match active {

@@ -2,7 +2,7 @@
 //! their application, each in a transaction of its own; a newer file is
 //! refused.
 
-use super::{activity, attributes, campaigns, clv_values, scores};
+use super::{activity, attributes, campaigns, clv_values, packs, scores};
 use crate::error::{Error, Result};
 use rusqlite::Connection;
 use std::path::Path;
@@ -63,6 +63,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0014_packed_drivers.sql",
         include_str!("../../schema/0014_packed_drivers.sql"),
     ),
+    (
+        "0015_history_packs.sql",
+        include_str!("../../schema/0015_history_packs.sql"),
+    ),
 ];
 
 /// The second step of a migration, in the same transaction, where SQL alone
@@ -80,6 +84,7 @@ const POST_STEPS: &[(&str, PostStep)] = &[
         "0013_clv_values_per_fit.sql",
         clv_values::migrate_from_shared,
     ),
+    ("0015_history_packs.sql", packs::migrate),
 ];
 
 /// The schema version this build writes.

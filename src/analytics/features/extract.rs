@@ -2,11 +2,13 @@
 //! `Raw` for every cutoff at once (the reads themselves are
 //! `store::history`'s).
 
+use super::totals::{self, EventTotals, FeedbackSums, FeedbackTotals, OrderTotals};
 use super::*;
 use crate::cid_index::CidIndex;
 use crate::error::{Error, Result};
 use crate::jobs::Ctl;
-use crate::store::history::{self, Source as DataSource};
+use crate::store::history::{self, FeedbackDay, Source as DataSource};
+use crate::store::packs::PackReader;
 use crate::store::Conn;
 use crate::timeutil::{self, DAY};
 use std::collections::HashMap;
@@ -20,6 +22,10 @@ pub enum History {
     /// Their sums by customer and day (schema 0012), exact when every cutoff
     /// and label end is a whole day (midnight UTC).
     Days,
+    /// The same sums packed one row a customer (schema 0015), with the
+    /// customers changed since read from their days: the same features,
+    /// bit for bit.
+    Packs,
 }
 
 /// Read every customer and its history before each cutoff. `label_ends[i]`
@@ -35,15 +41,15 @@ pub fn extract(conn: &Conn, cutoffs: &[i64], label_ends: &[i64], ctl: Ctl) -> Re
     )
 }
 
-/// The daily sums when they give the same features (every cutoff and label
-/// end a whole day), else the rows.
+/// The packed daily sums when they give the same features (every cutoff
+/// and label end a whole day), else the rows.
 pub fn history_for(cutoffs: &[i64], label_ends: &[i64]) -> History {
     if cutoffs
         .iter()
         .chain(label_ends)
         .all(|t| t.rem_euclid(DAY) == 0)
     {
-        History::Days
+        History::Packs
     } else {
         History::Rows
     }
@@ -88,24 +94,42 @@ pub fn extract_source(
     let min_cut = cutoffs.iter().copied().min().unwrap_or(0);
     let (customers, mut strings, (attrs, attr_strings), orders, (events, kinds), feedback) =
         std::thread::scope(|s| -> Result<_> {
-            let (o, e, f) = match from {
-                History::Rows => (
-                    s.spawn(|| scan_orders(src, &by_cid, n, cutoffs, label_ends, ctl)),
-                    s.spawn(|| scan_events(src, &by_cid, n, cutoffs, min_cut, ctl)),
-                    s.spawn(|| scan_feedback(src, &by_cid, n, cutoffs, ctl)),
-                ),
-                History::Days => (
-                    s.spawn(|| scan_order_days(&path, &by_cid, n, cutoffs, label_ends, ctl)),
-                    s.spawn(|| scan_event_days(&path, &by_cid, n, cutoffs, min_cut, ctl)),
-                    s.spawn(|| scan_feedback_days(&path, &by_cid, n, cutoffs, ctl)),
-                ),
-            };
+            let h = s.spawn(|| match from {
+                History::Packs => {
+                    let from = (min_cut - 90 * DAY).div_euclid(DAY);
+                    let to = min_cut.div_euclid(DAY);
+                    let kinds = history::event_kinds_by_day(&path, from, to, MAX_EVENT_KINDS)?;
+                    ctl.check()?;
+                    scan_packs(&path, &cids, &by_cid, cutoffs, label_ends, kinds, ctl)
+                }
+                History::Rows | History::Days => std::thread::scope(|s| {
+                    let (o, e, f) = if from == History::Rows {
+                        (
+                            s.spawn(|| scan_orders(src, &by_cid, n, cutoffs, label_ends, ctl)),
+                            s.spawn(|| scan_events(src, &by_cid, n, cutoffs, min_cut, ctl)),
+                            s.spawn(|| scan_feedback(src, &by_cid, n, cutoffs, ctl)),
+                        )
+                    } else {
+                        (
+                            s.spawn(|| {
+                                scan_order_days(&path, &by_cid, n, cutoffs, label_ends, ctl)
+                            }),
+                            s.spawn(|| scan_event_days(&path, &by_cid, n, cutoffs, min_cut, ctl)),
+                            s.spawn(|| scan_feedback_days(&path, &by_cid, n, cutoffs, ctl)),
+                        )
+                    };
+                    let panicked = |_| Error::Other("a feature reader thread panicked".into());
+                    Ok((
+                        o.join().map_err(panicked)??,
+                        e.join().map_err(panicked)??,
+                        f.join().map_err(panicked)??,
+                    ))
+                }),
+            });
             let a = s.spawn(|| attrs::load(src, &cids, &by_cid));
             let c = load_customers(src, &by_cid, &cids);
             let panicked = |_| Error::Other("a feature reader thread panicked".into());
-            let orders = o.join().map_err(panicked)??;
-            let events = e.join().map_err(panicked)??;
-            let feedback = f.join().map_err(panicked)??;
+            let (orders, events, feedback) = h.join().map_err(panicked)??;
             let attrs = a.join().map_err(panicked)??;
             let (customers, strings) = c?;
             Ok((customers, strings, attrs, orders, events, feedback))
@@ -224,8 +248,7 @@ fn accumulate_events(
     if kinds.is_empty() {
         return Ok((Vec::new(), kinds));
     }
-    let nc = cutoffs.len();
-    let mut acc = vec![0f32; n * nc * MAX_EVENT_KINDS];
+    let mut acc = EventTotals::new(cutoffs, 0, n);
     let index: HashMap<&str, usize> = kinds
         .iter()
         .enumerate()
@@ -234,14 +257,10 @@ fn accumulate_events(
     scan(&mut |cid, at, kind, value| {
         let Some(&ki) = index.get(kind) else { return };
         let Some(i) = by_cid.get(cid) else { return };
-        for (c, &t) in cutoffs.iter().enumerate() {
-            if at < t && at >= t - 90 * DAY {
-                acc[(i * nc + c) * MAX_EVENT_KINDS + ki] += value as f32;
-            }
-        }
+        acc.add(i, at, ki, value);
     })?;
     drop(index);
-    Ok((acc, kinds))
+    Ok((acc.finish(), kinds))
 }
 
 /// Orders of every customer before and after each cutoff, from a scan that
@@ -255,10 +274,7 @@ fn accumulate_orders(
     label_ends: &[i64],
     scan: impl FnOnce(i64, &mut dyn FnMut(i64, i64, u32, f64, i64, i64)) -> Result<()>,
 ) -> Result<Vec<OrderAcc>> {
-    let nc = cutoffs.len();
-    // Allocated at the first order: data without orders (attributes only)
-    // gets no million empty records.
-    let mut acc: Vec<OrderAcc> = Vec::new();
+    let mut acc = OrderTotals::new(cutoffs, label_ends, 0, n);
     let max_end = label_ends
         .iter()
         .chain(cutoffs)
@@ -267,37 +283,9 @@ fn accumulate_orders(
         .unwrap_or(i64::MAX);
     scan(max_end, &mut |cid, at, k, spend, first, last| {
         let Some(i) = by_cid.get(cid) else { return };
-        if acc.is_empty() {
-            acc = vec![OrderAcc::default(); n * nc];
-        }
-        for c in 0..nc {
-            let t = cutoffs[c];
-            let a = &mut acc[i * nc + c];
-            if at >= t {
-                if at < label_ends[c] {
-                    a.n_after += k;
-                }
-                continue;
-            }
-            if a.n_all == 0 {
-                a.first = first;
-            }
-            a.n_all += k;
-            a.spend_all += spend;
-            a.last = last;
-            if at >= t - 90 * DAY {
-                a.n_90 += k;
-                a.spend_90 += spend;
-            } else if at >= t - 180 * DAY {
-                a.n_prev_90 += k;
-            }
-            if at >= t - 365 * DAY {
-                a.n_365 += k;
-                a.spend_365 += spend;
-            }
-        }
+        acc.add(i, at, k, spend, first, last);
     })?;
-    Ok(acc)
+    Ok(acc.finish())
 }
 
 fn scan_orders(
@@ -315,53 +303,21 @@ fn scan_orders(
     })
 }
 
-/// Feedback sums of one item or one day, as `accumulate_feedback` takes them.
-struct FeedbackSums {
-    cid: i64,
-    /// The item's time, or the day's start.
-    at: i64,
-    n: u32,
-    complaints: u32,
-    score_sum: f64,
-    score_n: u32,
-    sentiment_sum: f64,
-    sentiment_n: u32,
-    last: i64,
-}
-
 /// Feedback of every customer before each cutoff, from a scan that calls
 /// `add` for each item or day, reading before `max_cut`.
 fn accumulate_feedback(
     by_cid: &CidIndex,
     n: usize,
     cutoffs: &[i64],
-    scan: impl FnOnce(i64, &mut dyn FnMut(FeedbackSums)) -> Result<()>,
+    scan: impl FnOnce(i64, &mut dyn FnMut(i64, FeedbackSums)) -> Result<()>,
 ) -> Result<Vec<FeedbackAcc>> {
-    let nc = cutoffs.len();
     let max_cut = cutoffs.iter().copied().max().unwrap_or(i64::MAX);
-    let mut acc: Vec<FeedbackAcc> = Vec::new();
-    scan(max_cut, &mut |f| {
-        let Some(i) = by_cid.get(f.cid) else { return };
-        if acc.is_empty() {
-            acc = vec![FeedbackAcc::default(); n * nc];
-        }
-        for (c, &t) in cutoffs.iter().enumerate() {
-            if f.at >= t {
-                continue;
-            }
-            let a = &mut acc[i * nc + c];
-            a.last = a.last.max(f.last);
-            if f.at >= t - 365 * DAY {
-                a.n_365 += f.n;
-                a.complaints_365 += f.complaints;
-                a.score_sum += f.score_sum;
-                a.score_n += f.score_n;
-                a.sentiment_sum += f.sentiment_sum;
-                a.sentiment_n += f.sentiment_n;
-            }
-        }
+    let mut acc = FeedbackTotals::new(cutoffs, 0, n);
+    scan(max_cut, &mut |cid, f| {
+        let Some(i) = by_cid.get(cid) else { return };
+        acc.add(i, &f);
     })?;
-    Ok(acc)
+    Ok(acc.finish())
 }
 
 fn scan_feedback(
@@ -374,24 +330,25 @@ fn scan_feedback(
     accumulate_feedback(by_cid, n, cutoffs, |max_cut, add| {
         history::scan_feedback(src, max_cut, ctl, |cid, ts, kind, score, sentiment| {
             let score = score.and_then(|s| crate::store::activity::unit_score(kind, s));
-            add(FeedbackSums {
+            add(
                 cid,
-                at: ts,
-                n: 1,
-                complaints: u32::from(kind == "complaint"),
-                score_sum: score.unwrap_or(0.0),
-                score_n: u32::from(score.is_some()),
-                sentiment_sum: sentiment.unwrap_or(0.0),
-                sentiment_n: u32::from(sentiment.is_some()),
-                last: ts,
-            })
+                FeedbackSums {
+                    at: ts,
+                    n: 1,
+                    complaints: u32::from(kind == "complaint"),
+                    score_sum: score.unwrap_or(0.0),
+                    score_n: u32::from(score.is_some()),
+                    sentiment_sum: sentiment.unwrap_or(0.0),
+                    sentiment_n: u32::from(sentiment.is_some()),
+                    last: ts,
+                },
+            )
         })
     })
 }
 
-// The same accumulators from the daily sums. A day [d, d + 1) lies wholly
-// on one side of a whole-day cutoff t and of t - k days, so every window
-// test on its start gives the test on each of its rows.
+// The same accumulators from the daily sums (totals.rs says why whole days
+// give the same sums).
 
 fn scan_order_days(
     path: &Path,
@@ -408,6 +365,19 @@ fn scan_order_days(
     })
 }
 
+fn day_feedback(d: &FeedbackDay) -> FeedbackSums {
+    FeedbackSums {
+        at: d.day * DAY,
+        n: d.n as u32,
+        complaints: d.complaints as u32,
+        score_sum: d.score_sum,
+        score_n: d.score_n as u32,
+        sentiment_sum: d.sentiment_sum,
+        sentiment_n: d.sentiment_n as u32,
+        last: d.last,
+    }
+}
+
 fn scan_feedback_days(
     path: &Path,
     by_cid: &CidIndex,
@@ -417,17 +387,91 @@ fn scan_feedback_days(
 ) -> Result<Vec<FeedbackAcc>> {
     accumulate_feedback(by_cid, n, cutoffs, |max_cut, add| {
         history::scan_feedback_days(path, max_cut.div_euclid(DAY), ctl, |d| {
-            add(FeedbackSums {
-                cid: d.cid,
-                at: d.day * DAY,
-                n: d.n as u32,
-                complaints: d.complaints as u32,
-                score_sum: d.score_sum,
-                score_n: d.score_n as u32,
-                sentiment_sum: d.sentiment_sum,
-                sentiment_n: d.sentiment_n as u32,
-                last: d.last,
-            })
+            add(d.cid, day_feedback(&d))
         })
     })
+}
+
+/// Orders, events (with the chosen kinds) and feedback records.
+type HistoryTotals = (Vec<OrderAcc>, (Vec<f32>, Vec<String>), Vec<FeedbackAcc>);
+
+/// Orders, events and feedback of every customer from the packed daily
+/// sums (schema 0015), the customers read in `parts` ranges in parallel,
+/// each part on its own connection into its own slice of the records.
+fn scan_packs(
+    path: &Path,
+    cids: &[i64],
+    by_cid: &CidIndex,
+    cutoffs: &[i64],
+    label_ends: &[i64],
+    kinds: Vec<String>,
+    ctl: Ctl,
+) -> Result<HistoryTotals> {
+    let n = cids.len();
+    let nc = cutoffs.len();
+    // Two parts from 100,000 customers (both cores are otherwise busy with
+    // the customers and attributes: more parts only contend).
+    let parts = if n >= 100_000 { 2 } else { 1 };
+    let bounds: Vec<(usize, usize)> = (0..parts)
+        .map(|p| (n * p / parts, n * (p + 1) / parts))
+        .filter(|(a, b)| a < b)
+        .collect();
+    let read = |(lo, hi): (usize, usize)| -> Result<_> {
+        let mut reader = PackReader::open(path)?;
+        // Pack kind numbers to the chosen kinds' places.
+        let place: Vec<Option<usize>> = reader
+            .kinds()
+            .iter()
+            .map(|k| kinds.iter().position(|c| c == k))
+            .collect();
+        let mut orders = OrderTotals::new(cutoffs, label_ends, lo, hi - lo);
+        let mut events = (!kinds.is_empty()).then(|| EventTotals::new(cutoffs, lo, hi - lo));
+        let mut feedback = FeedbackTotals::new(cutoffs, lo, hi - lo);
+        reader.scan((cids[lo], cids[hi - 1]), ctl, |h| {
+            let Some(i) = by_cid.get(h.cid) else { return };
+            for o in &h.orders {
+                orders.add(i, o.day * DAY, o.n as u32, o.spend, o.first, o.last);
+            }
+            if let Some(ev) = events.as_mut() {
+                for e in &h.events {
+                    if let Some(&Some(ki)) = place.get(e.kind as usize) {
+                        ev.add(i, e.day * DAY, ki, e.value);
+                    }
+                }
+            }
+            for f in &h.feedback {
+                feedback.add(i, &day_feedback(f));
+            }
+        })?;
+        Ok((
+            orders.finish(),
+            events.map(EventTotals::finish).unwrap_or_default(),
+            feedback.finish(),
+            (hi - lo) * nc,
+        ))
+    };
+    let results: Vec<Result<_>> = std::thread::scope(|s| {
+        let handles: Vec<_> = bounds.iter().map(|&b| s.spawn(move || read(b))).collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(Error::Other("a packed-history reader panicked".into()))
+                })
+            })
+            .collect()
+    });
+    let (mut o, mut e, mut f) = (Vec::new(), Vec::new(), Vec::new());
+    for r in results {
+        let (orders, events, feedback, records) = r?;
+        o.push((orders, records));
+        e.push((events, records * MAX_EVENT_KINDS));
+        f.push((feedback, records));
+    }
+    let events = if kinds.is_empty() {
+        Vec::new()
+    } else {
+        totals::join(e)
+    };
+    Ok((totals::join(o), (events, kinds), totals::join(f)))
 }

@@ -10,6 +10,7 @@ mod attrs;
 mod extract;
 mod matrix;
 mod spec;
+mod totals;
 
 pub use extract::{extract, extract_from, extract_source, history_for, History};
 pub use spec::{
@@ -22,7 +23,7 @@ use std::collections::HashMap;
 pub const MAX_EVENT_KINDS: usize = 16;
 
 /// Order history of one customer before one cutoff.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct OrderAcc {
     pub n_all: u32,
     pub n_90: u32,
@@ -38,7 +39,7 @@ pub struct OrderAcc {
 }
 
 /// Feedback history of one customer before one cutoff.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct FeedbackAcc {
     pub n_365: u32,
     pub complaints_365: u32,

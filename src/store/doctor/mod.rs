@@ -222,6 +222,8 @@ pub fn run(path: &Path, opts: Options) -> Result<Report> {
     guard(&mut d, "totals", r);
     let r = check_activity(&mut d, &conn, fix);
     guard(&mut d, "daily sums", r);
+    let r = check_packs(&mut d, &conn, fix);
+    guard(&mut d, "packed history", r);
     let r = check_queue(&mut d, &conn, fix);
     guard(&mut d, "queue", r);
     let r = check_models(&mut d, &conn, fix);

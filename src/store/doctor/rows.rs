@@ -205,8 +205,49 @@ pub(super) fn check_activity(d: &mut Doctor, conn: &Connection, fix: bool) -> Re
     if fix {
         let tx = conn.unchecked_transaction()?;
         crate::store::activity::rebuild(&tx)?;
+        crate::store::packs::refresh(
+            &tx,
+            crate::store::packs::Scope::All,
+            crate::jobs::Ctl::silent(),
+        )?;
         tx.commit()?;
         d.fixed(i, "recomputed");
+    }
+    Ok(())
+}
+
+/// Each customer's packed history (what training reads) against their
+/// daily sums.
+pub(super) fn check_packs(d: &mut Doctor, conn: &Connection, fix: bool) -> Result<()> {
+    use crate::store::packs;
+    let bad = packs::faults(conn)?;
+    let stale = packs::stale_count(conn)?;
+    if bad == 0 {
+        let waiting = match stale {
+            0 => String::new(),
+            n => format!(
+                " ({n} changed since, read from their daily sums until the next import packs them)"
+            ),
+        };
+        d.ok(
+            "packed history",
+            format!("every customer's packed history matches their daily sums{waiting}"),
+        );
+        return Ok(());
+    }
+    let i = d.problem(
+        "packed history",
+        Severity::Warning,
+        format!(
+            "{bad} customers' packed history differs from their daily sums (training reads it)"
+        ),
+        "crmtop doctor --fix packs every customer again from the daily sums",
+    );
+    if fix {
+        let tx = conn.unchecked_transaction()?;
+        packs::refresh(&tx, packs::Scope::All, crate::jobs::Ctl::silent())?;
+        tx.commit()?;
+        d.fixed(i, "packed again");
     }
     Ok(())
 }

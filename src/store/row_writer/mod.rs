@@ -484,7 +484,7 @@ impl<'c> RowWriter<'c> {
         if let Some(b) = self.bulk {
             ctl.report("summing by day", 0, 1);
             let changed: Vec<i64> = self.changed.iter().copied().collect();
-            activity::end_bulk(c, b, &changed)?;
+            activity::end_bulk(c, b, &changed, ctl)?;
         }
         Ok(())
     }
