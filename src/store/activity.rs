@@ -300,7 +300,14 @@ pub fn end_bulk(conn: &Connection, source: Source, changed: &[i64], ctl: Ctl) ->
             params![mark],
         )?;
     }
-    let scope = if (last - mark) * 4 >= last && last > mark {
+    let scope = if streamed {
+        // The streamed customers' packs were brought up to date on the way;
+        // the changed ones are packed from their recomputed days.
+        conn.execute_batch(
+            "INSERT OR IGNORE INTO history_stale(cid) SELECT cid FROM temp.bulk_changed",
+        )?;
+        packs::Scope::Stale
+    } else if (last - mark) * 4 >= last && last > mark {
         packs::Scope::All
     } else {
         // sql-format-ok: our own table and column names; the mark is bound.
@@ -348,9 +355,20 @@ fn stream_order_days(conn: &Connection, mark: i64, changed: &[i64]) -> Result<()
         "ON CONFLICT(cid, day) DO UPDATE SET n = n + excluded.n, spend = spend + excluded.spend,
            first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
     )?;
+    let mut merge = packs::OrderDaysMerge::new(conn)?;
     // The day being summed: (cid, day, n, spend, first, last).
     let mut open: Option<(i64, i64, i64, f64, i64, i64)> = None;
-    let mut flush = |d: (i64, i64, i64, f64, i64, i64)| out.push(order_day(d));
+    let mut flush = |d: (i64, i64, i64, f64, i64, i64)| -> Result<()> {
+        merge.day(super::history::OrderDay {
+            cid: d.0,
+            day: d.1,
+            n: d.2,
+            spend: d.3,
+            first: d.4,
+            last: d.5,
+        })?;
+        out.push(order_day(d))
+    };
     let mut rows = st.query([mark])?;
     while let Some(r) = rows.next()? {
         let cid: i64 = r.get(0)?;
@@ -377,6 +395,8 @@ fn stream_order_days(conn: &Connection, mark: i64, changed: &[i64]) -> Result<()
     if let Some(d) = open {
         flush(d)?;
     }
+    drop(flush);
+    merge.finish()?;
     out.finish()
 }
 

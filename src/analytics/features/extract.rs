@@ -416,6 +416,19 @@ fn scan_packs(
         .map(|p| (n * p / parts, n * (p + 1) / parts))
         .filter(|(a, b)| a < b)
         .collect();
+    let end_day = label_ends
+        .iter()
+        .chain(cutoffs)
+        .copied()
+        .max()
+        .unwrap_or(i64::MAX)
+        .div_euclid(DAY);
+    let cut_day = cutoffs
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(i64::MAX)
+        .div_euclid(DAY);
     let read = |(lo, hi): (usize, usize)| -> Result<_> {
         let mut reader = PackReader::open(path)?;
         // Pack kind numbers to the chosen kinds' places.
@@ -429,7 +442,9 @@ fn scan_packs(
         let mut feedback = FeedbackTotals::new(cutoffs, lo, hi - lo);
         reader.scan((cids[lo], cids[hi - 1]), ctl, |h| {
             let Some(i) = by_cid.get(h.cid) else { return };
-            for o in &h.orders {
+            // What the daily sums' reads read: orders before the last end,
+            // feedback before the last cutoff.
+            for o in h.orders.iter().take_while(|o| o.day < end_day) {
                 orders.add(i, o.day * DAY, o.n as u32, o.spend, o.first, o.last);
             }
             if let Some(ev) = events.as_mut() {
@@ -439,7 +454,7 @@ fn scan_packs(
                     }
                 }
             }
-            for f in &h.feedback {
+            for f in h.feedback.iter().take_while(|f| f.day < cut_day) {
                 feedback.add(i, &day_feedback(f));
             }
         })?;
