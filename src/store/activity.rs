@@ -395,7 +395,6 @@ fn stream_order_days(conn: &Connection, mark: i64, changed: &[i64]) -> Result<()
     if let Some(d) = open {
         flush(d)?;
     }
-    drop(flush);
     merge.finish()?;
     out.finish()
 }
