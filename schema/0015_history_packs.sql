@@ -19,6 +19,10 @@
 --     the marks they cover;
 --   * `doctor` compares every unmarked customer's pack with its rows.
 -- A customer without any daily sums has no pack.
+--
+-- The marks are inserted when absent rather than with INSERT OR IGNORE: a
+-- trigger's conflict clause gives way to the policy of the statement that
+-- fired it (here often the daily sums' upsert, whose policy is ABORT).
 
 CREATE TABLE history_kinds (
     id   INTEGER PRIMARY KEY,
@@ -36,39 +40,42 @@ CREATE TABLE history_stale (
 
 CREATE TRIGGER order_days_stale_insert AFTER INSERT ON order_days
 WHEN NOT EXISTS (SELECT 1 FROM activity_bulk) BEGIN
-    INSERT OR IGNORE INTO history_stale(cid) VALUES (new.cid);
+    INSERT INTO history_stale(cid) SELECT new.cid WHERE NOT EXISTS (SELECT 1 FROM history_stale WHERE cid = new.cid);
 END;
 CREATE TRIGGER order_days_stale_update AFTER UPDATE ON order_days
 WHEN NOT EXISTS (SELECT 1 FROM activity_bulk) BEGIN
-    INSERT OR IGNORE INTO history_stale(cid) VALUES (old.cid), (new.cid);
+    INSERT INTO history_stale(cid) SELECT old.cid WHERE NOT EXISTS (SELECT 1 FROM history_stale WHERE cid = old.cid);
+    INSERT INTO history_stale(cid) SELECT new.cid WHERE NOT EXISTS (SELECT 1 FROM history_stale WHERE cid = new.cid);
 END;
 CREATE TRIGGER order_days_stale_delete AFTER DELETE ON order_days
 WHEN NOT EXISTS (SELECT 1 FROM activity_bulk) BEGIN
-    INSERT OR IGNORE INTO history_stale(cid) VALUES (old.cid);
+    INSERT INTO history_stale(cid) SELECT old.cid WHERE NOT EXISTS (SELECT 1 FROM history_stale WHERE cid = old.cid);
 END;
 
 CREATE TRIGGER event_days_stale_insert AFTER INSERT ON event_days
 WHEN NOT EXISTS (SELECT 1 FROM activity_bulk) BEGIN
-    INSERT OR IGNORE INTO history_stale(cid) VALUES (new.cid);
+    INSERT INTO history_stale(cid) SELECT new.cid WHERE NOT EXISTS (SELECT 1 FROM history_stale WHERE cid = new.cid);
 END;
 CREATE TRIGGER event_days_stale_update AFTER UPDATE ON event_days
 WHEN NOT EXISTS (SELECT 1 FROM activity_bulk) BEGIN
-    INSERT OR IGNORE INTO history_stale(cid) VALUES (old.cid), (new.cid);
+    INSERT INTO history_stale(cid) SELECT old.cid WHERE NOT EXISTS (SELECT 1 FROM history_stale WHERE cid = old.cid);
+    INSERT INTO history_stale(cid) SELECT new.cid WHERE NOT EXISTS (SELECT 1 FROM history_stale WHERE cid = new.cid);
 END;
 CREATE TRIGGER event_days_stale_delete AFTER DELETE ON event_days
 WHEN NOT EXISTS (SELECT 1 FROM activity_bulk) BEGIN
-    INSERT OR IGNORE INTO history_stale(cid) VALUES (old.cid);
+    INSERT INTO history_stale(cid) SELECT old.cid WHERE NOT EXISTS (SELECT 1 FROM history_stale WHERE cid = old.cid);
 END;
 
 CREATE TRIGGER feedback_days_stale_insert AFTER INSERT ON feedback_days
 WHEN NOT EXISTS (SELECT 1 FROM activity_bulk) BEGIN
-    INSERT OR IGNORE INTO history_stale(cid) VALUES (new.cid);
+    INSERT INTO history_stale(cid) SELECT new.cid WHERE NOT EXISTS (SELECT 1 FROM history_stale WHERE cid = new.cid);
 END;
 CREATE TRIGGER feedback_days_stale_update AFTER UPDATE ON feedback_days
 WHEN NOT EXISTS (SELECT 1 FROM activity_bulk) BEGIN
-    INSERT OR IGNORE INTO history_stale(cid) VALUES (old.cid), (new.cid);
+    INSERT INTO history_stale(cid) SELECT old.cid WHERE NOT EXISTS (SELECT 1 FROM history_stale WHERE cid = old.cid);
+    INSERT INTO history_stale(cid) SELECT new.cid WHERE NOT EXISTS (SELECT 1 FROM history_stale WHERE cid = new.cid);
 END;
 CREATE TRIGGER feedback_days_stale_delete AFTER DELETE ON feedback_days
 WHEN NOT EXISTS (SELECT 1 FROM activity_bulk) BEGIN
-    INSERT OR IGNORE INTO history_stale(cid) VALUES (old.cid);
+    INSERT INTO history_stale(cid) SELECT old.cid WHERE NOT EXISTS (SELECT 1 FROM history_stale WHERE cid = old.cid);
 END;

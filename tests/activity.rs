@@ -380,3 +380,34 @@ fn doctor_finds_and_fixes_packed_history_that_drifted() {
     let (rows, days) = both(&s.conn);
     assert_same(&rows, &days);
 }
+
+#[test]
+fn plain_writes_outside_a_load_mark_the_customer_and_read_the_same() {
+    let db = TempDb::new();
+    db.import(Kind::Orders, &fixture("cdnow_sample.csv"))
+        .expect("import");
+    let s = db.open();
+    assert_eq!(packs::stale_count(&s.conn).expect("stale"), 0);
+    // Plain statements (no OR clause), as another tool would write: two
+    // orders on one day (the second updates that day's sums), an event, a
+    // feedback item, a move and a delete.
+    s.conn
+        .execute_batch(
+            "INSERT INTO orders(order_key, cid, ts, amount)
+               SELECT 'x1', min(cid), max(ts), 3.5 FROM orders;
+             INSERT INTO orders(order_key, cid, ts, amount)
+               SELECT 'x2', min(cid), max(ts), 4.25 FROM orders;
+             INSERT INTO events(event_key, cid, ts, kind, value)
+               SELECT 'x3', min(cid), max(ts), 'login', 1 FROM orders;
+             INSERT INTO feedback(id, cid, created_at, kind, score)
+               SELECT 'x4', min(cid), max(ts), 'nps', 9 FROM orders;
+             UPDATE orders SET cid = (SELECT max(cid) FROM customers) WHERE order_key = 'x1';
+             DELETE FROM orders WHERE oid = (SELECT min(oid) FROM orders);",
+        )
+        .expect("plain writes");
+    let stale = packs::stale_count(&s.conn).expect("stale");
+    assert!((2..=3).contains(&stale), "{stale} customers marked");
+    assert_eq!(packs::faults(&s.conn).expect("packs"), 0);
+    let (rows, days) = both(&s.conn);
+    assert_same(&rows, &days);
+}

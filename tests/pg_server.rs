@@ -67,6 +67,14 @@ fn a_demo_goes_to_the_server_and_back_whole() {
             .unwrap();
         assert_eq!(rows, a, "{t}");
     }
+    // Training's packed history is whole in the copy, none left stale.
+    assert_eq!(crmtop::store::packs::faults(&copy.conn).unwrap(), 0);
+    assert_eq!(crmtop::store::packs::stale_count(&copy.conn).unwrap(), 0);
+    let packed = |c: &rusqlite::Connection| -> i64 {
+        c.query_row("SELECT count(*) FROM history_packs", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(packed(&copy.conn), packed(&original.conn));
     // Each customer's attributes came back as they were.
     for cid in [1i64, 2, 150, 300] {
         assert_eq!(

@@ -452,6 +452,13 @@ pub fn to_sqlite(
         out.push(attributes::attributes_to_file(pg, &tx, progress)?);
         // Derived from the orders (the server does not keep it).
         crate::store::customers::rebuild_monthly_revenue(&tx)?;
+        // The daily sums came row by row through their triggers, which
+        // marked every customer stale: pack them for training.
+        crate::store::packs::refresh(
+            &tx,
+            crate::store::packs::Scope::Stale,
+            crate::jobs::Ctl::silent(),
+        )?;
         tx.commit()?;
         Ok(out)
     })();
