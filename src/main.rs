@@ -11,6 +11,12 @@ fn main() {
         unsafe {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
+    } else {
+        // A job the UI runs can be cancelled (SIGTERM) while it is still
+        // opening the file: the handlers go in first, so that the cancel is
+        // a flag its first check reads, recorded as `cancelled`, not the
+        // default end that leaves its record `running`.
+        crmtop::signals::cancel_flag();
     }
     let args = match Cli::try_parse() {
         Ok(a) => a,

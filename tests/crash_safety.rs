@@ -322,3 +322,43 @@ fn a_clv_fit_killed_anywhere_keeps_the_active_fit_and_its_values() {
         assert_eq!(values(&db), before, "killed at {phase}");
     }
 }
+
+/// A job the UI runs, cancelled (SIGTERM) while it is still starting (here:
+/// waiting for another writer's lock on the file): recorded as cancelled
+/// once it gets the file, never left `running` for doctor to find, nor
+/// ended by the signal's default action.
+#[test]
+fn a_job_cancelled_while_it_starts_is_recorded_as_cancelled() {
+    if engine_is_postgres() {
+        return; // the wait for the file's single writer is the file's
+    }
+    let db = demo_db(2000, 5);
+    let holder = rusqlite::Connection::open(db.target()).expect("open");
+    holder.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    let mut child = crmtop_cmd()
+        .arg("--db")
+        .arg(db.target())
+        .arg("train")
+        .env("CRMTOP_PROGRESS", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // SAFETY: kill(2) on our own child, not yet reaped.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    holder.execute_batch("COMMIT").expect("unlock");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    assert_eq!(
+        db.count("SELECT count(*) FROM jobs WHERE status = 'running'"),
+        0
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM jobs WHERE status = 'cancelled'"),
+        1
+    );
+}

@@ -164,8 +164,8 @@ fn a_cancelled_retrain_leaves_no_model() {
         s.contains("Customers 20,000")
     });
     t.send(&["R"]);
-    t.wait_for("the job to start", Duration::from_secs(10), |s| {
-        s.contains("training logistic")
+    t.wait_for("the job to reach its fit", Duration::from_secs(30), |s| {
+        s.contains("fitting")
     });
     // A second R is refused while the first runs.
     t.send(&["R"]);
