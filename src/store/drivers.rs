@@ -19,6 +19,7 @@
 //! written before ([`json`]); versions scored before this format kept their
 //! text, which reads unchanged. A server keeps the JSON text.
 
+use super::varint::{put_u, unzigzag, zigzag, Reader};
 use rusqlite::types::Value;
 
 const FORMAT: u8 = 1;
@@ -34,35 +35,25 @@ pub fn pack(drivers: impl IntoIterator<Item = (usize, f64, f64)>) -> Vec<u8> {
     let mut out = Vec::with_capacity(24);
     out.push(FORMAT);
     for (j, v, c) in drivers {
-        put_varint(&mut out, j as u64);
+        put_u(&mut out, j as u64);
         put_value(&mut out, v);
         put_value(&mut out, c);
     }
     out
 }
 
-fn put_varint(out: &mut Vec<u8>, mut u: u64) {
-    while u >= 0x80 {
-        out.push((u as u8) | 0x80);
-        u >>= 7;
-    }
-    out.push(u as u8);
-}
-
 fn put_value(out: &mut Vec<u8>, v: f64) {
     if !v.is_finite() {
-        put_varint(out, TAG_MISSING);
+        put_u(out, TAG_MISSING);
         return;
     }
     let k = (v * 10_000.0).round();
     if k.abs() >= EXACT {
-        put_varint(out, TAG_FLOAT);
+        put_u(out, TAG_FLOAT);
         out.extend_from_slice(&v.to_le_bytes());
         return;
     }
-    let k = k as i64;
-    let zigzag = ((k << 1) ^ (k >> 63)) as u64;
-    put_varint(out, (zigzag << 2) | TAG_FIXED);
+    put_u(out, (zigzag(k as i64) << 2) | TAG_FIXED);
 }
 
 /// A packed value, as it was packed.
@@ -72,40 +63,13 @@ enum Packed {
     Float(f64),
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl Reader<'_> {
-    fn varint(&mut self) -> Option<u64> {
-        let mut u = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = *self.bytes.get(self.at)?;
-            self.at += 1;
-            u |= u64::from(b & 0x7f) << shift;
-            if b < 0x80 {
-                return Some(u);
-            }
-        }
-        None
-    }
-
-    fn value(&mut self) -> Option<Packed> {
-        let u = self.varint()?;
-        match u & 3 {
-            TAG_FIXED => {
-                let z = u >> 2;
-                Some(Packed::Fixed(((z >> 1) as i64) ^ -((z & 1) as i64)))
-            }
-            TAG_MISSING => Some(Packed::Missing),
-            TAG_FLOAT => {
-                let b: [u8; 8] = self.bytes.get(self.at..self.at + 8)?.try_into().ok()?;
-                self.at += 8;
-                Some(Packed::Float(f64::from_le_bytes(b)))
-            }
-            _ => None,
-        }
+fn value(r: &mut Reader) -> Option<Packed> {
+    let u = r.u()?;
+    match u & 3 {
+        TAG_FIXED => Some(Packed::Fixed(unzigzag(u >> 2))),
+        TAG_MISSING => Some(Packed::Missing),
+        TAG_FLOAT => Some(Packed::Float(r.f64()?)),
+        _ => None,
     }
 }
 
@@ -121,10 +85,10 @@ pub fn json(bytes: &[u8]) -> Option<String> {
     let mut out = String::with_capacity(64);
     out.push('[');
     let mut first = true;
-    while r.at < bytes.len() {
-        let j = r.varint()?;
-        let v = r.value()?;
-        let c = r.value()?;
+    while !r.done() {
+        let j = r.u()?;
+        let v = value(&mut r)?;
+        let c = value(&mut r)?;
         if !first {
             out.push(',');
         }

@@ -415,6 +415,22 @@ pub struct OrderDay {
     pub last: i64,
 }
 
+impl OrderDay {
+    /// The columns of `order_days` that `from_row` reads, in its order.
+    pub const COLUMNS: &'static str = "cid, day, n, spend, first_ts, last_ts";
+
+    pub fn from_row(r: &rusqlite::Row) -> rusqlite::Result<OrderDay> {
+        Ok(OrderDay {
+            cid: r.get(0)?,
+            day: r.get(1)?,
+            n: r.get(2)?,
+            spend: r.get(3)?,
+            first: r.get(4)?,
+            last: r.get(5)?,
+        })
+    }
+}
+
 /// Days with orders before `before_day` (days since 1970-01-01), by
 /// customer and day.
 pub fn scan_order_days(
@@ -433,18 +449,13 @@ pub fn order_days_of(
     ctl: Ctl,
     mut each: impl FnMut(OrderDay),
 ) -> Result<()> {
-    let mut st = conn.prepare(
-        "SELECT cid, day, n, spend, first_ts, last_ts FROM order_days WHERE day < ?1 ORDER BY cid, day",
-    )?;
+    // sql-format-ok: a column list of ours.
+    let mut st = conn.prepare(&format!(
+        "SELECT {} FROM order_days WHERE day < ?1 ORDER BY cid, day",
+        OrderDay::COLUMNS
+    ))?;
     stream(&mut st, [before_day], ctl, |r| {
-        each(OrderDay {
-            cid: r.get(0)?,
-            day: r.get(1)?,
-            n: r.get(2)?,
-            spend: r.get(3)?,
-            first: r.get(4)?,
-            last: r.get(5)?,
-        });
+        each(OrderDay::from_row(r)?);
         Ok(())
     })
 }
@@ -501,20 +512,13 @@ pub struct FeedbackDay {
     pub last: i64,
 }
 
-/// Days with feedback before `before_day`.
-pub fn scan_feedback_days(
-    path: &Path,
-    before_day: i64,
-    ctl: Ctl,
-    mut each: impl FnMut(FeedbackDay),
-) -> Result<()> {
-    let conn = read_conn(path)?;
-    let mut st = conn.prepare(
-        "SELECT cid, day, n, complaints, score_sum, score_n, sentiment_sum, sentiment_n, last_ts
-           FROM feedback_days WHERE day < ?1",
-    )?;
-    stream(&mut st, [before_day], ctl, |r| {
-        each(FeedbackDay {
+impl FeedbackDay {
+    /// The columns of `feedback_days` that `from_row` reads, in its order.
+    pub const COLUMNS: &'static str =
+        "cid, day, n, complaints, score_sum, score_n, sentiment_sum, sentiment_n, last_ts";
+
+    pub fn from_row(r: &rusqlite::Row) -> rusqlite::Result<FeedbackDay> {
+        Ok(FeedbackDay {
             cid: r.get(0)?,
             day: r.get(1)?,
             n: r.get(2)?,
@@ -524,7 +528,25 @@ pub fn scan_feedback_days(
             sentiment_sum: r.get(6)?,
             sentiment_n: r.get(7)?,
             last: r.get(8)?,
-        });
+        })
+    }
+}
+
+/// Days with feedback before `before_day`.
+pub fn scan_feedback_days(
+    path: &Path,
+    before_day: i64,
+    ctl: Ctl,
+    mut each: impl FnMut(FeedbackDay),
+) -> Result<()> {
+    let conn = read_conn(path)?;
+    // sql-format-ok: a column list of ours.
+    let mut st = conn.prepare(&format!(
+        "SELECT {} FROM feedback_days WHERE day < ?1",
+        FeedbackDay::COLUMNS
+    ))?;
+    stream(&mut st, [before_day], ctl, |r| {
+        each(FeedbackDay::from_row(r)?);
         Ok(())
     })
 }

@@ -38,6 +38,7 @@ pub mod search;
 pub mod segments;
 pub mod sql;
 pub mod survival;
+mod varint;
 pub mod workflow;
 
 use crate::error::{Error, Result};

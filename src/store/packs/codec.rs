@@ -19,6 +19,7 @@
 
 use crate::error::{Error, Result};
 use crate::store::history::{FeedbackDay, OrderDay};
+use crate::store::varint::{put_i, put_u, Reader};
 use crate::timeutil::DAY;
 
 const FORMAT: u8 = 1;
@@ -55,26 +56,6 @@ impl CustomerDays {
     pub fn is_empty(&self) -> bool {
         self.orders.is_empty() && self.events.is_empty() && self.feedback.is_empty()
     }
-}
-
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-fn unzigzag(u: u64) -> i64 {
-    ((u >> 1) as i64) ^ -((u & 1) as i64)
-}
-
-fn put_u(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn put_i(out: &mut Vec<u8>, v: i64) {
-    put_u(out, zigzag(v));
 }
 
 fn put_real(out: &mut Vec<u8>, x: f64) {
@@ -132,52 +113,19 @@ pub fn encode(days: &CustomerDays, out: &mut Vec<u8>) {
     }
 }
 
-struct Bytes<'a> {
-    b: &'a [u8],
-    at: usize,
+/// A count of entries, each at least `min` bytes long: a count the
+/// remaining bytes cannot hold is damage, not an allocation to try.
+fn count(b: &mut Reader, min: usize) -> Option<usize> {
+    let n = usize::try_from(b.u()?).ok()?;
+    (n <= b.left() / min).then_some(n)
 }
 
-impl Bytes<'_> {
-    fn byte(&mut self) -> Option<u8> {
-        let v = *self.b.get(self.at)?;
-        self.at += 1;
-        Some(v)
-    }
-
-    fn u(&mut self) -> Option<u64> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            v |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Some(v);
-            }
-        }
-        None
-    }
-
-    fn i(&mut self) -> Option<i64> {
-        self.u().map(unzigzag)
-    }
-
-    fn real(&mut self) -> Option<f64> {
-        match self.byte()? {
-            0 => Some(self.i()? as f64),
-            1 => Some(self.i()? as f64 / 100.0),
-            2 => {
-                let raw = self.b.get(self.at..self.at + 8)?;
-                self.at += 8;
-                Some(f64::from_le_bytes(raw.try_into().ok()?))
-            }
-            _ => None,
-        }
-    }
-
-    /// A count of entries, each at least `min` bytes long: a count the
-    /// remaining bytes cannot hold is damage, not an allocation to try.
-    fn count(&mut self, min: usize) -> Option<usize> {
-        let n = usize::try_from(self.u()?).ok()?;
-        (n <= (self.b.len() - self.at) / min).then_some(n)
+fn real(b: &mut Reader) -> Option<f64> {
+    match b.byte()? {
+        0 => Some(b.i()? as f64),
+        1 => Some(b.i()? as f64 / 100.0),
+        2 => b.f64(),
+        _ => None,
     }
 }
 
@@ -193,17 +141,17 @@ pub fn decode(cid: i64, pack: &[u8], into: &mut CustomerDays) -> Result<()> {
 
 fn decode_into(pack: &[u8], into: &mut CustomerDays) -> Option<()> {
     let cid = into.cid;
-    let mut b = Bytes { b: pack, at: 0 };
+    let mut b = Reader::new(pack);
     if b.byte()? != FORMAT {
         return None;
     }
-    let n = b.count(5)?;
+    let n = count(&mut b, 5)?;
     into.orders.reserve(n);
     let mut day = 0i64;
     for _ in 0..n {
         day = day.wrapping_add(b.i()?);
         let n = b.i()?;
-        let spend = b.real()?;
+        let spend = real(&mut b)?;
         let first = day.wrapping_mul(DAY).wrapping_add(b.i()?);
         let last = first.wrapping_add(b.i()?);
         into.orders.push(OrderDay {
@@ -215,14 +163,14 @@ fn decode_into(pack: &[u8], into: &mut CustomerDays) -> Option<()> {
             last,
         });
     }
-    let n = b.count(4)?;
+    let n = count(&mut b, 4)?;
     into.events.reserve(n);
     let mut day = 0i64;
     for _ in 0..n {
         day = day.wrapping_add(b.i()?);
         let kind = u32::try_from(b.u()?).ok()?;
         let n = b.i()?;
-        let value = b.real()?;
+        let value = real(&mut b)?;
         into.events.push(EventDay {
             day,
             kind,
@@ -230,16 +178,16 @@ fn decode_into(pack: &[u8], into: &mut CustomerDays) -> Option<()> {
             value,
         });
     }
-    let n = b.count(9)?;
+    let n = count(&mut b, 9)?;
     into.feedback.reserve(n);
     let mut day = 0i64;
     for _ in 0..n {
         day = day.wrapping_add(b.i()?);
         let n = b.i()?;
         let complaints = b.i()?;
-        let score_sum = b.real()?;
+        let score_sum = real(&mut b)?;
         let score_n = b.i()?;
-        let sentiment_sum = b.real()?;
+        let sentiment_sum = real(&mut b)?;
         let sentiment_n = b.i()?;
         let last = day.wrapping_mul(DAY).wrapping_add(b.i()?);
         into.feedback.push(FeedbackDay {
@@ -254,7 +202,7 @@ fn decode_into(pack: &[u8], into: &mut CustomerDays) -> Option<()> {
             last,
         });
     }
-    (b.at == pack.len()).then_some(())
+    b.done().then_some(())
 }
 
 #[cfg(test)]

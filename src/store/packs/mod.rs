@@ -110,7 +110,8 @@ fn days_of(
     let f = scope.filter();
     // sql-format-ok: the filter is one of Scope's constants; the range is bound.
     let mut os = conn.prepare(&format!(
-        "SELECT cid, day, n, spend, first_ts, last_ts FROM order_days WHERE {f} ORDER BY cid, day"
+        "SELECT {} FROM order_days WHERE {f} ORDER BY cid, day",
+        OrderDay::COLUMNS
     ))?;
     // sql-format-ok: as above.
     let mut es = conn.prepare(&format!(
@@ -118,35 +119,14 @@ fn days_of(
     ))?;
     // sql-format-ok: as above.
     let mut fs = conn.prepare(&format!(
-        "SELECT cid, day, n, complaints, score_sum, score_n, sentiment_sum, sentiment_n, last_ts
-           FROM feedback_days WHERE {f} ORDER BY cid, day"
+        "SELECT {} FROM feedback_days WHERE {f} ORDER BY cid, day",
+        FeedbackDay::COLUMNS
     ))?;
     let mut orows = os.query(params![lo, hi])?;
     let mut erows = es.query(params![lo, hi])?;
     let mut frows = fs.query(params![lo, hi])?;
-    let order = |r: &rusqlite::Row| -> rusqlite::Result<OrderDay> {
-        Ok(OrderDay {
-            cid: r.get(0)?,
-            day: r.get(1)?,
-            n: r.get(2)?,
-            spend: r.get(3)?,
-            first: r.get(4)?,
-            last: r.get(5)?,
-        })
-    };
-    let feedback = |r: &rusqlite::Row| -> rusqlite::Result<FeedbackDay> {
-        Ok(FeedbackDay {
-            cid: r.get(0)?,
-            day: r.get(1)?,
-            n: r.get(2)?,
-            complaints: r.get(3)?,
-            score_sum: r.get(4)?,
-            score_n: r.get(5)?,
-            sentiment_sum: r.get(6)?,
-            sentiment_n: r.get(7)?,
-            last: r.get(8)?,
-        })
-    };
+    let order = OrderDay::from_row;
+    let feedback = FeedbackDay::from_row;
     let mut event = |r: &rusqlite::Row| -> rusqlite::Result<(i64, EventDay)> {
         let kind = match r.get_ref(2)? {
             ValueRef::Text(t) => kinds.id(&String::from_utf8_lossy(t)),
