@@ -257,7 +257,7 @@ pub fn faults(conn: &Connection) -> Result<i64> {
                 return Ok(());
             }
             encode(h, &mut bytes);
-            if stored.map(|p| p.1) != Some(bytes.clone()) {
+            if stored.map(|p| p.1).as_deref() != Some(bytes.as_slice()) {
                 bad += 1;
             }
             Ok(())
