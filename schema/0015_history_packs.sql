@@ -14,9 +14,12 @@
 --   * a write to a customer's daily sums outside a bulk load marks the
 --     customer in `history_stale` (the triggers below), and the readers
 --     take a marked customer's days from the tables, not from its pack;
---   * a bulk load (an import, the demo) repacks the customers it touched
---     before its commit, and `doctor --fix` repacks everyone; both clear
---     the marks they cover;
+--   * a bulk load (an import, the demo, `doctor --fix`'s recomputation)
+--     sets these triggers aside inside its transaction (store::packs::
+--     pause_marks: evaluated for each of ten million daily rows, even a
+--     trigger that does nothing cost an import of 10M orders 3-4 s) and puts
+--     them back before its commit, having repacked or marked the customers
+--     it touched itself; repacking clears the marks it covers;
 --   * `doctor` compares every unmarked customer's pack with its rows.
 -- A customer without any daily sums has no pack.
 --
@@ -38,44 +41,44 @@ CREATE TABLE history_stale (
     cid INTEGER PRIMARY KEY
 ) WITHOUT ROWID;
 
-CREATE TRIGGER order_days_stale_insert AFTER INSERT ON order_days
-WHEN NOT EXISTS (SELECT 1 FROM activity_bulk) BEGIN
+CREATE TRIGGER history_stale_order_days_insert AFTER INSERT ON order_days
+BEGIN
     INSERT INTO history_stale(cid) SELECT new.cid WHERE NOT EXISTS (SELECT 1 FROM history_stale WHERE cid = new.cid);
 END;
-CREATE TRIGGER order_days_stale_update AFTER UPDATE ON order_days
-WHEN NOT EXISTS (SELECT 1 FROM activity_bulk) BEGIN
+CREATE TRIGGER history_stale_order_days_update AFTER UPDATE ON order_days
+BEGIN
     INSERT INTO history_stale(cid) SELECT old.cid WHERE NOT EXISTS (SELECT 1 FROM history_stale WHERE cid = old.cid);
     INSERT INTO history_stale(cid) SELECT new.cid WHERE NOT EXISTS (SELECT 1 FROM history_stale WHERE cid = new.cid);
 END;
-CREATE TRIGGER order_days_stale_delete AFTER DELETE ON order_days
-WHEN NOT EXISTS (SELECT 1 FROM activity_bulk) BEGIN
-    INSERT INTO history_stale(cid) SELECT old.cid WHERE NOT EXISTS (SELECT 1 FROM history_stale WHERE cid = old.cid);
-END;
-
-CREATE TRIGGER event_days_stale_insert AFTER INSERT ON event_days
-WHEN NOT EXISTS (SELECT 1 FROM activity_bulk) BEGIN
-    INSERT INTO history_stale(cid) SELECT new.cid WHERE NOT EXISTS (SELECT 1 FROM history_stale WHERE cid = new.cid);
-END;
-CREATE TRIGGER event_days_stale_update AFTER UPDATE ON event_days
-WHEN NOT EXISTS (SELECT 1 FROM activity_bulk) BEGIN
-    INSERT INTO history_stale(cid) SELECT old.cid WHERE NOT EXISTS (SELECT 1 FROM history_stale WHERE cid = old.cid);
-    INSERT INTO history_stale(cid) SELECT new.cid WHERE NOT EXISTS (SELECT 1 FROM history_stale WHERE cid = new.cid);
-END;
-CREATE TRIGGER event_days_stale_delete AFTER DELETE ON event_days
-WHEN NOT EXISTS (SELECT 1 FROM activity_bulk) BEGIN
+CREATE TRIGGER history_stale_order_days_delete AFTER DELETE ON order_days
+BEGIN
     INSERT INTO history_stale(cid) SELECT old.cid WHERE NOT EXISTS (SELECT 1 FROM history_stale WHERE cid = old.cid);
 END;
 
-CREATE TRIGGER feedback_days_stale_insert AFTER INSERT ON feedback_days
-WHEN NOT EXISTS (SELECT 1 FROM activity_bulk) BEGIN
+CREATE TRIGGER history_stale_event_days_insert AFTER INSERT ON event_days
+BEGIN
     INSERT INTO history_stale(cid) SELECT new.cid WHERE NOT EXISTS (SELECT 1 FROM history_stale WHERE cid = new.cid);
 END;
-CREATE TRIGGER feedback_days_stale_update AFTER UPDATE ON feedback_days
-WHEN NOT EXISTS (SELECT 1 FROM activity_bulk) BEGIN
+CREATE TRIGGER history_stale_event_days_update AFTER UPDATE ON event_days
+BEGIN
     INSERT INTO history_stale(cid) SELECT old.cid WHERE NOT EXISTS (SELECT 1 FROM history_stale WHERE cid = old.cid);
     INSERT INTO history_stale(cid) SELECT new.cid WHERE NOT EXISTS (SELECT 1 FROM history_stale WHERE cid = new.cid);
 END;
-CREATE TRIGGER feedback_days_stale_delete AFTER DELETE ON feedback_days
-WHEN NOT EXISTS (SELECT 1 FROM activity_bulk) BEGIN
+CREATE TRIGGER history_stale_event_days_delete AFTER DELETE ON event_days
+BEGIN
+    INSERT INTO history_stale(cid) SELECT old.cid WHERE NOT EXISTS (SELECT 1 FROM history_stale WHERE cid = old.cid);
+END;
+
+CREATE TRIGGER history_stale_feedback_days_insert AFTER INSERT ON feedback_days
+BEGIN
+    INSERT INTO history_stale(cid) SELECT new.cid WHERE NOT EXISTS (SELECT 1 FROM history_stale WHERE cid = new.cid);
+END;
+CREATE TRIGGER history_stale_feedback_days_update AFTER UPDATE ON feedback_days
+BEGIN
+    INSERT INTO history_stale(cid) SELECT old.cid WHERE NOT EXISTS (SELECT 1 FROM history_stale WHERE cid = old.cid);
+    INSERT INTO history_stale(cid) SELECT new.cid WHERE NOT EXISTS (SELECT 1 FROM history_stale WHERE cid = new.cid);
+END;
+CREATE TRIGGER history_stale_feedback_days_delete AFTER DELETE ON feedback_days
+BEGIN
     INSERT INTO history_stale(cid) SELECT old.cid WHERE NOT EXISTS (SELECT 1 FROM history_stale WHERE cid = old.cid);
 END;

@@ -153,6 +153,7 @@ fn load_in<T, U>(
     // The search index is built once at the end, not row by row; the daily
     // sums are written per customer by the writer.
     let triggers = super::drop_triggers(&tx, "feedback_fts_")?;
+    let marks = super::packs::pause_marks(&tx)?;
     for s in [Source::Orders, Source::Events, Source::Feedback] {
         activity::begin_bulk(&tx, s)?;
     }
@@ -205,6 +206,7 @@ fn load_in<T, U>(
     ctl.report("building the search index", 0, 1);
     super::doctor::rebuild_search_index(&tx)?;
     super::create_triggers(&tx, &triggers)?;
+    super::packs::resume_marks(&tx, &marks)?;
     ctl.report("committing", 0, 1);
     super::meta_set(&tx, "demo", "1")?;
     super::meta_set(&tx, "demo_as_of", &stamp.as_of)?;

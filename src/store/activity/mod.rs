@@ -147,11 +147,10 @@ fn recompute_sql(table: &str, filter: &str) -> String {
 /// Fill the summary tables from the raw rows, replacing what they hold
 /// (inside the caller's transaction).
 pub fn rebuild(conn: &Connection) -> Result<()> {
-    // Its own mark while it writes: the packs' stale marks (schema 15) stand
-    // aside for rows that all change; the caller packs everyone after.
-    conn.execute_batch(
-        "DELETE FROM activity_bulk; INSERT INTO activity_bulk(tbl, mark) VALUES ('rebuild', 0);",
-    )?;
+    // The packs' stale marks (schema 15) stand aside for rows that all
+    // change; the caller packs everyone after.
+    let marks = packs::pause_marks(conn)?;
+    conn.execute_batch("DELETE FROM activity_bulk")?;
     for s in SUMMARIES {
         // sql-format-ok: our own table names and queries.
         conn.execute_batch(&format!(
@@ -161,8 +160,7 @@ pub fn rebuild(conn: &Connection) -> Result<()> {
             k = s.key.join(", ")
         ))?;
     }
-    conn.execute_batch("DELETE FROM activity_bulk")?;
-    Ok(())
+    packs::resume_marks(conn, &marks)
 }
 
 /// Days that differ from a recomputation from the raw rows, per table

@@ -272,6 +272,18 @@ pub fn faults(conn: &Connection) -> Result<i64> {
     Ok(bad)
 }
 
+/// Set the stale marks' triggers aside for a bulk load (inside its
+/// transaction), which packs or marks what it touches itself; returns them
+/// for `resume_marks` before its commit.
+pub fn pause_marks(conn: &Connection) -> Result<Vec<String>> {
+    super::drop_triggers(conn, "history_stale_")
+}
+
+/// Put back the triggers `pause_marks` set aside.
+pub fn resume_marks(conn: &Connection, triggers: &[String]) -> Result<()> {
+    super::create_triggers(conn, triggers)
+}
+
 /// Customers marked stale (read from their rows until packed again).
 pub fn stale_count(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("SELECT count(*) FROM history_stale", [], |r| r.get(0))?)

@@ -126,6 +126,8 @@ pub(crate) struct RowWriter<'c> {
     /// end, and the customers whose existing rows it changed (before and
     /// after): their days are recomputed.
     bulk: Option<crate::store::activity::Source>,
+    /// The packs' stale-mark triggers, set aside while the load runs.
+    paused_marks: Vec<String>,
     changed: HashSet<i64>,
     /// Revenue and order-count deltas per month (year * 100 + month).
     months: HashMap<i32, (f64, i64)>,
@@ -220,8 +222,10 @@ impl<'c> RowWriter<'c> {
             Kind::Feedback => Some(activity::Source::Feedback),
             Kind::Customers => None,
         };
+        let mut paused_marks = Vec::new();
         if let Some(b) = bulk {
             activity::begin_bulk(conn, b)?;
+            paused_marks = crate::store::packs::pause_marks(conn)?;
         }
         // Orders and events, the big files, are inserted many rows per
         // statement (a statement costs more than a row: 10M orders 30% faster).
@@ -264,6 +268,7 @@ impl<'c> RowWriter<'c> {
             deltas: Vec::new(),
             recompute: HashSet::default(),
             bulk,
+            paused_marks,
             changed: HashSet::default(),
             months: HashMap::default(),
             touched_fids: Vec::new(),
@@ -485,6 +490,7 @@ impl<'c> RowWriter<'c> {
             ctl.report("summing by day", 0, 1);
             let changed: Vec<i64> = self.changed.iter().copied().collect();
             activity::end_bulk(c, b, &changed, ctl)?;
+            crate::store::packs::resume_marks(c, &self.paused_marks)?;
         }
         Ok(())
     }
