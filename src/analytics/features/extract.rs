@@ -96,9 +96,7 @@ pub fn extract_source(
         std::thread::scope(|s| -> Result<_> {
             let h = s.spawn(|| match from {
                 History::Packs => {
-                    let from = (min_cut - 90 * DAY).div_euclid(DAY);
-                    let to = min_cut.div_euclid(DAY);
-                    let kinds = history::event_kinds_by_day(&path, from, to, MAX_EVENT_KINDS)?;
+                    let kinds = chosen_kinds_by_day(&path, min_cut)?;
                     ctl.check()?;
                     scan_packs(&path, &cids, &by_cid, cutoffs, label_ends, kinds, ctl)
                 }
@@ -159,6 +157,29 @@ pub fn extract_source(
     })
 }
 
+/// Where the reads of orders stop: the last label end or cutoff.
+fn orders_end(cutoffs: &[i64], label_ends: &[i64]) -> i64 {
+    label_ends
+        .iter()
+        .chain(cutoffs)
+        .copied()
+        .max()
+        .unwrap_or(i64::MAX)
+}
+
+/// Where the reads of events and feedback stop: the last cutoff.
+fn last_cutoff(cutoffs: &[i64]) -> i64 {
+    cutoffs.iter().copied().max().unwrap_or(i64::MAX)
+}
+
+/// The event kinds that become features, from the per-day counts of the 90
+/// days before the earliest cutoff (the training cutoff: which kinds become
+/// features is itself decided without looking past it).
+fn chosen_kinds_by_day(path: &Path, min_cut: i64) -> Result<Vec<String>> {
+    let from = (min_cut - 90 * DAY).div_euclid(DAY);
+    history::event_kinds_by_day(path, from, min_cut.div_euclid(DAY), MAX_EVENT_KINDS)
+}
+
 /// Customers, placed by cid.
 fn load_customers(
     src: &DataSource,
@@ -201,20 +222,18 @@ fn scan_events(
     min_cut: i64,
     ctl: Ctl,
 ) -> Result<(Vec<f32>, Vec<String>)> {
-    let max_cut = cutoffs.iter().copied().max().unwrap_or(i64::MAX);
     let from = min_cut - 90 * DAY;
-    // The most frequent kinds in the 90 days before the earliest cutoff (the
-    // training cutoff): which kinds become features is itself decided
-    // without looking past it.
+    // The most frequent kinds in the 90 days before the earliest cutoff (as
+    // `chosen_kinds_by_day`).
     let kinds = history::event_kinds(src, from, min_cut, MAX_EVENT_KINDS)?;
     ctl.check()?;
     accumulate_events(by_cid, n, cutoffs, kinds, |add| {
-        history::scan_events(src, from, max_cut, ctl, add)
+        history::scan_events(src, from, last_cutoff(cutoffs), ctl, add)
     })
 }
 
 /// `scan_events` from the daily sums (why whole days give the same sums:
-/// below, before `scan_order_days`).
+/// totals.rs).
 fn scan_event_days(
     path: &Path,
     by_cid: &CidIndex,
@@ -223,12 +242,11 @@ fn scan_event_days(
     min_cut: i64,
     ctl: Ctl,
 ) -> Result<(Vec<f32>, Vec<String>)> {
-    let max_cut = cutoffs.iter().copied().max().unwrap_or(i64::MAX);
     let from = (min_cut - 90 * DAY).div_euclid(DAY);
-    let kinds = history::event_kinds_by_day(path, from, min_cut.div_euclid(DAY), MAX_EVENT_KINDS)?;
+    let kinds = chosen_kinds_by_day(path, min_cut)?;
     ctl.check()?;
     accumulate_events(by_cid, n, cutoffs, kinds, |add| {
-        let to = max_cut.div_euclid(DAY);
+        let to = last_cutoff(cutoffs).div_euclid(DAY);
         history::scan_event_days(path, from, to, ctl, |cid, day, kind, value| {
             add(cid, day * DAY, kind, value)
         })
@@ -275,16 +293,13 @@ fn accumulate_orders(
     scan: impl FnOnce(i64, &mut dyn FnMut(i64, i64, u32, f64, i64, i64)) -> Result<()>,
 ) -> Result<Vec<OrderAcc>> {
     let mut acc = OrderTotals::new(cutoffs, label_ends, 0, n);
-    let max_end = label_ends
-        .iter()
-        .chain(cutoffs)
-        .copied()
-        .max()
-        .unwrap_or(i64::MAX);
-    scan(max_end, &mut |cid, at, k, spend, first, last| {
-        let Some(i) = by_cid.get(cid) else { return };
-        acc.add(i, at, k, spend, first, last);
-    })?;
+    scan(
+        orders_end(cutoffs, label_ends),
+        &mut |cid, at, k, spend, first, last| {
+            let Some(i) = by_cid.get(cid) else { return };
+            acc.add(i, at, k, spend, first, last);
+        },
+    )?;
     Ok(acc.finish())
 }
 
@@ -311,9 +326,8 @@ fn accumulate_feedback(
     cutoffs: &[i64],
     scan: impl FnOnce(i64, &mut dyn FnMut(i64, FeedbackSums)) -> Result<()>,
 ) -> Result<Vec<FeedbackAcc>> {
-    let max_cut = cutoffs.iter().copied().max().unwrap_or(i64::MAX);
     let mut acc = FeedbackTotals::new(cutoffs, 0, n);
-    scan(max_cut, &mut |cid, f| {
+    scan(last_cutoff(cutoffs), &mut |cid, f| {
         let Some(i) = by_cid.get(cid) else { return };
         acc.add(i, &f);
     })?;
@@ -416,19 +430,8 @@ fn scan_packs(
         .map(|p| (n * p / parts, n * (p + 1) / parts))
         .filter(|(a, b)| a < b)
         .collect();
-    let end_day = label_ends
-        .iter()
-        .chain(cutoffs)
-        .copied()
-        .max()
-        .unwrap_or(i64::MAX)
-        .div_euclid(DAY);
-    let cut_day = cutoffs
-        .iter()
-        .copied()
-        .max()
-        .unwrap_or(i64::MAX)
-        .div_euclid(DAY);
+    let end_day = orders_end(cutoffs, label_ends).div_euclid(DAY);
+    let cut_day = last_cutoff(cutoffs).div_euclid(DAY);
     let read = |(lo, hi): (usize, usize)| -> Result<_> {
         let mut reader = PackReader::open(path)?;
         // Pack kind numbers to the chosen kinds' places.

@@ -223,8 +223,11 @@ pub fn begin_bulk(conn: &Connection, source: Source) -> Result<()> {
 /// recomputed from their rows, and the rows the load added for the other
 /// customers are summed into theirs. Run after the load's indexes are
 /// back (the recomputation reads by customer). Then the customers it
-/// touched are packed again (`packs`): everyone when the load is a good
-/// part of its table, else those it touched and any marked stale before.
+/// touched are packed again (`packs`; the caller has set the stale marks'
+/// triggers aside): a streamed orders load has merged its new days into
+/// the packs on the way, and the changed customers are packed from their
+/// days; another load that is a good part of its table packs everyone;
+/// any other packs the customers it touched, with those marked before.
 pub fn end_bulk(conn: &Connection, source: Source, changed: &[i64], ctl: Ctl) -> Result<()> {
     let mark: i64 = conn.query_row(
         "SELECT mark FROM activity_bulk WHERE tbl = ?1",

@@ -24,7 +24,7 @@ const CHECK_EVERY: u64 = 1 << 16;
 /// Event kinds by number, as `history_kinds` holds them, plus any met
 /// since (numbered after them).
 #[derive(Default)]
-pub struct Kinds {
+struct Kinds {
     names: Vec<String>,
     ids: HashMap<String, u32>,
     saved: usize,
@@ -70,7 +70,7 @@ impl Kinds {
     }
 
     /// The kinds by number.
-    pub fn names(&self) -> &[String] {
+    fn names(&self) -> &[String] {
         &self.names
     }
 }
