@@ -21,6 +21,7 @@ pub mod queue_filter;
 mod queue_prompt;
 pub mod queue_update;
 pub mod response_update;
+pub mod screen_state;
 pub mod scroll;
 pub mod theme;
 pub mod update;
