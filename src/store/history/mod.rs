@@ -54,14 +54,17 @@ fn server_each(
     })
 }
 
-/// A read-only connection for one scan.
+/// A read-only connection for one scan. Its page cache is small: a scan
+/// reads each page once, and every page a larger cache held was memory
+/// the kernel had to clear first (a million-customer train's readers
+/// touched 60k fewer pages with 2 MB than with 64 MB each).
 pub fn read_conn(path: &Path) -> Result<Connection> {
     let c = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     c.busy_timeout(std::time::Duration::from_secs(5))?;
-    c.execute_batch("PRAGMA cache_size = -65536")?;
+    c.execute_batch("PRAGMA cache_size = -2048")?;
     Ok(c)
 }
 
