@@ -630,3 +630,49 @@ fn activating_a_model_or_fit_recomputes_every_queued_priority() {
     crmtop::store::feedback::refresh_static_priority(&s.conn, None).unwrap();
     assert_eq!(prios(&s.conn), after);
 }
+
+/// A retrain reads the queue's items before its write lock and uses them
+/// inside its transaction only if no other connection committed between:
+/// an item's score changed by another agent in that gap reaches its
+/// priority (the same values the full SQL recomputation gives).
+#[test]
+fn a_prefetched_priority_refresh_sees_changes_made_before_the_lock() {
+    let db = queue_db();
+    let s = db.open();
+    let prios = |conn: &rusqlite::Connection| -> Vec<(i64, f64)> {
+        conn.prepare("SELECT fid, prio_static FROM queue ORDER BY fid")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let refresh = |changed: bool| -> Vec<(i64, f64)> {
+        let pre = crmtop::store::feedback::Prefetched::clv(&s.conn).unwrap();
+        if changed {
+            // Another agent's commit, on a connection of its own.
+            let other = db.open();
+            other
+                .conn
+                .execute(
+                    "UPDATE feedback SET score = CASE WHEN score = 10 THEN 0 ELSE 10 END
+                      WHERE kind = 'nps'",
+                    [],
+                )
+                .unwrap();
+        }
+        let held = crmtop::store::scores::ActiveByCid::load(&s.conn).unwrap();
+        let tx = s.conn.unchecked_transaction().unwrap();
+        crmtop::store::feedback::refresh_priorities_prefetched(&tx, Some(held), None, Some(pre))
+            .unwrap();
+        tx.commit().unwrap();
+        let got = prios(&s.conn);
+        crmtop::store::feedback::refresh_static_priority(&s.conn, None).unwrap();
+        assert_eq!(got, prios(&s.conn), "changed elsewhere: {changed}");
+        got
+    };
+    let before = refresh(false);
+    let after = refresh(true);
+    assert_ne!(before, after, "the other agent's change moves a priority");
+    assert_eq!(refresh(false), after);
+}

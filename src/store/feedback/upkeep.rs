@@ -142,33 +142,93 @@ pub fn refresh_priorities(conn: &Connection) -> Result<usize> {
     refresh_priorities_given(conn, None, None)
 }
 
-/// The figure a job does not compute (a retrain's CLV, a CLV fit's churn
-/// scores), read before its write transaction, as a reader that keeps no
-/// writer out, with the version it is of; the queue's rows are read through
-/// then too, so the priorities' refresh inside the transaction finds them
-/// cached. At a million customers from a cold cache that refresh held the
-/// write lock 1.5 s, most of it these reads.
+/// A queued item with what its time-independent priority is computed
+/// from: fid, cid, kind, score, sentiment, and its priority now.
+type Item = (i64, i64, String, Option<f64>, Option<f64>, Option<f64>);
+
+/// The queued items with their inputs (the feedback row of each), in
+/// customer order.
+fn queue_items(conn: &Connection) -> Result<Vec<Item>> {
+    let mut st = conn.prepare(
+        "SELECT q.fid, f.cid, f.kind, f.score, f.sentiment, q.prio_static
+           FROM queue q JOIN feedback f ON f.fid = q.fid",
+    )?;
+    let rows = st.query_map([], |r| r.try_into())?;
+    let mut items: Vec<Item> = rows.collect::<rusqlite::Result<_>>()?;
+    items.sort_unstable_by_key(|i| (i.1, i.0));
+    Ok(items)
+}
+
+/// How many commits by other connections `conn` has seen.
+fn data_version(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
+}
+
+/// What the priorities' refresh reads, read before a job's write
+/// transaction as a reader that keeps no writer out: the figure the job
+/// does not compute (a retrain's CLV, a CLV fit's churn scores) with the
+/// version it is of, and the queued items with their inputs. They are read
+/// on a connection of their own with a small page cache (at a million
+/// customers, the job's large cache made the kernel clear a page for every
+/// one of the 86,000 items' feedback pages: 0.48 s instead of 0.2 s), and
+/// used inside the transaction only if still current: the figure if its
+/// version is still the active one, the items if no other connection has
+/// committed since (`PRAGMA data_version` of the job's connection).
 pub struct Prefetched {
     version: Option<i64>,
     values: crate::store::scores::ActiveByCid,
+    items: Option<(i64, Vec<Item>)>,
 }
 
 impl Prefetched {
     /// The active CLV fit's values (before a retrain's transaction).
     pub fn clv(conn: &Connection) -> Result<Prefetched> {
-        warm_queue(conn)?;
-        Ok(Prefetched {
-            version: crate::store::clv_values::active_fit(conn)?,
-            values: crate::store::clv_values::active_by_cid(conn)?,
+        Prefetched::read(conn, |r| {
+            Ok((
+                crate::store::clv_values::active_fit(r)?,
+                crate::store::clv_values::active_by_cid(r)?,
+            ))
         })
     }
 
     /// The active churn version's scores (before a CLV fit's transaction).
     pub fn churn(conn: &Connection) -> Result<Prefetched> {
-        warm_queue(conn)?;
+        Prefetched::read(conn, |r| {
+            Ok((
+                crate::store::models::active_id(r)?,
+                crate::store::scores::ActiveByCid::load(r)?,
+            ))
+        })
+    }
+
+    fn read(
+        conn: &Connection,
+        figure: impl FnOnce(&Connection) -> Result<(Option<i64>, crate::store::scores::ActiveByCid)>,
+    ) -> Result<Prefetched> {
+        // A read on the job's connection first, so that its data version
+        // counts every commit before the items are read.
+        let seen = {
+            conn.query_row("SELECT count(*) FROM queue WHERE 0", [], |_| Ok(()))?;
+            data_version(conn)?
+        };
+        let r = match crate::store::history::path_of(conn) {
+            Ok(path) => crate::store::history::read_conn(&path)?,
+            // An in-memory database has no second connection.
+            Err(_) => {
+                let (version, values) = figure(conn)?;
+                return Ok(Prefetched {
+                    version,
+                    values,
+                    items: None,
+                });
+            }
+        };
+        let items = queue_items(&r)?;
+        let (version, values) = figure(&r)?;
         Ok(Prefetched {
-            version: crate::store::models::active_id(conn)?,
-            values: crate::store::scores::ActiveByCid::load(conn)?,
+            version,
+            values,
+            items: Some((seen, items)),
         })
     }
 
@@ -179,25 +239,18 @@ impl Prefetched {
     }
 }
 
-/// Read the queued items' rows through (into the caches), keeping nothing.
-fn warm_queue(conn: &Connection) -> Result<()> {
-    let mut st = conn.prepare(
-        "SELECT q.fid, f.cid, f.kind, f.score, f.sentiment, q.prio_static
-           FROM queue q JOIN feedback f ON f.fid = q.fid",
-    )?;
-    let mut rows = st.query([])?;
-    while rows.next()?.is_some() {}
-    Ok(())
-}
-
-/// `refresh_priorities_given` with the other figure prefetched (used when
-/// it is still the active version's).
+/// `refresh_priorities_given` with the other figure and the queue's items
+/// prefetched (each used if still current).
 pub fn refresh_priorities_prefetched(
     conn: &Connection,
     churn: Option<crate::store::scores::ActiveByCid>,
     clv: Option<crate::store::scores::ActiveByCid>,
-    other: Option<Prefetched>,
+    mut other: Option<Prefetched>,
 ) -> Result<usize> {
+    let items = match other.as_mut().and_then(|o| o.items.take()) {
+        Some((seen, items)) if data_version(conn)? == seen => Some(items),
+        _ => None,
+    };
     let (churn, clv) = match (churn, clv, other) {
         (Some(c), None, Some(o)) => (
             Some(c),
@@ -209,7 +262,7 @@ pub fn refresh_priorities_prefetched(
         ),
         (churn, clv, _) => (churn, clv),
     };
-    refresh_priorities_given(conn, churn, clv)
+    refresh_with(conn, churn, clv, items)
 }
 
 /// `refresh_priorities` with the figures a job just computed and holds
@@ -220,21 +273,25 @@ pub fn refresh_priorities_given(
     churn: Option<crate::store::scores::ActiveByCid>,
     clv: Option<crate::store::scores::ActiveByCid>,
 ) -> Result<usize> {
-    // The queued items' inputs (a lookup of each item's feedback row), in
-    // customer order; the active scores and values read whole in key order
-    // and walked beside them. A lookup per item into the scores and values
-    // tables instead touched most of their pages: at a million customers
-    // and 86,000 queued items 0.8-1.0 s and a few hundred MB of page cache.
-    type Item = (i64, i64, String, Option<f64>, Option<f64>, Option<f64>);
-    let mut items: Vec<Item> = {
-        let mut st = conn.prepare(
-            "SELECT q.fid, f.cid, f.kind, f.score, f.sentiment, q.prio_static
-               FROM queue q JOIN feedback f ON f.fid = q.fid",
-        )?;
-        let rows = st.query_map([], |r| r.try_into())?;
-        rows.collect::<rusqlite::Result<_>>()?
+    refresh_with(conn, churn, clv, None)
+}
+
+/// The refresh, with the queue's items when the caller read them. The
+/// queued items' inputs (a lookup of each item's feedback row), in customer
+/// order; the active scores and values read whole in key order and walked
+/// beside them. A lookup per item into the scores and values tables
+/// instead touched most of their pages: at a million customers and 86,000
+/// queued items 0.8-1.0 s and a few hundred MB of page cache.
+fn refresh_with(
+    conn: &Connection,
+    churn: Option<crate::store::scores::ActiveByCid>,
+    clv: Option<crate::store::scores::ActiveByCid>,
+    items: Option<Vec<Item>>,
+) -> Result<usize> {
+    let items = match items {
+        Some(items) => items,
+        None => queue_items(conn)?,
     };
-    items.sort_unstable_by_key(|i| (i.1, i.0));
     let mut churn = match churn {
         Some(c) => c,
         None => crate::store::scores::ActiveByCid::load(conn)?,
