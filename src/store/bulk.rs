@@ -85,9 +85,15 @@ pub fn insert_bound<T>(
     Ok(())
 }
 
+/// Indexes a bulk load keeps up to date as it goes rather than building
+/// again after: partial ones that most rows never touch (the labelled
+/// customers: nothing to write for order data, an append per labelled row).
+const KEPT_LIVE: &[&str] = &["customers_labelled"];
+
 /// Drop the secondary indexes of `tables` (optionally also the unique ones)
 /// for a bulk load, returning what is needed to build them again. Call inside
 /// the load's transaction: DDL is transactional, a rollback restores them.
+/// The indexes of `KEPT_LIVE` stay.
 pub fn drop_indexes(
     conn: &Connection,
     tables: &[&str],
@@ -112,7 +118,8 @@ pub fn drop_indexes_where(
         .collect::<rusqlite::Result<_>>()?;
     let mut dropped = Vec::new();
     for (name, sql, table) in all {
-        if tables.contains(&table.as_str()) && select(&name) {
+        if tables.contains(&table.as_str()) && select(&name) && !KEPT_LIVE.contains(&name.as_str())
+        {
             // sql-format-ok: an index name read from our own schema, quoted.
             conn.execute_batch(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))?;
             dropped.push((name, sql));

@@ -67,6 +67,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0015_history_packs.sql",
         include_str!("../../schema/0015_history_packs.sql"),
     ),
+    (
+        "0016_customers_labelled.sql",
+        include_str!("../../schema/0016_customers_labelled.sql"),
+    ),
 ];
 
 /// The second step of a migration, in the same transaction, where SQL alone

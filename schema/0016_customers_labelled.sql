@@ -1,0 +1,12 @@
+-- crmtop schema, version 16: the customers who carry a churn label, by
+-- a partial index.
+--
+-- Every retrain first asks whether enough customers carry an explicit
+-- `churned` label (then the model learns from them; otherwise it derives
+-- labels from the orders). Counting them read the whole customers table:
+-- 0.3 s of a retrain at 1,000,000 customers, most of them unlabelled.
+-- This index holds only the labelled ones: empty for order data, read in a
+-- few milliseconds when they are all labelled. Bulk loads keep it up to
+-- date as they go instead of building it again after (store::bulk): it is
+-- written only for labelled rows.
+CREATE INDEX customers_labelled ON customers (churned) WHERE churned IS NOT NULL;
