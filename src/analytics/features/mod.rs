@@ -11,13 +11,12 @@ mod extract;
 mod matrix;
 mod spec;
 mod totals;
+pub use totals::Parts;
 
 pub use extract::{extract, extract_from, extract_source, history_for, History};
 pub use spec::{
     learn, Categorical, Column, Dropped, FeatureSpec, Source, MISSING_LEVEL, OTHER_LEVEL,
 };
-
-use std::collections::HashMap;
 
 /// Event kinds used as features at most (the most frequent ones).
 pub const MAX_EVENT_KINDS: usize = 16;
@@ -81,10 +80,12 @@ pub struct AttrColumns {
 }
 
 /// Few distinct texts (plans, regions, attribute values) stored once.
+/// Looked up three times per customer while reading: a fast hash, not
+/// SipHash (the texts are the user's own data, not an attacker's keys).
 #[derive(Default)]
 pub struct Interner {
     pub strings: Vec<String>,
-    ids: HashMap<String, u32>,
+    ids: rustc_hash::FxHashMap<String, u32>,
 }
 
 impl Interner {
@@ -113,11 +114,11 @@ pub struct Raw {
     pub attrs: AttrColumns,
     pub event_kinds: Vec<String>,
     /// [customer][cutoff]
-    pub orders: Vec<OrderAcc>,
+    pub orders: Parts<OrderAcc>,
     /// [customer][cutoff][kind]
-    pub events: Vec<f32>,
+    pub events: Parts<f32>,
     /// [customer][cutoff]
-    pub feedback: Vec<FeedbackAcc>,
+    pub feedback: Parts<FeedbackAcc>,
 }
 
 impl Raw {

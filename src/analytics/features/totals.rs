@@ -165,19 +165,98 @@ impl<'a> FeedbackTotals<'a> {
     }
 }
 
-/// Parts' records joined in order: empty when every part is (nothing
-/// read), else each empty part as its `len` default records.
-pub(super) fn join<T: Clone + Default>(parts: Vec<(Vec<T>, usize)>) -> Vec<T> {
-    if parts.iter().all(|(v, _)| v.is_empty()) {
-        return Vec::new();
+/// Records in the parts they were read in, kept apart: joining a million
+/// customers' parts into one vector copied 380 MB into fresh memory after
+/// the readers had finished (0.15-0.19 s). A part that read nothing holds
+/// no records and reads as defaults; when every part did, there are none.
+#[derive(Debug, Clone, Default)]
+pub struct Parts<T> {
+    /// Each part's first place, its records (empty: `len` defaults), `len`.
+    parts: Vec<(usize, Vec<T>, usize)>,
+    len: usize,
+    none: T,
+}
+
+impl<T: Default> Parts<T> {
+    /// One part holding everything.
+    pub fn whole(records: Vec<T>) -> Parts<T> {
+        Parts::join(vec![(records, 0)])
     }
-    let mut out = Vec::with_capacity(parts.iter().map(|(_, n)| n).sum());
-    for (v, n) in parts {
-        if v.is_empty() {
-            out.resize(out.len() + n, T::default());
-        } else {
-            out.extend(v);
+
+    /// Parts' records in order, each with its number of records (used when
+    /// it read nothing).
+    pub fn join(parts: Vec<(Vec<T>, usize)>) -> Parts<T> {
+        if parts.iter().all(|(v, _)| v.is_empty()) {
+            return Parts::default();
+        }
+        let mut start = 0;
+        let parts: Vec<(usize, Vec<T>, usize)> = parts
+            .into_iter()
+            .map(|(v, n)| {
+                let n = if v.is_empty() { n } else { v.len() };
+                let part = (start, v, n);
+                start += n;
+                part
+            })
+            .collect();
+        Parts {
+            parts,
+            len: start,
+            none: T::default(),
         }
     }
-    out
+}
+
+impl<T> Parts<T> {
+    /// The record at `place`.
+    #[inline]
+    pub fn get(&self, place: usize) -> Option<&T> {
+        let (start, v, n) = self.parts.iter().rev().find(|p| p.0 <= place)?;
+        let k = place - start;
+        (k < *n).then(|| v.get(k).unwrap_or(&self.none))
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        (0..self.len).map(|k| self.get(k).unwrap_or(&self.none))
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Parts<T> {
+    type Item = &'a T;
+    type IntoIter = Box<dyn Iterator<Item = &'a T> + 'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+impl<T: PartialEq> PartialEq for Parts<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len && self.iter().eq(other.iter())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Parts;
+
+    #[test]
+    fn parts_read_as_the_joined_records() {
+        let p = Parts::join(vec![(vec![1, 2], 2), (vec![], 3), (vec![7], 1)]);
+        assert_eq!(p.len(), 6);
+        assert_eq!(p.iter().copied().collect::<Vec<_>>(), [1, 2, 0, 0, 0, 7]);
+        assert_eq!(p.get(6), None);
+        assert_eq!(p, Parts::whole(vec![1, 2, 0, 0, 0, 7]));
+        assert_ne!(p, Parts::whole(vec![1, 2, 0, 0, 0, 8]));
+        let none: Parts<i32> = Parts::join(vec![(vec![], 4), (vec![], 2)]);
+        assert!(none.is_empty());
+        assert_eq!(none.get(0), None);
+    }
 }

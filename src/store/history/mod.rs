@@ -131,9 +131,18 @@ pub struct CustomerRow<'a> {
     pub churned: Option<bool>,
 }
 
-pub fn scan_customers(src: &Source, mut each: impl FnMut(CustomerRow) -> Result<()>) -> Result<()> {
+/// Every customer's row (on a file, those with keys in `keys` when given:
+/// parts of the table read in parallel; a server's are read whole).
+pub fn scan_customers(
+    src: &Source,
+    keys: Option<(i64, i64)>,
+    mut each: impl FnMut(CustomerRow) -> Result<()>,
+) -> Result<()> {
     const SQL: &str =
         "SELECT cid, since, signup_date, age, birth_date, income, region, plan, segment, churned FROM customers";
+    const SQL_RANGE: &str =
+        "SELECT cid, since, signup_date, age, birth_date, income, region, plan, segment, churned FROM customers
+          WHERE cid BETWEEN ?1 AND ?2";
     let path = match src {
         Source::File(path) => path,
         Source::Server(url) => {
@@ -154,8 +163,17 @@ pub fn scan_customers(src: &Source, mut each: impl FnMut(CustomerRow) -> Result<
         }
     };
     let conn = read_conn(path)?;
-    let mut st = conn.prepare(SQL)?;
-    let mut rows = st.query([])?;
+    let (mut st, mut rows);
+    match keys {
+        Some((lo, hi)) => {
+            st = conn.prepare(SQL_RANGE)?;
+            rows = st.query([lo, hi])?;
+        }
+        None => {
+            st = conn.prepare(SQL)?;
+            rows = st.query([])?;
+        }
+    }
     while let Some(r) = rows.next()? {
         each(CustomerRow {
             cid: r.get(0)?,
