@@ -238,12 +238,14 @@ pub(crate) struct Trained {
 }
 
 /// Train, evaluate and score a model on the customers of `conn` (a file or
-/// a server), read through `src`; nothing is stored.
+/// a server), read through `src`; nothing is stored. `read` is called once
+/// the data is read (the rest is computation).
 fn compute(
     conn: &dyn store::sql::Sql,
     src: &store::history::Source,
     opts: &TrainOptions,
     ctl: Ctl,
+    read: &dyn Fn(),
 ) -> Result<Trained> {
     let started = Instant::now();
     if !(0.0..0.9).contains(&opts.holdout) {
@@ -265,6 +267,7 @@ fn compute(
         features::history_for(&plan.cutoffs, &plan.label_ends),
         ctl,
     )?;
+    read();
     ctl.check()?;
     let (rows, y) = labels(&raw, &plan);
     let t0 = timeutil::ts_to_day_string(plan.cutoffs[plan.train_cutoff]);

@@ -16,21 +16,25 @@ fn train_inner(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<T
     // The old scores this version's prune retires, read ahead while the
     // job computes, so that clearing them after the commit is quick.
     let warming = store::retired::warm(conn, store::models::soon_pruned(conn)?);
+    // What the queue's priorities need beside the new scores, read on a
+    // thread of its own once the job's own reads are done (see
+    // store::feedback::Prefetched; used only if the version becomes active).
+    let prefetch = store::feedback::Prefetched::clv_ahead(conn)?;
     let Trained {
         mut report,
         params,
         label_source,
         scores,
         started,
-    } = compute(&*conn, &src, opts, ctl)?;
+    } = compute(&*conn, &src, opts, ctl, &|| prefetch.start())?;
     // One transaction: the version, its scores, the activation decision.
     ctl.report("writing scores", 0, 1);
     let params_json = serde_json::to_string(&params)?;
     let new_auc = auc_of(&report);
-    // When the version will likely become active, what the queue's
-    // priorities need beside its scores is read before the write lock is
-    // taken (see store::feedback::Prefetched; the decision itself is taken
-    // again inside the transaction).
+    // When the version will likely become active, the prefetch is
+    // collected before the write lock is taken (the decision itself is
+    // taken again inside the transaction; a failed prefetch only means the
+    // refresh reads for itself).
     let clv = {
         let prev = store::models::active(&*conn)?;
         let (likely, _) = decide(
@@ -41,7 +45,7 @@ fn train_inner(conn: &mut Connection, opts: &TrainOptions, ctl: Ctl) -> Result<T
             0,
         );
         match likely {
-            true => Some(store::feedback::Prefetched::clv(conn)?),
+            true => prefetch.wait().ok(),
             false => None,
         }
     };
@@ -137,7 +141,7 @@ pub fn train_on_server(
         label_source,
         scores,
         started,
-    } = compute(pg, &src, opts, ctl)?;
+    } = compute(pg, &src, opts, ctl, &|| {})?;
     ctl.report("writing scores", 0, 1);
     let params_json = serde_json::to_string(&params)?;
     let new_auc = auc_of(&report);

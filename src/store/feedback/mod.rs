@@ -12,7 +12,7 @@ mod upkeep;
 pub use find::{fid_of, fts_query, item_number, number_ids_sql, search, tsquery};
 pub use upkeep::{
     refresh_priorities, refresh_priorities_given, refresh_priorities_prefetched,
-    refresh_static_priority, register_functions, requeue, settle_sla_clocks, Prefetched,
+    refresh_static_priority, register_functions, requeue, settle_sla_clocks, Pending, Prefetched,
 };
 
 /// The start of an item's SLA clock that no item reaches: items that need
