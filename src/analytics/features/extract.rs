@@ -2,15 +2,16 @@
 //! `Raw` for every cutoff at once (the reads themselves are
 //! `store::history`'s).
 
+use super::customers::load_customers;
+use super::packed::scan_packs;
 use super::totals::{EventTotals, FeedbackSums, FeedbackTotals, OrderTotals};
 use super::*;
 use crate::cid_index::CidIndex;
 use crate::error::{Error, Result};
 use crate::jobs::Ctl;
 use crate::store::history::{self, FeedbackDay, Source as DataSource};
-use crate::store::packs::PackReader;
 use crate::store::Conn;
-use crate::timeutil::{self, DAY};
+use crate::timeutil::DAY;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -159,7 +160,7 @@ pub fn extract_source(
 }
 
 /// Where the reads of orders stop: the last label end or cutoff.
-fn orders_end(cutoffs: &[i64], label_ends: &[i64]) -> i64 {
+pub(super) fn orders_end(cutoffs: &[i64], label_ends: &[i64]) -> i64 {
     label_ends
         .iter()
         .chain(cutoffs)
@@ -169,7 +170,7 @@ fn orders_end(cutoffs: &[i64], label_ends: &[i64]) -> i64 {
 }
 
 /// Where the reads of events and feedback stop: the last cutoff.
-fn last_cutoff(cutoffs: &[i64]) -> i64 {
+pub(super) fn last_cutoff(cutoffs: &[i64]) -> i64 {
     cutoffs.iter().copied().max().unwrap_or(i64::MAX)
 }
 
@@ -179,94 +180,6 @@ fn last_cutoff(cutoffs: &[i64]) -> i64 {
 fn chosen_kinds_by_day(path: &Path, min_cut: i64) -> Result<Vec<String>> {
     let from = (min_cut - 90 * DAY).div_euclid(DAY);
     history::event_kinds_by_day(path, from, min_cut.div_euclid(DAY), MAX_EVENT_KINDS)
-}
-
-/// Customers, placed by cid.
-fn load_customers(
-    src: &DataSource,
-    by_cid: &CidIndex,
-    cids: &[i64],
-) -> Result<(Vec<Static>, Interner)> {
-    // Two parts of a file's table from 100,000 customers, read in parallel
-    // (the customers' rows were the last of training's reads to finish).
-    let parts = match src {
-        DataSource::File(_) if cids.len() >= 100_000 => 2,
-        _ => 1,
-    };
-    load_customers_in(src, by_cid, cids, parts)
-}
-
-/// `load_customers` in `parts` parts, each with texts of its own, joined
-/// after.
-fn load_customers_in(
-    src: &DataSource,
-    by_cid: &CidIndex,
-    cids: &[i64],
-    parts: usize,
-) -> Result<(Vec<Static>, Interner)> {
-    let mut customers: Vec<Static> = cids
-        .iter()
-        .map(|&cid| Static {
-            cid,
-            ..Default::default()
-        })
-        .collect();
-    let size = cids.len().div_ceil(parts).max(1);
-    let read = |base: usize, part: &mut [Static]| -> Result<Interner> {
-        let mut strings = Interner::default();
-        let date = |t: Option<&str>| t.and_then(timeutil::parse_date).map(timeutil::date_to_ts);
-        let keys = match (part.first(), part.last(), parts) {
-            (Some(a), Some(b), 2..) if matches!(src, DataSource::File(_)) => Some((a.cid, b.cid)),
-            _ => None,
-        };
-        history::scan_customers(src, keys, |r| {
-            let Some(c) = by_cid
-                .get(r.cid)
-                .and_then(|i| i.checked_sub(base))
-                .and_then(|i| part.get_mut(i))
-            else {
-                return Ok(());
-            };
-            c.since = r.since;
-            c.signup = date(r.signup_date);
-            c.age = r.age;
-            c.birth = date(r.birth_date);
-            c.income = r.income;
-            c.region = r.region.map(|t| strings.id(&t));
-            c.plan = r.plan.map(|t| strings.id(&t));
-            c.segment = r.segment.map(|t| strings.id(&t));
-            c.churned = r.churned;
-            Ok(())
-        })?;
-        Ok(strings)
-    };
-    let read = &read;
-    let results: Vec<Result<Interner>> = std::thread::scope(|s| {
-        let handles: Vec<_> = customers
-            .chunks_mut(size)
-            .enumerate()
-            .map(|(k, part)| s.spawn(move || read(k * size, part)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(Error::Other("a customers reader panicked".into())))
-            })
-            .collect()
-    });
-    let mut strings = Interner::default();
-    for (part, texts) in customers.chunks_mut(size).zip(results) {
-        let texts = texts?;
-        let remap: Vec<u32> = texts.strings.iter().map(|t| strings.id(t)).collect();
-        let to = |id: Option<u32>| id.and_then(|i| remap.get(i as usize).copied());
-        for c in part {
-            c.region = to(c.region);
-            c.plan = to(c.plan);
-            c.segment = to(c.segment);
-        }
-    }
-    Ok((customers, strings))
 }
 
 fn scan_events(
@@ -434,7 +347,7 @@ fn scan_order_days(
     })
 }
 
-fn day_feedback(d: &FeedbackDay) -> FeedbackSums {
+pub(super) fn day_feedback(d: &FeedbackDay) -> FeedbackSums {
     FeedbackSums {
         at: d.day * DAY,
         n: d.n as u32,
@@ -459,168 +372,4 @@ fn scan_feedback_days(
             add(d.cid, day_feedback(&d))
         })
     })
-}
-
-/// Orders, events (with the chosen kinds) and feedback records.
-type HistoryTotals = (
-    Parts<OrderAcc>,
-    (Parts<f32>, Vec<String>),
-    Parts<FeedbackAcc>,
-);
-
-/// Orders, events and feedback of every customer from the packed daily
-/// sums (schema 0015), the customers read in `parts` ranges in parallel,
-/// each part on its own connection into its own slice of the records.
-fn scan_packs(
-    path: &Path,
-    cids: &[i64],
-    by_cid: &CidIndex,
-    cutoffs: &[i64],
-    label_ends: &[i64],
-    kinds: Vec<String>,
-    ctl: Ctl,
-) -> Result<HistoryTotals> {
-    let n = cids.len();
-    let nc = cutoffs.len();
-    // Two parts from 100,000 customers (both cores are otherwise busy with
-    // the customers and attributes: more parts only contend).
-    let parts = if n >= 100_000 { 2 } else { 1 };
-    let bounds: Vec<(usize, usize)> = (0..parts)
-        .map(|p| (n * p / parts, n * (p + 1) / parts))
-        .filter(|(a, b)| a < b)
-        .collect();
-    let end_day = orders_end(cutoffs, label_ends).div_euclid(DAY);
-    let cut_day = last_cutoff(cutoffs).div_euclid(DAY);
-    let read = |(lo, hi): (usize, usize)| -> Result<_> {
-        let mut reader = PackReader::open(path)?;
-        // Pack kind numbers to the chosen kinds' places.
-        let place: Vec<Option<usize>> = reader
-            .kinds()
-            .iter()
-            .map(|k| kinds.iter().position(|c| c == k))
-            .collect();
-        let mut orders = OrderTotals::new(cutoffs, label_ends, lo, hi - lo);
-        let mut events = (!kinds.is_empty()).then(|| EventTotals::new(cutoffs, lo, hi - lo));
-        let mut feedback = FeedbackTotals::new(cutoffs, lo, hi - lo);
-        reader.scan((cids[lo], cids[hi - 1]), ctl, |h| {
-            let Some(i) = by_cid.get(h.cid) else { return };
-            // What the daily sums' reads read: orders before the last end,
-            // feedback before the last cutoff.
-            for o in h.orders.iter().take_while(|o| o.day < end_day) {
-                orders.add(i, o.day * DAY, o.n as u32, o.spend, o.first, o.last);
-            }
-            if let Some(ev) = events.as_mut() {
-                for e in &h.events {
-                    if let Some(&Some(ki)) = place.get(e.kind as usize) {
-                        ev.add(i, e.day * DAY, ki, e.value);
-                    }
-                }
-            }
-            for f in h.feedback.iter().take_while(|f| f.day < cut_day) {
-                feedback.add(i, &day_feedback(f));
-            }
-        })?;
-        Ok((
-            orders.finish(),
-            events.map(EventTotals::finish).unwrap_or_default(),
-            feedback.finish(),
-            (hi - lo) * nc,
-        ))
-    };
-    let results: Vec<Result<_>> = std::thread::scope(|s| {
-        let handles: Vec<_> = bounds.iter().map(|&b| s.spawn(move || read(b))).collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(Error::Other("a packed-history reader panicked".into()))
-                })
-            })
-            .collect()
-    });
-    let (mut o, mut e, mut f) = (Vec::new(), Vec::new(), Vec::new());
-    for r in results {
-        let (orders, events, feedback, records) = r?;
-        o.push((orders, records));
-        e.push((events, records * MAX_EVENT_KINDS));
-        f.push((feedback, records));
-    }
-    let events = if kinds.is_empty() {
-        Parts::default()
-    } else {
-        Parts::join(e)
-    };
-    Ok((Parts::join(o), (events, kinds), Parts::join(f)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Read in parts, the customers are what one read gives: every field
-    /// in place, texts the same through one interner.
-    #[test]
-    fn customers_read_in_parts_are_the_customers_read_whole() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db = dir.path().join("c.db");
-        let csv = dir.path().join("c.csv");
-        let mut text =
-            String::from("id,signup_date,birth_date,age,income,region,plan,segment,churned\n");
-        for i in 0..41 {
-            let region = ["North", "South", "", "West"][i % 4];
-            let plan = ["basic", "", "premium"][i % 3];
-            let segment = if i > 30 { "late" } else { "" };
-            let signup = if i % 6 == 0 {
-                String::new()
-            } else {
-                format!("2024-01-{:02}", i % 28 + 1)
-            };
-            let churned = ["yes", "no", ""][i % 3];
-            text.push_str(&format!(
-                "K{i:03},{signup},1980-05-{:02},{},{}.5,{region},{plan},{segment},{churned}\n",
-                i % 28 + 1,
-                20 + i,
-                1000 * i
-            ));
-        }
-        std::fs::write(&csv, text).expect("csv");
-        let mut store = crate::store::open(&db, crate::store::Mode::ReadWrite).expect("open");
-        let opts = crate::ingest::ImportOptions::new(crate::ingest::Kind::Customers, &csv);
-        crate::ingest::import(&mut store.conn, &opts, Ctl::silent()).expect("import");
-        let src = DataSource::File(db.clone());
-        let cids = history::customer_keys(&src).expect("keys");
-        let by_cid = CidIndex::new(&cids);
-        let seen = |(c, s): (Vec<Static>, Interner)| -> Vec<String> {
-            let t = |id: Option<u32>| id.map(|i| s.strings[i as usize].clone());
-            c.iter()
-                .map(|c| {
-                    format!(
-                        "{} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
-                        c.cid,
-                        c.since,
-                        c.signup,
-                        c.age,
-                        c.birth,
-                        c.income,
-                        t(c.region),
-                        t(c.plan),
-                        t(c.segment),
-                        c.churned
-                    )
-                })
-                .collect()
-        };
-        let whole = seen(load_customers_in(&src, &by_cid, &cids, 1).expect("whole"));
-        assert_eq!(whole.len(), 41);
-        assert!(
-            whole[1].contains("Some(\"South\") None None"),
-            "{}",
-            whole[1]
-        );
-        assert!(whole[31].contains("Some(\"late\")"), "{}", whole[31]);
-        for parts in [2, 3, 40, 41, 50] {
-            let got = seen(load_customers_in(&src, &by_cid, &cids, parts).expect("parts"));
-            assert_eq!(got, whole, "{parts} parts");
-        }
-    }
 }

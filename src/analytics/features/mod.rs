@@ -7,8 +7,10 @@
 //! so that scoring builds exactly the same columns.
 
 mod attrs;
+mod customers;
 mod extract;
 mod matrix;
+mod packed;
 mod spec;
 mod totals;
 pub use totals::Parts;
