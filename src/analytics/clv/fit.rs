@@ -19,17 +19,20 @@ pub(super) fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> R
     // The old values this fit's prune retires, read ahead while it computes
     // (see store::retired::warm).
     let warming = store::retired::warm(conn, store::clv::soon_pruned(conn)?);
+    // What the queue's priorities need beside the new values, read on a
+    // thread of its own once the orders are summarised (see
+    // store::feedback::Prefetched; a failed prefetch only means the
+    // refresh reads for itself).
+    let prefetch = store::feedback::Prefetched::churn_ahead(conn)?;
     let Computed {
         mut report,
         values,
         started,
-    } = compute(&*conn, opts, ctl)?;
+    } = compute(&*conn, opts, ctl, &|| prefetch.start())?;
     // One transaction: the fit, every customer's values in the fit's own tables.
     ctl.check()?;
     ctl.report("writing values", 0, 1);
-    // What the queue's priorities need beside the new values, read before
-    // the write lock is taken (see store::feedback::Prefetched).
-    let churn = store::feedback::Prefetched::churn(conn)?;
+    let churn = prefetch.wait().ok();
     let tx = store::begin_immediate(conn)?;
     let id = store::clv::insert_fit(&tx, &report, &opts.agent)?;
     // The oldest kept fit's values are retired (cleared after the commit,
@@ -49,7 +52,7 @@ pub(super) fn fit_inner(conn: &mut Connection, opts: &ClvOptions, ctl: Ctl) -> R
     });
     store::clv_values::write(&tx, id, &values)?;
     ctl.check()?;
-    store::clv::activate_given(&tx, id, ctl, Some(held), Some(churn))?;
+    store::clv::activate_given(&tx, id, ctl, Some(held), churn)?;
     report.fit_id = id;
     report.duration_ms = started.elapsed().as_millis() as u64;
     store::clv::update_report(&tx, id, &report)?;
@@ -89,7 +92,14 @@ pub(super) fn audit_text(report: &ClvReport) -> String {
 }
 
 /// The fit computed from what `reads` gives (a file's or a server's rows).
-pub(super) fn compute(reads: &dyn Reads, opts: &ClvOptions, ctl: Ctl) -> Result<Computed> {
+/// `read` is called once the orders are summarised (the rest is
+/// computation).
+pub(super) fn compute(
+    reads: &dyn Reads,
+    opts: &ClvOptions,
+    ctl: Ctl,
+    read: &dyn Fn(),
+) -> Result<Computed> {
     let started = Instant::now();
     if opts.horizon_months == 0 || opts.horizon_months > 600 {
         return Err(Error::bad("--horizon-months must be between 1 and 600"));
@@ -135,6 +145,7 @@ pub(super) fn compute(reads: &dyn Reads, opts: &ClvOptions, ctl: Ctl) -> Result<
     } else {
         summary::summarise(reads, as_of_day, unit, ctl)?
     };
+    read();
     ctl.check()?;
     if opts.method == Method::Bgnbd && summaries.len() < 10 {
         return Err(Error::bad(format!(

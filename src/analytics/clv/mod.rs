@@ -409,7 +409,7 @@ pub fn fit_on_server(pg: &store::pg::Pg, opts: &ClvOptions, ctl: Ctl) -> Result<
         mut report,
         values,
         started,
-    } = fit::compute(pg, opts, ctl)?;
+    } = fit::compute(pg, opts, ctl, &|| {})?;
     ctl.check()?;
     ctl.report("writing values", 0, 1);
     store::pg::clv::store(

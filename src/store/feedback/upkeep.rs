@@ -248,6 +248,16 @@ impl Prefetched {
     /// write. Its items are used only if no other connection commits before
     /// the retrain's write lock, as always.
     pub fn clv_ahead(conn: &Connection) -> Result<Pending> {
+        Prefetched::ahead(conn, clv_figure)
+    }
+
+    /// `churn` read the same way, from when a CLV fit has summarised the
+    /// orders.
+    pub fn churn_ahead(conn: &Connection) -> Result<Pending> {
+        Prefetched::ahead(conn, churn_figure)
+    }
+
+    fn ahead(conn: &Connection, figure: fn(&Connection) -> Result<Figure>) -> Result<Pending> {
         let seen = seen(conn)?;
         Ok(match crate::store::history::path_of(conn) {
             Ok(path) => {
@@ -257,13 +267,13 @@ impl Prefetched {
                     wait.recv()
                         .map_err(|_| crate::Error::Other("prefetch not needed".into()))?;
                     let r = crate::store::history::read_conn(&path)?;
-                    Prefetched::from_reader(&r, seen, clv_figure)
+                    Prefetched::from_reader(&r, seen, figure)
                 }));
                 Pending { go: Some(go), run }
             }
             Err(_) => Pending {
                 go: None,
-                run: Run::Ready(Prefetched::clv(conn)),
+                run: Run::Ready(Prefetched::read(conn, figure)),
             },
         })
     }
