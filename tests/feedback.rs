@@ -607,6 +607,16 @@ fn sla_settings_change_what_is_overdue() {
     ));
 }
 
+/// Every queued item's time-independent priority, by item.
+fn queue_prios(conn: &rusqlite::Connection) -> Vec<(i64, f64)> {
+    conn.prepare("SELECT fid, prio_static FROM queue ORDER BY fid")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
 /// Activating a model or a CLV fit recomputes every queued item's
 /// priority (computed beside the scores in key order): the same values the
 /// full SQL recomputation gives.
@@ -614,21 +624,13 @@ fn sla_settings_change_what_is_overdue() {
 fn activating_a_model_or_fit_recomputes_every_queued_priority() {
     let db = queue_db();
     let s = db.open();
-    let prios = |conn: &rusqlite::Connection| -> Vec<(i64, f64)> {
-        conn.prepare("SELECT fid, prio_static FROM queue ORDER BY fid")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
-    };
-    let before = prios(&s.conn);
+    let before = queue_prios(&s.conn);
     common::set_churn(&s.conn, &[("K1", 0.2), ("K2", 0.95), ("K3", 0.5)]);
     common::set_clv(&s.conn, &[("K2", 9000.0), ("K3", 40.0)]);
-    let after = prios(&s.conn);
+    let after = queue_prios(&s.conn);
     assert_ne!(after, before);
     crmtop::store::feedback::refresh_static_priority(&s.conn, None).unwrap();
-    assert_eq!(prios(&s.conn), after);
+    assert_eq!(queue_prios(&s.conn), after);
 }
 
 /// A retrain reads the queue's items before its write lock and uses them
@@ -639,16 +641,16 @@ fn activating_a_model_or_fit_recomputes_every_queued_priority() {
 fn a_prefetched_priority_refresh_sees_changes_made_before_the_lock() {
     let db = queue_db();
     let s = db.open();
-    let prios = |conn: &rusqlite::Connection| -> Vec<(i64, f64)> {
-        conn.prepare("SELECT fid, prio_static FROM queue ORDER BY fid")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
-    };
-    let refresh = |changed: bool| -> Vec<(i64, f64)> {
-        let pre = crmtop::store::feedback::Prefetched::clv(&s.conn).unwrap();
+    let refresh = |changed: bool, ahead: bool| -> Vec<(i64, f64)> {
+        // As a retrain does it: read on a thread of its own, started when
+        // the retrain has read its data; or read there and then.
+        let pre = if ahead {
+            let p = crmtop::store::feedback::Prefetched::clv_ahead(&s.conn).unwrap();
+            p.start();
+            p.wait().unwrap()
+        } else {
+            crmtop::store::feedback::Prefetched::clv(&s.conn).unwrap()
+        };
         if changed {
             // Another agent's commit, on a connection of its own.
             let other = db.open();
@@ -666,13 +668,15 @@ fn a_prefetched_priority_refresh_sees_changes_made_before_the_lock() {
         crmtop::store::feedback::refresh_priorities_prefetched(&tx, Some(held), None, Some(pre))
             .unwrap();
         tx.commit().unwrap();
-        let got = prios(&s.conn);
+        let got = queue_prios(&s.conn);
         crmtop::store::feedback::refresh_static_priority(&s.conn, None).unwrap();
-        assert_eq!(got, prios(&s.conn), "changed elsewhere: {changed}");
+        assert_eq!(got, queue_prios(&s.conn), "changed elsewhere: {changed}");
         got
     };
-    let before = refresh(false);
-    let after = refresh(true);
-    assert_ne!(before, after, "the other agent's change moves a priority");
-    assert_eq!(refresh(false), after);
+    for ahead in [false, true] {
+        let before = refresh(false, ahead);
+        let after = refresh(true, ahead);
+        assert_ne!(before, after, "the other agent's change moves a priority");
+        assert_eq!(refresh(false, ahead), after);
+    }
 }
