@@ -155,6 +155,9 @@ pub fn customer_value(conn: &dyn super::sql::Sql, cid: i64) -> Result<Option<Cus
     }))
 }
 
+/// One part's receiver of `Reads::order_days_in_parts`: (cid, day, spend).
+pub type DaysOf<'a> = Box<dyn FnMut(i64, i64, f64) + Send + 'a>;
+
 /// What a CLV fit reads, from a file (here) or a server
 /// (`store::pg::clv`); `analytics::clv` computes on what it is handed.
 pub trait Reads {
@@ -169,6 +172,21 @@ pub trait Reads {
         ctl: crate::jobs::Ctl,
         each: &mut dyn FnMut(i64, i64, f64),
     ) -> Result<()>;
+    /// `order_days` in parts read in parallel where the engine can: every
+    /// customer's days go, together and in day order, to one of `each`;
+    /// customers come in no particular order. By default all go to the
+    /// first, in customer order.
+    fn order_days_in_parts(
+        &self,
+        before_day: i64,
+        ctl: crate::jobs::Ctl,
+        each: &mut [DaysOf<'_>],
+    ) -> Result<()> {
+        match each.first_mut() {
+            Some(first) => self.order_days(before_day, ctl, &mut **first),
+            None => Ok(()),
+        }
+    }
     /// `(cid, day)` of every day with orders up to and including
     /// `last_day`, in customer then day order.
     fn purchase_days(&self, last_day: i64) -> Result<Vec<(i64, i64)>> {
@@ -206,12 +224,25 @@ impl Reads for Connection {
     ) -> Result<()> {
         super::history::order_days_of(self, before_day, ctl, |d| each(d.cid, d.day, d.spend))
     }
+    /// From the packed history (one row a customer, schema 15), in ranges
+    /// of customer keys read in parallel from 100,000 customers: 2.8
+    /// million daily rows of a million customers took 0.7 s to step
+    /// through one by one.
+    fn order_days_in_parts(
+        &self,
+        before_day: i64,
+        ctl: crate::jobs::Ctl,
+        each: &mut [DaysOf<'_>],
+    ) -> Result<()> {
+        order_days_packed(self, before_day, ctl, each, 100_000)
+    }
     fn purchase_days(&self, last_day: i64) -> Result<Vec<(i64, i64)>> {
         purchase_days(self, last_day)
     }
     fn cancelled_count(&self) -> Result<i64> {
         super::customers::cancelled_count(self)
     }
+
     fn customers(&self) -> Result<i64> {
         super::customers::total(self)
     }
@@ -421,4 +452,144 @@ pub fn clv_above(conn: &Connection, clv: Option<f64>, cid: i64) -> Result<f64> {
         params![at, cid, super::clv_values::NO_CLV],
         |r| r.get(0),
     )?)
+}
+
+/// `Reads::order_days_in_parts` on a file: from the packed history in
+/// ranges of customer keys read in parallel, from `parallel_from`
+/// customers (in one range below that).
+fn order_days_packed(
+    conn: &Connection,
+    before_day: i64,
+    ctl: crate::jobs::Ctl,
+    each: &mut [DaysOf<'_>],
+    parallel_from: i64,
+) -> Result<()> {
+    let path = match super::history::path_of(conn) {
+        Ok(p) => p,
+        Err(_) => {
+            return match each.first_mut() {
+                Some(first) => conn.order_days(before_day, ctl, &mut **first),
+                None => Ok(()),
+            }
+        }
+    };
+    let (lo, hi, n): (Option<i64>, Option<i64>, i64) = conn.query_row(
+        "SELECT min(cid), max(cid), count(*) FROM customers",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    let (Some(lo), Some(hi)) = (lo, hi) else {
+        return Ok(());
+    };
+    let parts = if n >= parallel_from {
+        each.len().max(1)
+    } else {
+        1
+    };
+    let width = (hi - lo) / parts as i64 + 1;
+    let read = |k: usize, each: &mut DaysOf<'_>| -> Result<()> {
+        let from = lo + width * k as i64;
+        let to = if k + 1 == parts { hi } else { from + width - 1 };
+        let mut reader = super::packs::PackReader::open(&path)?;
+        reader.scan((from, to), ctl, |h| {
+            for o in h.orders.iter().take_while(|o| o.day < before_day) {
+                each(h.cid, o.day, o.spend);
+            }
+        })
+    };
+    let read = &read;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = each
+            .iter_mut()
+            .take(parts)
+            .enumerate()
+            .map(|(k, e)| s.spawn(move || read(k, e)))
+            .collect();
+        for h in handles {
+            h.join().unwrap_or_else(|_| {
+                Err(crate::Error::Other(
+                    "an order-history reader panicked".into(),
+                ))
+            })?;
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Read in parts from the packed history, every customer's order days
+    /// are those the daily sums give, each customer's in one part, in day
+    /// order; a customer changed by a plain write (marked, read from its
+    /// days) included.
+    #[test]
+    fn order_days_in_parts_are_the_daily_sums() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("o.db");
+        let csv = dir.path().join("o.csv");
+        let mut text = String::from("customer_id,date,amount\n");
+        for i in 0..23 {
+            for d in 0..(i % 4 + 1) {
+                text.push_str(&format!("K{i:02},2024-0{}-1{d},{}.25\n", d % 3 + 1, 10 + i));
+            }
+        }
+        std::fs::write(&csv, text).expect("csv");
+        let mut store = crate::store::open(&db, crate::store::Mode::ReadWrite).expect("open");
+        let opts = crate::ingest::ImportOptions::new(crate::ingest::Kind::Orders, &csv);
+        crate::ingest::import(&mut store.conn, &opts, crate::jobs::Ctl::silent()).expect("import");
+        let conn = &store.conn;
+        // A plain write after the load: that customer is read from its days.
+        conn.execute(
+            "INSERT INTO orders(order_key, cid, ts, amount)
+             SELECT 'late', cid, unixepoch('2024-05-01'), 99.5 FROM customers WHERE id = 'K05'",
+            [],
+        )
+        .expect("plain write");
+        let marked: i64 = conn
+            .query_row("SELECT count(*) FROM history_stale", [], |r| r.get(0))
+            .expect("marks");
+        assert_eq!(marked, 1);
+        let before =
+            crate::timeutil::date_to_ts(chrono::NaiveDate::from_ymd_opt(2024, 3, 12).expect("day"))
+                / crate::timeutil::DAY;
+        let mut whole = Vec::new();
+        conn.order_days(before, crate::jobs::Ctl::silent(), &mut |c, d, s| {
+            whole.push((c, d, s.to_bits()))
+        })
+        .expect("days");
+        assert!(whole.len() > 23);
+        for parts in [1usize, 2, 3, 30] {
+            let mut got: Vec<Vec<(i64, i64, u64)>> = vec![Vec::new(); parts];
+            {
+                let mut each: Vec<DaysOf<'_>> = got
+                    .iter_mut()
+                    .map(|g| {
+                        Box::new(move |c, d, s: f64| g.push((c, d, s.to_bits()))) as DaysOf<'_>
+                    })
+                    .collect();
+                order_days_packed(conn, before, crate::jobs::Ctl::silent(), &mut each, 0)
+                    .expect("parts");
+            }
+            for g in &got {
+                // Each customer's days together and in day order.
+                let mut seen = std::collections::HashSet::new();
+                for w in g.windows(2) {
+                    if w[0].0 == w[1].0 {
+                        assert!(w[0].1 < w[1].1, "{parts} parts: {w:?}");
+                    } else {
+                        assert!(
+                            seen.insert(w[0].0),
+                            "{parts} parts: customer {} split",
+                            w[0].0
+                        );
+                    }
+                }
+            }
+            let mut all: Vec<(i64, i64, u64)> = got.into_iter().flatten().collect();
+            all.sort_unstable();
+            assert_eq!(all, whole, "{parts} parts");
+        }
+    }
 }

@@ -35,9 +35,26 @@ pub fn summarise(
     unit_days: f64,
     ctl: Ctl,
 ) -> Result<Vec<Summary>> {
-    let mut b = Builder::new(as_of_day, unit_days);
-    reads.order_days(as_of_day + 1, ctl, &mut |c, d, spend| b.day(c, d, spend))?;
-    Ok(b.finish())
+    // Two parts, each summarised by its own builder, put in customer order.
+    let mut builders = [
+        Builder::new(as_of_day, unit_days),
+        Builder::new(as_of_day, unit_days),
+    ];
+    {
+        let [a, b] = &mut builders;
+        let mut each: [crate::store::clv::DaysOf<'_>; 2] = [
+            Box::new(|c, d, spend| a.day(c, d, spend)),
+            Box::new(|c, d, spend| b.day(c, d, spend)),
+        ];
+        reads.order_days_in_parts(as_of_day + 1, ctl, &mut each)?;
+    }
+    let [a, b] = builders;
+    let mut out = a.finish();
+    out.extend(b.finish());
+    if !out.is_sorted_by_key(|s| s.cid) {
+        out.sort_unstable_by_key(|s| s.cid);
+    }
+    Ok(out)
 }
 
 /// The same from every order row (the path before schema 12; the tests
