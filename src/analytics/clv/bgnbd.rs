@@ -204,15 +204,16 @@ impl Objective for Data {
                 }
                 s
             })
-            .reduce(
-                || [0.0; 5],
-                |mut a, b| {
-                    for i in 0..5 {
-                        a[i] += b[i];
-                    }
-                    a
-                },
-            );
+            // Added in chunk order, not in the order threads finish: the
+            // same bits on every run (a parallel reduce regroups the sums).
+            .collect::<Vec<[f64; 5]>>()
+            .into_iter()
+            .fold([0.0; 5], |mut a, b| {
+                for i in 0..5 {
+                    a[i] += b[i];
+                }
+                a
+            });
         let n = self.total.max(1.0);
         let pen = self.penalizer;
         let value = -sums[0] / n + pen * (r * r + alpha * alpha + a * a + b * b);

@@ -102,15 +102,15 @@ impl Objective for Data {
                 }
                 s
             })
-            .reduce(
-                || [0.0; 4],
-                |mut a, b| {
-                    for i in 0..4 {
-                        a[i] += b[i];
-                    }
-                    a
-                },
-            );
+            // Added in chunk order: the same bits on every run.
+            .collect::<Vec<[f64; 4]>>()
+            .into_iter()
+            .fold([0.0; 4], |mut a, b| {
+                for i in 0..4 {
+                    a[i] += b[i];
+                }
+                a
+            });
         let n = self.total.max(1.0);
         let pen = self.penalizer;
         (

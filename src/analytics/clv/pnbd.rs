@@ -421,7 +421,10 @@ impl Data {
                 }
                 (sum, g)
             })
-            .reduce(|| (0.0, [0.0; 4]), add)
+            // Added in chunk order: the same bits on every run.
+            .collect::<Vec<_>>()
+            .into_iter()
+            .fold((0.0, [0.0; 4]), add)
     }
 }
 
