@@ -643,14 +643,12 @@ fn a_prefetched_priority_refresh_sees_changes_made_before_the_lock() {
     let s = db.open();
     let refresh = |changed: bool, ahead: bool| -> Vec<(i64, f64)> {
         // As a retrain does it: read on a thread of its own, started when
-        // the retrain has read its data; or read there and then.
-        let pre = if ahead {
-            let p = crmtop::store::feedback::Prefetched::clv_ahead(&s.conn).unwrap();
+        // the retrain has read its data; or started only when collected.
+        let p = crmtop::store::feedback::Prefetched::clv_ahead(&s.conn).unwrap();
+        if ahead {
             p.start();
-            p.wait().unwrap()
-        } else {
-            crmtop::store::feedback::Prefetched::clv(&s.conn).unwrap()
-        };
+        }
+        let pre = p.wait().unwrap();
         if changed {
             // Another agent's commit, on a connection of its own.
             let other = db.open();

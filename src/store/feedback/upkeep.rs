@@ -238,13 +238,9 @@ impl Pending {
 }
 
 impl Prefetched {
-    /// The active CLV fit's values (before a retrain's transaction).
-    pub fn clv(conn: &Connection) -> Result<Prefetched> {
-        Prefetched::read(conn, clv_figure)
-    }
-
-    /// `clv` read on a thread of its own, from when a retrain has read its
-    /// data (`Pending::start`): its reads (0.3 s at a million customers)
+    /// The active CLV fit's values and the queue's items (for a retrain),
+    /// read on a thread of its own from when the retrain has read its data
+    /// (`Pending::start`): its reads (0.3 s at a million customers)
     /// then run beside the retrain's computation instead of delaying its
     /// write. Its items are used only if no other connection commits before
     /// the retrain's write lock, as always.
@@ -252,8 +248,8 @@ impl Prefetched {
         Prefetched::ahead(conn, clv_figure)
     }
 
-    /// `churn` read the same way, from when a CLV fit has summarised the
-    /// orders.
+    /// The active churn version's scores and the queue's items (for a CLV
+    /// fit), read the same way from when the fit has summarised the orders.
     pub fn churn_ahead(conn: &Connection) -> Result<Pending> {
         Prefetched::ahead(conn, churn_figure)
     }
@@ -274,33 +270,23 @@ impl Prefetched {
             }
             Err(_) => Pending {
                 go: None,
-                run: Run::Ready(Prefetched::read(conn, figure)),
+                run: Run::Ready(Prefetched::in_place(conn, figure)),
             },
         })
     }
 
-    /// The active churn version's scores (before a CLV fit's transaction).
-    pub fn churn(conn: &Connection) -> Result<Prefetched> {
-        Prefetched::read(conn, churn_figure)
-    }
-
-    fn read(conn: &Connection, figure: fn(&Connection) -> Result<Figure>) -> Result<Prefetched> {
-        let seen = seen(conn)?;
-        match crate::store::history::path_of(conn) {
-            Ok(path) => {
-                let r = crate::store::history::read_conn(&path)?;
-                Prefetched::from_reader(&r, seen, figure)
-            }
-            // An in-memory database has no second connection.
-            Err(_) => {
-                let (version, values) = figure(conn)?;
-                Ok(Prefetched {
-                    version,
-                    values,
-                    items: None,
-                })
-            }
-        }
+    /// The figure read there and then, on an in-memory database (no second
+    /// connection: the refresh reads the items itself).
+    fn in_place(
+        conn: &Connection,
+        figure: fn(&Connection) -> Result<Figure>,
+    ) -> Result<Prefetched> {
+        let (version, values) = figure(conn)?;
+        Ok(Prefetched {
+            version,
+            values,
+            items: None,
+        })
     }
 
     /// The items and the figure read on `r`, a connection of their own,
