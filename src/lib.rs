@@ -13,6 +13,7 @@ pub mod export;
 pub mod ingest;
 pub mod jobs;
 pub mod outfile;
+pub mod parallel;
 pub mod pii;
 pub mod signals;
 pub mod store;

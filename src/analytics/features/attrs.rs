@@ -4,7 +4,7 @@
 
 use super::{AttrColumns, Interner, NO_TEXT};
 use crate::cid_index::CidIndex;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::store::history::{self, AttrValue, Source as DataSource};
 
 /// From this many customers, the attribute table is read in two halves,
@@ -86,20 +86,7 @@ fn load_in(
             strings,
         })
     };
-    let parts: Vec<AttrPart> = if bounds.len() == 1 {
-        vec![read(bounds[0])?]
-    } else {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = bounds.iter().map(|&r| s.spawn(move || read(r))).collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .map_err(|_| Error::Other("an attribute reader thread panicked".into()))?
-                })
-                .collect::<Result<Vec<_>>>()
-        })?
-    };
+    let parts = crate::parallel::each_part(bounds, "an attribute reader", read)?;
     Ok(merge_attr_parts(parts, n))
 }
 

@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::cid_index::CidIndex;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::store::history::{self, Source as DataSource};
 use crate::timeutil;
 
@@ -67,24 +67,13 @@ fn load_customers_in(
         })?;
         Ok(strings)
     };
-    let read = &read;
-    let results: Vec<Result<Interner>> = std::thread::scope(|s| {
-        let handles: Vec<_> = customers
-            .chunks_mut(size)
-            .enumerate()
-            .map(|(k, part)| s.spawn(move || read(k * size, part)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(Error::Other("a customers reader panicked".into())))
-            })
-            .collect()
-    });
+    let results = crate::parallel::each_part(
+        customers.chunks_mut(size).enumerate().collect(),
+        "a customers reader",
+        |(k, part)| read(k * size, part),
+    )?;
     let mut strings = Interner::default();
     for (part, texts) in customers.chunks_mut(size).zip(results) {
-        let texts = texts?;
         let remap: Vec<u32> = texts.strings.iter().map(|t| strings.id(t)).collect();
         let to = |id: Option<u32>| id.and_then(|i| remap.get(i as usize).copied());
         for c in part {

@@ -6,7 +6,7 @@ use super::extract::{day_feedback, last_cutoff, orders_end};
 use super::totals::{EventTotals, FeedbackTotals, OrderTotals};
 use super::*;
 use crate::cid_index::CidIndex;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::jobs::Ctl;
 use crate::store::packs::PackReader;
 use crate::timeutil::DAY;
@@ -78,20 +78,9 @@ pub(super) fn scan_packs(
             (hi - lo) * nc,
         ))
     };
-    let results: Vec<Result<_>> = std::thread::scope(|s| {
-        let handles: Vec<_> = bounds.iter().map(|&b| s.spawn(move || read(b))).collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(Error::Other("a packed-history reader panicked".into()))
-                })
-            })
-            .collect()
-    });
+    let results = crate::parallel::each_part(bounds, "a packed-history reader", read)?;
     let (mut o, mut e, mut f) = (Vec::new(), Vec::new(), Vec::new());
-    for r in results {
-        let (orders, events, feedback, records) = r?;
+    for (orders, events, feedback, records) in results {
         o.push((orders, records));
         e.push((events, records * MAX_EVENT_KINDS));
         f.push((feedback, records));

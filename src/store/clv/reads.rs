@@ -156,23 +156,12 @@ fn order_days_packed(
             }
         })
     };
-    let read = &read;
-    std::thread::scope(|s| {
-        let handles: Vec<_> = each
-            .iter_mut()
-            .take(parts)
-            .enumerate()
-            .map(|(k, e)| s.spawn(move || read(k, e)))
-            .collect();
-        for h in handles {
-            h.join().unwrap_or_else(|_| {
-                Err(crate::Error::Other(
-                    "an order-history reader panicked".into(),
-                ))
-            })?;
-        }
-        Ok(())
-    })
+    crate::parallel::each_part(
+        each.iter_mut().take(parts).enumerate().collect(),
+        "an order-history reader",
+        |(k, e)| read(k, e),
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]
