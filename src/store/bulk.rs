@@ -131,11 +131,23 @@ pub fn drop_indexes_where(
 /// Drop the triggers whose name starts with `prefix` for a bulk load,
 /// returning their SQL to create them again. Inside the load's transaction.
 pub fn drop_triggers(conn: &Connection, prefix: &str) -> Result<Vec<String>> {
+    drop_triggers_of(conn, None, prefix)
+}
+
+/// `drop_triggers`, of the triggers on `table` only.
+pub fn drop_table_triggers(conn: &Connection, table: &str, prefix: &str) -> Result<Vec<String>> {
+    drop_triggers_of(conn, Some(table), prefix)
+}
+
+fn drop_triggers_of(conn: &Connection, table: Option<&str>, prefix: &str) -> Result<Vec<String>> {
     let mut st = conn.prepare(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND substr(name, 1, length(?1)) = ?1",
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND substr(name, 1, length(?1)) = ?1
+            AND (?2 IS NULL OR tbl_name = ?2)",
     )?;
     let all: Vec<(String, String)> = st
-        .query_map([prefix], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map(rusqlite::params![prefix, table], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     let mut out = Vec::new();
     for (name, sql) in all {

@@ -151,8 +151,8 @@ impl Store {
 /// the PostgreSQL issue will make it an engine-neutral handle).
 pub type Conn = rusqlite::Connection;
 pub use bulk::{
-    create_triggers, drop_indexes, drop_indexes_where, drop_triggers, insert_bound,
-    multi_row_insert_sql, rebuild_indexes, with_big_cache, BatchInsert,
+    create_triggers, drop_indexes, drop_indexes_where, drop_table_triggers, drop_triggers,
+    insert_bound, multi_row_insert_sql, rebuild_indexes, with_big_cache, BatchInsert,
 };
 pub use db_error::DbError;
 /// A value bound to or read from a statement.

@@ -218,6 +218,26 @@ pub fn begin_bulk(conn: &Connection, source: Source) -> Result<()> {
     Ok(())
 }
 
+/// Set aside the daily sums' triggers on `source`'s table for a bulk load
+/// (inside its transaction), returning them for `resume_sums`. While the
+/// load runs they would add nothing (`begin_bulk`'s mark stops them), but
+/// their WHEN clause ran for every row: 1.3 s of the writer's time in
+/// 10,000,000 orders (measured with the sqlite3 shell, 3M rows: 2.58 s
+/// without the trigger, 2.97 s with it).
+pub fn pause_sums(conn: &Connection, source: Source) -> Result<Vec<String>> {
+    let prefix = match source {
+        Source::Orders => "order_days_",
+        Source::Events => "event_days_",
+        Source::Feedback => "feedback_days_",
+    };
+    crate::store::drop_table_triggers(conn, source.table(), prefix)
+}
+
+/// Put back the triggers `pause_sums` set aside (before `end_bulk`).
+pub fn resume_sums(conn: &Connection, triggers: &[String]) -> Result<()> {
+    crate::store::create_triggers(conn, triggers)
+}
+
 /// End a bulk load of `source`: the days of every customer in `changed`
 /// (whose existing rows the load moved or changed, before and after) are
 /// recomputed from their rows, and the rows the load added for the other
