@@ -252,7 +252,7 @@ pub(super) fn compute(
         notes.append(&mut n);
     }
     // Retention CLV for the others (or everyone with --method retention).
-    let valued: std::collections::HashSet<i64> = values.iter().map(|v| v.cid).collect();
+    let valued: rustc_hash::FxHashSet<i64> = values.iter().map(|v| v.cid).collect();
     let all_customers: i64 = reads.customers()?;
     // Retention CLV only runs when someone is left to value.
     if opts.method != Method::Bgnbd && (all_customers as usize) > valued.len() {

@@ -18,7 +18,7 @@ pub(super) fn retention_values(
     opts: &ClvOptions,
     as_of_day: i64,
     disc: &[f64],
-    skip: &std::collections::HashSet<i64>,
+    skip: &rustc_hash::FxHashSet<i64>,
 ) -> Result<std::result::Result<Vec<Value>, String>> {
     let Some(window) = reads.churn_window()? else {
         return Ok(Err(

@@ -8,7 +8,6 @@ use crate::analytics::rfm;
 use crate::error::Result;
 use crate::jobs::Ctl;
 use rayon::prelude::*;
-use std::collections::HashMap;
 
 pub(super) fn discount_factors(months: u32, d: f64) -> Vec<f64> {
     (1..=months)
@@ -55,7 +54,7 @@ pub(super) fn value_transactional(
                     .collect::<Option<Vec<f64>>>()
             })
             .collect();
-        let index: HashMap<(u64, u64), usize> =
+        let index: rustc_hash::FxHashMap<(u64, u64), usize> =
             distinct.iter().enumerate().map(|(i, k)| (*k, i)).collect();
         let usable_gg = gg_params.filter(|p| p.q > 1.0);
         let computed: Vec<Value> = summaries
@@ -127,13 +126,10 @@ pub(super) fn assign_rfm(summaries: &[summary::Summary], values: &mut [Value]) {
         rfm::cut_points(&freq),
         rfm::cut_points(&mon),
     );
-    let by_cid: HashMap<i64, usize> = summaries
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.cid, i))
-        .collect();
+    let cids: Vec<i64> = summaries.iter().map(|s| s.cid).collect();
+    let by_cid = crate::cid_index::CidIndex::new(&cids);
     for v in values.iter_mut() {
-        if let Some(&i) = by_cid.get(&v.cid) {
+        if let Some(i) = by_cid.get(v.cid) {
             let (r, f, m) = (
                 rfm::score(rec[i], &cr),
                 rfm::score(freq[i], &cf),
