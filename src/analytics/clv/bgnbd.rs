@@ -15,7 +15,7 @@ use super::optim::Objective;
 use super::special::{digamma, ln_gamma, series};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Params {
@@ -59,7 +59,7 @@ pub(super) fn distinct(values: impl Iterator<Item = f64>) -> (Vec<f64>, HashMap<
 impl Data {
     /// Group customers' (x, t_x, T).
     pub fn new(customers: impl IntoIterator<Item = (f64, f64, f64)>, penalizer: f64) -> Data {
-        let mut groups: HashMap<(u64, u64, u64), f64> = HashMap::new();
+        let mut groups: HashMap<(u64, u64, u64), f64> = HashMap::default();
         for (x, tx, t) in customers {
             *groups
                 .entry((x.to_bits(), tx.to_bits(), t.to_bits()))

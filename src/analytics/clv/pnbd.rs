@@ -161,8 +161,8 @@ pub struct Data {
 }
 
 pub fn data(customers: impl IntoIterator<Item = (f64, f64, f64)>, penalizer: f64) -> Data {
-    use std::collections::HashMap;
-    let mut groups: HashMap<(u64, u64, u64), f64> = HashMap::new();
+    use rustc_hash::FxHashMap as HashMap;
+    let mut groups: HashMap<(u64, u64, u64), f64> = HashMap::default();
     for (x, tx, t) in customers {
         *groups
             .entry((x.to_bits(), tx.to_bits(), t.to_bits()))
@@ -171,8 +171,8 @@ pub fn data(customers: impl IntoIterator<Item = (f64, f64, f64)>, penalizer: f64
     let (xs, xi) = super::bgnbd::distinct(groups.keys().map(|k| f64::from_bits(k.0)));
     let (txs, txi) = super::bgnbd::distinct(groups.keys().map(|k| f64::from_bits(k.1)));
     let (ts, ti) = super::bgnbd::distinct(groups.keys().map(|k| f64::from_bits(k.2)));
-    let mut pair_tx: HashMap<(u32, u32), u32> = HashMap::new();
-    let mut pair_t: HashMap<(u32, u32), u32> = HashMap::new();
+    let mut pair_tx: HashMap<(u32, u32), u32> = HashMap::default();
+    let mut pair_t: HashMap<(u32, u32), u32> = HashMap::default();
     let mut rows: Vec<(u32, u32, u32, u32, u32, f64)> = groups
         .into_iter()
         .map(|((x, tx, t), w)| {
