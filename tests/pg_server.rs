@@ -28,7 +28,11 @@ fn a_demo_goes_to_the_server_and_back_whole() {
     if skip() {
         return;
     }
-    let db = demo_db(300, 11).on_engine();
+    // With a model and a CLV fit: the queue's priorities on the server
+    // count each customer's value at risk.
+    let db = demo_db(300, 11);
+    train_and_fit(&db);
+    let db = db.on_engine();
     let back = db.file("back.db");
     let out = crmtop_cmd()
         .args(["migrate", "--json", "--from"])
@@ -75,6 +79,18 @@ fn a_demo_goes_to_the_server_and_back_whole() {
             .unwrap()
     };
     assert_eq!(packed(&copy.conn), packed(&original.conn));
+    // The queue's priorities are the copy's own (its churn scores and CLV
+    // stay on the server): a recomputation changes none of them.
+    let open: i64 = copy
+        .conn
+        .query_row("SELECT count(*) FROM queue", [], |r| r.get(0))
+        .unwrap();
+    assert!(open > 0);
+    assert_eq!(
+        crmtop::store::feedback::refresh_priorities(&copy.conn).unwrap(),
+        0,
+        "queued items whose priority still counts the server's scores"
+    );
     // Each customer's attributes came back as they were.
     for cid in [1i64, 2, 150, 300] {
         assert_eq!(

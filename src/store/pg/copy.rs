@@ -452,6 +452,11 @@ pub fn to_sqlite(
         out.push(attributes::attributes_to_file(pg, &tx, progress)?);
         // Derived from the orders (the server does not keep it).
         crate::store::customers::rebuild_monthly_revenue(&tx)?;
+        // The queue's priorities came with it, computed from the server's
+        // churn scores and CLV, which stay behind (a model and a fit are
+        // made again here): recomputed from what the file holds, so the
+        // order and its explanation agree.
+        crate::store::feedback::refresh_priorities(&tx)?;
         // The daily sums came row by row through their triggers, which
         // marked every customer stale: pack them for training.
         crate::store::packs::refresh(
