@@ -208,6 +208,33 @@ fn filters_combine_and_are_set_directly() {
 }
 
 #[test]
+fn esc_clears_the_queue_filters_and_status_says_what_it_shows() {
+    let db = team_on_engine();
+    let mut h = ui(&db, 80, 24);
+    h.step(Action::GoScreen(Screen::Feedback));
+    h.command("status new");
+    h.step(Action::CycleQueueFilter); // mine: none of them is mine
+    assert!(ids(&h).is_empty());
+    h.step(Action::Back);
+    assert_eq!(ids(&h).len(), 6, "Esc clears what f set");
+    assert_eq!(
+        h.state.queue.filter.status(),
+        Some("new"),
+        "the status stays"
+    );
+    h.command("filter kind=question");
+    h.step(Action::Back);
+    assert_eq!(ids(&h).len(), 6, "and what :filter set");
+    h.step(Action::CycleStatus);
+    h.command("status resolved");
+    let said = h.status_text();
+    assert!(said.contains("showing resolved items"), "{said}");
+    h.command("sort kind");
+    let said = h.status_text();
+    assert!(said.contains("priority order"), "{said}");
+}
+
+#[test]
 fn assign_accepts_known_agents_and_asks_before_a_new_one() {
     let db = team_on_engine();
     // bob has acted, so he is known.
@@ -343,6 +370,27 @@ fn undo_a_resolve_unless_someone_changed_the_item_since() {
     // The audit trail still replays (doctor is healthy).
     let out = db.run(&["doctor"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+#[test]
+fn undo_a_take_gives_the_item_back() {
+    let db = team_on_engine();
+    let mut h = ui(&db, 80, 24);
+    h.step(Action::GoScreen(Screen::Feedback));
+    h.step(Action::FeedbackNext);
+    assert_eq!(
+        db.count("SELECT count(*) FROM feedback WHERE assignee = 'tester'"),
+        1
+    );
+    h.step(Action::Undo);
+    assert_eq!(
+        db.count("SELECT count(*) FROM feedback WHERE assignee = 'tester' OR status <> 'new'"),
+        0
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM audit_log WHERE action = 'undo'"),
+        1
+    );
 }
 
 #[test]

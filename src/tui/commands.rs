@@ -223,6 +223,9 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
                 .queue
                 .filter
                 .with(|p| matches!(p, F::Status(_) | F::Escalated), part);
+            // As `S` says it (the status line kept the last `S`'s word).
+            let shown = filter.status().unwrap_or("open").to_string();
+            state.say(Severity::Info, format!("showing {shown} items"));
             Ok(super::queue_filter::set_filter(state, filter))
         }
         "columns" | "cols" => columns(state, rest),
@@ -258,6 +261,11 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
             // The title ("last order", "churn %") or the `:columns` key
             // ("last_order", "churn").
             let want = rest.join(" ");
+            // The queue's order is its priority (resolved, closed and any:
+            // newest first), read in pages in that order: not a column's.
+            if state.screen == Screen::Feedback && state.detail.is_none() {
+                return Err("the queue is in priority order (:filter narrows it)".into());
+            }
             let Some((list, slot)) = current_list(state) else {
                 return Err("this screen has no sortable list".into());
             };

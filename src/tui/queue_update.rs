@@ -415,6 +415,11 @@ pub fn on_next(state: &mut AppState, claimed: Option<(i64, Outcome)>) -> Vec<Eff
     state.queue.acting = false;
     match claimed {
         Some((fid, outcome)) => {
+            // A take is a change of the item like a claim: `u` gives it
+            // back (through the same version check), as after `c`.
+            if let Outcome::Done { id, version, .. } = &outcome {
+                state.queue.last_done = Some((fid, *version, id.clone()));
+            }
             // `t` takes the top of the whole queue, as `crmtop feedback
             // next` does: with a filter on, say so (an agent filtering to
             // complaints took a question and could not tell why).
@@ -424,7 +429,7 @@ pub fn on_next(state: &mut AppState, claimed: Option<(i64, Outcome)>) -> Vec<Eff
             };
             state.say(
                 Severity::Success,
-                format!("next: {}{scope}", outcome.message()),
+                format!("next: {} (u undoes){scope}", outcome.message()),
             );
             let mut fx = open_item(state, fid);
             let off = state.queue.requested_offset;

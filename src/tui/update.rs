@@ -214,6 +214,17 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             if state.screen == Screen::Feedback && !state.queue.search.is_empty() {
                 return super::queue_filter::set_search(state, String::new());
             }
+            if state.screen == Screen::Feedback {
+                // Then the filters (`f`, `:filter`); the status shown stays.
+                use crate::store::feedback::QueueFilter as F;
+                let kept = state
+                    .queue
+                    .filter
+                    .with(|p| !matches!(p, F::Status(_)), None);
+                if kept != state.queue.filter {
+                    return super::queue_filter::set_filter(state, kept);
+                }
+            }
             if let Some((list, slot)) = current_list(state) {
                 if list.query.filter.is_some() {
                     list.query.filter = None;

@@ -14,8 +14,8 @@
 use super::optim::Objective;
 use super::special::{digamma, ln_gamma, series};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 use rustc_hash::FxHashMap as HashMap;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Params {

@@ -274,6 +274,8 @@ const SMALL_CELL: i64 = 30;
 fn render_heatmap(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
     let Some(d) = &state.dashboard else { return };
     let cells = &d.agg.heatmap;
+    // A group with no scored customer (e.g. customers imported after the
+    // model, with no age or income) would be a row or column of '-'.
     let has = |g: &str, by_age: bool| {
         cells.iter().any(|c| {
             (if by_age {
@@ -281,7 +283,7 @@ fn render_heatmap(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             } else {
                 &c.income_group
             }) == g
-                && c.customers > 0
+                && c.churn_rate.is_some()
         })
     };
     let ages: Vec<&str> = AGE_GROUPS
@@ -289,7 +291,7 @@ fn render_heatmap(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
         .copied()
         .filter(|g| has(g, true))
         .collect();
-    let incomes: Vec<&str> = INCOME_GROUPS
+    let mut incomes: Vec<&str> = INCOME_GROUPS
         .iter()
         .copied()
         .filter(|g| has(g, false))
@@ -342,12 +344,13 @@ fn render_heatmap(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
         }
         .to_string()
     };
-    // Five cells per value when they fit, else four ("100%").
-    let cw: u16 = if area.width.saturating_sub(2) >= 5 + 6 * incomes.len() as u16 {
-        5
-    } else {
-        4
-    };
+    // Five cells per value when they fit, else four ("100%"); when even
+    // four do not, the n/a column goes before any label is cut.
+    let fits = |n: usize, w: u16| area.width.saturating_sub(2) >= 5 + (w + 1) * n as u16;
+    if !fits(incomes.len(), 4) && incomes.last() == Some(&"unknown") {
+        incomes.pop();
+    }
+    let cw: u16 = if fits(incomes.len(), 5) { 5 } else { 4 };
     let header = Row::new(
         std::iter::once(Cell::from("age")).chain(
             incomes
@@ -361,7 +364,8 @@ fn render_heatmap(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
     let rows: Vec<Row> = ages
         .iter()
         .map(|age| {
-            let mut cs = vec![Cell::from(age.to_string())];
+            let label = if *age == "unknown" { "n/a" } else { *age };
+            let mut cs = vec![Cell::from(label.to_string())];
             for inc in &incomes {
                 let c = cells
                     .iter()

@@ -431,10 +431,7 @@ fn calendar_months(monthly: &[(String, f64)], n: usize) -> Vec<(String, f64)> {
 fn history_text(text: Option<&str>, score: Option<f64>, mask: bool, owner: Option<&str>) -> String {
     match text {
         Some(t) => {
-            let one_line: String = t
-                .chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect();
+            let one_line = crate::term::safe(&t.replace(['\n', '\r'], " ")).into_owned();
             pii::show(mask, pii::Kind::Text, &one_line, owner)
         }
         None => score.map(|x| format!("score {x}")).unwrap_or_default(),

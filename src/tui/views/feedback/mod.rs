@@ -66,9 +66,9 @@ fn item_text(state: &AppState, it: &crate::store::feedback::QueueItem, one_line:
         it.customer_name.as_deref(),
     );
     if one_line {
-        t.chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect()
+        // Line ends become spaces; every other control is shown as the
+        // item's own view shows it (`␛` for ESC), not hidden as a space.
+        crate::term::safe(&t.replace(['\n', '\r'], " ")).into_owned()
     } else {
         t
     }
