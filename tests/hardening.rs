@@ -261,6 +261,17 @@ fn hostile_text_never_reaches_the_terminal_from_the_cli() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert_clean("agent error", &stderr(&out));
+    // An empty or blank --agent (a script's unset variable) is refused, not
+    // replaced by the OS user.
+    for blank in ["", "  "] {
+        let out = crmtop_cmd()
+            .args(["--db", db.target().to_str().unwrap(), "--agent", blank])
+            .args(["feedback", "claim", "F2"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains("--agent is empty"), "{}", stderr(&out));
+    }
     let out = db.run(&["feedback", "assign", "F2", "--to", "bad\tname"]);
     assert_ne!(out.status.code(), Some(0));
 }

@@ -260,6 +260,16 @@ fn stars(p: f64) -> &'static str {
     }
 }
 
+/// A coefficient with four decimals, or in scientific notation when that
+/// would show nothing of it (per unit of income, a coefficient is 1e-5).
+fn coef_num(x: f64) -> String {
+    if x != 0.0 && x.abs() < 0.0005 {
+        format!("{x:.3e}")
+    } else {
+        format!("{x:.4}")
+    }
+}
+
 pub fn print_coefs(c: &[Coef]) {
     let w = c
         .iter()
@@ -281,14 +291,14 @@ pub fn print_coefs(c: &[Coef]) {
     for k in c {
         let name: String = k.feature.chars().take(w).collect();
         crate::outln!(
-            "{:<w$} {:>10.4} {:>9.4} {:>8.3} {:>7.3} {:>10.4} {:>10.4} {:>9.4} {}",
+            "{:<w$} {:>10} {:>9} {:>8.3} {:>7.3} {:>10} {:>10} {:>9.4} {}",
             name,
-            k.coef,
-            k.std_err,
+            coef_num(k.coef),
+            coef_num(k.std_err),
             k.z,
             k.p_value,
-            k.ci_low,
-            k.ci_high,
+            coef_num(k.ci_low),
+            coef_num(k.ci_high),
             k.odds_ratio,
             stars(k.p_value)
         );

@@ -132,6 +132,14 @@ pub struct Ctx {
 impl Ctx {
     pub fn new(global: Global) -> Result<Ctx> {
         let config = Config::load(global.config.as_deref())?;
+        if global.agent.as_deref().is_some_and(|a| a.trim().is_empty()) {
+            // Said, not replaced by the OS user: a script passing an unset
+            // variable would otherwise act under another name.
+            return Err(Error::BadInput(
+                "--agent is empty: give a name, or leave it out to act as $CRMTOP_AGENT or the OS user"
+                    .into(),
+            ));
+        }
         let agent = crate::agent::resolve(global.agent.as_deref());
         crate::agent::validate(&agent).map_err(Error::BadInput)?;
         Ok(Ctx {

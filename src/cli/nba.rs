@@ -85,7 +85,7 @@ pub fn next_action(ctx: &Ctx, a: NextActionArgs) -> Result<i32> {
     }
     for adv in &all {
         crate::outln!(
-            "{:<12} {:>4.0}% churn  {}",
+            "{:<12} {:>5.1}% churn  {}",
             crate::term::safe(&adv.customer_id),
             100.0 * adv.churn_prob,
             crate::term::safe(&adv.explanation)

@@ -242,7 +242,14 @@ pub fn migrate(ctx: &Ctx, a: MigrateArgs) -> Result<i32> {
     };
     let (from, to, copied, after) = match (is_url(&a.from), is_url(&a.to)) {
         (false, true) => {
-            let file = crate::store::open(std::path::Path::new(&a.from), crate::store::Mode::ReadOnly)?;
+            let path = std::path::Path::new(&a.from);
+            if !path.exists() {
+                return Err(Error::File {
+                    path: path.to_path_buf(),
+                    message: "no such database file to copy from".into(),
+                });
+            }
+            let file = crate::store::open(path, crate::store::Mode::ReadOnly)?;
             let pg = Pg::connect(&a.to, false)?;
             let copied = copy::from_sqlite(&file.conn, &pg, &mut progress)?;
             (
