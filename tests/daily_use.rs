@@ -160,6 +160,25 @@ fn find_a_ticket_resolve_it_find_it_among_resolved_and_reopen_it() {
     assert_eq!(h.state.queue.cursor, first);
 }
 
+/// An opened item whose customer has no churn score (they came after the
+/// active model) says so, not "no model yet"; a scored customer's item
+/// shows the score.
+#[test]
+fn an_opened_item_of_an_unscored_customer_says_what_the_detail_says() {
+    let db = team_db();
+    common::set_churn(&db.open().conn, &[("C1", 0.8), ("C2", 0.2)]);
+    let db = db.on_engine();
+    let mut h = ui(&db, 120, 40);
+    h.step(Action::GoScreen(Screen::Feedback));
+    h.command("goto F3");
+    let screen = h.screen();
+    assert!(screen.contains("churn not scored yet"), "{screen}");
+    assert!(!screen.contains("no model yet"), "{screen}");
+    h.step(Action::Back);
+    h.command("goto F1");
+    assert!(h.screen().contains("80.0% (high)"), "{}", h.screen());
+}
+
 #[test]
 fn filters_combine_and_are_set_directly() {
     let db = team_on_engine();
@@ -709,6 +728,39 @@ fn gone_is_not_at_risk() {
         .map(|r| r.id.as_str())
         .collect();
     assert_eq!(found, vec!["L1"]);
+}
+
+/// Customers imported after the model have no score yet: the low band
+/// neither lists nor counts them, in either order, and a search for one
+/// there says why nothing matches.
+#[test]
+fn an_unscored_customer_is_in_no_band() {
+    let db = TempDb::new();
+    let c = db.file("c.csv");
+    std::fs::write(&c, "id,name\nA1,Ann\nA2,Abe\nA3,Amy\n").unwrap();
+    db.import(Kind::Customers, &c).unwrap();
+    common::set_churn(&db.open().conn, &[("A1", 0.1), ("A2", 0.2), ("A3", 0.9)]);
+    std::fs::write(&c, "id,name\nN1,Evil Knievel\nN2,Nia\n").unwrap();
+    db.import(Kind::Customers, &c).unwrap();
+    let db = db.on_engine();
+    let mut h = ui(&db, 100, 30);
+    h.step(Action::GoScreen(Screen::Churn));
+    h.steps([Action::CycleBand, Action::CycleBand, Action::CycleBand]);
+    assert!(h.screen().contains("band low"), "{}", h.screen());
+    for sort in ["churn", "id"] {
+        h.command(&format!("sort {sort}"));
+        let mut ids: Vec<String> = h.state.churn.rows.iter().map(|r| r.id.clone()).collect();
+        ids.sort();
+        assert_eq!(ids, vec!["A1", "A2"], "{sort}");
+        assert_eq!(h.state.churn.total, Some(2), "{sort}");
+    }
+    search(&mut h, "Evil");
+    assert!(h.state.churn.rows.is_empty());
+    let screen = h.screen();
+    assert!(
+        screen.contains("no score") && screen.contains("next train"),
+        "{screen}"
+    );
 }
 
 /// An analyst's CLV screen, on either engine: the ranking highest first

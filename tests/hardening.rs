@@ -270,7 +270,11 @@ fn hostile_text_never_reaches_the_terminal_from_the_cli() {
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-        assert!(stderr(&out).contains("--agent is empty"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("--agent is empty"),
+            "{}",
+            stderr(&out)
+        );
     }
     let out = db.run(&["feedback", "assign", "F2", "--to", "bad\tname"]);
     assert_ne!(out.status.code(), Some(0));

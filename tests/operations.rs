@@ -207,3 +207,52 @@ fn doctor_reports_files_it_cannot_use() {
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
 }
+
+/// Customers imported after the active model have no score until the next
+/// train (the README's "-"): doctor says so as information and stays
+/// healthy, on either engine alike; only when most customers have no
+/// score is it a warning. Every finding is a whole sentence.
+#[test]
+fn doctor_tells_of_unscored_customers_alike_on_either_engine() {
+    use crmtop::ingest::Kind;
+    let db = TempDb::new();
+    let c = db.file("c.csv");
+    std::fs::write(&c, "id,name\nK1,Ann\nK2,Bo\nK3,Cy\n").unwrap();
+    db.import(Kind::Customers, &c).unwrap();
+    set_churn(&db.open().conn, &[("K1", 0.1), ("K2", 0.2), ("K3", 0.9)]);
+    let db = db.on_engine();
+    let models = |out: &std::process::Output| -> (String, String) {
+        let v = json(out);
+        let f = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["check"] == "models")
+            .unwrap_or_else(|| panic!("no models finding: {v}"))
+            .clone();
+        for g in v["findings"].as_array().unwrap() {
+            let m = g["message"].as_str().unwrap();
+            assert!(!m.ends_with("'s"), "cut short: {m}");
+        }
+        (
+            f["severity"].as_str().unwrap().to_string(),
+            f["message"].as_str().unwrap().to_string(),
+        )
+    };
+    std::fs::write(&c, "id,name\nN1,Di\n").unwrap();
+    db.import(Kind::Customers, &c).unwrap();
+    let out = db.run(&["doctor", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let (severity, message) = models(&out);
+    assert_eq!(severity, "ok");
+    assert!(message.starts_with("1 of 4 customers"), "{message}");
+    // Most customers without a score: a warning (exit 6).
+    std::fs::write(&c, "id,name\nN2,Ed\nN3,Flo\nN4,Gus\n").unwrap();
+    db.import(Kind::Customers, &c).unwrap();
+    let out = db.run(&["doctor", "--json"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stdout(&out));
+    assert_eq!(problems(&json(&out)), ["models"]);
+    let (severity, message) = models(&out);
+    assert_eq!(severity, "warning");
+    assert!(message.starts_with("4 of 7 customers"), "{message}");
+}

@@ -38,13 +38,15 @@ impl Band {
         }
     }
 
-    /// [lo, hi) of churn probability for the thresholds.
+    /// [lo, hi) of churn probability for the thresholds. Low starts at 0,
+    /// above the rank of a customer the active model did not score
+    /// (`store::scores::UNSCORED`): such a customer is in no band.
     pub fn range(self, medium: f64, high: f64) -> Option<(f64, f64)> {
         match self {
             Band::All => None,
             Band::High => Some((high, 2.0)),
             Band::Medium => Some((medium, high)),
-            Band::Low => Some((-1.0, medium)),
+            Band::Low => Some((0.0, medium)),
         }
     }
 }

@@ -35,6 +35,27 @@ pub struct Finding {
     pub fixed: bool,
 }
 
+/// The customers the active churn model has no score for, said alike on a
+/// file and a server. A customer added since the model scored has none
+/// until the next train or `crmtop score` (the README's "-"): normal after
+/// every import, so information; a warning only when most customers have
+/// none (the churn screens then rank few of them).
+pub fn unscored(missing: i64, customers: i64) -> Finding {
+    let most = missing * 2 > customers;
+    Finding {
+        check: "models",
+        severity: if most { Severity::Warning } else { Severity::Ok },
+        message: match missing {
+            0 => "the active churn model scores every customer".into(),
+            n => format!(
+                "{n} of {customers} customers have no churn score yet (added since the active model scored; the next train scores them)"
+            ),
+        },
+        fix: most.then(|| "crmtop score re-scores every customer with the active model".into()),
+        fixed: false,
+    }
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Report {
     pub path: String,

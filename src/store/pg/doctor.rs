@@ -168,6 +168,13 @@ pub fn run(pg: &Pg, fix: bool) -> Result<Report> {
             model.fixed = true;
         }
         findings.push(model);
+        // Customers added since it scored, as a file's doctor says it.
+        let missing = count(
+            pg,
+            "SELECT count(*) FROM customers c WHERE NOT EXISTS (SELECT 1 FROM active_churn a WHERE a.cid = c.cid)",
+        )?;
+        let customers = count(pg, "SELECT count(*) FROM customers")?;
+        findings.push(crate::store::doctor::unscored(missing, customers));
     }
     // The active CLV fit's values (the server keeps no other): every value
     // a customer's, and a fit active when there are values.
@@ -237,7 +244,7 @@ pub fn run(pg: &Pg, fix: bool) -> Result<Report> {
                 "crmtop doctor --fix gives them a placeholder customer 'restored-<key>' (nothing is deleted)".into(),
             )
         }),
-        format!("{with} customers with attributes, each a customer's"),
+        format!("{with} customers with attributes; every attribute row belongs to a customer"),
     );
     if fix && strays > 0 && !pg.read_only {
         pg.begin("BEGIN")?;

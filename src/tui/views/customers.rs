@@ -219,9 +219,9 @@ pub fn empty_hint(state: &AppState, list: &ListState) -> Option<String> {
 }
 
 /// Said, not an empty box, when nothing matches the list's filter or
-/// cluster: the churn list leaves out who has left, so a lapsed
-/// customer's id finds nothing there; a cluster number may be of no
-/// grouping yet.
+/// cluster: the churn list leaves out who has left, and a risk band who
+/// has no score yet, so a lapsed or new customer's id finds nothing
+/// there; a cluster number may be of no grouping yet.
 fn no_match(list: &ListState, screen_key: &str) -> Option<String> {
     let filtered = list.query.filter.as_deref().is_some_and(|t| !t.is_empty());
     if !list.rows.is_empty() || list.loading || !(filtered || list.query.cluster.is_some()) {
@@ -238,6 +238,12 @@ fn no_match(list: &ListState, screen_key: &str) -> Option<String> {
         ),
         None => String::from("No customer matches the filter. Esc clears it."),
     };
+    if screen_key == "churn" && filtered && list.query.churn_band.is_some() {
+        msg.push_str(
+            "\n\nA risk band holds only scored customers: those added since the active model \
+             scored have no score yet (the next train scores them); b to \"all\" lists them.",
+        );
+    }
     if screen_key == "churn" && filtered {
         msg.push_str(
             "\n\nThis list leaves out the customers who have already left (labelled churned, \

@@ -161,16 +161,23 @@ fn customer_pane(
             "low"
         }
     };
-    lines.push(Line::from(vec![
-        Span::styled("churn ", theme.dim()),
-        Span::raw(
-            it.churn_prob
-                .map(|p| format!("{} ({})", format::percent(p), band(p)))
-                .unwrap_or_else(|| "no model yet".into()),
-        ),
-        Span::styled(" · CLV ", theme.dim()),
-        Span::raw(it.clv.map(format::money).unwrap_or_else(|| "-".into())),
-    ]));
+    // Without a score, said as the customer detail says it, shorter (a
+    // model may well be active: the customer came after it scored).
+    let mut churn = match it.churn_prob {
+        Some(p) => vec![
+            Span::styled("churn ", theme.dim()),
+            Span::raw(format!("{} ({})", format::percent(p), band(p))),
+        ],
+        None => vec![
+            Span::styled("churn ", theme.dim()),
+            Span::raw("not scored yet (R retrains)"),
+        ],
+    };
+    churn.push(Span::styled(" · CLV ", theme.dim()));
+    churn.push(Span::raw(
+        it.clv.map(format::money).unwrap_or_else(|| "-".into()),
+    ));
+    lines.push(Line::from(churn));
     match &o.customer {
         None if o.loading => lines.push(Line::from(Span::styled("loading…", theme.dim()))),
         None => {}
