@@ -71,6 +71,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0016_customers_labelled.sql",
         include_str!("../../schema/0016_customers_labelled.sql"),
     ),
+    (
+        "0017_feedback_search_folds.sql",
+        include_str!("../../schema/0017_feedback_search_folds.sql"),
+    ),
 ];
 
 /// The second step of a migration, in the same transaction, where SQL alone

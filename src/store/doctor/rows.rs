@@ -28,14 +28,16 @@ pub(super) fn check_search(d: &mut Doctor, conn: &Connection, fix: bool) -> Resu
     Ok(())
 }
 
-/// Items whose entry in the search index is missing or differs, plus
-/// entries of items that are gone.
+/// Items whose entry in the search index is missing or differs from what
+/// the index is made of (`feedback_search_rows`: names and texts with the
+/// letters FTS5 keeps spelled plainly, schema 17), plus entries of items
+/// that are gone.
 pub fn search_index_mismatches(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row(
-        "SELECT (SELECT count(*) FROM feedback f JOIN customers c ON c.cid = f.cid
-                 LEFT JOIN feedback_fts x ON x.rowid = f.fid
-                 WHERE x.rowid IS NULL OR x.id IS NOT f.id OR x.customer_id IS NOT c.id
-                    OR x.name IS NOT c.name OR x.text IS NOT f.text)
+        "SELECT (SELECT count(*) FROM feedback_search_rows s
+                 LEFT JOIN feedback_fts x ON x.rowid = s.fid
+                 WHERE x.rowid IS NULL OR x.id IS NOT s.id OR x.customer_id IS NOT s.customer_id
+                    OR x.name IS NOT s.name OR x.text IS NOT s.text)
               + (SELECT count(*) FROM feedback_fts x WHERE x.rowid NOT IN (SELECT fid FROM feedback))",
         [],
         |r| r.get(0),
@@ -48,7 +50,7 @@ pub fn rebuild_search_index(conn: &Connection) -> Result<()> {
         "SAVEPOINT fts_rebuild;
          DELETE FROM feedback_fts;
          INSERT INTO feedback_fts(rowid, id, customer_id, name, text)
-             SELECT f.fid, f.id, c.id, c.name, f.text FROM feedback f JOIN customers c ON c.cid = f.cid;
+             SELECT fid, id, customer_id, name, text FROM feedback_search_rows;
          RELEASE fts_rebuild;",
     )?;
     Ok(())

@@ -5,11 +5,56 @@ use crate::error::Result;
 use crate::store::sql::{self, Sql};
 use rusqlite::Connection;
 
+/// The letters FTS5's unicode61 tokenizer keeps as they are (they do not
+/// decompose: no accent to take off), spelled as PostgreSQL's `unaccent`
+/// spells them. The search index holds names and texts with these spelled
+/// plainly (the view `feedback_search_rows`, schema 17), and what is typed
+/// is folded the same way, so `lukasz` finds Łukasz on a file as on a server.
+pub const PLAIN_LETTERS: &[(char, &str)] = &[
+    ('ß', "ss"),
+    ('æ', "ae"),
+    ('ð', "d"),
+    ('ø', "o"),
+    ('þ', "th"),
+    ('đ', "d"),
+    ('ħ', "h"),
+    ('ı', "i"),
+    ('ł', "l"),
+    ('ŀ', "l"),
+    ('ŋ', "n"),
+    ('œ', "oe"),
+    ('ŧ', "t"),
+    ('Æ', "AE"),
+    ('Ð', "D"),
+    ('Ø', "O"),
+    ('Þ', "TH"),
+    ('Đ', "D"),
+    ('Ħ', "H"),
+    ('Ł', "L"),
+    ('Ŀ', "L"),
+    ('Ŋ', "N"),
+    ('Œ', "OE"),
+    ('Ŧ', "T"),
+    ('ẞ', "SS"),
+];
+
+/// `text` with [`PLAIN_LETTERS`] spelled plainly (as the index holds it).
+pub fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match PLAIN_LETTERS.iter().find(|(l, _)| *l == c) {
+            Some((_, plain)) => out.push_str(plain),
+            None => out.push(c),
+        }
+    }
+    out
+}
+
 /// A full-text query from what a user typed: each word quoted (so FTS5
 /// syntax characters are only text) and matched as the start of a word;
 /// all words must match. None when nothing searchable was typed.
 pub fn fts_query(typed: &str) -> Option<String> {
-    let words: Vec<String> = typed
+    let words: Vec<String> = fold(typed)
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
@@ -138,4 +183,46 @@ pub fn search(conn: &Connection, typed: &str, limit: i64) -> Result<Vec<i64>> {
     )?;
     let rows = st.query_map(rusqlite::params![q, limit], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The index's view spells every letter as `fold` does, in names and
+    /// texts, and a folded query finds them.
+    #[test]
+    fn the_index_folds_as_fold_does() {
+        let c = Connection::open_in_memory().unwrap();
+        for (_, sql) in crate::store::MIGRATIONS {
+            c.execute_batch(sql).unwrap();
+        }
+        let all: String = PLAIN_LETTERS
+            .iter()
+            .map(|(l, _)| format!("x{l}y "))
+            .collect();
+        c.execute(
+            "INSERT INTO customers(cid, id, name) VALUES (1, 'K1', ?1)",
+            [&all],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO feedback(cid, id, created_at, kind, text) VALUES (1, 'F1', 0, 'other', ?1)",
+            [&all],
+        )
+        .unwrap();
+        let (name, text): (String, String) = c
+            .query_row("SELECT name, text FROM feedback_fts", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(name, fold(&all));
+        assert_eq!(text, fold(&all));
+        for (l, plain) in PLAIN_LETTERS {
+            for typed in [format!("x{plain}y"), format!("x{l}y")] {
+                let hits = search(&c, &typed, 10).unwrap();
+                assert_eq!(hits, vec![1], "{typed}");
+            }
+        }
+    }
 }
