@@ -191,7 +191,7 @@ fn two_agents_work_the_list_without_losing_an_outcome() {
     ]);
     assert!(!late.status.success());
     assert!(
-        stderr(&late).contains("changed by someone else"),
+        stderr(&late).contains("changed since you read it"),
         "{}",
         stderr(&late)
     );

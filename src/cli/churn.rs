@@ -417,6 +417,13 @@ pub fn model(ctx: &Ctx, cmd: ModelCmd) -> Result<i32> {
             } else {
                 let mut r = report;
                 r.active = row.active;
+                if row.active && r.activation.starts_with("kept inactive") {
+                    // Training kept it inactive; it was activated since.
+                    r.activation = format!(
+                        "when trained: {} (activated since)",
+                        r.activation.trim_end_matches('.')
+                    );
+                }
                 print_report(&r);
                 crate::outln!("status: {}", if row.active { "active" } else { "inactive" });
             }

@@ -105,7 +105,7 @@ pub enum Command {
     Backup(ops::BackupArgs),
     /// Check integrity, schema, WAL, orphan rows, stale jobs, the audit log; --fix repairs
     Doctor(ops::DoctorArgs),
-    /// Copy a crmtop file into a PostgreSQL database (checked by counts and checksums)
+    /// Copy a crmtop database from a file into a PostgreSQL database, or back into a new file (checked by counts and checksums)
     Migrate(ops::MigrateArgs),
 }
 

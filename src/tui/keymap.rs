@@ -263,7 +263,7 @@ impl Keymap {
                     s(Feedback),
                     &["S"],
                     Action::CycleStatus,
-                    "status shown: open, new, pending, escalated, resolved, closed, any",
+                    "status shown: all open (new, claimed, pending, escalated), new, open (claimed), pending, escalated, resolved, closed, any",
                 ),
                 b(
                     s(Feedback),

@@ -417,7 +417,7 @@ pub fn record_outcome(
         )?
         .map(|r| Ok::<_, Error>((r.i64(0)?, r.opt_text(1)?, r.opt_text(2)?, r.opt_text(3)?)))
         .transpose()?
-        .ok_or_else(|| Error::Conflict("changed by someone else meanwhile; read it again".into()))?;
+        .ok_or_else(|| Error::Conflict("changed since you read it; read it again".into()))?;
     // Another agent's recorded outcome is replaced only knowingly: with the
     // version read (campaign show --json gives it).
     if let (Some(o), Some(by), None) = (&old, old_by.as_deref(), expected_version) {
@@ -442,7 +442,7 @@ pub fn record_outcome(
         }
         if v != version {
             return Err(Error::Conflict(format!(
-                "changed by someone else meanwhile (version {version}, you read {v}); outcome now: {}",
+                "changed since you read it (version {version}, you read {v}); outcome now: {}",
                 old.as_deref().unwrap_or("none")
             )));
         }
@@ -463,7 +463,7 @@ pub fn record_outcome(
     )?;
     if n == 0 {
         return Err(Error::Conflict(
-            "changed by someone else meanwhile; read it again".into(),
+            "changed since you read it; read it again".into(),
         ));
     }
     crate::store::audit::append(
