@@ -293,6 +293,19 @@ pub fn create_new_private(path: &Path) -> Result<File> {
         .map_err(|e| write_error(path, e))
 }
 
+/// A path typed in a command, with a leading `~/` (or a lone `~`) taken as
+/// the home directory, as a shell would (nothing else is expanded).
+pub fn expand_home(path: &str) -> std::path::PathBuf {
+    let home = std::env::var_os("HOME").filter(|h| !h.is_empty());
+    match (path.strip_prefix('~'), home) {
+        (Some(""), Some(h)) => std::path::PathBuf::from(h),
+        (Some(rest), Some(h)) if rest.starts_with('/') => {
+            std::path::PathBuf::from(h).join(rest.trim_start_matches('/'))
+        }
+        _ => std::path::PathBuf::from(path),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,5 +364,28 @@ mod tests {
         drop(f);
         assert_eq!(std::fs::read(&out).unwrap(), b"new");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}
+
+#[cfg(test)]
+mod home_tests {
+    #[test]
+    fn a_leading_tilde_is_the_home_directory() {
+        let home = std::env::var("HOME").unwrap_or_default();
+        if home.is_empty() {
+            return;
+        }
+        let h = std::path::PathBuf::from(&home);
+        assert_eq!(super::expand_home("~/x.csv"), h.join("x.csv"));
+        assert_eq!(super::expand_home("~"), h);
+        // Only a leading "~/": another user's "~bob/", and a "~" inside, stay.
+        assert_eq!(
+            super::expand_home("~bob/x"),
+            std::path::PathBuf::from("~bob/x")
+        );
+        assert_eq!(
+            super::expand_home("a/~/x"),
+            std::path::PathBuf::from("a/~/x")
+        );
     }
 }

@@ -179,7 +179,7 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
             };
             let spec = JobSpec::Export {
                 what,
-                path: expand_home(path),
+                path: crate::outfile::expand_home(path),
                 csv,
                 mask: state.mask_pii,
             };
@@ -472,41 +472,5 @@ fn filtered_view(state: &AppState) -> Option<&'static str> {
         Some("segment")
     } else {
         None
-    }
-}
-
-/// A path typed in a command, with a leading `~/` (or a lone `~`) taken as
-/// the home directory, as a shell would (nothing else is expanded).
-fn expand_home(path: &str) -> std::path::PathBuf {
-    let home = std::env::var_os("HOME").filter(|h| !h.is_empty());
-    match (path.strip_prefix('~'), home) {
-        (Some(""), Some(h)) => std::path::PathBuf::from(h),
-        (Some(rest), Some(h)) if rest.starts_with('/') => {
-            std::path::PathBuf::from(h).join(rest.trim_start_matches('/'))
-        }
-        _ => std::path::PathBuf::from(path),
-    }
-}
-
-#[cfg(test)]
-mod home_tests {
-    #[test]
-    fn a_leading_tilde_is_the_home_directory() {
-        let home = std::env::var("HOME").unwrap_or_default();
-        if home.is_empty() {
-            return;
-        }
-        let h = std::path::PathBuf::from(&home);
-        assert_eq!(super::expand_home("~/x.csv"), h.join("x.csv"));
-        assert_eq!(super::expand_home("~"), h);
-        // Only a leading "~/": another user's "~bob/", and a "~" inside, stay.
-        assert_eq!(
-            super::expand_home("~bob/x"),
-            std::path::PathBuf::from("~bob/x")
-        );
-        assert_eq!(
-            super::expand_home("a/~/x"),
-            std::path::PathBuf::from("a/~/x")
-        );
     }
 }
