@@ -251,6 +251,11 @@ fn esc_clears_the_queue_filters_and_status_says_what_it_shows() {
     h.command("sort kind");
     let said = h.status_text();
     assert!(said.contains("priority order"), "{said}");
+    // And `s` says so too, rather than nothing.
+    h.command("status open");
+    h.step(Action::SortNext);
+    let said = h.status_text();
+    assert!(said.contains("priority order"), "{said}");
 }
 
 #[test]

@@ -308,9 +308,10 @@ pub fn migrate(ctx: &Ctx, a: MigrateArgs) -> Result<i32> {
     let w = copied.iter().map(|c| c.table.len()).max().unwrap_or(0);
     for c in &copied {
         crate::outln!(
-            "  {:<w$} {:>10} rows  checksum {} (equal on both sides)",
+            "  {:<w$} {:>10} {:<4}  checksum {} (equal on both sides)",
             c.table,
-            c.rows,
+            crate::analytics::priority::count(c.rows as i64),
+            if c.rows == 1 { "row" } else { "rows" },
             c.checksum
         );
     }

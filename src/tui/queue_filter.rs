@@ -3,7 +3,7 @@
 //! part of one `QueueFilter` the filter bar shows.
 
 use super::action::{Action, InputKey};
-use super::app::{AppState, Severity};
+use super::app::{AppState, Screen, Severity};
 use super::update::{load_queue, Effect};
 
 /// `/` on the queue: the search, live, over item ids, customer ids and
@@ -124,6 +124,18 @@ pub fn parse(
         _ => F::Every(parts),
     };
     Ok((filter, text))
+}
+
+/// A sort key on a screen without a sortable list: on the queue, said
+/// (its order is its priority), elsewhere nothing.
+pub fn no_sort(state: &mut AppState) -> Vec<Effect> {
+    if state.screen == Screen::Feedback && state.detail.is_none() {
+        state.say(
+            Severity::Info,
+            "the queue is in priority order (resolved, closed, any: newest first); f or :filter narrows it",
+        );
+    }
+    vec![]
 }
 
 /// `S` on the queue: the next status to show.

@@ -278,14 +278,14 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         },
         Action::SortNext => match current_list(state) {
             Some((list, slot)) => sort_next(list, slot),
-            None => vec![],
+            None => super::queue_filter::no_sort(state),
         },
         Action::SortReverse => match current_list(state) {
             Some((list, slot)) => {
                 list.query.descending = !list.query.descending;
                 resort_list(list, slot)
             }
-            None => vec![],
+            None => super::queue_filter::no_sort(state),
         },
         Action::Open => open(state),
         Action::Yank => {

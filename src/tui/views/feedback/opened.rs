@@ -253,7 +253,8 @@ fn customer_pane(
                         format::day(fb.created_at),
                         fb.kind,
                         fb.status,
-                        fit(&text.replace(['\n', '\r'], " "), 60)
+                        // Controls shown (␛), not counted as zero columns by `fit`.
+                        fit(&crate::term::safe(&text.replace(['\n', '\r'], " ")), 60)
                     )));
                 }
             }
