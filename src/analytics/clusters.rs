@@ -60,8 +60,15 @@ pub struct Profile {
     /// nobody in the cluster has the value.
     pub means: Vec<Option<f64>>,
     /// How far the cluster's mean is from everyone's, in standard
-    /// deviations (what the name is drawn from).
+    /// deviations of the clustering's scale (transformed, missing values
+    /// filled in): what the name is drawn from.
     pub z: Vec<f64>,
+    /// The same in the shown means' own terms: the cluster's mean of the
+    /// customers with a value, less everyone's, in standard deviations of
+    /// everyone's values (None where the cluster has none). Two clusters
+    /// with the same mean get the same figure.
+    #[serde(default)]
+    pub raw_z: Vec<Option<f64>>,
     /// Mean churn probability (active model), or the labelled churn rate.
     pub churn_rate: Option<f64>,
     pub mean_clv: Option<f64>,
@@ -234,6 +241,17 @@ pub fn cluster(rows: &[Row], k: Option<usize>, seed: u64) -> Result<(Report, Vec
         renumber[old] = new as u32 + 1;
     }
     let labels: Vec<u32> = labels.iter().map(|&l| renumber[l as usize]).collect();
+    // Everyone's mean and standard deviation of each feature, over the
+    // customers with a value (for `raw_z`).
+    let overall: Vec<Option<(f64, f64)>> = (0..FEATURES.len())
+        .map(|j| {
+            let v: Vec<f64> = rows.iter().filter_map(|r| raw(r, j)).collect();
+            let n = v.len() as f64;
+            let mean = v.iter().sum::<f64>() / n;
+            let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
+            (n > 0.0 && sd > 1e-12 && sd.is_finite()).then_some((mean, sd))
+        })
+        .collect();
     let mut clusters = Vec::with_capacity(k);
     for c in 1..=k as u32 {
         let members: Vec<usize> = (0..n).filter(|&i| labels[i] == c).collect();
@@ -256,6 +274,14 @@ pub fn cluster(rows: &[Row], k: Option<usize>, seed: u64) -> Result<(Report, Vec
             name: String::new(),
             customers: m,
             share: m as f64 / n as f64,
+            raw_z: means
+                .iter()
+                .zip(&overall)
+                .map(|(m, o)| {
+                    let (mean, sd) = (*o)?;
+                    Some((m.as_ref()? - mean) / sd)
+                })
+                .collect(),
             means,
             z,
             churn_rate,
@@ -475,6 +501,23 @@ mod tests {
             900
         );
         assert_eq!(cluster(&rows, None, 1).unwrap().1, labels);
+        // The distance shown beside a mean is that mean's: from everyone's
+        // mean over the customers with a value, in their standard
+        // deviation; none for a feature that does not vary (tenure here).
+        for j in 0..FEATURES.len() {
+            let v: Vec<f64> = rows.iter().filter_map(|r| raw(r, j)).collect();
+            let n = v.len() as f64;
+            let mean = v.iter().sum::<f64>() / n;
+            let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
+            for c in &report.clusters {
+                match (c.means[j], c.raw_z[j]) {
+                    (Some(m), Some(z)) => assert!((z - (m - mean) / sd).abs() < 1e-9, "{j}"),
+                    (m, None) => assert!(m.is_none() || v.is_empty() || sd <= 1e-12, "{j}"),
+                    (None, Some(_)) => panic!("a distance without a mean ({j})"),
+                }
+            }
+        }
+        assert!(report.clusters.iter().all(|c| c.raw_z[3].is_none()));
     }
 
     #[test]

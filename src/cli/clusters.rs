@@ -88,12 +88,14 @@ fn print_report(r: &Report) {
             if r.dropped.iter().any(|d| d == f) {
                 continue;
             }
-            crate::outln!(
-                "    {:<24} {:>10}  ({:+.2} sd)",
-                f,
-                show(c.means[j], j),
-                c.z[j]
-            );
+            // The mean's own distance from everyone's (reports stored
+            // before it was kept show the clustering's).
+            let sd = match c.raw_z.get(j) {
+                Some(Some(z)) => format!("({z:+.2} sd)"),
+                Some(None) => String::new(),
+                None => format!("({:+.2} sd)", c.z[j]),
+            };
+            crate::outln!("    {:<24} {:>10}  {sd}", f, show(c.means[j], j));
         }
     }
     crate::outln!("\nfilter a customer screen by cluster with :cluster N");
