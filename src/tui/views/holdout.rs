@@ -255,21 +255,26 @@ fn heatmap(
     let inner = block.inner(area);
     f.render_widget(block, area);
     let width = inner.width.saturating_sub(4) as usize;
-    // Columns shown: every k-th recency so the row fits.
+    // Columns shown: every k-th recency so the row fits, each as wide as
+    // the area allows (40 recencies in 69 cells left 40% of it blank,
+    // which read as "lowest").
     let step = cols.len().div_ceil(width.max(1)).max(1);
+    let shown = cols.len().div_ceil(step).max(1);
+    // The c-th shown column's cells: the widths add up to the row's.
+    let cw = |c: usize| ((c + 1) * width / shown - c * width / shown).max(1);
     let height = inner.height.saturating_sub(1) as usize;
     let rstep = rows.len().div_ceil(height.max(1)).max(1);
     let mut lines = Vec::new();
     for (i, x) in rows.iter().enumerate().step_by(rstep).rev() {
         let mut s = format!("{:>3} ", *x as i64);
-        for j in (0..cols.len()).step_by(step) {
+        for (c, j) in (0..cols.len()).step_by(step).enumerate() {
             let val = v.get(i).and_then(|r| r.get(j)).copied().unwrap_or(f64::NAN);
             let k = if val.is_finite() {
                 ((val / max) * 4.0).round().clamp(0.0, 4.0) as usize
             } else {
                 0
             };
-            s.push_str(SHADES[k]);
+            s.push_str(&SHADES[k].repeat(cw(c)));
         }
         lines.push(Line::from(s));
     }
