@@ -264,7 +264,7 @@ pub fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
             // The queue's order is its priority (resolved, closed and any:
             // newest first), read in pages in that order: not a column's.
             if state.screen == Screen::Feedback && state.detail.is_none() {
-                return Err("the queue is in priority order (:filter narrows it)".into());
+                return Err(super::queue_filter::QUEUE_ORDER.into());
             }
             let Some((list, slot)) = current_list(state) else {
                 return Err("this screen has no sortable list".into());

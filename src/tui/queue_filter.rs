@@ -126,14 +126,16 @@ pub fn parse(
     Ok((filter, text))
 }
 
-/// A sort key on a screen without a sortable list: on the queue, said
-/// (its order is its priority), elsewhere nothing.
+/// What a sort on the queue is told (`s`, `S`, `:sort`): its order is its
+/// priority, read in pages in that order.
+pub const QUEUE_ORDER: &str =
+    "the queue is in priority order (resolved, closed, any: newest first); f or :filter narrows it";
+
+/// A sort key on a screen without a sortable list: on the queue, said,
+/// elsewhere nothing.
 pub fn no_sort(state: &mut AppState) -> Vec<Effect> {
     if state.screen == Screen::Feedback && state.detail.is_none() {
-        state.say(
-            Severity::Info,
-            "the queue is in priority order (resolved, closed, any: newest first); f or :filter narrows it",
-        );
+        state.say(Severity::Info, QUEUE_ORDER);
     }
     vec![]
 }
