@@ -251,8 +251,12 @@ fn esc_clears_the_queue_filters_and_status_says_what_it_shows() {
     h.command("sort kind");
     let said = h.status_text();
     assert!(said.contains("priority order"), "{said}");
-    // And `s` says so too, rather than nothing.
+    // And `s` says so too, rather than nothing (the key is bound there).
     h.command("status open");
+    let km = crmtop::tui::keymap::Keymap::defaults();
+    let s_key = crmtop::tui::keymap::Key::parse("s").unwrap();
+    let action = km.lookup(Screen::Feedback, &s_key);
+    assert_eq!(action, Some(Action::SortNext));
     h.step(Action::SortNext);
     let said = h.status_text();
     assert!(said.contains("priority order"), "{said}");

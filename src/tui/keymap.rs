@@ -274,6 +274,12 @@ impl Keymap {
                 b(s(Feedback), &["X"], Action::Close, "close a resolved item"),
                 b(
                     s(Feedback),
+                    &["s"],
+                    Action::SortNext,
+                    "sort: says the queue's order (priority)",
+                ),
+                b(
+                    s(Feedback),
                     &["u"],
                     Action::Undo,
                     "undo your last queue action (if nobody changed the item since)",
