@@ -299,12 +299,15 @@ fn render_one(state: &AppState, m: &ModelRow, f: &mut Frame, area: Rect, theme: 
             "no holdout (trained with --holdout 0)".into(),
         ),
     };
-    f.render_widget(
-        Paragraph::new(text)
-            .wrap(Wrap { trim: true })
-            .block(block(title, theme)),
-        conf,
-    );
+    let text = Paragraph::new(text).wrap(Wrap { trim: true });
+    let mut b = block(title, theme);
+    // A short terminal cuts the counts: say so, and where they are whole.
+    let whole = format!("crmtop model show {}", m.id);
+    if let Some(mark) = super::pane::cut_mark(super::pane::hidden_lines(&text, conf), &whole, theme)
+    {
+        b = b.title_bottom(mark);
+    }
+    f.render_widget(text.block(b), conf);
 }
 
 fn render_roc(models: &[(String, &TrainReport)], f: &mut Frame, area: Rect, theme: &Theme) {

@@ -74,6 +74,31 @@ impl Pane {
     }
 }
 
+/// A box that does not scroll (a list's side panel) but whose text may not
+/// fit: the number of its lines that do not, with `p` drawn inside the
+/// borders of `area`.
+pub fn hidden_lines(p: &Paragraph, area: Rect) -> usize {
+    let inner = Block::default().borders(Borders::ALL).inner(area);
+    if inner.width == 0 {
+        return 0;
+    }
+    p.line_count(inner.width)
+        .saturating_sub(usize::from(inner.height))
+}
+
+/// The bottom-border mark of such a box: how many lines are hidden and
+/// where to read them whole (`whole`, e.g. "Enter").
+pub fn cut_mark(hidden: usize, whole: &str, theme: &Theme) -> Option<Line<'static>> {
+    (hidden > 0).then(|| {
+        let what = if hidden == 1 { "line" } else { "lines" };
+        Line::from(Span::styled(
+            format!(" +{hidden} {what}: {whole} "),
+            theme.dim(),
+        ))
+        .right_aligned()
+    })
+}
+
 /// The largest useful scroll of a view made of panes scrolled together.
 pub fn max_scroll(panes: &[Pane]) -> u16 {
     panes.iter().map(Pane::overflow).max().unwrap_or(0)

@@ -323,15 +323,16 @@ fn render_item(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
         it.channel.as_deref().unwrap_or("-"),
         format::day(it.created_at)
     );
-    let body = item_text(state, it, false);
-    f.render_widget(
-        Paragraph::new(body).wrap(Wrap { trim: true }).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(Span::styled(title, theme.title())),
-        ),
-        text_area,
-    );
+    let body = Paragraph::new(item_text(state, it, false)).wrap(Wrap { trim: true });
+    let mut block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(title, theme.title()));
+    if let Some(mark) =
+        super::pane::cut_mark(super::pane::hidden_lines(&body, text_area), "Enter", theme)
+    {
+        block = block.title_bottom(mark);
+    }
+    f.render_widget(body.block(block), text_area);
     // A resolved or closed item: how it ended, not why it would rank.
     let done = matches!(it.status.as_str(), "resolved" | "closed");
     let why = if done {
@@ -387,17 +388,19 @@ fn render_item(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             theme.dim(),
         )));
     }
-    f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: true }).block(
-            Block::default().borders(Borders::ALL).title(Span::styled(
-                if done {
-                    " Resolution "
-                } else {
-                    " Why it ranks here "
-                },
-                theme.title(),
-            )),
-        ),
-        ctx,
-    );
+    let text = Paragraph::new(lines).wrap(Wrap { trim: true });
+    let mut block = Block::default().borders(Borders::ALL).title(Span::styled(
+        if done {
+            " Resolution "
+        } else {
+            " Why it ranks here "
+        },
+        theme.title(),
+    ));
+    // Cut at the box's end: say so, and that the opened item shows it whole.
+    if let Some(mark) = super::pane::cut_mark(super::pane::hidden_lines(&text, ctx), "Enter", theme)
+    {
+        block = block.title_bottom(mark);
+    }
+    f.render_widget(text.block(block), ctx);
 }
