@@ -803,6 +803,71 @@ fn the_customer_lists_on_the_server_equal_the_files() {
         }
     }
     assert!(compared > 1000, "{compared}");
+    // Accents are folded on every path of both engines (the file's LIKE
+    // before its search is ready, its search, the server's folded trigram
+    // text, the server's matches by key): `lukasz` finds Łukasz.
+    for (cid, id, name) in [
+        (100006, "CX-1", "Łukasz Wiśniewski"),
+        (100007, "CX-2", "José MÜLLER"),
+        (100008, "CX-3", "Jose Muller"),
+        (100009, "CX-4", "Søren Ærø"),
+    ] {
+        let sql = "INSERT INTO customers(cid, id, name) VALUES (?1, ?2, ?3)";
+        file.conn
+            .execute(sql, rusqlite::params![cid, id, name])
+            .unwrap();
+        pg.exec(
+            sql,
+            &[
+                crmtop::store::sql::int(cid),
+                crmtop::store::sql::text(id),
+                crmtop::store::sql::text(name),
+            ],
+        )
+        .unwrap();
+    }
+    let search = crmtop::store::pg::search::build(&pg, false).unwrap();
+    let file_search = crmtop::store::search::SearchIndex::build(&file.conn).unwrap();
+    for (text, must) in [
+        ("lukasz wis", vec![100006]),
+        ("WISNIEWSKI", vec![100006]),
+        ("müller", vec![100007, 100008]),
+        ("jose m", vec![100007, 100008]),
+        ("soren aero", vec![100009]),
+        ("ærø", vec![100009]),
+    ] {
+        let hits = search.search(text);
+        assert_eq!(hits, file_search.search(text), "{text}: the two searches");
+        for sort in [SortColumn::Id, SortColumn::Name, SortColumn::Churn] {
+            let mut q = ListQuery::new(sort, false);
+            q.limit = 50;
+            q.filter = Some(text.into());
+            let what = format!("{text:?} {sort:?}");
+            let like = walk_both_ways(&q, &|q| list::page(&file.conn, q).unwrap()).0;
+            let by_search = walk_both_ways(&q, &|q| {
+                list::page_with(&file.conn, q, Some(&hits)).unwrap()
+            })
+            .0;
+            let server = walk_both_ways(&q, &|q| pg_list::page(&pg, q, None).unwrap()).0;
+            let keyed = walk_both_ways(&q, &|q| pg_list::page(&pg, q, Some(&hits)).unwrap()).0;
+            assert_eq!(like, by_search, "{what}: the file's two ways");
+            assert_eq!(like, server, "{what}: the server's text");
+            assert_eq!(like, keyed, "{what}: the server's keys");
+            assert_eq!(
+                list::count(&file.conn, &q).unwrap(),
+                hits.len() as i64,
+                "{what}"
+            );
+            assert_eq!(
+                pg_list::count(&pg, &q, None).unwrap(),
+                hits.len() as i64,
+                "{what}"
+            );
+            for c in &must {
+                assert!(like.contains(c), "{what}: {c} not found in {like:?}");
+            }
+        }
+    }
     // Anything beyond the text is walked on the server.
     let mut q = ListQuery::new(SortColumn::Id, false);
     q.filter = Some("an".into());

@@ -19,6 +19,7 @@ pub mod doctor;
 pub mod drivers;
 pub mod export;
 pub mod feedback;
+pub mod fold;
 pub mod history;
 pub mod jobs;
 pub mod list;

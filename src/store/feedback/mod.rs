@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 mod find;
 mod upkeep;
-pub use find::{fid_of, fts_query, item_number, number_ids_sql, search, tsquery};
+pub use find::{fid_of, fts_query, item_number, number_ids_sql, search, tsquery, PLAIN_LETTERS};
 pub use upkeep::{
     refresh_priorities, refresh_priorities_given, refresh_priorities_prefetched,
     refresh_static_priority, register_functions, requeue, settle_sla_clocks, Pending, Prefetched,

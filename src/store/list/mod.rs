@@ -168,6 +168,7 @@ mod tests {
 
     fn db() -> Connection {
         let c = Connection::open_in_memory().unwrap();
+        crate::store::search::register_functions(&c).unwrap();
         for (_, sql) in crate::store::MIGRATIONS {
             c.execute_batch(sql).unwrap();
         }

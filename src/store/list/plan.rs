@@ -243,16 +243,19 @@ pub(super) fn filters(
         }
     }
     if let (Some(t), None) = (text, hits) {
-        f.params.push(Value::Text(like_pattern(t)));
+        // Folded on both sides, as the in-memory search folds them
+        // (`store::fold`): the same matches before it is ready as after.
+        f.params
+            .push(Value::Text(like_pattern(&crate::store::fold::fold(t))));
         let i = first + f.params.len() - 1;
         if q.ids_only {
             // sql-format-ok: a parameter number; the pattern is bound.
             f.conds
-                .push_str(&format!(" AND c.id LIKE ?{i} ESCAPE '\\'"));
+                .push_str(&format!(" AND crmtop_fold(c.id) LIKE ?{i} ESCAPE '\\'"));
         } else {
             // sql-format-ok: a parameter number; the pattern is bound.
             f.conds.push_str(&format!(
-                " AND (c.id LIKE ?{i} ESCAPE '\\' OR c.name LIKE ?{i} ESCAPE '\\' OR c.email LIKE ?{i} ESCAPE '\\')"
+                " AND (crmtop_fold(c.id) LIKE ?{i} ESCAPE '\\' OR crmtop_fold(c.name) LIKE ?{i} ESCAPE '\\' OR crmtop_fold(c.email) LIKE ?{i} ESCAPE '\\')"
             ));
         }
     }

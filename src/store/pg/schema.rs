@@ -69,6 +69,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0015_customers_lapse.sql",
         include_str!("../../../schema/pg/0015_customers_lapse.sql"),
     ),
+    (
+        "0016_customer_search_folds.sql",
+        include_str!("../../../schema/pg/0016_customer_search_folds.sql"),
+    ),
 ];
 
 /// The schema version this build writes on PostgreSQL.

@@ -20,9 +20,6 @@ pub struct SearchCache {
     /// Held while building, so two threads never build at once.
     build: std::sync::Mutex<()>,
     rebuilding: AtomicBool,
-    /// A filter waits for the index: a build held back (`after_a_pause`)
-    /// starts now.
-    wanted: AtomicBool,
     /// The last search: its text, the index it ran on, its matches. Held
     /// while searching, so the page and the count of one keystroke share it.
     pub(super) last: std::sync::Mutex<Option<LastSearch>>,
@@ -42,7 +39,7 @@ impl SearchCache {
 
     /// The index of data version `version`: the current one if it is of
     /// that version, else one `make` builds (given `ids_only`).
-    fn build_at(
+    pub(super) fn build_at(
         &self,
         version: i64,
         make: impl FnOnce(bool) -> crate::Result<SearchIndex>,
@@ -66,30 +63,17 @@ impl SearchCache {
         });
     }
 
-    /// Build (or rebuild) from the server at `url`, likewise; with
-    /// `after_a_pause`, a second after it is asked for, or as soon as a
-    /// filter wants it (`wanted`). Asked for at the first list shown, the
-    /// build streams every customer beside the next screens' first pages:
-    /// at 1M, the first churn page took 371 ms beside it (60-140 ms
-    /// alone), and the CLV page asked next waited behind it.
-    pub(super) fn build_on_server_in_background(
-        self: &Arc<Self>,
-        url: String,
-        after_a_pause: bool,
-    ) {
+    /// Build from the server at `url`, likewise, a second after it is
+    /// asked for. Asked for at the first list shown, the build streams
+    /// every customer beside the next screens' first pages: at 1M, the
+    /// first churn page took 371 ms beside it (60-140 ms alone), and the
+    /// CLV page asked next waited behind it. A filter typed meanwhile
+    /// builds it at once itself (`build_at`; the build lock makes one wait
+    /// for the other).
+    pub(super) fn build_on_server_in_background(self: &Arc<Self>, url: String) {
         use crate::store::pg;
-        if !after_a_pause {
-            self.wanted.store(true, Ordering::SeqCst);
-        }
         self.in_background(move |me| {
-            let until = std::time::Instant::now() + std::time::Duration::from_secs(1);
-            while after_a_pause
-                && !me.wanted.load(Ordering::SeqCst)
-                && std::time::Instant::now() < until
-            {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            me.wanted.store(false, Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_secs(1));
             if let Ok(conn) = pg::Pg::connect(&url, true) {
                 if let Ok(version) = pg::data_version(&conn) {
                     let _ = me.build_at(version, |ids_only| pg::search::build(&conn, ids_only));

@@ -306,8 +306,8 @@ pub(super) fn spawn(
         .map_err(crate::Error::Io)?;
     // Counts, the dashboard, advice and campaign reports on a connection
     // of their own, as on a file: a filter's count of a million customers
-    // (half a second for a text of one or two characters, which no
-    // trigram answers) never holds up the page that shows its first rows.
+    // (the in-memory search's, built first when the data moved on) never
+    // holds up the page that shows its first rows.
     let mut slow = ServerExecutor::open(url, read_only)?;
     slow.search = Arc::clone(&exec.search);
     slow.live_search = true;

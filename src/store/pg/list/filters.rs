@@ -1,8 +1,9 @@
 //! The filters of a customer list on a server, shared by a page and its
 //! count: the Churn screen's band, the CLV screen's segment, a cluster,
 //! the lapsed customers left out, and the typed text, asked for by its
-//! matches' keys when the in-memory search gave few, else by the text
-//! (the trigram index); how a filtered page is asked (a walk of the
+//! matches' keys when the in-memory search gave few, by their bitmap when
+//! it gave many, else by the folded text (`crmtop_fold`, schema pg 16: the
+//! test harness, which has no in-memory search); how a filtered page is asked (a walk of the
 //! order within a budget, else its matches sorted); and the counts.
 
 use crate::error::Result;
@@ -27,7 +28,7 @@ const BY_KEYS_MAX: usize = 5_000;
 /// How a page or a count asks for a text filter's matches.
 #[derive(Debug, Clone, Copy)]
 pub enum TextBy<'a> {
-    /// By the text (`ILIKE`, the trigram index): no in-memory search yet.
+    /// By the folded text (`crmtop_fold`, a scan): no in-memory search.
     Text,
     /// By the matches' keys (`c.cid = ANY(...)`, an `int8[]` the planner
     /// sees whole).
@@ -84,16 +85,18 @@ pub(super) fn conds(q: &ListQuery, by: TextBy) -> Result<Conds> {
         // sql-format-ok: a numbered placeholder; the keys are its parameter.
         sql.push_str(&format!(" AND c.cid = ANY(?{i})"));
     } else if let Some(text) = text {
-        params.push(Value::Text(like_pattern(text)));
+        // Folded on both sides, as the in-memory search folds them
+        // (`store::fold`, schema pg 16).
+        params.push(Value::Text(like_pattern(&crate::store::fold::fold(text))));
         let i = params.len();
         if q.ids_only {
             // sql-format-ok: a numbered placeholder; the text is its parameter.
-            sql.push_str(&format!(" AND c.id ILIKE ?{i}"));
+            sql.push_str(&format!(" AND crmtop_fold(c.id) LIKE ?{i}"));
         } else {
             // sql-format-ok: a numbered placeholder; the text is its parameter.
-            // (One text, as the trigram index holds it: schema pg 7.)
+            // (One text, its fields joined by a separator no filter holds.)
             sql.push_str(&format!(
-                " AND (c.id || E'\\x1f' || COALESCE(c.name, '') || E'\\x1f' || COALESCE(c.email, '')) ILIKE ?{i}"
+                " AND (crmtop_fold(c.id) || E'\\x1f' || COALESCE(crmtop_fold(c.name), '') || E'\\x1f' || COALESCE(crmtop_fold(c.email), '')) LIKE ?{i}"
             ));
         }
     }
@@ -125,14 +128,14 @@ const KEYED_WALK_BUDGET: std::time::Duration = std::time::Duration::from_millis(
 /// most a budget (a common text finds its first rows at once); a walk
 /// that has not found them by then (the matches lie far along the order:
 /// `c00` in ids sorted descending read 900,000 rows, 1.9 s) runs again
-/// from the filter's matches, sorted: found by the trigram index, or
-/// fetched by key when the in-memory search gave few (`c000`'s 9,999
+/// from the filter's matches, sorted: fetched by key when the in-memory
+/// search gave few (`c000`'s 9,999
 /// among ids sorted descending: 1 s walked, 35 ms fetched; `smi`'s 19,721,
 /// spread along the order: 5 ms walked, 110 ms fetched). The planner
 /// cannot tell the two apart: it does not know where the matches lie.
 /// Many matches from the in-memory search are walked by their bitmap, then
-/// sorted from a scan of it (`ü`, which no trigram answers and `ILIKE`
-/// lowers row by row: 583 ms walked by the text at 1M).
+/// sorted from a scan of it (`ü` took 583 ms walked by an `ILIKE` of the
+/// text at 1M).
 pub(super) fn page_rows(
     pg: &Pg,
     q: &ListQuery,
