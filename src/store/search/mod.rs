@@ -7,9 +7,14 @@
 //! searched with a SIMD substring finder, which answers in milliseconds; the
 //! matching customer keys then drive the page query (see `list::page`).
 
+mod functions;
+mod hits;
+
+pub use functions::register_functions;
+pub use hits::Hits;
+
 use crate::error::Result;
 use memchr::memmem;
-use rusqlite::functions::FunctionFlags;
 use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 
@@ -32,69 +37,6 @@ pub struct SearchIndex {
     by_id: Vec<u32>,
     /// The database's data version when the index was built.
     pub version: i64,
-}
-
-/// The customers matching one search: a bit per customer key (for
-/// `crmtop_bit` in SQL) and their number. Only bits are made: a search that
-/// matches most of a million customers would otherwise allocate (and fault
-/// in) 8 MB of keys each time, which took longer than the search itself.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Hits {
-    /// Bit `cid` set for every match.
-    pub bits: Vec<u8>,
-    count: usize,
-}
-
-impl Hits {
-    pub fn len(&self) -> usize {
-        self.count
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-
-    /// The matching customer keys, ascending.
-    pub fn cids(&self) -> Vec<i64> {
-        let mut out = Vec::with_capacity(self.count);
-        for (i, &byte) in self.bits.iter().enumerate() {
-            let mut b = byte;
-            while b != 0 {
-                let k = b.trailing_zeros() as usize;
-                out.push((i * 8 + k) as i64);
-                b &= b - 1;
-            }
-        }
-        out
-    }
-
-    /// The customers in either.
-    fn or(mut self, other: &Hits) -> Hits {
-        if self.bits.len() < other.bits.len() {
-            self.bits.resize(other.bits.len(), 0);
-        }
-        for (b, o) in self.bits.iter_mut().zip(&other.bits) {
-            *b |= o;
-        }
-        self.count = self.bits.iter().map(|b| b.count_ones() as usize).sum();
-        self
-    }
-
-    fn from_cids(cids: &[i64]) -> Hits {
-        let max = cids.iter().copied().max().unwrap_or(0).max(0) as usize;
-        let mut bits = vec![0u8; max / 8 + 1];
-        let mut count = 0;
-        for &c in cids {
-            if c >= 0 {
-                let (byte, bit) = (c as usize / 8, 1 << (c as usize % 8));
-                if bits[byte] & bit == 0 {
-                    count += 1;
-                }
-                bits[byte] |= bit;
-            }
-        }
-        Hits { bits, count }
-    }
 }
 
 fn push_lower(out: &mut Vec<u8>, s: &[u8]) {
@@ -383,7 +325,7 @@ impl SearchIndex {
             }
             count += k;
         }
-        Hits { bits, count }
+        Hits::from_parts(bits, count)
     }
 
     /// Matches among records `first..end`, as bits from the byte of the
@@ -423,44 +365,6 @@ impl SearchIndex {
         }
         (base, out, count)
     }
-}
-
-/// Register `crmtop_bit(bits, n)`: whether bit `n` of the BLOB `bits` is
-/// set; and `crmtop_fold(text)`: the text folded as the search folds it
-/// (`store::fold`; NULL stays NULL).
-pub fn register_functions(conn: &Connection) -> Result<()> {
-    conn.create_scalar_function(
-        "crmtop_fold",
-        1,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            Ok(match ctx.get_raw(0) {
-                ValueRef::Text(t) => Some(crate::store::fold::fold(&String::from_utf8_lossy(t))),
-                ValueRef::Null => None,
-                other => Some(crate::store::fold::fold(&match other {
-                    ValueRef::Integer(i) => i.to_string(),
-                    ValueRef::Real(r) => r.to_string(),
-                    _ => String::new(),
-                })),
-            })
-        },
-    )?;
-    conn.create_scalar_function(
-        "crmtop_bit",
-        2,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            let n: i64 = ctx.get(1)?;
-            let set = match ctx.get_raw(0) {
-                ValueRef::Blob(b) if n >= 0 => b
-                    .get(n as usize / 8)
-                    .is_some_and(|byte| byte & (1 << (n as usize % 8)) != 0),
-                _ => false,
-            };
-            Ok(set)
-        },
-    )?;
-    Ok(())
 }
 
 #[cfg(test)]
