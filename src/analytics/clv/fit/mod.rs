@@ -3,8 +3,13 @@
 //! the spend, every customer valued (`valuing`), and the fit stored and
 //! made active in one transaction.
 
+mod choice;
+mod spend;
+
 use super::family::{self, FitReport, Fitted, Model};
 use super::*;
+use choice::{choose_model, family_notes};
+use spend::fit_gamma_gamma;
 
 /// A fit computed, not yet stored: its report (without its id) and every
 /// customer's values.
@@ -334,130 +339,6 @@ pub(super) fn compute(
     })
 }
 
-/// What a reader must know about a family's fit: no standard errors, a
-/// poorly or weakly determined estimate, a fit at the edge of the space.
-fn family_notes(model: Model, r: &FitReport, customers: usize, unit: TimeUnit) -> Vec<String> {
-    let mut notes = Vec::new();
-    match r.worst_relative_error() {
-            None => notes.push(format!(
-                "the {} Hessian is not invertible: no standard errors",
-                model.title()
-            )),
-            // A boundary or flat optimum (a handful of customers, all
-            // alike): estimates whose errors dwarf them mean nothing.
-            Some(ratio) if ratio > 10.0 => notes.push(format!(
-                "the {} fit is poorly determined (standard errors up to {} times the estimates; \
-                 {} customers): treat its predictions as unreliable; import more order history, or try --penalizer 0.001",
-                model.title(),
-                if ratio.is_finite() { format!("{ratio:.0}") } else { "infinitely many".into() },
-                customers,
-            )),
-            // One or two parameters the data barely determine: say which,
-            // since a reader takes every printed estimate at its word.
-            Some(ratio) if ratio > 1.0 => {
-                let weak: Vec<String> = r
-                    .params
-                    .keys()
-                    .filter(|n| matches!((r.se(n), r.param(n)), (Some(e), Some(v)) if e > v.abs()))
-                    .map(|n| n.to_string())
-                    .collect();
-                let hint = if model == Model::Pnbd && weak.iter().any(|n| n == "s" || n == "beta") {
-                    match (r.param("s"), r.param("beta")) {
-                        (Some(s), Some(b)) if b > 0.0 => format!(
-                            ": dropout rates barely differ between customers, so only s/beta = {:.4} per {} (the mean dropout rate) is pinned down, which is what the predictions use",
-                            s / b,
-                            unit.as_str()
-                        ),
-                        _ => String::new(),
-                    }
-                } else {
-                    String::new()
-                };
-                notes.push(format!(
-                    "the {} fit leaves {} weakly determined (standard error larger than the estimate){hint}",
-                    model.title(),
-                    weak.join(" and ")
-                ));
-            }
-            Some(_) => {}
-        }
-    if r.params
-        .values()
-        .filter_map(|v| v.as_f64())
-        .any(|v| !(1e-3..=1e4).contains(&v))
-    {
-        notes.push(format!(
-                "the {} fit is at the edge of its parameter space ({}): the data do not pin the model down, so its CLV is not reliable; compare with --holdout-from DATE --model auto, or use another family",
-                model.title(),
-                r.params_text()
-            ));
-    }
-    notes
-}
-
-/// What the Gamma-Gamma spend model gives: its parameters, its report, or
-/// why there is no CLV in money.
-type GgOutcome = (
-    Option<gamma_gamma::Params>,
-    Option<GgReport>,
-    Option<String>,
-);
-
-/// Gamma-Gamma on repeat customers with a positive mean spend.
-fn fit_gamma_gamma(summaries: &[summary::Summary], opts: &ClvOptions, ctl: Ctl) -> GgOutcome {
-    let mut gg_params = None;
-    let mut gg_report = None;
-    let mut gg_note = None;
-    {
-        let data = gamma_gamma::Data::new(
-            summaries
-                .iter()
-                .filter(|s| s.x > 0.0 && s.monetary > 0.0)
-                .map(|s| (s.x, s.monetary)),
-            opts.penalizer,
-        );
-        if data.len() < 10 {
-            gg_note = Some(format!(
-                "the Gamma-Gamma spend model needs at least 10 customers with a repeat purchase and positive spend (found {}); no CLV in money",
-                data.len()
-            ));
-        } else {
-            ctl.report("fitting Gamma-Gamma", 0, 1);
-            match optim::minimise(&data, &[1.0, 1.0, 1.0], 500) {
-                Ok(opt) => {
-                    let p = gamma_gamma::Params {
-                        p: opt.params[0],
-                        q: opt.params[1],
-                        gamma: opt.params[2],
-                    };
-                    let se = optim::std_errors(&data, &opt.params).map(|s| [s[0], s[1], s[2]]);
-                    if p.q <= 1.0 {
-                        gg_note = Some(format!(
-                            "Gamma-Gamma q = {:.4} <= 1: the expected spend per transaction is infinite (the spend \
-                             distribution's tail is too heavy), so no CLV in money is given. Try --penalizer, or \
-                             check the order amounts for outliers.",
-                            p.q
-                        ));
-                    }
-                    gg_report = Some(GgReport {
-                        p: p.p,
-                        q: p.q,
-                        gamma: p.gamma,
-                        log_likelihood: data.log_likelihood(&p),
-                        std_err: se,
-                        iterations: opt.iterations,
-                        customers: data.len(),
-                        population_mean: p.population_mean(),
-                    });
-                    gg_params = Some(p);
-                }
-                Err(e) => gg_note = Some(format!("the Gamma-Gamma fit failed: {e}")),
-            }
-        }
-    }
-    (gg_params, gg_report, gg_note)
-}
-
 /// BG/BB's (x, t_x, n) per summary, in calendar periods of `unit`: x the
 /// periods after the first with a purchase, t_x the last such period and n
 /// the periods from the first purchase to the as-of date.
@@ -490,60 +371,4 @@ fn bgbb_rows(
         .iter()
         .map(|s| by_cid.get(&s.cid).copied().unwrap_or((0.0, 0.0, 0.0)))
         .collect())
-}
-
-/// `--model auto`: sBG when the data are contractual (cancellation dates);
-/// else the repeat-purchase family with the smallest error on held-out
-/// time (the last 26 weeks), BG/NBD when no holdout can be made.
-fn choose_model(
-    reads: &dyn Reads,
-    opts: &ClvOptions,
-    as_of: NaiveDate,
-    has_orders: bool,
-) -> Result<(Model, String)> {
-    let cancelled = reads.cancelled_count()?;
-    if cancelled >= 10 {
-        return Ok((
-            Model::Sbg,
-            format!("contractual data: {cancelled} customers have a cancellation date, so sBG values their contracts"),
-        ));
-    }
-    if !has_orders {
-        return Ok((
-            Model::Bgnbd,
-            "too few customers with orders to compare families: BG/NBD, the default".into(),
-        ));
-    }
-    match holdout(
-        reads,
-        None,
-        Some(as_of),
-        opts.time_unit,
-        opts.penalizer,
-        None,
-    ) {
-        Ok(h) => {
-            let model = holdout::Family::parse(h.model)
-                .map(Model::from_family)
-                .unwrap_or(Model::Bgnbd);
-            let why = h
-                .notes
-                .iter()
-                .find(|n| n.starts_with("auto: ") && n.contains("predicts the holdout best"))
-                .map(|n| {
-                    format!(
-                        "{}, from {} to {}",
-                        n.trim_start_matches("auto: "),
-                        h.holdout_start,
-                        h.holdout_end
-                    )
-                })
-                .unwrap_or_else(|| format!("{} predicted the held-out time best", model.title()));
-            Ok((model, why))
-        }
-        Err(e) => Ok((
-            Model::Bgnbd,
-            format!("no holdout check was possible ({e}): BG/NBD, the default"),
-        )),
-    }
 }
