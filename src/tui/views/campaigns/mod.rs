@@ -4,17 +4,20 @@
 //! action), and below it the work list, the uplift by decile or the Qini
 //! curve.
 
+mod card;
+mod report;
+
 use super::format;
-use super::pane::Pane;
 use super::table::{self, ColumnDef, TableRow, TableSpec};
-use crate::analytics::campaign::report::{p_text, pct, pts, Measured};
 use crate::store::campaigns::{Campaign, WorkRow};
-use crate::tui::app::{AppState, CampaignView, OpenedCampaign, WorkCard};
+use crate::tui::app::{AppState, CampaignView, OpenedCampaign};
 use crate::tui::theme::Theme;
+use card::card_pane;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
+use report::report_pane;
 
 const LIST_COLUMNS: &[ColumnDef] = &[
     ColumnDef::new("name", "campaign", 14).pinned(),
@@ -130,14 +133,6 @@ fn render_list(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
     f.render_widget(Paragraph::new(line), footer);
 }
 
-fn money(v: f64) -> String {
-    if v.is_finite() {
-        format::money(v)
-    } else {
-        "-".into()
-    }
-}
-
 fn render_opened(state: &AppState, o: &OpenedCampaign, f: &mut Frame, area: Rect, theme: &Theme) {
     let (header, top, lower, footer) =
         crate::tui::layout::campaign_screen(area, o.card.is_some(), o.report_notes());
@@ -200,228 +195,6 @@ fn render_opened(state: &AppState, o: &OpenedCampaign, f: &mut Frame, area: Rect
         Span::styled(" keys", theme.dim()),
     ]);
     f.render_widget(Paragraph::new(Line::from(spans)), footer);
-}
-
-fn report_pane(o: &OpenedCampaign, area: Rect, theme: &Theme) -> Pane {
-    let lines: Vec<Line<'static>> = match &o.report {
-        None => vec![Line::from(Span::styled("measuring…", theme.dim()))],
-        Some(Err(e)) => vec![Line::from(Span::styled(e.clone(), theme.warn()))],
-        Some(Ok(m)) => report_lines(m, theme),
-    };
-    let mut p = Pane::new(
-        area,
-        "Report: treatment against control (intention to treat)",
-        lines,
-    );
-    // Table-like lines stay on one line each; a message wraps.
-    p.wrap = matches!(o.report, Some(Err(_)));
-    p
-}
-
-fn report_lines(m: &Measured, theme: &Theme) -> Vec<Line<'static>> {
-    let r = &m.report;
-    let e = &r.retention;
-    let sig = |lo: f64, hi: f64| {
-        if lo > 0.0 {
-            theme.good()
-        } else if hi < 0.0 {
-            theme.bad()
-        } else {
-            theme.base()
-        }
-    };
-    let mut out = vec![
-        Line::from(vec![
-            Span::styled("retained ", theme.header()),
-            Span::raw(format!(
-                "{} of {} vs {} of {}  ",
-                pct(e.treatment),
-                format::count(e.n_treatment as i64),
-                pct(e.control),
-                format::count(e.n_control as i64)
-            )),
-            Span::styled(
-                format!(
-                    "{} pts [{}, {}]",
-                    pts(e.difference),
-                    pts(e.ci_low),
-                    pts(e.ci_high)
-                ),
-                sig(e.ci_low, e.ci_high),
-            ),
-            Span::raw(format!(" {}", p_text(e.p_value))),
-        ]),
-        Line::from(Span::styled(format!("  {}", e.verdict), theme.dim())),
-    ];
-    let v = &r.revenue;
-    out.push(Line::from(vec![
-        Span::styled("revenue  ", theme.header()),
-        Span::raw(format!(
-            "{} vs {} per customer  ",
-            money(v.treatment),
-            money(v.control)
-        )),
-        Span::styled(
-            format!(
-                "{} [{}, {}]",
-                money(v.difference),
-                money(v.ci_low),
-                money(v.ci_high)
-            ),
-            sig(v.ci_low, v.ci_high),
-        ),
-        Span::raw(format!(" {}", p_text(v.p_value))),
-    ]));
-    let k = &r.contacted_only;
-    out.push(Line::from(vec![
-        Span::styled("contacted only (not random) ", theme.header()),
-        Span::raw(if k.n_treatment == 0 {
-            "no customer recorded as reached".to_string()
-        } else {
-            format!(
-                "{} of {} vs {}: {} pts [{}, {}]",
-                pct(k.treatment),
-                format::count(k.n_treatment as i64),
-                pct(k.control),
-                pts(k.difference),
-                pts(k.ci_low),
-                pts(k.ci_high)
-            )
-        }),
-    ]));
-    let oc = &r.outcomes;
-    let mut worked = format!(
-        "{} accepted · {} declined · {} reached · {} no answer",
-        format::count(oc.accepted as i64),
-        format::count(oc.declined as i64),
-        format::count(oc.reached as i64),
-        format::count(oc.no_answer as i64),
-    );
-    if oc.not_worked > 0 {
-        worked.push_str(&format!(
-            " · {} not worked",
-            format::count(oc.not_worked as i64)
-        ));
-    }
-    out.push(Line::from(vec![
-        Span::styled("outcomes ", theme.header()),
-        Span::raw(worked),
-    ]));
-    out.push(Line::from(vec![
-        Span::styled("cost ", theme.header()),
-        Span::raw(format!(
-            "{} · incremental revenue {} · return {}{}",
-            money(r.cost.total),
-            money(r.cost.incremental_revenue),
-            r.cost.roi_text(),
-            r.qini_coefficient
-                .map(|q| format!(" · Qini {q:.3}"))
-                .unwrap_or_default()
-        )),
-    ]));
-    for n in r
-        .notes
-        .iter()
-        .filter(|n| !n.starts_with(crate::tui::app::CONTACTED_NOTE))
-    {
-        out.push(Line::from(Span::styled(format!("note: {n}"), theme.warn())));
-    }
-    out
-}
-
-fn card_pane(
-    state: &AppState,
-    o: &OpenedCampaign,
-    card: &WorkCard,
-    area: Rect,
-    theme: &Theme,
-) -> Pane {
-    let r = &card.row;
-    let name = if state.mask_pii {
-        String::new()
-    } else {
-        r.name.clone().unwrap_or_default()
-    };
-    let mut lines = vec![Line::from(vec![
-        Span::styled(format!("{} ", r.customer_id), theme.title()),
-        Span::raw(format!(
-            "{name} · rank {} · {} risk: churn {} × CLV {} = value at risk {}",
-            r.rank,
-            r.stratum,
-            r.churn_prob
-                .map(|p| format!("{:.0}%", 100.0 * p))
-                .unwrap_or_else(|| "-".into()),
-            r.clv.map(format::money).unwrap_or_else(|| "-".into()),
-            format::money(r.value_at_risk)
-        )),
-    ])];
-    let offer = match &card.advice {
-        None => "…".to_string(),
-        Some(a) if a.offer.is_empty() => "(no purchase history to go on)".to_string(),
-        Some(a) => a.offer.join(", "),
-    };
-    // Where to reach them: the channel's contact first.
-    let contact = {
-        use crate::pii::{mask, Kind};
-        let shown = |v: &Option<String>, k: Kind| {
-            v.as_deref().filter(|v| !v.is_empty()).map(|v| {
-                if state.mask_pii {
-                    mask(k, v, None)
-                } else {
-                    v.to_string()
-                }
-            })
-        };
-        let phone = shown(&r.phone, Kind::Phone);
-        let email = shown(&r.email, Kind::Email);
-        let by_mail = o.campaign.channel.contains("mail");
-        let (first, second) = if by_mail {
-            (email, phone)
-        } else {
-            (phone, email)
-        };
-        match (first, second) {
-            (Some(a), Some(b)) => format!(" {a} ({b})"),
-            (Some(a), None) | (None, Some(a)) => format!(" {a}"),
-            (None, None) => " (no phone or e-mail on file)".into(),
-        }
-    };
-    lines.push(Line::from(vec![
-        Span::styled("do: ", theme.header()),
-        Span::styled(
-            format!("{} ({})", o.campaign.action, o.campaign.channel),
-            theme.accent(),
-        ),
-        Span::raw(crate::term::safe(&contact).to_string()),
-        Span::styled(" · offer: ", theme.header()),
-        Span::raw(offer),
-    ]));
-    if let Some(n) = card.advice.as_ref().and_then(|a| a.next_action.clone()) {
-        lines.push(Line::from(vec![
-            Span::styled("next best action: ", theme.header()),
-            Span::raw(n),
-        ]));
-    }
-    lines.push(match &card.recorded {
-        Some(o) => Line::from(vec![
-            Span::styled(format!("recorded: {}", o.replace('_', " ")), theme.good()),
-            Span::styled(" · t takes the next customer", theme.dim()),
-        ]),
-        None => Line::from(vec![
-            Span::styled("record: ", theme.header()),
-            Span::styled("a", theme.key()),
-            Span::raw(" accepted "),
-            Span::styled("d", theme.key()),
-            Span::raw(" declined "),
-            Span::styled("r", theme.key()),
-            Span::raw(" reached "),
-            Span::styled("x", theme.key()),
-            Span::raw(" no answer · "),
-            Span::styled("u", theme.key()),
-            Span::raw(" give back"),
-        ]),
-    });
-    Pane::new(area, "Working", lines)
 }
 
 fn outcome_text(r: &WorkRow, me: &str) -> (String, bool) {
