@@ -302,11 +302,22 @@ pub fn panes(
                     .text_value(String::new())
             })
             .collect();
-        let span = match (months.first(), months.last()) {
-            (Some(a), Some(b)) if a.0 != b.0 => format!("Spend per month, {} to {}", a.0, b.0),
-            (Some(a), _) => format!("Spend per month, {}", a.0),
-            _ => "Spend per month".into(),
+        // The months in the title as room allows (a title cut mid-date read
+        // as another month).
+        let candidates: Vec<String> = match (months.first(), months.last()) {
+            (Some(a), Some(b)) if a.0 != b.0 => vec![
+                format!("Spend per month, {} to {}", a.0, b.0),
+                format!("Spend per month, {}..{}", a.0, b.0),
+                format!("Spend, {} to {}", a.0, b.0),
+            ],
+            (Some(a), _) => vec![format!("Spend per month, {}", a.0)],
+            _ => vec![],
         };
+        let room = usize::from(chart.width).saturating_sub(4);
+        let span = candidates
+            .into_iter()
+            .find(|t| format::width(t) <= room)
+            .unwrap_or_else(|| "Spend per month".into());
         let bc = BarChart::default()
             .block(block(span, theme))
             .data(BarGroup::default().bars(&bars))

@@ -32,12 +32,18 @@ impl Pane {
     }
 
     fn paragraph(&self) -> Paragraph<'static> {
-        let p = Paragraph::new(self.lines.clone());
         if self.wrap {
-            p.wrap(Wrap { trim: false })
-        } else {
-            p
+            return Paragraph::new(self.lines.clone()).wrap(Wrap { trim: false });
         }
+        // Not wrapped: a line longer than the pane ends in `…` where it is
+        // cut, so a cut value never reads as a whole one.
+        let room = usize::from(self.inner().width);
+        Paragraph::new(
+            self.lines
+                .iter()
+                .map(|l| cut_line(l, room))
+                .collect::<Vec<_>>(),
+        )
     }
 
     /// Lines that do not fit: the largest useful scroll.
@@ -99,7 +105,78 @@ pub fn cut_mark(hidden: usize, whole: &str, theme: &Theme) -> Option<Line<'stati
     })
 }
 
+/// `line` in at most `room` cells: as it is when it fits, else cut one cell
+/// short and ended with `…` (in the style of the span it cuts).
+pub fn cut_line(line: &Line<'static>, room: usize) -> Line<'static> {
+    if line.width() <= room {
+        return line.clone();
+    }
+    if room == 0 {
+        return Line::default();
+    }
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    let mut used = 0;
+    for span in &line.spans {
+        let w = super::format::width(&span.content);
+        if used + w < room {
+            spans.push(span.clone());
+            used += w;
+            continue;
+        }
+        // This span holds the cut: what fits of it before the ellipsis.
+        let mut kept = String::new();
+        let mut w = used;
+        for ch in span.content.chars() {
+            let cw = unicode_width::UnicodeWidthChar::width(ch).unwrap_or(0);
+            if w + cw + 1 > room {
+                break;
+            }
+            kept.push(ch);
+            w += cw;
+        }
+        kept.push('…');
+        spans.push(Span::styled(kept, span.style));
+        break;
+    }
+    let mut out = Line::from(spans);
+    out.style = line.style;
+    out.alignment = line.alignment;
+    out
+}
+
 /// The largest useful scroll of a view made of panes scrolled together.
 pub fn max_scroll(panes: &[Pane]) -> u16 {
     panes.iter().map(Pane::overflow).max().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::style::{Style, Stylize};
+
+    fn text(l: &Line) -> String {
+        l.spans.iter().map(|s| s.content.as_ref()).collect()
+    }
+
+    #[test]
+    fn a_line_cut_at_the_border_ends_in_an_ellipsis_in_its_width() {
+        let l = Line::from(vec![
+            Span::styled("2026-08-08 ", Style::new().dim()),
+            Span::raw("1x Sunscreen SPF 50"),
+        ]);
+        for room in [1, 5, 11, 12, 20, 29] {
+            let c = cut_line(&l, room);
+            assert_eq!(c.width(), room, "{room}: {:?}", text(&c));
+            assert!(text(&c).ends_with('…'), "{room}");
+        }
+        // Cut inside the first span: it keeps its style.
+        assert_eq!(cut_line(&l, 5).spans[0].style, Style::new().dim());
+        // A line that fits is left alone, even exactly.
+        assert_eq!(text(&cut_line(&l, 30)), "2026-08-08 1x Sunscreen SPF 50");
+        // Wide characters never overflow the room.
+        let wide = Line::from("注文 注文 注文");
+        for room in 1..wide.width() {
+            assert!(cut_line(&wide, room).width() <= room, "{room}");
+        }
+    }
 }
