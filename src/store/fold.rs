@@ -3,12 +3,17 @@
 //! so that `lukasz` finds Łukasz, `jose` José and `muller` Müller.
 //!
 //! The same folding runs in three places, which must agree: the in-memory
-//! search (`store::search`, both engines), a file's `LIKE` before that
-//! search is ready (`crmtop_fold`, registered on every connection), and a
-//! server's `crmtop_fold` (schema pg 16), for the pages asked by the text
-//! itself. Each does: lower-case; canonical decomposition; drop the
-//! combining diacritical marks (U+0300-U+036F); spell
-//! [`PLAIN_LETTERS`](crate::store::feedback::PLAIN_LETTERS) plainly.
+//! search (`store::search`, both engines: what the UI asks), and the
+//! pages and counts asked by the text itself, without it (`list::count`,
+//! the tests, which compare every way of asking): a file's `crmtop_fold`
+//! (registered on every connection) and a server's (schema pg 16; a test
+//! compares the two letter for letter). Each does: lower-case; canonical
+//! decomposition; drop the combining diacritical marks (U+0300-U+036F);
+//! spell [`PLAIN_LETTERS`](crate::store::feedback::PLAIN_LETTERS) plainly.
+//!
+//! Not for the queue's full-text search: FTS5 and `unaccent` fold on their
+//! own, and neither decomposes Hangul as this does (store/feedback/find.rs
+//! spells only the plain letters for them).
 
 use crate::store::feedback::PLAIN_LETTERS;
 use unicode_normalization::char::decompose_canonical;

@@ -244,7 +244,7 @@ pub(super) fn filters(
     }
     if let (Some(t), None) = (text, hits) {
         // Folded on both sides, as the in-memory search folds them
-        // (`store::fold`): the same matches before it is ready as after.
+        // (`store::fold`): the same matches asked either way.
         f.params
             .push(Value::Text(like_pattern(&crate::store::fold::fold(t))));
         let i = first + f.params.len() - 1;
