@@ -283,45 +283,6 @@ fn feedback_and_events_import_with_sentiment_and_normalised_kinds() {
 }
 
 #[test]
-fn imported_items_held_by_nobody_are_refused_and_their_history_kept() {
-    let db = TempDb::new().on_engine();
-    let f = db.file("fb.csv");
-    std::fs::write(
-        &f,
-        "id,customer_id,created_at,kind,text,status,assignee\n\
-         F1,C1,2026-01-01,question,where is my order,open,\n\
-         F2,C1,2026-01-02,question,any news,pending,bob\n\
-         F3,C1,2026-01-03,complaint,broken,resolved,\n\
-         F4,C2,2026-01-04,complaint,still broken,pending,\n\
-         F5,C2,2026-01-05,complaint,escalate this,escalated,\n",
-    )
-    .unwrap();
-    let mut opts = crmtop::ingest::ImportOptions::new(Kind::Feedback, f);
-    opts.reject_file = Some(db.file("rejects.csv"));
-    let s = db.import_opts(&opts, crmtop::jobs::Ctl::silent()).unwrap();
-    assert_eq!((s.inserted, s.rejected), (3, 2));
-    let mut r = rejects(&db);
-    r.sort();
-    assert_eq!((r[0][0].as_str(), r[0][1].as_str()), ("2", "status"));
-    assert!(
-        r[0][2].contains("open means an agent holds the item"),
-        "{:?}",
-        r[0]
-    );
-    assert_eq!((r[1][0].as_str(), r[1][1].as_str()), ("5", "status"));
-    assert!(r[1][2].contains("pending means"), "{:?}", r[1]);
-    // An agent's pending item, and a resolved and an escalated one from
-    // another system's history, are kept as they were.
-    for (id, status) in [("F2", "pending"), ("F3", "resolved"), ("F5", "escalated")] {
-        assert_eq!(
-            db.text(&format!("SELECT status FROM feedback WHERE id = '{id}'")),
-            status
-        );
-    }
-    assert_eq!(db.count("SELECT count(*) FROM feedback"), 3);
-}
-
-#[test]
 fn files_that_cannot_be_read_at_all_write_nothing() {
     let db = TempDb::new();
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![

@@ -428,19 +428,6 @@ impl Parser {
                 .as_str(),
         };
         let assignee = self.short(rec, Field::Assignee)?;
-        // Open and pending mean an agent holds the item: without one it
-        // would sit in the queue held by nobody, never taken by `t` or
-        // `feedback next`. (A resolved, closed or escalated item from
-        // another system keeps its status without a note or a reason: that
-        // is its history.)
-        if matches!(status, "open" | "pending") && assignee.is_none() {
-            return Err(Reject::new(
-                "status",
-                format!(
-                    "{status} means an agent holds the item, and `assignee` is empty: give the agent, or import it as new"
-                ),
-            ));
-        }
         let id = if self.has_id {
             self.id(rec, Field::Id)?
         } else {
