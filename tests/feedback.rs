@@ -320,6 +320,54 @@ fn transitions_through_the_cli() {
 }
 
 #[test]
+fn imported_states_another_system_left_are_kept_and_workable() {
+    // Another helpdesk's export: an open ticket nobody holds (a group's,
+    // say), one pending without an agent, one resolved without a note, one
+    // escalated without a reason, one an agent holds. Each keeps its
+    // status; the two nobody holds are taken by `feedback next` (and `t`)
+    // like new ones, the held one is not.
+    let db = TempDb::new().on_engine();
+    let f = db.file("fb.csv");
+    std::fs::write(
+        &f,
+        "id,customer_id,created_at,kind,text,status,assignee\n\
+         F1,C1,2026-01-01,complaint,where is my order,open,\n\
+         F2,C1,2026-01-02,question,any news,pending,\n\
+         F3,C2,2026-01-03,complaint,broken,resolved,\n\
+         F4,C2,2026-01-04,complaint,still broken,escalated,\n\
+         F5,C3,2026-01-05,complaint,mine,open,bob\n",
+    )
+    .unwrap();
+    let s = db.import(crmtop::ingest::Kind::Feedback, &f).unwrap();
+    assert_eq!((s.inserted, s.rejected), (5, 0));
+    for (id, status) in [
+        ("F1", "open"),
+        ("F2", "pending"),
+        ("F3", "resolved"),
+        ("F4", "escalated"),
+        ("F5", "open"),
+    ] {
+        assert_eq!(
+            db.text(&format!("SELECT status FROM feedback WHERE id = '{id}'")),
+            status
+        );
+    }
+    let mut taken = Vec::new();
+    loop {
+        let o = db.run(&["--agent", "ann", "feedback", "next", "--json"]);
+        if o.status.code() == Some(5) {
+            break;
+        }
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let item = json(&o);
+        assert_eq!(item["assignee"], "ann");
+        taken.push(item["id"].as_str().unwrap().to_string());
+    }
+    taken.sort();
+    assert_eq!(taken, ["F1", "F2", "F4"]);
+}
+
+#[test]
 fn next_takes_the_top_item_and_exits_5_when_none_is_left() {
     let db = queue_db();
     let mut taken = Vec::new();
