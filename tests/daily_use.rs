@@ -422,6 +422,29 @@ fn undo_a_take_gives_the_item_back() {
 }
 
 #[test]
+fn the_dashboard_counts_an_item_resolved_meanwhile_as_soon_as_it_is_shown() {
+    let db = team_on_engine();
+    let mut h = ui(&db, 80, 24);
+    h.step(Action::GoScreen(Screen::Dashboard));
+    let open = |h: &Harness| h.state.dashboard.as_ref().map(|d| d.open_feedback);
+    let before = open(&h).expect("the dashboard is shown");
+    h.step(Action::GoScreen(Screen::Feedback));
+    // Another agent takes and resolves an item meanwhile.
+    let o = cli(&db, "bob", &["feedback", "next", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let item: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let id = item["id"].as_str().unwrap().to_string();
+    let o = cli(
+        &db,
+        "bob",
+        &["feedback", "resolve", &id, "--note", "refunded"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    h.step(Action::GoScreen(Screen::Dashboard));
+    assert_eq!(open(&h), Some(before - 1));
+}
+
+#[test]
 fn cli_lists_for_cron_page_with_the_total() {
     let db = team_on_engine();
     let out = db.run(&["feedback", "list", "--json", "--limit", "2"]);

@@ -44,8 +44,13 @@ pub fn init(state: &mut AppState) -> Vec<Effect> {
 /// Load what a screen shows, if it is not loaded yet.
 pub(crate) fn enter_screen(state: &mut AppState) -> Vec<Effect> {
     match state.screen {
+        // Every visit asks again (the last one stays on screen meanwhile):
+        // the queue's counts move with every agent's action, which the
+        // data version does not follow, and the screen refreshed them only
+        // on its timer (an item resolved on the queue was still counted
+        // open for up to 3 s).
         Screen::Dashboard => {
-            if state.dashboard.is_none() && !state.dashboard_loading {
+            if !state.dashboard_loading {
                 return load_dashboard(state);
             }
             vec![]
