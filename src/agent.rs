@@ -31,7 +31,7 @@ pub fn validate(name: &str) -> Result<(), String> {
     }
     if let Some(c) = name
         .chars()
-        .find(|&c| crate::term::is_unsafe(c) || (c.is_whitespace() && c != ' '))
+        .find(|&c| crate::term::is_unsafe(c) || (c.is_whitespace() && c != ' ') || invisible(c))
     {
         return Err(format!(
             "an agent name must be printable, with no whitespace but spaces (found U+{:04X}): '{}'",
@@ -40,6 +40,16 @@ pub fn validate(name: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Characters that take no room and show nothing (zero-width space and
+/// joiners, word joiner, byte order mark, soft hyphen): `bo\u{200B}b` would
+/// look like bob, and a name of only one like no one.
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{AD}' | '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}'
+    )
 }
 
 /// The known names closest to a mistyped one (by edit distance, at most
@@ -116,7 +126,18 @@ mod tests {
     fn hostile_agent_names_are_refused() {
         assert!(validate("Ada Lovelace").is_ok());
         assert!(validate("王芳").is_ok());
-        for bad in ["a\x1b]0;x\x07", "a\tb", "a\nb", "\u{202e}x", "a\u{9b}", ""] {
+        assert!(validate("José").is_ok());
+        for bad in [
+            "a\x1b]0;x\x07",
+            "a\tb",
+            "a\nb",
+            "\u{202e}x",
+            "a\u{9b}",
+            "",
+            "\u{200b}",
+            "bo\u{200b}b",
+            "\u{feff}ann",
+        ] {
             assert!(validate(bad).is_err(), "{bad:?}");
         }
         assert!(validate(&"x".repeat(65)).is_err());

@@ -428,6 +428,11 @@ impl Parser {
                 .as_str(),
         };
         let assignee = self.short(rec, Field::Assignee)?;
+        // The same rule as any agent's name: an escape code, a tab or only a
+        // zero-width space would hold an item for an agent nobody can see.
+        if let Some(a) = &assignee {
+            crate::agent::validate(a).map_err(|e| Reject::new("assignee", e))?;
+        }
         let id = if self.has_id {
             self.id(rec, Field::Id)?
         } else {
