@@ -368,6 +368,51 @@ fn imported_states_another_system_left_are_kept_and_workable() {
 }
 
 #[test]
+fn a_list_says_when_it_holds_only_a_texts_start_and_show_gives_it_whole() {
+    let db = TempDb::new().on_engine();
+    let long = "word ".repeat(400);
+    let f = db.file("fb.csv");
+    std::fs::write(
+        &f,
+        format!(
+            "id,customer_id,created_at,kind,text,status,assignee\n\
+             L1,C1,2026-01-01,complaint,{long},new,\n\
+             S1,C2,2026-01-02,complaint,short,new,\n\
+             B1,C3,2026-01-03,question,hi,open,bo\u{200b}b\n\
+             B2,C3,2026-01-04,question,hi,open,a\u{1b}[31mb\n"
+        ),
+    )
+    .unwrap();
+    let mut opts = crmtop::ingest::ImportOptions::new(crmtop::ingest::Kind::Feedback, f);
+    opts.reject_file = Some(db.file("rejects.csv"));
+    let s = db.import_opts(&opts, crmtop::jobs::Ctl::silent()).unwrap();
+    // An assignee that would show as someone else, or as no one, is refused
+    // with its line and field.
+    assert_eq!((s.inserted, s.rejected), (2, 2));
+    let rejects = std::fs::read_to_string(db.file("rejects.csv")).unwrap();
+    assert!(rejects.contains("4,assignee,"), "{rejects}");
+    assert!(rejects.contains("5,assignee,"), "{rejects}");
+    let o = db.run(&["feedback", "list", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let item = |id: &str| {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(item("L1")["text_cut"], true);
+    assert_eq!(item("L1")["text"].as_str().unwrap().len(), 500);
+    assert_eq!(item("S1")["text_cut"], false);
+    let o = db.run(&["feedback", "show", "L1", "--json"]);
+    let whole: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(whole["text"].as_str().unwrap(), long.trim());
+    assert_eq!(whole["text_cut"], false);
+}
+
+#[test]
 fn next_takes_the_top_item_and_exits_5_when_none_is_left() {
     let db = queue_db();
     let mut taken = Vec::new();

@@ -54,6 +54,8 @@ struct ItemJson<'a> {
     sentiment_label: Option<&'static str>,
     score: Option<f64>,
     text: Option<&'a str>,
+    /// A list's text is its first 500 bytes: `feedback show` has it whole.
+    text_cut: bool,
     churn_prob: Option<f64>,
     clv: Option<f64>,
     version: i64,
@@ -82,6 +84,7 @@ fn item_json<'a>(ctx: &Ctx, it: &'a QueueItem, now: i64) -> ItemJson<'a> {
         sentiment_label: it.sentiment.map(crate::analytics::sentiment::label),
         score: it.score,
         text: it.text.as_deref(),
+        text_cut: it.text_cut,
         churn_prob: it.churn_prob,
         clv: it.clv,
         version: it.version,

@@ -136,6 +136,9 @@ pub struct QueueItem {
     pub priority: f64,
     pub sentiment: Option<f64>,
     pub text: Option<String>,
+    /// The text is cut (a list's first 500 bytes): the item itself has it
+    /// whole.
+    pub text_cut: bool,
     pub score: Option<f64>,
     pub churn_prob: Option<f64>,
     pub clv: Option<f64>,
@@ -189,6 +192,7 @@ fn read_item(r: &sql::Row, priority: f64) -> Result<QueueItem> {
         assignee: r.opt_text(8)?,
         sentiment: r.opt_f64(9)?,
         text: r.opt_text(10)?,
+        text_cut: false,
         score: r.opt_f64(11)?,
         churn_prob: r.opt_f64(12)?,
         clv: r.opt_f64(13)?,
@@ -259,6 +263,7 @@ pub fn ranked_items(conn: &dyn Sql, ranked: &[(f64, i64)]) -> Result<Vec<QueueIt
                     end -= 1;
                 }
                 t.truncate(end);
+                it.text_cut = true;
             }
         }
         out.push(it);

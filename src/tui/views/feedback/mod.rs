@@ -53,6 +53,8 @@ pub fn sla_text(secs: Option<i64>) -> (String, bool) {
 /// The item's text as shown: masked with --mask-pii, on one line in lists.
 fn item_text(state: &AppState, it: &crate::store::feedback::QueueItem, one_line: bool) -> String {
     let t = match &it.text {
+        // A list holds a long text's start only: say it goes on.
+        Some(t) if it.text_cut => format!("{t}…"),
         Some(t) => t.clone(),
         None => it
             .score
@@ -327,9 +329,14 @@ fn render_item(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
     let mut block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(title, theme.title()));
-    if let Some(mark) =
+    // A text the list holds only the start of goes on past its box
+    // whatever the box's size: how far, the opened item shows.
+    let mark = if it.text_cut {
+        Some(Line::from(Span::styled(" more: Enter ", theme.dim())).right_aligned())
+    } else {
         super::pane::cut_mark(super::pane::hidden_lines(&body, text_area), "Enter", theme)
-    {
+    };
+    if let Some(mark) = mark {
         block = block.title_bottom(mark);
     }
     f.render_widget(body.block(block), text_area);
