@@ -85,6 +85,24 @@ pub fn render_deciles(o: &OpenedCampaign, f: &mut Frame, area: Rect, theme: &The
             theme.dim(),
         )));
     }
+    // Lines past the width end in `…`; deciles past the height are said.
+    let room = usize::from(area.height);
+    if lines.len() > room && room > 1 {
+        let hidden = lines.len() - (room - 1);
+        lines.truncate(room - 1);
+        lines.push(Line::from(Span::styled(
+            format!(
+                " +{hidden} more {} (a taller terminal shows {})",
+                if hidden == 1 { "decile" } else { "deciles" },
+                if hidden == 1 { "it" } else { "them" }
+            ),
+            theme.dim(),
+        )));
+    }
+    let lines: Vec<Line> = lines
+        .iter()
+        .map(|l| super::pane::cut_line(l, usize::from(area.width)))
+        .collect();
     f.render_widget(Paragraph::new(lines), area);
 }
 
