@@ -335,17 +335,20 @@ fn imported_states_another_system_left_are_kept_and_workable() {
          F2,C1,2026-01-02,question,any news,pending,\n\
          F3,C2,2026-01-03,complaint,broken,resolved,\n\
          F4,C2,2026-01-04,complaint,still broken,escalated,\n\
-         F5,C3,2026-01-05,complaint,mine,open,bob\n",
+         F5,C3,2026-01-05,complaint,mine,open,bob\n\
+         F6,C3,2026-01-06,question,assigned,new,carol\n",
     )
     .unwrap();
     let s = db.import(crmtop::ingest::Kind::Feedback, &f).unwrap();
-    assert_eq!((s.inserted, s.rejected), (5, 0));
+    assert_eq!((s.inserted, s.rejected), (6, 0));
+    // A new item with an agent is an assigned one: open, held by carol.
     for (id, status) in [
         ("F1", "open"),
         ("F2", "pending"),
         ("F3", "resolved"),
         ("F4", "escalated"),
         ("F5", "open"),
+        ("F6", "open"),
     ] {
         assert_eq!(
             db.text(&format!("SELECT status FROM feedback WHERE id = '{id}'")),
@@ -365,6 +368,10 @@ fn imported_states_another_system_left_are_kept_and_workable() {
     }
     taken.sort();
     assert_eq!(taken, ["F1", "F2", "F4"]);
+    // carol's is not claimed from her without a word.
+    let o = db.run(&["--agent", "ann", "feedback", "claim", "F6"]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(stderr(&o).contains("carol"), "{}", stderr(&o));
 }
 
 #[test]

@@ -433,6 +433,14 @@ impl Parser {
         if let Some(a) = &assignee {
             crate::agent::validate(a).map_err(|e| Reject::new("assignee", e))?;
         }
+        // A new item with an agent is an assigned one: open, as `assign`
+        // makes it (new means nobody holds it: left new, another agent's
+        // claim took it from the named one without a word).
+        let status = if status == "new" && assignee.is_some() {
+            "open"
+        } else {
+            status
+        };
         let id = if self.has_id {
             self.id(rec, Field::Id)?
         } else {
