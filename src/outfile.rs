@@ -365,10 +365,7 @@ mod tests {
         assert_eq!(std::fs::read(&out).unwrap(), b"new");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
-}
 
-#[cfg(test)]
-mod home_tests {
     #[test]
     fn a_leading_tilde_is_the_home_directory() {
         let home = std::env::var("HOME").unwrap_or_default();
@@ -376,16 +373,10 @@ mod home_tests {
             return;
         }
         let h = std::path::PathBuf::from(&home);
-        assert_eq!(super::expand_home("~/x.csv"), h.join("x.csv"));
-        assert_eq!(super::expand_home("~"), h);
+        assert_eq!(expand_home("~/x.csv"), h.join("x.csv"));
+        assert_eq!(expand_home("~"), h);
         // Only a leading "~/": another user's "~bob/", and a "~" inside, stay.
-        assert_eq!(
-            super::expand_home("~bob/x"),
-            std::path::PathBuf::from("~bob/x")
-        );
-        assert_eq!(
-            super::expand_home("a/~/x"),
-            std::path::PathBuf::from("a/~/x")
-        );
+        assert_eq!(expand_home("~bob/x"), std::path::PathBuf::from("~bob/x"));
+        assert_eq!(expand_home("a/~/x"), std::path::PathBuf::from("a/~/x"));
     }
 }

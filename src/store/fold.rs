@@ -25,7 +25,7 @@ fn is_mark(c: char) -> bool {
 
 /// Append `c` folded; control characters become spaces (a search never
 /// matches them, and they never reach a terminal from here).
-pub fn push_char(out: &mut String, c: char) {
+fn push_char(out: &mut String, c: char) {
     if c.is_control() {
         out.push(' ');
         return;

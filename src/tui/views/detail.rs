@@ -304,7 +304,7 @@ pub fn panes(
             .collect();
         // The months in the title as room allows (a title cut mid-date read
         // as another month).
-        let candidates: Vec<String> = match (months.first(), months.last()) {
+        let mut titles: Vec<String> = match (months.first(), months.last()) {
             (Some(a), Some(b)) if a.0 != b.0 => vec![
                 format!("Spend per month, {} to {}", a.0, b.0),
                 format!("Spend per month, {}..{}", a.0, b.0),
@@ -313,11 +313,8 @@ pub fn panes(
             (Some(a), _) => vec![format!("Spend per month, {}", a.0)],
             _ => vec![],
         };
-        let room = usize::from(chart.width).saturating_sub(4);
-        let span = candidates
-            .into_iter()
-            .find(|t| format::width(t) <= room)
-            .unwrap_or_else(|| "Spend per month".into());
+        titles.push("Spend per month".into());
+        let span = format::title_for(chart.width, &titles);
         let bc = BarChart::default()
             .block(block(span, theme))
             .data(BarGroup::default().bars(&bars))

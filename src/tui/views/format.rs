@@ -13,6 +13,13 @@ pub fn fit(s: &str, max: usize) -> String {
     if width(s) <= max {
         return s.to_string();
     }
+    cut(s, max)
+}
+
+/// The start of a text that fits `max` cells with an ellipsis after it,
+/// the ellipsis included, whether or not the whole text would fit (a text
+/// that goes on past what is shown).
+pub fn cut(s: &str, max: usize) -> String {
     let mut out = String::new();
     let mut w = 0;
     for ch in s.chars() {
@@ -25,6 +32,18 @@ pub fn fit(s: &str, max: usize) -> String {
     }
     out.push('…');
     out
+}
+
+/// The first of `titles` (longest first) that fits a panel `width` wide
+/// (its borders and the spaces around the title taken off), else the last.
+pub fn title_for(width: u16, titles: &[String]) -> String {
+    let room = usize::from(width).saturating_sub(4);
+    titles
+        .iter()
+        .find(|t| self::width(t) <= room)
+        .or(titles.last())
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// The end of a text in at most `max` cells, with an ellipsis before it when

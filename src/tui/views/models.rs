@@ -16,17 +16,6 @@ use ratatui::widgets::{
 };
 use ratatui::Frame;
 
-/// The first of `titles` (longest first) that fits a panel `width` wide.
-fn title_for(width: u16, titles: &[String]) -> String {
-    let room = (width as usize).saturating_sub(4);
-    titles
-        .iter()
-        .find(|t| format::width(t) <= room)
-        .or(titles.last())
-        .cloned()
-        .unwrap_or_default()
-}
-
 fn block<'a>(title: String, theme: &Theme) -> Block<'a> {
     Block::default()
         .borders(Borders::ALL)
@@ -236,7 +225,7 @@ fn render_one(state: &AppState, m: &ModelRow, f: &mut Frame, area: Rect, theme: 
                 c,
                 state.models.scroll,
                 theme,
-                title_for(
+                format::title_for(
                     left.width,
                     &[
                         format!(
@@ -281,7 +270,7 @@ fn render_one(state: &AppState, m: &ModelRow, f: &mut Frame, area: Rect, theme: 
     // of it in the single line a 24-row terminal leaves this panel.
     let (title, text) = match &r.metrics {
         Some(x) => (
-            title_for(
+            format::title_for(
                 conf.width,
                 &[
                     format!("Confusion matrix at p >= {} · F1 {:.3}", x.threshold, x.f1),
@@ -344,7 +333,7 @@ fn render_roc(models: &[(String, &TrainReport)], f: &mut Frame, area: Rect, them
     }
     let chart = Chart::new(ds)
         .block(block(
-            title_for(
+            format::title_for(
                 area.width,
                 &[
                     "ROC (x: false positive rate, y: true positive rate)".into(),
@@ -394,7 +383,7 @@ fn render_calibration(r: &TrainReport, f: &mut Frame, area: Rect, theme: &Theme)
     ];
     let chart = Chart::new(ds)
         .block(block(
-            title_for(
+            format::title_for(
                 area.width,
                 &[
                     "Calibration (x: predicted, y: observed)".into(),

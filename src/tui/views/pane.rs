@@ -124,18 +124,10 @@ pub fn cut_line(line: &Line<'static>, room: usize) -> Line<'static> {
             continue;
         }
         // This span holds the cut: what fits of it before the ellipsis.
-        let mut kept = String::new();
-        let mut w = used;
-        for ch in span.content.chars() {
-            let cw = unicode_width::UnicodeWidthChar::width(ch).unwrap_or(0);
-            if w + cw + 1 > room {
-                break;
-            }
-            kept.push(ch);
-            w += cw;
-        }
-        kept.push('…');
-        spans.push(Span::styled(kept, span.style));
+        spans.push(Span::styled(
+            super::format::cut(&span.content, room - used),
+            span.style,
+        ));
         break;
     }
     let mut out = Line::from(spans);
