@@ -766,3 +766,184 @@ fn rows_swallowed_by_a_quote_closed_late_are_rejected_not_merged() {
         vec!["\"X1\"", "\"X5\""]
     );
 }
+
+/// A customers file is written many customers per statement, with their
+/// attributes: the verdicts, the first row of an id winning, empty cells
+/// left empty, and the indexes kept in place (a file without names leaves
+/// the name index live) are those of the row-by-row path; a re-import of
+/// changed, unchanged and new customers mixed within one statement too.
+#[test]
+fn batched_customers_give_the_row_by_row_verdicts() {
+    let db = TempDb::new().on_engine();
+    let row =
+        |i: usize, name: &str, score: &str| format!("C{i},{name},S{},{score},n{}\n", i % 3, i % 5);
+    let score = |i: usize| {
+        if i.is_multiple_of(7) {
+            String::new()
+        } else {
+            format!("{i}.5")
+        }
+    };
+    // 1,000 rows; ids repeat at rows 10 (in row 5's statement), 200 and
+    // 999 (the short tail), each with another name.
+    let mut text = String::from("id,name,segment,score,note\n");
+    for i in 0..1000 {
+        let (id, name) = match i {
+            10 => (5, "Second"),
+            200 => (7, "Second"),
+            999 => (100, "Second"),
+            i => (i, "Name"),
+        };
+        text.push_str(&row(id, &format!("{name} {id}"), &score(id)));
+    }
+    let s = import_customers_text(&db, &text);
+    assert_eq!((s.read, s.inserted, s.rejected), (1000, 997, 3), "{s:?}");
+    let lines: Vec<String> = rejects(&db).iter().map(|r| r[0].clone()).collect();
+    assert_eq!(lines, ["12", "202", "1001"]);
+    assert_eq!(db.count("SELECT count(*) FROM customers"), 997);
+    for id in [5, 7, 100] {
+        assert_eq!(
+            db.text(&format!("SELECT name FROM customers WHERE id = 'C{id}'")),
+            format!("Name {id}")
+        );
+    }
+    // Every customer has their own attributes (scores are i + 0.5), empty
+    // cells stay empty.
+    assert_eq!(
+        db.count("SELECT count(*) FROM customers c JOIN customer_attrs a ON a.cid = c.cid"),
+        997
+    );
+    let col = |name: &str| {
+        let pos = db.count(&format!(
+            "SELECT pos FROM attribute_columns WHERE name = '{name}'"
+        ));
+        if common::engine_is_postgres() {
+            (format!("a.n{pos}"), format!("a.t{pos}"))
+        } else {
+            (format!("a.a{pos}"), format!("a.a{pos}"))
+        }
+    };
+    let (score_col, _) = col("score");
+    let (_, note_col) = col("note");
+    assert_eq!(
+        db.count(&format!(
+            "SELECT count(*) FROM customers c JOIN customer_attrs a ON a.cid = c.cid
+             WHERE {score_col} = CAST(substr(c.id, 2) AS INTEGER) + 0.5"
+        )),
+        997 - 143
+    );
+    assert_eq!(
+        db.count(&format!(
+            "SELECT count(*) FROM customer_attrs a WHERE {score_col} IS NULL"
+        )),
+        143
+    );
+    assert_eq!(
+        db.count(&format!(
+            "SELECT count(*) FROM customers c JOIN customer_attrs a ON a.cid = c.cid
+             WHERE {note_col} = 'n' || (CAST(substr(c.id, 2) AS INTEGER) % 5)"
+        )),
+        997
+    );
+    if !common::engine_is_postgres() {
+        assert_eq!(db.text("PRAGMA integrity_check"), "ok");
+    }
+
+    // Again with names 300-349 changed, 400's score changed, 401's score
+    // emptied (an empty cell keeps the stored value), and 100 new customers
+    // after the last, the first 24 of them in a statement with 40 known
+    // (and 10, 200 and 999 new: the first file had only their duplicates).
+    let mut again = String::from("id,name,segment,score,note\n");
+    for i in 0..1100 {
+        let name = if (300..350).contains(&i) {
+            format!("Renamed {i}")
+        } else {
+            format!("Name {i}")
+        };
+        let sc = match i {
+            400 => "9.25".to_string(),
+            401 => String::new(),
+            i => score(i),
+        };
+        again.push_str(&row(i, &name, &sc));
+    }
+    let s = import_customers_text(&db, &again);
+    assert_eq!(
+        (s.inserted, s.updated, s.unchanged, s.rejected),
+        (103, 51, 946, 0),
+        "{s:?}"
+    );
+    assert_eq!(db.count("SELECT count(*) FROM customers"), 1100);
+    assert_eq!(
+        db.count("SELECT count(*) FROM customers WHERE name LIKE 'Renamed %'"),
+        50
+    );
+    assert_eq!(db.real(&format!("SELECT {score_col} FROM customer_attrs a JOIN customers c ON c.cid = a.cid WHERE c.id = 'C400'")), 9.25);
+    assert_eq!(db.real(&format!("SELECT {score_col} FROM customer_attrs a JOIN customers c ON c.cid = a.cid WHERE c.id = 'C401'")), 401.5);
+    assert_eq!(db.real(&format!("SELECT {score_col} FROM customer_attrs a JOIN customers c ON c.cid = a.cid WHERE c.id = 'C1051'")), 1051.5);
+    // Keys follow the files' order: the new customers of the second come
+    // after the first's, C10 first (the one step down).
+    assert_eq!(
+        db.count(
+            "SELECT count(*) FROM customers c JOIN customers d ON d.cid = c.cid + 1
+                  WHERE CAST(substr(d.id, 2) AS INTEGER) < CAST(substr(c.id, 2) AS INTEGER)"
+        ),
+        1
+    );
+    if !common::engine_is_postgres() {
+        assert_eq!(db.text("PRAGMA integrity_check"), "ok");
+    }
+}
+
+/// A large first load builds the indexes on the columns its file has after
+/// the rows, and keeps the others up to date row by row: both kinds are
+/// whole and consistent after it, and after a second large load of new
+/// customers with names.
+#[test]
+fn a_large_customers_load_leaves_every_index_whole() {
+    let db = TempDb::new();
+    // (Rows of over 40 bytes: a load is large from 100,000 rows of 40.)
+    let pad = "a note long enough to make the row large";
+    let mut text = String::from("id,segment,churned,x,note\n");
+    for i in 0..110_000 {
+        text.push_str(&format!(
+            "C{i:06},S{},{},{}.25,{pad}\n",
+            i % 4,
+            i % 2,
+            i % 1000
+        ));
+    }
+    let s = import_customers_text(&db, &text);
+    assert_eq!(s.inserted, 110_000, "{s:?}");
+    let mut more = String::from("id,name,plan,signup_date\n");
+    for i in 110_000..220_000 {
+        more.push_str(&format!(
+            "C{i:06},Name {},P{},2024-01-{:02}\n",
+            220_000 - i,
+            i % 3,
+            1 + i % 28
+        ));
+    }
+    let s = import_customers_text(&db, &more);
+    assert_eq!(s.inserted, 110_000, "{s:?}");
+    assert_eq!(db.text("PRAGMA integrity_check"), "ok");
+    for (index, rows) in [
+        ("customers_name", 220_000),
+        ("customers_segment", 220_000),
+        ("customers_plan", 220_000),
+        ("customers_since", 220_000),
+        ("customers_n_orders", 220_000),
+    ] {
+        assert_eq!(
+            db.count(&format!(
+                "SELECT count(*) FROM customers INDEXED BY {index}"
+            )),
+            rows,
+            "{index}"
+        );
+    }
+    assert_eq!(
+        db.text("SELECT id FROM customers INDEXED BY customers_name WHERE name IS NOT NULL ORDER BY name COLLATE NOCASE, cid LIMIT 1"),
+        "C219999"
+    );
+}

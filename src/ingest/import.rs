@@ -339,6 +339,9 @@ pub fn import_into(
     match target {
         Target::File(conn) => {
             store::load::begin(conn)?;
+            if opts.kind == Kind::Customers {
+                store::load::statement_journals_in_memory(conn)?;
+            }
             let first_load = !opts.dry_run && store::load::begin_first(conn)?;
             let result = write_all(conn, opts, ctl, input, &mut summary, &mut rejects);
             store::load::end(conn);
@@ -456,7 +459,8 @@ fn write_all(
         let next_cid = store::load::next_cid(&tx)?;
         let resolver = Resolver::new(&db_path, next_cid, next_cid == 1)?;
         // ~40 bytes per row is typical of orders and events files.
-        let mut writer = RowWriter::new(&tx, opts.kind, total_bytes / 40)?;
+        let fields = input.parser.fields();
+        let mut writer = RowWriter::new(&tx, opts.kind, total_bytes / 40, &fields)?;
         read_and_apply(
             &mut writer,
             input,

@@ -145,6 +145,11 @@ pub struct Parser {
 }
 
 impl Parser {
+    /// The known columns the file has.
+    pub(crate) fn fields(&self) -> Vec<Field> {
+        self.index.keys().copied().collect()
+    }
+
     pub(crate) fn new(kind: Kind, layout: &Layout, horizon: i64) -> Self {
         Parser {
             horizon,

@@ -185,6 +185,27 @@ pub fn upsert(conn: &Connection, cid: i64, values: &[(&Column, Value)]) -> Resul
     Ok(st.execute(args.as_slice())? > 0)
 }
 
+/// The insert of `rows` customers' values of `cols` (each row: the key,
+/// then a value per column), where an empty value (NULL) never erases a
+/// stored one.
+pub fn insert_many_sql(cols: &[Column], rows: usize) -> String {
+    let names: Vec<String> = cols.iter().map(Column::sql).collect();
+    let set: Vec<String> = names
+        .iter()
+        .map(|c| format!("{c} = COALESCE(excluded.{c}, {c})"))
+        .collect();
+    // sql-format-ok: columns named after our own integers, values bound.
+    format!(
+        "{} ON CONFLICT(cid) DO UPDATE SET {}",
+        super::multi_row_insert_sql(
+            &format!("INSERT INTO customer_attrs(cid, {})", names.join(", ")),
+            names.len() + 1,
+            rows
+        ),
+        set.join(", ")
+    )
+}
+
 /// `SELECT a.cid, <the columns of `cols` on `engine`> FROM customer_attrs a`,
 /// in key order when `ordered`.
 pub fn select_all(cols: &[Column], engine: Engine, ordered: bool) -> String {

@@ -20,10 +20,23 @@ pub fn begin(conn: &Conn) -> Result<()> {
     Ok(())
 }
 
+/// Statement journals in memory (call before the load's transaction, after
+/// `begin`). Each many-row insert keeps the pages it changes in a statement
+/// journal, to undo it alone; a customers load changes a page of each index
+/// it keeps up to date per statement, and those journals spilled to temp
+/// files (1M customers: 0.9 s of writes). Not for the other kinds: with
+/// temp storage in memory, SQLite sorts an index build on one thread, in
+/// memory, and their loads build the indexes of millions of rows.
+pub fn statement_journals_in_memory(conn: &Conn) -> Result<()> {
+    conn.execute_batch("PRAGMA temp_store = MEMORY")?;
+    Ok(())
+}
+
 /// The session's usual settings again (whatever the load's outcome).
 pub fn end(conn: &Conn) {
     let _ = conn.execute_batch(
-        "PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384; PRAGMA threads = 0; PRAGMA wal_autocheckpoint = 1000;",
+        "PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384; PRAGMA threads = 0; PRAGMA wal_autocheckpoint = 1000;
+         PRAGMA temp_store = DEFAULT;",
     );
 }
 

@@ -75,6 +75,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0017_feedback_search_folds.sql",
         include_str!("../../schema/0017_feedback_search_folds.sql"),
     ),
+    (
+        "0018_drop_customers_email_index.sql",
+        include_str!("../../schema/0018_drop_customers_email_index.sql"),
+    ),
 ];
 
 /// The second step of a migration, in the same transaction, where SQL alone

@@ -28,7 +28,9 @@ impl<'c> RowWriter<'c> {
             rusqlite::params_from_iter(std::iter::once(key).chain(fields.iter().copied()))
         }
         let (cid, mut verdict) = if self.ins.execute(with_key(&c.id, &fields))? == 1 {
-            (self.conn.last_insert_rowid(), Verdict::Inserted)
+            // (Rows a batched insert reads back come after this one.)
+            self.max_rowid = self.conn.last_insert_rowid();
+            (self.max_rowid, Verdict::Inserted)
         } else {
             type Old = (
                 i64,
@@ -73,16 +75,7 @@ impl<'c> RowWriter<'c> {
             }
         };
         if !c.attributes.is_empty() {
-            // The file's attribute columns, found or added once per file
-            // (every row shares the same list).
-            let same = self
-                .attr_cols
-                .as_ref()
-                .is_some_and(|(names, _)| std::sync::Arc::ptr_eq(names, &c.attr_names));
-            if !same {
-                let cols = crate::store::attributes::ensure(self.conn, &c.attr_names)?;
-                self.attr_cols = Some((std::sync::Arc::clone(&c.attr_names), cols));
-            }
+            self.attribute_columns(&c.attr_names)?;
             let Some((_, cols)) = self.attr_cols.as_ref() else {
                 return Ok(verdict);
             };
