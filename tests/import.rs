@@ -897,8 +897,8 @@ fn batched_customers_give_the_row_by_row_verdicts() {
 
 /// A large first load builds the indexes on the columns its file has after
 /// the rows, and keeps the others up to date row by row: both kinds are
-/// whole and consistent after it, and after a second large load of new
-/// customers with names.
+/// whole and consistent after it, after a second large load of new
+/// customers with names, and after orders that introduce as many again.
 #[test]
 fn a_large_customers_load_leaves_every_index_whole() {
     let db = TempDb::new();
@@ -926,13 +926,30 @@ fn a_large_customers_load_leaves_every_index_whole() {
     }
     let s = import_customers_text(&db, &more);
     assert_eq!(s.inserted, 110_000, "{s:?}");
+    // Orders that introduce 110,000 more customers, created many per
+    // statement with the name, segment and plan indexes kept up to date.
+    let orders = db.file("o.csv");
+    let mut text = String::from("id,customer_id,timestamp,amount,quantity,product,category\n");
+    for i in 0..110_000 {
+        text.push_str(&format!(
+            "O{i:06},N{i:06},2024-02-{:02},10.50,1,a product name of some length,Books\n",
+            1 + i % 28
+        ));
+    }
+    std::fs::write(&orders, text).unwrap();
+    let s = db.import(Kind::Orders, &orders).unwrap();
+    assert_eq!(
+        (s.inserted, s.customers_created),
+        (110_000, 110_000),
+        "{s:?}"
+    );
     assert_eq!(db.text("PRAGMA integrity_check"), "ok");
     for (index, rows) in [
-        ("customers_name", 220_000),
-        ("customers_segment", 220_000),
-        ("customers_plan", 220_000),
-        ("customers_since", 220_000),
-        ("customers_n_orders", 220_000),
+        ("customers_name", 330_000),
+        ("customers_segment", 330_000),
+        ("customers_plan", 330_000),
+        ("customers_since", 330_000),
+        ("customers_n_orders", 330_000),
     ] {
         assert_eq!(
             db.count(&format!(

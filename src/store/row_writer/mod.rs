@@ -66,25 +66,31 @@ impl Writes for RowWriter<'_> {
     }
 }
 
-/// Whether a customers file with `fields` can move the keys of customers
+/// Whether a load of `kind` with `fields` can move the keys of customers
 /// index `index`. One on a column the file does not write gets only its new
 /// customers' empty keys, each after the last of its kind: cheaper kept up
-/// to date than dropped and built again (1M customers: the seven such
-/// indexes of an id-and-attributes file took 1.1 s live against 2.0 s
-/// built after). The totals' indexes never move (an import of customers
-/// writes no totals); an index not named here is built again.
-fn moves_customers_index(index: &str, fields: &[Field]) -> bool {
+/// to date than dropped and built again, when they are written many per
+/// statement (1M customers: the seven such indexes of an id-and-attributes
+/// file took 1.1 s live against 2.0 s built after). A customers file moves
+/// the indexes of the columns it has (never the totals'); an orders file the
+/// totals' (the tenure starts at the first order without a signup date);
+/// an events file none. A feedback file creates its customers one by one:
+/// it builds them all again, as an index not named here.
+fn moves_customers_index(kind: Kind, index: &str, fields: &[Field]) -> bool {
     let column = match index {
         "customers_name" => Field::Name,
         "customers_segment" => Field::Segment,
         "customers_plan" => Field::Plan,
-        // The start of the relationship: the signup date (else the first
-        // order, which a customers file does not move).
         "customers_since" => Field::SignupDate,
-        "customers_last_order" | "customers_n_orders" | "customers_revenue" => return false,
+        "customers_last_order" | "customers_n_orders" | "customers_revenue" => Field::Amount,
         _ => return true,
     };
-    fields.contains(&column)
+    match kind {
+        Kind::Customers => fields.contains(&column),
+        Kind::Orders => column == Field::Amount || column == Field::SignupDate,
+        Kind::Events => false,
+        Kind::Feedback => true,
+    }
 }
 
 /// Orders or events per insert statement.
@@ -186,6 +192,8 @@ pub(crate) struct RowWriter<'c> {
     max_rowid: i64,
     /// New customers' attributes waiting to be written `MANY` per statement.
     attr_batch: customers::AttributeBatch<'c>,
+    /// Customers an orders or events file introduces, waiting likewise.
+    new_customers: customers::NewCustomers<'c>,
 }
 
 /// What `flush` reports for one pending row.
@@ -257,7 +265,7 @@ impl<'c> RowWriter<'c> {
         if big(max_before) {
             deferred = if kind == Kind::Customers {
                 crate::store::drop_indexes_where(conn, &[table], false, |index| {
-                    moves_customers_index(index, fields)
+                    moves_customers_index(kind, index, fields)
                 })?
             } else {
                 crate::store::drop_indexes(conn, &[table], false)?
@@ -265,11 +273,17 @@ impl<'c> RowWriter<'c> {
         }
         if kind != Kind::Customers && big(customers) {
             // Many new customers, and new totals for most of them: the
-            // customers table's secondary indexes are cheaper to build once
-            // afterwards (measured: 41 s against 43 s for 10M orders; keeping
-            // the seven indexes the totals leave alone made loading 10M
-            // orders 9 s slower, one B-tree descent each per new customer).
-            deferred.extend(crate::store::drop_indexes(conn, &["customers"], false)?);
+            // indexes of the totals are cheaper to build once afterwards
+            // (measured: 41 s against 43 s for 10M orders). Those on the
+            // columns only a customers file writes stay: the new customers'
+            // keys are empty, and, created many per statement, each goes
+            // after the last without a descent of its own.
+            deferred.extend(crate::store::drop_indexes_where(
+                conn,
+                &["customers"],
+                false,
+                |index| moves_customers_index(kind, index, fields),
+            )?);
         }
         // The daily sums of what this load adds are summed at its end.
         let bulk = match kind {
@@ -286,13 +300,20 @@ impl<'c> RowWriter<'c> {
         }
         // Orders and events, the big files, are inserted many rows per
         // statement (a statement costs more than a row: 10M orders 30% faster).
+        // OR ROLLBACK: a statement of many rows that could fail half-way
+        // keeps a journal of its own to undo itself alone, a copy of every
+        // page it changes; with keys in no order (ids from a hash, UUIDs)
+        // that is a page of the key index per row, written to a temp file
+        // (2M orders with such keys: 13.2-13.8 s to load, 7.6-8.1 s
+        // without). Any error ends the import and rolls its transaction
+        // back anyway, so a failing statement may as well roll it back.
         let (many, inserted_after) = match kind {
             Kind::Orders => (
                 // sql-format-ok: placeholders only, from constants.
                 Some(conn.prepare(&format!(
                     "{} ON CONFLICT(order_key) DO NOTHING",
                     crate::store::multi_row_insert_sql(
-                        "INSERT INTO orders(order_key, cid, ts, amount, quantity, product, category)",
+                        "INSERT OR ROLLBACK INTO orders(order_key, cid, ts, amount, quantity, product, category)",
                         7,
                         MANY
                     )
@@ -304,7 +325,7 @@ impl<'c> RowWriter<'c> {
                 Some(conn.prepare(&format!(
                     "{} ON CONFLICT(event_key) DO NOTHING",
                     crate::store::multi_row_insert_sql(
-                        "INSERT INTO events(event_key, cid, ts, kind, value)",
+                        "INSERT OR ROLLBACK INTO events(event_key, cid, ts, kind, value)",
                         5,
                         MANY
                     )
@@ -343,6 +364,7 @@ impl<'c> RowWriter<'c> {
             inserted_after,
             max_rowid: max_before,
             attr_batch: customers::AttributeBatch::default(),
+            new_customers: customers::NewCustomers::default(),
         })
     }
 
@@ -356,12 +378,16 @@ impl<'c> RowWriter<'c> {
             }
             Parsed::Feedback(f) => self.feedback(*f).map(Some),
             Parsed::Order(o) => {
-                self.create_customer(o.cid, o.new_customer, &o.customer)?;
+                if o.new_customer {
+                    self.queue_customer(o.cid, &o.customer)?;
+                }
                 self.pending.push((slot, Parsed::Order(o)));
                 Ok(None)
             }
             Parsed::Event(e) => {
-                self.create_customer(e.cid, e.new_customer, &e.customer)?;
+                if e.new_customer {
+                    self.queue_customer(e.cid, &e.customer)?;
+                }
                 self.pending.push((slot, Parsed::Event(e)));
                 Ok(None)
             }
@@ -476,7 +502,8 @@ impl<'c> RowWriter<'c> {
         }
     }
 
-    /// Create the customer a row introduces (the resolver chose its key).
+    /// Create the customer a feedback row introduces (the resolver chose its
+    /// key), at once: the item's search entry reads the customer's id.
     fn create_customer(&mut self, cid: i64, new: bool, id: &str) -> W<()> {
         if new {
             self.ins_cid.execute(params![cid, id])?;
@@ -529,6 +556,7 @@ impl<'c> RowWriter<'c> {
     /// Bring derived tables up to date for what this import touched.
     pub fn finish(mut self, ctl: crate::jobs::Ctl) -> Result<()> {
         self.flush_attributes()?;
+        self.flush_customers()?;
         let c = self.conn;
         // The orders index first: recomputing totals reads orders by customer.
         let (by_customer, rest): (Vec<_>, Vec<_>) = self
