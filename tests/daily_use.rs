@@ -1433,3 +1433,58 @@ fn an_export_from_a_filtered_list_says_it_wrote_every_row() {
         said(&h)
     );
 }
+
+/// A typo at the start of a filter, a search or a command is fixed where it
+/// is (Home, Delete, Left, Ctrl-W), not by retyping the rest; the line
+/// shows the cursor there.
+#[test]
+fn a_typo_in_a_filter_or_a_command_is_fixed_where_it_is() {
+    let db = team_on_engine();
+    let mut h = ui(&db, 80, 24);
+    h.step(Action::GoScreen(Screen::Customers));
+    h.step(Action::StartFilter);
+    type_text(&mut h, "xlovelace");
+    assert!(!h.screen().contains("Ada Lovelace"), "{}", h.screen());
+    h.step(Action::Input(InputKey::Home));
+    h.step(Action::Input(InputKey::Delete));
+    assert_eq!(h.state.customers.query.filter.as_deref(), Some("lovelace"));
+    assert_eq!(h.state.mode, Mode::Filter(0));
+    assert!(h.screen().contains("Ada Lovelace"), "{}", h.screen());
+    assert!(!h.screen().contains("Grace Hopper"), "{}", h.screen());
+    // Typed where the cursor is; Ctrl-W takes the word before it.
+    h.step(Action::Input(InputKey::End));
+    type_text(&mut h, " zz");
+    h.step(Action::Input(InputKey::DeleteWord));
+    h.step(Action::Input(InputKey::Backspace));
+    assert_eq!(h.state.customers.query.filter.as_deref(), Some("lovelace"));
+    h.step(Action::Input(InputKey::Submit));
+    assert!(h.screen().contains("Ada Lovelace"), "{}", h.screen());
+
+    // The queue's search.
+    h.step(Action::GoScreen(Screen::Feedback));
+    h.step(Action::StartFilter);
+    type_text(&mut h, "qinvoi");
+    h.step(Action::Input(InputKey::Home));
+    h.step(Action::Input(InputKey::Right));
+    h.step(Action::Input(InputKey::Backspace));
+    assert_eq!(h.state.mode, Mode::Filter(0));
+    h.step(Action::Input(InputKey::Submit));
+    assert_eq!(ids(&h), vec!["F1"]);
+
+    // A command: `oto F3`, then the missing g typed at its start.
+    h.step(Action::StartCommand);
+    type_text(&mut h, "oto F3");
+    h.step(Action::Input(InputKey::Home));
+    type_text(&mut h, "g");
+    assert_eq!(h.state.mode, Mode::Command("goto F3".into(), 1));
+    // (The bar draws the cursor after the g.)
+    assert!(h.screen().contains(":g▏oto F3"), "{}", h.screen());
+    h.step(Action::Input(InputKey::Submit));
+    assert_eq!(h.state.mode, Mode::Normal);
+    assert!(h.screen().contains("F3"), "{}", h.screen());
+    assert!(
+        h.screen().contains("Shipping took three weeks"),
+        "{}",
+        h.screen()
+    );
+}

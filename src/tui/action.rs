@@ -84,6 +84,8 @@ pub enum InputKey {
     Home,
     End,
     Delete,
+    /// Ctrl-W: the word before the cursor.
+    DeleteWord,
 }
 
 impl Action {

@@ -74,10 +74,11 @@ impl Screen {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mode {
     Normal,
-    /// Typing a live filter for the current list.
-    Filter,
-    /// Typing a `:` command.
-    Command(String),
+    /// Typing a live filter for the current list (the text is the list's
+    /// filter, or the queue's search), with the cursor there (in characters).
+    Filter(usize),
+    /// Typing a `:` command, with the cursor there (in characters).
+    Command(String, usize),
     /// The help overlay, scrolled by this many lines.
     Help(u16),
     /// A yes/no question; `y` runs the action.

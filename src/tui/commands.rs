@@ -10,19 +10,24 @@ use crate::analytics::churn::{ModelKind, TrainOptions};
 use crate::analytics::clv::{ClvOptions, TimeUnit};
 use crate::store::list::SortColumn;
 
-pub fn command_input(state: &mut AppState, action: Action, mut text: String) -> Vec<Effect> {
+pub fn command_input(
+    state: &mut AppState,
+    action: Action,
+    mut text: String,
+    mut cursor: usize,
+) -> Vec<Effect> {
     match action {
         Action::Input(InputKey::Complete) => {
             if let Some(t) = super::views::help::complete_command(&text) {
                 text = t;
+                cursor = text.chars().count();
             }
         }
-        Action::Input(InputKey::Char(c)) => text.push(c),
-        Action::Input(InputKey::Backspace) if text.pop().is_none() => {
+        // Backspace on an empty line leaves it, as in vi.
+        Action::Input(InputKey::Backspace) if text.is_empty() => {
             state.mode = Mode::Normal;
             return vec![];
         }
-        Action::Input(InputKey::Clear) => text.clear(),
         Action::Input(InputKey::Cancel) => {
             state.mode = Mode::Normal;
             return vec![];
@@ -31,9 +36,12 @@ pub fn command_input(state: &mut AppState, action: Action, mut text: String) -> 
             state.mode = Mode::Normal;
             return run_command(state, text.trim());
         }
+        Action::Input(key) => {
+            super::line::apply(&mut text, &mut cursor, &key);
+        }
         _ => {}
     }
-    state.mode = Mode::Command(text);
+    state.mode = Mode::Command(text, cursor);
     vec![]
 }
 

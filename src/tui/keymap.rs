@@ -543,6 +543,7 @@ pub fn input_key(ev: &KeyEvent) -> Option<InputKey> {
         KeyCode::Char('a') if ctrl => InputKey::Home,
         KeyCode::Char('e') if ctrl => InputKey::End,
         KeyCode::Char('u') if ctrl => InputKey::Clear,
+        KeyCode::Char('w') if ctrl => InputKey::DeleteWord,
         KeyCode::Char('c') if ctrl => InputKey::Cancel,
         KeyCode::Char(c) if !ctrl => InputKey::Char(c),
         _ => return None,

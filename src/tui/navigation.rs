@@ -172,24 +172,20 @@ pub(super) fn open(state: &mut AppState) -> Vec<Effect> {
     }
 }
 
-pub(super) fn filter_input(state: &mut AppState, action: Action) -> Vec<Effect> {
+pub(super) fn filter_input(state: &mut AppState, action: Action, cursor: usize) -> Vec<Effect> {
     if matches!(action, Action::Input(InputKey::Submit | InputKey::Cancel)) {
         state.mode = Mode::Normal;
     }
     if state.screen == Screen::Feedback && state.detail.is_none() {
-        return super::queue_filter::search_input(state, action);
+        return super::queue_filter::search_input(state, action, cursor);
     }
     let Some((list, slot)) = current_list(state) else {
         state.mode = Mode::Normal;
         return vec![];
     };
     let mut text = list.query.filter.clone().unwrap_or_default();
-    match action {
-        Action::Input(InputKey::Char(c)) => text.push(c),
-        Action::Input(InputKey::Backspace) => {
-            text.pop();
-        }
-        Action::Input(InputKey::Clear) => text.clear(),
+    let mut cursor = cursor;
+    let edit = match &action {
         Action::Input(InputKey::Submit) => return vec![],
         Action::Input(InputKey::Cancel) => {
             if list.query.filter.is_some() {
@@ -198,10 +194,17 @@ pub(super) fn filter_input(state: &mut AppState, action: Action) -> Vec<Effect> 
             }
             return vec![];
         }
+        Action::Input(key) => super::line::apply(&mut text, &mut cursor, key),
         _ => return vec![],
+    };
+    if edit != super::line::Edit::Changed {
+        state.mode = Mode::Filter(cursor);
+        return vec![];
     }
     list.query.filter = if text.is_empty() { None } else { Some(text) };
-    reset_list(list, slot)
+    let effects = reset_list(list, slot);
+    state.mode = Mode::Filter(cursor);
+    effects
 }
 
 /// `n` / `N`: the next or previous row among the matches (the list or

@@ -8,20 +8,28 @@ use super::update::{load_queue, Effect};
 
 /// `/` on the queue: the search, live, over item ids, customer ids and
 /// names and the items' text (full-text index), within the status shown.
-pub fn search_input(state: &mut AppState, action: Action) -> Vec<Effect> {
+pub fn search_input(state: &mut AppState, action: Action, cursor: usize) -> Vec<Effect> {
     let fresh = std::mem::take(&mut state.queue.search_fresh);
     let mut text = state.queue.search.clone();
-    match action {
+    let mut cursor = cursor;
+    match &action {
         // A new `/` starts a new search, as in less and vi.
-        Action::Input(InputKey::Char(c)) if fresh => text = c.to_string(),
-        Action::Input(InputKey::Char(c)) => text.push(c),
-        Action::Input(InputKey::Backspace) => {
-            text.pop();
+        Action::Input(InputKey::Char(c)) if fresh => {
+            text = c.to_string();
+            cursor = 1;
         }
-        Action::Input(InputKey::Clear) => text.clear(),
         Action::Input(InputKey::Submit) => return vec![],
         Action::Input(InputKey::Cancel) => text.clear(),
+        Action::Input(key) => {
+            if super::line::apply(&mut text, &mut cursor, key) != super::line::Edit::Changed {
+                state.mode = super::app::Mode::Filter(cursor);
+                return vec![];
+            }
+        }
         _ => return vec![],
+    }
+    if !matches!(action, Action::Input(InputKey::Cancel)) {
+        state.mode = super::app::Mode::Filter(cursor);
     }
     set_search(state, text)
 }

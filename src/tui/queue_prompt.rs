@@ -118,35 +118,22 @@ pub fn prompt_input(state: &mut AppState, action: Action) -> Vec<Effect> {
         return vec![];
     };
     match action {
-        Action::Input(InputKey::Char(c)) => {
-            let at = p.cursor_byte();
-            p.text.insert(at, c);
-            p.cursor += 1;
-            p.stem = None;
-        }
-        Action::Input(InputKey::Backspace) => {
-            if p.cursor > 0 {
-                p.cursor -= 1;
-                let at = p.cursor_byte();
-                p.text.remove(at);
+        Action::Input(
+            key @ (InputKey::Char(_)
+            | InputKey::Backspace
+            | InputKey::Delete
+            | InputKey::DeleteWord
+            | InputKey::Left
+            | InputKey::Right
+            | InputKey::Home
+            | InputKey::End
+            | InputKey::Clear),
+        ) => {
+            // A changed text is completed from itself again.
+            let edit = super::line::apply(&mut p.text, &mut p.cursor, &key);
+            if edit == super::line::Edit::Changed {
+                p.stem = None;
             }
-            p.stem = None;
-        }
-        Action::Input(InputKey::Delete) => {
-            if p.cursor < p.text.chars().count() {
-                let at = p.cursor_byte();
-                p.text.remove(at);
-            }
-            p.stem = None;
-        }
-        Action::Input(InputKey::Left) => p.cursor = p.cursor.saturating_sub(1),
-        Action::Input(InputKey::Right) => p.cursor = (p.cursor + 1).min(p.text.chars().count()),
-        Action::Input(InputKey::Home) => p.cursor = 0,
-        Action::Input(InputKey::End) => p.cursor = p.text.chars().count(),
-        Action::Input(InputKey::Clear) => {
-            p.text.clear();
-            p.cursor = 0;
-            p.stem = None;
         }
         Action::Input(InputKey::Complete) => {
             let stem = p.stem.get_or_insert_with(|| p.text.clone()).clone();

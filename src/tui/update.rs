@@ -70,8 +70,10 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         return vec![];
     }
     match state.mode.clone() {
-        Mode::Filter => return filter_input(state, action),
-        Mode::Command(text) => return super::commands::command_input(state, action, text),
+        Mode::Filter(cursor) => return filter_input(state, action, cursor),
+        Mode::Command(text, cursor) => {
+            return super::commands::command_input(state, action, text, cursor)
+        }
         Mode::Help(scroll) => {
             state.mode = match scroll_by(state, scroll, &action) {
                 Some(s) => Mode::Help(s),
@@ -165,8 +167,13 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             if current_list(state).is_some()
                 || (state.screen == Screen::Feedback && state.detail.is_none())
             {
-                state.mode = Mode::Filter;
                 state.queue.search_fresh = state.screen == Screen::Feedback;
+                // The cursor at the end of what is there.
+                let typed = match current_list(state) {
+                    Some((list, _)) => list.query.filter.as_deref().unwrap_or_default(),
+                    None => state.queue.search.as_str(),
+                };
+                state.mode = Mode::Filter(typed.chars().count());
             } else {
                 state.say(
                     Severity::Info,
@@ -176,7 +183,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::StartCommand => {
-            state.mode = Mode::Command(String::new());
+            state.mode = Mode::Command(String::new(), 0);
             vec![]
         }
         Action::Back => {

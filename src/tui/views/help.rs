@@ -74,6 +74,31 @@ pub fn lines(state: &AppState, theme: &Theme, width: usize) -> Vec<Line<'static>
             width,
         ));
     }
+    // The keys of a line being typed (`line::apply`; not remappable).
+    out.push(Line::raw(""));
+    out.push(Line::from(Span::styled(
+        "Typing a filter (/), a command (:) or a note".to_string(),
+        theme.header(),
+    )));
+    for (keys, help) in [
+        (
+            "Left, Right",
+            "move the cursor; Home or Ctrl-A to the start, End or Ctrl-E to the end",
+        ),
+        (
+            "Backspace, Delete",
+            "the character before, at the cursor; Ctrl-W the word before it, Ctrl-U the whole line",
+        ),
+        ("Tab", "complete a command or an agent's name"),
+        ("Enter, Esc", "keep, or leave (Esc clears a filter)"),
+    ] {
+        out.extend(hanging(
+            Span::styled(format!("  {keys:<18}"), theme.key()),
+            20,
+            &words(help, ratatui::style::Style::default()),
+            width,
+        ));
+    }
     out.push(Line::raw(""));
     out.push(Line::from(Span::styled(
         "Commands (:)".to_string(),

@@ -184,7 +184,7 @@ fn render_tabs(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
 fn render_status(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
     // Input lines take the status bar while typing.
     match &state.mode {
-        Mode::Filter => {
+        Mode::Filter(cursor) => {
             let list = match state.screen {
                 super::app::Screen::Churn => &state.churn,
                 super::app::Screen::Clv => &state.clv,
@@ -197,7 +197,7 @@ fn render_status(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             };
             let line = input_line(
                 Span::styled("/", theme.key()),
-                (&text, ""),
+                text.split_at(crate::tui::line::byte_of(&text, *cursor)),
                 "   Enter keep · Esc clear",
                 area.width,
                 theme,
@@ -205,10 +205,10 @@ fn render_status(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             f.render_widget(Paragraph::new(line), area);
             return;
         }
-        Mode::Command(text) => {
+        Mode::Command(text, cursor) => {
             let line = input_line(
                 Span::styled(":", theme.key()),
-                (text, ""),
+                text.split_at(crate::tui::line::byte_of(text, *cursor)),
                 "",
                 area.width,
                 theme,
