@@ -198,6 +198,7 @@ pub fn insert_many_sql(cols: &[Column], rows: usize) -> String {
     format!(
         "{} ON CONFLICT(cid) DO UPDATE SET {}",
         super::multi_row_insert_sql(
+            // sql-format-ok: columns named after our own integers.
             &format!("INSERT INTO customer_attrs(cid, {})", names.join(", ")),
             names.len() + 1,
             rows

@@ -17,6 +17,7 @@ use std::sync::Arc;
 /// exists is left for the row-by-row path.
 pub(super) fn insert_many_sql(rows: usize) -> String {
     let one = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, unixepoch(?))";
+    // sql-format-ok: placeholders only, from constants.
     format!(
         "INSERT INTO customers(id, name, email, phone, signup_date, birth_date, age, income, region, plan, segment, churned, cancelled_at, since)
          VALUES {} ON CONFLICT(id) DO NOTHING",
