@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Write a synthetic orders CSV for the import benchmark.
 
-usage: gen_orders.py ROWS CUSTOMERS OUT.csv [--no-id]
-Rows are spread over two years; amounts are decimals; ids are unique.
+usage: gen_orders.py ROWS CUSTOMERS OUT.csv [--no-id] [--scattered-ids]
+Rows are spread over two years; amounts are decimals; ids are unique: in
+file order, or with --scattered-ids in no order (as ids from a hash or UUIDs
+are: O then i * 2654435761 mod 2^32, a permutation of the 32-bit numbers).
 """
 import random
 import sys
@@ -11,6 +13,7 @@ import sys
 def main():
     rows, customers, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
     with_id = "--no-id" not in sys.argv
+    scattered = "--scattered-ids" in sys.argv
     rnd = random.Random(1)
     cats = ["Electronics", "Books", "Home", "Sports", "Beauty", "Grocery"]
     with open(out, "w") as f:
@@ -25,7 +28,8 @@ def main():
             amount = rnd.randrange(100, 50000) / 100
             cat = cats[i % 6]
             line = f"C{c:07d},{2023 + y}-{m:02d}-{d:02d},{amount:.2f},{1 + i % 3},P{i % 500},{cat}\n"
-            buf.append((f"O{i:09d}," if with_id else "") + line)
+            key = f"O{i * 2654435761 % 2**32:010d}" if scattered else f"O{i:09d}"
+            buf.append((f"{key}," if with_id else "") + line)
             if len(buf) >= 100_000:
                 f.write("".join(buf))
                 buf.clear()
