@@ -27,23 +27,12 @@ fn insert_values<'r>(row: &'r Parsed, out: &mut Vec<&'r dyn rusqlite::ToSql>) {
             &e.kind,
             &e.value,
         ]),
-        Parsed::Customer(c) => out.extend([
-            &c.id as &dyn rusqlite::ToSql,
-            &c.name,
-            &c.email,
-            &c.phone,
-            &c.signup,
-            &c.birth,
-            &c.age,
-            &c.income,
-            &c.region,
-            &c.plan,
-            &c.segment,
-            &c.churned,
-            &c.cancelled,
+        Parsed::Customer(c) => {
+            out.push(&c.id);
+            out.extend(super::kinds::customer_fields(c));
             // `since`: the signup day's time.
-            &c.signup,
-        ]),
+            out.push(&c.signup);
+        }
         Parsed::Feedback(_) => {}
     }
 }

@@ -3,24 +3,30 @@
 
 use super::*;
 
+/// A customer's twelve fields, in the order every customers statement
+/// binds them after the key.
+pub(super) fn customer_fields(c: &CustomerRow) -> [&dyn rusqlite::ToSql; 12] {
+    [
+        &c.name,
+        &c.email,
+        &c.phone,
+        &c.signup,
+        &c.birth,
+        &c.age,
+        &c.income,
+        &c.region,
+        &c.plan,
+        &c.segment,
+        &c.churned,
+        &c.cancelled,
+    ]
+}
+
 impl<'c> RowWriter<'c> {
     pub(super) fn customer(&mut self, c: CustomerRow) -> W<Verdict> {
         // Both statements take the key first (the external id to insert,
         // the customer to update), then the same twelve fields.
-        let fields: [&dyn rusqlite::ToSql; 12] = [
-            &c.name,
-            &c.email,
-            &c.phone,
-            &c.signup,
-            &c.birth,
-            &c.age,
-            &c.income,
-            &c.region,
-            &c.plan,
-            &c.segment,
-            &c.churned,
-            &c.cancelled,
-        ];
+        let fields = customer_fields(&c);
         fn with_key<'a>(
             key: &'a dyn rusqlite::ToSql,
             fields: &'a [&'a dyn rusqlite::ToSql; 12],
