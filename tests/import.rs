@@ -964,3 +964,40 @@ fn a_large_customers_load_leaves_every_index_whole() {
         "C219999"
     );
 }
+
+/// A load whose transaction SQLite itself ends half-way (what an `OR
+/// ROLLBACK` statement does on a failure: the batched inserts keep no
+/// statement journal) fails with the reason and leaves nothing: no orders,
+/// no customers, the paused triggers back; the same file loads whole after.
+#[test]
+fn a_load_rolled_back_by_sqlite_half_way_leaves_nothing() {
+    let db = TempDb::new();
+    let orders = db.file("o.csv");
+    let mut text = String::from("id,customer_id,timestamp,amount\n");
+    // A large first load: indexes set aside, daily-sum triggers paused,
+    // written without the WAL (170,000 rows of ~25 bytes).
+    text.push_str(&numbered_orders(170_000, |i| i, "2024-05", "10"));
+    std::fs::write(&orders, &text).unwrap();
+    let triggers = db.count("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'");
+    db.exec(
+        "CREATE TRIGGER boom BEFORE INSERT ON orders WHEN new.order_key = 'O150000'
+         BEGIN SELECT RAISE(ROLLBACK, 'boom at O150000'); END",
+    );
+    let err = db.import(Kind::Orders, &orders).unwrap_err();
+    assert!(err.to_string().contains("boom at O150000"), "{err}");
+    assert_eq!(db.count("SELECT count(*) FROM orders"), 0);
+    assert_eq!(db.count("SELECT count(*) FROM customers"), 0);
+    assert_eq!(db.count("SELECT count(*) FROM order_days"), 0);
+    db.exec("DROP TRIGGER boom");
+    assert_eq!(
+        db.count("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"),
+        triggers
+    );
+    let s = db.import(Kind::Orders, &orders).unwrap();
+    assert_eq!((s.inserted, s.rejected), (170_000, 0), "{s:?}");
+    assert_eq!(db.text("PRAGMA integrity_check"), "ok");
+    assert_eq!(
+        db.count("SELECT CAST(sum(n) AS INTEGER) FROM order_days"),
+        170_000
+    );
+}
