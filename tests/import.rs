@@ -1001,3 +1001,97 @@ fn a_load_rolled_back_by_sqlite_half_way_leaves_nothing() {
         170_000
     );
 }
+
+/// An empty cell, or a column the file leaves out, never erases a stored
+/// value, for orders, events and feedback as for customers: a re-import
+/// that changes one order's amount updates that order only and keeps its
+/// quantity, product and category (they were set to 1 and empty).
+#[test]
+fn an_empty_cell_keeps_the_stored_value_for_every_kind() {
+    let db = TempDb::new().on_engine();
+    let write = |name: &str, text: &str| {
+        let f = db.file(name);
+        std::fs::write(&f, text).unwrap();
+        f
+    };
+    let o1 = write(
+        "o1.csv",
+        "id,customer_id,timestamp,amount,quantity,product,category\n\
+         X1,C1,2025-01-01,10,3,Tea,Grocery\nX2,C1,2025-01-02,20,2,Mug,Home\n",
+    );
+    db.import(Kind::Orders, &o1).unwrap();
+    let o2 = write(
+        "o2.csv",
+        "id,customer_id,timestamp,amount,quantity,product,category\n\
+         X1,C1,2025-01-01,10,,,\nX2,C1,2025-01-02,25,,,\n",
+    );
+    let s = db.import(Kind::Orders, &o2).unwrap();
+    assert_eq!((s.updated, s.unchanged), (1, 1), "{s:?}");
+    let o3 = write(
+        "o3.csv",
+        "id,customer_id,timestamp,amount\nX1,C1,2025-01-01,10\nX2,C1,2025-01-02,25\n",
+    );
+    let s = db.import(Kind::Orders, &o3).unwrap();
+    assert_eq!((s.updated, s.unchanged), (0, 2), "{s:?}");
+    assert_eq!(
+        db.dump_rows(
+            "SELECT order_key, CAST(amount AS BIGINT), quantity, product, category FROM orders ORDER BY order_key"
+        ),
+        [r#""X1"|10|3|"Tea"|"Grocery""#, r#""X2"|25|2|"Mug"|"Home""#]
+    );
+    // A quantity given again is written.
+    let o4 = write(
+        "o4.csv",
+        "id,customer_id,timestamp,amount,quantity\nX1,C1,2025-01-01,10,5\n",
+    );
+    let s = db.import(Kind::Orders, &o4).unwrap();
+    assert_eq!(s.updated, 1, "{s:?}");
+    assert_eq!(
+        db.count("SELECT quantity FROM orders WHERE order_key = 'X1'"),
+        5
+    );
+
+    let e1 = write(
+        "e1.csv",
+        "id,customer_id,occurred_at,kind,value\nE1,C1,2025-01-03,login,7\n",
+    );
+    db.import(Kind::Events, &e1).unwrap();
+    let e2 = write(
+        "e2.csv",
+        "id,customer_id,occurred_at,kind,value\nE1,C1,2025-01-03,login,\n",
+    );
+    let s = db.import(Kind::Events, &e2).unwrap();
+    assert_eq!(s.unchanged, 1, "{s:?}");
+    assert_eq!(
+        db.real("SELECT value FROM events WHERE event_key = 'E1'"),
+        7.0
+    );
+
+    let f1 = write(
+        "f1.csv",
+        "id,customer_id,created_at,kind,channel,score,text\n\
+         F1,C1,2025-01-04,nps,email,9,Great support from the team\n",
+    );
+    db.import(Kind::Feedback, &f1).unwrap();
+    let sentiment = db.real("SELECT sentiment FROM feedback WHERE id = 'F1'");
+    let f2 = write(
+        "f2.csv",
+        "id,customer_id,created_at,kind,channel,score,text\nF1,C1,2025-01-04,nps,,,\n",
+    );
+    let s = db.import(Kind::Feedback, &f2).unwrap();
+    assert_eq!(s.unchanged, 1, "{s:?}");
+    let f3 = write(
+        "f3.csv",
+        "id,customer_id,created_at,kind,channel,score,text\nF1,C1,2025-01-04,nps,chat,,\n",
+    );
+    let s = db.import(Kind::Feedback, &f3).unwrap();
+    assert_eq!(s.updated, 1, "{s:?}");
+    assert_eq!(
+        db.dump_rows("SELECT channel, CAST(score AS BIGINT), text FROM feedback WHERE id = 'F1'"),
+        [r#""chat"|9|"Great support from the team""#]
+    );
+    assert_eq!(
+        db.real("SELECT sentiment FROM feedback WHERE id = 'F1'"),
+        sentiment
+    );
+}

@@ -86,9 +86,8 @@ impl Parser {
         let amount = self
             .parsed(rec, Field::Amount, fields::parse_amount)?
             .ok_or_else(|| Reject::new("amount", "missing (required)"))?;
-        let quantity = self
-            .parsed(rec, Field::Quantity, fields::parse_quantity)?
-            .unwrap_or(1);
+        let given = self.parsed(rec, Field::Quantity, fields::parse_quantity)?;
+        let quantity = given.unwrap_or(1);
         let product = self.short(rec, Field::Product)?;
         let category = self.short(rec, Field::Category)?;
         let key = self.row_key(
@@ -110,6 +109,7 @@ impl Parser {
             ts,
             amount,
             quantity,
+            quantity_given: given.is_some(),
             product,
             category,
         })
@@ -222,9 +222,8 @@ impl Parser {
         let kind_raw = self.required(rec, Field::EventKind)?;
         fields::check_len(kind_raw, 64).map_err(|e| Reject::new("kind", e))?;
         let kind = normalise_event_kind(kind_raw);
-        let value = self
-            .parsed(rec, Field::Value, fields::parse_amount)?
-            .unwrap_or(1.0);
+        let given = self.parsed(rec, Field::Value, fields::parse_amount)?;
+        let value = given.unwrap_or(1.0);
         let key = self.row_key(
             rec,
             &[
@@ -242,6 +241,7 @@ impl Parser {
             ts,
             kind,
             value,
+            value_given: given.is_some(),
         })
     }
 }

@@ -80,7 +80,10 @@ pub struct OrderRow {
     pub customer: String,
     pub ts: i64,
     pub amount: f64,
+    /// The quantity (1 when the cell is empty or the column missing).
     pub quantity: i64,
+    /// Whether the file gave it: an empty cell keeps a stored quantity.
+    pub quantity_given: bool,
     pub product: Option<String>,
     pub category: Option<String>,
 }
@@ -111,7 +114,10 @@ pub struct EventRow {
     pub customer: String,
     pub ts: i64,
     pub kind: String,
+    /// The value (1 when the cell is empty or the column missing).
     pub value: f64,
+    /// Whether the file gave it: an empty cell keeps a stored value.
+    pub value_given: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -109,13 +109,17 @@ impl<'c> RowWriter<'c> {
         if self.seen_before(old.0) {
             return Err(self.duplicate());
         }
+        // An empty cell never erases a stored value.
+        let quantity = if o.quantity_given { o.quantity } else { old.4 };
+        let product = o.product.or(old.5.clone());
+        let category = o.category.or(old.6.clone());
         if (old.1, old.2, old.3, old.4, &old.5, &old.6)
-            == (cid, o.ts, o.amount, o.quantity, &o.product, &o.category)
+            == (cid, o.ts, o.amount, quantity, &product, &category)
         {
             return Ok(Verdict::Unchanged);
         }
         self.upd.execute(params![
-            old.0, cid, o.ts, o.amount, o.quantity, o.product, o.category
+            old.0, cid, o.ts, o.amount, quantity, product, category
         ])?;
         self.month_delta(old.2, -old.3, -1);
         self.month_delta(o.ts, o.amount, 1);
@@ -156,8 +160,13 @@ impl<'c> RowWriter<'c> {
         if self.seen_before(old.0) {
             return Err(self.duplicate());
         }
-        if (old.1, old.2, &old.3, old.4.as_str(), old.5, &old.6)
-            == (cid, f.created, &f.channel, f.kind, f.score, &f.text)
+        // An empty cell never erases a stored value (a kept text keeps its
+        // sentiment: the statement leaves both).
+        let channel = f.channel.or(old.3.clone());
+        let score = f.score.or(old.5);
+        if (old.1, old.2, &old.3, old.4.as_str(), old.5)
+            == (cid, f.created, &channel, f.kind, score)
+            && (f.text.is_none() || f.text == old.6)
         {
             return Ok(Verdict::Unchanged);
         }
@@ -166,9 +175,9 @@ impl<'c> RowWriter<'c> {
             old.0,
             cid,
             f.created,
-            f.channel,
+            channel,
             f.kind,
-            f.score,
+            score,
             f.text,
             f.sentiment
         ])?;
@@ -185,11 +194,12 @@ impl<'c> RowWriter<'c> {
         if self.seen_before(old.0) {
             return Err(self.duplicate());
         }
-        if (old.1, old.2, old.3.as_str(), old.4) == (cid, e.ts, e.kind.as_str(), e.value) {
+        // An empty cell never erases a stored value.
+        let value = if e.value_given { e.value } else { old.4 };
+        if (old.1, old.2, old.3.as_str(), old.4) == (cid, e.ts, e.kind.as_str(), value) {
             return Ok(Verdict::Unchanged);
         }
-        self.upd
-            .execute(params![old.0, cid, e.ts, e.kind, e.value])?;
+        self.upd.execute(params![old.0, cid, e.ts, e.kind, value])?;
         self.changed.extend([old.1, cid]);
         Ok(Verdict::Updated)
     }

@@ -190,7 +190,8 @@ impl<'c> RowWriter<'c> {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?3) ON CONFLICT(id) DO NOTHING",
                 "SELECT fid, cid, created_at, channel, kind, score, text FROM feedback WHERE id = ?1",
                 "UPDATE feedback SET cid = ?2, created_at = ?3, channel = ?4, kind = ?5, score = ?6,
-                   text = ?7, sentiment = ?8, version = version + 1
+                   text = COALESCE(?7, text), sentiment = CASE WHEN ?7 IS NULL THEN sentiment ELSE ?8 END,
+                   version = version + 1
                  WHERE fid = ?1",
             ),
             Kind::Events => (

@@ -397,15 +397,20 @@ impl PgRowWriter<'_> {
                 out.push((slot, Err(dup())));
                 continue;
             }
-            let new = compared(&row);
-            let changed = match &row {
-                // An empty cell never erases a stored value.
-                Parsed::Customer(_) => new
-                    .iter()
-                    .zip(&o[1..])
-                    .any(|(n, v)| *n != Value::Null && !same(n, v)),
-                _ => new.iter().zip(&o[1..]).any(|(n, v)| !same(n, v)),
-            };
+            let mut new = compared(&row);
+            // A quantity or an event's value the file left empty is NULL
+            // here, as the other empty cells: it keeps the stored one (an
+            // insert takes 1).
+            match &row {
+                Parsed::Order(o) if !o.quantity_given => new[3] = Value::Null,
+                Parsed::Event(e) if !e.value_given => new[3] = Value::Null,
+                _ => {}
+            }
+            // An empty cell never erases a stored value.
+            let changed = new
+                .iter()
+                .zip(&o[1..])
+                .any(|(n, v)| *n != Value::Null && !same(n, v));
             if let Some(cells) = cells {
                 attrs.old.push((k, cells, out.len(), changed));
             }

@@ -81,12 +81,17 @@ impl PgRowWriter<'_> {
                 let cid: Vec<i64> = os.iter().map(|o| o.cid).collect();
                 let ts: Vec<i64> = os.iter().map(|o| o.ts).collect();
                 let amount: Vec<f64> = os.iter().map(|o| o.amount).collect();
-                let quantity: Vec<i64> = os.iter().map(|o| o.quantity).collect();
+                // An empty cell (None, NULL) keeps the stored value.
+                let quantity: Vec<Option<i64>> = os
+                    .iter()
+                    .map(|o| o.quantity_given.then_some(o.quantity))
+                    .collect();
                 let product: Vec<Option<String>> = os.iter().map(|o| o.product.clone()).collect();
                 let category: Vec<Option<String>> = os.iter().map(|o| o.category.clone()).collect();
                 self.exec_arrays(
-                    "UPDATE orders o SET cid = u.cid, ts = u.ts, amount = u.amount, quantity = u.quantity,
-                       product = u.product, category = u.category
+                    "UPDATE orders o SET cid = u.cid, ts = u.ts, amount = u.amount,
+                       quantity = COALESCE(u.quantity, o.quantity), product = COALESCE(u.product, o.product),
+                       category = COALESCE(u.category, o.category)
                      FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::float8[], $5::bigint[],
                                  $6::text[], $7::text[]) AS u(oid, cid, ts, amount, quantity, product, category)
                      WHERE o.oid = u.oid",
@@ -104,9 +109,12 @@ impl PgRowWriter<'_> {
                 let cid: Vec<i64> = es.iter().map(|e| e.cid).collect();
                 let ts: Vec<i64> = es.iter().map(|e| e.ts).collect();
                 let kind: Vec<String> = es.iter().map(|e| e.kind.clone()).collect();
-                let value: Vec<f64> = es.iter().map(|e| e.value).collect();
+                let value: Vec<Option<f64>> = es
+                    .iter()
+                    .map(|e| e.value_given.then_some(e.value))
+                    .collect();
                 self.exec_arrays(
-                    "UPDATE events e SET cid = u.cid, ts = u.ts, kind = u.kind, value = u.value
+                    "UPDATE events e SET cid = u.cid, ts = u.ts, kind = u.kind, value = COALESCE(u.value, e.value)
                      FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::float8[])
                           AS u(eid, cid, ts, kind, value)
                      WHERE e.eid = u.eid",
@@ -132,14 +140,18 @@ impl PgRowWriter<'_> {
                 // Content changed; the workflow state (status, assignee) is
                 // the agents', not the file's.
                 self.exec_arrays(
-                    "UPDATE feedback f SET cid = u.cid, created_at = u.created, channel = u.channel,
-                       kind = u.kind, score = u.score, text = u.text, sentiment = u.sentiment,
+                    "UPDATE feedback f SET cid = u.cid, created_at = u.created,
+                       channel = COALESCE(u.channel, f.channel), kind = u.kind,
+                       score = COALESCE(u.score, f.score), text = COALESCE(u.text, f.text),
+                       sentiment = CASE WHEN u.text IS NULL THEN f.sentiment ELSE u.sentiment END,
                        version = f.version + 1
                      FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],
                                  $6::float8[], $7::text[], $8::float8[])
                           AS u(fid, cid, created, channel, kind, score, text, sentiment)
                      WHERE f.fid = u.fid",
-                    &[&keys, &cid, &created, &channel, &kind, &score, &text, &sentiment],
+                    &[
+                        &keys, &cid, &created, &channel, &kind, &score, &text, &sentiment,
+                    ],
                 )
             }
         }
