@@ -70,6 +70,17 @@ impl Screen {
     }
 }
 
+/// The `:` line being typed.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CommandLine {
+    pub text: String,
+    /// Where typing goes, in characters.
+    pub cursor: usize,
+    /// What was typed before Tab was first pressed: Tab cycles through the
+    /// names that start with it (any other key forgets it).
+    pub stem: Option<String>,
+}
+
 /// What the keyboard is doing right now.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mode {
@@ -77,8 +88,8 @@ pub enum Mode {
     /// Typing a live filter for the current list (the text is the list's
     /// filter, or the queue's search), with the cursor there (in characters).
     Filter(usize),
-    /// Typing a `:` command, with the cursor there (in characters).
-    Command(String, usize),
+    /// Typing a `:` command.
+    Command(CommandLine),
     /// The help overlay, scrolled by this many lines.
     Help(u16),
     /// A yes/no question; `y` runs the action.

@@ -2,7 +2,7 @@
 //! `views::help`) and running a command. Pure, like `update`.
 
 use super::action::{Action, InputKey};
-use super::app::{AppState, JobState, Mode, Screen, Severity};
+use super::app::{AppState, CommandLine, JobState, Mode, Screen, Severity};
 use super::messages::Slot;
 use super::update::{current_list, request, reset_list, start_job, update, Effect};
 use super::worker::{ExportWhat, JobSpec, Request};
@@ -10,15 +10,20 @@ use crate::analytics::churn::{ModelKind, TrainOptions};
 use crate::analytics::clv::{ClvOptions, TimeUnit};
 use crate::store::list::SortColumn;
 
-pub fn command_input(
-    state: &mut AppState,
-    action: Action,
-    mut text: String,
-    mut cursor: usize,
-) -> Vec<Effect> {
+pub fn command_input(state: &mut AppState, action: Action, mut line: CommandLine) -> Vec<Effect> {
+    if !matches!(action, Action::Input(InputKey::Complete)) {
+        line.stem = None;
+    }
+    let CommandLine {
+        mut text,
+        mut cursor,
+        stem,
+    } = line;
+    let mut stem = stem;
     match action {
         Action::Input(InputKey::Complete) => {
-            if let Some(t) = super::views::help::complete_command(&text) {
+            let typed = stem.get_or_insert_with(|| text.clone());
+            if let Some(t) = super::views::help::complete_command(&text, typed) {
                 text = t;
                 cursor = text.chars().count();
             }
@@ -41,7 +46,7 @@ pub fn command_input(
         }
         _ => {}
     }
-    state.mode = Mode::Command(text, cursor);
+    state.mode = Mode::Command(CommandLine { text, cursor, stem });
     vec![]
 }
 

@@ -246,7 +246,7 @@ fn send_all(requests: &mpsc::Sender<worker::Request>, fx: Vec<Effect>) {
 fn translate(state: &AppState, ev: CtEvent) -> Vec<Action> {
     match ev {
         CtEvent::Key(k) if k.kind == KeyEventKind::Press => match &state.mode {
-            Mode::Filter(_) | Mode::Command(..) | Mode::Prompt(_) => keymap::input_key(&k)
+            Mode::Filter(_) | Mode::Command(_) | Mode::Prompt(_) => keymap::input_key(&k)
                 .map(Action::Input)
                 .into_iter()
                 .collect(),

@@ -71,9 +71,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
     }
     match state.mode.clone() {
         Mode::Filter(cursor) => return filter_input(state, action, cursor),
-        Mode::Command(text, cursor) => {
-            return super::commands::command_input(state, action, text, cursor)
-        }
+        Mode::Command(line) => return super::commands::command_input(state, action, line),
         Mode::Help(scroll) => {
             state.mode = match scroll_by(state, scroll, &action) {
                 Some(s) => Mode::Help(s),
@@ -183,7 +181,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::StartCommand => {
-            state.mode = Mode::Command(String::new(), 0);
+            state.mode = Mode::Command(Default::default());
             vec![]
         }
         Action::Back => {

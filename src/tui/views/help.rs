@@ -266,10 +266,17 @@ pub fn command(name: &str) -> Option<&'static CommandSpec> {
 }
 
 /// Tab on the command line: the command name, or the current `--flag`,
-/// completed (the next match on each press). None: nothing to complete.
-pub fn complete_command(line: &str) -> Option<String> {
+/// completed: the first that starts with what was typed of it (`stem`, the
+/// line before the first Tab), then the next of those on each press, round.
+/// None: nothing to complete.
+pub fn complete_command(line: &str, stem: &str) -> Option<String> {
     let words: Vec<&str> = line.split(' ').collect();
     let last = *words.last()?;
+    let stem_words: Vec<&str> = stem.split(' ').collect();
+    let typed = match stem_words.last() {
+        Some(t) if stem_words.len() == words.len() => *t,
+        _ => last,
+    };
     let choices: Vec<&str> = if words.len() == 1 {
         COMMANDS
             .iter()
@@ -280,8 +287,11 @@ pub fn complete_command(line: &str) -> Option<String> {
     } else {
         return None;
     };
-    // A complete word: Tab moves on to the next choice (cycling through
-    // them all); a prefix: the first choice it starts.
+    let choices: Vec<&str> = choices
+        .into_iter()
+        .filter(|c| c.starts_with(typed))
+        .collect();
+    // A choice already there: the next one (round); else the first.
     let pick = match choices.iter().position(|c| *c == last) {
         Some(i) if choices.len() > 1 => choices[(i + 1) % choices.len()],
         Some(_) => return None,
@@ -362,23 +372,34 @@ mod tests {
 
     #[test]
     fn tab_completes_commands_and_their_flags() {
-        assert_eq!(complete_command("go").as_deref(), Some("goto"));
-        assert_eq!(complete_command("me").as_deref(), Some("messages"));
-        assert_eq!(
-            complete_command("train --ac").as_deref(),
-            Some("train --activate")
-        );
-        assert_eq!(
-            complete_command("clv --h").as_deref(),
-            Some("clv --horizon-months")
-        );
-        assert_eq!(complete_command("nonsense --x"), None);
+        let tab = |line: &str| complete_command(line, line);
+        assert_eq!(tab("go").as_deref(), Some("goto"));
+        assert_eq!(tab("me").as_deref(), Some("messages"));
+        assert_eq!(tab("train --ac").as_deref(), Some("train --activate"));
+        assert_eq!(tab("clv --h").as_deref(), Some("clv --horizon-months"));
+        assert_eq!(tab("nonsense --x"), None);
         // Several matches: each Tab gives the next.
-        let first = complete_command("train --").unwrap();
+        let first = tab("train --").unwrap();
         assert_eq!(first, "train --as-of");
         assert_eq!(
-            complete_command(&first).as_deref(),
+            complete_command(&first, "train --").as_deref(),
             Some("train --window-days")
         );
+        // Only those that start with what was typed, round: `c` cycles
+        // through the c commands, never on to the others.
+        let mut line = "c".to_string();
+        let mut seen = Vec::new();
+        for _ in 0..12 {
+            line = complete_command(&line, "c").unwrap();
+            seen.push(line.clone());
+        }
+        let seen: std::collections::BTreeSet<&str> = seen.iter().map(String::as_str).collect();
+        let c_names: std::collections::BTreeSet<&str> = COMMANDS
+            .iter()
+            .flat_map(|c| c.names.iter().copied())
+            .filter(|n| n.starts_with('c'))
+            .collect();
+        assert_eq!(seen, c_names);
+        assert!(c_names.contains("clv") && c_names.len() > 2, "{c_names:?}");
     }
 }

@@ -205,10 +205,11 @@ fn render_status(state: &AppState, f: &mut Frame, area: Rect, theme: &Theme) {
             f.render_widget(Paragraph::new(line), area);
             return;
         }
-        Mode::Command(text, cursor) => {
+        Mode::Command(c) => {
             let line = input_line(
                 Span::styled(":", theme.key()),
-                text.split_at(crate::tui::line::byte_of(text, *cursor)),
+                c.text
+                    .split_at(crate::tui::line::byte_of(&c.text, c.cursor)),
                 "",
                 area.width,
                 theme,
