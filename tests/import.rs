@@ -1095,3 +1095,97 @@ fn an_empty_cell_keeps_the_stored_value_for_every_kind() {
         sentiment
     );
 }
+
+/// A row rejected as a duplicate writes nothing, not even the new customer
+/// it names: that customer is created by the first row naming it that is
+/// written, and never if none is (orders, events and feedback, both
+/// engines; within a batch, across batches, and into a table not empty).
+#[test]
+fn a_rejected_duplicate_creates_no_customer() {
+    let db = TempDb::new().on_engine();
+    let write = |name: &str, text: &str| {
+        let f = db.file(name);
+        std::fs::write(&f, text).unwrap();
+        f
+    };
+    // A1's second row names U2 (nothing else does); U3's first row is a
+    // duplicate, its second is written.
+    let o = write(
+        "o.csv",
+        "id,customer_id,timestamp,amount\n\
+         A1,U1,2025-01-01,5\nA1,U2,2025-01-02,7\nA2,U1,2025-01-03,9\n\
+         A2,U3,2025-01-04,3\nA3,U3,2025-01-05,4\n",
+    );
+    let s = db.import(Kind::Orders, &o).unwrap();
+    assert_eq!(
+        (s.inserted, s.rejected, s.customers_created),
+        (3, 2, 2),
+        "{s:?}"
+    );
+    assert_eq!(
+        db.dump_rows("SELECT id, n_orders FROM customers ORDER BY id"),
+        [r#""U1"|2"#, r#""U3"|1"#]
+    );
+    // Again, into a table that holds A1: its duplicate names U4.
+    let o2 = write(
+        "o2.csv",
+        "id,customer_id,timestamp,amount\nA1,U1,2025-01-01,5\nA1,U4,2025-01-09,1\n",
+    );
+    let s = db.import(Kind::Orders, &o2).unwrap();
+    assert_eq!(
+        (s.unchanged, s.rejected, s.customers_created),
+        (1, 1, 0),
+        "{s:?}"
+    );
+    let e = write(
+        "e.csv",
+        "id,customer_id,occurred_at,kind\nE1,U1,2025-01-01,login\nE1,U5,2025-01-02,login\n",
+    );
+    let s = db.import(Kind::Events, &e).unwrap();
+    assert_eq!(
+        (s.inserted, s.rejected, s.customers_created),
+        (1, 1, 0),
+        "{s:?}"
+    );
+    let f = write(
+        "f.csv",
+        "id,customer_id,created_at,kind,text\n\
+         F1,U1,2025-01-01,question,Where is it?\nF1,U6,2025-01-02,question,And now?\n\
+         F2,U7,2025-01-03,praise,Thanks\n",
+    );
+    let s = db.import(Kind::Feedback, &f).unwrap();
+    assert_eq!(
+        (s.inserted, s.rejected, s.customers_created),
+        (2, 1, 1),
+        "{s:?}"
+    );
+    assert_eq!(
+        db.dump_rows("SELECT id FROM customers ORDER BY id"),
+        [r#""U1""#, r#""U3""#, r#""U7""#]
+    );
+    // A large load of orders across several batches (set-aside path on a
+    // server, batched path on a file): the duplicates' customers are not
+    // created, the others are, with their totals.
+    let mut text = String::from("id,customer_id,timestamp,amount\n");
+    for i in 0..12_000 {
+        text.push_str(&format!("B{i},V{i},2025-02-01,1.5\n"));
+    }
+    for i in 0..50 {
+        text.push_str(&format!("B{},W{i},2025-02-02,2\n", i * 200));
+    }
+    let big = write("big.csv", &text);
+    let s = db.import(Kind::Orders, &big).unwrap();
+    assert_eq!(
+        (s.inserted, s.rejected, s.customers_created),
+        (12_000, 50, 12_000),
+        "{s:?}"
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM customers WHERE id LIKE 'W%'"),
+        0
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM customers WHERE id LIKE 'V%' AND n_orders = 1"),
+        12_000
+    );
+}

@@ -37,6 +37,15 @@ fn insert_values<'r>(row: &'r Parsed, out: &mut Vec<&'r dyn rusqlite::ToSql>) {
     }
 }
 
+/// The customer an order's or event's row names.
+fn row_cid(row: &Parsed) -> Option<i64> {
+    match row {
+        Parsed::Order(o) => Some(o.cid),
+        Parsed::Event(e) => Some(e.cid),
+        Parsed::Customer(_) | Parsed::Feedback(_) => None,
+    }
+}
+
 fn row_key(row: &Parsed) -> &str {
     match row {
         Parsed::Order(o) => &o.key,
@@ -58,14 +67,14 @@ impl<'c> RowWriter<'c> {
             Parsed::Feedback(f) => self.feedback(*f).map(Some),
             Parsed::Order(o) => {
                 if o.new_customer {
-                    self.queue_customer(o.cid, &o.customer)?;
+                    self.unborn.insert(o.cid, o.customer.clone());
                 }
                 self.pending.push((slot, Parsed::Order(o)));
                 Ok(None)
             }
             Parsed::Event(e) => {
                 if e.new_customer {
-                    self.queue_customer(e.cid, &e.customer)?;
+                    self.unborn.insert(e.cid, e.customer.clone());
                 }
                 self.pending.push((slot, Parsed::Event(e)));
                 Ok(None)
@@ -87,7 +96,10 @@ impl<'c> RowWriter<'c> {
             let chunk: Vec<(usize, Parsed)> = rows.by_ref().take(MANY).collect();
             if chunk.len() < MANY {
                 for (slot, row) in chunk {
-                    out.push((slot, self.one(row)?));
+                    let cid = row_cid(&row);
+                    let v = self.one(row)?;
+                    self.settle(cid, &v)?;
+                    out.push((slot, v));
                 }
                 continue;
             }
@@ -108,6 +120,7 @@ impl<'c> RowWriter<'c> {
             if n == MANY && self.max_rowid == before + MANY as i64 {
                 for (k, (slot, row)) in chunk.into_iter().enumerate() {
                     self.inserted(&row, before + 1 + k as i64)?;
+                    self.settle(row_cid(&row), &Ok(Verdict::Inserted))?;
                     out.push((slot, Ok(Verdict::Inserted)));
                 }
                 continue;
@@ -123,9 +136,13 @@ impl<'c> RowWriter<'c> {
                 if keys.peek().map(|(k, _)| k.as_str()) == Some(row_key(&row)) {
                     let rowid = keys.next().map_or(0, |(_, r)| r);
                     self.inserted(&row, rowid)?;
+                    self.settle(row_cid(&row), &Ok(Verdict::Inserted))?;
                     out.push((slot, Ok(Verdict::Inserted)));
                 } else {
-                    out.push((slot, self.existing(row)?));
+                    let cid = row_cid(&row);
+                    let v = self.existing(row)?;
+                    self.settle(cid, &v)?;
+                    out.push((slot, v));
                 }
             }
         }
@@ -133,6 +150,17 @@ impl<'c> RowWriter<'c> {
     }
 
     /// One pending row on its own: insert, or the existing-key path.
+    /// A row written (inserted or updated) brings the new customer it
+    /// names into being; one rejected (a duplicate) does not.
+    fn settle(&mut self, cid: Option<i64>, v: &std::result::Result<Verdict, Reject>) -> Result<()> {
+        if let (Some(cid), Ok(Verdict::Inserted | Verdict::Updated)) = (cid, v) {
+            if let Some(id) = self.unborn.remove(cid) {
+                self.queue_customer(cid, &id)?;
+            }
+        }
+        Ok(())
+    }
+
     fn one(&mut self, row: Parsed) -> Result<std::result::Result<Verdict, Reject>> {
         if let Parsed::Customer(_) = row {
             return self.existing(row);

@@ -131,7 +131,10 @@ impl<'c> RowWriter<'c> {
 
     pub(super) fn feedback(&mut self, f: FeedbackRow) -> W<Verdict> {
         let cid = f.cid;
-        self.create_customer(cid, f.new_customer, &f.customer)?;
+        if f.new_customer {
+            self.unborn.insert(cid, f.customer.clone());
+        }
+        self.create_customer(cid, &f.id)?;
         if self.ins.execute(params![
             f.id,
             cid,

@@ -20,7 +20,7 @@ use crate::store::customers::AggregateDelta;
 use crate::timeutil;
 use chrono::Datelike;
 pub(crate) use resolver::Resolver;
-use rusqlite::{params, Connection, Statement};
+use rusqlite::{params, Connection, OptionalExtension, Statement};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// What happened to a valid row.
@@ -144,6 +144,10 @@ pub(crate) struct RowWriter<'c> {
     attr_batch: customers::AttributeBatch<'c>,
     /// Customers an orders or events file introduces, waiting likewise.
     new_customers: customers::NewCustomers<'c>,
+    /// Customers the resolver gave a new key that no row written has named
+    /// yet: created with the first that is (a rejected duplicate creates
+    /// nothing), never if none is.
+    unborn: customers::Unborn,
 }
 
 /// What `flush` reports for one pending row.
@@ -316,13 +320,24 @@ impl<'c> RowWriter<'c> {
             max_rowid: max_before,
             attr_batch: customers::AttributeBatch::default(),
             new_customers: customers::NewCustomers::default(),
+            unborn: customers::Unborn::from(customers + 1),
         })
     }
 
-    /// Create the customer a feedback row introduces (the resolver chose its
-    /// key), at once: the item's search entry reads the customer's id.
-    fn create_customer(&mut self, cid: i64, new: bool, id: &str) -> W<()> {
-        if new {
+    /// Create the customer a feedback row names, if the resolver gave it a
+    /// new key and no row has brought it into being yet, at once: the
+    /// item's search entry reads the customer's id. Not for a row that is a
+    /// duplicate of an earlier one (checked first): it writes nothing.
+    fn create_customer(&mut self, cid: i64, item: &str) -> W<()> {
+        if !self.unborn.contains(cid) {
+            return Ok(());
+        }
+        // The item's id met before in this file: a duplicate.
+        let fid: Option<i64> = self.sel.query_row([item], |r| r.get(0)).optional()?;
+        if fid.is_some_and(|f| f > self.max_before || self.matched.contains(&f)) {
+            return Err(self.duplicate());
+        }
+        if let Some(id) = self.unborn.remove(cid) {
             self.ins_cid.execute(params![cid, id])?;
             self.customers_created += 1;
         }

@@ -117,25 +117,15 @@ impl PgRowWriter<'_> {
                 }
             }
         }
-        if !unknown.is_empty() {
-            let mut created: Vec<Vec<Value>> = Vec::new();
-            for id in unknown {
-                if !self.cids.contains_key(&id) {
-                    let cid = self.next_cid;
-                    self.next_cid += 1;
-                    created.push(vec![Value::Integer(cid), Value::Text(id.clone())]);
-                    self.cids.insert(id, cid);
-                }
-            }
-            self.customers_created += created.len() as u64;
-            if self.set_aside.without_foreign_key() {
-                for c in created {
-                    if let [Value::Integer(cid), Value::Text(id)] = &c[..] {
-                        self.held.push((*cid, id.clone()));
-                    }
-                }
-            } else {
-                self.copy("customers (cid, id)", &created)?;
+        // A new id gets its key now; the customer is created when a row
+        // naming it is written (`give_birth`): a rejected duplicate creates
+        // nothing.
+        for id in unknown {
+            if !self.cids.contains_key(&id) {
+                let cid = self.next_cid;
+                self.next_cid += 1;
+                self.unborn.insert(cid, id.clone());
+                self.cids.insert(id, cid);
             }
         }
         for (_, row) in self.pending.iter_mut() {
@@ -145,6 +135,45 @@ impl PgRowWriter<'_> {
                     None => return Err(Error::Other(format!("customer {id} was not resolved"))),
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Create the new customers that rows about to be written name (keys
+    /// from `resolve`), each once: at the load's end with their totals when
+    /// the foreign key is set aside, else now.
+    fn give_birth(&mut self, inserts: &[Vec<Value>], updates: &[(i64, Parsed, Old)]) -> Result<()> {
+        if self.unborn.is_empty() || self.kind == Kind::Customers {
+            return Ok(());
+        }
+        // (An insert's values: the key, the id, then the customer's key.)
+        let named = inserts
+            .iter()
+            .filter_map(|v| match v.get(2) {
+                Some(Value::Integer(c)) => Some(*c),
+                _ => None,
+            })
+            .chain(updates.iter().filter_map(|(_, row, _)| match row {
+                Parsed::Order(o) => Some(o.cid),
+                Parsed::Event(e) => Some(e.cid),
+                Parsed::Feedback(f) => Some(f.cid),
+                Parsed::Customer(_) => None,
+            }));
+        let mut created: Vec<Vec<Value>> = Vec::new();
+        for cid in named {
+            if let Some(id) = self.unborn.remove(&cid) {
+                created.push(vec![Value::Integer(cid), Value::Text(id)]);
+            }
+        }
+        self.customers_created += created.len() as u64;
+        if self.set_aside.without_foreign_key() {
+            for c in created {
+                if let [Value::Integer(cid), Value::Text(id)] = &c[..] {
+                    self.held.push((*cid, id.clone()));
+                }
+            }
+        } else if !created.is_empty() {
+            self.copy("customers (cid, id)", &created)?;
         }
         Ok(())
     }
@@ -274,6 +303,7 @@ impl Writes for PgRowWriter<'_> {
         let keys: Vec<String> = rows.iter().map(|(_, r)| key_of(r).to_string()).collect();
         let old = self.existing(&keys)?;
         let (inserts, updates, attrs) = self.decide(rows, &old, &mut out)?;
+        self.give_birth(&inserts, &updates)?;
         self.insert(&inserts)?;
         self.update(updates)?;
         self.write_attributes(attrs, &mut out)?;
@@ -296,9 +326,11 @@ impl PgRowWriter<'_> {
                     Parsed::Feedback(f) => Some(&f.customer),
                     Parsed::Customer(_) => None,
                 };
-                let known = customer.is_none_or(|id| {
-                    self.cids.contains_key(id)
-                        || (self.all_cids && self.set_aside.without_foreign_key())
+                // (A customer not yet created is created at the end with
+                // the foreign key set aside; with it, before the rows.)
+                let known = customer.is_none_or(|id| match self.cids.get(id) {
+                    Some(c) => !self.unborn.contains_key(c) || self.set_aside.without_foreign_key(),
+                    None => self.all_cids && self.set_aside.without_foreign_key(),
                 });
                 known
                     && !self
@@ -315,6 +347,7 @@ impl PgRowWriter<'_> {
         self.resolve()?;
         let (rows, mut out) = self.without_duplicates();
         let (inserts, _, _) = self.decide(rows, &HashMap::default(), &mut out)?;
+        self.give_birth(&inserts, &[])?;
         if inserts.is_empty() {
             return Ok(out);
         }

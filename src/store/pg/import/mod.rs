@@ -60,6 +60,9 @@ pub(crate) struct PgRowWriter<'a> {
     /// first and updated after: (cid, id), and per new customer from
     /// `first_new` on, (orders, revenue, first, last).
     held: Vec<(i64, String)>,
+    /// Customers `resolve` gave a new key that no row written has named
+    /// yet (see `give_birth`).
+    unborn: HashMap<i64, String>,
     first_new: i64,
     new_totals: Vec<(i64, f64, i64, i64)>,
     /// Customers whose orders changed: their totals are recomputed.
@@ -134,6 +137,7 @@ impl<'a> PgRowWriter<'a> {
             written: HashSet::default(),
             pending: Vec::new(),
             held: Vec::new(),
+            unborn: HashMap::default(),
             first_new: next_cid,
             new_totals: Vec::new(),
             totals: HashSet::default(),
