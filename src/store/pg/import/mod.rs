@@ -18,6 +18,7 @@ use super::Pg;
 
 mod attrs;
 mod batch;
+mod customers;
 mod large;
 mod pipe;
 mod update;
