@@ -59,7 +59,12 @@ pub fn restore_terminal() {
     if MOUSE.load(Ordering::SeqCst) {
         let _ = crossterm::execute!(out, crossterm::event::DisableMouseCapture);
     }
-    let _ = crossterm::execute!(out, LeaveAlternateScreen, crossterm::cursor::Show);
+    let _ = crossterm::execute!(
+        out,
+        crossterm::event::DisableBracketedPaste,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
     let _ = terminal::disable_raw_mode();
     let _ = out.flush();
 }
@@ -207,7 +212,13 @@ pub fn run(ctx: &Ctx) -> Result<i32> {
     terminal::enable_raw_mode()?;
     ACTIVE.store(true, Ordering::SeqCst);
     let mut out = std::io::stdout();
-    crossterm::execute!(out, EnterAlternateScreen, crossterm::cursor::Hide)?;
+    // Bracketed paste: a paste arrives whole, as text (not keys that act).
+    crossterm::execute!(
+        out,
+        EnterAlternateScreen,
+        crossterm::cursor::Hide,
+        crossterm::event::EnableBracketedPaste
+    )?;
     if ctx.global.mouse {
         MOUSE.store(true, Ordering::SeqCst);
         crossterm::execute!(out, crossterm::event::EnableMouseCapture)?;
@@ -262,6 +273,13 @@ fn translate(state: &AppState, ev: CtEvent) -> Vec<Action> {
                 .collect(),
         },
         CtEvent::Resize(w, h) => vec![Action::Resize(w, h)],
+        // Pasted text goes into the line being typed, a line break or tab
+        // as a space (a break would otherwise submit it); elsewhere it is
+        // not taken for keys.
+        CtEvent::Paste(text) => match &state.mode {
+            Mode::Filter(_) | Mode::Command(_) | Mode::Prompt(_) => pasted(&text),
+            _ => vec![],
+        },
         CtEvent::Mouse(m) => match m.kind {
             MouseEventKind::ScrollDown => vec![Action::Down],
             MouseEventKind::ScrollUp => vec![Action::Up],
@@ -269,6 +287,15 @@ fn translate(state: &AppState, ev: CtEvent) -> Vec<Action> {
         },
         _ => vec![],
     }
+}
+
+/// A paste as the characters typed into a line: control characters (line
+/// breaks, tabs, escapes) as spaces.
+fn pasted(text: &str) -> Vec<Action> {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| Action::Input(action::InputKey::Char(c)))
+        .collect()
 }
 
 /// OSC 52: ask the terminal (even over SSH) to put text on the clipboard.
@@ -374,5 +401,27 @@ fn main_loop<B: ratatui::backend::Backend>(
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(0),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_paste_is_typed_whole_with_breaks_and_escapes_as_spaces() {
+        let typed = |text: &str| -> String {
+            pasted(text)
+                .into_iter()
+                .map(|a| match a {
+                    Action::Input(action::InputKey::Char(c)) => c,
+                    other => panic!("not a typed character: {other:?}"),
+                })
+                .collect()
+        };
+        assert_eq!(typed("søren\nhansen"), "søren hansen");
+        assert_eq!(typed("a\r\nb\tc\x1b[31md"), "a  b c [31md");
+        let long = "xy zw ".repeat(250) + "END";
+        assert_eq!(typed(&long), long);
     }
 }
