@@ -16,20 +16,19 @@ pub fn search_input(state: &mut AppState, action: Action, cursor: usize) -> Vec<
         // A new `/` starts a new search, as in less and vi.
         Action::Input(InputKey::Char(c)) if fresh => {
             text = c.to_string();
-            cursor = 1;
+            state.mode = super::app::Mode::Filter(1);
         }
         Action::Input(InputKey::Submit) => return vec![],
+        // (`filter_input` has left the line.)
         Action::Input(InputKey::Cancel) => text.clear(),
         Action::Input(key) => {
-            if super::line::apply(&mut text, &mut cursor, key) != super::line::Edit::Changed {
-                state.mode = super::app::Mode::Filter(cursor);
+            let edit = super::line::apply(&mut text, &mut cursor, key);
+            state.mode = super::app::Mode::Filter(cursor);
+            if edit != super::line::Edit::Changed {
                 return vec![];
             }
         }
         _ => return vec![],
-    }
-    if !matches!(action, Action::Input(InputKey::Cancel)) {
-        state.mode = super::app::Mode::Filter(cursor);
     }
     set_search(state, text)
 }

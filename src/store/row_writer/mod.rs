@@ -80,17 +80,19 @@ impl Writes for RowWriter<'_> {
 /// an events file none. A feedback file creates its customers one by one:
 /// it builds them all again, as an index not named here.
 fn moves_customers_index(kind: Kind, index: &str, fields: &[Field]) -> bool {
-    let column = match index {
-        "customers_name" => Field::Name,
-        "customers_segment" => Field::Segment,
-        "customers_plan" => Field::Plan,
-        "customers_since" => Field::SignupDate,
-        "customers_last_order" | "customers_n_orders" | "customers_revenue" => Field::Amount,
+    // The field of a customers file that writes the index's column; None:
+    // one of the order totals.
+    let written_by = match index {
+        "customers_name" => Some(Field::Name),
+        "customers_segment" => Some(Field::Segment),
+        "customers_plan" => Some(Field::Plan),
+        "customers_since" => Some(Field::SignupDate),
+        "customers_last_order" | "customers_n_orders" | "customers_revenue" => None,
         _ => return true,
     };
     match kind {
-        Kind::Customers => fields.contains(&column),
-        Kind::Orders => column == Field::Amount || column == Field::SignupDate,
+        Kind::Customers => written_by.is_some_and(|f| fields.contains(&f)),
+        Kind::Orders => written_by.is_none_or(|f| f == Field::SignupDate),
         Kind::Events => false,
         Kind::Feedback => true,
     }

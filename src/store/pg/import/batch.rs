@@ -138,14 +138,20 @@ impl PgRowWriter<'_> {
 }
 
 /// The new values of a row as the table's compared columns hold them
-/// (after the key).
-fn compared(row: &Parsed) -> Vec<Value> {
+/// (after the key). `as_given`: a quantity or an event's value the file
+/// left empty is NULL, as the other empty cells, which keep the stored
+/// value; else (an insert) it is 1.
+fn compared(row: &Parsed, as_given: bool) -> Vec<Value> {
     match row {
         Parsed::Order(o) => vec![
             Value::Integer(o.cid),
             Value::Integer(o.ts),
             Value::Real(o.amount),
-            Value::Integer(o.quantity),
+            if as_given && !o.quantity_given {
+                Value::Null
+            } else {
+                Value::Integer(o.quantity)
+            },
             txt(&o.product),
             txt(&o.category),
         ],
@@ -153,7 +159,11 @@ fn compared(row: &Parsed) -> Vec<Value> {
             Value::Integer(e.cid),
             Value::Integer(e.ts),
             Value::Text(e.kind.clone()),
-            Value::Real(e.value),
+            if as_given && !e.value_given {
+                Value::Null
+            } else {
+                Value::Real(e.value)
+            },
         ],
         Parsed::Feedback(f) => vec![
             Value::Integer(f.cid),
@@ -347,15 +357,7 @@ impl PgRowWriter<'_> {
                 out.push((slot, Err(dup())));
                 continue;
             }
-            let mut new = compared(&row);
-            // A quantity or an event's value the file left empty is NULL
-            // here, as the other empty cells: it keeps the stored one (an
-            // insert takes 1).
-            match &row {
-                Parsed::Order(o) if !o.quantity_given => new[3] = Value::Null,
-                Parsed::Event(e) if !e.value_given => new[3] = Value::Null,
-                _ => {}
-            }
+            let new = compared(&row, true);
             // An empty cell never erases a stored value.
             let changed = new
                 .iter()
@@ -397,18 +399,18 @@ impl PgRowWriter<'_> {
                     self.totals.insert(o.cid);
                 }
                 let mut v = vec![Value::Integer(key), Value::Text(o.key.clone())];
-                v.extend(compared(row));
+                v.extend(compared(row, false));
                 v
             }
             Parsed::Event(e) => {
                 let mut v = vec![Value::Integer(key), Value::Text(e.key.clone())];
-                v.extend(compared(row));
+                v.extend(compared(row, false));
                 v
             }
             Parsed::Feedback(f) => {
                 self.fids.push(key);
                 let mut v = vec![Value::Integer(key), Value::Text(f.id.clone())];
-                v.extend(compared(row));
+                v.extend(compared(row, false));
                 v.extend([
                     real(f.sentiment),
                     Value::Text(f.status.to_string()),
